@@ -1,0 +1,169 @@
+//! Runs commands against aggregates: load from the log, decide, append with metadata.
+//! Only `PersistedEventStore::new_event_store` is used: cqrs-es 0.5's snapshot and aggregate
+//! stores apply events twice. No cqrs-es `Query` runs here: read models are fed by the
+//! projection runner from the log, in commit order, durably.
+
+use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
+use postgres_es::PostgresEventRepository;
+use sqlite_es::SqliteEventRepository;
+
+use crate::metadata::EventMetadata;
+use crate::store::{Db, LogSignal};
+
+/// How often a command that lost an optimistic-lock race is retried before answering conflict.
+const MAX_RETRIES: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<E: std::error::Error> {
+    /// The aggregate refused the command.
+    #[error(transparent)]
+    Rejected(E),
+    /// Other writers kept winning the race on this aggregate.
+    #[error("the record was changed concurrently; retry")]
+    Conflict,
+    #[error("event store error: {0}")]
+    Store(String),
+}
+
+/// Where a command's events landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// Global log position of the last event this command appended (or of the aggregate's
+    /// latest event when the command changed nothing).
+    pub position: i64,
+    /// How many events the command appended.
+    pub appended: usize,
+    /// The aggregate's sequence after the command.
+    pub sequence: usize,
+}
+
+enum AggregateStore<A: Aggregate + Send + Sync> {
+    Sqlite(PersistedEventStore<SqliteEventRepository, A>),
+    Postgres(PersistedEventStore<PostgresEventRepository, A>),
+}
+
+/// The command side of one aggregate type.
+pub struct Executor<A: Aggregate + Send + Sync> {
+    store: AggregateStore<A>,
+    db: Db,
+    services: A::Services,
+    signal: LogSignal,
+}
+
+macro_rules! with_store {
+    ($store:expr, $s:ident => $body:expr) => {
+        match $store {
+            AggregateStore::Sqlite($s) => $body,
+            AggregateStore::Postgres($s) => $body,
+        }
+    };
+}
+
+impl<A> Executor<A>
+where
+    A: Aggregate + Send + Sync,
+    A::Command: Clone + Send,
+{
+    pub fn new(
+        db: &Db,
+        services: A::Services,
+        signal: LogSignal,
+        upcasters: Vec<Box<dyn EventUpcaster>>,
+    ) -> Self {
+        let store = match db {
+            Db::Sqlite(pool) => AggregateStore::Sqlite(
+                PersistedEventStore::new_event_store(SqliteEventRepository::new(pool.clone()))
+                    .with_upcasters(upcasters),
+            ),
+            Db::Postgres(pool) => AggregateStore::Postgres(
+                PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
+                    .with_upcasters(upcasters),
+            ),
+        };
+        Self {
+            store,
+            db: db.clone(),
+            services,
+            signal,
+        }
+    }
+
+    /// Executes `command` on the aggregate `id`. A lost optimistic-lock race is retried on a
+    /// freshly loaded aggregate a bounded number of times, then answered with `Conflict`.
+    pub async fn execute(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &EventMetadata,
+    ) -> Result<Committed, CommandError<A::Error>> {
+        let meta = metadata.to_map();
+        for _ in 0..=MAX_RETRIES {
+            let outcome = with_store!(&self.store, s => {
+                let mut context = s.load_aggregate(id).await.map_err(store_error)?;
+                let loaded = context.current_sequence;
+                let sink = EventSink::default();
+                context
+                    .aggregate()
+                    .handle(command.clone(), &self.services, &sink)
+                    .await
+                    .map_err(CommandError::Rejected)?;
+                let events = sink.collect().await;
+                let appended = events.len();
+                if appended == 0 {
+                    Ok((loaded, 0))
+                } else {
+                    match s.commit(events, context, meta.clone()).await {
+                        Ok(_) => Ok((loaded + appended, appended)),
+                        Err(AggregateError::AggregateConflict) => Err(None),
+                        Err(e) => return Err(store_error(e)),
+                    }
+                }
+            });
+            match outcome {
+                Ok((sequence, appended)) => {
+                    let position = if sequence == 0 {
+                        0
+                    } else {
+                        self.db
+                            .position_of(A::TYPE, id, sequence)
+                            .await
+                            .map_err(|e| CommandError::Store(e.to_string()))?
+                    };
+                    if appended > 0 {
+                        self.signal.appended(position);
+                    }
+                    return Ok(Committed {
+                        position,
+                        appended,
+                        sequence,
+                    });
+                }
+                Err(None) => {
+                    tracing::debug!(aggregate = A::TYPE, "optimistic lock lost, retrying");
+                    tokio::task::yield_now().await;
+                }
+                Err(Some(e)) => return Err(e),
+            }
+        }
+        Err(CommandError::Conflict)
+    }
+
+    /// Folds the aggregate from its events (for decisions made outside a command, such as
+    /// checking existence before a round-robin pick).
+    pub async fn load(&self, id: &str) -> Result<(A, usize), CommandError<A::Error>> {
+        with_store!(&self.store, s => {
+            let context = s.load_aggregate(id).await.map_err(store_error)?;
+            Ok((context.aggregate, context.current_sequence))
+        })
+    }
+}
+
+fn store_error<E: std::error::Error>(e: AggregateError<E>) -> CommandError<E> {
+    match e {
+        AggregateError::UserError(e) => CommandError::Rejected(e),
+        AggregateError::AggregateConflict => CommandError::Conflict,
+        other => CommandError::Store(other.to_string()),
+    }
+}

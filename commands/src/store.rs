@@ -1,0 +1,171 @@
+//! Store selection and connection: `postgres://…` selects Postgres, anything else is a SQLite
+//! file (by default `crm.db` inside the data directory).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use tokio::sync::watch;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("invalid database URL: {0}")]
+    Url(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// A connection pool to the one database that holds the log and the read models.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same code against whichever pool a [`Db`] holds: the body is compiled once per
+/// store, so shared SQL (with `$1` placeholders, which both accept) is written once.
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Connects to `database_url`, or to a SQLite file in `data_dir` when it is `None`,
+    /// creating what is missing.
+    pub async fn connect(database_url: Option<&str>, data_dir: &Path) -> Result<Self, StoreError> {
+        match database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Url(e.to_string()))?
+                    .application_name("crm");
+                let pool = PgPoolOptions::new()
+                    .max_connections(32)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                Ok(Db::Postgres(pool))
+            }
+            Some(url) => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Url(e.to_string()))?;
+                Self::sqlite(options).await
+            }
+            None => {
+                std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+                    path: data_dir.display().to_string(),
+                    source,
+                })?;
+                Self::sqlite(SqliteConnectOptions::new().filename(data_dir.join("crm.db"))).await
+            }
+        }
+    }
+
+    async fn sqlite(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    /// Applies the embedded migrations (idempotent).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_db!(self, pool => { sqlx::query("SELECT 1").execute(pool).await?; });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        with_db!(self, pool => pool.close().await)
+    }
+
+    /// The position of an aggregate's event, for answering commands with where they landed.
+    pub async fn position_of(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        sequence: usize,
+    ) -> Result<i64, StoreError> {
+        let sql = match self {
+            Db::Sqlite(_) => "SELECT position FROM event_positions WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3",
+            Db::Postgres(_) => "SELECT position FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3",
+        };
+        let position: Option<i64> = with_db!(self, pool => {
+            sqlx::query_scalar(sql)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .bind(sequence as i64)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(position.unwrap_or(0))
+    }
+}
+
+/// Tells in-process projection runners that the log has grown (Postgres runners also listen
+/// for NOTIFY, which reaches other processes).
+#[derive(Clone, Debug)]
+pub struct LogSignal(Arc<watch::Sender<i64>>);
+
+impl Default for LogSignal {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(0).0))
+    }
+}
+
+impl LogSignal {
+    pub fn appended(&self, position: i64) {
+        self.0.send_if_modified(|last| {
+            if position > *last {
+                *last = position;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.0.subscribe()
+    }
+}

@@ -1,0 +1,62 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{
+    CaptureChannel, FollowUpChannel, InteractionDirection, InteractionKind, LeadDetails,
+    LeadDetailsChange, LeadStatus,
+};
+use crate::values::Text;
+
+/// What may be asked of a lead. Values are already validated; the aggregate checks the rules
+/// that depend on the lead's state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeadCommand {
+    Capture {
+        lead_id: Uuid,
+        details: LeadDetails,
+        channel: CaptureChannel,
+        assign_to: Option<Uuid>,
+    },
+    UpdateDetails(LeadDetailsChange),
+    ChangeStatus {
+        to: LeadStatus,
+        reason: Option<Text>,
+        /// The id the client account will have when `to` is converted.
+        client_id: Uuid,
+    },
+    Assign {
+        agent_id: Uuid,
+        round_robin: bool,
+        reason: Option<Text>,
+    },
+    ScheduleFollowUp {
+        follow_up_id: Uuid,
+        due_at: DateTime<Utc>,
+        channel: FollowUpChannel,
+        note: Option<Text>,
+    },
+    RescheduleFollowUp {
+        follow_up_id: Uuid,
+        due_at: DateTime<Utc>,
+        reason: Option<Text>,
+    },
+    CompleteFollowUp {
+        follow_up_id: Uuid,
+        outcome: Option<Text>,
+    },
+    CancelFollowUp {
+        follow_up_id: Uuid,
+        reason: Option<Text>,
+    },
+    LogInteraction {
+        interaction_id: Uuid,
+        kind: InteractionKind,
+        direction: Option<InteractionDirection>,
+        summary: Text,
+        occurred_at: DateTime<Utc>,
+        duration_minutes: Option<u32>,
+    },
+    Archive {
+        reason: Option<Text>,
+    },
+}

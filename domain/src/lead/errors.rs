@@ -1,0 +1,45 @@
+use super::LeadStatus;
+
+/// Why the Lead aggregate refused a command. Each maps to one HTTP status at the edge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeadError {
+    #[error("a lead with this id already exists")]
+    AlreadyExists,
+    #[error("no lead with this id")]
+    NotFound,
+    #[error("the lead is archived; its history can be read but it takes no more changes")]
+    Archived,
+    #[error("the lead is converted; it takes no more sales changes")]
+    Converted,
+    #[error("a lead cannot move from {from} to {to}; allowed: {}", allowed_list(.allowed))]
+    IllegalTransition {
+        from: LeadStatus,
+        to: LeadStatus,
+        allowed: Vec<LeadStatus>,
+    },
+    #[error("a lead needs at least one of e-mail or phone")]
+    NoContactChannel,
+    #[error("no follow-up with this id on this lead")]
+    FollowUpNotFound,
+    #[error("the follow-up is already {0}")]
+    FollowUpClosed(&'static str),
+    #[error("a follow-up cannot be due in the past")]
+    DueInThePast,
+    #[error("an interaction cannot have happened in the future")]
+    InteractionInTheFuture,
+    #[error("the lead is already assigned to this agent")]
+    AlreadyAssigned,
+    #[error("an id that is already used on this lead was given again")]
+    DuplicateId,
+}
+
+fn allowed_list(allowed: &[LeadStatus]) -> String {
+    if allowed.is_empty() {
+        return "none (terminal state)".into();
+    }
+    allowed
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,496 @@
+//! The Lead aggregate: a prospect worked by a sales agent from capture to conversion.
+
+mod commands;
+mod errors;
+mod events;
+pub mod score;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use commands::LeadCommand;
+pub use errors::LeadError;
+pub use events::{LeadDetailsChange, LeadEvent};
+
+use crate::values::{Email, PersonName, Phone, Text};
+use crate::Clock;
+
+macro_rules! snake_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+snake_enum!(
+    /// Where in the sales pipeline a lead stands.
+    LeadStatus { New => "new", Contacted => "contacted", Qualified => "qualified", Converted => "converted", Lost => "lost" }
+);
+snake_enum!(
+    /// How the lead reached the broker.
+    LeadSource { Website => "website", Referral => "referral", Campaign => "campaign", WalkIn => "walk_in", Partner => "partner", Import => "import", Other => "other" }
+);
+snake_enum!(
+    /// How the lead prefers to be reached.
+    ContactMethod { Phone => "phone", Email => "email", Whatsapp => "whatsapp", Sms => "sms", InPerson => "in_person" }
+);
+snake_enum!(
+    /// How the lead was entered: a public web form, by hand by staff, or a bulk import.
+    CaptureChannel { WebForm => "web_form", Manual => "manual", Import => "import" }
+);
+snake_enum!(
+    /// How a follow-up is meant to happen.
+    FollowUpChannel { Call => "call", Email => "email", Meeting => "meeting", Whatsapp => "whatsapp", Sms => "sms" }
+);
+snake_enum!(
+    /// What kind of contact was had with the lead.
+    InteractionKind { Call => "call", Email => "email", Meeting => "meeting", Note => "note" }
+);
+snake_enum!(
+    /// Who started the contact.
+    InteractionDirection { Inbound => "inbound", Outbound => "outbound" }
+);
+
+impl LeadStatus {
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::New | Self::Contacted | Self::Qualified)
+    }
+}
+
+/// The contact details of a lead as captured or last updated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadDetails {
+    pub name: PersonName,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
+    pub source: LeadSource,
+    /// Campaign name, referrer or partner, depending on the source.
+    pub source_detail: Option<Text>,
+    pub product_interest: Vec<String>,
+    pub preferred_contact_method: Option<ContactMethod>,
+    pub preferred_contact_time: Option<Text>,
+    pub notes: Option<Text>,
+}
+
+impl LeadDetails {
+    /// The change that turns `self` into `wanted`, naming only the fields that differ.
+    pub fn diff(&self, wanted: &LeadDetailsPatch) -> LeadDetailsChange {
+        fn changed<T: PartialEq + Clone>(old: &T, new: &Option<T>) -> Option<T> {
+            new.as_ref().filter(|n| *n != old).cloned()
+        }
+        LeadDetailsChange {
+            name: changed(&self.name, &wanted.name),
+            email: changed(&self.email, &wanted.email),
+            phone: changed(&self.phone, &wanted.phone),
+            source: changed(&self.source, &wanted.source),
+            source_detail: changed(&self.source_detail, &wanted.source_detail),
+            product_interest: changed(&self.product_interest, &wanted.product_interest),
+            preferred_contact_method: changed(
+                &self.preferred_contact_method,
+                &wanted.preferred_contact_method,
+            ),
+            preferred_contact_time: changed(
+                &self.preferred_contact_time,
+                &wanted.preferred_contact_time,
+            ),
+            notes: changed(&self.notes, &wanted.notes),
+        }
+    }
+}
+
+/// A wanted update: `None` leaves a field as it is, `Some(None)` clears it.
+pub type LeadDetailsPatch = LeadDetailsChange;
+
+/// Product interests are short tags (e.g. `equity`, `mutual_funds`, `f_and_o`).
+pub fn parse_product_interest(raw: &[String]) -> Result<Vec<String>, crate::values::InvalidValue> {
+    let mut out: Vec<String> = Vec::new();
+    if raw.len() > 20 {
+        return Err(crate::values::InvalidValue::new("at most 20 product interests"));
+    }
+    for p in raw {
+        let tag = p.trim().to_lowercase();
+        if tag.is_empty()
+            || tag.len() > 40
+            || !tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ' ')
+        {
+            return Err(crate::values::InvalidValue::new(
+                "a product interest is 1 to 40 letters, digits, spaces, '-' or '_'",
+            ));
+        }
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpState {
+    Open,
+    Completed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FollowUp {
+    state: FollowUpState,
+    due_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The decision state of a lead: only what its rules need.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lead {
+    captured: bool,
+    details: Option<LeadDetails>,
+    status: Option<LeadStatus>,
+    lost_from: Option<LeadStatus>,
+    assignee: Option<Uuid>,
+    archived: bool,
+    follow_ups: BTreeMap<Uuid, FollowUp>,
+    interactions: BTreeSet<Uuid>,
+}
+
+/// What the Lead aggregate needs from outside: the clock.
+#[derive(Debug, Clone)]
+pub struct LeadServices {
+    pub clock: Clock,
+}
+
+impl Lead {
+    /// The moves allowed from a status; from `lost`, only back to where the lead was lost from.
+    pub fn allowed_moves(status: LeadStatus, lost_from: Option<LeadStatus>) -> Vec<LeadStatus> {
+        use LeadStatus::*;
+        match status {
+            New => vec![Contacted, Lost],
+            Contacted => vec![Qualified, Lost],
+            Qualified => vec![Converted, Lost],
+            Lost => vec![lost_from.unwrap_or(New)],
+            Converted => vec![],
+        }
+    }
+
+    fn ensure_changeable(&self) -> Result<LeadStatus, LeadError> {
+        if !self.captured {
+            return Err(LeadError::NotFound);
+        }
+        if self.archived {
+            return Err(LeadError::Archived);
+        }
+        let status = self.status.unwrap_or(LeadStatus::New);
+        if status == LeadStatus::Converted {
+            return Err(LeadError::Converted);
+        }
+        Ok(status)
+    }
+
+    fn open_follow_up(&self, id: Uuid) -> Result<&FollowUp, LeadError> {
+        let f = self
+            .follow_ups
+            .get(&id)
+            .ok_or(LeadError::FollowUpNotFound)?;
+        match f.state {
+            FollowUpState::Open => Ok(f),
+            FollowUpState::Completed => Err(LeadError::FollowUpClosed("completed")),
+            FollowUpState::Cancelled => Err(LeadError::FollowUpClosed("cancelled")),
+        }
+    }
+
+    fn decide(&self, command: LeadCommand, services: &LeadServices) -> Result<Vec<LeadEvent>, LeadError> {
+        let now = services.clock.now();
+        match command {
+            LeadCommand::Capture {
+                lead_id,
+                details,
+                channel,
+                assign_to,
+            } => {
+                if self.captured {
+                    return Err(LeadError::AlreadyExists);
+                }
+                if details.email.is_none() && details.phone.is_none() {
+                    return Err(LeadError::NoContactChannel);
+                }
+                let mut events = vec![LeadEvent::LeadCaptured {
+                    lead_id,
+                    details,
+                    channel,
+                }];
+                if let Some(agent_id) = assign_to {
+                    events.push(LeadEvent::LeadAssigned {
+                        agent_id,
+                        previous_agent_id: None,
+                        round_robin: false,
+                        reason: None,
+                    });
+                }
+                Ok(events)
+            }
+            LeadCommand::UpdateDetails(patch) => {
+                self.ensure_changeable()?;
+                let current = self.details.as_ref().ok_or(LeadError::NotFound)?;
+                let change = current.diff(&patch);
+                if change.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut after = current.clone();
+                change.apply_to(&mut after);
+                if after.email.is_none() && after.phone.is_none() {
+                    return Err(LeadError::NoContactChannel);
+                }
+                Ok(vec![LeadEvent::LeadDetailsChanged(change)])
+            }
+            LeadCommand::ChangeStatus {
+                to,
+                reason,
+                client_id,
+            } => {
+                let from = self.ensure_changeable()?;
+                let allowed = Self::allowed_moves(from, self.lost_from);
+                if !allowed.contains(&to) {
+                    return Err(LeadError::IllegalTransition { from, to, allowed });
+                }
+                Ok(vec![match (from, to) {
+                    (_, LeadStatus::Lost) => LeadEvent::LeadLost {
+                        from,
+                        // The HTTP layer requires a reason for `lost`; this keeps the rule whole.
+                        reason: reason.unwrap_or_else(|| {
+                            Text::parse("no reason given", 20).expect("literal is valid")
+                        }),
+                    },
+                    (LeadStatus::Lost, to) => LeadEvent::LeadReopened { to, reason },
+                    (_, LeadStatus::Converted) => LeadEvent::LeadConverted { client_id, reason },
+                    (from, to) => LeadEvent::LeadStatusChanged { from, to, reason },
+                }])
+            }
+            LeadCommand::Assign {
+                agent_id,
+                round_robin,
+                reason,
+            } => {
+                self.ensure_changeable()?;
+                if self.assignee == Some(agent_id) {
+                    return Err(LeadError::AlreadyAssigned);
+                }
+                Ok(vec![LeadEvent::LeadAssigned {
+                    agent_id,
+                    previous_agent_id: self.assignee,
+                    round_robin,
+                    reason,
+                }])
+            }
+            LeadCommand::ScheduleFollowUp {
+                follow_up_id,
+                due_at,
+                channel,
+                note,
+            } => {
+                self.ensure_changeable()?;
+                if self.follow_ups.contains_key(&follow_up_id) {
+                    return Err(LeadError::DuplicateId);
+                }
+                if due_at < now {
+                    return Err(LeadError::DueInThePast);
+                }
+                Ok(vec![LeadEvent::FollowUpScheduled {
+                    follow_up_id,
+                    due_at,
+                    channel,
+                    note,
+                }])
+            }
+            LeadCommand::RescheduleFollowUp {
+                follow_up_id,
+                due_at,
+                reason,
+            } => {
+                self.ensure_changeable()?;
+                let f = self.open_follow_up(follow_up_id)?;
+                if due_at < now {
+                    return Err(LeadError::DueInThePast);
+                }
+                Ok(vec![LeadEvent::FollowUpRescheduled {
+                    follow_up_id,
+                    previous_due_at: f.due_at,
+                    due_at,
+                    reason,
+                }])
+            }
+            LeadCommand::CompleteFollowUp {
+                follow_up_id,
+                outcome,
+            } => {
+                self.ensure_changeable()?;
+                self.open_follow_up(follow_up_id)?;
+                Ok(vec![LeadEvent::FollowUpCompleted {
+                    follow_up_id,
+                    outcome,
+                }])
+            }
+            LeadCommand::CancelFollowUp {
+                follow_up_id,
+                reason,
+            } => {
+                // Closing a follow-up stays possible after conversion or archiving so that
+                // agents' due lists can be cleaned up.
+                if !self.captured {
+                    return Err(LeadError::NotFound);
+                }
+                self.open_follow_up(follow_up_id)?;
+                Ok(vec![LeadEvent::FollowUpCancelled {
+                    follow_up_id,
+                    reason,
+                }])
+            }
+            LeadCommand::LogInteraction {
+                interaction_id,
+                kind,
+                direction,
+                summary,
+                occurred_at,
+                duration_minutes,
+            } => {
+                if !self.captured {
+                    return Err(LeadError::NotFound);
+                }
+                if self.archived {
+                    return Err(LeadError::Archived);
+                }
+                if self.interactions.contains(&interaction_id) {
+                    return Err(LeadError::DuplicateId);
+                }
+                if occurred_at > now + chrono::Duration::minutes(5) {
+                    return Err(LeadError::InteractionInTheFuture);
+                }
+                Ok(vec![LeadEvent::InteractionLogged {
+                    interaction_id,
+                    kind,
+                    direction,
+                    summary,
+                    occurred_at,
+                    duration_minutes,
+                }])
+            }
+            LeadCommand::Archive { reason } => {
+                if !self.captured {
+                    return Err(LeadError::NotFound);
+                }
+                if self.archived {
+                    return Err(LeadError::Archived);
+                }
+                Ok(vec![LeadEvent::LeadArchived { reason }])
+            }
+        }
+    }
+}
+
+impl Aggregate for Lead {
+    const TYPE: &'static str = "lead";
+    type Command = LeadCommand;
+    type Event = LeadEvent;
+    type Error = LeadError;
+    type Services = LeadServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command, services)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            LeadEvent::LeadCaptured { details, .. } => {
+                self.captured = true;
+                self.details = Some(details);
+                self.status = Some(LeadStatus::New);
+            }
+            LeadEvent::LeadDetailsChanged(change) => {
+                if let Some(d) = self.details.as_mut() {
+                    change.apply_to(d);
+                }
+            }
+            LeadEvent::LeadStatusChanged { to, .. } => self.status = Some(to),
+            LeadEvent::LeadLost { from, .. } => {
+                self.lost_from = Some(from);
+                self.status = Some(LeadStatus::Lost);
+            }
+            LeadEvent::LeadReopened { to, .. } => {
+                self.lost_from = None;
+                self.status = Some(to);
+            }
+            LeadEvent::LeadConverted { .. } => self.status = Some(LeadStatus::Converted),
+            LeadEvent::LeadAssigned { agent_id, .. } => self.assignee = Some(agent_id),
+            LeadEvent::FollowUpScheduled {
+                follow_up_id,
+                due_at,
+                ..
+            } => {
+                self.follow_ups.insert(
+                    follow_up_id,
+                    FollowUp {
+                        state: FollowUpState::Open,
+                        due_at,
+                    },
+                );
+            }
+            LeadEvent::FollowUpRescheduled {
+                follow_up_id,
+                due_at,
+                ..
+            } => {
+                if let Some(f) = self.follow_ups.get_mut(&follow_up_id) {
+                    f.due_at = due_at;
+                }
+            }
+            LeadEvent::FollowUpCompleted { follow_up_id, .. } => {
+                if let Some(f) = self.follow_ups.get_mut(&follow_up_id) {
+                    f.state = FollowUpState::Completed;
+                }
+            }
+            LeadEvent::FollowUpCancelled { follow_up_id, .. } => {
+                if let Some(f) = self.follow_ups.get_mut(&follow_up_id) {
+                    f.state = FollowUpState::Cancelled;
+                }
+            }
+            LeadEvent::InteractionLogged { interaction_id, .. } => {
+                self.interactions.insert(interaction_id);
+            }
+            LeadEvent::LeadArchived { .. } => self.archived = true,
+        }
+    }
+}

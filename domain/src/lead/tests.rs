@@ -1,0 +1,385 @@
+//! Given events, when a command, then events or an error.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cqrs_es::test::TestFramework;
+use uuid::Uuid;
+
+use super::*;
+
+type Given = TestFramework<Lead>;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
+}
+
+fn services() -> LeadServices {
+    LeadServices {
+        clock: Clock::fixed(now()),
+    }
+}
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+fn text(s: &str) -> Text {
+    Text::parse(s, 500).unwrap()
+}
+
+fn details() -> LeadDetails {
+    LeadDetails {
+        name: PersonName::parse("Asha Rao").unwrap(),
+        email: Some(Email::parse("asha@example.in").unwrap()),
+        phone: Some(Phone::parse("9876543210").unwrap()),
+        source: LeadSource::Website,
+        source_detail: None,
+        product_interest: vec!["equity".into()],
+        preferred_contact_method: Some(ContactMethod::Phone),
+        preferred_contact_time: None,
+        notes: None,
+    }
+}
+
+fn captured() -> LeadEvent {
+    LeadEvent::LeadCaptured {
+        lead_id: id(1),
+        details: details(),
+        channel: CaptureChannel::WebForm,
+    }
+}
+
+fn moved(from: LeadStatus, to: LeadStatus) -> LeadEvent {
+    LeadEvent::LeadStatusChanged {
+        from,
+        to,
+        reason: None,
+    }
+}
+
+fn change_status(to: LeadStatus, reason: Option<&str>) -> LeadCommand {
+    LeadCommand::ChangeStatus {
+        to,
+        reason: reason.map(text),
+        client_id: id(99),
+    }
+}
+
+#[test]
+fn capture_records_the_lead_and_an_initial_assignment() {
+    Given::with(services())
+        .given_no_previous_events()
+        .when(LeadCommand::Capture {
+            lead_id: id(1),
+            details: details(),
+            channel: CaptureChannel::WebForm,
+            assign_to: Some(id(7)),
+        })
+        .then_expect_events(vec![
+            captured(),
+            LeadEvent::LeadAssigned {
+                agent_id: id(7),
+                previous_agent_id: None,
+                round_robin: false,
+                reason: None,
+            },
+        ]);
+}
+
+#[test]
+fn capture_needs_email_or_phone_and_happens_once() {
+    let mut no_contact = details();
+    no_contact.email = None;
+    no_contact.phone = None;
+    Given::with(services())
+        .given_no_previous_events()
+        .when(LeadCommand::Capture {
+            lead_id: id(1),
+            details: no_contact,
+            channel: CaptureChannel::Manual,
+            assign_to: None,
+        })
+        .then_expect_error(LeadError::NoContactChannel);
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::Capture {
+            lead_id: id(1),
+            details: details(),
+            channel: CaptureChannel::Manual,
+            assign_to: None,
+        })
+        .then_expect_error(LeadError::AlreadyExists);
+}
+
+#[test]
+fn commands_on_a_missing_lead_are_not_found() {
+    Given::with(services())
+        .given_no_previous_events()
+        .when(change_status(LeadStatus::Contacted, None))
+        .then_expect_error(LeadError::NotFound);
+}
+
+#[test]
+fn the_pipeline_moves_forward_one_step_at_a_time() {
+    Given::with(services())
+        .given(vec![captured()])
+        .when(change_status(LeadStatus::Contacted, Some("called")))
+        .then_expect_events(vec![LeadEvent::LeadStatusChanged {
+            from: LeadStatus::New,
+            to: LeadStatus::Contacted,
+            reason: Some(text("called")),
+        }]);
+    Given::with(services())
+        .given(vec![captured()])
+        .when(change_status(LeadStatus::Qualified, None))
+        .then_expect_error(LeadError::IllegalTransition {
+            from: LeadStatus::New,
+            to: LeadStatus::Qualified,
+            allowed: vec![LeadStatus::Contacted, LeadStatus::Lost],
+        });
+}
+
+#[test]
+fn qualified_leads_convert_and_conversion_is_terminal() {
+    let history = vec![
+        captured(),
+        moved(LeadStatus::New, LeadStatus::Contacted),
+        moved(LeadStatus::Contacted, LeadStatus::Qualified),
+    ];
+    Given::with(services())
+        .given(history.clone())
+        .when(change_status(LeadStatus::Converted, None))
+        .then_expect_events(vec![LeadEvent::LeadConverted {
+            client_id: id(99),
+            reason: None,
+        }]);
+    let mut converted = history;
+    converted.push(LeadEvent::LeadConverted {
+        client_id: id(99),
+        reason: None,
+    });
+    Given::with(services())
+        .given(converted)
+        .when(change_status(LeadStatus::Lost, Some("gone")))
+        .then_expect_error(LeadError::Converted);
+}
+
+#[test]
+fn lost_from_any_open_state_and_reopen_returns_there() {
+    let history = vec![captured(), moved(LeadStatus::New, LeadStatus::Contacted)];
+    Given::with(services())
+        .given(history.clone())
+        .when(change_status(LeadStatus::Lost, Some("chose another broker")))
+        .then_expect_events(vec![LeadEvent::LeadLost {
+            from: LeadStatus::Contacted,
+            reason: text("chose another broker"),
+        }]);
+    let mut lost = history;
+    lost.push(LeadEvent::LeadLost {
+        from: LeadStatus::Contacted,
+        reason: text("chose another broker"),
+    });
+    Given::with(services())
+        .given(lost.clone())
+        .when(change_status(LeadStatus::Contacted, Some("called back")))
+        .then_expect_events(vec![LeadEvent::LeadReopened {
+            to: LeadStatus::Contacted,
+            reason: Some(text("called back")),
+        }]);
+    Given::with(services())
+        .given(lost)
+        .when(change_status(LeadStatus::New, None))
+        .then_expect_error(LeadError::IllegalTransition {
+            from: LeadStatus::Lost,
+            to: LeadStatus::New,
+            allowed: vec![LeadStatus::Contacted],
+        });
+}
+
+#[test]
+fn an_update_emits_only_what_changed() {
+    let patch = LeadDetailsPatch {
+        name: Some(PersonName::parse("Asha Rao").unwrap()),
+        email: Some(Some(Email::parse("asha.rao@example.in").unwrap())),
+        notes: Some(Some(text("prefers evenings"))),
+        ..Default::default()
+    };
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::UpdateDetails(patch))
+        .then_expect_events(vec![LeadEvent::LeadDetailsChanged(LeadDetailsChange {
+            email: Some(Some(Email::parse("asha.rao@example.in").unwrap())),
+            notes: Some(Some(text("prefers evenings"))),
+            ..Default::default()
+        })]);
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::UpdateDetails(LeadDetailsPatch {
+            name: Some(PersonName::parse("Asha Rao").unwrap()),
+            ..Default::default()
+        }))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn an_update_cannot_remove_the_last_contact_channel() {
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::UpdateDetails(LeadDetailsPatch {
+            email: Some(None),
+            phone: Some(None),
+            ..Default::default()
+        }))
+        .then_expect_error(LeadError::NoContactChannel);
+}
+
+#[test]
+fn reassignment_keeps_the_previous_agent() {
+    Given::with(services())
+        .given(vec![
+            captured(),
+            LeadEvent::LeadAssigned {
+                agent_id: id(7),
+                previous_agent_id: None,
+                round_robin: false,
+                reason: None,
+            },
+        ])
+        .when(LeadCommand::Assign {
+            agent_id: id(8),
+            round_robin: true,
+            reason: Some(text("leave cover")),
+        })
+        .then_expect_events(vec![LeadEvent::LeadAssigned {
+            agent_id: id(8),
+            previous_agent_id: Some(id(7)),
+            round_robin: true,
+            reason: Some(text("leave cover")),
+        }]);
+    Given::with(services())
+        .given(vec![
+            captured(),
+            LeadEvent::LeadAssigned {
+                agent_id: id(7),
+                previous_agent_id: None,
+                round_robin: false,
+                reason: None,
+            },
+        ])
+        .when(LeadCommand::Assign {
+            agent_id: id(7),
+            round_robin: false,
+            reason: None,
+        })
+        .then_expect_error(LeadError::AlreadyAssigned);
+}
+
+#[test]
+fn follow_ups_are_scheduled_in_the_future_and_closed_once() {
+    let due = now() + Duration::hours(3);
+    let scheduled = LeadEvent::FollowUpScheduled {
+        follow_up_id: id(5),
+        due_at: due,
+        channel: FollowUpChannel::Call,
+        note: None,
+    };
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::ScheduleFollowUp {
+            follow_up_id: id(5),
+            due_at: now() - Duration::hours(1),
+            channel: FollowUpChannel::Call,
+            note: None,
+        })
+        .then_expect_error(LeadError::DueInThePast);
+    Given::with(services())
+        .given(vec![captured(), scheduled.clone()])
+        .when(LeadCommand::RescheduleFollowUp {
+            follow_up_id: id(5),
+            due_at: due + Duration::days(1),
+            reason: None,
+        })
+        .then_expect_events(vec![LeadEvent::FollowUpRescheduled {
+            follow_up_id: id(5),
+            previous_due_at: due,
+            due_at: due + Duration::days(1),
+            reason: None,
+        }]);
+    let completed = LeadEvent::FollowUpCompleted {
+        follow_up_id: id(5),
+        outcome: None,
+    };
+    Given::with(services())
+        .given(vec![captured(), scheduled.clone(), completed])
+        .when(LeadCommand::CancelFollowUp {
+            follow_up_id: id(5),
+            reason: None,
+        })
+        .then_expect_error(LeadError::FollowUpClosed("completed"));
+    Given::with(services())
+        .given(vec![captured(), scheduled])
+        .when(LeadCommand::CompleteFollowUp {
+            follow_up_id: id(6),
+            outcome: None,
+        })
+        .then_expect_error(LeadError::FollowUpNotFound);
+}
+
+#[test]
+fn interactions_are_logged_but_not_in_the_future() {
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::LogInteraction {
+            interaction_id: id(3),
+            kind: InteractionKind::Call,
+            direction: Some(InteractionDirection::Outbound),
+            summary: text("discussed SIP"),
+            occurred_at: now() - Duration::minutes(10),
+            duration_minutes: Some(12),
+        })
+        .then_expect_events(vec![LeadEvent::InteractionLogged {
+            interaction_id: id(3),
+            kind: InteractionKind::Call,
+            direction: Some(InteractionDirection::Outbound),
+            summary: text("discussed SIP"),
+            occurred_at: now() - Duration::minutes(10),
+            duration_minutes: Some(12),
+        }]);
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::LogInteraction {
+            interaction_id: id(3),
+            kind: InteractionKind::Note,
+            direction: None,
+            summary: text("later"),
+            occurred_at: now() + Duration::days(1),
+            duration_minutes: None,
+        })
+        .then_expect_error(LeadError::InteractionInTheFuture);
+}
+
+#[test]
+fn an_archived_lead_keeps_its_history_but_takes_no_changes() {
+    let archived = vec![captured(), LeadEvent::LeadArchived { reason: None }];
+    Given::with(services())
+        .given(archived.clone())
+        .when(change_status(LeadStatus::Contacted, None))
+        .then_expect_error(LeadError::Archived);
+    Given::with(services())
+        .given(archived)
+        .when(LeadCommand::Archive { reason: None })
+        .then_expect_error(LeadError::Archived);
+}
+
+#[test]
+fn details_change_round_trips_cleared_fields_through_json() {
+    let change = LeadDetailsChange {
+        email: Some(None),
+        notes: Some(Some(text("x"))),
+        ..Default::default()
+    };
+    let json = serde_json::to_value(&change).unwrap();
+    assert_eq!(json, serde_json::json!({"email": null, "notes": "x"}));
+    let back: LeadDetailsChange = serde_json::from_value(json).unwrap();
+    assert_eq!(back, change);
+    assert_eq!(back.fields(), vec!["email", "notes"]);
+}

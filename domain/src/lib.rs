@@ -1,0 +1,32 @@
+//! The broker CRM's domain: aggregates with their commands, events and errors, and the validated
+//! value types they are made of. Pure: no I/O, no SQL, no HTTP.
+
+pub mod lead;
+pub mod values;
+
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// The wall clock the aggregates consult, injected so that tests can fix the time.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Self(Arc::new(Utc::now))
+    }
+
+    pub fn fixed(at: DateTime<Utc>) -> Self {
+        Self(Arc::new(move || at))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}

@@ -1,0 +1,41 @@
+-- The lead list read model. A template: {s} is the table suffix ('' for the live tables,
+-- '__rebuild' while a rebuild fills fresh ones), {g} makes index names unique per generation,
+-- {ts} and {json} are the store's types for times and documents.
+CREATE TABLE IF NOT EXISTS leads{s}
+(
+    lead_id          text PRIMARY KEY,
+    name             text    NOT NULL,
+    email            text,
+    phone            text,
+    source           text    NOT NULL,
+    status           text    NOT NULL,
+    assignee         text,
+    score            bigint  NOT NULL,
+    archived         boolean NOT NULL,
+    created_at       {ts}    NOT NULL,
+    updated_at       {ts}    NOT NULL,
+    next_follow_up   {ts},
+    search           text    NOT NULL,
+    version          bigint  NOT NULL,
+    doc              {json}  NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leads{s}_created_{g} ON leads{s} (created_at, lead_id);
+CREATE INDEX IF NOT EXISTS leads{s}_updated_{g} ON leads{s} (updated_at, lead_id);
+CREATE INDEX IF NOT EXISTS leads{s}_score_{g} ON leads{s} (score, lead_id);
+CREATE INDEX IF NOT EXISTS leads{s}_status_{g} ON leads{s} (status, created_at);
+CREATE INDEX IF NOT EXISTS leads{s}_assignee_{g} ON leads{s} (assignee, created_at);
+
+CREATE TABLE IF NOT EXISTS lead_follow_ups{s}
+(
+    follow_up_id text PRIMARY KEY,
+    lead_id      text    NOT NULL,
+    lead_name    text    NOT NULL,
+    assignee     text,
+    due_at       {ts}    NOT NULL,
+    channel      text    NOT NULL,
+    note         text,
+    state        text    NOT NULL,
+    archived     boolean NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_due_{g} ON lead_follow_ups{s} (state, assignee, due_at);
+CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_lead_{g} ON lead_follow_ups{s} (lead_id);
