@@ -7,7 +7,11 @@ use crate::store::{Db, StoreError};
 use crate::with_db;
 
 /// The next agent in rotation, or `None` when no agent is active.
-pub async fn next_agent(db: &Db, rotation: &str, agents: &[Uuid]) -> Result<Option<Uuid>, StoreError> {
+pub async fn next_agent(
+    db: &Db,
+    rotation: &str,
+    agents: &[Uuid],
+) -> Result<Option<Uuid>, StoreError> {
     if agents.is_empty() {
         return Ok(None);
     }

@@ -3,8 +3,8 @@
 //! stores apply events twice. No cqrs-es `Query` runs here: read models are fed by the
 //! projection runner from the log, in commit order, durably.
 
-use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
 use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;

@@ -45,7 +45,8 @@ impl EventMetadata {
         }
         m.insert(
             "recorded_at".into(),
-            self.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            self.recorded_at
+                .to_rfc3339_opts(SecondsFormat::Micros, true),
         );
         m
     }

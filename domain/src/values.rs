@@ -19,7 +19,8 @@ impl InvalidValue {
 }
 
 fn has_control_chars(s: &str) -> bool {
-    s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
 }
 
 /// An e-mail address, trimmed and lower-cased.
@@ -31,7 +32,9 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let s = raw.trim().to_lowercase();
         if s.len() > 254 {
-            return Err(InvalidValue::new("an e-mail address has at most 254 characters"));
+            return Err(InvalidValue::new(
+                "an e-mail address has at most 254 characters",
+            ));
         }
         let invalid = || InvalidValue::new("not an e-mail address (expected name@domain.tld)");
         let (local, domain) = s.split_once('@').ok_or_else(invalid)?;
@@ -93,17 +96,16 @@ impl Phone {
         }
         let plus = trimmed.starts_with('+') || trimmed.starts_with("(+");
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-        let national = match digits.len() {
-            10 if !plus => digits.as_str(),
-            11 if !plus && digits.starts_with('0') => &digits[1..],
-            12 if digits.starts_with("91") => &digits[2..],
-            13 if !plus && digits.starts_with("091") => &digits[3..],
-            _ => {
-                return Err(InvalidValue::new(
+        let national =
+            match digits.len() {
+                10 if !plus => digits.as_str(),
+                11 if !plus && digits.starts_with('0') => &digits[1..],
+                12 if digits.starts_with("91") => &digits[2..],
+                13 if !plus && digits.starts_with("091") => &digits[3..],
+                _ => return Err(InvalidValue::new(
                     "not an Indian mobile number (expected ten digits, optionally after +91 or 0)",
-                ))
-            }
-        };
+                )),
+            };
         if !national.starts_with(['6', '7', '8', '9']) {
             return Err(InvalidValue::new(
                 "an Indian mobile number starts with 6, 7, 8 or 9",
@@ -138,7 +140,9 @@ impl PersonName {
             return Err(InvalidValue::new("a name has at most 120 characters"));
         }
         if has_control_chars(&folded) || !folded.chars().any(char::is_alphabetic) {
-            return Err(InvalidValue::new("a name must contain letters and no control characters"));
+            return Err(InvalidValue::new(
+                "a name must contain letters and no control characters",
+            ));
         }
         Ok(Self(folded))
     }
@@ -187,25 +191,60 @@ mod tests {
 
     #[test]
     fn email_is_normalised_and_checked() {
-        assert_eq!(Email::parse("  Asha.Rao@Example.IN ").unwrap().as_str(), "asha.rao@example.in");
-        for bad in ["", "asha", "asha@", "@example.in", "asha@example", "a..b@example.in", "asha@exa mple.in", "asha@example.i1"] {
+        assert_eq!(
+            Email::parse("  Asha.Rao@Example.IN ").unwrap().as_str(),
+            "asha.rao@example.in"
+        );
+        for bad in [
+            "",
+            "asha",
+            "asha@",
+            "@example.in",
+            "asha@example",
+            "a..b@example.in",
+            "asha@exa mple.in",
+            "asha@example.i1",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
 
     #[test]
     fn indian_mobiles_normalise_to_e164() {
-        for ok in ["9876543210", "98765 43210", "098765-43210", "+91 98765 43210", "91-9876543210", "(+91) 98765.43210", "0919876543210"] {
-            assert_eq!(Phone::parse(ok).unwrap().as_str(), "+919876543210", "{ok:?}");
+        for ok in [
+            "9876543210",
+            "98765 43210",
+            "098765-43210",
+            "+91 98765 43210",
+            "91-9876543210",
+            "(+91) 98765.43210",
+            "0919876543210",
+        ] {
+            assert_eq!(
+                Phone::parse(ok).unwrap().as_str(),
+                "+919876543210",
+                "{ok:?}"
+            );
         }
-        for bad in ["", "12345", "5876543210", "+1 415 555 0100", "+9876543210", "98765x43210", "919876543210123"] {
+        for bad in [
+            "",
+            "12345",
+            "5876543210",
+            "+1 415 555 0100",
+            "+9876543210",
+            "98765x43210",
+            "919876543210123",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
 
     #[test]
     fn names_fold_white_space_and_need_letters() {
-        assert_eq!(PersonName::parse("  Asha   Rao ").unwrap().as_str(), "Asha Rao");
+        assert_eq!(
+            PersonName::parse("  Asha   Rao ").unwrap().as_str(),
+            "Asha Rao"
+        );
         assert!(PersonName::parse("   ").is_err());
         assert!(PersonName::parse("12345").is_err());
         assert!(PersonName::parse(&"a".repeat(121)).is_err());
@@ -214,7 +253,10 @@ mod tests {
 
     #[test]
     fn text_is_bounded() {
-        assert_eq!(Text::parse(" call back ", 20).unwrap().as_str(), "call back");
+        assert_eq!(
+            Text::parse(" call back ", 20).unwrap().as_str(),
+            "call back"
+        );
         assert!(Text::parse("", 20).is_err());
         assert!(Text::parse(&"x".repeat(21), 20).is_err());
         assert!(Text::parse("line\nbreak", 20).is_ok());

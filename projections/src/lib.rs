@@ -1,1 +1,55 @@
+//! The read side: a runner that tails the event log in commit order and feeds projections, each
+//! writing its rows and its checkpoint in one transaction; rebuilds into fresh tables that are
+//! swapped in; read-your-writes waits; and the queries the API answers from read models.
 
+pub mod checkpoint;
+pub mod leads;
+pub mod log;
+pub mod rebuild;
+pub mod runner;
+pub mod schema;
+
+use futures::future::BoxFuture;
+
+pub use checkpoint::Checkpoint;
+pub use log::StoredEvent;
+pub use runner::{Progress, Runner};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("an event could not be read: {0}")]
+    Event(String),
+    #[error("the checkpoint moved under this worker (another worker or a rebuild)")]
+    CheckpointMoved,
+    #[error("unknown projection {0:?}")]
+    Unknown(String),
+}
+
+/// A transaction on either store.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A read model fed from the log. `suffix` names the table set to write: `""` for the live
+/// tables, `"__rebuild"` while a rebuild fills fresh ones.
+pub trait Projection: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    /// The DDL template (see `migrations/read_models`).
+    fn ddl(&self) -> &'static str;
+    /// The tables the DDL creates, without suffix.
+    fn tables(&self) -> &'static [&'static str];
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        suffix: &'a str,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>>;
+}
+
+/// Every projection this build has, in the order the runner feeds them.
+pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
+    vec![std::sync::Arc::new(leads::LeadsProjection)]
+}

@@ -16,6 +16,8 @@ pub enum LeadCommand {
         details: LeadDetails,
         channel: CaptureChannel,
         assign_to: Option<Uuid>,
+        /// Whether `assign_to` was picked by round-robin.
+        round_robin: bool,
     },
     UpdateDetails(LeadDetailsChange),
     ChangeStatus {

@@ -80,21 +80,45 @@ pub enum LeadEvent {
 pub struct LeadDetailsChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<PersonName>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
     pub email: Option<Option<Email>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
     pub phone: Option<Option<Phone>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<LeadSource>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
     pub source_detail: Option<Option<Text>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_interest: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
     pub preferred_contact_method: Option<Option<ContactMethod>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
     pub preferred_contact_time: Option<Option<Text>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "double_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
     pub notes: Option<Option<Text>>,
 }
 

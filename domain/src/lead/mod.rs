@@ -132,7 +132,9 @@ pub type LeadDetailsPatch = LeadDetailsChange;
 pub fn parse_product_interest(raw: &[String]) -> Result<Vec<String>, crate::values::InvalidValue> {
     let mut out: Vec<String> = Vec::new();
     if raw.len() > 20 {
-        return Err(crate::values::InvalidValue::new("at most 20 product interests"));
+        return Err(crate::values::InvalidValue::new(
+            "at most 20 product interests",
+        ));
     }
     for p in raw {
         let tag = p.trim().to_lowercase();
@@ -187,6 +189,11 @@ pub struct LeadServices {
 }
 
 impl Lead {
+    /// Whether the lead exists (was captured).
+    pub fn is_captured(&self) -> bool {
+        self.captured
+    }
+
     /// The moves allowed from a status; from `lost`, only back to where the lead was lost from.
     pub fn allowed_moves(status: LeadStatus, lost_from: Option<LeadStatus>) -> Vec<LeadStatus> {
         use LeadStatus::*;
@@ -225,7 +232,11 @@ impl Lead {
         }
     }
 
-    fn decide(&self, command: LeadCommand, services: &LeadServices) -> Result<Vec<LeadEvent>, LeadError> {
+    fn decide(
+        &self,
+        command: LeadCommand,
+        services: &LeadServices,
+    ) -> Result<Vec<LeadEvent>, LeadError> {
         let now = services.clock.now();
         match command {
             LeadCommand::Capture {
@@ -233,6 +244,7 @@ impl Lead {
                 details,
                 channel,
                 assign_to,
+                round_robin,
             } => {
                 if self.captured {
                     return Err(LeadError::AlreadyExists);
@@ -249,7 +261,7 @@ impl Lead {
                     events.push(LeadEvent::LeadAssigned {
                         agent_id,
                         previous_agent_id: None,
-                        round_robin: false,
+                        round_robin,
                         reason: None,
                     });
                 }
@@ -493,4 +505,10 @@ impl Aggregate for Lead {
             LeadEvent::LeadArchived { .. } => self.archived = true,
         }
     }
+}
+
+/// Upcasters for older versions of Lead events, applied when events are loaded by the write
+/// side and by the read side. Every Lead event is still at its first version (1.0).
+pub fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
+    Vec::new()
 }

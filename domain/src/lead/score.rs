@@ -58,7 +58,14 @@ mod tests {
         );
         assert_eq!(cold, 10);
         assert_eq!(warm, 20 + 25 + 10 + 6 + 12 + 3 + 3);
-        assert_eq!(lead_score(LeadSource::Referral, LeadStatus::Lost, Engagement::default()), 0);
+        assert_eq!(
+            lead_score(
+                LeadSource::Referral,
+                LeadStatus::Lost,
+                Engagement::default()
+            ),
+            0
+        );
         let maxed = Engagement {
             has_email: true,
             has_phone: true,
@@ -67,6 +74,9 @@ mod tests {
             inbound_interactions: 50,
             completed_follow_ups: 50,
         };
-        assert_eq!(lead_score(LeadSource::Referral, LeadStatus::Converted, maxed), 100);
+        assert_eq!(
+            lead_score(LeadSource::Referral, LeadStatus::Converted, maxed),
+            100
+        );
     }
 }

@@ -73,6 +73,7 @@ fn capture_records_the_lead_and_an_initial_assignment() {
             details: details(),
             channel: CaptureChannel::WebForm,
             assign_to: Some(id(7)),
+            round_robin: false,
         })
         .then_expect_events(vec![
             captured(),
@@ -97,6 +98,7 @@ fn capture_needs_email_or_phone_and_happens_once() {
             details: no_contact,
             channel: CaptureChannel::Manual,
             assign_to: None,
+            round_robin: false,
         })
         .then_expect_error(LeadError::NoContactChannel);
     Given::with(services())
@@ -106,6 +108,7 @@ fn capture_needs_email_or_phone_and_happens_once() {
             details: details(),
             channel: CaptureChannel::Manual,
             assign_to: None,
+            round_robin: false,
         })
         .then_expect_error(LeadError::AlreadyExists);
 }
@@ -168,7 +171,10 @@ fn lost_from_any_open_state_and_reopen_returns_there() {
     let history = vec![captured(), moved(LeadStatus::New, LeadStatus::Contacted)];
     Given::with(services())
         .given(history.clone())
-        .when(change_status(LeadStatus::Lost, Some("chose another broker")))
+        .when(change_status(
+            LeadStatus::Lost,
+            Some("chose another broker"),
+        ))
         .then_expect_events(vec![LeadEvent::LeadLost {
             from: LeadStatus::Contacted,
             reason: text("chose another broker"),

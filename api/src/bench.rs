@@ -1,0 +1,220 @@
+//! `crm bench`: command throughput and latency over HTTP against the configured store, the
+//! projection catch-up rate, and a raw single-row INSERT baseline on the same database.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use commands::{with_db, Db};
+
+use crate::config::{Config, StoreArgs};
+use crate::server;
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    /// Seconds each phase runs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
+    let mut config = Config::ephemeral(store.data_dir, store.database_url);
+    config.serve.read_wait_ms = 60_000;
+    let running = server::start(config).await.map_err(|e| e.to_string())?;
+    let base = format!("http://{}", running.addr);
+    let db = running.db.clone();
+    println!(
+        "store: {}  clients: {}  phase: {} s",
+        db.kind(),
+        args.clients,
+        args.seconds
+    );
+
+    // Commands over HTTP: capture a lead, then move it to contacted; repeat.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let head_before = projections::log::head(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..args.clients {
+        let http = http.clone();
+        let base = base.clone();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let t = Instant::now();
+                let body = serde_json::json!({
+                    "name": format!("Bench Lead {c} {n}"),
+                    "phone": format!("9{:09}", (c as u64 * 10_000_000 + n) % 1_000_000_000),
+                    "source": "website",
+                });
+                let r = http
+                    .post(format!("{base}/api/leads"))
+                    .json(&body)
+                    .send()
+                    .await;
+                let id = match r {
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        lat.push(t.elapsed());
+                        r.json::<serde_json::Value>()
+                            .await
+                            .ok()
+                            .and_then(|v| v["id"].as_str().map(String::from))
+                    }
+                    _ => {
+                        errors += 1;
+                        None
+                    }
+                };
+                if let Some(id) = id {
+                    let t = Instant::now();
+                    let r = http
+                        .post(format!("{base}/api/leads/{id}/status"))
+                        .json(&serde_json::json!({"status": "contacted"}))
+                        .send()
+                        .await;
+                    match r {
+                        Ok(r) if r.status().is_success() => lat.push(t.elapsed()),
+                        _ => errors += 1,
+                    }
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.map_err(|e| e.to_string())?;
+        lat.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    lat.sort();
+    let cps = lat.len() as f64 / elapsed;
+    println!(
+        "commands: {} in {:.1} s = {:.0} commands/s  p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  errors {}",
+        lat.len(),
+        elapsed,
+        cps,
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.95),
+        percentile(&lat, 0.99),
+        errors
+    );
+
+    // Live catch-up: how long until the running projection has everything.
+    let head = projections::log::head(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    let progress_db = db.clone();
+    loop {
+        let cp = projections::checkpoint::load(&progress_db, projections::leads::NAME)
+            .await
+            .map_err(|e| e.to_string())?;
+        if projections::log::lag(&progress_db, cp, 1)
+            .await
+            .map_err(|e| e.to_string())?
+            == 0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "live projection caught up {:.2} s after the last command ({} events written)",
+        t.elapsed().as_secs_f64(),
+        head - head_before
+    );
+
+    // Catch-up rate: rebuild the lead projection from the whole log.
+    let leads = projections::leads::LeadsProjection;
+    let t = Instant::now();
+    let rebuilt = projections::rebuild::rebuild(&db, &leads, |_| {})
+        .await
+        .map_err(|e| e.to_string())?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "catch-up (rebuild from zero): {} events in {:.2} s = {:.0} events/s",
+        rebuilt.events,
+        secs,
+        rebuilt.events as f64 / secs
+    );
+
+    // Baseline: single-row INSERTs with the same concurrency on the same database.
+    let rows = raw_insert_baseline(&db, args.clients, Duration::from_secs(args.seconds)).await?;
+    let rps = rows as f64 / args.seconds as f64;
+    println!(
+        "raw INSERT baseline: {rows} rows = {rps:.0} rows/s; commands/s ÷ baseline = {:.2}",
+        cps / rps
+    );
+    running.stop().await;
+    Ok(())
+}
+
+async fn raw_insert_baseline(db: &Db, clients: usize, time: Duration) -> Result<u64, String> {
+    with_db!(db, pool => {
+        sqlx::query("CREATE TABLE IF NOT EXISTS bench_raw (id text PRIMARY KEY, payload text NOT NULL)")
+            .execute(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let db = db.clone();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let id = uuid::Uuid::new_v4().to_string();
+                let ok = with_db!(&db, pool => {
+                    sqlx::query("INSERT INTO bench_raw (id, payload) VALUES ($1, $2)")
+                        .bind(&id)
+                        .bind(r#"{"name":"Bench","source":"website"}"#)
+                        .execute(pool)
+                        .await
+                        .is_ok()
+                });
+                if ok {
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    tokio::time::sleep(time).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.map_err(|e| e.to_string())?;
+    }
+    with_db!(db, pool => {
+        sqlx::query("DROP TABLE bench_raw").execute(pool).await.map_err(|e| e.to_string())?;
+    });
+    Ok(total)
+}

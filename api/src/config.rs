@@ -1,0 +1,63 @@
+//! Settings, read once at start-up from flags with environment fallbacks.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use uuid::Uuid;
+
+/// Where the data lives; every subcommand takes these.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory for the embedded store and key files.
+    #[arg(long, env = "CRM_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// `postgres://…` for Postgres; default: a SQLite file `crm.db` in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (`127.0.0.1:0` picks a free port and logs it).
+    #[arg(long, env = "CRM_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Active sales agents for round-robin assignment (comma-separated ids).
+    #[arg(long, env = "CRM_AGENTS", value_delimiter = ',')]
+    pub agents: Vec<Uuid>,
+    /// `/ready` fails while a projection is more than this many events behind the log.
+    #[arg(long, env = "CRM_READY_MAX_LAG", default_value_t = 1000)]
+    pub ready_max_lag: i64,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CRM_MAX_BODY", default_value_t = 64 * 1024)]
+    pub max_body: usize,
+    /// How long a query with `min_position` waits for the read model, in milliseconds.
+    #[arg(long, env = "CRM_READ_WAIT_MS", default_value_t = 5000)]
+    pub read_wait_ms: u64,
+}
+
+/// Everything the server needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub store: StoreArgs,
+    pub serve: ServeArgs,
+}
+
+impl Config {
+    /// Settings for a server on a free port with its own SQLite file in `data_dir` (tests, bench).
+    pub fn ephemeral(data_dir: PathBuf, database_url: Option<String>) -> Self {
+        Self {
+            store: StoreArgs {
+                data_dir,
+                database_url,
+            },
+            serve: ServeArgs {
+                addr: "127.0.0.1:0".parse().expect("valid address"),
+                agents: Vec::new(),
+                ready_max_lag: 1000,
+                max_body: 64 * 1024,
+                read_wait_ms: 5000,
+            },
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! What every endpoint shares: the application state, event metadata from the request,
+//! Idempotency-Key handling, read-your-writes waits and field validation.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use commands::idempotency::{self, Claim};
+use commands::{CommandError, Db, EventMetadata, Executor};
+use domain::lead::{Lead, LeadError};
+use domain::values::InvalidValue;
+use poem::Request;
+use poem_openapi::payload::Json;
+use poem_openapi::ApiResponse;
+use projections::runner::{Caught, Progress};
+use uuid::Uuid;
+
+use crate::dto::Accepted;
+use crate::problem::{ApiError, FieldError};
+
+/// The request id, taken from `X-Request-Id` or made up, set by the request middleware.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+#[derive(Default)]
+pub struct Metrics {
+    pub requests: AtomicU64,
+    pub client_errors: AtomicU64,
+    pub server_errors: AtomicU64,
+    pub commands: AtomicU64,
+    pub events_appended: AtomicU64,
+    pub conflicts: AtomicU64,
+}
+
+pub struct AppState {
+    pub db: Db,
+    pub leads: Executor<Lead>,
+    pub progress: Progress,
+    pub agents: Vec<Uuid>,
+    pub read_wait: Duration,
+    pub ready_max_lag: i64,
+    pub metrics: Metrics,
+}
+
+pub type State = Arc<AppState>;
+
+/// Who is acting, in which request, from where: recorded on every event.
+pub fn metadata(req: &Request) -> EventMetadata {
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let mut m = EventMetadata::system(request_id);
+    m.client_ip = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string());
+    m.user_agent = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(256).collect());
+    m
+}
+
+/// A command's successful answer.
+#[derive(Debug, ApiResponse)]
+pub enum CommandResponse {
+    /// Created; `Location` names the new record.
+    #[oai(status = 201)]
+    Created(Json<Accepted>, #[oai(header = "Location")] String),
+    /// Done.
+    #[oai(status = 200)]
+    Done(Json<Accepted>),
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    accepted: Accepted,
+    location: Option<String>,
+}
+
+fn valid_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| (0x21..0x7f).contains(&b))
+}
+
+/// Runs `run` at most once per Idempotency-Key: a repeat with the same request gets the first
+/// answer and appends nothing; the same key with another request is refused (422).
+pub async fn idempotent<F, Fut>(
+    state: &AppState,
+    key: Option<String>,
+    req: &Request,
+    body: serde_json::Value,
+    run: F,
+) -> Result<CommandResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<CommandResponse, ApiError>>,
+{
+    let Some(key) = key else {
+        return run().await;
+    };
+    if !valid_key(&key) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "Idempotency-Key",
+            "1 to 255 visible ASCII characters",
+        )]));
+    }
+    let body = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+    let hash = idempotency::request_hash(req.method().as_str(), req.uri().path(), &body);
+    match idempotency::claim(&state.db, &key, &hash)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Claim::Replay { status, body } => {
+            let stored: Stored = serde_json::from_str(&body).map_err(ApiError::internal)?;
+            return Ok(match (status, stored.location) {
+                (201, Some(location)) => CommandResponse::Created(Json(stored.accepted), location),
+                _ => CommandResponse::Done(Json(stored.accepted)),
+            });
+        }
+        Claim::Mismatch => return Err(ApiError::idempotency_mismatch()),
+        Claim::InProgress => return Err(ApiError::idempotency_in_progress()),
+        Claim::Fresh => {}
+    }
+    let result = run().await;
+    match &result {
+        Ok(resp) => {
+            let (status, stored) = match resp {
+                CommandResponse::Created(Json(a), loc) => (
+                    201,
+                    Stored {
+                        accepted: a.clone(),
+                        location: Some(loc.clone()),
+                    },
+                ),
+                CommandResponse::Done(Json(a)) => (
+                    200,
+                    Stored {
+                        accepted: a.clone(),
+                        location: None,
+                    },
+                ),
+            };
+            let text = serde_json::to_string(&stored).map_err(ApiError::internal)?;
+            idempotency::complete(&state.db, &key, status, &text)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        Err(_) => {
+            idempotency::release(&state.db, &key)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+    }
+    result
+}
+
+/// Waits until the lead projection has `min_position` (read-your-writes).
+pub async fn wait_for(state: &AppState, min_position: Option<i64>) -> Result<(), ApiError> {
+    let Some(p) = min_position else { return Ok(()) };
+    if p < 0 {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "min_position",
+            "must not be negative",
+        )]));
+    }
+    match state
+        .progress
+        .wait_for(projections::leads::NAME, p, state.read_wait)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Caught::Up => Ok(()),
+        Caught::TimedOut => Err(ApiError::not_caught_up(p)),
+        Caught::BeyondHead => Err(ApiError::validation(vec![FieldError::new(
+            "min_position",
+            "lies beyond the end of the event log",
+        )])),
+    }
+}
+
+/// The min position from `X-Min-Position` or `?min_position=` (the query wins).
+pub fn min_position(query: Option<i64>, req: &Request) -> Result<Option<i64>, ApiError> {
+    if query.is_some() {
+        return Ok(query);
+    }
+    match req.headers().get("x-min-position") {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::validation(vec![FieldError::new(
+                    "X-Min-Position",
+                    "must be an integer",
+                )])
+            }),
+    }
+}
+
+/// Collects field errors while parsing a request into domain values.
+#[derive(Default)]
+pub struct Fields {
+    pub errors: Vec<FieldError>,
+}
+
+impl Fields {
+    pub fn take<T>(&mut self, field: &str, r: Result<T, InvalidValue>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.errors.push(FieldError::new(field, e.message));
+                None
+            }
+        }
+    }
+
+    pub fn opt<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        parse: impl Fn(&str) -> Result<T, InvalidValue>,
+    ) -> Option<T> {
+        raw.and_then(|s| self.take(field, parse(s)))
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.errors))
+        }
+    }
+}
+
+/// Maps a lead command's failure to its HTTP problem.
+pub fn lead_error(state: &AppState, e: CommandError<LeadError>) -> ApiError {
+    match e {
+        CommandError::Rejected(e) => {
+            let detail = e.to_string();
+            match e {
+                LeadError::NotFound => ApiError::not_found("lead"),
+                LeadError::FollowUpNotFound => ApiError::not_found("follow-up on this lead"),
+                LeadError::IllegalTransition { allowed, .. } => ApiError::illegal_transition(
+                    detail,
+                    allowed.iter().map(|s| s.to_string()).collect(),
+                ),
+                LeadError::NoContactChannel => ApiError::validation(vec![
+                    FieldError::new("email", "a lead needs an e-mail address or a phone number"),
+                    FieldError::new("phone", "a lead needs an e-mail address or a phone number"),
+                ]),
+                LeadError::DueInThePast => {
+                    ApiError::validation(vec![FieldError::new("due_at", "must not be in the past")])
+                }
+                LeadError::InteractionInTheFuture => ApiError::validation(vec![FieldError::new(
+                    "occurred_at",
+                    "must not be in the future",
+                )]),
+                LeadError::AlreadyExists => ApiError::conflict("already-exists", detail),
+                LeadError::Archived => ApiError::conflict("archived", detail),
+                LeadError::Converted => ApiError::conflict("converted", detail),
+                LeadError::FollowUpClosed(_) => ApiError::conflict("follow-up-closed", detail),
+                LeadError::AlreadyAssigned => ApiError::conflict("already-assigned", detail),
+                LeadError::DuplicateId => ApiError::conflict("duplicate-id", detail),
+            }
+        }
+        CommandError::Conflict => {
+            state.metrics.conflicts.fetch_add(1, Ordering::Relaxed);
+            ApiError::conflict(
+                "concurrent-change",
+                "the lead was changed by another request at the same time; retry",
+            )
+        }
+        CommandError::Store(e) => ApiError::internal(e),
+    }
+}

@@ -1,0 +1,1023 @@
+//! The lead endpoints: handlers only translate HTTP to commands and read models.
+
+use chrono::{DateTime, Utc};
+use commands::assignment;
+use domain::lead::{
+    parse_product_interest, LeadCommand, LeadDetails, LeadDetailsPatch as DetailsPatch, LeadEvent,
+};
+use domain::values::{Email, PersonName, Phone, Text};
+use poem::Request;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{ApiResponse, Enum, OpenApi, Tags};
+use projections::leads::query::{self, DueWindow, FollowUpFilter, LeadFilter, LeadSort};
+use uuid::Uuid;
+
+use crate::dto::*;
+use crate::http::{self, idempotent, lead_error, CommandResponse, Fields, State};
+use crate::problem::{ApiError, FieldError};
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Leads: capture, pipeline, assignment, follow-ups, interactions.
+    Leads,
+    /// Agents' work lists.
+    FollowUps,
+    /// Health, readiness and metrics.
+    Operations,
+}
+
+/// Sort order of the lead list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SortField {
+    CreatedAt,
+    UpdatedAt,
+    Score,
+    Name,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+/// Which follow-ups: due today (IST), overdue, upcoming, or any open one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum Due {
+    Today,
+    Overdue,
+    Upcoming,
+    Any,
+}
+
+impl From<Due> for DueWindow {
+    fn from(d: Due) -> Self {
+        match d {
+            Due::Today => DueWindow::Today,
+            Due::Overdue => DueWindow::Overdue,
+            Due::Upcoming => DueWindow::Upcoming,
+            Due::Any => DueWindow::Any,
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum LeadResponse {
+    /// The lead.
+    #[oai(status = 200)]
+    Ok(Json<LeadOut>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum LeadListResponse {
+    /// A page of leads.
+    #[oai(status = 200)]
+    Ok(Json<LeadPage>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum HistoryResponse {
+    /// The lead's events, oldest first.
+    #[oai(status = 200)]
+    Ok(Json<History>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum InteractionsResponse {
+    /// The lead's interactions, newest first.
+    #[oai(status = 200)]
+    Ok(Json<InteractionPage>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum FollowUpsResponse {
+    /// Open follow-ups, soonest first.
+    #[oai(status = 200)]
+    Ok(Json<FollowUpPage>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum AgentsResponse {
+    /// The active agents.
+    #[oai(status = 200)]
+    Ok(Json<Agents>),
+}
+
+pub struct LeadsApi {
+    pub state: State,
+}
+
+type Key = Header<Option<String>>;
+
+fn text(f: &mut Fields, field: &str, raw: Option<&str>, max: usize) -> Option<Text> {
+    f.opt(field, raw, |s| Text::parse(s, max))
+}
+
+fn reason(f: &mut Fields, raw: &Option<String>) -> Option<Text> {
+    text(f, "reason", raw.as_deref(), 1000)
+}
+
+/// The parsed request as the idempotency fingerprint: equal requests parse to equal values.
+fn body_json<T: std::fmt::Debug>(body: &T) -> serde_json::Value {
+    serde_json::Value::String(format!("{body:?}"))
+}
+
+fn page_limit(l: Option<i64>) -> Result<i64, ApiError> {
+    match l {
+        None => Ok(50),
+        Some(n) if (1..=200).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::validation(vec![FieldError::new(
+            "limit",
+            "must be 1 to 200",
+        )])),
+    }
+}
+
+fn accepted(id: Uuid, position: i64) -> Json<Accepted> {
+    Json(Accepted {
+        id,
+        position,
+        client_id: None,
+    })
+}
+
+impl LeadsApi {
+    async fn run(
+        &self,
+        lead_id: Uuid,
+        command: LeadCommand,
+        req: &Request,
+    ) -> Result<i64, ApiError> {
+        let meta = http::metadata(req);
+        let done = self
+            .state
+            .leads
+            .execute(&lead_id.to_string(), command, &meta)
+            .await
+            .map_err(|e| lead_error(&self.state, e))?;
+        self.state
+            .metrics
+            .commands
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.state
+            .metrics
+            .events_appended
+            .fetch_add(done.appended as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(done.position)
+    }
+
+    async fn pick_agent(
+        &self,
+        explicit: Option<Uuid>,
+        round_robin: bool,
+    ) -> Result<Option<(Uuid, bool)>, ApiError> {
+        if let Some(a) = explicit {
+            return Ok(Some((a, false)));
+        }
+        if !round_robin {
+            return Ok(None);
+        }
+        match assignment::next_agent(&self.state.db, "leads", &self.state.agents)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            Some(a) => Ok(Some((a, true))),
+            None => Err(ApiError::conflict(
+                "no-active-agents",
+                "round-robin assignment needs active agents (CRM_AGENTS); none are configured",
+            )),
+        }
+    }
+
+    fn details(f: &mut Fields, d: &LeadDetailsReplace) -> Option<LeadDetails> {
+        let name = f.take("name", PersonName::parse(&d.name));
+        let email = f.opt("email", d.email.as_deref(), Email::parse);
+        let phone = f.opt("phone", d.phone.as_deref(), Phone::parse);
+        let source_detail = text(f, "source_detail", d.source_detail.as_deref(), 200);
+        let product_interest = f.take(
+            "product_interest",
+            parse_product_interest(&d.product_interest),
+        );
+        let preferred_contact_time = text(
+            f,
+            "preferred_contact_time",
+            d.preferred_contact_time.as_deref(),
+            100,
+        );
+        let notes = text(f, "notes", d.notes.as_deref(), 5000);
+        if d.email.is_none() && d.phone.is_none() {
+            f.errors.push(FieldError::new(
+                "email",
+                "a lead needs an e-mail address or a phone number",
+            ));
+            f.errors.push(FieldError::new(
+                "phone",
+                "a lead needs an e-mail address or a phone number",
+            ));
+        }
+        Some(LeadDetails {
+            name: name?,
+            email,
+            phone,
+            source: d.source.into(),
+            source_detail,
+            product_interest: product_interest?,
+            preferred_contact_method: d.preferred_contact_method.map(Into::into),
+            preferred_contact_time,
+            notes,
+        })
+    }
+
+    async fn lead_view(&self, id: Uuid) -> Result<projections::leads::LeadView, ApiError> {
+        query::get(&self.state.db, id)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("lead"))
+    }
+}
+
+fn patch_text(
+    f: &mut Fields,
+    field: &str,
+    v: &MaybeUndefined<String>,
+    parse: impl Fn(&str) -> Result<Text, domain::values::InvalidValue>,
+) -> Option<Option<Text>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(s) => f.take(field, parse(s)).map(Some),
+    }
+}
+
+#[OpenApi]
+impl LeadsApi {
+    /// Capture a lead
+    ///
+    /// From a web form (`channel: web_form`) or entered by hand. Needs an e-mail address or an
+    /// Indian mobile number; optionally assigns it at once, to an agent or by round-robin.
+    #[oai(path = "/api/leads", method = "post", tag = "ApiTags::Leads")]
+    async fn capture(
+        &self,
+        req: &Request,
+        body: Json<NewLead>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let b = body.0;
+            let mut f = Fields::default();
+            let details = Self::details(
+                &mut f,
+                &LeadDetailsReplace {
+                    name: b.name,
+                    email: b.email,
+                    phone: b.phone,
+                    source: b.source,
+                    source_detail: b.source_detail,
+                    product_interest: b.product_interest,
+                    preferred_contact_method: b.preferred_contact_method,
+                    preferred_contact_time: b.preferred_contact_time,
+                    notes: b.notes,
+                },
+            );
+            f.finish()?;
+            let details = details.ok_or_else(|| ApiError::bad_request("invalid lead"))?;
+            let assignee = self.pick_agent(b.assign_to, b.round_robin).await?;
+            let lead_id = Uuid::now_v7();
+            let position = self
+                .run(
+                    lead_id,
+                    LeadCommand::Capture {
+                        lead_id,
+                        details,
+                        channel: b.channel.unwrap_or(CaptureChannel::Manual).into(),
+                        assign_to: assignee.map(|a| a.0),
+                        round_robin: assignee.is_some_and(|a| a.1),
+                    },
+                    req,
+                )
+                .await?;
+            Ok(CommandResponse::Created(
+                accepted(lead_id, position),
+                format!("/api/leads/{lead_id}"),
+            ))
+        })
+        .await
+    }
+
+    /// List leads
+    ///
+    /// Filters combine with AND. Archived leads are left out unless `include_archived`. Keyset
+    /// pagination: pass `next_cursor` back as `cursor` with the same filters and sort.
+    #[oai(path = "/api/leads", method = "get", tag = "ApiTags::Leads")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        req: &Request,
+        status: Query<Option<LeadStatus>>,
+        /// Only leads assigned to this agent.
+        assignee: Query<Option<Uuid>>,
+        /// Only leads nobody is assigned to.
+        #[oai(default)]
+        unassigned: Query<bool>,
+        source: Query<Option<LeadSource>>,
+        /// Created at or after this time.
+        created_from: Query<Option<DateTime<Utc>>>,
+        /// Created before this time.
+        created_to: Query<Option<DateTime<Utc>>>,
+        /// Only leads whose next open follow-up is in this window.
+        follow_up: Query<Option<Due>>,
+        /// Text search over name, e-mail, phone and notes.
+        q: Query<Option<String>>,
+        #[oai(default)] include_archived: Query<bool>,
+        sort: Query<Option<SortField>>,
+        order: Query<Option<SortOrder>>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+    ) -> Result<LeadListResponse, ApiError> {
+        http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
+        if q.0.as_ref().is_some_and(|t| t.chars().count() > 100) {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "q",
+                "at most 100 characters",
+            )]));
+        }
+        if let (Some(a), Some(b)) = (created_from.0, created_to.0) {
+            if a > b {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "created_to",
+                    "must not be before created_from",
+                )]));
+            }
+        }
+        let sort = match sort.0.unwrap_or(SortField::CreatedAt) {
+            SortField::CreatedAt => LeadSort::CreatedAt,
+            SortField::UpdatedAt => LeadSort::UpdatedAt,
+            SortField::Score => LeadSort::Score,
+            SortField::Name => LeadSort::Name,
+        };
+        let filter = LeadFilter {
+            status: status.0.map(Into::into),
+            assignee: assignee.0,
+            unassigned: unassigned.0,
+            source: source.0.map(Into::into),
+            created_from: created_from.0,
+            created_to: created_to.0,
+            follow_up: follow_up.0.map(Into::into),
+            text: q.0,
+            include_archived: include_archived.0,
+            sort,
+            descending: order.0.unwrap_or(SortOrder::Desc) == SortOrder::Desc,
+            limit: page_limit(limit.0)?,
+            cursor: cursor.0,
+            now: Utc::now(),
+        };
+        let page = query::list(&self.state.db, &filter)
+            .await
+            .map_err(|e| match e {
+                query::QueryError::BadCursor => {
+                    ApiError::validation(vec![FieldError::new("cursor", e.to_string())])
+                }
+                query::QueryError::Store(e) => ApiError::internal(e),
+            })?;
+        Ok(LeadListResponse::Ok(Json(LeadPage {
+            items: page.items.iter().map(Into::into).collect(),
+            next_cursor: page.next_cursor,
+            total: page.total,
+        })))
+    }
+
+    /// Get a lead
+    ///
+    /// The lead with its status history, assignments, follow-ups and interactions. Archived
+    /// leads are still returned (with `archived: true`).
+    #[oai(path = "/api/leads/:id", method = "get", tag = "ApiTags::Leads")]
+    async fn get(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+    ) -> Result<LeadResponse, ApiError> {
+        http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
+        let view = self.lead_view(id.0).await?;
+        Ok(LeadResponse::Ok(Json((&view).into())))
+    }
+
+    /// Replace a lead's contact details
+    ///
+    /// Sends every field; optional fields left out are cleared. Emits only what changed.
+    #[oai(path = "/api/leads/:id", method = "put", tag = "ApiTags::Leads")]
+    async fn replace(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        body: Json<LeadDetailsReplace>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let d = Self::details(&mut f, &body.0);
+            f.finish()?;
+            let d = d.ok_or_else(|| ApiError::bad_request("invalid details"))?;
+            let patch = DetailsPatch {
+                name: Some(d.name),
+                email: Some(d.email),
+                phone: Some(d.phone),
+                source: Some(d.source),
+                source_detail: Some(d.source_detail),
+                product_interest: Some(d.product_interest),
+                preferred_contact_method: Some(d.preferred_contact_method),
+                preferred_contact_time: Some(d.preferred_contact_time),
+                notes: Some(d.notes),
+            };
+            let position = self
+                .run(id.0, LeadCommand::UpdateDetails(patch), req)
+                .await?;
+            Ok(CommandResponse::Done(accepted(id.0, position)))
+        })
+        .await
+    }
+
+    /// Update some contact details
+    ///
+    /// Absent fields stay as they are; `null` clears an optional field. Emits only what changed.
+    #[oai(path = "/api/leads/:id", method = "patch", tag = "ApiTags::Leads")]
+    async fn patch(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        body: Json<LeadDetailsPatch>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let b = &body.0;
+            let mut f = Fields::default();
+            let name = match &b.name {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => {
+                    f.errors
+                        .push(FieldError::new("name", "a lead's name cannot be cleared"));
+                    None
+                }
+                MaybeUndefined::Value(s) => f.take("name", PersonName::parse(s)),
+            };
+            let email = match &b.email {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(s) => f.take("email", Email::parse(s)).map(Some),
+            };
+            let phone = match &b.phone {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(s) => f.take("phone", Phone::parse(s)).map(Some),
+            };
+            let source = match &b.source {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => {
+                    f.errors.push(FieldError::new(
+                        "source",
+                        "a lead's source cannot be cleared",
+                    ));
+                    None
+                }
+                MaybeUndefined::Value(s) => Some((*s).into()),
+            };
+            let product_interest = match &b.product_interest {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Vec::new()),
+                MaybeUndefined::Value(v) => f.take("product_interest", parse_product_interest(v)),
+            };
+            let preferred_contact_method = match &b.preferred_contact_method {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(m) => Some(Some((*m).into())),
+            };
+            let patch = DetailsPatch {
+                name,
+                email,
+                phone,
+                source,
+                source_detail: patch_text(&mut f, "source_detail", &b.source_detail, |s| {
+                    Text::parse(s, 200)
+                }),
+                product_interest,
+                preferred_contact_method,
+                preferred_contact_time: patch_text(
+                    &mut f,
+                    "preferred_contact_time",
+                    &b.preferred_contact_time,
+                    |s| Text::parse(s, 100),
+                ),
+                notes: patch_text(&mut f, "notes", &b.notes, |s| Text::parse(s, 5000)),
+            };
+            f.finish()?;
+            let position = self
+                .run(id.0, LeadCommand::UpdateDetails(patch), req)
+                .await?;
+            Ok(CommandResponse::Done(accepted(id.0, position)))
+        })
+        .await
+    }
+
+    /// Archive a lead
+    ///
+    /// The lead leaves the default lists and takes no more changes; its history stays and the
+    /// event log is never altered.
+    #[oai(path = "/api/leads/:id", method = "delete", tag = "ApiTags::Leads")]
+    async fn archive(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        /// Why the lead is archived.
+        reason: Query<Option<String>>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = serde_json::json!({ "reason": reason.0 });
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = self::reason(&mut f, &reason.0);
+            f.finish()?;
+            let position = self.run(id.0, LeadCommand::Archive { reason }, req).await?;
+            Ok(CommandResponse::Done(accepted(id.0, position)))
+        })
+        .await
+    }
+
+    /// Move a lead in the pipeline
+    ///
+    /// new → contacted → qualified → converted; `lost` (with a reason) from any open status;
+    /// from lost, only back to the status it was lost from (reopen). Illegal moves answer 409
+    /// with the allowed moves.
+    #[oai(
+        path = "/api/leads/:id/status",
+        method = "post",
+        tag = "ApiTags::Leads"
+    )]
+    async fn status(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        body: Json<StatusChange>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = self::reason(&mut f, &body.0.reason);
+            if body.0.status == LeadStatus::Lost && body.0.reason.is_none() {
+                f.errors.push(FieldError::new(
+                    "reason",
+                    "a reason is required when a lead is lost",
+                ));
+            }
+            f.finish()?;
+            let client_id = Uuid::now_v7();
+            let to: domain::lead::LeadStatus = body.0.status.into();
+            let position = self
+                .run(
+                    id.0,
+                    LeadCommand::ChangeStatus {
+                        to,
+                        reason,
+                        client_id,
+                    },
+                    req,
+                )
+                .await?;
+            Ok(CommandResponse::Done(Json(Accepted {
+                id: id.0,
+                position,
+                client_id: (to == domain::lead::LeadStatus::Converted).then_some(client_id),
+            })))
+        })
+        .await
+    }
+
+    /// Convert a lead to a client
+    ///
+    /// Only a qualified lead converts. The answer carries the id of the client account.
+    #[oai(
+        path = "/api/leads/:id/convert",
+        method = "post",
+        tag = "ApiTags::Leads"
+    )]
+    async fn convert(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        body: Json<Conversion>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = self::reason(&mut f, &body.0.reason);
+            f.finish()?;
+            let client_id = Uuid::now_v7();
+            let to = domain::lead::LeadStatus::Converted;
+            let position = self
+                .run(
+                    id.0,
+                    LeadCommand::ChangeStatus {
+                        to,
+                        reason,
+                        client_id,
+                    },
+                    req,
+                )
+                .await?;
+            Ok(CommandResponse::Done(Json(Accepted {
+                id: id.0,
+                position,
+                client_id: Some(client_id),
+            })))
+        })
+        .await
+    }
+
+    /// Assign a lead
+    ///
+    /// To an agent by id, or to the next active agent by round-robin. Reassignment keeps the
+    /// previous agent in the lead's history.
+    #[oai(
+        path = "/api/leads/:id/assignment",
+        method = "post",
+        tag = "ApiTags::Leads"
+    )]
+    async fn assign(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        body: Json<AssignmentRequest>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = self::reason(&mut f, &body.0.reason);
+            if body.0.agent_id.is_none() && !body.0.round_robin {
+                f.errors.push(FieldError::new(
+                    "agent_id",
+                    "give an agent_id or set round_robin",
+                ));
+            }
+            if body.0.agent_id.is_some() && body.0.round_robin {
+                f.errors.push(FieldError::new(
+                    "round_robin",
+                    "give either agent_id or round_robin, not both",
+                ));
+            }
+            f.finish()?;
+            // Check the lead exists before a round-robin pick takes a turn of the rotation.
+            let (lead, _) = self
+                .state
+                .leads
+                .load(&id.0.to_string())
+                .await
+                .map_err(|e| lead_error(&self.state, e))?;
+            if !lead.is_captured() {
+                return Err(ApiError::not_found("lead"));
+            }
+            let (agent_id, round_robin) = self
+                .pick_agent(body.0.agent_id, body.0.round_robin)
+                .await?
+                .ok_or_else(|| ApiError::bad_request("no agent"))?;
+            let position = self
+                .run(
+                    id.0,
+                    LeadCommand::Assign {
+                        agent_id,
+                        round_robin,
+                        reason,
+                    },
+                    req,
+                )
+                .await?;
+            Ok(CommandResponse::Done(accepted(id.0, position)))
+        })
+        .await
+    }
+
+    /// Schedule a follow-up
+    #[oai(
+        path = "/api/leads/:id/follow-ups",
+        method = "post",
+        tag = "ApiTags::Leads"
+    )]
+    async fn schedule(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        body: Json<NewFollowUp>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let note = text(&mut f, "note", body.0.note.as_deref(), 1000);
+            f.finish()?;
+            let follow_up_id = Uuid::now_v7();
+            let position = self
+                .run(
+                    id.0,
+                    LeadCommand::ScheduleFollowUp {
+                        follow_up_id,
+                        due_at: body.0.due_at,
+                        channel: body.0.channel.into(),
+                        note,
+                    },
+                    req,
+                )
+                .await?;
+            Ok(CommandResponse::Created(
+                accepted(follow_up_id, position),
+                format!("/api/leads/{}", id.0),
+            ))
+        })
+        .await
+    }
+
+    /// Reschedule a follow-up
+    #[oai(
+        path = "/api/leads/:id/follow-ups/:follow_up_id/reschedule",
+        method = "post",
+        tag = "ApiTags::Leads"
+    )]
+    async fn reschedule(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        follow_up_id: Path<Uuid>,
+        body: Json<Reschedule>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = self::reason(&mut f, &body.0.reason);
+            f.finish()?;
+            let command = LeadCommand::RescheduleFollowUp {
+                follow_up_id: follow_up_id.0,
+                due_at: body.0.due_at,
+                reason,
+            };
+            let position = self.run(id.0, command, req).await?;
+            Ok(CommandResponse::Done(accepted(follow_up_id.0, position)))
+        })
+        .await
+    }
+
+    /// Complete a follow-up
+    #[oai(
+        path = "/api/leads/:id/follow-ups/:follow_up_id/complete",
+        method = "post",
+        tag = "ApiTags::Leads"
+    )]
+    async fn complete(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        follow_up_id: Path<Uuid>,
+        body: Json<FollowUpClose>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let outcome = text(&mut f, "note", body.0.note.as_deref(), 1000);
+            f.finish()?;
+            let command = LeadCommand::CompleteFollowUp {
+                follow_up_id: follow_up_id.0,
+                outcome,
+            };
+            let position = self.run(id.0, command, req).await?;
+            Ok(CommandResponse::Done(accepted(follow_up_id.0, position)))
+        })
+        .await
+    }
+
+    /// Cancel a follow-up
+    #[oai(
+        path = "/api/leads/:id/follow-ups/:follow_up_id/cancel",
+        method = "post",
+        tag = "ApiTags::Leads"
+    )]
+    async fn cancel(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        follow_up_id: Path<Uuid>,
+        body: Json<FollowUpClose>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = text(&mut f, "note", body.0.note.as_deref(), 1000);
+            f.finish()?;
+            let command = LeadCommand::CancelFollowUp {
+                follow_up_id: follow_up_id.0,
+                reason,
+            };
+            let position = self.run(id.0, command, req).await?;
+            Ok(CommandResponse::Done(accepted(follow_up_id.0, position)))
+        })
+        .await
+    }
+
+    /// Log an interaction
+    ///
+    /// A call, e-mail, meeting or note against the lead.
+    #[oai(
+        path = "/api/leads/:id/interactions",
+        method = "post",
+        tag = "ApiTags::Leads"
+    )]
+    async fn log_interaction(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        body: Json<NewInteraction>,
+        #[oai(name = "Idempotency-Key")] key: Key,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let summary = f.take("summary", Text::parse(&body.0.summary, 5000));
+            f.finish()?;
+            let summary = summary.ok_or_else(|| ApiError::bad_request("summary"))?;
+            let interaction_id = Uuid::now_v7();
+            let command = LeadCommand::LogInteraction {
+                interaction_id,
+                kind: body.0.kind.into(),
+                direction: body.0.direction.map(Into::into),
+                summary,
+                occurred_at: body.0.occurred_at.unwrap_or_else(Utc::now),
+                duration_minutes: body.0.duration_minutes,
+            };
+            let position = self.run(id.0, command, req).await?;
+            Ok(CommandResponse::Created(
+                accepted(interaction_id, position),
+                format!("/api/leads/{}/interactions", id.0),
+            ))
+        })
+        .await
+    }
+
+    /// List a lead's interactions
+    #[oai(
+        path = "/api/leads/:id/interactions",
+        method = "get",
+        tag = "ApiTags::Leads"
+    )]
+    async fn interactions(
+        &self,
+        req: &Request,
+        id: Path<Uuid>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+        min_position: Query<Option<i64>>,
+    ) -> Result<InteractionsResponse, ApiError> {
+        http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
+        let limit = page_limit(limit.0)? as usize;
+        let view = self.lead_view(id.0).await?;
+        let start = match cursor.0 {
+            None => 0,
+            Some(c) => c.parse::<usize>().map_err(|_| {
+                ApiError::validation(vec![FieldError::new(
+                    "cursor",
+                    "the cursor is not one this list handed out",
+                )])
+            })?,
+        };
+        let newest_first: Vec<InteractionOut> =
+            view.interactions.iter().rev().map(Into::into).collect();
+        let total = newest_first.len();
+        let items: Vec<InteractionOut> = newest_first.into_iter().skip(start).take(limit).collect();
+        let next = start + items.len();
+        Ok(InteractionsResponse::Ok(Json(InteractionPage {
+            items,
+            next_cursor: (next < total).then(|| next.to_string()),
+            total: total as i64,
+        })))
+    }
+
+    /// A lead's history
+    ///
+    /// Every event of the lead with who did it, when, from where and in which request, oldest
+    /// first. Read from the event log itself.
+    #[oai(
+        path = "/api/leads/:id/history",
+        method = "get",
+        tag = "ApiTags::Leads"
+    )]
+    async fn history(&self, id: Path<Uuid>) -> Result<HistoryResponse, ApiError> {
+        let events = projections::log::aggregate_events(&self.state.db, "lead", &id.0.to_string())
+            .await
+            .map_err(ApiError::internal)?;
+        if events.is_empty() {
+            return Err(ApiError::not_found("lead"));
+        }
+        let mut items = Vec::with_capacity(events.len());
+        for e in &events {
+            let (event, meta) = projections::leads::decode(e).map_err(ApiError::internal)?;
+            let changed_fields = match &event {
+                LeadEvent::LeadDetailsChanged(c) => {
+                    c.fields().into_iter().map(String::from).collect()
+                }
+                _ => Vec::new(),
+            };
+            let data = serde_json::to_value(&event)
+                .ok()
+                .and_then(|v| v.as_object().and_then(|o| o.values().next().cloned()))
+                .unwrap_or(serde_json::Value::Null);
+            items.push(HistoryEntry {
+                position: e.position,
+                sequence: e.sequence,
+                event_type: e.event_type.clone(),
+                event_version: e.event_version.clone(),
+                recorded_at: meta.recorded_at,
+                actor_id: meta.actor_id,
+                actor_role: meta.actor_role,
+                request_id: meta.request_id,
+                client_ip: meta.client_ip,
+                changed_fields,
+                data,
+            });
+        }
+        Ok(HistoryResponse::Ok(Json(History { items })))
+    }
+
+    /// Follow-ups due
+    ///
+    /// Open follow-ups of non-archived leads, soonest first: due today (the IST day), overdue,
+    /// upcoming or any; for one agent (the lead's current assignee) or everyone.
+    #[oai(path = "/api/follow-ups", method = "get", tag = "ApiTags::FollowUps")]
+    async fn follow_ups(
+        &self,
+        req: &Request,
+        agent_id: Query<Option<Uuid>>,
+        /// Default `today`.
+        due: Query<Option<Due>>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+        min_position: Query<Option<i64>>,
+    ) -> Result<FollowUpsResponse, ApiError> {
+        http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
+        let filter = FollowUpFilter {
+            assignee: agent_id.0,
+            window: due.0.unwrap_or(Due::Today).into(),
+            limit: page_limit(limit.0)?,
+            cursor: cursor.0,
+            now: Utc::now(),
+        };
+        let page = query::follow_ups(&self.state.db, &filter)
+            .await
+            .map_err(|e| match e {
+                query::QueryError::BadCursor => {
+                    ApiError::validation(vec![FieldError::new("cursor", e.to_string())])
+                }
+                query::QueryError::Store(e) => ApiError::internal(e),
+            })?;
+        Ok(FollowUpsResponse::Ok(Json(FollowUpPage {
+            items: page
+                .items
+                .into_iter()
+                .map(|r| DueFollowUp {
+                    follow_up_id: r.follow_up_id,
+                    lead_id: r.lead_id,
+                    lead_name: r.lead_name,
+                    assignee: r.assignee,
+                    due_at: r.due_at,
+                    channel: r.channel,
+                    note: r.note,
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
+            total: page.total,
+        })))
+    }
+
+    /// Active agents
+    ///
+    /// The agents round-robin assignment rotates through (from `CRM_AGENTS`).
+    #[oai(path = "/api/agents", method = "get", tag = "ApiTags::Leads")]
+    async fn agents(&self) -> Result<AgentsResponse, ApiError> {
+        Ok(AgentsResponse::Ok(Json(Agents {
+            items: self.state.agents.clone(),
+        })))
+    }
+}

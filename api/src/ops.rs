@@ -1,0 +1,180 @@
+//! Health, readiness and metrics.
+
+use std::sync::atomic::Ordering;
+
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use projections::{checkpoint, log};
+
+use crate::http::State;
+use crate::leads::ApiTags;
+
+#[derive(Debug, Clone, Object)]
+pub struct Health {
+    /// `ok` while the process serves requests.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct ProjectionState {
+    pub name: String,
+    /// Log position of the last event the projection applied.
+    pub position: i64,
+    /// Events in the log it has not applied yet (counted up to the readiness limit + 1).
+    pub lag: i64,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub store: String,
+    pub store_reachable: bool,
+    pub log_head: i64,
+    pub projections: Vec<ProjectionState>,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum HealthResponse {
+    /// The process is up.
+    #[oai(status = 200)]
+    Ok(Json<Health>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ReadyResponse {
+    /// The store is reachable and every projection is within the allowed lag.
+    #[oai(status = 200)]
+    Ready(Json<Readiness>),
+    /// The store is unreachable or a projection is too far behind.
+    #[oai(status = 503)]
+    NotReady(Json<Readiness>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum MetricsResponse {
+    /// Prometheus text exposition.
+    #[oai(status = 200)]
+    Ok(PlainText<String>),
+}
+
+pub struct OpsApi {
+    pub state: State,
+}
+
+#[OpenApi]
+impl OpsApi {
+    /// Liveness
+    #[oai(path = "/health", method = "get", tag = "ApiTags::Operations")]
+    async fn health(&self) -> HealthResponse {
+        HealthResponse::Ok(Json(Health {
+            status: "ok".into(),
+        }))
+    }
+
+    /// Readiness
+    ///
+    /// Ready when the store answers and every projection is at most `CRM_READY_MAX_LAG`
+    /// events behind the log.
+    #[oai(path = "/ready", method = "get", tag = "ApiTags::Operations")]
+    async fn ready(&self) -> ReadyResponse {
+        let s = &self.state;
+        let reachable = s.db.ping().await.is_ok();
+        let mut projections = Vec::new();
+        let mut caught_up = reachable;
+        let head = if reachable {
+            log::head(&s.db).await.unwrap_or(0)
+        } else {
+            0
+        };
+        if reachable {
+            for p in projections::all() {
+                match checkpoint::load(&s.db, p.name()).await {
+                    Ok(cp) => {
+                        let lag = log::lag(&s.db, cp, s.ready_max_lag + 1)
+                            .await
+                            .unwrap_or(i64::MAX);
+                        caught_up &= lag <= s.ready_max_lag;
+                        projections.push(ProjectionState {
+                            name: p.name().into(),
+                            position: cp.position,
+                            lag,
+                        });
+                    }
+                    Err(_) => caught_up = false,
+                }
+            }
+        }
+        let body = Readiness {
+            status: if caught_up { "ready" } else { "not_ready" }.into(),
+            store: s.db.kind().into(),
+            store_reachable: reachable,
+            log_head: head,
+            projections,
+        };
+        if caught_up {
+            ReadyResponse::Ready(Json(body))
+        } else {
+            ReadyResponse::NotReady(Json(body))
+        }
+    }
+
+    /// Metrics
+    ///
+    /// Request, command and event counters, the log head and each projection's checkpoint.
+    #[oai(path = "/metrics", method = "get", tag = "ApiTags::Operations")]
+    async fn metrics(&self) -> MetricsResponse {
+        let s = &self.state;
+        let m = &s.metrics;
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, v: u64| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+            ));
+        };
+        counter(
+            "crm_http_requests_total",
+            "HTTP requests served.",
+            m.requests.load(Ordering::Relaxed),
+        );
+        counter(
+            "crm_http_client_errors_total",
+            "Responses with a 4xx status.",
+            m.client_errors.load(Ordering::Relaxed),
+        );
+        counter(
+            "crm_http_server_errors_total",
+            "Responses with a 5xx status.",
+            m.server_errors.load(Ordering::Relaxed),
+        );
+        counter(
+            "crm_commands_total",
+            "Commands accepted.",
+            m.commands.load(Ordering::Relaxed),
+        );
+        counter(
+            "crm_events_appended_total",
+            "Events appended by this process.",
+            m.events_appended.load(Ordering::Relaxed),
+        );
+        counter(
+            "crm_command_conflicts_total",
+            "Commands answered 409 after losing optimistic-lock races.",
+            m.conflicts.load(Ordering::Relaxed),
+        );
+        let head = log::head(&s.db).await.unwrap_or(0);
+        out.push_str(&format!("# HELP crm_log_head_position Position of the newest event.\n# TYPE crm_log_head_position gauge\ncrm_log_head_position {head}\n"));
+        out.push_str("# HELP crm_projection_position Position of the last event a projection applied.\n# TYPE crm_projection_position gauge\n");
+        for p in projections::all() {
+            if let Ok(cp) = checkpoint::load(&s.db, p.name()).await {
+                out.push_str(&format!(
+                    "crm_projection_position{{projection=\"{}\"}} {}\n",
+                    p.name(),
+                    cp.position
+                ));
+            }
+        }
+        MetricsResponse::Ok(PlainText(out))
+    }
+}

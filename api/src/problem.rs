@@ -1,0 +1,233 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`), mapped once at the edge.
+
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct FieldError {
+    /// The field's name as sent (dotted for nested fields).
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for FieldError {
+    fn example() -> Self {
+        Self::new(
+            "phone",
+            "not an Indian mobile number (expected ten digits, optionally after +91 or 0)",
+        )
+    }
+}
+
+/// A problem detail: what went wrong, for people and for programs.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem.
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The invalid fields, for validation problems.
+    #[oai(skip_serializing_if_is_empty)]
+    pub errors: Vec<FieldError>,
+    /// For illegal status moves: the moves that are allowed from the current status.
+    #[oai(skip_serializing_if_is_none)]
+    pub allowed: Option<Vec<String>>,
+}
+
+impl poem_openapi::types::Example for Problem {
+    fn example() -> Self {
+        Self {
+            kind: "/problems/validation-failed".into(),
+            title: "The request is invalid".into(),
+            status: 400,
+            detail: "1 field is invalid".into(),
+            errors: vec![FieldError::example()],
+            allowed: None,
+        }
+    }
+}
+
+/// Every error an endpoint can answer with.
+#[derive(Debug, ApiResponse)]
+#[oai(bad_request_handler = "from_parse_error")]
+pub enum ApiError {
+    /// The request is malformed or a field is invalid; nothing was changed.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No such record.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The record's state does not allow this (illegal transition, concurrent change).
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    TooLarge(Json<Problem>),
+    /// The body is not JSON.
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
+    /// The Idempotency-Key was used before with a different request.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Json<Problem>),
+    /// The read model did not catch up with `min_position` in time; retry.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>),
+    /// A fault on the server's side (never caused by the request's content).
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+
+fn problem(status: u16, slug: &str, title: &str, detail: impl Into<String>) -> Json<Problem> {
+    Json(Problem {
+        kind: format!("/problems/{slug}"),
+        title: title.into(),
+        status,
+        detail: detail.into(),
+        errors: Vec::new(),
+        allowed: None,
+    })
+}
+
+impl ApiError {
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.len() {
+            1 => format!("{}: {}", errors[0].field, errors[0].message),
+            n => format!("{n} fields are invalid"),
+        };
+        let mut p = problem(400, "validation-failed", "The request is invalid", detail);
+        p.0.errors = errors;
+        ApiError::BadRequest(p)
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        ApiError::BadRequest(problem(
+            400,
+            "bad-request",
+            "The request is malformed",
+            detail,
+        ))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(problem(
+            404,
+            "not-found",
+            "Not found",
+            format!("no {what} with this id"),
+        ))
+    }
+
+    pub fn conflict(slug: &str, detail: impl Into<String>) -> Self {
+        ApiError::Conflict(problem(
+            409,
+            slug,
+            "The request conflicts with the record's state",
+            detail,
+        ))
+    }
+
+    pub fn illegal_transition(detail: impl Into<String>, allowed: Vec<String>) -> Self {
+        let mut p = problem(
+            409,
+            "illegal-transition",
+            "This status move is not allowed",
+            detail,
+        );
+        p.0.allowed = Some(allowed);
+        ApiError::Conflict(p)
+    }
+
+    pub fn idempotency_mismatch() -> Self {
+        ApiError::Unprocessable(problem(
+            422,
+            "idempotency-key-reused",
+            "The Idempotency-Key was used for a different request",
+            "send a new key for a new request",
+        ))
+    }
+
+    pub fn idempotency_in_progress() -> Self {
+        ApiError::Conflict(problem(
+            409,
+            "idempotency-key-in-progress",
+            "A request with this Idempotency-Key is still being processed",
+            "retry in a moment to get its answer",
+        ))
+    }
+
+    pub fn not_caught_up(position: i64) -> Self {
+        ApiError::Unavailable(problem(
+            503,
+            "read-model-behind",
+            "The read model has not caught up yet",
+            format!("position {position} is not yet visible; retry shortly"),
+        ))
+    }
+
+    /// Logs the cause (without request data) and answers a generic 500.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::Internal(problem(
+            500,
+            "internal",
+            "Internal error",
+            "the server failed; the request may be retried",
+        ))
+    }
+
+    /// A problem for an error raised outside the OpenAPI endpoints (routing, body limits).
+    pub fn from_status(status: u16, detail: String) -> (u16, Problem) {
+        let (slug, title) = match status {
+            400 => ("bad-request", "The request is malformed"),
+            404 => ("not-found", "Not found"),
+            405 => ("method-not-allowed", "Method not allowed"),
+            411 => ("length-required", "Content-Length required"),
+            413 => ("payload-too-large", "The request body is too large"),
+            415 => ("unsupported-media-type", "Unsupported media type"),
+            _ if status >= 500 => ("internal", "Internal error"),
+            _ => ("error", "The request failed"),
+        };
+        (status, problem(status, slug, title, detail).0)
+    }
+}
+
+/// Turns a request that could not be parsed (bad JSON, wrong types, bad parameters) into a
+/// problem; the body's content is not echoed back beyond the parser's message.
+pub fn from_parse_error(err: poem::Error) -> ApiError {
+    let status = err.status().as_u16();
+    let message = err.to_string();
+    match status {
+        413 => ApiError::TooLarge(problem(
+            413,
+            "payload-too-large",
+            "The request body is too large",
+            message,
+        )),
+        415 => ApiError::UnsupportedMediaType(problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the body as application/json",
+        )),
+        _ => ApiError::BadRequest(problem(
+            400,
+            "bad-request",
+            "The request is malformed",
+            message,
+        )),
+    }
+}

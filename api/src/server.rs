@@ -1,0 +1,300 @@
+//! Building and running the HTTP server.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use commands::{Db, Executor, LogSignal};
+use domain::lead::LeadServices;
+use domain::Clock;
+use poem::http::{HeaderValue, StatusCode};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
+use poem_openapi::OpenApiService;
+use projections::Runner;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::http::{AppState, Metrics, RequestId, State};
+use crate::leads::LeadsApi;
+use crate::ops::OpsApi;
+use crate::problem::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] commands::StoreError),
+    #[error(transparent)]
+    Projection(#[from] projections::ProjectionError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A running server: its address, and a way to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub db: Db,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting requests, finishes those under way, stops the projection workers.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.server).await;
+        for w in &self.workers {
+            w.abort();
+        }
+        self.db.close().await;
+    }
+
+    /// Waits until the server ends (Ctrl-C / SIGTERM).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        let result = (&mut self.server).await.unwrap_or(Ok(()));
+        for w in &self.workers {
+            w.abort();
+        }
+        self.db.close().await;
+        result
+    }
+}
+
+/// Connects to the store, applies migrations and prepares read-model tables.
+pub async fn open_store(config: &Config) -> Result<Db, StartError> {
+    let db = Db::connect(config.store.database_url.as_deref(), &config.store.data_dir).await?;
+    db.migrate().await?;
+    projections::schema::ensure_live(&db, &projections::all()).await?;
+    Ok(db)
+}
+
+pub fn openapi(state: State) -> OpenApiService<(LeadsApi, OpsApi), ()> {
+    OpenApiService::new(
+        (
+            LeadsApi {
+                state: state.clone(),
+            },
+            OpsApi { state },
+        ),
+        "Broker CRM",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "The system of record for a stock broker's customer side. Every change is an event in an \
+         append-only log; lists and details are read models fed from it in commit order. Commands \
+         answer with the log `position` of their last event: pass it as `min_position` (or the \
+         `X-Min-Position` header) to read your own write. Commands accept an `Idempotency-Key` \
+         header. Errors are `application/problem+json`.",
+    )
+}
+
+/// Starts the server (and the projection runner) with `config`; `--addr` port 0 picks a port.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let db = open_store(&config).await?;
+    let signal = LogSignal::default();
+    let all = projections::all();
+    let runner = Runner::new(&db, all, signal.clone());
+    let progress = runner.progress();
+    let workers = runner.spawn();
+    let state: State = Arc::new(AppState {
+        db: db.clone(),
+        leads: Executor::new(
+            &db,
+            LeadServices {
+                clock: Clock::system(),
+            },
+            signal,
+            domain::lead::upcasters(),
+        ),
+        progress,
+        agents: config.serve.agents.clone(),
+        read_wait: Duration::from_millis(config.serve.read_wait_ms),
+        ready_max_lag: config.serve.ready_max_lag,
+        metrics: Metrics::default(),
+    });
+
+    let service = openapi(state.clone());
+    let app = Route::new()
+        .at("/api/openapi.json", service.spec_endpoint())
+        .nest("/docs", service.swagger_ui())
+        .nest("/", service)
+        .catch_all_error(|err: poem::Error| async move { problem_response(err) });
+    let app = with_request_context(app, state.clone(), config.serve.max_body);
+
+    let addr = config.serve.addr;
+    let acceptor = TcpListener::bind(addr)
+        .into_acceptor()
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
+    let bound = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or(addr);
+    tracing::info!(addr = %bound, store = db.kind(), "listening");
+
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                async move {
+                    tokio::select! {
+                        _ = rx => {}
+                        _ = shutdown_signal() => {}
+                    }
+                },
+                Some(Duration::from_secs(10)),
+            )
+            .await
+    });
+    Ok(Running {
+        addr: bound,
+        db,
+        shutdown: Some(tx),
+        server,
+        workers,
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Errors raised outside the OpenAPI endpoints (unknown route, wrong method, body limits) as
+/// problem+json too.
+fn problem_response(err: poem::Error) -> Response {
+    let status = err.status();
+    let message = err.to_string();
+    // Endpoint errors already carry their problem+json response.
+    let resp = err.into_response();
+    if resp.content_type() == Some("application/problem+json") {
+        return resp;
+    }
+    let detail = if status.is_server_error() {
+        tracing::error!(error = %message, "unhandled error");
+        "the server failed; the request may be retried".to_string()
+    } else {
+        message
+    };
+    let (code, problem) = ApiError::from_status(status.as_u16(), detail);
+    let body = serde_json::json!({
+        "type": problem.kind,
+        "title": problem.title,
+        "status": code,
+        "detail": problem.detail,
+    });
+    Response::builder()
+        .status(status)
+        .content_type("application/problem+json")
+        .body(body.to_string())
+}
+
+/// Request id, security headers, a span and a log line per request (method, route and status:
+/// never the query string or body, which can carry personal data), and request counters.
+fn with_request_context(
+    app: impl Endpoint + 'static,
+    state: State,
+    max_body: usize,
+) -> impl Endpoint {
+    app.around(move |ep, mut req| {
+        let state = state.clone();
+        async move {
+            // Body limit: a declared length over the limit is refused before reading; a body
+            // without a declared length (chunked) is refused, since its size is unknown.
+            let length = req
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            if length.is_some_and(|n| n > max_body) {
+                return Ok(problem_response(poem::Error::from_string(
+                    format!("the body is larger than {max_body} bytes"),
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                )));
+            }
+            if length.is_none() && req.headers().contains_key("transfer-encoding") {
+                return Ok(problem_response(poem::Error::from_string(
+                    "send the body with a Content-Length",
+                    StatusCode::LENGTH_REQUIRED,
+                )));
+            }
+            let request_id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+                .map(str::to_string)
+                .unwrap_or_else(|| Uuid::new_v4().to_string());
+            req.extensions_mut().insert(RequestId(request_id.clone()));
+            let method = req.method().clone();
+            let path = req.uri().path().to_string();
+            let started = Instant::now();
+            let span = tracing::info_span!("request", %method, request_id = %request_id);
+            let _guard = span.enter();
+            drop(_guard);
+            let mut resp = match ep.call(req).await {
+                Ok(r) => r.into_response(),
+                Err(e) => problem_response(e),
+            };
+            let status = resp.status();
+            let m = &state.metrics;
+            m.requests.fetch_add(1, Ordering::Relaxed);
+            if status.is_client_error() {
+                m.client_errors.fetch_add(1, Ordering::Relaxed);
+            } else if status.is_server_error() {
+                m.server_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            let headers = resp.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                headers.insert("x-request-id", v);
+            }
+            headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            if !path.starts_with("/docs") {
+                headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+                headers.insert("cache-control", HeaderValue::from_static("no-store"));
+            }
+            let level_path = route_shape(&path);
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                tracing::error!(parent: &span, %status, route = %level_path, ms = started.elapsed().as_millis() as u64, "request failed");
+            } else {
+                tracing::info!(parent: &span, %status, route = %level_path, ms = started.elapsed().as_millis() as u64, "request");
+            }
+            Ok(resp)
+        }
+    })
+}
+
+/// The path with ids replaced, so that logs say which route was hit without record ids.
+fn route_shape(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if Uuid::parse_str(seg).is_ok() {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}

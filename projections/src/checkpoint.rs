@@ -1,0 +1,90 @@
+//! Where a projection stands in the log: the commit-order key `(tx_id, position)` of the last
+//! event it applied (`tx_id` is always 0 on SQLite).
+
+use commands::{with_db, Db};
+use serde::{Deserialize, Serialize};
+
+use crate::{ProjectionError, Tx};
+
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Checkpoint {
+    pub tx_id: i64,
+    pub position: i64,
+}
+
+pub async fn load(db: &Db, name: &str) -> Result<Checkpoint, ProjectionError> {
+    let row: Option<(i64, i64)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT tx_id, position FROM projection_checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(row
+        .map(|(tx_id, position)| Checkpoint { tx_id, position })
+        .unwrap_or_default())
+}
+
+pub async fn ensure(db: &Db, name: &str) -> Result<(), ProjectionError> {
+    with_db!(db, pool => {
+        sqlx::query("INSERT INTO projection_checkpoints (name, tx_id, position) VALUES ($1, 0, 0) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Moves the checkpoint from `from` to `to` inside `tx`, first thing in the transaction, so that
+/// it also takes the row lock (Postgres) or the write lock (SQLite) before any read-model row is
+/// touched. Fails with `CheckpointMoved` when another worker or a rebuild moved it meanwhile.
+pub async fn advance(
+    tx: &mut Tx,
+    name: &str,
+    from: Checkpoint,
+    to: Checkpoint,
+) -> Result<(), ProjectionError> {
+    let sql = "UPDATE projection_checkpoints SET tx_id = $1, position = $2
+                WHERE name = $3 AND tx_id = $4 AND position = $5";
+    let updated = match tx {
+        Tx::Sqlite(t) => sqlx::query(sql)
+            .bind(to.tx_id)
+            .bind(to.position)
+            .bind(name)
+            .bind(from.tx_id)
+            .bind(from.position)
+            .execute(&mut **t)
+            .await?
+            .rows_affected(),
+        Tx::Postgres(t) => sqlx::query(sql)
+            .bind(to.tx_id)
+            .bind(to.position)
+            .bind(name)
+            .bind(from.tx_id)
+            .bind(from.position)
+            .execute(&mut **t)
+            .await?
+            .rows_affected(),
+    };
+    if updated == 1 {
+        Ok(())
+    } else {
+        Err(ProjectionError::CheckpointMoved)
+    }
+}
+
+pub async fn begin(db: &Db) -> Result<Tx, ProjectionError> {
+    Ok(match db {
+        Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+        Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+    })
+}
+
+pub async fn commit(tx: Tx) -> Result<(), ProjectionError> {
+    match tx {
+        Tx::Sqlite(t) => t.commit().await?,
+        Tx::Postgres(t) => t.commit().await?,
+    }
+    Ok(())
+}

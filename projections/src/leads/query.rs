@@ -1,0 +1,394 @@
+//! Queries over the lead read model: one lead, the filtered and sorted list with keyset
+//! pagination, and agents' follow-up lists.
+
+use chrono::{DateTime, Days, FixedOffset, NaiveTime, TimeZone, Utc};
+use commands::{with_db, Db};
+use domain::lead::{LeadSource, LeadStatus};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::LeadView;
+use crate::ProjectionError;
+
+/// India has one time zone and no daylight saving: "today" for an agent is the IST day.
+pub fn ist() -> FixedOffset {
+    FixedOffset::east_opt(5 * 3600 + 1800).expect("valid offset")
+}
+
+/// The UTC bounds of the IST day that contains `now`.
+pub fn ist_day(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let date = now.with_timezone(&ist()).date_naive();
+    let start = ist()
+        .from_local_datetime(&date.and_time(NaiveTime::MIN))
+        .single()
+        .expect("IST has no gaps")
+        .with_timezone(&Utc);
+    (start, start + Days::new(1))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueWindow {
+    /// Due during today's IST day (earlier today included, even if past).
+    Today,
+    /// Due before now.
+    Overdue,
+    /// Due after now.
+    Upcoming,
+    /// Any open follow-up.
+    Any,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadSort {
+    CreatedAt,
+    UpdatedAt,
+    Score,
+    Name,
+}
+
+impl LeadSort {
+    fn column(self) -> &'static str {
+        match self {
+            LeadSort::CreatedAt => "created_at",
+            LeadSort::UpdatedAt => "updated_at",
+            LeadSort::Score => "score",
+            LeadSort::Name => "name",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LeadFilter {
+    pub status: Option<LeadStatus>,
+    pub assignee: Option<Uuid>,
+    pub unassigned: bool,
+    pub source: Option<LeadSource>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub follow_up: Option<DueWindow>,
+    pub text: Option<String>,
+    pub include_archived: bool,
+    pub sort: LeadSort,
+    pub descending: bool,
+    pub limit: i64,
+    pub cursor: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("the cursor is not one this list handed out")]
+    BadCursor,
+    #[error(transparent)]
+    Store(#[from] ProjectionError),
+}
+
+impl From<sqlx::Error> for QueryError {
+    fn from(e: sqlx::Error) -> Self {
+        QueryError::Store(ProjectionError::Database(e))
+    }
+}
+
+/// A value bound to a `$n` placeholder; both stores take the same SQL text.
+#[derive(Debug, Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+    Time(DateTime<Utc>),
+    Bool(bool),
+}
+
+#[derive(Default)]
+struct Sql {
+    conditions: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Sql {
+    fn bind(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
+    }
+
+    fn and(&mut self, condition: String) {
+        self.conditions.push(condition);
+    }
+
+    fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+}
+
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Bind::Text(v) => q.bind(v.clone()),
+                Bind::Int(v) => q.bind(*v),
+                Bind::Time(v) => q.bind(*v),
+                Bind::Bool(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn encode_cursor(value: Value, id: &str) -> String {
+    hex::encode(serde_json::to_vec(&(value, id)).expect("cursor serializes"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(Value, String), QueryError> {
+    let bytes = hex::decode(cursor).map_err(|_| QueryError::BadCursor)?;
+    serde_json::from_slice(&bytes).map_err(|_| QueryError::BadCursor)
+}
+
+pub async fn get(db: &Db, lead_id: Uuid) -> Result<Option<LeadView>, ProjectionError> {
+    let doc: Option<Value> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT doc FROM leads WHERE lead_id = $1")
+            .bind(lead_id.to_string())
+            .fetch_optional(pool)
+            .await?
+    });
+    doc.map(|d| {
+        serde_json::from_value(d)
+            .map_err(|e| ProjectionError::Event(format!("stored lead view: {e}")))
+    })
+    .transpose()
+}
+
+pub async fn list(db: &Db, f: &LeadFilter) -> Result<Page<LeadView>, QueryError> {
+    let mut sql = Sql::default();
+    if !f.include_archived {
+        let b = sql.bind(Bind::Bool(false));
+        sql.and(format!("archived = {b}"));
+    }
+    if let Some(s) = f.status {
+        let b = sql.bind(Bind::Text(s.as_str().into()));
+        sql.and(format!("status = {b}"));
+    }
+    if let Some(a) = f.assignee {
+        let b = sql.bind(Bind::Text(a.to_string()));
+        sql.and(format!("assignee = {b}"));
+    }
+    if f.unassigned {
+        sql.and("assignee IS NULL".into());
+    }
+    if let Some(s) = f.source {
+        let b = sql.bind(Bind::Text(s.as_str().into()));
+        sql.and(format!("source = {b}"));
+    }
+    if let Some(t) = f.created_from {
+        let b = sql.bind(Bind::Time(t));
+        sql.and(format!("created_at >= {b}"));
+    }
+    if let Some(t) = f.created_to {
+        let b = sql.bind(Bind::Time(t));
+        sql.and(format!("created_at < {b}"));
+    }
+    if let Some(w) = f.follow_up {
+        push_due(&mut sql, "next_follow_up", w, f.now);
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        let b = sql.bind(Bind::Text(like_pattern(text.trim())));
+        sql.and(format!("search LIKE {b} ESCAPE '\\'"));
+    }
+    let count_sql = format!("SELECT COUNT(*) FROM leads{}", sql.where_clause());
+    let count_binds = sql.binds.clone();
+
+    let col = f.sort.column();
+    if let Some(c) = &f.cursor {
+        let (value, id) = decode_cursor(c)?;
+        let v = match (f.sort, value) {
+            (LeadSort::Score, Value::Number(n)) => {
+                Bind::Int(n.as_i64().ok_or(QueryError::BadCursor)?)
+            }
+            (LeadSort::Name, Value::String(s)) => Bind::Text(s),
+            (LeadSort::CreatedAt | LeadSort::UpdatedAt, Value::String(s)) => Bind::Time(
+                DateTime::parse_from_rfc3339(&s)
+                    .map_err(|_| QueryError::BadCursor)?
+                    .with_timezone(&Utc),
+            ),
+            _ => return Err(QueryError::BadCursor),
+        };
+        let vb = sql.bind(v);
+        let ib = sql.bind(Bind::Text(id));
+        let op = if f.descending { "<" } else { ">" };
+        sql.and(format!("({col}, lead_id) {op} ({vb}, {ib})"));
+    }
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    let lb = sql.bind(Bind::Int(f.limit + 1));
+    let page_sql = format!(
+        "SELECT doc FROM leads{} ORDER BY {col} {dir}, lead_id {dir} LIMIT {lb}",
+        sql.where_clause()
+    );
+
+    let (total, docs): (i64, Vec<Value>) = with_db!(db, pool => {
+        let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &count_binds).fetch_one(pool).await?;
+        let docs: Vec<Value> = bind_all!(sqlx::query_scalar(&page_sql), &sql.binds).fetch_all(pool).await?;
+        (total, docs)
+    });
+    let mut items: Vec<LeadView> = docs
+        .into_iter()
+        .map(|d| {
+            serde_json::from_value(d)
+                .map_err(|e| ProjectionError::Event(format!("stored lead view: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let next_cursor = if items.len() as i64 > f.limit {
+        items.truncate(f.limit as usize);
+        items.last().map(|v| {
+            let value = match f.sort {
+                LeadSort::CreatedAt => Value::String(v.created_at.to_rfc3339()),
+                LeadSort::UpdatedAt => Value::String(v.updated_at.to_rfc3339()),
+                LeadSort::Score => Value::from(v.score),
+                LeadSort::Name => Value::String(v.name.clone()),
+            };
+            encode_cursor(value, &v.lead_id.to_string())
+        })
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        next_cursor,
+        total,
+    })
+}
+
+fn push_due(sql: &mut Sql, col: &str, w: DueWindow, now: DateTime<Utc>) {
+    match w {
+        DueWindow::Today => {
+            let (start, end) = ist_day(now);
+            let a = sql.bind(Bind::Time(start));
+            let b = sql.bind(Bind::Time(end));
+            sql.and(format!("{col} >= {a} AND {col} < {b}"));
+        }
+        DueWindow::Overdue => {
+            let a = sql.bind(Bind::Time(now));
+            sql.and(format!("{col} < {a}"));
+        }
+        DueWindow::Upcoming => {
+            let a = sql.bind(Bind::Time(now));
+            sql.and(format!("{col} >= {a}"));
+        }
+        DueWindow::Any => sql.and(format!("{col} IS NOT NULL")),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpRow {
+    pub follow_up_id: Uuid,
+    pub lead_id: Uuid,
+    pub lead_name: String,
+    pub assignee: Option<Uuid>,
+    pub due_at: DateTime<Utc>,
+    pub channel: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FollowUpFilter {
+    pub assignee: Option<Uuid>,
+    pub window: DueWindow,
+    pub limit: i64,
+    pub cursor: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+type FollowUpTuple = (
+    String,
+    String,
+    String,
+    Option<String>,
+    DateTime<Utc>,
+    String,
+    Option<String>,
+);
+
+/// Open follow-ups of non-archived leads, soonest first.
+pub async fn follow_ups(db: &Db, f: &FollowUpFilter) -> Result<Page<FollowUpRow>, QueryError> {
+    let mut sql = Sql::default();
+    let open = sql.bind(Bind::Text("open".into()));
+    sql.and(format!("state = {open}"));
+    let not_archived = sql.bind(Bind::Bool(false));
+    sql.and(format!("archived = {not_archived}"));
+    if let Some(a) = f.assignee {
+        let b = sql.bind(Bind::Text(a.to_string()));
+        sql.and(format!("assignee = {b}"));
+    }
+    push_due(&mut sql, "due_at", f.window, f.now);
+    let count_sql = format!("SELECT COUNT(*) FROM lead_follow_ups{}", sql.where_clause());
+    let count_binds = sql.binds.clone();
+    if let Some(c) = &f.cursor {
+        let (value, id) = decode_cursor(c)?;
+        let due = value
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .ok_or(QueryError::BadCursor)?
+            .with_timezone(&Utc);
+        let a = sql.bind(Bind::Time(due));
+        let b = sql.bind(Bind::Text(id));
+        sql.and(format!("(due_at, follow_up_id) > ({a}, {b})"));
+    }
+    let lb = sql.bind(Bind::Int(f.limit + 1));
+    let page_sql = format!(
+        "SELECT follow_up_id, lead_id, lead_name, assignee, due_at, channel, note
+           FROM lead_follow_ups{} ORDER BY due_at, follow_up_id LIMIT {lb}",
+        sql.where_clause()
+    );
+    let (total, rows): (i64, Vec<FollowUpTuple>) = with_db!(db, pool => {
+        let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &count_binds).fetch_one(pool).await?;
+        let rows: Vec<FollowUpTuple> = bind_all!(sqlx::query_as(&page_sql), &sql.binds).fetch_all(pool).await?;
+        (total, rows)
+    });
+    let parse = |s: &str| Uuid::parse_str(s).map_err(|e| ProjectionError::Event(e.to_string()));
+    let mut items = Vec::new();
+    for (fid, lid, name, assignee, due_at, channel, note) in rows {
+        items.push(FollowUpRow {
+            follow_up_id: parse(&fid)?,
+            lead_id: parse(&lid)?,
+            lead_name: name,
+            assignee: assignee.as_deref().map(parse).transpose()?,
+            due_at,
+            channel,
+            note,
+        });
+    }
+    let next_cursor = if items.len() as i64 > f.limit {
+        items.truncate(f.limit as usize);
+        items.last().map(|r| {
+            encode_cursor(
+                Value::String(r.due_at.to_rfc3339()),
+                &r.follow_up_id.to_string(),
+            )
+        })
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        next_cursor,
+        total,
+    })
+}

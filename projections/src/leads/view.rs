@@ -1,0 +1,333 @@
+//! The lead as the read side shows it, folded from its events. Pure: the projection loads the
+//! stored view, folds new events in, and writes it back.
+
+use chrono::{DateTime, Utc};
+use commands::EventMetadata;
+use domain::lead::score::{lead_score, Engagement};
+use domain::lead::{
+    CaptureChannel, ContactMethod, FollowUpChannel, FollowUpState, InteractionDirection,
+    InteractionKind, LeadEvent, LeadSource, LeadStatus,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadView {
+    pub lead_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub source: LeadSource,
+    pub source_detail: Option<String>,
+    pub product_interest: Vec<String>,
+    pub preferred_contact_method: Option<ContactMethod>,
+    pub preferred_contact_time: Option<String>,
+    pub notes: Option<String>,
+    pub channel: CaptureChannel,
+    pub status: LeadStatus,
+    pub lost_reason: Option<String>,
+    pub client_id: Option<Uuid>,
+    pub assignee: Option<Uuid>,
+    pub score: i64,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+    pub position: i64,
+    pub status_history: Vec<StatusMove>,
+    pub assignments: Vec<Assignment>,
+    pub follow_ups: Vec<FollowUpView>,
+    pub interactions: Vec<InteractionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusMove {
+    pub from: Option<LeadStatus>,
+    pub to: LeadStatus,
+    pub reason: Option<String>,
+    pub actor_id: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub agent_id: Uuid,
+    pub previous_agent_id: Option<Uuid>,
+    pub round_robin: bool,
+    pub reason: Option<String>,
+    pub actor_id: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpView {
+    pub follow_up_id: Uuid,
+    pub due_at: DateTime<Utc>,
+    pub channel: FollowUpChannel,
+    pub note: Option<String>,
+    pub state: FollowUpState,
+    pub outcome: Option<String>,
+    pub scheduled_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InteractionView {
+    pub interaction_id: Uuid,
+    pub kind: InteractionKind,
+    pub direction: Option<InteractionDirection>,
+    pub summary: String,
+    pub occurred_at: DateTime<Utc>,
+    pub duration_minutes: Option<u32>,
+    pub logged_by: String,
+    pub logged_at: DateTime<Utc>,
+}
+
+fn s<T: ToString>(v: &Option<T>) -> Option<String> {
+    v.as_ref().map(ToString::to_string)
+}
+
+impl LeadView {
+    /// The view a `LeadCaptured` event starts; `None` for any other event.
+    pub fn start(
+        event: &LeadEvent,
+        meta: &EventMetadata,
+        sequence: i64,
+        position: i64,
+    ) -> Option<Self> {
+        let LeadEvent::LeadCaptured {
+            lead_id,
+            details,
+            channel,
+        } = event
+        else {
+            return None;
+        };
+        let mut v = LeadView {
+            lead_id: *lead_id,
+            name: details.name.as_str().to_string(),
+            email: s(&details.email),
+            phone: s(&details.phone),
+            source: details.source,
+            source_detail: s(&details.source_detail),
+            product_interest: details.product_interest.clone(),
+            preferred_contact_method: details.preferred_contact_method,
+            preferred_contact_time: s(&details.preferred_contact_time),
+            notes: s(&details.notes),
+            channel: *channel,
+            status: LeadStatus::New,
+            lost_reason: None,
+            client_id: None,
+            assignee: None,
+            score: 0,
+            archived: false,
+            created_at: meta.recorded_at,
+            updated_at: meta.recorded_at,
+            version: sequence,
+            position,
+            status_history: vec![StatusMove {
+                from: None,
+                to: LeadStatus::New,
+                reason: None,
+                actor_id: meta.actor_id.clone(),
+                at: meta.recorded_at,
+            }],
+            assignments: vec![],
+            follow_ups: vec![],
+            interactions: vec![],
+        };
+        v.score = v.compute_score();
+        Some(v)
+    }
+
+    pub fn apply(&mut self, event: &LeadEvent, meta: &EventMetadata, sequence: i64, position: i64) {
+        let at = meta.recorded_at;
+        let actor = meta.actor_id.clone();
+        let moved = |v: &mut LeadView, to: LeadStatus, reason: Option<String>| {
+            v.status_history.push(StatusMove {
+                from: Some(v.status),
+                to,
+                reason,
+                actor_id: actor.clone(),
+                at,
+            });
+            v.status = to;
+        };
+        match event {
+            LeadEvent::LeadCaptured { .. } => {}
+            LeadEvent::LeadDetailsChanged(c) => {
+                if let Some(v) = &c.name {
+                    self.name = v.as_str().to_string();
+                }
+                if let Some(v) = &c.email {
+                    self.email = s(v);
+                }
+                if let Some(v) = &c.phone {
+                    self.phone = s(v);
+                }
+                if let Some(v) = c.source {
+                    self.source = v;
+                }
+                if let Some(v) = &c.source_detail {
+                    self.source_detail = s(v);
+                }
+                if let Some(v) = &c.product_interest {
+                    self.product_interest = v.clone();
+                }
+                if let Some(v) = c.preferred_contact_method {
+                    self.preferred_contact_method = v;
+                }
+                if let Some(v) = &c.preferred_contact_time {
+                    self.preferred_contact_time = s(v);
+                }
+                if let Some(v) = &c.notes {
+                    self.notes = s(v);
+                }
+            }
+            LeadEvent::LeadStatusChanged { to, reason, .. } => moved(self, *to, s(reason)),
+            LeadEvent::LeadLost { reason, .. } => {
+                self.lost_reason = Some(reason.to_string());
+                moved(self, LeadStatus::Lost, Some(reason.to_string()));
+            }
+            LeadEvent::LeadReopened { to, reason } => {
+                self.lost_reason = None;
+                moved(self, *to, s(reason));
+            }
+            LeadEvent::LeadConverted { client_id, reason } => {
+                self.client_id = Some(*client_id);
+                moved(self, LeadStatus::Converted, s(reason));
+            }
+            LeadEvent::LeadAssigned {
+                agent_id,
+                previous_agent_id,
+                round_robin,
+                reason,
+            } => {
+                self.assignee = Some(*agent_id);
+                self.assignments.push(Assignment {
+                    agent_id: *agent_id,
+                    previous_agent_id: *previous_agent_id,
+                    round_robin: *round_robin,
+                    reason: s(reason),
+                    actor_id: actor.clone(),
+                    at,
+                });
+            }
+            LeadEvent::FollowUpScheduled {
+                follow_up_id,
+                due_at,
+                channel,
+                note,
+            } => self.follow_ups.push(FollowUpView {
+                follow_up_id: *follow_up_id,
+                due_at: *due_at,
+                channel: *channel,
+                note: s(note),
+                state: FollowUpState::Open,
+                outcome: None,
+                scheduled_at: at,
+                closed_at: None,
+            }),
+            LeadEvent::FollowUpRescheduled {
+                follow_up_id,
+                due_at,
+                ..
+            } => {
+                if let Some(f) = self.follow_up_mut(*follow_up_id) {
+                    f.due_at = *due_at;
+                }
+            }
+            LeadEvent::FollowUpCompleted {
+                follow_up_id,
+                outcome,
+            } => {
+                if let Some(f) = self.follow_up_mut(*follow_up_id) {
+                    f.state = FollowUpState::Completed;
+                    f.outcome = s(outcome);
+                    f.closed_at = Some(at);
+                }
+            }
+            LeadEvent::FollowUpCancelled {
+                follow_up_id,
+                reason,
+            } => {
+                if let Some(f) = self.follow_up_mut(*follow_up_id) {
+                    f.state = FollowUpState::Cancelled;
+                    f.outcome = s(reason);
+                    f.closed_at = Some(at);
+                }
+            }
+            LeadEvent::InteractionLogged {
+                interaction_id,
+                kind,
+                direction,
+                summary,
+                occurred_at,
+                duration_minutes,
+            } => self.interactions.push(InteractionView {
+                interaction_id: *interaction_id,
+                kind: *kind,
+                direction: *direction,
+                summary: summary.to_string(),
+                occurred_at: *occurred_at,
+                duration_minutes: *duration_minutes,
+                logged_by: actor.clone(),
+                logged_at: at,
+            }),
+            LeadEvent::LeadArchived { .. } => self.archived = true,
+        }
+        self.updated_at = at;
+        self.version = sequence;
+        self.position = position;
+        self.score = self.compute_score();
+    }
+
+    fn follow_up_mut(&mut self, id: Uuid) -> Option<&mut FollowUpView> {
+        self.follow_ups.iter_mut().find(|f| f.follow_up_id == id)
+    }
+
+    fn compute_score(&self) -> i64 {
+        lead_score(
+            self.source,
+            self.status,
+            Engagement {
+                has_email: self.email.is_some(),
+                has_phone: self.phone.is_some(),
+                product_interests: self.product_interest.len(),
+                interactions: self.interactions.len(),
+                inbound_interactions: self
+                    .interactions
+                    .iter()
+                    .filter(|i| i.direction == Some(InteractionDirection::Inbound))
+                    .count(),
+                completed_follow_ups: self
+                    .follow_ups
+                    .iter()
+                    .filter(|f| f.state == FollowUpState::Completed)
+                    .count(),
+            },
+        )
+    }
+
+    /// The earliest open follow-up's due time.
+    pub fn next_follow_up(&self) -> Option<DateTime<Utc>> {
+        self.follow_ups
+            .iter()
+            .filter(|f| f.state == FollowUpState::Open)
+            .map(|f| f.due_at)
+            .min()
+    }
+
+    /// Lower-cased text the list's search matches against.
+    pub fn search_text(&self) -> String {
+        let mut parts = vec![self.name.to_lowercase()];
+        parts.extend(self.email.clone());
+        if let Some(p) = &self.phone {
+            parts.push(p.clone());
+            // Agents type national numbers; let those match too.
+            parts.push(p.trim_start_matches("+91").to_string());
+        }
+        parts.extend(self.notes.as_ref().map(|n| n.to_lowercase()));
+        parts.join("\u{1f}")
+    }
+}

@@ -1,0 +1,221 @@
+//! Reading the event log in commit order.
+//!
+//! SQLite has one writer at a time, so positions are handed out in commit order and a reader
+//! takes everything above its checkpoint. On Postgres an identity value is taken before commit,
+//! so a row with a lower position can become visible after one with a higher position. A reader
+//! therefore only takes rows written by transactions older than every transaction still running
+//! (`tx_id < pg_snapshot_xmin(pg_current_snapshot())`) and orders them by `(tx_id, position)`:
+//! every row that becomes visible later belongs to a transaction at or above that xmin, so it
+//! sorts after the checkpoint and is never skipped.
+
+use commands::{with_db, Db};
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::checkpoint::Checkpoint;
+use crate::ProjectionError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub position: i64,
+    pub tx_id: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+}
+
+impl StoredEvent {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            tx_id: self.tx_id,
+            position: self.position,
+        }
+    }
+}
+
+const SQLITE_AFTER: &str = "
+SELECT p.position, 0 AS tx_id, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type,
+       e.event_version, e.payload, e.metadata
+  FROM event_positions p
+  JOIN events e ON e.aggregate_type = p.aggregate_type AND e.aggregate_id = p.aggregate_id
+                AND e.sequence = p.sequence
+ WHERE p.position > $2
+ ORDER BY p.position
+ LIMIT $3";
+
+const POSTGRES_AFTER: &str = "
+SELECT position, tx_id::text::bigint AS tx_id, aggregate_type, aggregate_id, sequence,
+       event_type, event_version, payload, metadata
+  FROM events
+ WHERE (tx_id, position) > ($1::text::xid8, $2)
+   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY tx_id, position
+ LIMIT $3";
+
+/// Up to `limit` events after `after`, in commit order.
+pub async fn read_after(
+    db: &Db,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, ProjectionError> {
+    let rows = match db {
+        Db::Sqlite(pool) => sqlx::query(SQLITE_AFTER)
+            .bind(after.tx_id)
+            .bind(after.position)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| decode(&r))
+            .collect::<Result<Vec<_>, _>>()?,
+        Db::Postgres(pool) => sqlx::query(POSTGRES_AFTER)
+            .bind(after.tx_id.to_string())
+            .bind(after.position)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| decode(&r))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    Ok(rows)
+}
+
+fn decode<R: Row>(row: &R) -> Result<StoredEvent, sqlx::Error>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Value: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(StoredEvent {
+        position: row.try_get("position")?,
+        tx_id: row.try_get("tx_id")?,
+        aggregate_type: row.try_get("aggregate_type")?,
+        aggregate_id: row.try_get("aggregate_id")?,
+        sequence: row.try_get("sequence")?,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get("event_version")?,
+        payload: row.try_get("payload")?,
+        metadata: row.try_get("metadata")?,
+    })
+}
+
+/// The events of one aggregate, oldest first (for history views and as-of folds).
+pub async fn aggregate_events(
+    db: &Db,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Vec<StoredEvent>, ProjectionError> {
+    let sql = match db {
+        Db::Sqlite(_) => {
+            "SELECT p.position, 0 AS tx_id, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type,
+                    e.event_version, e.payload, e.metadata
+               FROM events e
+               JOIN event_positions p ON e.aggregate_type = p.aggregate_type
+                AND e.aggregate_id = p.aggregate_id AND e.sequence = p.sequence
+              WHERE e.aggregate_type = $1 AND e.aggregate_id = $2
+              ORDER BY e.sequence"
+        }
+        Db::Postgres(_) => {
+            "SELECT position, tx_id::text::bigint AS tx_id, aggregate_type, aggregate_id, sequence,
+                    event_type, event_version, payload, metadata
+               FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
+        }
+    };
+    let events = with_db!(db, pool => {
+        sqlx::query(sql)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?
+    });
+    Ok(events)
+}
+
+/// The position of the newest event in the log (0 when empty).
+pub async fn head(db: &Db) -> Result<i64, ProjectionError> {
+    let sql = match db {
+        Db::Sqlite(_) => "SELECT COALESCE(MAX(position), 0) FROM event_positions",
+        Db::Postgres(_) => "SELECT COALESCE(MAX(position), 0) FROM events",
+    };
+    let head: i64 = with_db!(db, pool => sqlx::query_scalar(sql).fetch_one(pool).await?);
+    Ok(head)
+}
+
+/// How many events lie after `cp`, counting at most `cap` of them.
+pub async fn lag(db: &Db, cp: Checkpoint, cap: i64) -> Result<i64, ProjectionError> {
+    let n: i64 =
+        match db {
+            Db::Sqlite(pool) => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM event_positions WHERE position > $1 LIMIT $2)",
+            )
+            .bind(cp.position)
+            .bind(cap)
+            .fetch_one(pool)
+            .await?,
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM events
+                  WHERE (tx_id, position) > ($1::text::xid8, $2) LIMIT $3) AS pending",
+                )
+                .bind(cp.tx_id.to_string())
+                .bind(cp.position)
+                .bind(cap)
+                .fetch_one(pool)
+                .await?
+            }
+        };
+    Ok(n)
+}
+
+/// The commit-order key of the event at `position`, if there is one.
+pub async fn key_of(db: &Db, position: i64) -> Result<Option<Checkpoint>, ProjectionError> {
+    Ok(match db {
+        Db::Sqlite(pool) => {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT position FROM event_positions WHERE position = $1")
+                    .bind(position)
+                    .fetch_optional(pool)
+                    .await?;
+            found.map(|position| Checkpoint { tx_id: 0, position })
+        }
+        Db::Postgres(pool) => {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT tx_id::text::bigint FROM events WHERE position = $1")
+                    .bind(position)
+                    .fetch_optional(pool)
+                    .await?;
+            found.map(|tx_id| Checkpoint { tx_id, position })
+        }
+    })
+}
+
+/// The payload of `event` brought to its current version by `upcasters`.
+pub fn upcast(
+    event: &StoredEvent,
+    upcasters: &[Box<dyn cqrs_es::persist::EventUpcaster>],
+) -> Value {
+    let mut serialized = cqrs_es::persist::SerializedEvent::new(
+        event.aggregate_id.clone(),
+        event.sequence as usize,
+        event.aggregate_type.clone(),
+        event.event_type.clone(),
+        event.event_version.clone(),
+        event.payload.clone(),
+        event.metadata.clone(),
+    );
+    for u in upcasters {
+        if u.can_upcast(&serialized.event_type, &serialized.event_version) {
+            serialized = u.upcast(serialized);
+        }
+    }
+    serialized.payload
+}

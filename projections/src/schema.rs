@@ -1,0 +1,87 @@
+//! Creating read-model tables from their DDL templates, for the live set and for rebuilds.
+
+use commands::{with_db, Db};
+
+use crate::{Projection, ProjectionError};
+
+/// The DDL of `projection` for `db`, with tables suffixed by `suffix` and indexes tagged `gen`.
+pub fn render(db: &Db, projection: &dyn Projection, suffix: &str, gen: &str) -> String {
+    let (ts, json) = match db {
+        Db::Sqlite(_) => ("text", "text"),
+        Db::Postgres(_) => ("timestamptz", "jsonb"),
+    };
+    projection
+        .ddl()
+        .replace("{s}", suffix)
+        .replace("{g}", gen)
+        .replace("{ts}", ts)
+        .replace("{json}", json)
+}
+
+pub async fn table_exists(db: &Db, table: &str) -> Result<bool, ProjectionError> {
+    let found: Option<String> = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = $1")
+                .bind(table)
+                .fetch_optional(pool)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT to_regclass($1)::text")
+                .bind(table)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    Ok(found.is_some())
+}
+
+/// Creates the live tables of every projection that lacks them (a fresh database, or a
+/// projection added by a newer version), with a checkpoint at the start of the log.
+pub async fn ensure_live(
+    db: &Db,
+    projections: &[std::sync::Arc<dyn Projection>],
+) -> Result<(), ProjectionError> {
+    for p in projections {
+        let mut missing = false;
+        for t in p.tables() {
+            missing |= !table_exists(db, t).await?;
+        }
+        if missing {
+            execute_script(db, &render(db, p.as_ref(), "", "0")).await?;
+        }
+        crate::checkpoint::ensure(db, p.name()).await?;
+    }
+    Ok(())
+}
+
+pub async fn execute_script(db: &Db, script: &str) -> Result<(), ProjectionError> {
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for stmt in split_statements(script) {
+            sqlx::query(&stmt).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// Splits a script on `;` at line ends, dropping `--` comment lines.
+pub fn split_statements(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in script.lines() {
+        if line.trim_start().starts_with("--") {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if line.trim_end().ends_with(';') {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current);
+    }
+    out
+}
