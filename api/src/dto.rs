@@ -158,23 +158,14 @@ impl poem_openapi::types::Example for LeadDetailsReplace {
 #[derive(Debug, Clone, Object)]
 #[oai(example, deny_unknown_fields)]
 pub struct LeadDetailsPatch {
-    #[oai(default)]
     pub name: MaybeUndefined<String>,
-    #[oai(default)]
     pub email: MaybeUndefined<String>,
-    #[oai(default)]
     pub phone: MaybeUndefined<String>,
-    #[oai(default)]
     pub source: MaybeUndefined<LeadSource>,
-    #[oai(default)]
     pub source_detail: MaybeUndefined<String>,
-    #[oai(default)]
     pub product_interest: MaybeUndefined<Vec<String>>,
-    #[oai(default)]
     pub preferred_contact_method: MaybeUndefined<ContactMethod>,
-    #[oai(default)]
     pub preferred_contact_time: MaybeUndefined<String>,
-    #[oai(default)]
     pub notes: MaybeUndefined<String>,
 }
 

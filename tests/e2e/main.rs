@@ -1,1 +1,9 @@
+//! End-to-end tests: the real server on port 0 with its own fresh SQLite file or its own fresh
+//! Postgres database, driven over HTTP. Every scenario runs on both stores.
 
+mod support;
+
+mod concurrency;
+mod errors;
+mod leads;
+mod projection;

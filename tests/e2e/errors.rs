@@ -1,0 +1,160 @@
+//! Bad input gets a clear problem+json answer and changes nothing.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::on_both_stores;
+use crate::support::{asha, App, Store};
+
+on_both_stores!(bad_requests_change_nothing);
+
+async fn bad_requests_change_nothing(store: Store) {
+    let app = App::start(store).await;
+    let (id, _) = app.capture(asha()).await;
+    let head = app.log_head().await;
+    let post_raw = |path: &str, body: &'static str, ct: &'static str| {
+        app.http
+            .post(app.url(path))
+            .header("content-type", ct)
+            .body(body)
+    };
+
+    let (s, v) = app
+        .send(post_raw("/api/leads", "{\"name\": ", "application/json"))
+        .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (400, Some("/problems/bad-request")),
+        "malformed JSON: {v}"
+    );
+    let (s, _) = app
+        .send(post_raw(
+            "/api/leads",
+            "{\"name\": 5, \"source\": \"website\", \"phone\": \"9876543210\"}",
+            "application/json",
+        ))
+        .await;
+    assert_eq!(s, 400, "wrong type");
+    let (s, _) = app
+        .post(
+            "/api/leads",
+            json!({"name": "A B", "phone": "9876543210", "source": "website", "colour": "red"}),
+        )
+        .await;
+    assert_eq!(s, 400, "unknown field");
+    let (s, _) = app
+        .post(
+            "/api/leads",
+            json!({"name": "A B", "phone": "9876543210", "source": "tv"}),
+        )
+        .await;
+    assert_eq!(s, 400, "unknown enum value");
+    let (s, v) = app
+        .post("/api/leads", json!({"name": "A B", "source": "website"}))
+        .await;
+    assert_eq!(s, 400, "no contact channel");
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["email", "phone"]);
+    let (s, v) = app
+        .post("/api/leads", json!({"name": "A B", "email": "not-mail", "phone": "+1 415 555 0100", "source": "website", "product_interest": ["equity", ""]}))
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        v["errors"].as_array().unwrap().len(),
+        3,
+        "every invalid field is named: {v}"
+    );
+    let (s, _) = app
+        .send(post_raw("/api/leads", "name=x", "text/plain"))
+        .await;
+    assert!(s == 400 || s == 415, "non-JSON body: {s}");
+    let big = "x".repeat(70 * 1024);
+    let (s, v) = app
+        .post(
+            "/api/leads",
+            json!({"name": "A B", "phone": "9876543210", "source": "website", "notes": big}),
+        )
+        .await;
+    assert_eq!(s, 413, "{v}");
+    let (s, v) = app.post("/api/leads", json!({"name": "A B", "phone": "9876543210", "source": "website", "notes": "y".repeat(6000)})).await;
+    assert_eq!(s, 400);
+    assert_eq!(v["errors"][0]["field"], "notes");
+
+    let missing = Uuid::new_v4();
+    let (s, v) = app.get(&format!("/api/leads/{missing}")).await;
+    assert_eq!((s, v["type"].as_str()), (404, Some("/problems/not-found")));
+    let (s, _) = app
+        .post(
+            &format!("/api/leads/{missing}/status"),
+            json!({"status": "contacted"}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = app.get(&format!("/api/leads/{missing}/history")).await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .send(app.http.delete(app.url(&format!("/api/leads/{missing}"))))
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = app.get("/api/leads/not-a-uuid").await;
+    assert_eq!(s, 400);
+    let (s, _) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "sideways"}),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = app.get("/api/leads?limit=0").await;
+    assert_eq!(s, 400);
+    let (s, _) = app.get("/api/leads?limit=abc").await;
+    assert_eq!(s, 400);
+    let (s, v) = app.get("/api/leads?cursor=zzzz").await;
+    assert_eq!(s, 400);
+    assert_eq!(v["errors"][0]["field"], "cursor");
+    let (s, _) = app.get("/api/leads?created_from=yesterday").await;
+    assert_eq!(s, 400);
+    let (s, v) = app
+        .get(&format!("/api/leads?min_position={}", head + 1000))
+        .await;
+    assert_eq!(s, 400, "{v}");
+    let (s, _) = app
+        .send(
+            app.http
+                .get(app.url("/api/leads"))
+                .header("X-Min-Position", "soon"),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, v) = app.get("/api/nothing-here").await;
+    assert_eq!((s, v["type"].as_str()), (404, Some("/problems/not-found")));
+    let (s, _) = app.send(app.http.put(app.url("/api/leads"))).await;
+    assert_eq!(s, 405);
+    let (s, _) = app
+        .send(
+            app.http
+                .post(app.url("/api/leads"))
+                .header("Idempotency-Key", "")
+                .json(&asha()),
+        )
+        .await;
+    assert_eq!(s, 400, "empty idempotency key");
+
+    assert_eq!(
+        app.log_head().await,
+        head,
+        "no bad request appended anything"
+    );
+    let (_, m) = app.get("/metrics").await;
+    let text = m.as_str().unwrap();
+    assert!(
+        text.contains("crm_http_server_errors_total 0"),
+        "no request produced a 500:\n{text}"
+    );
+    app.stop().await;
+}

@@ -1,0 +1,608 @@
+//! The Lead capability over HTTP: capture, pipeline, updates, assignment, follow-ups,
+//! interactions, archive, list and history.
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::on_both_stores;
+use crate::support::{asha, App, Fresh, Store};
+
+on_both_stores!(
+    pipeline_moves_and_history,
+    updates_emit_only_changes,
+    list_filters_search_and_pages,
+    follow_ups_and_interactions,
+    round_robin_assignment,
+    idempotency_key_replays_the_first_answer,
+);
+
+async fn pipeline_moves_and_history(store: Store) {
+    let app = App::start(store).await;
+    let (id, p) = app.capture(asha()).await;
+    let lead = app.lead(&id, p).await;
+    assert_eq!(lead["status"], "new");
+    assert_eq!(lead["phone"], "+919876543210");
+    assert_eq!(lead["email"], "asha.rao@example.in");
+    assert_eq!(lead["allowed_moves"], json!(["contacted", "lost"]));
+
+    // Illegal move: refused, names the allowed moves, changes nothing.
+    let head = app.log_head().await;
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "converted"}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    assert_eq!(v["type"], "/problems/illegal-transition");
+    assert_eq!(v["allowed"], json!(["contacted", "lost"]));
+    assert_eq!(app.log_head().await, head);
+
+    // Lost needs a reason.
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "lost"}),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(v["errors"][0]["field"], "reason");
+
+    let (s, _) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "contacted", "reason": "called"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "lost", "reason": "went to a discount broker"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "qualified"}),
+        )
+        .await;
+    assert_eq!(s, 409, "from lost only back to where it was lost from: {v}");
+    assert_eq!(v["allowed"], json!(["contacted"]));
+    let (s, _) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "contacted", "reason": "called back"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "qualified"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/convert"),
+            json!({"reason": "AOF signed"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let client_id = v["client_id"].as_str().unwrap().to_string();
+    let lead = app.lead(&id, v["position"].as_i64().unwrap()).await;
+    assert_eq!(lead["status"], "converted");
+    assert_eq!(lead["client_id"], client_id.as_str());
+    assert_eq!(lead["allowed_moves"], json!([]));
+    let moves: Vec<&str> = lead["status_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        moves,
+        vec![
+            "new",
+            "contacted",
+            "lost",
+            "contacted",
+            "qualified",
+            "converted"
+        ]
+    );
+    assert_eq!(
+        lead["status_history"][2]["reason"],
+        "went to a discount broker"
+    );
+
+    // Converted is terminal.
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "lost", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    assert_eq!(v["type"], "/problems/converted");
+
+    // History: every event, oldest first, with metadata.
+    let (s, h) = app.get(&format!("/api/leads/{id}/history")).await;
+    assert_eq!(s, 200);
+    let items = h["items"].as_array().unwrap();
+    let types: Vec<&str> = items
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            "LeadCaptured",
+            "LeadStatusChanged",
+            "LeadLost",
+            "LeadReopened",
+            "LeadStatusChanged",
+            "LeadConverted"
+        ]
+    );
+    for (i, e) in items.iter().enumerate() {
+        assert_eq!(e["sequence"], (i + 1) as i64);
+        assert_eq!(e["actor_role"], "system");
+        assert_eq!(e["client_ip"], "127.0.0.1");
+        assert!(!e["request_id"].as_str().unwrap().is_empty());
+    }
+    assert!(items
+        .windows(2)
+        .all(|w| w[0]["position"].as_i64() < w[1]["position"].as_i64()));
+    app.stop().await;
+}
+
+async fn updates_emit_only_changes(store: Store) {
+    let app = App::start(store).await;
+    let (id, _) = app.capture(asha()).await;
+    let mut replace = asha();
+    let obj = replace.as_object_mut().unwrap();
+    obj.remove("channel");
+    obj.insert("email".into(), json!("asha@example.com"));
+    obj.remove("notes");
+    let (s, v) = app
+        .send(
+            app.http
+                .put(app.url(&format!("/api/leads/{id}")))
+                .json(&replace),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let lead = app.lead(&id, v["position"].as_i64().unwrap()).await;
+    assert_eq!(lead["email"], "asha@example.com");
+    assert_eq!(
+        lead["notes"],
+        json!(null),
+        "PUT clears omitted optional fields"
+    );
+
+    let (s, v) = app
+        .send(
+            app.http
+                .patch(app.url(&format!("/api/leads/{id}")))
+                .json(&json!({"phone": "+91 91234 56780", "email": null})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let lead = app.lead(&id, v["position"].as_i64().unwrap()).await;
+    assert_eq!(lead["phone"], "+919123456780");
+    assert_eq!(lead["email"], json!(null));
+    assert_eq!(lead["name"], "Asha Rao", "PATCH leaves absent fields");
+
+    // Clearing the last contact channel is refused and changes nothing.
+    let head = app.log_head().await;
+    let (s, v) = app
+        .send(
+            app.http
+                .patch(app.url(&format!("/api/leads/{id}")))
+                .json(&json!({"phone": null})),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(app.log_head().await, head);
+
+    // A PATCH that changes nothing appends nothing.
+    let (s, _) = app
+        .send(
+            app.http
+                .patch(app.url(&format!("/api/leads/{id}")))
+                .json(&json!({"name": "Asha  Rao"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(app.log_head().await, head);
+
+    let (_, h) = app.get(&format!("/api/leads/{id}/history")).await;
+    let changes: Vec<Vec<String>> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "LeadDetailsChanged")
+        .map(|e| {
+            e["changed_fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            vec!["email".to_string(), "notes".to_string()],
+            vec!["email".to_string(), "phone".to_string()]
+        ]
+    );
+    app.stop().await;
+}
+
+async fn list_filters_search_and_pages(store: Store) {
+    let app = App::start(store).await;
+    let agent = Uuid::new_v4();
+    let mut ids = Vec::new();
+    let mut last = 0;
+    for i in 0..25 {
+        let source = ["website", "referral", "walk_in"][i % 3];
+        let mut body = json!({
+            "name": format!("Lead Number {i}"),
+            "phone": format!("98{:08}", i),
+            "source": source,
+        });
+        if i % 5 == 0 {
+            body["assign_to"] = json!(agent);
+        }
+        let (id, p) = app.capture(body).await;
+        ids.push(id);
+        last = p;
+    }
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{}/status", ids[3]),
+            json!({"status": "contacted"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    last = last.max(v["position"].as_i64().unwrap());
+
+    // Pages of 10 cover all 25 exactly once, newest first.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/leads?limit=10&min_position={last}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let (s, v) = app.get(&path).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["total"], 25);
+        for item in v["items"].as_array().unwrap() {
+            seen.push(item["id"].as_str().unwrap().to_string());
+        }
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut expected = ids.clone();
+    expected.reverse();
+    assert_eq!(seen, expected);
+
+    let (_, v) = app.get("/api/leads?source=referral").await;
+    assert_eq!(v["total"], 8);
+    let (_, v) = app.get("/api/leads?status=contacted").await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["id"], ids[3].as_str());
+    let (_, v) = app.get(&format!("/api/leads?assignee={agent}")).await;
+    assert_eq!(v["total"], 5);
+    let (_, v) = app.get("/api/leads?unassigned=true").await;
+    assert_eq!(v["total"], 20);
+    // Search by the national number as agents type it, and by name.
+    let (_, v) = app.get("/api/leads?q=9800000012").await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["name"], "Lead Number 12");
+    let (_, v) = app.get("/api/leads?q=number%201").await;
+    assert_eq!(v["total"], 11, "Lead Number 1 and 10..19");
+    // Search input is matched literally, wildcards included.
+    let (_, v) = app.get("/api/leads?q=%25").await;
+    assert_eq!(v["total"], 0);
+    let (_, v) = app.get("/api/leads?sort=name&order=asc&limit=3").await;
+    let names: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Lead Number 0", "Lead Number 1", "Lead Number 10"]
+    );
+    let future = (Utc::now() + Duration::days(1))
+        .to_rfc3339()
+        .replace('+', "%2B");
+    let (_, v) = app.get(&format!("/api/leads?created_from={future}")).await;
+    assert_eq!(v["total"], 0);
+
+    // Archive: leaves the default list, stays readable, history intact.
+    let (s, v) = app
+        .send(
+            app.http
+                .delete(app.url(&format!("/api/leads/{}?reason=duplicate", ids[0]))),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let p = v["position"].as_i64().unwrap();
+    let (_, v) = app.get(&format!("/api/leads?min_position={p}")).await;
+    assert_eq!(v["total"], 24);
+    let (_, v) = app.get("/api/leads?include_archived=true").await;
+    assert_eq!(v["total"], 25);
+    let lead = app.lead(&ids[0], p).await;
+    assert_eq!(lead["archived"], true);
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{}/status", ids[0]),
+            json!({"status": "contacted"}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    assert_eq!(v["type"], "/problems/archived");
+    app.stop().await;
+}
+
+async fn follow_ups_and_interactions(store: Store) {
+    let app = App::start(store).await;
+    let agent = Uuid::new_v4();
+    let mut body = asha();
+    body["assign_to"] = json!(agent);
+    let (id, _) = app.capture(body).await;
+    let soon = Utc::now() + Duration::minutes(30);
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/follow-ups"),
+            json!({"due_at": soon, "channel": "call", "note": "SIP illustration"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let fid = v["id"].as_str().unwrap().to_string();
+    let p = v["position"].as_i64().unwrap();
+
+    let (s, v) = app
+        .get(&format!(
+            "/api/follow-ups?agent_id={agent}&due=upcoming&min_position={p}"
+        ))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["follow_up_id"], fid.as_str());
+    assert_eq!(v["items"][0]["lead_name"], "Asha Rao");
+    let (_, v) = app
+        .get(&format!(
+            "/api/follow-ups?agent_id={}&due=any",
+            Uuid::new_v4()
+        ))
+        .await;
+    assert_eq!(v["total"], 0, "another agent's list is empty");
+    let (_, v) = app.get("/api/follow-ups?due=overdue").await;
+    assert_eq!(v["total"], 0);
+    let (_, v) = app.get("/api/leads?follow_up=upcoming").await;
+    assert_eq!(v["total"], 1);
+
+    // Past due dates are refused.
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/follow-ups"),
+            json!({"due_at": Utc::now() - Duration::hours(2), "channel": "call"}),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(v["errors"][0]["field"], "due_at");
+
+    let later = Utc::now() + Duration::days(2);
+    let (s, _) = app
+        .post(
+            &format!("/api/leads/{id}/follow-ups/{fid}/reschedule"),
+            json!({"due_at": later, "reason": "travelling"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/follow-ups/{fid}/complete"),
+            json!({"note": "forms sent"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let p = v["position"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/follow-ups/{fid}/cancel"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    assert_eq!(v["type"], "/problems/follow-up-closed");
+    let (s, _) = app
+        .post(
+            &format!("/api/leads/{id}/follow-ups/{}/complete", Uuid::new_v4()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (_, v) = app
+        .get(&format!("/api/follow-ups?due=any&min_position={p}"))
+        .await;
+    assert_eq!(v["total"], 0, "completed follow-ups leave the due list");
+
+    for (kind, dir) in [
+        ("call", "outbound"),
+        ("email", "inbound"),
+        ("note", "outbound"),
+    ] {
+        let (s, v) = app
+            .post(&format!("/api/leads/{id}/interactions"), json!({"kind": kind, "direction": dir, "summary": format!("{kind} logged"), "duration_minutes": 5}))
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/interactions"),
+            json!({"kind": "call", "summary": "   "}),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(v["errors"][0]["field"], "summary");
+    let head = app.log_head().await;
+    let (_, v) = app
+        .get(&format!(
+            "/api/leads/{id}/interactions?limit=2&min_position={head}"
+        ))
+        .await;
+    assert_eq!(v["total"], 3);
+    assert_eq!(v["items"][0]["summary"], "note logged", "newest first");
+    let next = v["next_cursor"].as_str().unwrap().to_string();
+    let (_, v) = app
+        .get(&format!(
+            "/api/leads/{id}/interactions?limit=2&cursor={next}"
+        ))
+        .await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    assert_eq!(v["items"][0]["summary"], "call logged");
+    let lead = app.lead(&id, head).await;
+    assert!(
+        lead["score"].as_i64().unwrap() > 20,
+        "engagement raises the score: {}",
+        lead["score"]
+    );
+    app.stop().await;
+}
+
+async fn round_robin_assignment(store: Store) {
+    let agents = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.agents = agents.to_vec()
+    })
+    .await;
+    let mut got = Vec::new();
+    let mut last = 0;
+    for i in 0..4 {
+        let (id, p) = app.capture(json!({"name": format!("RR {i}"), "email": format!("rr{i}@example.in"), "source": "website", "round_robin": true})).await;
+        got.push(
+            app.lead(&id, p).await["assignee"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+        last = p;
+    }
+    let names: Vec<String> = agents.iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        got,
+        vec![
+            names[0].clone(),
+            names[1].clone(),
+            names[2].clone(),
+            names[0].clone()
+        ]
+    );
+
+    let (id, _) = app.capture(json!({"name": "Direct", "email": "d@example.in", "source": "referral", "assign_to": agents[1]})).await;
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/assignment"),
+            json!({"agent_id": agents[2], "reason": "leave cover"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let lead = app.lead(&id, v["position"].as_i64().unwrap()).await;
+    assert_eq!(lead["assignee"], names[2].as_str());
+    assert_eq!(
+        lead["assignments"][1]["previous_agent_id"],
+        names[1].as_str()
+    );
+    assert_eq!(lead["assignments"][1]["reason"], "leave cover");
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/assignment"),
+            json!({"agent_id": agents[2]}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    assert_eq!(v["type"], "/problems/already-assigned");
+    let (s, _) = app
+        .post(
+            &format!("/api/leads/{}/assignment", Uuid::new_v4()),
+            json!({"round_robin": true}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .post(&format!("/api/leads/{id}/assignment"), json!({}))
+        .await;
+    assert_eq!(s, 400);
+    assert!(last > 0);
+    app.stop().await;
+
+    let app = App::start(store).await;
+    let (s, v) = app
+        .post(
+            "/api/leads",
+            json!({"name": "X", "email": "x@example.in", "source": "website", "round_robin": true}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    assert_eq!(v["type"], "/problems/no-active-agents");
+    assert_eq!(app.log_head().await, 0);
+    app.stop().await;
+}
+
+async fn idempotency_key_replays_the_first_answer(store: Store) {
+    let app = App::start(store).await;
+    let send = |key: &str, body: serde_json::Value| {
+        app.http
+            .post(app.url("/api/leads"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+    };
+    let (s1, v1) = app.send(send("key-1", asha())).await;
+    assert_eq!(s1, 201);
+    let head = app.log_head().await;
+    let (s2, v2) = app.send(send("key-1", asha())).await;
+    assert_eq!(s2, 201);
+    assert_eq!(v1, v2, "the repeat gets the first answer");
+    assert_eq!(app.log_head().await, head, "and appends nothing");
+    let mut other = asha();
+    other["name"] = json!("Someone Else");
+    let (s3, v3) = app.send(send("key-1", other)).await;
+    assert_eq!(s3, 422);
+    assert_eq!(v3["type"], "/problems/idempotency-key-reused");
+    // A failed command releases its key for a corrected retry.
+    let mut bad = asha();
+    bad["phone"] = json!("123");
+    let (s4, _) = app.send(send("key-2", bad)).await;
+    assert_eq!(s4, 400);
+    let (s5, _) = app.send(send("key-2", asha())).await;
+    assert_eq!(s5, 201);
+    // Status moves too.
+    let id = v1["id"].as_str().unwrap();
+    let mv = || {
+        app.http
+            .post(app.url(&format!("/api/leads/{id}/status")))
+            .header("Idempotency-Key", "move-1")
+            .json(&json!({"status": "contacted"}))
+    };
+    let (a, va) = app.send(mv()).await;
+    let (b, vb) = app.send(mv()).await;
+    assert_eq!((a, b), (200, 200), "{va} {vb}");
+    assert_eq!(va, vb);
+    let (_, h) = app.get(&format!("/api/leads/{id}/history")).await;
+    assert_eq!(h["items"].as_array().unwrap().len(), 2);
+    app.stop().await;
+}

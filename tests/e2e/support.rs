@@ -1,0 +1,213 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use api::config::Config;
+use api::server::{self, Running};
+use commands::Db;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per store for an `async fn(Store)` scenario.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() { super::$name($crate::support::Store::Sqlite).await }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() { super::$name($crate::support::Store::Postgres).await }
+            )+
+        }
+    };
+}
+
+/// A fresh place to keep data: a new directory, and for Postgres a new database.
+pub struct Fresh {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+}
+
+impl Fresh {
+    pub async fn new(store: Store) -> Self {
+        let data_dir = std::env::temp_dir().join(format!("crm-test-{}", Uuid::new_v4().simple()));
+        let database_url = match store {
+            Store::Sqlite => None,
+            Store::Postgres => {
+                let admin = std::env::var("CRM_TEST_PG_URL").expect(
+                    "CRM_TEST_PG_URL is not set: run the tests with scripts/test, which starts a throwaway Postgres",
+                );
+                let name = format!("crm_test_{}", Uuid::new_v4().simple());
+                let pool = sqlx::PgPool::connect(&admin)
+                    .await
+                    .expect("connect to the test cluster");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&pool)
+                    .await
+                    .expect("create test database");
+                pool.close().await;
+                let base = admin.rsplit_once('/').expect("URL has a database").0;
+                Some(format!("{base}/{name}"))
+            }
+        };
+        Self {
+            data_dir,
+            database_url,
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        let mut c = Config::ephemeral(self.data_dir.clone(), self.database_url.clone());
+        c.serve.read_wait_ms = 20_000;
+        c
+    }
+
+    pub async fn db(&self) -> Db {
+        Db::connect(self.database_url.as_deref(), &self.data_dir)
+            .await
+            .expect("connect")
+    }
+}
+
+pub struct App {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub running: Option<Running>,
+    pub fresh: Fresh,
+}
+
+impl App {
+    pub async fn start(store: Store) -> Self {
+        Self::start_with(Fresh::new(store).await, |_| {}).await
+    }
+
+    pub async fn start_with(fresh: Fresh, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = fresh.config();
+        adjust(&mut config);
+        let running = server::start(config).await.expect("server starts");
+        Self {
+            base: format!("http://{}", running.addr),
+            http: reqwest::Client::new(),
+            running: Some(running),
+            fresh,
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.running.as_ref().expect("running").db
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.fresh.data_dir);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        Self::answer(r).await
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        Self::answer(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(self.url(path)).send().await.expect("request");
+        Self::answer(r).await
+    }
+
+    async fn answer(r: reqwest::Response) -> (u16, Value) {
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let text = r.text().await.expect("body");
+        if status >= 400 {
+            assert_eq!(
+                ct, "application/problem+json",
+                "error {status} must be problem+json: {text}"
+            );
+        }
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, body)
+    }
+
+    /// Captures a lead and returns (id, position).
+    pub async fn capture(&self, body: Value) -> (String, i64) {
+        let (status, v) = self.post("/api/leads", body).await;
+        assert_eq!(status, 201, "{v}");
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["position"].as_i64().unwrap(),
+        )
+    }
+
+    pub async fn lead(&self, id: &str, min_position: i64) -> Value {
+        let (status, v) = self
+            .get(&format!("/api/leads/{id}?min_position={min_position}"))
+            .await;
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    pub async fn log_head(&self) -> i64 {
+        projections::log::head(self.db()).await.expect("head")
+    }
+
+    /// Waits until every projection has applied the whole log.
+    pub async fn caught_up(&self) {
+        for _ in 0..600 {
+            let (status, v) = self.get("/ready").await;
+            if status == 200
+                && v["projections"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|p| p["lag"] == 0)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("projections did not catch up");
+    }
+}
+
+pub fn asha() -> Value {
+    json!({
+        "name": "Asha Rao",
+        "email": "asha.rao@example.in",
+        "phone": "98765 43210",
+        "source": "campaign",
+        "source_detail": "Diwali SIP campaign",
+        "product_interest": ["mutual_funds", "equity"],
+        "preferred_contact_method": "phone",
+        "notes": "Asked about ELSS",
+        "channel": "web_form"
+    })
+}
