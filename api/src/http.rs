@@ -96,6 +96,13 @@ where
     Fut: Future<Output = Result<CommandResponse, ApiError>>,
 {
     let Some(key) = key else {
+        if req.headers().contains_key("idempotency-key") {
+            // Present but not readable as text (non-ASCII bytes).
+            return Err(ApiError::validation(vec![FieldError::new(
+                "Idempotency-Key",
+                "1 to 255 visible ASCII characters",
+            )]));
+        }
         return run().await;
     };
     if !valid_key(&key) {
@@ -250,8 +257,11 @@ pub fn lead_error(state: &AppState, e: CommandError<LeadError>) -> ApiError {
                     FieldError::new("email", "a lead needs an e-mail address or a phone number"),
                     FieldError::new("phone", "a lead needs an e-mail address or a phone number"),
                 ]),
-                LeadError::DueInThePast => {
-                    ApiError::validation(vec![FieldError::new("due_at", "must not be in the past")])
+                LeadError::DueInThePast | LeadError::DueTooFarAhead => {
+                    ApiError::validation(vec![FieldError::new("due_at", detail)])
+                }
+                LeadError::InteractionTooOld => {
+                    ApiError::validation(vec![FieldError::new("occurred_at", detail)])
                 }
                 LeadError::InteractionInTheFuture => ApiError::validation(vec![FieldError::new(
                     "occurred_at",

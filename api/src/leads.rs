@@ -177,6 +177,15 @@ impl LeadsApi {
         round_robin: bool,
     ) -> Result<Option<(Uuid, bool)>, ApiError> {
         if let Some(a) = explicit {
+            // Until users exist agents are plain ids; with a roster configured, only its members.
+            let known =
+                !a.is_nil() && (self.state.agents.is_empty() || self.state.agents.contains(&a));
+            if !known {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "agent_id",
+                    "not an active agent",
+                )]));
+            }
             return Ok(Some((a, false)));
         }
         if !round_robin {
@@ -231,6 +240,27 @@ impl LeadsApi {
             preferred_contact_time,
             notes,
         })
+    }
+
+    /// Completing and cancelling a follow-up differ only in the command they send.
+    async fn close_follow_up(
+        &self,
+        req: &Request,
+        lead_id: Uuid,
+        follow_up_id: Uuid,
+        body: FollowUpClose,
+        key: Option<String>,
+        command: impl FnOnce(Uuid, Option<Text>) -> LeadCommand,
+    ) -> Result<CommandResponse, ApiError> {
+        let fingerprint = body_json(&body);
+        idempotent(&self.state, key, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let note = text(&mut f, "note", body.note.as_deref(), 1000);
+            f.finish()?;
+            let position = self.run(lead_id, command(follow_up_id, note), req).await?;
+            Ok(CommandResponse::Done(accepted(follow_up_id, position)))
+        })
+        .await
     }
 
     async fn lead_view(&self, id: Uuid) -> Result<projections::leads::LeadView, ApiError> {
@@ -792,18 +822,17 @@ impl LeadsApi {
         body: Json<FollowUpClose>,
         #[oai(name = "Idempotency-Key")] key: Key,
     ) -> Result<CommandResponse, ApiError> {
-        let fingerprint = body_json(&body.0);
-        idempotent(&self.state, key.0, req, fingerprint, || async {
-            let mut f = Fields::default();
-            let outcome = text(&mut f, "note", body.0.note.as_deref(), 1000);
-            f.finish()?;
-            let command = LeadCommand::CompleteFollowUp {
-                follow_up_id: follow_up_id.0,
+        self.close_follow_up(
+            req,
+            id.0,
+            follow_up_id.0,
+            body.0,
+            key.0,
+            |follow_up_id, outcome| LeadCommand::CompleteFollowUp {
+                follow_up_id,
                 outcome,
-            };
-            let position = self.run(id.0, command, req).await?;
-            Ok(CommandResponse::Done(accepted(follow_up_id.0, position)))
-        })
+            },
+        )
         .await
     }
 
@@ -821,18 +850,17 @@ impl LeadsApi {
         body: Json<FollowUpClose>,
         #[oai(name = "Idempotency-Key")] key: Key,
     ) -> Result<CommandResponse, ApiError> {
-        let fingerprint = body_json(&body.0);
-        idempotent(&self.state, key.0, req, fingerprint, || async {
-            let mut f = Fields::default();
-            let reason = text(&mut f, "note", body.0.note.as_deref(), 1000);
-            f.finish()?;
-            let command = LeadCommand::CancelFollowUp {
-                follow_up_id: follow_up_id.0,
+        self.close_follow_up(
+            req,
+            id.0,
+            follow_up_id.0,
+            body.0,
+            key.0,
+            |follow_up_id, reason| LeadCommand::CancelFollowUp {
+                follow_up_id,
                 reason,
-            };
-            let position = self.run(id.0, command, req).await?;
-            Ok(CommandResponse::Done(accepted(follow_up_id.0, position)))
-        })
+            },
+        )
         .await
     }
 

@@ -41,7 +41,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// The invalid fields, for validation problems.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(skip_serializing_if_is_empty, default)]
     pub errors: Vec<FieldError>,
     /// For illegal status moves: the moves that are allowed from the current status.
     #[oai(skip_serializing_if_is_none)]

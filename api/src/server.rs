@@ -219,30 +219,48 @@ fn with_request_context(
     app.around(move |ep, mut req| {
         let state = state.clone();
         async move {
-            // Body limit: a declared length over the limit is refused before reading; a body
-            // without a declared length (chunked) is refused, since its size is unknown.
+            // Body limit: a declared length over the limit is refused (a moderately large body
+            // is read and dropped first, so that the client sees the answer rather than a reset
+            // connection); a body without a declared length (chunked HTTP/1.1, HTTP/2) is read
+            // up to the limit and refused past it.
             let length = req
                 .headers()
                 .get("content-length")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<usize>().ok());
             if length.is_some_and(|n| n > max_body) {
+                if length.is_some_and(|n| n <= 16 * max_body) {
+                    let _ = req.take_body().into_bytes_limit(16 * max_body).await;
+                }
                 return Ok(problem_response(poem::Error::from_string(
                     format!("the body is larger than {max_body} bytes"),
                     StatusCode::PAYLOAD_TOO_LARGE,
                 )));
             }
-            if length.is_none() && req.headers().contains_key("transfer-encoding") {
-                return Ok(problem_response(poem::Error::from_string(
-                    "send the body with a Content-Length",
-                    StatusCode::LENGTH_REQUIRED,
-                )));
+            if length.is_none() {
+                // No declared length (chunked HTTP/1.1, or HTTP/2): read at most the limit.
+                match req.take_body().into_bytes_limit(max_body).await {
+                    Ok(bytes) => req.set_body(bytes),
+                    Err(_) => {
+                        return Ok(problem_response(poem::Error::from_string(
+                            format!("the body is larger than {max_body} bytes"),
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                        )))
+                    }
+                }
             }
             let request_id = req
                 .headers()
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+                .filter(|v| {
+                    // Correlation ids only: letters, digits, '-' and '_' (nothing that can
+                    // carry an e-mail address or a phone number into logs and metadata).
+                    !v.is_empty()
+                        && v.len() <= 64
+                        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                        && !v.bytes().all(|b| b.is_ascii_digit())
+                })
                 .map(str::to_string)
                 .unwrap_or_else(|| Uuid::new_v4().to_string());
             req.extensions_mut().insert(RequestId(request_id.clone()));

@@ -4,7 +4,7 @@
 use commands::{with_db, Db};
 use serde::{Deserialize, Serialize};
 
-use crate::{ProjectionError, Tx};
+use crate::{with_tx, ProjectionError, Tx};
 
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -47,8 +47,8 @@ pub async fn advance(
 ) -> Result<(), ProjectionError> {
     let sql = "UPDATE projection_checkpoints SET tx_id = $1, position = $2
                 WHERE name = $3 AND tx_id = $4 AND position = $5";
-    let updated = match tx {
-        Tx::Sqlite(t) => sqlx::query(sql)
+    let updated = with_tx!(tx, t => {
+        sqlx::query(sql)
             .bind(to.tx_id)
             .bind(to.position)
             .bind(name)
@@ -56,17 +56,8 @@ pub async fn advance(
             .bind(from.position)
             .execute(&mut **t)
             .await?
-            .rows_affected(),
-        Tx::Postgres(t) => sqlx::query(sql)
-            .bind(to.tx_id)
-            .bind(to.position)
-            .bind(name)
-            .bind(from.tx_id)
-            .bind(from.position)
-            .execute(&mut **t)
-            .await?
-            .rows_affected(),
-    };
+            .rows_affected()
+    });
     if updated == 1 {
         Ok(())
     } else {

@@ -27,6 +27,17 @@ pub enum ProjectionError {
     Unknown(String),
 }
 
+/// Runs the same code inside whichever transaction a [`Tx`] holds (compiled once per store).
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, $t:ident => $body:expr) => {
+        match $tx {
+            $crate::Tx::Sqlite($t) => $body,
+            $crate::Tx::Postgres($t) => $body,
+        }
+    };
+}
+
 /// A transaction on either store.
 pub enum Tx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),

@@ -6,7 +6,7 @@ use commands::{with_db, Db};
 use crate::checkpoint::{self, Checkpoint};
 use crate::runner::BATCH;
 use crate::schema::{execute_script, render};
-use crate::{log, Projection, ProjectionError, Tx};
+use crate::{log, with_tx, Projection, ProjectionError};
 
 pub const SHADOW: &str = "__rebuild";
 
@@ -49,14 +49,9 @@ pub async fn rebuild(
     let mut tx = checkpoint::begin(db).await?;
     let name = projection.name();
     let lock = "UPDATE projection_checkpoints SET position = position WHERE name = $1";
-    match &mut tx {
-        Tx::Sqlite(t) => {
-            sqlx::query(lock).bind(name).execute(&mut **t).await?;
-        }
-        Tx::Postgres(t) => {
-            sqlx::query(lock).bind(name).execute(&mut **t).await?;
-        }
-    }
+    with_tx!(&mut tx, t => {
+        sqlx::query(lock).bind(name).execute(&mut **t).await?;
+    });
     loop {
         let events = log::read_after(db, cp, BATCH).await?;
         let Some(last) = events.last() else { break };
@@ -72,30 +67,12 @@ pub async fn rebuild(
     }
     let set = "INSERT INTO projection_checkpoints (name, tx_id, position) VALUES ($1, $2, $3)
                ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position";
-    match &mut tx {
-        Tx::Sqlite(t) => {
-            for s in &swap {
-                sqlx::query(s).execute(&mut **t).await?;
-            }
-            sqlx::query(set)
-                .bind(name)
-                .bind(cp.tx_id)
-                .bind(cp.position)
-                .execute(&mut **t)
-                .await?;
+    with_tx!(&mut tx, t => {
+        for s in &swap {
+            sqlx::query(s).execute(&mut **t).await?;
         }
-        Tx::Postgres(t) => {
-            for s in &swap {
-                sqlx::query(s).execute(&mut **t).await?;
-            }
-            sqlx::query(set)
-                .bind(name)
-                .bind(cp.tx_id)
-                .bind(cp.position)
-                .execute(&mut **t)
-                .await?;
-        }
-    }
+        sqlx::query(set).bind(name).bind(cp.tx_id).bind(cp.position).execute(&mut **t).await?;
+    });
     checkpoint::commit(tx).await?;
     Ok(Rebuilt {
         events: applied,

@@ -145,6 +145,44 @@ async fn bad_requests_change_nothing(store: Store) {
         .await;
     assert_eq!(s, 400, "empty idempotency key");
 
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/assignment"),
+            json!({"agent_id": Uuid::nil()}),
+        )
+        .await;
+    assert_eq!(s, 400, "the nil id is no agent: {v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/follow-ups"),
+            json!({"due_at": "2100-01-01T00:00:00Z", "channel": "call"}),
+        )
+        .await;
+    assert_eq!((s, v["errors"][0]["field"].as_str()), (400, Some("due_at")));
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/interactions"),
+            json!({"kind": "call", "summary": "old", "occurred_at": "0001-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (400, Some("occurred_at"))
+    );
+    let non_ascii = reqwest::header::HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap();
+    let (s, _) = app
+        .send(
+            app.http
+                .post(app.url("/api/leads"))
+                .header("Idempotency-Key", non_ascii)
+                .json(&asha()),
+        )
+        .await;
+    assert_eq!(
+        s, 400,
+        "an unreadable Idempotency-Key is refused, not ignored"
+    );
+
     assert_eq!(
         app.log_head().await,
         head,

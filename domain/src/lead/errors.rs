@@ -25,8 +25,12 @@ pub enum LeadError {
     FollowUpClosed(&'static str),
     #[error("a follow-up cannot be due in the past")]
     DueInThePast,
+    #[error("a follow-up can be due at most two years ahead")]
+    DueTooFarAhead,
     #[error("an interaction cannot have happened in the future")]
     InteractionInTheFuture,
+    #[error("an interaction cannot be logged more than ten years back")]
+    InteractionTooOld,
     #[error("the lead is already assigned to this agent")]
     AlreadyAssigned,
     #[error("an id that is already used on this lead was given again")]

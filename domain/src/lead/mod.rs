@@ -330,9 +330,7 @@ impl Lead {
                 if self.follow_ups.contains_key(&follow_up_id) {
                     return Err(LeadError::DuplicateId);
                 }
-                if due_at < now {
-                    return Err(LeadError::DueInThePast);
-                }
+                check_due(due_at, now)?;
                 Ok(vec![LeadEvent::FollowUpScheduled {
                     follow_up_id,
                     due_at,
@@ -347,9 +345,7 @@ impl Lead {
             } => {
                 self.ensure_changeable()?;
                 let f = self.open_follow_up(follow_up_id)?;
-                if due_at < now {
-                    return Err(LeadError::DueInThePast);
-                }
+                check_due(due_at, now)?;
                 Ok(vec![LeadEvent::FollowUpRescheduled {
                     follow_up_id,
                     previous_due_at: f.due_at,
@@ -403,6 +399,9 @@ impl Lead {
                 if occurred_at > now + chrono::Duration::minutes(5) {
                     return Err(LeadError::InteractionInTheFuture);
                 }
+                if occurred_at < now - chrono::Duration::days(3653) {
+                    return Err(LeadError::InteractionTooOld);
+                }
                 Ok(vec![LeadEvent::InteractionLogged {
                     interaction_id,
                     kind,
@@ -423,6 +422,20 @@ impl Lead {
             }
         }
     }
+}
+
+/// A follow-up is due between now and two years ahead.
+fn check_due(
+    due_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), LeadError> {
+    if due_at < now {
+        return Err(LeadError::DueInThePast);
+    }
+    if due_at > now + chrono::Duration::days(731) {
+        return Err(LeadError::DueTooFarAhead);
+    }
+    Ok(())
 }
 
 impl Aggregate for Lead {

@@ -298,6 +298,15 @@ fn follow_ups_are_scheduled_in_the_future_and_closed_once() {
         })
         .then_expect_error(LeadError::DueInThePast);
     Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::ScheduleFollowUp {
+            follow_up_id: id(5),
+            due_at: now() + Duration::days(3000),
+            channel: FollowUpChannel::Call,
+            note: None,
+        })
+        .then_expect_error(LeadError::DueTooFarAhead);
+    Given::with(services())
         .given(vec![captured(), scheduled.clone()])
         .when(LeadCommand::RescheduleFollowUp {
             follow_up_id: id(5),

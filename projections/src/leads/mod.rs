@@ -14,20 +14,11 @@ use serde_json::Value;
 
 pub use view::{Assignment, FollowUpView, InteractionView, LeadView, StatusMove};
 
-use crate::{log, Projection, ProjectionError, StoredEvent, Tx};
+use crate::{log, with_tx, Projection, ProjectionError, StoredEvent, Tx};
 
 pub struct LeadsProjection;
 
 pub const NAME: &str = "leads";
-
-macro_rules! with_tx {
-    ($tx:expr, $t:ident => $body:expr) => {
-        match $tx {
-            Tx::Sqlite($t) => $body,
-            Tx::Postgres($t) => $body,
-        }
-    };
-}
 
 impl Projection for LeadsProjection {
     fn name(&self) -> &'static str {
