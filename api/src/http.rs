@@ -260,6 +260,9 @@ pub fn lead_error(state: &AppState, e: CommandError<LeadError>) -> ApiError {
                 LeadError::DueInThePast | LeadError::DueTooFarAhead => {
                     ApiError::validation(vec![FieldError::new("due_at", detail)])
                 }
+                LeadError::LostWithoutReason => {
+                    ApiError::validation(vec![FieldError::new("reason", detail)])
+                }
                 LeadError::InteractionTooOld => {
                     ApiError::validation(vec![FieldError::new("occurred_at", detail)])
                 }

@@ -605,12 +605,6 @@ impl LeadsApi {
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
             let reason = self::reason(&mut f, &body.0.reason);
-            if body.0.status == LeadStatus::Lost && body.0.reason.is_none() {
-                f.errors.push(FieldError::new(
-                    "reason",
-                    "a reason is required when a lead is lost",
-                ));
-            }
             f.finish()?;
             let client_id = Uuid::now_v7();
             let to: domain::lead::LeadStatus = body.0.status.into();

@@ -62,26 +62,22 @@ pub async fn read_after(
     after: Checkpoint,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, ProjectionError> {
-    let rows = match db {
-        Db::Sqlite(pool) => sqlx::query(SQLITE_AFTER)
-            .bind(after.tx_id)
-            .bind(after.position)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| decode(&r))
-            .collect::<Result<Vec<_>, _>>()?,
-        Db::Postgres(pool) => sqlx::query(POSTGRES_AFTER)
+    let sql = match db {
+        Db::Sqlite(_) => SQLITE_AFTER,
+        Db::Postgres(_) => POSTGRES_AFTER,
+    };
+    // The transaction id is bound as text for Postgres's `::text::xid8`; SQLite ignores `$1`.
+    let rows = with_db!(db, pool => {
+        sqlx::query(sql)
             .bind(after.tx_id.to_string())
             .bind(after.position)
             .bind(limit)
             .fetch_all(pool)
             .await?
-            .into_iter()
-            .map(|r| decode(&r))
-            .collect::<Result<Vec<_>, _>>()?,
-    };
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?
+    });
     Ok(rows)
 }
 

@@ -17,6 +17,8 @@ pub enum LeadError {
         to: LeadStatus,
         allowed: Vec<LeadStatus>,
     },
+    #[error("a reason is required when a lead is lost")]
+    LostWithoutReason,
     #[error("a lead needs at least one of e-mail or phone")]
     NoContactChannel,
     #[error("no follow-up with this id on this lead")]

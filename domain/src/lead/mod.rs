@@ -294,10 +294,7 @@ impl Lead {
                 Ok(vec![match (from, to) {
                     (_, LeadStatus::Lost) => LeadEvent::LeadLost {
                         from,
-                        // The HTTP layer requires a reason for `lost`; this keeps the rule whole.
-                        reason: reason.unwrap_or_else(|| {
-                            Text::parse("no reason given", 20).expect("literal is valid")
-                        }),
+                        reason: reason.ok_or(LeadError::LostWithoutReason)?,
                     },
                     (LeadStatus::Lost, to) => LeadEvent::LeadReopened { to, reason },
                     (_, LeadStatus::Converted) => LeadEvent::LeadConverted { client_id, reason },

@@ -171,6 +171,10 @@ fn lost_from_any_open_state_and_reopen_returns_there() {
     let history = vec![captured(), moved(LeadStatus::New, LeadStatus::Contacted)];
     Given::with(services())
         .given(history.clone())
+        .when(change_status(LeadStatus::Lost, None))
+        .then_expect_error(LeadError::LostWithoutReason);
+    Given::with(services())
+        .given(history.clone())
         .when(change_status(
             LeadStatus::Lost,
             Some("chose another broker"),

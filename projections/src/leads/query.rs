@@ -248,32 +248,22 @@ pub async fn list(db: &Db, f: &LeadFilter) -> Result<Page<LeadView>, QueryError>
         let docs: Vec<Value> = bind_all!(sqlx::query_scalar(&page_sql), &sql.binds).fetch_all(pool).await?;
         (total, docs)
     });
-    let mut items: Vec<LeadView> = docs
+    let items: Vec<LeadView> = docs
         .into_iter()
         .map(|d| {
             serde_json::from_value(d)
                 .map_err(|e| ProjectionError::Event(format!("stored lead view: {e}")))
         })
         .collect::<Result<_, _>>()?;
-    let next_cursor = if items.len() as i64 > f.limit {
-        items.truncate(f.limit as usize);
-        items.last().map(|v| {
-            let value = match f.sort {
-                LeadSort::CreatedAt => Value::String(v.created_at.to_rfc3339()),
-                LeadSort::UpdatedAt => Value::String(v.updated_at.to_rfc3339()),
-                LeadSort::Score => Value::from(v.score),
-                LeadSort::Name => Value::String(v.name.clone()),
-            };
-            encode_cursor(value, &v.lead_id.to_string())
-        })
-    } else {
-        None
-    };
-    Ok(Page {
-        items,
-        next_cursor,
-        total,
-    })
+    Ok(page(items, f.limit, total, |v| {
+        let value = match f.sort {
+            LeadSort::CreatedAt => Value::String(v.created_at.to_rfc3339()),
+            LeadSort::UpdatedAt => Value::String(v.updated_at.to_rfc3339()),
+            LeadSort::Score => Value::from(v.score),
+            LeadSort::Name => Value::String(v.name.clone()),
+        };
+        (value, v.lead_id.to_string())
+    }))
 }
 
 fn push_due(sql: &mut Sql, col: &str, w: DueWindow, now: DateTime<Utc>) {
@@ -375,20 +365,34 @@ pub async fn follow_ups(db: &Db, f: &FollowUpFilter) -> Result<Page<FollowUpRow>
             note,
         });
     }
-    let next_cursor = if items.len() as i64 > f.limit {
-        items.truncate(f.limit as usize);
-        items.last().map(|r| {
-            encode_cursor(
-                Value::String(r.due_at.to_rfc3339()),
-                &r.follow_up_id.to_string(),
-            )
+    Ok(page(items, f.limit, total, |r| {
+        (
+            Value::String(r.due_at.to_rfc3339()),
+            r.follow_up_id.to_string(),
+        )
+    }))
+}
+
+/// A page from rows fetched with `limit + 1`: the extra row only tells that another page
+/// follows, and the cursor is the sort key of the last row kept.
+fn page<T>(
+    mut items: Vec<T>,
+    limit: i64,
+    total: i64,
+    key: impl Fn(&T) -> (Value, String),
+) -> Page<T> {
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|last| {
+            let (value, id) = key(last);
+            encode_cursor(value, &id)
         })
     } else {
         None
     };
-    Ok(Page {
+    Page {
         items,
         next_cursor,
         total,
-    })
+    }
 }
