@@ -1,10 +1,80 @@
 //! The wire types of the API (OpenAPI schemas with examples) and their conversions.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::types::MaybeUndefined;
+use std::borrow::Cow;
+
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{MaybeUndefined, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use poem_openapi::{Enum, Object};
 use projections::leads::{Assignment, FollowUpView, InteractionView, LeadView, StatusMove};
 use uuid::Uuid;
+
+/// A JSON string and nothing else. poem-openapi's `String` also accepts numbers and booleans
+/// (turning `"name": true` into "true"); request fields use this type so that a wrong type is
+/// refused as malformed input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Str(pub String);
+
+impl std::ops::Deref for Str {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Str {
+    fn from(s: &str) -> Self {
+        Str(s.to_string())
+    }
+}
+
+impl From<String> for Str {
+    fn from(s: String) -> Self {
+        Str(s)
+    }
+}
+
+impl Type for Str {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        "string".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
+    }
+
+    fn as_raw_value(&self) -> Option<&String> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl ParseFromJSON for Str {
+    fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+        match value {
+            Some(serde_json::Value::String(s)) => Ok(Str(s)),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ToJSON for Str {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(self.0.clone()))
+    }
+}
 
 macro_rules! mirror_enum {
     ($(#[$m:meta])* $name:ident = $dom:ident { $($v:ident),+ $(,)? }) => {
@@ -80,20 +150,20 @@ impl From<domain::lead::FollowUpState> for FollowUpState {
 #[oai(example, deny_unknown_fields)]
 pub struct NewLead {
     /// The prospect's name.
-    pub name: String,
-    pub email: Option<String>,
+    pub name: Str,
+    pub email: Option<Str>,
     /// An Indian mobile number in any common form; stored as E.164 (`+91…`).
-    pub phone: Option<String>,
+    pub phone: Option<Str>,
     pub source: LeadSource,
     /// Campaign name, referrer or partner, depending on the source.
-    pub source_detail: Option<String>,
+    pub source_detail: Option<Str>,
     /// Products the lead asked about (short tags such as `equity`, `mutual_funds`).
     #[oai(default)]
-    pub product_interest: Vec<String>,
+    pub product_interest: Vec<Str>,
     pub preferred_contact_method: Option<ContactMethod>,
     /// Free text, e.g. "weekday evenings".
-    pub preferred_contact_time: Option<String>,
-    pub notes: Option<String>,
+    pub preferred_contact_time: Option<Str>,
+    pub notes: Option<Str>,
     /// Defaults to `manual`.
     pub channel: Option<CaptureChannel>,
     /// Assign to this agent at once.
@@ -126,16 +196,16 @@ impl poem_openapi::types::Example for NewLead {
 #[derive(Debug, Clone, Object)]
 #[oai(example, deny_unknown_fields)]
 pub struct LeadDetailsReplace {
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
+    pub name: Str,
+    pub email: Option<Str>,
+    pub phone: Option<Str>,
     pub source: LeadSource,
-    pub source_detail: Option<String>,
+    pub source_detail: Option<Str>,
     #[oai(default)]
-    pub product_interest: Vec<String>,
+    pub product_interest: Vec<Str>,
     pub preferred_contact_method: Option<ContactMethod>,
-    pub preferred_contact_time: Option<String>,
-    pub notes: Option<String>,
+    pub preferred_contact_time: Option<Str>,
+    pub notes: Option<Str>,
 }
 
 impl poem_openapi::types::Example for LeadDetailsReplace {
@@ -158,15 +228,15 @@ impl poem_openapi::types::Example for LeadDetailsReplace {
 #[derive(Debug, Clone, Object)]
 #[oai(example, deny_unknown_fields)]
 pub struct LeadDetailsPatch {
-    pub name: MaybeUndefined<String>,
-    pub email: MaybeUndefined<String>,
-    pub phone: MaybeUndefined<String>,
+    pub name: MaybeUndefined<Str>,
+    pub email: MaybeUndefined<Str>,
+    pub phone: MaybeUndefined<Str>,
     pub source: MaybeUndefined<LeadSource>,
-    pub source_detail: MaybeUndefined<String>,
-    pub product_interest: MaybeUndefined<Vec<String>>,
+    pub source_detail: MaybeUndefined<Str>,
+    pub product_interest: MaybeUndefined<Vec<Str>>,
     pub preferred_contact_method: MaybeUndefined<ContactMethod>,
-    pub preferred_contact_time: MaybeUndefined<String>,
-    pub notes: MaybeUndefined<String>,
+    pub preferred_contact_time: MaybeUndefined<Str>,
+    pub notes: MaybeUndefined<Str>,
 }
 
 impl poem_openapi::types::Example for LeadDetailsPatch {
@@ -191,7 +261,7 @@ impl poem_openapi::types::Example for LeadDetailsPatch {
 #[oai(example, deny_unknown_fields)]
 pub struct StatusChange {
     pub status: LeadStatus,
-    pub reason: Option<String>,
+    pub reason: Option<Str>,
 }
 
 impl poem_openapi::types::Example for StatusChange {
@@ -207,7 +277,7 @@ impl poem_openapi::types::Example for StatusChange {
 #[derive(Debug, Clone, Object)]
 #[oai(example, deny_unknown_fields)]
 pub struct Conversion {
-    pub reason: Option<String>,
+    pub reason: Option<Str>,
 }
 
 impl poem_openapi::types::Example for Conversion {
@@ -225,7 +295,7 @@ pub struct AssignmentRequest {
     pub agent_id: Option<Uuid>,
     #[oai(default)]
     pub round_robin: bool,
-    pub reason: Option<String>,
+    pub reason: Option<Str>,
 }
 
 impl poem_openapi::types::Example for AssignmentRequest {
@@ -244,7 +314,7 @@ pub struct NewFollowUp {
     /// When the follow-up is due (RFC 3339, not in the past).
     pub due_at: DateTime<Utc>,
     pub channel: FollowUpChannel,
-    pub note: Option<String>,
+    pub note: Option<Str>,
 }
 
 impl poem_openapi::types::Example for NewFollowUp {
@@ -261,7 +331,7 @@ impl poem_openapi::types::Example for NewFollowUp {
 #[oai(example, deny_unknown_fields)]
 pub struct Reschedule {
     pub due_at: DateTime<Utc>,
-    pub reason: Option<String>,
+    pub reason: Option<Str>,
 }
 
 impl poem_openapi::types::Example for Reschedule {
@@ -277,7 +347,7 @@ impl poem_openapi::types::Example for Reschedule {
 #[derive(Debug, Clone, Object)]
 #[oai(example, deny_unknown_fields)]
 pub struct FollowUpClose {
-    pub note: Option<String>,
+    pub note: Option<Str>,
 }
 
 impl poem_openapi::types::Example for FollowUpClose {
@@ -293,7 +363,7 @@ impl poem_openapi::types::Example for FollowUpClose {
 pub struct NewInteraction {
     pub kind: InteractionKind,
     pub direction: Option<InteractionDirection>,
-    pub summary: String,
+    pub summary: Str,
     /// When it happened; defaults to now.
     pub occurred_at: Option<DateTime<Utc>>,
     #[oai(validator(maximum(value = "1440")))]

@@ -206,6 +206,28 @@ pub fn min_position(query: Option<i64>, req: &Request) -> Result<Option<i64>, Ap
     }
 }
 
+/// The version a command expects from `If-Match: "N"` (as `ETag` gave it); `*` or no header
+/// means any version.
+pub fn if_match(req: &Request) -> Result<Option<usize>, ApiError> {
+    let Some(v) = req.headers().get("if-match") else {
+        return Ok(None);
+    };
+    let text = v.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<usize>()
+        .map(Some)
+        .map_err(|_| {
+            ApiError::validation(vec![FieldError::new(
+                "If-Match",
+                "an ETag of this record, e.g. \"3\"",
+            )])
+        })
+}
+
 /// Collects field errors while parsing a request into domain values.
 #[derive(Default)]
 pub struct Fields {
@@ -285,6 +307,7 @@ pub fn lead_error(state: &AppState, e: CommandError<LeadError>) -> ApiError {
                 "the lead was changed by another request at the same time; retry",
             )
         }
+        CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
         CommandError::Store(e) => ApiError::internal(e),
     }
 }

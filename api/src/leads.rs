@@ -68,9 +68,10 @@ impl From<Due> for DueWindow {
 
 #[derive(Debug, ApiResponse)]
 pub enum LeadResponse {
-    /// The lead.
+    /// The lead. `ETag` is its version: send it back as `If-Match` to change it only if
+    /// nobody else has changed it since.
     #[oai(status = 200)]
-    Ok(Json<LeadOut>),
+    Ok(Json<LeadOut>, #[oai(header = "ETag")] String),
 }
 
 #[derive(Debug, ApiResponse)]
@@ -118,11 +119,15 @@ fn text(f: &mut Fields, field: &str, raw: Option<&str>, max: usize) -> Option<Te
     f.opt(field, raw, |s| Text::parse(s, max))
 }
 
-fn reason(f: &mut Fields, raw: &Option<String>) -> Option<Text> {
-    text(f, "reason", raw.as_deref(), 1000)
+fn reason(f: &mut Fields, raw: Option<&str>) -> Option<Text> {
+    text(f, "reason", raw, 1000)
 }
 
 /// The parsed request as the idempotency fingerprint: equal requests parse to equal values.
+fn strings(v: &[Str]) -> Vec<String> {
+    v.iter().map(|s| s.0.clone()).collect()
+}
+
 fn body_json<T: std::fmt::Debug>(body: &T) -> serde_json::Value {
     serde_json::Value::String(format!("{body:?}"))
 }
@@ -154,10 +159,11 @@ impl LeadsApi {
         req: &Request,
     ) -> Result<i64, ApiError> {
         let meta = http::metadata(req);
+        let expected = http::if_match(req)?;
         let done = self
             .state
             .leads
-            .execute(&lead_id.to_string(), command, &meta)
+            .execute(&lead_id.to_string(), command, &meta, expected)
             .await
             .map_err(|e| lead_error(&self.state, e))?;
         self.state
@@ -210,7 +216,7 @@ impl LeadsApi {
         let source_detail = text(f, "source_detail", d.source_detail.as_deref(), 200);
         let product_interest = f.take(
             "product_interest",
-            parse_product_interest(&d.product_interest),
+            parse_product_interest(&strings(&d.product_interest)),
         );
         let preferred_contact_time = text(
             f,
@@ -274,7 +280,7 @@ impl LeadsApi {
 fn patch_text(
     f: &mut Fields,
     field: &str,
-    v: &MaybeUndefined<String>,
+    v: &MaybeUndefined<Str>,
     parse: impl Fn(&str) -> Result<Text, domain::values::InvalidValue>,
 ) -> Option<Option<Text>> {
     match v {
@@ -439,7 +445,8 @@ impl LeadsApi {
     ) -> Result<LeadResponse, ApiError> {
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         let view = self.lead_view(id.0).await?;
-        Ok(LeadResponse::Ok(Json((&view).into())))
+        let etag = format!("\"{}\"", view.version);
+        Ok(LeadResponse::Ok(Json((&view).into()), etag))
     }
 
     /// Replace a lead's contact details
@@ -526,7 +533,9 @@ impl LeadsApi {
             let product_interest = match &b.product_interest {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(Vec::new()),
-                MaybeUndefined::Value(v) => f.take("product_interest", parse_product_interest(v)),
+                MaybeUndefined::Value(v) => {
+                    f.take("product_interest", parse_product_interest(&strings(v)))
+                }
             };
             let preferred_contact_method = match &b.preferred_contact_method {
                 MaybeUndefined::Undefined => None,
@@ -576,7 +585,7 @@ impl LeadsApi {
         let fingerprint = serde_json::json!({ "reason": reason.0 });
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
-            let reason = self::reason(&mut f, &reason.0);
+            let reason = self::reason(&mut f, reason.0.as_deref());
             f.finish()?;
             let position = self.run(id.0, LeadCommand::Archive { reason }, req).await?;
             Ok(CommandResponse::Done(accepted(id.0, position)))
@@ -604,7 +613,7 @@ impl LeadsApi {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
-            let reason = self::reason(&mut f, &body.0.reason);
+            let reason = self::reason(&mut f, body.0.reason.as_deref());
             f.finish()?;
             let client_id = Uuid::now_v7();
             let to: domain::lead::LeadStatus = body.0.status.into();
@@ -646,7 +655,7 @@ impl LeadsApi {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
-            let reason = self::reason(&mut f, &body.0.reason);
+            let reason = self::reason(&mut f, body.0.reason.as_deref());
             f.finish()?;
             let client_id = Uuid::now_v7();
             let to = domain::lead::LeadStatus::Converted;
@@ -689,7 +698,7 @@ impl LeadsApi {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
-            let reason = self::reason(&mut f, &body.0.reason);
+            let reason = self::reason(&mut f, body.0.reason.as_deref());
             if body.0.agent_id.is_none() && !body.0.round_robin {
                 f.errors.push(FieldError::new(
                     "agent_id",
@@ -789,7 +798,7 @@ impl LeadsApi {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
-            let reason = self::reason(&mut f, &body.0.reason);
+            let reason = self::reason(&mut f, body.0.reason.as_deref());
             f.finish()?;
             let command = LeadCommand::RescheduleFollowUp {
                 follow_up_id: follow_up_id.0,

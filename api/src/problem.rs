@@ -74,6 +74,9 @@ pub enum ApiError {
     /// The record's state does not allow this (illegal transition, concurrent change).
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
+    /// `If-Match` named another version than the record's current one; nothing was changed.
+    #[oai(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(Json<Problem>),
     /// The body is larger than the server accepts.
     #[oai(status = 413, content_type = "application/problem+json")]
     TooLarge(Json<Problem>),
@@ -149,6 +152,15 @@ impl ApiError {
         );
         p.0.allowed = Some(allowed);
         ApiError::Conflict(p)
+    }
+
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        ApiError::PreconditionFailed(problem(
+            412,
+            "version-mismatch",
+            "The record was changed since you read it",
+            detail,
+        ))
     }
 
     pub fn idempotency_mismatch() -> Self {

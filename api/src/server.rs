@@ -93,7 +93,8 @@ pub fn openapi(state: State) -> OpenApiService<(LeadsApi, OpsApi), ()> {
          append-only log; lists and details are read models fed from it in commit order. Commands \
          answer with the log `position` of their last event: pass it as `min_position` (or the \
          `X-Min-Position` header) to read your own write. Commands accept an `Idempotency-Key` \
-         header. Errors are `application/problem+json`.",
+         header, and commands on a lead accept `If-Match` with the `ETag` its GET returned (412 \
+         when the lead changed since). Errors are `application/problem+json`.",
     )
 }
 

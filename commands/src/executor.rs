@@ -23,6 +23,9 @@ pub enum CommandError<E: std::error::Error> {
     /// Other writers kept winning the race on this aggregate.
     #[error("the record was changed concurrently; retry")]
     Conflict,
+    /// The caller expected another version of the aggregate (HTTP `If-Match`).
+    #[error("the record is at version {actual}, not the expected {expected}")]
+    VersionMismatch { expected: usize, actual: usize },
     #[error("event store error: {0}")]
     Store(String),
 }
@@ -92,17 +95,22 @@ where
 
     /// Executes `command` on the aggregate `id`. A lost optimistic-lock race is retried on a
     /// freshly loaded aggregate a bounded number of times, then answered with `Conflict`.
+    /// With `expected`, the command only runs on that version of the aggregate.
     pub async fn execute(
         &self,
         id: &str,
         command: A::Command,
         metadata: &EventMetadata,
+        expected: Option<usize>,
     ) -> Result<Committed, CommandError<A::Error>> {
         let meta = metadata.to_map();
         for _ in 0..=MAX_RETRIES {
             let outcome = with_store!(&self.store, s => {
                 let mut context = s.load_aggregate(id).await.map_err(store_error)?;
                 let loaded = context.current_sequence;
+                if let Some(expected) = expected.filter(|e| *e != loaded) {
+                    return Err(CommandError::VersionMismatch { expected, actual: loaded });
+                }
                 let sink = EventSink::default();
                 context
                     .aggregate()

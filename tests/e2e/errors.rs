@@ -85,6 +85,26 @@ async fn bad_requests_change_nothing(store: Store) {
     assert_eq!(s, 400);
     assert_eq!(v["errors"][0]["field"], "notes");
 
+    for wrong in [json!(true), json!(42), json!(["A"])] {
+        let (s, v) = app
+            .post(
+                "/api/leads",
+                json!({"name": wrong, "phone": "9876543210", "source": "website"}),
+            )
+            .await;
+        assert_eq!(
+            s, 400,
+            "a non-string name is refused, not turned into text: {v}"
+        );
+    }
+    let (s, _) = app
+        .post(
+            "/api/leads",
+            json!({"name": "A B", "phone": 9876543210u64, "source": "website"}),
+        )
+        .await;
+    assert_eq!(s, 400, "a phone number sent as a JSON number");
+
     let missing = Uuid::new_v4();
     let (s, v) = app.get(&format!("/api/leads/{missing}")).await;
     assert_eq!((s, v["type"].as_str()), (404, Some("/problems/not-found")));

@@ -197,6 +197,31 @@ async fn updates_emit_only_changes(store: Store) {
     assert_eq!(lead["email"], json!(null));
     assert_eq!(lead["name"], "Asha Rao", "PATCH leaves absent fields");
 
+    // If-Match: a change based on the version read goes through; a stale one is refused.
+    let r = app
+        .http
+        .get(app.url(&format!("/api/leads/{id}")))
+        .send()
+        .await
+        .unwrap();
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(etag, format!("\"{}\"", lead["version"]));
+    let patch = |tag: &str, notes: &str| {
+        app.http
+            .patch(app.url(&format!("/api/leads/{id}")))
+            .header("If-Match", tag)
+            .json(&json!({"notes": notes}))
+    };
+    let (s, v) = app.send(patch(&etag, "first agent")).await;
+    assert_eq!(s, 200, "{v}");
+    let head = app.log_head().await;
+    let (s, v) = app.send(patch(&etag, "second agent, stale")).await;
+    assert_eq!(s, 412, "{v}");
+    assert_eq!(v["type"], "/problems/version-mismatch");
+    assert_eq!(app.log_head().await, head);
+    let (s, _) = app.send(patch("yesterday", "bad tag")).await;
+    assert_eq!(s, 400);
+
     // Clearing the last contact channel is refused and changes nothing.
     let head = app.log_head().await;
     let (s, v) = app
@@ -239,7 +264,8 @@ async fn updates_emit_only_changes(store: Store) {
         changes,
         vec![
             vec!["email".to_string(), "notes".to_string()],
-            vec!["email".to_string(), "phone".to_string()]
+            vec!["email".to_string(), "phone".to_string()],
+            vec!["notes".to_string()],
         ]
     );
     app.stop().await;
@@ -308,6 +334,8 @@ async fn list_filters_search_and_pages(store: Store) {
     // Search by the national number as agents type it, and by name.
     let (_, v) = app.get("/api/leads?q=9800000012").await;
     assert_eq!(v["total"], 1);
+    let (_, v) = app.get("/api/leads?q=%2B91%2098000%2000012").await;
+    assert_eq!(v["total"], 1, "a spaced +91 form finds the same lead");
     assert_eq!(v["items"][0]["name"], "Lead Number 12");
     let (_, v) = app.get("/api/leads?q=number%201").await;
     assert_eq!(v["total"], 11, "Lead Number 1 and 10..19");
@@ -346,6 +374,14 @@ async fn list_filters_search_and_pages(store: Store) {
     assert_eq!(v["total"], 25);
     let lead = app.lead(&ids[0], p).await;
     assert_eq!(lead["archived"], true);
+    let (s, v) = app
+        .send(app.http.delete(app.url(&format!("/api/leads/{}", ids[0]))))
+        .await;
+    assert_eq!(
+        (s, v["position"].as_i64()),
+        (200, Some(p)),
+        "archiving again changes nothing"
+    );
     let (s, v) = app
         .post(
             &format!("/api/leads/{}/status", ids[0]),

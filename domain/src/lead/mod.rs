@@ -413,7 +413,8 @@ impl Lead {
                     return Err(LeadError::NotFound);
                 }
                 if self.archived {
-                    return Err(LeadError::Archived);
+                    // Archiving is idempotent (HTTP DELETE): nothing more to record.
+                    return Ok(vec![]);
                 }
                 Ok(vec![LeadEvent::LeadArchived { reason }])
             }

@@ -210,7 +210,12 @@ pub async fn list(db: &Db, f: &LeadFilter) -> Result<Page<LeadView>, QueryError>
         push_due(&mut sql, "next_follow_up", w, f.now);
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        let b = sql.bind(Bind::Text(like_pattern(text.trim())));
+        // A phone number in any of the ways people write one matches its stored E.164 form.
+        let term = match domain::values::Phone::parse(text) {
+            Ok(phone) => phone.as_str().to_string(),
+            Err(_) => text.trim().to_string(),
+        };
+        let b = sql.bind(Bind::Text(like_pattern(&term)));
         sql.and(format!("search LIKE {b} ESCAPE '\\'"));
     }
     let count_sql = format!("SELECT COUNT(*) FROM leads{}", sql.where_clause());
