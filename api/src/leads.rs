@@ -160,12 +160,15 @@ impl LeadsApi {
     ) -> Result<i64, ApiError> {
         let meta = http::metadata(req);
         let expected = http::if_match(req)?;
-        let done = self
-            .state
-            .leads
-            .execute(&lead_id.to_string(), command, &meta, expected)
-            .await
-            .map_err(|e| lead_error(&self.state, e))?;
+        let id = lead_id.to_string();
+        let leads = &self.state.leads;
+        // A capture starts a lead under an id made up just now: nothing to load first.
+        let done = if matches!(command, LeadCommand::Capture { .. }) {
+            leads.create(&id, command, &meta).await
+        } else {
+            leads.execute(&id, command, &meta, expected).await
+        }
+        .map_err(|e| lead_error(&self.state, e))?;
         self.state
             .metrics
             .commands

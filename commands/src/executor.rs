@@ -3,8 +3,10 @@
 //! stores apply events twice. No cqrs-es `Query` runs here: read models are fed by the
 //! projection runner from the log, in commit order, durably.
 
+use std::sync::Arc;
+
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
+use cqrs_es::persist::{EventStoreAggregateContext, EventUpcaster, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
@@ -53,6 +55,7 @@ pub struct Executor<A: Aggregate + Send + Sync> {
     db: Db,
     services: A::Services,
     signal: LogSignal,
+    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 macro_rules! with_store {
@@ -90,6 +93,7 @@ where
             db: db.clone(),
             services,
             signal,
+            write_gate: db.write_gate(),
         }
     }
 
@@ -103,10 +107,42 @@ where
         metadata: &EventMetadata,
         expected: Option<usize>,
     ) -> Result<Committed, CommandError<A::Error>> {
+        self.run(id, command, metadata, expected, false).await
+    }
+
+    /// Executes a command that starts a new aggregate under an id the server just made up:
+    /// the first attempt skips loading (there is nothing to load). Should the id exist after
+    /// all, the append fails on the store's key and the retry loads and decides as usual.
+    pub async fn create(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &EventMetadata,
+    ) -> Result<Committed, CommandError<A::Error>> {
+        self.run(id, command, metadata, None, true).await
+    }
+
+    async fn run(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &EventMetadata,
+        expected: Option<usize>,
+        assume_new: bool,
+    ) -> Result<Committed, CommandError<A::Error>> {
         let meta = metadata.to_map();
-        for _ in 0..=MAX_RETRIES {
+        for attempt in 0..=MAX_RETRIES {
             let outcome = with_store!(&self.store, s => {
-                let mut context = s.load_aggregate(id).await.map_err(store_error)?;
+                let mut context = if assume_new && attempt == 0 {
+                    EventStoreAggregateContext {
+                        aggregate_id: id.to_string(),
+                        aggregate: A::default(),
+                        current_sequence: 0,
+                        current_snapshot: None,
+                    }
+                } else {
+                    s.load_aggregate(id).await.map_err(store_error)?
+                };
                 let loaded = context.current_sequence;
                 if let Some(expected) = expected.filter(|e| *e != loaded) {
                     return Err(CommandError::VersionMismatch { expected, actual: loaded });
@@ -122,6 +158,10 @@ where
                 if appended == 0 {
                     Ok((loaded, 0))
                 } else {
+                    let _turn = match &self.write_gate {
+                        Some(gate) => Some(gate.lock().await),
+                        None => None,
+                    };
                     match s.commit(events, context, meta.clone()).await {
                         Ok(_) => Ok((loaded + appended, appended)),
                         Err(AggregateError::AggregateConflict) => Err(None),

@@ -1,9 +1,10 @@
 //! Store selection and connection: `postgres://…` selects Postgres, anything else is a SQLite
 //! file (by default `crm.db` inside the data directory).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -101,6 +102,22 @@ impl Db {
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// SQLite has one writer at a time. Writers of this process queue here instead of in
+    /// SQLite's busy handler, whose back-off sleeps make the latency tail long. One gate per
+    /// database file, shared by every writer of the process (commands and projections);
+    /// `None` on Postgres, which has row-level locking.
+    pub fn write_gate(&self) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        let Db::Sqlite(pool) = self else { return None };
+        static GATES: OnceLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+            OnceLock::new();
+        let file = pool.connect_options().get_filename().to_path_buf();
+        let mut gates = GATES
+            .get_or_init(Default::default)
+            .lock()
+            .expect("gate map");
+        Some(gates.entry(file).or_default().clone())
     }
 
     pub fn kind(&self) -> &'static str {

@@ -240,6 +240,11 @@ pub async fn step(
         return Ok(None);
     };
     let next = last.checkpoint();
+    let gate = db.write_gate();
+    let _turn = match &gate {
+        Some(g) => Some(g.lock().await),
+        None => None,
+    };
     let mut tx = checkpoint::begin(db).await?;
     checkpoint::advance(&mut tx, projection.name(), cp, next).await?;
     projection.apply(&mut tx, "", &events).await?;
