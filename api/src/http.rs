@@ -61,21 +61,65 @@ pub fn metadata(req: &Request) -> EventMetadata {
     m
 }
 
-/// A command's successful answer.
+/// The answer to a command that created a record.
 #[derive(Debug, ApiResponse)]
-pub enum CommandResponse {
-    /// Created; `Location` names the new record.
+pub enum CreatedResponse {
+    /// Created; `Location` names where to read it.
     #[oai(status = 201)]
     Created(Json<Accepted>, #[oai(header = "Location")] String),
-    /// Done.
+}
+
+/// The answer to a command on an existing record.
+#[derive(Debug, ApiResponse)]
+pub enum DoneResponse {
+    /// Done (also when the command changed nothing).
     #[oai(status = 200)]
     Done(Json<Accepted>),
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Stored {
+pub struct Stored {
     accepted: Accepted,
     location: Option<String>,
+}
+
+/// A command answer that can be kept for an Idempotency-Key and given again.
+pub trait Replayable: Sized {
+    const STATUS: u16;
+    fn to_stored(&self) -> Stored;
+    fn from_stored(stored: Stored) -> Self;
+}
+
+impl Replayable for CreatedResponse {
+    const STATUS: u16 = 201;
+
+    fn to_stored(&self) -> Stored {
+        let CreatedResponse::Created(Json(accepted), location) = self;
+        Stored {
+            accepted: accepted.clone(),
+            location: Some(location.clone()),
+        }
+    }
+
+    fn from_stored(stored: Stored) -> Self {
+        CreatedResponse::Created(Json(stored.accepted), stored.location.unwrap_or_default())
+    }
+}
+
+impl Replayable for DoneResponse {
+    const STATUS: u16 = 200;
+
+    fn to_stored(&self) -> Stored {
+        let DoneResponse::Done(Json(accepted)) = self;
+        Stored {
+            accepted: accepted.clone(),
+            location: None,
+        }
+    }
+
+    fn from_stored(stored: Stored) -> Self {
+        DoneResponse::Done(Json(stored.accepted))
+    }
 }
 
 fn valid_key(key: &str) -> bool {
@@ -84,16 +128,17 @@ fn valid_key(key: &str) -> bool {
 
 /// Runs `run` at most once per Idempotency-Key: a repeat with the same request gets the first
 /// answer and appends nothing; the same key with another request is refused (422).
-pub async fn idempotent<F, Fut>(
+pub async fn idempotent<R, F, Fut>(
     state: &AppState,
     key: Option<String>,
     req: &Request,
     body: serde_json::Value,
     run: F,
-) -> Result<CommandResponse, ApiError>
+) -> Result<R, ApiError>
 where
+    R: Replayable,
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<CommandResponse, ApiError>>,
+    Fut: Future<Output = Result<R, ApiError>>,
 {
     let Some(key) = key else {
         if req.headers().contains_key("idempotency-key") {
@@ -117,12 +162,9 @@ where
         .await
         .map_err(ApiError::internal)?
     {
-        Claim::Replay { status, body } => {
+        Claim::Replay { body, .. } => {
             let stored: Stored = serde_json::from_str(&body).map_err(ApiError::internal)?;
-            return Ok(match (status, stored.location) {
-                (201, Some(location)) => CommandResponse::Created(Json(stored.accepted), location),
-                _ => CommandResponse::Done(Json(stored.accepted)),
-            });
+            return Ok(R::from_stored(stored));
         }
         Claim::Mismatch => return Err(ApiError::idempotency_mismatch()),
         Claim::InProgress => return Err(ApiError::idempotency_in_progress()),
@@ -131,24 +173,9 @@ where
     let result = run().await;
     match &result {
         Ok(resp) => {
-            let (status, stored) = match resp {
-                CommandResponse::Created(Json(a), loc) => (
-                    201,
-                    Stored {
-                        accepted: a.clone(),
-                        location: Some(loc.clone()),
-                    },
-                ),
-                CommandResponse::Done(Json(a)) => (
-                    200,
-                    Stored {
-                        accepted: a.clone(),
-                        location: None,
-                    },
-                ),
-            };
+            let stored = resp.to_stored();
             let text = serde_json::to_string(&stored).map_err(ApiError::internal)?;
-            idempotency::complete(&state.db, &key, status, &text)
+            idempotency::complete(&state.db, &key, R::STATUS, &text)
                 .await
                 .map_err(ApiError::internal)?;
         }

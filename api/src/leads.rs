@@ -15,8 +15,8 @@ use projections::leads::query::{self, DueWindow, FollowUpFilter, LeadFilter, Lea
 use uuid::Uuid;
 
 use crate::dto::*;
-use crate::http::{self, idempotent, lead_error, CommandResponse, Fields, State};
-use crate::problem::{ApiError, FieldError};
+use crate::http::{self, idempotent, lead_error, CreatedResponse, DoneResponse, Fields, State};
+use crate::problem::{ApiError, FieldError, ReadError};
 
 #[derive(Tags)]
 pub enum ApiTags {
@@ -260,14 +260,14 @@ impl LeadsApi {
         body: FollowUpClose,
         key: Option<String>,
         command: impl FnOnce(Uuid, Option<Text>) -> LeadCommand,
-    ) -> Result<CommandResponse, ApiError> {
+    ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body);
         idempotent(&self.state, key, req, fingerprint, || async {
             let mut f = Fields::default();
             let note = text(&mut f, "note", body.note.as_deref(), 1000);
             f.finish()?;
             let position = self.run(lead_id, command(follow_up_id, note), req).await?;
-            Ok(CommandResponse::Done(accepted(follow_up_id, position)))
+            Ok(DoneResponse::Done(accepted(follow_up_id, position)))
         })
         .await
     }
@@ -304,8 +304,10 @@ impl LeadsApi {
         &self,
         req: &Request,
         body: Json<NewLead>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<CreatedResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let b = body.0;
@@ -341,7 +343,7 @@ impl LeadsApi {
                     req,
                 )
                 .await?;
-            Ok(CommandResponse::Created(
+            Ok(CreatedResponse::Created(
                 accepted(lead_id, position),
                 format!("/api/leads/{lead_id}"),
             ))
@@ -358,12 +360,14 @@ impl LeadsApi {
     async fn list(
         &self,
         req: &Request,
+        /// Only leads in this status.
         status: Query<Option<LeadStatus>>,
         /// Only leads assigned to this agent.
         assignee: Query<Option<Uuid>>,
         /// Only leads nobody is assigned to.
         #[oai(default)]
         unassigned: Query<bool>,
+        /// Only leads from this source.
         source: Query<Option<LeadSource>>,
         /// Created at or after this time.
         created_from: Query<Option<DateTime<Utc>>>,
@@ -373,28 +377,33 @@ impl LeadsApi {
         follow_up: Query<Option<Due>>,
         /// Text search over name, e-mail, phone and notes.
         q: Query<Option<String>>,
-        #[oai(default)] include_archived: Query<bool>,
+        /// Sort field (default `created_at`).
+        #[oai(default)]
+        include_archived: Query<bool>,
+        /// Sort field (default `created_at`).
         sort: Query<Option<SortField>>,
+        /// Sort order (default `desc`).
         order: Query<Option<SortOrder>>,
         /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
         /// Wait until the read model has this log position (read your own writes).
         min_position: Query<Option<i64>>,
-    ) -> Result<LeadListResponse, ApiError> {
+    ) -> Result<LeadListResponse, ReadError> {
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         if q.0.as_ref().is_some_and(|t| t.chars().count() > 100) {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "q",
-                "at most 100 characters",
-            )]));
+            let e = ApiError::validation(vec![FieldError::new("q", "at most 100 characters")]);
+            return Err(e.into());
         }
         if let (Some(a), Some(b)) = (created_from.0, created_to.0) {
             if a > b {
-                return Err(ApiError::validation(vec![FieldError::new(
+                let e = ApiError::validation(vec![FieldError::new(
                     "created_to",
                     "must not be before created_from",
-                )]));
+                )]);
+                return Err(e.into());
             }
         }
         let sort = match sort.0.unwrap_or(SortField::CreatedAt) {
@@ -442,10 +451,11 @@ impl LeadsApi {
     async fn get(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
         /// Wait until the read model has this log position (read your own writes).
         min_position: Query<Option<i64>>,
-    ) -> Result<LeadResponse, ApiError> {
+    ) -> Result<LeadResponse, ReadError> {
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         let view = self.lead_view(id.0).await?;
         let etag = format!("\"{}\"", view.version);
@@ -459,10 +469,13 @@ impl LeadsApi {
     async fn replace(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
         body: Json<LeadDetailsReplace>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
@@ -483,7 +496,7 @@ impl LeadsApi {
             let position = self
                 .run(id.0, LeadCommand::UpdateDetails(patch), req)
                 .await?;
-            Ok(CommandResponse::Done(accepted(id.0, position)))
+            Ok(DoneResponse::Done(accepted(id.0, position)))
         })
         .await
     }
@@ -495,10 +508,13 @@ impl LeadsApi {
     async fn patch(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
         body: Json<LeadDetailsPatch>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let b = &body.0;
@@ -567,7 +583,7 @@ impl LeadsApi {
             let position = self
                 .run(id.0, LeadCommand::UpdateDetails(patch), req)
                 .await?;
-            Ok(CommandResponse::Done(accepted(id.0, position)))
+            Ok(DoneResponse::Done(accepted(id.0, position)))
         })
         .await
     }
@@ -580,18 +596,21 @@ impl LeadsApi {
     async fn archive(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
         /// Why the lead is archived.
         reason: Query<Option<String>>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<DoneResponse, ApiError> {
         let fingerprint = serde_json::json!({ "reason": reason.0 });
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
             let reason = self::reason(&mut f, reason.0.as_deref());
             f.finish()?;
             let position = self.run(id.0, LeadCommand::Archive { reason }, req).await?;
-            Ok(CommandResponse::Done(accepted(id.0, position)))
+            Ok(DoneResponse::Done(accepted(id.0, position)))
         })
         .await
     }
@@ -609,10 +628,13 @@ impl LeadsApi {
     async fn status(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
         body: Json<StatusChange>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
@@ -631,7 +653,7 @@ impl LeadsApi {
                     req,
                 )
                 .await?;
-            Ok(CommandResponse::Done(Json(Accepted {
+            Ok(DoneResponse::Done(Json(Accepted {
                 id: id.0,
                 position,
                 client_id: (to == domain::lead::LeadStatus::Converted).then_some(client_id),
@@ -651,10 +673,13 @@ impl LeadsApi {
     async fn convert(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
         body: Json<Conversion>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
@@ -673,7 +698,7 @@ impl LeadsApi {
                     req,
                 )
                 .await?;
-            Ok(CommandResponse::Done(Json(Accepted {
+            Ok(DoneResponse::Done(Json(Accepted {
                 id: id.0,
                 position,
                 client_id: Some(client_id),
@@ -694,10 +719,13 @@ impl LeadsApi {
     async fn assign(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
         body: Json<AssignmentRequest>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
@@ -740,12 +768,14 @@ impl LeadsApi {
                     req,
                 )
                 .await?;
-            Ok(CommandResponse::Done(accepted(id.0, position)))
+            Ok(DoneResponse::Done(accepted(id.0, position)))
         })
         .await
     }
 
     /// Schedule a follow-up
+    ///
+    /// Due between now and two years ahead. It shows in the due lists of the lead's agent.
     #[oai(
         path = "/api/leads/:id/follow-ups",
         method = "post",
@@ -754,10 +784,13 @@ impl LeadsApi {
     async fn schedule(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
         body: Json<NewFollowUp>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<CreatedResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
@@ -776,7 +809,7 @@ impl LeadsApi {
                     req,
                 )
                 .await?;
-            Ok(CommandResponse::Created(
+            Ok(CreatedResponse::Created(
                 accepted(follow_up_id, position),
                 format!("/api/leads/{}", id.0),
             ))
@@ -785,6 +818,8 @@ impl LeadsApi {
     }
 
     /// Reschedule a follow-up
+    ///
+    /// Moves an open follow-up to a new due time; the previous time stays in the history.
     #[oai(
         path = "/api/leads/:id/follow-ups/:follow_up_id/reschedule",
         method = "post",
@@ -793,11 +828,15 @@ impl LeadsApi {
     async fn reschedule(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
+        /// The follow-up's id.
         follow_up_id: Path<Uuid>,
         body: Json<Reschedule>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
@@ -809,12 +848,14 @@ impl LeadsApi {
                 reason,
             };
             let position = self.run(id.0, command, req).await?;
-            Ok(CommandResponse::Done(accepted(follow_up_id.0, position)))
+            Ok(DoneResponse::Done(accepted(follow_up_id.0, position)))
         })
         .await
     }
 
     /// Complete a follow-up
+    ///
+    /// Closes an open follow-up with an optional outcome note; it leaves the due lists.
     #[oai(
         path = "/api/leads/:id/follow-ups/:follow_up_id/complete",
         method = "post",
@@ -823,11 +864,15 @@ impl LeadsApi {
     async fn complete(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
+        /// The follow-up's id.
         follow_up_id: Path<Uuid>,
         body: Json<FollowUpClose>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<DoneResponse, ApiError> {
         self.close_follow_up(
             req,
             id.0,
@@ -843,6 +888,8 @@ impl LeadsApi {
     }
 
     /// Cancel a follow-up
+    ///
+    /// Closes an open follow-up without doing it (possible also after conversion or archiving).
     #[oai(
         path = "/api/leads/:id/follow-ups/:follow_up_id/cancel",
         method = "post",
@@ -851,11 +898,15 @@ impl LeadsApi {
     async fn cancel(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
+        /// The follow-up's id.
         follow_up_id: Path<Uuid>,
         body: Json<FollowUpClose>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<DoneResponse, ApiError> {
         self.close_follow_up(
             req,
             id.0,
@@ -881,10 +932,13 @@ impl LeadsApi {
     async fn log_interaction(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
         body: Json<NewInteraction>,
-        #[oai(name = "Idempotency-Key")] key: Key,
-    ) -> Result<CommandResponse, ApiError> {
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<CreatedResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
@@ -901,7 +955,7 @@ impl LeadsApi {
                 duration_minutes: body.0.duration_minutes,
             };
             let position = self.run(id.0, command, req).await?;
-            Ok(CommandResponse::Created(
+            Ok(CreatedResponse::Created(
                 accepted(interaction_id, position),
                 format!("/api/leads/{}/interactions", id.0),
             ))
@@ -910,6 +964,8 @@ impl LeadsApi {
     }
 
     /// List a lead's interactions
+    ///
+    /// Newest first, paginated.
     #[oai(
         path = "/api/leads/:id/interactions",
         method = "get",
@@ -918,12 +974,16 @@ impl LeadsApi {
     async fn interactions(
         &self,
         req: &Request,
+        /// The lead's id.
         id: Path<Uuid>,
         /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        /// Wait until the read model has this log position (read your own writes); also `X-Min-Position`.
         min_position: Query<Option<i64>>,
-    ) -> Result<InteractionsResponse, ApiError> {
+    ) -> Result<InteractionsResponse, ReadError> {
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         let limit = page_limit(limit.0)? as usize;
         let view = self.lead_view(id.0).await?;
@@ -957,12 +1017,16 @@ impl LeadsApi {
         method = "get",
         tag = "ApiTags::Leads"
     )]
-    async fn history(&self, id: Path<Uuid>) -> Result<HistoryResponse, ApiError> {
+    async fn history(
+        &self,
+        /// The lead's id.
+        id: Path<Uuid>,
+    ) -> Result<HistoryResponse, ReadError> {
         let events = projections::log::aggregate_events(&self.state.db, "lead", &id.0.to_string())
             .await
             .map_err(ApiError::internal)?;
         if events.is_empty() {
-            return Err(ApiError::not_found("lead"));
+            return Err(ApiError::not_found("lead").into());
         }
         let mut items = Vec::with_capacity(events.len());
         for e in &events {
@@ -1002,14 +1066,18 @@ impl LeadsApi {
     async fn follow_ups(
         &self,
         req: &Request,
+        /// Only follow-ups of leads assigned to this agent.
         agent_id: Query<Option<Uuid>>,
         /// Default `today`.
         due: Query<Option<Due>>,
         /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        /// Wait until the read model has this log position (read your own writes); also `X-Min-Position`.
         min_position: Query<Option<i64>>,
-    ) -> Result<FollowUpsResponse, ApiError> {
+    ) -> Result<FollowUpsResponse, ReadError> {
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         let filter = FollowUpFilter {
             assignee: agent_id.0,
@@ -1049,7 +1117,7 @@ impl LeadsApi {
     ///
     /// The agents round-robin assignment rotates through (from `CRM_AGENTS`).
     #[oai(path = "/api/agents", method = "get", tag = "ApiTags::Leads")]
-    async fn agents(&self) -> Result<AgentsResponse, ApiError> {
+    async fn agents(&self) -> Result<AgentsResponse, ReadError> {
         Ok(AgentsResponse::Ok(Json(Agents {
             items: self.state.agents.clone(),
         })))

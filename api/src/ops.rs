@@ -66,6 +66,8 @@ pub struct OpsApi {
 #[OpenApi]
 impl OpsApi {
     /// Liveness
+    ///
+    /// Answers while the process serves requests; says nothing about the store.
     #[oai(path = "/health", method = "get", tag = "ApiTags::Operations")]
     async fn health(&self) -> HealthResponse {
         HealthResponse::Ok(Json(Health {

@@ -94,6 +94,48 @@ pub enum ApiError {
     Internal(Json<Problem>),
 }
 
+/// The errors a query can answer with.
+#[derive(Debug, ApiResponse)]
+#[oai(bad_request_handler = "read_parse_error")]
+pub enum ReadError {
+    /// A parameter is malformed or invalid.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No such record.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The read model did not catch up with `min_position` in time; retry.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>),
+    /// A fault on the server's side.
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+
+impl From<ApiError> for ReadError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::BadRequest(p) => ReadError::BadRequest(p),
+            ApiError::NotFound(p) => ReadError::NotFound(p),
+            ApiError::Unavailable(p) => ReadError::Unavailable(p),
+            ApiError::Internal(p) => ReadError::Internal(p),
+            other => {
+                tracing::error!(error = ?other, "a query raised a command error");
+                ReadError::Internal(problem(
+                    500,
+                    "internal",
+                    "Internal error",
+                    "the server failed",
+                ))
+            }
+        }
+    }
+}
+
+fn read_parse_error(err: poem::Error) -> ReadError {
+    from_parse_error(err).into()
+}
+
 fn problem(status: u16, slug: &str, title: &str, detail: impl Into<String>) -> Json<Problem> {
     Json(Problem {
         kind: format!("/problems/{slug}"),
