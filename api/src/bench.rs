@@ -31,6 +31,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
     let mut config = Config::ephemeral(store.data_dir, store.database_url);
+    config.store.master_key = store.master_key;
     config.serve.read_wait_ms = 60_000;
     let running = server::start(config).await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", running.addr);
@@ -152,7 +153,7 @@ pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
     );
 
     // Catch-up rate: rebuild the lead projection from the whole log.
-    let leads = projections::leads::LeadsProjection;
+    let leads = projections::leads::LeadsProjection::new(running.keyring.clone());
     let t = Instant::now();
     let rebuilt = projections::rebuild::rebuild(&db, &leads, |_| {})
         .await

@@ -50,8 +50,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             running.wait().await.map_err(|e| e.to_string())
         }
         Command::Migrate => {
-            let config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
-            let db = server::open_store(&config)
+            let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
+            config.store.master_key = cli.store.master_key;
+            let (db, _) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
             tracing::info!(store = db.kind(), "schema is up to date");
@@ -59,11 +60,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Rebuild { projection } => {
-            let config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
-            let db = server::open_store(&config)
+            let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
+            config.store.master_key = cli.store.master_key;
+            let (db, keyring) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let all = projections::all();
+            let all = projections::all(&keyring);
             let chosen: Vec<_> = match &projection {
                 None => all,
                 Some(name) => {

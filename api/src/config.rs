@@ -15,6 +15,10 @@ pub struct StoreArgs {
     /// `postgres://…` for Postgres; default: a SQLite file `crm.db` in the data directory.
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// The master key that wraps every data subject's key (64 hex digits); default: the file
+    /// `master.key` in the data directory, generated when missing.
+    #[arg(long, env = "CRM_MASTER_KEY", global = true, hide_env_values = true)]
+    pub master_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -50,6 +54,7 @@ impl Config {
             store: StoreArgs {
                 data_dir,
                 database_url,
+                master_key: None,
             },
             serve: ServeArgs {
                 addr: "127.0.0.1:0".parse().expect("valid address"),

@@ -36,6 +36,8 @@ pub struct Metrics {
 pub struct AppState {
     pub db: Db,
     pub leads: Executor<Lead>,
+    pub keyring: Arc<commands::privacy::Keyring>,
+    pub projections: Vec<Arc<dyn projections::Projection>>,
     pub progress: Progress,
     pub agents: Vec<Uuid>,
     pub read_wait: Duration,

@@ -1030,7 +1030,9 @@ impl LeadsApi {
         }
         let mut items = Vec::with_capacity(events.len());
         for e in &events {
-            let (event, meta) = projections::leads::decode(e).map_err(ApiError::internal)?;
+            let (event, meta) = projections::leads::decode(&self.state.keyring, e)
+                .await
+                .map_err(ApiError::internal)?;
             let changed_fields = match &event {
                 LeadEvent::LeadDetailsChanged(c) => {
                     c.fields().into_iter().map(String::from).collect()

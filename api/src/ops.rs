@@ -91,7 +91,7 @@ impl OpsApi {
             0
         };
         if reachable {
-            for p in projections::all() {
+            for p in &s.projections {
                 match checkpoint::load(&s.db, p.name()).await {
                     Ok(cp) => {
                         let lag = log::lag(&s.db, cp, s.ready_max_lag + 1)
@@ -168,7 +168,7 @@ impl OpsApi {
         let head = log::head(&s.db).await.unwrap_or(0);
         out.push_str(&format!("# HELP crm_log_head_position Position of the newest event.\n# TYPE crm_log_head_position gauge\ncrm_log_head_position {head}\n"));
         out.push_str("# HELP crm_projection_position Position of the last event a projection applied.\n# TYPE crm_projection_position gauge\n");
-        for p in projections::all() {
+        for p in &s.projections {
             if let Ok(cp) = checkpoint::load(&s.db, p.name()).await {
                 out.push_str(&format!(
                     "crm_projection_position{{projection=\"{}\"}} {}\n",

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use commands::privacy::Keyring;
 use commands::{Db, Executor, LogSignal};
 use domain::lead::LeadServices;
 use domain::Clock;
@@ -29,6 +30,8 @@ pub enum StartError {
     Store(#[from] commands::StoreError),
     #[error(transparent)]
     Projection(#[from] projections::ProjectionError),
+    #[error(transparent)]
+    Privacy(#[from] commands::privacy::PrivacyError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -40,6 +43,7 @@ pub enum StartError {
 pub struct Running {
     pub addr: SocketAddr,
     pub db: Db,
+    pub keyring: Arc<Keyring>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
     workers: Vec<JoinHandle<()>>,
@@ -70,11 +74,19 @@ impl Running {
 }
 
 /// Connects to the store, applies migrations and prepares read-model tables.
-pub async fn open_store(config: &Config) -> Result<Db, StartError> {
+/// Connects to the store, applies migrations, opens the keyring and prepares read-model tables.
+pub async fn open_store(config: &Config) -> Result<(Db, Arc<Keyring>), StartError> {
     let db = Db::connect(config.store.database_url.as_deref(), &config.store.data_dir).await?;
     db.migrate().await?;
-    projections::schema::ensure_live(&db, &projections::all()).await?;
-    Ok(db)
+    let keyring = Keyring::load(
+        &db,
+        &config.store.data_dir,
+        config.store.master_key.as_deref(),
+    )
+    .await?;
+    let keyring = Arc::new(keyring);
+    projections::schema::ensure_live(&db, &projections::all(&keyring)).await?;
+    Ok((db, keyring))
 }
 
 pub fn openapi(state: State) -> OpenApiService<(LeadsApi, OpsApi), ()> {
@@ -100,10 +112,10 @@ pub fn openapi(state: State) -> OpenApiService<(LeadsApi, OpsApi), ()> {
 
 /// Starts the server (and the projection runner) with `config`; `--addr` port 0 picks a port.
 pub async fn start(config: Config) -> Result<Running, StartError> {
-    let db = open_store(&config).await?;
+    let (db, keyring) = open_store(&config).await?;
     let signal = LogSignal::default();
-    let all = projections::all();
-    let runner = Runner::new(&db, all, signal.clone());
+    let all = projections::all(&keyring);
+    let runner = Runner::new(&db, all.clone(), signal.clone());
     let progress = runner.progress();
     let workers = runner.spawn();
     let state: State = Arc::new(AppState {
@@ -114,8 +126,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 clock: Clock::system(),
             },
             signal,
+            keyring.clone(),
             domain::lead::upcasters(),
         ),
+        keyring: keyring.clone(),
+        projections: all,
         progress,
         agents: config.serve.agents.clone(),
         read_wait: Duration::from_millis(config.serve.read_wait_ms),
@@ -161,6 +176,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     Ok(Running {
         addr: bound,
         db,
+        keyring,
         shutdown: Some(tx),
         server,
         workers,

@@ -12,6 +12,7 @@ use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
 use crate::metadata::EventMetadata;
+use crate::privacy::{EncryptingRepository, Keyring};
 use crate::store::{Db, LogSignal};
 
 /// How often a command that lost an optimistic-lock race is retried before answering conflict.
@@ -45,8 +46,8 @@ pub struct Committed {
 }
 
 enum AggregateStore<A: Aggregate + Send + Sync> {
-    Sqlite(PersistedEventStore<SqliteEventRepository, A>),
-    Postgres(PersistedEventStore<PostgresEventRepository, A>),
+    Sqlite(PersistedEventStore<EncryptingRepository<SqliteEventRepository>, A>),
+    Postgres(PersistedEventStore<EncryptingRepository<PostgresEventRepository>, A>),
 }
 
 /// The command side of one aggregate type.
@@ -76,16 +77,26 @@ where
         db: &Db,
         services: A::Services,
         signal: LogSignal,
+        keyring: Arc<Keyring>,
         upcasters: Vec<Box<dyn EventUpcaster>>,
     ) -> Self {
+        let fields = domain::personal_fields;
         let store = match db {
             Db::Sqlite(pool) => AggregateStore::Sqlite(
-                PersistedEventStore::new_event_store(SqliteEventRepository::new(pool.clone()))
-                    .with_upcasters(upcasters),
+                PersistedEventStore::new_event_store(EncryptingRepository::new(
+                    SqliteEventRepository::new(pool.clone()),
+                    keyring,
+                    fields,
+                ))
+                .with_upcasters(upcasters),
             ),
             Db::Postgres(pool) => AggregateStore::Postgres(
-                PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
-                    .with_upcasters(upcasters),
+                PersistedEventStore::new_event_store(EncryptingRepository::new(
+                    PostgresEventRepository::new(pool.clone()),
+                    keyring,
+                    fields,
+                ))
+                .with_upcasters(upcasters),
             ),
         };
         Self {

@@ -6,6 +6,7 @@ pub mod assignment;
 pub mod executor;
 pub mod idempotency;
 pub mod metadata;
+pub mod privacy;
 pub mod store;
 
 pub use executor::{CommandError, Committed, Executor};

@@ -5,6 +5,14 @@ pub mod lead;
 pub mod values;
 
 use chrono::{DateTime, Utc};
+
+/// Where the personal data is in a stored event payload (JSON pointers), for every aggregate.
+pub fn personal_fields(aggregate_type: &str, event_type: &str) -> &'static [&'static str] {
+    match aggregate_type {
+        "lead" => lead::personal_fields(event_type),
+        _ => &[],
+    }
+}
 use std::sync::Arc;
 
 /// The wall clock the aggregates consult, injected so that tests can fix the time.

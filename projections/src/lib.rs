@@ -25,6 +25,8 @@ pub enum ProjectionError {
     CheckpointMoved,
     #[error("unknown projection {0:?}")]
     Unknown(String),
+    #[error(transparent)]
+    Privacy(#[from] commands::privacy::PrivacyError),
 }
 
 /// Runs the same code inside whichever transaction a [`Tx`] holds (compiled once per store).
@@ -60,7 +62,12 @@ pub trait Projection: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
 }
 
-/// Every projection this build has, in the order the runner feeds them.
-pub fn all() -> Vec<std::sync::Arc<dyn Projection>> {
-    vec![std::sync::Arc::new(leads::LeadsProjection)]
+/// Every projection this build has, in the order the runner feeds them. They open sealed
+/// personal fields with `keyring`.
+pub fn all(
+    keyring: &std::sync::Arc<commands::privacy::Keyring>,
+) -> Vec<std::sync::Arc<dyn Projection>> {
+    vec![std::sync::Arc::new(leads::LeadsProjection::new(
+        keyring.clone(),
+    ))]
 }

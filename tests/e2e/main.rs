@@ -6,4 +6,5 @@ mod support;
 mod concurrency;
 mod errors;
 mod leads;
+mod privacy;
 mod projection;

@@ -22,6 +22,13 @@ on_both_stores!(
     rebuild_swaps_while_reads_go_on
 );
 
+async fn keyring(fresh: &Fresh, db: &Db) -> std::sync::Arc<commands::privacy::Keyring> {
+    let k = commands::privacy::Keyring::load(db, &fresh.data_dir, None)
+        .await
+        .expect("keyring");
+    std::sync::Arc::new(k)
+}
+
 /// Starts the real `crm serve` binary on `fresh`, returning the child and its base URL.
 async fn spawn_server(fresh: &Fresh) -> (Child, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_crm"));
@@ -127,7 +134,7 @@ async fn killed_projection_restarts_equal_to_rebuild(store: Store) {
     child.start_kill().expect("kill");
     child.wait().await.expect("stopped");
 
-    let projection = LeadsProjection;
+    let projection = LeadsProjection::new(keyring(&fresh, &db).await);
     let resumed = projections::rebuild::dump(&db, &projection)
         .await
         .expect("dump");
@@ -186,9 +193,13 @@ async fn rebuild_swaps_while_reads_go_on(store: Store) {
         })
     };
     let db = app.db().clone();
-    let rebuilt = projections::rebuild::rebuild(&db, &LeadsProjection, |_| {})
-        .await
-        .expect("rebuild");
+    let rebuilt = projections::rebuild::rebuild(
+        &db,
+        &LeadsProjection::new(app.running.as_ref().unwrap().keyring.clone()),
+        |_| {},
+    )
+    .await
+    .expect("rebuild");
     reading.store(false, Ordering::Relaxed);
     assert!(reader.await.expect("reader") > 0);
     assert_eq!(rebuilt.events as i64, 300);

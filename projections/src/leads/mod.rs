@@ -5,6 +5,9 @@ pub mod query;
 mod view;
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use commands::privacy::Keyring;
 
 use commands::EventMetadata;
 use cqrs_es::Aggregate;
@@ -16,7 +19,15 @@ pub use view::{Assignment, FollowUpView, InteractionView, LeadView, StatusMove};
 
 use crate::{log, with_tx, Projection, ProjectionError, StoredEvent, Tx};
 
-pub struct LeadsProjection;
+pub struct LeadsProjection {
+    keyring: Arc<Keyring>,
+}
+
+impl LeadsProjection {
+    pub fn new(keyring: Arc<Keyring>) -> Self {
+        Self { keyring }
+    }
+}
 
 pub const NAME: &str = "leads";
 
@@ -39,13 +50,21 @@ impl Projection for LeadsProjection {
         suffix: &'a str,
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(apply(tx, suffix, events))
+        Box::pin(apply(&self.keyring, tx, suffix, events))
     }
 }
 
-/// Decodes a stored Lead event (after upcasting) and its metadata.
-pub fn decode(e: &StoredEvent) -> Result<(LeadEvent, EventMetadata), ProjectionError> {
-    let payload = log::upcast(e, &domain::lead::upcasters());
+/// Decodes a stored Lead event (personal fields opened, then upcast) and its metadata.
+pub async fn decode(
+    keyring: &Keyring,
+    e: &StoredEvent,
+) -> Result<(LeadEvent, EventMetadata), ProjectionError> {
+    let mut opened = e.clone();
+    let pointers = domain::lead::personal_fields(&e.event_type);
+    keyring
+        .open(&e.aggregate_id, &mut opened.payload, pointers)
+        .await?;
+    let payload = log::upcast(&opened, &domain::lead::upcasters());
     let event: LeadEvent = serde_json::from_value(payload).map_err(|err| {
         ProjectionError::Event(format!(
             "{} {}/{} #{}: {err}",
@@ -56,10 +75,13 @@ pub fn decode(e: &StoredEvent) -> Result<(LeadEvent, EventMetadata), ProjectionE
 }
 
 /// Folds a lead's events into its view (for as-of reads straight from the log).
-pub fn fold(events: &[StoredEvent]) -> Result<Option<LeadView>, ProjectionError> {
+pub async fn fold(
+    keyring: &Keyring,
+    events: &[StoredEvent],
+) -> Result<Option<LeadView>, ProjectionError> {
     let mut view: Option<LeadView> = None;
     for e in events {
-        let (event, meta) = decode(e)?;
+        let (event, meta) = decode(keyring, e).await?;
         match view.as_mut() {
             Some(v) => v.apply(&event, &meta, e.sequence, e.position),
             None => view = LeadView::start(&event, &meta, e.sequence, e.position),
@@ -70,7 +92,12 @@ pub fn fold(events: &[StoredEvent]) -> Result<Option<LeadView>, ProjectionError>
 
 const CHUNK: usize = 200;
 
-async fn apply(tx: &mut Tx, suffix: &str, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+async fn apply(
+    keyring: &Keyring,
+    tx: &mut Tx,
+    suffix: &str,
+    events: &[StoredEvent],
+) -> Result<(), ProjectionError> {
     let lead_events: Vec<&StoredEvent> = events
         .iter()
         .filter(|e| e.aggregate_type == Lead::TYPE)
@@ -86,7 +113,7 @@ async fn apply(tx: &mut Tx, suffix: &str, events: &[StoredEvent]) -> Result<(), 
     }
     let mut views = load(tx, suffix, &ids).await?;
     for e in lead_events {
-        let (event, meta) = decode(e)?;
+        let (event, meta) = decode(keyring, e).await?;
         match views.get_mut(&e.aggregate_id) {
             Some(v) => v.apply(&event, &meta, e.sequence, e.position),
             None => match LeadView::start(&event, &meta, e.sequence, e.position) {

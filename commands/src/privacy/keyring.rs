@@ -1,0 +1,323 @@
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
+use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+use super::{ERASED, SEALED_PREFIX};
+use crate::store::{Db, StoreError};
+use crate::with_db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrivacyError {
+    #[error("the master key is invalid: {0}")]
+    MasterKey(String),
+    #[error("cannot read or write the master key file {path}: {source}")]
+    KeyFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the data subject's key was destroyed; their data can no longer be written")]
+    Shredded,
+    #[error("a key or field could not be decrypted (wrong master key or altered data)")]
+    Decrypt,
+    #[error("not offered: {0}")]
+    Unsupported(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for PrivacyError {
+    fn from(e: sqlx::Error) -> Self {
+        PrivacyError::Store(StoreError::Database(e))
+    }
+}
+
+/// Unwrapped keys are cached briefly; a shred in this process evicts at once, one in another
+/// process is seen within this time.
+const CACHE_TTL: Duration = Duration::from_secs(30);
+
+type Cached = (Instant, Option<Arc<Aes256Gcm>>);
+
+/// The master key, the subjects' data keys and the blind-index key.
+pub struct Keyring {
+    db: Db,
+    master: Aes256Gcm,
+    index_key: [u8; 32],
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keyring")
+    }
+}
+
+fn master_from_hex(text: &str) -> Result<[u8; 32], PrivacyError> {
+    let bytes = hex::decode(text.trim()).map_err(|e| PrivacyError::MasterKey(e.to_string()))?;
+    bytes
+        .try_into()
+        .map_err(|_| PrivacyError::MasterKey("expected 32 bytes as 64 hex digits".into()))
+}
+
+impl Keyring {
+    /// The master key comes from `master_hex` (`CRM_MASTER_KEY`), else from `master.key` in the
+    /// data directory, which is generated (mode 0600) when missing.
+    pub async fn load(
+        db: &Db,
+        data_dir: &Path,
+        master_hex: Option<&str>,
+    ) -> Result<Self, PrivacyError> {
+        let master = match master_hex {
+            Some(text) => master_from_hex(text)?,
+            None => {
+                let path = data_dir.join("master.key");
+                let io = |source| PrivacyError::KeyFile {
+                    path: path.display().to_string(),
+                    source,
+                };
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => master_from_hex(&text)?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        std::fs::create_dir_all(data_dir).map_err(io)?;
+                        let key: [u8; 32] = Aes256Gcm::generate_key(&mut OsRng).into();
+                        write_private(&path, &hex::encode(key)).map_err(io)?;
+                        if matches!(db, Db::Postgres(_)) {
+                            tracing::warn!("generated a master key file; on Postgres set CRM_MASTER_KEY from a secret store");
+                        }
+                        key
+                    }
+                    Err(e) => return Err(io(e)),
+                }
+            }
+        };
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&master).expect("any key length");
+        mac.update(b"crm blind index v1");
+        let index_key: [u8; 32] = mac.finalize().into_bytes().into();
+        Ok(Self {
+            db: db.clone(),
+            master: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&master)),
+            index_key,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A keyed blind index of `value` for equality lookups (`kind` separates e-mail from phone).
+    pub fn blind_index(&self, kind: &str, value: &str) -> String {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key).expect("any key length");
+        mac.update(kind.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    fn cached(&self, subject: &str) -> Option<Option<Arc<Aes256Gcm>>> {
+        let cache = self.cache.lock().expect("key cache");
+        cache
+            .get(subject)
+            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, k)| k.clone())
+    }
+
+    fn remember(&self, subject: &str, key: Option<Arc<Aes256Gcm>>) {
+        let mut cache = self.cache.lock().expect("key cache");
+        if cache.len() > 100_000 {
+            cache.clear();
+        }
+        cache.insert(subject.to_string(), (Instant::now(), key));
+    }
+
+    async fn stored(&self, subject: &str) -> Result<Option<(Option<String>,)>, PrivacyError> {
+        Ok(with_db!(&self.db, pool => {
+            sqlx::query_as("SELECT wrapped_key FROM subject_keys WHERE subject_id = $1")
+                .bind(subject)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    fn unwrap_key(&self, subject: &str, wrapped: &str) -> Result<Arc<Aes256Gcm>, PrivacyError> {
+        let raw = open_bytes(&self.master, subject, wrapped)?;
+        if raw.len() != 32 {
+            return Err(PrivacyError::Decrypt);
+        }
+        Ok(Arc::new(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&raw))))
+    }
+
+    /// The subject's key for reading; `None` when it was destroyed or never made.
+    pub async fn reader_key(&self, subject: &str) -> Result<Option<Arc<Aes256Gcm>>, PrivacyError> {
+        if let Some(k) = self.cached(subject) {
+            return Ok(k);
+        }
+        let key = match self.stored(subject).await? {
+            Some((Some(wrapped),)) => Some(self.unwrap_key(subject, &wrapped)?),
+            _ => None,
+        };
+        self.remember(subject, key.clone());
+        Ok(key)
+    }
+
+    /// The subject's key for writing, made on first use; refused once destroyed.
+    pub async fn writer_key(&self, subject: &str) -> Result<Arc<Aes256Gcm>, PrivacyError> {
+        if let Some(Some(k)) = self.cached(subject) {
+            return Ok(k);
+        }
+        // One round trip: store a fresh key unless one exists, and read back whichever is
+        // stored (ours, a concurrent writer's, or none when destroyed).
+        let fresh = Aes256Gcm::generate_key(&mut OsRng);
+        let wrapped = seal_bytes(&self.master, subject, fresh.as_slice());
+        // No write gate here: on the command path this runs inside the executor's gated commit.
+        let stored: Option<String> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO subject_keys (subject_id, wrapped_key, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (subject_id) DO UPDATE SET subject_id = excluded.subject_id
+                 RETURNING wrapped_key",
+            )
+            .bind(subject)
+            .bind(&wrapped)
+            .bind(Utc::now())
+            .fetch_one(pool)
+            .await?
+        });
+        let stored = stored.ok_or(PrivacyError::Shredded)?;
+        let key = self.unwrap_key(subject, &stored)?;
+        self.remember(subject, Some(key.clone()));
+        Ok(key)
+    }
+
+    /// Destroys the subject's key (crypto-shredding). Idempotent.
+    pub async fn shred(&self, subject: &str) -> Result<(), PrivacyError> {
+        with_db!(&self.db, pool => {
+            sqlx::query(
+                "INSERT INTO subject_keys (subject_id, wrapped_key, created_at, shredded_at)
+                 VALUES ($1, NULL, $2, $2)
+                 ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL,
+                     shredded_at = COALESCE(subject_keys.shredded_at, excluded.shredded_at)",
+            )
+            .bind(subject)
+            .bind(Utc::now())
+            .execute(pool)
+            .await?;
+        });
+        self.remember(subject, None);
+        Ok(())
+    }
+
+    /// Seals the string values at `pointers` of `payload` with the subject's key.
+    pub async fn seal(
+        &self,
+        subject: &str,
+        payload: &mut Value,
+        pointers: &[&str],
+    ) -> Result<(), PrivacyError> {
+        if !pointers
+            .iter()
+            .any(|p| matches!(payload.pointer(p), Some(Value::String(_))))
+        {
+            return Ok(());
+        }
+        let key = self.writer_key(subject).await?;
+        for p in pointers {
+            if let Some(v) = payload.pointer_mut(p) {
+                if let Value::String(text) = v {
+                    if !text.starts_with(SEALED_PREFIX) {
+                        *v = Value::String(format!(
+                            "{SEALED_PREFIX}{}",
+                            seal_bytes(&key, subject, text.as_bytes())
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the sealed values of `payload` in place; with the key destroyed they read as
+    /// [`ERASED`]. Values written before encryption (not sealed) are left as they are.
+    pub async fn open(
+        &self,
+        subject: &str,
+        payload: &mut Value,
+        pointers: &[&str],
+    ) -> Result<(), PrivacyError> {
+        let sealed = |v: &Value| matches!(v, Value::String(s) if s.starts_with(SEALED_PREFIX));
+        if !pointers
+            .iter()
+            .any(|p| payload.pointer(p).is_some_and(sealed))
+        {
+            return Ok(());
+        }
+        let key = self.reader_key(subject).await?;
+        for p in pointers {
+            if let Some(v) = payload.pointer_mut(p) {
+                if let Value::String(text) = v {
+                    if let Some(body) = text.strip_prefix(SEALED_PREFIX) {
+                        let plain = match &key {
+                            Some(k) => String::from_utf8(open_bytes(k, subject, body)?)
+                                .map_err(|_| PrivacyError::Decrypt)?,
+                            None => ERASED.to_string(),
+                        };
+                        *v = Value::String(plain);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the subject's key was destroyed.
+    pub async fn is_shredded(&self, subject: &str) -> Result<bool, PrivacyError> {
+        Ok(matches!(self.stored(subject).await?, Some((None,))))
+    }
+}
+
+fn seal_bytes(key: &Aes256Gcm, subject: &str, plain: &[u8]) -> String {
+    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+    let ct = key
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plain,
+                aad: subject.as_bytes(),
+            },
+        )
+        .expect("AES-GCM encryption of an in-memory buffer");
+    let mut out = nonce.to_vec();
+    out.extend(ct);
+    hex::encode(out)
+}
+
+fn open_bytes(key: &Aes256Gcm, subject: &str, sealed: &str) -> Result<Vec<u8>, PrivacyError> {
+    let raw = hex::decode(sealed).map_err(|_| PrivacyError::Decrypt)?;
+    if raw.len() < 12 {
+        return Err(PrivacyError::Decrypt);
+    }
+    let (nonce, ct) = raw.split_at(12);
+    key.decrypt(
+        Nonce::from_slice(nonce),
+        Payload {
+            msg: ct,
+            aad: subject.as_bytes(),
+        },
+    )
+    .map_err(|_| PrivacyError::Decrypt)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
+}

@@ -1,0 +1,18 @@
+//! Personal data encrypted at rest with a key per data subject (a lead, later a client).
+//!
+//! Each subject's data key is random (AES-256-GCM) and stored wrapped by the master key.
+//! Personal fields of event payloads are sealed field by field before they reach the store and
+//! opened when read; a destroyed key leaves the ciphertext in place (so the log and its hashes
+//! stay intact) and makes it read as erased. Equality lookups use keyed blind indexes (HMAC).
+
+mod keyring;
+mod repository;
+
+pub use keyring::{Keyring, PrivacyError};
+pub use repository::EncryptingRepository;
+
+/// What an opened field reads as once its subject's key has been destroyed.
+pub const ERASED: &str = "[erased]";
+
+/// The prefix of a sealed field: version 1 is AES-256-GCM, hex of nonce and ciphertext.
+pub const SEALED_PREFIX: &str = "enc:v1:";
