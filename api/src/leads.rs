@@ -35,7 +35,6 @@ pub enum SortField {
     CreatedAt,
     UpdatedAt,
     Score,
-    Name,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -273,7 +272,7 @@ impl LeadsApi {
     }
 
     async fn lead_view(&self, id: Uuid) -> Result<projections::leads::LeadView, ApiError> {
-        query::get(&self.state.db, id)
+        query::get(&self.state.db, &self.state.keyring, id)
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("lead"))
@@ -375,7 +374,8 @@ impl LeadsApi {
         created_to: Query<Option<DateTime<Utc>>>,
         /// Only leads whose next open follow-up is in this window.
         follow_up: Query<Option<Due>>,
-        /// Text search over name, e-mail, phone and notes.
+        /// Search: an e-mail address or a phone number matches exactly; other text matches
+        /// leads whose name or notes contain every word (whole words; data is encrypted).
         q: Query<Option<String>>,
         /// Sort field (default `created_at`).
         #[oai(default)]
@@ -410,7 +410,6 @@ impl LeadsApi {
             SortField::CreatedAt => LeadSort::CreatedAt,
             SortField::UpdatedAt => LeadSort::UpdatedAt,
             SortField::Score => LeadSort::Score,
-            SortField::Name => LeadSort::Name,
         };
         let filter = LeadFilter {
             status: status.0.map(Into::into),
@@ -428,7 +427,7 @@ impl LeadsApi {
             cursor: cursor.0,
             now: Utc::now(),
         };
-        let page = query::list(&self.state.db, &filter)
+        let page = query::list(&self.state.db, &self.state.keyring, &filter)
             .await
             .map_err(|e| match e {
                 query::QueryError::BadCursor => {
@@ -1088,7 +1087,7 @@ impl LeadsApi {
             cursor: cursor.0,
             now: Utc::now(),
         };
-        let page = query::follow_ups(&self.state.db, &filter)
+        let page = query::follow_ups(&self.state.db, &self.state.keyring, &filter)
             .await
             .map_err(|e| match e {
                 query::QueryError::BadCursor => {

@@ -1,12 +1,12 @@
 -- The lead list read model. A template: {s} is the table suffix ('' for the live tables,
 -- '__rebuild' while a rebuild fills fresh ones), {g} makes index names unique per generation,
 -- {ts} and {json} are the store's types for times and documents.
+-- Personal data is never stored in the clear: `doc` holds the lead's view with its personal
+-- fields sealed by the lead's key; e-mail, phone and words of the name and notes are only
+-- present as keyed blind indexes, for equality search.
 CREATE TABLE IF NOT EXISTS leads{s}
 (
     lead_id          text PRIMARY KEY,
-    name             text    NOT NULL,
-    email            text,
-    phone            text,
     source           text    NOT NULL,
     status           text    NOT NULL,
     assignee         text,
@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS leads{s}
     created_at       {ts}    NOT NULL,
     updated_at       {ts}    NOT NULL,
     next_follow_up   {ts},
-    search           text    NOT NULL,
+    email_index      text,
+    phone_index      text,
+    search_tokens    text    NOT NULL,
     version          bigint  NOT NULL,
     doc              {json}  NOT NULL
 );
@@ -24,7 +26,10 @@ CREATE INDEX IF NOT EXISTS leads{s}_updated_{g} ON leads{s} (updated_at, lead_id
 CREATE INDEX IF NOT EXISTS leads{s}_score_{g} ON leads{s} (score, lead_id);
 CREATE INDEX IF NOT EXISTS leads{s}_status_{g} ON leads{s} (status, created_at);
 CREATE INDEX IF NOT EXISTS leads{s}_assignee_{g} ON leads{s} (assignee, created_at);
+CREATE INDEX IF NOT EXISTS leads{s}_email_{g} ON leads{s} (email_index);
+CREATE INDEX IF NOT EXISTS leads{s}_phone_{g} ON leads{s} (phone_index);
 
+-- Follow-ups for agents' due lists; the lead's name and the note are sealed.
 CREATE TABLE IF NOT EXISTS lead_follow_ups{s}
 (
     follow_up_id text PRIMARY KEY,

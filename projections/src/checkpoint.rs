@@ -26,16 +26,6 @@ pub async fn load(db: &Db, name: &str) -> Result<Checkpoint, ProjectionError> {
         .unwrap_or_default())
 }
 
-pub async fn ensure(db: &Db, name: &str) -> Result<(), ProjectionError> {
-    with_db!(db, pool => {
-        sqlx::query("INSERT INTO projection_checkpoints (name, tx_id, position) VALUES ($1, 0, 0) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .execute(pool)
-            .await?;
-    });
-    Ok(())
-}
-
 /// Moves the checkpoint from `from` to `to` inside `tx`, first thing in the transaction, so that
 /// it also takes the row lock (Postgres) or the write lock (SQLite) before any read-model row is
 /// touched. Fails with `CheckpointMoved` when another worker or a rebuild moved it meanwhile.

@@ -50,10 +50,21 @@ pub enum Tx {
 /// tables, `"__rebuild"` while a rebuild fills fresh ones.
 pub trait Projection: Send + Sync + 'static {
     fn name(&self) -> &'static str;
+    /// Bumped whenever the tables or what is written into them change; a database whose
+    /// tables were built by another version rebuilds them at start-up.
+    fn version(&self) -> i64;
     /// The DDL template (see `migrations/read_models`).
     fn ddl(&self) -> &'static str;
     /// The tables the DDL creates, without suffix.
     fn tables(&self) -> &'static [&'static str];
+    /// Work before the batch's transaction opens (such as making keys, which writes), so that
+    /// `apply` itself only touches the transaction.
+    fn prepare<'a>(
+        &'a self,
+        _events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async { Ok(()) })
+    }
     fn apply<'a>(
         &'a self,
         tx: &'a mut Tx,

@@ -37,6 +37,7 @@ pub async fn rebuild(
         let events = log::read_after(db, cp, BATCH).await?;
         let Some(last) = events.last() else { break };
         cp = last.checkpoint();
+        projection.prepare(&events).await?;
         let mut tx = checkpoint::begin(db).await?;
         projection.apply(&mut tx, SHADOW, &events).await?;
         checkpoint::commit(tx).await?;
@@ -56,6 +57,7 @@ pub async fn rebuild(
         let events = log::read_after(db, cp, BATCH).await?;
         let Some(last) = events.last() else { break };
         cp = last.checkpoint();
+        projection.prepare(&events).await?;
         projection.apply(&mut tx, SHADOW, &events).await?;
         applied += events.len() as u64;
         progress(applied);
@@ -65,13 +67,14 @@ pub async fn rebuild(
         swap.push(format!("DROP TABLE IF EXISTS {t}"));
         swap.push(format!("ALTER TABLE {t}{SHADOW} RENAME TO {t}"));
     }
-    let set = "INSERT INTO projection_checkpoints (name, tx_id, position) VALUES ($1, $2, $3)
-               ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position";
+    let set = "INSERT INTO projection_checkpoints (name, tx_id, position, version) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position,
+                   version = excluded.version";
     with_tx!(&mut tx, t => {
         for s in &swap {
             sqlx::query(s).execute(&mut **t).await?;
         }
-        sqlx::query(set).bind(name).bind(cp.tx_id).bind(cp.position).execute(&mut **t).await?;
+        sqlx::query(set).bind(name).bind(cp.tx_id).bind(cp.position).bind(projection.version()).execute(&mut **t).await?;
     });
     checkpoint::commit(tx).await?;
     Ok(Rebuilt {

@@ -240,6 +240,7 @@ pub async fn step(
         return Ok(None);
     };
     let next = last.checkpoint();
+    projection.prepare(&events).await?;
     let gate = db.write_gate();
     let _turn = match &gate {
         Some(g) => Some(g.lock().await),

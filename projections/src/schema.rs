@@ -47,10 +47,39 @@ pub async fn ensure_live(
         for t in p.tables() {
             missing |= !table_exists(db, t).await?;
         }
-        if missing {
-            execute_script(db, &render(db, p.as_ref(), "", "0")).await?;
+        let built_by: Option<i64> = with_db!(db, pool => {
+            sqlx::query_scalar("SELECT version FROM projection_checkpoints WHERE name = $1")
+                .bind(p.name())
+                .fetch_optional(pool)
+                .await?
+        });
+        let outdated = built_by != Some(p.version());
+        if missing || outdated {
+            // New tables from zero; the runner fills them from the start of the log.
+            let mut script = String::new();
+            for t in p.tables() {
+                script.push_str(&format!("DROP TABLE IF EXISTS {t};\n"));
+            }
+            script.push_str(&render(db, p.as_ref(), "", &p.version().to_string()));
+            execute_script(db, &script).await?;
+            with_db!(db, pool => {
+                sqlx::query(
+                    "INSERT INTO projection_checkpoints (name, tx_id, position, version) VALUES ($1, 0, 0, $2)
+                     ON CONFLICT (name) DO UPDATE SET tx_id = 0, position = 0, version = excluded.version",
+                )
+                .bind(p.name())
+                .bind(p.version())
+                .execute(pool)
+                .await?;
+            });
+            if built_by.is_some() {
+                tracing::info!(
+                    projection = p.name(),
+                    version = p.version(),
+                    "read model is outdated; rebuilding from the log"
+                );
+            }
         }
-        crate::checkpoint::ensure(db, p.name()).await?;
     }
     Ok(())
 }

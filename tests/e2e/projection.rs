@@ -44,15 +44,19 @@ async fn spawn_server(fresh: &Fresh) -> (Child, String) {
     }
     let mut child = cmd.spawn().expect("spawn crm");
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = Vec::new();
     let addr = loop {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
             .expect("server starts in time")
-            .expect("read stderr")
-            .expect("server printed its address");
+            .expect("read stderr");
+        let Some(line) = line else {
+            panic!("server exited before listening:\n{}", seen.join("\n"));
+        };
         if let Some(rest) = line.split("listening addr=").nth(1) {
             break rest.split_whitespace().next().expect("address").to_string();
         }
+        seen.push(line);
     };
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, format!("http://{addr}"))

@@ -50,6 +50,7 @@ pub struct Keyring {
     db: Db,
     master: Aes256Gcm,
     index_key: [u8; 32],
+    nonce_key: [u8; 32],
     cache: Mutex<HashMap<String, Cached>>,
 }
 
@@ -100,10 +101,14 @@ impl Keyring {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&master).expect("any key length");
         mac.update(b"crm blind index v1");
         let index_key: [u8; 32] = mac.finalize().into_bytes().into();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&master).expect("any key length");
+        mac.update(b"crm derived nonce v1");
+        let nonce_key: [u8; 32] = mac.finalize().into_bytes().into();
         Ok(Self {
             db: db.clone(),
             master: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&master)),
             index_key,
+            nonce_key,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -166,8 +171,20 @@ impl Keyring {
 
     /// The subject's key for writing, made on first use; refused once destroyed.
     pub async fn writer_key(&self, subject: &str) -> Result<Arc<Aes256Gcm>, PrivacyError> {
-        if let Some(Some(k)) = self.cached(subject) {
-            return Ok(k);
+        match self.cached(subject) {
+            Some(Some(k)) => return Ok(k),
+            Some(None) => return Err(PrivacyError::Shredded),
+            None => {}
+        }
+        // Read first: writing only when the subject has no key yet keeps readers that hold a
+        // transaction open (projections) from racing a write.
+        if let Some((wrapped,)) = self.stored(subject).await? {
+            let key = match wrapped {
+                Some(w) => Some(self.unwrap_key(subject, &w)?),
+                None => None,
+            };
+            self.remember(subject, key.clone());
+            return key.ok_or(PrivacyError::Shredded);
         }
         // One round trip: store a fresh key unless one exists, and read back whichever is
         // stored (ours, a concurrent writer's, or none when destroyed).
@@ -210,66 +227,141 @@ impl Keyring {
         Ok(())
     }
 
-    /// Seals the string values at `pointers` of `payload` with the subject's key.
+    /// Seals the string values at `paths` of `payload` with the subject's key. A path is a
+    /// JSON pointer whose `*` segments stand for every element of an array.
     pub async fn seal(
         &self,
         subject: &str,
         payload: &mut Value,
-        pointers: &[&str],
+        paths: &[&str],
     ) -> Result<(), PrivacyError> {
-        if !pointers
+        self.seal_with(subject, payload, paths, false).await
+    }
+
+    /// Like [`Keyring::seal`], with each nonce derived from the subject and the text, so that
+    /// the same view seals to the same bytes (a read model rebuilt from zero is byte-for-byte
+    /// the one kept up live). It reveals only that two sealed texts of one subject are equal.
+    pub async fn seal_derived(
+        &self,
+        subject: &str,
+        payload: &mut Value,
+        paths: &[&str],
+    ) -> Result<(), PrivacyError> {
+        self.seal_with(subject, payload, paths, true).await
+    }
+
+    async fn seal_with(
+        &self,
+        subject: &str,
+        payload: &mut Value,
+        paths: &[&str],
+        derived: bool,
+    ) -> Result<(), PrivacyError> {
+        let mut targets = Vec::new();
+        for p in paths {
+            collect(payload, p, &mut targets);
+        }
+        if !targets
             .iter()
-            .any(|p| matches!(payload.pointer(p), Some(Value::String(_))))
+            .any(|v| matches!(v, Value::String(s) if !s.starts_with(SEALED_PREFIX)))
         {
             return Ok(());
         }
         let key = self.writer_key(subject).await?;
-        for p in pointers {
-            if let Some(v) = payload.pointer_mut(p) {
+        for p in paths {
+            for_each_mut(payload, p, &mut |v| {
                 if let Value::String(text) = v {
                     if !text.starts_with(SEALED_PREFIX) {
-                        *v = Value::String(format!(
+                        let nonce = derived.then(|| self.derived_nonce(subject, text));
+                        *text = format!(
                             "{SEALED_PREFIX}{}",
-                            seal_bytes(&key, subject, text.as_bytes())
-                        ));
+                            seal_bytes_with(&key, subject, text.as_bytes(), nonce)
+                        );
                     }
                 }
-            }
+                Ok(())
+            })?;
         }
         Ok(())
     }
 
-    /// Opens the sealed values of `payload` in place; with the key destroyed they read as
-    /// [`ERASED`]. Values written before encryption (not sealed) are left as they are.
+    /// Opens the sealed values at `paths` of `payload` in place; with the key destroyed they
+    /// read as [`ERASED`]. Values written before encryption (not sealed) are left as they are.
     pub async fn open(
         &self,
         subject: &str,
         payload: &mut Value,
-        pointers: &[&str],
+        paths: &[&str],
     ) -> Result<(), PrivacyError> {
-        let sealed = |v: &Value| matches!(v, Value::String(s) if s.starts_with(SEALED_PREFIX));
-        if !pointers
+        let mut targets = Vec::new();
+        for p in paths {
+            collect(payload, p, &mut targets);
+        }
+        if !targets
             .iter()
-            .any(|p| payload.pointer(p).is_some_and(sealed))
+            .any(|v| matches!(v, Value::String(s) if s.starts_with(SEALED_PREFIX)))
         {
             return Ok(());
         }
         let key = self.reader_key(subject).await?;
-        for p in pointers {
-            if let Some(v) = payload.pointer_mut(p) {
+        for p in paths {
+            for_each_mut(payload, p, &mut |v| {
                 if let Value::String(text) = v {
                     if let Some(body) = text.strip_prefix(SEALED_PREFIX) {
-                        let plain = match &key {
+                        *text = match &key {
                             Some(k) => String::from_utf8(open_bytes(k, subject, body)?)
                                 .map_err(|_| PrivacyError::Decrypt)?,
                             None => ERASED.to_string(),
                         };
-                        *v = Value::String(plain);
                     }
                 }
-            }
+                Ok(())
+            })?;
         }
         Ok(())
+    }
+
+    /// Seals one text for a read-model column (derived nonce, see [`Keyring::seal_derived`]).
+    pub async fn seal_text(&self, subject: &str, text: &str) -> Result<String, PrivacyError> {
+        let mut v = Value::String(text.to_string());
+        self.seal_derived(subject, &mut v, &[""]).await?;
+        Ok(match v {
+            Value::String(s) => s,
+            _ => unreachable!("a string stays a string"),
+        })
+    }
+
+    fn derived_nonce(&self, subject: &str, text: &str) -> [u8; 12] {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.nonce_key).expect("any key length");
+        mac.update(subject.as_bytes());
+        mac.update(&[0]);
+        mac.update(text.as_bytes());
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&mac.finalize().into_bytes()[..12]);
+        nonce
+    }
+
+    /// Replaces the string values at `paths` with [`ERASED`] (a view of a shredded subject).
+    pub fn erase(payload: &mut Value, paths: &[&str]) {
+        for p in paths {
+            let _ = for_each_mut(payload, p, &mut |v| {
+                if v.is_string() {
+                    *v = Value::String(ERASED.to_string());
+                }
+                Ok(())
+            });
+        }
+    }
+
+    /// Opens one text sealed by [`Keyring::seal_text`] ([`ERASED`] once the key is destroyed).
+    pub async fn open_text(&self, subject: &str, text: &str) -> Result<String, PrivacyError> {
+        let mut v = Value::String(text.to_string());
+        self.open(subject, &mut v, &[""]).await?;
+        Ok(match v {
+            Value::String(s) => s,
+            _ => unreachable!("a string stays a string"),
+        })
     }
 
     /// Whether the subject's key was destroyed.
@@ -279,7 +371,19 @@ impl Keyring {
 }
 
 fn seal_bytes(key: &Aes256Gcm, subject: &str, plain: &[u8]) -> String {
-    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+    seal_bytes_with(key, subject, plain, None)
+}
+
+fn seal_bytes_with(
+    key: &Aes256Gcm,
+    subject: &str,
+    plain: &[u8],
+    nonce: Option<[u8; 12]>,
+) -> String {
+    let nonce = match nonce {
+        Some(n) => *Nonce::from_slice(&n),
+        None => Aes256Gcm::generate_nonce(&mut OsRng),
+    };
     let ct = key
         .encrypt(
             &nonce,
@@ -320,4 +424,72 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         options.mode(0o600);
     }
     options.open(path)?.write_all(text.as_bytes())
+}
+
+/// The values `path` (a JSON pointer, `*` for every array element) names in `value`.
+fn collect<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
+    match path.split_once("/*") {
+        None => out.extend(value.pointer(path)),
+        Some((head, rest)) => {
+            if let Some(Value::Array(items)) = value.pointer(head) {
+                for item in items {
+                    collect(item, rest, out);
+                }
+            }
+        }
+    }
+}
+
+fn for_each_mut(
+    value: &mut Value,
+    path: &str,
+    f: &mut dyn FnMut(&mut Value) -> Result<(), PrivacyError>,
+) -> Result<(), PrivacyError> {
+    match path.split_once("/*") {
+        None => match value.pointer_mut(path) {
+            Some(v) => f(v),
+            None => Ok(()),
+        },
+        Some((head, rest)) => {
+            if let Some(Value::Array(items)) = value.pointer_mut(head) {
+                for item in items {
+                    for_each_mut(item, rest, f)?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_paths_reach_every_array_element() {
+        let v = serde_json::json!({"a": [{"b": "x"}, {"b": "y"}, {"c": 1}], "d": "z"});
+        let mut out = Vec::new();
+        collect(&v, "/a/*/b", &mut out);
+        collect(&v, "/d", &mut out);
+        collect(&v, "/missing/*/b", &mut out);
+        assert_eq!(
+            out,
+            vec![&Value::from("x"), &Value::from("y"), &Value::from("z")]
+        );
+    }
+
+    #[test]
+    fn sealed_bytes_open_only_for_their_subject() {
+        let key = Aes256Gcm::new(&Aes256Gcm::generate_key(&mut OsRng));
+        let sealed = seal_bytes(&key, "lead-1", b"Asha Rao");
+        assert_eq!(open_bytes(&key, "lead-1", &sealed).unwrap(), b"Asha Rao");
+        assert!(
+            open_bytes(&key, "lead-2", &sealed).is_err(),
+            "bound to the subject"
+        );
+        let mut tampered = sealed.into_bytes();
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
+        assert!(open_bytes(&key, "lead-1", &String::from_utf8(tampered).unwrap()).is_err());
+    }
 }

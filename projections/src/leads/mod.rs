@@ -7,7 +7,7 @@ mod view;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use commands::privacy::Keyring;
+use commands::privacy::{Keyring, PrivacyError, ERASED};
 
 use commands::EventMetadata;
 use cqrs_es::Aggregate;
@@ -15,7 +15,7 @@ use domain::lead::{Lead, LeadEvent};
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-pub use view::{Assignment, FollowUpView, InteractionView, LeadView, StatusMove};
+pub use view::{words, Assignment, FollowUpView, InteractionView, LeadView, StatusMove, PERSONAL};
 
 use crate::{log, with_tx, Projection, ProjectionError, StoredEvent, Tx};
 
@@ -36,12 +36,35 @@ impl Projection for LeadsProjection {
         NAME
     }
 
+    fn version(&self) -> i64 {
+        // 2: personal data sealed, blind indexes for search.
+        2
+    }
+
     fn ddl(&self) -> &'static str {
         include_str!("../../../migrations/read_models/leads.sql")
     }
 
     fn tables(&self) -> &'static [&'static str] {
         &["leads", "lead_follow_ups"]
+    }
+
+    fn prepare<'a>(
+        &'a self,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            let mut seen = std::collections::HashSet::new();
+            for e in events.iter().filter(|e| e.aggregate_type == Lead::TYPE) {
+                if seen.insert(e.aggregate_id.as_str()) {
+                    match self.keyring.writer_key(&e.aggregate_id).await {
+                        Ok(_) | Err(PrivacyError::Shredded) => {}
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+            }
+            Ok(())
+        })
     }
 
     fn apply<'a>(
@@ -111,7 +134,7 @@ async fn apply(
             ids.push(e.aggregate_id.clone());
         }
     }
-    let mut views = load(tx, suffix, &ids).await?;
+    let mut views = load(keyring, tx, suffix, &ids).await?;
     for e in lead_events {
         let (event, meta) = decode(keyring, e).await?;
         match views.get_mut(&e.aggregate_id) {
@@ -129,10 +152,11 @@ async fn apply(
         }
     }
     let ordered: Vec<&LeadView> = ids.iter().filter_map(|id| views.get(id)).collect();
-    save(tx, suffix, &ordered).await
+    save(keyring, tx, suffix, &ordered).await
 }
 
 async fn load(
+    keyring: &Keyring,
     tx: &mut Tx,
     suffix: &str,
     ids: &[String],
@@ -152,38 +176,107 @@ async fn load(
             q.fetch_all(&mut **t).await?
         });
         for (id, doc) in rows {
-            let view: LeadView = serde_json::from_value(doc)
-                .map_err(|e| ProjectionError::Event(format!("stored lead view {id}: {e}")))?;
-            out.insert(id, view);
+            out.insert(id.clone(), open_view(keyring, &id, doc).await?);
         }
     }
     Ok(out)
 }
 
-async fn save(tx: &mut Tx, suffix: &str, views: &[&LeadView]) -> Result<(), ProjectionError> {
+/// A stored view with its personal fields opened (erased ones read as erased).
+pub async fn open_view(
+    keyring: &Keyring,
+    id: &str,
+    mut doc: Value,
+) -> Result<LeadView, ProjectionError> {
+    keyring.open(id, &mut doc, view::PERSONAL).await?;
+    serde_json::from_value(doc)
+        .map_err(|e| ProjectionError::Event(format!("stored lead view {id}: {e}")))
+}
+
+/// What a view is stored as: its document with the personal fields sealed, and the blind
+/// indexes search uses.
+struct Sealed {
+    doc: Value,
+    email_index: Option<String>,
+    phone_index: Option<String>,
+    search_tokens: String,
+    lead_name: String,
+    notes: Vec<Option<String>>,
+}
+
+async fn seal_view(keyring: &Keyring, v: &LeadView) -> Result<Sealed, ProjectionError> {
+    let id = v.lead_id.to_string();
+    let mut doc = serde_json::to_value(v).expect("a view serializes");
+    let shredded = match keyring.seal_derived(&id, &mut doc, view::PERSONAL).await {
+        Ok(()) => false,
+        Err(PrivacyError::Shredded) => {
+            Keyring::erase(&mut doc, view::PERSONAL);
+            true
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if shredded {
+        return Ok(Sealed {
+            doc,
+            email_index: None,
+            phone_index: None,
+            search_tokens: " ".into(),
+            lead_name: ERASED.into(),
+            notes: v
+                .follow_ups
+                .iter()
+                .map(|f| f.note.as_ref().map(|_| ERASED.to_string()))
+                .collect(),
+        });
+    }
+    let mut tokens = String::from(" ");
+    for w in v.search_words() {
+        tokens.push_str(&keyring.blind_index("word", &w));
+        tokens.push(' ');
+    }
+    let mut notes = Vec::new();
+    for f in &v.follow_ups {
+        notes.push(match &f.note {
+            Some(n) => Some(keyring.seal_text(&id, n).await?),
+            None => None,
+        });
+    }
+    Ok(Sealed {
+        doc,
+        email_index: v.email.as_deref().map(|e| keyring.blind_index("email", e)),
+        phone_index: v.phone.as_deref().map(|p| keyring.blind_index("phone", p)),
+        search_tokens: tokens,
+        lead_name: keyring.seal_text(&id, &v.name).await?,
+        notes,
+    })
+}
+
+async fn save(
+    keyring: &Keyring,
+    tx: &mut Tx,
+    suffix: &str,
+    views: &[&LeadView],
+) -> Result<(), ProjectionError> {
     for chunk in views.chunks(CHUNK) {
+        let mut sealed = Vec::with_capacity(chunk.len());
+        for v in chunk {
+            sealed.push(seal_view(keyring, v).await?);
+        }
         let head = format!(
-            "INSERT INTO leads{suffix} (lead_id, name, email, phone, source, status, assignee, score,
-             archived, created_at, updated_at, next_follow_up, search, version, doc) "
+            "INSERT INTO leads{suffix} (lead_id, source, status, assignee, score, archived,
+             created_at, updated_at, next_follow_up, email_index, phone_index, search_tokens,
+             version, doc) "
         );
-        let tail =
-            " ON CONFLICT (lead_id) DO UPDATE SET name = excluded.name, email = excluded.email,
-             phone = excluded.phone, source = excluded.source, status = excluded.status,
-             assignee = excluded.assignee, score = excluded.score, archived = excluded.archived,
-             created_at = excluded.created_at, updated_at = excluded.updated_at,
-             next_follow_up = excluded.next_follow_up, search = excluded.search,
-             version = excluded.version, doc = excluded.doc";
-        let docs: Vec<Value> = chunk
-            .iter()
-            .map(|v| serde_json::to_value(v).expect("a view serializes"))
-            .collect();
+        let tail = " ON CONFLICT (lead_id) DO UPDATE SET source = excluded.source,
+             status = excluded.status, assignee = excluded.assignee, score = excluded.score,
+             archived = excluded.archived, created_at = excluded.created_at,
+             updated_at = excluded.updated_at, next_follow_up = excluded.next_follow_up,
+             email_index = excluded.email_index, phone_index = excluded.phone_index,
+             search_tokens = excluded.search_tokens, version = excluded.version, doc = excluded.doc";
         with_tx!(tx, t => {
             let mut qb = sqlx::QueryBuilder::new(head);
-            qb.push_values(chunk.iter().zip(docs), |mut b, (v, doc)| {
+            qb.push_values(chunk.iter().zip(&sealed), |mut b, (v, s)| {
                 b.push_bind(v.lead_id.to_string())
-                    .push_bind(v.name.clone())
-                    .push_bind(v.email.clone())
-                    .push_bind(v.phone.clone())
                     .push_bind(v.source.as_str())
                     .push_bind(v.status.as_str())
                     .push_bind(v.assignee.map(|a| a.to_string()))
@@ -192,9 +285,11 @@ async fn save(tx: &mut Tx, suffix: &str, views: &[&LeadView]) -> Result<(), Proj
                     .push_bind(v.created_at)
                     .push_bind(v.updated_at)
                     .push_bind(v.next_follow_up())
-                    .push_bind(v.search_text())
+                    .push_bind(s.email_index.clone())
+                    .push_bind(s.phone_index.clone())
+                    .push_bind(s.search_tokens.clone())
                     .push_bind(v.version)
-                    .push_bind(doc);
+                    .push_bind(s.doc.clone());
             });
             qb.push(tail);
             qb.build().execute(&mut **t).await?;
@@ -205,9 +300,10 @@ async fn save(tx: &mut Tx, suffix: &str, views: &[&LeadView]) -> Result<(), Proj
             "DELETE FROM lead_follow_ups{suffix} WHERE lead_id IN ({})",
             marks.join(", ")
         );
-        let follow_ups: Vec<(&LeadView, &FollowUpView)> = chunk
+        let follow_ups: Vec<(&LeadView, &Sealed, usize)> = chunk
             .iter()
-            .flat_map(|v| v.follow_ups.iter().map(move |f| (*v, f)))
+            .zip(&sealed)
+            .flat_map(|(v, s)| (0..v.follow_ups.len()).map(move |i| (*v, s, i)))
             .collect();
         with_tx!(tx, t => {
             let mut q = sqlx::query(&delete);
@@ -220,14 +316,15 @@ async fn save(tx: &mut Tx, suffix: &str, views: &[&LeadView]) -> Result<(), Proj
                     "INSERT INTO lead_follow_ups{suffix} (follow_up_id, lead_id, lead_name, assignee,
                      due_at, channel, note, state, archived) "
                 ));
-                qb.push_values(rows, |mut b, (v, f)| {
+                qb.push_values(rows, |mut b, (v, s, i)| {
+                    let f = &v.follow_ups[*i];
                     b.push_bind(f.follow_up_id.to_string())
                         .push_bind(v.lead_id.to_string())
-                        .push_bind(v.name.clone())
+                        .push_bind(s.lead_name.clone())
                         .push_bind(v.assignee.map(|a| a.to_string()))
                         .push_bind(f.due_at)
                         .push_bind(f.channel.as_str())
-                        .push_bind(f.note.clone())
+                        .push_bind(s.notes[*i].clone())
                         .push_bind(follow_up_state(f))
                         .push_bind(v.archived);
                 });

@@ -7,7 +7,9 @@ use domain::lead::{LeadSource, LeadStatus};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::LeadView;
+use commands::privacy::Keyring;
+
+use super::{open_view, words, LeadView};
 use crate::ProjectionError;
 
 /// India has one time zone and no daylight saving: "today" for an agent is the IST day.
@@ -43,7 +45,6 @@ pub enum LeadSort {
     CreatedAt,
     UpdatedAt,
     Score,
-    Name,
 }
 
 impl LeadSort {
@@ -52,7 +53,6 @@ impl LeadSort {
             LeadSort::CreatedAt => "created_at",
             LeadSort::UpdatedAt => "updated_at",
             LeadSort::Score => "score",
-            LeadSort::Name => "name",
         }
     }
 }
@@ -145,15 +145,6 @@ macro_rules! bind_all {
     }};
 }
 
-fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 fn encode_cursor(value: Value, id: &str) -> String {
     hex::encode(serde_json::to_vec(&(value, id)).expect("cursor serializes"))
 }
@@ -163,21 +154,31 @@ fn decode_cursor(cursor: &str) -> Result<(Value, String), QueryError> {
     serde_json::from_slice(&bytes).map_err(|_| QueryError::BadCursor)
 }
 
-pub async fn get(db: &Db, lead_id: Uuid) -> Result<Option<LeadView>, ProjectionError> {
+pub async fn get(
+    db: &Db,
+    keyring: &Keyring,
+    lead_id: Uuid,
+) -> Result<Option<LeadView>, ProjectionError> {
+    let id = lead_id.to_string();
     let doc: Option<Value> = with_db!(db, pool => {
         sqlx::query_scalar("SELECT doc FROM leads WHERE lead_id = $1")
-            .bind(lead_id.to_string())
+            .bind(&id)
             .fetch_optional(pool)
             .await?
     });
-    doc.map(|d| {
-        serde_json::from_value(d)
-            .map_err(|e| ProjectionError::Event(format!("stored lead view: {e}")))
-    })
-    .transpose()
+    match doc {
+        Some(d) => Ok(Some(open_view(keyring, &id, d).await?)),
+        None => Ok(None),
+    }
 }
 
-pub async fn list(db: &Db, f: &LeadFilter) -> Result<Page<LeadView>, QueryError> {
+/// Search works on keyed blind indexes: an e-mail address or a phone number (in any common
+/// form) matches exactly; other text matches leads whose name or notes contain every word.
+pub async fn list(
+    db: &Db,
+    keyring: &Keyring,
+    f: &LeadFilter,
+) -> Result<Page<LeadView>, QueryError> {
     let mut sql = Sql::default();
     if !f.include_archived {
         let b = sql.bind(Bind::Bool(false));
@@ -210,13 +211,23 @@ pub async fn list(db: &Db, f: &LeadFilter) -> Result<Page<LeadView>, QueryError>
         push_due(&mut sql, "next_follow_up", w, f.now);
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        // A phone number in any of the ways people write one matches its stored E.164 form.
-        let term = match domain::values::Phone::parse(text) {
-            Ok(phone) => phone.as_str().to_string(),
-            Err(_) => text.trim().to_string(),
-        };
-        let b = sql.bind(Bind::Text(like_pattern(&term)));
-        sql.and(format!("search LIKE {b} ESCAPE '\\'"));
+        if let Ok(email) = domain::values::Email::parse(text) {
+            let b = sql.bind(Bind::Text(keyring.blind_index("email", email.as_str())));
+            sql.and(format!("email_index = {b}"));
+        } else if let Ok(phone) = domain::values::Phone::parse(text) {
+            let b = sql.bind(Bind::Text(keyring.blind_index("phone", phone.as_str())));
+            sql.and(format!("phone_index = {b}"));
+        } else {
+            let ws = words(text);
+            if ws.is_empty() {
+                sql.and("1 = 0".into());
+            }
+            for w in ws {
+                let token = format!("% {} %", keyring.blind_index("word", &w));
+                let b = sql.bind(Bind::Text(token));
+                sql.and(format!("search_tokens LIKE {b}"));
+            }
+        }
     }
     let count_sql = format!("SELECT COUNT(*) FROM leads{}", sql.where_clause());
     let count_binds = sql.binds.clone();
@@ -228,7 +239,6 @@ pub async fn list(db: &Db, f: &LeadFilter) -> Result<Page<LeadView>, QueryError>
             (LeadSort::Score, Value::Number(n)) => {
                 Bind::Int(n.as_i64().ok_or(QueryError::BadCursor)?)
             }
-            (LeadSort::Name, Value::String(s)) => Bind::Text(s),
             (LeadSort::CreatedAt | LeadSort::UpdatedAt, Value::String(s)) => Bind::Time(
                 DateTime::parse_from_rfc3339(&s)
                     .map_err(|_| QueryError::BadCursor)?
@@ -244,28 +254,24 @@ pub async fn list(db: &Db, f: &LeadFilter) -> Result<Page<LeadView>, QueryError>
     let dir = if f.descending { "DESC" } else { "ASC" };
     let lb = sql.bind(Bind::Int(f.limit + 1));
     let page_sql = format!(
-        "SELECT doc FROM leads{} ORDER BY {col} {dir}, lead_id {dir} LIMIT {lb}",
+        "SELECT lead_id, doc FROM leads{} ORDER BY {col} {dir}, lead_id {dir} LIMIT {lb}",
         sql.where_clause()
     );
 
-    let (total, docs): (i64, Vec<Value>) = with_db!(db, pool => {
+    let (total, docs): (i64, Vec<(String, Value)>) = with_db!(db, pool => {
         let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &count_binds).fetch_one(pool).await?;
-        let docs: Vec<Value> = bind_all!(sqlx::query_scalar(&page_sql), &sql.binds).fetch_all(pool).await?;
+        let docs: Vec<(String, Value)> = bind_all!(sqlx::query_as(&page_sql), &sql.binds).fetch_all(pool).await?;
         (total, docs)
     });
-    let items: Vec<LeadView> = docs
-        .into_iter()
-        .map(|d| {
-            serde_json::from_value(d)
-                .map_err(|e| ProjectionError::Event(format!("stored lead view: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
+    let mut items: Vec<LeadView> = Vec::with_capacity(docs.len());
+    for (id, d) in docs {
+        items.push(open_view(keyring, &id, d).await?);
+    }
     Ok(page(items, f.limit, total, |v| {
         let value = match f.sort {
             LeadSort::CreatedAt => Value::String(v.created_at.to_rfc3339()),
             LeadSort::UpdatedAt => Value::String(v.updated_at.to_rfc3339()),
             LeadSort::Score => Value::from(v.score),
-            LeadSort::Name => Value::String(v.name.clone()),
         };
         (value, v.lead_id.to_string())
     }))
@@ -322,7 +328,11 @@ type FollowUpTuple = (
 );
 
 /// Open follow-ups of non-archived leads, soonest first.
-pub async fn follow_ups(db: &Db, f: &FollowUpFilter) -> Result<Page<FollowUpRow>, QueryError> {
+pub async fn follow_ups(
+    db: &Db,
+    keyring: &Keyring,
+    f: &FollowUpFilter,
+) -> Result<Page<FollowUpRow>, QueryError> {
     let mut sql = Sql::default();
     let open = sql.bind(Bind::Text("open".into()));
     sql.and(format!("state = {open}"));
@@ -360,10 +370,22 @@ pub async fn follow_ups(db: &Db, f: &FollowUpFilter) -> Result<Page<FollowUpRow>
     let parse = |s: &str| Uuid::parse_str(s).map_err(|e| ProjectionError::Event(e.to_string()));
     let mut items = Vec::new();
     for (fid, lid, name, assignee, due_at, channel, note) in rows {
+        let note = match note {
+            Some(n) => Some(
+                keyring
+                    .open_text(&lid, &n)
+                    .await
+                    .map_err(ProjectionError::from)?,
+            ),
+            None => None,
+        };
         items.push(FollowUpRow {
             follow_up_id: parse(&fid)?,
             lead_id: parse(&lid)?,
-            lead_name: name,
+            lead_name: keyring
+                .open_text(&lid, &name)
+                .await
+                .map_err(ProjectionError::from)?,
             assignee: assignee.as_deref().map(parse).transpose()?,
             due_at,
             channel,

@@ -11,6 +11,30 @@ use domain::lead::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Where the personal data is in a stored [`LeadView`] (sealed with the lead's key).
+pub const PERSONAL: &[&str] = &[
+    "/name",
+    "/email",
+    "/phone",
+    "/source_detail",
+    "/preferred_contact_time",
+    "/notes",
+    "/lost_reason",
+    "/status_history/*/reason",
+    "/assignments/*/reason",
+    "/follow_ups/*/note",
+    "/follow_ups/*/outcome",
+    "/interactions/*/summary",
+];
+
+/// Lower-cased words (letters and digits) of a text, as search indexes them.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadView {
     pub lead_id: Uuid,
@@ -318,16 +342,14 @@ impl LeadView {
             .min()
     }
 
-    /// Lower-cased text the list's search matches against.
-    pub fn search_text(&self) -> String {
-        let mut parts = vec![self.name.to_lowercase()];
-        parts.extend(self.email.clone());
-        if let Some(p) = &self.phone {
-            parts.push(p.clone());
-            // Agents type national numbers; let those match too.
-            parts.push(p.trim_start_matches("+91").to_string());
+    /// The words search can find this lead by: those of its name and notes.
+    pub fn search_words(&self) -> Vec<String> {
+        let mut out = words(&self.name);
+        if let Some(n) = &self.notes {
+            out.extend(words(n));
         }
-        parts.extend(self.notes.as_ref().map(|n| n.to_lowercase()));
-        parts.join("\u{1f}")
+        out.sort();
+        out.dedup();
+        out
     }
 }
