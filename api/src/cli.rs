@@ -36,6 +36,17 @@ pub enum Command {
     },
     /// Measure command throughput and latency, projection catch-up and a raw insert baseline.
     Bench(BenchArgs),
+    /// Data retention.
+    Retention {
+        #[command(subcommand)]
+        action: RetentionAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionAction {
+    /// Carry out the erasures that are due and print what was done.
+    Run,
 }
 
 pub async fn run(cli: Cli) -> Result<(), String> {
@@ -120,5 +131,41 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(cli.store, args).await,
+        Command::Retention {
+            action: RetentionAction::Run,
+        } => {
+            let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
+            config.store.master_key = cli.store.master_key;
+            let (db, keyring) = server::open_store(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The read model must be current to know what is due.
+            projections::runner::catch_up(&db, &projections::all(&keyring))
+                .await
+                .map_err(|e| e.to_string())?;
+            let leads = commands::Executor::new(
+                &db,
+                domain::lead::LeadServices {
+                    clock: domain::Clock::system(),
+                },
+                commands::LogSignal::default(),
+                keyring.clone(),
+                domain::lead::upcasters(),
+            );
+            let report = crate::retention::run(&db, &leads, &keyring).await?;
+            for id in &report.erased {
+                println!("erased {id}");
+            }
+            for (id, why) in &report.blocked {
+                println!("kept {id}: {why}");
+            }
+            println!(
+                "retention run: {} erased, {} kept",
+                report.erased.len(),
+                report.blocked.len()
+            );
+            db.close().await;
+            Ok(())
+        }
     }
 }

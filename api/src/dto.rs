@@ -122,6 +122,10 @@ mirror_enum!(
     InteractionKind = InteractionKind { Call, Email, Meeting, Note }
 );
 mirror_enum!(
+    /// A marketing channel, each with its own consent.
+    MarketingChannel = MarketingChannel { Email, Sms, Whatsapp, Phone }
+);
+mirror_enum!(
     /// Who started the contact.
     InteractionDirection = InteractionDirection { Inbound, Outbound }
 );
@@ -483,6 +487,23 @@ pub struct LeadOut {
     pub assignments: Vec<AssignmentOut>,
     pub follow_ups: Vec<FollowUpOut>,
     pub interactions: Vec<InteractionOut>,
+    pub privacy: PrivacyOut,
+}
+
+/// Where the person stands on data protection.
+#[derive(Debug, Clone, Object)]
+pub struct PrivacyOut {
+    /// When erasure was asked for; processing is restricted from then on.
+    pub erasure_requested_at: Option<DateTime<Utc>>,
+    /// A record-keeping duty (a client's records) delays the shred to the end of retention.
+    pub retention_required: bool,
+    pub legal_hold: bool,
+    /// When the personal data was erased (the key destroyed).
+    pub erased_at: Option<DateTime<Utc>>,
+    /// Channels marketing may use; empty means none.
+    pub marketing_consents: Vec<MarketingChannel>,
+    /// When the person's data was exported for them.
+    pub exports: Vec<DateTime<Utc>>,
 }
 
 /// A lead as lists show it.
@@ -664,6 +685,19 @@ impl From<&LeadView> for LeadOut {
             assignments: v.assignments.iter().map(Into::into).collect(),
             follow_ups: v.follow_ups.iter().map(Into::into).collect(),
             interactions: v.interactions.iter().map(Into::into).collect(),
+            privacy: PrivacyOut {
+                erasure_requested_at: v.privacy.erasure_requested_at,
+                retention_required: v.privacy.retention_required,
+                legal_hold: v.privacy.legal_hold,
+                erased_at: v.privacy.erased_at,
+                marketing_consents: v
+                    .privacy
+                    .marketing_consents
+                    .iter()
+                    .map(|c| (*c).into())
+                    .collect(),
+                exports: v.privacy.exports.clone(),
+            },
         }
     }
 }

@@ -327,6 +327,15 @@ pub fn lead_error(state: &AppState, e: CommandError<LeadError>) -> ApiError {
                 LeadError::FollowUpClosed(_) => ApiError::conflict("follow-up-closed", detail),
                 LeadError::AlreadyAssigned => ApiError::conflict("already-assigned", detail),
                 LeadError::DuplicateId => ApiError::conflict("duplicate-id", detail),
+                LeadError::Erased => ApiError::conflict("erased", detail),
+                LeadError::Restricted => ApiError::conflict("processing-restricted", detail),
+                LeadError::AlreadyOnHold | LeadError::NotOnHold => {
+                    ApiError::conflict("legal-hold", detail)
+                }
+                LeadError::ErasureBlocked(_) => ApiError::conflict("erasure-blocked", detail),
+                LeadError::ConsentWhileRestricted => {
+                    ApiError::conflict("processing-restricted", detail)
+                }
             }
         }
         CommandError::Conflict => {

@@ -292,6 +292,47 @@ fn patch_text(
     }
 }
 
+/// A lead's events, oldest first, opened and with their metadata (history and export).
+pub(crate) async fn history_entries(
+    state: &crate::http::AppState,
+    id: Uuid,
+) -> Result<Vec<HistoryEntry>, ApiError> {
+    let events = projections::log::aggregate_events(&state.db, "lead", &id.to_string())
+        .await
+        .map_err(ApiError::internal)?;
+    if events.is_empty() {
+        return Err(ApiError::not_found("lead"));
+    }
+    let mut items = Vec::with_capacity(events.len());
+    for e in &events {
+        let (event, meta) = projections::leads::decode(&state.keyring, e)
+            .await
+            .map_err(ApiError::internal)?;
+        let changed_fields = match &event {
+            LeadEvent::LeadDetailsChanged(c) => c.fields().into_iter().map(String::from).collect(),
+            _ => Vec::new(),
+        };
+        let data = serde_json::to_value(&event)
+            .ok()
+            .and_then(|v| v.as_object().and_then(|o| o.values().next().cloned()))
+            .unwrap_or(serde_json::Value::Null);
+        items.push(HistoryEntry {
+            position: e.position,
+            sequence: e.sequence,
+            event_type: e.event_type.clone(),
+            event_version: e.event_version.clone(),
+            recorded_at: meta.recorded_at,
+            actor_id: meta.actor_id,
+            actor_role: meta.actor_role,
+            request_id: meta.request_id,
+            client_ip: meta.client_ip,
+            changed_fields,
+            data,
+        });
+    }
+    Ok(items)
+}
+
 #[OpenApi]
 impl LeadsApi {
     /// Capture a lead
@@ -1021,41 +1062,7 @@ impl LeadsApi {
         /// The lead's id.
         id: Path<Uuid>,
     ) -> Result<HistoryResponse, ReadError> {
-        let events = projections::log::aggregate_events(&self.state.db, "lead", &id.0.to_string())
-            .await
-            .map_err(ApiError::internal)?;
-        if events.is_empty() {
-            return Err(ApiError::not_found("lead").into());
-        }
-        let mut items = Vec::with_capacity(events.len());
-        for e in &events {
-            let (event, meta) = projections::leads::decode(&self.state.keyring, e)
-                .await
-                .map_err(ApiError::internal)?;
-            let changed_fields = match &event {
-                LeadEvent::LeadDetailsChanged(c) => {
-                    c.fields().into_iter().map(String::from).collect()
-                }
-                _ => Vec::new(),
-            };
-            let data = serde_json::to_value(&event)
-                .ok()
-                .and_then(|v| v.as_object().and_then(|o| o.values().next().cloned()))
-                .unwrap_or(serde_json::Value::Null);
-            items.push(HistoryEntry {
-                position: e.position,
-                sequence: e.sequence,
-                event_type: e.event_type.clone(),
-                event_version: e.event_version.clone(),
-                recorded_at: meta.recorded_at,
-                actor_id: meta.actor_id,
-                actor_role: meta.actor_role,
-                request_id: meta.request_id,
-                client_ip: meta.client_ip,
-                changed_fields,
-                data,
-            });
-        }
+        let items = history_entries(&self.state, id.0).await?;
         Ok(HistoryResponse::Ok(Json(History { items })))
     }
 

@@ -12,5 +12,7 @@ pub mod dto;
 pub mod http;
 pub mod leads;
 pub mod ops;
+pub mod privacy;
 pub mod problem;
+pub mod retention;
 pub mod server;

@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::http::{AppState, Metrics, RequestId, State};
 use crate::leads::LeadsApi;
 use crate::ops::OpsApi;
+use crate::privacy::PrivacyApi;
 use crate::problem::ApiError;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub db: Db,
     pub keyring: Arc<Keyring>,
+    /// The application state (for in-process tools and tests).
+    pub state: State,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
     workers: Vec<JoinHandle<()>>,
@@ -89,10 +92,13 @@ pub async fn open_store(config: &Config) -> Result<(Db, Arc<Keyring>), StartErro
     Ok((db, keyring))
 }
 
-pub fn openapi(state: State) -> OpenApiService<(LeadsApi, OpsApi), ()> {
+pub fn openapi(state: State) -> OpenApiService<(LeadsApi, PrivacyApi, OpsApi), ()> {
     OpenApiService::new(
         (
             LeadsApi {
+                state: state.clone(),
+            },
+            PrivacyApi {
                 state: state.clone(),
             },
             OpsApi { state },
@@ -138,6 +144,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics: Metrics::default(),
     });
 
+    let mut workers = workers;
+    workers.push(tokio::spawn(crate::retention::daily(state.clone())));
     let service = openapi(state.clone());
     let app = Route::new()
         .at("/api/openapi.json", service.spec_endpoint())
@@ -177,6 +185,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         addr: bound,
         db,
         keyring,
+        state,
         shutdown: Some(tx),
         server,
         workers,
@@ -320,16 +329,67 @@ fn with_request_context(
     })
 }
 
-/// The path with ids replaced, so that logs say which route was hit without record ids.
+/// The path with everything but known route words replaced, so that logs say which route was
+/// hit without record ids or whatever a client typed into the path.
 fn route_shape(path: &str) -> String {
+    const WORDS: &[&str] = &[
+        "",
+        "api",
+        "leads",
+        "history",
+        "status",
+        "convert",
+        "assignment",
+        "follow-ups",
+        "reschedule",
+        "complete",
+        "cancel",
+        "interactions",
+        "agents",
+        "health",
+        "ready",
+        "metrics",
+        "docs",
+        "openapi.json",
+        "privacy",
+        "subjects",
+        "erasure",
+        "legal-hold",
+        "consent",
+        "export",
+    ];
     path.split('/')
         .map(|seg| {
-            if Uuid::parse_str(seg).is_ok() {
+            if WORDS.contains(&seg) {
+                seg
+            } else if Uuid::parse_str(seg).is_ok() {
                 "{id}"
             } else {
-                seg
+                "{?}"
             }
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_shape;
+
+    #[test]
+    fn logged_routes_carry_no_ids_and_nothing_typed_by_clients() {
+        assert_eq!(
+            route_shape("/api/leads/0193e2a4-41c7-7b3e-9a10-44d26f8e5b21/history"),
+            "/api/leads/{id}/history"
+        );
+        assert_eq!(
+            route_shape("/api/leads/asha.rao@example.in"),
+            "/api/leads/{?}"
+        );
+        assert_eq!(
+            route_shape("/api/leads/+919876543210/status"),
+            "/api/leads/{?}/status"
+        );
+        assert_eq!(route_shape("/health"), "/health");
+    }
 }

@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS leads{s}
     phone_index      text,
     search_tokens    text    NOT NULL,
     version          bigint  NOT NULL,
+    erasure_due      boolean NOT NULL,
+    erased           boolean NOT NULL,
     doc              {json}  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS leads{s}_created_{g} ON leads{s} (created_at, lead_id);
@@ -28,6 +30,7 @@ CREATE INDEX IF NOT EXISTS leads{s}_status_{g} ON leads{s} (status, created_at);
 CREATE INDEX IF NOT EXISTS leads{s}_assignee_{g} ON leads{s} (assignee, created_at);
 CREATE INDEX IF NOT EXISTS leads{s}_email_{g} ON leads{s} (email_index);
 CREATE INDEX IF NOT EXISTS leads{s}_phone_{g} ON leads{s} (phone_index);
+CREATE INDEX IF NOT EXISTS leads{s}_erasure_{g} ON leads{s} (erasure_due);
 
 -- Follow-ups for agents' due lists; the lead's name and the note are sealed.
 CREATE TABLE IF NOT EXISTS lead_follow_ups{s}

@@ -4,6 +4,7 @@
 mod support;
 
 mod concurrency;
+mod erasure;
 mod errors;
 mod leads;
 mod privacy;

@@ -5,6 +5,7 @@
 //! opened when read; a destroyed key leaves the ciphertext in place (so the log and its hashes
 //! stay intact) and makes it read as erased. Equality lookups use keyed blind indexes (HMAC).
 
+pub mod erasure;
 mod keyring;
 mod repository;
 

@@ -3,7 +3,7 @@ use uuid::Uuid;
 
 use super::{
     CaptureChannel, FollowUpChannel, InteractionDirection, InteractionKind, LeadDetails,
-    LeadDetailsChange, LeadStatus,
+    LeadDetailsChange, LeadStatus, MarketingChannel,
 };
 use crate::values::Text;
 
@@ -61,4 +61,20 @@ pub enum LeadCommand {
     Archive {
         reason: Option<Text>,
     },
+    RequestErasure {
+        reason: Option<Text>,
+    },
+    PlaceLegalHold {
+        reason: Text,
+    },
+    LiftLegalHold {
+        reason: Option<Text>,
+    },
+    /// Record that the subject's key is destroyed now; refused while anything blocks it.
+    Erase,
+    SetMarketingConsent {
+        channel: MarketingChannel,
+        granted: bool,
+    },
+    RecordExport,
 }

@@ -37,6 +37,20 @@ pub enum LeadError {
     AlreadyAssigned,
     #[error("an id that is already used on this lead was given again")]
     DuplicateId,
+    #[error("the lead's personal data was erased; the record takes no more changes")]
+    Erased,
+    #[error(
+        "the person asked for erasure: processing is restricted to privacy and compliance steps"
+    )]
+    Restricted,
+    #[error("a legal hold already stands")]
+    AlreadyOnHold,
+    #[error("no legal hold stands")]
+    NotOnHold,
+    #[error("erasure is blocked: {0}")]
+    ErasureBlocked(&'static str),
+    #[error("marketing consent cannot be given while processing is restricted")]
+    ConsentWhileRestricted,
 }
 
 fn allowed_list(allowed: &[LeadStatus]) -> String {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{
     CaptureChannel, ContactMethod, FollowUpChannel, InteractionDirection, InteractionKind,
-    LeadDetails, LeadSource, LeadStatus,
+    LeadDetails, LeadSource, LeadStatus, MarketingChannel,
 };
 use crate::values::{Email, PersonName, Phone, Text};
 
@@ -73,6 +73,29 @@ pub enum LeadEvent {
     LeadArchived {
         reason: Option<Text>,
     },
+    /// The person asked for their data to be erased (DPDP / GDPR). Processing is restricted
+    /// from now on; `retention_required` says a record-keeping duty delays the shred.
+    ErasureRequested {
+        reason: Option<Text>,
+        retention_required: bool,
+    },
+    /// A compliance officer placed a legal hold: nothing is shredded while it stands.
+    LegalHoldPlaced {
+        reason: Text,
+    },
+    LegalHoldLifted {
+        reason: Option<Text>,
+    },
+    /// The subject's key is being destroyed; from here on their personal data is unreadable.
+    LeadErased,
+    MarketingConsentGiven {
+        channel: MarketingChannel,
+    },
+    MarketingConsentWithdrawn {
+        channel: MarketingChannel,
+    },
+    /// Everything held about the person was exported for them (data-subject access).
+    SubjectDataExported,
 }
 
 /// Only the fields that changed. `None` means untouched; `Some(None)` means cleared.
@@ -216,6 +239,13 @@ impl LeadEvent {
             Self::FollowUpCancelled { .. } => "FollowUpCancelled",
             Self::InteractionLogged { .. } => "InteractionLogged",
             Self::LeadArchived { .. } => "LeadArchived",
+            Self::ErasureRequested { .. } => "ErasureRequested",
+            Self::LegalHoldPlaced { .. } => "LegalHoldPlaced",
+            Self::LegalHoldLifted { .. } => "LegalHoldLifted",
+            Self::LeadErased => "LeadErased",
+            Self::MarketingConsentGiven { .. } => "MarketingConsentGiven",
+            Self::MarketingConsentWithdrawn { .. } => "MarketingConsentWithdrawn",
+            Self::SubjectDataExported => "SubjectDataExported",
         }
     }
 }

@@ -3,6 +3,7 @@
 mod commands;
 mod errors;
 mod events;
+mod privacy;
 pub mod score;
 #[cfg(test)]
 mod tests;
@@ -72,6 +73,10 @@ snake_enum!(
 snake_enum!(
     /// What kind of contact was had with the lead.
     InteractionKind { Call => "call", Email => "email", Meeting => "meeting", Note => "note" }
+);
+snake_enum!(
+    /// A channel marketing may use, each with its own consent.
+    MarketingChannel { Email => "email", Sms => "sms", Whatsapp => "whatsapp", Phone => "phone" }
 );
 snake_enum!(
     /// Who started the contact.
@@ -180,6 +185,11 @@ pub struct Lead {
     archived: bool,
     follow_ups: BTreeMap<Uuid, FollowUp>,
     interactions: BTreeSet<Uuid>,
+    erasure_requested: bool,
+    retention_required: bool,
+    legal_hold: bool,
+    erased: bool,
+    consents: BTreeSet<MarketingChannel>,
 }
 
 /// What the Lead aggregate needs from outside: the clock.
@@ -209,6 +219,12 @@ impl Lead {
     fn ensure_changeable(&self) -> Result<LeadStatus, LeadError> {
         if !self.captured {
             return Err(LeadError::NotFound);
+        }
+        if self.erased {
+            return Err(LeadError::Erased);
+        }
+        if self.erasure_requested {
+            return Err(LeadError::Restricted);
         }
         if self.archived {
             return Err(LeadError::Archived);
@@ -387,6 +403,12 @@ impl Lead {
                 if !self.captured {
                     return Err(LeadError::NotFound);
                 }
+                if self.erased {
+                    return Err(LeadError::Erased);
+                }
+                if self.erasure_requested {
+                    return Err(LeadError::Restricted);
+                }
                 if self.archived {
                     return Err(LeadError::Archived);
                 }
@@ -408,6 +430,12 @@ impl Lead {
                     duration_minutes,
                 }])
             }
+            LeadCommand::RequestErasure { .. }
+            | LeadCommand::PlaceLegalHold { .. }
+            | LeadCommand::LiftLegalHold { .. }
+            | LeadCommand::Erase
+            | LeadCommand::SetMarketingConsent { .. }
+            | LeadCommand::RecordExport => self.decide_privacy(command),
             LeadCommand::Archive { reason } => {
                 if !self.captured {
                     return Err(LeadError::NotFound);
@@ -514,6 +542,23 @@ impl Aggregate for Lead {
                 self.interactions.insert(interaction_id);
             }
             LeadEvent::LeadArchived { .. } => self.archived = true,
+            LeadEvent::ErasureRequested {
+                retention_required, ..
+            } => {
+                self.erasure_requested = true;
+                self.retention_required = retention_required;
+                self.consents.clear();
+            }
+            LeadEvent::LegalHoldPlaced { .. } => self.legal_hold = true,
+            LeadEvent::LegalHoldLifted { .. } => self.legal_hold = false,
+            LeadEvent::LeadErased => self.erased = true,
+            LeadEvent::MarketingConsentGiven { channel } => {
+                self.consents.insert(channel);
+            }
+            LeadEvent::MarketingConsentWithdrawn { channel } => {
+                self.consents.remove(&channel);
+            }
+            LeadEvent::SubjectDataExported => {}
         }
     }
 }
@@ -555,6 +600,7 @@ pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
         "FollowUpCancelled" => &["/FollowUpCancelled/reason"],
         "InteractionLogged" => &["/InteractionLogged/summary"],
         "LeadArchived" => &["/LeadArchived/reason"],
+        "ErasureRequested" => &["/ErasureRequested/reason"],
         _ => &[],
     }
 }

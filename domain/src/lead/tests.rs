@@ -402,3 +402,109 @@ fn details_change_round_trips_cleared_fields_through_json() {
     assert_eq!(back, change);
     assert_eq!(back.fields(), vec!["email", "notes"]);
 }
+
+fn erasure_requested(retention_required: bool) -> LeadEvent {
+    LeadEvent::ErasureRequested {
+        reason: None,
+        retention_required,
+    }
+}
+
+#[test]
+fn erasure_of_a_prospect_is_allowed_at_once_and_restricts_processing() {
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::RequestErasure { reason: None })
+        .then_expect_events(vec![erasure_requested(false)]);
+    Given::with(services())
+        .given(vec![captured(), erasure_requested(false)])
+        .when(LeadCommand::Erase)
+        .then_expect_events(vec![LeadEvent::LeadErased]);
+    Given::with(services())
+        .given(vec![captured(), erasure_requested(false)])
+        .when(change_status(LeadStatus::Contacted, None))
+        .then_expect_error(LeadError::Restricted);
+    Given::with(services())
+        .given(vec![
+            captured(),
+            erasure_requested(false),
+            LeadEvent::LeadErased,
+        ])
+        .when(LeadCommand::Erase)
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_legal_hold_or_retention_blocks_the_shred() {
+    let hold = LeadEvent::LegalHoldPlaced {
+        reason: text("SEBI inquiry"),
+    };
+    Given::with(services())
+        .given(vec![captured(), hold.clone(), erasure_requested(false)])
+        .when(LeadCommand::Erase)
+        .then_expect_error(LeadError::ErasureBlocked("a legal hold stands"));
+    Given::with(services())
+        .given(vec![
+            captured(),
+            hold,
+            erasure_requested(false),
+            LeadEvent::LegalHoldLifted { reason: None },
+        ])
+        .when(LeadCommand::Erase)
+        .then_expect_events(vec![LeadEvent::LeadErased]);
+    let converted = vec![
+        captured(),
+        moved(LeadStatus::New, LeadStatus::Contacted),
+        moved(LeadStatus::Contacted, LeadStatus::Qualified),
+        LeadEvent::LeadConverted {
+            client_id: id(99),
+            reason: None,
+        },
+    ];
+    Given::with(services())
+        .given(converted.clone())
+        .when(LeadCommand::RequestErasure { reason: None })
+        .then_expect_events(vec![erasure_requested(true)]);
+    let mut requested = converted;
+    requested.push(erasure_requested(true));
+    Given::with(services())
+        .given(requested)
+        .when(LeadCommand::Erase)
+        .then_expect_error(LeadError::ErasureBlocked(
+            "the records are kept until the retention period ends",
+        ));
+}
+
+#[test]
+fn consent_is_given_and_withdrawn_per_channel() {
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::SetMarketingConsent {
+            channel: MarketingChannel::Email,
+            granted: true,
+        })
+        .then_expect_events(vec![LeadEvent::MarketingConsentGiven {
+            channel: MarketingChannel::Email,
+        }]);
+    Given::with(services())
+        .given(vec![
+            captured(),
+            LeadEvent::MarketingConsentGiven {
+                channel: MarketingChannel::Sms,
+            },
+        ])
+        .when(LeadCommand::SetMarketingConsent {
+            channel: MarketingChannel::Sms,
+            granted: false,
+        })
+        .then_expect_events(vec![LeadEvent::MarketingConsentWithdrawn {
+            channel: MarketingChannel::Sms,
+        }]);
+    Given::with(services())
+        .given(vec![captured(), erasure_requested(false)])
+        .when(LeadCommand::SetMarketingConsent {
+            channel: MarketingChannel::Sms,
+            granted: true,
+        })
+        .then_expect_error(LeadError::ConsentWhileRestricted);
+}

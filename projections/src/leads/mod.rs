@@ -15,7 +15,9 @@ use domain::lead::{Lead, LeadEvent};
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-pub use view::{words, Assignment, FollowUpView, InteractionView, LeadView, StatusMove, PERSONAL};
+pub use view::{
+    words, Assignment, FollowUpView, InteractionView, LeadView, PrivacyView, StatusMove, PERSONAL,
+};
 
 use crate::{log, with_tx, Projection, ProjectionError, StoredEvent, Tx};
 
@@ -37,8 +39,8 @@ impl Projection for LeadsProjection {
     }
 
     fn version(&self) -> i64 {
-        // 2: personal data sealed, blind indexes for search.
-        2
+        // 2: personal data sealed, blind indexes for search. 3: privacy state.
+        3
     }
 
     fn ddl(&self) -> &'static str {
@@ -207,13 +209,20 @@ struct Sealed {
 async fn seal_view(keyring: &Keyring, v: &LeadView) -> Result<Sealed, ProjectionError> {
     let id = v.lead_id.to_string();
     let mut doc = serde_json::to_value(v).expect("a view serializes");
-    let shredded = match keyring.seal_derived(&id, &mut doc, view::PERSONAL).await {
-        Ok(()) => false,
-        Err(PrivacyError::Shredded) => {
-            Keyring::erase(&mut doc, view::PERSONAL);
-            true
+    // An erased lead's view keeps nothing personal, whether or not its key is destroyed yet
+    // (the projection can see `LeadErased` a moment before the key goes).
+    let shredded = if v.privacy.erased_at.is_some() {
+        Keyring::erase(&mut doc, view::PERSONAL);
+        true
+    } else {
+        match keyring.seal_derived(&id, &mut doc, view::PERSONAL).await {
+            Ok(()) => false,
+            Err(PrivacyError::Shredded) => {
+                Keyring::erase(&mut doc, view::PERSONAL);
+                true
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
     };
     if shredded {
         return Ok(Sealed {
@@ -265,14 +274,15 @@ async fn save(
         let head = format!(
             "INSERT INTO leads{suffix} (lead_id, source, status, assignee, score, archived,
              created_at, updated_at, next_follow_up, email_index, phone_index, search_tokens,
-             version, doc) "
+             version, erasure_due, erased, doc) "
         );
         let tail = " ON CONFLICT (lead_id) DO UPDATE SET source = excluded.source,
              status = excluded.status, assignee = excluded.assignee, score = excluded.score,
              archived = excluded.archived, created_at = excluded.created_at,
              updated_at = excluded.updated_at, next_follow_up = excluded.next_follow_up,
              email_index = excluded.email_index, phone_index = excluded.phone_index,
-             search_tokens = excluded.search_tokens, version = excluded.version, doc = excluded.doc";
+             search_tokens = excluded.search_tokens, version = excluded.version,
+             erasure_due = excluded.erasure_due, erased = excluded.erased, doc = excluded.doc";
         with_tx!(tx, t => {
             let mut qb = sqlx::QueryBuilder::new(head);
             qb.push_values(chunk.iter().zip(&sealed), |mut b, (v, s)| {
@@ -289,6 +299,8 @@ async fn save(
                     .push_bind(s.phone_index.clone())
                     .push_bind(s.search_tokens.clone())
                     .push_bind(v.version)
+                    .push_bind(v.privacy.erasure_due())
+                    .push_bind(v.privacy.erased_at.is_some())
                     .push_bind(s.doc.clone());
             });
             qb.push(tail);

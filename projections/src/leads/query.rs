@@ -423,3 +423,18 @@ fn page<T>(
         total,
     }
 }
+
+/// Leads whose erasure is due (asked for, no legal hold, no retention duty) or was recorded
+/// without the key being destroyed yet (the process died in between).
+pub async fn erasures_due(db: &Db) -> Result<Vec<String>, ProjectionError> {
+    Ok(with_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT l.lead_id FROM leads l
+               LEFT JOIN subject_keys k ON k.subject_id = l.lead_id
+              WHERE l.erasure_due OR (l.erased AND k.wrapped_key IS NOT NULL)
+              ORDER BY l.lead_id",
+        )
+        .fetch_all(pool)
+        .await?
+    }))
+}

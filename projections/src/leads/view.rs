@@ -6,7 +6,7 @@ use commands::EventMetadata;
 use domain::lead::score::{lead_score, Engagement};
 use domain::lead::{
     CaptureChannel, ContactMethod, FollowUpChannel, FollowUpState, InteractionDirection,
-    InteractionKind, LeadEvent, LeadSource, LeadStatus,
+    InteractionKind, LeadEvent, LeadSource, LeadStatus, MarketingChannel,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -62,6 +62,31 @@ pub struct LeadView {
     pub assignments: Vec<Assignment>,
     pub follow_ups: Vec<FollowUpView>,
     pub interactions: Vec<InteractionView>,
+    #[serde(default)]
+    pub privacy: PrivacyView,
+}
+
+/// Where the lead stands on data protection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrivacyView {
+    /// Erasure was asked for: processing is restricted.
+    pub erasure_requested_at: Option<DateTime<Utc>>,
+    /// A record-keeping duty delays the shred.
+    pub retention_required: bool,
+    pub legal_hold: bool,
+    pub erased_at: Option<DateTime<Utc>>,
+    pub marketing_consents: Vec<MarketingChannel>,
+    pub exports: Vec<DateTime<Utc>>,
+}
+
+impl PrivacyView {
+    /// Asked for, allowed and not yet done.
+    pub fn erasure_due(&self) -> bool {
+        self.erasure_requested_at.is_some()
+            && self.erased_at.is_none()
+            && !self.legal_hold
+            && !self.retention_required
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,6 +184,7 @@ impl LeadView {
             assignments: vec![],
             follow_ups: vec![],
             interactions: vec![],
+            privacy: PrivacyView::default(),
         };
         v.score = v.compute_score();
         Some(v)
@@ -299,6 +325,25 @@ impl LeadView {
                 logged_at: at,
             }),
             LeadEvent::LeadArchived { .. } => self.archived = true,
+            LeadEvent::ErasureRequested {
+                retention_required, ..
+            } => {
+                self.privacy.erasure_requested_at = Some(at);
+                self.privacy.retention_required = *retention_required;
+                self.privacy.marketing_consents.clear();
+            }
+            LeadEvent::LegalHoldPlaced { .. } => self.privacy.legal_hold = true,
+            LeadEvent::LegalHoldLifted { .. } => self.privacy.legal_hold = false,
+            LeadEvent::LeadErased => self.privacy.erased_at = Some(at),
+            LeadEvent::MarketingConsentGiven { channel } => {
+                if !self.privacy.marketing_consents.contains(channel) {
+                    self.privacy.marketing_consents.push(*channel);
+                }
+            }
+            LeadEvent::MarketingConsentWithdrawn { channel } => {
+                self.privacy.marketing_consents.retain(|c| c != channel);
+            }
+            LeadEvent::SubjectDataExported => self.privacy.exports.push(at),
         }
         self.updated_at = at;
         self.version = sequence;
