@@ -32,6 +32,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
     let mut config = Config::ephemeral(store.data_dir, store.database_url);
     config.store.master_key = store.master_key;
+    config.store.previous_master_keys = store.previous_master_keys;
     config.serve.read_wait_ms = 60_000;
     let running = server::start(config).await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", running.addr);

@@ -36,11 +36,26 @@ pub enum Command {
     },
     /// Measure command throughput and latency, projection catch-up and a raw insert baseline.
     Bench(BenchArgs),
+    /// Master key management.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Data retention.
     Retention {
         #[command(subcommand)]
         action: RetentionAction,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Replace the master key and re-wrap every data key with the new one; events and read
+    /// models are untouched. With the key file (the default), the new key is written to
+    /// `master.key` and the old one kept in `master.key.previous`. With `CRM_MASTER_KEY`, give
+    /// the new key in `CRM_NEW_MASTER_KEY`, then configure it as `CRM_MASTER_KEY` (keep the old
+    /// one in `CRM_PREVIOUS_MASTER_KEYS` until every server has restarted).
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate => {
             let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
             config.store.master_key = cli.store.master_key;
+            config.store.previous_master_keys = cli.store.previous_master_keys;
             let (db, _) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -73,6 +89,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Rebuild { projection } => {
             let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
             config.store.master_key = cli.store.master_key;
+            config.store.previous_master_keys = cli.store.previous_master_keys;
             let (db, keyring) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -131,11 +148,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(cli.store, args).await,
+        Command::Keys {
+            action: KeysAction::Rotate,
+        } => rotate(cli.store).await,
         Command::Retention {
             action: RetentionAction::Run,
         } => {
             let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
             config.store.master_key = cli.store.master_key;
+            config.store.previous_master_keys = cli.store.previous_master_keys;
             let (db, keyring) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -168,4 +189,53 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn rotate(store: StoreArgs) -> Result<(), String> {
+    use commands::privacy::{
+        generate_master_key, master_key_file, previous_keys_file, write_key_file, Keyring,
+    };
+    let db = commands::Db::connect(store.database_url.as_deref(), &store.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let (new_key, previous) = match &store.master_key {
+        Some(current) => {
+            let new_key = std::env::var("CRM_NEW_MASTER_KEY").map_err(|_| {
+                "with CRM_MASTER_KEY set, give the new key in CRM_NEW_MASTER_KEY".to_string()
+            })?;
+            let mut previous = store.previous_master_keys.clone();
+            previous.push(current.clone());
+            (new_key, previous)
+        }
+        None => {
+            // Files first: the old key joins the previous ones before anything is re-wrapped,
+            // so an interruption at any point leaves every data key unwrappable.
+            let current_file = master_key_file(&store.data_dir);
+            let current = std::fs::read_to_string(&current_file)
+                .map_err(|e| format!("cannot read {}: {e}", current_file.display()))?;
+            let previous_file = previous_keys_file(&store.data_dir);
+            let mut kept = std::fs::read_to_string(&previous_file).unwrap_or_default();
+            kept.push_str(current.trim());
+            kept.push('\n');
+            write_key_file(&previous_file, &kept).map_err(|e| e.to_string())?;
+            let new_key = generate_master_key();
+            write_key_file(&current_file, &new_key).map_err(|e| e.to_string())?;
+            (new_key, store.previous_master_keys.clone())
+        }
+    };
+    let master = store.master_key.as_ref().map(|_| new_key.as_str());
+    let keyring = Keyring::load(&db, &store.data_dir, master, &previous)
+        .await
+        .map_err(|e| e.to_string())?;
+    let n = keyring
+        .rewrap_all(&new_key)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("re-wrapped {n} data keys with the new master key");
+    if store.master_key.is_some() {
+        println!("now set CRM_MASTER_KEY to the new key on every server");
+    }
+    db.close().await;
+    Ok(())
 }

@@ -19,6 +19,16 @@ pub struct StoreArgs {
     /// `master.key` in the data directory, generated when missing.
     #[arg(long, env = "CRM_MASTER_KEY", global = true, hide_env_values = true)]
     pub master_key: Option<String>,
+    /// Former master keys (comma-separated), still accepted for unwrapping until
+    /// `crm keys rotate` has re-wrapped every data key.
+    #[arg(
+        long,
+        env = "CRM_PREVIOUS_MASTER_KEYS",
+        global = true,
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub previous_master_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -55,6 +65,7 @@ impl Config {
                 data_dir,
                 database_url,
                 master_key: None,
+                previous_master_keys: Vec::new(),
             },
             serve: ServeArgs {
                 addr: "127.0.0.1:0".parse().expect("valid address"),

@@ -85,6 +85,7 @@ pub async fn open_store(config: &Config) -> Result<(Db, Arc<Keyring>), StartErro
         &db,
         &config.store.data_dir,
         config.store.master_key.as_deref(),
+        &config.store.previous_master_keys,
     )
     .await?;
     let keyring = Arc::new(keyring);

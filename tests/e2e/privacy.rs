@@ -6,7 +6,10 @@ use serde_json::json;
 use crate::on_both_stores;
 use crate::support::{App, Store};
 
-on_both_stores!(event_log_holds_no_plaintext_and_shredding_erases);
+on_both_stores!(
+    event_log_holds_no_plaintext_and_shredding_erases,
+    master_key_rotation_rewraps_data_keys,
+);
 
 /// Rows of every table holding data of leads (the log and the read models) that contain
 /// `needle` anywhere, compared as text.
@@ -126,4 +129,95 @@ async fn event_log_holds_no_plaintext_and_shredding_erases(store: Store) {
     assert_eq!(lead["interactions"][0]["summary"], "[erased]");
     assert!(keyring.is_shredded(&id).await.unwrap());
     app.stop().await;
+}
+
+/// Rotating the master key re-wraps the data keys; events and read models stay as they are
+/// and read the same afterwards.
+async fn master_key_rotation_rewraps_data_keys(store: Store) {
+    let fresh = crate::support::Fresh::new(store).await;
+    let running = api::server::start(fresh.config()).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::new();
+    let r: serde_json::Value = http
+        .post(format!("{base}/api/leads"))
+        .json(&json!({"name": "Farah Rotate", "email": "farah@example.in", "source": "website"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = r["id"].as_str().unwrap().to_string();
+    let p = r["position"].as_i64().unwrap();
+    http.get(format!("{base}/api/leads/{id}?min_position={p}"))
+        .send()
+        .await
+        .unwrap();
+    let db = running.db.clone();
+    let wrapped_before = wrapped_keys(&db).await;
+    running.stop().await;
+    let old_key = std::fs::read_to_string(fresh.data_dir.join("master.key")).unwrap();
+
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args(["keys", "rotate"])
+        .env("CRM_DATA_DIR", &fresh.data_dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("CRM_MASTER_KEY");
+    if let Some(url) = &fresh.database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("re-wrapped 2 data keys"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let new_key = std::fs::read_to_string(fresh.data_dir.join("master.key")).unwrap();
+    assert_ne!(new_key.trim(), old_key.trim());
+    let previous = std::fs::read_to_string(fresh.data_dir.join("master.key.previous")).unwrap();
+    assert_eq!(previous.trim(), old_key.trim());
+
+    let running = api::server::start(fresh.config()).await.unwrap();
+    let wrapped_after = wrapped_keys(&running.db).await;
+    assert_eq!(wrapped_after.len(), wrapped_before.len());
+    for ((s1, w1), (s2, w2)) in wrapped_before.iter().zip(&wrapped_after) {
+        assert_eq!(s1, s2);
+        assert_ne!(w1, w2, "re-wrapped");
+    }
+    let base = format!("http://{}", running.addr);
+    let lead: serde_json::Value = http
+        .get(format!("{base}/api/leads/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lead["name"], "Farah Rotate");
+    let found: serde_json::Value = http
+        .get(format!("{base}/api/leads?q=farah@example.in"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["total"], 1, "blind indexes survive the rotation");
+    running.stop().await;
+    let _ = std::fs::remove_dir_all(&fresh.data_dir);
+}
+
+async fn wrapped_keys(db: &commands::Db) -> Vec<(String, String)> {
+    commands::with_db!(db, pool => {
+        sqlx::query_as("SELECT subject_id, wrapped_key FROM subject_keys ORDER BY subject_id")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    })
 }

@@ -23,7 +23,7 @@ on_both_stores!(
 );
 
 async fn keyring(fresh: &Fresh, db: &Db) -> std::sync::Arc<commands::privacy::Keyring> {
-    let k = commands::privacy::Keyring::load(db, &fresh.data_dir, None)
+    let k = commands::privacy::Keyring::load(db, &fresh.data_dir, None, &[])
         .await
         .expect("keyring");
     std::sync::Arc::new(k)

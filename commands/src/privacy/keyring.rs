@@ -48,7 +48,8 @@ type Cached = (Instant, Option<Arc<Aes256Gcm>>);
 /// The master key, the subjects' data keys and the blind-index key.
 pub struct Keyring {
     db: Db,
-    master: Aes256Gcm,
+    master: Master,
+    previous: Vec<Master>,
     index_key: [u8; 32],
     nonce_key: [u8; 32],
     cache: Mutex<HashMap<String, Cached>>,
@@ -60,6 +61,12 @@ impl std::fmt::Debug for Keyring {
     }
 }
 
+fn derive(secret: &[u8], label: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("any key length");
+    mac.update(label);
+    mac.finalize().into_bytes().into()
+}
+
 fn master_from_hex(text: &str) -> Result<[u8; 32], PrivacyError> {
     let bytes = hex::decode(text.trim()).map_err(|e| PrivacyError::MasterKey(e.to_string()))?;
     bytes
@@ -67,50 +74,146 @@ fn master_from_hex(text: &str) -> Result<[u8; 32], PrivacyError> {
         .map_err(|_| PrivacyError::MasterKey("expected 32 bytes as 64 hex digits".into()))
 }
 
+/// A master key and its id (the first 8 hex digits of its SHA-256), which prefixes every data
+/// key it wraps so that old and new masters can both be in use during a rotation.
+struct Master {
+    id: String,
+    cipher: Aes256Gcm,
+}
+
+impl Master {
+    fn new(bytes: &[u8; 32]) -> Self {
+        use sha2::Digest;
+        Self {
+            id: hex::encode(&Sha256::digest(bytes)[..4]),
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(bytes)),
+        }
+    }
+}
+
+/// The subject id under which the keyring keeps its own secret (blind-index and nonce keys).
+const SYSTEM_SUBJECT: &str = "crm:system";
+
+/// Where the master key lives when it is not given in the environment.
+pub fn master_key_file(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("master.key")
+}
+
+/// Former master keys kept for unwrapping until a rotation has re-wrapped everything.
+pub fn previous_keys_file(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("master.key.previous")
+}
+
+/// Generates a new random master key, as 64 hex digits.
+pub fn generate_master_key() -> String {
+    let key: [u8; 32] = Aes256Gcm::generate_key(&mut OsRng).into();
+    hex::encode(key)
+}
+
+/// Writes a key file readable by its owner only.
+pub fn write_key_file(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
 impl Keyring {
     /// The master key comes from `master_hex` (`CRM_MASTER_KEY`), else from `master.key` in the
-    /// data directory, which is generated (mode 0600) when missing.
+    /// data directory, which is generated (mode 0600) when missing. Former master keys come
+    /// from `previous_hex` (`CRM_PREVIOUS_MASTER_KEYS`) and `master.key.previous`.
     pub async fn load(
         db: &Db,
         data_dir: &Path,
         master_hex: Option<&str>,
+        previous_hex: &[String],
     ) -> Result<Self, PrivacyError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| PrivacyError::KeyFile { path, source }
+        };
         let master = match master_hex {
             Some(text) => master_from_hex(text)?,
             None => {
-                let path = data_dir.join("master.key");
-                let io = |source| PrivacyError::KeyFile {
-                    path: path.display().to_string(),
-                    source,
-                };
+                let path = master_key_file(data_dir);
                 match std::fs::read_to_string(&path) {
                     Ok(text) => master_from_hex(&text)?,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        std::fs::create_dir_all(data_dir).map_err(io)?;
-                        let key: [u8; 32] = Aes256Gcm::generate_key(&mut OsRng).into();
-                        write_private(&path, &hex::encode(key)).map_err(io)?;
+                        std::fs::create_dir_all(data_dir).map_err(io(&path))?;
+                        let key = generate_master_key();
+                        write_private(&path, &key).map_err(io(&path))?;
                         if matches!(db, Db::Postgres(_)) {
                             tracing::warn!("generated a master key file; on Postgres set CRM_MASTER_KEY from a secret store");
                         }
-                        key
+                        master_from_hex(&key)?
                     }
-                    Err(e) => return Err(io(e)),
+                    Err(e) => return Err(io(&path)(e)),
                 }
             }
         };
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&master).expect("any key length");
-        mac.update(b"crm blind index v1");
-        let index_key: [u8; 32] = mac.finalize().into_bytes().into();
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&master).expect("any key length");
-        mac.update(b"crm derived nonce v1");
-        let nonce_key: [u8; 32] = mac.finalize().into_bytes().into();
-        Ok(Self {
+        let mut previous = Vec::new();
+        for text in previous_hex {
+            previous.push(Master::new(&master_from_hex(text)?));
+        }
+        match std::fs::read_to_string(previous_keys_file(data_dir)) {
+            Ok(text) => {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    previous.push(Master::new(&master_from_hex(line)?));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&previous_keys_file(data_dir))(e)),
+        }
+        let mut keyring = Self {
             db: db.clone(),
-            master: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&master)),
-            index_key,
-            nonce_key,
+            master: Master::new(&master),
+            previous,
+            index_key: [0; 32],
+            nonce_key: [0; 32],
             cache: Mutex::new(HashMap::new()),
-        })
+        };
+        // The blind-index and nonce keys derive from a secret kept wrapped in the store, so
+        // that they survive a rotation of the master key (search keeps working).
+        let secret = keyring
+            .raw_key(SYSTEM_SUBJECT, true)
+            .await?
+            .ok_or(PrivacyError::Shredded)?;
+        keyring.index_key = derive(&secret, b"crm blind index v1");
+        keyring.nonce_key = derive(&secret, b"crm derived nonce v1");
+        Ok(keyring)
+    }
+
+    /// Re-wraps every live data key with `new_master` (64 hex digits). Events and read models
+    /// are untouched: only the wrapping changes. Returns how many keys were re-wrapped.
+    pub async fn rewrap_all(&self, new_master: &str) -> Result<u64, PrivacyError> {
+        let target = Master::new(&master_from_hex(new_master)?);
+        let rows: Vec<(String, String)> = with_db!(&self.db, pool => {
+            sqlx::query_as("SELECT subject_id, wrapped_key FROM subject_keys WHERE wrapped_key IS NOT NULL")
+                .fetch_all(pool)
+                .await?
+        });
+        let mut done = 0;
+        for (subject, wrapped) in rows {
+            if wrapped.starts_with(&format!("{}$", target.id)) {
+                continue;
+            }
+            let raw = self.unwrap_raw(&subject, &wrapped)?;
+            let rewrapped = format!(
+                "{}${}",
+                target.id,
+                seal_bytes(&target.cipher, &subject, &raw)
+            );
+            with_db!(&self.db, pool => {
+                sqlx::query("UPDATE subject_keys SET wrapped_key = $1 WHERE subject_id = $2 AND wrapped_key = $3")
+                    .bind(&rewrapped)
+                    .bind(&subject)
+                    .bind(&wrapped)
+                    .execute(pool)
+                    .await?;
+            });
+            done += 1;
+        }
+        Ok(done)
     }
 
     /// A keyed blind index of `value` for equality lookups (`kind` separates e-mail from phone).
@@ -148,12 +251,62 @@ impl Keyring {
         }))
     }
 
-    fn unwrap_key(&self, subject: &str, wrapped: &str) -> Result<Arc<Aes256Gcm>, PrivacyError> {
-        let raw = open_bytes(&self.master, subject, wrapped)?;
+    fn unwrap_raw(&self, subject: &str, wrapped: &str) -> Result<Vec<u8>, PrivacyError> {
+        let (master, body) = match wrapped.split_once('$') {
+            Some((id, body)) => {
+                let m = std::iter::once(&self.master)
+                    .chain(&self.previous)
+                    .find(|m| m.id == id)
+                    .ok_or_else(|| {
+                        PrivacyError::MasterKey(format!("no master key with id {id} is configured"))
+                    })?;
+                (m, body)
+            }
+            None => (&self.master, wrapped),
+        };
+        let raw = open_bytes(&master.cipher, subject, body)?;
         if raw.len() != 32 {
             return Err(PrivacyError::Decrypt);
         }
+        Ok(raw)
+    }
+
+    fn wrap(&self, subject: &str, raw: &[u8]) -> String {
+        format!(
+            "{}${}",
+            self.master.id,
+            seal_bytes(&self.master.cipher, subject, raw)
+        )
+    }
+
+    fn unwrap_key(&self, subject: &str, wrapped: &str) -> Result<Arc<Aes256Gcm>, PrivacyError> {
+        let raw = self.unwrap_raw(subject, wrapped)?;
         Ok(Arc::new(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&raw))))
+    }
+
+    /// The raw bytes of the subject's key, made when missing if `create`; `None` if destroyed.
+    async fn raw_key(&self, subject: &str, create: bool) -> Result<Option<Vec<u8>>, PrivacyError> {
+        if let Some((wrapped,)) = self.stored(subject).await? {
+            return wrapped.map(|w| self.unwrap_raw(subject, &w)).transpose();
+        }
+        if !create {
+            return Ok(None);
+        }
+        let fresh = Aes256Gcm::generate_key(&mut OsRng);
+        let wrapped = self.wrap(subject, fresh.as_slice());
+        let stored: Option<String> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO subject_keys (subject_id, wrapped_key, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (subject_id) DO UPDATE SET subject_id = excluded.subject_id
+                 RETURNING wrapped_key",
+            )
+            .bind(subject)
+            .bind(&wrapped)
+            .bind(Utc::now())
+            .fetch_one(pool)
+            .await?
+        });
+        stored.map(|w| self.unwrap_raw(subject, &w)).transpose()
     }
 
     /// The subject's key for reading; `None` when it was destroyed or never made.
@@ -176,37 +329,14 @@ impl Keyring {
             Some(None) => return Err(PrivacyError::Shredded),
             None => {}
         }
-        // Read first: writing only when the subject has no key yet keeps readers that hold a
-        // transaction open (projections) from racing a write.
-        if let Some((wrapped,)) = self.stored(subject).await? {
-            let key = match wrapped {
-                Some(w) => Some(self.unwrap_key(subject, &w)?),
-                None => None,
-            };
-            self.remember(subject, key.clone());
-            return key.ok_or(PrivacyError::Shredded);
-        }
-        // One round trip: store a fresh key unless one exists, and read back whichever is
-        // stored (ours, a concurrent writer's, or none when destroyed).
-        let fresh = Aes256Gcm::generate_key(&mut OsRng);
-        let wrapped = seal_bytes(&self.master, subject, fresh.as_slice());
-        // No write gate here: on the command path this runs inside the executor's gated commit.
-        let stored: Option<String> = with_db!(&self.db, pool => {
-            sqlx::query_scalar(
-                "INSERT INTO subject_keys (subject_id, wrapped_key, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (subject_id) DO UPDATE SET subject_id = excluded.subject_id
-                 RETURNING wrapped_key",
-            )
-            .bind(subject)
-            .bind(&wrapped)
-            .bind(Utc::now())
-            .fetch_one(pool)
+        // Reads first and writes only when the subject has no key yet, which keeps readers
+        // holding a transaction open (projections) from racing a write.
+        let key = self
+            .raw_key(subject, true)
             .await?
-        });
-        let stored = stored.ok_or(PrivacyError::Shredded)?;
-        let key = self.unwrap_key(subject, &stored)?;
-        self.remember(subject, Some(key.clone()));
-        Ok(key)
+            .map(|raw| Arc::new(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&raw))));
+        self.remember(subject, key.clone());
+        key.ok_or(PrivacyError::Shredded)
     }
 
     /// Destroys the subject's key (crypto-shredding). Idempotent.

@@ -9,7 +9,9 @@ pub mod erasure;
 mod keyring;
 mod repository;
 
-pub use keyring::{Keyring, PrivacyError};
+pub use keyring::{
+    generate_master_key, master_key_file, previous_keys_file, write_key_file, Keyring, PrivacyError,
+};
 pub use repository::EncryptingRepository;
 
 /// What an opened field reads as once its subject's key has been destroyed.
