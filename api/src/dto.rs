@@ -175,6 +175,9 @@ pub struct NewLead {
     /// Assign to the next active agent in rotation (ignored when `assign_to` is given).
     #[oai(default)]
     pub round_robin: bool,
+    /// Capture even when an open lead has the same e-mail address or phone number.
+    #[oai(default)]
+    pub allow_duplicate: bool,
 }
 
 impl poem_openapi::types::Example for NewLead {
@@ -192,6 +195,7 @@ impl poem_openapi::types::Example for NewLead {
             channel: Some(CaptureChannel::WebForm),
             assign_to: None,
             round_robin: true,
+            allow_duplicate: false,
         }
     }
 }

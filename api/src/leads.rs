@@ -368,6 +368,16 @@ impl LeadsApi {
             );
             f.finish()?;
             let details = details.ok_or_else(|| ApiError::bad_request("invalid lead"))?;
+            if !b.allow_duplicate {
+                let email = details.email.as_ref().map(|e| e.as_str());
+                let phone = details.phone.as_ref().map(|p| p.as_str());
+                let found = query::duplicates(&self.state.db, &self.state.keyring, email, phone)
+                    .await
+                    .map_err(ApiError::internal)?;
+                if !found.is_empty() {
+                    return Err(ApiError::duplicate(found));
+                }
+            }
             let assignee = self.pick_agent(b.assign_to, b.round_robin).await?;
             let lead_id = Uuid::now_v7();
             let position = self

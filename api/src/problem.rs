@@ -46,6 +46,9 @@ pub struct Problem {
     /// For illegal status moves: the moves that are allowed from the current status.
     #[oai(skip_serializing_if_is_none)]
     pub allowed: Option<Vec<String>>,
+    /// For duplicates: the records that already hold this e-mail address or phone number.
+    #[oai(skip_serializing_if_is_none)]
+    pub duplicate_of: Option<Vec<uuid::Uuid>>,
 }
 
 impl poem_openapi::types::Example for Problem {
@@ -57,6 +60,7 @@ impl poem_openapi::types::Example for Problem {
             detail: "1 field is invalid".into(),
             errors: vec![FieldError::example()],
             allowed: None,
+            duplicate_of: None,
         }
     }
 }
@@ -144,6 +148,7 @@ fn problem(status: u16, slug: &str, title: &str, detail: impl Into<String>) -> J
         detail: detail.into(),
         errors: Vec::new(),
         allowed: None,
+        duplicate_of: None,
     })
 }
 
@@ -203,6 +208,17 @@ impl ApiError {
             "The record was changed since you read it",
             detail,
         ))
+    }
+
+    pub fn duplicate(ids: Vec<uuid::Uuid>) -> Self {
+        let mut p = problem(
+            409,
+            "duplicate-lead",
+            "A lead with this e-mail address or phone number exists",
+            "open the existing lead, or send allow_duplicate: true to capture another",
+        );
+        p.0.duplicate_of = Some(ids);
+        ApiError::Conflict(p)
     }
 
     pub fn idempotency_mismatch() -> Self {

@@ -628,12 +628,27 @@ async fn idempotency_key_replays_the_first_answer(store: Store) {
     assert_eq!(s3, 422);
     assert_eq!(v3["type"], "/problems/idempotency-key-reused");
     // A failed command releases its key for a corrected retry.
-    let mut bad = asha();
+    let bilal = json!({"name": "Bilal Shaikh", "phone": "9123456789", "source": "walk_in"});
+    let mut bad = bilal.clone();
     bad["phone"] = json!("123");
     let (s4, _) = app.send(send("key-2", bad)).await;
     assert_eq!(s4, 400);
-    let (s5, _) = app.send(send("key-2", asha())).await;
+    let (s5, _) = app.send(send("key-2", bilal)).await;
     assert_eq!(s5, 201);
+    // Another capture of the same person (e-mail or phone in any form) is a duplicate,
+    // found through blind indexes; it can still be captured on purpose.
+    let first = v1["id"].as_str().unwrap();
+    app.lead(first, app.log_head().await).await;
+    let mut again = asha();
+    again["email"] = json!("ASHA.RAO@example.in");
+    again["phone"] = json!("+91 98765-43210");
+    let (s6, v6) = app.post("/api/leads", again.clone()).await;
+    assert_eq!(s6, 409, "{v6}");
+    assert_eq!(v6["type"], "/problems/duplicate-lead");
+    assert_eq!(v6["duplicate_of"], json!([first]));
+    again["allow_duplicate"] = json!(true);
+    let (s7, _) = app.post("/api/leads", again).await;
+    assert_eq!(s7, 201);
     // Status moves too.
     let id = v1["id"].as_str().unwrap();
     let mv = || {
