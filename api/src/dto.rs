@@ -328,7 +328,7 @@ pub struct NewFollowUp {
 impl poem_openapi::types::Example for NewFollowUp {
     fn example() -> Self {
         Self {
-            due_at: "2030-01-15T05:30:00Z".parse().expect("valid time"),
+            due_at: "2027-09-01T05:30:00Z".parse().expect("valid time"),
             channel: FollowUpChannel::Call,
             note: Some("Send SIP illustration first".into()),
         }
@@ -345,7 +345,7 @@ pub struct Reschedule {
 impl poem_openapi::types::Example for Reschedule {
     fn example() -> Self {
         Self {
-            due_at: "2030-01-16T09:00:00Z".parse().expect("valid time"),
+            due_at: "2027-09-02T09:00:00Z".parse().expect("valid time"),
             reason: Some("Lead travelling".into()),
         }
     }
