@@ -292,6 +292,32 @@ impl Fields {
     }
 }
 
+/// Runs a command on a lead for a request: its metadata, `If-Match`, counters, and the
+/// problem its failure maps to. Answers the position of the command's last event.
+pub async fn run_lead_command(
+    state: &AppState,
+    lead_id: Uuid,
+    command: domain::lead::LeadCommand,
+    req: &Request,
+) -> Result<i64, ApiError> {
+    let meta = metadata(req);
+    let expected = if_match(req)?;
+    let id = lead_id.to_string();
+    // A capture starts a lead under an id made up just now: nothing to load first.
+    let done = if matches!(command, domain::lead::LeadCommand::Capture { .. }) {
+        state.leads.create(&id, command, &meta).await
+    } else {
+        state.leads.execute(&id, command, &meta, expected).await
+    }
+    .map_err(|e| lead_error(state, e))?;
+    state.metrics.commands.fetch_add(1, Ordering::Relaxed);
+    state
+        .metrics
+        .events_appended
+        .fetch_add(done.appended as u64, Ordering::Relaxed);
+    Ok(done.position)
+}
+
 /// Maps a lead command's failure to its HTTP problem.
 pub fn lead_error(state: &AppState, e: CommandError<LeadError>) -> ApiError {
     match e {

@@ -157,26 +157,7 @@ impl LeadsApi {
         command: LeadCommand,
         req: &Request,
     ) -> Result<i64, ApiError> {
-        let meta = http::metadata(req);
-        let expected = http::if_match(req)?;
-        let id = lead_id.to_string();
-        let leads = &self.state.leads;
-        // A capture starts a lead under an id made up just now: nothing to load first.
-        let done = if matches!(command, LeadCommand::Capture { .. }) {
-            leads.create(&id, command, &meta).await
-        } else {
-            leads.execute(&id, command, &meta, expected).await
-        }
-        .map_err(|e| lead_error(&self.state, e))?;
-        self.state
-            .metrics
-            .commands
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.state
-            .metrics
-            .events_appended
-            .fetch_add(done.appended as u64, std::sync::atomic::Ordering::Relaxed);
-        Ok(done.position)
+        http::run_lead_command(&self.state, lead_id, command, req).await
     }
 
     async fn pick_agent(

@@ -122,14 +122,7 @@ pub struct PrivacyApi {
 
 impl PrivacyApi {
     async fn run(&self, id: Uuid, command: LeadCommand, req: &Request) -> Result<i64, ApiError> {
-        let meta = http::metadata(req);
-        let done = self
-            .state
-            .leads
-            .execute(&id.to_string(), command, &meta, http::if_match(req)?)
-            .await
-            .map_err(|e| lead_error(&self.state, e))?;
-        Ok(done.position)
+        http::run_lead_command(&self.state, id, command, req).await
     }
 
     /// Shreds now if nothing blocks it; otherwise says what does.
