@@ -54,7 +54,8 @@ pub enum KeysAction {
     /// models are untouched. With the key file (the default), the new key is written to
     /// `master.key` and the old one kept in `master.key.previous`. With `CRM_MASTER_KEY`, give
     /// the new key in `CRM_NEW_MASTER_KEY`, then configure it as `CRM_MASTER_KEY` (keep the old
-    /// one in `CRM_PREVIOUS_MASTER_KEYS` until every server has restarted).
+    /// one in `CRM_PREVIOUS_MASTER_KEYS` until every server has restarted). Run it with the
+    /// servers stopped: a running server knows only the master keys it started with.
     Rotate,
 }
 
@@ -179,6 +180,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             }
             for (id, why) in &report.blocked {
                 println!("kept {id}: {why}");
+            }
+            for id in &report.failed {
+                println!("failed {id} (see the log; tried again next run)");
             }
             println!(
                 "retention run: {} erased, {} kept",

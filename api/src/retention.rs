@@ -15,6 +15,7 @@ use domain::lead::Lead;
 pub struct RetentionReport {
     pub erased: Vec<String>,
     pub blocked: Vec<(String, &'static str)>,
+    pub failed: Vec<String>,
 }
 
 pub async fn run(
@@ -31,7 +32,11 @@ pub async fn run(
         match erase_if_allowed(leads, keyring, &id, &meta).await {
             Ok(Erasure::Erased { .. }) => report.erased.push(id),
             Ok(Erasure::Blocked { reason }) => report.blocked.push((id, reason)),
-            Err(e) => return Err(format!("lead {id}: {e}")),
+            // One lead that fails must not hold up the others; it is tried again next run.
+            Err(e) => {
+                tracing::error!(lead = %id, error = %e, "erasure failed");
+                report.failed.push(id);
+            }
         }
     }
     Ok(report)

@@ -60,6 +60,14 @@ async fn erasure_holds_retention_consent_and_export(store: Store) {
         (200, Some("erased")),
         "repeating changes nothing"
     );
+    // Nothing new can be written about an erased person (there is no key to seal it with).
+    let (s, v) = app
+        .send(
+            app.http
+                .delete(app.url(&format!("/api/leads/{a}?reason=gone"))),
+        )
+        .await;
+    assert_eq!((s, v["type"].as_str()), (409, Some("/problems/erased")));
     let (_, h) = app.get(&format!("/api/leads/{a}/history")).await;
     let types: Vec<&str> = h["items"]
         .as_array()

@@ -104,6 +104,14 @@ async fn event_log_holds_no_plaintext_and_shredding_erases(store: Store) {
     );
     assert_eq!(h["items"][2]["data"]["email"], "zq2@example.in");
 
+    // Text that looks sealed is sealed like any other (and reads back as typed).
+    let (odd, p) = app
+        .capture(json!({"name": "enc v1 Odd", "email": "odd@example.in", "source": "other", "notes": "enc:v1:zz"}))
+        .await;
+    let lead = app.lead(&odd, p).await;
+    assert_eq!(lead["notes"], "enc:v1:zz");
+    assert_eq!(count_in_store(&app, "enc:v1:zz").await, 0);
+
     // Destroy the subject's key: the events stay (and stay countable), their personal fields
     // read as erased everywhere, including a read model rebuilt from the log.
     let keyring = app.running.as_ref().unwrap().keyring.clone();

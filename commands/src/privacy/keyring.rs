@@ -53,6 +53,8 @@ pub struct Keyring {
     index_key: [u8; 32],
     nonce_key: [u8; 32],
     cache: Mutex<HashMap<String, Cached>>,
+    /// Subjects shredded by this process: never served from the cache again.
+    shredded: Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -115,7 +117,12 @@ pub fn write_key_file(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
     write_private(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path)?;
+    // The rename must reach the disk too: a lost master key file loses every data key.
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 impl Keyring {
@@ -171,6 +178,7 @@ impl Keyring {
             index_key: [0; 32],
             nonce_key: [0; 32],
             cache: Mutex::new(HashMap::new()),
+            shredded: Mutex::new(Default::default()),
         };
         // The blind-index and nonce keys derive from a secret kept wrapped in the store, so
         // that they survive a rotation of the master key (search keeps working).
@@ -227,6 +235,9 @@ impl Keyring {
     }
 
     fn cached(&self, subject: &str) -> Option<Option<Arc<Aes256Gcm>>> {
+        if self.shredded.lock().expect("shred list").contains(subject) {
+            return Some(None);
+        }
         let cache = self.cache.lock().expect("key cache");
         cache
             .get(subject)
@@ -235,6 +246,10 @@ impl Keyring {
     }
 
     fn remember(&self, subject: &str, key: Option<Arc<Aes256Gcm>>) {
+        // A key read just before a shred in this process must not come back after it.
+        if key.is_some() && self.shredded.lock().expect("shred list").contains(subject) {
+            return;
+        }
         let mut cache = self.cache.lock().expect("key cache");
         if cache.len() > 100_000 {
             cache.clear();
@@ -341,6 +356,10 @@ impl Keyring {
 
     /// Destroys the subject's key (crypto-shredding). Idempotent.
     pub async fn shred(&self, subject: &str) -> Result<(), PrivacyError> {
+        self.shredded
+            .lock()
+            .expect("shred list")
+            .insert(subject.to_string());
         with_db!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO subject_keys (subject_id, wrapped_key, created_at, shredded_at)
@@ -391,23 +410,20 @@ impl Keyring {
         for p in paths {
             collect(payload, p, &mut targets);
         }
-        if !targets
-            .iter()
-            .any(|v| matches!(v, Value::String(s) if !s.starts_with(SEALED_PREFIX)))
-        {
+        if !targets.iter().any(|v| v.is_string()) {
             return Ok(());
         }
         let key = self.writer_key(subject).await?;
+        // Every string is sealed, even one that looks sealed: what comes in here is always
+        // plaintext, and a person may well type the prefix.
         for p in paths {
             for_each_mut(payload, p, &mut |v| {
                 if let Value::String(text) = v {
-                    if !text.starts_with(SEALED_PREFIX) {
-                        let nonce = derived.then(|| self.derived_nonce(subject, text));
-                        *text = format!(
-                            "{SEALED_PREFIX}{}",
-                            seal_bytes_with(&key, subject, text.as_bytes(), nonce)
-                        );
-                    }
+                    let nonce = derived.then(|| self.derived_nonce(subject, text));
+                    *text = format!(
+                        "{SEALED_PREFIX}{}",
+                        seal_bytes_with(&key, subject, text.as_bytes(), nonce)
+                    );
                 }
                 Ok(())
             })?;
@@ -553,7 +569,9 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)?.write_all(text.as_bytes())
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 /// The values `path` (a JSON pointer, `*` for every array element) names in `value`.

@@ -382,9 +382,13 @@ impl Lead {
                 reason,
             } => {
                 // Closing a follow-up stays possible after conversion or archiving so that
-                // agents' due lists can be cleaned up.
+                // agents' due lists can be cleaned up; after erasure only without new text
+                // (there is no key left to seal it with).
                 if !self.captured {
                     return Err(LeadError::NotFound);
+                }
+                if self.erased && reason.is_some() {
+                    return Err(LeadError::Erased);
                 }
                 self.open_follow_up(follow_up_id)?;
                 Ok(vec![LeadEvent::FollowUpCancelled {
@@ -443,6 +447,9 @@ impl Lead {
                 if self.archived {
                     // Archiving is idempotent (HTTP DELETE): nothing more to record.
                     return Ok(vec![]);
+                }
+                if self.erased && reason.is_some() {
+                    return Err(LeadError::Erased);
                 }
                 Ok(vec![LeadEvent::LeadArchived { reason }])
             }
