@@ -21,6 +21,39 @@ pub struct BenchArgs {
     pub seconds: u64,
 }
 
+/// Registers a throw-away admin in the bench's store and signs in as them.
+async fn bench_admin(running: &server::Running, base: &str) -> Result<String, String> {
+    let email = format!("bench-{}@bench.example", uuid::Uuid::new_v4().simple());
+    let password = "bench password only";
+    crate::users::register(
+        &running.state.db,
+        &running.state.users,
+        &commands::EventMetadata::system(None),
+        &email,
+        "Bench Admin",
+        domain::user::Role::Admin,
+        None,
+        None,
+        password,
+        false,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let v: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    v["access_token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("bench sign-in failed: {v}"))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -33,9 +66,12 @@ pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
     let mut config = Config::ephemeral(store.data_dir, store.database_url);
     config.store.master_key = store.master_key;
     config.store.previous_master_keys = store.previous_master_keys;
+    config.store.audit_signing_key = store.audit_signing_key;
+    config.serve.jwt_secret = std::env::var("CRM_JWT_SECRET").ok();
     config.serve.read_wait_ms = 60_000;
     let running = server::start(config).await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", running.addr);
+    let token = bench_admin(&running, &base).await?;
     let db = running.db.clone();
     println!(
         "store: {}  clients: {}  phase: {} s",
@@ -45,7 +81,13 @@ pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
     );
 
     // Commands over HTTP: capture a lead, then move it to contacted; repeat.
+    let mut auth = reqwest::header::HeaderMap::new();
+    auth.insert(
+        "authorization",
+        format!("Bearer {token}").parse().map_err(|_| "bad token")?,
+    );
     let http = reqwest::Client::builder()
+        .default_headers(auth)
         .pool_max_idle_per_host(args.clients)
         .build()
         .map_err(|e| e.to_string())?;

@@ -31,7 +31,7 @@ pub enum Command {
     Migrate,
     /// Rebuild read models from the start of the log into fresh tables and swap them in.
     Rebuild {
-        /// One projection to rebuild (default: all). Known: leads.
+        /// One projection to rebuild (default: all). Known: leads, users, history.
         projection: Option<String>,
     },
     /// Measure command throughput and latency, projection catch-up and a raw insert baseline.
@@ -46,6 +46,69 @@ pub enum Command {
         #[command(subcommand)]
         action: RetentionAction,
     },
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Create the documented demo users (see the README); existing ones are left alone.
+    Seed,
+    /// The tamper-evident audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create a user (the first admin, for instance). Asks for the password, or reads it from
+    /// standard input with `--password-stdin`. Works while a server is running.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, branch_manager, relationship_manager, compliance_officer or auditor.
+        #[arg(long)]
+        role: String,
+        /// Required for branch and relationship managers.
+        #[arg(long)]
+        branch: Option<String>,
+        /// Read the password from standard input (one line) instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Write the event log, with its hash chains, ledger and signed checkpoints, as JSON
+    /// lines to standard output.
+    Export {
+        /// Only events recorded at or after this time (RFC 3339).
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only events recorded before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only one aggregate type, or one aggregate: `lead` or `lead/<id>`.
+        #[arg(long)]
+        aggregate: Option<String>,
+    },
+    /// Check every event's hash, every aggregate's chain, the ledger and the checkpoint
+    /// signatures, on the live database or on an export file. Exits 1 naming the first broken
+    /// event (position, aggregate, sequence).
+    Verify {
+        /// An export file to check instead of the live database.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        /// The checkpoint public key to trust (hex); default: the key each checkpoint names.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Print the public key that checkpoints are signed with (for auditors to pin).
+    PublicKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,7 +143,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
             config.store.master_key = cli.store.master_key;
             config.store.previous_master_keys = cli.store.previous_master_keys;
-            let (db, _) = server::open_store(&config)
+            let (db, _, _) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
             tracing::info!(store = db.kind(), "schema is up to date");
@@ -91,16 +154,22 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
             config.store.master_key = cli.store.master_key;
             config.store.previous_master_keys = cli.store.previous_master_keys;
-            let (db, keyring) = server::open_store(&config)
+            let (db, keyring, signer) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let all = projections::all(&keyring);
+            let all = projections::all(&keyring, &signer);
             let chosen: Vec<_> = match &projection {
-                None => all,
+                // The audit ledger is the record auditors verify; it is never rebuilt.
+                None => all.into_iter().filter(|p| p.rebuildable()).collect(),
                 Some(name) => {
-                    let found: Vec<_> = all.into_iter().filter(|p| p.name() == name).collect();
+                    let found: Vec<_> = all
+                        .into_iter()
+                        .filter(|p| p.name() == name && p.rebuildable())
+                        .collect();
                     if found.is_empty() {
-                        return Err(format!("unknown projection {name:?} (known: leads)"));
+                        return Err(format!(
+                            "unknown projection {name:?} (known: leads, users, history; the audit ledger is never rebuilt)"
+                        ));
                     }
                     found
                 }
@@ -149,6 +218,62 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(cli.store, args).await,
+        Command::User {
+            action:
+                UserAction::Create {
+                    email,
+                    name,
+                    role,
+                    branch,
+                    password_stdin,
+                },
+        } => {
+            let role = domain::user::Role::parse(&role).ok_or_else(|| {
+                format!("unknown role {role:?}: admin, branch_manager, relationship_manager, compliance_officer or auditor")
+            })?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| e.to_string())?;
+                line.trim_end_matches(['\n', '\r']).to_string()
+            } else {
+                let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+                let again =
+                    rpassword::prompt_password("Password again: ").map_err(|e| e.to_string())?;
+                if first != again {
+                    return Err("the passwords differ".into());
+                }
+                first
+            };
+            let tools = crate::tools::Tools::open(cli.store).await?;
+            let (id, _) = tools
+                .register(&email, &name, role, branch.as_deref(), &password)
+                .await?;
+            println!("created user {id} ({})", role.as_str());
+            tools.close().await;
+            Ok(())
+        }
+        Command::Seed => {
+            let tools = crate::tools::Tools::open(cli.store).await?;
+            for demo in crate::tools::DEMO_USERS {
+                match tools
+                    .register(demo.email, demo.name, demo.role, demo.branch, demo.password)
+                    .await
+                {
+                    Ok((id, _)) => {
+                        println!("created {:<32} {:<22} {id}", demo.email, demo.role.as_str())
+                    }
+                    Err(e) if e.contains("exists") => {
+                        println!("kept    {:<32} (exists)", demo.email)
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            tools.close().await;
+            Ok(())
+        }
+        Command::Audit { action } => crate::tools::audit(cli.store, action).await,
         Command::Keys {
             action: KeysAction::Rotate,
         } => rotate(cli.store).await,
@@ -158,11 +283,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
             config.store.master_key = cli.store.master_key;
             config.store.previous_master_keys = cli.store.previous_master_keys;
-            let (db, keyring) = server::open_store(&config)
+            let (db, keyring, signer) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
             // The read model must be current to know what is due.
-            projections::runner::catch_up(&db, &projections::all(&keyring))
+            projections::runner::catch_up(&db, &projections::all(&keyring, &signer))
                 .await
                 .map_err(|e| e.to_string())?;
             let leads = commands::Executor::new(

@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use uuid::Uuid;
 
 /// Where the data lives; every subcommand takes these.
 #[derive(Debug, Clone, Args)]
@@ -29,6 +28,15 @@ pub struct StoreArgs {
         value_delimiter = ','
     )]
     pub previous_master_keys: Vec<String>,
+    /// The key that signs audit ledger checkpoints (ed25519 seed, 64 hex digits); default: the
+    /// file `audit-signing.key` in the data directory, generated for the SQLite store only.
+    #[arg(
+        long,
+        env = "CRM_AUDIT_SIGNING_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub audit_signing_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -36,9 +44,17 @@ pub struct ServeArgs {
     /// Address to listen on (`127.0.0.1:0` picks a free port and logs it).
     #[arg(long, env = "CRM_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Active sales agents for round-robin assignment (comma-separated ids).
-    #[arg(long, env = "CRM_AGENTS", value_delimiter = ',')]
-    pub agents: Vec<Uuid>,
+    /// The secret access tokens are signed with (at least 32 characters). Required with
+    /// Postgres (or the file `jwt.key` in the data directory); generated for SQLite.
+    #[arg(long, env = "CRM_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Login and refresh attempts allowed per client address per minute.
+    #[arg(long, env = "CRM_AUTH_RATE_PER_MINUTE", default_value_t = 30)]
+    pub auth_rate_per_minute: u32,
+    /// Web client origins allowed to call the API from a browser (comma-separated, e.g.
+    /// `https://crm.broker.example`); none by default.
+    #[arg(long, env = "CRM_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// `/ready` fails while a projection is more than this many events behind the log.
     #[arg(long, env = "CRM_READY_MAX_LAG", default_value_t = 1000)]
     pub ready_max_lag: i64,
@@ -66,10 +82,13 @@ impl Config {
                 database_url,
                 master_key: None,
                 previous_master_keys: Vec::new(),
+                audit_signing_key: None,
             },
             serve: ServeArgs {
                 addr: "127.0.0.1:0".parse().expect("valid address"),
-                agents: Vec::new(),
+                jwt_secret: None,
+                auth_rate_per_minute: 30,
+                cors_origins: Vec::new(),
                 ready_max_lag: 1000,
                 max_body: 64 * 1024,
                 read_wait_ms: 5000,

@@ -576,8 +576,102 @@ pub struct HistoryEntry {
     pub client_ip: Option<String>,
     /// For detail changes: the fields the event changed.
     pub changed_fields: Vec<String>,
+    /// Every field of the record this event changed, old → new (paths like
+    /// `follow_ups/0/state`).
+    pub changes: Vec<FieldChange>,
     /// The event's content.
     pub data: serde_json::Value,
+}
+
+/// One field an event changed.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct FieldChange {
+    pub field: String,
+    /// `null` when the field did not exist before.
+    pub old: serde_json::Value,
+    /// `null` when the event removed it.
+    pub new: serde_json::Value,
+}
+
+/// The fields that differ between two states of a record (bookkeeping fields left out).
+pub fn field_changes(old: &serde_json::Value, new: &serde_json::Value) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    diff_into("", old, new, &mut out);
+    out
+}
+
+fn diff_into(
+    path: &str,
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    out: &mut Vec<FieldChange>,
+) {
+    use serde_json::Value;
+    const SKIP: &[&str] = &["version", "position", "updated_at"];
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}/{k}")
+        }
+    };
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                if path.is_empty() && SKIP.contains(&k.as_str()) {
+                    continue;
+                }
+                let null = Value::Null;
+                diff_into(
+                    &join(k),
+                    a.get(k).unwrap_or(&null),
+                    b.get(k).unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let null = Value::Null;
+                diff_into(
+                    &join(&i.to_string()),
+                    a.get(i).unwrap_or(&null),
+                    b.get(i).unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        (a, b) if a != b => out.push(FieldChange {
+            field: path.to_string(),
+            old: a.clone(),
+            new: b.clone(),
+        }),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changes_name_each_changed_leaf_with_its_path() {
+        let old = json!({"status": "new", "version": 1, "follow_ups": [{"state": "open"}], "email": null});
+        let new = json!({"status": "contacted", "version": 2, "follow_ups": [{"state": "completed"}, {"state": "open"}], "email": "a@b.in"});
+        let c = field_changes(&old, &new);
+        let fields: Vec<&str> = c.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["email", "follow_ups/0/state", "follow_ups/1", "status"]
+        );
+        assert_eq!(c[3].old, json!("new"));
+        assert_eq!(c[3].new, json!("contacted"));
+        assert_eq!(c[2].old, serde_json::Value::Null);
+    }
 }
 
 #[derive(Debug, Clone, Object)]

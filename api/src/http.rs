@@ -16,7 +16,9 @@ use poem_openapi::ApiResponse;
 use projections::runner::{Caught, Progress};
 use uuid::Uuid;
 
+use crate::auth::Principal;
 use crate::dto::Accepted;
+use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError};
 
 /// The request id, taken from `X-Request-Id` or made up, set by the request middleware.
@@ -33,13 +35,20 @@ pub struct Metrics {
     pub conflicts: AtomicU64,
 }
 
+/// Login and refresh attempts per client address.
+pub type AuthLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+
 pub struct AppState {
     pub db: Db,
     pub leads: Executor<Lead>,
+    pub users: Executor<domain::user::User>,
+    pub access: Executor<domain::access::PiiAccess>,
     pub keyring: Arc<commands::privacy::Keyring>,
+    pub signer: Arc<commands::audit::AuditSigner>,
+    pub tokens: crate::auth::tokens::TokenKeys,
+    pub auth_limiter: AuthLimiter,
     pub projections: Vec<Arc<dyn projections::Projection>>,
     pub progress: Progress,
-    pub agents: Vec<Uuid>,
     pub read_wait: Duration,
     pub ready_max_lag: i64,
     pub metrics: Metrics,
@@ -51,6 +60,10 @@ pub type State = Arc<AppState>;
 pub fn metadata(req: &Request) -> EventMetadata {
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let mut m = EventMetadata::system(request_id);
+    if let Some(p) = req.extensions().get::<crate::auth::Principal>() {
+        m.actor_id = p.user_id.to_string();
+        m.actor_role = p.role.as_str().to_string();
+    }
     m.client_ip = req
         .remote_addr()
         .as_socket_addr()
@@ -158,6 +171,11 @@ where
             "1 to 255 visible ASCII characters",
         )]));
     }
+    // Keys are per user: one user's key never replays another user's answer.
+    let key = match req.extensions().get::<crate::auth::Principal>() {
+        Some(p) => format!("{}:{key}", p.user_id),
+        None => key,
+    };
     let body = serde_json::to_vec(&body).map_err(ApiError::internal)?;
     let hash = idempotency::request_hash(req.method().as_str(), req.uri().path(), &body);
     match idempotency::claim(&state.db, &key, &hash)
@@ -192,6 +210,15 @@ where
 
 /// Waits until the lead projection has `min_position` (read-your-writes).
 pub async fn wait_for(state: &AppState, min_position: Option<i64>) -> Result<(), ApiError> {
+    wait_for_in(state, projections::leads::NAME, min_position).await
+}
+
+/// Waits until projection `name` has `min_position` (read-your-writes).
+pub async fn wait_for_in(
+    state: &AppState,
+    name: &str,
+    min_position: Option<i64>,
+) -> Result<(), ApiError> {
     let Some(p) = min_position else { return Ok(()) };
     if p < 0 {
         return Err(ApiError::validation(vec![FieldError::new(
@@ -201,7 +228,7 @@ pub async fn wait_for(state: &AppState, min_position: Option<i64>) -> Result<(),
     }
     match state
         .progress
-        .wait_for(projections::leads::NAME, p, state.read_wait)
+        .wait_for(name, p, state.read_wait)
         .await
         .map_err(ApiError::internal)?
     {
@@ -296,10 +323,13 @@ impl Fields {
 /// problem its failure maps to. Answers the position of the command's last event.
 pub async fn run_lead_command(
     state: &AppState,
+    principal: &Principal,
+    action: Action,
     lead_id: Uuid,
     command: domain::lead::LeadCommand,
     req: &Request,
 ) -> Result<i64, ApiError> {
+    policy::require(principal, action)?;
     let meta = metadata(req);
     let expected = if_match(req)?;
     let id = lead_id.to_string();
@@ -307,7 +337,19 @@ pub async fn run_lead_command(
     let done = if matches!(command, domain::lead::LeadCommand::Capture { .. }) {
         state.leads.create(&id, command, &meta).await
     } else {
-        state.leads.execute(&id, command, &meta, expected).await
+        // A lead the caller may not see answers as if it did not exist.
+        let visible = policy::scope(state, principal).await?;
+        let guard = move |lead: &Lead| {
+            if !lead.is_captured() || policy::covers(&visible, lead.assignee()) {
+                Ok(())
+            } else {
+                Err(LeadError::NotFound)
+            }
+        };
+        state
+            .leads
+            .execute_guarded(&id, command, &meta, expected, &guard)
+            .await
     }
     .map_err(|e| lead_error(state, e))?;
     state.metrics.commands.fetch_add(1, Ordering::Relaxed);
@@ -374,4 +416,30 @@ pub fn lead_error(state: &AppState, e: CommandError<LeadError>) -> ApiError {
         CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
         CommandError::Store(e) => ApiError::internal(e),
     }
+}
+
+/// Records that the caller was shown a person's data (a `PiiViewed` event on a stream of its
+/// own: one insert, nothing loaded, no contention with the person's record).
+pub async fn record_access(
+    state: &AppState,
+    req: &Request,
+    subject_type: &str,
+    subject_id: Uuid,
+    kind: domain::access::AccessKind,
+) -> Result<(), ApiError> {
+    let id = Uuid::now_v7().to_string();
+    state
+        .access
+        .create(
+            &id,
+            domain::access::AccessCommand::Record {
+                subject_type: subject_type.to_string(),
+                subject_id,
+                kind,
+            },
+            &metadata(req),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(())
 }

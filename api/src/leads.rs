@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use commands::assignment;
+use domain::access::AccessKind;
 use domain::lead::{
     parse_product_interest, LeadCommand, LeadDetails, LeadDetailsPatch as DetailsPatch, LeadEvent,
 };
+use domain::user::Role;
 use domain::values::{Email, PersonName, Phone, Text};
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
@@ -14,8 +16,10 @@ use poem_openapi::{ApiResponse, Enum, OpenApi, Tags};
 use projections::leads::query::{self, DueWindow, FollowUpFilter, LeadFilter, LeadSort};
 use uuid::Uuid;
 
+use crate::auth::{Auth, Principal};
 use crate::dto::*;
 use crate::http::{self, idempotent, lead_error, CreatedResponse, DoneResponse, Fields, State};
+use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
 
 #[derive(Tags)]
@@ -24,6 +28,12 @@ pub enum ApiTags {
     Leads,
     /// Agents' work lists.
     FollowUps,
+    /// Signing in and out, tokens, passwords.
+    Auth,
+    /// Staff accounts (admins).
+    Users,
+    /// Audit trail: who did what, the event log export and its checkpoints.
+    Audit,
     /// Health, readiness and metrics.
     Operations,
 }
@@ -153,26 +163,54 @@ fn accepted(id: Uuid, position: i64) -> Json<Accepted> {
 impl LeadsApi {
     async fn run(
         &self,
+        p: &Principal,
+        action: Action,
         lead_id: Uuid,
         command: LeadCommand,
         req: &Request,
     ) -> Result<i64, ApiError> {
-        http::run_lead_command(&self.state, lead_id, command, req).await
+        http::run_lead_command(&self.state, p, action, lead_id, command, req).await
+    }
+
+    /// The active agents (relationship and branch managers) `p` may assign leads to.
+    async fn assignable(&self, p: &Principal) -> Result<Vec<(Uuid, Role)>, ApiError> {
+        if p.role == Role::RelationshipManager {
+            return Ok(vec![(p.user_id, p.role)]);
+        }
+        let branch = match p.role {
+            Role::Admin => None,
+            Role::BranchManager => match &p.branch {
+                Some(b) => Some(b.as_str()),
+                None => return Ok(Vec::new()),
+            },
+            _ => return Ok(Vec::new()),
+        };
+        let rows = projections::users::list(&self.state.db, branch, None, true)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let role = Role::parse(&r.role)?;
+                let id = Uuid::parse_str(&r.user_id).ok()?;
+                matches!(role, Role::RelationshipManager | Role::BranchManager)
+                    .then_some((id, role))
+            })
+            .collect())
     }
 
     async fn pick_agent(
         &self,
+        p: &Principal,
         explicit: Option<Uuid>,
         round_robin: bool,
     ) -> Result<Option<(Uuid, bool)>, ApiError> {
+        let agents = self.assignable(p).await?;
         if let Some(a) = explicit {
-            // Until users exist agents are plain ids; with a roster configured, only its members.
-            let known =
-                !a.is_nil() && (self.state.agents.is_empty() || self.state.agents.contains(&a));
-            if !known {
+            if !agents.iter().any(|(id, _)| *id == a) {
                 return Err(ApiError::validation(vec![FieldError::new(
                     "agent_id",
-                    "not an active agent",
+                    "not an active agent you may assign leads to",
                 )]));
             }
             return Ok(Some((a, false)));
@@ -180,14 +218,24 @@ impl LeadsApi {
         if !round_robin {
             return Ok(None);
         }
-        match assignment::next_agent(&self.state.db, "leads", &self.state.agents)
+        // The rotation goes round the relationship managers (of the branch, for a manager).
+        let rotation: Vec<Uuid> = agents
+            .iter()
+            .filter(|(_, r)| *r == Role::RelationshipManager)
+            .map(|(id, _)| *id)
+            .collect();
+        let name = match (&p.role, &p.branch) {
+            (Role::BranchManager, Some(b)) => format!("leads:{b}"),
+            _ => "leads".to_string(),
+        };
+        match assignment::next_agent(&self.state.db, &name, &rotation)
             .await
             .map_err(ApiError::internal)?
         {
             Some(a) => Ok(Some((a, true))),
             None => Err(ApiError::conflict(
                 "no-active-agents",
-                "round-robin assignment needs active agents (CRM_AGENTS); none are configured",
+                "round-robin assignment needs active relationship managers; there are none",
             )),
         }
     }
@@ -232,9 +280,11 @@ impl LeadsApi {
     }
 
     /// Completing and cancelling a follow-up differ only in the command they send.
+    #[allow(clippy::too_many_arguments)]
     async fn close_follow_up(
         &self,
         req: &Request,
+        p: &Principal,
         lead_id: Uuid,
         follow_up_id: Uuid,
         body: FollowUpClose,
@@ -246,10 +296,30 @@ impl LeadsApi {
             let mut f = Fields::default();
             let note = text(&mut f, "note", body.note.as_deref(), 1000);
             f.finish()?;
-            let position = self.run(lead_id, command(follow_up_id, note), req).await?;
+            let position = self
+                .run(
+                    p,
+                    Action::LeadEdit,
+                    lead_id,
+                    command(follow_up_id, note),
+                    req,
+                )
+                .await?;
             Ok(DoneResponse::Done(accepted(follow_up_id, position)))
         })
         .await
+    }
+
+    /// 404 unless `p` may see the lead (`None`: it does not exist).
+    async fn visible(
+        &self,
+        p: &Principal,
+        view: Option<&projections::leads::LeadView>,
+    ) -> Result<(), ApiError> {
+        match view {
+            Some(v) if policy::covers(&policy::scope(&self.state, p).await?, v.assignee) => Ok(()),
+            _ => Err(ApiError::not_found("lead")),
+        }
     }
 
     async fn lead_view(&self, id: Uuid) -> Result<projections::leads::LeadView, ApiError> {
@@ -285,10 +355,21 @@ pub(crate) async fn history_entries(
         return Err(ApiError::not_found("lead"));
     }
     let mut items = Vec::with_capacity(events.len());
+    let mut view: Option<projections::leads::LeadView> = None;
+    let mut before = serde_json::Value::Object(Default::default());
     for e in &events {
         let (event, meta) = projections::leads::decode(&state.keyring, e)
             .await
             .map_err(ApiError::internal)?;
+        match view.as_mut() {
+            Some(v) => v.apply(&event, &meta, e.sequence, e.position),
+            None => {
+                view = projections::leads::LeadView::start(&event, &meta, e.sequence, e.position)
+            }
+        }
+        let after = serde_json::to_value(&view).unwrap_or_default();
+        let changes = field_changes(&before, &after);
+        before = after;
         let changed_fields = match &event {
             LeadEvent::LeadDetailsChanged(c) => c.fields().into_iter().map(String::from).collect(),
             _ => Vec::new(),
@@ -308,6 +389,7 @@ pub(crate) async fn history_entries(
             request_id: meta.request_id,
             client_ip: meta.client_ip,
             changed_fields,
+            changes,
             data,
         });
     }
@@ -324,6 +406,7 @@ impl LeadsApi {
     async fn capture(
         &self,
         req: &Request,
+        auth: Auth,
         body: Json<NewLead>,
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
@@ -356,13 +439,32 @@ impl LeadsApi {
                     .await
                     .map_err(ApiError::internal)?;
                 if !found.is_empty() {
-                    return Err(ApiError::duplicate(found));
+                    // Only ids the caller may open are named; that a duplicate exists is said
+                    // either way (capturing it twice would split the person's history).
+                    let visible = policy::scope(&self.state, &auth.0).await?;
+                    let mut shown = Vec::new();
+                    for id in found {
+                        let assignee = query::get(&self.state.db, &self.state.keyring, id)
+                            .await
+                            .map_err(ApiError::internal)?
+                            .and_then(|v| v.assignee);
+                        if policy::covers(&visible, assignee) {
+                            shown.push(id);
+                        }
+                    }
+                    return Err(ApiError::duplicate(shown));
                 }
             }
-            let assignee = self.pick_agent(b.assign_to, b.round_robin).await?;
+            let assignee = match self.pick_agent(&auth.0, b.assign_to, b.round_robin).await? {
+                // An agent's own capture is theirs unless they say otherwise.
+                None if auth.0.role == Role::RelationshipManager => Some((auth.0.user_id, false)),
+                other => other,
+            };
             let lead_id = Uuid::now_v7();
             let position = self
                 .run(
+                    &auth.0,
+                    Action::LeadCapture,
                     lead_id,
                     LeadCommand::Capture {
                         lead_id,
@@ -391,6 +493,7 @@ impl LeadsApi {
     async fn list(
         &self,
         req: &Request,
+        auth: Auth,
         /// Only leads in this status.
         status: Query<Option<LeadStatus>>,
         /// Only leads assigned to this agent.
@@ -424,6 +527,7 @@ impl LeadsApi {
         /// Wait until the read model has this log position (read your own writes).
         min_position: Query<Option<i64>>,
     ) -> Result<LeadListResponse, ReadError> {
+        policy::require(&auth.0, Action::LeadRead)?;
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         if q.0.as_ref().is_some_and(|t| t.chars().count() > 100) {
             let e = ApiError::validation(vec![FieldError::new("q", "at most 100 characters")]);
@@ -444,6 +548,7 @@ impl LeadsApi {
             SortField::Score => LeadSort::Score,
         };
         let filter = LeadFilter {
+            visible: policy::scope(&self.state, &auth.0).await?,
             status: status.0.map(Into::into),
             assignee: assignee.0,
             unassigned: unassigned.0,
@@ -482,13 +587,42 @@ impl LeadsApi {
     async fn get(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         /// Wait until the read model has this log position (read your own writes).
         min_position: Query<Option<i64>>,
+        /// The lead as it stood at this time, folded from the event log (compliance replay).
+        as_of: Query<Option<DateTime<Utc>>>,
     ) -> Result<LeadResponse, ReadError> {
+        policy::require(&auth.0, Action::LeadRead)?;
+        if let Some(at) = as_of.0 {
+            policy::require(&auth.0, Action::LeadHistory)?;
+            let events =
+                projections::log::aggregate_events(&self.state.db, "lead", &id.0.to_string())
+                    .await
+                    .map_err(ApiError::internal)?;
+            // Whether the caller may see the lead is decided on its state now.
+            let now = projections::leads::fold(&self.state.keyring, &events)
+                .await
+                .map_err(ApiError::internal)?;
+            self.visible(&auth.0, now.as_ref()).await?;
+            let before: Vec<_> = events
+                .into_iter()
+                .filter(|e| commands::EventMetadata::from_json(&e.metadata).recorded_at <= at)
+                .collect();
+            let view = projections::leads::fold(&self.state.keyring, &before)
+                .await
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| ApiError::not_found("lead at that time"))?;
+            http::record_access(&self.state, req, "lead", id.0, AccessKind::AsOf).await?;
+            let etag = format!("\"{}\"", view.version);
+            return Ok(LeadResponse::Ok(Json((&view).into()), etag));
+        }
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         let view = self.lead_view(id.0).await?;
+        self.visible(&auth.0, Some(&view)).await?;
+        http::record_access(&self.state, req, "lead", id.0, AccessKind::Profile).await?;
         let etag = format!("\"{}\"", view.version);
         Ok(LeadResponse::Ok(Json((&view).into()), etag))
     }
@@ -500,6 +634,7 @@ impl LeadsApi {
     async fn replace(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         body: Json<LeadDetailsReplace>,
@@ -525,7 +660,13 @@ impl LeadsApi {
                 notes: Some(d.notes),
             };
             let position = self
-                .run(id.0, LeadCommand::UpdateDetails(patch), req)
+                .run(
+                    &auth.0,
+                    Action::LeadEdit,
+                    id.0,
+                    LeadCommand::UpdateDetails(patch),
+                    req,
+                )
                 .await?;
             Ok(DoneResponse::Done(accepted(id.0, position)))
         })
@@ -539,6 +680,7 @@ impl LeadsApi {
     async fn patch(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         body: Json<LeadDetailsPatch>,
@@ -612,7 +754,13 @@ impl LeadsApi {
             };
             f.finish()?;
             let position = self
-                .run(id.0, LeadCommand::UpdateDetails(patch), req)
+                .run(
+                    &auth.0,
+                    Action::LeadEdit,
+                    id.0,
+                    LeadCommand::UpdateDetails(patch),
+                    req,
+                )
                 .await?;
             Ok(DoneResponse::Done(accepted(id.0, position)))
         })
@@ -627,6 +775,7 @@ impl LeadsApi {
     async fn archive(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         /// Why the lead is archived.
@@ -640,7 +789,15 @@ impl LeadsApi {
             let mut f = Fields::default();
             let reason = self::reason(&mut f, reason.0.as_deref());
             f.finish()?;
-            let position = self.run(id.0, LeadCommand::Archive { reason }, req).await?;
+            let position = self
+                .run(
+                    &auth.0,
+                    Action::LeadArchive,
+                    id.0,
+                    LeadCommand::Archive { reason },
+                    req,
+                )
+                .await?;
             Ok(DoneResponse::Done(accepted(id.0, position)))
         })
         .await
@@ -659,6 +816,7 @@ impl LeadsApi {
     async fn status(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         body: Json<StatusChange>,
@@ -675,6 +833,8 @@ impl LeadsApi {
             let to: domain::lead::LeadStatus = body.0.status.into();
             let position = self
                 .run(
+                    &auth.0,
+                    Action::LeadEdit,
                     id.0,
                     LeadCommand::ChangeStatus {
                         to,
@@ -704,6 +864,7 @@ impl LeadsApi {
     async fn convert(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         body: Json<Conversion>,
@@ -720,6 +881,8 @@ impl LeadsApi {
             let to = domain::lead::LeadStatus::Converted;
             let position = self
                 .run(
+                    &auth.0,
+                    Action::LeadEdit,
                     id.0,
                     LeadCommand::ChangeStatus {
                         to,
@@ -750,6 +913,7 @@ impl LeadsApi {
     async fn assign(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         body: Json<AssignmentRequest>,
@@ -784,12 +948,18 @@ impl LeadsApi {
             if !lead.is_captured() {
                 return Err(ApiError::not_found("lead"));
             }
+            policy::require(&auth.0, Action::LeadAssign)?;
+            if !policy::covers(&policy::scope(&self.state, &auth.0).await?, lead.assignee()) {
+                return Err(ApiError::not_found("lead"));
+            }
             let (agent_id, round_robin) = self
-                .pick_agent(body.0.agent_id, body.0.round_robin)
+                .pick_agent(&auth.0, body.0.agent_id, body.0.round_robin)
                 .await?
                 .ok_or_else(|| ApiError::bad_request("no agent"))?;
             let position = self
                 .run(
+                    &auth.0,
+                    Action::LeadAssign,
                     id.0,
                     LeadCommand::Assign {
                         agent_id,
@@ -815,6 +985,7 @@ impl LeadsApi {
     async fn schedule(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         body: Json<NewFollowUp>,
@@ -830,6 +1001,8 @@ impl LeadsApi {
             let follow_up_id = Uuid::now_v7();
             let position = self
                 .run(
+                    &auth.0,
+                    Action::LeadEdit,
                     id.0,
                     LeadCommand::ScheduleFollowUp {
                         follow_up_id,
@@ -859,6 +1032,7 @@ impl LeadsApi {
     async fn reschedule(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         /// The follow-up's id.
@@ -878,7 +1052,9 @@ impl LeadsApi {
                 due_at: body.0.due_at,
                 reason,
             };
-            let position = self.run(id.0, command, req).await?;
+            let position = self
+                .run(&auth.0, Action::LeadEdit, id.0, command, req)
+                .await?;
             Ok(DoneResponse::Done(accepted(follow_up_id.0, position)))
         })
         .await
@@ -895,6 +1071,7 @@ impl LeadsApi {
     async fn complete(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         /// The follow-up's id.
@@ -906,6 +1083,7 @@ impl LeadsApi {
     ) -> Result<DoneResponse, ApiError> {
         self.close_follow_up(
             req,
+            &auth.0,
             id.0,
             follow_up_id.0,
             body.0,
@@ -929,6 +1107,7 @@ impl LeadsApi {
     async fn cancel(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         /// The follow-up's id.
@@ -940,6 +1119,7 @@ impl LeadsApi {
     ) -> Result<DoneResponse, ApiError> {
         self.close_follow_up(
             req,
+            &auth.0,
             id.0,
             follow_up_id.0,
             body.0,
@@ -963,6 +1143,7 @@ impl LeadsApi {
     async fn log_interaction(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         body: Json<NewInteraction>,
@@ -985,7 +1166,9 @@ impl LeadsApi {
                 occurred_at: body.0.occurred_at.unwrap_or_else(Utc::now),
                 duration_minutes: body.0.duration_minutes,
             };
-            let position = self.run(id.0, command, req).await?;
+            let position = self
+                .run(&auth.0, Action::LeadEdit, id.0, command, req)
+                .await?;
             Ok(CreatedResponse::Created(
                 accepted(interaction_id, position),
                 format!("/api/leads/{}/interactions", id.0),
@@ -1005,6 +1188,7 @@ impl LeadsApi {
     async fn interactions(
         &self,
         req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
         /// Page size, 1 to 200 (default 50).
@@ -1015,9 +1199,11 @@ impl LeadsApi {
         /// Wait until the read model has this log position (read your own writes); also `X-Min-Position`.
         min_position: Query<Option<i64>>,
     ) -> Result<InteractionsResponse, ReadError> {
+        policy::require(&auth.0, Action::LeadRead)?;
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         let limit = page_limit(limit.0)? as usize;
         let view = self.lead_view(id.0).await?;
+        self.visible(&auth.0, Some(&view)).await?;
         let start = match cursor.0 {
             None => 0,
             Some(c) => c.parse::<usize>().map_err(|_| {
@@ -1050,10 +1236,32 @@ impl LeadsApi {
     )]
     async fn history(
         &self,
+        req: &Request,
+        auth: Auth,
         /// The lead's id.
         id: Path<Uuid>,
     ) -> Result<HistoryResponse, ReadError> {
+        policy::require(&auth.0, Action::LeadHistory)?;
         let items = history_entries(&self.state, id.0).await?;
+        let now = query::get(&self.state.db, &self.state.keyring, id.0)
+            .await
+            .map_err(ApiError::internal)?;
+        match &now {
+            Some(_) => self.visible(&auth.0, now.as_ref()).await?,
+            // Not in the read model yet: decide on the log.
+            None => {
+                let (lead, _) = self
+                    .state
+                    .leads
+                    .load(&id.0.to_string())
+                    .await
+                    .map_err(ApiError::internal)?;
+                if !policy::covers(&policy::scope(&self.state, &auth.0).await?, lead.assignee()) {
+                    return Err(ApiError::not_found("lead").into());
+                }
+            }
+        }
+        http::record_access(&self.state, req, "lead", id.0, AccessKind::History).await?;
         Ok(HistoryResponse::Ok(Json(History { items })))
     }
 
@@ -1062,9 +1270,11 @@ impl LeadsApi {
     /// Open follow-ups of non-archived leads, soonest first: due today (the IST day), overdue,
     /// upcoming or any; for one agent (the lead's current assignee) or everyone.
     #[oai(path = "/api/follow-ups", method = "get", tag = "ApiTags::FollowUps")]
+    #[allow(clippy::too_many_arguments)]
     async fn follow_ups(
         &self,
         req: &Request,
+        auth: Auth,
         /// Only follow-ups of leads assigned to this agent.
         agent_id: Query<Option<Uuid>>,
         /// Default `today`.
@@ -1077,8 +1287,10 @@ impl LeadsApi {
         /// Wait until the read model has this log position (read your own writes); also `X-Min-Position`.
         min_position: Query<Option<i64>>,
     ) -> Result<FollowUpsResponse, ReadError> {
+        policy::require(&auth.0, Action::LeadRead)?;
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         let filter = FollowUpFilter {
+            visible: policy::scope(&self.state, &auth.0).await?,
             assignee: agent_id.0,
             window: due.0.unwrap_or(Due::Today).into(),
             limit: page_limit(limit.0)?,
@@ -1114,11 +1326,17 @@ impl LeadsApi {
 
     /// Active agents
     ///
-    /// The agents round-robin assignment rotates through (from `CRM_AGENTS`).
+    /// The agents the caller may assign leads to (round-robin rotates through the relationship
+    /// managers among them): everyone for admins, the branch for managers, oneself for agents.
     #[oai(path = "/api/agents", method = "get", tag = "ApiTags::Leads")]
-    async fn agents(&self) -> Result<AgentsResponse, ReadError> {
-        Ok(AgentsResponse::Ok(Json(Agents {
-            items: self.state.agents.clone(),
-        })))
+    async fn agents(&self, auth: Auth) -> Result<AgentsResponse, ReadError> {
+        policy::require(&auth.0, Action::AgentList)?;
+        let items = self
+            .assignable(&auth.0)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        Ok(AgentsResponse::Ok(Json(Agents { items })))
     }
 }

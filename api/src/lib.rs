@@ -5,6 +5,8 @@
 // request, so its size is not worth boxing for.
 #![allow(clippy::result_large_err)]
 
+pub mod audit;
+pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -12,7 +14,10 @@ pub mod dto;
 pub mod http;
 pub mod leads;
 pub mod ops;
+pub mod policy;
 pub mod privacy;
 pub mod problem;
 pub mod retention;
 pub mod server;
+pub mod tools;
+pub mod users;

@@ -11,9 +11,11 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 
+use crate::auth::{Auth, Principal};
 use crate::dto::{HistoryEntry, LeadOut, MarketingChannel, Str};
 use crate::http::{self, lead_error, DoneResponse, Fields, State};
 use crate::leads::history_entries;
+use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
 
 #[derive(Tags)]
@@ -100,6 +102,19 @@ pub struct SubjectExport {
     pub history: Vec<HistoryEntry>,
     /// Documents held (KYC documents arrive with the KYC case; none for a lead).
     pub documents: Vec<String>,
+    /// Who was shown this person's data, and when (profile reads, history, exports).
+    pub accessed_by: Vec<AccessRecord>,
+}
+
+/// One time someone was shown the person's data.
+#[derive(Debug, Clone, Object)]
+pub struct AccessRecord {
+    pub at: DateTime<Utc>,
+    pub actor_id: String,
+    pub actor_role: String,
+    /// What was read: `PiiViewed` (profile, history, as-of) or `SubjectDataExported`.
+    pub event_type: String,
+    pub request_id: String,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -121,8 +136,15 @@ pub struct PrivacyApi {
 }
 
 impl PrivacyApi {
-    async fn run(&self, id: Uuid, command: LeadCommand, req: &Request) -> Result<i64, ApiError> {
-        http::run_lead_command(&self.state, id, command, req).await
+    async fn run(
+        &self,
+        p: &Principal,
+        action: Action,
+        id: Uuid,
+        command: LeadCommand,
+        req: &Request,
+    ) -> Result<i64, ApiError> {
+        http::run_lead_command(&self.state, p, action, id, command, req).await
     }
 
     /// Shreds now if nothing blocks it; otherwise says what does.
@@ -179,6 +201,7 @@ impl PrivacyApi {
     async fn request_erasure(
         &self,
         req: &Request,
+        auth: Auth,
         /// The data subject (a lead's id).
         id: Path<Uuid>,
         body: Json<ErasureRequest>,
@@ -187,7 +210,13 @@ impl PrivacyApi {
         let reason = reason(&mut f, "reason", body.0.reason.as_deref());
         f.finish()?;
         let position = self
-            .run(id.0, LeadCommand::RequestErasure { reason }, req)
+            .run(
+                &auth.0,
+                Action::ErasureRequest,
+                id.0,
+                LeadCommand::RequestErasure { reason },
+                req,
+            )
             .await?;
         Ok(ErasureResponse::Ok(Json(
             self.settle(id.0, position, req).await?,
@@ -205,6 +234,7 @@ impl PrivacyApi {
     async fn place_hold(
         &self,
         req: &Request,
+        auth: Auth,
         /// The data subject (a lead's id).
         id: Path<Uuid>,
         body: Json<LegalHoldRequest>,
@@ -214,7 +244,13 @@ impl PrivacyApi {
         f.finish()?;
         let reason = reason.ok_or_else(|| ApiError::bad_request("reason"))?;
         let position = self
-            .run(id.0, LeadCommand::PlaceLegalHold { reason }, req)
+            .run(
+                &auth.0,
+                Action::LegalHold,
+                id.0,
+                LeadCommand::PlaceLegalHold { reason },
+                req,
+            )
             .await?;
         Ok(DoneResponse::Done(Json(crate::dto::Accepted {
             id: id.0,
@@ -234,6 +270,7 @@ impl PrivacyApi {
     async fn lift_hold(
         &self,
         req: &Request,
+        auth: Auth,
         /// The data subject (a lead's id).
         id: Path<Uuid>,
         /// Why the hold ends.
@@ -243,7 +280,13 @@ impl PrivacyApi {
         let reason = self::reason(&mut f, "reason", reason.0.as_deref());
         f.finish()?;
         let position = self
-            .run(id.0, LeadCommand::LiftLegalHold { reason }, req)
+            .run(
+                &auth.0,
+                Action::LegalHold,
+                id.0,
+                LeadCommand::LiftLegalHold { reason },
+                req,
+            )
             .await?;
         let (lead, _) = self
             .state
@@ -275,6 +318,7 @@ impl PrivacyApi {
     async fn consent(
         &self,
         req: &Request,
+        auth: Auth,
         /// The data subject (a lead's id).
         id: Path<Uuid>,
         body: Json<ConsentChange>,
@@ -283,7 +327,9 @@ impl PrivacyApi {
             channel: body.0.channel.into(),
             granted: body.0.granted,
         };
-        let position = self.run(id.0, command, req).await?;
+        let position = self
+            .run(&auth.0, Action::ConsentManage, id.0, command, req)
+            .await?;
         Ok(DoneResponse::Done(Json(crate::dto::Accepted {
             id: id.0,
             position,
@@ -304,9 +350,11 @@ impl PrivacyApi {
     async fn export(
         &self,
         req: &Request,
+        auth: Auth,
         /// The data subject (a lead's id).
         id: Path<Uuid>,
     ) -> Result<ExportResponse, ReadError> {
+        policy::require(&auth.0, Action::SubjectExport)?;
         let meta = http::metadata(req);
         let done = self
             .state
@@ -320,6 +368,29 @@ impl PrivacyApi {
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("lead"))?;
         let history = history_entries(&self.state, id.0).await?;
+        // Who was shown the person's data: every access record up to this export.
+        http::wait_for_in(&self.state, projections::history::NAME, Some(done.position)).await?;
+        let rows = projections::history::query(
+            &self.state.db,
+            &projections::history::HistoryFilter {
+                subject_id: Some(id.0.to_string()),
+                limit: 10_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        let accessed_by = rows
+            .into_iter()
+            .filter(|r| r.event_type == "PiiViewed" || r.event_type == "SubjectDataExported")
+            .map(|r| AccessRecord {
+                at: r.recorded_at,
+                actor_id: r.actor_id,
+                actor_role: r.actor_role,
+                event_type: r.event_type,
+                request_id: r.request_id,
+            })
+            .collect();
         if history.is_empty() {
             return Err(ApiError::validation(vec![FieldError::new("id", "no history")]).into());
         }
@@ -329,6 +400,7 @@ impl PrivacyApi {
             profile: (&view).into(),
             history,
             documents: Vec::new(),
+            accessed_by,
         })))
     }
 }

@@ -72,7 +72,13 @@ pub enum ApiError {
     /// The request is malformed or a field is invalid; nothing was changed.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
-    /// No such record.
+    /// No valid access token (missing, expired, forged, or its session ended).
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
+    /// The caller's role may not do this (or must change their password first).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such record, or none the caller may see.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
     /// The record's state does not allow this (illegal transition, concurrent change).
@@ -90,6 +96,9 @@ pub enum ApiError {
     /// The Idempotency-Key was used before with a different request.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
+    /// Too many attempts (login lockout or rate limit); retry after `Retry-After` seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] String),
     /// The read model did not catch up with `min_position` in time; retry.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
@@ -105,7 +114,13 @@ pub enum ReadError {
     /// A parameter is malformed or invalid.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
-    /// No such record.
+    /// No valid access token (missing, expired, forged, or its session ended).
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
+    /// The caller's role may not read this.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such record, or none the caller may see.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
     /// The read model did not catch up with `min_position` in time; retry.
@@ -121,6 +136,8 @@ impl From<ApiError> for ReadError {
         match e {
             ApiError::BadRequest(p) => ReadError::BadRequest(p),
             ApiError::NotFound(p) => ReadError::NotFound(p),
+            ApiError::Unauthorized(p, h) => ReadError::Unauthorized(p, h),
+            ApiError::Forbidden(p) => ReadError::Forbidden(p),
             ApiError::Unavailable(p) => ReadError::Unavailable(p),
             ApiError::Internal(p) => ReadError::Internal(p),
             other => {
@@ -170,6 +187,33 @@ impl ApiError {
             "The request is malformed",
             detail,
         ))
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        ApiError::Unauthorized(
+            problem(401, "unauthorized", "Sign-in required", detail),
+            "Bearer realm=\"crm\"".into(),
+        )
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        ApiError::Forbidden(problem(403, "forbidden", "Not allowed", detail))
+    }
+
+    pub fn password_change_required() -> Self {
+        ApiError::Forbidden(problem(
+            403,
+            "password-change-required",
+            "Change your password first",
+            "this password was set by an administrator: POST /api/auth/password to choose your own",
+        ))
+    }
+
+    pub fn too_many(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        ApiError::TooManyRequests(
+            problem(429, "too-many-requests", "Too many attempts", detail),
+            retry_after_secs.max(1).to_string(),
+        )
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -263,6 +307,9 @@ impl ApiError {
     pub fn from_status(status: u16, detail: String) -> (u16, Problem) {
         let (slug, title) = match status {
             400 => ("bad-request", "The request is malformed"),
+            401 => ("unauthorized", "Sign-in required"),
+            403 => ("forbidden", "Not allowed"),
+            429 => ("too-many-requests", "Too many attempts"),
             404 => ("not-found", "Not found"),
             405 => ("method-not-allowed", "Method not allowed"),
             411 => ("length-required", "Content-Length required"),

@@ -5,9 +5,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use commands::audit::AuditSigner;
 use commands::privacy::Keyring;
 use commands::{Db, Executor, LogSignal};
 use domain::lead::LeadServices;
+use domain::user::UserServices;
 use domain::Clock;
 use poem::http::{HeaderValue, StatusCode};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -18,12 +20,15 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::audit::http::AuditApi;
+use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::http::{AppState, Metrics, RequestId, State};
 use crate::leads::LeadsApi;
 use crate::ops::OpsApi;
 use crate::privacy::PrivacyApi;
 use crate::problem::ApiError;
+use crate::users::{AuthApi, UsersApi};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -33,6 +38,10 @@ pub enum StartError {
     Projection(#[from] projections::ProjectionError),
     #[error(transparent)]
     Privacy(#[from] commands::privacy::PrivacyError),
+    #[error(transparent)]
+    AuditKey(#[from] commands::audit::KeyError),
+    #[error(transparent)]
+    Secret(#[from] commands::secrets::SecretError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -45,6 +54,7 @@ pub struct Running {
     pub addr: SocketAddr,
     pub db: Db,
     pub keyring: Arc<Keyring>,
+    pub signer: Arc<AuditSigner>,
     /// The application state (for in-process tools and tests).
     pub state: State,
     shutdown: Option<oneshot::Sender<()>>,
@@ -76,9 +86,11 @@ impl Running {
     }
 }
 
-/// Connects to the store, applies migrations and prepares read-model tables.
-/// Connects to the store, applies migrations, opens the keyring and prepares read-model tables.
-pub async fn open_store(config: &Config) -> Result<(Db, Arc<Keyring>), StartError> {
+/// Connects to the store, applies migrations, opens the keyring and the audit signing key, and
+/// prepares read-model tables.
+pub async fn open_store(
+    config: &Config,
+) -> Result<(Db, Arc<Keyring>, Arc<AuditSigner>), StartError> {
     let db = Db::connect(config.store.database_url.as_deref(), &config.store.data_dir).await?;
     db.migrate().await?;
     let keyring = Keyring::load(
@@ -89,17 +101,33 @@ pub async fn open_store(config: &Config) -> Result<(Db, Arc<Keyring>), StartErro
     )
     .await?;
     let keyring = Arc::new(keyring);
-    projections::schema::ensure_live(&db, &projections::all(&keyring)).await?;
-    Ok((db, keyring))
+    let signer = Arc::new(AuditSigner::load(
+        &config.store.data_dir,
+        config.store.audit_signing_key.as_deref(),
+        matches!(db, Db::Sqlite(_)),
+    )?);
+    projections::schema::ensure_live(&db, &projections::all(&keyring, &signer)).await?;
+    Ok((db, keyring, signer))
 }
 
-pub fn openapi(state: State) -> OpenApiService<(LeadsApi, PrivacyApi, OpsApi), ()> {
+type Apis = (LeadsApi, PrivacyApi, AuthApi, UsersApi, AuditApi, OpsApi);
+
+pub fn openapi(state: State) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             LeadsApi {
                 state: state.clone(),
             },
             PrivacyApi {
+                state: state.clone(),
+            },
+            AuthApi {
+                state: state.clone(),
+            },
+            UsersApi {
+                state: state.clone(),
+            },
+            AuditApi {
                 state: state.clone(),
             },
             OpsApi { state },
@@ -113,15 +141,29 @@ pub fn openapi(state: State) -> OpenApiService<(LeadsApi, PrivacyApi, OpsApi), (
          answer with the log `position` of their last event: pass it as `min_position` (or the \
          `X-Min-Position` header) to read your own write. Commands accept an `Idempotency-Key` \
          header, and commands on a lead accept `If-Match` with the `ETag` its GET returned (412 \
-         when the lead changed since). Errors are `application/problem+json`.",
+         when the lead changed since). Errors are `application/problem+json`. Sign in at \
+         `POST /api/auth/login` and send the access token as `Authorization: Bearer …`; what \
+         each role may do is enforced on every endpoint (a record the caller may not see \
+         answers 404).",
     )
 }
 
 /// Starts the server (and the projection runner) with `config`; `--addr` port 0 picks a port.
 pub async fn start(config: Config) -> Result<Running, StartError> {
-    let (db, keyring) = open_store(&config).await?;
+    let (db, keyring, signer) = open_store(&config).await?;
+    let jwt_secret = commands::secrets::load(
+        "CRM_JWT_SECRET",
+        config.serve.jwt_secret.as_deref(),
+        &config.store.data_dir.join("jwt.key"),
+        matches!(db, Db::Sqlite(_)),
+    )?;
+    if commands::users::count(&db).await? == 0 {
+        tracing::warn!(
+            "no users yet: create the first admin with `crm user create --role admin --email … --name …`, or the demo users with `crm seed`"
+        );
+    }
     let signal = LogSignal::default();
-    let all = projections::all(&keyring);
+    let all = projections::all(&keyring, &signer);
     let runner = Runner::new(&db, all.clone(), signal.clone());
     let progress = runner.progress();
     let workers = runner.spawn();
@@ -132,14 +174,28 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             LeadServices {
                 clock: Clock::system(),
             },
-            signal,
+            signal.clone(),
             keyring.clone(),
             domain::lead::upcasters(),
         ),
+        users: Executor::new(
+            &db,
+            UserServices {
+                clock: Clock::system(),
+            },
+            signal.clone(),
+            keyring.clone(),
+            Vec::new(),
+        ),
+        access: Executor::new(&db, (), signal.clone(), keyring.clone(), Vec::new()),
         keyring: keyring.clone(),
+        signer: signer.clone(),
+        tokens: TokenKeys::new(&jwt_secret),
+        auth_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
+            std::num::NonZeroU32::new(config.serve.auth_rate_per_minute.max(1)).expect("non-zero"),
+        )),
         projections: all,
         progress,
-        agents: config.serve.agents.clone(),
         read_wait: Duration::from_millis(config.serve.read_wait_ms),
         ready_max_lag: config.serve.ready_max_lag,
         metrics: Metrics::default(),
@@ -153,7 +209,26 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .nest("/docs", service.swagger_ui())
         .nest("/", service)
         .catch_all_error(|err: poem::Error| async move { problem_response(err) });
-    let app = with_request_context(app, state.clone(), config.serve.max_body);
+    let cors = {
+        poem::middleware::Cors::new()
+            .allow_origins(config.serve.cors_origins.clone())
+            .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+            .allow_headers([
+                "authorization",
+                "content-type",
+                "idempotency-key",
+                "if-match",
+                "x-min-position",
+                "x-request-id",
+            ])
+            .expose_headers(["etag", "location", "retry-after", "x-request-id"])
+            .max_age(600)
+    };
+    let app = with_request_context(
+        app.with_if(!config.serve.cors_origins.is_empty(), cors),
+        state.clone(),
+        config.serve.max_body,
+    );
 
     let addr = config.serve.addr;
     let acceptor = TcpListener::bind(addr)
@@ -186,6 +261,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         addr: bound,
         db,
         keyring,
+        signer,
         state,
         shutdown: Some(tx),
         server,
@@ -291,6 +367,7 @@ fn with_request_context(
                 .map(str::to_string)
                 .unwrap_or_else(|| Uuid::new_v4().to_string());
             req.extensions_mut().insert(RequestId(request_id.clone()));
+            crate::auth::authenticate(&state, &mut req).await;
             let method = req.method().clone();
             let path = req.uri().path().to_string();
             let started = Instant::now();
@@ -314,9 +391,23 @@ fn with_request_context(
                 headers.insert("x-request-id", v);
             }
             headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            headers.insert(
+                "strict-transport-security",
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
             headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            if status == StatusCode::UNAUTHORIZED && !headers.contains_key("www-authenticate") {
+                headers.insert(
+                    "www-authenticate",
+                    HeaderValue::from_static("Bearer realm=\"crm\""),
+                );
+            }
             if !path.starts_with("/docs") {
                 headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+                headers.insert(
+                    "content-security-policy",
+                    HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+                );
                 headers.insert("cache-control", HeaderValue::from_static("no-store"));
             }
             let level_path = route_shape(&path);

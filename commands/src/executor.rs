@@ -45,6 +45,9 @@ pub struct Committed {
     pub sequence: usize,
 }
 
+/// A check on the loaded aggregate before a command runs.
+pub type Guard<A> = dyn Fn(&A) -> Result<(), <A as Aggregate>::Error> + Send + Sync;
+
 enum AggregateStore<A: Aggregate + Send + Sync> {
     Sqlite(PersistedEventStore<EncryptingRepository<SqliteEventRepository>, A>),
     Postgres(PersistedEventStore<EncryptingRepository<PostgresEventRepository>, A>),
@@ -118,7 +121,36 @@ where
         metadata: &EventMetadata,
         expected: Option<usize>,
     ) -> Result<Committed, CommandError<A::Error>> {
-        self.run(id, command, metadata, expected, false).await
+        Ok(self
+            .run(id, command, metadata, expected, false, None)
+            .await?
+            .0)
+    }
+
+    /// Like [`Executor::execute`], but `guard` sees the loaded aggregate first and can refuse
+    /// (record-level access checks that depend on the aggregate's state).
+    pub async fn execute_guarded(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &EventMetadata,
+        expected: Option<usize>,
+        guard: &Guard<A>,
+    ) -> Result<Committed, CommandError<A::Error>> {
+        Ok(self
+            .run(id, command, metadata, expected, false, Some(guard))
+            .await?
+            .0)
+    }
+
+    /// Like [`Executor::execute`], also giving the events the command appended.
+    pub async fn execute_events(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &EventMetadata,
+    ) -> Result<(Committed, Vec<A::Event>), CommandError<A::Error>> {
+        self.run(id, command, metadata, None, false, None).await
     }
 
     /// Executes a command that starts a new aggregate under an id the server just made up:
@@ -130,7 +162,7 @@ where
         command: A::Command,
         metadata: &EventMetadata,
     ) -> Result<Committed, CommandError<A::Error>> {
-        self.run(id, command, metadata, None, true).await
+        Ok(self.run(id, command, metadata, None, true, None).await?.0)
     }
 
     async fn run(
@@ -140,7 +172,8 @@ where
         metadata: &EventMetadata,
         expected: Option<usize>,
         assume_new: bool,
-    ) -> Result<Committed, CommandError<A::Error>> {
+        guard: Option<&Guard<A>>,
+    ) -> Result<(Committed, Vec<A::Event>), CommandError<A::Error>> {
         let meta = metadata.to_map();
         for attempt in 0..=MAX_RETRIES {
             let outcome = with_store!(&self.store, s => {
@@ -158,6 +191,9 @@ where
                 if let Some(expected) = expected.filter(|e| *e != loaded) {
                     return Err(CommandError::VersionMismatch { expected, actual: loaded });
                 }
+                if let Some(guard) = guard {
+                    guard(&context.aggregate).map_err(CommandError::Rejected)?;
+                }
                 let sink = EventSink::default();
                 context
                     .aggregate()
@@ -167,21 +203,23 @@ where
                 let events = sink.collect().await;
                 let appended = events.len();
                 if appended == 0 {
-                    Ok((loaded, 0))
+                    Ok((loaded, Vec::new()))
                 } else {
+                    let kept = events.clone();
                     let _turn = match &self.write_gate {
                         Some(gate) => Some(gate.lock().await),
                         None => None,
                     };
                     match s.commit(events, context, meta.clone()).await {
-                        Ok(_) => Ok((loaded + appended, appended)),
+                        Ok(_) => Ok((loaded + appended, kept)),
                         Err(AggregateError::AggregateConflict) => Err(None),
                         Err(e) => return Err(store_error(e)),
                     }
                 }
             });
             match outcome {
-                Ok((sequence, appended)) => {
+                Ok((sequence, events)) => {
+                    let appended = events.len();
                     let position = if sequence == 0 {
                         0
                     } else {
@@ -193,11 +231,14 @@ where
                     if appended > 0 {
                         self.signal.appended(position);
                     }
-                    return Ok(Committed {
-                        position,
-                        appended,
-                        sequence,
-                    });
+                    return Ok((
+                        Committed {
+                            position,
+                            appended,
+                            sequence,
+                        },
+                        events,
+                    ));
                 }
                 Err(None) => {
                     tracing::debug!(aggregate = A::TYPE, "optimistic lock lost, retrying");

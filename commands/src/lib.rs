@@ -3,11 +3,15 @@
 //! aggregates and handlers call.
 
 pub mod assignment;
+pub mod audit;
 pub mod executor;
 pub mod idempotency;
 pub mod metadata;
+pub mod passwords;
 pub mod privacy;
+pub mod secrets;
 pub mod store;
+pub mod users;
 
 pub use executor::{CommandError, Committed, Executor};
 pub use metadata::EventMetadata;

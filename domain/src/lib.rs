@@ -1,7 +1,38 @@
 //! The broker CRM's domain: aggregates with their commands, events and errors, and the validated
 //! value types they are made of. Pure: no I/O, no SQL, no HTTP.
 
+/// A closed set of values stored and shown as snake_case words.
+#[macro_export]
+macro_rules! snake_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub mod access;
 pub mod lead;
+pub mod user;
 pub mod values;
 
 use chrono::{DateTime, Utc};
@@ -10,6 +41,7 @@ use chrono::{DateTime, Utc};
 pub fn personal_fields(aggregate_type: &str, event_type: &str) -> &'static [&'static str] {
     match aggregate_type {
         "lead" => lead::personal_fields(event_type),
+        "user" => user::personal_fields(event_type),
         _ => &[],
     }
 }

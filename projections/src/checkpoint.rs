@@ -57,7 +57,10 @@ pub async fn advance(
 
 pub async fn begin(db: &Db) -> Result<Tx, ProjectionError> {
     Ok(match db {
-        Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+        // A writer from the start: a deferred transaction that reads first and then writes
+        // fails with SQLITE_BUSY_SNAPSHOT when another connection wrote meanwhile, whereas an
+        // immediate one waits its turn (busy timeout).
+        Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
         Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
     })
 }

@@ -3,11 +3,14 @@
 //! swapped in; read-your-writes waits; and the queries the API answers from read models.
 
 pub mod checkpoint;
+pub mod history;
 pub mod leads;
+pub mod ledger;
 pub mod log;
 pub mod rebuild;
 pub mod runner;
 pub mod schema;
+pub mod users;
 
 use futures::future::BoxFuture;
 
@@ -57,6 +60,10 @@ pub trait Projection: Send + Sync + 'static {
     fn ddl(&self) -> &'static str;
     /// The tables the DDL creates, without suffix.
     fn tables(&self) -> &'static [&'static str];
+    /// Whether `crm rebuild` may rebuild it from zero (the audit ledger may not).
+    fn rebuildable(&self) -> bool {
+        true
+    }
     /// Work before the batch's transaction opens (such as making keys, which writes), so that
     /// `apply` itself only touches the transaction.
     fn prepare<'a>(
@@ -74,11 +81,15 @@ pub trait Projection: Send + Sync + 'static {
 }
 
 /// Every projection this build has, in the order the runner feeds them. They open sealed
-/// personal fields with `keyring`.
+/// personal fields with `keyring`; the ledger signs checkpoints with `signer`.
 pub fn all(
     keyring: &std::sync::Arc<commands::privacy::Keyring>,
+    signer: &std::sync::Arc<commands::audit::AuditSigner>,
 ) -> Vec<std::sync::Arc<dyn Projection>> {
-    vec![std::sync::Arc::new(leads::LeadsProjection::new(
-        keyring.clone(),
-    ))]
+    vec![
+        std::sync::Arc::new(leads::LeadsProjection::new(keyring.clone())),
+        std::sync::Arc::new(users::UsersProjection),
+        std::sync::Arc::new(history::HistoryProjection),
+        std::sync::Arc::new(ledger::LedgerProjection::new(signer.clone())),
+    ]
 }

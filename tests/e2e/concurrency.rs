@@ -95,7 +95,7 @@ async fn concurrent_writers_keep_the_read_model_exact(store: Store) {
     }
     assert_eq!(seen, created);
     let in_log: i64 = commands::with_db!(app.db(), pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(pool).await.expect("count")
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE aggregate_type = 'lead'").fetch_one(pool).await.expect("count")
     });
     assert_eq!(
         versions, in_log,

@@ -2,11 +2,12 @@
 //! interactions, archive, list and history.
 
 use chrono::{Duration, Utc};
+use domain::user::Role;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::on_both_stores;
-use crate::support::{asha, App, Fresh, Store};
+use crate::support::{asha, App, Store};
 
 on_both_stores!(
     pipeline_moves_and_history,
@@ -150,7 +151,8 @@ async fn pipeline_moves_and_history(store: Store) {
     );
     for (i, e) in items.iter().enumerate() {
         assert_eq!(e["sequence"], (i + 1) as i64);
-        assert_eq!(e["actor_role"], "system");
+        assert_eq!(e["actor_role"], "admin");
+        assert_eq!(e["actor_id"], app.admin.id.as_str());
         assert_eq!(e["client_ip"], "127.0.0.1");
         assert!(!e["request_id"].as_str().unwrap().is_empty());
     }
@@ -273,7 +275,10 @@ async fn updates_emit_only_changes(store: Store) {
 
 async fn list_filters_search_and_pages(store: Store) {
     let app = App::start(store).await;
-    let agent = Uuid::new_v4();
+    let agent = app
+        .actor(Role::RelationshipManager, Some("MUM-01"))
+        .await
+        .id;
     let mut ids = Vec::new();
     let mut last = 0;
     for i in 0..25 {
@@ -403,7 +408,10 @@ async fn list_filters_search_and_pages(store: Store) {
 
 async fn follow_ups_and_interactions(store: Store) {
     let app = App::start(store).await;
-    let agent = Uuid::new_v4();
+    let agent = app
+        .actor(Role::RelationshipManager, Some("MUM-01"))
+        .await
+        .id;
     let mut body = asha();
     body["assign_to"] = json!(agent);
     let (id, _) = app.capture(body).await;
@@ -529,11 +537,24 @@ async fn follow_ups_and_interactions(store: Store) {
 }
 
 async fn round_robin_assignment(store: Store) {
-    let agents = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
-    let app = App::start_with(Fresh::new(store).await, |c| {
-        c.serve.agents = agents.to_vec()
-    })
-    .await;
+    let app = App::start(store).await;
+    // Relationship managers, in name order (the rotation's order).
+    let mut agents = Vec::new();
+    for name in ["Agent A", "Agent B", "Agent C"] {
+        let a = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+        let (s, v) = app
+            .send(
+                app.http
+                    .patch(app.url(&format!("/api/users/{}", a.id)))
+                    .json(&json!({"name": name})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        agents.push(Uuid::parse_str(&a.id).unwrap());
+        let p = v["position"].as_i64().unwrap();
+        let (s, _) = app.get(&format!("/api/users?min_position={p}")).await;
+        assert_eq!(s, 200);
+    }
     let mut got = Vec::new();
     let mut last = 0;
     for i in 0..4 {
@@ -595,6 +616,7 @@ async fn round_robin_assignment(store: Store) {
     app.stop().await;
 
     let app = App::start(store).await;
+    let head = app.log_head().await;
     let (s, v) = app
         .post(
             "/api/leads",
@@ -603,7 +625,7 @@ async fn round_robin_assignment(store: Store) {
         .await;
     assert_eq!(s, 409);
     assert_eq!(v["type"], "/problems/no-active-agents");
-    assert_eq!(app.log_head().await, 0);
+    assert_eq!(app.log_head().await, head);
     app.stop().await;
 }
 

@@ -3,6 +3,8 @@
 
 mod support;
 
+mod access;
+mod audit;
 mod concurrency;
 mod erasure;
 mod errors;

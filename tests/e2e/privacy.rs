@@ -145,7 +145,10 @@ async fn master_key_rotation_rewraps_data_keys(store: Store) {
     let fresh = crate::support::Fresh::new(store).await;
     let running = api::server::start(fresh.config()).await.unwrap();
     let base = format!("http://{}", running.addr);
-    let http = reqwest::Client::new();
+    let admin = "rotate@test.broker";
+    let http = crate::support::sign_in(&running, &base, admin, domain::user::Role::Admin, None)
+        .await
+        .http;
     let r: serde_json::Value = http
         .post(format!("{base}/api/leads"))
         .json(&json!({"name": "Farah Rotate", "email": "farah@example.in", "source": "website"}))
@@ -199,6 +202,9 @@ async fn master_key_rotation_rewraps_data_keys(store: Store) {
         assert_ne!(w1, w2, "re-wrapped");
     }
     let base = format!("http://{}", running.addr);
+    let http = crate::support::login(&base, admin, crate::support::PASSWORD)
+        .await
+        .http;
     let lead: serde_json::Value = http
         .get(format!("{base}/api/leads/{id}"))
         .send()

@@ -33,15 +33,11 @@ async fn keyring(fresh: &Fresh, db: &Db) -> std::sync::Arc<commands::privacy::Ke
 async fn spawn_server(fresh: &Fresh) -> (Child, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_crm"));
     cmd.args(["serve", "--addr", "127.0.0.1:0"])
-        .env("CRM_DATA_DIR", &fresh.data_dir)
         .env("CRM_LOG", "info")
-        .env_remove("DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if let Some(url) = &fresh.database_url {
-        cmd.env("DATABASE_URL", url);
-    }
+    fresh.env(&mut cmd);
     let mut child = cmd.spawn().expect("spawn crm");
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let mut seen = Vec::new();
@@ -80,10 +76,48 @@ async fn wait_ready(http: &reqwest::Client, base: &str) {
     panic!("server did not become ready");
 }
 
+/// `crm user create` for an admin (the first-admin path a new installation takes).
+pub async fn create_admin_with_cli(fresh: &Fresh, email: &str) {
+    use tokio::io::AsyncWriteExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args([
+        "user",
+        "create",
+        "--email",
+        email,
+        "--name",
+        "First Admin",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    fresh.env(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn crm user create");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{}\n", crate::support::PASSWORD).as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "crm user create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created user"));
+}
+
 async fn killed_projection_restarts_equal_to_rebuild(store: Store) {
     let fresh = Fresh::new(store).await;
-    let http = reqwest::Client::new();
+    create_admin_with_cli(&fresh, "first@test.broker").await;
     let (mut child, base) = spawn_server(&fresh).await;
+    let http = crate::support::login(&base, "first@test.broker", crate::support::PASSWORD)
+        .await
+        .http;
 
     // Writers keep the projection busy; the process is killed (SIGKILL) in the middle.
     let stop = Arc::new(AtomicBool::new(false));
@@ -197,6 +231,9 @@ async fn rebuild_swaps_while_reads_go_on(store: Store) {
         })
     };
     let db = app.db().clone();
+    let in_log: i64 = commands::with_db!(&db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(pool).await.unwrap()
+    });
     let rebuilt = projections::rebuild::rebuild(
         &db,
         &LeadsProjection::new(app.running.as_ref().unwrap().keyring.clone()),
@@ -206,7 +243,10 @@ async fn rebuild_swaps_while_reads_go_on(store: Store) {
     .expect("rebuild");
     reading.store(false, Ordering::Relaxed);
     assert!(reader.await.expect("reader") > 0);
-    assert_eq!(rebuilt.events as i64, 300);
+    assert_eq!(
+        rebuilt.events as i64, in_log,
+        "the rebuild read the whole log"
+    );
 
     // The live worker carries on against the swapped-in tables.
     let (_, p) = app

@@ -69,7 +69,20 @@ impl Fresh {
     pub fn config(&self) -> Config {
         let mut c = Config::ephemeral(self.data_dir.clone(), self.database_url.clone());
         c.serve.read_wait_ms = 20_000;
+        c.serve.jwt_secret = Some(TEST_JWT_SECRET.into());
+        c.store.audit_signing_key = Some(TEST_AUDIT_KEY.into());
         c
+    }
+
+    /// The same settings for a `crm` child process.
+    pub fn env(&self, cmd: &mut tokio::process::Command) {
+        cmd.env("CRM_DATA_DIR", &self.data_dir)
+            .env("CRM_JWT_SECRET", TEST_JWT_SECRET)
+            .env("CRM_AUDIT_SIGNING_KEY", TEST_AUDIT_KEY)
+            .env_remove("DATABASE_URL");
+        if let Some(url) = &self.database_url {
+            cmd.env("DATABASE_URL", url);
+        }
     }
 
     pub async fn db(&self) -> Db {
@@ -79,9 +92,83 @@ impl Fresh {
     }
 }
 
+/// The secret test servers sign access tokens with (tests forge tokens with it).
+pub const TEST_JWT_SECRET: &str = "test-only-jwt-secret-0123456789abcdefghij";
+/// The key test servers sign ledger checkpoints with.
+pub const TEST_AUDIT_KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
+pub const PASSWORD: &str = "a long test password";
+
+/// A signed-in user and an HTTP client that sends their access token.
+#[derive(Clone)]
+pub struct Actor {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+    pub refresh: String,
+    pub http: reqwest::Client,
+}
+
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
+/// Registers a user straight in the store of `running` (unless the e-mail address exists) and
+/// signs in over HTTP.
+pub async fn sign_in(
+    running: &Running,
+    base: &str,
+    email: &str,
+    role: domain::user::Role,
+    branch: Option<&str>,
+) -> Actor {
+    let registered = api::users::register(
+        &running.state.db,
+        &running.state.users,
+        &commands::EventMetadata::system(None),
+        email,
+        "Test User",
+        role,
+        branch,
+        None,
+        PASSWORD,
+        false,
+    )
+    .await;
+    if let Err(e) = registered {
+        assert!(matches!(e, api::users::RegisterError::EmailTaken), "{e}");
+    }
+    login(base, email, PASSWORD).await
+}
+
+pub async fn login(base: &str, email: &str, password: &str) -> Actor {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 200, "login {email}");
+    let v: Value = r.json().await.expect("json");
+    let token = v["access_token"].as_str().unwrap().to_string();
+    Actor {
+        id: v["user_id"].as_str().unwrap().to_string(),
+        email: email.to_string(),
+        http: client_with(&token),
+        token,
+        refresh: v["refresh_token"].as_str().unwrap().to_string(),
+    }
+}
+
 pub struct App {
     pub base: String,
+    /// Sends the admin's access token.
     pub http: reqwest::Client,
+    pub admin: Actor,
     pub running: Option<Running>,
     pub fresh: Fresh,
 }
@@ -95,12 +182,48 @@ impl App {
         let mut config = fresh.config();
         adjust(&mut config);
         let running = server::start(config).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        let admin = sign_in(
+            &running,
+            &base,
+            "admin@test.broker",
+            domain::user::Role::Admin,
+            None,
+        )
+        .await;
         Self {
-            base: format!("http://{}", running.addr),
-            http: reqwest::Client::new(),
+            base,
+            http: admin.http.clone(),
+            admin,
             running: Some(running),
             fresh,
         }
+    }
+
+    /// A new user with `role` (and `branch`), signed in.
+    pub async fn actor(&self, role: domain::user::Role, branch: Option<&str>) -> Actor {
+        let email = format!("{}-{}@test.broker", role.as_str(), Uuid::new_v4().simple());
+        let actor = sign_in(
+            self.running.as_ref().unwrap(),
+            &self.base,
+            &email,
+            role,
+            branch,
+        )
+        .await;
+        // Their first request waits for the users read model to know them (so that others
+        // can assign to them at once).
+        let (s, v) = self.get_as(&actor, "/api/auth/me").await;
+        assert_eq!(s, 200, "{v}");
+        actor
+    }
+
+    pub async fn get_as(&self, who: &Actor, path: &str) -> (u16, Value) {
+        self.send(who.http.get(self.url(path))).await
+    }
+
+    pub async fn post_as(&self, who: &Actor, path: &str, body: Value) -> (u16, Value) {
+        self.send(who.http.post(self.url(path)).json(&body)).await
     }
 
     pub fn db(&self) -> &Db {

@@ -1,4 +1,5 @@
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
@@ -14,12 +15,19 @@ pub type PersonalFields = fn(&str, &str) -> &'static [&'static str];
 
 /// Wraps the store's event repository (sqlite-es or postgres-es): personal fields are sealed
 /// with the subject's key (the aggregate id) on the way in and opened on the way out, so the
-/// store only ever holds ciphertext for them.
+/// store only ever holds ciphertext for them; then each event is chained to its aggregate's
+/// previous one by hash (see [`crate::audit`]).
 pub struct EncryptingRepository<R> {
     inner: R,
     keyring: Arc<Keyring>,
     fields: PersonalFields,
+    /// The hash of the last event seen per (aggregate type, id, sequence), from loads, so that
+    /// a command's first new event finds its predecessor's hash without another query.
+    last_hashes: Mutex<HashMap<(String, String, usize), String>>,
 }
+
+/// Bounds the memory of `last_hashes`.
+const LAST_HASHES_MAX: usize = 10_000;
 
 impl<R> EncryptingRepository<R> {
     pub fn new(inner: R, keyring: Arc<Keyring>, fields: PersonalFields) -> Self {
@@ -27,7 +35,36 @@ impl<R> EncryptingRepository<R> {
             inner,
             keyring,
             fields,
+            last_hashes: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn remember_last(&self, events: &[SerializedEvent]) {
+        let Some(last) = events.last() else { return };
+        let (_, hash) = crate::audit::stored_hashes(&last.metadata);
+        if hash.is_empty() {
+            return;
+        }
+        let mut map = self.last_hashes.lock().expect("hash cache");
+        if map.len() >= LAST_HASHES_MAX {
+            map.clear();
+        }
+        map.insert(
+            (
+                last.aggregate_type.clone(),
+                last.aggregate_id.clone(),
+                last.sequence,
+            ),
+            hash,
+        );
+    }
+
+    fn take_remembered(&self, aggregate_type: &str, id: &str, sequence: usize) -> Option<String> {
+        self.last_hashes.lock().expect("hash cache").remove(&(
+            aggregate_type.to_string(),
+            id.to_string(),
+            sequence,
+        ))
     }
 
     async fn open_all(
@@ -45,6 +82,62 @@ impl<R> EncryptingRepository<R> {
     }
 }
 
+impl<R: PersistedEventRepository> EncryptingRepository<R> {
+    /// Puts `prev_hash` and `hash` into each event's metadata.
+    async fn chain<A: Aggregate>(
+        &self,
+        events: &mut [SerializedEvent],
+    ) -> Result<(), PersistenceError> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        let mut prev = if first.sequence <= 1 {
+            crate::audit::GENESIS.to_string()
+        } else {
+            let before = first.sequence - 1;
+            match self.take_remembered(&first.aggregate_type, &first.aggregate_id, before) {
+                Some(h) => h,
+                None => {
+                    let earlier = self
+                        .inner
+                        .get_last_events::<A>(&first.aggregate_id, before - 1)
+                        .await?;
+                    let found = earlier
+                        .iter()
+                        .find(|e| e.sequence == before)
+                        .map(|e| crate::audit::stored_hashes(&e.metadata).1)
+                        .unwrap_or_default();
+                    if found.is_empty() {
+                        crate::audit::GENESIS.to_string()
+                    } else {
+                        found
+                    }
+                }
+            }
+        };
+        for e in events.iter_mut() {
+            if let Value::Object(m) = &mut e.metadata {
+                m.insert("prev_hash".into(), Value::String(prev.clone()));
+                m.remove("hash");
+            }
+            let hash = crate::audit::event_hash(&crate::audit::EventContent {
+                aggregate_type: &e.aggregate_type,
+                aggregate_id: &e.aggregate_id,
+                sequence: e.sequence as i64,
+                event_type: &e.event_type,
+                event_version: &e.event_version,
+                payload: &e.payload,
+                metadata: &e.metadata,
+            });
+            if let Value::Object(m) = &mut e.metadata {
+                m.insert("hash".into(), Value::String(hash.clone()));
+            }
+            prev = hash;
+        }
+        Ok(())
+    }
+}
+
 fn failed(e: PrivacyError) -> PersistenceError {
     PersistenceError::UnknownError(Box::new(e))
 }
@@ -55,6 +148,7 @@ impl<R: PersistedEventRepository> PersistedEventRepository for EncryptingReposit
         aggregate_id: &str,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         let events = self.inner.get_events::<A>(aggregate_id).await?;
+        self.remember_last(&events);
         self.open_all(events).await
     }
 
@@ -67,6 +161,7 @@ impl<R: PersistedEventRepository> PersistedEventRepository for EncryptingReposit
             .inner
             .get_last_events::<A>(aggregate_id, last_sequence)
             .await?;
+        self.remember_last(&events);
         self.open_all(events).await
     }
 
@@ -91,6 +186,7 @@ impl<R: PersistedEventRepository> PersistedEventRepository for EncryptingReposit
                 .await
                 .map_err(failed)?;
         }
+        self.chain::<A>(&mut sealed).await?;
         self.inner.persist::<A>(&sealed, snapshot_update).await
     }
 

@@ -9,7 +9,6 @@ pub mod score;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
@@ -22,33 +21,6 @@ pub use events::{LeadDetailsChange, LeadEvent};
 
 use crate::values::{Email, PersonName, Phone, Text};
 use crate::Clock;
-
-macro_rules! snake_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 snake_enum!(
     /// Where in the sales pipeline a lead stands.
@@ -200,6 +172,10 @@ pub struct LeadServices {
 
 impl Lead {
     /// Whether the lead exists (was captured).
+    pub fn assignee(&self) -> Option<Uuid> {
+        self.assignee
+    }
+
     pub fn is_captured(&self) -> bool {
         self.captured
     }

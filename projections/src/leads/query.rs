@@ -57,8 +57,39 @@ impl LeadSort {
     }
 }
 
+/// Which leads a caller may see: those assigned to `agents`, and unassigned ones if
+/// `unassigned`. `None` in a filter means every lead.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Visible {
+    pub agents: Vec<Uuid>,
+    pub unassigned: bool,
+}
+
+fn push_visible(sql: &mut Sql, visible: &Option<Visible>) {
+    let Some(v) = visible else { return };
+    let mut parts = Vec::new();
+    if !v.agents.is_empty() {
+        let marks: Vec<String> = v
+            .agents
+            .iter()
+            .map(|a| sql.bind(Bind::Text(a.to_string())))
+            .collect();
+        parts.push(format!("assignee IN ({})", marks.join(", ")));
+    }
+    if v.unassigned {
+        parts.push("assignee IS NULL".into());
+    }
+    if parts.is_empty() {
+        sql.and("1 = 0".into());
+    } else {
+        sql.and(format!("({})", parts.join(" OR ")));
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LeadFilter {
+    /// What the caller may see (`None`: everything).
+    pub visible: Option<Visible>,
     pub status: Option<LeadStatus>,
     pub assignee: Option<Uuid>,
     pub unassigned: bool,
@@ -180,6 +211,7 @@ pub async fn list(
     f: &LeadFilter,
 ) -> Result<Page<LeadView>, QueryError> {
     let mut sql = Sql::default();
+    push_visible(&mut sql, &f.visible);
     if !f.include_archived {
         let b = sql.bind(Bind::Bool(false));
         sql.and(format!("archived = {b}"));
@@ -310,6 +342,8 @@ pub struct FollowUpRow {
 
 #[derive(Debug, Clone)]
 pub struct FollowUpFilter {
+    /// What the caller may see (`None`: everything).
+    pub visible: Option<Visible>,
     pub assignee: Option<Uuid>,
     pub window: DueWindow,
     pub limit: i64,
@@ -338,6 +372,7 @@ pub async fn follow_ups(
     sql.and(format!("state = {open}"));
     let not_archived = sql.bind(Bind::Bool(false));
     sql.and(format!("archived = {not_archived}"));
+    push_visible(&mut sql, &f.visible);
     if let Some(a) = f.assignee {
         let b = sql.bind(Bind::Text(a.to_string()));
         sql.and(format!("assignee = {b}"));

@@ -1,0 +1,149 @@
+//! Who is calling: bearer access tokens checked once per request by the request middleware
+//! ([`authenticate`]), and the `Auth` security scheme every protected endpoint takes, which
+//! hands the endpoint its [`Principal`] or answers 401/403.
+
+pub mod tokens;
+
+use std::time::Duration;
+
+use domain::user::Role;
+use poem::Request;
+use poem_openapi::auth::Bearer;
+use poem_openapi::SecurityScheme;
+use uuid::Uuid;
+
+use crate::http::AppState;
+use crate::problem::ApiError;
+
+/// The signed-in user a request acts for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub branch: Option<String>,
+    pub must_change_password: bool,
+    /// The login session (refresh family) the access token belongs to.
+    pub family: Uuid,
+}
+
+/// Why a bearer token was not accepted (kept for the 401's detail).
+#[derive(Debug, Clone)]
+pub struct AuthFailure(pub &'static str);
+
+/// A bearer access token from `POST /api/auth/login`.
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "bearer",
+    bearer_format = "JWT",
+    checker = "signed_in",
+    rename = "bearerAuth"
+)]
+pub struct Auth(pub Principal);
+
+/// Paths a user who must change their password may still use.
+const PASSWORD_CHANGE_PATHS: &[&str] = &["/api/auth/me", "/api/auth/password", "/api/auth/logout"];
+
+async fn signed_in(req: &Request, _bearer: Bearer) -> poem::Result<Principal> {
+    use poem::IntoResponse;
+    match req.extensions().get::<Principal>() {
+        Some(p) => {
+            if p.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&req.uri().path()) {
+                return Err(poem::Error::from_response(
+                    ApiError::password_change_required().into_response(),
+                ));
+            }
+            Ok(p.clone())
+        }
+        None => {
+            let why = req
+                .extensions()
+                .get::<AuthFailure>()
+                .map(|f| f.0)
+                .unwrap_or("sign in first: send Authorization: Bearer <access token>");
+            Err(poem::Error::from_response(
+                ApiError::unauthorized(why).into_response(),
+            ))
+        }
+    }
+}
+
+/// Checks the request's bearer token, if any, and records the result in its extensions: the
+/// [`Principal`] when the token is valid, its user active, the token not superseded (role,
+/// branch or password changed since) and its session not logged out; else an [`AuthFailure`].
+pub async fn authenticate(state: &AppState, req: &mut Request) {
+    let Some(header) = req.headers().get("authorization") else {
+        return;
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .unwrap_or("");
+    match check_token(state, token).await {
+        Ok(p) => {
+            req.extensions_mut().insert(p);
+        }
+        Err(why) => {
+            req.extensions_mut().insert(AuthFailure(why));
+        }
+    }
+}
+
+async fn check_token(state: &AppState, token: &str) -> Result<Principal, &'static str> {
+    if token.is_empty() {
+        return Err("send Authorization: Bearer <access token>");
+    }
+    let claims = state.tokens.verify(token)?;
+    let user_id = Uuid::parse_str(&claims.sub).map_err(|_| "the access token is not valid")?;
+    let family = Uuid::parse_str(&claims.fam).map_err(|_| "the access token is not valid")?;
+    let mut session = load_session(state, user_id, family).await?;
+    if session.is_none() {
+        // The token was issued a moment ago and the read model has not seen its login yet.
+        let _ = state
+            .progress
+            .wait_for(
+                projections::users::NAME,
+                claims.pos,
+                Duration::from_secs(5).min(state.read_wait),
+            )
+            .await;
+        session = load_session(state, user_id, family).await?;
+    }
+    let Some((user, revoked)) = session else {
+        return Err("the access token is not valid");
+    };
+    if !user.active {
+        return Err("the account is deactivated");
+    }
+    if revoked {
+        return Err("the session has ended (logged out); sign in again");
+    }
+    if user.token_version != claims.ver {
+        return Err("the account changed since the token was issued; sign in again");
+    }
+    let role = Role::parse(&user.role).ok_or("the access token is not valid")?;
+    Ok(Principal {
+        user_id,
+        role,
+        branch: user.branch,
+        must_change_password: user.must_change_password,
+        family,
+    })
+}
+
+async fn load_session(
+    state: &AppState,
+    user_id: Uuid,
+    family: Uuid,
+) -> Result<Option<(projections::users::UserRow, bool)>, &'static str> {
+    projections::users::session(&state.db, user_id, family)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot read the users read model");
+            "the access token could not be checked; retry"
+        })
+}

@@ -1,0 +1,170 @@
+//! Who may do what: the one place where roles meet actions and records. Handlers ask
+//! [`require`] before acting and [`scope`] for which leads the caller may see; nothing else
+//! decides access.
+//!
+//! | role | may |
+//! |---|---|
+//! | admin | everything, users included |
+//! | branch manager | leads of their branch's agents and unassigned leads; assign within the branch |
+//! | relationship manager | only leads assigned to them; capture leads; log interactions |
+//! | compliance officer | read every lead, its history and the audit history; privacy actions; no sales edits |
+//! | auditor | read-only: audit export, history |
+
+use domain::user::Role;
+use projections::leads::query::Visible;
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::http::AppState;
+use crate::problem::ApiError;
+
+/// Everything an endpoint can ask to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    LeadCapture,
+    LeadRead,
+    LeadHistory,
+    LeadEdit,
+    LeadAssign,
+    LeadArchive,
+    ConsentManage,
+    ErasureRequest,
+    LegalHold,
+    SubjectExport,
+    UserRead,
+    UserManage,
+    AgentList,
+    AuditExport,
+    HistoryRead,
+}
+
+/// Whether `role` may do `action` at all (record-level checks come after, through [`scope`]).
+pub fn allows(role: Role, action: Action) -> bool {
+    use Action::*;
+    use Role::*;
+    match role {
+        Admin => true,
+        BranchManager => matches!(
+            action,
+            LeadCapture
+                | LeadRead
+                | LeadHistory
+                | LeadEdit
+                | LeadAssign
+                | LeadArchive
+                | ConsentManage
+                | UserRead
+                | AgentList
+        ),
+        RelationshipManager => matches!(
+            action,
+            LeadCapture | LeadRead | LeadHistory | LeadEdit | ConsentManage | AgentList
+        ),
+        ComplianceOfficer => matches!(
+            action,
+            LeadRead
+                | LeadHistory
+                | ConsentManage
+                | ErasureRequest
+                | LegalHold
+                | SubjectExport
+                | HistoryRead
+                | UserRead
+        ),
+        Auditor => matches!(action, AuditExport | HistoryRead),
+    }
+}
+
+/// 403 unless the caller's role allows `action`.
+pub fn require(principal: &Principal, action: Action) -> Result<(), ApiError> {
+    if allows(principal.role, action) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "a {} may not do this",
+            principal.role.as_str().replace('_', " ")
+        )))
+    }
+}
+
+/// Which leads the caller may see: `None` for all of them.
+pub async fn scope(state: &AppState, principal: &Principal) -> Result<Option<Visible>, ApiError> {
+    Ok(match principal.role {
+        Role::Admin | Role::ComplianceOfficer => None,
+        Role::RelationshipManager => Some(Visible {
+            agents: vec![principal.user_id],
+            unassigned: false,
+        }),
+        Role::BranchManager => {
+            let mut agents = match &principal.branch {
+                Some(b) => projections::users::branch_members(&state.db, b)
+                    .await
+                    .map_err(ApiError::internal)?,
+                None => Vec::new(),
+            };
+            if !agents.contains(&principal.user_id) {
+                agents.push(principal.user_id);
+            }
+            Some(Visible {
+                agents,
+                unassigned: true,
+            })
+        }
+        Role::Auditor => Some(Visible::default()),
+    })
+}
+
+/// Whether a lead assigned to `assignee` is inside `visible`.
+pub fn covers(visible: &Option<Visible>, assignee: Option<Uuid>) -> bool {
+    match (visible, assignee) {
+        (None, _) => true,
+        (Some(v), Some(a)) => v.agents.contains(&a),
+        (Some(v), None) => v.unassigned,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admins_manage_users_and_auditors_never_edit() {
+        for role in Role::ALL {
+            assert_eq!(allows(*role, Action::UserManage), *role == Role::Admin);
+            if *role == Role::Auditor {
+                for a in [
+                    Action::LeadCapture,
+                    Action::LeadEdit,
+                    Action::LeadRead,
+                    Action::ConsentManage,
+                    Action::LegalHold,
+                ] {
+                    assert!(!allows(*role, a), "auditor may not {a:?}");
+                }
+            }
+        }
+        assert!(!allows(Role::ComplianceOfficer, Action::LeadEdit));
+        assert!(!allows(Role::RelationshipManager, Action::LeadAssign));
+        assert!(allows(Role::BranchManager, Action::LeadAssign));
+    }
+
+    #[test]
+    fn a_scope_covers_its_agents_and_unassigned_leads_only_if_it_says_so() {
+        let a = Uuid::from_u128(1);
+        let b = Uuid::from_u128(2);
+        let mine = Some(Visible {
+            agents: vec![a],
+            unassigned: false,
+        });
+        assert!(covers(&mine, Some(a)));
+        assert!(!covers(&mine, Some(b)));
+        assert!(!covers(&mine, None));
+        assert!(covers(&None, Some(b)));
+        let pool = Some(Visible {
+            agents: vec![],
+            unassigned: true,
+        });
+        assert!(covers(&pool, None));
+        assert!(!covers(&pool, Some(a)));
+    }
+}

@@ -1,0 +1,268 @@
+//! Command-line tools that work on the store directly, beside or without a running server:
+//! `crm user create`, `crm seed` and `crm audit`.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use commands::audit::AuditSigner;
+use commands::{Db, EventMetadata, Executor};
+use domain::user::{Role, User, UserServices};
+use indicatif::{ProgressBar, ProgressStyle};
+use uuid::Uuid;
+
+use crate::audit::{ExportFilter, Line, Report};
+use crate::cli::AuditAction;
+use crate::config::{Config, StoreArgs};
+use crate::server;
+use crate::users::{register, RegisterError};
+
+pub struct Tools {
+    db: Db,
+    users: Executor<User>,
+    signer: Arc<AuditSigner>,
+}
+
+impl Tools {
+    pub async fn open(store: StoreArgs) -> Result<Self, String> {
+        let mut config = Config::ephemeral(store.data_dir, store.database_url);
+        config.store.master_key = store.master_key;
+        config.store.previous_master_keys = store.previous_master_keys;
+        config.store.audit_signing_key = store.audit_signing_key;
+        let (db, keyring, signer) = server::open_store(&config)
+            .await
+            .map_err(|e| e.to_string())?;
+        let users = Executor::new(
+            &db,
+            UserServices {
+                clock: domain::Clock::system(),
+            },
+            commands::LogSignal::default(),
+            keyring,
+            Vec::new(),
+        );
+        Ok(Self { db, users, signer })
+    }
+
+    /// Registers a user whose password the operator chose (no change forced).
+    pub async fn register(
+        &self,
+        email: &str,
+        name: &str,
+        role: Role,
+        branch: Option<&str>,
+        password: &str,
+    ) -> Result<(Uuid, i64), String> {
+        let mut meta = EventMetadata::system(None);
+        meta.user_agent = Some("crm command line".into());
+        register(
+            &self.db,
+            &self.users,
+            &meta,
+            email,
+            name,
+            role,
+            branch,
+            None,
+            password,
+            false,
+        )
+        .await
+        .map_err(|e| match e {
+            RegisterError::Invalid(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            RegisterError::EmailTaken => "a user with this e-mail address exists".into(),
+            RegisterError::Failed(e) => e,
+        })
+    }
+
+    pub async fn close(self) {
+        self.db.close().await;
+    }
+}
+
+/// A demo account `crm seed` creates (documented in the README; for trying the system, never
+/// for production).
+pub struct DemoUser {
+    pub email: &'static str,
+    pub name: &'static str,
+    pub role: Role,
+    pub branch: Option<&'static str>,
+    pub password: &'static str,
+}
+
+pub const DEMO_USERS: &[DemoUser] = &[
+    DemoUser {
+        email: "admin@demo.broker",
+        name: "Asha Admin",
+        role: Role::Admin,
+        branch: None,
+        password: "demo-admin-pass-1",
+    },
+    DemoUser {
+        email: "manager@demo.broker",
+        name: "Mohan Manager",
+        role: Role::BranchManager,
+        branch: Some("MUM-01"),
+        password: "demo-manager-pass-1",
+    },
+    DemoUser {
+        email: "agent1@demo.broker",
+        name: "Ravi Agent",
+        role: Role::RelationshipManager,
+        branch: Some("MUM-01"),
+        password: "demo-agent-pass-1",
+    },
+    DemoUser {
+        email: "agent2@demo.broker",
+        name: "Sita Agent",
+        role: Role::RelationshipManager,
+        branch: Some("DEL-01"),
+        password: "demo-agent-pass-2",
+    },
+    DemoUser {
+        email: "compliance@demo.broker",
+        name: "Kavya Compliance",
+        role: Role::ComplianceOfficer,
+        branch: None,
+        password: "demo-compliance-pass-1",
+    },
+    DemoUser {
+        email: "auditor@demo.broker",
+        name: "Arjun Auditor",
+        role: Role::Auditor,
+        branch: None,
+        password: "demo-auditor-pass-1",
+    },
+];
+
+fn print_report(report: &Report) -> Result<(), String> {
+    println!(
+        "{} events in {} aggregates; {} in the ledger; {} signed checkpoints",
+        report.events, report.aggregates, report.ledgered, report.checkpoints
+    );
+    let pending = report.events.saturating_sub(report.ledgered);
+    if pending > 0 {
+        println!("{pending} newest events are not in the ledger yet (checked by their chains)");
+    }
+    if let Some((seq, hash)) = &report.last_checkpoint {
+        println!("last checkpoint: entry {seq}, ledger hash {hash}");
+    }
+    match report.breaks.first() {
+        None => {
+            println!("verified: no event was altered, removed or reordered");
+            Ok(())
+        }
+        Some(first) => {
+            for b in report.breaks.iter().take(20) {
+                println!("BROKEN {b}");
+            }
+            Err(format!(
+                "{} problem(s); the first: {first}",
+                report.breaks.len()
+            ))
+        }
+    }
+}
+
+pub async fn audit(store: StoreArgs, action: AuditAction) -> Result<(), String> {
+    match action {
+        AuditAction::Verify {
+            file: Some(path),
+            public_key,
+        } => {
+            let f = std::fs::File::open(&path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            let report = crate::audit::verify_lines(std::io::BufReader::new(f), public_key)?;
+            print_report(&report)
+        }
+        AuditAction::Verify {
+            file: None,
+            public_key,
+        } => {
+            let tools = Tools::open(store).await?;
+            catch_up_ledger(&tools).await?;
+            let report = crate::audit::verify_live(&tools.db, public_key).await;
+            tools.close().await;
+            print_report(&report?)
+        }
+        AuditAction::PublicKey => {
+            let tools = Tools::open(store).await?;
+            println!("{}", tools.signer.public_key_hex());
+            tools.close().await;
+            Ok(())
+        }
+        AuditAction::Export {
+            from,
+            to,
+            aggregate,
+        } => {
+            let (aggregate_type, aggregate_id) = match aggregate.as_deref() {
+                None => (None, None),
+                Some(a) => match a.split_once('/') {
+                    Some((t, i)) => (Some(t.to_string()), Some(i.to_string())),
+                    None => (Some(a.to_string()), None),
+                },
+            };
+            let filter = ExportFilter {
+                from,
+                to,
+                aggregate_type,
+                aggregate_id,
+            };
+            let tools = Tools::open(store).await?;
+            catch_up_ledger(&tools).await?;
+            let total = projections::log::head(&tools.db)
+                .await
+                .map_err(|e| e.to_string())?;
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = ProgressBar::new(total.max(0) as u64);
+                bar.set_style(
+                    ProgressStyle::with_template("export [{bar:40}] {pos}/{len} events")
+                        .expect("valid template"),
+                );
+                bar
+            });
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Line>(256);
+            let db = tools.db.clone();
+            let walk = tokio::spawn(async move { crate::audit::export(&db, &filter, tx).await });
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut written = 0u64;
+            while let Some(line) = rx.recv().await {
+                serde_json::to_writer(&mut out, &line).map_err(|e| e.to_string())?;
+                out.write_all(b"\n").map_err(|e| e.to_string())?;
+                if matches!(line, Line::Event { .. }) {
+                    written += 1;
+                    if let Some(b) = &bar {
+                        b.set_position(written);
+                    }
+                }
+            }
+            out.flush().map_err(|e| e.to_string())?;
+            drop(out);
+            walk.await.map_err(|e| e.to_string())??;
+            if let Some(b) = bar {
+                b.finish();
+            }
+            eprintln!("exported {written} events");
+            tools.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// Brings the ledger up to the end of the log (a server does this continuously; the command
+/// line may run without one).
+async fn catch_up_ledger(tools: &Tools) -> Result<(), String> {
+    let ledger: Vec<Arc<dyn projections::Projection>> = vec![Arc::new(
+        projections::ledger::LedgerProjection::new(tools.signer.clone()),
+    )];
+    match projections::runner::catch_up(&tools.db, &ledger).await {
+        // A running server's ledger worker moved it meanwhile: it is keeping up.
+        Ok(_) | Err(projections::ProjectionError::CheckpointMoved) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}

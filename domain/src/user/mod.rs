@@ -1,0 +1,559 @@
+//! The User aggregate: a member of staff who signs in, with a role that decides what they may
+//! do, their branch and manager, their password hash, failed-login lockout and the refresh
+//! token families they hold. Passwords are hashed before they reach a command; only the hash is
+//! ever in an event.
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::values::{Email, InvalidValue, PersonName};
+use crate::Clock;
+
+snake_enum!(
+    /// What a member of staff is; the access policy maps roles to what they may do.
+    Role {
+        Admin => "admin",
+        BranchManager => "branch_manager",
+        RelationshipManager => "relationship_manager",
+        ComplianceOfficer => "compliance_officer",
+        Auditor => "auditor"
+    }
+);
+
+impl Role {
+    /// Roles that work leads and clients within a branch need one.
+    pub fn needs_branch(self) -> bool {
+        matches!(self, Role::BranchManager | Role::RelationshipManager)
+    }
+}
+
+/// A branch code such as `MUM-ANDHERI`: 1 to 40 letters, digits, `-` or `_`, kept upper-case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Branch(String);
+
+impl Branch {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let s = raw.trim().to_uppercase();
+        if s.is_empty()
+            || s.len() > 40
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(InvalidValue::new(
+                "a branch code has 1 to 40 letters, digits, '-' or '_'",
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Failed logins within this window count towards a lockout.
+pub const LOCKOUT_WINDOW_MINUTES: i64 = 15;
+/// This many failures within the window lock the account.
+pub const LOCKOUT_THRESHOLD: usize = 5;
+/// How long a lockout lasts.
+pub const LOCKOUT_MINUTES: i64 = 15;
+
+/// The checks a new password must pass (its hash is made only after them).
+pub fn check_password(password: &str, email: &Email) -> Result<(), InvalidValue> {
+    let chars = password.chars().count();
+    if chars < 12 {
+        return Err(InvalidValue::new("a password has at least 12 characters"));
+    }
+    if chars > 256 {
+        return Err(InvalidValue::new("a password has at most 256 characters"));
+    }
+    if password.trim().to_lowercase() == email.as_str() {
+        return Err(InvalidValue::new(
+            "the password must not be the e-mail address",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserProfile {
+    pub email: Email,
+    pub name: PersonName,
+    pub role: Role,
+    pub branch: Option<Branch>,
+    pub manager_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserCommand {
+    Register {
+        user_id: Uuid,
+        profile: UserProfile,
+        password_hash: String,
+        /// Set when someone else chose the password: the user must change it first.
+        must_change_password: bool,
+    },
+    /// Changes what is given; `Some(None)` clears an optional field.
+    Update {
+        name: Option<PersonName>,
+        role: Option<Role>,
+        branch: Option<Option<Branch>>,
+        manager_id: Option<Option<Uuid>>,
+    },
+    Deactivate,
+    Reactivate,
+    /// An administrator set a new password; the user must change it at the next login.
+    ResetPassword {
+        password_hash: String,
+    },
+    /// The user changed their own password (the API checked the current one).
+    ChangePassword {
+        password_hash: String,
+    },
+    /// A login attempt whose password the API checked; a success opens a refresh family.
+    Login {
+        password_ok: bool,
+        family_id: Uuid,
+        refresh_hash: String,
+        refresh_expires_at: DateTime<Utc>,
+    },
+    /// A refresh token (its family and hash) traded for a new one.
+    Refresh {
+        family_id: Uuid,
+        presented_hash: String,
+        new_hash: String,
+        expires_at: DateTime<Utc>,
+    },
+    Logout {
+        family_id: Uuid,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserEvent {
+    UserRegistered {
+        user_id: Uuid,
+        profile: UserProfile,
+        password_hash: String,
+        must_change_password: bool,
+    },
+    UserUpdated {
+        name: Option<PersonName>,
+        role: Option<Role>,
+        branch: Option<Option<Branch>>,
+        manager_id: Option<Option<Uuid>>,
+    },
+    UserDeactivated {},
+    UserReactivated {},
+    PasswordReset {
+        password_hash: String,
+    },
+    PasswordChanged {
+        password_hash: String,
+    },
+    LoginSucceeded {
+        family_id: Uuid,
+        refresh_hash: String,
+        refresh_expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    LoginFailed {
+        at: DateTime<Utc>,
+        /// Set when this failure locked the account.
+        locked_until: Option<DateTime<Utc>>,
+    },
+    RefreshTokenRotated {
+        family_id: Uuid,
+        refresh_hash: String,
+        refresh_expires_at: DateTime<Utc>,
+    },
+    /// A refresh token that had already been traded in was presented again: the whole family
+    /// is revoked (someone else may hold a copy).
+    RefreshTokenReused {
+        family_id: Uuid,
+    },
+    LoggedOut {
+        family_id: Uuid,
+    },
+}
+
+impl UserEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            UserEvent::UserRegistered { .. } => "UserRegistered",
+            UserEvent::UserUpdated { .. } => "UserUpdated",
+            UserEvent::UserDeactivated {} => "UserDeactivated",
+            UserEvent::UserReactivated {} => "UserReactivated",
+            UserEvent::PasswordReset { .. } => "PasswordReset",
+            UserEvent::PasswordChanged { .. } => "PasswordChanged",
+            UserEvent::LoginSucceeded { .. } => "LoginSucceeded",
+            UserEvent::LoginFailed { .. } => "LoginFailed",
+            UserEvent::RefreshTokenRotated { .. } => "RefreshTokenRotated",
+            UserEvent::RefreshTokenReused { .. } => "RefreshTokenReused",
+            UserEvent::LoggedOut { .. } => "LoggedOut",
+        }
+    }
+
+    /// Whether access tokens issued before this event stop working (role, branch, password
+    /// or active state changed).
+    pub fn revokes_access_tokens(&self) -> bool {
+        matches!(
+            self,
+            UserEvent::UserUpdated { .. }
+                | UserEvent::UserDeactivated {}
+                | UserEvent::UserReactivated {}
+                | UserEvent::PasswordReset { .. }
+                | UserEvent::PasswordChanged { .. }
+        )
+    }
+}
+
+impl DomainEvent for UserEvent {
+    fn event_type(&self) -> String {
+        self.name().to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_string()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UserError {
+    #[error("the user exists already")]
+    AlreadyExists,
+    #[error("no such user")]
+    NotFound,
+    #[error("the account is deactivated")]
+    Inactive,
+    #[error("the account is locked until {until}")]
+    Locked { until: DateTime<Utc> },
+    #[error("the refresh token is not valid")]
+    InvalidRefresh,
+    #[error("a {0} needs a branch")]
+    BranchRequired(Role),
+    #[error("the account is already {0}")]
+    AlreadyInState(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub struct UserServices {
+    pub clock: Clock,
+}
+
+/// One login's chain of refresh tokens: only the newest hash is valid; the older ones are kept
+/// to recognise reuse.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Family {
+    pub current: String,
+    pub used: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Option<Uuid>,
+    pub profile: Option<UserProfile>,
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub active: bool,
+    /// Bumped by every change that invalidates access tokens issued before it.
+    pub token_version: i64,
+    pub failures: Vec<DateTime<Utc>>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub families: BTreeMap<Uuid, Family>,
+}
+
+impl User {
+    fn profile(&self) -> Result<&UserProfile, UserError> {
+        self.profile.as_ref().ok_or(UserError::NotFound)
+    }
+
+    fn decide(
+        &self,
+        command: UserCommand,
+        services: &UserServices,
+    ) -> Result<Vec<UserEvent>, UserError> {
+        let now = services.clock.now();
+        if let UserCommand::Register {
+            user_id,
+            profile,
+            password_hash,
+            must_change_password,
+        } = command
+        {
+            if self.profile.is_some() {
+                return Err(UserError::AlreadyExists);
+            }
+            if profile.role.needs_branch() && profile.branch.is_none() {
+                return Err(UserError::BranchRequired(profile.role));
+            }
+            return Ok(vec![UserEvent::UserRegistered {
+                user_id,
+                profile,
+                password_hash,
+                must_change_password,
+            }]);
+        }
+        let profile = self.profile()?;
+        match command {
+            UserCommand::Register { .. } => unreachable!("handled above"),
+            UserCommand::Update {
+                name,
+                role,
+                branch,
+                manager_id,
+            } => {
+                let name = name.filter(|n| *n != profile.name);
+                let role = role.filter(|r| *r != profile.role);
+                let branch = branch.filter(|b| *b != profile.branch);
+                let manager_id = manager_id.filter(|m| *m != profile.manager_id);
+                let new_role = role.unwrap_or(profile.role);
+                let new_branch = branch.clone().unwrap_or_else(|| profile.branch.clone());
+                if new_role.needs_branch() && new_branch.is_none() {
+                    return Err(UserError::BranchRequired(new_role));
+                }
+                if name.is_none() && role.is_none() && branch.is_none() && manager_id.is_none() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![UserEvent::UserUpdated {
+                    name,
+                    role,
+                    branch,
+                    manager_id,
+                }])
+            }
+            UserCommand::Deactivate => {
+                if !self.active {
+                    return Err(UserError::AlreadyInState("deactivated"));
+                }
+                Ok(vec![UserEvent::UserDeactivated {}])
+            }
+            UserCommand::Reactivate => {
+                if self.active {
+                    return Err(UserError::AlreadyInState("active"));
+                }
+                Ok(vec![UserEvent::UserReactivated {}])
+            }
+            UserCommand::ResetPassword { password_hash } => {
+                Ok(vec![UserEvent::PasswordReset { password_hash }])
+            }
+            UserCommand::ChangePassword { password_hash } => {
+                if !self.active {
+                    return Err(UserError::Inactive);
+                }
+                Ok(vec![UserEvent::PasswordChanged { password_hash }])
+            }
+            UserCommand::Login {
+                password_ok,
+                family_id,
+                refresh_hash,
+                refresh_expires_at,
+            } => {
+                if let Some(until) = self.locked_until.filter(|u| *u > now) {
+                    return Err(UserError::Locked { until });
+                }
+                if !password_ok {
+                    let window = now - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
+                    let recent = self.failures.iter().filter(|t| **t > window).count() + 1;
+                    let locked_until = (recent >= LOCKOUT_THRESHOLD)
+                        .then(|| now + Duration::minutes(LOCKOUT_MINUTES));
+                    return Ok(vec![UserEvent::LoginFailed {
+                        at: now,
+                        locked_until,
+                    }]);
+                }
+                if !self.active {
+                    return Err(UserError::Inactive);
+                }
+                Ok(vec![UserEvent::LoginSucceeded {
+                    family_id,
+                    refresh_hash,
+                    refresh_expires_at,
+                    at: now,
+                }])
+            }
+            UserCommand::Refresh {
+                family_id,
+                presented_hash,
+                new_hash,
+                expires_at,
+            } => {
+                let family = self
+                    .families
+                    .get(&family_id)
+                    .ok_or(UserError::InvalidRefresh)?;
+                if family.revoked || family.expires_at.is_some_and(|e| e <= now) {
+                    return Err(UserError::InvalidRefresh);
+                }
+                if family.used.contains(&presented_hash) {
+                    return Ok(vec![UserEvent::RefreshTokenReused { family_id }]);
+                }
+                if family.current != presented_hash {
+                    return Err(UserError::InvalidRefresh);
+                }
+                if !self.active {
+                    return Err(UserError::Inactive);
+                }
+                Ok(vec![UserEvent::RefreshTokenRotated {
+                    family_id,
+                    refresh_hash: new_hash,
+                    refresh_expires_at: expires_at,
+                }])
+            }
+            UserCommand::Logout { family_id } => {
+                let open = self.families.get(&family_id).is_some_and(|f| !f.revoked);
+                Ok(if open {
+                    vec![UserEvent::LoggedOut { family_id }]
+                } else {
+                    vec![]
+                })
+            }
+        }
+    }
+}
+
+impl Aggregate for User {
+    const TYPE: &'static str = "user";
+    type Command = UserCommand;
+    type Event = UserEvent;
+    type Error = UserError;
+    type Services = UserServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command, services)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        if event.revokes_access_tokens() {
+            self.token_version += 1;
+        }
+        match event {
+            UserEvent::UserRegistered {
+                user_id,
+                profile,
+                password_hash,
+                must_change_password,
+            } => {
+                self.id = Some(user_id);
+                self.profile = Some(profile);
+                self.password_hash = password_hash;
+                self.must_change_password = must_change_password;
+                self.active = true;
+                self.token_version = 1;
+            }
+            UserEvent::UserUpdated {
+                name,
+                role,
+                branch,
+                manager_id,
+            } => {
+                if let Some(p) = self.profile.as_mut() {
+                    if let Some(n) = name {
+                        p.name = n;
+                    }
+                    if let Some(r) = role {
+                        p.role = r;
+                    }
+                    if let Some(b) = branch {
+                        p.branch = b;
+                    }
+                    if let Some(m) = manager_id {
+                        p.manager_id = m;
+                    }
+                }
+            }
+            UserEvent::UserDeactivated {} => {
+                self.active = false;
+                for f in self.families.values_mut() {
+                    f.revoked = true;
+                }
+            }
+            UserEvent::UserReactivated {} => self.active = true,
+            UserEvent::PasswordReset { password_hash } => {
+                self.password_hash = password_hash;
+                self.must_change_password = true;
+                self.failures.clear();
+                self.locked_until = None;
+                for f in self.families.values_mut() {
+                    f.revoked = true;
+                }
+            }
+            UserEvent::PasswordChanged { password_hash } => {
+                self.password_hash = password_hash;
+                self.must_change_password = false;
+            }
+            UserEvent::LoginSucceeded {
+                family_id,
+                refresh_hash,
+                refresh_expires_at,
+                at,
+            } => {
+                self.failures.clear();
+                self.locked_until = None;
+                // Families past their end are forgotten (their tokens fail as unknown).
+                self.families
+                    .retain(|_, f| f.expires_at.is_none_or(|e| e > at));
+                self.families.insert(
+                    family_id,
+                    Family {
+                        current: refresh_hash,
+                        used: Vec::new(),
+                        expires_at: Some(refresh_expires_at),
+                        revoked: false,
+                    },
+                );
+            }
+            UserEvent::LoginFailed { at, locked_until } => {
+                let window = at - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
+                self.failures.retain(|t| *t > window);
+                self.failures.push(at);
+                if locked_until.is_some() {
+                    self.locked_until = locked_until;
+                    self.failures.clear();
+                }
+            }
+            UserEvent::RefreshTokenRotated {
+                family_id,
+                refresh_hash,
+                refresh_expires_at,
+            } => {
+                if let Some(f) = self.families.get_mut(&family_id) {
+                    let old = std::mem::replace(&mut f.current, refresh_hash);
+                    f.used.push(old);
+                    f.expires_at = Some(refresh_expires_at);
+                }
+            }
+            UserEvent::RefreshTokenReused { family_id } | UserEvent::LoggedOut { family_id } => {
+                if let Some(f) = self.families.get_mut(&family_id) {
+                    f.revoked = true;
+                }
+            }
+        }
+    }
+}
+
+/// Where the personal data is in User event payloads: none is sealed. Staff identities are
+/// business contact data kept for the life of the firm's records, not subject to erasure.
+pub fn personal_fields(_event_type: &str) -> &'static [&'static str] {
+    &[]
+}

@@ -1,0 +1,323 @@
+//! Given events, when a command, then events or an error.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cqrs_es::test::TestFramework;
+
+use super::*;
+
+type Given = TestFramework<User>;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap()
+}
+
+fn at(now: DateTime<Utc>) -> Given {
+    Given::with(UserServices {
+        clock: Clock::fixed(now),
+    })
+}
+
+fn family() -> Uuid {
+    Uuid::from_u128(9)
+}
+
+fn profile(role: Role, branch: Option<&str>) -> UserProfile {
+    UserProfile {
+        email: Email::parse("meera@broker.in").unwrap(),
+        name: PersonName::parse("Meera Iyer").unwrap(),
+        role,
+        branch: branch.map(|b| Branch::parse(b).unwrap()),
+        manager_id: None,
+    }
+}
+
+fn registered() -> UserEvent {
+    UserEvent::UserRegistered {
+        user_id: Uuid::from_u128(1),
+        profile: profile(Role::RelationshipManager, Some("mum-01")),
+        password_hash: "h0".into(),
+        must_change_password: false,
+    }
+}
+
+fn login(ok: bool) -> UserCommand {
+    UserCommand::Login {
+        password_ok: ok,
+        family_id: family(),
+        refresh_hash: "r1".into(),
+        refresh_expires_at: now() + Duration::hours(12),
+    }
+}
+
+fn failed(minutes_ago: i64) -> UserEvent {
+    UserEvent::LoginFailed {
+        at: now() - Duration::minutes(minutes_ago),
+        locked_until: None,
+    }
+}
+
+fn logged_in() -> UserEvent {
+    UserEvent::LoginSucceeded {
+        family_id: family(),
+        refresh_hash: "r1".into(),
+        refresh_expires_at: now() + Duration::hours(12),
+        at: now() - Duration::minutes(1),
+    }
+}
+
+fn refresh(presented: &str, new: &str) -> UserCommand {
+    UserCommand::Refresh {
+        family_id: family(),
+        presented_hash: presented.into(),
+        new_hash: new.into(),
+        expires_at: now() + Duration::hours(12),
+    }
+}
+
+#[test]
+fn branch_codes_are_upper_case_words() {
+    assert_eq!(Branch::parse(" mum-01 ").unwrap().as_str(), "MUM-01");
+    assert!(Branch::parse("").is_err());
+    assert!(Branch::parse("mum 01").is_err());
+    assert!(Branch::parse(&"x".repeat(41)).is_err());
+}
+
+#[test]
+fn password_policy_wants_twelve_characters_and_not_the_email() {
+    let email = Email::parse("meera@broker.in").unwrap();
+    assert!(check_password("short-pass1", &email).is_err());
+    assert!(check_password("Meera@Broker.in", &email).is_err());
+    assert!(check_password("correct horse battery", &email).is_ok());
+}
+
+#[test]
+fn an_agent_is_registered_with_a_branch() {
+    at(now())
+        .given_no_previous_events()
+        .when(UserCommand::Register {
+            user_id: Uuid::from_u128(1),
+            profile: profile(Role::RelationshipManager, Some("mum-01")),
+            password_hash: "h0".into(),
+            must_change_password: false,
+        })
+        .then_expect_events(vec![registered()]);
+}
+
+#[test]
+fn an_agent_without_a_branch_is_refused() {
+    at(now())
+        .given_no_previous_events()
+        .when(UserCommand::Register {
+            user_id: Uuid::from_u128(1),
+            profile: profile(Role::BranchManager, None),
+            password_hash: "h0".into(),
+            must_change_password: false,
+        })
+        .then_expect_error(UserError::BranchRequired(Role::BranchManager));
+}
+
+#[test]
+fn registering_twice_is_refused() {
+    at(now())
+        .given(vec![registered()])
+        .when(UserCommand::Register {
+            user_id: Uuid::from_u128(1),
+            profile: profile(Role::Auditor, None),
+            password_hash: "h".into(),
+            must_change_password: false,
+        })
+        .then_expect_error(UserError::AlreadyExists);
+}
+
+#[test]
+fn a_role_change_records_only_what_changed() {
+    at(now())
+        .given(vec![registered()])
+        .when(UserCommand::Update {
+            name: Some(PersonName::parse("Meera Iyer").unwrap()),
+            role: Some(Role::BranchManager),
+            branch: None,
+            manager_id: None,
+        })
+        .then_expect_events(vec![UserEvent::UserUpdated {
+            name: None,
+            role: Some(Role::BranchManager),
+            branch: None,
+            manager_id: None,
+        }]);
+}
+
+#[test]
+fn clearing_an_agents_branch_is_refused() {
+    at(now())
+        .given(vec![registered()])
+        .when(UserCommand::Update {
+            name: None,
+            role: None,
+            branch: Some(None),
+            manager_id: None,
+        })
+        .then_expect_error(UserError::BranchRequired(Role::RelationshipManager));
+}
+
+#[test]
+fn the_fifth_failure_in_fifteen_minutes_locks_the_account() {
+    at(now())
+        .given(vec![
+            registered(),
+            failed(14),
+            failed(10),
+            failed(5),
+            failed(1),
+        ])
+        .when(login(false))
+        .then_expect_events(vec![UserEvent::LoginFailed {
+            at: now(),
+            locked_until: Some(now() + Duration::minutes(15)),
+        }]);
+}
+
+#[test]
+fn failures_older_than_the_window_do_not_count() {
+    at(now())
+        .given(vec![
+            registered(),
+            failed(20),
+            failed(10),
+            failed(5),
+            failed(1),
+        ])
+        .when(login(false))
+        .then_expect_events(vec![UserEvent::LoginFailed {
+            at: now(),
+            locked_until: None,
+        }]);
+}
+
+#[test]
+fn a_locked_account_refuses_even_the_right_password_until_the_lock_ends() {
+    let locked = UserEvent::LoginFailed {
+        at: now() - Duration::minutes(1),
+        locked_until: Some(now() + Duration::minutes(14)),
+    };
+    at(now())
+        .given(vec![registered(), locked.clone()])
+        .when(login(true))
+        .then_expect_error(UserError::Locked {
+            until: now() + Duration::minutes(14),
+        });
+    at(now() + Duration::minutes(15))
+        .given(vec![registered(), locked])
+        .when(login(true))
+        .then_expect_events(vec![UserEvent::LoginSucceeded {
+            family_id: family(),
+            refresh_hash: "r1".into(),
+            refresh_expires_at: now() + Duration::hours(12),
+            at: now() + Duration::minutes(15),
+        }]);
+}
+
+#[test]
+fn a_deactivated_user_cannot_log_in() {
+    at(now())
+        .given(vec![registered(), UserEvent::UserDeactivated {}])
+        .when(login(true))
+        .then_expect_error(UserError::Inactive);
+}
+
+#[test]
+fn a_refresh_token_is_traded_once() {
+    at(now())
+        .given(vec![registered(), logged_in()])
+        .when(refresh("r1", "r2"))
+        .then_expect_events(vec![UserEvent::RefreshTokenRotated {
+            family_id: family(),
+            refresh_hash: "r2".into(),
+            refresh_expires_at: now() + Duration::hours(12),
+        }]);
+}
+
+#[test]
+fn presenting_a_traded_refresh_token_revokes_the_family() {
+    let rotated = UserEvent::RefreshTokenRotated {
+        family_id: family(),
+        refresh_hash: "r2".into(),
+        refresh_expires_at: now() + Duration::hours(12),
+    };
+    at(now())
+        .given(vec![registered(), logged_in(), rotated.clone()])
+        .when(refresh("r1", "r3"))
+        .then_expect_events(vec![UserEvent::RefreshTokenReused {
+            family_id: family(),
+        }]);
+    // After that even the newest token of the family is refused.
+    at(now())
+        .given(vec![
+            registered(),
+            logged_in(),
+            rotated,
+            UserEvent::RefreshTokenReused {
+                family_id: family(),
+            },
+        ])
+        .when(refresh("r2", "r4"))
+        .then_expect_error(UserError::InvalidRefresh);
+}
+
+#[test]
+fn an_unknown_or_expired_refresh_token_is_refused() {
+    at(now())
+        .given(vec![registered(), logged_in()])
+        .when(refresh("forged", "r2"))
+        .then_expect_error(UserError::InvalidRefresh);
+    at(now() + Duration::hours(13))
+        .given(vec![registered(), logged_in()])
+        .when(refresh("r1", "r2"))
+        .then_expect_error(UserError::InvalidRefresh);
+}
+
+#[test]
+fn logout_revokes_the_family_and_a_second_logout_changes_nothing() {
+    at(now())
+        .given(vec![registered(), logged_in()])
+        .when(UserCommand::Logout {
+            family_id: family(),
+        })
+        .then_expect_events(vec![UserEvent::LoggedOut {
+            family_id: family(),
+        }]);
+    at(now())
+        .given(vec![
+            registered(),
+            logged_in(),
+            UserEvent::LoggedOut {
+                family_id: family(),
+            },
+        ])
+        .when(UserCommand::Logout {
+            family_id: family(),
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn role_changes_and_password_resets_invalidate_access_tokens() {
+    let mut user = User::default();
+    user.apply(registered());
+    let v1 = user.token_version;
+    user.apply(logged_in());
+    assert_eq!(user.token_version, v1, "a login keeps existing tokens");
+    user.apply(UserEvent::UserUpdated {
+        name: None,
+        role: Some(Role::Auditor),
+        branch: None,
+        manager_id: None,
+    });
+    assert_eq!(user.token_version, v1 + 1);
+    user.apply(UserEvent::PasswordReset {
+        password_hash: "h1".into(),
+    });
+    assert_eq!(user.token_version, v1 + 2);
+    assert!(user.must_change_password);
+    assert!(user.families.values().all(|f| f.revoked));
+}
