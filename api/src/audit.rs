@@ -583,8 +583,10 @@ pub mod http {
     #[derive(Debug, Clone, Object)]
     pub struct HistoryPage {
         pub items: Vec<HistoryItem>,
-        /// Pass as `after` for the next page; absent on the last page.
-        pub next_cursor: Option<i64>,
+        /// Pass as `cursor` for the next page; absent on the last page.
+        pub next_cursor: Option<String>,
+        /// How many events match the filters.
+        pub total: i64,
     }
 
     #[derive(Debug, ApiResponse)]
@@ -688,7 +690,7 @@ pub mod http {
         ///
         /// Compliance officers, auditors and admins. Every event's metadata (no content),
         /// oldest first, filtered by actor, time, aggregate and event type; reads of personal
-        /// data appear as `PiiViewed`. Page with `after` = the previous page's `next_cursor`.
+        /// data appear as `PiiViewed`. Keyset pages: pass `next_cursor` back as `cursor`.
         #[oai(path = "/api/history", method = "get", tag = "ApiTags::Audit")]
         #[allow(clippy::too_many_arguments)]
         async fn history(
@@ -710,13 +712,22 @@ pub mod http {
             /// Only events of this type, e.g. `LeadAssigned`, `PiiViewed`, `LoginFailed`.
             event_type: Query<Option<String>>,
             /// The `next_cursor` of the previous page.
-            after: Query<Option<i64>>,
+            cursor: Query<Option<String>>,
             /// Page size, 1 to 500 (default 100).
             limit: Query<Option<i64>>,
             /// Wait until the history has this log position (read your own writes).
             min_position: Query<Option<i64>>,
         ) -> Result<HistoryPageResponse, ReadError> {
             policy::require(&auth.0, Action::HistoryRead)?;
+            let after = match &cursor.0 {
+                None => None,
+                Some(c) => Some(c.parse::<i64>().ok().filter(|p| *p >= 0).ok_or_else(|| {
+                    ApiError::validation(vec![FieldError::new(
+                        "cursor",
+                        "the cursor is not one this list handed out",
+                    )])
+                })?),
+            };
             let limit = limit.0.unwrap_or(100);
             if !(1..=500).contains(&limit) {
                 return Err(ApiError::validation(vec![FieldError::new(
@@ -755,22 +766,23 @@ pub mod http {
                 shared::min_position(min_position.0, req)?,
             )
             .await?;
-            let rows = projections::history::query(
-                &self.state.db,
-                &projections::history::HistoryFilter {
-                    actor_id: actor.0,
-                    aggregate_type: aggregate_type.0,
-                    aggregate_id: aggregate_id.0,
-                    subject_id: subject_id.0,
-                    event_type: event_type.0,
-                    from: from.0,
-                    to: to.0,
-                    after: after.0,
-                    limit: limit + 1,
-                },
-            )
-            .await
-            .map_err(ApiError::internal)?;
+            let filter = projections::history::HistoryFilter {
+                actor_id: actor.0,
+                aggregate_type: aggregate_type.0,
+                aggregate_id: aggregate_id.0,
+                subject_id: subject_id.0,
+                event_type: event_type.0,
+                from: from.0,
+                to: to.0,
+                after,
+                limit: limit + 1,
+            };
+            let rows = projections::history::query(&self.state.db, &filter)
+                .await
+                .map_err(ApiError::internal)?;
+            let total = projections::history::count(&self.state.db, &filter)
+                .await
+                .map_err(ApiError::internal)?;
             let more = rows.len() as i64 > limit;
             let items: Vec<HistoryItem> = rows
                 .into_iter()
@@ -788,10 +800,13 @@ pub mod http {
                     recorded_at: r.recorded_at,
                 })
                 .collect();
-            let next_cursor = more.then(|| items.last().map(|i| i.position)).flatten();
+            let next_cursor = more
+                .then(|| items.last().map(|i| i.position.to_string()))
+                .flatten();
             Ok(HistoryPageResponse::Ok(Json(HistoryPage {
                 items,
                 next_cursor,
+                total,
             })))
         }
     }

@@ -204,6 +204,7 @@ impl LeadsApi {
         p: &Principal,
         explicit: Option<Uuid>,
         round_robin: bool,
+        current: Option<Uuid>,
     ) -> Result<Option<(Uuid, bool)>, ApiError> {
         let agents = self.assignable(p).await?;
         if let Some(a) = explicit {
@@ -219,9 +220,10 @@ impl LeadsApi {
             return Ok(None);
         }
         // The rotation goes round the relationship managers (of the branch, for a manager).
+        // A reassignment by round-robin passes over the agent who has the lead now.
         let rotation: Vec<Uuid> = agents
             .iter()
-            .filter(|(_, r)| *r == Role::RelationshipManager)
+            .filter(|(id, r)| *r == Role::RelationshipManager && Some(*id) != current)
             .map(|(id, _)| *id)
             .collect();
         let name = match (&p.role, &p.branch) {
@@ -455,7 +457,10 @@ impl LeadsApi {
                     return Err(ApiError::duplicate(shown));
                 }
             }
-            let assignee = match self.pick_agent(&auth.0, b.assign_to, b.round_robin).await? {
+            let assignee = match self
+                .pick_agent(&auth.0, b.assign_to, b.round_robin, None)
+                .await?
+            {
                 // An agent's own capture is theirs unless they say otherwise.
                 None if auth.0.role == Role::RelationshipManager => Some((auth.0.user_id, false)),
                 other => other,
@@ -573,7 +578,11 @@ impl LeadsApi {
                 query::QueryError::Store(e) => ApiError::internal(e),
             })?;
         Ok(LeadListResponse::Ok(Json(LeadPage {
-            items: page.items.iter().map(Into::into).collect(),
+            items: page
+                .items
+                .into_iter()
+                .map(|v| (&policy::shown(&auth.0, v)).into())
+                .collect(),
             next_cursor: page.next_cursor,
             total: page.total,
         })))
@@ -615,6 +624,7 @@ impl LeadsApi {
                 .await
                 .map_err(ApiError::internal)?
                 .ok_or_else(|| ApiError::not_found("lead at that time"))?;
+            let view = policy::shown(&auth.0, view);
             http::record_access(&self.state, req, "lead", id.0, AccessKind::AsOf).await?;
             let etag = format!("\"{}\"", view.version);
             return Ok(LeadResponse::Ok(Json((&view).into()), etag));
@@ -622,6 +632,7 @@ impl LeadsApi {
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         let view = self.lead_view(id.0).await?;
         self.visible(&auth.0, Some(&view)).await?;
+        let view = policy::shown(&auth.0, view);
         http::record_access(&self.state, req, "lead", id.0, AccessKind::Profile).await?;
         let etag = format!("\"{}\"", view.version);
         Ok(LeadResponse::Ok(Json((&view).into()), etag))
@@ -953,7 +964,12 @@ impl LeadsApi {
                 return Err(ApiError::not_found("lead"));
             }
             let (agent_id, round_robin) = self
-                .pick_agent(&auth.0, body.0.agent_id, body.0.round_robin)
+                .pick_agent(
+                    &auth.0,
+                    body.0.agent_id,
+                    body.0.round_robin,
+                    lead.assignee(),
+                )
                 .await?
                 .ok_or_else(|| ApiError::bad_request("no agent"))?;
             let position = self
@@ -1204,6 +1220,7 @@ impl LeadsApi {
         let limit = page_limit(limit.0)? as usize;
         let view = self.lead_view(id.0).await?;
         self.visible(&auth.0, Some(&view)).await?;
+        let view = policy::shown(&auth.0, view);
         let start = match cursor.0 {
             None => 0,
             Some(c) => c.parse::<usize>().map_err(|_| {
@@ -1262,6 +1279,23 @@ impl LeadsApi {
             }
         }
         http::record_access(&self.state, req, "lead", id.0, AccessKind::History).await?;
+        // Processing restricted (erasure asked for): sales roles see what happened, not what
+        // was said.
+        let restricted = now
+            .as_ref()
+            .is_some_and(|v| policy::shown(&auth.0, v.clone()).name == policy::RESTRICTED);
+        let items = if restricted {
+            items
+                .into_iter()
+                .map(|mut e| {
+                    e.data = serde_json::Value::Null;
+                    e.changes.clear();
+                    e
+                })
+                .collect()
+        } else {
+            items
+        };
         Ok(HistoryResponse::Ok(Json(History { items })))
     }
 

@@ -114,6 +114,27 @@ pub async fn scope(state: &AppState, principal: &Principal) -> Result<Option<Vis
     })
 }
 
+/// What personal data reads as for a sales role once its subject asked for erasure.
+pub const RESTRICTED: &str = "[restricted]";
+
+/// A lead as `principal` may see it: once erasure was asked for (processing restricted until
+/// the shred), sales roles no longer see the person's data; compliance and admins still do.
+pub fn shown(
+    principal: &Principal,
+    view: projections::leads::LeadView,
+) -> projections::leads::LeadView {
+    let sales = matches!(
+        principal.role,
+        Role::BranchManager | Role::RelationshipManager
+    );
+    if !sales || view.privacy.erasure_requested_at.is_none() || view.privacy.erased_at.is_some() {
+        return view;
+    }
+    let mut doc = serde_json::to_value(&view).expect("a view serializes");
+    commands::privacy::Keyring::mask(&mut doc, projections::leads::PERSONAL, RESTRICTED);
+    serde_json::from_value(doc).unwrap_or(view)
+}
+
 /// Whether a lead assigned to `assignee` is inside `visible`.
 pub fn covers(visible: &Option<Visible>, assignee: Option<Uuid>) -> bool {
     match (visible, assignee) {

@@ -251,6 +251,9 @@ impl From<&UserRow> for UserOut {
 #[derive(Debug, Clone, Object)]
 pub struct UserList {
     pub items: Vec<UserOut>,
+    /// Always absent: staff lists come in one page.
+    pub next_cursor: Option<String>,
+    pub total: i64,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -810,12 +813,16 @@ impl UsersApi {
         let rows = projections::users::list(&self.state.db, None, None, false)
             .await
             .map_err(ApiError::internal)?;
-        let items = rows
+        let items: Vec<UserOut> = rows
             .iter()
             .filter(|r| Self::visible(&auth.0, r))
             .map(Into::into)
             .collect();
-        Ok(UserListResponse::Ok(Json(UserList { items })))
+        Ok(UserListResponse::Ok(Json(UserList {
+            total: items.len() as i64,
+            items,
+            next_cursor: None,
+        })))
     }
 
     /// Get a user

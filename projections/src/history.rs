@@ -111,23 +111,43 @@ pub struct HistoryFilter {
     pub limit: i64,
 }
 
-/// History rows matching `f`, oldest first, at most `f.limit`.
-pub async fn query(db: &Db, f: &HistoryFilter) -> Result<Vec<HistoryRow>, ProjectionError> {
-    let sql = "SELECT position, aggregate_type, aggregate_id, sequence, event_type, subject_id,
-                      actor_id, actor_role, request_id, recorded_at
-                 FROM event_history
-                WHERE ($1 IS NULL OR actor_id = $1)
+const MATCHES: &str = "($1 IS NULL OR actor_id = $1)
                   AND ($2 IS NULL OR aggregate_type = $2)
                   AND ($3 IS NULL OR aggregate_id = $3)
                   AND ($4 IS NULL OR subject_id = $4)
                   AND ($5 IS NULL OR event_type = $5)
                   AND ($6 IS NULL OR recorded_at >= $6)
-                  AND ($7 IS NULL OR recorded_at < $7)
-                  AND position > $8
-                ORDER BY position
-                LIMIT $9";
+                  AND ($7 IS NULL OR recorded_at < $7)";
+
+/// How many history rows match `f` (its page bounds aside).
+pub async fn count(db: &Db, f: &HistoryFilter) -> Result<i64, ProjectionError> {
+    let sql = format!("SELECT COUNT(*) FROM event_history WHERE {MATCHES}");
     Ok(with_db!(db, pool => {
-        sqlx::query_as::<_, HistoryRow>(sql)
+        sqlx::query_scalar(&sql)
+            .bind(f.actor_id.as_deref())
+            .bind(f.aggregate_type.as_deref())
+            .bind(f.aggregate_id.as_deref())
+            .bind(f.subject_id.as_deref())
+            .bind(f.event_type.as_deref())
+            .bind(f.from)
+            .bind(f.to)
+            .fetch_one(pool)
+            .await?
+    }))
+}
+
+/// History rows matching `f`, oldest first, at most `f.limit`.
+pub async fn query(db: &Db, f: &HistoryFilter) -> Result<Vec<HistoryRow>, ProjectionError> {
+    let sql = format!(
+        "SELECT position, aggregate_type, aggregate_id, sequence, event_type, subject_id,
+                actor_id, actor_role, request_id, recorded_at
+           FROM event_history
+          WHERE {MATCHES} AND position > $8
+          ORDER BY position
+          LIMIT $9"
+    );
+    Ok(with_db!(db, pool => {
+        sqlx::query_as::<_, HistoryRow>(&sql)
             .bind(f.actor_id.as_deref())
             .bind(f.aggregate_type.as_deref())
             .bind(f.aggregate_id.as_deref())

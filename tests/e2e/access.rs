@@ -798,3 +798,27 @@ async fn logins_per_address_are_limited(store: Store) {
     assert!(retry.is_some());
     app.stop().await;
 }
+
+/// Postgres never runs with a made-up secret; SQLite keeps a generated one in its data dir.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_needs_a_jwt_secret_and_sqlite_generates_one() {
+    let fresh = crate::support::Fresh::new(Store::Postgres).await;
+    let mut config = fresh.config();
+    config.serve.jwt_secret = None;
+    let err = api::server::start(config).await.err().expect("refused");
+    assert!(err.to_string().contains("CRM_JWT_SECRET"), "{err}");
+    let mut config = fresh.config();
+    config.store.audit_signing_key = None;
+    let err = api::server::start(config).await.err().expect("refused");
+    assert!(err.to_string().contains("CRM_AUDIT_SIGNING_KEY"), "{err}");
+
+    let fresh = crate::support::Fresh::new(Store::Sqlite).await;
+    let mut config = fresh.config();
+    config.serve.jwt_secret = None;
+    config.store.audit_signing_key = None;
+    let running = api::server::start(config).await.expect("starts");
+    assert!(fresh.data_dir.join("jwt.key").exists());
+    assert!(fresh.data_dir.join("audit-signing.key").exists());
+    running.stop().await;
+    let _ = std::fs::remove_dir_all(&fresh.data_dir);
+}

@@ -14,7 +14,8 @@ on_both_stores!(
     tampering_is_found_and_named,
     exports_verify_and_checkpoints_are_signed,
     as_of_reads_and_field_changes_replay_history,
-    reads_of_personal_data_are_recorded
+    reads_of_personal_data_are_recorded,
+    restricted_people_are_hidden_from_sales_and_shredding_keeps_the_log_verifiable
 );
 
 /// Runs `crm audit verify` (optionally on a file) against the app's store.
@@ -358,6 +359,116 @@ async fn reads_of_personal_data_are_recorded(store: Store) {
         ))
         .await;
     assert_eq!(h["items"].as_array().unwrap().len(), 2, "{h}");
+    assert_eq!(h["total"], 2);
     assert_eq!(h["items"][0]["actor_role"], "compliance_officer");
+    // Keyset pages.
+    let (_, first) = app
+        .get(&format!(
+            "/api/history?subject_id={id}&event_type=PiiViewed&limit=1"
+        ))
+        .await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let (_, second) = app
+        .get(&format!(
+            "/api/history?subject_id={id}&event_type=PiiViewed&limit=1&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(second["items"][0], h["items"][1]);
+    assert!(second["next_cursor"].is_null());
+    let (s, _) = app.get("/api/history?cursor=abc").await;
+    assert_eq!(s, 400);
+    app.stop().await;
+}
+
+async fn restricted_people_are_hidden_from_sales_and_shredding_keeps_the_log_verifiable(
+    store: Store,
+) {
+    let app = App::start(store).await;
+    let agent = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let compliance = app.actor(Role::ComplianceOfficer, None).await;
+    // A client (converted lead): erasure restricts processing until the retention period ends.
+    let (s, v) = app
+        .post_as(
+            &agent,
+            "/api/leads",
+            json!({"name": "Kept Client", "email": "kept@example.in", "source": "referral"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let client = v["id"].as_str().unwrap().to_string();
+    for status in ["contacted", "qualified", "converted"] {
+        let (s, v) = app
+            .post_as(
+                &agent,
+                &format!("/api/leads/{client}/status"),
+                json!({"status": status}),
+            )
+            .await;
+        assert_eq!(s, 200, "{status}: {v}");
+    }
+    let (s, v) = app
+        .post_as(
+            &compliance,
+            &format!("/api/privacy/subjects/{client}/erasure"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "restricted");
+    let p = v["position"].as_i64().unwrap();
+    let (s, seen) = app
+        .get_as(&agent, &format!("/api/leads/{client}?min_position={p}"))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(seen["name"], "[restricted]");
+    assert_eq!(seen["email"], "[restricted]");
+    assert_eq!(
+        seen["status"], "converted",
+        "what is not personal stays visible"
+    );
+    let (_, listed) = app.get_as(&agent, "/api/leads?include_archived=true").await;
+    assert!(listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["name"] != "Kept Client"));
+    let (_, history) = app
+        .get_as(&agent, &format!("/api/leads/{client}/history"))
+        .await;
+    assert!(!history.to_string().contains("kept@example.in"));
+    let (_, full) = app
+        .get_as(&compliance, &format!("/api/leads/{client}"))
+        .await;
+    assert_eq!(
+        full["name"], "Kept Client",
+        "compliance still sees the record it must keep"
+    );
+
+    // A prospect: shredded at once; the log, with its hashes over ciphertext, still verifies.
+    let (s, v) = app
+        .post_as(
+            &agent,
+            "/api/leads",
+            json!({"name": "Gone Prospect", "email": "gone@example.in", "source": "website"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let prospect = v["id"].as_str().unwrap().to_string();
+    let (s, v) = app
+        .post_as(
+            &compliance,
+            &format!("/api/privacy/subjects/{prospect}/erasure"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "erased");
+    app.caught_up().await;
+    let (ok, text) = verify(&app, None).await;
+    assert!(ok, "a shredded person's events still verify: {text}");
     app.stop().await;
 }

@@ -490,10 +490,15 @@ impl Keyring {
 
     /// Replaces the string values at `paths` with [`ERASED`] (a view of a shredded subject).
     pub fn erase(payload: &mut Value, paths: &[&str]) {
+        Self::mask(payload, paths, ERASED);
+    }
+
+    /// Replaces every string at `paths` with `marker`.
+    pub fn mask(payload: &mut Value, paths: &[&str], marker: &str) {
         for p in paths {
             let _ = for_each_mut(payload, p, &mut |v| {
                 if v.is_string() {
-                    *v = Value::String(ERASED.to_string());
+                    *v = Value::String(marker.to_string());
                 }
                 Ok(())
             });
