@@ -116,6 +116,9 @@ pub async fn export(
         .into_iter()
         .map(|c| (c.seq, c))
         .collect();
+    // The ledger as it stands now: entries added while the walk runs belong to events it may
+    // not reach, and would look like entries of deleted events.
+    let ledger_end = ledger::last_seq(db).await.map_err(|e| e.to_string())?;
     let mut cp = Checkpoint::default();
     let mut ledger_after = 0i64;
     let mut ledger_rows: std::collections::VecDeque<LedgerRow> = Default::default();
@@ -131,7 +134,7 @@ pub async fn export(
         for e in events {
             walked += 1;
             if ledger_rows.is_empty() && !ledger_done {
-                let more = ledger::entries(db, ledger_after, BATCH)
+                let more = ledger::entries(db, ledger_after, ledger_end, BATCH)
                     .await
                     .map_err(|e| e.to_string())?;
                 ledger_done = more.is_empty();
@@ -168,7 +171,7 @@ pub async fn export(
     // Ledger entries left over name events that are no longer in the log.
     loop {
         if ledger_rows.is_empty() && !ledger_done {
-            let more = ledger::entries(db, ledger_after, BATCH)
+            let more = ledger::entries(db, ledger_after, ledger_end, BATCH)
                 .await
                 .map_err(|e| e.to_string())?;
             ledger_done = more.is_empty();
@@ -238,6 +241,8 @@ pub struct Report {
     pub aggregates: u64,
     pub ledgered: u64,
     pub checkpoints: u64,
+    /// Events written before events carried hashes.
+    pub legacy: u64,
     /// The last checkpoint's sequence and ledger hash (for an auditor to pin).
     pub last_checkpoint: Option<(i64, String)>,
     pub breaks: Vec<Break>,
@@ -252,6 +257,10 @@ pub struct Verifier {
     chains: HashMap<(String, String), (i64, String)>,
     ledger: Option<(i64, String)>,
     ledger_hashes: HashMap<i64, String>,
+    /// The ledger entry whose signed checkpoint must come next (complete exports).
+    awaiting_checkpoint: Option<i64>,
+    /// An event the ledger does not hold was seen (only the newest events may be such).
+    unledgered_seen: bool,
     pub report: Report,
 }
 
@@ -263,8 +272,23 @@ impl Verifier {
             chains: HashMap::new(),
             ledger: None,
             ledger_hashes: HashMap::new(),
+            awaiting_checkpoint: None,
+            unledgered_seen: false,
             report: Report::default(),
         }
+    }
+
+    /// Ends the check: a checkpoint still owed is a break.
+    pub fn finish(mut self) -> Report {
+        if let Some(seq) = self.awaiting_checkpoint.take() {
+            self.fail(
+                None,
+                "checkpoint".into(),
+                seq,
+                "the signed checkpoint of this ledger entry is missing".into(),
+            );
+        }
+        self.report
     }
 
     fn fail(&mut self, position: Option<i64>, aggregate: String, sequence: i64, problem: String) {
@@ -277,6 +301,17 @@ impl Verifier {
     }
 
     pub fn line(&mut self, line: &Line) {
+        if let Some(seq) = self.awaiting_checkpoint {
+            if !matches!(line, Line::Checkpoint { seq: s, .. } if *s == seq) {
+                self.awaiting_checkpoint = None;
+                self.fail(
+                    None,
+                    "checkpoint".into(),
+                    seq,
+                    "the signed checkpoint of this ledger entry is missing (removed)".into(),
+                );
+            }
+        }
         match line {
             Line::Event {
                 position,
@@ -301,7 +336,13 @@ impl Verifier {
                     payload,
                     metadata,
                 });
-                let (prev, stored) = audit::stored_hashes(metadata);
+                let (prev, mut stored) = audit::stored_hashes(metadata);
+                if stored.is_empty() && prev.is_empty() {
+                    // Written before events carried hashes: its content hash stands in (the
+                    // ledger, if it holds the event, still vouches for it).
+                    self.report.legacy += 1;
+                    stored = computed.clone();
+                }
                 if stored != computed {
                     self.fail(
                         at,
@@ -332,7 +373,18 @@ impl Verifier {
                     }
                 }
                 self.chains.insert(key, (*sequence, stored.clone()));
-                // Events past the ledger's end are checked by their own chains only.
+                // Events past the ledger's end are checked by their own chains only; they can
+                // only be the newest.
+                if ledger.is_none() {
+                    self.unledgered_seen = true;
+                } else if self.unledgered_seen && self.complete {
+                    self.fail(
+                        at,
+                        name.clone(),
+                        *sequence,
+                        "events the ledger does not hold come before this one (inserted?)".into(),
+                    );
+                }
                 if let Some(l) = ledger {
                     self.report.ledgered += 1;
                     if l.aggregate_type != *aggregate_type
@@ -359,6 +411,9 @@ impl Verifier {
                 signature,
             } => {
                 self.report.checkpoints += 1;
+                if self.awaiting_checkpoint == Some(*seq) {
+                    self.awaiting_checkpoint = None;
+                }
                 let key = self
                     .pinned_key
                     .clone()
@@ -366,6 +421,13 @@ impl Verifier {
                 let message = audit::checkpoint_message(*seq, ledger_hash, at);
                 if !audit::verify_signature(&key, &message, signature) {
                     self.fail(None, "checkpoint".into(), *seq, "the signature does not verify (checkpoint altered, or signed by another key)".into());
+                } else if self.complete && !self.ledger_hashes.contains_key(seq) {
+                    self.fail(
+                        None,
+                        "checkpoint".into(),
+                        *seq,
+                        "a checkpoint for a ledger entry the export does not hold".into(),
+                    );
                 } else if self
                     .ledger_hashes
                     .get(seq)
@@ -427,7 +489,10 @@ impl Verifier {
             );
         }
         self.ledger = Some((l.seq, l.ledger_hash.clone()));
-        if self.ledger_hashes.len() > 100_000 {
+        if self.complete && l.seq % projections::ledger::CHECKPOINT_EVERY == 0 {
+            self.awaiting_checkpoint = Some(l.seq);
+        }
+        if self.ledger_hashes.len() > 1_000_000 {
             self.ledger_hashes.clear();
         }
         self.ledger_hashes.insert(l.seq, l.ledger_hash.clone());
@@ -444,14 +509,16 @@ pub async fn verify_live(db: &Db, pinned_key: Option<String>) -> Result<Report, 
         v.line(&line);
     }
     walk.await.map_err(|e| e.to_string())??;
-    Ok(v.report)
+    Ok(v.finish())
 }
 
-/// Verifies export lines read from `input`; a filtered export (`complete` false) is checked
-/// for what it holds.
+/// Verifies export lines read from `input`. A whole export (the default) must start at the
+/// log's beginning and hold every ledger entry and checkpoint; a `partial` one (written with
+/// filters) is checked for what it holds.
 pub fn verify_lines(
     input: impl std::io::BufRead,
     pinned_key: Option<String>,
+    partial: bool,
 ) -> Result<Report, String> {
     let mut lines = Vec::new();
     for (i, raw) in input.lines().enumerate() {
@@ -463,19 +530,11 @@ pub fn verify_lines(
             .map_err(|e| format!("line {}: not an export line: {e}", i + 1))?;
         lines.push(line);
     }
-    // A whole export starts at the ledger's first entry or the log's first event.
-    let complete = match lines.first() {
-        Some(Line::Event {
-            ledger: Some(l), ..
-        }) => l.seq == 1,
-        Some(Line::Event { ledger: None, .. }) => true,
-        _ => false,
-    };
-    let mut v = Verifier::new(complete, pinned_key);
+    let mut v = Verifier::new(!partial, pinned_key);
     for line in &lines {
         v.line(line);
     }
-    Ok(v.report)
+    Ok(v.finish())
 }
 
 pub mod http {

@@ -103,9 +103,14 @@ pub enum AuditAction {
         /// An export file to check instead of the live database.
         #[arg(long)]
         file: Option<std::path::PathBuf>,
-        /// The checkpoint public key to trust (hex); default: the key each checkpoint names.
+        /// The checkpoint public key to trust (hex). Default: for the live store, this
+        /// server's key; for a file, the key each checkpoint names (pin it!).
         #[arg(long)]
         public_key: Option<String>,
+        /// The file was exported with filters (`--from`, `--to`, `--aggregate`): check what it
+        /// holds rather than demand the whole log.
+        #[arg(long)]
+        partial: bool,
     },
     /// Print the public key that checkpoints are signed with (for auditors to pin).
     PublicKey,
@@ -255,6 +260,18 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Seed => {
+            if cli
+                .store
+                .database_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("postgres"))
+            {
+                return Err(
+                    "demo users have published passwords: crm seed only runs on the embedded \
+                     SQLite store; create real users with crm user create"
+                        .into(),
+                );
+            }
             let tools = crate::tools::Tools::open(cli.store).await?;
             for demo in crate::tools::DEMO_USERS {
                 match tools

@@ -414,6 +414,9 @@ impl LeadsApi {
         #[oai(name = "Idempotency-Key")]
         key: Key,
     ) -> Result<CreatedResponse, ApiError> {
+        // Before anything else (the duplicate check would otherwise tell a role that may
+        // not capture whether a person is on file).
+        policy::require(&auth.0, Action::LeadCapture)?;
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let b = body.0;
@@ -624,7 +627,11 @@ impl LeadsApi {
                 .await
                 .map_err(ApiError::internal)?
                 .ok_or_else(|| ApiError::not_found("lead at that time"))?;
-            let view = policy::shown(&auth.0, view);
+            // Restriction is decided on the lead as it is now, not as it was then.
+            let view = match &now {
+                Some(n) if policy::restricted_for(&auth.0, n) => policy::masked(view),
+                _ => view,
+            };
             http::record_access(&self.state, req, "lead", id.0, AccessKind::AsOf).await?;
             let etag = format!("\"{}\"", view.version);
             return Ok(LeadResponse::Ok(Json((&view).into()), etag));
@@ -1221,6 +1228,7 @@ impl LeadsApi {
         let view = self.lead_view(id.0).await?;
         self.visible(&auth.0, Some(&view)).await?;
         let view = policy::shown(&auth.0, view);
+        http::record_access(&self.state, req, "lead", id.0, AccessKind::Profile).await?;
         let start = match cursor.0 {
             None => 0,
             Some(c) => c.parse::<usize>().map_err(|_| {
@@ -1283,7 +1291,7 @@ impl LeadsApi {
         // was said.
         let restricted = now
             .as_ref()
-            .is_some_and(|v| policy::shown(&auth.0, v.clone()).name == policy::RESTRICTED);
+            .is_some_and(|v| policy::restricted_for(&auth.0, v));
         let items = if restricted {
             items
                 .into_iter()
@@ -1339,20 +1347,31 @@ impl LeadsApi {
                 }
                 query::QueryError::Store(e) => ApiError::internal(e),
             })?;
+        // Sales roles see no personal data of people who asked for erasure.
+        let mut items = Vec::with_capacity(page.items.len());
+        for r in page.items {
+            let mut item = DueFollowUp {
+                follow_up_id: r.follow_up_id,
+                lead_id: r.lead_id,
+                lead_name: r.lead_name,
+                assignee: r.assignee,
+                due_at: r.due_at,
+                channel: r.channel,
+                note: r.note,
+            };
+            if matches!(auth.0.role, Role::BranchManager | Role::RelationshipManager) {
+                let now = query::get(&self.state.db, &self.state.keyring, r.lead_id)
+                    .await
+                    .map_err(ApiError::internal)?;
+                if now.is_some_and(|v| policy::restricted_for(&auth.0, &v)) {
+                    item.lead_name = policy::RESTRICTED.into();
+                    item.note = item.note.map(|_| policy::RESTRICTED.into());
+                }
+            }
+            items.push(item);
+        }
         Ok(FollowUpsResponse::Ok(Json(FollowUpPage {
-            items: page
-                .items
-                .into_iter()
-                .map(|r| DueFollowUp {
-                    follow_up_id: r.follow_up_id,
-                    lead_id: r.lead_id,
-                    lead_name: r.lead_name,
-                    assignee: r.assignee,
-                    due_at: r.due_at,
-                    channel: r.channel,
-                    note: r.note,
-                })
-                .collect(),
+            items,
             next_cursor: page.next_cursor,
             total: page.total,
         })))

@@ -123,13 +123,25 @@ pub fn shown(
     principal: &Principal,
     view: projections::leads::LeadView,
 ) -> projections::leads::LeadView {
+    if restricted_for(principal, &view) {
+        masked(view)
+    } else {
+        view
+    }
+}
+
+/// Whether `principal` may no longer see the personal data of the lead whose current state
+/// is `now` (its processing is restricted and they work in sales).
+pub fn restricted_for(principal: &Principal, now: &projections::leads::LeadView) -> bool {
     let sales = matches!(
         principal.role,
         Role::BranchManager | Role::RelationshipManager
     );
-    if !sales || view.privacy.erasure_requested_at.is_none() || view.privacy.erased_at.is_some() {
-        return view;
-    }
+    sales && now.privacy.erasure_requested_at.is_some() && now.privacy.erased_at.is_none()
+}
+
+/// The view with its personal data replaced by [`RESTRICTED`].
+pub fn masked(view: projections::leads::LeadView) -> projections::leads::LeadView {
     let mut doc = serde_json::to_value(&view).expect("a view serializes");
     commands::privacy::Keyring::mask(&mut doc, projections::leads::PERSONAL, RESTRICTED);
     serde_json::from_value(doc).unwrap_or(view)

@@ -123,6 +123,9 @@ pub enum ReadError {
     /// No such record, or none the caller may see.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// A read that records itself met a concurrent change; retry.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
     /// The read model did not catch up with `min_position` in time; retry.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
@@ -138,6 +141,7 @@ impl From<ApiError> for ReadError {
             ApiError::NotFound(p) => ReadError::NotFound(p),
             ApiError::Unauthorized(p, h) => ReadError::Unauthorized(p, h),
             ApiError::Forbidden(p) => ReadError::Forbidden(p),
+            ApiError::Conflict(p) => ReadError::Conflict(p),
             ApiError::Unavailable(p) => ReadError::Unavailable(p),
             ApiError::Internal(p) => ReadError::Internal(p),
             other => {

@@ -172,19 +172,29 @@ pub async fn audit(store: StoreArgs, action: AuditAction) -> Result<(), String> 
         AuditAction::Verify {
             file: Some(path),
             public_key,
+            partial,
         } => {
             let f = std::fs::File::open(&path)
                 .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-            let report = crate::audit::verify_lines(std::io::BufReader::new(f), public_key)?;
+            if public_key.is_none() {
+                println!(
+                    "note: checkpoints are checked against the key each one names; pin the \
+                     server's key (crm audit public-key) with --public-key"
+                );
+            }
+            let report =
+                crate::audit::verify_lines(std::io::BufReader::new(f), public_key, partial)?;
             print_report(&report)
         }
         AuditAction::Verify {
             file: None,
             public_key,
+            partial: _,
         } => {
             let tools = Tools::open(store).await?;
             catch_up_ledger(&tools).await?;
-            let report = crate::audit::verify_live(&tools.db, public_key).await;
+            let key = public_key.unwrap_or_else(|| tools.signer.public_key_hex());
+            let report = crate::audit::verify_live(&tools.db, Some(key)).await;
             tools.close().await;
             print_report(&report?)
         }

@@ -659,6 +659,7 @@ impl AuthApi {
         body: Json<PasswordChange>,
     ) -> Result<DoneResponse, ApiError> {
         let p = auth.0;
+        self.limit(req)?;
         let id = p.user_id.to_string();
         let (user, _) = self
             .state
@@ -670,12 +671,34 @@ impl AuthApi {
             .profile
             .as_ref()
             .ok_or_else(|| ApiError::not_found("user"))?;
+        if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
+            let secs = (until - Utc::now()).num_seconds().max(1) as u64;
+            return Err(ApiError::too_many(
+                "the account is locked after repeated failed attempts",
+                secs,
+            ));
+        }
         if !commands::passwords::verify(
             body.current_password.0.clone(),
             Some(user.password_hash.clone()),
         )
         .await
         {
+            // A wrong current password counts like a failed login (and can lock the account).
+            self.state
+                .users
+                .execute_events(
+                    &id,
+                    UserCommand::Login {
+                        password_ok: false,
+                        family_id: Uuid::now_v7(),
+                        refresh_hash: String::new(),
+                        refresh_expires_at: Utc::now(),
+                    },
+                    &http::metadata(req),
+                )
+                .await
+                .map_err(|e| user_error(&self.state, e))?;
             return Err(ApiError::validation(vec![FieldError::new(
                 "current_password",
                 "is wrong",
@@ -741,6 +764,9 @@ impl UsersApi {
             )
             .await
             .map_err(|e| user_error(&self.state, e))?;
+        // Role, branch, password and active state decide access: the change holds before the
+        // answer is given.
+        http::wait_for_in(&self.state, projections::users::NAME, Some(done.position)).await?;
         Ok(DoneResponse::Done(Json(Accepted {
             id,
             position: done.position,

@@ -165,18 +165,29 @@ pub struct CheckpointRow {
     pub signature: String,
 }
 
-/// Ledger entries after `after_seq`, at most `limit`, in order.
+/// The newest ledger entry's number (0 for an empty ledger).
+pub async fn last_seq(db: &Db) -> Result<i64, ProjectionError> {
+    Ok(with_db!(db, pool => {
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_ledger")
+            .fetch_one(pool)
+            .await?
+    }))
+}
+
+/// Ledger entries after `after_seq` up to `upto_seq`, at most `limit`, in order.
 pub async fn entries(
     db: &Db,
     after_seq: i64,
+    upto_seq: i64,
     limit: i64,
 ) -> Result<Vec<LedgerRow>, ProjectionError> {
     Ok(with_db!(db, pool => {
         sqlx::query_as::<_, LedgerRow>(
             "SELECT seq, position, aggregate_type, aggregate_id, sequence, event_hash, ledger_hash
-               FROM audit_ledger WHERE seq > $1 ORDER BY seq LIMIT $2",
+               FROM audit_ledger WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
         )
         .bind(after_seq)
+        .bind(upto_seq)
         .bind(limit)
         .fetch_all(pool)
         .await?

@@ -30,6 +30,8 @@ pub enum ProjectionError {
     Unknown(String),
     #[error(transparent)]
     Privacy(#[from] commands::privacy::PrivacyError),
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Runs the same code inside whichever transaction a [`Tx`] holds (compiled once per store).

@@ -54,6 +54,17 @@ pub async fn ensure_live(
                 .await?
         });
         let outdated = built_by != Some(p.version());
+        if (missing || outdated) && !p.rebuildable() && crate::log::head(db).await? > 0 {
+            // The audit ledger is only ever started on an empty log: rebuilding it over an
+            // existing log would sign whatever the log holds now, edits included.
+            return Err(ProjectionError::Refused(format!(
+                "the {} projection is missing or was built by another version while the log \
+                 holds events; it is never rebuilt: restore its tables ({}) and its \
+                 projection_checkpoints row from a backup",
+                p.name(),
+                p.tables().join(", ")
+            )));
+        }
         if missing || outdated {
             // New tables from zero; the runner fills them from the start of the log.
             let mut script = String::new();

@@ -21,7 +21,8 @@ impl Projection for UsersProjection {
     }
 
     fn version(&self) -> i64 {
-        1
+        // 2: a password change ends every session.
+        2
     }
 
     fn ddl(&self) -> &'static str {
@@ -132,7 +133,8 @@ async fn apply(tx: &mut Tx, suffix: &str, events: &[StoredEvent]) -> Result<(), 
                         }
                         UserEvent::PasswordReset { .. } | UserEvent::PasswordChanged { .. } => {
                             let must = matches!(other, UserEvent::PasswordReset { .. });
-                            if must {
+                            // Either way every session from before ends.
+                            {
                                 sqlx::query(&format!(
                                     "UPDATE user_sessions{suffix} SET revoked = true WHERE user_id = $1"
                                 ))

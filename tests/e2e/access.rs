@@ -596,6 +596,14 @@ async fn five_failures_lock_the_account(store: Store) {
     assert_eq!(s, 200);
     let text = export.to_string();
     assert!(!text.contains("wrong password here") && !text.contains(PASSWORD));
+    assert!(
+        text.contains("UserRegistered"),
+        "the export holds the user's events"
+    );
+    assert!(
+        !text.contains("argon2"),
+        "password hashes are sealed in the log"
+    );
     // An admin's password reset lifts the lock (and forces a change).
     let (s, v) = app
         .post(

@@ -173,6 +173,18 @@ async fn tampering_is_found_and_named(store: Store) {
         text.contains("deleted") || text.contains(&format!("position {p}")),
         "{text}"
     );
+
+    // The ledger itself is never rebuilt over an existing log (that would sign the edits):
+    // with its checkpoint row gone, the tools refuse rather than start a new ledger.
+    commands::with_db!(app.db(), pool => {
+        sqlx::query("DELETE FROM projection_checkpoints WHERE name = 'ledger'")
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    let (ok, text) = verify(&app, None).await;
+    assert!(!ok, "{text}");
+    assert!(text.contains("never rebuilt"), "{text}");
     app.stop().await;
 }
 
@@ -230,7 +242,7 @@ async fn exports_verify_and_checkpoints_are_signed(store: Store) {
         .filter(|l| l.contains(r#""kind":"event""#))
         .count();
     assert!(http_events >= events, "{http_events} vs {events}");
-    let report = api::audit::verify_lines(std::io::Cursor::new(body.clone()), None).unwrap();
+    let report = api::audit::verify_lines(std::io::Cursor::new(body.clone()), None, false).unwrap();
     assert!(report.breaks.is_empty(), "{:?}", report.breaks);
     assert!(report.checkpoints >= 1);
 
@@ -241,11 +253,14 @@ async fn exports_verify_and_checkpoints_are_signed(store: Store) {
         1,
     );
     assert_ne!(forged, body);
-    let report = api::audit::verify_lines(std::io::Cursor::new(forged), None).unwrap();
+    let report = api::audit::verify_lines(std::io::Cursor::new(forged), None, false).unwrap();
     assert!(!report.breaks.is_empty(), "an edited checkpoint is found");
-    let report =
-        api::audit::verify_lines(std::io::Cursor::new(body.clone()), Some("ab".repeat(32)))
-            .unwrap();
+    let report = api::audit::verify_lines(
+        std::io::Cursor::new(body.clone()),
+        Some("ab".repeat(32)),
+        false,
+    )
+    .unwrap();
     assert!(
         !report.breaks.is_empty(),
         "a checkpoint signed by another key is refused"
@@ -258,8 +273,58 @@ async fn exports_verify_and_checkpoints_are_signed(store: Store) {
         .unwrap();
     let mut without = kept.clone();
     without.remove(cut);
-    let report = api::audit::verify_lines(std::io::Cursor::new(without.join("\n")), None).unwrap();
+    let report =
+        api::audit::verify_lines(std::io::Cursor::new(without.join("\n")), None, false).unwrap();
     assert!(!report.breaks.is_empty(), "a removed line is found");
+    // Edits that leave every hash consistent but drop what the signatures vouch for: a
+    // checkpoint line removed, or the ledger entries of later events blanked out.
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let join = |ls: &[Value]| {
+        ls.iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let no_checkpoint: Vec<Value> = lines
+        .iter()
+        .filter(|l| l["kind"] != "checkpoint")
+        .cloned()
+        .collect();
+    let report =
+        api::audit::verify_lines(std::io::Cursor::new(join(&no_checkpoint)), None, false).unwrap();
+    assert!(!report.breaks.is_empty(), "a removed checkpoint is found");
+    let mut blanked = lines.clone();
+    let middle = blanked
+        .iter()
+        .position(|l| l["kind"] == "event" && l["ledger"]["seq"] == 10)
+        .unwrap();
+    blanked[middle]["ledger"] = Value::Null;
+    let report =
+        api::audit::verify_lines(std::io::Cursor::new(join(&blanked)), None, false).unwrap();
+    assert!(
+        !report.breaks.is_empty(),
+        "an event taken out of the ledger is found"
+    );
+    // A filtered export checks as partial.
+    let (s, one) = app
+        .send(
+            auditor
+                .http
+                .get(app.url("/api/audit/export?aggregate_type=lead")),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let one = one.as_str().unwrap().to_string();
+    let report = api::audit::verify_lines(std::io::Cursor::new(one.clone()), None, true).unwrap();
+    assert!(report.breaks.is_empty(), "{:?}", report.breaks);
+    let report = api::audit::verify_lines(std::io::Cursor::new(one), None, false).unwrap();
+    assert!(
+        !report.breaks.is_empty(),
+        "a filtered export is not the whole log"
+    );
     // Checkpoints are listed for pinning.
     let (s, v) = app.get_as(&auditor, "/api/audit/checkpoints").await;
     assert_eq!(s, 200, "{v}");

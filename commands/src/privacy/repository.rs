@@ -102,15 +102,25 @@ impl<R: PersistedEventRepository> EncryptingRepository<R> {
                         .inner
                         .get_last_events::<A>(&first.aggregate_id, before - 1)
                         .await?;
-                    let found = earlier
-                        .iter()
-                        .find(|e| e.sequence == before)
-                        .map(|e| crate::audit::stored_hashes(&e.metadata).1)
-                        .unwrap_or_default();
-                    if found.is_empty() {
-                        crate::audit::GENESIS.to_string()
+                    let Some(e) = earlier.iter().find(|e| e.sequence == before) else {
+                        return Err(failed(PrivacyError::Unsupported(
+                            "appending after an event that is not in the log",
+                        )));
+                    };
+                    let (_, stored) = crate::audit::stored_hashes(&e.metadata);
+                    if stored.is_empty() {
+                        // Written before events carried hashes: chain to its content hash.
+                        crate::audit::event_hash(&crate::audit::EventContent {
+                            aggregate_type: &e.aggregate_type,
+                            aggregate_id: &e.aggregate_id,
+                            sequence: e.sequence as i64,
+                            event_type: &e.event_type,
+                            event_version: &e.event_version,
+                            payload: &e.payload,
+                            metadata: &e.metadata,
+                        })
                     } else {
-                        found
+                        stored
                     }
                 }
             }

@@ -406,10 +406,12 @@ impl User {
                 if !self.active {
                     return Err(UserError::Inactive);
                 }
+                // A session ends 12 hours after its login however often it is refreshed.
+                let ends = family.expires_at.map_or(expires_at, |e| e.min(expires_at));
                 Ok(vec![UserEvent::RefreshTokenRotated {
                     family_id,
                     refresh_hash: new_hash,
-                    refresh_expires_at: expires_at,
+                    refresh_expires_at: ends,
                 }])
             }
             UserCommand::Logout { family_id } => {
@@ -501,6 +503,10 @@ impl Aggregate for User {
             UserEvent::PasswordChanged { password_hash } => {
                 self.password_hash = password_hash;
                 self.must_change_password = false;
+                // Whoever held a session from before the change is out.
+                for f in self.families.values_mut() {
+                    f.revoked = true;
+                }
             }
             UserEvent::LoginSucceeded {
                 family_id,
@@ -552,8 +558,14 @@ impl Aggregate for User {
     }
 }
 
-/// Where the personal data is in User event payloads: none is sealed. Staff identities are
-/// business contact data kept for the life of the firm's records, not subject to erasure.
-pub fn personal_fields(_event_type: &str) -> &'static [&'static str] {
-    &[]
+/// What is sealed in User event payloads (with the user's own key): the password hashes, so
+/// that an exported log gives nobody anything to crack. Staff names and e-mail addresses are
+/// business contact data kept with the firm's records and stay readable.
+pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
+    match event_type {
+        "UserRegistered" => &["/UserRegistered/password_hash"],
+        "PasswordReset" => &["/PasswordReset/password_hash"],
+        "PasswordChanged" => &["/PasswordChanged/password_hash"],
+        _ => &[],
+    }
 }

@@ -226,6 +226,43 @@ fn a_deactivated_user_cannot_log_in() {
 }
 
 #[test]
+fn a_session_ends_twelve_hours_after_its_login_however_often_refreshed() {
+    at(now() + Duration::hours(11))
+        .given(vec![registered(), logged_in()])
+        .when(UserCommand::Refresh {
+            family_id: family(),
+            presented_hash: "r1".into(),
+            new_hash: "r2".into(),
+            expires_at: now() + Duration::hours(23),
+        })
+        .then_expect_events(vec![UserEvent::RefreshTokenRotated {
+            family_id: family(),
+            refresh_hash: "r2".into(),
+            refresh_expires_at: now() + Duration::hours(12),
+        }]);
+}
+
+#[test]
+fn changing_the_password_ends_every_session() {
+    let mut user = User::default();
+    user.apply(registered());
+    user.apply(logged_in());
+    user.apply(UserEvent::PasswordChanged {
+        password_hash: "h2".into(),
+    });
+    assert!(user.families.values().all(|f| f.revoked));
+}
+
+#[test]
+fn only_password_hashes_are_sealed_in_user_events() {
+    assert_eq!(
+        personal_fields("UserRegistered"),
+        &["/UserRegistered/password_hash"]
+    );
+    assert!(personal_fields("LoginSucceeded").is_empty());
+}
+
+#[test]
 fn a_refresh_token_is_traded_once() {
     at(now())
         .given(vec![registered(), logged_in()])
