@@ -225,19 +225,31 @@ pub async fn session(
     user: Uuid,
     family: Uuid,
 ) -> Result<Option<(UserRow, bool)>, ProjectionError> {
-    let Some(row) = get(db, user).await? else {
-        return Ok(None);
-    };
-    let found: Option<(bool, DateTime<Utc>)> = with_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT revoked, expires_at FROM user_sessions WHERE family_id = $1 AND user_id = $2",
-        )
-        .bind(family.to_string())
-        .bind(user.to_string())
-        .fetch_optional(pool)
-        .await?
+    // One query per request: the user with the session's state.
+    let sql = "SELECT u.user_id, u.email, u.name, u.role, u.branch, u.manager_id, u.active,
+                      u.must_change_password, u.token_version, u.last_login_at, u.created_at,
+                      u.updated_at, u.version, s.revoked, s.expires_at
+                 FROM users u JOIN user_sessions s ON s.user_id = u.user_id
+                WHERE u.user_id = $1 AND s.family_id = $2";
+    let row = with_db!(db, pool => {
+        sqlx::query_as::<_, SessionRow>(sql)
+            .bind(user.to_string())
+            .bind(family.to_string())
+            .fetch_optional(pool)
+            .await?
     });
-    Ok(found.map(|(revoked, expires_at)| (row, revoked || expires_at <= Utc::now())))
+    Ok(row.map(|r| {
+        let ended = r.revoked || r.expires_at <= Utc::now();
+        (r.user, ended)
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    revoked: bool,
+    expires_at: DateTime<Utc>,
 }
 
 /// Users, optionally of one branch and/or role, by name.
