@@ -17,7 +17,8 @@ on_both_stores!(
     refresh_tokens_rotate_and_reuse_revokes_the_family,
     logout_deactivation_and_role_changes_end_access,
     users_made_by_an_admin_change_their_password_first,
-    logins_per_address_are_limited
+    logins_per_address_are_limited,
+    a_user_created_on_the_command_line_signs_in_to_a_running_server
 );
 
 struct Cast {
@@ -829,4 +830,45 @@ async fn postgres_needs_a_jwt_secret_and_sqlite_generates_one() {
     assert!(fresh.data_dir.join("audit-signing.key").exists());
     running.stop().await;
     let _ = std::fs::remove_dir_all(&fresh.data_dir);
+}
+
+async fn a_user_created_on_the_command_line_signs_in_to_a_running_server(store: Store) {
+    let app = App::start(store).await;
+    crate::projection::create_admin_with_cli(&app.fresh, "cli-admin@test.broker").await;
+    let admin = support::login(&app.base, "cli-admin@test.broker", PASSWORD).await;
+    let (s, me) = app.get_as(&admin, "/api/auth/me").await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["must_change_password"], false);
+    // The same address twice is refused.
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args([
+        "user",
+        "create",
+        "--email",
+        "cli-admin@test.broker",
+        "--name",
+        "Again",
+        "--role",
+        "auditor",
+        "--password-stdin",
+    ])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    app.fresh.env(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"another long password\n").await.unwrap();
+    }
+    let out = child.wait_with_output().await.unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exists"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.stop().await;
 }
