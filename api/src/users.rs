@@ -732,6 +732,8 @@ impl AuthApi {
             )
             .await
             .map_err(|e| user_error(&self.state, e))?;
+        // Every session of the user ends before the answer.
+        http::wait_for_in(&self.state, projections::users::NAME, Some(done.position)).await?;
         Ok(DoneResponse::Done(Json(Accepted {
             id: p.user_id,
             position: done.position,
