@@ -24,7 +24,7 @@ use crate::audit::http::AuditApi;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::http::{AppState, Metrics, RequestId, State};
-use crate::leads::LeadsApi;
+use crate::leads::{FollowUpsApi, LeadsApi};
 use crate::ops::OpsApi;
 use crate::privacy::PrivacyApi;
 use crate::problem::ApiError;
@@ -110,13 +110,26 @@ pub async fn open_store(
     Ok((db, keyring, signer))
 }
 
-type Apis = (LeadsApi, PrivacyApi, AuthApi, UsersApi, AuditApi, OpsApi);
+type Apis = (
+    LeadsApi,
+    FollowUpsApi,
+    PrivacyApi,
+    AuthApi,
+    UsersApi,
+    AuditApi,
+    OpsApi,
+);
 
 pub fn openapi(state: State) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             LeadsApi {
                 state: state.clone(),
+            },
+            FollowUpsApi {
+                leads: LeadsApi {
+                    state: state.clone(),
+                },
             },
             PrivacyApi {
                 state: state.clone(),

@@ -1,0 +1,403 @@
+//! Signing in (`/api/auth/*`) and managing staff accounts (`/api/users`).
+
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+use commands::{CommandError, EventMetadata};
+use domain::user::{check_password, Branch, Role, UserCommand, UserError, UserProfile};
+use domain::values::{Email, PersonName};
+use poem_openapi::payload::Json;
+use poem_openapi::types::{Example, MaybeUndefined};
+use poem_openapi::{ApiResponse, Enum, Object};
+use projections::users::UserRow;
+use uuid::Uuid;
+
+use crate::auth::tokens::ACCESS_TTL_SECONDS;
+use crate::dto::Str;
+use crate::http::{AppState, Fields};
+use crate::problem::{ApiError, FieldError};
+
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum RoleDto {
+    Admin,
+    BranchManager,
+    RelationshipManager,
+    ComplianceOfficer,
+    Auditor,
+}
+
+impl From<RoleDto> for Role {
+    fn from(r: RoleDto) -> Self {
+        match r {
+            RoleDto::Admin => Role::Admin,
+            RoleDto::BranchManager => Role::BranchManager,
+            RoleDto::RelationshipManager => Role::RelationshipManager,
+            RoleDto::ComplianceOfficer => Role::ComplianceOfficer,
+            RoleDto::Auditor => Role::Auditor,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct LoginRequest {
+    pub email: Str,
+    pub password: Str,
+}
+
+impl Example for LoginRequest {
+    fn example() -> Self {
+        Self {
+            email: "admin@broker.example".into(),
+            password: "correct horse battery staple".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh (each is good for one use).
+    pub refresh_token: Str,
+}
+
+impl Example for RefreshRequest {
+    fn example() -> Self {
+        Self {
+            refresh_token: "rt1.0193…".into(),
+        }
+    }
+}
+
+/// Tokens for a signed-in user.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct TokenPair {
+    /// Send as `Authorization: Bearer …`; valid for `expires_in` seconds.
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    /// Trade it for new tokens at `POST /api/auth/refresh` before it ends; one use only.
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+    /// The user must choose a new password (`POST /api/auth/password`) before anything else.
+    pub must_change_password: bool,
+    pub user_id: Uuid,
+    pub role: String,
+}
+
+impl Example for TokenPair {
+    fn example() -> Self {
+        Self {
+            access_token: "eyJhbGciOiJIUzI1NiJ9…".into(),
+            token_type: "Bearer".into(),
+            expires_in: ACCESS_TTL_SECONDS,
+            refresh_token: "rt1.0193…".into(),
+            refresh_expires_at: DateTime::parse_from_rfc3339("2026-11-30T22:00:00Z")
+                .expect("valid")
+                .with_timezone(&Utc),
+            must_change_password: false,
+            user_id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
+            role: "relationship_manager".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct PasswordChange {
+    pub current_password: Str,
+    /// At least 12 characters, not the e-mail address.
+    pub new_password: Str,
+}
+
+impl Example for PasswordChange {
+    fn example() -> Self {
+        Self {
+            current_password: "the one the admin gave".into(),
+            new_password: "a long phrase only I know".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct NewUser {
+    pub email: Str,
+    pub name: Str,
+    pub role: RoleDto,
+    /// Required for branch managers and relationship managers.
+    pub branch: Option<Str>,
+    pub manager_id: Option<Uuid>,
+    /// A first password; the user must change it at first login.
+    pub password: Str,
+}
+
+impl Example for NewUser {
+    fn example() -> Self {
+        Self {
+            email: "ravi.kumar@broker.example".into(),
+            name: "Ravi Kumar".into(),
+            role: RoleDto::RelationshipManager,
+            branch: Some("MUM-ANDHERI".into()),
+            manager_id: None,
+            password: "temporary pass 2026".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct UserPatch {
+    pub name: MaybeUndefined<Str>,
+    pub role: MaybeUndefined<RoleDto>,
+    /// `null` clears it (not allowed for branch and relationship managers).
+    pub branch: MaybeUndefined<Str>,
+    pub manager_id: MaybeUndefined<Uuid>,
+}
+
+impl Example for UserPatch {
+    fn example() -> Self {
+        Self {
+            name: MaybeUndefined::Undefined,
+            role: MaybeUndefined::Value(RoleDto::BranchManager),
+            branch: MaybeUndefined::Value("MUM-ANDHERI".into()),
+            manager_id: MaybeUndefined::Undefined,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct PasswordReset {
+    /// The new password; the user must change it at the next login.
+    pub password: Str,
+}
+
+impl Example for PasswordReset {
+    fn example() -> Self {
+        Self {
+            password: "temporary pass 2027".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub branch: Option<String>,
+    pub manager_id: Option<String>,
+    pub active: bool,
+    pub must_change_password: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl Example for UserOut {
+    fn example() -> Self {
+        let at = DateTime::parse_from_rfc3339("2026-11-30T10:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        Self {
+            id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
+            email: "ravi.kumar@broker.example".into(),
+            name: "Ravi Kumar".into(),
+            role: "relationship_manager".into(),
+            branch: Some("MUM-ANDHERI".into()),
+            manager_id: None,
+            active: true,
+            must_change_password: false,
+            last_login_at: Some(at),
+            created_at: at,
+            updated_at: at,
+            version: 3,
+        }
+    }
+}
+
+impl From<&UserRow> for UserOut {
+    fn from(r: &UserRow) -> Self {
+        Self {
+            id: Uuid::parse_str(&r.user_id).unwrap_or_default(),
+            email: r.email.clone(),
+            name: r.name.clone(),
+            role: r.role.clone(),
+            branch: r.branch.clone(),
+            manager_id: r.manager_id.clone(),
+            active: r.active,
+            must_change_password: r.must_change_password,
+            last_login_at: r.last_login_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct UserList {
+    pub items: Vec<UserOut>,
+    /// Always absent: staff lists come in one page.
+    pub next_cursor: Option<String>,
+    pub total: i64,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum TokenResponse {
+    /// Signed in.
+    #[oai(status = 200)]
+    Ok(Json<TokenPair>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum UserResponse {
+    /// The user.
+    #[oai(status = 200)]
+    Ok(Json<UserOut>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum UserListResponse {
+    /// The users, by name.
+    #[oai(status = 200)]
+    Ok(Json<UserList>),
+}
+
+/// Why a registration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("{0:?}")]
+    Invalid(Vec<FieldError>),
+    #[error("a user with this e-mail address exists")]
+    EmailTaken,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Registers a user (for the API, `crm user create` and `crm seed`): checks the fields and the
+/// password policy, reserves the e-mail address, hashes the password, appends the event.
+#[allow(clippy::too_many_arguments)]
+pub async fn register(
+    db: &commands::Db,
+    users: &commands::Executor<domain::user::User>,
+    meta: &EventMetadata,
+    email: &str,
+    name: &str,
+    role: Role,
+    branch: Option<&str>,
+    manager_id: Option<Uuid>,
+    password: &str,
+    must_change_password: bool,
+) -> Result<(Uuid, i64), RegisterError> {
+    let mut f = Fields::default();
+    let email = f.take("email", Email::parse(email));
+    let name = f.take("name", PersonName::parse(name));
+    let branch = branch.and_then(|b| f.take("branch", Branch::parse(b)));
+    if role.needs_branch() && branch.is_none() && !f.errors.iter().any(|e| e.field == "branch") {
+        f.errors.push(FieldError::new(
+            "branch",
+            format!("a {} needs a branch", role.as_str().replace('_', " ")),
+        ));
+    }
+    if let Some(e) = &email {
+        if let Err(why) = check_password(password, e) {
+            f.errors.push(FieldError::new("password", why.message));
+        }
+    }
+    if !f.errors.is_empty() {
+        return Err(RegisterError::Invalid(f.errors));
+    }
+    let (email, name) = (email.expect("checked"), name.expect("checked"));
+    let user_id = Uuid::now_v7();
+    if !commands::users::reserve_email(db, email.as_str(), user_id)
+        .await
+        .map_err(|e| RegisterError::Failed(e.to_string()))?
+    {
+        return Err(RegisterError::EmailTaken);
+    }
+    let outcome = async {
+        let hash = commands::passwords::hash(password.to_string())
+            .await
+            .map_err(|e| RegisterError::Failed(e.to_string()))?;
+        let command = UserCommand::Register {
+            user_id,
+            profile: UserProfile {
+                email: email.clone(),
+                name,
+                role,
+                branch,
+                manager_id,
+            },
+            password_hash: hash,
+            must_change_password,
+        };
+        users
+            .create(&user_id.to_string(), command, meta)
+            .await
+            .map_err(|e| RegisterError::Failed(e.to_string()))
+    }
+    .await;
+    match outcome {
+        Ok(done) => Ok((user_id, done.position)),
+        Err(e) => {
+            let _ = commands::users::release_email(db, email.as_str(), user_id).await;
+            Err(e)
+        }
+    }
+}
+
+pub(super) fn register_error(e: RegisterError) -> ApiError {
+    match e {
+        RegisterError::Invalid(errors) => ApiError::validation(errors),
+        RegisterError::EmailTaken => ApiError::conflict(
+            "email-taken",
+            "a user with this e-mail address exists already",
+        ),
+        RegisterError::Failed(e) => ApiError::internal(e),
+    }
+}
+
+pub(super) fn user_error(state: &AppState, e: CommandError<UserError>) -> ApiError {
+    match e {
+        CommandError::Rejected(e) => match e {
+            UserError::NotFound => ApiError::not_found("user"),
+            UserError::BranchRequired(_) => {
+                ApiError::validation(vec![FieldError::new("branch", e.to_string())])
+            }
+            UserError::AlreadyInState(_) | UserError::AlreadyExists => {
+                ApiError::conflict("user-state", e.to_string())
+            }
+            UserError::Inactive => ApiError::conflict("user-inactive", e.to_string()),
+            UserError::Locked { until } => {
+                let secs = (until - Utc::now()).num_seconds().max(1) as u64;
+                ApiError::too_many("the account is locked after repeated failed logins", secs)
+            }
+            UserError::InvalidRefresh => ApiError::unauthorized("the refresh token is not valid"),
+        },
+        CommandError::Conflict => {
+            state.metrics.conflicts.fetch_add(1, Ordering::Relaxed);
+            ApiError::conflict(
+                "concurrent-change",
+                "the user was changed concurrently; retry",
+            )
+        }
+        CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
+        CommandError::Store(e) => ApiError::internal(e),
+    }
+}
+
+pub(super) const BAD_LOGIN: &str = "the e-mail address or the password is wrong";
+
+mod sign_in;
+mod staff;
+
+pub use sign_in::AuthApi;
+pub use staff::UsersApi;

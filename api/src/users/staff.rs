@@ -1,0 +1,304 @@
+//! `/api/users`: staff accounts, managed by admins.
+
+use domain::user::{check_password, Branch, Role, UserCommand};
+use domain::values::PersonName;
+use poem::Request;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::OpenApi;
+use projections::users::UserRow;
+use uuid::Uuid;
+
+use crate::auth::{Auth, Principal};
+use crate::dto::Accepted;
+use crate::http::{self, CreatedResponse, DoneResponse, Fields, State};
+use crate::leads::ApiTags;
+use crate::policy::{self, Action};
+use crate::problem::{ApiError, FieldError, ReadError};
+
+use super::{
+    register, register_error, user_error, NewUser, PasswordReset, UserList, UserListResponse,
+    UserOut, UserPatch, UserResponse,
+};
+
+pub struct UsersApi {
+    pub state: State,
+}
+
+impl UsersApi {
+    async fn run(
+        &self,
+        req: &Request,
+        p: &Principal,
+        id: Uuid,
+        command: UserCommand,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(p, Action::UserManage)?;
+        let done = self
+            .state
+            .users
+            .execute(
+                &id.to_string(),
+                command,
+                &http::metadata(req),
+                http::if_match(req)?,
+            )
+            .await
+            .map_err(|e| user_error(&self.state, e))?;
+        // Role, branch, password and active state decide access: the change holds before the
+        // answer is given.
+        http::wait_for_in(&self.state, projections::users::NAME, Some(done.position)).await?;
+        Ok(DoneResponse::Done(Json(Accepted {
+            id,
+            position: done.position,
+            client_id: None,
+        })))
+    }
+
+    fn visible(p: &Principal, row: &UserRow) -> bool {
+        p.role == Role::Admin
+            || p.role == Role::ComplianceOfficer
+            || (p.role == Role::BranchManager && p.branch.is_some() && row.branch == p.branch)
+    }
+}
+
+#[OpenApi]
+impl UsersApi {
+    /// Create a user
+    ///
+    /// Admins only. The password given is temporary: the user must change it at first login.
+    #[oai(path = "/api/users", method = "post", tag = "ApiTags::Users")]
+    async fn create(
+        &self,
+        req: &Request,
+        auth: Auth,
+        body: Json<NewUser>,
+    ) -> Result<CreatedResponse, ApiError> {
+        policy::require(&auth.0, Action::UserManage)?;
+        let (id, position) = register(
+            &self.state.db,
+            &self.state.users,
+            &http::metadata(req),
+            &body.email,
+            &body.name,
+            body.role.into(),
+            body.branch.as_deref(),
+            body.manager_id,
+            &body.password,
+            true,
+        )
+        .await
+        .map_err(register_error)?;
+        Ok(CreatedResponse::Created(
+            Json(Accepted {
+                id,
+                position,
+                client_id: None,
+            }),
+            format!("/api/users/{id}"),
+        ))
+    }
+
+    /// List users
+    ///
+    /// Admins and compliance officers see everyone; branch managers see their branch.
+    #[oai(path = "/api/users", method = "get", tag = "ApiTags::Users")]
+    async fn list(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: poem_openapi::param::Query<Option<i64>>,
+    ) -> Result<UserListResponse, ReadError> {
+        policy::require(&auth.0, Action::UserRead)?;
+        http::wait_for_in(
+            &self.state,
+            projections::users::NAME,
+            http::min_position(min_position.0, req)?,
+        )
+        .await?;
+        let rows = projections::users::list(&self.state.db, None, None, false)
+            .await
+            .map_err(ApiError::internal)?;
+        let items: Vec<UserOut> = rows
+            .iter()
+            .filter(|r| Self::visible(&auth.0, r))
+            .map(Into::into)
+            .collect();
+        Ok(UserListResponse::Ok(Json(UserList {
+            total: items.len() as i64,
+            items,
+            next_cursor: None,
+        })))
+    }
+
+    /// Get a user
+    #[oai(path = "/api/users/:id", method = "get", tag = "ApiTags::Users")]
+    async fn get(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The user's id.
+        id: Path<Uuid>,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: poem_openapi::param::Query<Option<i64>>,
+    ) -> Result<UserResponse, ReadError> {
+        policy::require(&auth.0, Action::UserRead)?;
+        http::wait_for_in(
+            &self.state,
+            projections::users::NAME,
+            http::min_position(min_position.0, req)?,
+        )
+        .await?;
+        let row = projections::users::get(&self.state.db, id.0)
+            .await
+            .map_err(ApiError::internal)?
+            .filter(|r| Self::visible(&auth.0, r))
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        Ok(UserResponse::Ok(Json((&row).into())))
+    }
+
+    /// Change a user's name, role, branch or manager
+    ///
+    /// Admins only. A change of role or branch ends the user's current access tokens.
+    #[oai(path = "/api/users/:id", method = "patch", tag = "ApiTags::Users")]
+    async fn update(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The user's id.
+        id: Path<Uuid>,
+        body: Json<UserPatch>,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::UserManage)?;
+        let mut f = Fields::default();
+        let name = match &body.name {
+            MaybeUndefined::Value(n) => f.take("name", PersonName::parse(n)),
+            MaybeUndefined::Null => {
+                f.errors.push(FieldError::new("name", "cannot be cleared"));
+                None
+            }
+            MaybeUndefined::Undefined => None,
+        };
+        let role = match &body.role {
+            MaybeUndefined::Value(r) => Some(Role::from(*r)),
+            MaybeUndefined::Null => {
+                f.errors.push(FieldError::new("role", "cannot be cleared"));
+                None
+            }
+            MaybeUndefined::Undefined => None,
+        };
+        let branch = match &body.branch {
+            MaybeUndefined::Value(b) => f.take("branch", Branch::parse(b)).map(Some),
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Undefined => None,
+        };
+        let manager_id = match &body.manager_id {
+            MaybeUndefined::Value(m) => Some(Some(*m)),
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Undefined => None,
+        };
+        f.finish()?;
+        self.run(
+            req,
+            &auth.0,
+            id.0,
+            UserCommand::Update {
+                name,
+                role,
+                branch,
+                manager_id,
+            },
+        )
+        .await
+    }
+
+    /// Deactivate a user
+    ///
+    /// Admins only. The user can no longer sign in; their sessions end at once.
+    #[oai(
+        path = "/api/users/:id/deactivate",
+        method = "post",
+        tag = "ApiTags::Users"
+    )]
+    async fn deactivate(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The user's id.
+        id: Path<Uuid>,
+    ) -> Result<DoneResponse, ApiError> {
+        if id.0 == auth.0.user_id {
+            return Err(ApiError::conflict(
+                "self-deactivation",
+                "an admin cannot deactivate their own account",
+            ));
+        }
+        self.run(req, &auth.0, id.0, UserCommand::Deactivate).await
+    }
+
+    /// Reactivate a user
+    #[oai(
+        path = "/api/users/:id/reactivate",
+        method = "post",
+        tag = "ApiTags::Users"
+    )]
+    async fn reactivate(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The user's id.
+        id: Path<Uuid>,
+    ) -> Result<DoneResponse, ApiError> {
+        self.run(req, &auth.0, id.0, UserCommand::Reactivate).await
+    }
+
+    /// Reset a user's password
+    ///
+    /// Admins only. Sets a temporary password the user must change at the next login; their
+    /// sessions end and a lockout is lifted.
+    #[oai(
+        path = "/api/users/:id/reset-password",
+        method = "post",
+        tag = "ApiTags::Users"
+    )]
+    async fn reset_password(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The user's id.
+        id: Path<Uuid>,
+        body: Json<PasswordReset>,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::UserManage)?;
+        let (user, _) = self
+            .state
+            .users
+            .load(&id.0.to_string())
+            .await
+            .map_err(ApiError::internal)?;
+        let profile = user
+            .profile
+            .as_ref()
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        if let Err(why) = check_password(&body.password, &profile.email) {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "password",
+                why.message,
+            )]));
+        }
+        let hash = commands::passwords::hash(body.password.0.clone())
+            .await
+            .map_err(ApiError::internal)?;
+        self.run(
+            req,
+            &auth.0,
+            id.0,
+            UserCommand::ResetPassword {
+                password_hash: hash,
+            },
+        )
+        .await
+    }
+}
