@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::{ERASED, SEALED_PREFIX};
+use super::{ERASED, SEALED_PREFIX, SEALED_V2};
 use crate::store::{Db, StoreError};
 use crate::with_db;
 
@@ -419,10 +419,10 @@ impl Keyring {
         for p in paths {
             for_each_mut(payload, p, &mut |v| {
                 if let Value::String(text) = v {
-                    let nonce = derived.then(|| self.derived_nonce(subject, text));
+                    let nonce = derived.then(|| self.derived_nonce(subject, p, text));
                     *text = format!(
-                        "{SEALED_PREFIX}{}",
-                        seal_bytes_with(&key, subject, text.as_bytes(), nonce)
+                        "{SEALED_V2}{}",
+                        seal_bytes_with(&key, &field_aad(subject, p), text.as_bytes(), nonce)
                     );
                 }
                 Ok(())
@@ -445,7 +445,7 @@ impl Keyring {
         }
         if !targets
             .iter()
-            .any(|v| matches!(v, Value::String(s) if s.starts_with(SEALED_PREFIX)))
+            .any(|v| matches!(v, Value::String(s) if is_sealed(s)))
         {
             return Ok(());
         }
@@ -453,9 +453,18 @@ impl Keyring {
         for p in paths {
             for_each_mut(payload, p, &mut |v| {
                 if let Value::String(text) = v {
-                    if let Some(body) = text.strip_prefix(SEALED_PREFIX) {
+                    // v2 binds the field too; v1 (older) only the subject.
+                    let sealed = match (
+                        text.strip_prefix(SEALED_V2),
+                        text.strip_prefix(SEALED_PREFIX),
+                    ) {
+                        (Some(body), _) => Some((body, field_aad(subject, p))),
+                        (None, Some(body)) => Some((body, subject.to_string())),
+                        _ => None,
+                    };
+                    if let Some((body, aad)) = sealed {
                         *text = match &key {
-                            Some(k) => String::from_utf8(open_bytes(k, subject, body)?)
+                            Some(k) => String::from_utf8(open_bytes(k, &aad, body)?)
                                 .map_err(|_| PrivacyError::Decrypt)?,
                             None => ERASED.to_string(),
                         };
@@ -477,10 +486,14 @@ impl Keyring {
         })
     }
 
-    fn derived_nonce(&self, subject: &str, text: &str) -> [u8; 12] {
+    /// The same (subject, field, text) gives the same nonce, and nothing else does: a nonce is
+    /// never used with another field's associated data.
+    fn derived_nonce(&self, subject: &str, field: &str, text: &str) -> [u8; 12] {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.nonce_key).expect("any key length");
         mac.update(subject.as_bytes());
+        mac.update(&[0]);
+        mac.update(field.as_bytes());
         mac.update(&[0]);
         mac.update(text.as_bytes());
         let mut nonce = [0u8; 12];
@@ -519,6 +532,16 @@ impl Keyring {
     pub async fn is_shredded(&self, subject: &str) -> Result<bool, PrivacyError> {
         Ok(matches!(self.stored(subject).await?, Some((None,))))
     }
+}
+
+/// The associated data of a sealed field: its subject and where it sits (the path pattern), so
+/// that ciphertext moved to another field or another person does not open.
+fn field_aad(subject: &str, path: &str) -> String {
+    format!("{subject}\n{path}")
+}
+
+fn is_sealed(s: &str) -> bool {
+    s.starts_with(SEALED_V2) || s.starts_with(SEALED_PREFIX)
 }
 
 fn seal_bytes(key: &Aes256Gcm, subject: &str, plain: &[u8]) -> String {
@@ -629,6 +652,19 @@ mod tests {
             out,
             vec![&Value::from("x"), &Value::from("y"), &Value::from("z")]
         );
+    }
+
+    #[test]
+    fn a_sealed_field_opens_only_where_it_was_sealed() {
+        let key = Aes256Gcm::new(&Aes256Gcm::generate_key(&mut OsRng));
+        let sealed = seal_bytes_with(&key, &field_aad("lead-1", "/name"), b"Asha", None);
+        assert_eq!(
+            open_bytes(&key, &field_aad("lead-1", "/name"), &sealed).unwrap(),
+            b"Asha"
+        );
+        assert!(open_bytes(&key, &field_aad("lead-1", "/notes"), &sealed).is_err());
+        assert!(open_bytes(&key, &field_aad("lead-2", "/name"), &sealed).is_err());
+        assert!(open_bytes(&key, "lead-1", &sealed).is_err());
     }
 
     #[test]

@@ -17,5 +17,10 @@ pub use repository::EncryptingRepository;
 /// What an opened field reads as once its subject's key has been destroyed.
 pub const ERASED: &str = "[erased]";
 
-/// The prefix of a sealed field: version 1 is AES-256-GCM, hex of nonce and ciphertext.
+/// The prefix of a field sealed by version 1: AES-256-GCM, hex of nonce and ciphertext, the
+/// subject as associated data. Still read; no longer written.
 pub const SEALED_PREFIX: &str = "enc:v1:";
+
+/// The prefix of a sealed field: version 2 is version 1 with the subject and the field's path
+/// as associated data.
+pub const SEALED_V2: &str = "enc:v2:";
