@@ -22,6 +22,9 @@ pub struct ProjectionState {
     pub position: i64,
     /// Events in the log it has not applied yet (counted up to the readiness limit + 1).
     pub lag: i64,
+    /// Events it could not read and passed over (see `projection_dead_letters`); any makes
+    /// the server not ready.
+    pub dead_letters: i64,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -77,8 +80,8 @@ impl OpsApi {
 
     /// Readiness
     ///
-    /// Ready when the store answers and every projection is at most `CRM_READY_MAX_LAG`
-    /// events behind the log.
+    /// Ready when the store answers, every projection is at most `CRM_READY_MAX_LAG` events
+    /// behind the log and none has passed over an event it could not read.
     #[oai(path = "/ready", method = "get", tag = "ApiTags::Operations")]
     async fn ready(&self) -> ReadyResponse {
         let s = &self.state;
@@ -90,6 +93,15 @@ impl OpsApi {
         } else {
             0
         };
+        let dead: std::collections::HashMap<String, i64> = if reachable {
+            projections::runner::dead_letters(&s.db)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .collect()
+        } else {
+            Default::default()
+        };
         if reachable {
             for p in &s.projections {
                 match checkpoint::load(&s.db, p.name()).await {
@@ -97,11 +109,13 @@ impl OpsApi {
                         let lag = log::lag(&s.db, cp, s.ready_max_lag + 1)
                             .await
                             .unwrap_or(i64::MAX);
-                        caught_up &= lag <= s.ready_max_lag;
+                        let dead_letters = dead.get(p.name()).copied().unwrap_or(0);
+                        caught_up &= lag <= s.ready_max_lag && dead_letters == 0;
                         projections.push(ProjectionState {
                             name: p.name().into(),
                             position: cp.position,
                             lag,
+                            dead_letters,
                         });
                     }
                     Err(_) => caught_up = false,
@@ -176,6 +190,20 @@ impl OpsApi {
                     cp.position
                 ));
             }
+        }
+        out.push_str("# HELP crm_projection_dead_letters Events a projection could not read and passed over.\n# TYPE crm_projection_dead_letters gauge\n");
+        let dead = projections::runner::dead_letters(&s.db)
+            .await
+            .unwrap_or_default();
+        for p in &s.projections {
+            let n = dead
+                .iter()
+                .find(|(name, _)| name == p.name())
+                .map_or(0, |(_, n)| *n);
+            out.push_str(&format!(
+                "crm_projection_dead_letters{{projection=\"{}\"}} {n}\n",
+                p.name()
+            ));
         }
         MetricsResponse::Ok(PlainText(out))
     }

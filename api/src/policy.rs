@@ -80,9 +80,14 @@ pub fn require(principal: &Principal, action: Action) -> Result<(), ApiError> {
     if allows(principal.role, action) {
         Ok(())
     } else {
+        let role = principal.role.as_str().replace('_', " ");
+        let article = if role.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         Err(ApiError::forbidden(format!(
-            "a {} may not do this",
-            principal.role.as_str().replace('_', " ")
+            "{article} {role} may not do this"
         )))
     }
 }

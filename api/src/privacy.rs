@@ -278,6 +278,14 @@ impl PrivacyApi {
     ) -> Result<ErasureResponse, ApiError> {
         let mut f = Fields::default();
         let reason = self::reason(&mut f, "reason", reason.0.as_deref());
+        if reason.is_none() && !f.errors.iter().any(|e| e.field == "reason") {
+            // Ending a hold (which can let a pending shred go ahead) is explained, as placing
+            // one is.
+            f.errors.push(FieldError::new(
+                "reason",
+                "say why the hold ends (?reason=…)",
+            ));
+        }
         f.finish()?;
         let position = self
             .run(

@@ -462,6 +462,18 @@ fn route_shape(path: &str) -> String {
         "legal-hold",
         "consent",
         "export",
+        "auth",
+        "login",
+        "refresh",
+        "logout",
+        "me",
+        "password",
+        "users",
+        "deactivate",
+        "reactivate",
+        "reset-password",
+        "audit",
+        "checkpoints",
     ];
     path.split('/')
         .map(|seg| {

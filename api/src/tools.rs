@@ -147,8 +147,17 @@ fn print_report(report: &Report) -> Result<(), String> {
     if pending > 0 {
         println!("{pending} newest events are not in the ledger yet (checked by their chains)");
     }
+    let signed = report.last_checkpoint.as_ref().map_or(0, |(seq, _)| *seq);
     if let Some((seq, hash)) = &report.last_checkpoint {
         println!("last checkpoint: entry {seq}, ledger hash {hash}");
+    }
+    if report.last_ledger_seq > signed {
+        println!(
+            "entries {} to {} come after the last signed checkpoint: their chain is intact, but \
+             nothing signed says the log did not end later (compare with a pinned later checkpoint)",
+            signed + 1,
+            report.last_ledger_seq
+        );
     }
     match report.breaks.first() {
         None => {

@@ -786,6 +786,43 @@ async fn users_made_by_an_admin_change_their_password_first(store: Store) {
     assert_eq!(me["must_change_password"], false);
     assert_eq!(me["branch"], "MUM-01");
     assert_eq!(app.get_as(&ravi, "/api/leads").await.0, 200);
+    // Edits that would leave the firm without its admin, or point at nobody, are refused.
+    let id = me["id"].as_str().unwrap();
+    let patch = |path: String, body: Value| app.send(app.http.patch(app.url(&path)).json(&body));
+    let (s, v) = patch(
+        format!("/api/users/{}", app.admin.id),
+        json!({"role": "auditor"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
+    let (s, v) = patch(
+        format!("/api/users/{id}"),
+        json!({"manager_id": uuid::Uuid::new_v4()}),
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["errors"][0]["field"], "manager_id");
+    let (s, _) = patch(
+        format!("/api/users/{id}"),
+        json!({"email": "other@test.broker"}),
+    )
+    .await;
+    assert_eq!(s, 400, "unknown fields are refused");
+    let (s, v) = patch(
+        format!("/api/users/{id}"),
+        json!({"manager_id": app.admin.id}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    for bad in [
+        "actor=not-a-uuid",
+        "aggregate_type=spaceship",
+        "subject_id=xyz",
+        "limit=0",
+    ] {
+        let (s, v) = app.get(&format!("/api/history?{bad}")).await;
+        assert_eq!(s, 400, "{bad}: {v}");
+    }
     app.stop().await;
 }
 

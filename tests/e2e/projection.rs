@@ -19,7 +19,8 @@ use crate::support::{App, Fresh, Store};
 
 on_both_stores!(
     killed_projection_restarts_equal_to_rebuild,
-    rebuild_swaps_while_reads_go_on
+    rebuild_swaps_while_reads_go_on,
+    an_unreadable_event_is_set_aside_and_reported
 );
 
 async fn keyring(fresh: &Fresh, db: &Db) -> std::sync::Arc<commands::privacy::Keyring> {
@@ -314,4 +315,59 @@ async fn postgres_reader_never_skips_a_late_commit() {
     assert_eq!(after_first.len(), 1);
     assert_eq!(after_first[0].aggregate_id, "fast");
     db.close().await;
+}
+
+/// An event a projection cannot read (here written straight into the log) is recorded as a
+/// dead letter and passed over: later events still reach the read model, and /ready and
+/// /metrics say so.
+async fn an_unreadable_event_is_set_aside_and_reported(store: Store) {
+    let app = App::start(store).await;
+    let bad = uuid::Uuid::new_v4().to_string();
+    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                  event_version, payload, metadata) VALUES ('lead', $1, 1, 'LeadCaptured', '1.0', $2, $3)";
+    let payload = json!({"LeadCaptured": {"nonsense": true}});
+    let metadata = json!({"actor_id": "x", "actor_role": "system", "request_id": "r"});
+    commands::with_db!(app.db(), pool => {
+        sqlx::query(insert)
+            .bind(&bad)
+            .bind(payload.clone())
+            .bind(metadata.clone())
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    // A good lead after it is still projected.
+    let (id, p) = app
+        .capture(
+            json!({"name": "After The Bad One", "email": "after@example.in", "source": "website"}),
+        )
+        .await;
+    let lead = app.lead(&id, p).await;
+    assert_eq!(lead["name"], "After The Bad One");
+    let r = app.http.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let ready: serde_json::Value = r.json().await.unwrap();
+    let leads = ready["projections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "leads")
+        .unwrap()
+        .clone();
+    assert_eq!(leads["dead_letters"], 1, "{ready}");
+    assert_eq!(leads["lag"], 0);
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("crm_projection_dead_letters{projection=\"leads\"} 1"),
+        "{metrics}"
+    );
+    app.stop().await;
 }

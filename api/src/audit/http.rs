@@ -115,6 +115,10 @@ pub enum HistoryPageResponse {
     Ok(Json<HistoryPage>),
 }
 
+/// The aggregate types the log holds.
+const AGGREGATE_TYPES: &[&str] = &["lead", "user", "pii_access"];
+const TYPES_HINT: &str = "one of lead, user, pii_access";
+
 pub struct AuditApi {
     pub state: State,
 }
@@ -141,6 +145,26 @@ impl AuditApi {
         aggregate_id: Query<Option<String>>,
     ) -> Result<ExportResponse, ReadError> {
         policy::require(&auth.0, Action::AuditExport)?;
+        if let Some(t) = &aggregate_type.0 {
+            if !AGGREGATE_TYPES.contains(&t.as_str()) {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "aggregate_type",
+                    TYPES_HINT,
+                )])
+                .into());
+            }
+        }
+        if aggregate_id
+            .0
+            .as_ref()
+            .is_some_and(|s| uuid::Uuid::parse_str(s).is_err())
+        {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "aggregate_id",
+                "a record id (UUID)",
+            )])
+            .into());
+        }
         if let (Some(a), Some(b)) = (from.0, to.0) {
             if a > b {
                 return Err(ApiError::validation(vec![FieldError::new(
@@ -233,6 +257,7 @@ impl AuditApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
         /// Page size, 1 to 500 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
         /// Wait until the history has this log position (read your own writes).
         min_position: Query<Option<i64>>,
@@ -262,20 +287,33 @@ impl AuditApi {
                 .into());
             }
         }
+        let mut errors = Vec::new();
         for (name, v) in [
             ("actor", &actor.0),
-            ("aggregate_type", &aggregate_type.0),
             ("aggregate_id", &aggregate_id.0),
             ("subject_id", &subject_id.0),
-            ("event_type", &event_type.0),
         ] {
-            if v.as_ref().is_some_and(|s| s.is_empty() || s.len() > 100) {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    name,
-                    "1 to 100 characters",
-                )])
-                .into());
+            if v.as_ref()
+                .is_some_and(|s| uuid::Uuid::parse_str(s).is_err())
+            {
+                errors.push(FieldError::new(name, "a user or record id (UUID)"));
             }
+        }
+        if let Some(t) = &aggregate_type.0 {
+            if !AGGREGATE_TYPES.contains(&t.as_str()) {
+                errors.push(FieldError::new("aggregate_type", TYPES_HINT));
+            }
+        }
+        if event_type.0.as_ref().is_some_and(|s| {
+            s.is_empty() || s.len() > 60 || !s.chars().all(|c| c.is_ascii_alphanumeric())
+        }) {
+            errors.push(FieldError::new(
+                "event_type",
+                "an event name such as LeadAssigned or PiiViewed",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors).into());
         }
         shared::wait_for_in(
             &self.state,

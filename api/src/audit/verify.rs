@@ -39,6 +39,8 @@ pub struct Report {
     pub checkpoints: u64,
     /// Events written before events carried hashes.
     pub legacy: u64,
+    /// The last ledger entry seen.
+    pub last_ledger_seq: i64,
     /// The last checkpoint's sequence and ledger hash (for an auditor to pin).
     pub last_checkpoint: Option<(i64, String)>,
     pub breaks: Vec<Break>,
@@ -285,6 +287,7 @@ impl Verifier {
             );
         }
         self.ledger = Some((l.seq, l.ledger_hash.clone()));
+        self.report.last_ledger_seq = l.seq;
         if self.complete && l.seq % projections::ledger::CHECKPOINT_EVERY == 0 {
             self.awaiting_checkpoint = Some(l.seq);
         }

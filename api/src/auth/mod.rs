@@ -120,7 +120,7 @@ async fn check_token(state: &AppState, token: &str) -> Result<Principal, &'stati
         return Err("the account is deactivated");
     }
     if revoked {
-        return Err("the session has ended (logged out); sign in again");
+        return Err("the session has ended (logout, password change or a reused refresh token); sign in again");
     }
     if user.token_version != claims.ver {
         return Err("the account changed since the token was issued; sign in again");

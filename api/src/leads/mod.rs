@@ -493,7 +493,7 @@ impl LeadsApi {
         /// Search: an e-mail address or a phone number matches exactly; other text matches
         /// leads whose name or notes contain every word (whole words; data is encrypted).
         q: Query<Option<String>>,
-        /// Sort field (default `created_at`).
+        /// Include archived leads.
         #[oai(default)]
         include_archived: Query<bool>,
         /// Sort field (default `created_at`).

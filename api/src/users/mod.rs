@@ -106,7 +106,7 @@ impl Example for TokenPair {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: Str,
     /// At least 12 characters, not the e-mail address.
@@ -123,7 +123,7 @@ impl Example for PasswordChange {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct NewUser {
     pub email: Str,
     pub name: Str,
@@ -149,7 +149,7 @@ impl Example for NewUser {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct UserPatch {
     pub name: MaybeUndefined<Str>,
     pub role: MaybeUndefined<RoleDto>,
@@ -170,7 +170,7 @@ impl Example for UserPatch {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct PasswordReset {
     /// The new password; the user must change it at the next login.
     pub password: Str,

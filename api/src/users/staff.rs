@@ -76,6 +76,18 @@ impl UsersApi {
         body: Json<NewUser>,
     ) -> Result<CreatedResponse, ApiError> {
         policy::require(&auth.0, Action::UserManage)?;
+        if let Some(m) = body.manager_id {
+            let known = projections::users::get(&self.state.db, m)
+                .await
+                .map_err(ApiError::internal)?
+                .is_some();
+            if !known {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "manager_id",
+                    "no such user",
+                )]));
+            }
+        }
         let (id, position) = register(
             &self.state.db,
             &self.state.users,
@@ -194,8 +206,30 @@ impl UsersApi {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Undefined => None,
         };
+        if id.0 == auth.0.user_id && role.is_some_and(|r| r != Role::Admin) {
+            return Err(ApiError::conflict(
+                "self-demotion",
+                "an admin cannot take away their own admin role (another admin can)",
+            ));
+        }
         let manager_id = match &body.manager_id {
-            MaybeUndefined::Value(m) => Some(Some(*m)),
+            MaybeUndefined::Value(m) if *m == id.0 => {
+                f.errors.push(FieldError::new(
+                    "manager_id",
+                    "a user cannot manage themselves",
+                ));
+                None
+            }
+            MaybeUndefined::Value(m) => {
+                let known = projections::users::get(&self.state.db, *m)
+                    .await
+                    .map_err(ApiError::internal)?
+                    .is_some();
+                if !known {
+                    f.errors.push(FieldError::new("manager_id", "no such user"));
+                }
+                Some(Some(*m))
+            }
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Undefined => None,
         };
