@@ -238,25 +238,32 @@ impl PrivacyApi {
         /// The data subject (a lead's id).
         id: Path<Uuid>,
         body: Json<LegalHoldRequest>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: poem_openapi::param::Header<Option<String>>,
     ) -> Result<DoneResponse, ApiError> {
-        let mut f = Fields::default();
-        let reason = reason(&mut f, "reason", Some(&body.0.reason));
-        f.finish()?;
-        let reason = reason.ok_or_else(|| ApiError::bad_request("reason"))?;
-        let position = self
-            .run(
-                &auth.0,
-                Action::LegalHold,
-                id.0,
-                LeadCommand::PlaceLegalHold { reason },
-                req,
-            )
-            .await?;
-        Ok(DoneResponse::Done(Json(crate::dto::Accepted {
-            id: id.0,
-            position,
-            client_id: None,
-        })))
+        let fingerprint = serde_json::Value::String(format!("{:?}", body.0));
+        http::idempotent(&self.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = reason(&mut f, "reason", Some(&body.0.reason));
+            f.finish()?;
+            let reason = reason.ok_or_else(|| ApiError::bad_request("reason"))?;
+            let position = self
+                .run(
+                    &auth.0,
+                    Action::LegalHold,
+                    id.0,
+                    LeadCommand::PlaceLegalHold { reason },
+                    req,
+                )
+                .await?;
+            Ok(DoneResponse::Done(Json(crate::dto::Accepted {
+                id: id.0,
+                position,
+                client_id: None,
+            })))
+        })
+        .await
     }
 
     /// Lift a legal hold
@@ -330,19 +337,26 @@ impl PrivacyApi {
         /// The data subject (a lead's id).
         id: Path<Uuid>,
         body: Json<ConsentChange>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: poem_openapi::param::Header<Option<String>>,
     ) -> Result<DoneResponse, ApiError> {
-        let command = LeadCommand::SetMarketingConsent {
-            channel: body.0.channel.into(),
-            granted: body.0.granted,
-        };
-        let position = self
-            .run(&auth.0, Action::ConsentManage, id.0, command, req)
-            .await?;
-        Ok(DoneResponse::Done(Json(crate::dto::Accepted {
-            id: id.0,
-            position,
-            client_id: None,
-        })))
+        let fingerprint = serde_json::Value::String(format!("{:?}", body.0));
+        http::idempotent(&self.state, key.0, req, fingerprint, || async {
+            let command = LeadCommand::SetMarketingConsent {
+                channel: body.0.channel.into(),
+                granted: body.0.granted,
+            };
+            let position = self
+                .run(&auth.0, Action::ConsentManage, id.0, command, req)
+                .await?;
+            Ok(DoneResponse::Done(Json(crate::dto::Accepted {
+                id: id.0,
+                position,
+                client_id: None,
+            })))
+        })
+        .await
     }
 
     /// Export everything held about a person

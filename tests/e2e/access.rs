@@ -814,6 +814,22 @@ async fn users_made_by_an_admin_change_their_password_first(store: Store) {
     )
     .await;
     assert_eq!(s, 200, "{v}");
+    // Creating a user is safe to retry with an Idempotency-Key.
+    let create = |body: Value| {
+        app.send(
+            app.http
+                .post(app.url("/api/users"))
+                .header("Idempotency-Key", "new-auditor-1")
+                .json(&body),
+        )
+    };
+    let body = json!({"email": "aud@test.broker", "name": "Aud Itor", "role": "auditor", "password": "temporary password 7"});
+    let (s1, first) = create(body.clone()).await;
+    let (s2, again) = create(body).await;
+    assert_eq!((s1, s2), (201, 201), "{first} {again}");
+    assert_eq!(first["id"], again["id"], "the repeat gets the first answer");
+    let (s, _) = create(json!({"email": "aud2@test.broker", "name": "Aud Two", "role": "auditor", "password": "temporary password 7"})).await;
+    assert_eq!(s, 422, "the same key for another request");
     for bad in [
         "actor=not-a-uuid",
         "aggregate_type=spaceship",

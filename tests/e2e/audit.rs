@@ -523,6 +523,15 @@ async fn restricted_people_are_hidden_from_sales_and_shredding_keeps_the_log_ver
         .await;
     assert_eq!(s, 201);
     let prospect = v["id"].as_str().unwrap().to_string();
+    let due = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let (s, v) = app
+        .post_as(
+            &agent,
+            &format!("/api/leads/{prospect}/follow-ups"),
+            json!({"due_at": due, "channel": "call"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
     let (s, v) = app
         .post_as(
             &compliance,
@@ -532,6 +541,20 @@ async fn restricted_people_are_hidden_from_sales_and_shredding_keeps_the_log_ver
         .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["state"], "erased");
+    let (_, due) = app
+        .get(&format!(
+            "/api/follow-ups?due=any&min_position={}",
+            v["position"]
+        ))
+        .await;
+    assert!(
+        due["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["lead_id"] != prospect.as_str()),
+        "an erased person is not to be called: {due}"
+    );
     app.caught_up().await;
     let (ok, text) = verify(&app, None).await;
     assert!(ok, "a shredded person's events still verify: {text}");

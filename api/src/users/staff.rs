@@ -56,26 +56,7 @@ impl UsersApi {
         })))
     }
 
-    fn visible(p: &Principal, row: &UserRow) -> bool {
-        p.role == Role::Admin
-            || p.role == Role::ComplianceOfficer
-            || (p.role == Role::BranchManager && p.branch.is_some() && row.branch == p.branch)
-    }
-}
-
-#[OpenApi]
-impl UsersApi {
-    /// Create a user
-    ///
-    /// Admins only. The password given is temporary: the user must change it at first login.
-    #[oai(path = "/api/users", method = "post", tag = "ApiTags::Users")]
-    async fn create(
-        &self,
-        req: &Request,
-        auth: Auth,
-        body: Json<NewUser>,
-    ) -> Result<CreatedResponse, ApiError> {
-        policy::require(&auth.0, Action::UserManage)?;
+    async fn create_user(&self, req: &Request, body: NewUser) -> Result<CreatedResponse, ApiError> {
         if let Some(m) = body.manager_id {
             let known = projections::users::get(&self.state.db, m)
                 .await
@@ -110,6 +91,37 @@ impl UsersApi {
             }),
             format!("/api/users/{id}"),
         ))
+    }
+
+    fn visible(p: &Principal, row: &UserRow) -> bool {
+        p.role == Role::Admin
+            || p.role == Role::ComplianceOfficer
+            || (p.role == Role::BranchManager && p.branch.is_some() && row.branch == p.branch)
+    }
+}
+
+#[OpenApi]
+impl UsersApi {
+    /// Create a user
+    ///
+    /// Admins only. The password given is temporary: the user must change it at first login.
+    #[oai(path = "/api/users", method = "post", tag = "ApiTags::Users")]
+    async fn create(
+        &self,
+        req: &Request,
+        auth: Auth,
+        body: Json<NewUser>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: poem_openapi::param::Header<Option<String>>,
+    ) -> Result<CreatedResponse, ApiError> {
+        policy::require(&auth.0, Action::UserManage)?;
+        // The fingerprint is hashed before it is kept; the password never is.
+        let fingerprint = serde_json::Value::String(format!("{:?}", body.0));
+        http::idempotent(&self.state, key.0, req, fingerprint, || {
+            self.create_user(req, body.0)
+        })
+        .await
     }
 
     /// List users

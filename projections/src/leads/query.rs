@@ -372,6 +372,8 @@ pub async fn follow_ups(
     sql.and(format!("state = {open}"));
     let not_archived = sql.bind(Bind::Bool(false));
     sql.and(format!("archived = {not_archived}"));
+    // Nobody is to be contacted once their data is erased.
+    sql.and("lead_id NOT IN (SELECT lead_id FROM leads WHERE erased)".into());
     push_visible(&mut sql, &f.visible);
     if let Some(a) = f.assignee {
         let b = sql.bind(Bind::Text(a.to_string()));
