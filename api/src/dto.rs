@@ -459,6 +459,7 @@ pub struct InteractionOut {
 
 /// A lead with its pipeline history, assignments, follow-ups and interactions.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct LeadOut {
     pub id: Uuid,
     pub name: String,
@@ -512,6 +513,7 @@ pub struct PrivacyOut {
 
 /// A lead as lists show it.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct LeadSummary {
     pub id: Uuid,
     pub name: String,
@@ -529,6 +531,7 @@ pub struct LeadSummary {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct LeadPage {
     pub items: Vec<LeadSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -538,6 +541,7 @@ pub struct LeadPage {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct InteractionPage {
     pub items: Vec<InteractionOut>,
     pub next_cursor: Option<String>,
@@ -556,6 +560,7 @@ pub struct DueFollowUp {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct FollowUpPage {
     pub items: Vec<DueFollowUp>,
     pub next_cursor: Option<String>,
@@ -675,12 +680,14 @@ mod tests {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct History {
     pub items: Vec<HistoryEntry>,
 }
 
 /// The agents that round-robin assignment rotates through.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Agents {
     pub items: Vec<Uuid>,
 }
@@ -816,6 +823,148 @@ impl From<&LeadView> for LeadSummary {
             updated_at: v.updated_at,
             next_follow_up: v.next_follow_up(),
             position: v.position,
+        }
+    }
+}
+
+/// The time examples use.
+fn example_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-30T10:00:00Z")
+        .expect("valid")
+        .with_timezone(&Utc)
+}
+
+/// A lead as examples show it: captured from a web form, then contacted.
+fn example_view() -> LeadView {
+    use domain::lead::{
+        CaptureChannel, ContactMethod, LeadDetails, LeadEvent, LeadSource, LeadStatus,
+    };
+    use domain::values::{Email, PersonName, Phone, Text};
+    let meta = commands::EventMetadata {
+        request_id: "6c1f2a9e-3b7d-4e21-9a55-0f3c8d2b7e10".into(),
+        actor_id: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f506".into(),
+        actor_role: "relationship_manager".into(),
+        client_ip: None,
+        user_agent: None,
+        recorded_at: example_time(),
+    };
+    let captured = LeadEvent::LeadCaptured {
+        lead_id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
+        details: LeadDetails {
+            name: PersonName::parse("Asha Rao").expect("valid"),
+            email: Email::parse("asha.rao@example.in").ok(),
+            phone: Phone::parse("9876543210").ok(),
+            source: LeadSource::Campaign,
+            source_detail: Text::parse("Diwali SIP campaign", 200).ok(),
+            product_interest: vec!["mutual_funds".into()],
+            preferred_contact_method: Some(ContactMethod::Phone),
+            preferred_contact_time: None,
+            notes: None,
+        },
+        channel: CaptureChannel::WebForm,
+    };
+    let mut view = LeadView::start(&captured, &meta, 1, 41).expect("a capture starts a view");
+    view.apply(
+        &LeadEvent::LeadStatusChanged {
+            from: LeadStatus::New,
+            to: LeadStatus::Contacted,
+            reason: Text::parse("called back, interested in SIP", 1000).ok(),
+        },
+        &meta,
+        2,
+        42,
+    );
+    view
+}
+
+impl poem_openapi::types::Example for LeadOut {
+    fn example() -> Self {
+        (&example_view()).into()
+    }
+}
+
+impl poem_openapi::types::Example for LeadSummary {
+    fn example() -> Self {
+        (&example_view()).into()
+    }
+}
+
+impl poem_openapi::types::Example for LeadPage {
+    fn example() -> Self {
+        Self {
+            items: vec![LeadSummary::example()],
+            next_cursor: None,
+            total: 1,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for InteractionPage {
+    fn example() -> Self {
+        Self {
+            items: vec![InteractionOut {
+                interaction_id: Uuid::from_u128(0x0193_5e2a_4200_7000_8000_0000_0000_0001),
+                kind: InteractionKind::Call,
+                direction: Some(InteractionDirection::Outbound),
+                summary: "explained demat charges".into(),
+                occurred_at: example_time(),
+                duration_minutes: Some(12),
+                logged_by: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f506".into(),
+                logged_at: example_time(),
+            }],
+            next_cursor: None,
+            total: 1,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for FollowUpPage {
+    fn example() -> Self {
+        Self {
+            items: vec![DueFollowUp {
+                follow_up_id: Uuid::from_u128(0x0193_5e2a_4300_7000_8000_0000_0000_0002),
+                lead_id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
+                lead_name: "Asha Rao".into(),
+                assignee: Uuid::parse_str("0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f506").ok(),
+                due_at: example_time(),
+                channel: "call".into(),
+                note: Some("send SIP illustration".into()),
+            }],
+            next_cursor: None,
+            total: 1,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for History {
+    fn example() -> Self {
+        Self {
+            items: vec![HistoryEntry {
+                position: 42,
+                sequence: 2,
+                event_type: "LeadStatusChanged".into(),
+                event_version: "1.0".into(),
+                recorded_at: example_time(),
+                actor_id: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f506".into(),
+                actor_role: "relationship_manager".into(),
+                request_id: "6c1f2a9e-3b7d-4e21-9a55-0f3c8d2b7e10".into(),
+                client_ip: Some("10.0.4.17".into()),
+                changed_fields: Vec::new(),
+                changes: vec![FieldChange {
+                    field: "status".into(),
+                    old: "new".into(),
+                    new: "contacted".into(),
+                }],
+                data: serde_json::json!({"from": "new", "to": "contacted", "reason": "called back"}),
+            }],
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Agents {
+    fn example() -> Self {
+        Self {
+            items: vec![Uuid::from_u128(0x0193_a1b2_7c4d_7e5f_8a90_b1c2_d3e4_f506)],
         }
     }
 }

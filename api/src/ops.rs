@@ -10,6 +10,7 @@ use crate::http::State;
 use crate::leads::ApiTags;
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Health {
     /// `ok` while the process serves requests.
     pub status: String,
@@ -28,6 +29,7 @@ pub struct ProjectionState {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Readiness {
     /// `ready` or `not_ready`.
     pub status: String,
@@ -206,5 +208,34 @@ impl OpsApi {
             ));
         }
         MetricsResponse::Ok(PlainText(out))
+    }
+}
+
+impl poem_openapi::types::Example for Health {
+    fn example() -> Self {
+        Self {
+            status: "ok".into(),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Readiness {
+    fn example() -> Self {
+        let state = |name: &str| ProjectionState {
+            name: name.into(),
+            position: 1042,
+            lag: 0,
+            dead_letters: 0,
+        };
+        Self {
+            status: "ready".into(),
+            store: "postgres".into(),
+            store_reachable: true,
+            log_head: 1042,
+            projections: ["leads", "users", "history", "ledger"]
+                .into_iter()
+                .map(state)
+                .collect(),
+        }
     }
 }

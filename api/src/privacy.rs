@@ -82,6 +82,7 @@ pub enum ErasureState {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct ErasureOutcome {
     pub id: Uuid,
     pub state: ErasureState,
@@ -92,6 +93,7 @@ pub struct ErasureOutcome {
 
 /// Everything held about a person, for handing over to them.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct SubjectExport {
     pub subject_id: Uuid,
     pub exported_at: DateTime<Utc>,
@@ -424,5 +426,38 @@ impl PrivacyApi {
             documents: Vec::new(),
             accessed_by,
         })))
+    }
+}
+
+impl poem_openapi::types::Example for ErasureOutcome {
+    fn example() -> Self {
+        Self {
+            id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
+            state: ErasureState::Restricted,
+            blocked_by: Some("the records of a client are kept for the retention period".into()),
+            position: 57,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for SubjectExport {
+    fn example() -> Self {
+        let history = crate::dto::History::example().items;
+        Self {
+            subject_id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
+            exported_at: history[0].recorded_at,
+            profile: LeadOut::example(),
+            history,
+            documents: Vec::new(),
+            accessed_by: vec![AccessRecord {
+                at: chrono::DateTime::parse_from_rfc3339("2026-11-30T11:00:00Z")
+                    .expect("valid")
+                    .with_timezone(&Utc),
+                actor_id: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f507".into(),
+                actor_role: "compliance_officer".into(),
+                event_type: "PiiViewed".into(),
+                request_id: "9d2e7f10-1a2b-4c3d-8e9f-a0b1c2d3e4f5".into(),
+            }],
+        }
     }
 }

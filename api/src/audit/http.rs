@@ -50,6 +50,7 @@ impl poem_openapi::types::Example for CheckpointOut {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Checkpoints {
     /// The key this server signs with now.
     pub public_key: String,
@@ -100,6 +101,7 @@ impl poem_openapi::types::Example for HistoryItem {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct HistoryPage {
     pub items: Vec<HistoryItem>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -363,5 +365,25 @@ impl AuditApi {
             next_cursor,
             total,
         })))
+    }
+}
+
+impl poem_openapi::types::Example for Checkpoints {
+    fn example() -> Self {
+        let c = CheckpointOut::example();
+        Self {
+            public_key: c.public_key.clone(),
+            items: vec![c],
+        }
+    }
+}
+
+impl poem_openapi::types::Example for HistoryPage {
+    fn example() -> Self {
+        Self {
+            items: vec![HistoryItem::example()],
+            next_cursor: Some("1042".into()),
+            total: 230,
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! The lead endpoints: handlers only translate HTTP to commands and read models.
 
+// Handlers take one argument per documented parameter.
+#![allow(clippy::too_many_arguments)]
+
 use chrono::{DateTime, Utc};
 use commands::assignment;
 use domain::access::AccessKind;
@@ -632,6 +635,10 @@ impl LeadsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
@@ -678,6 +685,10 @@ impl LeadsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
@@ -774,6 +785,10 @@ impl LeadsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
         let fingerprint = serde_json::json!({ "reason": reason.0 });
         idempotent(&self.state, key.0, req, fingerprint, || async {
@@ -814,6 +829,10 @@ impl LeadsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
@@ -862,6 +881,10 @@ impl LeadsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
@@ -911,6 +934,10 @@ impl LeadsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {

@@ -1,5 +1,8 @@
 //! Working a lead: follow-ups and interactions, and the agents' due lists.
 
+// Handlers take one argument per documented parameter.
+#![allow(clippy::too_many_arguments)]
+
 use super::*;
 
 pub struct FollowUpsApi {
@@ -60,6 +63,10 @@ impl FollowUpsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<CreatedResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {
@@ -110,6 +117,10 @@ impl FollowUpsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {
@@ -150,6 +161,10 @@ impl FollowUpsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
         self.close_follow_up(
             req,
@@ -186,6 +201,10 @@ impl FollowUpsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
         self.close_follow_up(
             req,
@@ -220,6 +239,10 @@ impl FollowUpsApi {
         /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
         #[oai(name = "Idempotency-Key")]
         key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<CreatedResponse, ApiError> {
         let fingerprint = body_json(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {

@@ -243,6 +243,7 @@ impl From<&UserRow> for UserOut {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct UserList {
     pub items: Vec<UserOut>,
     /// Always absent: staff lists come in one page.
@@ -401,3 +402,13 @@ mod staff;
 
 pub use sign_in::AuthApi;
 pub use staff::UsersApi;
+
+impl Example for UserList {
+    fn example() -> Self {
+        Self {
+            items: vec![UserOut::example()],
+            next_cursor: None,
+            total: 1,
+        }
+    }
+}
