@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS leads{s}
     version          bigint  NOT NULL,
     erasure_due      boolean NOT NULL,
     erased           boolean NOT NULL,
+    -- Erasure was asked for and waits (retention, legal hold): kept out of sales searches.
+    restricted       boolean NOT NULL,
     doc              {json}  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS leads{s}_created_{g} ON leads{s} (created_at, lead_id);

@@ -512,6 +512,13 @@ async fn restricted_people_are_hidden_from_sales_and_shredding_keeps_the_log_ver
         full["name"], "Kept Client",
         "compliance still sees the record it must keep"
     );
+    // A search by their contact details does not confirm them to sales; compliance finds them.
+    let (_, found) = app.get_as(&agent, "/api/leads?q=kept@example.in").await;
+    assert_eq!(found["total"], 0, "{found}");
+    let (_, found) = app
+        .get_as(&compliance, "/api/leads?q=kept@example.in")
+        .await;
+    assert_eq!(found["total"], 1, "{found}");
 
     // A prospect: shredded at once; the log, with its hashes over ciphertext, still verifies.
     let (s, v) = app

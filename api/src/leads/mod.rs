@@ -533,6 +533,10 @@ impl LeadsApi {
         };
         let filter = LeadFilter {
             visible: policy::scope(&self.state, &auth.0).await?,
+            search_skips_restricted: matches!(
+                auth.0.role,
+                Role::BranchManager | Role::RelationshipManager
+            ),
             status: status.0.map(Into::into),
             assignee: assignee.0,
             unassigned: unassigned.0,

@@ -39,8 +39,8 @@ impl Projection for LeadsProjection {
     }
 
     fn version(&self) -> i64 {
-        // 2: personal data sealed, blind indexes for search. 3: privacy state.
-        3
+        // 2: personal data sealed, blind indexes for search. 3: privacy state. 4: restricted.
+        4
     }
 
     fn ddl(&self) -> &'static str {
@@ -274,7 +274,7 @@ async fn save(
         let head = format!(
             "INSERT INTO leads{suffix} (lead_id, source, status, assignee, score, archived,
              created_at, updated_at, next_follow_up, email_index, phone_index, search_tokens,
-             version, erasure_due, erased, doc) "
+             version, erasure_due, erased, restricted, doc) "
         );
         let tail = " ON CONFLICT (lead_id) DO UPDATE SET source = excluded.source,
              status = excluded.status, assignee = excluded.assignee, score = excluded.score,
@@ -282,7 +282,8 @@ async fn save(
              updated_at = excluded.updated_at, next_follow_up = excluded.next_follow_up,
              email_index = excluded.email_index, phone_index = excluded.phone_index,
              search_tokens = excluded.search_tokens, version = excluded.version,
-             erasure_due = excluded.erasure_due, erased = excluded.erased, doc = excluded.doc";
+             erasure_due = excluded.erasure_due, erased = excluded.erased,
+             restricted = excluded.restricted, doc = excluded.doc";
         with_tx!(tx, t => {
             let mut qb = sqlx::QueryBuilder::new(head);
             qb.push_values(chunk.iter().zip(&sealed), |mut b, (v, s)| {
@@ -301,6 +302,9 @@ async fn save(
                     .push_bind(v.version)
                     .push_bind(v.privacy.erasure_due())
                     .push_bind(v.privacy.erased_at.is_some())
+                    .push_bind(
+                        v.privacy.erasure_requested_at.is_some() && v.privacy.erased_at.is_none(),
+                    )
                     .push_bind(s.doc.clone());
             });
             qb.push(tail);

@@ -90,6 +90,9 @@ fn push_visible(sql: &mut Sql, visible: &Option<Visible>) {
 pub struct LeadFilter {
     /// What the caller may see (`None`: everything).
     pub visible: Option<Visible>,
+    /// Leave people whose processing is restricted out of text and contact searches (for
+    /// sales roles: a match would confirm their e-mail address or phone number).
+    pub search_skips_restricted: bool,
     pub status: Option<LeadStatus>,
     pub assignee: Option<Uuid>,
     pub unassigned: bool,
@@ -243,6 +246,10 @@ pub async fn list(
         push_due(&mut sql, "next_follow_up", w, f.now);
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        if f.search_skips_restricted {
+            let b = sql.bind(Bind::Bool(false));
+            sql.and(format!("restricted = {b}"));
+        }
         if let Ok(email) = domain::values::Email::parse(text) {
             let b = sql.bind(Bind::Text(keyring.blind_index("email", email.as_str())));
             sql.and(format!("email_index = {b}"));
