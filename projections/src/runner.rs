@@ -319,6 +319,40 @@ async fn one_by_one(
     Ok(())
 }
 
+/// Records, inside the projection's transaction, that `e` could not be read and was passed
+/// over (used by projections that skip such an event themselves, live and in rebuilds).
+pub async fn record_dead_letter(
+    tx: &mut crate::Tx,
+    projection: &str,
+    e: &crate::StoredEvent,
+    why: &str,
+) -> Result<(), ProjectionError> {
+    tracing::error!(
+        projection,
+        position = e.position,
+        aggregate = e.aggregate_type,
+        sequence = e.sequence,
+        "an event could not be read; recorded as a dead letter and passed over"
+    );
+    crate::with_tx!(tx, t => {
+        sqlx::query(
+            "INSERT INTO projection_dead_letters (projection, position, aggregate_type,
+             aggregate_id, sequence, error, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(projection)
+        .bind(e.position)
+        .bind(&e.aggregate_type)
+        .bind(&e.aggregate_id)
+        .bind(e.sequence)
+        .bind(why)
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
+}
+
 /// How many events each projection has set aside as dead letters.
 pub async fn dead_letters(db: &Db) -> Result<Vec<(String, i64)>, ProjectionError> {
     Ok(commands::with_db!(db, pool => {

@@ -55,7 +55,15 @@ pub fn decode(e: &StoredEvent) -> Result<UserEvent, ProjectionError> {
 
 async fn apply(tx: &mut Tx, suffix: &str, events: &[StoredEvent]) -> Result<(), ProjectionError> {
     for e in events.iter().filter(|e| e.aggregate_type == User::TYPE) {
-        let event = decode(e)?;
+        let event = match decode(e) {
+            Ok(event) => event,
+            // Passed over here (not only by the runner) so that rebuilds get past it too.
+            Err(ProjectionError::Event(why)) => {
+                crate::runner::record_dead_letter(tx, NAME, e, &why).await?;
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
         let at = EventMetadata::from_json(&e.metadata).recorded_at;
         let id = e.aggregate_id.as_str();
         let bump = i64::from(event.revokes_access_tokens());

@@ -138,7 +138,15 @@ async fn apply(
     }
     let mut views = load(keyring, tx, suffix, &ids).await?;
     for e in lead_events {
-        let (event, meta) = decode(keyring, e).await?;
+        let (event, meta) = match decode(keyring, e).await {
+            Ok(decoded) => decoded,
+            // Passed over here (not only by the runner) so that rebuilds get past it too.
+            Err(ProjectionError::Event(why)) => {
+                crate::runner::record_dead_letter(tx, NAME, e, &why).await?;
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
         match views.get_mut(&e.aggregate_id) {
             Some(v) => v.apply(&event, &meta, e.sequence, e.position),
             None => match LeadView::start(&event, &meta, e.sequence, e.position) {
