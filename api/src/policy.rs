@@ -135,14 +135,17 @@ pub fn shown(
     }
 }
 
+/// The roles that work leads for sales (and so lose sight of people who asked for erasure).
+pub fn sells(role: Role) -> bool {
+    matches!(role, Role::BranchManager | Role::RelationshipManager)
+}
+
 /// Whether `principal` may no longer see the personal data of the lead whose current state
 /// is `now` (its processing is restricted and they work in sales).
 pub fn restricted_for(principal: &Principal, now: &projections::leads::LeadView) -> bool {
-    let sales = matches!(
-        principal.role,
-        Role::BranchManager | Role::RelationshipManager
-    );
-    sales && now.privacy.erasure_requested_at.is_some() && now.privacy.erased_at.is_none()
+    sells(principal.role)
+        && now.privacy.erasure_requested_at.is_some()
+        && now.privacy.erased_at.is_none()
 }
 
 /// The view with its personal data replaced by [`RESTRICTED`].

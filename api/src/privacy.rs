@@ -391,7 +391,7 @@ impl PrivacyApi {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("lead"))?;
-        let history = history_entries(&self.state, id.0).await?;
+        let (history, _) = history_entries(&self.state, id.0).await?;
         // Who was shown the person's data: every access record up to this export.
         http::wait_for_in(&self.state, projections::history::NAME, Some(done.position)).await?;
         let rows = projections::history::query(

@@ -72,13 +72,3 @@ pub async fn commit(tx: Tx) -> Result<(), ProjectionError> {
     }
     Ok(())
 }
-
-/// Rolls back at once (a dropped transaction rolls back only when its connection is next
-/// used, holding its locks until then).
-pub async fn rollback(tx: Tx) -> Result<(), ProjectionError> {
-    match tx {
-        Tx::Sqlite(t) => t.rollback().await?,
-        Tx::Postgres(t) => t.rollback().await?,
-    }
-    Ok(())
-}

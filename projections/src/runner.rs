@@ -248,75 +248,9 @@ pub async fn step(
     };
     let mut tx = checkpoint::begin(db).await?;
     checkpoint::advance(&mut tx, projection.name(), cp, next).await?;
-    match projection.apply(&mut tx, "", &events).await {
-        Ok(()) => {
-            checkpoint::commit(tx).await?;
-            Ok(Some((next, events.len())))
-        }
-        Err(ProjectionError::Event(_)) => {
-            // An event it cannot read: go one by one, so that only that event is set aside.
-            checkpoint::rollback(tx).await?;
-            drop(_turn);
-            one_by_one(db, projection, cp, &events).await?;
-            Ok(Some((next, events.len())))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Applies `events` one per transaction; an event the projection cannot read is recorded as a
-/// dead letter and passed over (the checkpoint moves past it with the record, atomically).
-async fn one_by_one(
-    db: &Db,
-    projection: &dyn Projection,
-    mut cp: Checkpoint,
-    events: &[crate::StoredEvent],
-) -> Result<(), ProjectionError> {
-    for e in events {
-        let next = e.checkpoint();
-        let gate = db.write_gate();
-        let _turn = match &gate {
-            Some(g) => Some(g.lock().await),
-            None => None,
-        };
-        let mut tx = checkpoint::begin(db).await?;
-        checkpoint::advance(&mut tx, projection.name(), cp, next).await?;
-        match projection.apply(&mut tx, "", std::slice::from_ref(e)).await {
-            Ok(()) => checkpoint::commit(tx).await?,
-            Err(ProjectionError::Event(why)) => {
-                checkpoint::rollback(tx).await?;
-                tracing::error!(
-                    projection = projection.name(),
-                    position = e.position,
-                    aggregate = e.aggregate_type,
-                    sequence = e.sequence,
-                    "an event could not be read; recorded as a dead letter and passed over"
-                );
-                let mut tx = checkpoint::begin(db).await?;
-                checkpoint::advance(&mut tx, projection.name(), cp, next).await?;
-                crate::with_tx!(&mut tx, t => {
-                    sqlx::query(
-                        "INSERT INTO projection_dead_letters (projection, position, aggregate_type,
-                         aggregate_id, sequence, error, recorded_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(projection.name())
-                    .bind(e.position)
-                    .bind(&e.aggregate_type)
-                    .bind(&e.aggregate_id)
-                    .bind(e.sequence)
-                    .bind(why)
-                    .bind(chrono::Utc::now().to_rfc3339())
-                    .execute(&mut **t)
-                    .await?;
-                });
-                checkpoint::commit(tx).await?;
-            }
-            Err(other) => return Err(other),
-        }
-        cp = next;
-    }
-    Ok(())
+    projection.apply(&mut tx, "", &events).await?;
+    checkpoint::commit(tx).await?;
+    Ok(Some((next, events.len())))
 }
 
 /// Records, inside the projection's transaction, that `e` could not be read and was passed

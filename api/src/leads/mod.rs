@@ -291,9 +291,17 @@ impl LeadsApi {
         view: Option<&projections::leads::LeadView>,
     ) -> Result<(), ApiError> {
         match view {
-            Some(v) if policy::covers(&policy::scope(&self.state, p).await?, v.assignee) => Ok(()),
+            Some(v) if self.may_see(p, v.assignee).await? => Ok(()),
             _ => Err(ApiError::not_found("lead")),
         }
+    }
+
+    /// Whether `p` may see a lead assigned to `assignee`.
+    async fn may_see(&self, p: &Principal, assignee: Option<Uuid>) -> Result<bool, ApiError> {
+        Ok(policy::covers(
+            &policy::scope(&self.state, p).await?,
+            assignee,
+        ))
     }
 
     async fn lead_view(&self, id: Uuid) -> Result<projections::leads::LeadView, ApiError> {
@@ -317,11 +325,12 @@ fn patch_text(
     }
 }
 
-/// A lead's events, oldest first, opened and with their metadata (history and export).
+/// A lead's events, oldest first, opened and with their metadata (history and export), and
+/// the lead as they leave it.
 pub(crate) async fn history_entries(
     state: &crate::http::AppState,
     id: Uuid,
-) -> Result<Vec<HistoryEntry>, ApiError> {
+) -> Result<(Vec<HistoryEntry>, projections::leads::LeadView), ApiError> {
     let events = projections::log::aggregate_events(&state.db, "lead", &id.to_string())
         .await
         .map_err(ApiError::internal)?;
@@ -335,12 +344,7 @@ pub(crate) async fn history_entries(
         let (event, meta) = projections::leads::decode(&state.keyring, e)
             .await
             .map_err(ApiError::internal)?;
-        match view.as_mut() {
-            Some(v) => v.apply(&event, &meta, e.sequence, e.position),
-            None => {
-                view = projections::leads::LeadView::start(&event, &meta, e.sequence, e.position)
-            }
-        }
+        projections::leads::fold_event(&mut view, &event, &meta, e);
         let after = serde_json::to_value(&view).unwrap_or_default();
         let changes = field_changes(&before, &after);
         before = after;
@@ -367,7 +371,8 @@ pub(crate) async fn history_entries(
             data,
         });
     }
-    Ok(items)
+    let view = view.ok_or_else(|| ApiError::not_found("lead"))?;
+    Ok((items, view))
 }
 
 mod work;
@@ -533,10 +538,7 @@ impl LeadsApi {
         };
         let filter = LeadFilter {
             visible: policy::scope(&self.state, &auth.0).await?,
-            search_skips_restricted: matches!(
-                auth.0.role,
-                Role::BranchManager | Role::RelationshipManager
-            ),
+            search_skips_restricted: policy::sells(auth.0.role),
             status: status.0.map(Into::into),
             assignee: assignee.0,
             unassigned: unassigned.0,
@@ -594,19 +596,12 @@ impl LeadsApi {
                 projections::log::aggregate_events(&self.state.db, "lead", &id.0.to_string())
                     .await
                     .map_err(ApiError::internal)?;
-            // Whether the caller may see the lead is decided on its state now.
-            let now = projections::leads::fold(&self.state.keyring, &events)
+            let (now, then) = projections::leads::fold_now_and_at(&self.state.keyring, &events, at)
                 .await
                 .map_err(ApiError::internal)?;
+            // Whether the caller may see the lead is decided on its state now.
             self.visible(&auth.0, now.as_ref()).await?;
-            let before: Vec<_> = events
-                .into_iter()
-                .filter(|e| commands::EventMetadata::from_json(&e.metadata).recorded_at <= at)
-                .collect();
-            let view = projections::leads::fold(&self.state.keyring, &before)
-                .await
-                .map_err(ApiError::internal)?
-                .ok_or_else(|| ApiError::not_found("lead at that time"))?;
+            let view = then.ok_or_else(|| ApiError::not_found("lead at that time"))?;
             // Restriction is decided on the lead as it is now, not as it was then.
             let view = match &now {
                 Some(n) if policy::restricted_for(&auth.0, n) => policy::masked(view),
@@ -971,7 +966,7 @@ impl LeadsApi {
                 return Err(ApiError::not_found("lead"));
             }
             policy::require(&auth.0, Action::LeadAssign)?;
-            if !policy::covers(&policy::scope(&self.state, &auth.0).await?, lead.assignee()) {
+            if !self.may_see(&auth.0, lead.assignee()).await? {
                 return Err(ApiError::not_found("lead"));
             }
             let (agent_id, round_robin) = self
@@ -1018,32 +1013,13 @@ impl LeadsApi {
         id: Path<Uuid>,
     ) -> Result<HistoryResponse, ReadError> {
         policy::require(&auth.0, Action::LeadHistory)?;
-        let items = history_entries(&self.state, id.0).await?;
-        let now = query::get(&self.state.db, &self.state.keyring, id.0)
-            .await
-            .map_err(ApiError::internal)?;
-        match &now {
-            Some(_) => self.visible(&auth.0, now.as_ref()).await?,
-            // Not in the read model yet: decide on the log.
-            None => {
-                let (lead, _) = self
-                    .state
-                    .leads
-                    .load(&id.0.to_string())
-                    .await
-                    .map_err(ApiError::internal)?;
-                if !policy::covers(&policy::scope(&self.state, &auth.0).await?, lead.assignee()) {
-                    return Err(ApiError::not_found("lead").into());
-                }
-            }
-        }
+        // Access is decided on the lead as its own events leave it (no read-model lag).
+        let (items, now) = history_entries(&self.state, id.0).await?;
+        self.visible(&auth.0, Some(&now)).await?;
         http::record_access(&self.state, req, "lead", id.0, AccessKind::History).await?;
         // Processing restricted (erasure asked for): sales roles see what happened, not what
         // was said.
-        let restricted = now
-            .as_ref()
-            .is_some_and(|v| policy::restricted_for(&auth.0, v));
-        let items = if restricted {
+        let items = if policy::restricted_for(&auth.0, &now) {
             items
                 .into_iter()
                 .map(|mut e| {

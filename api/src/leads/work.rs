@@ -373,7 +373,7 @@ impl FollowUpsApi {
                 channel: r.channel,
                 note: r.note,
             };
-            if matches!(auth.0.role, Role::BranchManager | Role::RelationshipManager) {
+            if policy::sells(auth.0.role) {
                 let now = query::get(&self.leads.state.db, &self.leads.state.keyring, r.lead_id)
                     .await
                     .map_err(ApiError::internal)?;

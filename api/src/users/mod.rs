@@ -13,8 +13,8 @@ use projections::users::UserRow;
 use uuid::Uuid;
 
 use crate::auth::tokens::ACCESS_TTL_SECONDS;
-use crate::dto::Str;
-use crate::http::{AppState, Fields};
+use crate::dto::{Accepted, Str};
+use crate::http::{self, AppState, DoneResponse, Fields};
 use crate::problem::{ApiError, FieldError};
 
 /// A staff role.
@@ -377,10 +377,7 @@ pub(super) fn user_error(state: &AppState, e: CommandError<UserError>) -> ApiErr
                 ApiError::conflict("user-state", e.to_string())
             }
             UserError::Inactive => ApiError::conflict("user-inactive", e.to_string()),
-            UserError::Locked { until } => {
-                let secs = (until - Utc::now()).num_seconds().max(1) as u64;
-                ApiError::too_many("the account is locked after repeated failed logins", secs)
-            }
+            UserError::Locked { until } => locked(until),
             UserError::InvalidRefresh => ApiError::unauthorized("the refresh token is not valid"),
         },
         CommandError::Conflict => {
@@ -393,6 +390,27 @@ pub(super) fn user_error(state: &AppState, e: CommandError<UserError>) -> ApiErr
         CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
         CommandError::Store(e) => ApiError::internal(e),
     }
+}
+
+/// 429 for an account locked until `until`.
+pub(super) fn locked(until: DateTime<Utc>) -> ApiError {
+    let secs = (until - Utc::now()).num_seconds().max(1) as u64;
+    ApiError::too_many("the account is locked after repeated failed attempts", secs)
+}
+
+/// The answer to a command on user `id` that changes access: it holds (the users read model
+/// has it) before the answer is given.
+pub(super) async fn settled(
+    state: &AppState,
+    id: Uuid,
+    done: commands::Committed,
+) -> Result<DoneResponse, ApiError> {
+    http::wait_for_in(state, projections::users::NAME, Some(done.position)).await?;
+    Ok(DoneResponse::Done(Json(Accepted {
+        id,
+        position: done.position,
+        client_id: None,
+    })))
 }
 
 pub(super) const BAD_LOGIN: &str = "the e-mail address or the password is wrong";

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use commands::CommandError;
-use domain::user::{check_password, UserCommand, UserError, UserEvent};
+use domain::user::{check_password, User, UserCommand, UserError, UserEvent};
 use poem::Request;
 use poem_openapi::payload::Json;
 
@@ -13,14 +13,13 @@ use uuid::Uuid;
 
 use crate::auth::tokens::{self, ACCESS_TTL_SECONDS};
 use crate::auth::Auth;
-use crate::dto::Accepted;
 use crate::http::{self, DoneResponse, State};
 use crate::leads::ApiTags;
 use crate::problem::{ApiError, FieldError, ReadError};
 
 use super::{
-    user_error, LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenResponse,
-    UserResponse, BAD_LOGIN,
+    locked, settled, user_error, LoginRequest, PasswordChange, RefreshRequest, TokenPair,
+    TokenResponse, UserResponse, BAD_LOGIN,
 };
 
 pub struct AuthApi {
@@ -48,20 +47,18 @@ impl AuthApi {
         Ok(())
     }
 
-    async fn tokens_for(
+    /// Tokens for `user` (as folded before or after the sign-in: role, token version and the
+    /// password-change flag are what count, and signing in changes none of them).
+    #[allow(clippy::too_many_arguments)]
+    fn tokens_for(
         &self,
+        user: &User,
         user_id: Uuid,
         family: Uuid,
         refresh_token: String,
         refresh_expires_at: DateTime<Utc>,
         position: i64,
     ) -> Result<TokenPair, ApiError> {
-        let (user, _) = self
-            .state
-            .users
-            .load(&user_id.to_string())
-            .await
-            .map_err(ApiError::internal)?;
         let profile = user
             .profile
             .as_ref()
@@ -122,11 +119,7 @@ impl AuthApi {
             .await
             .map_err(ApiError::internal)?;
         if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
-            let secs = (until - Utc::now()).num_seconds().max(1) as u64;
-            return Err(ApiError::too_many(
-                "the account is locked after repeated failed logins",
-                secs,
-            ));
+            return Err(locked(until));
         }
         let ok =
             commands::passwords::verify(body.password.0.clone(), Some(user.password_hash.clone()))
@@ -161,9 +154,8 @@ impl AuthApi {
             })?;
         match events.first() {
             Some(UserEvent::LoginSucceeded { .. }) => {
-                let pair = self
-                    .tokens_for(user_id, family, refresh, expires, done.position)
-                    .await?;
+                let pair =
+                    self.tokens_for(&user, user_id, family, refresh, expires, done.position)?;
                 Ok(TokenResponse::Ok(Json(pair)))
             }
             _ => Err(ApiError::unauthorized(BAD_LOGIN)),
@@ -211,9 +203,14 @@ impl AuthApi {
             })?;
         match events.first() {
             Some(UserEvent::RefreshTokenRotated { .. }) => {
-                let pair = self
-                    .tokens_for(user_id, family, new_token, expires, done.position)
-                    .await?;
+                let (user, _) = self
+                    .state
+                    .users
+                    .load(&user_id.to_string())
+                    .await
+                    .map_err(ApiError::internal)?;
+                let pair =
+                    self.tokens_for(&user, user_id, family, new_token, expires, done.position)?;
                 Ok(TokenResponse::Ok(Json(pair)))
             }
             _ => {
@@ -248,12 +245,7 @@ impl AuthApi {
             )
             .await
             .map_err(|e| user_error(&self.state, e))?;
-        http::wait_for_in(&self.state, projections::users::NAME, Some(done.position)).await?;
-        Ok(DoneResponse::Done(Json(Accepted {
-            id: p.user_id,
-            position: done.position,
-            client_id: None,
-        })))
+        settled(&self.state, p.user_id, done).await
     }
 
     /// Who am I
@@ -293,11 +285,7 @@ impl AuthApi {
             .as_ref()
             .ok_or_else(|| ApiError::not_found("user"))?;
         if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
-            let secs = (until - Utc::now()).num_seconds().max(1) as u64;
-            return Err(ApiError::too_many(
-                "the account is locked after repeated failed attempts",
-                secs,
-            ));
+            return Err(locked(until));
         }
         if !commands::passwords::verify(
             body.current_password.0.clone(),
@@ -354,11 +342,6 @@ impl AuthApi {
             .await
             .map_err(|e| user_error(&self.state, e))?;
         // Every session of the user ends before the answer.
-        http::wait_for_in(&self.state, projections::users::NAME, Some(done.position)).await?;
-        Ok(DoneResponse::Done(Json(Accepted {
-            id: p.user_id,
-            position: done.position,
-            client_id: None,
-        })))
+        settled(&self.state, p.user_id, done).await
     }
 }

@@ -18,8 +18,8 @@ use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
 
 use super::{
-    register, register_error, user_error, NewUser, PasswordReset, UserList, UserListResponse,
-    UserOut, UserPatch, UserResponse,
+    register, register_error, settled, user_error, NewUser, PasswordReset, UserList,
+    UserListResponse, UserOut, UserPatch, UserResponse,
 };
 
 pub struct UsersApi {
@@ -46,23 +46,13 @@ impl UsersApi {
             )
             .await
             .map_err(|e| user_error(&self.state, e))?;
-        // Role, branch, password and active state decide access: the change holds before the
-        // answer is given.
-        http::wait_for_in(&self.state, projections::users::NAME, Some(done.position)).await?;
-        Ok(DoneResponse::Done(Json(Accepted {
-            id,
-            position: done.position,
-            client_id: None,
-        })))
+        // Role, branch, password and active state decide access.
+        settled(&self.state, id, done).await
     }
 
     async fn create_user(&self, req: &Request, body: NewUser) -> Result<CreatedResponse, ApiError> {
         if let Some(m) = body.manager_id {
-            let known = projections::users::get(&self.state.db, m)
-                .await
-                .map_err(ApiError::internal)?
-                .is_some();
-            if !known {
+            if !self.exists(m).await? {
                 return Err(ApiError::validation(vec![FieldError::new(
                     "manager_id",
                     "no such user",
@@ -91,6 +81,13 @@ impl UsersApi {
             }),
             format!("/api/users/{id}"),
         ))
+    }
+
+    async fn exists(&self, id: Uuid) -> Result<bool, ApiError> {
+        Ok(projections::users::get(&self.state.db, id)
+            .await
+            .map_err(ApiError::internal)?
+            .is_some())
     }
 
     fn visible(p: &Principal, row: &UserRow) -> bool {
@@ -233,11 +230,7 @@ impl UsersApi {
                 None
             }
             MaybeUndefined::Value(m) => {
-                let known = projections::users::get(&self.state.db, *m)
-                    .await
-                    .map_err(ApiError::internal)?
-                    .is_some();
-                if !known {
+                if !self.exists(*m).await? {
                     f.errors.push(FieldError::new("manager_id", "no such user"));
                 }
                 Some(Some(*m))

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use commands::privacy::{Keyring, PrivacyError, ERASED};
 
+use chrono::{DateTime, Utc};
 use commands::EventMetadata;
 use cqrs_es::Aggregate;
 use domain::lead::{Lead, LeadEvent};
@@ -99,20 +100,35 @@ pub async fn decode(
     Ok((event, EventMetadata::from_json(&e.metadata)))
 }
 
-/// Folds a lead's events into its view (for as-of reads straight from the log).
-pub async fn fold(
+/// Folds one decoded event into a view (a capture starts it).
+pub fn fold_event(
+    view: &mut Option<LeadView>,
+    event: &LeadEvent,
+    meta: &EventMetadata,
+    e: &StoredEvent,
+) {
+    match view.as_mut() {
+        Some(v) => v.apply(event, meta, e.sequence, e.position),
+        None => *view = LeadView::start(event, meta, e.sequence, e.position),
+    }
+}
+
+/// Folds a lead's events, decoding each once, into its view now and as it stood at `at`
+/// (the events recorded by then), for as-of reads straight from the log.
+pub async fn fold_now_and_at(
     keyring: &Keyring,
     events: &[StoredEvent],
-) -> Result<Option<LeadView>, ProjectionError> {
-    let mut view: Option<LeadView> = None;
+    at: DateTime<Utc>,
+) -> Result<(Option<LeadView>, Option<LeadView>), ProjectionError> {
+    let (mut now, mut then) = (None, None);
     for e in events {
         let (event, meta) = decode(keyring, e).await?;
-        match view.as_mut() {
-            Some(v) => v.apply(&event, &meta, e.sequence, e.position),
-            None => view = LeadView::start(&event, &meta, e.sequence, e.position),
+        fold_event(&mut now, &event, &meta, e);
+        if meta.recorded_at <= at {
+            fold_event(&mut then, &event, &meta, e);
         }
     }
-    Ok(view)
+    Ok((now, then))
 }
 
 const CHUNK: usize = 200;
