@@ -31,6 +31,7 @@ macro_rules! snake_enum {
 }
 
 pub mod access;
+pub mod client;
 pub mod lead;
 pub mod user;
 pub mod values;
@@ -41,6 +42,7 @@ use chrono::{DateTime, Utc};
 pub fn personal_fields(aggregate_type: &str, event_type: &str) -> &'static [&'static str] {
     match aggregate_type {
         "lead" => lead::personal_fields(event_type),
+        "client" => client::personal_fields(event_type),
         "user" => user::personal_fields(event_type),
         _ => &[],
     }

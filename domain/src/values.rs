@@ -185,9 +185,159 @@ impl fmt::Display for Text {
     }
 }
 
+/// A Permanent Account Number as the Income Tax Department issues it: five letters, four
+/// digits, a letter (`ABCPE1234F`), upper-cased. The fourth letter says who holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Pan(String);
+
+impl Pan {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let s: String = raw.trim().to_ascii_uppercase();
+        let b = s.as_bytes();
+        let shape = b.len() == 10
+            && b[..5].iter().all(u8::is_ascii_uppercase)
+            && b[5..9].iter().all(u8::is_ascii_digit)
+            && b[9].is_ascii_uppercase();
+        if !shape {
+            return Err(InvalidValue::new(
+                "not a PAN (expected five letters, four digits and a letter, e.g. ABCPE1234F)",
+            ));
+        }
+        // P person, C company, H HUF, F firm, A association, T trust, B body of individuals,
+        // L local authority, J artificial juridical person, G government.
+        if !b"PCHFATBLJG".contains(&b[3]) {
+            return Err(InvalidValue::new(
+                "the fourth letter of a PAN names the holder's kind (P, C, H, F, A, T, B, L, J or G)",
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A date of birth: a real calendar date, not in the future, not before 1900.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BirthDate(chrono::NaiveDate);
+
+impl BirthDate {
+    pub fn parse(raw: &str, today: chrono::NaiveDate) -> Result<Self, InvalidValue> {
+        let d = chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+            .map_err(|_| InvalidValue::new("not a date (expected YYYY-MM-DD)"))?;
+        if d > today {
+            return Err(InvalidValue::new("a date of birth cannot be in the future"));
+        }
+        if d < chrono::NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
+            return Err(InvalidValue::new(
+                "a date of birth before 1900 is not plausible",
+            ));
+        }
+        Ok(Self(d))
+    }
+
+    pub fn date(&self) -> chrono::NaiveDate {
+        self.0
+    }
+}
+
+/// How long records are kept once the relationship they belong to ends: whole years (`8y`,
+/// counted on the calendar) or days (`90d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RetentionPeriod {
+    Years(u32),
+    Days(u32),
+}
+
+impl RetentionPeriod {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let s = raw.trim();
+        let bad = || InvalidValue::new("a retention period is a number of years or days: 8y, 90d");
+        let (n, unit) = s.split_at(s.len().saturating_sub(1));
+        let n: u32 = n.parse().map_err(|_| bad())?;
+        match unit {
+            "y" if n <= 100 => Ok(Self::Years(n)),
+            "d" if n <= 36_500 => Ok(Self::Days(n)),
+            _ => Err(bad()),
+        }
+    }
+
+    /// When records kept from `from` may go.
+    pub fn ends(self, from: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Self::Years(y) => from
+                .checked_add_months(chrono::Months::new(12 * y))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+            Self::Days(d) => from + chrono::Duration::days(i64::from(d)),
+        }
+    }
+}
+
+impl fmt::Display for RetentionPeriod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Years(y) => write!(f, "{y}y"),
+            Self::Days(d) => write!(f, "{d}d"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pan_has_its_shape_and_holder_kind() {
+        assert_eq!(Pan::parse(" abcpe1234f ").unwrap().as_str(), "ABCPE1234F");
+        for bad in [
+            "",
+            "ABCPE1234",
+            "ABCPE12345",
+            "1BCPE1234F",
+            "ABCXE1234F",
+            "ABCPE12G4F",
+        ] {
+            assert!(Pan::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn birth_dates_are_past_and_plausible() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert!(BirthDate::parse("1990-02-28", today).is_ok());
+        for bad in ["1990-02-30", "30-11-1990", "2027-01-01", "1899-12-31", ""] {
+            assert!(
+                BirthDate::parse(bad, today).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn retention_periods_count_calendar_years_or_days() {
+        use chrono::TimeZone;
+        let from = chrono::Utc.with_ymd_and_hms(2024, 2, 29, 12, 0, 0).unwrap();
+        let eight = RetentionPeriod::parse("8y").unwrap();
+        assert_eq!(
+            eight.ends(from),
+            chrono::Utc.with_ymd_and_hms(2032, 2, 29, 12, 0, 0).unwrap()
+        );
+        assert_eq!(
+            RetentionPeriod::parse("90d").unwrap().ends(from),
+            from + chrono::Duration::days(90)
+        );
+        assert_eq!(RetentionPeriod::parse("0d").unwrap().ends(from), from);
+        assert_eq!(eight.to_string(), "8y");
+        for bad in ["", "8", "y", "8w", "-1d", "101y", "1.5y"] {
+            assert!(
+                RetentionPeriod::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+    }
 
     #[test]
     fn email_is_normalised_and_checked() {

@@ -72,6 +72,9 @@ pub enum LeadCommand {
     },
     /// Record that the subject's key is destroyed now; refused while anything blocks it.
     Erase,
+    /// The client this lead became was erased: the lead's copy of the same person's data goes
+    /// too, unless a legal hold stands on the lead.
+    EraseWithClient,
     SetMarketingConsent {
         channel: MarketingChannel,
         granted: bool,

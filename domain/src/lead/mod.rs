@@ -414,6 +414,7 @@ impl Lead {
             | LeadCommand::PlaceLegalHold { .. }
             | LeadCommand::LiftLegalHold { .. }
             | LeadCommand::Erase
+            | LeadCommand::EraseWithClient
             | LeadCommand::SetMarketingConsent { .. }
             | LeadCommand::RecordExport => self.decide_privacy(command),
             LeadCommand::Archive { reason } => {

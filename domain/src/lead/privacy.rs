@@ -55,6 +55,15 @@ impl Lead {
                 }
                 Ok(vec![LeadEvent::LeadErased])
             }
+            LeadCommand::EraseWithClient => {
+                if self.erased {
+                    return Ok(vec![]);
+                }
+                if self.legal_hold {
+                    return Err(LeadError::ErasureBlocked("a legal hold stands"));
+                }
+                Ok(vec![LeadEvent::LeadErased])
+            }
             LeadCommand::SetMarketingConsent { channel, granted } => {
                 if self.erased {
                     return Err(LeadError::Erased);

@@ -508,3 +508,25 @@ fn consent_is_given_and_withdrawn_per_channel() {
         })
         .then_expect_error(LeadError::ConsentWhileRestricted);
 }
+
+#[test]
+fn a_converted_lead_goes_with_its_client_unless_held() {
+    let converted = LeadEvent::LeadConverted {
+        client_id: id(9),
+        reason: None,
+    };
+    Given::with(services())
+        .given(vec![captured(), converted.clone()])
+        .when(LeadCommand::EraseWithClient)
+        .then_expect_events(vec![LeadEvent::LeadErased]);
+    Given::with(services())
+        .given(vec![
+            captured(),
+            converted,
+            LeadEvent::LegalHoldPlaced {
+                reason: text("inquiry"),
+            },
+        ])
+        .when(LeadCommand::EraseWithClient)
+        .then_expect_error(LeadError::ErasureBlocked("a legal hold stands"));
+}

@@ -1,0 +1,508 @@
+//! The Client aggregate: a person with a trading relationship with the broker, from onboarding
+//! (often from a converted lead) to the close of the account, with the documents kept for KYC
+//! and the record-keeping duty that outlives the relationship.
+//!
+//! Retention: the broker keeps a client's records for a period after the relationship ends
+//! (SEBI: 8 years; PMLA: 5 years for KYC records). The periods are configuration
+//! ([`RetentionPolicy`]); the aggregate decides with them and the clock whether documents may
+//! be let go and whether the person's key may be destroyed.
+
+mod events;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use events::{ClientCommand, ClientError, ClientEvent};
+
+use crate::lead::MarketingChannel;
+use crate::user::Branch;
+use crate::values::{BirthDate, Email, Pan, PersonName, Phone, RetentionPeriod, Text};
+use crate::Clock;
+
+snake_enum!(
+    /// What a KYC document is.
+    DocumentKind {
+        PanCard => "pan_card",
+        Passport => "passport",
+        VoterId => "voter_id",
+        DrivingLicence => "driving_licence",
+        MaskedAadhaar => "masked_aadhaar",
+        AddressProof => "address_proof",
+        BankProof => "bank_proof",
+        IncomeProof => "income_proof",
+        Photograph => "photograph",
+        Signature => "signature",
+        Other => "other"
+    }
+);
+snake_enum!(
+    /// Why a client's personal data was erased.
+    ErasureBasis { Request => "request", RetentionEnded => "retention_ended" }
+);
+
+/// Who the client is. Everything here is personal data and sealed in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientProfile {
+    pub name: PersonName,
+    pub email: Email,
+    pub phone: Phone,
+    pub pan: Pan,
+    pub date_of_birth: BirthDate,
+    pub address: Text,
+}
+
+/// Only the fields that changed (`None` is untouched). The PAN and the date of birth are
+/// identity: they are not edited, a wrong one is a new KYC case.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientProfileChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<PersonName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Phone>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Text>,
+}
+
+impl ClientProfileChange {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The names of the fields this change touches, for history views.
+    pub fn fields(&self) -> Vec<&'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("email", self.email.is_some()),
+            ("phone", self.phone.is_some()),
+            ("address", self.address.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(f, set)| set.then_some(f))
+        .collect()
+    }
+
+    /// The part of `self` that differs from `p`.
+    pub fn against(&self, p: &ClientProfile) -> Self {
+        fn changed<T: PartialEq + Clone>(old: &T, new: &Option<T>) -> Option<T> {
+            new.as_ref().filter(|n| *n != old).cloned()
+        }
+        Self {
+            name: changed(&p.name, &self.name),
+            email: changed(&p.email, &self.email),
+            phone: changed(&p.phone, &self.phone),
+            address: changed(&p.address, &self.address),
+        }
+    }
+
+    pub fn apply_to(&self, p: &mut ClientProfile) {
+        if let Some(v) = &self.name {
+            p.name = v.clone();
+        }
+        if let Some(v) = &self.email {
+            p.email = v.clone();
+        }
+        if let Some(v) = &self.phone {
+            p.phone = v.clone();
+        }
+        if let Some(v) = &self.address {
+            p.address = v.clone();
+        }
+    }
+}
+
+/// A document kept for the client (the file itself is in the document store, sealed with the
+/// client's key; the log keeps what it is and its sha256).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub document_id: Uuid,
+    pub kind: DocumentKind,
+    /// The number on the document (passport number, …), if it has one.
+    pub number: Option<Text>,
+    pub file_name: Text,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// How long records are kept after the relationship ends, per kind of record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// The client's records: profile, history, consents (SEBI: 8 years).
+    pub client_records: RetentionPeriod,
+    /// KYC documents (PMLA: 5 years).
+    pub kyc_documents: RetentionPeriod,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        Self {
+            client_records: RetentionPeriod::Years(8),
+            kyc_documents: RetentionPeriod::Years(5),
+        }
+    }
+}
+
+impl RetentionPolicy {
+    /// When everything kept about a relationship closed at `closed_at` may go.
+    pub fn all_records_end(&self, closed_at: DateTime<Utc>) -> DateTime<Utc> {
+        self.client_records
+            .ends(closed_at)
+            .max(self.kyc_documents.ends(closed_at))
+    }
+}
+
+/// What the Client aggregate needs from outside: the clock and the retention policy.
+#[derive(Debug, Clone)]
+pub struct ClientServices {
+    pub clock: Clock,
+    pub retention: RetentionPolicy,
+}
+
+/// The decision state of a client: only what its rules need.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    onboarded: bool,
+    lead_id: Option<Uuid>,
+    profile: Option<ClientProfile>,
+    branch: Option<Branch>,
+    relationship_manager: Option<Uuid>,
+    closed_at: Option<DateTime<Utc>>,
+    /// Document id → whether it was purged.
+    documents: BTreeMap<Uuid, bool>,
+    erasure_requested: bool,
+    legal_hold: bool,
+    erased: bool,
+    consents: BTreeSet<MarketingChannel>,
+}
+
+impl Client {
+    pub fn is_onboarded(&self) -> bool {
+        self.onboarded
+    }
+
+    pub fn relationship_manager(&self) -> Option<Uuid> {
+        self.relationship_manager
+    }
+
+    pub fn branch(&self) -> Option<&Branch> {
+        self.branch.as_ref()
+    }
+
+    pub fn lead_id(&self) -> Option<Uuid> {
+        self.lead_id
+    }
+
+    pub fn is_erased(&self) -> bool {
+        self.erased
+    }
+
+    pub fn pan(&self) -> Option<&Pan> {
+        self.profile.as_ref().map(|p| &p.pan)
+    }
+
+    /// Documents still held (not purged).
+    pub fn held_documents(&self) -> Vec<Uuid> {
+        self.documents
+            .iter()
+            .filter(|(_, purged)| !**purged)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    fn ensure_exists(&self) -> Result<(), ClientError> {
+        if !self.onboarded {
+            return Err(ClientError::NotFound);
+        }
+        if self.erased {
+            return Err(ClientError::Erased);
+        }
+        Ok(())
+    }
+
+    /// Sales and service changes: only on an open relationship with processing allowed.
+    fn ensure_changeable(&self) -> Result<(), ClientError> {
+        self.ensure_exists()?;
+        if self.erasure_requested {
+            return Err(ClientError::Restricted);
+        }
+        if self.closed_at.is_some() {
+            return Err(ClientError::Closed);
+        }
+        Ok(())
+    }
+
+    fn decide(
+        &self,
+        command: ClientCommand,
+        services: &ClientServices,
+    ) -> Result<Vec<ClientEvent>, ClientError> {
+        let now = services.clock.now();
+        let policy = services.retention;
+        match command {
+            ClientCommand::Onboard {
+                client_id,
+                lead_id,
+                profile,
+                branch,
+                relationship_manager,
+            } => {
+                if self.onboarded {
+                    return Err(ClientError::AlreadyExists);
+                }
+                Ok(vec![ClientEvent::ClientOnboarded {
+                    client_id,
+                    lead_id,
+                    profile,
+                    branch,
+                    relationship_manager,
+                }])
+            }
+            ClientCommand::UpdateProfile(patch) => {
+                self.ensure_changeable()?;
+                let current = self.profile.as_ref().ok_or(ClientError::NotFound)?;
+                let change = patch.against(current);
+                Ok(if change.is_empty() {
+                    vec![]
+                } else {
+                    vec![ClientEvent::ClientProfileChanged(change)]
+                })
+            }
+            ClientCommand::AssignRelationshipManager { manager_id } => {
+                self.ensure_changeable()?;
+                if self.relationship_manager == Some(manager_id) {
+                    return Err(ClientError::AlreadyAssigned);
+                }
+                Ok(vec![ClientEvent::RelationshipManagerAssigned {
+                    manager_id,
+                    previous_manager_id: self.relationship_manager,
+                }])
+            }
+            ClientCommand::CloseRelationship { reason } => {
+                // Closing stays possible while processing is restricted: it is what a person
+                // who asked for erasure usually wants, and it starts the retention clock.
+                self.ensure_exists()?;
+                if self.closed_at.is_some() {
+                    return Err(ClientError::Closed);
+                }
+                Ok(vec![ClientEvent::RelationshipClosed {
+                    reason,
+                    closed_at: now,
+                }])
+            }
+            ClientCommand::AddDocument(document) => {
+                self.ensure_changeable()?;
+                if self.documents.contains_key(&document.document_id) {
+                    return Err(ClientError::DuplicateDocument);
+                }
+                Ok(vec![ClientEvent::ClientDocumentAdded(document)])
+            }
+            ClientCommand::PurgeExpiredDocuments => {
+                if !self.onboarded {
+                    return Err(ClientError::NotFound);
+                }
+                let held = self.held_documents();
+                let due = match self.closed_at {
+                    Some(closed) => now >= policy.kyc_documents.ends(closed),
+                    None => false,
+                };
+                if self.erased || self.legal_hold || !due || held.is_empty() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![ClientEvent::ClientDocumentsPurged {
+                    document_ids: held,
+                }])
+            }
+            ClientCommand::RequestErasure { reason } => {
+                if !self.onboarded {
+                    return Err(ClientError::NotFound);
+                }
+                if self.erased || self.erasure_requested {
+                    return Ok(vec![]);
+                }
+                Ok(vec![ClientEvent::ErasureRequested {
+                    reason,
+                    retention_until: self.closed_at.map(|c| policy.all_records_end(c)),
+                }])
+            }
+            ClientCommand::PlaceLegalHold { reason } => {
+                self.ensure_exists()?;
+                if self.legal_hold {
+                    return Err(ClientError::AlreadyOnHold);
+                }
+                Ok(vec![ClientEvent::LegalHoldPlaced { reason }])
+            }
+            ClientCommand::LiftLegalHold { reason } => {
+                if !self.onboarded {
+                    return Err(ClientError::NotFound);
+                }
+                if !self.legal_hold {
+                    return Err(ClientError::NotOnHold);
+                }
+                Ok(vec![ClientEvent::LegalHoldLifted { reason }])
+            }
+            ClientCommand::Erase => {
+                if !self.onboarded {
+                    return Err(ClientError::NotFound);
+                }
+                if self.erased {
+                    return Ok(vec![]);
+                }
+                self.erasure_blocker(now, policy)
+                    .map_or(Ok(()), |why| Err(ClientError::ErasureBlocked(why)))?;
+                Ok(vec![ClientEvent::ClientErased {
+                    basis: if self.erasure_requested {
+                        ErasureBasis::Request
+                    } else {
+                        ErasureBasis::RetentionEnded
+                    },
+                }])
+            }
+            ClientCommand::SetMarketingConsent { channel, granted } => {
+                self.ensure_exists()?;
+                match (granted, self.consents.contains(&channel)) {
+                    (true, true) | (false, false) => Ok(vec![]),
+                    (true, false) if self.erasure_requested => {
+                        Err(ClientError::ConsentWhileRestricted)
+                    }
+                    (true, false) => Ok(vec![ClientEvent::MarketingConsentGiven { channel }]),
+                    (false, true) => Ok(vec![ClientEvent::MarketingConsentWithdrawn { channel }]),
+                }
+            }
+            ClientCommand::RecordExport => {
+                if !self.onboarded {
+                    return Err(ClientError::NotFound);
+                }
+                Ok(vec![ClientEvent::SubjectDataExported])
+            }
+        }
+    }
+
+    /// What keeps the person's data from being destroyed now, if anything. Once the records'
+    /// retention has ended the data goes whether or not anyone asked (the purpose is served).
+    pub fn erasure_blocker(
+        &self,
+        now: DateTime<Utc>,
+        policy: RetentionPolicy,
+    ) -> Option<&'static str> {
+        if self.legal_hold {
+            return Some("a legal hold stands");
+        }
+        match self.closed_at {
+            None => Some("the client relationship is open; its records are kept while it lasts and for the retention period after it ends"),
+            Some(closed) if now < policy.all_records_end(closed) => {
+                Some("the records are kept until the retention period ends")
+            }
+            Some(_) => None,
+        }
+    }
+}
+
+impl Aggregate for Client {
+    const TYPE: &'static str = "client";
+    type Command = ClientCommand;
+    type Event = ClientEvent;
+    type Error = ClientError;
+    type Services = ClientServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command, services)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            ClientEvent::ClientOnboarded {
+                lead_id,
+                profile,
+                branch,
+                relationship_manager,
+                ..
+            } => {
+                self.onboarded = true;
+                self.lead_id = lead_id;
+                self.profile = Some(profile);
+                self.branch = Some(branch);
+                self.relationship_manager = relationship_manager;
+            }
+            ClientEvent::ClientProfileChanged(change) => {
+                if let Some(p) = self.profile.as_mut() {
+                    change.apply_to(p);
+                }
+            }
+            ClientEvent::RelationshipManagerAssigned { manager_id, .. } => {
+                self.relationship_manager = Some(manager_id);
+            }
+            ClientEvent::RelationshipClosed { closed_at, .. } => self.closed_at = Some(closed_at),
+            ClientEvent::ClientDocumentAdded(d) => {
+                self.documents.insert(d.document_id, false);
+            }
+            ClientEvent::ClientDocumentsPurged { document_ids } => {
+                for id in document_ids {
+                    self.documents.insert(id, true);
+                }
+            }
+            ClientEvent::ErasureRequested { .. } => {
+                self.erasure_requested = true;
+                self.consents.clear();
+            }
+            ClientEvent::LegalHoldPlaced { .. } => self.legal_hold = true,
+            ClientEvent::LegalHoldLifted { .. } => self.legal_hold = false,
+            ClientEvent::ClientErased { .. } => self.erased = true,
+            ClientEvent::MarketingConsentGiven { channel } => {
+                self.consents.insert(channel);
+            }
+            ClientEvent::MarketingConsentWithdrawn { channel } => {
+                self.consents.remove(&channel);
+            }
+            ClientEvent::SubjectDataExported => {}
+        }
+    }
+}
+
+/// Upcasters for older versions of Client events; every Client event is at its first version.
+pub fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
+    Vec::new()
+}
+
+/// Where the personal data is in each Client event's stored payload (JSON pointers).
+pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
+    match event_type {
+        "ClientOnboarded" => &[
+            "/ClientOnboarded/profile/name",
+            "/ClientOnboarded/profile/email",
+            "/ClientOnboarded/profile/phone",
+            "/ClientOnboarded/profile/pan",
+            "/ClientOnboarded/profile/date_of_birth",
+            "/ClientOnboarded/profile/address",
+        ],
+        "ClientProfileChanged" => &[
+            "/ClientProfileChanged/name",
+            "/ClientProfileChanged/email",
+            "/ClientProfileChanged/phone",
+            "/ClientProfileChanged/address",
+        ],
+        "RelationshipClosed" => &["/RelationshipClosed/reason"],
+        "ClientDocumentAdded" => &[
+            "/ClientDocumentAdded/number",
+            "/ClientDocumentAdded/file_name",
+        ],
+        "ErasureRequested" => &["/ErasureRequested/reason"],
+        _ => &[],
+    }
+}

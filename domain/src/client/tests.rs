@@ -1,0 +1,286 @@
+//! Given events, when a command, then events or an error.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cqrs_es::test::TestFramework;
+use uuid::Uuid;
+
+use super::*;
+
+type Given = TestFramework<Client>;
+
+fn closed_on() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 15, 10, 0, 0).unwrap()
+}
+
+fn at(now: DateTime<Utc>) -> ClientServices {
+    ClientServices {
+        clock: Clock::fixed(now),
+        retention: RetentionPolicy::default(),
+    }
+}
+
+fn today() -> ClientServices {
+    at(Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap())
+}
+
+fn text(s: &str) -> Text {
+    Text::parse(s, 500).unwrap()
+}
+
+fn profile() -> ClientProfile {
+    ClientProfile {
+        name: PersonName::parse("Asha Rao").unwrap(),
+        email: Email::parse("asha@example.in").unwrap(),
+        phone: Phone::parse("9876543210").unwrap(),
+        pan: Pan::parse("ABCPR1234F").unwrap(),
+        date_of_birth: BirthDate::parse(
+            "1988-04-12",
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        )
+        .unwrap(),
+        address: text("12 Marine Drive, Mumbai 400002"),
+    }
+}
+
+fn onboarded() -> ClientEvent {
+    ClientEvent::ClientOnboarded {
+        client_id: Uuid::from_u128(1),
+        lead_id: Some(Uuid::from_u128(2)),
+        profile: profile(),
+        branch: Branch::parse("MUM-01").unwrap(),
+        relationship_manager: Some(Uuid::from_u128(3)),
+    }
+}
+
+fn closed() -> ClientEvent {
+    ClientEvent::RelationshipClosed {
+        reason: text("account closed at the client's request"),
+        closed_at: closed_on(),
+    }
+}
+
+fn document(n: u128) -> Document {
+    Document {
+        document_id: Uuid::from_u128(n),
+        kind: DocumentKind::PanCard,
+        number: None,
+        file_name: text("pan.pdf"),
+        content_type: "application/pdf".into(),
+        size: 1024,
+        sha256: "ab".repeat(32),
+    }
+}
+
+#[test]
+fn onboarding_twice_is_refused() {
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::Onboard {
+            client_id: Uuid::from_u128(1),
+            lead_id: None,
+            profile: profile(),
+            branch: Branch::parse("MUM-01").unwrap(),
+            relationship_manager: None,
+        })
+        .then_expect_error(ClientError::AlreadyExists);
+}
+
+#[test]
+fn a_profile_update_records_only_what_changed() {
+    let change = ClientProfileChange {
+        name: Some(PersonName::parse("Asha Rao").unwrap()),
+        phone: Some(Phone::parse("9123456780").unwrap()),
+        ..Default::default()
+    };
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::UpdateProfile(change))
+        .then_expect_events(vec![ClientEvent::ClientProfileChanged(
+            ClientProfileChange {
+                phone: Some(Phone::parse("9123456780").unwrap()),
+                ..Default::default()
+            },
+        )]);
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::UpdateProfile(ClientProfileChange {
+            email: Some(Email::parse("asha@example.in").unwrap()),
+            ..Default::default()
+        }))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_closed_relationship_takes_no_more_changes() {
+    Given::with(today())
+        .given(vec![onboarded(), closed()])
+        .when(ClientCommand::AddDocument(document(7)))
+        .then_expect_error(ClientError::Closed);
+    Given::with(today())
+        .given(vec![onboarded(), closed()])
+        .when(ClientCommand::CloseRelationship {
+            reason: text("again"),
+        })
+        .then_expect_error(ClientError::Closed);
+}
+
+#[test]
+fn an_erasure_request_restricts_and_names_the_retention_end() {
+    Given::with(today())
+        .given(vec![onboarded(), closed()])
+        .when(ClientCommand::RequestErasure { reason: None })
+        .then_expect_events(vec![ClientEvent::ErasureRequested {
+            reason: None,
+            retention_until: Some(Utc.with_ymd_and_hms(2034, 1, 15, 10, 0, 0).unwrap()),
+        }]);
+    let requested = ClientEvent::ErasureRequested {
+        reason: None,
+        retention_until: None,
+    };
+    Given::with(today())
+        .given(vec![onboarded(), requested.clone()])
+        .when(ClientCommand::UpdateProfile(ClientProfileChange {
+            address: Some(text("elsewhere")),
+            ..Default::default()
+        }))
+        .then_expect_error(ClientError::Restricted);
+    // Closing the account is still possible: it starts the retention clock.
+    Given::with(today())
+        .given(vec![onboarded(), requested])
+        .when(ClientCommand::CloseRelationship {
+            reason: text("closed"),
+        })
+        .then_expect_events(vec![ClientEvent::RelationshipClosed {
+            reason: text("closed"),
+            closed_at: Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap(),
+        }]);
+}
+
+#[test]
+fn the_key_stays_while_the_relationship_is_open_or_the_retention_runs() {
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::Erase)
+        .then_expect_error(ClientError::ErasureBlocked("the client relationship is open; its records are kept while it lasts and for the retention period after it ends"));
+    let a_day_short = Utc.with_ymd_and_hms(2034, 1, 14, 10, 0, 0).unwrap();
+    Given::with(at(a_day_short))
+        .given(vec![onboarded(), closed()])
+        .when(ClientCommand::Erase)
+        .then_expect_error(ClientError::ErasureBlocked(
+            "the records are kept until the retention period ends",
+        ));
+}
+
+#[test]
+fn after_the_retention_period_the_data_goes_even_unasked_but_not_under_a_hold() {
+    let later = Utc.with_ymd_and_hms(2034, 1, 15, 10, 0, 0).unwrap();
+    Given::with(at(later))
+        .given(vec![onboarded(), closed()])
+        .when(ClientCommand::Erase)
+        .then_expect_events(vec![ClientEvent::ClientErased {
+            basis: ErasureBasis::RetentionEnded,
+        }]);
+    Given::with(at(later))
+        .given(vec![
+            onboarded(),
+            closed(),
+            ClientEvent::ErasureRequested {
+                reason: None,
+                retention_until: Some(later),
+            },
+        ])
+        .when(ClientCommand::Erase)
+        .then_expect_events(vec![ClientEvent::ClientErased {
+            basis: ErasureBasis::Request,
+        }]);
+    Given::with(at(later))
+        .given(vec![
+            onboarded(),
+            closed(),
+            ClientEvent::LegalHoldPlaced {
+                reason: text("SEBI inquiry"),
+            },
+        ])
+        .when(ClientCommand::Erase)
+        .then_expect_error(ClientError::ErasureBlocked("a legal hold stands"));
+}
+
+#[test]
+fn documents_are_purged_when_their_own_period_ends() {
+    let added = ClientEvent::ClientDocumentAdded(document(7));
+    let purged_already = ClientEvent::ClientDocumentsPurged {
+        document_ids: vec![Uuid::from_u128(7)],
+    };
+    let five_years_on = Utc.with_ymd_and_hms(2031, 1, 15, 10, 0, 0).unwrap();
+    Given::with(at(five_years_on))
+        .given(vec![onboarded(), added.clone(), closed()])
+        .when(ClientCommand::PurgeExpiredDocuments)
+        .then_expect_events(vec![purged_already.clone()]);
+    Given::with(at(five_years_on - Duration::days(1)))
+        .given(vec![onboarded(), added.clone(), closed()])
+        .when(ClientCommand::PurgeExpiredDocuments)
+        .then_expect_events(vec![]);
+    Given::with(at(five_years_on))
+        .given(vec![onboarded(), added, closed(), purged_already])
+        .when(ClientCommand::PurgeExpiredDocuments)
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_document_id_is_used_once() {
+    Given::with(today())
+        .given(vec![
+            onboarded(),
+            ClientEvent::ClientDocumentAdded(document(7)),
+        ])
+        .when(ClientCommand::AddDocument(document(7)))
+        .then_expect_error(ClientError::DuplicateDocument);
+}
+
+#[test]
+fn consent_is_withdrawn_at_once_and_not_given_while_restricted() {
+    Given::with(today())
+        .given(vec![
+            onboarded(),
+            ClientEvent::MarketingConsentGiven {
+                channel: MarketingChannel::Sms,
+            },
+        ])
+        .when(ClientCommand::SetMarketingConsent {
+            channel: MarketingChannel::Sms,
+            granted: false,
+        })
+        .then_expect_events(vec![ClientEvent::MarketingConsentWithdrawn {
+            channel: MarketingChannel::Sms,
+        }]);
+    Given::with(today())
+        .given(vec![
+            onboarded(),
+            ClientEvent::ErasureRequested {
+                reason: None,
+                retention_until: None,
+            },
+        ])
+        .when(ClientCommand::SetMarketingConsent {
+            channel: MarketingChannel::Email,
+            granted: true,
+        })
+        .then_expect_error(ClientError::ConsentWhileRestricted);
+}
+
+#[test]
+fn an_erased_client_takes_no_changes_but_can_still_be_exported() {
+    let erased = ClientEvent::ClientErased {
+        basis: ErasureBasis::Request,
+    };
+    Given::with(today())
+        .given(vec![onboarded(), closed(), erased.clone()])
+        .when(ClientCommand::PlaceLegalHold {
+            reason: text("late inquiry"),
+        })
+        .then_expect_error(ClientError::Erased);
+    Given::with(today())
+        .given(vec![onboarded(), closed(), erased])
+        .when(ClientCommand::RecordExport)
+        .then_expect_events(vec![ClientEvent::SubjectDataExported]);
+}
