@@ -3,6 +3,7 @@
 //! aggregates and handlers call.
 
 pub mod assignment;
+pub mod clients;
 pub mod audit;
 pub mod executor;
 pub mod idempotency;

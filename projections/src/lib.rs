@@ -3,6 +3,7 @@
 //! swapped in; read-your-writes waits; and the queries the API answers from read models.
 
 pub mod checkpoint;
+pub mod clients;
 pub mod history;
 pub mod leads;
 pub mod ledger;
@@ -90,6 +91,7 @@ pub fn all(
 ) -> Vec<std::sync::Arc<dyn Projection>> {
     vec![
         std::sync::Arc::new(leads::LeadsProjection::new(keyring.clone())),
+        std::sync::Arc::new(clients::ClientsProjection::new(keyring.clone())),
         std::sync::Arc::new(users::UsersProjection),
         std::sync::Arc::new(history::HistoryProjection),
         std::sync::Arc::new(ledger::LedgerProjection::new(signer.clone())),

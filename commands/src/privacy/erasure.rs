@@ -2,7 +2,9 @@
 //! so that the audit trail never lacks a shred that happened; should the process die between
 //! the two, the retention run finds the lead erased with its key still present and finishes.
 
+use domain::client::{Client, ClientCommand, ClientError, ClientEvent};
 use domain::lead::{Lead, LeadCommand, LeadError};
+use uuid::Uuid;
 
 use super::Keyring;
 use crate::{CommandError, EventMetadata, Executor};
@@ -40,4 +42,97 @@ pub async fn erase_if_allowed(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Erases a client's personal data if nothing blocks it (a legal hold, an open relationship,
+/// the retention period): `ClientErased` first, then the key, the document files and the PAN
+/// reservation, then the lead the client came from (the same person's data). Repeating it
+/// finishes what an interrupted run left.
+pub async fn erase_client_if_allowed(
+    db: &crate::Db,
+    clients: &Executor<Client>,
+    leads: &Executor<Lead>,
+    keyring: &Keyring,
+    client_id: Uuid,
+    metadata: &EventMetadata,
+) -> Result<Erasure, CommandError<ClientError>> {
+    let id = client_id.to_string();
+    let done = match clients
+        .execute(&id, ClientCommand::Erase, metadata, None)
+        .await
+    {
+        Ok(done) => done,
+        Err(CommandError::Rejected(ClientError::ErasureBlocked(reason))) => {
+            return Ok(Erasure::Blocked { reason })
+        }
+        Err(e) => return Err(e),
+    };
+    let store = |e: String| CommandError::Store(e);
+    keyring.shred(&id).await.map_err(|e| store(e.to_string()))?;
+    crate::clients::delete_documents(db, client_id, None)
+        .await
+        .map_err(|e| store(e.to_string()))?;
+    crate::clients::release_pan(db, client_id)
+        .await
+        .map_err(|e| store(e.to_string()))?;
+    let (client, _) = clients.load(&id).await?;
+    if let Some(lead_id) = client.lead_id() {
+        let lead = lead_id.to_string();
+        match leads
+            .execute(&lead, LeadCommand::EraseWithClient, metadata, None)
+            .await
+        {
+            Ok(_) => keyring.shred(&lead).await.map_err(|e| store(e.to_string()))?,
+            // A hold on the lead keeps the lead (not the client): it is released on its own.
+            Err(CommandError::Rejected(LeadError::ErasureBlocked(_))) => {}
+            Err(CommandError::Rejected(LeadError::NotFound)) => {}
+            Err(e) => return Err(store(e.to_string())),
+        }
+    }
+    Ok(Erasure::Erased {
+        position: done.position,
+    })
+}
+
+/// Lets go of the client's documents whose retention period has ended: the event, then the
+/// files. Answers how many were purged.
+pub async fn purge_expired_documents(
+    db: &crate::Db,
+    clients: &Executor<Client>,
+    client_id: Uuid,
+    metadata: &EventMetadata,
+) -> Result<usize, CommandError<ClientError>> {
+    let (_, events) = clients
+        .execute_events(
+            &client_id.to_string(),
+            ClientCommand::PurgeExpiredDocuments,
+            metadata,
+        )
+        .await?;
+    let mut purged = 0;
+    for e in events {
+        if let ClientEvent::ClientDocumentsPurged { document_ids } = e {
+            crate::clients::delete_documents(db, client_id, Some(&document_ids))
+                .await
+                .map_err(|e| CommandError::Store(e.to_string()))?;
+            purged += document_ids.len();
+        }
+    }
+    // Files of documents purged earlier whose deletion was interrupted go now too.
+    let (client, _) = clients.load(&client_id.to_string()).await?;
+    if client.is_onboarded() && !client.is_erased() {
+        let held = client.held_documents();
+        let stale = crate::clients::document_ids(db, client_id)
+            .await
+            .map_err(|e| CommandError::Store(e.to_string()))?
+            .into_iter()
+            .filter(|d| !held.contains(d))
+            .collect::<Vec<_>>();
+        if !stale.is_empty() {
+            crate::clients::delete_documents(db, client_id, Some(&stale))
+                .await
+                .map_err(|e| CommandError::Store(e.to_string()))?;
+        }
+    }
+    Ok(purged)
 }

@@ -528,6 +528,56 @@ impl Keyring {
         })
     }
 
+    /// Seals a file (a KYC document) with the subject's key, bound to the document's id.
+    pub async fn seal_file(
+        &self,
+        subject: &str,
+        document_id: &str,
+        plain: &[u8],
+    ) -> Result<Vec<u8>, PrivacyError> {
+        let key = self.writer_key(subject).await?;
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let aad = field_aad(subject, &format!("file:{document_id}"));
+        let ct = key
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| PrivacyError::Decrypt)?;
+        let mut out = nonce.to_vec();
+        out.extend(ct);
+        Ok(out)
+    }
+
+    /// Opens a file sealed by [`Keyring::seal_file`]; `None` once the key is destroyed.
+    pub async fn open_file(
+        &self,
+        subject: &str,
+        document_id: &str,
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>, PrivacyError> {
+        let Some(key) = self.reader_key(subject).await? else {
+            return Ok(None);
+        };
+        if sealed.len() < 12 {
+            return Err(PrivacyError::Decrypt);
+        }
+        let (nonce, ct) = sealed.split_at(12);
+        let aad = field_aad(subject, &format!("file:{document_id}"));
+        key.decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map(Some)
+        .map_err(|_| PrivacyError::Decrypt)
+    }
+
     /// Whether the subject's key was destroyed.
     pub async fn is_shredded(&self, subject: &str) -> Result<bool, PrivacyError> {
         Ok(matches!(self.stored(subject).await?, Some((None,))))

@@ -132,7 +132,7 @@ impl From<sqlx::Error> for QueryError {
 
 /// A value bound to a `$n` placeholder; both stores take the same SQL text.
 #[derive(Debug, Clone)]
-enum Bind {
+pub(crate) enum Bind {
     Text(String),
     Int(i64),
     Time(DateTime<Utc>),
@@ -140,22 +140,22 @@ enum Bind {
 }
 
 #[derive(Default)]
-struct Sql {
-    conditions: Vec<String>,
-    binds: Vec<Bind>,
+pub(crate) struct Sql {
+    pub(crate) conditions: Vec<String>,
+    pub(crate) binds: Vec<Bind>,
 }
 
 impl Sql {
-    fn bind(&mut self, b: Bind) -> String {
+    pub(crate) fn bind(&mut self, b: Bind) -> String {
         self.binds.push(b);
         format!("${}", self.binds.len())
     }
 
-    fn and(&mut self, condition: String) {
+    pub(crate) fn and(&mut self, condition: String) {
         self.conditions.push(condition);
     }
 
-    fn where_clause(&self) -> String {
+    pub(crate) fn where_clause(&self) -> String {
         if self.conditions.is_empty() {
             String::new()
         } else {
@@ -178,12 +178,13 @@ macro_rules! bind_all {
         q
     }};
 }
+pub(crate) use bind_all;
 
 fn encode_cursor(value: Value, id: &str) -> String {
     hex::encode(serde_json::to_vec(&(value, id)).expect("cursor serializes"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(Value, String), QueryError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<(Value, String), QueryError> {
     let bytes = hex::decode(cursor).map_err(|_| QueryError::BadCursor)?;
     serde_json::from_slice(&bytes).map_err(|_| QueryError::BadCursor)
 }
@@ -446,7 +447,7 @@ pub async fn follow_ups(
 
 /// A page from rows fetched with `limit + 1`: the extra row only tells that another page
 /// follows, and the cursor is the sort key of the last row kept.
-fn page<T>(
+pub(crate) fn page<T>(
     mut items: Vec<T>,
     limit: i64,
     total: i64,

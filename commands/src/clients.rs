@@ -1,0 +1,169 @@
+//! What the client side keeps beside the log: the PAN register (one client per PAN, by blind
+//! index) and the document store (KYC files sealed with the client's key).
+
+use uuid::Uuid;
+
+use crate::privacy::{Keyring, PrivacyError};
+use crate::store::{Db, StoreError};
+use crate::with_db;
+
+/// Reserves the PAN (by its blind index) for `client_id`; the client already holding it when
+/// another has it.
+pub async fn reserve_pan(
+    db: &Db,
+    keyring: &Keyring,
+    pan: &str,
+    client_id: Uuid,
+) -> Result<Option<Uuid>, StoreError> {
+    let index = keyring.blind_index("pan", pan);
+    let now = chrono::Utc::now().to_rfc3339();
+    let inserted = with_db!(db, pool => {
+        sqlx::query(
+            "INSERT INTO client_pans (pan_index, client_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (pan_index) DO NOTHING",
+        )
+        .bind(&index)
+        .bind(client_id.to_string())
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let holder: Option<String> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT client_id FROM client_pans WHERE pan_index = $1")
+            .bind(&index)
+            .fetch_optional(pool)
+            .await?
+    });
+    // A holder that vanished in between (its erasure released it) still counts as taken: the
+    // caller answers conflict and the person can be onboarded on a retry.
+    Ok(Some(
+        holder
+            .and_then(|h| Uuid::parse_str(&h).ok())
+            .unwrap_or(client_id),
+    ))
+}
+
+/// Gives the client's PAN reservation back (the onboarding failed, or the data was erased).
+pub async fn release_pan(db: &Db, client_id: Uuid) -> Result<(), StoreError> {
+    with_db!(db, pool => {
+        sqlx::query("DELETE FROM client_pans WHERE client_id = $1")
+            .bind(client_id.to_string())
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// The client holding this PAN, found by its blind index.
+pub async fn client_by_pan(db: &Db, keyring: &Keyring, pan: &str) -> Result<Option<Uuid>, StoreError> {
+    let index = keyring.blind_index("pan", pan);
+    let id: Option<String> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT client_id FROM client_pans WHERE pan_index = $1")
+            .bind(index)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+}
+
+/// Seals and stores a document's file before the event that records it is written.
+pub async fn store_document(
+    db: &Db,
+    keyring: &Keyring,
+    client_id: Uuid,
+    document_id: Uuid,
+    file: &[u8],
+) -> Result<(), PrivacyError> {
+    let sealed = keyring
+        .seal_file(&client_id.to_string(), &document_id.to_string(), file)
+        .await?;
+    let now = chrono::Utc::now().to_rfc3339();
+    with_db!(db, pool => {
+        sqlx::query(
+            "INSERT INTO client_documents (document_id, client_id, content, created_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(document_id.to_string())
+        .bind(client_id.to_string())
+        .bind(sealed)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
+
+/// A document's file, opened; `None` when it is not held (purged, erased or never stored).
+pub async fn load_document(
+    db: &Db,
+    keyring: &Keyring,
+    client_id: Uuid,
+    document_id: Uuid,
+) -> Result<Option<Vec<u8>>, PrivacyError> {
+    let sealed: Option<Vec<u8>> = with_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT content FROM client_documents WHERE document_id = $1 AND client_id = $2",
+        )
+        .bind(document_id.to_string())
+        .bind(client_id.to_string())
+        .fetch_optional(pool)
+        .await?
+    });
+    match sealed {
+        Some(s) => {
+            keyring
+                .open_file(&client_id.to_string(), &document_id.to_string(), &s)
+                .await
+        }
+        None => Ok(None),
+    }
+}
+
+/// Deletes files: those named, or all of the client's when `only` is `None`.
+pub async fn delete_documents(
+    db: &Db,
+    client_id: Uuid,
+    only: Option<&[Uuid]>,
+) -> Result<u64, StoreError> {
+    let client = client_id.to_string();
+    Ok(match only {
+        None => with_db!(db, pool => {
+            sqlx::query("DELETE FROM client_documents WHERE client_id = $1")
+                .bind(&client)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }),
+        Some(ids) => {
+            let mut n = 0;
+            for id in ids {
+                n += with_db!(db, pool => {
+                    sqlx::query(
+                        "DELETE FROM client_documents WHERE document_id = $1 AND client_id = $2",
+                    )
+                    .bind(id.to_string())
+                    .bind(&client)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+                });
+            }
+            n
+        }
+    })
+}
+
+/// The ids of the client's stored files.
+pub async fn document_ids(db: &Db, client_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    let ids: Vec<String> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT document_id FROM client_documents WHERE client_id = $1")
+            .bind(client_id.to_string())
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+}

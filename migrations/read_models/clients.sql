@@ -1,0 +1,31 @@
+-- The client list read model (template: see leads.sql). Personal data is never stored in the
+-- clear: `doc` holds the client's view with its personal fields sealed by the client's key;
+-- PAN, e-mail, phone, document numbers and words of the name and address are only present as
+-- keyed blind indexes, for equality search.
+CREATE TABLE IF NOT EXISTS clients{s}
+(
+    client_id            text PRIMARY KEY,
+    branch               text    NOT NULL,
+    relationship_manager text,
+    status               text    NOT NULL,
+    created_at           {ts}    NOT NULL,
+    updated_at           {ts}    NOT NULL,
+    pan_index            text,
+    email_index          text,
+    phone_index          text,
+    search_tokens        text    NOT NULL,
+    document_tokens      text    NOT NULL,
+    restricted           boolean NOT NULL,
+    -- Closed and not yet erased, or erased with its key possibly still present: the retention
+    -- run looks at these.
+    retention_watch      boolean NOT NULL,
+    version              bigint  NOT NULL,
+    doc                  {json}  NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clients{s}_created_{g} ON clients{s} (created_at, client_id);
+CREATE INDEX IF NOT EXISTS clients{s}_rm_{g} ON clients{s} (relationship_manager, created_at);
+CREATE INDEX IF NOT EXISTS clients{s}_branch_{g} ON clients{s} (branch, created_at);
+CREATE INDEX IF NOT EXISTS clients{s}_pan_{g} ON clients{s} (pan_index);
+CREATE INDEX IF NOT EXISTS clients{s}_email_{g} ON clients{s} (email_index);
+CREATE INDEX IF NOT EXISTS clients{s}_phone_{g} ON clients{s} (phone_index);
+CREATE INDEX IF NOT EXISTS clients{s}_watch_{g} ON clients{s} (retention_watch);

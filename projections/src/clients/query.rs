@@ -1,0 +1,190 @@
+//! Reads of the client list read model.
+
+use chrono::{DateTime, Utc};
+use commands::privacy::Keyring;
+use commands::{with_db, Db};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{normalise_number, open_view, ClientView};
+use crate::leads::query::{bind_all, decode_cursor, page, Bind, Page, QueryError, Sql};
+use crate::leads::words;
+use crate::ProjectionError;
+
+/// Which clients a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientScope {
+    All,
+    /// Those this relationship manager looks after.
+    Manager(Uuid),
+    /// Those of a branch (its manager).
+    Branch(String),
+    Nothing,
+}
+
+impl ClientScope {
+    /// Whether a client with this branch and relationship manager is in scope.
+    pub fn covers(&self, branch: Option<&str>, manager: Option<Uuid>) -> bool {
+        match self {
+            Self::All => true,
+            Self::Manager(m) => manager == Some(*m),
+            Self::Branch(b) => branch == Some(b.as_str()),
+            Self::Nothing => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientFilter {
+    pub scope: ClientScope,
+    /// Leave people whose processing is restricted out of searches (sales roles).
+    pub search_skips_restricted: bool,
+    /// `active`, `closed` or `erased`.
+    pub status: Option<String>,
+    pub branch: Option<String>,
+    pub relationship_manager: Option<Uuid>,
+    /// A PAN, e-mail address or phone number matches exactly; other text matches clients
+    /// whose name or address contains every word.
+    pub text: Option<String>,
+    pub document_number: Option<String>,
+    pub limit: i64,
+    pub cursor: Option<String>,
+}
+
+pub async fn get(
+    db: &Db,
+    keyring: &Keyring,
+    client_id: Uuid,
+) -> Result<Option<ClientView>, ProjectionError> {
+    let id = client_id.to_string();
+    let doc: Option<Value> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT doc FROM clients WHERE client_id = $1")
+            .bind(&id)
+            .fetch_optional(pool)
+            .await?
+    });
+    match doc {
+        Some(d) => Ok(Some(open_view(keyring, &id, d).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Newest first, by keyset cursor.
+pub async fn list(
+    db: &Db,
+    keyring: &Keyring,
+    f: &ClientFilter,
+) -> Result<Page<ClientView>, QueryError> {
+    let mut sql = Sql::default();
+    match &f.scope {
+        ClientScope::All => {}
+        ClientScope::Manager(m) => {
+            let b = sql.bind(Bind::Text(m.to_string()));
+            sql.and(format!("relationship_manager = {b}"));
+        }
+        ClientScope::Branch(br) => {
+            let b = sql.bind(Bind::Text(br.clone()));
+            sql.and(format!("branch = {b}"));
+        }
+        ClientScope::Nothing => sql.and("1 = 0".into()),
+    }
+    if let Some(s) = &f.status {
+        let b = sql.bind(Bind::Text(s.clone()));
+        sql.and(format!("status = {b}"));
+    }
+    if let Some(br) = &f.branch {
+        let b = sql.bind(Bind::Text(br.clone()));
+        sql.and(format!("branch = {b}"));
+    }
+    if let Some(m) = f.relationship_manager {
+        let b = sql.bind(Bind::Text(m.to_string()));
+        sql.and(format!("relationship_manager = {b}"));
+    }
+    let searching = f.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+        || f.document_number.is_some();
+    if searching && f.search_skips_restricted {
+        let b = sql.bind(Bind::Bool(false));
+        sql.and(format!("restricted = {b}"));
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        use domain::values::{Email, Pan, Phone};
+        if let Ok(pan) = Pan::parse(text) {
+            let b = sql.bind(Bind::Text(keyring.blind_index("pan", pan.as_str())));
+            sql.and(format!("pan_index = {b}"));
+        } else if let Ok(email) = Email::parse(text) {
+            let b = sql.bind(Bind::Text(keyring.blind_index("email", email.as_str())));
+            sql.and(format!("email_index = {b}"));
+        } else if let Ok(phone) = Phone::parse(text) {
+            let b = sql.bind(Bind::Text(keyring.blind_index("phone", phone.as_str())));
+            sql.and(format!("phone_index = {b}"));
+        } else {
+            let ws = words(text);
+            if ws.is_empty() {
+                sql.and("1 = 0".into());
+            }
+            for w in ws {
+                let token = format!("% {} %", keyring.blind_index("word", &w));
+                let b = sql.bind(Bind::Text(token));
+                sql.and(format!("search_tokens LIKE {b}"));
+            }
+        }
+    }
+    if let Some(n) = &f.document_number {
+        let token = format!(
+            "% {} %",
+            keyring.blind_index("document_number", &normalise_number(n))
+        );
+        let b = sql.bind(Bind::Text(token));
+        sql.and(format!("document_tokens LIKE {b}"));
+    }
+    let count_sql = format!("SELECT COUNT(*) FROM clients{}", sql.where_clause());
+    let count_binds = sql.binds.clone();
+    if let Some(c) = &f.cursor {
+        let (value, id) = decode_cursor(c)?;
+        let Value::String(s) = value else {
+            return Err(QueryError::BadCursor);
+        };
+        let at = DateTime::parse_from_rfc3339(&s)
+            .map_err(|_| QueryError::BadCursor)?
+            .with_timezone(&Utc);
+        let vb = sql.bind(Bind::Time(at));
+        let ib = sql.bind(Bind::Text(id));
+        sql.and(format!("(created_at, client_id) < ({vb}, {ib})"));
+    }
+    let lb = sql.bind(Bind::Int(f.limit + 1));
+    let page_sql = format!(
+        "SELECT client_id, doc FROM clients{} ORDER BY created_at DESC, client_id DESC LIMIT {lb}",
+        sql.where_clause()
+    );
+    let (total, docs): (i64, Vec<(String, Value)>) = with_db!(db, pool => {
+        let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &count_binds).fetch_one(pool).await?;
+        let docs: Vec<(String, Value)> = bind_all!(sqlx::query_as(&page_sql), &sql.binds).fetch_all(pool).await?;
+        (total, docs)
+    });
+    let mut items = Vec::with_capacity(docs.len());
+    for (id, d) in docs {
+        items.push(open_view(keyring, &id, d).await?);
+    }
+    Ok(page(items, f.limit, total, |v| {
+        (
+            Value::String(v.created_at.to_rfc3339()),
+            v.client_id.to_string(),
+        )
+    }))
+}
+
+/// Clients the retention run looks at: closed and not erased (documents or the whole record
+/// may be due), or erased with their key perhaps still present (an interrupted shred).
+pub async fn retention_watch(db: &Db) -> Result<Vec<Uuid>, ProjectionError> {
+    let ids: Vec<String> = with_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT c.client_id FROM clients c
+               LEFT JOIN subject_keys k ON k.subject_id = c.client_id
+              WHERE c.retention_watch AND (c.status <> 'erased' OR k.wrapped_key IS NOT NULL)
+              ORDER BY c.client_id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+}

@@ -1,0 +1,232 @@
+//! The client as the read side shows it, folded from its events.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use commands::EventMetadata;
+use domain::client::{ClientEvent, DocumentKind, ErasureBasis};
+use domain::lead::MarketingChannel;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where the personal data is in a stored [`ClientView`] (sealed with the client's key).
+pub const PERSONAL: &[&str] = &[
+    "/name",
+    "/email",
+    "/phone",
+    "/pan",
+    "/date_of_birth",
+    "/address",
+    "/close_reason",
+    "/documents/*/number",
+    "/documents/*/file_name",
+    "/privacy/erasure_reason",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientView {
+    pub client_id: Uuid,
+    pub lead_id: Option<Uuid>,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub pan: String,
+    /// `YYYY-MM-DD`, or the erased marker.
+    pub date_of_birth: String,
+    pub address: String,
+    pub branch: String,
+    pub relationship_manager: Option<Uuid>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub close_reason: Option<String>,
+    pub documents: Vec<DocumentView>,
+    pub privacy: ClientPrivacy,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The aggregate's sequence (its version for `If-Match`).
+    pub version: i64,
+    pub position: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentView {
+    pub document_id: Uuid,
+    pub kind: DocumentKind,
+    pub number: Option<String>,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub added_at: DateTime<Utc>,
+    pub added_by: String,
+    pub purged_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientPrivacy {
+    pub erasure_requested_at: Option<DateTime<Utc>>,
+    pub erasure_reason: Option<String>,
+    pub retention_until: Option<DateTime<Utc>>,
+    pub legal_hold: bool,
+    /// Kept readable after an erasure: it is the firm's compliance record.
+    pub legal_hold_reason: Option<String>,
+    pub erased_at: Option<DateTime<Utc>>,
+    pub erasure_basis: Option<ErasureBasis>,
+    pub consents: Vec<MarketingChannel>,
+}
+
+impl ClientView {
+    pub fn start(
+        event: &ClientEvent,
+        meta: &EventMetadata,
+        sequence: i64,
+        position: i64,
+    ) -> Option<Self> {
+        let ClientEvent::ClientOnboarded {
+            client_id,
+            lead_id,
+            profile,
+            branch,
+            relationship_manager,
+        } = event
+        else {
+            return None;
+        };
+        Some(Self {
+            client_id: *client_id,
+            lead_id: *lead_id,
+            name: profile.name.as_str().into(),
+            email: profile.email.as_str().into(),
+            phone: profile.phone.as_str().into(),
+            pan: profile.pan.as_str().into(),
+            date_of_birth: profile.date_of_birth.date().to_string(),
+            address: profile.address.as_str().into(),
+            branch: branch.as_str().into(),
+            relationship_manager: *relationship_manager,
+            closed_at: None,
+            close_reason: None,
+            documents: Vec::new(),
+            privacy: ClientPrivacy::default(),
+            created_at: meta.recorded_at,
+            updated_at: meta.recorded_at,
+            version: sequence,
+            position,
+        })
+    }
+
+    pub fn apply(
+        &mut self,
+        event: &ClientEvent,
+        meta: &EventMetadata,
+        sequence: i64,
+        position: i64,
+    ) {
+        let at = meta.recorded_at;
+        match event {
+            ClientEvent::ClientOnboarded { .. } => {}
+            ClientEvent::ClientProfileChanged(c) => {
+                if let Some(v) = &c.name {
+                    self.name = v.as_str().into();
+                }
+                if let Some(v) = &c.email {
+                    self.email = v.as_str().into();
+                }
+                if let Some(v) = &c.phone {
+                    self.phone = v.as_str().into();
+                }
+                if let Some(v) = &c.address {
+                    self.address = v.as_str().into();
+                }
+            }
+            ClientEvent::RelationshipManagerAssigned { manager_id, .. } => {
+                self.relationship_manager = Some(*manager_id);
+            }
+            ClientEvent::RelationshipClosed { reason, closed_at } => {
+                self.closed_at = Some(*closed_at);
+                self.close_reason = Some(reason.as_str().into());
+            }
+            ClientEvent::ClientDocumentAdded(d) => self.documents.push(DocumentView {
+                document_id: d.document_id,
+                kind: d.kind,
+                number: d.number.as_ref().map(|n| n.as_str().into()),
+                file_name: d.file_name.as_str().into(),
+                content_type: d.content_type.clone(),
+                size: d.size,
+                sha256: d.sha256.clone(),
+                added_at: at,
+                added_by: meta.actor_id.clone(),
+                purged_at: None,
+            }),
+            ClientEvent::ClientDocumentsPurged { document_ids } => {
+                for d in &mut self.documents {
+                    if document_ids.contains(&d.document_id) {
+                        d.purged_at = Some(at);
+                    }
+                }
+            }
+            ClientEvent::ErasureRequested {
+                reason,
+                retention_until,
+            } => {
+                self.privacy.erasure_requested_at = Some(at);
+                self.privacy.erasure_reason = reason.as_ref().map(|r| r.as_str().into());
+                self.privacy.retention_until = *retention_until;
+                self.privacy.consents.clear();
+            }
+            ClientEvent::LegalHoldPlaced { reason } => {
+                self.privacy.legal_hold = true;
+                self.privacy.legal_hold_reason = Some(reason.as_str().into());
+            }
+            ClientEvent::LegalHoldLifted { .. } => {
+                self.privacy.legal_hold = false;
+                self.privacy.legal_hold_reason = None;
+            }
+            ClientEvent::ClientErased { basis } => {
+                self.privacy.erased_at = Some(at);
+                self.privacy.erasure_basis = Some(*basis);
+            }
+            ClientEvent::MarketingConsentGiven { channel } => {
+                if !self.privacy.consents.contains(channel) {
+                    self.privacy.consents.push(*channel);
+                    self.privacy.consents.sort();
+                }
+            }
+            ClientEvent::MarketingConsentWithdrawn { channel } => {
+                self.privacy.consents.retain(|c| c != channel);
+            }
+            ClientEvent::SubjectDataExported => {}
+        }
+        // Reading or exporting changes nothing a list shows.
+        if !matches!(event, ClientEvent::SubjectDataExported) {
+            self.updated_at = at;
+        }
+        self.version = sequence;
+        self.position = position;
+    }
+
+    pub fn status(&self) -> &'static str {
+        if self.privacy.erased_at.is_some() {
+            "erased"
+        } else if self.closed_at.is_some() {
+            "closed"
+        } else {
+            "active"
+        }
+    }
+
+    /// Erasure asked for and waiting (retention, legal hold).
+    pub fn restricted(&self) -> bool {
+        self.privacy.erasure_requested_at.is_some() && self.privacy.erased_at.is_none()
+    }
+
+    /// The date of birth as a date (not once erased).
+    pub fn birth_date(&self) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(&self.date_of_birth, "%Y-%m-%d").ok()
+    }
+
+    /// Words of the name and address, for search by blind index.
+    pub fn search_words(&self) -> Vec<String> {
+        let mut w = crate::leads::words(&self.name);
+        w.extend(crate::leads::words(&self.address));
+        w.sort();
+        w.dedup();
+        w
+    }
+}
