@@ -156,9 +156,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Rebuild { projection } => {
-            let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
-            config.store.master_key = cli.store.master_key;
-            config.store.previous_master_keys = cli.store.previous_master_keys;
+            let mut config =
+                Config::ephemeral(cli.store.data_dir.clone(), cli.store.database_url.clone());
+            config.store = cli.store;
             let (db, keyring, signer) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -316,9 +316,22 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 keyring.clone(),
                 domain::lead::upcasters(),
             );
-            let report = crate::retention::run(&db, &leads, &keyring).await?;
+            let clients = commands::Executor::new(
+                &db,
+                domain::client::ClientServices {
+                    clock: domain::Clock::system(),
+                    retention: config.store.retention(),
+                },
+                commands::LogSignal::default(),
+                keyring.clone(),
+                domain::client::upcasters(),
+            );
+            let report = crate::retention::run(&db, &leads, &clients, &keyring).await?;
             for id in &report.erased {
                 println!("erased {id}");
+            }
+            for (id, n) in &report.documents_purged {
+                println!("purged {n} document(s) of {id}");
             }
             for (id, why) in &report.blocked {
                 println!("kept {id}: {why}");
@@ -327,9 +340,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 println!("failed {id} (see the log; tried again next run)");
             }
             println!(
-                "retention run: {} erased, {} kept",
+                "retention run: {} erased, {} kept, {} document(s) purged",
                 report.erased.len(),
-                report.blocked.len()
+                report.blocked.len(),
+                report.documents_purged.iter().map(|(_, n)| n).sum::<usize>()
             );
             db.close().await;
             Ok(())

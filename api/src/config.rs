@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use domain::client::RetentionPolicy;
+use domain::values::RetentionPeriod;
 
 /// Where the data lives; every subcommand takes these.
 #[derive(Debug, Clone, Args)]
@@ -37,6 +39,27 @@ pub struct StoreArgs {
         hide_env_values = true
     )]
     pub audit_signing_key: Option<String>,
+    /// How long a client's records are kept after the relationship ends (SEBI: 8 years);
+    /// `8y` or a number of days such as `90d`.
+    #[arg(long, env = "CRM_RETENTION_CLIENT_RECORDS", default_value = "8y", global = true, value_parser = retention_period)]
+    pub retention_client_records: RetentionPeriod,
+    /// How long KYC documents are kept after the relationship ends (PMLA: 5 years).
+    #[arg(long, env = "CRM_RETENTION_KYC_DOCUMENTS", default_value = "5y", global = true, value_parser = retention_period)]
+    pub retention_kyc_documents: RetentionPeriod,
+}
+
+fn retention_period(s: &str) -> Result<RetentionPeriod, String> {
+    RetentionPeriod::parse(s).map_err(|e| e.message)
+}
+
+impl StoreArgs {
+    /// The retention policy per kind of record.
+    pub fn retention(&self) -> RetentionPolicy {
+        RetentionPolicy {
+            client_records: self.retention_client_records,
+            kyc_documents: self.retention_kyc_documents,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -61,6 +84,9 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CRM_MAX_BODY", default_value_t = 64 * 1024)]
     pub max_body: usize,
+    /// Largest document upload accepted (KYC files), in bytes.
+    #[arg(long, env = "CRM_MAX_UPLOAD", default_value_t = 5 * 1024 * 1024)]
+    pub max_upload: usize,
     /// How long a query with `min_position` waits for the read model, in milliseconds.
     #[arg(long, env = "CRM_READ_WAIT_MS", default_value_t = 5000)]
     pub read_wait_ms: u64,
@@ -83,6 +109,8 @@ impl Config {
                 master_key: None,
                 previous_master_keys: Vec::new(),
                 audit_signing_key: None,
+                retention_client_records: RetentionPeriod::Years(8),
+                retention_kyc_documents: RetentionPeriod::Years(5),
             },
             serve: ServeArgs {
                 addr: "127.0.0.1:0".parse().expect("valid address"),
@@ -91,6 +119,7 @@ impl Config {
                 cors_origins: Vec::new(),
                 ready_max_lag: 1000,
                 max_body: 64 * 1024,
+                max_upload: 5 * 1024 * 1024,
                 read_wait_ms: 5000,
             },
         }

@@ -41,6 +41,8 @@ pub type AuthLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
 pub struct AppState {
     pub db: Db,
     pub leads: Executor<Lead>,
+    pub clients: Executor<domain::client::Client>,
+    pub retention: domain::client::RetentionPolicy,
     pub users: Executor<domain::user::User>,
     pub access: Executor<domain::access::PiiAccess>,
     pub keyring: Arc<commands::privacy::Keyring>,

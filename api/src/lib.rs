@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod dto;
 pub mod http;

@@ -9,8 +9,13 @@
 //! | relationship manager | only leads assigned to them; capture leads; log interactions |
 //! | compliance officer | read every lead, its history and the audit history; privacy actions; no sales edits |
 //! | auditor | read-only: audit export, history |
+//!
+//! Clients: a relationship manager sees and serves the clients they look after (onboard, edit,
+//! upload documents); a branch manager their branch's, and also assigns and closes; compliance
+//! reads every client and its documents and closes accounts; auditors see none.
 
 use domain::user::Role;
+use projections::clients::query::ClientScope;
 use projections::leads::query::Visible;
 use uuid::Uuid;
 
@@ -36,6 +41,13 @@ pub enum Action {
     AgentList,
     AuditExport,
     HistoryRead,
+    ClientOnboard,
+    ClientRead,
+    ClientEdit,
+    ClientAssign,
+    ClientClose,
+    DocumentUpload,
+    DocumentRead,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through [`scope`]).
@@ -55,10 +67,27 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | ConsentManage
                 | UserRead
                 | AgentList
+                | ClientOnboard
+                | ClientRead
+                | ClientEdit
+                | ClientAssign
+                | ClientClose
+                | DocumentUpload
+                | DocumentRead
         ),
         RelationshipManager => matches!(
             action,
-            LeadCapture | LeadRead | LeadHistory | LeadEdit | ConsentManage | AgentList
+            LeadCapture
+                | LeadRead
+                | LeadHistory
+                | LeadEdit
+                | ConsentManage
+                | AgentList
+                | ClientOnboard
+                | ClientRead
+                | ClientEdit
+                | DocumentUpload
+                | DocumentRead
         ),
         ComplianceOfficer => matches!(
             action,
@@ -70,6 +99,9 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | SubjectExport
                 | HistoryRead
                 | UserRead
+                | ClientRead
+                | ClientClose
+                | DocumentRead
         ),
         Auditor => matches!(action, AuditExport | HistoryRead),
     }
@@ -117,6 +149,35 @@ pub async fn scope(state: &AppState, principal: &Principal) -> Result<Option<Vis
         }
         Role::Auditor => Some(Visible::default()),
     })
+}
+
+/// Which clients the caller may see: a relationship manager those they look after, a branch
+/// manager their branch's, compliance and admins all, auditors none.
+pub fn client_scope(principal: &Principal) -> ClientScope {
+    match principal.role {
+        Role::Admin | Role::ComplianceOfficer => ClientScope::All,
+        Role::RelationshipManager => ClientScope::Manager(principal.user_id),
+        Role::BranchManager => match &principal.branch {
+            Some(b) => ClientScope::Branch(b.clone()),
+            None => ClientScope::Nothing,
+        },
+        Role::Auditor => ClientScope::Nothing,
+    }
+}
+
+/// A client as `principal` may see it: sales roles lose sight of the person's data once they
+/// asked for erasure.
+pub fn shown_client(
+    principal: &Principal,
+    view: projections::clients::ClientView,
+) -> projections::clients::ClientView {
+    if sells(principal.role) && view.restricted() {
+        let mut doc = serde_json::to_value(&view).expect("a view serializes");
+        commands::privacy::Keyring::mask(&mut doc, projections::clients::PERSONAL, RESTRICTED);
+        serde_json::from_value(doc).unwrap_or(view)
+    } else {
+        view
+    }
 }
 
 /// What personal data reads as for a sales role once its subject asked for erasure.

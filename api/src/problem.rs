@@ -269,6 +269,26 @@ impl ApiError {
         ApiError::Conflict(p)
     }
 
+    pub fn duplicate_client(ids: Vec<uuid::Uuid>) -> Self {
+        let mut p = problem(
+            409,
+            "duplicate-client",
+            "A client with this PAN exists",
+            "one client per PAN: open the existing client",
+        );
+        p.0.duplicate_of = Some(ids);
+        ApiError::Conflict(p)
+    }
+
+    pub fn unsupported_document(detail: impl Into<String>) -> Self {
+        ApiError::UnsupportedMediaType(problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            detail,
+        ))
+    }
+
     pub fn idempotency_mismatch() -> Self {
         ApiError::Unprocessable(problem(
             422,
@@ -342,7 +362,7 @@ pub fn from_parse_error(err: poem::Error) -> ApiError {
             415,
             "unsupported-media-type",
             "Unsupported media type",
-            "send the body as application/json",
+            "send the body as application/json (document files as application/octet-stream)",
         )),
         _ => ApiError::BadRequest(problem(
             400,

@@ -1,40 +1,77 @@
-//! The retention run: carries out erasures that are due (asked for, no legal hold, no
-//! record-keeping duty left) and finishes any whose key destruction was interrupted. Run by
-//! `crm retention run` and daily by the server.
+//! The retention run: carries out what the retention policy and erasure requests make due, and
+//! finishes any erasure whose key destruction was interrupted. Run by `crm retention run` and
+//! daily by the server.
+//!
+//! - Leads that never became clients and asked for erasure: shredded (no record-keeping duty).
+//! - Clients whose relationship ended: KYC documents go when their period ends; the whole
+//!   record (and the lead it came from) when the client records' period ends, asked or not,
+//!   unless a legal hold stands.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use commands::privacy::erasure::{erase_if_allowed, Erasure};
+use commands::privacy::erasure::{
+    erase_client_if_allowed, erase_if_allowed, purge_expired_documents, Erasure,
+};
 use commands::privacy::Keyring;
 use commands::{Db, EventMetadata, Executor};
+use domain::client::Client;
 use domain::lead::Lead;
 
 /// What one run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RetentionReport {
     pub erased: Vec<String>,
+    /// Subjects who asked for erasure and still wait, with why.
     pub blocked: Vec<(String, &'static str)>,
+    /// Clients whose expired documents were let go, with how many.
+    pub documents_purged: Vec<(String, usize)>,
     pub failed: Vec<String>,
 }
 
 pub async fn run(
     db: &Db,
     leads: &Executor<Lead>,
+    clients: &Executor<Client>,
     keyring: &Keyring,
 ) -> Result<RetentionReport, String> {
+    let mut report = RetentionReport::default();
     let due = projections::leads::query::erasures_due(db)
         .await
         .map_err(|e| e.to_string())?;
-    let mut report = RetentionReport::default();
     for id in due {
         let meta = EventMetadata::system(None);
         match erase_if_allowed(leads, keyring, &id, &meta).await {
             Ok(Erasure::Erased { .. }) => report.erased.push(id),
             Ok(Erasure::Blocked { reason }) => report.blocked.push((id, reason)),
-            // One lead that fails must not hold up the others; it is tried again next run.
+            // One subject that fails must not hold up the others; it is tried again next run.
             Err(e) => {
                 tracing::error!(lead = %id, error = %e, "erasure failed");
+                report.failed.push(id);
+            }
+        }
+    }
+    let watched = projections::clients::query::retention_watch(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (client_id, asked) in watched {
+        let id = client_id.to_string();
+        let meta = EventMetadata::system(None);
+        match purge_expired_documents(db, clients, client_id, &meta).await {
+            Ok(0) => {}
+            Ok(n) => report.documents_purged.push((id.clone(), n)),
+            Err(e) => {
+                tracing::error!(client = %id, error = %e, "document purge failed");
+                report.failed.push(id);
+                continue;
+            }
+        }
+        match erase_client_if_allowed(db, clients, leads, keyring, client_id, &meta).await {
+            Ok(Erasure::Erased { .. }) => report.erased.push(id),
+            Ok(Erasure::Blocked { reason }) if asked => report.blocked.push((id, reason)),
+            Ok(Erasure::Blocked { .. }) => {}
+            Err(e) => {
+                tracing::error!(client = %id, error = %e, "erasure failed");
                 report.failed.push(id);
             }
         }
@@ -45,11 +82,12 @@ pub async fn run(
 /// Runs [`run`] now and then once a day, logging counts (never ids or data).
 pub async fn daily(state: Arc<crate::http::AppState>) {
     loop {
-        match run(&state.db, &state.leads, &state.keyring).await {
-            Ok(r) if r.erased.is_empty() && r.blocked.is_empty() => {}
+        match run(&state.db, &state.leads, &state.clients, &state.keyring).await {
+            Ok(r) if r.erased.is_empty() && r.blocked.is_empty() && r.documents_purged.is_empty() => {}
             Ok(r) => tracing::info!(
                 erased = r.erased.len(),
                 kept = r.blocked.len(),
+                documents_purged = r.documents_purged.iter().map(|(_, n)| n).sum::<usize>(),
                 "retention run"
             ),
             Err(e) => tracing::error!(error = %e, "retention run failed"),

@@ -112,6 +112,8 @@ pub async fn open_store(
 
 type Apis = (
     LeadsApi,
+    crate::clients::ClientsApi,
+    crate::clients::DocumentsApi,
     FollowUpsApi,
     PrivacyApi,
     AuthApi,
@@ -124,6 +126,12 @@ pub fn openapi(state: State) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             LeadsApi {
+                state: state.clone(),
+            },
+            crate::clients::ClientsApi {
+                state: state.clone(),
+            },
+            crate::clients::DocumentsApi {
                 state: state.clone(),
             },
             FollowUpsApi {
@@ -191,6 +199,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             keyring.clone(),
             domain::lead::upcasters(),
         ),
+        clients: Executor::new(
+            &db,
+            domain::client::ClientServices {
+                clock: Clock::system(),
+                retention: config.store.retention(),
+            },
+            signal.clone(),
+            keyring.clone(),
+            domain::client::upcasters(),
+        ),
+        retention: config.store.retention(),
         users: Executor::new(
             &db,
             UserServices {
@@ -240,7 +259,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let app = with_request_context(
         app.with_if(!config.serve.cors_origins.is_empty(), cors),
         state.clone(),
-        config.serve.max_body,
+        BodyLimits {
+            json: config.serve.max_body,
+            upload: config.serve.max_upload,
+        },
     );
 
     let addr = config.serve.addr;
@@ -327,14 +349,24 @@ fn problem_response(err: poem::Error) -> Response {
 
 /// Request id, security headers, a span and a log line per request (method, route and status:
 /// never the query string or body, which can carry personal data), and request counters.
+/// The largest bodies accepted: JSON requests, and document files.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimits {
+    json: usize,
+    upload: usize,
+}
+
 fn with_request_context(
     app: impl Endpoint + 'static,
     state: State,
-    max_body: usize,
+    limits: BodyLimits,
 ) -> impl Endpoint {
     app.around(move |ep, mut req| {
         let state = state.clone();
         async move {
+            let uploading =
+                req.method() == poem::http::Method::POST && req.uri().path().ends_with("/documents");
+            let max_body = if uploading { limits.upload } else { limits.json };
             // Body limit: a declared length over the limit is refused (a moderately large body
             // is read and dropped first, so that the client sees the answer rather than a reset
             // connection); a body without a declared length (chunked HTTP/1.1, HTTP/2) is read

@@ -33,7 +33,6 @@ snake_enum!(
         Passport => "passport",
         VoterId => "voter_id",
         DrivingLicence => "driving_licence",
-        MaskedAadhaar => "masked_aadhaar",
         AddressProof => "address_proof",
         BankProof => "bank_proof",
         IncomeProof => "income_proof",

@@ -175,10 +175,11 @@ pub async fn list(
 
 /// Clients the retention run looks at: closed and not erased (documents or the whole record
 /// may be due), or erased with their key perhaps still present (an interrupted shred).
-pub async fn retention_watch(db: &Db) -> Result<Vec<Uuid>, ProjectionError> {
-    let ids: Vec<String> = with_db!(db, pool => {
-        sqlx::query_scalar(
-            "SELECT c.client_id FROM clients c
+/// Each with whether erasure was asked for.
+pub async fn retention_watch(db: &Db) -> Result<Vec<(Uuid, bool)>, ProjectionError> {
+    let ids: Vec<(String, bool)> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT c.client_id, c.restricted FROM clients c
                LEFT JOIN subject_keys k ON k.subject_id = c.client_id
               WHERE c.retention_watch AND (c.status <> 'erased' OR k.wrapped_key IS NOT NULL)
               ORDER BY c.client_id",
@@ -186,5 +187,8 @@ pub async fn retention_watch(db: &Db) -> Result<Vec<Uuid>, ProjectionError> {
         .fetch_all(pool)
         .await?
     });
-    Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+    Ok(ids
+        .iter()
+        .filter_map(|(s, r)| Some((Uuid::parse_str(s).ok()?, *r)))
+        .collect())
 }

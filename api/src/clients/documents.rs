@@ -1,0 +1,218 @@
+//! KYC documents of a client: upload (sealed with the client's key before it is stored) and
+//! download (recorded as an access to the person's data).
+
+use domain::access::AccessKind;
+use domain::client::{ClientCommand, Document};
+use domain::values::Text;
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Attachment, AttachmentType, Binary};
+use poem_openapi::{ApiResponse, OpenApi};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::dto::DocumentKind;
+use super::{run_client_command, ClientTags};
+use crate::auth::Auth;
+use crate::dto::Accepted;
+use crate::http::{self, CreatedResponse, Fields, State};
+use crate::policy::{self, Action};
+use crate::problem::{ApiError, FieldError, ReadError};
+
+/// What a document file may be, by its content (not by what the client says it is).
+const ACCEPTED: &[&str] = &["application/pdf", "image/jpeg", "image/png"];
+
+#[derive(Debug, ApiResponse)]
+pub enum DocumentFile {
+    /// The file as uploaded.
+    #[oai(status = 200)]
+    Ok(Attachment<Vec<u8>>),
+}
+
+pub struct DocumentsApi {
+    pub state: State,
+}
+
+#[OpenApi]
+impl DocumentsApi {
+    /// Upload a KYC document
+    ///
+    /// The body is the file itself (`application/octet-stream`): a PDF, JPEG or PNG, detected
+    /// from its content (415 otherwise), at most `CRM_MAX_UPLOAD` bytes (413). The file is
+    /// sealed with the client's key before it is stored; the log records its kind, name,
+    /// size and sha256. The file goes when the KYC retention period ends or the person's data
+    /// is erased.
+    #[oai(
+        path = "/api/clients/:id/documents",
+        method = "post",
+        tag = "ClientTags::Clients"
+    )]
+    async fn upload(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        /// What the document is.
+        kind: Query<DocumentKind>,
+        /// The file's name as the client knows it.
+        file_name: Query<String>,
+        /// The number on the document (passport number …), for finding it later.
+        number: Query<Option<String>>,
+        body: Binary<Vec<u8>>,
+    ) -> Result<CreatedResponse, ApiError> {
+        policy::require(&auth.0, Action::DocumentUpload)?;
+        let mut f = Fields::default();
+        let file_name = f.take("file_name", Text::parse(&file_name.0, 200));
+        let number = f.opt("number", number.0.as_deref(), |n| Text::parse(n, 64));
+        if body.0.is_empty() {
+            f.errors.push(FieldError::new("body", "the file is empty"));
+        }
+        f.finish()?;
+        let file_name = file_name.ok_or_else(|| ApiError::bad_request("file_name"))?;
+        let content_type = infer::get(&body.0)
+            .map(|t| t.mime_type())
+            .filter(|m| ACCEPTED.contains(m))
+            .ok_or_else(|| {
+                ApiError::unsupported_document("a document is a PDF, JPEG or PNG file")
+            })?;
+        // The client must exist and be in the caller's book before anything is stored.
+        let client = projections::clients::query::get(&self.state.db, &self.state.keyring, id.0)
+            .await
+            .map_err(ApiError::internal)?
+            .filter(|v| {
+                policy::client_scope(&auth.0).covers(Some(&v.branch), v.relationship_manager)
+            })
+            .ok_or_else(|| ApiError::not_found("client"))?;
+        let document_id = Uuid::now_v7();
+        let document = Document {
+            document_id,
+            kind: kind.0.into(),
+            number,
+            file_name,
+            content_type: content_type.to_string(),
+            size: body.0.len() as u64,
+            sha256: hex::encode(Sha256::digest(&body.0)),
+        };
+        match commands::clients::store_document(
+            &self.state.db,
+            &self.state.keyring,
+            client.client_id,
+            document_id,
+            &body.0,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(commands::privacy::PrivacyError::Shredded) => {
+                return Err(ApiError::conflict(
+                    "erased",
+                    "the client's personal data was erased; the record takes no more changes",
+                ))
+            }
+            Err(e) => return Err(ApiError::internal(e)),
+        }
+        let outcome = run_client_command(
+            &self.state,
+            &auth.0,
+            Action::DocumentUpload,
+            id.0,
+            ClientCommand::AddDocument(document),
+            req,
+        )
+        .await;
+        let position = match outcome {
+            Ok(p) => p,
+            Err(e) => {
+                // The file without its event is of no use and must not linger.
+                commands::clients::delete_documents(
+                    &self.state.db,
+                    client.client_id,
+                    Some(&[document_id]),
+                )
+                .await
+                .map_err(ApiError::internal)?;
+                return Err(e);
+            }
+        };
+        Ok(CreatedResponse::Created(
+            poem_openapi::payload::Json(Accepted {
+                id: document_id,
+                position,
+                client_id: Some(id.0),
+            }),
+            format!("/api/clients/{}/documents/{document_id}", id.0),
+        ))
+    }
+
+    /// Download a KYC document
+    ///
+    /// The file as uploaded. The download is recorded as an access to the person's data. A
+    /// purged or erased document answers 404.
+    #[oai(
+        path = "/api/clients/:id/documents/:document_id",
+        method = "get",
+        tag = "ClientTags::Clients"
+    )]
+    async fn download(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        /// The document's id.
+        document_id: Path<Uuid>,
+    ) -> Result<DocumentFile, ReadError> {
+        policy::require(&auth.0, Action::DocumentRead)?;
+        let client = projections::clients::query::get(&self.state.db, &self.state.keyring, id.0)
+            .await
+            .map_err(ApiError::internal)?
+            .filter(|v| {
+                policy::client_scope(&auth.0).covers(Some(&v.branch), v.relationship_manager)
+            })
+            .ok_or_else(|| ApiError::not_found("client"))?;
+        if policy::sells(auth.0.role) && client.restricted() {
+            return Err(ApiError::not_found("document (processing is restricted)").into());
+        }
+        let meta = client
+            .documents
+            .iter()
+            .find(|d| d.document_id == document_id.0)
+            .ok_or_else(|| ApiError::not_found("document"))?;
+        let file = commands::clients::load_document(
+            &self.state.db,
+            &self.state.keyring,
+            id.0,
+            document_id.0,
+        )
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("document file (purged or erased)"))?;
+        http::record_access(&self.state, req, "client", id.0, AccessKind::Document).await?;
+        Ok(DocumentFile::Ok(
+            Attachment::new(file)
+                .attachment_type(AttachmentType::Attachment)
+                .filename(safe_file_name(&meta.file_name)),
+        ))
+    }
+}
+
+/// A file name safe for a `Content-Disposition` header.
+pub fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._- ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    if cleaned.trim().is_empty() {
+        "document".into()
+    } else {
+        cleaned
+    }
+}

@@ -1,0 +1,356 @@
+//! The wire types of the client endpoints.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+use projections::clients::{ClientView, DocumentView};
+use uuid::Uuid;
+
+use crate::dto::{MarketingChannel, Str};
+
+/// What a KYC document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DocumentKind {
+    PanCard,
+    Passport,
+    VoterId,
+    DrivingLicence,
+    AddressProof,
+    BankProof,
+    IncomeProof,
+    Photograph,
+    Signature,
+    Other,
+}
+
+impl From<DocumentKind> for domain::client::DocumentKind {
+    fn from(k: DocumentKind) -> Self {
+        use domain::client::DocumentKind as D;
+        match k {
+            DocumentKind::PanCard => D::PanCard,
+            DocumentKind::Passport => D::Passport,
+            DocumentKind::VoterId => D::VoterId,
+            DocumentKind::DrivingLicence => D::DrivingLicence,
+            DocumentKind::AddressProof => D::AddressProof,
+            DocumentKind::BankProof => D::BankProof,
+            DocumentKind::IncomeProof => D::IncomeProof,
+            DocumentKind::Photograph => D::Photograph,
+            DocumentKind::Signature => D::Signature,
+            DocumentKind::Other => D::Other,
+        }
+    }
+}
+
+impl From<domain::client::DocumentKind> for DocumentKind {
+    fn from(k: domain::client::DocumentKind) -> Self {
+        use domain::client::DocumentKind as D;
+        match k {
+            D::PanCard => DocumentKind::PanCard,
+            D::Passport => DocumentKind::Passport,
+            D::VoterId => DocumentKind::VoterId,
+            D::DrivingLicence => DocumentKind::DrivingLicence,
+            D::AddressProof => DocumentKind::AddressProof,
+            D::BankProof => DocumentKind::BankProof,
+            D::IncomeProof => DocumentKind::IncomeProof,
+            D::Photograph => DocumentKind::Photograph,
+            D::Signature => DocumentKind::Signature,
+            D::Other => DocumentKind::Other,
+        }
+    }
+}
+
+/// Where the client relationship stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ClientStatus {
+    Active,
+    /// The account is closed; the records are kept for the retention period.
+    Closed,
+    /// The personal data was destroyed (retention ended, or an erasure was carried out).
+    Erased,
+}
+
+impl ClientStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Closed => "closed",
+            Self::Erased => "erased",
+        }
+    }
+
+    fn of(v: &ClientView) -> Self {
+        match v.status() {
+            "erased" => Self::Erased,
+            "closed" => Self::Closed,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// A new client. E-mail, mobile and address are required (SEBI requires both contact channels
+/// for a trading account); one client per PAN.
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct NewClient {
+    /// The converted lead this client comes from: the client gets the id the conversion named.
+    pub lead_id: Option<Uuid>,
+    pub name: Str,
+    pub email: Str,
+    /// An Indian mobile number in any common form.
+    pub phone: Str,
+    /// Permanent Account Number, e.g. `ABCPE1234F`.
+    pub pan: Str,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Str,
+    pub address: Str,
+    /// Branch code; default: the caller's branch (required for callers without one).
+    pub branch: Option<Str>,
+    /// Default: the caller, when a relationship manager onboards.
+    pub relationship_manager: Option<Uuid>,
+}
+
+impl poem_openapi::types::Example for NewClient {
+    fn example() -> Self {
+        Self {
+            lead_id: None,
+            name: "Asha Rao".into(),
+            email: "asha.rao@example.in".into(),
+            phone: "+91 98765 43210".into(),
+            pan: "ABCPR1234F".into(),
+            date_of_birth: "1988-04-12".into(),
+            address: "12 Marine Drive, Mumbai 400002".into(),
+            branch: Some("MUM-01".into()),
+            relationship_manager: None,
+        }
+    }
+}
+
+/// Fields to change; absent fields stay. PAN and date of birth are not edited here.
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct ClientPatch {
+    pub name: Option<Str>,
+    pub email: Option<Str>,
+    pub phone: Option<Str>,
+    pub address: Option<Str>,
+}
+
+impl poem_openapi::types::Example for ClientPatch {
+    fn example() -> Self {
+        Self {
+            name: None,
+            email: None,
+            phone: Some("9123456780".into()),
+            address: Some("4 Nariman Point, Mumbai 400021".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct CloseRequest {
+    /// Why the relationship ends (kept sealed with the person's data).
+    pub reason: Str,
+}
+
+impl poem_openapi::types::Example for CloseRequest {
+    fn example() -> Self {
+        Self {
+            reason: "Account closure requested by the client in writing".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct AssignManager {
+    /// An active relationship manager (or branch manager) of the client's branch.
+    pub relationship_manager: Uuid,
+}
+
+impl poem_openapi::types::Example for AssignManager {
+    fn example() -> Self {
+        Self {
+            relationship_manager: Uuid::from_u128(0x0193_a1b2_7c4d_7e5f_8a90_b1c2_d3e4_f502),
+        }
+    }
+}
+
+/// A document kept for the client. Its file is sealed with the client's key.
+#[derive(Debug, Clone, Object)]
+pub struct DocumentOut {
+    pub id: Uuid,
+    pub kind: DocumentKind,
+    pub number: Option<String>,
+    pub file_name: String,
+    /// As detected from the file's content.
+    pub content_type: String,
+    pub size: u64,
+    /// sha256 of the file, hex.
+    pub sha256: String,
+    pub added_at: DateTime<Utc>,
+    pub added_by: String,
+    /// When the file was deleted because its retention period ended.
+    pub purged_at: Option<DateTime<Utc>>,
+}
+
+impl From<&DocumentView> for DocumentOut {
+    fn from(d: &DocumentView) -> Self {
+        Self {
+            id: d.document_id,
+            kind: d.kind.into(),
+            number: d.number.clone(),
+            file_name: d.file_name.clone(),
+            content_type: d.content_type.clone(),
+            size: d.size,
+            sha256: d.sha256.clone(),
+            added_at: d.added_at,
+            added_by: d.added_by.clone(),
+            purged_at: d.purged_at,
+        }
+    }
+}
+
+/// Where the person stands on data protection.
+#[derive(Debug, Clone, Object)]
+pub struct ClientPrivacyOut {
+    /// When erasure was asked for; processing is restricted from then on.
+    pub erasure_requested_at: Option<DateTime<Utc>>,
+    /// When the records' retention ends and the data goes (known once the relationship ended).
+    pub retention_until: Option<DateTime<Utc>>,
+    pub legal_hold: bool,
+    pub erased_at: Option<DateTime<Utc>>,
+    /// `request` or `retention_ended`.
+    pub erasure_basis: Option<String>,
+    /// Channels marketing may use; empty means none.
+    pub marketing_consents: Vec<MarketingChannel>,
+}
+
+/// A client with its documents and privacy state.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct ClientOut {
+    pub id: Uuid,
+    pub lead_id: Option<Uuid>,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub pan: String,
+    pub date_of_birth: String,
+    pub address: String,
+    pub branch: String,
+    pub relationship_manager: Option<Uuid>,
+    pub status: ClientStatus,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub close_reason: Option<String>,
+    pub documents: Vec<DocumentOut>,
+    pub privacy: ClientPrivacyOut,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The client's sequence number (events applied); its `ETag`.
+    pub version: i64,
+    /// The log position of the client's last event.
+    pub position: i64,
+}
+
+impl From<&ClientView> for ClientOut {
+    fn from(v: &ClientView) -> Self {
+        Self {
+            id: v.client_id,
+            lead_id: v.lead_id,
+            name: v.name.clone(),
+            email: v.email.clone(),
+            phone: v.phone.clone(),
+            pan: v.pan.clone(),
+            date_of_birth: v.date_of_birth.clone(),
+            address: v.address.clone(),
+            branch: v.branch.clone(),
+            relationship_manager: v.relationship_manager,
+            status: ClientStatus::of(v),
+            closed_at: v.closed_at,
+            close_reason: v.close_reason.clone(),
+            documents: v.documents.iter().map(DocumentOut::from).collect(),
+            privacy: ClientPrivacyOut {
+                erasure_requested_at: v.privacy.erasure_requested_at,
+                retention_until: v.privacy.retention_until,
+                legal_hold: v.privacy.legal_hold,
+                erased_at: v.privacy.erased_at,
+                erasure_basis: v.privacy.erasure_basis.map(|b| b.as_str().to_string()),
+                marketing_consents: v.privacy.consents.iter().map(|c| (*c).into()).collect(),
+            },
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            version: v.version,
+            position: v.position,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for ClientOut {
+    fn example() -> Self {
+        let at = DateTime::parse_from_rfc3339("2026-11-30T10:15:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        Self {
+            id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5c01),
+            lead_id: Some(Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21)),
+            name: "Asha Rao".into(),
+            email: "asha.rao@example.in".into(),
+            phone: "+919876543210".into(),
+            pan: "ABCPR1234F".into(),
+            date_of_birth: "1988-04-12".into(),
+            address: "12 Marine Drive, Mumbai 400002".into(),
+            branch: "MUM-01".into(),
+            relationship_manager: Some(Uuid::from_u128(0x0193_a1b2_7c4d_7e5f_8a90_b1c2_d3e4_f502)),
+            status: ClientStatus::Active,
+            closed_at: None,
+            close_reason: None,
+            documents: vec![DocumentOut {
+                id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5d01),
+                kind: DocumentKind::PanCard,
+                number: None,
+                file_name: "pan-card.pdf".into(),
+                content_type: "application/pdf".into(),
+                size: 48_213,
+                sha256: "9f2c5e1d0b7a4c3e8f6a2d1b0c9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e".into(),
+                added_at: at,
+                added_by: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f502".into(),
+                purged_at: None,
+            }],
+            privacy: ClientPrivacyOut {
+                erasure_requested_at: None,
+                retention_until: None,
+                legal_hold: false,
+                erased_at: None,
+                erasure_basis: None,
+                marketing_consents: vec![MarketingChannel::Email],
+            },
+            created_at: at,
+            updated_at: at,
+            version: 3,
+            position: 812,
+        }
+    }
+}
+
+/// A page of clients, newest first.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct ClientList {
+    pub items: Vec<ClientOut>,
+    /// Pass back as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// How many clients match the filters.
+    pub total: i64,
+}
+
+impl poem_openapi::types::Example for ClientList {
+    fn example() -> Self {
+        Self {
+            items: vec![ClientOut::example()],
+            next_cursor: None,
+            total: 1,
+        }
+    }
+}

@@ -1,0 +1,563 @@
+//! The client endpoints: onboarding, profile, relationship manager, closing the account, and
+//! KYC documents. Handlers only translate HTTP to commands and read models.
+
+// Handlers take one argument per documented parameter.
+#![allow(clippy::too_many_arguments)]
+
+mod documents;
+pub mod dto;
+
+use std::sync::atomic::Ordering;
+
+use commands::CommandError;
+use domain::access::AccessKind;
+use domain::client::{Client, ClientCommand, ClientError, ClientProfile, ClientProfileChange};
+use domain::user::{Branch, Role};
+use domain::values::{BirthDate, Email, Pan, PersonName, Phone, Text};
+use poem::Request;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi, Tags};
+use projections::clients::query::ClientFilter;
+use uuid::Uuid;
+
+use crate::auth::{Auth, Principal};
+use crate::dto::Accepted;
+use crate::http::{self, idempotent, CreatedResponse, DoneResponse, Fields, State};
+use crate::policy::{self, Action};
+use crate::problem::{ApiError, FieldError, ReadError};
+use dto::*;
+
+#[derive(Tags)]
+pub enum ClientTags {
+    /// Clients: onboarding, profile, relationship manager, account closure, KYC documents.
+    Clients,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ClientResponse {
+    /// The client; `ETag` is its version, for `If-Match`.
+    #[oai(status = 200)]
+    Ok(Json<ClientOut>, #[oai(header = "ETag")] String),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ClientListResponse {
+    /// One page of clients.
+    #[oai(status = 200)]
+    Ok(Json<ClientList>),
+}
+
+type Key = Header<Option<String>>;
+
+pub struct ClientsApi {
+    pub state: State,
+}
+
+fn accepted(id: Uuid, position: i64) -> Json<Accepted> {
+    Json(Accepted {
+        id,
+        position,
+        client_id: None,
+    })
+}
+
+fn fingerprint<T: std::fmt::Debug>(body: &T) -> serde_json::Value {
+    serde_json::Value::String(format!("{body:?}"))
+}
+
+/// Runs a command on a client for a request: role check, the record-level check on the loaded
+/// client, `If-Match`, counters, and the problem its failure maps to.
+pub async fn run_client_command(
+    state: &crate::http::AppState,
+    principal: &Principal,
+    action: Action,
+    client_id: Uuid,
+    command: ClientCommand,
+    req: &Request,
+) -> Result<i64, ApiError> {
+    policy::require(principal, action)?;
+    let meta = http::metadata(req);
+    let expected = http::if_match(req)?;
+    let id = client_id.to_string();
+    let done = if matches!(command, ClientCommand::Onboard { .. }) {
+        state.clients.create(&id, command, &meta).await
+    } else {
+        let scope = policy::client_scope(principal);
+        let guard = move |c: &Client| {
+            if !c.is_onboarded()
+                || scope.covers(c.branch().map(Branch::as_str), c.relationship_manager())
+            {
+                Ok(())
+            } else {
+                Err(ClientError::NotFound)
+            }
+        };
+        state
+            .clients
+            .execute_guarded(&id, command, &meta, expected, &guard)
+            .await
+    }
+    .map_err(|e| client_error(state, e))?;
+    state.metrics.commands.fetch_add(1, Ordering::Relaxed);
+    state
+        .metrics
+        .events_appended
+        .fetch_add(done.appended as u64, Ordering::Relaxed);
+    Ok(done.position)
+}
+
+/// Maps a client command's failure to its HTTP problem.
+pub fn client_error(state: &crate::http::AppState, e: CommandError<ClientError>) -> ApiError {
+    match e {
+        CommandError::Rejected(e) => {
+            let detail = e.to_string();
+            match e {
+                ClientError::NotFound => ApiError::not_found("client"),
+                ClientError::AlreadyExists => ApiError::conflict("already-exists", detail),
+                ClientError::Closed => ApiError::conflict("relationship-closed", detail),
+                ClientError::Erased => ApiError::conflict("erased", detail),
+                ClientError::Restricted | ClientError::ConsentWhileRestricted => {
+                    ApiError::conflict("processing-restricted", detail)
+                }
+                ClientError::AlreadyAssigned => ApiError::conflict("already-assigned", detail),
+                ClientError::DuplicateDocument => ApiError::conflict("duplicate-id", detail),
+                ClientError::AlreadyOnHold | ClientError::NotOnHold => {
+                    ApiError::conflict("legal-hold", detail)
+                }
+                ClientError::ErasureBlocked(_) => ApiError::conflict("erasure-blocked", detail),
+            }
+        }
+        CommandError::Conflict => {
+            state.metrics.conflicts.fetch_add(1, Ordering::Relaxed);
+            ApiError::conflict(
+                "concurrent-change",
+                "the client was changed by another request at the same time; retry",
+            )
+        }
+        CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
+        CommandError::Store(e) => ApiError::internal(e),
+    }
+}
+
+impl ClientsApi {
+    /// The client's view, if the caller may see it (404 otherwise).
+    async fn view(
+        &self,
+        p: &Principal,
+        id: Uuid,
+    ) -> Result<projections::clients::ClientView, ApiError> {
+        let v = projections::clients::query::get(&self.state.db, &self.state.keyring, id)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("client"))?;
+        if !policy::client_scope(p).covers(Some(&v.branch), v.relationship_manager) {
+            return Err(ApiError::not_found("client"));
+        }
+        Ok(v)
+    }
+
+    /// An active relationship or branch manager of `branch`, or a field error.
+    async fn check_manager(&self, manager: Uuid, branch: &Branch) -> Result<(), ApiError> {
+        let row = projections::users::get(&self.state.db, manager)
+            .await
+            .map_err(ApiError::internal)?;
+        let ok = row.is_some_and(|u| {
+            u.active
+                && u.branch.as_deref() == Some(branch.as_str())
+                && (u.role == Role::RelationshipManager.as_str()
+                    || u.role == Role::BranchManager.as_str())
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err(ApiError::validation(vec![FieldError::new(
+                "relationship_manager",
+                "must be an active relationship or branch manager of the client's branch",
+            )]))
+        }
+    }
+
+    /// The client id a converted lead named, checking the caller may see the lead.
+    async fn from_lead(&self, p: &Principal, lead_id: Uuid) -> Result<Uuid, ApiError> {
+        let lead = projections::leads::query::get(&self.state.db, &self.state.keyring, lead_id)
+            .await
+            .map_err(ApiError::internal)?;
+        let visible = policy::scope(&self.state, p).await?;
+        let lead = lead
+            .filter(|l| policy::covers(&visible, l.assignee))
+            .ok_or_else(|| {
+                ApiError::validation(vec![FieldError::new("lead_id", "no such lead")])
+            })?;
+        lead.client_id.ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new(
+                "lead_id",
+                "the lead is not converted; convert it first",
+            )])
+        })
+    }
+}
+
+fn text(f: &mut Fields, field: &str, raw: Option<&str>, max: usize) -> Option<Text> {
+    f.opt(field, raw, |s| Text::parse(s, max))
+}
+
+#[OpenApi]
+impl ClientsApi {
+    /// Onboard a client
+    ///
+    /// Records a new client (usually from a converted lead, whose conversion named the client's
+    /// id). The PAN is checked for uniqueness by its blind index: a second client with the same
+    /// PAN is refused with 409 `/problems/duplicate-client`. Personal data is sealed with the
+    /// client's own key before it is stored.
+    #[oai(path = "/api/clients", method = "post", tag = "ClientTags::Clients")]
+    async fn onboard(
+        &self,
+        req: &Request,
+        auth: Auth,
+        body: Json<NewClient>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<CreatedResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientOnboard)?;
+        let p = &auth.0;
+        idempotent(&self.state, key.0, req, fingerprint(&body.0), || async {
+            let b = &body.0;
+            let mut f = Fields::default();
+            let today = chrono::Utc::now().date_naive();
+            let name = f.take("name", PersonName::parse(&b.name));
+            let email = f.take("email", Email::parse(&b.email));
+            let phone = f.take("phone", Phone::parse(&b.phone));
+            let pan = f.take("pan", Pan::parse(&b.pan));
+            let dob = f.take("date_of_birth", BirthDate::parse(&b.date_of_birth, today));
+            let address = text(&mut f, "address", Some(&b.address), 500);
+            let branch = match (b.branch.as_deref(), &p.branch) {
+                (Some(raw), _) => f.take("branch", Branch::parse(raw)),
+                (None, Some(own)) => Branch::parse(own).ok(),
+                (None, None) => {
+                    f.errors
+                        .push(FieldError::new("branch", "required (you belong to no branch)"));
+                    None
+                }
+            };
+            f.finish()?;
+            let (Some(name), Some(email), Some(phone), Some(pan), Some(dob), Some(address), Some(branch)) =
+                (name, email, phone, pan, dob, address, branch)
+            else {
+                return Err(ApiError::bad_request("invalid client"));
+            };
+            // Sales roles onboard into what they may see: their branch, their own clients.
+            let manager = match (b.relationship_manager, p.role) {
+                (None, Role::RelationshipManager) => Some(p.user_id),
+                (m, _) => m,
+            };
+            let scope = policy::client_scope(p);
+            if !scope.covers(Some(branch.as_str()), manager) {
+                return Err(ApiError::forbidden(
+                    "you may onboard clients only into your own branch and book",
+                ));
+            }
+            if let Some(m) = manager {
+                self.check_manager(m, &branch).await?;
+            }
+            let client_id = match b.lead_id {
+                Some(lead) => self.from_lead(p, lead).await?,
+                None => Uuid::now_v7(),
+            };
+            if let Some(holder) = commands::clients::reserve_pan(
+                &self.state.db,
+                &self.state.keyring,
+                pan.as_str(),
+                client_id,
+            )
+            .await
+            .map_err(ApiError::internal)?
+            {
+                let shown = if holder == client_id {
+                    Vec::new()
+                } else {
+                    match self.view(p, holder).await {
+                        Ok(_) => vec![holder],
+                        Err(_) => Vec::new(),
+                    }
+                };
+                return Err(ApiError::duplicate_client(shown));
+            }
+            let outcome = run_client_command(
+                &self.state,
+                p,
+                Action::ClientOnboard,
+                client_id,
+                ClientCommand::Onboard {
+                    client_id,
+                    lead_id: b.lead_id,
+                    profile: ClientProfile {
+                        name,
+                        email,
+                        phone,
+                        pan,
+                        date_of_birth: dob,
+                        address,
+                    },
+                    branch,
+                    relationship_manager: manager,
+                },
+                req,
+            )
+            .await;
+            let position = match outcome {
+                Ok(p) => p,
+                Err(e) => {
+                    commands::clients::release_pan(&self.state.db, client_id)
+                        .await
+                        .map_err(ApiError::internal)?;
+                    return Err(e);
+                }
+            };
+            Ok(CreatedResponse::Created(
+                accepted(client_id, position),
+                format!("/api/clients/{client_id}"),
+            ))
+        })
+        .await
+    }
+
+    /// List clients
+    ///
+    /// Newest first, within what the caller may see. `q` finds a client by PAN, e-mail address
+    /// or phone number (exact, through blind indexes), or by words of the name or address.
+    /// Keyset pagination: pass `next_cursor` back as `cursor` with the same filters.
+    #[oai(path = "/api/clients", method = "get", tag = "ClientTags::Clients")]
+    async fn list(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// PAN, e-mail, phone, or words of the name or address.
+        q: Query<Option<String>>,
+        /// A document's number (passport, voter id …), matched exactly.
+        document_number: Query<Option<String>>,
+        status: Query<Option<ClientStatus>>,
+        branch: Query<Option<String>>,
+        relationship_manager: Query<Option<Uuid>>,
+        /// 1 to 200; default 50.
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+    ) -> Result<ClientListResponse, ReadError> {
+        policy::require(&auth.0, Action::ClientRead)?;
+        let limit = match limit.0 {
+            None => 50,
+            Some(n) if (1..=200).contains(&n) => n,
+            Some(_) => {
+                return Err(
+                    ApiError::validation(vec![FieldError::new("limit", "must be 1 to 200")]).into(),
+                )
+            }
+        };
+        let mut f = Fields::default();
+        let branch = f.opt("branch", branch.0.as_deref(), Branch::parse);
+        if q.0.as_ref().is_some_and(|t| t.chars().count() > 200) {
+            f.errors.push(FieldError::new("q", "at most 200 characters"));
+        }
+        if let Some(n) = document_number.0.as_deref() {
+            if projections::clients::normalise_number(n).is_empty() || n.len() > 64 {
+                f.errors.push(FieldError::new(
+                    "document_number",
+                    "1 to 64 characters with letters or digits",
+                ));
+            }
+        }
+        f.finish()?;
+        http::wait_for_in(
+            &self.state,
+            projections::clients::NAME,
+            http::min_position(min_position.0, req)?,
+        )
+        .await?;
+        let page = projections::clients::query::list(
+            &self.state.db,
+            &self.state.keyring,
+            &ClientFilter {
+                scope: policy::client_scope(&auth.0),
+                search_skips_restricted: policy::sells(auth.0.role),
+                status: status.0.map(|s| s.as_str().to_string()),
+                branch: branch.map(|b| b.as_str().to_string()),
+                relationship_manager: relationship_manager.0,
+                text: q.0,
+                document_number: document_number.0,
+                limit,
+                cursor: cursor.0,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            projections::leads::query::QueryError::BadCursor => {
+                ApiError::validation(vec![FieldError::new("cursor", e.to_string())])
+            }
+            other => ApiError::internal(other),
+        })?;
+        Ok(ClientListResponse::Ok(Json(ClientList {
+            items: page
+                .items
+                .into_iter()
+                .map(|v| ClientOut::from(&policy::shown_client(&auth.0, v)))
+                .collect(),
+            next_cursor: page.next_cursor,
+            total: page.total,
+        })))
+    }
+
+    /// Get a client
+    ///
+    /// The client with documents and privacy state. The read is recorded as an access to the
+    /// person's data.
+    #[oai(path = "/api/clients/:id", method = "get", tag = "ClientTags::Clients")]
+    async fn get(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+    ) -> Result<ClientResponse, ReadError> {
+        policy::require(&auth.0, Action::ClientRead)?;
+        http::wait_for_in(
+            &self.state,
+            projections::clients::NAME,
+            http::min_position(min_position.0, req)?,
+        )
+        .await?;
+        let view = self.view(&auth.0, id.0).await?;
+        let view = policy::shown_client(&auth.0, view);
+        http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
+        let etag = format!("\"{}\"", view.version);
+        Ok(ClientResponse::Ok(Json((&view).into()), etag))
+    }
+
+    /// Update a client's profile
+    ///
+    /// Name, e-mail, phone and address; absent fields stay. Emits only what changed. Refused
+    /// (409) once the relationship is closed or the person asked for erasure.
+    #[oai(path = "/api/clients/:id", method = "patch", tag = "ClientTags::Clients")]
+    async fn patch(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        body: Json<ClientPatch>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the client is still at this version (its `ETag`); otherwise 412.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientEdit)?;
+        idempotent(&self.state, key.0, req, fingerprint(&body.0), || async {
+            let b = &body.0;
+            let mut f = Fields::default();
+            let change = ClientProfileChange {
+                name: f.opt("name", b.name.as_deref(), PersonName::parse),
+                email: f.opt("email", b.email.as_deref(), Email::parse),
+                phone: f.opt("phone", b.phone.as_deref(), Phone::parse),
+                address: text(&mut f, "address", b.address.as_deref(), 500),
+            };
+            f.finish()?;
+            if change.is_empty() {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "body",
+                    "name at least one of name, email, phone, address",
+                )]));
+            }
+            let position = run_client_command(
+                &self.state,
+                &auth.0,
+                Action::ClientEdit,
+                id.0,
+                ClientCommand::UpdateProfile(change),
+                req,
+            )
+            .await?;
+            Ok(DoneResponse::Done(accepted(id.0, position)))
+        })
+        .await
+    }
+
+    /// Assign a relationship manager
+    ///
+    /// Branch managers and admins; the manager must be active in the client's branch.
+    #[oai(
+        path = "/api/clients/:id/relationship-manager",
+        method = "put",
+        tag = "ClientTags::Clients"
+    )]
+    async fn assign(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        body: Json<AssignManager>,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientAssign)?;
+        let view = self.view(&auth.0, id.0).await?;
+        let branch = Branch::parse(&view.branch).map_err(ApiError::internal)?;
+        self.check_manager(body.0.relationship_manager, &branch)
+            .await?;
+        let position = run_client_command(
+            &self.state,
+            &auth.0,
+            Action::ClientAssign,
+            id.0,
+            ClientCommand::AssignRelationshipManager {
+                manager_id: body.0.relationship_manager,
+            },
+            req,
+        )
+        .await?;
+        Ok(DoneResponse::Done(accepted(id.0, position)))
+    }
+
+    /// Close the relationship
+    ///
+    /// The account is closed: the client takes no more changes, and the retention periods
+    /// (client records, KYC documents) start counting. Also possible while an erasure request
+    /// restricts processing.
+    #[oai(path = "/api/clients/:id/close", method = "post", tag = "ClientTags::Clients")]
+    async fn close(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        body: Json<CloseRequest>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientClose)?;
+        idempotent(&self.state, key.0, req, fingerprint(&body.0), || async {
+            let mut f = Fields::default();
+            let reason = text(&mut f, "reason", Some(&body.0.reason), 1000);
+            f.finish()?;
+            let reason = reason.ok_or_else(|| ApiError::bad_request("reason"))?;
+            let position = run_client_command(
+                &self.state,
+                &auth.0,
+                Action::ClientClose,
+                id.0,
+                ClientCommand::CloseRelationship { reason },
+                req,
+            )
+            .await?;
+            Ok(DoneResponse::Done(accepted(id.0, position)))
+        })
+        .await
+    }
+}
+
+pub use documents::DocumentsApi;
