@@ -297,9 +297,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Retention {
             action: RetentionAction::Run,
         } => {
-            let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
-            config.store.master_key = cli.store.master_key;
-            config.store.previous_master_keys = cli.store.previous_master_keys;
+            let mut config =
+                Config::ephemeral(cli.store.data_dir.clone(), cli.store.database_url.clone());
+            config.store = cli.store;
             let (db, keyring, signer) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -343,7 +343,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 "retention run: {} erased, {} kept, {} document(s) purged",
                 report.erased.len(),
                 report.blocked.len(),
-                report.documents_purged.iter().map(|(_, n)| n).sum::<usize>()
+                report
+                    .documents_purged
+                    .iter()
+                    .map(|(_, n)| n)
+                    .sum::<usize>()
             );
             db.close().await;
             Ok(())

@@ -83,7 +83,9 @@ pub async fn run(
 pub async fn daily(state: Arc<crate::http::AppState>) {
     loop {
         match run(&state.db, &state.leads, &state.clients, &state.keyring).await {
-            Ok(r) if r.erased.is_empty() && r.blocked.is_empty() && r.documents_purged.is_empty() => {}
+            Ok(r)
+                if r.erased.is_empty() && r.blocked.is_empty() && r.documents_purged.is_empty() => {
+            }
             Ok(r) => tracing::info!(
                 erased = r.erased.len(),
                 kept = r.blocked.len(),

@@ -59,7 +59,11 @@ pub async fn release_pan(db: &Db, client_id: Uuid) -> Result<(), StoreError> {
 }
 
 /// The client holding this PAN, found by its blind index.
-pub async fn client_by_pan(db: &Db, keyring: &Keyring, pan: &str) -> Result<Option<Uuid>, StoreError> {
+pub async fn client_by_pan(
+    db: &Db,
+    keyring: &Keyring,
+    pan: &str,
+) -> Result<Option<Uuid>, StoreError> {
     let index = keyring.blind_index("pan", pan);
     let id: Option<String> = with_db!(db, pool => {
         sqlx::query_scalar("SELECT client_id FROM client_pans WHERE pan_index = $1")

@@ -3,8 +3,8 @@
 //! aggregates and handlers call.
 
 pub mod assignment;
-pub mod clients;
 pub mod audit;
+pub mod clients;
 pub mod executor;
 pub mod idempotency;
 pub mod metadata;

@@ -219,10 +219,12 @@ impl Pan {
     }
 }
 
-/// A date of birth: a real calendar date, not in the future, not before 1900.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A date of birth: a real calendar date, not in the future, not before 1900. Kept as its
+/// `YYYY-MM-DD` text, which is what is sealed in the log (and what reads as erased after a
+/// shred, so stored events must not need it to be a date).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct BirthDate(chrono::NaiveDate);
+pub struct BirthDate(String);
 
 impl BirthDate {
     pub fn parse(raw: &str, today: chrono::NaiveDate) -> Result<Self, InvalidValue> {
@@ -236,11 +238,11 @@ impl BirthDate {
                 "a date of birth before 1900 is not plausible",
             ));
         }
-        Ok(Self(d))
+        Ok(Self(d.format("%Y-%m-%d").to_string()))
     }
 
-    pub fn date(&self) -> chrono::NaiveDate {
-        self.0
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

@@ -184,7 +184,7 @@ async fn erasure_holds_retention_consent_and_export(store: Store) {
         .await
         .unwrap();
     app.lead(&d, lifted.position).await;
-    let report = api::retention::run(&state.db, &state.leads, &state.keyring)
+    let report = api::retention::run(&state.db, &state.leads, &state.clients, &state.keyring)
         .await
         .unwrap();
     assert_eq!(report.erased, vec![d.clone()]);

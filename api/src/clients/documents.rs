@@ -76,14 +76,22 @@ impl DocumentsApi {
             .ok_or_else(|| {
                 ApiError::unsupported_document("a document is a PDF, JPEG or PNG file")
             })?;
-        // The client must exist and be in the caller's book before anything is stored.
-        let client = projections::clients::query::get(&self.state.db, &self.state.keyring, id.0)
+        // The client must exist and be in the caller's book before anything is stored (the
+        // aggregate, not the read model: an upload right after onboarding must work).
+        let (client, _) = self
+            .state
+            .clients
+            .load(&id.0.to_string())
             .await
-            .map_err(ApiError::internal)?
-            .filter(|v| {
-                policy::client_scope(&auth.0).covers(Some(&v.branch), v.relationship_manager)
-            })
-            .ok_or_else(|| ApiError::not_found("client"))?;
+            .map_err(|e| super::client_error(&self.state, e))?;
+        if !client.is_onboarded()
+            || !policy::client_scope(&auth.0).covers(
+                client.branch().map(|b| b.as_str()),
+                client.relationship_manager(),
+            )
+        {
+            return Err(ApiError::not_found("client"));
+        }
         let document_id = Uuid::now_v7();
         let document = Document {
             document_id,
@@ -97,7 +105,7 @@ impl DocumentsApi {
         match commands::clients::store_document(
             &self.state.db,
             &self.state.keyring,
-            client.client_id,
+            id.0,
             document_id,
             &body.0,
         )
@@ -125,13 +133,9 @@ impl DocumentsApi {
             Ok(p) => p,
             Err(e) => {
                 // The file without its event is of no use and must not linger.
-                commands::clients::delete_documents(
-                    &self.state.db,
-                    client.client_id,
-                    Some(&[document_id]),
-                )
-                .await
-                .map_err(ApiError::internal)?;
+                commands::clients::delete_documents(&self.state.db, id.0, Some(&[document_id]))
+                    .await
+                    .map_err(ApiError::internal)?;
                 return Err(e);
             }
         };

@@ -48,6 +48,13 @@ pub enum ClientListResponse {
     Ok(Json<ClientList>),
 }
 
+#[derive(Debug, ApiResponse)]
+pub enum ClientHistoryResponse {
+    /// The client's events, oldest first.
+    #[oai(status = 200)]
+    Ok(Json<crate::dto::History>),
+}
+
 type Key = Header<Option<String>>;
 
 pub struct ClientsApi {
@@ -236,14 +243,23 @@ impl ClientsApi {
                 (Some(raw), _) => f.take("branch", Branch::parse(raw)),
                 (None, Some(own)) => Branch::parse(own).ok(),
                 (None, None) => {
-                    f.errors
-                        .push(FieldError::new("branch", "required (you belong to no branch)"));
+                    f.errors.push(FieldError::new(
+                        "branch",
+                        "required (you belong to no branch)",
+                    ));
                     None
                 }
             };
             f.finish()?;
-            let (Some(name), Some(email), Some(phone), Some(pan), Some(dob), Some(address), Some(branch)) =
-                (name, email, phone, pan, dob, address, branch)
+            let (
+                Some(name),
+                Some(email),
+                Some(phone),
+                Some(pan),
+                Some(dob),
+                Some(address),
+                Some(branch),
+            ) = (name, email, phone, pan, dob, address, branch)
             else {
                 return Err(ApiError::bad_request("invalid client"));
             };
@@ -274,13 +290,22 @@ impl ClientsApi {
             .await
             .map_err(ApiError::internal)?
             {
-                let shown = if holder == client_id {
-                    Vec::new()
+                // Only a client the caller may open is named; that one exists is said either way.
+                let (existing, _) = self
+                    .state
+                    .clients
+                    .load(&holder.to_string())
+                    .await
+                    .map_err(|e| client_error(&self.state, e))?;
+                let shown = if holder != client_id
+                    && existing.is_onboarded()
+                    && scope.covers(
+                        existing.branch().map(Branch::as_str),
+                        existing.relationship_manager(),
+                    ) {
+                    vec![holder]
                 } else {
-                    match self.view(p, holder).await {
-                        Ok(_) => vec![holder],
-                        Err(_) => Vec::new(),
-                    }
+                    Vec::new()
                 };
                 return Err(ApiError::duplicate_client(shown));
             }
@@ -351,15 +376,18 @@ impl ClientsApi {
             None => 50,
             Some(n) if (1..=200).contains(&n) => n,
             Some(_) => {
-                return Err(
-                    ApiError::validation(vec![FieldError::new("limit", "must be 1 to 200")]).into(),
-                )
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "limit",
+                    "must be 1 to 200",
+                )])
+                .into())
             }
         };
         let mut f = Fields::default();
         let branch = f.opt("branch", branch.0.as_deref(), Branch::parse);
         if q.0.as_ref().is_some_and(|t| t.chars().count() > 200) {
-            f.errors.push(FieldError::new("q", "at most 200 characters"));
+            f.errors
+                .push(FieldError::new("q", "at most 200 characters"));
         }
         if let Some(n) = document_number.0.as_deref() {
             if projections::clients::normalise_number(n).is_empty() || n.len() > 64 {
@@ -437,11 +465,47 @@ impl ClientsApi {
         Ok(ClientResponse::Ok(Json((&view).into()), etag))
     }
 
+    /// A client's history
+    ///
+    /// Every recorded change, oldest first, with who made it, when and from where, and the
+    /// fields it changed. Recorded as an access to the person's data.
+    #[oai(
+        path = "/api/clients/:id/history",
+        method = "get",
+        tag = "ClientTags::Clients"
+    )]
+    async fn history(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+    ) -> Result<ClientHistoryResponse, ReadError> {
+        policy::require(&auth.0, Action::ClientRead)?;
+        let view = self.view(&auth.0, id.0).await?;
+        if policy::sells(auth.0.role) && view.restricted() {
+            return Err(ApiError::conflict(
+                "processing-restricted",
+                "the person asked for erasure: their history is for compliance only",
+            )
+            .into());
+        }
+        let items = client_history_entries(&self.state, id.0).await?;
+        http::record_access(&self.state, req, "client", id.0, AccessKind::History).await?;
+        Ok(ClientHistoryResponse::Ok(Json(crate::dto::History {
+            items,
+        })))
+    }
+
     /// Update a client's profile
     ///
     /// Name, e-mail, phone and address; absent fields stay. Emits only what changed. Refused
     /// (409) once the relationship is closed or the person asked for erasure.
-    #[oai(path = "/api/clients/:id", method = "patch", tag = "ClientTags::Clients")]
+    #[oai(
+        path = "/api/clients/:id",
+        method = "patch",
+        tag = "ClientTags::Clients"
+    )]
     async fn patch(
         &self,
         req: &Request,
@@ -527,7 +591,11 @@ impl ClientsApi {
     /// The account is closed: the client takes no more changes, and the retention periods
     /// (client records, KYC documents) start counting. Also possible while an erasure request
     /// restricts processing.
-    #[oai(path = "/api/clients/:id/close", method = "post", tag = "ClientTags::Clients")]
+    #[oai(
+        path = "/api/clients/:id/close",
+        method = "post",
+        tag = "ClientTags::Clients"
+    )]
     async fn close(
         &self,
         req: &Request,
@@ -560,4 +628,60 @@ impl ClientsApi {
     }
 }
 
-pub use documents::DocumentsApi;
+pub use documents::{safe_file_name, DocumentsApi};
+
+/// A client's events, oldest first, opened and with their metadata (history and export).
+pub(crate) async fn client_history_entries(
+    state: &crate::http::AppState,
+    id: Uuid,
+) -> Result<Vec<crate::dto::HistoryEntry>, ApiError> {
+    let events = projections::log::aggregate_events(&state.db, "client", &id.to_string())
+        .await
+        .map_err(ApiError::internal)?;
+    if events.is_empty() {
+        return Err(ApiError::not_found("client"));
+    }
+    let mut items = Vec::with_capacity(events.len());
+    let mut view: Option<projections::clients::ClientView> = None;
+    let mut before = serde_json::Value::Object(Default::default());
+    for e in &events {
+        let (event, meta) = projections::clients::decode(&state.keyring, e)
+            .await
+            .map_err(ApiError::internal)?;
+        match view.as_mut() {
+            Some(v) => v.apply(&event, &meta, e.sequence, e.position),
+            None => {
+                view =
+                    projections::clients::ClientView::start(&event, &meta, e.sequence, e.position)
+            }
+        }
+        let after = serde_json::to_value(&view).unwrap_or_default();
+        let changes = crate::dto::field_changes(&before, &after);
+        before = after;
+        let changed_fields = match &event {
+            domain::client::ClientEvent::ClientProfileChanged(c) => {
+                c.fields().into_iter().map(String::from).collect()
+            }
+            _ => Vec::new(),
+        };
+        let data = serde_json::to_value(&event)
+            .ok()
+            .and_then(|v| v.as_object().and_then(|o| o.values().next().cloned()))
+            .unwrap_or(serde_json::Value::Null);
+        items.push(crate::dto::HistoryEntry {
+            position: e.position,
+            sequence: e.sequence,
+            event_type: e.event_type.clone(),
+            event_version: e.event_version.clone(),
+            recorded_at: meta.recorded_at,
+            actor_id: meta.actor_id,
+            actor_role: meta.actor_role,
+            request_id: meta.request_id,
+            client_ip: meta.client_ip,
+            changed_fields,
+            changes,
+            data,
+        });
+    }
+    Ok(items)
+}

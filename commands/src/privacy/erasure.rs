@@ -82,7 +82,10 @@ pub async fn erase_client_if_allowed(
             .execute(&lead, LeadCommand::EraseWithClient, metadata, None)
             .await
         {
-            Ok(_) => keyring.shred(&lead).await.map_err(|e| store(e.to_string()))?,
+            Ok(_) => keyring
+                .shred(&lead)
+                .await
+                .map_err(|e| store(e.to_string()))?,
             // A hold on the lead keeps the lead (not the client): it is released on its own.
             Err(CommandError::Rejected(LeadError::ErasureBlocked(_))) => {}
             Err(CommandError::Rejected(LeadError::NotFound)) => {}

@@ -100,8 +100,8 @@ pub async fn list(
         let b = sql.bind(Bind::Text(m.to_string()));
         sql.and(format!("relationship_manager = {b}"));
     }
-    let searching = f.text.as_deref().is_some_and(|t| !t.trim().is_empty())
-        || f.document_number.is_some();
+    let searching =
+        f.text.as_deref().is_some_and(|t| !t.trim().is_empty()) || f.document_number.is_some();
     if searching && f.search_skips_restricted {
         let b = sql.bind(Bind::Bool(false));
         sql.and(format!("restricted = {b}"));

@@ -96,7 +96,7 @@ impl ClientView {
             email: profile.email.as_str().into(),
             phone: profile.phone.as_str().into(),
             pan: profile.pan.as_str().into(),
-            date_of_birth: profile.date_of_birth.date().to_string(),
+            date_of_birth: profile.date_of_birth.as_str().into(),
             address: profile.address.as_str().into(),
             branch: branch.as_str().into(),
             relationship_manager: *relationship_manager,

@@ -1,0 +1,571 @@
+//! Clients over HTTP: onboarding from a converted lead, one client per PAN, sealed personal
+//! data and documents, search by blind index, record-level access, and the retention policy
+//! (documents purged, data erased when the records' period ends, legal holds, exports).
+
+use std::process::Stdio;
+
+use domain::user::Role;
+use serde_json::{json, Value};
+
+use crate::on_both_stores;
+use crate::support::{App, Fresh, Store};
+
+on_both_stores!(
+    clients_are_sealed_unique_by_pan_and_scoped,
+    client_retention_erasure_holds_and_export_archive,
+);
+
+/// A small real PDF (with a marker that must never be stored in the clear).
+fn pdf(marker: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% {marker}\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+    .into_bytes()
+}
+
+/// Captures a lead and takes it to converted; answers (lead id, client id).
+async fn converted_lead(app: &App, name: &str, email: &str) -> (String, String) {
+    let (lead, _) = app
+        .capture(json!({"name": name, "email": email, "source": "referral"}))
+        .await;
+    for status in ["contacted", "qualified"] {
+        let (s, v) = app
+            .post(
+                &format!("/api/leads/{lead}/status"),
+                json!({"status": status}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let (s, v) = app
+        .post(&format!("/api/leads/{lead}/convert"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let client = v["client_id"].as_str().unwrap().to_string();
+    app.lead(&lead, v["position"].as_i64().unwrap()).await;
+    (lead, client)
+}
+
+fn new_client(lead: Option<&str>, pan: &str, rm: &str) -> Value {
+    json!({
+        "lead_id": lead,
+        "name": "Vikram Quillfeather",
+        "email": "vikram.quill@example.in",
+        "phone": "+91 99887 76655",
+        "pan": pan,
+        "date_of_birth": "1979-06-30",
+        "address": "77 Zephyr Lane, Pune 411001",
+        "branch": "MUM-01",
+        "relationship_manager": rm,
+    })
+}
+
+/// Rows of the log, the clients read model, the PAN register and the document store that
+/// contain `needle` (compared without case).
+async fn count_in_store(app: &App, needle: &str) -> i64 {
+    let pattern = format!("%{}%", needle.to_lowercase());
+    let sql = match app.db() {
+        commands::Db::Sqlite(_) => {
+            "SELECT (SELECT COUNT(*) FROM events WHERE lower(payload) LIKE $1)
+                  + (SELECT COUNT(*) FROM clients WHERE lower(doc || search_tokens || document_tokens || coalesce(pan_index, '')) LIKE $1)
+                  + (SELECT COUNT(*) FROM client_pans WHERE lower(pan_index) LIKE $1)
+                  + (SELECT COUNT(*) FROM client_documents WHERE lower(CAST(content AS text)) LIKE $1)"
+        }
+        commands::Db::Postgres(_) => {
+            "SELECT (SELECT COUNT(*) FROM events WHERE lower(payload::text) LIKE $1)
+                  + (SELECT COUNT(*) FROM clients WHERE lower(doc::text || search_tokens || document_tokens || coalesce(pan_index, '')) LIKE $1)
+                  + (SELECT COUNT(*) FROM client_pans WHERE lower(pan_index) LIKE $1)
+                  + (SELECT COUNT(*) FROM client_documents WHERE lower(encode(content, 'escape')) LIKE $1)"
+        }
+    };
+    commands::with_db!(app.db(), pool => {
+        sqlx::query_scalar(sql).bind(&pattern).fetch_one(pool).await.unwrap()
+    })
+}
+
+async fn upload(
+    app: &App,
+    who: &reqwest::Client,
+    client: &str,
+    query: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    app.send(
+        who.post(app.url(&format!("/api/clients/{client}/documents?{query}")))
+            .header("content-type", "application/octet-stream")
+            .body(body),
+    )
+    .await
+}
+
+async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.max_upload = 32 * 1024;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let other_rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let delhi = app.actor(Role::BranchManager, Some("DEL-01")).await;
+    let (lead, client_id) =
+        converted_lead(&app, "Vikram Quillfeather", "vikram.quill@example.in").await;
+
+    // Bad input is answered field by field and changes nothing.
+    let head = app.log_head().await;
+    let mut bad = new_client(Some(&lead), "QWXZZ9876K", &rm.id);
+    bad["date_of_birth"] = json!("2090-01-01");
+    bad["phone"] = json!("12345");
+    let (s, v) = app.post("/api/clients", bad).await;
+    assert_eq!(s, 400, "{v}");
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["phone", "pan", "date_of_birth"]);
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            new_client(Some(&lead), "QWXPZ9876K", &uuid::Uuid::new_v4().to_string()),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            new_client(Some(&lead), "QWXPZ9876K", &delhi.id),
+        )
+        .await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (400, Some("relationship_manager")),
+        "{v}"
+    );
+    assert_eq!(
+        app.log_head().await,
+        head,
+        "refused requests append nothing"
+    );
+
+    // Onboarded from the converted lead: the client gets the id the conversion named.
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            new_client(Some(&lead), "qwxpz9876k", &rm.id),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["id"], client_id.as_str());
+    let position = v["position"].as_i64().unwrap();
+
+    // One client per PAN, however it is written.
+    let (s, v) = app
+        .post("/api/clients", new_client(None, " QWXPZ9876K ", &rm.id))
+        .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("/problems/duplicate-client")),
+        "{v}"
+    );
+    assert_eq!(v["duplicate_of"], json!([client_id]));
+
+    // Documents: content-sniffed, size-limited, sealed.
+    let (s, v) = upload(
+        &app,
+        &rm.http,
+        &client_id,
+        "kind=passport&file_name=passport.pdf&number=K%20123-4567",
+        pdf("kestrel-marker"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let document = v["id"].as_str().unwrap().to_string();
+    let (s, v) = upload(
+        &app,
+        &rm.http,
+        &client_id,
+        "kind=passport&file_name=x.txt",
+        b"just text".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (415, Some("/problems/unsupported-media-type")),
+        "{v}"
+    );
+    let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+    big.resize(40 * 1024, 0);
+    let (s, _) = upload(
+        &app,
+        &rm.http,
+        &client_id,
+        "kind=photograph&file_name=me.png",
+        big,
+    )
+    .await;
+    assert_eq!(s, 413);
+    let (s, v) = upload(
+        &app,
+        &rm.http,
+        &client_id,
+        "kind=visa&file_name=x.pdf",
+        pdf("x"),
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+
+    let (s, c) = app
+        .get_as(
+            &rm,
+            &format!("/api/clients/{client_id}?min_position={}", position + 1),
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["name"], "Vikram Quillfeather");
+    assert_eq!(c["pan"], "QWXPZ9876K");
+    assert_eq!(c["phone"], "+919988776655");
+    assert_eq!(c["lead_id"], lead.as_str());
+    assert_eq!(c["documents"][0]["number"], "K 123-4567");
+    assert_eq!(c["documents"][0]["content_type"], "application/pdf");
+    let r = rm
+        .http
+        .get(app.url(&format!("/api/clients/{client_id}/documents/{document}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().to_vec(), pdf("kestrel-marker"));
+
+    // Nothing personal is stored in the clear: not in the log, the read model, the PAN
+    // register or the document store.
+    for needle in [
+        "Quillfeather",
+        "QWXPZ9876K",
+        "9988776655",
+        "Zephyr",
+        "1979-06-30",
+        "K 123-4567",
+        "kestrel-marker",
+        "passport.pdf",
+    ] {
+        assert_eq!(
+            count_in_store(&app, needle).await,
+            0,
+            "{needle:?} is stored in the clear"
+        );
+    }
+
+    // Found by PAN, e-mail, phone, name words and document number, through blind indexes.
+    for q in [
+        "q=qwxpz9876k",
+        "q=vikram.quill%40example.in",
+        "q=9988776655",
+        "q=quillfeather%20vikram",
+        "document_number=k1234567",
+    ] {
+        let (s, v) = app.get_as(&rm, &format!("/api/clients?{q}")).await;
+        assert_eq!((s, v["total"].as_i64()), (200, Some(1)), "{q}: {v}");
+    }
+
+    // Record-level access: another agent's client does not exist for them; another branch's
+    // manager sees none; an auditor may not read clients at all.
+    let (s, _) = app
+        .get_as(&other_rm, &format!("/api/clients/{client_id}"))
+        .await;
+    assert_eq!(s, 404);
+    let (_, v) = app.get_as(&other_rm, "/api/clients").await;
+    assert_eq!(v["total"], 0);
+    let (s, _) = app
+        .get_as(
+            &delhi,
+            &format!("/api/clients/{client_id}/documents/{document}"),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let auditor = app.actor(Role::Auditor, None).await;
+    let (s, _) = app.get_as(&auditor, "/api/clients").await;
+    assert_eq!(s, 403);
+    let (s, _) = app
+        .send(
+            other_rm
+                .http
+                .patch(app.url(&format!("/api/clients/{client_id}")))
+                .json(&json!({"address": "elsewhere"})),
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    // The owner edits; only what changed is recorded.
+    let (s, v) = app
+        .send(rm.http.patch(app.url(&format!("/api/clients/{client_id}"))).json(&json!({"email": "VIKRAM.QUILL@example.in", "address": "9 Koregaon Park, Pune 411001"})))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, h) = app
+        .get_as(&rm, &format!("/api/clients/{client_id}/history"))
+        .await;
+    let last = h["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["event_type"], "ClientProfileChanged");
+    assert_eq!(last["changed_fields"], json!(["address"]));
+    app.stop().await;
+}
+
+/// `crm retention run` with the test's store and `envs`; answers its output.
+async fn retention_run(app: &App, envs: &[(&str, &str)]) -> String {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args(["retention", "run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    app.fresh.env(&mut cmd);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.expect("run crm retention run");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+async fn client_retention_erasure_holds_and_export_archive(store: Store) {
+    // Records kept 0 days after the relationship ends, so that the test sees the end.
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.store.retention_client_records = domain::values::RetentionPeriod::Days(0);
+        c.store.retention_kyc_documents = domain::values::RetentionPeriod::Days(0);
+    })
+    .await;
+    let zero = [
+        ("CRM_RETENTION_CLIENT_RECORDS", "0d"),
+        ("CRM_RETENTION_KYC_DOCUMENTS", "0d"),
+    ];
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let compliance = app.actor(Role::ComplianceOfficer, None).await;
+    let (lead, id) = converted_lead(&app, "Vikram Quillfeather", "vikram.quill@example.in").await;
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            new_client(Some(&lead), "QWXPZ9876K", &rm.id),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, _) = upload(
+        &app,
+        &rm.http,
+        &id,
+        "kind=pan_card&file_name=pan.pdf",
+        pdf("osprey-marker"),
+    )
+    .await;
+    assert_eq!(s, 201);
+
+    // The export archive: the export as JSON and the document file.
+    let r = compliance
+        .http
+        .get(app.url(&format!("/api/privacy/subjects/{id}/export/archive")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP file");
+    let names: Vec<String> = zip
+        .file_names()
+        .map(|n| n.expect("a readable name").to_string())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let mut json_text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("subject.json").unwrap(), &mut json_text)
+        .unwrap();
+    let export: Value = serde_json::from_str(&json_text).unwrap();
+    assert_eq!(export["client"]["pan"], "QWXPZ9876K");
+    assert_eq!(
+        export["profile"]["name"], "Vikram Quillfeather",
+        "the lead they came from"
+    );
+    assert!(export["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["event_type"] == "LeadCaptured"));
+    assert!(export["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["event_type"] == "ClientOnboarded"));
+    let doc_name = names
+        .iter()
+        .find(|n| n.starts_with("documents/"))
+        .unwrap()
+        .clone();
+    let mut file = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(&doc_name).unwrap(), &mut file).unwrap();
+    assert_eq!(file, pdf("osprey-marker"));
+
+    // Erasure asked while the relationship is open: restricted, not shredded.
+    let (s, v) = app
+        .post_as(
+            &compliance,
+            &format!("/api/privacy/subjects/{id}/erasure"),
+            json!({"reason": "close and forget me"}),
+        )
+        .await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("restricted")), "{v}");
+    assert!(
+        v["blocked_by"]
+            .as_str()
+            .unwrap()
+            .contains("relationship is open"),
+        "{v}"
+    );
+    let (_, c) = app
+        .get_as(
+            &rm,
+            &format!("/api/clients/{id}?min_position={}", v["position"]),
+        )
+        .await;
+    assert_eq!(c["name"], "[restricted]", "sales no longer sees the person");
+    let (s, v) = app
+        .send(
+            rm.http
+                .patch(app.url(&format!("/api/clients/{id}")))
+                .json(&json!({"address": "x road"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("/problems/processing-restricted"))
+    );
+    let (_, l) = app.get(&format!("/api/leads/{lead}")).await;
+    assert!(
+        l["privacy"]["erasure_requested_at"].is_string(),
+        "the source lead is restricted too"
+    );
+
+    // A legal hold keeps everything past the retention end.
+    let (s, _) = app
+        .post_as(
+            &compliance,
+            &format!("/api/privacy/subjects/{id}/legal-hold"),
+            json!({"reason": "SEBI inquiry 2026/77"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, v) = app
+        .post_as(
+            &compliance,
+            &format!("/api/clients/{id}/close"),
+            json!({"reason": "closed on request"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let out = retention_run(&app, &zero).await;
+    assert!(
+        out.contains(&format!("kept {id}: a legal hold stands")),
+        "{out}"
+    );
+    assert!(
+        out.contains("0 document(s) purged"),
+        "a hold keeps the documents too: {out}"
+    );
+
+    // Lifting the hold lets the due shred happen at once: the client, its documents, its PAN
+    // reservation and the lead it came from.
+    let (s, v) = app
+        .send(compliance.http.delete(app.url(&format!(
+            "/api/privacy/subjects/{id}/legal-hold?reason=inquiry%20closed"
+        ))))
+        .await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("erased")), "{v}");
+    let (_, c) = app
+        .get_as(
+            &compliance,
+            &format!("/api/clients/{id}?min_position={}", v["position"]),
+        )
+        .await;
+    assert_eq!(c["name"], "[erased]");
+    assert_eq!(c["pan"], "[erased]");
+    assert_eq!(c["status"], "erased");
+    assert_eq!(c["privacy"]["erasure_basis"], "request");
+    assert_eq!(c["privacy"]["legal_hold"], false);
+    let doc = c["documents"][0]["id"].as_str().unwrap();
+    let (s, _) = app
+        .get_as(&compliance, &format!("/api/clients/{id}/documents/{doc}"))
+        .await;
+    assert_eq!(s, 404);
+    let (_, l) = app.get(&format!("/api/leads/{lead}")).await;
+    assert_eq!(l["name"], "[erased]");
+    assert_eq!(count_in_store(&app, "osprey").await, 0);
+    let (_, x) = app
+        .get_as(&compliance, &format!("/api/privacy/subjects/{id}/export"))
+        .await;
+    assert_eq!(x["client"]["name"], "[erased]");
+    // The PAN is free again (the reservation went with the data).
+    let (s, v) = app
+        .post("/api/clients", new_client(None, "QWXPZ9876K", &rm.id))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let second = v["id"].as_str().unwrap().to_string();
+
+    // Unasked: once the relationship ended and the periods ran out, the run purges the
+    // documents and erases the record by itself.
+    let (s, _) = upload(
+        &app,
+        &rm.http,
+        &second,
+        "kind=pan_card&file_name=pan.png",
+        b"\x89PNG\r\n\x1a\n0000".to_vec(),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, v) = app
+        .post_as(
+            &compliance,
+            &format!("/api/clients/{second}/close"),
+            json!({"reason": "dormant account closed"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    app.get_as(
+        &compliance,
+        &format!("/api/clients/{second}?min_position={}", v["position"]),
+    )
+    .await;
+    let out = retention_run(&app, &[]).await;
+    assert!(
+        !out.contains(&second),
+        "the default periods (8y, 5y) keep it: {out}"
+    );
+    let out = retention_run(&app, &zero).await;
+    assert!(
+        out.contains(&format!("purged 1 document(s) of {second}")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("erased {second}")), "{out}");
+    app.caught_up().await;
+    let (_, c) = app
+        .get_as(&compliance, &format!("/api/clients/{second}"))
+        .await;
+    assert_eq!(c["privacy"]["erasure_basis"], "retention_ended");
+    assert!(c["documents"][0]["purged_at"].is_string());
+    let out = retention_run(&app, &zero).await;
+    assert!(
+        out.contains("0 erased"),
+        "a second run finds nothing: {out}"
+    );
+
+    // The audit chain still verifies: shredding destroyed keys, not events.
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args(["audit", "verify"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    app.fresh.env(&mut cmd);
+    let out = cmd.output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    app.stop().await;
+}
