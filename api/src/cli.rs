@@ -31,7 +31,7 @@ pub enum Command {
     Migrate,
     /// Rebuild read models from the start of the log into fresh tables and swap them in.
     Rebuild {
-        /// One projection to rebuild (default: all). Known: leads, users, history.
+        /// One projection to rebuild (default: all). Known: leads, clients, users, history.
         projection: Option<String>,
     },
     /// Measure command throughput and latency, projection catch-up and a raw insert baseline.

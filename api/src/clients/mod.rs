@@ -186,7 +186,7 @@ impl ClientsApi {
     }
 
     /// The client id a converted lead named, checking the caller may see the lead.
-    async fn from_lead(&self, p: &Principal, lead_id: Uuid) -> Result<Uuid, ApiError> {
+    async fn id_from_lead(&self, p: &Principal, lead_id: Uuid) -> Result<Uuid, ApiError> {
         let lead = projections::leads::query::get(&self.state.db, &self.state.keyring, lead_id)
             .await
             .map_err(ApiError::internal)?;
@@ -278,7 +278,7 @@ impl ClientsApi {
                 self.check_manager(m, &branch).await?;
             }
             let client_id = match b.lead_id {
-                Some(lead) => self.from_lead(p, lead).await?,
+                Some(lead) => self.id_from_lead(p, lead).await?,
                 None => Uuid::now_v7(),
             };
             if let Some(holder) = commands::clients::reserve_pan(
