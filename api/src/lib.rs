@@ -14,6 +14,7 @@ pub mod config;
 pub mod dto;
 pub mod http;
 pub mod leads;
+pub mod marketing;
 pub mod ops;
 pub mod policy;
 pub mod privacy;

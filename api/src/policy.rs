@@ -48,6 +48,7 @@ pub enum Action {
     ClientClose,
     DocumentUpload,
     DocumentRead,
+    MarketingAudience,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through [`scope`]).
@@ -74,6 +75,7 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | ClientClose
                 | DocumentUpload
                 | DocumentRead
+                | MarketingAudience
         ),
         RelationshipManager => matches!(
             action,

@@ -114,6 +114,7 @@ type Apis = (
     LeadsApi,
     crate::clients::ClientsApi,
     crate::clients::DocumentsApi,
+    crate::marketing::MarketingApi,
     FollowUpsApi,
     PrivacyApi,
     AuthApi,
@@ -132,6 +133,9 @@ pub fn openapi(state: State) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             crate::clients::DocumentsApi {
+                state: state.clone(),
+            },
+            crate::marketing::MarketingApi {
                 state: state.clone(),
             },
             FollowUpsApi {

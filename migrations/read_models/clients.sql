@@ -16,6 +16,8 @@ CREATE TABLE IF NOT EXISTS clients{s}
     search_tokens        text    NOT NULL,
     document_tokens      text    NOT NULL,
     restricted           boolean NOT NULL,
+    -- The channels marketing may use now (` email sms `): consented, not restricted or erased.
+    marketing            text    NOT NULL,
     -- Closed and not yet erased, or erased with its key possibly still present: the retention
     -- run looks at these.
     retention_watch      boolean NOT NULL,

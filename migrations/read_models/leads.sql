@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS leads{s}
     erased           boolean NOT NULL,
     -- Erasure was asked for and waits (retention, legal hold): kept out of sales searches.
     restricted       boolean NOT NULL,
+    -- The channels marketing may use now, space-delimited (` email sms `): consented, and not
+    -- archived, converted (the client record speaks for the person), restricted or erased.
+    marketing        text    NOT NULL,
     doc              {json}  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS leads{s}_created_{g} ON leads{s} (created_at, lead_id);

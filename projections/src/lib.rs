@@ -8,6 +8,7 @@ pub mod history;
 pub mod leads;
 pub mod ledger;
 pub mod log;
+pub mod marketing;
 pub mod rebuild;
 pub mod runner;
 pub mod schema;

@@ -13,6 +13,7 @@ use crate::support::{App, Fresh, Store};
 on_both_stores!(
     clients_are_sealed_unique_by_pan_and_scoped,
     client_retention_erasure_holds_and_export_archive,
+    marketing_audience_follows_consent_at_once,
 );
 
 /// A small real PDF (with a marker that must never be stored in the clear).
@@ -567,5 +568,116 @@ async fn client_retention_erasure_holds_and_export_archive(store: Store) {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    app.stop().await;
+}
+
+async fn audience(app: &App, who: &reqwest::Client, query: &str) -> (u16, Value) {
+    app.send(who.get(app.url(&format!("/api/marketing/audience?{query}"))))
+        .await
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn consent(app: &App, id: &str, channel: &str, granted: bool) -> i64 {
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{id}/consent"),
+            json!({"channel": channel, "granted": granted}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v["position"].as_i64().unwrap()
+}
+
+async fn marketing_audience_follows_consent_at_once(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let delhi = app.actor(Role::BranchManager, Some("DEL-01")).await;
+    let (a, _) = app
+        .capture(json!({"name": "Anil Mail", "email": "anil@example.in", "source": "website"}))
+        .await;
+    let (b, _) = app
+        .capture(json!({"name": "Bela Sms", "phone": "9811122233", "source": "website"}))
+        .await;
+    consent(&app, &a, "email", true).await;
+    consent(&app, &a, "sms", true).await; // no phone: reaches nobody by SMS
+    consent(&app, &b, "sms", true).await;
+    let (s, v) = app
+        .post("/api/clients", new_client(None, "QWXPZ9876K", &rm.id))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let c = v["id"].as_str().unwrap().to_string();
+    consent(&app, &c, "sms", true).await;
+    let p = consent(&app, &c, "email", true).await;
+
+    let (s, v) = audience(&app, &app.http, &format!("channel=sms&min_position={p}")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["total"], 2);
+    let mut want = vec![b.clone(), c.clone()];
+    want.sort();
+    assert_eq!(ids(&v), want);
+    let client = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "client")
+        .unwrap();
+    assert_eq!(client["contact"], "+919988776655");
+    let (_, v) = audience(&app, &app.http, "channel=email").await;
+    let mut want = vec![a.clone(), c.clone()];
+    want.sort();
+    assert_eq!(ids(&v), want);
+
+    // Pages by cursor give everyone once.
+    let (_, first) = audience(&app, &app.http, "channel=email&limit=1").await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let (_, second) = audience(
+        &app,
+        &app.http,
+        &format!("channel=email&limit=1&cursor={cursor}"),
+    )
+    .await;
+    assert!(second["next_cursor"].is_null(), "{second}");
+    let mut seen = [ids(&first), ids(&second)].concat();
+    seen.sort();
+    assert_eq!(seen, want);
+
+    // A withdrawal or an erasure request takes the person off at once.
+    let p = consent(&app, &c, "sms", false).await;
+    let (_, v) = audience(&app, &app.http, &format!("channel=sms&min_position={p}")).await;
+    assert_eq!(ids(&v), vec![b.clone()]);
+    let (s, v) = app
+        .post(&format!("/api/privacy/subjects/{b}/erasure"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, v) = audience(
+        &app,
+        &app.http,
+        &format!("channel=sms&min_position={}", v["position"]),
+    )
+    .await;
+    assert_eq!(v["total"], 0, "{v}");
+
+    // Within what the caller may see; sales agents do not pull marketing lists.
+    let (_, v) = audience(&app, &delhi.http, "channel=email").await;
+    assert_eq!(
+        v["total"], 1,
+        "the unassigned lead only, not MUM-01's client: {v}"
+    );
+    let (s, _) = audience(&app, &rm.http, "channel=email").await;
+    assert_eq!(s, 403);
+    let (s, v) = audience(&app, &app.http, "channel=fax").await;
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = audience(&app, &app.http, "channel=email&cursor=nonsense").await;
+    assert_eq!((s, v["errors"][0]["field"].as_str()), (400, Some("cursor")));
     app.stop().await;
 }

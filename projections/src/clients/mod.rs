@@ -219,14 +219,15 @@ async fn save(
     let sql = format!(
         "INSERT INTO clients{suffix} (client_id, branch, relationship_manager, status, created_at,
          updated_at, pan_index, email_index, phone_index, search_tokens, document_tokens,
-         restricted, retention_watch, version, doc)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         restricted, marketing, retention_watch, version, doc)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (client_id) DO UPDATE SET branch = excluded.branch,
          relationship_manager = excluded.relationship_manager, status = excluded.status,
          created_at = excluded.created_at, updated_at = excluded.updated_at,
          pan_index = excluded.pan_index, email_index = excluded.email_index,
          phone_index = excluded.phone_index, search_tokens = excluded.search_tokens,
          document_tokens = excluded.document_tokens, restricted = excluded.restricted,
+         marketing = excluded.marketing,
          retention_watch = excluded.retention_watch, version = excluded.version, doc = excluded.doc"
     );
     with_tx!(tx, t => {
@@ -243,6 +244,10 @@ async fn save(
             .bind(&tokens)
             .bind(&doc_tokens)
             .bind(v.restricted())
+            .bind(crate::marketing::channels(
+                !shredded && v.privacy.erasure_requested_at.is_none(),
+                &v.privacy.consents,
+            ))
             .bind(watch)
             .bind(v.version)
             .bind(&doc)

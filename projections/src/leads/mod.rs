@@ -41,7 +41,8 @@ impl Projection for LeadsProjection {
 
     fn version(&self) -> i64 {
         // 2: personal data sealed, blind indexes for search. 3: privacy state. 4: restricted.
-        4
+        // 5: marketing channels.
+        5
     }
 
     fn ddl(&self) -> &'static str {
@@ -298,7 +299,7 @@ async fn save(
         let head = format!(
             "INSERT INTO leads{suffix} (lead_id, source, status, assignee, score, archived,
              created_at, updated_at, next_follow_up, email_index, phone_index, search_tokens,
-             version, erasure_due, erased, restricted, doc) "
+             version, erasure_due, erased, restricted, marketing, doc) "
         );
         let tail = " ON CONFLICT (lead_id) DO UPDATE SET source = excluded.source,
              status = excluded.status, assignee = excluded.assignee, score = excluded.score,
@@ -307,7 +308,8 @@ async fn save(
              email_index = excluded.email_index, phone_index = excluded.phone_index,
              search_tokens = excluded.search_tokens, version = excluded.version,
              erasure_due = excluded.erasure_due, erased = excluded.erased,
-             restricted = excluded.restricted, doc = excluded.doc";
+             restricted = excluded.restricted, marketing = excluded.marketing,
+             doc = excluded.doc";
         with_tx!(tx, t => {
             let mut qb = sqlx::QueryBuilder::new(head);
             qb.push_values(chunk.iter().zip(&sealed), |mut b, (v, s)| {
@@ -329,6 +331,7 @@ async fn save(
                     .push_bind(
                         v.privacy.erasure_requested_at.is_some() && v.privacy.erased_at.is_none(),
                     )
+                    .push_bind(marketing(v))
                     .push_bind(s.doc.clone());
             });
             qb.push(tail);
@@ -373,6 +376,15 @@ async fn save(
         });
     }
     Ok(())
+}
+
+/// The channels marketing may use for this lead now, as ` email sms `.
+fn marketing(v: &LeadView) -> String {
+    let open = !v.archived
+        && v.status != domain::lead::LeadStatus::Converted
+        && v.privacy.erasure_requested_at.is_none()
+        && v.privacy.erased_at.is_none();
+    crate::marketing::channels(open, &v.privacy.marketing_consents)
 }
 
 fn follow_up_state(f: &FollowUpView) -> &'static str {
