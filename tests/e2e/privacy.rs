@@ -9,6 +9,7 @@ use crate::support::{App, Store};
 on_both_stores!(
     event_log_holds_no_plaintext_and_shredding_erases,
     master_key_rotation_rewraps_data_keys,
+    master_key_rotation_rolls_through_running_servers,
 );
 
 /// Rows of every table holding data of leads (the log and the read models) that contain
@@ -235,4 +236,67 @@ async fn wrapped_keys(db: &commands::Db) -> Vec<(String, String)> {
             .await
             .unwrap()
     })
+}
+
+const OLD_KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+const NEW_KEY: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+/// The rolling rotation the README describes: servers learn the new key as a former one, the
+/// data keys are re-wrapped while they run, then servers restart with the new key current.
+async fn master_key_rotation_rolls_through_running_servers(store: Store) {
+    let fresh = crate::support::Fresh::new(store).await;
+    // Step 1: the running server already accepts the new key (as a "previous" one).
+    let app = App::start_with(fresh, |c| {
+        c.store.master_key = Some(OLD_KEY.into());
+        c.store.previous_master_keys = vec![NEW_KEY.into()];
+    })
+    .await;
+    let (before, _) = app
+        .capture(json!({"name": "Gita Before", "email": "gita@example.in", "source": "website"}))
+        .await;
+
+    // Step 2: every data key is re-wrapped with the new key while the server runs.
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args(["keys", "rotate"]);
+    app.fresh.env(&mut cmd);
+    cmd.env("CRM_MASTER_KEY", OLD_KEY)
+        .env("CRM_NEW_MASTER_KEY", NEW_KEY);
+    let out = cmd.output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re-wrapped"));
+
+    // The old server goes on working: it writes new keys with the old one, reads the re-wrapped.
+    let (during, p) = app
+        .capture(json!({"name": "Hari During", "email": "hari@example.in", "source": "website"}))
+        .await;
+    assert_eq!(app.lead(&during, p).await["name"], "Hari During");
+    let (_, v) = app.get("/api/leads?q=gita").await;
+    assert_eq!(v["items"][0]["name"], "Gita Before");
+
+    // Step 3: a server with the new key current (the old one as former) reads everything.
+    let mut config = app.fresh.config();
+    config.store.master_key = Some(NEW_KEY.into());
+    config.store.previous_master_keys = vec![OLD_KEY.into()];
+    let second = api::server::start(config).await.unwrap();
+    let base = format!("http://{}", second.addr);
+    let http = crate::support::login(&base, &app.admin.email, crate::support::PASSWORD)
+        .await
+        .http;
+    for (id, name) in [(&before, "Gita Before"), (&during, "Hari During")] {
+        let lead: serde_json::Value = http
+            .get(format!("{base}/api/leads/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(lead["name"], name);
+    }
+    second.stop().await;
+    app.stop().await;
 }
