@@ -298,5 +298,46 @@ async fn master_key_rotation_rolls_through_running_servers(store: Store) {
         assert_eq!(lead["name"], name);
     }
     second.stop().await;
-    app.stop().await;
+    let admin = app.admin.email.clone();
+    let fresh = crate::support::Fresh {
+        data_dir: app.fresh.data_dir.clone(),
+        database_url: app.fresh.database_url.clone(),
+    };
+    if let Some(r) = app.running {
+        r.stop().await;
+    }
+
+    // Step 4: what the old server wrapped in between is re-wrapped too; then the old key can go.
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args(["keys", "rotate"]);
+    fresh.env(&mut cmd);
+    cmd.env("CRM_MASTER_KEY", NEW_KEY)
+        .env("CRM_NEW_MASTER_KEY", NEW_KEY)
+        .env("CRM_PREVIOUS_MASTER_KEYS", OLD_KEY);
+    let out = cmd.output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut config = fresh.config();
+    config.store.master_key = Some(NEW_KEY.into());
+    let last = api::server::start(config).await.unwrap();
+    let base = format!("http://{}", last.addr);
+    let http = crate::support::login(&base, &admin, crate::support::PASSWORD)
+        .await
+        .http;
+    for (id, name) in [(&before, "Gita Before"), (&during, "Hari During")] {
+        let lead: serde_json::Value = http
+            .get(format!("{base}/api/leads/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(lead["name"], name, "readable with the new key alone");
+    }
+    last.stop().await;
+    let _ = std::fs::remove_dir_all(&fresh.data_dir);
 }
