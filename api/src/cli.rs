@@ -51,7 +51,8 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
-    /// Create the documented demo users (see the README); existing ones are left alone.
+    /// Create the documented demo users (see the README), three demo leads and a demo client
+    /// with KYC documents; what exists is left alone.
     Seed,
     /// The tamper-evident audit trail.
     Audit {
@@ -272,7 +273,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                         .into(),
                 );
             }
-            let tools = crate::tools::Tools::open(cli.store).await?;
+            let tools = crate::tools::Tools::open(cli.store.clone()).await?;
             for demo in crate::tools::DEMO_USERS {
                 match tools
                     .register(demo.email, demo.name, demo.role, demo.branch, demo.password)
@@ -288,6 +289,16 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 }
             }
             tools.close().await;
+            let mut config =
+                Config::ephemeral(cli.store.data_dir.clone(), cli.store.database_url.clone());
+            config.store = cli.store;
+            let (db, keyring, _) = server::open_store(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            for line in crate::seed::demo_records(&db, &keyring, config.store.retention()).await? {
+                println!("{line}");
+            }
+            db.close().await;
             Ok(())
         }
         Command::Audit { action } => crate::tools::audit(cli.store, action).await,

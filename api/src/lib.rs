@@ -20,6 +20,7 @@ pub mod policy;
 pub mod privacy;
 pub mod problem;
 pub mod retention;
+pub mod seed;
 pub mod server;
 pub mod tools;
 pub mod users;

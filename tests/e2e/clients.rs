@@ -14,6 +14,7 @@ on_both_stores!(
     clients_are_sealed_unique_by_pan_and_scoped,
     client_retention_erasure_holds_and_export_archive,
     marketing_audience_follows_consent_at_once,
+    seed_gives_demo_users_leads_and_a_client_with_documents,
 );
 
 /// A small real PDF (with a marker that must never be stored in the clear).
@@ -695,5 +696,69 @@ async fn marketing_audience_follows_consent_at_once(store: Store) {
     assert_eq!(s, 400, "{v}");
     let (s, v) = audience(&app, &app.http, "channel=email&cursor=nonsense").await;
     assert_eq!((s, v["errors"][0]["field"].as_str()), (400, Some("cursor")));
+    app.stop().await;
+}
+
+async fn seed(fresh: &Fresh) -> (bool, String) {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.arg("seed")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    fresh.env(&mut cmd);
+    let out = cmd.output().await.expect("run crm seed");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+async fn seed_gives_demo_users_leads_and_a_client_with_documents(store: Store) {
+    let fresh = Fresh::new(store).await;
+    let (ok, out) = seed(&fresh).await;
+    if store == Store::Postgres {
+        assert!(!ok && out.contains("only runs on the embedded"), "{out}");
+        let _ = std::fs::remove_dir_all(&fresh.data_dir);
+        return;
+    }
+    assert!(ok, "{out}");
+    assert!(out.contains("created client Neha Kapoor"), "{out}");
+    let (ok, again) = seed(&fresh).await;
+    assert!(
+        ok && again.contains("kept    demo leads and client"),
+        "{again}"
+    );
+    let app = App::start_with(fresh, |_| {}).await;
+    app.caught_up().await;
+    let agent = crate::support::login(&app.base, "agent1@demo.broker", "demo-agent-pass-1").await;
+    let (_, v) = app.get_as(&agent, "/api/clients?q=ABHPK4821M").await;
+    assert_eq!(v["total"], 1, "{v}");
+    let client = &v["items"][0];
+    assert_eq!(client["name"], "Neha Kapoor");
+    let docs = client["documents"].as_array().unwrap();
+    let types: Vec<&str> = docs
+        .iter()
+        .map(|d| d["content_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, vec!["application/pdf", "image/png", "image/jpeg"]);
+    let r = agent
+        .http
+        .get(app.url(&format!(
+            "/api/clients/{}/documents/{}",
+            client["id"].as_str().unwrap(),
+            docs[0]["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        include_bytes!("../../fixtures/documents/pan-card.pdf").to_vec()
+    );
+    let (_, v) = app.get_as(&agent, "/api/leads").await;
+    assert_eq!(v["total"], 2, "the agent's two demo leads: {v}");
     app.stop().await;
 }

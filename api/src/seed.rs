@@ -1,0 +1,249 @@
+//! Demo records for `crm seed`: a few leads in the demo agents' books and one client with
+//! real (tiny) KYC document files from `fixtures/documents`, written through the same commands
+//! the API runs. Skipped when the demo client's PAN is already on file.
+
+use commands::{Db, EventMetadata, Executor};
+use domain::client::{
+    Client, ClientCommand, ClientProfile, ClientServices, Document, DocumentKind, RetentionPolicy,
+};
+use domain::lead::{
+    CaptureChannel, ContactMethod, Lead, LeadCommand, LeadDetails, LeadServices, LeadSource,
+    LeadStatus, MarketingChannel,
+};
+use domain::user::Branch;
+use domain::values::{BirthDate, Email, PersonName, Phone, Text};
+use domain::Clock;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+const DEMO_PAN: &str = "ABHPK4821M";
+
+const FILES: &[(&str, DocumentKind, &[u8])] = &[
+    (
+        "pan-card.pdf",
+        DocumentKind::PanCard,
+        include_bytes!("../../fixtures/documents/pan-card.pdf"),
+    ),
+    (
+        "address-proof.png",
+        DocumentKind::AddressProof,
+        include_bytes!("../../fixtures/documents/address-proof.png"),
+    ),
+    (
+        "photograph.jpg",
+        DocumentKind::Photograph,
+        include_bytes!("../../fixtures/documents/photograph.jpg"),
+    ),
+];
+
+fn text(s: &str) -> Text {
+    Text::parse(s, 1000).expect("demo text is valid")
+}
+
+fn lead(name: &str, email: &str, phone: &str, source: LeadSource, notes: &str) -> LeadDetails {
+    LeadDetails {
+        name: PersonName::parse(name).expect("demo name"),
+        email: Some(Email::parse(email).expect("demo e-mail")),
+        phone: Some(Phone::parse(phone).expect("demo phone")),
+        source,
+        source_detail: None,
+        product_interest: vec!["equity".into(), "mutual_funds".into()],
+        preferred_contact_method: Some(ContactMethod::Phone),
+        preferred_contact_time: None,
+        notes: Some(text(notes)),
+    }
+}
+
+/// Writes the demo records; answers what it did, one line each.
+pub async fn demo_records(
+    db: &Db,
+    keyring: &std::sync::Arc<commands::privacy::Keyring>,
+    retention: RetentionPolicy,
+) -> Result<Vec<String>, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    if commands::clients::client_by_pan(db, keyring, DEMO_PAN)
+        .await
+        .map_err(|e| err(&e))?
+        .is_some()
+    {
+        return Ok(vec!["kept    demo leads and client (exist)".into()]);
+    }
+    let agent = commands::users::user_by_email(db, "agent1@demo.broker")
+        .await
+        .map_err(|e| err(&e))?
+        .ok_or("the demo users come first")?;
+    let signal = commands::LogSignal::default();
+    let leads: Executor<Lead> = Executor::new(
+        db,
+        LeadServices {
+            clock: Clock::system(),
+        },
+        signal.clone(),
+        keyring.clone(),
+        domain::lead::upcasters(),
+    );
+    let clients: Executor<Client> = Executor::new(
+        db,
+        ClientServices {
+            clock: Clock::system(),
+            retention,
+        },
+        signal,
+        keyring.clone(),
+        domain::client::upcasters(),
+    );
+    let mut meta = EventMetadata::system(None);
+    meta.actor_id = agent.to_string();
+    meta.actor_role = "relationship_manager".into();
+    meta.user_agent = Some("crm seed".into());
+    let mut done = Vec::new();
+    let run = |id: Uuid, c: LeadCommand| {
+        let leads = &leads;
+        let meta = &meta;
+        async move {
+            leads
+                .execute(&id.to_string(), c, meta, None)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+
+    // Three leads: one in the agent's book that converts, one in the agent's book with SMS
+    // consent, one in the unassigned pool.
+    let demo = [
+        (
+            lead(
+                "Neha Kapoor",
+                "neha.kapoor@example.in",
+                "98200 11223",
+                LeadSource::Referral,
+                "Wants a demat account and SIPs",
+            ),
+            Some(agent),
+        ),
+        (
+            lead(
+                "Rahul Verma",
+                "rahul.verma@example.in",
+                "98111 22334",
+                LeadSource::Campaign,
+                "Asked about F&O margins",
+            ),
+            Some(agent),
+        ),
+        (
+            lead(
+                "Sana Sheikh",
+                "sana.sheikh@example.in",
+                "99300 44556",
+                LeadSource::Website,
+                "Interested in IPO applications",
+            ),
+            None,
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (details, assignee) in demo {
+        let id = Uuid::now_v7();
+        let name = details.name.as_str().to_string();
+        run(
+            id,
+            LeadCommand::Capture {
+                lead_id: id,
+                details,
+                channel: CaptureChannel::Manual,
+                assign_to: assignee,
+                round_robin: false,
+            },
+        )
+        .await?;
+        done.push(format!("created lead   {name:<24} {id}"));
+        ids.push(id);
+    }
+    run(
+        ids[1],
+        LeadCommand::SetMarketingConsent {
+            channel: MarketingChannel::Sms,
+            granted: true,
+        },
+    )
+    .await?;
+    let client_id = Uuid::now_v7();
+    for to in [
+        LeadStatus::Contacted,
+        LeadStatus::Qualified,
+        LeadStatus::Converted,
+    ] {
+        run(
+            ids[0],
+            LeadCommand::ChangeStatus {
+                to,
+                reason: None,
+                client_id,
+            },
+        )
+        .await?;
+    }
+
+    // The client the first lead became, with its KYC documents.
+    if commands::clients::reserve_pan(db, keyring, DEMO_PAN, client_id)
+        .await
+        .map_err(|e| err(&e))?
+        .is_some()
+    {
+        return Err("the demo PAN is taken".into());
+    }
+    let profile = ClientProfile {
+        name: PersonName::parse("Neha Kapoor").expect("demo name"),
+        email: Email::parse("neha.kapoor@example.in").expect("demo e-mail"),
+        phone: Phone::parse("98200 11223").expect("demo phone"),
+        pan: domain::values::Pan::parse(DEMO_PAN).expect("demo PAN"),
+        date_of_birth: BirthDate::parse("1990-08-14", chrono::Utc::now().date_naive())
+            .expect("demo date"),
+        address: text("21 Carter Road, Bandra West, Mumbai 400050"),
+    };
+    clients
+        .execute(
+            &client_id.to_string(),
+            ClientCommand::Onboard {
+                client_id,
+                lead_id: Some(ids[0]),
+                profile,
+                branch: Branch::parse("MUM-01").expect("demo branch"),
+                relationship_manager: Some(agent),
+            },
+            &meta,
+            None,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    done.push(format!("created client {:<24} {client_id}", "Neha Kapoor"));
+    for (file_name, kind, bytes) in FILES {
+        let document_id = Uuid::now_v7();
+        commands::clients::store_document(db, keyring, client_id, document_id, bytes)
+            .await
+            .map_err(|e| err(&e))?;
+        let content_type = infer::get(bytes)
+            .map(|t| t.mime_type())
+            .unwrap_or("application/octet-stream");
+        clients
+            .execute(
+                &client_id.to_string(),
+                ClientCommand::AddDocument(Document {
+                    document_id,
+                    kind: *kind,
+                    number: None,
+                    file_name: text(file_name),
+                    content_type: content_type.into(),
+                    size: bytes.len() as u64,
+                    sha256: hex::encode(Sha256::digest(bytes)),
+                }),
+                &meta,
+                None,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        done.push(format!("added document {file_name:<24} {document_id}"));
+    }
+    Ok(done)
+}
