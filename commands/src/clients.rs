@@ -47,8 +47,26 @@ pub async fn reserve_pan(
     ))
 }
 
-/// Gives the client's PAN reservation back (the onboarding failed, or the data was erased).
-pub async fn release_pan(db: &Db, client_id: Uuid) -> Result<(), StoreError> {
+/// Gives back a reservation [`reserve_pan`] just made (the onboarding it was for failed).
+pub async fn release_pan(
+    db: &Db,
+    keyring: &Keyring,
+    pan: &str,
+    client_id: Uuid,
+) -> Result<(), StoreError> {
+    with_db!(db, pool => {
+        sqlx::query("DELETE FROM client_pans WHERE pan_index = $1 AND client_id = $2")
+            .bind(keyring.blind_index("pan", pan))
+            .bind(client_id.to_string())
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Forgets the client's PAN (their data was erased: the PAN may be onboarded afresh, and no
+/// index of an erased person's PAN is kept).
+pub async fn forget_pan(db: &Db, client_id: Uuid) -> Result<(), StoreError> {
     with_db!(db, pool => {
         sqlx::query("DELETE FROM client_pans WHERE client_id = $1")
             .bind(client_id.to_string())

@@ -170,6 +170,18 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
         "{v}"
     );
     assert_eq!(v["duplicate_of"], json!([client_id]));
+    // The lead's client exists: onboarding it again is a conflict, whatever the PAN.
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            new_client(Some(&lead), "QWXPZ1111K", &rm.id),
+        )
+        .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("/problems/already-exists")),
+        "{v}"
+    );
 
     // Documents: content-sniffed, size-limited, sealed.
     let (s, v) = upload(

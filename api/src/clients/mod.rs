@@ -185,11 +185,17 @@ impl ClientsApi {
         }
     }
 
-    /// The client id a converted lead named, checking the caller may see the lead.
+    /// The client id a converted lead named, checking the caller may see the lead (folded from
+    /// the log: a conversion a moment ago counts).
     async fn id_from_lead(&self, p: &Principal, lead_id: Uuid) -> Result<Uuid, ApiError> {
-        let lead = projections::leads::query::get(&self.state.db, &self.state.keyring, lead_id)
-            .await
-            .map_err(ApiError::internal)?;
+        let events =
+            projections::log::aggregate_events(&self.state.db, "lead", &lead_id.to_string())
+                .await
+                .map_err(ApiError::internal)?;
+        let (lead, _) =
+            projections::leads::fold_now_and_at(&self.state.keyring, &events, chrono::Utc::now())
+                .await
+                .map_err(ApiError::internal)?;
         let visible = policy::scope(&self.state, p).await?;
         let lead = lead
             .filter(|l| policy::covers(&visible, l.assignee))
@@ -278,9 +284,25 @@ impl ClientsApi {
                 self.check_manager(m, &branch).await?;
             }
             let client_id = match b.lead_id {
-                Some(lead) => self.id_from_lead(p, lead).await?,
+                Some(lead) => {
+                    let id = self.id_from_lead(p, lead).await?;
+                    let (existing, _) = self
+                        .state
+                        .clients
+                        .load(&id.to_string())
+                        .await
+                        .map_err(|e| client_error(&self.state, e))?;
+                    if existing.is_onboarded() {
+                        return Err(ApiError::conflict(
+                            "already-exists",
+                            "the client this lead became is already onboarded",
+                        ));
+                    }
+                    id
+                }
                 None => Uuid::now_v7(),
             };
+            let pan_text = pan.as_str().to_string();
             if let Some(holder) = commands::clients::reserve_pan(
                 &self.state.db,
                 &self.state.keyring,
@@ -334,9 +356,14 @@ impl ClientsApi {
             let position = match outcome {
                 Ok(p) => p,
                 Err(e) => {
-                    commands::clients::release_pan(&self.state.db, client_id)
-                        .await
-                        .map_err(ApiError::internal)?;
+                    commands::clients::release_pan(
+                        &self.state.db,
+                        &self.state.keyring,
+                        pan_text.as_str(),
+                        client_id,
+                    )
+                    .await
+                    .map_err(ApiError::internal)?;
                     return Err(e);
                 }
             };

@@ -72,7 +72,7 @@ pub async fn erase_client_if_allowed(
     crate::clients::delete_documents(db, client_id, None)
         .await
         .map_err(|e| store(e.to_string()))?;
-    crate::clients::release_pan(db, client_id)
+    crate::clients::forget_pan(db, client_id)
         .await
         .map_err(|e| store(e.to_string()))?;
     let (client, _) = clients.load(&id).await?;
