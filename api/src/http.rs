@@ -445,3 +445,23 @@ pub async fn record_access(
         .map_err(ApiError::internal)?;
     Ok(())
 }
+
+/// A record's events from the log, for history, as-of and export. When they say the person's
+/// data was erased, their key is treated as gone in this process too (it may have been
+/// destroyed by another one, such as `crm retention run`, while a copy sits in the cache).
+pub async fn record_events(
+    state: &AppState,
+    aggregate_type: &str,
+    id: &str,
+) -> Result<Vec<projections::StoredEvent>, ApiError> {
+    let events = projections::log::aggregate_events(&state.db, aggregate_type, id)
+        .await
+        .map_err(ApiError::internal)?;
+    if events
+        .iter()
+        .any(|e| e.event_type == "LeadErased" || e.event_type == "ClientErased")
+    {
+        state.keyring.note_erased(id);
+    }
+    Ok(events)
+}

@@ -82,6 +82,8 @@ pub enum ErasureState {
     Erased,
     /// Recorded; processing is restricted and the shred waits for `blocked_by`.
     Restricted,
+    /// Nobody asked for erasure: nothing is restricted (the answer to lifting a hold).
+    NotRequested,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -350,7 +352,7 @@ impl PrivacyApi {
                 let documents = view.documents.iter().map(DocumentOut::from).collect();
                 (
                     lead,
-                    Some(ClientOut::from(&view)),
+                    Some(ClientOut::shown(&view, self.state.retention)),
                     history,
                     documents,
                     subjects,
@@ -545,7 +547,7 @@ impl PrivacyApi {
                 req,
             )
             .await?;
-        let due = match subject {
+        let (due, requested) = match subject {
             Subject::Lead => {
                 let (lead, _) = self
                     .state
@@ -553,7 +555,7 @@ impl PrivacyApi {
                     .load(&id.0.to_string())
                     .await
                     .map_err(|e| lead_error(&self.state, e))?;
-                lead.erasure_due()
+                (lead.erasure_due(), lead.erasure_requested())
             }
             Subject::Client { .. } => {
                 let (client, _) = self
@@ -562,11 +564,20 @@ impl PrivacyApi {
                     .load(&id.0.to_string())
                     .await
                     .map_err(|e| client_error(&self.state, e))?;
-                client
+                let due = client
                     .erasure_blocker(Utc::now(), self.state.retention)
-                    .is_none()
+                    .is_none();
+                (due, client.erasure_requested())
             }
         };
+        if !due && !requested {
+            return Ok(ErasureResponse::Ok(Json(ErasureOutcome {
+                id: id.0,
+                state: ErasureState::NotRequested,
+                blocked_by: None,
+                position,
+            })));
+        }
         if !due {
             return Ok(ErasureResponse::Ok(Json(ErasureOutcome {
                 id: id.0,

@@ -194,6 +194,33 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
     .await;
     assert_eq!(s, 201, "{v}");
     let document = v["id"].as_str().unwrap().to_string();
+    // The file is sent as itself; a retried upload with its key stores nothing new.
+    let (s, v) = app
+        .send(
+            rm.http
+                .post(app.url(&format!(
+                    "/api/clients/{client_id}/documents?kind=photograph&file_name=a.pdf"
+                )))
+                .header("content-type", "text/plain")
+                .body(pdf("x")),
+        )
+        .await;
+    assert_eq!(s, 415, "{v}");
+    let keyed = |body: Vec<u8>| {
+        rm.http
+            .post(app.url(&format!(
+                "/api/clients/{client_id}/documents?kind=bank_proof&file_name=bank.pdf"
+            )))
+            .header("content-type", "application/octet-stream")
+            .header("idempotency-key", "bank-proof-1")
+            .body(body)
+    };
+    let (s1, first) = app.send(keyed(pdf("bank"))).await;
+    let (s2, again) = app.send(keyed(pdf("bank"))).await;
+    assert_eq!((s1, s2), (201, 201));
+    assert_eq!(first["id"], again["id"]);
+    let (s, _) = app.send(keyed(pdf("another file"))).await;
+    assert_eq!(s, 422, "the same key for another file is refused");
     let (s, v) = upload(
         &app,
         &rm.http,
@@ -240,6 +267,7 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
     assert_eq!(c["phone"], "+919988776655");
     assert_eq!(c["lead_id"], lead.as_str());
     assert_eq!(c["documents"][0]["number"], "K 123-4567");
+    assert_eq!(c["documents"].as_array().unwrap().len(), 2);
     assert_eq!(c["documents"][0]["content_type"], "application/pdf");
     let r = rm
         .http
@@ -562,6 +590,10 @@ async fn client_retention_erasure_holds_and_export_archive(store: Store) {
         &format!("/api/clients/{second}?min_position={}", v["position"]),
     )
     .await;
+    let (_, c) = app
+        .get_as(&compliance, &format!("/api/clients/{second}"))
+        .await;
+    assert!(c["privacy"]["retention_until"].is_string(), "{c}");
     let out = retention_run(&app, &[]).await;
     assert!(
         !out.contains(&second),
@@ -578,6 +610,19 @@ async fn client_retention_erasure_holds_and_export_archive(store: Store) {
         .get_as(&compliance, &format!("/api/clients/{second}"))
         .await;
     assert_eq!(c["privacy"]["erasure_basis"], "retention_ended");
+    // The server had the key cached; the log's ClientErased still closes history and export.
+    let (_, h) = app
+        .get_as(&compliance, &format!("/api/clients/{second}/history"))
+        .await;
+    assert_eq!(h["items"][0]["data"]["profile"]["name"], "[erased]", "{h}");
+    let (_, x) = app
+        .get_as(
+            &compliance,
+            &format!("/api/privacy/subjects/{second}/export"),
+        )
+        .await;
+    assert_eq!(x["client"]["pan"], "[erased]");
+    assert!(!x.to_string().contains("QWXPZ9876K"), "{x}");
     assert!(c["documents"][0]["purged_at"].is_string());
     let out = retention_run(&app, &zero).await;
     assert!(
@@ -748,7 +793,16 @@ async fn seed_gives_demo_users_leads_and_a_client_with_documents(store: Store) {
     let agent = crate::support::login(&app.base, "agent1@demo.broker", "demo-agent-pass-1").await;
     let (_, v) = app.get_as(&agent, "/api/clients?q=ABHPK4821M").await;
     assert_eq!(v["total"], 1, "{v}");
-    let client = &v["items"][0];
+    assert_eq!(
+        v["items"][0]["pan_last4"], "******821M",
+        "lists show no full PAN"
+    );
+    let (_, client) = app
+        .get_as(
+            &agent,
+            &format!("/api/clients/{}", v["items"][0]["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(client["name"], "Neha Kapoor");
     let docs = client["documents"].as_array().unwrap();
     let types: Vec<&str> = docs

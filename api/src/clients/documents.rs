@@ -5,7 +5,7 @@ use domain::access::AccessKind;
 use domain::client::{ClientCommand, Document};
 use domain::values::Text;
 use poem::Request;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Attachment, AttachmentType, Binary};
 use poem_openapi::{ApiResponse, OpenApi};
 use sha2::{Digest, Sha256};
@@ -60,93 +60,45 @@ impl DocumentsApi {
         /// The number on the document (passport number …), for finding it later.
         number: Query<Option<String>>,
         body: Binary<Vec<u8>>,
+        /// Makes the upload safe to retry: a repeat gets the first answer and stores nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Header<Option<String>>,
     ) -> Result<CreatedResponse, ApiError> {
         policy::require(&auth.0, Action::DocumentUpload)?;
-        let mut f = Fields::default();
-        let file_name = f.take("file_name", Text::parse(&file_name.0, 200));
-        let number = f.opt("number", number.0.as_deref(), |n| Text::parse(n, 64));
-        if body.0.is_empty() {
-            f.errors.push(FieldError::new("body", "the file is empty"));
+        let declared = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase());
+        if !declared
+            .as_deref()
+            .is_some_and(|d| d == "application/octet-stream" || ACCEPTED.contains(&d))
+        {
+            return Err(ApiError::unsupported_document(
+                "send the file itself as application/octet-stream (or as application/pdf, image/jpeg or image/png)",
+            ));
         }
-        f.finish()?;
-        let file_name = file_name.ok_or_else(|| ApiError::bad_request("file_name"))?;
-        let content_type = infer::get(&body.0)
-            .map(|t| t.mime_type())
-            .filter(|m| ACCEPTED.contains(m))
-            .ok_or_else(|| {
-                ApiError::unsupported_document("a document is a PDF, JPEG or PNG file")
-            })?;
-        // The client must exist and be in the caller's book before anything is stored (the
-        // aggregate, not the read model: an upload right after onboarding must work).
-        let (client, _) = self
-            .state
-            .clients
-            .load(&id.0.to_string())
-            .await
-            .map_err(|e| super::client_error(&self.state, e))?;
-        if !client.is_onboarded()
-            || !policy::client_scope(&auth.0).covers(
-                client.branch().map(|b| b.as_str()),
-                client.relationship_manager(),
+        let fingerprint = serde_json::json!({
+            "client": id.0,
+            "kind": format!("{:?}", kind.0),
+            "file_name": file_name.0,
+            "number": number.0,
+            "sha256": hex::encode(Sha256::digest(&body.0)),
+        });
+        http::idempotent(&self.state, key.0, req, fingerprint, || {
+            store(
+                &self.state,
+                req,
+                &auth.0,
+                id.0,
+                kind.0,
+                file_name.0,
+                number.0,
+                body.0,
             )
-        {
-            return Err(ApiError::not_found("client"));
-        }
-        let document_id = Uuid::now_v7();
-        let document = Document {
-            document_id,
-            kind: kind.0.into(),
-            number,
-            file_name,
-            content_type: content_type.to_string(),
-            size: body.0.len() as u64,
-            sha256: hex::encode(Sha256::digest(&body.0)),
-        };
-        match commands::clients::store_document(
-            &self.state.db,
-            &self.state.keyring,
-            id.0,
-            document_id,
-            &body.0,
-        )
+        })
         .await
-        {
-            Ok(()) => {}
-            Err(commands::privacy::PrivacyError::Shredded) => {
-                return Err(ApiError::conflict(
-                    "erased",
-                    "the client's personal data was erased; the record takes no more changes",
-                ))
-            }
-            Err(e) => return Err(ApiError::internal(e)),
-        }
-        let outcome = run_client_command(
-            &self.state,
-            &auth.0,
-            Action::DocumentUpload,
-            id.0,
-            ClientCommand::AddDocument(document),
-            req,
-        )
-        .await;
-        let position = match outcome {
-            Ok(p) => p,
-            Err(e) => {
-                // The file without its event is of no use and must not linger.
-                commands::clients::delete_documents(&self.state.db, id.0, Some(&[document_id]))
-                    .await
-                    .map_err(ApiError::internal)?;
-                return Err(e);
-            }
-        };
-        Ok(CreatedResponse::Created(
-            poem_openapi::payload::Json(Accepted {
-                id: document_id,
-                position,
-                client_id: Some(id.0),
-            }),
-            format!("/api/clients/{}/documents/{document_id}", id.0),
-        ))
     }
 
     /// Download a KYC document
@@ -199,6 +151,95 @@ impl DocumentsApi {
                 .filename(safe_file_name(&meta.file_name)),
         ))
     }
+}
+
+/// Stores a document's file and records it on the client.
+#[allow(clippy::too_many_arguments)]
+async fn store(
+    state: &crate::http::AppState,
+    req: &Request,
+    principal: &crate::auth::Principal,
+    id: Uuid,
+    kind: DocumentKind,
+    file_name: String,
+    number: Option<String>,
+    body: Vec<u8>,
+) -> Result<CreatedResponse, ApiError> {
+    let mut f = Fields::default();
+    let file_name = f.take("file_name", Text::parse(&file_name, 200));
+    let number = f.opt("number", number.as_deref(), |n| Text::parse(n, 64));
+    if body.is_empty() {
+        f.errors.push(FieldError::new("body", "the file is empty"));
+    }
+    f.finish()?;
+    let file_name = file_name.ok_or_else(|| ApiError::bad_request("file_name"))?;
+    let content_type = infer::get(&body)
+        .map(|t| t.mime_type())
+        .filter(|m| ACCEPTED.contains(m))
+        .ok_or_else(|| ApiError::unsupported_document("a document is a PDF, JPEG or PNG file"))?;
+    // The client must exist and be in the caller's book before anything is stored (the
+    // aggregate, not the read model: an upload right after onboarding must work).
+    let (client, _) = state
+        .clients
+        .load(&id.to_string())
+        .await
+        .map_err(|e| super::client_error(state, e))?;
+    if !client.is_onboarded()
+        || !policy::client_scope(principal).covers(
+            client.branch().map(|b| b.as_str()),
+            client.relationship_manager(),
+        )
+    {
+        return Err(ApiError::not_found("client"));
+    }
+    let document_id = Uuid::now_v7();
+    let document = Document {
+        document_id,
+        kind: kind.into(),
+        number,
+        file_name,
+        content_type: content_type.to_string(),
+        size: body.len() as u64,
+        sha256: hex::encode(Sha256::digest(&body)),
+    };
+    match commands::clients::store_document(&state.db, &state.keyring, id, document_id, &body).await
+    {
+        Ok(()) => {}
+        Err(commands::privacy::PrivacyError::Shredded) => {
+            return Err(ApiError::conflict(
+                "erased",
+                "the client's personal data was erased; the record takes no more changes",
+            ))
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    }
+    let outcome = run_client_command(
+        &state,
+        principal,
+        Action::DocumentUpload,
+        id,
+        ClientCommand::AddDocument(document),
+        req,
+    )
+    .await;
+    let position = match outcome {
+        Ok(p) => p,
+        Err(e) => {
+            // The file without its event is of no use and must not linger.
+            commands::clients::delete_documents(&state.db, id, Some(&[document_id]))
+                .await
+                .map_err(ApiError::internal)?;
+            return Err(e);
+        }
+    };
+    Ok(CreatedResponse::Created(
+        poem_openapi::payload::Json(Accepted {
+            id: document_id,
+            position,
+            client_id: Some(id),
+        }),
+        format!("/api/clients/{}/documents/{document_id}", id),
+    ))
 }
 
 /// A file name safe for a `Content-Disposition` header.

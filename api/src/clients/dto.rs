@@ -217,7 +217,8 @@ impl From<&DocumentView> for DocumentOut {
 pub struct ClientPrivacyOut {
     /// When erasure was asked for; processing is restricted from then on.
     pub erasure_requested_at: Option<DateTime<Utc>>,
-    /// When the records' retention ends and the data goes (known once the relationship ended).
+    /// When the records' retention ends and the data goes, unless a legal hold stands (known
+    /// once the relationship ended).
     pub retention_until: Option<DateTime<Utc>>,
     pub legal_hold: bool,
     pub erased_at: Option<DateTime<Utc>>,
@@ -252,6 +253,20 @@ pub struct ClientOut {
     pub version: i64,
     /// The log position of the client's last event.
     pub position: i64,
+}
+
+impl ClientOut {
+    /// The view as shown, with when its records may go under `policy` (once the relationship
+    /// ended; the same rule the retention run applies).
+    pub fn shown(v: &ClientView, policy: domain::client::RetentionPolicy) -> Self {
+        let mut out = Self::from(v);
+        if out.privacy.erased_at.is_none() {
+            if let Some(closed) = v.closed_at {
+                out.privacy.retention_until = Some(policy.all_records_end(closed));
+            }
+        }
+        out
+    }
 }
 
 impl From<&ClientView> for ClientOut {
@@ -334,11 +349,62 @@ impl poem_openapi::types::Example for ClientOut {
     }
 }
 
+/// A client as lists show it: enough to find and contact them. The full record (PAN, date of
+/// birth, address, documents) is read one client at a time, and each read is recorded.
+#[derive(Debug, Clone, Object)]
+pub struct ClientSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    /// The last four characters only (`******234F`).
+    pub pan_last4: String,
+    pub branch: String,
+    pub relationship_manager: Option<Uuid>,
+    pub status: ClientStatus,
+    /// Erasure was asked for: processing is restricted.
+    pub restricted: bool,
+    pub documents: usize,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub position: i64,
+}
+
+impl From<&ClientView> for ClientSummary {
+    fn from(v: &ClientView) -> Self {
+        let pan_last4 = if v.pan.starts_with('[') {
+            v.pan.clone()
+        } else {
+            let tail: String = v
+                .pan
+                .chars()
+                .skip(v.pan.chars().count().saturating_sub(4))
+                .collect();
+            format!("******{tail}")
+        };
+        Self {
+            id: v.client_id,
+            name: v.name.clone(),
+            email: v.email.clone(),
+            phone: v.phone.clone(),
+            pan_last4,
+            branch: v.branch.clone(),
+            relationship_manager: v.relationship_manager,
+            status: ClientStatus::of(v),
+            restricted: v.restricted(),
+            documents: v.documents.iter().filter(|d| d.purged_at.is_none()).count(),
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            position: v.position,
+        }
+    }
+}
+
 /// A page of clients, newest first.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct ClientList {
-    pub items: Vec<ClientOut>,
+    pub items: Vec<ClientSummary>,
     /// Pass back as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
     /// How many clients match the filters.
@@ -348,7 +414,21 @@ pub struct ClientList {
 impl poem_openapi::types::Example for ClientList {
     fn example() -> Self {
         Self {
-            items: vec![ClientOut::example()],
+            items: vec![ClientSummary {
+                id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5c01),
+                name: "Asha Rao".into(),
+                email: "asha.rao@example.in".into(),
+                phone: "+919876543210".into(),
+                pan_last4: "******234F".into(),
+                branch: "MUM-01".into(),
+                relationship_manager: None,
+                status: ClientStatus::Active,
+                restricted: false,
+                documents: 1,
+                created_at: ClientOut::example().created_at,
+                updated_at: ClientOut::example().updated_at,
+                position: 812,
+            }],
             next_cursor: None,
             total: 1,
         }

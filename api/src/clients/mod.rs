@@ -187,7 +187,11 @@ impl ClientsApi {
 
     /// The client id a converted lead named, checking the caller may see the lead (folded from
     /// the log: a conversion a moment ago counts).
-    async fn id_from_lead(&self, p: &Principal, lead_id: Uuid) -> Result<Uuid, ApiError> {
+    async fn id_from_lead(
+        &self,
+        p: &Principal,
+        lead_id: Uuid,
+    ) -> Result<(Uuid, Option<Uuid>), ApiError> {
         let events =
             projections::log::aggregate_events(&self.state.db, "lead", &lead_id.to_string())
                 .await
@@ -202,12 +206,13 @@ impl ClientsApi {
             .ok_or_else(|| {
                 ApiError::validation(vec![FieldError::new("lead_id", "no such lead")])
             })?;
-        lead.client_id.ok_or_else(|| {
+        let client_id = lead.client_id.ok_or_else(|| {
             ApiError::validation(vec![FieldError::new(
                 "lead_id",
                 "the lead is not converted; convert it first",
             )])
-        })
+        })?;
+        Ok((client_id, lead.assignee))
     }
 }
 
@@ -269,23 +274,24 @@ impl ClientsApi {
             else {
                 return Err(ApiError::bad_request("invalid client"));
             };
-            // Sales roles onboard into what they may see: their branch, their own clients.
-            let manager = match (b.relationship_manager, p.role) {
-                (None, Role::RelationshipManager) => Some(p.user_id),
-                (m, _) => m,
-            };
-            let scope = policy::client_scope(p);
-            if !scope.covers(Some(branch.as_str()), manager) {
+            // Sales roles onboard into what they may see: their branch, their own book.
+            if p.role == Role::RelationshipManager && p.branch.as_deref() != Some(branch.as_str()) {
                 return Err(ApiError::forbidden(
-                    "you may onboard clients only into your own branch and book",
+                    "you may onboard clients only into your own branch",
                 ));
             }
-            if let Some(m) = manager {
-                self.check_manager(m, &branch).await?;
+            let staffed = projections::users::branch_members(&self.state.db, branch.as_str())
+                .await
+                .map_err(ApiError::internal)?;
+            if staffed.is_empty() {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "branch",
+                    "no relationship or branch manager works in this branch",
+                )]));
             }
-            let client_id = match b.lead_id {
+            let (client_id, lead_assignee) = match b.lead_id {
                 Some(lead) => {
-                    let id = self.id_from_lead(p, lead).await?;
+                    let (id, assignee) = self.id_from_lead(p, lead).await?;
                     let (existing, _) = self
                         .state
                         .clients
@@ -298,10 +304,29 @@ impl ClientsApi {
                             "the client this lead became is already onboarded",
                         ));
                     }
-                    id
+                    (id, assignee)
                 }
-                None => Uuid::now_v7(),
+                None => (Uuid::now_v7(), None),
             };
+            // Who looks after the client: as asked; else the agent onboarding them; else the
+            // agent who worked the lead, if they serve this branch.
+            let manager = match (b.relationship_manager, p.role) {
+                (Some(m), _) => {
+                    self.check_manager(m, &branch).await?;
+                    Some(m)
+                }
+                (None, Role::RelationshipManager) => Some(p.user_id),
+                (None, _) => match lead_assignee {
+                    Some(a) if self.check_manager(a, &branch).await.is_ok() => Some(a),
+                    _ => None,
+                },
+            };
+            let scope = policy::client_scope(p);
+            if !scope.covers(Some(branch.as_str()), manager) {
+                return Err(ApiError::forbidden(
+                    "you may onboard clients only into your own branch and book",
+                ));
+            }
             let pan_text = pan.as_str().to_string();
             if let Some(holder) = commands::clients::reserve_pan(
                 &self.state.db,
@@ -377,7 +402,9 @@ impl ClientsApi {
 
     /// List clients
     ///
-    /// Newest first, within what the caller may see. `q` finds a client by PAN, e-mail address
+    /// Newest first, within what the caller may see: name, contact, the PAN's last four
+    /// characters, branch, manager and status (the full record is `GET /api/clients/{id}`, and
+    /// each such read is recorded). `q` finds a client by PAN, e-mail address
     /// or phone number (exact, through blind indexes), or by words of the name or address.
     /// Keyset pagination: pass `next_cursor` back as `cursor` with the same filters.
     #[oai(path = "/api/clients", method = "get", tag = "ClientTags::Clients")]
@@ -457,7 +484,7 @@ impl ClientsApi {
             items: page
                 .items
                 .into_iter()
-                .map(|v| ClientOut::from(&policy::shown_client(&auth.0, v)))
+                .map(|v| ClientSummary::from(&policy::shown_client(&auth.0, v)))
                 .collect(),
             next_cursor: page.next_cursor,
             total: page.total,
@@ -489,7 +516,10 @@ impl ClientsApi {
         let view = policy::shown_client(&auth.0, view);
         http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
         let etag = format!("\"{}\"", view.version);
-        Ok(ClientResponse::Ok(Json((&view).into()), etag))
+        Ok(ClientResponse::Ok(
+            Json(ClientOut::shown(&view, self.state.retention)),
+            etag,
+        ))
     }
 
     /// A client's history
@@ -662,9 +692,7 @@ pub(crate) async fn client_history_entries(
     state: &crate::http::AppState,
     id: Uuid,
 ) -> Result<Vec<crate::dto::HistoryEntry>, ApiError> {
-    let events = projections::log::aggregate_events(&state.db, "client", &id.to_string())
-        .await
-        .map_err(ApiError::internal)?;
+    let events = http::record_events(state, "client", &id.to_string()).await?;
     if events.is_empty() {
         return Err(ApiError::not_found("client"));
     }

@@ -331,9 +331,7 @@ pub(crate) async fn history_entries(
     state: &crate::http::AppState,
     id: Uuid,
 ) -> Result<(Vec<HistoryEntry>, projections::leads::LeadView), ApiError> {
-    let events = projections::log::aggregate_events(&state.db, "lead", &id.to_string())
-        .await
-        .map_err(ApiError::internal)?;
+    let events = crate::http::record_events(state, "lead", &id.to_string()).await?;
     if events.is_empty() {
         return Err(ApiError::not_found("lead"));
     }
@@ -592,10 +590,7 @@ impl LeadsApi {
         policy::require(&auth.0, Action::LeadRead)?;
         if let Some(at) = as_of.0 {
             policy::require(&auth.0, Action::LeadHistory)?;
-            let events =
-                projections::log::aggregate_events(&self.state.db, "lead", &id.0.to_string())
-                    .await
-                    .map_err(ApiError::internal)?;
+            let events = http::record_events(&self.state, "lead", &id.0.to_string()).await?;
             let (now, then) = projections::leads::fold_now_and_at(&self.state.keyring, &events, at)
                 .await
                 .map_err(ApiError::internal)?;

@@ -578,6 +578,17 @@ impl Keyring {
         .map_err(|_| PrivacyError::Decrypt)
     }
 
+    /// Treats the subject as shredded in this process from now on: the log says their data
+    /// is erased (another process, such as `crm retention run`, destroyed the key), so a key
+    /// cached here must not open it any more.
+    pub fn note_erased(&self, subject: &str) {
+        self.shredded
+            .lock()
+            .expect("shred list")
+            .insert(subject.to_string());
+        self.cache.lock().expect("key cache").remove(subject);
+    }
+
     /// Whether the subject's key was destroyed.
     pub async fn is_shredded(&self, subject: &str) -> Result<bool, PrivacyError> {
         Ok(matches!(self.stored(subject).await?, Some((None,))))

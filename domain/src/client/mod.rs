@@ -200,6 +200,11 @@ impl Client {
         self.lead_id
     }
 
+    /// Whether the person asked for erasure (processing is restricted since).
+    pub fn erasure_requested(&self) -> bool {
+        self.erasure_requested
+    }
+
     pub fn is_erased(&self) -> bool {
         self.erased
     }

@@ -82,6 +82,11 @@ impl Lead {
         }
     }
 
+    /// Whether the person asked for erasure (processing is restricted since).
+    pub fn erasure_requested(&self) -> bool {
+        self.erasure_requested
+    }
+
     /// Whether the subject's erasure is asked for, allowed and not yet done.
     pub fn erasure_due(&self) -> bool {
         self.erasure_requested && !self.erased && !self.legal_hold && !self.retention_required
