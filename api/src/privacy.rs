@@ -663,7 +663,7 @@ impl PrivacyApi {
         auth: Auth,
         /// The data subject: a lead's or a client's id.
         id: Path<Uuid>,
-    ) -> Result<ArchiveResponse, ReadError> {
+    ) -> Result<poem_openapi::payload::Response<ArchiveResponse>, ReadError> {
         policy::require(&auth.0, Action::SubjectExport)?;
         let (export, files) = self.gather(&auth.0, id.0, req, true).await?;
         let json = serde_json::to_vec_pretty(
@@ -671,11 +671,12 @@ impl PrivacyApi {
         )
         .map_err(ApiError::internal)?;
         let zip = archive(&json, &files).map_err(ApiError::internal)?;
-        Ok(ArchiveResponse::Ok(
+        Ok(poem_openapi::payload::Response::new(ArchiveResponse::Ok(
             Attachment::new(zip)
                 .attachment_type(AttachmentType::Attachment)
                 .filename(format!("subject-{}.zip", id.0)),
         ))
+        .header("content-type", "application/zip"))
     }
 }
 

@@ -276,6 +276,7 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
     assert_eq!(r.bytes().await.unwrap().to_vec(), pdf("kestrel-marker"));
 
     // Nothing personal is stored in the clear: not in the log, the read model, the PAN
@@ -410,6 +411,7 @@ async fn client_retention_erasure_holds_and_export_archive(store: Store) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/zip");
     let bytes = r.bytes().await.unwrap().to_vec();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP file");
     let names: Vec<String> = zip

@@ -24,7 +24,8 @@ const ACCEPTED: &[&str] = &["application/pdf", "image/jpeg", "image/png"];
 
 #[derive(Debug, ApiResponse)]
 pub enum DocumentFile {
-    /// The file as uploaded.
+    /// The file as uploaded, with its detected type (`application/pdf`, `image/jpeg`,
+    /// `image/png`) as `Content-Type`.
     #[oai(status = 200)]
     Ok(Attachment<Vec<u8>>),
 }
@@ -118,7 +119,7 @@ impl DocumentsApi {
         id: Path<Uuid>,
         /// The document's id.
         document_id: Path<Uuid>,
-    ) -> Result<DocumentFile, ReadError> {
+    ) -> Result<poem_openapi::payload::Response<DocumentFile>, ReadError> {
         policy::require(&auth.0, Action::DocumentRead)?;
         let client = projections::clients::query::get(&self.state.db, &self.state.keyring, id.0)
             .await
@@ -145,11 +146,14 @@ impl DocumentsApi {
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("document file (purged or erased)"))?;
         http::record_access(&self.state, req, "client", id.0, AccessKind::Document).await?;
-        Ok(DocumentFile::Ok(
+        // Served as what it is (the type detected at upload), as an attachment.
+        Ok(poem_openapi::payload::Response::new(DocumentFile::Ok(
             Attachment::new(file)
                 .attachment_type(AttachmentType::Attachment)
                 .filename(safe_file_name(&meta.file_name)),
         ))
+        .header("content-type", meta.content_type.as_str())
+        .header("x-content-type-options", "nosniff"))
     }
 }
 
@@ -214,7 +218,7 @@ async fn store(
         Err(e) => return Err(ApiError::internal(e)),
     }
     let outcome = run_client_command(
-        &state,
+        state,
         principal,
         Action::DocumentUpload,
         id,
