@@ -71,10 +71,22 @@ impl Db {
                 Self::sqlite(options).await
             }
             None => {
+                let fresh = !data_dir.exists();
                 std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
                     path: data_dir.display().to_string(),
                     source,
                 })?;
+                // The store and the key files are for this user only (the directory guards
+                // the database file, its journal and its temporary files alike).
+                #[cfg(unix)]
+                if fresh {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+                        .map_err(|source| StoreError::DataDir {
+                            path: data_dir.display().to_string(),
+                            source,
+                        })?;
+                }
                 Self::sqlite(SqliteConnectOptions::new().filename(data_dir.join("crm.db"))).await
             }
         }

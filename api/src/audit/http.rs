@@ -118,8 +118,8 @@ pub enum HistoryPageResponse {
 }
 
 /// The aggregate types the log holds.
-const AGGREGATE_TYPES: &[&str] = &["lead", "user", "pii_access"];
-const TYPES_HINT: &str = "one of lead, user, pii_access";
+const AGGREGATE_TYPES: &[&str] = &["lead", "client", "user", "pii_access"];
+const TYPES_HINT: &str = "one of lead, client, user, pii_access";
 
 pub struct AuditApi {
     pub state: State,

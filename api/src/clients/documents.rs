@@ -129,7 +129,11 @@ impl DocumentsApi {
             })
             .ok_or_else(|| ApiError::not_found("client"))?;
         if policy::sells(auth.0.role) && client.restricted() {
-            return Err(ApiError::not_found("document (processing is restricted)").into());
+            return Err(ApiError::conflict(
+                "processing-restricted",
+                "the person asked for erasure: their documents are for compliance only",
+            )
+            .into());
         }
         let meta = client
             .documents
