@@ -298,6 +298,27 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
         );
     }
 
+    // The same holds for the raw bytes of the SQLite files (database and write-ahead log).
+    if matches!(app.db(), commands::Db::Sqlite(_)) {
+        let mut raw = Vec::new();
+        for f in ["crm.db", "crm.db-wal"] {
+            raw.extend(std::fs::read(app.fresh.data_dir.join(f)).unwrap_or_default());
+        }
+        assert!(raw.len() > 10_000, "the files hold the store");
+        for needle in [
+            "Quillfeather",
+            "QWXPZ9876K",
+            "qwxpz9876k",
+            "kestrel-marker",
+            "vikram.quill",
+        ] {
+            assert!(
+                !raw.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle:?} is in the SQLite files in the clear"
+            );
+        }
+    }
+
     // Found by PAN, e-mail, phone, name words and document number, through blind indexes.
     for q in [
         "q=qwxpz9876k",
