@@ -306,9 +306,20 @@ pub async fn catch_up(
     let mut applied = 0u64;
     for p in projections {
         let mut cp = checkpoint::load(db, p.name()).await?;
-        while let Some((next, n)) = step(db, p.as_ref(), cp, BATCH).await? {
-            cp = next;
-            applied += n as u64;
+        loop {
+            match step(db, p.as_ref(), cp, BATCH).await {
+                Ok(Some((next, n))) => {
+                    cp = next;
+                    applied += n as u64;
+                }
+                Ok(None) => break,
+                // A running server's worker applied the batch first: go on from where it is,
+                // so that this returns only once the projection has the whole log.
+                Err(ProjectionError::CheckpointMoved) => {
+                    cp = checkpoint::load(db, p.name()).await?;
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(applied)
