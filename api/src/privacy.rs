@@ -222,12 +222,17 @@ impl PrivacyApi {
         let subject = self.subject(id).await?;
         let position = match &subject {
             Subject::Lead => {
-                http::run_lead_command(&self.state, p, action, id, step.for_lead(), req).await?
+                http::run_lead_command(&self.state, p, action, id, step.for_lead(), req).await
             }
             Subject::Client { .. } => {
-                run_client_command(&self.state, p, action, id, step.for_client(), req).await?
+                run_client_command(&self.state, p, action, id, step.for_client(), req).await
             }
-        };
+        }
+        // One answer for "no such person" and "not one you may see", whichever kind it is.
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::not_found("data subject (lead or client)"),
+            other => other,
+        })?;
         Ok((position, subject))
     }
 
@@ -442,6 +447,32 @@ impl PrivacyApi {
                 req,
             )
             .await?;
+        if let Subject::Lead = &subject {
+            // A converted lead's person is a client now: their client record is restricted too.
+            let (lead, _) = self
+                .state
+                .leads
+                .load(&id.0.to_string())
+                .await
+                .map_err(|e| lead_error(&self.state, e))?;
+            if let Some(client) = lead.converted_to() {
+                match self
+                    .state
+                    .clients
+                    .execute(
+                        &client.to_string(),
+                        ClientCommand::RequestErasure { reason: None },
+                        &http::metadata(req),
+                        None,
+                    )
+                    .await
+                {
+                    // Not onboarded (yet): onboarding refuses a restricted lead.
+                    Ok(_) | Err(commands::CommandError::Rejected(_)) => {}
+                    Err(e) => return Err(client_error(&self.state, e)),
+                }
+            }
+        }
         if let Subject::Client {
             lead_id: Some(lead),
         } = &subject
@@ -555,6 +586,25 @@ impl PrivacyApi {
                     .load(&id.0.to_string())
                     .await
                     .map_err(|e| lead_error(&self.state, e))?;
+                // Its client was erased while this hold kept the lead: it goes now.
+                if let Some(position) = erasure::erase_lead_with_its_client(
+                    &self.state.clients,
+                    &self.state.leads,
+                    &self.state.keyring,
+                    &lead,
+                    &id.0.to_string(),
+                    &http::metadata(req),
+                )
+                .await
+                .map_err(|e| lead_error(&self.state, e))?
+                {
+                    return Ok(ErasureResponse::Ok(Json(ErasureOutcome {
+                        id: id.0,
+                        state: ErasureState::Erased,
+                        blocked_by: None,
+                        position,
+                    })));
+                }
                 (lead.erasure_due(), lead.erasure_requested())
             }
             Subject::Client { .. } => {

@@ -186,10 +186,10 @@ pub async fn demo_records(
     }
 
     // The client the first lead became, with its KYC documents.
-    if commands::clients::reserve_pan(db, keyring, DEMO_PAN, client_id)
+    if commands::clients::reserve_pan(db, keyring, DEMO_PAN, client_id, |_| async { Ok(true) })
         .await
         .map_err(|e| err(&e))?
-        .is_some()
+        != commands::clients::Reservation::Reserved
     {
         return Err("the demo PAN is taken".into());
     }

@@ -7,44 +7,91 @@ use crate::privacy::{Keyring, PrivacyError};
 use crate::store::{Db, StoreError};
 use crate::with_db;
 
-/// Reserves the PAN (by its blind index) for `client_id`; the client already holding it when
-/// another has it.
-pub async fn reserve_pan(
+/// What reserving a PAN for a client came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Reserved now, or already reserved for this very client (a retried onboarding).
+    Reserved,
+    /// Another client holds the PAN.
+    TakenBy(Uuid),
+    /// This client holds another PAN.
+    ClientHasAnother,
+}
+
+/// A reservation older than this whose client never got onboarded was left by an onboarding
+/// that died half-way; it may be taken over.
+const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Reserves the PAN (by its blind index) for `client_id`. `onboarded` says whether a client
+/// exists, for taking over a reservation an interrupted onboarding left behind.
+pub async fn reserve_pan<F, Fut>(
     db: &Db,
     keyring: &Keyring,
     pan: &str,
     client_id: Uuid,
-) -> Result<Option<Uuid>, StoreError> {
+    onboarded: F,
+) -> Result<Reservation, StoreError>
+where
+    F: Fn(Uuid) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, StoreError>>,
+{
     let index = keyring.blind_index("pan", pan);
-    let now = chrono::Utc::now().to_rfc3339();
-    let inserted = with_db!(db, pool => {
-        sqlx::query(
-            "INSERT INTO client_pans (pan_index, client_id, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (pan_index) DO NOTHING",
-        )
-        .bind(&index)
-        .bind(client_id.to_string())
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    if inserted == 1 {
-        return Ok(None);
-    }
-    let holder: Option<String> = with_db!(db, pool => {
-        sqlx::query_scalar("SELECT client_id FROM client_pans WHERE pan_index = $1")
+    for _ in 0..2 {
+        let now = chrono::Utc::now();
+        let inserted = with_db!(db, pool => {
+            sqlx::query(
+                "INSERT INTO client_pans (pan_index, client_id, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+            )
             .bind(&index)
-            .fetch_optional(pool)
+            .bind(client_id.to_string())
+            .bind(now.to_rfc3339())
+            .execute(pool)
             .await?
-    });
-    // A holder that vanished in between (its erasure released it) still counts as taken: the
-    // caller answers conflict and the person can be onboarded on a retry.
-    Ok(Some(
-        holder
-            .and_then(|h| Uuid::parse_str(&h).ok())
-            .unwrap_or(client_id),
-    ))
+            .rows_affected()
+        });
+        if inserted == 1 {
+            return Ok(Reservation::Reserved);
+        }
+        let holder: Option<(String, String)> = with_db!(db, pool => {
+            sqlx::query_as("SELECT client_id, created_at FROM client_pans WHERE pan_index = $1")
+                .bind(&index)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some((holder, created_at)) = holder else {
+            // Nobody holds the PAN, so the conflict was this client's own other PAN (or the
+            // holder was erased in between: the retry settles it).
+            let mine: Option<String> = with_db!(db, pool => {
+                sqlx::query_scalar("SELECT pan_index FROM client_pans WHERE client_id = $1")
+                    .bind(client_id.to_string())
+                    .fetch_optional(pool)
+                    .await?
+            });
+            if mine.is_some() {
+                return Ok(Reservation::ClientHasAnother);
+            }
+            continue;
+        };
+        let holder = Uuid::parse_str(&holder).unwrap_or_default();
+        if holder == client_id {
+            return Ok(Reservation::Reserved);
+        }
+        let abandoned = chrono::DateTime::parse_from_rfc3339(&created_at)
+            .is_ok_and(|t| now.signed_duration_since(t) > ABANDONED_AFTER);
+        if abandoned && !onboarded(holder).await? {
+            with_db!(db, pool => {
+                sqlx::query("DELETE FROM client_pans WHERE pan_index = $1 AND client_id = $2")
+                    .bind(&index)
+                    .bind(holder.to_string())
+                    .execute(pool)
+                    .await?;
+            });
+            continue;
+        }
+        return Ok(Reservation::TakenBy(holder));
+    }
+    Ok(Reservation::ClientHasAnother)
 }
 
 /// Gives back a reservation [`reserve_pan`] just made (the onboarding it was for failed).

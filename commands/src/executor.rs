@@ -188,11 +188,13 @@ where
                     s.load_aggregate(id).await.map_err(store_error)?
                 };
                 let loaded = context.current_sequence;
-                if let Some(expected) = expected.filter(|e| *e != loaded) {
-                    return Err(CommandError::VersionMismatch { expected, actual: loaded });
-                }
+                // Access first: a version answer would tell a caller who may not see the
+                // record that it exists.
                 if let Some(guard) = guard {
                     guard(&context.aggregate).map_err(CommandError::Rejected)?;
+                }
+                if let Some(expected) = expected.filter(|e| *e != loaded) {
+                    return Err(CommandError::VersionMismatch { expected, actual: loaded });
                 }
                 let sink = EventSink::default();
                 context

@@ -258,12 +258,25 @@ impl RetentionPeriod {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let s = raw.trim();
         let bad = || InvalidValue::new("a retention period is a number of years or days: 8y, 90d");
-        let (n, unit) = s.split_at(s.len().saturating_sub(1));
-        let n: u32 = n.parse().map_err(|_| bad())?;
-        match unit {
-            "y" if n <= 100 => Ok(Self::Years(n)),
-            "d" if n <= 36_500 => Ok(Self::Days(n)),
-            _ => Err(bad()),
+        let number = |n: &str| {
+            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+                n.parse::<u32>().ok()
+            } else {
+                None
+            }
+        };
+        if let Some(n) = s.strip_suffix('y') {
+            match number(n) {
+                Some(n) if n <= 100 => Ok(Self::Years(n)),
+                _ => Err(bad()),
+            }
+        } else if let Some(n) = s.strip_suffix('d') {
+            match number(n) {
+                Some(n) if n <= 36_500 => Ok(Self::Days(n)),
+                _ => Err(bad()),
+            }
+        } else {
+            Err(bad())
         }
     }
 
@@ -333,7 +346,7 @@ mod tests {
         );
         assert_eq!(RetentionPeriod::parse("0d").unwrap().ends(from), from);
         assert_eq!(eight.to_string(), "8y");
-        for bad in ["", "8", "y", "8w", "-1d", "101y", "1.5y"] {
+        for bad in ["", "8", "y", "8w", "-1d", "101y", "1.5y", "8年", "+8y"] {
             assert!(
                 RetentionPeriod::parse(bad).is_err(),
                 "{bad:?} should be refused"

@@ -370,6 +370,26 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
     let last = h["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["event_type"], "ClientProfileChanged");
     assert_eq!(last["changed_fields"], json!(["address"]));
+
+    // Out of scope stays out of sight, whatever If-Match says.
+    let (s, _) = app
+        .send(
+            other_rm
+                .http
+                .patch(app.url(&format!("/api/clients/{client_id}")))
+                .header("if-match", "\"99\"")
+                .json(&json!({"address": "elsewhere"})),
+        )
+        .await;
+    assert_eq!(s, 404);
+    // Erasure asked through the converted lead restricts the client record too.
+    let (s, v) = app
+        .post(&format!("/api/privacy/subjects/{lead}/erasure"), json!({}))
+        .await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("restricted")), "{v}");
+    app.caught_up().await;
+    let (_, c) = app.get(&format!("/api/clients/{client_id}")).await;
+    assert!(c["privacy"]["erasure_requested_at"].is_string(), "{c}");
     app.stop().await;
 }
 
@@ -508,6 +528,16 @@ async fn client_retention_erasure_holds_and_export_archive(store: Store) {
         "the source lead is restricted too"
     );
 
+    // A legal hold on the lead keeps the lead, even when its client goes.
+    let (s, _) = app
+        .post_as(
+            &compliance,
+            &format!("/api/privacy/subjects/{lead}/legal-hold"),
+            json!({"reason": "complaint about the sales call"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+
     // A legal hold keeps everything past the retention end.
     let (s, _) = app
         .post_as(
@@ -560,8 +590,27 @@ async fn client_retention_erasure_holds_and_export_archive(store: Store) {
         .await;
     assert_eq!(s, 404);
     let (_, l) = app.get(&format!("/api/leads/{lead}")).await;
+    assert_eq!(
+        l["name"], "Vikram Quillfeather",
+        "its own hold keeps the lead"
+    );
+    let (s, v) = app
+        .send(compliance.http.delete(app.url(&format!(
+            "/api/privacy/subjects/{lead}/legal-hold?reason=complaint%20settled"
+        ))))
+        .await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("erased")), "{v}");
+    let (_, l) = app.get(&format!("/api/leads/{lead}")).await;
     assert_eq!(l["name"], "[erased]");
-    assert_eq!(count_in_store(&app, "osprey").await, 0);
+    // The files and the PAN reservation are gone, not only unreadable.
+    let (files, pans): (i64, i64) = commands::with_db!(app.db(), pool => {
+        let f: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM client_documents WHERE client_id = $1")
+            .bind(&id).fetch_one(pool).await.unwrap();
+        let p: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM client_pans WHERE client_id = $1")
+            .bind(&id).fetch_one(pool).await.unwrap();
+        (f, p)
+    });
+    assert_eq!((files, pans), (0, 0));
     // A read model rebuilt from the log shows the same: the events are there, the data is not.
     let keyring = app.running.as_ref().unwrap().keyring.clone();
     let projection = projections::clients::ClientsProjection::new(keyring);

@@ -128,6 +128,11 @@ impl DocumentsApi {
                 policy::client_scope(&auth.0).covers(Some(&v.branch), v.relationship_manager)
             })
             .ok_or_else(|| ApiError::not_found("client"))?;
+        if client.privacy.erased_at.is_some() {
+            // The log says so even if this process still holds the key in its cache.
+            self.state.keyring.note_erased(&id.0.to_string());
+            return Err(ApiError::not_found("document file (the person's data was erased)").into());
+        }
         if policy::sells(auth.0.role) && client.restricted() {
             return Err(ApiError::conflict(
                 "processing-restricted",
@@ -199,6 +204,22 @@ async fn store(
         )
     {
         return Err(ApiError::not_found("client"));
+    }
+    // Refusals the command would give, before anything is stored.
+    let refused = if client.is_erased() {
+        Some(domain::client::ClientError::Erased)
+    } else if client.erasure_requested() {
+        Some(domain::client::ClientError::Restricted)
+    } else if client.is_closed() {
+        Some(domain::client::ClientError::Closed)
+    } else {
+        None
+    };
+    if let Some(e) = refused {
+        return Err(super::client_error(
+            state,
+            commands::CommandError::Rejected(e),
+        ));
     }
     let document_id = Uuid::now_v7();
     let document = Document {

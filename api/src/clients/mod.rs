@@ -206,6 +206,12 @@ impl ClientsApi {
             .ok_or_else(|| {
                 ApiError::validation(vec![FieldError::new("lead_id", "no such lead")])
             })?;
+        if lead.privacy.erasure_requested_at.is_some() {
+            return Err(ApiError::conflict(
+                "processing-restricted",
+                "the person asked for erasure: they are not onboarded",
+            ));
+        }
         let client_id = lead.client_id.ok_or_else(|| {
             ApiError::validation(vec![FieldError::new(
                 "lead_id",
@@ -328,33 +334,50 @@ impl ClientsApi {
                 ));
             }
             let pan_text = pan.as_str().to_string();
-            if let Some(holder) = commands::clients::reserve_pan(
+            let clients = &self.state.clients;
+            let reservation = commands::clients::reserve_pan(
                 &self.state.db,
                 &self.state.keyring,
                 pan.as_str(),
                 client_id,
+                |holder| async move {
+                    clients
+                        .load(&holder.to_string())
+                        .await
+                        .map(|(c, _)| c.is_onboarded())
+                        .map_err(|e| commands::StoreError::Url(e.to_string()))
+                },
             )
             .await
-            .map_err(ApiError::internal)?
-            {
-                // Only a client the caller may open is named; that one exists is said either way.
-                let (existing, _) = self
-                    .state
-                    .clients
-                    .load(&holder.to_string())
-                    .await
-                    .map_err(|e| client_error(&self.state, e))?;
-                let shown = if holder != client_id
-                    && existing.is_onboarded()
-                    && scope.covers(
-                        existing.branch().map(Branch::as_str),
-                        existing.relationship_manager(),
-                    ) {
-                    vec![holder]
-                } else {
-                    Vec::new()
-                };
-                return Err(ApiError::duplicate_client(shown));
+            .map_err(ApiError::internal)?;
+            match reservation {
+                commands::clients::Reservation::Reserved => {}
+                commands::clients::Reservation::ClientHasAnother => {
+                    return Err(ApiError::conflict(
+                        "already-exists",
+                        "the client this lead became is already onboarded",
+                    ))
+                }
+                commands::clients::Reservation::TakenBy(holder) => {
+                    // Only a client the caller may open is named; that one exists is said
+                    // either way (onboarding them twice would split their records).
+                    let (existing, _) = self
+                        .state
+                        .clients
+                        .load(&holder.to_string())
+                        .await
+                        .map_err(|e| client_error(&self.state, e))?;
+                    let shown = if existing.is_onboarded()
+                        && scope.covers(
+                            existing.branch().map(Branch::as_str),
+                            existing.relationship_manager(),
+                        ) {
+                        vec![holder]
+                    } else {
+                        Vec::new()
+                    };
+                    return Err(ApiError::duplicate_client(shown));
+                }
             }
             let outcome = run_client_command(
                 &self.state,

@@ -67,8 +67,9 @@ pub async fn erase_client_if_allowed(
         }
         Err(e) => return Err(e),
     };
+    // The key goes last: until it is destroyed the retention run finds the client again and
+    // finishes whatever an interruption left (files, PAN reservation, the lead).
     let store = |e: String| CommandError::Store(e);
-    keyring.shred(&id).await.map_err(|e| store(e.to_string()))?;
     crate::clients::delete_documents(db, client_id, None)
         .await
         .map_err(|e| store(e.to_string()))?;
@@ -92,9 +93,46 @@ pub async fn erase_client_if_allowed(
             Err(e) => return Err(store(e.to_string())),
         }
     }
+    keyring.shred(&id).await.map_err(|e| store(e.to_string()))?;
     Ok(Erasure::Erased {
         position: done.position,
     })
+}
+
+/// Erases a converted lead whose client was erased while a legal hold kept the lead (called
+/// when that hold is lifted). Answers whether it did.
+pub async fn erase_lead_with_its_client(
+    clients: &Executor<Client>,
+    leads: &Executor<Lead>,
+    keyring: &Keyring,
+    lead: &Lead,
+    lead_id: &str,
+    metadata: &EventMetadata,
+) -> Result<Option<i64>, CommandError<LeadError>> {
+    let Some(client_id) = lead.converted_to() else {
+        return Ok(None);
+    };
+    let (client, _) = clients
+        .load(&client_id.to_string())
+        .await
+        .map_err(|e| CommandError::Store(e.to_string()))?;
+    if !client.is_erased() {
+        return Ok(None);
+    }
+    match leads
+        .execute(lead_id, LeadCommand::EraseWithClient, metadata, None)
+        .await
+    {
+        Ok(done) => {
+            keyring
+                .shred(lead_id)
+                .await
+                .map_err(|e| CommandError::Store(e.to_string()))?;
+            Ok(Some(done.position))
+        }
+        Err(CommandError::Rejected(LeadError::ErasureBlocked(_))) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Lets go of the client's documents whose retention period has ended: the event, then the

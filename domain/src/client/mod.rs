@@ -205,6 +205,11 @@ impl Client {
         self.erasure_requested
     }
 
+    /// Whether the relationship ended.
+    pub fn is_closed(&self) -> bool {
+        self.closed_at.is_some()
+    }
+
     pub fn is_erased(&self) -> bool {
         self.erased
     }

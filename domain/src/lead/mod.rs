@@ -162,6 +162,9 @@ pub struct Lead {
     legal_hold: bool,
     erased: bool,
     consents: BTreeSet<MarketingChannel>,
+    /// The client account the lead became.
+    #[serde(default)]
+    client_id: Option<Uuid>,
 }
 
 /// What the Lead aggregate needs from outside: the clock.
@@ -174,6 +177,11 @@ impl Lead {
     /// Whether the lead exists (was captured).
     pub fn assignee(&self) -> Option<Uuid> {
         self.assignee
+    }
+
+    /// The client account the lead became, once converted.
+    pub fn converted_to(&self) -> Option<Uuid> {
+        self.client_id
     }
 
     pub fn is_captured(&self) -> bool {
@@ -488,7 +496,10 @@ impl Aggregate for Lead {
                 self.lost_from = None;
                 self.status = Some(to);
             }
-            LeadEvent::LeadConverted { .. } => self.status = Some(LeadStatus::Converted),
+            LeadEvent::LeadConverted { client_id, .. } => {
+                self.status = Some(LeadStatus::Converted);
+                self.client_id = Some(client_id);
+            }
             LeadEvent::LeadAssigned { agent_id, .. } => self.assignee = Some(agent_id),
             LeadEvent::FollowUpScheduled {
                 follow_up_id,
