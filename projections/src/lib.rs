@@ -12,6 +12,7 @@ pub mod marketing;
 pub mod rebuild;
 pub mod runner;
 pub mod schema;
+pub mod sealed;
 pub mod users;
 
 use futures::future::BoxFuture;

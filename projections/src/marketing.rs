@@ -69,18 +69,7 @@ pub async fn audience(
     let mut c = Sql::default();
     let b = c.bind(Bind::Text(token.clone()));
     c.and(format!("marketing LIKE {b}"));
-    match clients {
-        ClientScope::All => {}
-        ClientScope::Manager(m) => {
-            let b = c.bind(Bind::Text(m.to_string()));
-            c.and(format!("relationship_manager = {b}"));
-        }
-        ClientScope::Branch(br) => {
-            let b = c.bind(Bind::Text(br.clone()));
-            c.and(format!("branch = {b}"));
-        }
-        ClientScope::Nothing => c.and("1 = 0".into()),
-    }
+    crate::clients::query::push_scope(&mut c, clients);
     let mut l = Sql::default();
     let b = l.bind(Bind::Text(token));
     l.and(format!("marketing LIKE {b}"));
@@ -89,25 +78,7 @@ pub async fn audience(
         MarketingChannel::Email => "email_index IS NOT NULL".into(),
         _ => "phone_index IS NOT NULL".into(),
     });
-    if let Some(v) = leads {
-        let mut parts = Vec::new();
-        if !v.agents.is_empty() {
-            let marks: Vec<String> = v
-                .agents
-                .iter()
-                .map(|a| l.bind(Bind::Text(a.to_string())))
-                .collect();
-            parts.push(format!("assignee IN ({})", marks.join(", ")));
-        }
-        if v.unassigned {
-            parts.push("assignee IS NULL".into());
-        }
-        if parts.is_empty() {
-            l.and("1 = 0".into());
-        } else {
-            l.and(format!("({})", parts.join(" OR ")));
-        }
-    }
+    crate::leads::query::push_visible(&mut l, leads);
     let count_clients = format!("SELECT COUNT(*) FROM clients{}", c.where_clause());
     let count_leads = format!("SELECT COUNT(*) FROM leads{}", l.where_clause());
     let (cb, lb) = (c.binds.clone(), l.binds.clone());

@@ -121,13 +121,7 @@ impl DocumentsApi {
         document_id: Path<Uuid>,
     ) -> Result<poem_openapi::payload::Response<DocumentFile>, ReadError> {
         policy::require(&auth.0, Action::DocumentRead)?;
-        let client = projections::clients::query::get(&self.state.db, &self.state.keyring, id.0)
-            .await
-            .map_err(ApiError::internal)?
-            .filter(|v| {
-                policy::client_scope(&auth.0).covers(Some(&v.branch), v.relationship_manager)
-            })
-            .ok_or_else(|| ApiError::not_found("client"))?;
+        let client = super::visible_client(&self.state, &auth.0, id.0).await?;
         if client.privacy.erased_at.is_some() {
             // The log says so even if this process still holds the key in its cache.
             self.state.keyring.note_erased(&id.0.to_string());
@@ -197,12 +191,7 @@ async fn store(
         .load(&id.to_string())
         .await
         .map_err(|e| super::client_error(state, e))?;
-    if !client.is_onboarded()
-        || !policy::client_scope(principal).covers(
-            client.branch().map(|b| b.as_str()),
-            client.relationship_manager(),
-        )
-    {
+    if !client.is_onboarded() || !policy::client_scope(principal).covers_client(&client) {
         return Err(ApiError::not_found("client"));
     }
     // Refusals the command would give, before anything is stored.

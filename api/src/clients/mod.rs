@@ -73,6 +73,19 @@ fn fingerprint<T: std::fmt::Debug>(body: &T) -> serde_json::Value {
     serde_json::Value::String(format!("{body:?}"))
 }
 
+/// The client's view, if the caller may see it (404 otherwise).
+pub(crate) async fn visible_client(
+    state: &crate::http::AppState,
+    p: &Principal,
+    id: Uuid,
+) -> Result<projections::clients::ClientView, ApiError> {
+    projections::clients::query::get(&state.db, &state.keyring, id)
+        .await
+        .map_err(ApiError::internal)?
+        .filter(|v| policy::client_scope(p).covers_view(v))
+        .ok_or_else(|| ApiError::not_found("client"))
+}
+
 /// Runs a command on a client for a request: role check, the record-level check on the loaded
 /// client, `If-Match`, counters, and the problem its failure maps to.
 pub async fn run_client_command(
@@ -92,9 +105,7 @@ pub async fn run_client_command(
     } else {
         let scope = policy::client_scope(principal);
         let guard = move |c: &Client| {
-            if !c.is_onboarded()
-                || scope.covers(c.branch().map(Branch::as_str), c.relationship_manager())
-            {
+            if !c.is_onboarded() || scope.covers_client(c) {
                 Ok(())
             } else {
                 Err(ClientError::NotFound)
@@ -148,22 +159,6 @@ pub fn client_error(state: &crate::http::AppState, e: CommandError<ClientError>)
 }
 
 impl ClientsApi {
-    /// The client's view, if the caller may see it (404 otherwise).
-    async fn view(
-        &self,
-        p: &Principal,
-        id: Uuid,
-    ) -> Result<projections::clients::ClientView, ApiError> {
-        let v = projections::clients::query::get(&self.state.db, &self.state.keyring, id)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found("client"))?;
-        if !policy::client_scope(p).covers(Some(&v.branch), v.relationship_manager) {
-            return Err(ApiError::not_found("client"));
-        }
-        Ok(v)
-    }
-
     /// An active relationship or branch manager of `branch`, or a field error.
     async fn check_manager(&self, manager: Uuid, branch: &Branch) -> Result<(), ApiError> {
         let row = projections::users::get(&self.state.db, manager)
@@ -367,11 +362,7 @@ impl ClientsApi {
                         .load(&holder.to_string())
                         .await
                         .map_err(|e| client_error(&self.state, e))?;
-                    let shown = if existing.is_onboarded()
-                        && scope.covers(
-                            existing.branch().map(Branch::as_str),
-                            existing.relationship_manager(),
-                        ) {
+                    let shown = if existing.is_onboarded() && scope.covers_client(&existing) {
                         vec![holder]
                     } else {
                         Vec::new()
@@ -535,7 +526,7 @@ impl ClientsApi {
             http::min_position(min_position.0, req)?,
         )
         .await?;
-        let view = self.view(&auth.0, id.0).await?;
+        let view = visible_client(&self.state, &auth.0, id.0).await?;
         let view = policy::shown_client(&auth.0, view);
         http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
         let etag = format!("\"{}\"", view.version);
@@ -562,7 +553,7 @@ impl ClientsApi {
         id: Path<Uuid>,
     ) -> Result<ClientHistoryResponse, ReadError> {
         policy::require(&auth.0, Action::ClientRead)?;
-        let view = self.view(&auth.0, id.0).await?;
+        let view = visible_client(&self.state, &auth.0, id.0).await?;
         if policy::sells(auth.0.role) && view.restricted() {
             return Err(ApiError::conflict(
                 "processing-restricted",
@@ -648,7 +639,7 @@ impl ClientsApi {
         body: Json<AssignManager>,
     ) -> Result<DoneResponse, ApiError> {
         policy::require(&auth.0, Action::ClientAssign)?;
-        let view = self.view(&auth.0, id.0).await?;
+        let view = visible_client(&self.state, &auth.0, id.0).await?;
         let branch = Branch::parse(&view.branch).map_err(ApiError::internal)?;
         self.check_manager(body.0.relationship_manager, &branch)
             .await?;

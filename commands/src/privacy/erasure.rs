@@ -78,18 +78,9 @@ pub async fn erase_client_if_allowed(
         .map_err(|e| store(e.to_string()))?;
     let (client, _) = clients.load(&id).await?;
     if let Some(lead_id) = client.lead_id() {
-        let lead = lead_id.to_string();
-        match leads
-            .execute(&lead, LeadCommand::EraseWithClient, metadata, None)
-            .await
-        {
-            Ok(_) => keyring
-                .shred(&lead)
-                .await
-                .map_err(|e| store(e.to_string()))?,
-            // A hold on the lead keeps the lead (not the client): it is released on its own.
-            Err(CommandError::Rejected(LeadError::ErasureBlocked(_))) => {}
-            Err(CommandError::Rejected(LeadError::NotFound)) => {}
+        // A hold on the lead keeps the lead (not the client): it goes when that hold is lifted.
+        match erase_with_client(leads, keyring, &lead_id.to_string(), metadata).await {
+            Ok(_) | Err(CommandError::Rejected(LeadError::NotFound)) => {}
             Err(e) => return Err(store(e.to_string())),
         }
     }
@@ -119,6 +110,17 @@ pub async fn erase_lead_with_its_client(
     if !client.is_erased() {
         return Ok(None);
     }
+    erase_with_client(leads, keyring, lead_id, metadata).await
+}
+
+/// `LeadErased` for a lead whose client was erased, then its key; `None` while a legal hold
+/// on the lead blocks it.
+async fn erase_with_client(
+    leads: &Executor<Lead>,
+    keyring: &Keyring,
+    lead_id: &str,
+    metadata: &EventMetadata,
+) -> Result<Option<i64>, CommandError<LeadError>> {
     match leads
         .execute(lead_id, LeadCommand::EraseWithClient, metadata, None)
         .await

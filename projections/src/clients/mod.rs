@@ -15,7 +15,7 @@ use serde_json::Value;
 
 pub use view::{ClientPrivacy, ClientView, DocumentView, PERSONAL};
 
-use crate::{log, with_tx, Projection, ProjectionError, StoredEvent, Tx};
+use crate::{with_tx, Projection, ProjectionError, StoredEvent, Tx};
 
 pub const NAME: &str = "clients";
 
@@ -50,18 +50,11 @@ impl Projection for ClientsProjection {
         &'a self,
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            let mut seen = std::collections::HashSet::new();
-            for e in events.iter().filter(|e| e.aggregate_type == Client::TYPE) {
-                if seen.insert(e.aggregate_id.as_str()) {
-                    match self.keyring.writer_key(&e.aggregate_id).await {
-                        Ok(_) | Err(PrivacyError::Shredded) => {}
-                        Err(err) => return Err(err.into()),
-                    }
-                }
-            }
-            Ok(())
-        })
+        Box::pin(crate::sealed::prepare_keys(
+            &self.keyring,
+            events,
+            Client::TYPE,
+        ))
     }
 
     fn apply<'a>(
@@ -79,22 +72,13 @@ pub async fn decode(
     keyring: &Keyring,
     e: &StoredEvent,
 ) -> Result<(ClientEvent, EventMetadata), ProjectionError> {
-    let mut opened = e.clone();
-    keyring
-        .open(
-            &e.aggregate_id,
-            &mut opened.payload,
-            domain::client::personal_fields(&e.event_type),
-        )
-        .await?;
-    let payload = log::upcast(&opened, &domain::client::upcasters());
-    let event: ClientEvent = serde_json::from_value(payload).map_err(|err| {
-        ProjectionError::Event(format!(
-            "{} {}/{} #{}: {err}",
-            e.event_type, e.aggregate_type, e.aggregate_id, e.sequence
-        ))
-    })?;
-    Ok((event, EventMetadata::from_json(&e.metadata)))
+    crate::sealed::decode(
+        keyring,
+        e,
+        domain::client::personal_fields(&e.event_type),
+        &domain::client::upcasters(),
+    )
+    .await
 }
 
 async fn apply(

@@ -32,6 +32,32 @@ impl ClientScope {
             Self::Nothing => false,
         }
     }
+
+    /// Whether the client (as its aggregate folds it) is in scope.
+    pub fn covers_client(&self, c: &domain::client::Client) -> bool {
+        self.covers(c.branch().map(|b| b.as_str()), c.relationship_manager())
+    }
+
+    /// Whether the client (as the read model shows it) is in scope.
+    pub fn covers_view(&self, v: &ClientView) -> bool {
+        self.covers(Some(&v.branch), v.relationship_manager)
+    }
+}
+
+/// Narrows a query of the clients table to `scope`.
+pub(crate) fn push_scope(sql: &mut Sql, scope: &ClientScope) {
+    match scope {
+        ClientScope::All => {}
+        ClientScope::Manager(m) => {
+            let b = sql.bind(Bind::Text(m.to_string()));
+            sql.and(format!("relationship_manager = {b}"));
+        }
+        ClientScope::Branch(br) => {
+            let b = sql.bind(Bind::Text(br.clone()));
+            sql.and(format!("branch = {b}"));
+        }
+        ClientScope::Nothing => sql.and("1 = 0".into()),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -76,18 +102,7 @@ pub async fn list(
     f: &ClientFilter,
 ) -> Result<Page<ClientView>, QueryError> {
     let mut sql = Sql::default();
-    match &f.scope {
-        ClientScope::All => {}
-        ClientScope::Manager(m) => {
-            let b = sql.bind(Bind::Text(m.to_string()));
-            sql.and(format!("relationship_manager = {b}"));
-        }
-        ClientScope::Branch(br) => {
-            let b = sql.bind(Bind::Text(br.clone()));
-            sql.and(format!("branch = {b}"));
-        }
-        ClientScope::Nothing => sql.and("1 = 0".into()),
-    }
+    push_scope(&mut sql, &f.scope);
     if let Some(s) = &f.status {
         let b = sql.bind(Bind::Text(s.clone()));
         sql.and(format!("status = {b}"));

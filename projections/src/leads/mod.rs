@@ -20,7 +20,7 @@ pub use view::{
     words, Assignment, FollowUpView, InteractionView, LeadView, PrivacyView, StatusMove, PERSONAL,
 };
 
-use crate::{log, with_tx, Projection, ProjectionError, StoredEvent, Tx};
+use crate::{with_tx, Projection, ProjectionError, StoredEvent, Tx};
 
 pub struct LeadsProjection {
     keyring: Arc<Keyring>,
@@ -57,18 +57,11 @@ impl Projection for LeadsProjection {
         &'a self,
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            let mut seen = std::collections::HashSet::new();
-            for e in events.iter().filter(|e| e.aggregate_type == Lead::TYPE) {
-                if seen.insert(e.aggregate_id.as_str()) {
-                    match self.keyring.writer_key(&e.aggregate_id).await {
-                        Ok(_) | Err(PrivacyError::Shredded) => {}
-                        Err(err) => return Err(err.into()),
-                    }
-                }
-            }
-            Ok(())
-        })
+        Box::pin(crate::sealed::prepare_keys(
+            &self.keyring,
+            events,
+            Lead::TYPE,
+        ))
     }
 
     fn apply<'a>(
@@ -86,19 +79,13 @@ pub async fn decode(
     keyring: &Keyring,
     e: &StoredEvent,
 ) -> Result<(LeadEvent, EventMetadata), ProjectionError> {
-    let mut opened = e.clone();
-    let pointers = domain::lead::personal_fields(&e.event_type);
-    keyring
-        .open(&e.aggregate_id, &mut opened.payload, pointers)
-        .await?;
-    let payload = log::upcast(&opened, &domain::lead::upcasters());
-    let event: LeadEvent = serde_json::from_value(payload).map_err(|err| {
-        ProjectionError::Event(format!(
-            "{} {}/{} #{}: {err}",
-            e.event_type, e.aggregate_type, e.aggregate_id, e.sequence
-        ))
-    })?;
-    Ok((event, EventMetadata::from_json(&e.metadata)))
+    crate::sealed::decode(
+        keyring,
+        e,
+        domain::lead::personal_fields(&e.event_type),
+        &domain::lead::upcasters(),
+    )
+    .await
 }
 
 /// Folds one decoded event into a view (a capture starts it).

@@ -65,7 +65,7 @@ pub struct Visible {
     pub unassigned: bool,
 }
 
-fn push_visible(sql: &mut Sql, visible: &Option<Visible>) {
+pub(crate) fn push_visible(sql: &mut Sql, visible: &Option<Visible>) {
     let Some(v) = visible else { return };
     let mut parts = Vec::new();
     if !v.agents.is_empty() {
