@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use commands::{with_db, Db};
+use store::{with_db, Db};
 
 use crate::config::{Config, StoreArgs};
 use crate::server;
@@ -25,12 +25,12 @@ pub struct BenchArgs {
 async fn bench_admin(running: &server::Running, base: &str) -> Result<String, String> {
     let email = format!("bench-{}@bench.example", uuid::Uuid::new_v4().simple());
     // Nobody knows this password: the account only serves this run.
-    let password = commands::privacy::generate_master_key();
+    let password = store::privacy::generate_master_key();
     let password = password.as_str();
     crate::users::register(
         &running.state.db,
         &running.state.users,
-        &commands::EventMetadata::system(None),
+        &store::EventMetadata::system(None),
         &email,
         "Bench Admin",
         domain::user::Role::Admin,
@@ -94,9 +94,7 @@ pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let stop = Arc::new(AtomicBool::new(false));
-    let head_before = projections::log::head(&db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let head_before = store::log::head(&db).await.map_err(|e| e.to_string())?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..args.clients {
@@ -173,16 +171,14 @@ pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
     );
 
     // Live catch-up: how long until the running projection has everything.
-    let head = projections::log::head(&db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let head = store::log::head(&db).await.map_err(|e| e.to_string())?;
     let t = Instant::now();
     let progress_db = db.clone();
     loop {
         let cp = projections::checkpoint::load(&progress_db, projections::leads::NAME)
             .await
             .map_err(|e| e.to_string())?;
-        if projections::log::lag(&progress_db, cp, 1)
+        if store::log::lag(&progress_db, cp, 1)
             .await
             .map_err(|e| e.to_string())?
             == 0

@@ -181,9 +181,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 }
             };
             for p in chosen {
-                let total = projections::log::head(&db)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let total = store::log::head(&db).await.map_err(|e| e.to_string())?;
                 let started = Instant::now();
                 let bar = std::io::stderr().is_terminal().then(|| {
                     let bar = ProgressBar::new(total.max(0) as u64);
@@ -323,7 +321,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 domain::lead::LeadServices {
                     clock: domain::Clock::system(),
                 },
-                commands::LogSignal::default(),
+                store::LogSignal::default(),
                 keyring.clone(),
                 domain::lead::upcasters(),
             );
@@ -333,7 +331,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     clock: domain::Clock::system(),
                     retention: config.store.retention(),
                 },
-                commands::LogSignal::default(),
+                store::LogSignal::default(),
                 keyring.clone(),
                 domain::client::upcasters(),
             );
@@ -367,10 +365,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn rotate(store: StoreArgs) -> Result<(), String> {
-    use commands::privacy::{
+    use store::privacy::{
         generate_master_key, master_key_file, previous_keys_file, write_key_file, Keyring,
     };
-    let db = commands::Db::connect(store.database_url.as_deref(), &store.data_dir)
+    let db = store::Db::connect(store.database_url.as_deref(), &store.data_dir)
         .await
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;

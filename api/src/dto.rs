@@ -840,7 +840,7 @@ fn example_view() -> LeadView {
         CaptureChannel, ContactMethod, LeadDetails, LeadEvent, LeadSource, LeadStatus,
     };
     use domain::values::{Email, PersonName, Phone, Text};
-    let meta = commands::EventMetadata {
+    let meta = store::EventMetadata {
         request_id: "6c1f2a9e-3b7d-4e21-9a55-0f3c8d2b7e10".into(),
         actor_id: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f506".into(),
         actor_role: "relationship_manager".into(),

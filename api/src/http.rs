@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use commands::idempotency::{self, Claim};
-use commands::{CommandError, Db, EventMetadata, Executor};
+use commands::{CommandError, Executor};
 use domain::lead::{Lead, LeadError};
 use domain::values::InvalidValue;
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::ApiResponse;
 use projections::runner::{Caught, Progress};
+use store::{Db, EventMetadata};
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -45,8 +46,8 @@ pub struct AppState {
     pub retention: domain::client::RetentionPolicy,
     pub users: Executor<domain::user::User>,
     pub access: Executor<domain::access::PiiAccess>,
-    pub keyring: Arc<commands::privacy::Keyring>,
-    pub signer: Arc<commands::audit::AuditSigner>,
+    pub keyring: Arc<store::privacy::Keyring>,
+    pub signer: Arc<store::audit::AuditSigner>,
     pub tokens: crate::auth::tokens::TokenKeys,
     pub auth_limiter: AuthLimiter,
     pub projections: Vec<Arc<dyn projections::Projection>>,
@@ -454,7 +455,7 @@ pub async fn record_events(
     aggregate_type: &str,
     id: &str,
 ) -> Result<Vec<projections::StoredEvent>, ApiError> {
-    let events = projections::log::aggregate_events(&state.db, aggregate_type, id)
+    let events = store::log::aggregate_events(&state.db, aggregate_type, id)
         .await
         .map_err(ApiError::internal)?;
     if events

@@ -175,7 +175,7 @@ pub fn shown_client(
 ) -> projections::clients::ClientView {
     if sells(principal.role) && view.restricted() {
         let mut doc = serde_json::to_value(&view).expect("a view serializes");
-        commands::privacy::Keyring::mask(&mut doc, projections::clients::PERSONAL, RESTRICTED);
+        store::privacy::Keyring::mask(&mut doc, projections::clients::PERSONAL, RESTRICTED);
         serde_json::from_value(doc).unwrap_or(view)
     } else {
         view
@@ -214,7 +214,7 @@ pub fn restricted_for(principal: &Principal, now: &projections::leads::LeadView)
 /// The view with its personal data replaced by [`RESTRICTED`].
 pub fn masked(view: projections::leads::LeadView) -> projections::leads::LeadView {
     let mut doc = serde_json::to_value(&view).expect("a view serializes");
-    commands::privacy::Keyring::mask(&mut doc, projections::leads::PERSONAL, RESTRICTED);
+    store::privacy::Keyring::mask(&mut doc, projections::leads::PERSONAL, RESTRICTED);
     serde_json::from_value(doc).unwrap_or(view)
 }
 

@@ -13,10 +13,11 @@ use std::time::Duration;
 use commands::privacy::erasure::{
     erase_client_if_allowed, erase_if_allowed, purge_expired_documents, Erasure,
 };
-use commands::privacy::Keyring;
-use commands::{Db, EventMetadata, Executor};
+use commands::Executor;
 use domain::client::Client;
 use domain::lead::Lead;
+use store::privacy::Keyring;
+use store::{Db, EventMetadata};
 
 /// What one run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

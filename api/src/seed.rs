@@ -2,7 +2,7 @@
 //! real (tiny) KYC document files from `fixtures/documents`, written through the same commands
 //! the API runs. Skipped when the demo client's PAN is already on file.
 
-use commands::{Db, EventMetadata, Executor};
+use commands::Executor;
 use domain::client::{
     Client, ClientCommand, ClientProfile, ClientServices, Document, DocumentKind, RetentionPolicy,
 };
@@ -14,6 +14,7 @@ use domain::user::Branch;
 use domain::values::{BirthDate, Email, PersonName, Phone, Text};
 use domain::Clock;
 use sha2::{Digest, Sha256};
+use store::{Db, EventMetadata};
 use uuid::Uuid;
 
 const DEMO_PAN: &str = "ABHPK4821M";
@@ -57,7 +58,7 @@ fn lead(name: &str, email: &str, phone: &str, source: LeadSource, notes: &str) -
 /// Writes the demo records; answers what it did, one line each.
 pub async fn demo_records(
     db: &Db,
-    keyring: &std::sync::Arc<commands::privacy::Keyring>,
+    keyring: &std::sync::Arc<store::privacy::Keyring>,
     retention: RetentionPolicy,
 ) -> Result<Vec<String>, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
@@ -72,7 +73,7 @@ pub async fn demo_records(
         .await
         .map_err(|e| err(&e))?
         .ok_or("the demo users come first")?;
-    let signal = commands::LogSignal::default();
+    let signal = store::LogSignal::default();
     let leads: Executor<Lead> = Executor::new(
         db,
         LeadServices {

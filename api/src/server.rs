@@ -5,9 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use commands::audit::AuditSigner;
-use commands::privacy::Keyring;
-use commands::{Db, Executor, LogSignal};
+use commands::Executor;
 use domain::lead::LeadServices;
 use domain::user::UserServices;
 use domain::Clock;
@@ -16,6 +14,9 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
 use poem_openapi::OpenApiService;
 use projections::Runner;
+use store::audit::AuditSigner;
+use store::privacy::Keyring;
+use store::{Db, LogSignal};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -33,15 +34,15 @@ use crate::users::{AuthApi, UsersApi};
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Store(#[from] commands::StoreError),
+    Store(#[from] store::StoreError),
     #[error(transparent)]
     Projection(#[from] projections::ProjectionError),
     #[error(transparent)]
-    Privacy(#[from] commands::privacy::PrivacyError),
+    Privacy(#[from] store::privacy::PrivacyError),
     #[error(transparent)]
-    AuditKey(#[from] commands::audit::KeyError),
+    AuditKey(#[from] store::audit::KeyError),
     #[error(transparent)]
-    Secret(#[from] commands::secrets::SecretError),
+    Secret(#[from] store::secrets::SecretError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -176,7 +177,7 @@ pub fn openapi(state: State) -> OpenApiService<Apis, ()> {
 /// Starts the server (and the projection runner) with `config`; `--addr` port 0 picks a port.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let (db, keyring, signer) = open_store(&config).await?;
-    let jwt_secret = commands::secrets::load(
+    let jwt_secret = store::secrets::load(
         "CRM_JWT_SECRET",
         config.serve.jwt_secret.as_deref(),
         &config.store.data_dir.join("jwt.key"),

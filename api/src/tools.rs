@@ -4,10 +4,11 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use commands::audit::AuditSigner;
-use commands::{Db, EventMetadata, Executor};
+use commands::Executor;
 use domain::user::{Role, User, UserServices};
 use indicatif::{ProgressBar, ProgressStyle};
+use store::audit::AuditSigner;
+use store::{Db, EventMetadata};
 use uuid::Uuid;
 
 use crate::audit::{ExportFilter, Line, Report};
@@ -36,7 +37,7 @@ impl Tools {
             UserServices {
                 clock: domain::Clock::system(),
             },
-            commands::LogSignal::default(),
+            store::LogSignal::default(),
             keyring,
             Vec::new(),
         );
@@ -233,7 +234,7 @@ pub async fn audit(store: StoreArgs, action: AuditAction) -> Result<(), String> 
             };
             let tools = Tools::open(store).await?;
             catch_up_ledger(&tools).await?;
-            let total = projections::log::head(&tools.db)
+            let total = store::log::head(&tools.db)
                 .await
                 .map_err(|e| e.to_string())?;
             let bar = std::io::stderr().is_terminal().then(|| {

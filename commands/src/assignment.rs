@@ -3,8 +3,8 @@
 
 use uuid::Uuid;
 
-use crate::store::{Db, StoreError};
-use crate::with_db;
+use store::with_db;
+use store::{Db, StoreError};
 
 /// The next agent in rotation, or `None` when no agent is active.
 pub async fn next_agent(

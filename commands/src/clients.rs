@@ -3,9 +3,9 @@
 
 use uuid::Uuid;
 
-use crate::privacy::{Keyring, PrivacyError};
-use crate::store::{Db, StoreError};
-use crate::with_db;
+use store::privacy::{Keyring, PrivacyError};
+use store::with_db;
+use store::{Db, StoreError};
 
 /// What reserving a PAN for a client came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,9 +11,9 @@ use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
-use crate::metadata::EventMetadata;
-use crate::privacy::{EncryptingRepository, Keyring};
-use crate::store::{Db, LogSignal};
+use store::privacy::{EncryptingRepository, Keyring};
+use store::EventMetadata;
+use store::{Db, LogSignal};
 
 /// How often a command that lost an optimistic-lock race is retried before answering conflict.
 const MAX_RETRIES: usize = 4;

@@ -5,8 +5,8 @@
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use crate::store::{Db, StoreError};
-use crate::with_db;
+use store::with_db;
+use store::{Db, StoreError};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Claim {

@@ -3,8 +3,8 @@
 
 use uuid::Uuid;
 
-use crate::store::{Db, StoreError};
-use crate::with_db;
+use store::with_db;
+use store::{Db, StoreError};
 
 /// Reserves `email` for `user_id`; false when another user has it.
 pub async fn reserve_email(db: &Db, email: &str, user_id: Uuid) -> Result<bool, StoreError> {

@@ -1,18 +1,11 @@
 //! Where a projection stands in the log: the commit-order key `(tx_id, position)` of the last
 //! event it applied (`tx_id` is always 0 on SQLite).
 
-use commands::{with_db, Db};
-use serde::{Deserialize, Serialize};
+use store::{with_db, Db};
 
 use crate::{with_tx, ProjectionError, Tx};
 
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-pub struct Checkpoint {
-    pub tx_id: i64,
-    pub position: i64,
-}
+pub use store::Checkpoint;
 
 pub async fn load(db: &Db, name: &str) -> Result<Checkpoint, ProjectionError> {
     let row: Option<(i64, i64)> = with_db!(db, pool => {
@@ -56,19 +49,9 @@ pub async fn advance(
 }
 
 pub async fn begin(db: &Db) -> Result<Tx, ProjectionError> {
-    Ok(match db {
-        // A writer from the start: a deferred transaction that reads first and then writes
-        // fails with SQLITE_BUSY_SNAPSHOT when another connection wrote meanwhile, whereas an
-        // immediate one waits its turn (busy timeout).
-        Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-        Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-    })
+    Ok(Tx::begin(db).await?)
 }
 
 pub async fn commit(tx: Tx) -> Result<(), ProjectionError> {
-    match tx {
-        Tx::Sqlite(t) => t.commit().await?,
-        Tx::Postgres(t) => t.commit().await?,
-    }
-    Ok(())
+    Ok(tx.commit().await?)
 }

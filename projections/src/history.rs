@@ -2,9 +2,9 @@
 //! "who looked at this person" part of a data-subject export.
 
 use chrono::{DateTime, Utc};
-use commands::{with_db, Db, EventMetadata};
 use futures::future::BoxFuture;
 use serde::Serialize;
+use store::{with_db, Db, EventMetadata};
 
 use crate::{Projection, ProjectionError, StoredEvent, Tx};
 

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use commands::audit::{self, AuditSigner, EventContent};
-use commands::{with_db, Db};
 use futures::future::BoxFuture;
 use serde::Serialize;
+use store::audit::{self, AuditSigner, EventContent};
+use store::{with_db, Db};
 
 use crate::{with_tx, Projection, ProjectionError, StoredEvent, Tx};
 
@@ -99,7 +99,7 @@ async fn apply(
         let event_hash = hash_of(e);
         chain = audit::ledger_hash(&chain, &event_hash);
         if seq % CHECKPOINT_EVERY == 0 {
-            let at = commands::EventMetadata::from_json(&e.metadata)
+            let at = store::EventMetadata::from_json(&e.metadata)
                 .recorded_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
             let signature = signer.sign(&audit::checkpoint_message(seq, &chain, &at));

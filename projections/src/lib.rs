@@ -7,7 +7,6 @@ pub mod clients;
 pub mod history;
 pub mod leads;
 pub mod ledger;
-pub mod log;
 pub mod marketing;
 pub mod rebuild;
 pub mod runner;
@@ -18,8 +17,8 @@ pub mod users;
 use futures::future::BoxFuture;
 
 pub use checkpoint::Checkpoint;
-pub use log::StoredEvent;
 pub use runner::{Progress, Runner};
+pub use store::{log, with_tx, StoredEvent, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -32,26 +31,11 @@ pub enum ProjectionError {
     #[error("unknown projection {0:?}")]
     Unknown(String),
     #[error(transparent)]
-    Privacy(#[from] commands::privacy::PrivacyError),
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Privacy(#[from] store::privacy::PrivacyError),
     #[error("{0}")]
     Refused(String),
-}
-
-/// Runs the same code inside whichever transaction a [`Tx`] holds (compiled once per store).
-#[macro_export]
-macro_rules! with_tx {
-    ($tx:expr, $t:ident => $body:expr) => {
-        match $tx {
-            $crate::Tx::Sqlite($t) => $body,
-            $crate::Tx::Postgres($t) => $body,
-        }
-    };
-}
-
-/// A transaction on either store.
-pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 /// A read model fed from the log. `suffix` names the table set to write: `""` for the live
@@ -88,8 +72,8 @@ pub trait Projection: Send + Sync + 'static {
 /// Every projection this build has, in the order the runner feeds them. They open sealed
 /// personal fields with `keyring`; the ledger signs checkpoints with `signer`.
 pub fn all(
-    keyring: &std::sync::Arc<commands::privacy::Keyring>,
-    signer: &std::sync::Arc<commands::audit::AuditSigner>,
+    keyring: &std::sync::Arc<store::privacy::Keyring>,
+    signer: &std::sync::Arc<store::audit::AuditSigner>,
 ) -> Vec<std::sync::Arc<dyn Projection>> {
     vec![
         std::sync::Arc::new(leads::LeadsProjection::new(keyring.clone())),

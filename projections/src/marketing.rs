@@ -2,10 +2,10 @@
 //! processing is not restricted, leads and clients together. A withdrawal (or an erasure
 //! request) takes them off the list as soon as the projection applies it.
 
-use commands::privacy::Keyring;
-use commands::{with_db, Db};
 use domain::lead::MarketingChannel;
 use serde_json::Value;
+use store::privacy::Keyring;
+use store::{with_db, Db};
 use uuid::Uuid;
 
 use crate::clients::query::ClientScope;

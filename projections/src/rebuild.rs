@@ -1,7 +1,7 @@
 //! Rebuilding a projection from zero into fresh tables, then swapping them in. Reads keep using
 //! the live tables until the swap, which is one short transaction.
 
-use commands::{with_db, Db};
+use store::{with_db, Db};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::runner::BATCH;

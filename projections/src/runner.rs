@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use commands::{Db, LogSignal};
+use store::{Db, LogSignal};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -289,7 +289,7 @@ pub async fn record_dead_letter(
 
 /// How many events each projection has set aside as dead letters.
 pub async fn dead_letters(db: &Db) -> Result<Vec<(String, i64)>, ProjectionError> {
-    Ok(commands::with_db!(db, pool => {
+    Ok(store::with_db!(db, pool => {
         sqlx::query_as(
             "SELECT projection, COUNT(*) FROM projection_dead_letters GROUP BY projection",
         )

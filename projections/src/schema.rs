@@ -1,6 +1,6 @@
 //! Creating read-model tables from their DDL templates, for the live set and for rebuilds.
 
-use commands::{with_db, Db};
+use store::{with_db, Db};
 
 use crate::{Projection, ProjectionError};
 

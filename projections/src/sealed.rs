@@ -1,10 +1,10 @@
 //! What the projections that open personal data share: making the subjects' keys before a
 //! batch's transaction, and decoding a stored event with its sealed fields opened.
 
-use commands::privacy::{Keyring, PrivacyError};
-use commands::EventMetadata;
 use cqrs_es::persist::EventUpcaster;
 use serde::de::DeserializeOwned;
+use store::privacy::{Keyring, PrivacyError};
+use store::EventMetadata;
 
 use crate::{log, ProjectionError, StoredEvent};
 

@@ -2,11 +2,11 @@
 //! access tokens are checked against.
 
 use chrono::{DateTime, Utc};
-use commands::{with_db, Db, EventMetadata};
 use cqrs_es::Aggregate;
 use domain::user::{User, UserEvent};
 use futures::future::BoxFuture;
 use serde::Serialize;
+use store::{with_db, Db, EventMetadata};
 use uuid::Uuid;
 
 use crate::{log, with_tx, Projection, ProjectionError, StoredEvent, Tx};

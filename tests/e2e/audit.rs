@@ -60,7 +60,7 @@ async fn some_history(app: &App, n: usize) -> Vec<String> {
 async fn tamper(app: &App, script: &str) {
     let db = app.db();
     match db {
-        commands::Db::Sqlite(pool) => {
+        store::Db::Sqlite(pool) => {
             let mut tx = pool.begin().await.unwrap();
             for t in ["events_no_update", "events_no_delete"] {
                 sqlx::query(&format!("DROP TRIGGER IF EXISTS {t}"))
@@ -73,7 +73,7 @@ async fn tamper(app: &App, script: &str) {
             }
             tx.commit().await.unwrap();
         }
-        commands::Db::Postgres(pool) => {
+        store::Db::Postgres(pool) => {
             let mut tx = pool.begin().await.unwrap();
             sqlx::query("ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete")
                 .execute(&mut *tx)
@@ -107,12 +107,12 @@ async fn tampering_is_found_and_named(store: Store) {
     assert!(text.contains("verified"), "{text}");
 
     let payload_text = match app.db() {
-        commands::Db::Sqlite(_) => "payload",
-        commands::Db::Postgres(_) => "payload::text",
+        store::Db::Sqlite(_) => "payload",
+        store::Db::Postgres(_) => "payload::text",
     };
     let cast = match app.db() {
-        commands::Db::Sqlite(_) => "",
-        commands::Db::Postgres(_) => "::json",
+        store::Db::Sqlite(_) => "",
+        store::Db::Postgres(_) => "::json",
     };
     let where_ = |id: &str, seq: i64| {
         format!("aggregate_type = 'lead' AND aggregate_id = '{id}' AND sequence = {seq}")
@@ -137,10 +137,10 @@ async fn tampering_is_found_and_named(store: Store) {
     let target = &ids[2];
     let p1 = position_of(&app, target, 1).await;
     let swap = match app.db() {
-        commands::Db::Sqlite(_) => format!(
+        store::Db::Sqlite(_) => format!(
             "CREATE TEMP TABLE swap AS SELECT sequence, payload, event_type FROM events WHERE aggregate_type = 'lead' AND aggregate_id = '{target}';\nUPDATE events SET payload = (SELECT s.payload FROM swap s WHERE s.sequence = 3 - events.sequence), event_type = (SELECT s.event_type FROM swap s WHERE s.sequence = 3 - events.sequence) WHERE aggregate_type = 'lead' AND aggregate_id = '{target}' AND sequence IN (1, 2);\nDROP TABLE swap"
         ),
-        commands::Db::Postgres(_) => format!(
+        store::Db::Postgres(_) => format!(
             "UPDATE events e SET payload = o.payload, event_type = o.event_type FROM events o WHERE e.aggregate_type = 'lead' AND e.aggregate_id = '{target}' AND o.aggregate_type = 'lead' AND o.aggregate_id = '{target}' AND o.sequence = 3 - e.sequence"
         ),
     };
@@ -176,7 +176,7 @@ async fn tampering_is_found_and_named(store: Store) {
 
     // The ledger itself is never rebuilt over an existing log (that would sign the edits):
     // with its checkpoint row gone, the tools refuse rather than start a new ledger.
-    commands::with_db!(app.db(), pool => {
+    store::with_db!(app.db(), pool => {
         sqlx::query("DELETE FROM projection_checkpoints WHERE name = 'ledger'")
             .execute(pool)
             .await

@@ -67,20 +67,20 @@ fn new_client(lead: Option<&str>, pan: &str, rm: &str) -> Value {
 async fn count_in_store(app: &App, needle: &str) -> i64 {
     let pattern = format!("%{}%", needle.to_lowercase());
     let sql = match app.db() {
-        commands::Db::Sqlite(_) => {
+        store::Db::Sqlite(_) => {
             "SELECT (SELECT COUNT(*) FROM events WHERE lower(payload) LIKE $1)
                   + (SELECT COUNT(*) FROM clients WHERE lower(doc || search_tokens || document_tokens || coalesce(pan_index, '')) LIKE $1)
                   + (SELECT COUNT(*) FROM client_pans WHERE lower(pan_index) LIKE $1)
                   + (SELECT COUNT(*) FROM client_documents WHERE lower(CAST(content AS text)) LIKE $1)"
         }
-        commands::Db::Postgres(_) => {
+        store::Db::Postgres(_) => {
             "SELECT (SELECT COUNT(*) FROM events WHERE lower(payload::text) LIKE $1)
                   + (SELECT COUNT(*) FROM clients WHERE lower(doc::text || search_tokens || document_tokens || coalesce(pan_index, '')) LIKE $1)
                   + (SELECT COUNT(*) FROM client_pans WHERE lower(pan_index) LIKE $1)
                   + (SELECT COUNT(*) FROM client_documents WHERE lower(encode(content, 'escape')) LIKE $1)"
         }
     };
-    commands::with_db!(app.db(), pool => {
+    store::with_db!(app.db(), pool => {
         sqlx::query_scalar(sql).bind(&pattern).fetch_one(pool).await.unwrap()
     })
 }
@@ -299,7 +299,7 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
     }
 
     // The same holds for the raw bytes of the SQLite files (database and write-ahead log).
-    if matches!(app.db(), commands::Db::Sqlite(_)) {
+    if matches!(app.db(), store::Db::Sqlite(_)) {
         let mut raw = Vec::new();
         for f in ["crm.db", "crm.db-wal"] {
             raw.extend(std::fs::read(app.fresh.data_dir.join(f)).unwrap_or_default());
@@ -605,7 +605,7 @@ async fn client_retention_erasure_holds_and_export_archive(store: Store) {
     let l = app.lead(&lead, v["position"].as_i64().unwrap()).await;
     assert_eq!(l["name"], "[erased]");
     // The files and the PAN reservation are gone, not only unreadable.
-    let (files, pans): (i64, i64) = commands::with_db!(app.db(), pool => {
+    let (files, pans): (i64, i64) = store::with_db!(app.db(), pool => {
         let f: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM client_documents WHERE client_id = $1")
             .bind(&id).fetch_one(pool).await.unwrap();
         let p: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM client_pans WHERE client_id = $1")

@@ -94,7 +94,7 @@ async fn concurrent_writers_keep_the_read_model_exact(store: Store) {
         }
     }
     assert_eq!(seen, created);
-    let in_log: i64 = commands::with_db!(app.db(), pool => {
+    let in_log: i64 = store::with_db!(app.db(), pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE aggregate_type = 'lead'").fetch_one(pool).await.expect("count")
     });
     assert_eq!(

@@ -172,7 +172,7 @@ async fn erasure_holds_retention_consent_and_export(store: Store) {
         .await;
     assert_eq!(v["state"], "restricted");
     let state = app.running.as_ref().unwrap().state.clone();
-    let meta = commands::EventMetadata::system(None);
+    let meta = store::EventMetadata::system(None);
     let lifted = state
         .leads
         .execute(

@@ -17,20 +17,20 @@ on_both_stores!(
 async fn count_in_store(app: &App, needle: &str) -> i64 {
     let pattern = format!("%{}%", needle.to_lowercase());
     let sql = match app.db() {
-        commands::Db::Sqlite(_) => {
+        store::Db::Sqlite(_) => {
             "SELECT (SELECT COUNT(*) FROM events WHERE lower(payload) LIKE $1)
                   + (SELECT COUNT(*) FROM leads WHERE lower(doc || search_tokens || coalesce(email_index, '') || coalesce(phone_index, '')) LIKE $1)
                   + (SELECT COUNT(*) FROM lead_follow_ups WHERE lower(lead_name || coalesce(note, '')) LIKE $1)
                   + (SELECT COUNT(*) FROM subject_keys WHERE lower(coalesce(wrapped_key, '')) LIKE $1)"
         }
-        commands::Db::Postgres(_) => {
+        store::Db::Postgres(_) => {
             "SELECT (SELECT COUNT(*) FROM events WHERE lower(payload::text) LIKE $1)
                   + (SELECT COUNT(*) FROM leads WHERE lower(doc::text || search_tokens || coalesce(email_index, '') || coalesce(phone_index, '')) LIKE $1)
                   + (SELECT COUNT(*) FROM lead_follow_ups WHERE lower(lead_name || coalesce(note, '')) LIKE $1)
                   + (SELECT COUNT(*) FROM subject_keys WHERE lower(coalesce(wrapped_key, '')) LIKE $1)"
         }
     };
-    commands::with_db!(app.db(), pool => {
+    store::with_db!(app.db(), pool => {
         sqlx::query_scalar(sql).bind(&pattern).fetch_one(pool).await.unwrap()
     })
 }
@@ -229,8 +229,8 @@ async fn master_key_rotation_rewraps_data_keys(store: Store) {
     let _ = std::fs::remove_dir_all(&fresh.data_dir);
 }
 
-async fn wrapped_keys(db: &commands::Db) -> Vec<(String, String)> {
-    commands::with_db!(db, pool => {
+async fn wrapped_keys(db: &store::Db) -> Vec<(String, String)> {
+    store::with_db!(db, pool => {
         sqlx::query_as("SELECT subject_id, wrapped_key FROM subject_keys ORDER BY subject_id")
             .fetch_all(pool)
             .await

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use commands::Db;
 use projections::checkpoint::Checkpoint;
 use projections::leads::LeadsProjection;
 use serde_json::json;
+use store::Db;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -23,8 +23,8 @@ on_both_stores!(
     an_unreadable_event_is_set_aside_and_reported
 );
 
-async fn keyring(fresh: &Fresh, db: &Db) -> std::sync::Arc<commands::privacy::Keyring> {
-    let k = commands::privacy::Keyring::load(db, &fresh.data_dir, None, &[])
+async fn keyring(fresh: &Fresh, db: &Db) -> std::sync::Arc<store::privacy::Keyring> {
+    let k = store::privacy::Keyring::load(db, &fresh.data_dir, None, &[])
         .await
         .expect("keyring");
     std::sync::Arc::new(k)
@@ -153,7 +153,7 @@ async fn killed_projection_restarts_equal_to_rebuild(store: Store) {
     let db = fresh.db().await;
     // Kill once a good part of the log is written and while the runner is working on it.
     for _ in 0..600 {
-        if projections::log::head(&db).await.unwrap() >= 1500 {
+        if store::log::head(&db).await.unwrap() >= 1500 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -189,11 +189,11 @@ async fn killed_projection_restarts_equal_to_rebuild(store: Store) {
         "resumed after a kill == rebuilt from zero"
     );
     let leads = from_zero.iter().filter(|r| r.starts_with("leads:")).count() as i64;
-    let captured: i64 = commands::with_db!(&db, pool => {
+    let captured: i64 = store::with_db!(&db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE event_type = 'LeadCaptured'").fetch_one(pool).await.unwrap()
     });
     assert_eq!(leads, captured);
-    let in_log: i64 = commands::with_db!(&db, pool => {
+    let in_log: i64 = store::with_db!(&db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(pool).await.unwrap()
     });
     assert_eq!(
@@ -232,7 +232,7 @@ async fn rebuild_swaps_while_reads_go_on(store: Store) {
         })
     };
     let db = app.db().clone();
-    let in_log: i64 = commands::with_db!(&db, pool => {
+    let in_log: i64 = store::with_db!(&db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(pool).await.unwrap()
     });
     let rebuilt = projections::rebuild::rebuild(
@@ -294,7 +294,7 @@ async fn postgres_reader_never_skips_a_late_commit() {
         .await
         .unwrap();
     assert_eq!(visible, 1, "the fast event is committed and visible");
-    let read = projections::log::read_after(&db, Checkpoint::default(), 100)
+    let read = store::log::read_after(&db, Checkpoint::default(), 100)
         .await
         .unwrap();
     assert!(
@@ -303,13 +303,13 @@ async fn postgres_reader_never_skips_a_late_commit() {
     );
 
     slow.commit().await.unwrap();
-    let read = projections::log::read_after(&db, Checkpoint::default(), 100)
+    let read = store::log::read_after(&db, Checkpoint::default(), 100)
         .await
         .unwrap();
     let ids: Vec<&str> = read.iter().map(|e| e.aggregate_id.as_str()).collect();
     assert_eq!(ids, vec!["slow", "fast"]);
     assert!(read[0].position < read[1].position);
-    let after_first = projections::log::read_after(&db, read[0].checkpoint(), 100)
+    let after_first = store::log::read_after(&db, read[0].checkpoint(), 100)
         .await
         .unwrap();
     assert_eq!(after_first.len(), 1);
@@ -327,7 +327,7 @@ async fn an_unreadable_event_is_set_aside_and_reported(store: Store) {
                   event_version, payload, metadata) VALUES ('lead', $1, 1, 'LeadCaptured', '1.0', $2, $3)";
     let payload = json!({"LeadCaptured": {"nonsense": true}});
     let metadata = json!({"actor_id": "x", "actor_role": "system", "request_id": "r"});
-    commands::with_db!(app.db(), pool => {
+    store::with_db!(app.db(), pool => {
         sqlx::query(insert)
             .bind(&bad)
             .bind(payload.clone())

@@ -3,8 +3,8 @@ use std::time::Duration;
 
 use api::config::Config;
 use api::server::{self, Running};
-use commands::Db;
 use serde_json::{json, Value};
+use store::Db;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub async fn sign_in(
     let registered = api::users::register(
         &running.state.db,
         &running.state.users,
-        &commands::EventMetadata::system(None),
+        &store::EventMetadata::system(None),
         email,
         "Test User",
         role,
@@ -299,7 +299,7 @@ impl App {
     }
 
     pub async fn log_head(&self) -> i64 {
-        projections::log::head(self.db()).await.expect("head")
+        store::log::head(self.db()).await.expect("head")
     }
 
     /// Waits until every projection has applied the whole log.

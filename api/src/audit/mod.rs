@@ -9,12 +9,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use commands::audit::GENESIS;
-use commands::{Db, EventMetadata};
 use projections::ledger::{self, CheckpointRow, LedgerRow};
 use projections::{Checkpoint, StoredEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use store::audit::GENESIS;
+use store::{Db, EventMetadata};
 
 /// One ledger entry as exported (with the previous ledger hash, so that any stretch of the
 /// export can be checked on its own).
@@ -126,7 +126,7 @@ pub async fn export(
     let mut ledger_prev = GENESIS.to_string();
     let mut walked = 0u64;
     loop {
-        let events = projections::log::read_after(db, cp, BATCH)
+        let events = store::log::read_after(db, cp, BATCH)
             .await
             .map_err(|e| e.to_string())?;
         let Some(last) = events.last() else { break };

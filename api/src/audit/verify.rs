@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use commands::audit::{self, GENESIS};
-use commands::Db;
+use store::audit::{self, GENESIS};
+use store::Db;
 
 use super::{export, ExportFilter, LedgerEntry, Line};
 

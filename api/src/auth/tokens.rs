@@ -101,7 +101,7 @@ impl TokenKeys {
 
 /// A fresh refresh token for `user_id`'s family, and the hash that is stored.
 pub fn new_refresh(user_id: Uuid, family: Uuid) -> (String, String) {
-    let secret = commands::privacy::generate_master_key();
+    let secret = store::privacy::generate_master_key();
     let hash = refresh_hash(&secret);
     (format!("rt1.{user_id}.{family}.{secret}"), hash)
 }

@@ -223,7 +223,7 @@ async fn store(
     match commands::clients::store_document(&state.db, &state.keyring, id, document_id, &body).await
     {
         Ok(()) => {}
-        Err(commands::privacy::PrivacyError::Shredded) => {
+        Err(store::privacy::PrivacyError::Shredded) => {
             return Err(ApiError::conflict(
                 "erased",
                 "the client's personal data was erased; the record takes no more changes",

@@ -187,10 +187,9 @@ impl ClientsApi {
         p: &Principal,
         lead_id: Uuid,
     ) -> Result<(Uuid, Option<Uuid>), ApiError> {
-        let events =
-            projections::log::aggregate_events(&self.state.db, "lead", &lead_id.to_string())
-                .await
-                .map_err(ApiError::internal)?;
+        let events = store::log::aggregate_events(&self.state.db, "lead", &lead_id.to_string())
+            .await
+            .map_err(ApiError::internal)?;
         let (lead, _) =
             projections::leads::fold_now_and_at(&self.state.keyring, &events, chrono::Utc::now())
                 .await
@@ -340,7 +339,7 @@ impl ClientsApi {
                         .load(&holder.to_string())
                         .await
                         .map(|(c, _)| c.is_onboarded())
-                        .map_err(|e| commands::StoreError::Url(e.to_string()))
+                        .map_err(|e| store::StoreError::Url(e.to_string()))
                 },
             )
             .await

@@ -3,13 +3,14 @@
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
-use commands::{CommandError, EventMetadata};
+use commands::CommandError;
 use domain::user::{check_password, Branch, Role, UserCommand, UserError, UserProfile};
 use domain::values::{Email, PersonName};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{ApiResponse, Enum, Object};
 use projections::users::UserRow;
+use store::EventMetadata;
 use uuid::Uuid;
 
 use crate::auth::tokens::ACCESS_TTL_SECONDS;
@@ -287,7 +288,7 @@ pub enum RegisterError {
 /// password policy, reserves the e-mail address, hashes the password, appends the event.
 #[allow(clippy::too_many_arguments)]
 pub async fn register(
-    db: &commands::Db,
+    db: &store::Db,
     users: &commands::Executor<domain::user::User>,
     meta: &EventMetadata,
     email: &str,

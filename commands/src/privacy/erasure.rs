@@ -6,8 +6,9 @@ use domain::client::{Client, ClientCommand, ClientError, ClientEvent};
 use domain::lead::{Lead, LeadCommand, LeadError};
 use uuid::Uuid;
 
-use super::Keyring;
-use crate::{CommandError, EventMetadata, Executor};
+use crate::{CommandError, Executor};
+use store::privacy::Keyring;
+use store::EventMetadata;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Erasure {
@@ -49,7 +50,7 @@ pub async fn erase_if_allowed(
 /// reservation, then the lead the client came from (the same person's data). Repeating it
 /// finishes what an interrupted run left.
 pub async fn erase_client_if_allowed(
-    db: &crate::Db,
+    db: &store::Db,
     clients: &Executor<Client>,
     leads: &Executor<Lead>,
     keyring: &Keyring,
@@ -140,7 +141,7 @@ async fn erase_with_client(
 /// Lets go of the client's documents whose retention period has ended: the event, then the
 /// files. Answers how many were purged.
 pub async fn purge_expired_documents(
-    db: &crate::Db,
+    db: &store::Db,
     clients: &Executor<Client>,
     client_id: Uuid,
     metadata: &EventMetadata,

@@ -6,12 +6,12 @@ mod view;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use commands::privacy::{Keyring, PrivacyError};
-use commands::EventMetadata;
 use cqrs_es::Aggregate;
 use domain::client::{Client, ClientEvent};
 use futures::future::BoxFuture;
 use serde_json::Value;
+use store::privacy::{Keyring, PrivacyError};
+use store::EventMetadata;
 
 pub use view::{ClientPrivacy, ClientView, DocumentView, PERSONAL};
 

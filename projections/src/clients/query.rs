@@ -1,9 +1,9 @@
 //! Reads of the client list read model.
 
 use chrono::{DateTime, Utc};
-use commands::privacy::Keyring;
-use commands::{with_db, Db};
 use serde_json::Value;
+use store::privacy::Keyring;
+use store::{with_db, Db};
 use uuid::Uuid;
 
 use super::{normalise_number, open_view, ClientView};

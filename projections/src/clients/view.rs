@@ -1,10 +1,10 @@
 //! The client as the read side shows it, folded from its events.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use commands::EventMetadata;
 use domain::client::{ClientEvent, DocumentKind, ErasureBasis};
 use domain::lead::MarketingChannel;
 use serde::{Deserialize, Serialize};
+use store::EventMetadata;
 use uuid::Uuid;
 
 /// Where the personal data is in a stored [`ClientView`] (sealed with the client's key).

@@ -7,14 +7,14 @@ mod view;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use commands::privacy::{Keyring, PrivacyError, ERASED};
+use store::privacy::{Keyring, PrivacyError, ERASED};
 
 use chrono::{DateTime, Utc};
-use commands::EventMetadata;
 use cqrs_es::Aggregate;
 use domain::lead::{Lead, LeadEvent};
 use futures::future::BoxFuture;
 use serde_json::Value;
+use store::EventMetadata;
 
 pub use view::{
     words, Assignment, FollowUpView, InteractionView, LeadView, PrivacyView, StatusMove, PERSONAL,

@@ -2,12 +2,12 @@
 //! pagination, and agents' follow-up lists.
 
 use chrono::{DateTime, Days, FixedOffset, NaiveTime, TimeZone, Utc};
-use commands::{with_db, Db};
 use domain::lead::{LeadSource, LeadStatus};
 use serde_json::Value;
+use store::{with_db, Db};
 use uuid::Uuid;
 
-use commands::privacy::Keyring;
+use store::privacy::Keyring;
 
 use super::{open_view, words, LeadView};
 use crate::ProjectionError;

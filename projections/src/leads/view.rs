@@ -2,13 +2,13 @@
 //! stored view, folds new events in, and writes it back.
 
 use chrono::{DateTime, Utc};
-use commands::EventMetadata;
 use domain::lead::score::{lead_score, Engagement};
 use domain::lead::{
     CaptureChannel, ContactMethod, FollowUpChannel, FollowUpState, InteractionDirection,
     InteractionKind, LeadEvent, LeadSource, LeadStatus, MarketingChannel,
 };
 use serde::{Deserialize, Serialize};
+use store::EventMetadata;
 use uuid::Uuid;
 
 /// Where the personal data is in a stored [`LeadView`] (sealed with the lead's key).

@@ -8,12 +8,30 @@
 //! every row that becomes visible later belongs to a transaction at or above that xmin, so it
 //! sorts after the checkpoint and is never skipped.
 
-use commands::{with_db, Db};
+use crate::db::{Db, StoreError};
+use crate::with_db;
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::checkpoint::Checkpoint;
-use crate::ProjectionError;
+/// Where a reader stands in the log: the commit-order key `(tx_id, position)` of the last event
+/// it took (`tx_id` is always 0 on SQLite).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub struct Checkpoint {
+    pub tx_id: i64,
+    pub position: i64,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
@@ -61,7 +79,7 @@ pub async fn read_after(
     db: &Db,
     after: Checkpoint,
     limit: i64,
-) -> Result<Vec<StoredEvent>, ProjectionError> {
+) -> Result<Vec<StoredEvent>, StoreError> {
     let sql = match db {
         Db::Sqlite(_) => SQLITE_AFTER,
         Db::Postgres(_) => POSTGRES_AFTER,
@@ -106,7 +124,7 @@ pub async fn aggregate_events(
     db: &Db,
     aggregate_type: &str,
     aggregate_id: &str,
-) -> Result<Vec<StoredEvent>, ProjectionError> {
+) -> Result<Vec<StoredEvent>, StoreError> {
     let sql = match db {
         Db::Sqlite(_) => {
             "SELECT p.position, 0 AS tx_id, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type,
@@ -137,7 +155,7 @@ pub async fn aggregate_events(
 }
 
 /// The position of the newest event in the log (0 when empty).
-pub async fn head(db: &Db) -> Result<i64, ProjectionError> {
+pub async fn head(db: &Db) -> Result<i64, StoreError> {
     let sql = match db {
         Db::Sqlite(_) => "SELECT COALESCE(MAX(position), 0) FROM event_positions",
         Db::Postgres(_) => "SELECT COALESCE(MAX(position), 0) FROM events",
@@ -147,7 +165,7 @@ pub async fn head(db: &Db) -> Result<i64, ProjectionError> {
 }
 
 /// How many events lie after `cp`, counting at most `cap` of them.
-pub async fn lag(db: &Db, cp: Checkpoint, cap: i64) -> Result<i64, ProjectionError> {
+pub async fn lag(db: &Db, cp: Checkpoint, cap: i64) -> Result<i64, StoreError> {
     let n: i64 =
         match db {
             Db::Sqlite(pool) => sqlx::query_scalar(
@@ -173,7 +191,7 @@ pub async fn lag(db: &Db, cp: Checkpoint, cap: i64) -> Result<i64, ProjectionErr
 }
 
 /// The commit-order key of the event at `position`, if there is one.
-pub async fn key_of(db: &Db, position: i64) -> Result<Option<Checkpoint>, ProjectionError> {
+pub async fn key_of(db: &Db, position: i64) -> Result<Option<Checkpoint>, StoreError> {
     Ok(match db {
         Db::Sqlite(pool) => {
             let found: Option<i64> =

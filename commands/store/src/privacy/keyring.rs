@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::{ERASED, SEALED_PREFIX, SEALED_V2};
-use crate::store::{Db, StoreError};
+use crate::db::{Db, StoreError};
 use crate::with_db;
 
 #[derive(Debug, thiserror::Error)]

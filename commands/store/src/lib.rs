@@ -1,0 +1,17 @@
+//! The infrastructure the write side and the read side share: the database pools and
+//! transactions, the embedded migrations, the log reader and its wake-up signal, event metadata,
+//! the keyring that seals personal data per subject, the encrypting event repository and the
+//! audit hash chain. It knows no aggregate: what is personal in an event is told to it.
+
+pub mod audit;
+pub mod db;
+pub mod log;
+pub mod metadata;
+pub mod privacy;
+pub mod secrets;
+pub mod tx;
+
+pub use db::{Db, LogSignal, StoreError};
+pub use log::{Checkpoint, StoredEvent};
+pub use metadata::EventMetadata;
+pub use tx::Tx;
