@@ -9,7 +9,7 @@ use store::{with_db, Db};
 use uuid::Uuid;
 
 use crate::clients::query::ClientScope;
-use crate::leads::query::{bind_all, Bind, QueryError, Sql, Visible};
+use crate::leads::query::{bind_all, Bind, LeadScope, QueryError, Sql};
 
 /// The channels stored for a person: ` email sms ` (space-delimited, for `LIKE '% sms %'`),
 /// or a single space when marketing may not contact them at all.
@@ -48,7 +48,7 @@ pub async fn audience(
     db: &Db,
     keyring: &Keyring,
     channel: MarketingChannel,
-    leads: &Option<Visible>,
+    leads: &Option<LeadScope>,
     clients: &ClientScope,
     limit: i64,
     cursor: Option<&str>,

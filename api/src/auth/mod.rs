@@ -26,6 +26,17 @@ pub struct Principal {
     pub family: Uuid,
 }
 
+impl Principal {
+    /// The staff member as the domain's access rules know them.
+    pub fn actor(&self) -> domain::access::Actor {
+        domain::access::Actor {
+            user_id: self.user_id,
+            role: self.role,
+            branch: self.branch.clone(),
+        }
+    }
+}
+
 /// Why a bearer token was not accepted (kept for the 401's detail).
 #[derive(Debug, Clone)]
 pub struct AuthFailure(pub &'static str);

@@ -82,7 +82,7 @@ pub(crate) async fn visible_client(
     projections::clients::query::get(&state.db, &state.keyring, id)
         .await
         .map_err(ApiError::internal)?
-        .filter(|v| policy::client_scope(p).covers_view(v))
+        .filter(|v| v.in_scope(&policy::client_scope(p)))
         .ok_or_else(|| ApiError::not_found("client"))
 }
 

@@ -10,39 +10,7 @@ use super::{normalise_number, open_view, ClientView};
 use crate::leads::query::{bind_all, decode_cursor, page, Bind, Page, QueryError, Sql};
 use crate::leads::words;
 use crate::ProjectionError;
-
-/// Which clients a caller may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientScope {
-    All,
-    /// Those this relationship manager looks after.
-    Manager(Uuid),
-    /// Those of a branch (its manager).
-    Branch(String),
-    Nothing,
-}
-
-impl ClientScope {
-    /// Whether a client with this branch and relationship manager is in scope.
-    pub fn covers(&self, branch: Option<&str>, manager: Option<Uuid>) -> bool {
-        match self {
-            Self::All => true,
-            Self::Manager(m) => manager == Some(*m),
-            Self::Branch(b) => branch == Some(b.as_str()),
-            Self::Nothing => false,
-        }
-    }
-
-    /// Whether the client (as its aggregate folds it) is in scope.
-    pub fn covers_client(&self, c: &domain::client::Client) -> bool {
-        self.covers(c.branch().map(|b| b.as_str()), c.relationship_manager())
-    }
-
-    /// Whether the client (as the read model shows it) is in scope.
-    pub fn covers_view(&self, v: &ClientView) -> bool {
-        self.covers(Some(&v.branch), v.relationship_manager)
-    }
-}
+pub use domain::access::ClientScope;
 
 /// Narrows a query of the clients table to `scope`.
 pub(crate) fn push_scope(sql: &mut Sql, scope: &ClientScope) {

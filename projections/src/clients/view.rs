@@ -73,6 +73,11 @@ pub struct ClientPrivacy {
 }
 
 impl ClientView {
+    /// Whether the client, as the read model shows it, is inside `scope`.
+    pub fn in_scope(&self, scope: &domain::access::ClientScope) -> bool {
+        scope.covers(Some(&self.branch), self.relationship_manager)
+    }
+
     pub fn start(
         event: &ClientEvent,
         meta: &EventMetadata,

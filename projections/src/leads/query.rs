@@ -57,15 +57,9 @@ impl LeadSort {
     }
 }
 
-/// Which leads a caller may see: those assigned to `agents`, and unassigned ones if
-/// `unassigned`. `None` in a filter means every lead.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Visible {
-    pub agents: Vec<Uuid>,
-    pub unassigned: bool,
-}
+pub use domain::access::LeadScope;
 
-pub(crate) fn push_visible(sql: &mut Sql, visible: &Option<Visible>) {
+pub(crate) fn push_visible(sql: &mut Sql, visible: &Option<LeadScope>) {
     let Some(v) = visible else { return };
     let mut parts = Vec::new();
     if !v.agents.is_empty() {
@@ -89,7 +83,7 @@ pub(crate) fn push_visible(sql: &mut Sql, visible: &Option<Visible>) {
 #[derive(Debug, Clone)]
 pub struct LeadFilter {
     /// What the caller may see (`None`: everything).
-    pub visible: Option<Visible>,
+    pub visible: Option<LeadScope>,
     /// Leave people whose processing is restricted out of text and contact searches (for
     /// sales roles: a match would confirm their e-mail address or phone number).
     pub search_skips_restricted: bool,
@@ -351,7 +345,7 @@ pub struct FollowUpRow {
 #[derive(Debug, Clone)]
 pub struct FollowUpFilter {
     /// What the caller may see (`None`: everything).
-    pub visible: Option<Visible>,
+    pub visible: Option<LeadScope>,
     pub assignee: Option<Uuid>,
     pub window: DueWindow,
     pub limit: i64,
