@@ -29,7 +29,7 @@ async fn bench_admin(running: &server::Running, base: &str) -> Result<String, St
     let password = password.as_str();
     crate::users::register(
         &running.state.db,
-        &running.state.users,
+        &running.state.write.users,
         &store::EventMetadata::system(None),
         &email,
         "Bench Admin",

@@ -286,17 +286,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     Err(e) => return Err(e),
                 }
             }
-            tools.close().await;
-            let mut config =
-                Config::ephemeral(cli.store.data_dir.clone(), cli.store.database_url.clone());
-            config.store = cli.store;
-            let (db, keyring, _) = server::open_store(&config)
-                .await
-                .map_err(|e| e.to_string())?;
-            for line in crate::seed::demo_records(&db, &keyring, config.store.retention()).await? {
+            for line in crate::seed::demo_records(&tools.write).await? {
                 println!("{line}");
             }
-            db.close().await;
+            tools.close().await;
             Ok(())
         }
         Command::Audit { action } => crate::tools::audit(cli.store, action).await,
@@ -309,33 +302,16 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let mut config =
                 Config::ephemeral(cli.store.data_dir.clone(), cli.store.database_url.clone());
             config.store = cli.store;
-            let (db, keyring, signer) = server::open_store(&config)
+            let (write, signer) = server::open_write_side(&config)
                 .await
                 .map_err(|e| e.to_string())?;
             // The read model must be current to know what is due.
-            projections::runner::catch_up(&db, &projections::all(&keyring, &signer))
+            projections::runner::catch_up(&write.db, &projections::all(&write.keyring, &signer))
                 .await
                 .map_err(|e| e.to_string())?;
-            let leads = commands::Executor::new(
-                &db,
-                domain::lead::LeadServices {
-                    clock: domain::Clock::system(),
-                },
-                store::LogSignal::default(),
-                keyring.clone(),
-                domain::lead::upcasters(),
-            );
-            let clients = commands::Executor::new(
-                &db,
-                domain::client::ClientServices {
-                    clock: domain::Clock::system(),
-                    retention: config.store.retention(),
-                },
-                store::LogSignal::default(),
-                keyring.clone(),
-                domain::client::upcasters(),
-            );
-            let report = crate::retention::run(&db, &leads, &clients, &keyring).await?;
+            let report = commands::retention::run(&write)
+                .await
+                .map_err(|e| e.to_string())?;
             for id in &report.erased {
                 println!("erased {id}");
             }
@@ -358,7 +334,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     .map(|(_, n)| n)
                     .sum::<usize>()
             );
-            db.close().await;
+            write.db.close().await;
             Ok(())
         }
     }

@@ -2,13 +2,11 @@
 //! Idempotency-Key handling, read-your-writes waits and field validation.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
 use commands::idempotency::{self, Claim};
-use commands::{CommandError, Executor};
-use domain::lead::{Lead, LeadError};
 use domain::values::InvalidValue;
 use poem::Request;
 use poem_openapi::payload::Json;
@@ -31,9 +29,6 @@ pub struct Metrics {
     pub requests: AtomicU64,
     pub client_errors: AtomicU64,
     pub server_errors: AtomicU64,
-    pub commands: AtomicU64,
-    pub events_appended: AtomicU64,
-    pub conflicts: AtomicU64,
 }
 
 /// Login and refresh attempts per client address.
@@ -41,11 +36,7 @@ pub type AuthLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
 
 pub struct AppState {
     pub db: Db,
-    pub leads: Executor<Lead>,
-    pub clients: Executor<domain::client::Client>,
-    pub retention: domain::client::RetentionPolicy,
-    pub users: Executor<domain::user::User>,
-    pub access: Executor<domain::access::PiiAccess>,
+    pub write: commands::WriteSide,
     pub keyring: Arc<store::privacy::Keyring>,
     pub signer: Arc<store::audit::AuditSigner>,
     pub tokens: crate::auth::tokens::TokenKeys,
@@ -322,8 +313,8 @@ impl Fields {
     }
 }
 
-/// Runs a command on a lead for a request: its metadata, `If-Match`, counters, and the
-/// problem its failure maps to. Answers the position of the command's last event.
+/// Runs a command on a lead for a request: the role check, the record-level check on the
+/// loaded lead, its metadata and `If-Match`. Answers the position of the command's last event.
 pub async fn run_lead_command(
     state: &AppState,
     principal: &Principal,
@@ -335,90 +326,10 @@ pub async fn run_lead_command(
     policy::require(principal, action)?;
     let meta = metadata(req);
     let expected = if_match(req)?;
-    let id = lead_id.to_string();
-    // A capture starts a lead under an id made up just now: nothing to load first.
-    let done = if matches!(command, domain::lead::LeadCommand::Capture { .. }) {
-        state.leads.create(&id, command, &meta).await
-    } else {
-        // A lead the caller may not see answers as if it did not exist.
-        let visible = policy::scope(state, principal).await?;
-        let guard = move |lead: &Lead| {
-            if !lead.is_captured() || policy::covers(&visible, lead.assignee()) {
-                Ok(())
-            } else {
-                Err(LeadError::NotFound)
-            }
-        };
-        state
-            .leads
-            .execute_guarded(&id, command, &meta, expected, &guard)
-            .await
-    }
-    .map_err(|e| lead_error(state, e))?;
-    state.metrics.commands.fetch_add(1, Ordering::Relaxed);
-    state
-        .metrics
-        .events_appended
-        .fetch_add(done.appended as u64, Ordering::Relaxed);
+    let scope = policy::scope(state, principal).await?;
+    let done =
+        commands::leads::run(&state.write, &scope, lead_id, command, &meta, expected).await?;
     Ok(done.position)
-}
-
-/// Maps a lead command's failure to its HTTP problem.
-pub fn lead_error(state: &AppState, e: CommandError<LeadError>) -> ApiError {
-    match e {
-        CommandError::Rejected(e) => {
-            let detail = e.to_string();
-            match e {
-                LeadError::NotFound => ApiError::not_found("lead"),
-                LeadError::FollowUpNotFound => ApiError::not_found("follow-up on this lead"),
-                LeadError::IllegalTransition { allowed, .. } => ApiError::illegal_transition(
-                    detail,
-                    allowed.iter().map(|s| s.to_string()).collect(),
-                ),
-                LeadError::NoContactChannel => ApiError::validation(vec![
-                    FieldError::new("email", "a lead needs an e-mail address or a phone number"),
-                    FieldError::new("phone", "a lead needs an e-mail address or a phone number"),
-                ]),
-                LeadError::DueInThePast | LeadError::DueTooFarAhead => {
-                    ApiError::validation(vec![FieldError::new("due_at", detail)])
-                }
-                LeadError::LostWithoutReason => {
-                    ApiError::validation(vec![FieldError::new("reason", detail)])
-                }
-                LeadError::InteractionTooOld => {
-                    ApiError::validation(vec![FieldError::new("occurred_at", detail)])
-                }
-                LeadError::InteractionInTheFuture => ApiError::validation(vec![FieldError::new(
-                    "occurred_at",
-                    "must not be in the future",
-                )]),
-                LeadError::AlreadyExists => ApiError::conflict("already-exists", detail),
-                LeadError::Archived => ApiError::conflict("archived", detail),
-                LeadError::Converted => ApiError::conflict("converted", detail),
-                LeadError::FollowUpClosed(_) => ApiError::conflict("follow-up-closed", detail),
-                LeadError::AlreadyAssigned => ApiError::conflict("already-assigned", detail),
-                LeadError::DuplicateId => ApiError::conflict("duplicate-id", detail),
-                LeadError::Erased => ApiError::conflict("erased", detail),
-                LeadError::Restricted => ApiError::conflict("processing-restricted", detail),
-                LeadError::AlreadyOnHold | LeadError::NotOnHold => {
-                    ApiError::conflict("legal-hold", detail)
-                }
-                LeadError::ErasureBlocked(_) => ApiError::conflict("erasure-blocked", detail),
-                LeadError::ConsentWhileRestricted => {
-                    ApiError::conflict("processing-restricted", detail)
-                }
-            }
-        }
-        CommandError::Conflict => {
-            state.metrics.conflicts.fetch_add(1, Ordering::Relaxed);
-            ApiError::conflict(
-                "concurrent-change",
-                "the lead was changed by another request at the same time; retry",
-            )
-        }
-        CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
-        CommandError::Store(e) => ApiError::internal(e),
-    }
 }
 
 /// Records that the caller was shown a person's data (a `PiiViewed` event on a stream of its
@@ -432,6 +343,7 @@ pub async fn record_access(
 ) -> Result<(), ApiError> {
     let id = Uuid::now_v7().to_string();
     state
+        .write
         .access
         .create(
             &id,

@@ -169,17 +169,17 @@ impl OpsApi {
         counter(
             "crm_commands_total",
             "Commands accepted.",
-            m.commands.load(Ordering::Relaxed),
+            s.write.counters.commands.load(Ordering::Relaxed),
         );
         counter(
             "crm_events_appended_total",
             "Events appended by this process.",
-            m.events_appended.load(Ordering::Relaxed),
+            s.write.counters.events_appended.load(Ordering::Relaxed),
         );
         counter(
             "crm_command_conflicts_total",
             "Commands answered 409 after losing optimistic-lock races.",
-            m.conflicts.load(Ordering::Relaxed),
+            s.write.counters.conflicts.load(Ordering::Relaxed),
         );
         let head = log::head(&s.db).await.unwrap_or(0);
         out.push_str(&format!("# HELP crm_log_head_position Position of the newest event.\n# TYPE crm_log_head_position gauge\ncrm_log_head_position {head}\n"));

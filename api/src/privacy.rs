@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use crate::auth::{Auth, Principal};
 use crate::clients::dto::{ClientOut, DocumentOut};
-use crate::clients::{client_error, client_history_entries, run_client_command};
+use crate::clients::{client_history_entries, run_client_command};
 use crate::dto::{HistoryEntry, LeadOut, MarketingChannel, Str};
-use crate::http::{self, lead_error, DoneResponse, Fields, State};
+use crate::http::{self, DoneResponse, Fields, State};
 use crate::leads::history_entries;
 use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
@@ -198,10 +198,11 @@ impl PrivacyApi {
     async fn subject(&self, id: Uuid) -> Result<Subject, ApiError> {
         let (client, _) = self
             .state
+            .write
             .clients
             .load(&id.to_string())
             .await
-            .map_err(|e| client_error(&self.state, e))?;
+            .map_err(ApiError::from)?;
         Ok(if client.is_onboarded() {
             Subject::Client {
                 lead_id: client.lead_id(),
@@ -247,23 +248,23 @@ impl PrivacyApi {
         let meta = http::metadata(req);
         let outcome = match subject {
             Subject::Lead => erasure::erase_if_allowed(
-                &self.state.leads,
+                &self.state.write.leads,
                 &self.state.keyring,
                 &id.to_string(),
                 &meta,
             )
             .await
-            .map_err(|e| lead_error(&self.state, e))?,
+            .map_err(ApiError::from)?,
             Subject::Client { .. } => erasure::erase_client_if_allowed(
                 &self.state.db,
-                &self.state.clients,
-                &self.state.leads,
+                &self.state.write.clients,
+                &self.state.write.leads,
                 &self.state.keyring,
                 id,
                 &meta,
             )
             .await
-            .map_err(|e| client_error(&self.state, e))?,
+            .map_err(ApiError::from)?,
         };
         Ok(match outcome {
             Erasure::Erased { position } => ErasureOutcome {
@@ -357,7 +358,7 @@ impl PrivacyApi {
                 let documents = view.documents.iter().map(DocumentOut::from).collect();
                 (
                     lead,
-                    Some(ClientOut::shown(&view, self.state.retention)),
+                    Some(ClientOut::shown(&view, self.state.write.retention)),
                     history,
                     documents,
                     subjects,
@@ -451,13 +452,15 @@ impl PrivacyApi {
             // A converted lead's person is a client now: their client record is restricted too.
             let (lead, _) = self
                 .state
+                .write
                 .leads
                 .load(&id.0.to_string())
                 .await
-                .map_err(|e| lead_error(&self.state, e))?;
+                .map_err(ApiError::from)?;
             if let Some(client) = lead.converted_to() {
                 match self
                     .state
+                    .write
                     .clients
                     .execute(
                         &client.to_string(),
@@ -469,7 +472,7 @@ impl PrivacyApi {
                 {
                     // Not onboarded (yet): onboarding refuses a restricted lead.
                     Ok(_) | Err(commands::CommandError::Rejected(_)) => {}
-                    Err(e) => return Err(client_error(&self.state, e)),
+                    Err(e) => return Err(ApiError::from(e)),
                 }
             }
         }
@@ -480,6 +483,7 @@ impl PrivacyApi {
             // The lead the client came from is the same person: restricted as well.
             match self
                 .state
+                .write
                 .leads
                 .execute(
                     &lead.to_string(),
@@ -490,7 +494,7 @@ impl PrivacyApi {
                 .await
             {
                 Ok(_) | Err(commands::CommandError::Rejected(_)) => {}
-                Err(e) => return Err(lead_error(&self.state, e)),
+                Err(e) => return Err(ApiError::from(e)),
             }
         }
         Ok(ErasureResponse::Ok(Json(
@@ -582,21 +586,22 @@ impl PrivacyApi {
             Subject::Lead => {
                 let (lead, _) = self
                     .state
+                    .write
                     .leads
                     .load(&id.0.to_string())
                     .await
-                    .map_err(|e| lead_error(&self.state, e))?;
+                    .map_err(ApiError::from)?;
                 // Its client was erased while this hold kept the lead: it goes now.
                 if let Some(position) = erasure::erase_lead_with_its_client(
-                    &self.state.clients,
-                    &self.state.leads,
+                    &self.state.write.clients,
+                    &self.state.write.leads,
                     &self.state.keyring,
                     &lead,
                     &id.0.to_string(),
                     &http::metadata(req),
                 )
                 .await
-                .map_err(|e| lead_error(&self.state, e))?
+                .map_err(ApiError::from)?
                 {
                     return Ok(ErasureResponse::Ok(Json(ErasureOutcome {
                         id: id.0,
@@ -610,12 +615,13 @@ impl PrivacyApi {
             Subject::Client { .. } => {
                 let (client, _) = self
                     .state
+                    .write
                     .clients
                     .load(&id.0.to_string())
                     .await
-                    .map_err(|e| client_error(&self.state, e))?;
+                    .map_err(ApiError::from)?;
                 let due = client
-                    .erasure_blocker(Utc::now(), self.state.retention)
+                    .erasure_blocker(Utc::now(), self.state.write.retention)
                     .is_none();
                 (due, client.erasure_requested())
             }

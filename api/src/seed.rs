@@ -2,19 +2,15 @@
 //! real (tiny) KYC document files from `fixtures/documents`, written through the same commands
 //! the API runs. Skipped when the demo client's PAN is already on file.
 
-use commands::Executor;
-use domain::client::{
-    Client, ClientCommand, ClientProfile, ClientServices, Document, DocumentKind, RetentionPolicy,
-};
+use domain::client::{ClientCommand, ClientProfile, Document, DocumentKind};
 use domain::lead::{
-    CaptureChannel, ContactMethod, Lead, LeadCommand, LeadDetails, LeadServices, LeadSource,
-    LeadStatus, MarketingChannel,
+    CaptureChannel, ContactMethod, LeadCommand, LeadDetails, LeadSource, LeadStatus,
+    MarketingChannel,
 };
 use domain::user::Branch;
 use domain::values::{BirthDate, Email, PersonName, Phone, Text};
-use domain::Clock;
 use sha2::{Digest, Sha256};
-use store::{Db, EventMetadata};
+use store::EventMetadata;
 use uuid::Uuid;
 
 const DEMO_PAN: &str = "ABHPK4821M";
@@ -56,11 +52,8 @@ fn lead(name: &str, email: &str, phone: &str, source: LeadSource, notes: &str) -
 }
 
 /// Writes the demo records; answers what it did, one line each.
-pub async fn demo_records(
-    db: &Db,
-    keyring: &std::sync::Arc<store::privacy::Keyring>,
-    retention: RetentionPolicy,
-) -> Result<Vec<String>, String> {
+pub async fn demo_records(write: &commands::WriteSide) -> Result<Vec<String>, String> {
+    let (db, keyring) = (&write.db, &write.keyring);
     let err = |e: &dyn std::fmt::Display| e.to_string();
     if commands::clients::client_by_pan(db, keyring, DEMO_PAN)
         .await
@@ -73,33 +66,13 @@ pub async fn demo_records(
         .await
         .map_err(|e| err(&e))?
         .ok_or("the demo users come first")?;
-    let signal = store::LogSignal::default();
-    let leads: Executor<Lead> = Executor::new(
-        db,
-        LeadServices {
-            clock: Clock::system(),
-        },
-        signal.clone(),
-        keyring.clone(),
-        domain::lead::upcasters(),
-    );
-    let clients: Executor<Client> = Executor::new(
-        db,
-        ClientServices {
-            clock: Clock::system(),
-            retention,
-        },
-        signal,
-        keyring.clone(),
-        domain::client::upcasters(),
-    );
+    let (leads, clients) = (&write.leads, &write.clients);
     let mut meta = EventMetadata::system(None);
     meta.actor_id = agent.to_string();
     meta.actor_role = "relationship_manager".into();
     meta.user_agent = Some("crm seed".into());
     let mut done = Vec::new();
     let run = |id: Uuid, c: LeadCommand| {
-        let leads = &leads;
         let meta = &meta;
         async move {
             leads

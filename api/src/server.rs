@@ -5,10 +5,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use commands::Executor;
-use domain::lead::LeadServices;
-use domain::user::UserServices;
-use domain::Clock;
 use poem::http::{HeaderValue, StatusCode};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
@@ -111,6 +107,36 @@ pub async fn open_store(
     Ok((db, keyring, signer))
 }
 
+/// The write side over `db`, with the read models answering its lookups; `signal` wakes this
+/// process's projection runner.
+pub fn write_side(
+    config: &Config,
+    db: &Db,
+    keyring: &Arc<Keyring>,
+    signal: LogSignal,
+) -> commands::WriteSide {
+    let lookups = Arc::new(crate::lookups::ReadModels {
+        db: db.clone(),
+        keyring: keyring.clone(),
+    });
+    commands::WriteSide::open(
+        db,
+        keyring.clone(),
+        signal,
+        config.store.retention(),
+        lookups,
+    )
+}
+
+/// The store with a write side on it, for the command-line tools (no projection runner).
+pub async fn open_write_side(
+    config: &Config,
+) -> Result<(commands::WriteSide, Arc<AuditSigner>), StartError> {
+    let (db, keyring, signer) = open_store(config).await?;
+    let write = write_side(config, &db, &keyring, LogSignal::default());
+    Ok((write, signer))
+}
+
 type Apis = (
     LeadsApi,
     crate::clients::ClientsApi,
@@ -195,36 +221,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let workers = runner.spawn();
     let state: State = Arc::new(AppState {
         db: db.clone(),
-        leads: Executor::new(
-            &db,
-            LeadServices {
-                clock: Clock::system(),
-            },
-            signal.clone(),
-            keyring.clone(),
-            domain::lead::upcasters(),
-        ),
-        clients: Executor::new(
-            &db,
-            domain::client::ClientServices {
-                clock: Clock::system(),
-                retention: config.store.retention(),
-            },
-            signal.clone(),
-            keyring.clone(),
-            domain::client::upcasters(),
-        ),
-        retention: config.store.retention(),
-        users: Executor::new(
-            &db,
-            UserServices {
-                clock: Clock::system(),
-            },
-            signal.clone(),
-            keyring.clone(),
-            Vec::new(),
-        ),
-        access: Executor::new(&db, (), signal.clone(), keyring.clone(), Vec::new()),
+        write: write_side(&config, &db, &keyring, signal.clone()),
         keyring: keyring.clone(),
         signer: signer.clone(),
         tokens: TokenKeys::new(&jwt_secret),
@@ -239,7 +236,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     });
 
     let mut workers = workers;
-    workers.push(tokio::spawn(crate::retention::daily(state.clone())));
+    workers.push(tokio::spawn({
+        let state = state.clone();
+        async move { commands::retention::daily(&state.write).await }
+    }));
     let service = openapi(state.clone());
     let app = Route::new()
         .at("/api/openapi.json", service.spec_endpoint())

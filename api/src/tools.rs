@@ -4,8 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use commands::Executor;
-use domain::user::{Role, User, UserServices};
+use domain::user::Role;
 use indicatif::{ProgressBar, ProgressStyle};
 use store::audit::AuditSigner;
 use store::{Db, EventMetadata};
@@ -18,30 +17,23 @@ use crate::server;
 use crate::users::{register, RegisterError};
 
 pub struct Tools {
+    pub write: commands::WriteSide,
     db: Db,
-    users: Executor<User>,
     signer: Arc<AuditSigner>,
 }
 
 impl Tools {
     pub async fn open(store: StoreArgs) -> Result<Self, String> {
-        let mut config = Config::ephemeral(store.data_dir, store.database_url);
-        config.store.master_key = store.master_key;
-        config.store.previous_master_keys = store.previous_master_keys;
-        config.store.audit_signing_key = store.audit_signing_key;
-        let (db, keyring, signer) = server::open_store(&config)
+        let mut config = Config::ephemeral(store.data_dir.clone(), store.database_url.clone());
+        config.store = store;
+        let (write, signer) = server::open_write_side(&config)
             .await
             .map_err(|e| e.to_string())?;
-        let users = Executor::new(
-            &db,
-            UserServices {
-                clock: domain::Clock::system(),
-            },
-            store::LogSignal::default(),
-            keyring,
-            Vec::new(),
-        );
-        Ok(Self { db, users, signer })
+        Ok(Self {
+            db: write.db.clone(),
+            write,
+            signer,
+        })
     }
 
     /// Registers a user whose password the operator chose (no change forced).
@@ -57,7 +49,7 @@ impl Tools {
         meta.user_agent = Some("crm command line".into());
         register(
             &self.db,
-            &self.users,
+            &self.write.users,
             &meta,
             email,
             name,

@@ -3,6 +3,7 @@
 //! stores apply events twice. No cqrs-es `Query` runs here: read models are fed by the
 //! projection runner from the log, in commit order, durably.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use cqrs_es::event_sink::EventSink;
@@ -30,7 +31,23 @@ pub enum CommandError<E: std::error::Error> {
     #[error("the record is at version {actual}, not the expected {expected}")]
     VersionMismatch { expected: usize, actual: usize },
     #[error("event store error: {0}")]
-    Store(String),
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl<E: std::error::Error> CommandError<E> {
+    pub fn store(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        CommandError::Store(Box::new(e))
+    }
+}
+
+/// What the executors of one process counted (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct CommandCounters {
+    /// Commands that ran to the end (appending events or not).
+    pub commands: AtomicU64,
+    pub events_appended: AtomicU64,
+    /// Commands answered with a conflict after losing every optimistic-lock race.
+    pub conflicts: AtomicU64,
 }
 
 /// Where a command's events landed.
@@ -60,6 +77,7 @@ pub struct Executor<A: Aggregate + Send + Sync> {
     services: A::Services,
     signal: LogSignal,
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    counters: Arc<CommandCounters>,
 }
 
 macro_rules! with_store {
@@ -82,6 +100,7 @@ where
         signal: LogSignal,
         keyring: Arc<Keyring>,
         upcasters: Vec<Box<dyn EventUpcaster>>,
+        counters: Arc<CommandCounters>,
     ) -> Self {
         let fields = domain::personal_fields;
         let store = match db {
@@ -108,6 +127,7 @@ where
             services,
             signal,
             write_gate: db.write_gate(),
+            counters,
         }
     }
 
@@ -228,11 +248,15 @@ where
                         self.db
                             .position_of(A::TYPE, id, sequence)
                             .await
-                            .map_err(|e| CommandError::Store(e.to_string()))?
+                            .map_err(CommandError::store)?
                     };
                     if appended > 0 {
                         self.signal.appended(position);
                     }
+                    self.counters.commands.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .events_appended
+                        .fetch_add(appended as u64, Ordering::Relaxed);
                     return Ok((
                         Committed {
                             position,
@@ -249,6 +273,7 @@ where
                 Err(Some(e)) => return Err(e),
             }
         }
+        self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
         Err(CommandError::Conflict)
     }
 
@@ -266,6 +291,6 @@ fn store_error<E: std::error::Error>(e: AggregateError<E>) -> CommandError<E> {
     match e {
         AggregateError::UserError(e) => CommandError::Rejected(e),
         AggregateError::AggregateConflict => CommandError::Conflict,
-        other => CommandError::Store(other.to_string()),
+        other => CommandError::Store(other.to_string().into()),
     }
 }

@@ -1,12 +1,101 @@
-//! The write side: the command executor over the event store with event metadata,
-//! optimistic-lock retries and idempotency, and the services that aggregates and handlers call.
+//! The application layer: one [`WriteSide`] opened once (by the server, the CLI, `crm seed` and
+//! `crm bench`) and the use cases that run on it, grouped by what they serve (leads, clients,
+//! privacy, users). Use cases take the caller ([`domain::access::Actor`]) and the records they may
+//! see, and answer typed errors; they never speak HTTP.
 
-pub mod assignment;
 pub mod clients;
 pub mod executor;
 pub mod idempotency;
+pub mod leads;
+pub mod lookups;
 pub mod passwords;
 pub mod privacy;
+pub mod retention;
 pub mod users;
 
-pub use executor::{CommandError, Committed, Executor};
+use std::sync::Arc;
+
+use domain::access::PiiAccess;
+use domain::client::{Client, ClientServices, RetentionPolicy};
+use domain::lead::{Lead, LeadServices};
+use domain::user::{User, UserServices};
+use domain::Clock;
+use store::privacy::Keyring;
+use store::{Db, LogSignal};
+
+pub use executor::{CommandCounters, CommandError, Committed, Executor};
+pub use lookups::Lookups;
+
+/// The write side of one process: an executor per aggregate over the one event store, the
+/// keyring that seals personal data, and what the use cases read from the read models.
+pub struct WriteSide {
+    pub db: Db,
+    pub keyring: Arc<Keyring>,
+    pub signal: LogSignal,
+    pub retention: RetentionPolicy,
+    pub counters: Arc<CommandCounters>,
+    pub lookups: Arc<dyn Lookups>,
+    pub leads: Executor<Lead>,
+    pub clients: Executor<Client>,
+    pub users: Executor<User>,
+    pub access: Executor<PiiAccess>,
+}
+
+impl WriteSide {
+    /// `signal` tells this process's projection runner that the log grew.
+    pub fn open(
+        db: &Db,
+        keyring: Arc<Keyring>,
+        signal: LogSignal,
+        retention: RetentionPolicy,
+        lookups: Arc<dyn Lookups>,
+    ) -> Self {
+        let counters = Arc::new(CommandCounters::default());
+        let clock = Clock::system();
+        Self {
+            leads: Executor::new(
+                db,
+                LeadServices {
+                    clock: clock.clone(),
+                },
+                signal.clone(),
+                keyring.clone(),
+                domain::lead::upcasters(),
+                counters.clone(),
+            ),
+            clients: Executor::new(
+                db,
+                ClientServices {
+                    clock: clock.clone(),
+                    retention,
+                },
+                signal.clone(),
+                keyring.clone(),
+                domain::client::upcasters(),
+                counters.clone(),
+            ),
+            users: Executor::new(
+                db,
+                UserServices { clock },
+                signal.clone(),
+                keyring.clone(),
+                Vec::new(),
+                counters.clone(),
+            ),
+            access: Executor::new(
+                db,
+                (),
+                signal.clone(),
+                keyring.clone(),
+                Vec::new(),
+                counters.clone(),
+            ),
+            db: db.clone(),
+            keyring,
+            signal,
+            retention,
+            counters,
+            lookups,
+        }
+    }
+}

@@ -174,6 +174,7 @@ async fn erasure_holds_retention_consent_and_export(store: Store) {
     let state = app.running.as_ref().unwrap().state.clone();
     let meta = store::EventMetadata::system(None);
     let lifted = state
+        .write
         .leads
         .execute(
             &d,
@@ -184,9 +185,7 @@ async fn erasure_holds_retention_consent_and_export(store: Store) {
         .await
         .unwrap();
     app.lead(&d, lifted.position).await;
-    let report = api::retention::run(&state.db, &state.leads, &state.clients, &state.keyring)
-        .await
-        .unwrap();
+    let report = commands::retention::run(&state.write).await.unwrap();
     assert_eq!(report.erased, vec![d.clone()]);
     assert!(report.blocked.is_empty(), "{report:?}");
     assert!(state.keyring.is_shredded(&d).await.unwrap());

@@ -128,7 +128,7 @@ pub async fn sign_in(
 ) -> Actor {
     let registered = api::users::register(
         &running.state.db,
-        &running.state.users,
+        &running.state.write.users,
         &store::EventMetadata::system(None),
         email,
         "Test User",

@@ -187,10 +187,11 @@ async fn store(
     // The client must exist and be in the caller's book before anything is stored (the
     // aggregate, not the read model: an upload right after onboarding must work).
     let (client, _) = state
+        .write
         .clients
         .load(&id.to_string())
         .await
-        .map_err(|e| super::client_error(state, e))?;
+        .map_err(ApiError::from)?;
     if !client.is_onboarded() || !policy::client_scope(principal).covers_client(&client) {
         return Err(ApiError::not_found("client"));
     }
@@ -205,10 +206,7 @@ async fn store(
         None
     };
     if let Some(e) = refused {
-        return Err(super::client_error(
-            state,
-            commands::CommandError::Rejected(e),
-        ));
+        return Err(commands::CommandError::Rejected(e).into());
     }
     let document_id = Uuid::now_v7();
     let document = Document {

@@ -7,12 +7,9 @@
 mod documents;
 pub mod dto;
 
-use std::sync::atomic::Ordering;
-
-use commands::CommandError;
 use domain::access::AccessKind;
-use domain::client::{Client, ClientCommand, ClientError, ClientProfile, ClientProfileChange};
-use domain::user::{Branch, Role};
+use domain::client::{ClientCommand, ClientProfile, ClientProfileChange};
+use domain::user::Branch;
 use domain::values::{BirthDate, Email, Pan, PersonName, Phone, Text};
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
@@ -99,121 +96,11 @@ pub async fn run_client_command(
     policy::require(principal, action)?;
     let meta = http::metadata(req);
     let expected = http::if_match(req)?;
-    let id = client_id.to_string();
-    let done = if matches!(command, ClientCommand::Onboard { .. }) {
-        state.clients.create(&id, command, &meta).await
-    } else {
-        let scope = policy::client_scope(principal);
-        let guard = move |c: &Client| {
-            if !c.is_onboarded() || scope.covers_client(c) {
-                Ok(())
-            } else {
-                Err(ClientError::NotFound)
-            }
-        };
-        state
-            .clients
-            .execute_guarded(&id, command, &meta, expected, &guard)
-            .await
-    }
-    .map_err(|e| client_error(state, e))?;
-    state.metrics.commands.fetch_add(1, Ordering::Relaxed);
-    state
-        .metrics
-        .events_appended
-        .fetch_add(done.appended as u64, Ordering::Relaxed);
+    let scope = policy::client_scope(principal);
+    let done = commands::clients::run(&state.write, &scope, client_id, command, &meta, expected)
+        .await
+        .map_err(ApiError::from)?;
     Ok(done.position)
-}
-
-/// Maps a client command's failure to its HTTP problem.
-pub fn client_error(state: &crate::http::AppState, e: CommandError<ClientError>) -> ApiError {
-    match e {
-        CommandError::Rejected(e) => {
-            let detail = e.to_string();
-            match e {
-                ClientError::NotFound => ApiError::not_found("client"),
-                ClientError::AlreadyExists => ApiError::conflict("already-exists", detail),
-                ClientError::Closed => ApiError::conflict("relationship-closed", detail),
-                ClientError::Erased => ApiError::conflict("erased", detail),
-                ClientError::Restricted | ClientError::ConsentWhileRestricted => {
-                    ApiError::conflict("processing-restricted", detail)
-                }
-                ClientError::AlreadyAssigned => ApiError::conflict("already-assigned", detail),
-                ClientError::DuplicateDocument => ApiError::conflict("duplicate-id", detail),
-                ClientError::AlreadyOnHold | ClientError::NotOnHold => {
-                    ApiError::conflict("legal-hold", detail)
-                }
-                ClientError::ErasureBlocked(_) => ApiError::conflict("erasure-blocked", detail),
-            }
-        }
-        CommandError::Conflict => {
-            state.metrics.conflicts.fetch_add(1, Ordering::Relaxed);
-            ApiError::conflict(
-                "concurrent-change",
-                "the client was changed by another request at the same time; retry",
-            )
-        }
-        CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
-        CommandError::Store(e) => ApiError::internal(e),
-    }
-}
-
-impl ClientsApi {
-    /// An active relationship or branch manager of `branch`, or a field error.
-    async fn check_manager(&self, manager: Uuid, branch: &Branch) -> Result<(), ApiError> {
-        let row = projections::users::get(&self.state.db, manager)
-            .await
-            .map_err(ApiError::internal)?;
-        let ok = row.is_some_and(|u| {
-            u.active
-                && u.branch.as_deref() == Some(branch.as_str())
-                && (u.role == Role::RelationshipManager.as_str()
-                    || u.role == Role::BranchManager.as_str())
-        });
-        if ok {
-            Ok(())
-        } else {
-            Err(ApiError::validation(vec![FieldError::new(
-                "relationship_manager",
-                "must be an active relationship or branch manager of the client's branch",
-            )]))
-        }
-    }
-
-    /// The client id a converted lead named, checking the caller may see the lead (folded from
-    /// the log: a conversion a moment ago counts).
-    async fn id_from_lead(
-        &self,
-        p: &Principal,
-        lead_id: Uuid,
-    ) -> Result<(Uuid, Option<Uuid>), ApiError> {
-        let events = store::log::aggregate_events(&self.state.db, "lead", &lead_id.to_string())
-            .await
-            .map_err(ApiError::internal)?;
-        let (lead, _) =
-            projections::leads::fold_now_and_at(&self.state.keyring, &events, chrono::Utc::now())
-                .await
-                .map_err(ApiError::internal)?;
-        let visible = policy::scope(&self.state, p).await?;
-        let lead = lead
-            .filter(|l| policy::covers(&visible, l.assignee))
-            .ok_or_else(|| {
-                ApiError::validation(vec![FieldError::new("lead_id", "no such lead")])
-            })?;
-        if lead.privacy.erasure_requested_at.is_some() {
-            return Err(ApiError::conflict(
-                "processing-restricted",
-                "the person asked for erasure: they are not onboarded",
-            ));
-        }
-        let client_id = lead.client_id.ok_or_else(|| {
-            ApiError::validation(vec![FieldError::new(
-                "lead_id",
-                "the lead is not converted; convert it first",
-            )])
-        })?;
-        Ok((client_id, lead.assignee))
-    }
 }
 
 fn text(f: &mut Fields, field: &str, raw: Option<&str>, max: usize) -> Option<Text> {
@@ -274,139 +161,26 @@ impl ClientsApi {
             else {
                 return Err(ApiError::bad_request("invalid client"));
             };
-            // Sales roles onboard into what they may see: their branch, their own book.
-            if p.role == Role::RelationshipManager && p.branch.as_deref() != Some(branch.as_str()) {
-                return Err(ApiError::forbidden(
-                    "you may onboard clients only into your own branch",
-                ));
-            }
-            let staffed = projections::users::branch_members(&self.state.db, branch.as_str())
-                .await
-                .map_err(ApiError::internal)?;
-            if staffed.is_empty() {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "branch",
-                    "no relationship or branch manager works in this branch",
-                )]));
-            }
-            let (client_id, lead_assignee) = match b.lead_id {
-                Some(lead) => {
-                    let (id, assignee) = self.id_from_lead(p, lead).await?;
-                    let (existing, _) = self
-                        .state
-                        .clients
-                        .load(&id.to_string())
-                        .await
-                        .map_err(|e| client_error(&self.state, e))?;
-                    if existing.is_onboarded() {
-                        return Err(ApiError::conflict(
-                            "already-exists",
-                            "the client this lead became is already onboarded",
-                        ));
-                    }
-                    (id, assignee)
-                }
-                None => (Uuid::now_v7(), None),
-            };
-            // Who looks after the client: as asked; else the agent onboarding them; else the
-            // agent who worked the lead, if they serve this branch.
-            let manager = match (b.relationship_manager, p.role) {
-                (Some(m), _) => {
-                    self.check_manager(m, &branch).await?;
-                    Some(m)
-                }
-                (None, Role::RelationshipManager) => Some(p.user_id),
-                (None, _) => match lead_assignee {
-                    Some(a) if self.check_manager(a, &branch).await.is_ok() => Some(a),
-                    _ => None,
+            let new = commands::clients::NewClient {
+                lead_id: b.lead_id,
+                profile: ClientProfile {
+                    name,
+                    email,
+                    phone,
+                    pan,
+                    date_of_birth: dob,
+                    address,
                 },
+                branch,
+                relationship_manager: b.relationship_manager,
             };
-            let scope = policy::client_scope(p);
-            if !scope.covers(Some(branch.as_str()), manager) {
-                return Err(ApiError::forbidden(
-                    "you may onboard clients only into your own branch and book",
-                ));
-            }
-            let pan_text = pan.as_str().to_string();
-            let clients = &self.state.clients;
-            let reservation = commands::clients::reserve_pan(
-                &self.state.db,
-                &self.state.keyring,
-                pan.as_str(),
-                client_id,
-                |holder| async move {
-                    clients
-                        .load(&holder.to_string())
-                        .await
-                        .map(|(c, _)| c.is_onboarded())
-                        .map_err(|e| store::StoreError::Url(e.to_string()))
-                },
-            )
-            .await
-            .map_err(ApiError::internal)?;
-            match reservation {
-                commands::clients::Reservation::Reserved => {}
-                commands::clients::Reservation::ClientHasAnother => {
-                    return Err(ApiError::conflict(
-                        "already-exists",
-                        "the client this lead became is already onboarded",
-                    ))
-                }
-                commands::clients::Reservation::TakenBy(holder) => {
-                    // Only a client the caller may open is named; that one exists is said
-                    // either way (onboarding them twice would split their records).
-                    let (existing, _) = self
-                        .state
-                        .clients
-                        .load(&holder.to_string())
-                        .await
-                        .map_err(|e| client_error(&self.state, e))?;
-                    let shown = if existing.is_onboarded() && scope.covers_client(&existing) {
-                        vec![holder]
-                    } else {
-                        Vec::new()
-                    };
-                    return Err(ApiError::duplicate_client(shown));
-                }
-            }
-            let outcome = run_client_command(
-                &self.state,
-                p,
-                Action::ClientOnboard,
-                client_id,
-                ClientCommand::Onboard {
-                    client_id,
-                    lead_id: b.lead_id,
-                    profile: ClientProfile {
-                        name,
-                        email,
-                        phone,
-                        pan,
-                        date_of_birth: dob,
-                        address,
-                    },
-                    branch,
-                    relationship_manager: manager,
-                },
-                req,
-            )
-            .await;
-            let position = match outcome {
-                Ok(p) => p,
-                Err(e) => {
-                    commands::clients::release_pan(
-                        &self.state.db,
-                        &self.state.keyring,
-                        pan_text.as_str(),
-                        client_id,
-                    )
-                    .await
-                    .map_err(ApiError::internal)?;
-                    return Err(e);
-                }
-            };
+            let scope = policy::scope(&self.state, p).await?;
+            let meta = http::metadata(req);
+            let (client_id, done) =
+                commands::clients::onboard(&self.state.write, &p.actor(), &scope, new, &meta)
+                    .await?;
             Ok(CreatedResponse::Created(
-                accepted(client_id, position),
+                accepted(client_id, done.position),
                 format!("/api/clients/{client_id}"),
             ))
         })
@@ -530,7 +304,7 @@ impl ClientsApi {
         http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
         let etag = format!("\"{}\"", view.version);
         Ok(ClientResponse::Ok(
-            Json(ClientOut::shown(&view, self.state.retention)),
+            Json(ClientOut::shown(&view, self.state.write.retention)),
             etag,
         ))
     }
@@ -638,22 +412,16 @@ impl ClientsApi {
         body: Json<AssignManager>,
     ) -> Result<DoneResponse, ApiError> {
         policy::require(&auth.0, Action::ClientAssign)?;
-        let view = visible_client(&self.state, &auth.0, id.0).await?;
-        let branch = Branch::parse(&view.branch).map_err(ApiError::internal)?;
-        self.check_manager(body.0.relationship_manager, &branch)
-            .await?;
-        let position = run_client_command(
-            &self.state,
-            &auth.0,
-            Action::ClientAssign,
+        let done = commands::clients::assign_manager(
+            &self.state.write,
+            &policy::client_scope(&auth.0),
             id.0,
-            ClientCommand::AssignRelationshipManager {
-                manager_id: body.0.relationship_manager,
-            },
-            req,
+            body.0.relationship_manager,
+            &http::metadata(req),
+            http::if_match(req)?,
         )
         .await?;
-        Ok(DoneResponse::Done(accepted(id.0, position)))
+        Ok(DoneResponse::Done(accepted(id.0, done.position)))
     }
 
     /// Close the relationship

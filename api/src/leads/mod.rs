@@ -4,12 +4,10 @@
 #![allow(clippy::too_many_arguments)]
 
 use chrono::{DateTime, Utc};
-use commands::assignment;
 use domain::access::AccessKind;
 use domain::lead::{
     parse_product_interest, LeadCommand, LeadDetails, LeadDetailsPatch as DetailsPatch, LeadEvent,
 };
-use domain::user::Role;
 use domain::values::{Email, PersonName, Phone, Text};
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
@@ -21,7 +19,7 @@ use uuid::Uuid;
 
 use crate::auth::{Auth, Principal};
 use crate::dto::*;
-use crate::http::{self, idempotent, lead_error, CreatedResponse, DoneResponse, Fields, State};
+use crate::http::{self, idempotent, CreatedResponse, DoneResponse, Fields, State};
 use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
 
@@ -173,76 +171,6 @@ impl LeadsApi {
         req: &Request,
     ) -> Result<i64, ApiError> {
         http::run_lead_command(&self.state, p, action, lead_id, command, req).await
-    }
-
-    /// The active agents (relationship and branch managers) `p` may assign leads to.
-    async fn assignable(&self, p: &Principal) -> Result<Vec<(Uuid, Role)>, ApiError> {
-        if p.role == Role::RelationshipManager {
-            return Ok(vec![(p.user_id, p.role)]);
-        }
-        let branch = match p.role {
-            Role::Admin => None,
-            Role::BranchManager => match &p.branch {
-                Some(b) => Some(b.as_str()),
-                None => return Ok(Vec::new()),
-            },
-            _ => return Ok(Vec::new()),
-        };
-        let rows = projections::users::list(&self.state.db, branch, None, true)
-            .await
-            .map_err(ApiError::internal)?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let role = Role::parse(&r.role)?;
-                let id = Uuid::parse_str(&r.user_id).ok()?;
-                matches!(role, Role::RelationshipManager | Role::BranchManager)
-                    .then_some((id, role))
-            })
-            .collect())
-    }
-
-    async fn pick_agent(
-        &self,
-        p: &Principal,
-        explicit: Option<Uuid>,
-        round_robin: bool,
-        current: Option<Uuid>,
-    ) -> Result<Option<(Uuid, bool)>, ApiError> {
-        let agents = self.assignable(p).await?;
-        if let Some(a) = explicit {
-            if !agents.iter().any(|(id, _)| *id == a) {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "agent_id",
-                    "not an active agent you may assign leads to",
-                )]));
-            }
-            return Ok(Some((a, false)));
-        }
-        if !round_robin {
-            return Ok(None);
-        }
-        // The rotation goes round the relationship managers (of the branch, for a manager).
-        // A reassignment by round-robin passes over the agent who has the lead now.
-        let rotation: Vec<Uuid> = agents
-            .iter()
-            .filter(|(id, r)| *r == Role::RelationshipManager && Some(*id) != current)
-            .map(|(id, _)| *id)
-            .collect();
-        let name = match (&p.role, &p.branch) {
-            (Role::BranchManager, Some(b)) => format!("leads:{b}"),
-            _ => "leads".to_string(),
-        };
-        match assignment::next_agent(&self.state.db, &name, &rotation)
-            .await
-            .map_err(ApiError::internal)?
-        {
-            Some(a) => Ok(Some((a, true))),
-            None => Err(ApiError::conflict(
-                "no-active-agents",
-                "round-robin assignment needs active relationship managers; there are none",
-            )),
-        }
     }
 
     fn details(f: &mut Fields, d: &LeadDetailsReplace) -> Option<LeadDetails> {
@@ -416,55 +344,20 @@ impl LeadsApi {
             );
             f.finish()?;
             let details = details.ok_or_else(|| ApiError::bad_request("invalid lead"))?;
-            if !b.allow_duplicate {
-                let email = details.email.as_ref().map(|e| e.as_str());
-                let phone = details.phone.as_ref().map(|p| p.as_str());
-                let found = query::duplicates(&self.state.db, &self.state.keyring, email, phone)
-                    .await
-                    .map_err(ApiError::internal)?;
-                if !found.is_empty() {
-                    // Only ids the caller may open are named; that a duplicate exists is said
-                    // either way (capturing it twice would split the person's history).
-                    let visible = policy::scope(&self.state, &auth.0).await?;
-                    let mut shown = Vec::new();
-                    for id in found {
-                        let assignee = query::get(&self.state.db, &self.state.keyring, id)
-                            .await
-                            .map_err(ApiError::internal)?
-                            .and_then(|v| v.assignee);
-                        if policy::covers(&visible, assignee) {
-                            shown.push(id);
-                        }
-                    }
-                    return Err(ApiError::duplicate(shown));
-                }
-            }
-            let assignee = match self
-                .pick_agent(&auth.0, b.assign_to, b.round_robin, None)
-                .await?
-            {
-                // An agent's own capture is theirs unless they say otherwise.
-                None if auth.0.role == Role::RelationshipManager => Some((auth.0.user_id, false)),
-                other => other,
+            let scope = policy::scope(&self.state, &auth.0).await?;
+            let lead = commands::leads::NewLead {
+                details,
+                channel: b.channel.unwrap_or(CaptureChannel::Manual).into(),
+                assign_to: b.assign_to,
+                round_robin: b.round_robin,
+                allow_duplicate: b.allow_duplicate,
             };
-            let lead_id = Uuid::now_v7();
-            let position = self
-                .run(
-                    &auth.0,
-                    Action::LeadCapture,
-                    lead_id,
-                    LeadCommand::Capture {
-                        lead_id,
-                        details,
-                        channel: b.channel.unwrap_or(CaptureChannel::Manual).into(),
-                        assign_to: assignee.map(|a| a.0),
-                        round_robin: assignee.is_some_and(|a| a.1),
-                    },
-                    req,
-                )
-                .await?;
+            let meta = http::metadata(req);
+            let (lead_id, done) =
+                commands::leads::capture(&self.state.write, &auth.0.actor(), &scope, lead, &meta)
+                    .await?;
             Ok(CreatedResponse::Created(
-                accepted(lead_id, position),
+                accepted(lead_id, done.position),
                 format!("/api/leads/{lead_id}"),
             ))
         })
@@ -950,42 +843,24 @@ impl LeadsApi {
                 ));
             }
             f.finish()?;
-            // Check the lead exists before a round-robin pick takes a turn of the rotation.
-            let (lead, _) = self
-                .state
-                .leads
-                .load(&id.0.to_string())
-                .await
-                .map_err(|e| lead_error(&self.state, e))?;
-            if !lead.is_captured() {
-                return Err(ApiError::not_found("lead"));
-            }
             policy::require(&auth.0, Action::LeadAssign)?;
-            if !self.may_see(&auth.0, lead.assignee()).await? {
-                return Err(ApiError::not_found("lead"));
-            }
-            let (agent_id, round_robin) = self
-                .pick_agent(
-                    &auth.0,
-                    body.0.agent_id,
-                    body.0.round_robin,
-                    lead.assignee(),
-                )
-                .await?
-                .ok_or_else(|| ApiError::bad_request("no agent"))?;
-            let position = self
-                .run(
-                    &auth.0,
-                    Action::LeadAssign,
-                    id.0,
-                    LeadCommand::Assign {
-                        agent_id,
-                        round_robin,
-                        reason,
-                    },
-                    req,
-                )
-                .await?;
+            let to = match body.0.agent_id {
+                Some(agent) => commands::leads::Assignee::Agent(agent),
+                None => commands::leads::Assignee::RoundRobin,
+            };
+            let scope = policy::scope(&self.state, &auth.0).await?;
+            let position = commands::leads::assign(
+                &self.state.write,
+                &auth.0.actor(),
+                &scope,
+                id.0,
+                to,
+                reason,
+                &http::metadata(req),
+                http::if_match(req)?,
+            )
+            .await?
+            .position;
             Ok(DoneResponse::Done(accepted(id.0, position)))
         })
         .await
@@ -1036,9 +911,9 @@ impl LeadsApi {
     #[oai(path = "/api/agents", method = "get", tag = "ApiTags::Leads")]
     async fn agents(&self, auth: Auth) -> Result<AgentsResponse, ReadError> {
         policy::require(&auth.0, Action::AgentList)?;
-        let items = self
-            .assignable(&auth.0)
-            .await?
+        let items = commands::leads::assignable(&self.state.write, &auth.0.actor())
+            .await
+            .map_err(ApiError::from)?
             .into_iter()
             .map(|(id, _)| id)
             .collect();

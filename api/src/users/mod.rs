@@ -1,10 +1,7 @@
 //! Signing in (`/api/auth/*`) and managing staff accounts (`/api/users`).
 
-use std::sync::atomic::Ordering;
-
 use chrono::{DateTime, Utc};
-use commands::CommandError;
-use domain::user::{check_password, Branch, Role, UserCommand, UserError, UserProfile};
+use domain::user::{check_password, Branch, Role, UserCommand, UserProfile};
 use domain::values::{Email, PersonName};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
@@ -364,32 +361,6 @@ pub(super) fn register_error(e: RegisterError) -> ApiError {
             "a user with this e-mail address exists already",
         ),
         RegisterError::Failed(e) => ApiError::internal(e),
-    }
-}
-
-pub(super) fn user_error(state: &AppState, e: CommandError<UserError>) -> ApiError {
-    match e {
-        CommandError::Rejected(e) => match e {
-            UserError::NotFound => ApiError::not_found("user"),
-            UserError::BranchRequired(_) => {
-                ApiError::validation(vec![FieldError::new("branch", e.to_string())])
-            }
-            UserError::AlreadyInState(_) | UserError::AlreadyExists => {
-                ApiError::conflict("user-state", e.to_string())
-            }
-            UserError::Inactive => ApiError::conflict("user-inactive", e.to_string()),
-            UserError::Locked { until } => locked(until),
-            UserError::InvalidRefresh => ApiError::unauthorized("the refresh token is not valid"),
-        },
-        CommandError::Conflict => {
-            state.metrics.conflicts.fetch_add(1, Ordering::Relaxed);
-            ApiError::conflict(
-                "concurrent-change",
-                "the user was changed concurrently; retry",
-            )
-        }
-        CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
-        CommandError::Store(e) => ApiError::internal(e),
     }
 }
 

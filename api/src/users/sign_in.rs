@@ -18,8 +18,8 @@ use crate::leads::ApiTags;
 use crate::problem::{ApiError, FieldError, ReadError};
 
 use super::{
-    locked, settled, user_error, LoginRequest, PasswordChange, RefreshRequest, TokenPair,
-    TokenResponse, UserResponse, BAD_LOGIN,
+    locked, settled, LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenResponse,
+    UserResponse, BAD_LOGIN,
 };
 
 pub struct AuthApi {
@@ -114,6 +114,7 @@ impl AuthApi {
         let id = user_id.to_string();
         let (user, _) = self
             .state
+            .write
             .users
             .load(&id)
             .await
@@ -136,6 +137,7 @@ impl AuthApi {
             .unwrap_or_default();
         let (done, events) = self
             .state
+            .write
             .users
             .execute_events(
                 &id,
@@ -150,7 +152,7 @@ impl AuthApi {
             .await
             .map_err(|e| match e {
                 CommandError::Rejected(UserError::Inactive) => ApiError::unauthorized(BAD_LOGIN),
-                other => user_error(&self.state, other),
+                other => ApiError::from(other),
             })?;
         match events.first() {
             Some(UserEvent::LoginSucceeded { .. }) => {
@@ -183,6 +185,7 @@ impl AuthApi {
         meta.actor_id = user_id.to_string();
         let (done, events) = self
             .state
+            .write
             .users
             .execute_events(
                 &user_id.to_string(),
@@ -199,12 +202,13 @@ impl AuthApi {
                 CommandError::Rejected(UserError::NotFound | UserError::Inactive) => {
                     ApiError::unauthorized("the refresh token is not valid")
                 }
-                other => user_error(&self.state, other),
+                other => ApiError::from(other),
             })?;
         match events.first() {
             Some(UserEvent::RefreshTokenRotated { .. }) => {
                 let (user, _) = self
                     .state
+                    .write
                     .users
                     .load(&user_id.to_string())
                     .await
@@ -234,6 +238,7 @@ impl AuthApi {
         let meta = http::metadata(req);
         let done = self
             .state
+            .write
             .users
             .execute(
                 &p.user_id.to_string(),
@@ -244,7 +249,7 @@ impl AuthApi {
                 None,
             )
             .await
-            .map_err(|e| user_error(&self.state, e))?;
+            .map_err(ApiError::from)?;
         settled(&self.state, p.user_id, done).await
     }
 
@@ -276,6 +281,7 @@ impl AuthApi {
         let id = p.user_id.to_string();
         let (user, _) = self
             .state
+            .write
             .users
             .load(&id)
             .await
@@ -295,6 +301,7 @@ impl AuthApi {
         {
             // A wrong current password counts like a failed login (and can lock the account).
             self.state
+                .write
                 .users
                 .execute_events(
                     &id,
@@ -307,7 +314,7 @@ impl AuthApi {
                     &http::metadata(req),
                 )
                 .await
-                .map_err(|e| user_error(&self.state, e))?;
+                .map_err(ApiError::from)?;
             return Err(ApiError::validation(vec![FieldError::new(
                 "current_password",
                 "is wrong",
@@ -330,6 +337,7 @@ impl AuthApi {
             .map_err(ApiError::internal)?;
         let done = self
             .state
+            .write
             .users
             .execute(
                 &id,
@@ -340,7 +348,7 @@ impl AuthApi {
                 None,
             )
             .await
-            .map_err(|e| user_error(&self.state, e))?;
+            .map_err(ApiError::from)?;
         // Every session of the user ends before the answer.
         settled(&self.state, p.user_id, done).await
     }

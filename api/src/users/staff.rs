@@ -18,8 +18,8 @@ use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
 
 use super::{
-    register, register_error, settled, user_error, NewUser, PasswordReset, UserList,
-    UserListResponse, UserOut, UserPatch, UserResponse,
+    register, register_error, settled, NewUser, PasswordReset, UserList, UserListResponse, UserOut,
+    UserPatch, UserResponse,
 };
 
 pub struct UsersApi {
@@ -37,6 +37,7 @@ impl UsersApi {
         policy::require(p, Action::UserManage)?;
         let done = self
             .state
+            .write
             .users
             .execute(
                 &id.to_string(),
@@ -45,7 +46,7 @@ impl UsersApi {
                 http::if_match(req)?,
             )
             .await
-            .map_err(|e| user_error(&self.state, e))?;
+            .map_err(ApiError::from)?;
         // Role, branch, password and active state decide access.
         settled(&self.state, id, done).await
     }
@@ -61,7 +62,7 @@ impl UsersApi {
         }
         let (id, position) = register(
             &self.state.db,
-            &self.state.users,
+            &self.state.write.users,
             &http::metadata(req),
             &body.email,
             &body.name,
@@ -313,6 +314,7 @@ impl UsersApi {
         policy::require(&auth.0, Action::UserManage)?;
         let (user, _) = self
             .state
+            .write
             .users
             .load(&id.0.to_string())
             .await

@@ -30,10 +30,7 @@ pub async fn erase_if_allowed(
         .await
     {
         Ok(done) => {
-            keyring
-                .shred(lead_id)
-                .await
-                .map_err(|e| CommandError::Store(e.to_string()))?;
+            keyring.shred(lead_id).await.map_err(CommandError::store)?;
             Ok(Erasure::Erased {
                 position: done.position,
             })
@@ -70,22 +67,21 @@ pub async fn erase_client_if_allowed(
     };
     // The key goes last: until it is destroyed the retention run finds the client again and
     // finishes whatever an interruption left (files, PAN reservation, the lead).
-    let store = |e: String| CommandError::Store(e);
     crate::clients::delete_documents(db, client_id, None)
         .await
-        .map_err(|e| store(e.to_string()))?;
+        .map_err(CommandError::store)?;
     crate::clients::forget_pan(db, client_id)
         .await
-        .map_err(|e| store(e.to_string()))?;
+        .map_err(CommandError::store)?;
     let (client, _) = clients.load(&id).await?;
     if let Some(lead_id) = client.lead_id() {
         // A hold on the lead keeps the lead (not the client): it goes when that hold is lifted.
         match erase_with_client(leads, keyring, &lead_id.to_string(), metadata).await {
             Ok(_) | Err(CommandError::Rejected(LeadError::NotFound)) => {}
-            Err(e) => return Err(store(e.to_string())),
+            Err(e) => return Err(CommandError::store(e)),
         }
     }
-    keyring.shred(&id).await.map_err(|e| store(e.to_string()))?;
+    keyring.shred(&id).await.map_err(CommandError::store)?;
     Ok(Erasure::Erased {
         position: done.position,
     })
@@ -107,7 +103,7 @@ pub async fn erase_lead_with_its_client(
     let (client, _) = clients
         .load(&client_id.to_string())
         .await
-        .map_err(|e| CommandError::Store(e.to_string()))?;
+        .map_err(CommandError::store)?;
     if !client.is_erased() {
         return Ok(None);
     }
@@ -127,10 +123,7 @@ async fn erase_with_client(
         .await
     {
         Ok(done) => {
-            keyring
-                .shred(lead_id)
-                .await
-                .map_err(|e| CommandError::Store(e.to_string()))?;
+            keyring.shred(lead_id).await.map_err(CommandError::store)?;
             Ok(Some(done.position))
         }
         Err(CommandError::Rejected(LeadError::ErasureBlocked(_))) => Ok(None),
@@ -158,7 +151,7 @@ pub async fn purge_expired_documents(
         if let ClientEvent::ClientDocumentsPurged { document_ids } = e {
             crate::clients::delete_documents(db, client_id, Some(&document_ids))
                 .await
-                .map_err(|e| CommandError::Store(e.to_string()))?;
+                .map_err(CommandError::store)?;
             purged += document_ids.len();
         }
     }
@@ -168,14 +161,14 @@ pub async fn purge_expired_documents(
         let held = client.held_documents();
         let stale = crate::clients::document_ids(db, client_id)
             .await
-            .map_err(|e| CommandError::Store(e.to_string()))?
+            .map_err(CommandError::store)?
             .into_iter()
             .filter(|d| !held.contains(d))
             .collect::<Vec<_>>();
         if !stale.is_empty() {
             crate::clients::delete_documents(db, client_id, Some(&stale))
                 .await
-                .map_err(|e| CommandError::Store(e.to_string()))?;
+                .map_err(CommandError::store)?;
         }
     }
     Ok(purged)

@@ -7,17 +7,15 @@
 //!   record (and the lead it came from) when the client records' period ends, asked or not,
 //!   unless a legal hold stands.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use commands::privacy::erasure::{
+use store::EventMetadata;
+
+use crate::lookups::LookupError;
+use crate::privacy::erasure::{
     erase_client_if_allowed, erase_if_allowed, purge_expired_documents, Erasure,
 };
-use commands::Executor;
-use domain::client::Client;
-use domain::lead::Lead;
-use store::privacy::Keyring;
-use store::{Db, EventMetadata};
+use crate::WriteSide;
 
 /// What one run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -30,16 +28,12 @@ pub struct RetentionReport {
     pub failed: Vec<String>,
 }
 
-pub async fn run(
-    db: &Db,
-    leads: &Executor<Lead>,
-    clients: &Executor<Client>,
-    keyring: &Keyring,
-) -> Result<RetentionReport, String> {
+/// Carries out what is due now. The read models must be current (the lists of what to look
+/// at come from them); each subject is decided on its own events.
+pub async fn run(write: &WriteSide) -> Result<RetentionReport, LookupError> {
+    let (db, leads, clients, keyring) = (&write.db, &write.leads, &write.clients, &*write.keyring);
     let mut report = RetentionReport::default();
-    let due = projections::leads::query::erasures_due(db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let due = write.lookups.lead_erasures_due().await?;
     for id in due {
         let meta = EventMetadata::system(None);
         match erase_if_allowed(leads, keyring, &id, &meta).await {
@@ -52,10 +46,8 @@ pub async fn run(
             }
         }
     }
-    let watched = projections::clients::query::retention_watch(db)
-        .await
-        .map_err(|e| e.to_string())?;
-    for (client_id, asked) in watched {
+    for watched in write.lookups.clients_to_watch().await? {
+        let (client_id, asked) = (watched.client_id, watched.erasure_asked);
         let id = client_id.to_string();
         let meta = EventMetadata::system(None);
         match purge_expired_documents(db, clients, client_id, &meta).await {
@@ -81,9 +73,9 @@ pub async fn run(
 }
 
 /// Runs [`run`] now and then once a day, logging counts (never ids or data).
-pub async fn daily(state: Arc<crate::http::AppState>) {
+pub async fn daily(write: &WriteSide) {
     loop {
-        match run(&state.db, &state.leads, &state.clients, &state.keyring).await {
+        match run(write).await {
             Ok(r)
                 if r.erased.is_empty() && r.blocked.is_empty() && r.documents_purged.is_empty() => {
             }

@@ -1,0 +1,96 @@
+//! The read models answering what the write side asks of them ([`commands::Lookups`]).
+
+use commands::lookups::{ClientWatched, LeadOnFile, Lookup, LookupError, Lookups, StaffMember};
+use domain::user::Role;
+use projections::users::UserRow;
+use std::sync::Arc;
+use store::privacy::Keyring;
+use store::Db;
+use uuid::Uuid;
+
+pub struct ReadModels {
+    pub db: Db,
+    pub keyring: Arc<Keyring>,
+}
+
+fn staff(row: UserRow) -> Option<StaffMember> {
+    Some(StaffMember {
+        user_id: Uuid::parse_str(&row.user_id).ok()?,
+        role: Role::parse(&row.role)?,
+        branch: row.branch,
+        active: row.active,
+    })
+}
+
+impl Lookups for ReadModels {
+    fn staff_member(&self, user_id: Uuid) -> Lookup<'_, Option<StaffMember>> {
+        Box::pin(async move {
+            let row = projections::users::get(&self.db, user_id)
+                .await
+                .map_err(LookupError::new)?;
+            Ok(row.and_then(staff))
+        })
+    }
+
+    fn active_staff<'a>(&'a self, branch: Option<&'a str>) -> Lookup<'a, Vec<StaffMember>> {
+        Box::pin(async move {
+            let rows = projections::users::list(&self.db, branch, None, true)
+                .await
+                .map_err(LookupError::new)?;
+            Ok(rows.into_iter().filter_map(staff).collect())
+        })
+    }
+
+    fn branch_members<'a>(&'a self, branch: &'a str) -> Lookup<'a, Vec<Uuid>> {
+        Box::pin(async move {
+            projections::users::branch_members(&self.db, branch)
+                .await
+                .map_err(LookupError::new)
+        })
+    }
+
+    fn leads_with_contact<'a>(
+        &'a self,
+        email: Option<&'a str>,
+        phone: Option<&'a str>,
+    ) -> Lookup<'a, Vec<LeadOnFile>> {
+        Box::pin(async move {
+            let q = projections::leads::query::duplicates(&self.db, &self.keyring, email, phone);
+            let ids = q.await.map_err(LookupError::new)?;
+            let mut found = Vec::with_capacity(ids.len());
+            for lead_id in ids {
+                let view = projections::leads::query::get(&self.db, &self.keyring, lead_id)
+                    .await
+                    .map_err(LookupError::new)?;
+                found.push(LeadOnFile {
+                    lead_id,
+                    assignee: view.and_then(|v| v.assignee),
+                });
+            }
+            Ok(found)
+        })
+    }
+
+    fn lead_erasures_due(&self) -> Lookup<'_, Vec<String>> {
+        Box::pin(async move {
+            projections::leads::query::erasures_due(&self.db)
+                .await
+                .map_err(LookupError::new)
+        })
+    }
+
+    fn clients_to_watch(&self) -> Lookup<'_, Vec<ClientWatched>> {
+        Box::pin(async move {
+            let rows = projections::clients::query::retention_watch(&self.db)
+                .await
+                .map_err(LookupError::new)?;
+            Ok(rows
+                .into_iter()
+                .map(|(client_id, erasure_asked)| ClientWatched {
+                    client_id,
+                    erasure_asked,
+                })
+                .collect())
+        })
+    }
+}

@@ -1,0 +1,175 @@
+//! Each error type of the layers below mapped to its problem, once: handlers use `?`.
+
+use commands::leads::LeadsError;
+use commands::lookups::LookupError;
+use commands::CommandError;
+use domain::client::ClientError;
+use domain::lead::LeadError;
+use domain::user::UserError;
+
+use super::{ApiError, FieldError};
+
+/// Maps a lead command's failure to its HTTP problem.
+impl From<CommandError<LeadError>> for ApiError {
+    fn from(e: CommandError<LeadError>) -> Self {
+        match e {
+            CommandError::Rejected(e) => {
+                let detail = e.to_string();
+                match e {
+                    LeadError::NotFound => ApiError::not_found("lead"),
+                    LeadError::FollowUpNotFound => ApiError::not_found("follow-up on this lead"),
+                    LeadError::IllegalTransition { allowed, .. } => ApiError::illegal_transition(
+                        detail,
+                        allowed.iter().map(|s| s.to_string()).collect(),
+                    ),
+                    LeadError::NoContactChannel => ApiError::validation(vec![
+                        FieldError::new(
+                            "email",
+                            "a lead needs an e-mail address or a phone number",
+                        ),
+                        FieldError::new(
+                            "phone",
+                            "a lead needs an e-mail address or a phone number",
+                        ),
+                    ]),
+                    LeadError::DueInThePast | LeadError::DueTooFarAhead => {
+                        ApiError::validation(vec![FieldError::new("due_at", detail)])
+                    }
+                    LeadError::LostWithoutReason => {
+                        ApiError::validation(vec![FieldError::new("reason", detail)])
+                    }
+                    LeadError::InteractionTooOld => {
+                        ApiError::validation(vec![FieldError::new("occurred_at", detail)])
+                    }
+                    LeadError::InteractionInTheFuture => {
+                        ApiError::validation(vec![FieldError::new(
+                            "occurred_at",
+                            "must not be in the future",
+                        )])
+                    }
+                    LeadError::AlreadyExists => ApiError::conflict("already-exists", detail),
+                    LeadError::Archived => ApiError::conflict("archived", detail),
+                    LeadError::Converted => ApiError::conflict("converted", detail),
+                    LeadError::FollowUpClosed(_) => ApiError::conflict("follow-up-closed", detail),
+                    LeadError::AlreadyAssigned => ApiError::conflict("already-assigned", detail),
+                    LeadError::DuplicateId => ApiError::conflict("duplicate-id", detail),
+                    LeadError::Erased => ApiError::conflict("erased", detail),
+                    LeadError::Restricted => ApiError::conflict("processing-restricted", detail),
+                    LeadError::AlreadyOnHold | LeadError::NotOnHold => {
+                        ApiError::conflict("legal-hold", detail)
+                    }
+                    LeadError::ErasureBlocked(_) => ApiError::conflict("erasure-blocked", detail),
+                    LeadError::ConsentWhileRestricted => {
+                        ApiError::conflict("processing-restricted", detail)
+                    }
+                }
+            }
+            CommandError::Conflict => ApiError::conflict(
+                "concurrent-change",
+                "the lead was changed by another request at the same time; retry",
+            ),
+            CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
+            CommandError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// Maps a client command's failure to its HTTP problem.
+impl From<CommandError<ClientError>> for ApiError {
+    fn from(e: CommandError<ClientError>) -> Self {
+        match e {
+            CommandError::Rejected(e) => {
+                let detail = e.to_string();
+                match e {
+                    ClientError::NotFound => ApiError::not_found("client"),
+                    ClientError::AlreadyExists => ApiError::conflict("already-exists", detail),
+                    ClientError::Closed => ApiError::conflict("relationship-closed", detail),
+                    ClientError::Erased => ApiError::conflict("erased", detail),
+                    ClientError::Restricted | ClientError::ConsentWhileRestricted => {
+                        ApiError::conflict("processing-restricted", detail)
+                    }
+                    ClientError::AlreadyAssigned => ApiError::conflict("already-assigned", detail),
+                    ClientError::DuplicateDocument => ApiError::conflict("duplicate-id", detail),
+                    ClientError::AlreadyOnHold | ClientError::NotOnHold => {
+                        ApiError::conflict("legal-hold", detail)
+                    }
+                    ClientError::ErasureBlocked(_) => ApiError::conflict("erasure-blocked", detail),
+                }
+            }
+            CommandError::Conflict => ApiError::conflict(
+                "concurrent-change",
+                "the client was changed by another request at the same time; retry",
+            ),
+            CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
+            CommandError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<CommandError<UserError>> for ApiError {
+    fn from(e: CommandError<UserError>) -> Self {
+        match e {
+            CommandError::Rejected(e) => match e {
+                UserError::NotFound => ApiError::not_found("user"),
+                UserError::BranchRequired(_) => {
+                    ApiError::validation(vec![FieldError::new("branch", e.to_string())])
+                }
+                UserError::AlreadyInState(_) | UserError::AlreadyExists => {
+                    ApiError::conflict("user-state", e.to_string())
+                }
+                UserError::Inactive => ApiError::conflict("user-inactive", e.to_string()),
+                UserError::Locked { until } => crate::users::locked(until),
+                UserError::InvalidRefresh => {
+                    ApiError::unauthorized("the refresh token is not valid")
+                }
+            },
+            CommandError::Conflict => ApiError::conflict(
+                "concurrent-change",
+                "the user was changed concurrently; retry",
+            ),
+            CommandError::VersionMismatch { .. } => ApiError::precondition_failed(e.to_string()),
+            CommandError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<LeadsError> for ApiError {
+    fn from(e: LeadsError) -> Self {
+        match e {
+            LeadsError::Command(e) => e.into(),
+            LeadsError::Duplicate { visible } => ApiError::duplicate(visible),
+            LeadsError::NotAssignable => ApiError::validation(vec![FieldError::new(
+                "agent_id",
+                "not an active agent you may assign leads to",
+            )]),
+            LeadsError::NoActiveAgents => ApiError::conflict("no-active-agents", e.to_string()),
+            LeadsError::Lookup(e) => ApiError::internal(e),
+            LeadsError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<LookupError> for ApiError {
+    fn from(e: LookupError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<commands::clients::ClientsError> for ApiError {
+    fn from(e: commands::clients::ClientsError) -> Self {
+        use commands::clients::ClientsError;
+        match e {
+            ClientsError::Command(e) => e.into(),
+            ClientsError::Lead(e) => ApiError::internal(e),
+            ClientsError::Invalid { field, message } => {
+                ApiError::validation(vec![FieldError::new(field, message)])
+            }
+            ClientsError::OutsideBook(why) => ApiError::forbidden(why),
+            ClientsError::Restricted => ApiError::conflict("processing-restricted", e.to_string()),
+            ClientsError::AlreadyOnboarded => ApiError::conflict("already-exists", e.to_string()),
+            ClientsError::DuplicatePan { visible } => ApiError::duplicate_client(visible),
+            ClientsError::Lookup(e) => ApiError::internal(e),
+            ClientsError::Store(e) => ApiError::internal(e),
+        }
+    }
+}

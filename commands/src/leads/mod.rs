@@ -1,0 +1,205 @@
+//! Lead use cases: capture (with the duplicate check and the default assignee), assignment (to
+//! an agent or by round-robin), and any other command on a lead the caller may see.
+
+pub mod assignment;
+
+use domain::access::{covers_lead, Actor, LeadScope};
+use domain::lead::{Lead, LeadCommand, LeadDetails, LeadError};
+use domain::user::Role;
+use store::{EventMetadata, StoreError};
+use uuid::Uuid;
+
+use crate::lookups::LookupError;
+use crate::{CommandError, Committed, WriteSide};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LeadsError {
+    #[error(transparent)]
+    Command(#[from] CommandError<LeadError>),
+    /// Leads with the same e-mail address or phone number exist; `visible` names those the
+    /// caller may open (that one exists is said either way: capturing it twice would split
+    /// the person's history).
+    #[error("a lead with this e-mail address or phone number is already on file")]
+    Duplicate { visible: Vec<Uuid> },
+    #[error("not an active agent you may assign leads to")]
+    NotAssignable,
+    #[error("round-robin assignment needs active relationship managers; there are none")]
+    NoActiveAgents,
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A lead to capture, its values validated.
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub details: LeadDetails,
+    pub channel: domain::lead::CaptureChannel,
+    /// Assign to this agent at once.
+    pub assign_to: Option<Uuid>,
+    /// Assign to the next agent in rotation at once.
+    pub round_robin: bool,
+    /// Capture even when a lead with the same contact details exists.
+    pub allow_duplicate: bool,
+}
+
+/// Who gets a lead: an agent named, or the next in rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    Agent(Uuid),
+    RoundRobin,
+}
+
+/// Runs `command` on the lead `lead_id` for an actor who sees `scope`: a lead outside it
+/// answers as if it did not exist. `expected` is the version the caller last saw (If-Match).
+pub async fn run(
+    write: &WriteSide,
+    scope: &Option<LeadScope>,
+    lead_id: Uuid,
+    command: LeadCommand,
+    meta: &EventMetadata,
+    expected: Option<usize>,
+) -> Result<Committed, CommandError<LeadError>> {
+    let scope = scope.clone();
+    let guard = move |lead: &Lead| {
+        if !lead.is_captured() || covers_lead(&scope, lead.assignee()) {
+            Ok(())
+        } else {
+            Err(LeadError::NotFound)
+        }
+    };
+    write
+        .leads
+        .execute_guarded(&lead_id.to_string(), command, meta, expected, &guard)
+        .await
+}
+
+/// Captures a lead; answers its new id and where it landed.
+pub async fn capture(
+    write: &WriteSide,
+    actor: &Actor,
+    scope: &Option<LeadScope>,
+    lead: NewLead,
+    meta: &EventMetadata,
+) -> Result<(Uuid, Committed), LeadsError> {
+    if !lead.allow_duplicate {
+        let email = lead.details.email.as_ref().map(|e| e.as_str());
+        let phone = lead.details.phone.as_ref().map(|p| p.as_str());
+        let found = write.lookups.leads_with_contact(email, phone).await?;
+        if !found.is_empty() {
+            let visible = found
+                .iter()
+                .filter(|l| covers_lead(scope, l.assignee))
+                .map(|l| l.lead_id)
+                .collect();
+            return Err(LeadsError::Duplicate { visible });
+        }
+    }
+    let wanted = match (lead.assign_to, lead.round_robin) {
+        (Some(agent), _) => Some(Assignee::Agent(agent)),
+        (None, true) => Some(Assignee::RoundRobin),
+        (None, false) => None,
+    };
+    let assignee = match wanted {
+        Some(w) => Some(pick_agent(write, actor, w, None).await?),
+        // An agent's own capture is theirs unless they say otherwise.
+        None if actor.role == Role::RelationshipManager => Some((actor.user_id, false)),
+        None => None,
+    };
+    let lead_id = Uuid::now_v7();
+    let command = LeadCommand::Capture {
+        lead_id,
+        details: lead.details,
+        channel: lead.channel,
+        assign_to: assignee.map(|a| a.0),
+        round_robin: assignee.is_some_and(|a| a.1),
+    };
+    let done = write
+        .leads
+        .create(&lead_id.to_string(), command, meta)
+        .await?;
+    Ok((lead_id, done))
+}
+
+/// Assigns the lead to an agent, or to the next in rotation (passing over who has it now).
+#[allow(clippy::too_many_arguments)]
+pub async fn assign(
+    write: &WriteSide,
+    actor: &Actor,
+    scope: &Option<LeadScope>,
+    lead_id: Uuid,
+    to: Assignee,
+    reason: Option<domain::values::Text>,
+    meta: &EventMetadata,
+    expected: Option<usize>,
+) -> Result<Committed, LeadsError> {
+    // The lead must exist and be visible before a round-robin pick takes a turn of the rotation.
+    let (lead, _) = write.leads.load(&lead_id.to_string()).await?;
+    if !lead.is_captured() || !covers_lead(scope, lead.assignee()) {
+        return Err(CommandError::Rejected(LeadError::NotFound).into());
+    }
+    let (agent_id, round_robin) = pick_agent(write, actor, to, lead.assignee()).await?;
+    let command = LeadCommand::Assign {
+        agent_id,
+        round_robin,
+        reason,
+    };
+    Ok(run(write, scope, lead_id, command, meta, expected).await?)
+}
+
+/// The active agents (relationship and branch managers) `actor` may assign leads to.
+pub async fn assignable(
+    write: &WriteSide,
+    actor: &Actor,
+) -> Result<Vec<(Uuid, Role)>, LookupError> {
+    if actor.role == Role::RelationshipManager {
+        return Ok(vec![(actor.user_id, actor.role)]);
+    }
+    let branch = match actor.role {
+        Role::Admin => None,
+        Role::BranchManager => match &actor.branch {
+            Some(b) => Some(b.as_str()),
+            None => return Ok(Vec::new()),
+        },
+        _ => return Ok(Vec::new()),
+    };
+    let staff = write.lookups.active_staff(branch).await?;
+    Ok(staff
+        .into_iter()
+        .filter(|s| matches!(s.role, Role::RelationshipManager | Role::BranchManager))
+        .map(|s| (s.user_id, s.role))
+        .collect())
+}
+
+/// The agent who gets a lead, and whether the rotation chose them.
+async fn pick_agent(
+    write: &WriteSide,
+    actor: &Actor,
+    wanted: Assignee,
+    current: Option<Uuid>,
+) -> Result<(Uuid, bool), LeadsError> {
+    let agents = assignable(write, actor).await?;
+    if let Assignee::Agent(a) = wanted {
+        return if agents.iter().any(|(id, _)| *id == a) {
+            Ok((a, false))
+        } else {
+            Err(LeadsError::NotAssignable)
+        };
+    }
+    // The rotation goes round the relationship managers (of the branch, for a manager).
+    // A reassignment by round-robin passes over the agent who has the lead now.
+    let rotation: Vec<Uuid> = agents
+        .iter()
+        .filter(|(id, r)| *r == Role::RelationshipManager && Some(*id) != current)
+        .map(|(id, _)| *id)
+        .collect();
+    let name = match (&actor.role, &actor.branch) {
+        (Role::BranchManager, Some(b)) => format!("leads:{b}"),
+        _ => "leads".to_string(),
+    };
+    match assignment::next_agent(&write.db, &name, &rotation).await? {
+        Some(a) => Ok((a, true)),
+        None => Err(LeadsError::NoActiveAgents),
+    }
+}
