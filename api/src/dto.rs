@@ -598,84 +598,30 @@ pub struct FieldChange {
     pub new: serde_json::Value,
 }
 
-/// The fields that differ between two states of a record (bookkeeping fields left out).
-pub fn field_changes(old: &serde_json::Value, new: &serde_json::Value) -> Vec<FieldChange> {
-    let mut out = Vec::new();
-    diff_into("", old, new, &mut out);
-    out
-}
-
-fn diff_into(
-    path: &str,
-    old: &serde_json::Value,
-    new: &serde_json::Value,
-    out: &mut Vec<FieldChange>,
-) {
-    use serde_json::Value;
-    const SKIP: &[&str] = &["version", "position", "updated_at"];
-    let join = |k: &str| {
-        if path.is_empty() {
-            k.to_string()
-        } else {
-            format!("{path}/{k}")
+impl From<projections::timeline::TimelineEntry> for HistoryEntry {
+    fn from(e: projections::timeline::TimelineEntry) -> Self {
+        Self {
+            position: e.position,
+            sequence: e.sequence,
+            event_type: e.event_type,
+            event_version: e.event_version,
+            recorded_at: e.meta.recorded_at,
+            actor_id: e.meta.actor_id,
+            actor_role: e.meta.actor_role,
+            request_id: e.meta.request_id,
+            client_ip: e.meta.client_ip,
+            changed_fields: e.changed_fields,
+            changes: e
+                .changes
+                .into_iter()
+                .map(|c| FieldChange {
+                    field: c.field,
+                    old: c.old,
+                    new: c.new,
+                })
+                .collect(),
+            data: e.data,
         }
-    };
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                if path.is_empty() && SKIP.contains(&k.as_str()) {
-                    continue;
-                }
-                let null = Value::Null;
-                diff_into(
-                    &join(k),
-                    a.get(k).unwrap_or(&null),
-                    b.get(k).unwrap_or(&null),
-                    out,
-                );
-            }
-        }
-        (Value::Array(a), Value::Array(b)) => {
-            for i in 0..a.len().max(b.len()) {
-                let null = Value::Null;
-                diff_into(
-                    &join(&i.to_string()),
-                    a.get(i).unwrap_or(&null),
-                    b.get(i).unwrap_or(&null),
-                    out,
-                );
-            }
-        }
-        (a, b) if a != b => out.push(FieldChange {
-            field: path.to_string(),
-            old: a.clone(),
-            new: b.clone(),
-        }),
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn changes_name_each_changed_leaf_with_its_path() {
-        let old = json!({"status": "new", "version": 1, "follow_ups": [{"state": "open"}], "email": null});
-        let new = json!({"status": "contacted", "version": 2, "follow_ups": [{"state": "completed"}, {"state": "open"}], "email": "a@b.in"});
-        let c = field_changes(&old, &new);
-        let fields: Vec<&str> = c.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            ["email", "follow_ups/0/state", "follow_ups/1", "status"]
-        );
-        assert_eq!(c[3].old, json!("new"));
-        assert_eq!(c[3].new, json!("contacted"));
-        assert_eq!(c[2].old, serde_json::Value::Null);
     }
 }
 

@@ -378,3 +378,30 @@ pub async fn record_events(
     }
     Ok(events)
 }
+
+/// A record's timeline straight from the log, and the view its events leave now (404, naming
+/// `what`, when it has none).
+pub async fn timeline<V: projections::timeline::RecordView>(
+    state: &AppState,
+    id: Uuid,
+    what: &'static str,
+) -> Result<(Vec<crate::dto::HistoryEntry>, V), ApiError> {
+    let events = record_events(state, V::AGGREGATE, &id.to_string()).await?;
+    let (items, view) = projections::timeline::timeline::<V>(&state.keyring, &events)
+        .await
+        .map_err(ApiError::internal)?;
+    let view = view.ok_or_else(|| ApiError::not_found(what))?;
+    Ok((items.into_iter().map(Into::into).collect(), view))
+}
+
+/// A record as it is now and as it stood at `at`, folded from the log (compliance replay).
+pub async fn now_and_at<V: projections::timeline::RecordView>(
+    state: &AppState,
+    id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(Option<V>, Option<V>), ApiError> {
+    let events = record_events(state, V::AGGREGATE, &id.to_string()).await?;
+    projections::timeline::fold_now_and_at::<V>(&state.keyring, &events, at)
+        .await
+        .map_err(ApiError::internal)
+}

@@ -20,6 +20,7 @@ pub mod ops;
 pub mod policy;
 pub mod privacy;
 pub mod problem;
+pub mod routes;
 pub mod seed;
 pub mod server;
 pub mod tools;

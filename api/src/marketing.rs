@@ -85,7 +85,8 @@ impl MarketingApi {
     #[oai(
         path = "/api/marketing/audience",
         method = "get",
-        tag = "MarketingTags::Marketing"
+        tag = "MarketingTags::Marketing",
+        operation_id = "listMarketingAudience"
     )]
     async fn audience(
         &self,

@@ -73,7 +73,12 @@ impl OpsApi {
     /// Liveness
     ///
     /// Answers while the process serves requests; says nothing about the store.
-    #[oai(path = "/health", method = "get", tag = "ApiTags::Operations")]
+    #[oai(
+        path = "/health",
+        method = "get",
+        tag = "ApiTags::Operations",
+        operation_id = "getHealth"
+    )]
     async fn health(&self) -> HealthResponse {
         HealthResponse::Ok(Json(Health {
             status: "ok".into(),
@@ -84,7 +89,12 @@ impl OpsApi {
     ///
     /// Ready when the store answers, every projection is at most `CRM_READY_MAX_LAG` events
     /// behind the log and none has passed over an event it could not read.
-    #[oai(path = "/ready", method = "get", tag = "ApiTags::Operations")]
+    #[oai(
+        path = "/ready",
+        method = "get",
+        tag = "ApiTags::Operations",
+        operation_id = "getReadiness"
+    )]
     async fn ready(&self) -> ReadyResponse {
         let s = &self.state;
         let reachable = s.db.ping().await.is_ok();
@@ -141,7 +151,12 @@ impl OpsApi {
     /// Metrics
     ///
     /// Request, command and event counters, the log head and each projection's checkpoint.
-    #[oai(path = "/metrics", method = "get", tag = "ApiTags::Operations")]
+    #[oai(
+        path = "/metrics",
+        method = "get",
+        tag = "ApiTags::Operations",
+        operation_id = "getMetrics"
+    )]
     async fn metrics(&self) -> MetricsResponse {
         let s = &self.state;
         let m = &s.metrics;

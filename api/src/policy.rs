@@ -51,13 +51,27 @@ pub fn shown_client(
     principal: &Principal,
     view: projections::clients::ClientView,
 ) -> projections::clients::ClientView {
-    if sells(principal.role) && view.restricted() {
-        let mut doc = serde_json::to_value(&view).expect("a view serializes");
-        store::privacy::Keyring::mask(&mut doc, projections::clients::PERSONAL, RESTRICTED);
-        serde_json::from_value(doc).unwrap_or(view)
+    if client_restricted_for(principal, &view) {
+        masked_client(view)
     } else {
         view
     }
+}
+
+/// Whether `principal` may no longer see the personal data of the client whose current state
+/// is `now` (the person asked for erasure and they work in sales).
+pub fn client_restricted_for(
+    principal: &Principal,
+    now: &projections::clients::ClientView,
+) -> bool {
+    sells(principal.role) && now.restricted()
+}
+
+/// The client's view with its personal data replaced by [`RESTRICTED`].
+pub fn masked_client(view: projections::clients::ClientView) -> projections::clients::ClientView {
+    let mut doc = serde_json::to_value(&view).expect("a view serializes");
+    store::privacy::Keyring::mask(&mut doc, projections::clients::PERSONAL, RESTRICTED);
+    serde_json::from_value(doc).unwrap_or(view)
 }
 
 /// What personal data reads as for a sales role once its subject asked for erasure.

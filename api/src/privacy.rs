@@ -426,7 +426,8 @@ impl PrivacyApi {
     #[oai(
         path = "/api/privacy/subjects/:id/erasure",
         method = "post",
-        tag = "PrivacyTags::Privacy"
+        tag = "PrivacyTags::Privacy",
+        operation_id = "requestErasure"
     )]
     async fn request_erasure(
         &self,
@@ -508,7 +509,8 @@ impl PrivacyApi {
     #[oai(
         path = "/api/privacy/subjects/:id/legal-hold",
         method = "post",
-        tag = "PrivacyTags::Privacy"
+        tag = "PrivacyTags::Privacy",
+        operation_id = "placeLegalHold"
     )]
     async fn place_hold(
         &self,
@@ -551,7 +553,8 @@ impl PrivacyApi {
     #[oai(
         path = "/api/privacy/subjects/:id/legal-hold",
         method = "delete",
-        tag = "PrivacyTags::Privacy"
+        tag = "PrivacyTags::Privacy",
+        operation_id = "liftLegalHold"
     )]
     async fn lift_hold(
         &self,
@@ -653,7 +656,8 @@ impl PrivacyApi {
     #[oai(
         path = "/api/privacy/subjects/:id/consent",
         method = "post",
-        tag = "PrivacyTags::Privacy"
+        tag = "PrivacyTags::Privacy",
+        operation_id = "setMarketingConsent"
     )]
     async fn consent(
         &self,
@@ -690,7 +694,8 @@ impl PrivacyApi {
     #[oai(
         path = "/api/privacy/subjects/:id/export",
         method = "get",
-        tag = "PrivacyTags::Privacy"
+        tag = "PrivacyTags::Privacy",
+        operation_id = "exportSubjectData"
     )]
     async fn export(
         &self,
@@ -711,7 +716,8 @@ impl PrivacyApi {
     #[oai(
         path = "/api/privacy/subjects/:id/export/archive",
         method = "get",
-        tag = "PrivacyTags::Privacy"
+        tag = "PrivacyTags::Privacy",
+        operation_id = "exportSubjectArchive"
     )]
     async fn export_archive(
         &self,

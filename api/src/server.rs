@@ -241,6 +241,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         async move { commands::retention::daily(&state.write).await }
     }));
     let service = openapi(state.clone());
+    let spec: serde_json::Value =
+        serde_json::from_str(&service.spec()).expect("the OpenAPI document is JSON");
+    let routes = Arc::new(crate::routes::Routes::from_spec(&spec));
     let app = Route::new()
         .at("/api/openapi.json", service.spec_endpoint())
         .nest("/docs", service.swagger_ui())
@@ -264,6 +267,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let app = with_request_context(
         app.with_if(!config.serve.cors_origins.is_empty(), cors),
         state.clone(),
+        routes,
         BodyLimits {
             json: config.serve.max_body,
             upload: config.serve.max_upload,
@@ -364,10 +368,12 @@ struct BodyLimits {
 fn with_request_context(
     app: impl Endpoint + 'static,
     state: State,
+    routes: Arc<crate::routes::Routes>,
     limits: BodyLimits,
 ) -> impl Endpoint {
     app.around(move |ep, mut req| {
         let state = state.clone();
+        let routes = routes.clone();
         async move {
             let uploading =
                 req.method() == poem::http::Method::POST && req.uri().path().ends_with("/documents");
@@ -420,13 +426,32 @@ fn with_request_context(
             crate::auth::authenticate(&state, &mut req).await;
             let method = req.method().clone();
             let path = req.uri().path().to_string();
+            let route = routes.name(&method, &path);
             let started = Instant::now();
             let span = tracing::info_span!("request", %method, request_id = %request_id);
             let _guard = span.enter();
             drop(_guard);
-            let mut resp = match ep.call(req).await {
-                Ok(r) => r.into_response(),
-                Err(e) => problem_response(e),
+            // A query parameter the operation does not declare is an error, not ignored.
+            let unknown = match (routes.find(&method, &path), req.uri().query()) {
+                (Some(r), Some(q)) => r.unknown_params(q),
+                _ => Vec::new(),
+            };
+            let mut resp = if unknown.is_empty() {
+                match ep.call(req).await {
+                    Ok(r) => r.into_response(),
+                    Err(e) => problem_response(e),
+                }
+            } else {
+                let errors = unknown
+                    .into_iter()
+                    .map(|name| {
+                        crate::problem::FieldError::new(
+                            &name,
+                            "not a query parameter of this operation",
+                        )
+                    })
+                    .collect();
+                ApiError::validation(errors).into_response()
             };
             let status = resp.status();
             let m = &state.metrics;
@@ -460,97 +485,12 @@ fn with_request_context(
                 );
                 headers.insert("cache-control", HeaderValue::from_static("no-store"));
             }
-            let level_path = route_shape(&path);
             if status == StatusCode::INTERNAL_SERVER_ERROR {
-                tracing::error!(parent: &span, %status, route = %level_path, ms = started.elapsed().as_millis() as u64, "request failed");
+                tracing::error!(parent: &span, %status, %route, ms = started.elapsed().as_millis() as u64, "request failed");
             } else {
-                tracing::info!(parent: &span, %status, route = %level_path, ms = started.elapsed().as_millis() as u64, "request");
+                tracing::info!(parent: &span, %status, %route, ms = started.elapsed().as_millis() as u64, "request");
             }
             Ok(resp)
         }
     })
-}
-
-/// The path with everything but known route words replaced, so that logs say which route was
-/// hit without record ids or whatever a client typed into the path.
-fn route_shape(path: &str) -> String {
-    const WORDS: &[&str] = &[
-        "",
-        "api",
-        "leads",
-        "history",
-        "status",
-        "convert",
-        "assignment",
-        "follow-ups",
-        "reschedule",
-        "complete",
-        "cancel",
-        "interactions",
-        "agents",
-        "health",
-        "ready",
-        "metrics",
-        "docs",
-        "openapi.json",
-        "privacy",
-        "subjects",
-        "erasure",
-        "legal-hold",
-        "consent",
-        "export",
-        "archive",
-        "clients",
-        "documents",
-        "relationship-manager",
-        "close",
-        "marketing",
-        "audience",
-        "auth",
-        "login",
-        "refresh",
-        "logout",
-        "me",
-        "password",
-        "users",
-        "deactivate",
-        "reactivate",
-        "reset-password",
-        "audit",
-        "checkpoints",
-    ];
-    path.split('/')
-        .map(|seg| {
-            if WORDS.contains(&seg) {
-                seg
-            } else if Uuid::parse_str(seg).is_ok() {
-                "{id}"
-            } else {
-                "{?}"
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::route_shape;
-
-    #[test]
-    fn logged_routes_carry_no_ids_and_nothing_typed_by_clients() {
-        assert_eq!(
-            route_shape("/api/leads/0193e2a4-41c7-7b3e-9a10-44d26f8e5b21/history"),
-            "/api/leads/{id}/history"
-        );
-        assert_eq!(
-            route_shape("/api/leads/asha.rao@example.in"),
-            "/api/leads/{?}"
-        );
-        assert_eq!(
-            route_shape("/api/leads/+919876543210/status"),
-            "/api/leads/{?}/status"
-        );
-        assert_eq!(route_shape("/health"), "/health");
-    }
 }

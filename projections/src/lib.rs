@@ -12,6 +12,7 @@ pub mod rebuild;
 pub mod runner;
 pub mod schema;
 pub mod sealed;
+pub mod timeline;
 pub mod users;
 
 use futures::future::BoxFuture;

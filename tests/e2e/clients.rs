@@ -15,6 +15,7 @@ on_both_stores!(
     client_retention_erasure_holds_and_export_archive,
     marketing_audience_follows_consent_at_once,
     seed_gives_demo_users_leads_and_a_client_with_documents,
+    client_as_of_replays_the_client_as_they_stood,
 );
 
 /// A small real PDF (with a marker that must never be stored in the clear).
@@ -900,5 +901,100 @@ async fn seed_gives_demo_users_leads_and_a_client_with_documents(store: Store) {
     );
     let (_, v) = app.get_as(&agent, "/api/leads").await;
     assert_eq!(v["total"], 2, "the agent's two demo leads: {v}");
+    app.stop().await;
+}
+
+/// `GET /api/clients/{id}?as_of=` folds the client from the log up to that time: a later
+/// address and a later document are not in it; before onboarding there is nothing; access is
+/// decided on the client now; the read is recorded.
+async fn client_as_of_replays_the_client_as_they_stood(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let delhi = app.actor(Role::RelationshipManager, Some("DEL-01")).await;
+    let before_onboarding = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (s, v) = app
+        .post("/api/clients", new_client(None, "QWXPZ9876K", &rm.id))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let onboarded = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (s, v) = app
+        .send(
+            app.http
+                .patch(app.url(&format!("/api/clients/{id}")))
+                .json(&json!({"address": "9 Koregaon Park, Pune 411001"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = upload(
+        &app,
+        &app.http,
+        &id,
+        "kind=pan_card&file_name=pan.pdf",
+        pdf("as-of"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+
+    let (s, now) = app
+        .get(&format!("/api/clients/{id}?min_position={}", v["position"]))
+        .await;
+    assert_eq!(s, 200, "{now}");
+    assert_eq!(now["address"], "9 Koregaon Park, Pune 411001");
+    assert_eq!(now["documents"].as_array().unwrap().len(), 1);
+
+    let (s, then) = app
+        .get(&format!("/api/clients/{id}?as_of={}", at(onboarded)))
+        .await;
+    assert_eq!(s, 200, "{then}");
+    assert_eq!(then["address"], "77 Zephyr Lane, Pune 411001");
+    assert_eq!(then["documents"].as_array().unwrap().len(), 0, "{then}");
+    assert_eq!(then["name"], "Vikram Quillfeather");
+
+    let (s, v) = app
+        .get(&format!(
+            "/api/clients/{id}?as_of={}",
+            at(before_onboarding)
+        ))
+        .await;
+    assert_eq!(s, 404, "{v}");
+    let (s, _) = app
+        .get_as(
+            &delhi,
+            &format!("/api/clients/{id}?as_of={}", at(onboarded)),
+        )
+        .await;
+    assert_eq!(
+        s, 404,
+        "an agent of another branch does not see the client, then or now"
+    );
+    let (s, _) = app
+        .get_as(&rm, &format!("/api/clients/{id}?as_of={}", at(onboarded)))
+        .await;
+    assert_eq!(s, 200);
+    let (s, v) = app.get(&format!("/api/clients/{id}?as_of=yesterday")).await;
+    assert_eq!(s, 400, "{v}");
+
+    app.caught_up().await;
+    let (s, v) = app
+        .get(&format!(
+            "/api/history?subject_id={id}&event_type=PiiViewed"
+        ))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    // The full read, and the two replays that answered (refusals record nothing).
+    let readers: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(readers.len(), 3, "{v}");
+    assert_eq!(readers.iter().filter(|a| **a == rm.id).count(), 1, "{v}");
     app.stop().await;
 }

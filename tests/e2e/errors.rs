@@ -19,6 +19,21 @@ async fn bad_requests_change_nothing(store: Store) {
             .body(body)
     };
 
+    // A query parameter the operation does not know is refused, not ignored (a misspelt
+    // filter would otherwise answer every lead).
+    let (s, v) = app.get("/api/leads?statuz=new&limit=5").await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["errors"][0]["field"], "statuz", "{v}");
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1, "{v}");
+    let (s, v) = app
+        .get(&format!(
+            "/api/leads/{id}?as_of=2001-01-01T00:00:00Z&verbose=1"
+        ))
+        .await;
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = app.get("/api/leads?status=new&limit=5").await;
+    assert_eq!(s, 200, "{v}");
+
     let (s, v) = app
         .send(post_raw("/api/leads", "{\"name\": ", "application/json"))
         .await;

@@ -133,7 +133,12 @@ impl AuditApi {
     /// with its hash chain and ledger entry, and the signed checkpoints, for
     /// `crm audit verify --file`. Filters narrow what is written; the chain is checked
     /// across what the export holds.
-    #[oai(path = "/api/audit/export", method = "get", tag = "ApiTags::Audit")]
+    #[oai(
+        path = "/api/audit/export",
+        method = "get",
+        tag = "ApiTags::Audit",
+        operation_id = "exportAuditLog"
+    )]
     async fn export(
         &self,
         auth: Auth,
@@ -209,7 +214,8 @@ impl AuditApi {
     #[oai(
         path = "/api/audit/checkpoints",
         method = "get",
-        tag = "ApiTags::Audit"
+        tag = "ApiTags::Audit",
+        operation_id = "listAuditCheckpoints"
     )]
     async fn checkpoints(&self, auth: Auth) -> Result<CheckpointsResponse, ReadError> {
         policy::require(&auth.0, Action::AuditExport)?;
@@ -236,7 +242,12 @@ impl AuditApi {
     /// Compliance officers, auditors and admins. Every event's metadata (no content),
     /// oldest first, filtered by actor, time, aggregate and event type; reads of personal
     /// data appear as `PiiViewed`. Keyset pages: pass `next_cursor` back as `cursor`.
-    #[oai(path = "/api/history", method = "get", tag = "ApiTags::Audit")]
+    #[oai(
+        path = "/api/history",
+        method = "get",
+        tag = "ApiTags::Audit",
+        operation_id = "listChangeHistory"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn history(
         &self,

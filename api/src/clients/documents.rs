@@ -46,7 +46,8 @@ impl DocumentsApi {
     #[oai(
         path = "/api/clients/:id/documents",
         method = "post",
-        tag = "ClientTags::Clients"
+        tag = "ClientTags::Clients",
+        operation_id = "uploadClientDocument"
     )]
     async fn upload(
         &self,
@@ -109,7 +110,8 @@ impl DocumentsApi {
     #[oai(
         path = "/api/clients/:id/documents/:document_id",
         method = "get",
-        tag = "ClientTags::Clients"
+        tag = "ClientTags::Clients",
+        operation_id = "downloadClientDocument"
     )]
     async fn download(
         &self,

@@ -7,6 +7,7 @@
 mod documents;
 pub mod dto;
 
+use chrono::{DateTime, Utc};
 use domain::access::AccessKind;
 use domain::client::{ClientCommand, ClientProfile, ClientProfileChange};
 use domain::user::Branch;
@@ -115,7 +116,12 @@ impl ClientsApi {
     /// id). The PAN is checked for uniqueness by its blind index: a second client with the same
     /// PAN is refused with 409 `/problems/duplicate-client`. Personal data is sealed with the
     /// client's own key before it is stored.
-    #[oai(path = "/api/clients", method = "post", tag = "ClientTags::Clients")]
+    #[oai(
+        path = "/api/clients",
+        method = "post",
+        tag = "ClientTags::Clients",
+        operation_id = "onboardClient"
+    )]
     async fn onboard(
         &self,
         req: &Request,
@@ -194,7 +200,12 @@ impl ClientsApi {
     /// each such read is recorded). `q` finds a client by PAN, e-mail address
     /// or phone number (exact, through blind indexes), or by words of the name or address.
     /// Keyset pagination: pass `next_cursor` back as `cursor` with the same filters.
-    #[oai(path = "/api/clients", method = "get", tag = "ClientTags::Clients")]
+    #[oai(
+        path = "/api/clients",
+        method = "get",
+        tag = "ClientTags::Clients",
+        operation_id = "listClients"
+    )]
     async fn list(
         &self,
         req: &Request,
@@ -281,8 +292,14 @@ impl ClientsApi {
     /// Get a client
     ///
     /// The client with documents and privacy state. The read is recorded as an access to the
-    /// person's data.
-    #[oai(path = "/api/clients/:id", method = "get", tag = "ClientTags::Clients")]
+    /// person's data. With `as_of`, the client as they stood at that time, folded from the event
+    /// log (compliance replay); whether the caller may see them is decided on the client now.
+    #[oai(
+        path = "/api/clients/:id",
+        method = "get",
+        tag = "ClientTags::Clients",
+        operation_id = "getClient"
+    )]
     async fn get(
         &self,
         req: &Request,
@@ -291,8 +308,31 @@ impl ClientsApi {
         id: Path<Uuid>,
         /// Wait until the read model has this log position (read your own writes).
         min_position: Query<Option<i64>>,
+        /// The client as they stood at this time, folded from the event log.
+        as_of: Query<Option<DateTime<Utc>>>,
     ) -> Result<ClientResponse, ReadError> {
         policy::require(&auth.0, Action::ClientRead)?;
+        if let Some(at) = as_of.0 {
+            let (now, then) =
+                http::now_and_at::<projections::clients::ClientView>(&self.state, id.0, at).await?;
+            let scope = policy::client_scope(&auth.0);
+            let now = now
+                .filter(|v| v.in_scope(&scope))
+                .ok_or_else(|| ApiError::not_found("client"))?;
+            let view = then.ok_or_else(|| ApiError::not_found("client at that time"))?;
+            // Restriction is decided on the client as they are now, not as they were then.
+            let view = if policy::client_restricted_for(&auth.0, &now) {
+                policy::masked_client(view)
+            } else {
+                view
+            };
+            http::record_access(&self.state, req, "client", id.0, AccessKind::AsOf).await?;
+            let etag = format!("\"{}\"", view.version);
+            return Ok(ClientResponse::Ok(
+                Json(ClientOut::shown(&view, self.state.write.retention)),
+                etag,
+            ));
+        }
         http::wait_for_in(
             &self.state,
             projections::clients::NAME,
@@ -316,7 +356,8 @@ impl ClientsApi {
     #[oai(
         path = "/api/clients/:id/history",
         method = "get",
-        tag = "ClientTags::Clients"
+        tag = "ClientTags::Clients",
+        operation_id = "getClientHistory"
     )]
     async fn history(
         &self,
@@ -348,7 +389,8 @@ impl ClientsApi {
     #[oai(
         path = "/api/clients/:id",
         method = "patch",
-        tag = "ClientTags::Clients"
+        tag = "ClientTags::Clients",
+        operation_id = "updateClientProfile"
     )]
     async fn patch(
         &self,
@@ -401,7 +443,8 @@ impl ClientsApi {
     #[oai(
         path = "/api/clients/:id/relationship-manager",
         method = "put",
-        tag = "ClientTags::Clients"
+        tag = "ClientTags::Clients",
+        operation_id = "assignRelationshipManager"
     )]
     async fn assign(
         &self,
@@ -432,7 +475,8 @@ impl ClientsApi {
     #[oai(
         path = "/api/clients/:id/close",
         method = "post",
-        tag = "ClientTags::Clients"
+        tag = "ClientTags::Clients",
+        operation_id = "closeClient"
     )]
     async fn close(
         &self,
@@ -473,51 +517,7 @@ pub(crate) async fn client_history_entries(
     state: &crate::http::AppState,
     id: Uuid,
 ) -> Result<Vec<crate::dto::HistoryEntry>, ApiError> {
-    let events = http::record_events(state, "client", &id.to_string()).await?;
-    if events.is_empty() {
-        return Err(ApiError::not_found("client"));
-    }
-    let mut items = Vec::with_capacity(events.len());
-    let mut view: Option<projections::clients::ClientView> = None;
-    let mut before = serde_json::Value::Object(Default::default());
-    for e in &events {
-        let (event, meta) = projections::clients::decode(&state.keyring, e)
-            .await
-            .map_err(ApiError::internal)?;
-        match view.as_mut() {
-            Some(v) => v.apply(&event, &meta, e.sequence, e.position),
-            None => {
-                view =
-                    projections::clients::ClientView::start(&event, &meta, e.sequence, e.position)
-            }
-        }
-        let after = serde_json::to_value(&view).unwrap_or_default();
-        let changes = crate::dto::field_changes(&before, &after);
-        before = after;
-        let changed_fields = match &event {
-            domain::client::ClientEvent::ClientProfileChanged(c) => {
-                c.fields().into_iter().map(String::from).collect()
-            }
-            _ => Vec::new(),
-        };
-        let data = serde_json::to_value(&event)
-            .ok()
-            .and_then(|v| v.as_object().and_then(|o| o.values().next().cloned()))
-            .unwrap_or(serde_json::Value::Null);
-        items.push(crate::dto::HistoryEntry {
-            position: e.position,
-            sequence: e.sequence,
-            event_type: e.event_type.clone(),
-            event_version: e.event_version.clone(),
-            recorded_at: meta.recorded_at,
-            actor_id: meta.actor_id,
-            actor_role: meta.actor_role,
-            request_id: meta.request_id,
-            client_ip: meta.client_ip,
-            changed_fields,
-            changes,
-            data,
-        });
-    }
+    let (items, _) =
+        http::timeline::<projections::clients::ClientView>(state, id, "client").await?;
     Ok(items)
 }

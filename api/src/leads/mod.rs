@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use domain::access::AccessKind;
 use domain::lead::{
-    parse_product_interest, LeadCommand, LeadDetails, LeadDetailsPatch as DetailsPatch, LeadEvent,
+    parse_product_interest, LeadCommand, LeadDetails, LeadDetailsPatch as DetailsPatch,
 };
 use domain::values::{Email, PersonName, Phone, Text};
 use poem::Request;
@@ -259,46 +259,7 @@ pub(crate) async fn history_entries(
     state: &crate::http::AppState,
     id: Uuid,
 ) -> Result<(Vec<HistoryEntry>, projections::leads::LeadView), ApiError> {
-    let events = crate::http::record_events(state, "lead", &id.to_string()).await?;
-    if events.is_empty() {
-        return Err(ApiError::not_found("lead"));
-    }
-    let mut items = Vec::with_capacity(events.len());
-    let mut view: Option<projections::leads::LeadView> = None;
-    let mut before = serde_json::Value::Object(Default::default());
-    for e in &events {
-        let (event, meta) = projections::leads::decode(&state.keyring, e)
-            .await
-            .map_err(ApiError::internal)?;
-        projections::leads::fold_event(&mut view, &event, &meta, e);
-        let after = serde_json::to_value(&view).unwrap_or_default();
-        let changes = field_changes(&before, &after);
-        before = after;
-        let changed_fields = match &event {
-            LeadEvent::LeadDetailsChanged(c) => c.fields().into_iter().map(String::from).collect(),
-            _ => Vec::new(),
-        };
-        let data = serde_json::to_value(&event)
-            .ok()
-            .and_then(|v| v.as_object().and_then(|o| o.values().next().cloned()))
-            .unwrap_or(serde_json::Value::Null);
-        items.push(HistoryEntry {
-            position: e.position,
-            sequence: e.sequence,
-            event_type: e.event_type.clone(),
-            event_version: e.event_version.clone(),
-            recorded_at: meta.recorded_at,
-            actor_id: meta.actor_id,
-            actor_role: meta.actor_role,
-            request_id: meta.request_id,
-            client_ip: meta.client_ip,
-            changed_fields,
-            changes,
-            data,
-        });
-    }
-    let view = view.ok_or_else(|| ApiError::not_found("lead"))?;
-    Ok((items, view))
+    http::timeline(state, id, "lead").await
 }
 
 mod work;
@@ -311,7 +272,12 @@ impl LeadsApi {
     ///
     /// From a web form (`channel: web_form`) or entered by hand. Needs an e-mail address or an
     /// Indian mobile number; optionally assigns it at once, to an agent or by round-robin.
-    #[oai(path = "/api/leads", method = "post", tag = "ApiTags::Leads")]
+    #[oai(
+        path = "/api/leads",
+        method = "post",
+        tag = "ApiTags::Leads",
+        operation_id = "captureLead"
+    )]
     async fn capture(
         &self,
         req: &Request,
@@ -368,7 +334,12 @@ impl LeadsApi {
     ///
     /// Filters combine with AND. Archived leads are left out unless `include_archived`. Keyset
     /// pagination: pass `next_cursor` back as `cursor` with the same filters and sort.
-    #[oai(path = "/api/leads", method = "get", tag = "ApiTags::Leads")]
+    #[oai(
+        path = "/api/leads",
+        method = "get",
+        tag = "ApiTags::Leads",
+        operation_id = "listLeads"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
@@ -468,7 +439,12 @@ impl LeadsApi {
     ///
     /// The lead with its status history, assignments, follow-ups and interactions. Archived
     /// leads are still returned (with `archived: true`).
-    #[oai(path = "/api/leads/:id", method = "get", tag = "ApiTags::Leads")]
+    #[oai(
+        path = "/api/leads/:id",
+        method = "get",
+        tag = "ApiTags::Leads",
+        operation_id = "getLead"
+    )]
     async fn get(
         &self,
         req: &Request,
@@ -483,10 +459,8 @@ impl LeadsApi {
         policy::require(&auth.0, Action::LeadRead)?;
         if let Some(at) = as_of.0 {
             policy::require(&auth.0, Action::LeadHistory)?;
-            let events = http::record_events(&self.state, "lead", &id.0.to_string()).await?;
-            let (now, then) = projections::leads::fold_now_and_at(&self.state.keyring, &events, at)
-                .await
-                .map_err(ApiError::internal)?;
+            let (now, then) =
+                http::now_and_at::<projections::leads::LeadView>(&self.state, id.0, at).await?;
             // Whether the caller may see the lead is decided on its state now.
             self.visible(&auth.0, now.as_ref()).await?;
             let view = then.ok_or_else(|| ApiError::not_found("lead at that time"))?;
@@ -511,7 +485,12 @@ impl LeadsApi {
     /// Replace a lead's contact details
     ///
     /// Sends every field; optional fields left out are cleared. Emits only what changed.
-    #[oai(path = "/api/leads/:id", method = "put", tag = "ApiTags::Leads")]
+    #[oai(
+        path = "/api/leads/:id",
+        method = "put",
+        tag = "ApiTags::Leads",
+        operation_id = "replaceLeadDetails"
+    )]
     async fn replace(
         &self,
         req: &Request,
@@ -561,7 +540,12 @@ impl LeadsApi {
     /// Update some contact details
     ///
     /// Absent fields stay as they are; `null` clears an optional field. Emits only what changed.
-    #[oai(path = "/api/leads/:id", method = "patch", tag = "ApiTags::Leads")]
+    #[oai(
+        path = "/api/leads/:id",
+        method = "patch",
+        tag = "ApiTags::Leads",
+        operation_id = "updateLeadDetails"
+    )]
     async fn patch(
         &self,
         req: &Request,
@@ -660,7 +644,12 @@ impl LeadsApi {
     ///
     /// The lead leaves the default lists and takes no more changes; its history stays and the
     /// event log is never altered.
-    #[oai(path = "/api/leads/:id", method = "delete", tag = "ApiTags::Leads")]
+    #[oai(
+        path = "/api/leads/:id",
+        method = "delete",
+        tag = "ApiTags::Leads",
+        operation_id = "archiveLead"
+    )]
     async fn archive(
         &self,
         req: &Request,
@@ -704,7 +693,8 @@ impl LeadsApi {
     #[oai(
         path = "/api/leads/:id/status",
         method = "post",
-        tag = "ApiTags::Leads"
+        tag = "ApiTags::Leads",
+        operation_id = "changeLeadStatus"
     )]
     async fn status(
         &self,
@@ -756,7 +746,8 @@ impl LeadsApi {
     #[oai(
         path = "/api/leads/:id/convert",
         method = "post",
-        tag = "ApiTags::Leads"
+        tag = "ApiTags::Leads",
+        operation_id = "convertLead"
     )]
     async fn convert(
         &self,
@@ -809,7 +800,8 @@ impl LeadsApi {
     #[oai(
         path = "/api/leads/:id/assignment",
         method = "post",
-        tag = "ApiTags::Leads"
+        tag = "ApiTags::Leads",
+        operation_id = "assignLead"
     )]
     async fn assign(
         &self,
@@ -873,7 +865,8 @@ impl LeadsApi {
     #[oai(
         path = "/api/leads/:id/history",
         method = "get",
-        tag = "ApiTags::Leads"
+        tag = "ApiTags::Leads",
+        operation_id = "getLeadHistory"
     )]
     async fn history(
         &self,
@@ -908,7 +901,12 @@ impl LeadsApi {
     ///
     /// The agents the caller may assign leads to (round-robin rotates through the relationship
     /// managers among them): everyone for admins, the branch for managers, oneself for agents.
-    #[oai(path = "/api/agents", method = "get", tag = "ApiTags::Leads")]
+    #[oai(
+        path = "/api/agents",
+        method = "get",
+        tag = "ApiTags::Leads",
+        operation_id = "listAgents"
+    )]
     async fn agents(&self, auth: Auth) -> Result<AgentsResponse, ReadError> {
         policy::require(&auth.0, Action::AgentList)?;
         let items = commands::leads::assignable(&self.state.write, &auth.0.actor())

@@ -51,7 +51,8 @@ impl FollowUpsApi {
     #[oai(
         path = "/api/leads/:id/follow-ups",
         method = "post",
-        tag = "ApiTags::Leads"
+        tag = "ApiTags::Leads",
+        operation_id = "scheduleFollowUp"
     )]
     async fn schedule(
         &self,
@@ -103,7 +104,8 @@ impl FollowUpsApi {
     #[oai(
         path = "/api/leads/:id/follow-ups/:follow_up_id/reschedule",
         method = "post",
-        tag = "ApiTags::Leads"
+        tag = "ApiTags::Leads",
+        operation_id = "rescheduleFollowUp"
     )]
     async fn reschedule(
         &self,
@@ -147,7 +149,8 @@ impl FollowUpsApi {
     #[oai(
         path = "/api/leads/:id/follow-ups/:follow_up_id/complete",
         method = "post",
-        tag = "ApiTags::Leads"
+        tag = "ApiTags::Leads",
+        operation_id = "completeFollowUp"
     )]
     async fn complete(
         &self,
@@ -187,7 +190,8 @@ impl FollowUpsApi {
     #[oai(
         path = "/api/leads/:id/follow-ups/:follow_up_id/cancel",
         method = "post",
-        tag = "ApiTags::Leads"
+        tag = "ApiTags::Leads",
+        operation_id = "cancelFollowUp"
     )]
     async fn cancel(
         &self,
@@ -227,7 +231,8 @@ impl FollowUpsApi {
     #[oai(
         path = "/api/leads/:id/interactions",
         method = "post",
-        tag = "ApiTags::Leads"
+        tag = "ApiTags::Leads",
+        operation_id = "logInteraction"
     )]
     async fn log_interaction(
         &self,
@@ -277,7 +282,8 @@ impl FollowUpsApi {
     #[oai(
         path = "/api/leads/:id/interactions",
         method = "get",
-        tag = "ApiTags::Leads"
+        tag = "ApiTags::Leads",
+        operation_id = "listInteractions"
     )]
     async fn interactions(
         &self,
@@ -325,7 +331,12 @@ impl FollowUpsApi {
     ///
     /// Open follow-ups of non-archived leads, soonest first: due today (the IST day), overdue,
     /// upcoming or any; for one agent (the lead's current assignee) or everyone.
-    #[oai(path = "/api/follow-ups", method = "get", tag = "ApiTags::FollowUps")]
+    #[oai(
+        path = "/api/follow-ups",
+        method = "get",
+        tag = "ApiTags::FollowUps",
+        operation_id = "listFollowUps"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn follow_ups(
         &self,

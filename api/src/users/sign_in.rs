@@ -92,7 +92,12 @@ impl AuthApi {
     /// one account within 15 minutes lock it for 15 minutes (429 with `Retry-After`); each
     /// address is also limited in how many attempts it makes per minute. Every attempt on an
     /// account is recorded as an event.
-    #[oai(path = "/api/auth/login", method = "post", tag = "ApiTags::Auth")]
+    #[oai(
+        path = "/api/auth/login",
+        method = "post",
+        tag = "ApiTags::Auth",
+        operation_id = "login"
+    )]
     async fn login(
         &self,
         req: &Request,
@@ -169,7 +174,12 @@ impl AuthApi {
     /// Trades a refresh token for a new access token and a new refresh token. Each refresh
     /// token works once: presenting one that was already traded revokes its whole session
     /// (someone may have copied it), and both holders must sign in again.
-    #[oai(path = "/api/auth/refresh", method = "post", tag = "ApiTags::Auth")]
+    #[oai(
+        path = "/api/auth/refresh",
+        method = "post",
+        tag = "ApiTags::Auth",
+        operation_id = "refreshToken"
+    )]
     async fn refresh(
         &self,
         req: &Request,
@@ -232,7 +242,12 @@ impl AuthApi {
     ///
     /// Ends the session of the access token: its refresh token stops working at once, and so
     /// does the access token once the answer is given.
-    #[oai(path = "/api/auth/logout", method = "post", tag = "ApiTags::Auth")]
+    #[oai(
+        path = "/api/auth/logout",
+        method = "post",
+        tag = "ApiTags::Auth",
+        operation_id = "logout"
+    )]
     async fn logout(&self, req: &Request, auth: Auth) -> Result<DoneResponse, ApiError> {
         let p = auth.0;
         let meta = http::metadata(req);
@@ -256,7 +271,12 @@ impl AuthApi {
     /// Who am I
     ///
     /// The signed-in user's account.
-    #[oai(path = "/api/auth/me", method = "get", tag = "ApiTags::Auth")]
+    #[oai(
+        path = "/api/auth/me",
+        method = "get",
+        tag = "ApiTags::Auth",
+        operation_id = "getCurrentUser"
+    )]
     async fn me(&self, auth: Auth) -> Result<UserResponse, ReadError> {
         let row = projections::users::get(&self.state.db, auth.0.user_id)
             .await
@@ -269,7 +289,12 @@ impl AuthApi {
     ///
     /// Needs the current password. Other sessions' access tokens stop working; sign in again
     /// with the new password.
-    #[oai(path = "/api/auth/password", method = "post", tag = "ApiTags::Auth")]
+    #[oai(
+        path = "/api/auth/password",
+        method = "post",
+        tag = "ApiTags::Auth",
+        operation_id = "changePassword"
+    )]
     async fn change_password(
         &self,
         req: &Request,

@@ -103,7 +103,12 @@ impl UsersApi {
     /// Create a user
     ///
     /// Admins only. The password given is temporary: the user must change it at first login.
-    #[oai(path = "/api/users", method = "post", tag = "ApiTags::Users")]
+    #[oai(
+        path = "/api/users",
+        method = "post",
+        tag = "ApiTags::Users",
+        operation_id = "createUser"
+    )]
     async fn create(
         &self,
         req: &Request,
@@ -125,7 +130,12 @@ impl UsersApi {
     /// List users
     ///
     /// Admins and compliance officers see everyone; branch managers see their branch.
-    #[oai(path = "/api/users", method = "get", tag = "ApiTags::Users")]
+    #[oai(
+        path = "/api/users",
+        method = "get",
+        tag = "ApiTags::Users",
+        operation_id = "listUsers"
+    )]
     async fn list(
         &self,
         req: &Request,
@@ -156,7 +166,12 @@ impl UsersApi {
     }
 
     /// Get a user
-    #[oai(path = "/api/users/:id", method = "get", tag = "ApiTags::Users")]
+    #[oai(
+        path = "/api/users/:id",
+        method = "get",
+        tag = "ApiTags::Users",
+        operation_id = "getUser"
+    )]
     async fn get(
         &self,
         req: &Request,
@@ -184,7 +199,12 @@ impl UsersApi {
     /// Change a user's name, role, branch or manager
     ///
     /// Admins only. A change of role or branch ends the user's current access tokens.
-    #[oai(path = "/api/users/:id", method = "patch", tag = "ApiTags::Users")]
+    #[oai(
+        path = "/api/users/:id",
+        method = "patch",
+        tag = "ApiTags::Users",
+        operation_id = "updateUser"
+    )]
     async fn update(
         &self,
         req: &Request,
@@ -260,7 +280,8 @@ impl UsersApi {
     #[oai(
         path = "/api/users/:id/deactivate",
         method = "post",
-        tag = "ApiTags::Users"
+        tag = "ApiTags::Users",
+        operation_id = "deactivateUser"
     )]
     async fn deactivate(
         &self,
@@ -282,7 +303,8 @@ impl UsersApi {
     #[oai(
         path = "/api/users/:id/reactivate",
         method = "post",
-        tag = "ApiTags::Users"
+        tag = "ApiTags::Users",
+        operation_id = "reactivateUser"
     )]
     async fn reactivate(
         &self,
@@ -301,7 +323,8 @@ impl UsersApi {
     #[oai(
         path = "/api/users/:id/reset-password",
         method = "post",
-        tag = "ApiTags::Users"
+        tag = "ApiTags::Users",
+        operation_id = "resetUserPassword"
     )]
     async fn reset_password(
         &self,

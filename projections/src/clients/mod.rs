@@ -67,18 +67,47 @@ impl Projection for ClientsProjection {
     }
 }
 
+impl crate::timeline::RecordView for ClientView {
+    type Event = ClientEvent;
+    const AGGREGATE: &'static str = Client::TYPE;
+
+    fn personal_fields(event_type: &str) -> &'static [&'static str] {
+        domain::client::personal_fields(event_type)
+    }
+
+    fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
+        domain::client::upcasters()
+    }
+
+    fn start(
+        event: &ClientEvent,
+        meta: &EventMetadata,
+        sequence: i64,
+        position: i64,
+    ) -> Option<Self> {
+        ClientView::start(event, meta, sequence, position)
+    }
+
+    fn apply(&mut self, event: &ClientEvent, meta: &EventMetadata, sequence: i64, position: i64) {
+        ClientView::apply(self, event, meta, sequence, position)
+    }
+
+    fn changed_fields(event: &ClientEvent) -> Vec<String> {
+        match event {
+            ClientEvent::ClientProfileChanged(c) => {
+                c.fields().into_iter().map(String::from).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Decodes a stored Client event (personal fields opened, then upcast) and its metadata.
 pub async fn decode(
     keyring: &Keyring,
     e: &StoredEvent,
 ) -> Result<(ClientEvent, EventMetadata), ProjectionError> {
-    crate::sealed::decode(
-        keyring,
-        e,
-        domain::client::personal_fields(&e.event_type),
-        &domain::client::upcasters(),
-    )
-    .await
+    crate::timeline::decode::<ClientView>(keyring, e).await
 }
 
 async fn apply(

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use store::privacy::{Keyring, PrivacyError, ERASED};
 
-use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use domain::lead::{Lead, LeadEvent};
 use futures::future::BoxFuture;
@@ -74,49 +73,45 @@ impl Projection for LeadsProjection {
     }
 }
 
+impl crate::timeline::RecordView for LeadView {
+    type Event = LeadEvent;
+    const AGGREGATE: &'static str = Lead::TYPE;
+
+    fn personal_fields(event_type: &str) -> &'static [&'static str] {
+        domain::lead::personal_fields(event_type)
+    }
+
+    fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
+        domain::lead::upcasters()
+    }
+
+    fn start(
+        event: &LeadEvent,
+        meta: &EventMetadata,
+        sequence: i64,
+        position: i64,
+    ) -> Option<Self> {
+        LeadView::start(event, meta, sequence, position)
+    }
+
+    fn apply(&mut self, event: &LeadEvent, meta: &EventMetadata, sequence: i64, position: i64) {
+        LeadView::apply(self, event, meta, sequence, position)
+    }
+
+    fn changed_fields(event: &LeadEvent) -> Vec<String> {
+        match event {
+            LeadEvent::LeadDetailsChanged(c) => c.fields().into_iter().map(String::from).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Decodes a stored Lead event (personal fields opened, then upcast) and its metadata.
 pub async fn decode(
     keyring: &Keyring,
     e: &StoredEvent,
 ) -> Result<(LeadEvent, EventMetadata), ProjectionError> {
-    crate::sealed::decode(
-        keyring,
-        e,
-        domain::lead::personal_fields(&e.event_type),
-        &domain::lead::upcasters(),
-    )
-    .await
-}
-
-/// Folds one decoded event into a view (a capture starts it).
-pub fn fold_event(
-    view: &mut Option<LeadView>,
-    event: &LeadEvent,
-    meta: &EventMetadata,
-    e: &StoredEvent,
-) {
-    match view.as_mut() {
-        Some(v) => v.apply(event, meta, e.sequence, e.position),
-        None => *view = LeadView::start(event, meta, e.sequence, e.position),
-    }
-}
-
-/// Folds a lead's events, decoding each once, into its view now and as it stood at `at`
-/// (the events recorded by then), for as-of reads straight from the log.
-pub async fn fold_now_and_at(
-    keyring: &Keyring,
-    events: &[StoredEvent],
-    at: DateTime<Utc>,
-) -> Result<(Option<LeadView>, Option<LeadView>), ProjectionError> {
-    let (mut now, mut then) = (None, None);
-    for e in events {
-        let (event, meta) = decode(keyring, e).await?;
-        fold_event(&mut now, &event, &meta, e);
-        if meta.recorded_at <= at {
-            fold_event(&mut then, &event, &meta, e);
-        }
-    }
-    Ok((now, then))
+    crate::timeline::decode::<LeadView>(keyring, e).await
 }
 
 const CHUNK: usize = 200;

@@ -1,0 +1,211 @@
+//! One fold for every kind of record: its view built straight from its own events, as it is now
+//! or as it stood at a moment (compliance replay), and its timeline (each event with who did it
+//! and the fields it changed). A record kind joins by implementing [`RecordView`].
+
+use chrono::{DateTime, Utc};
+use cqrs_es::persist::EventUpcaster;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use store::privacy::Keyring;
+use store::EventMetadata;
+
+use crate::{ProjectionError, StoredEvent};
+
+/// A read model's document for one record, folded from the record's events.
+pub trait RecordView: Serialize + Sized {
+    type Event: DeserializeOwned + Serialize;
+    /// The aggregate type whose events build the view.
+    const AGGREGATE: &'static str;
+    /// Where the personal fields of an event of this type are (JSON pointers).
+    fn personal_fields(event_type: &str) -> &'static [&'static str];
+    fn upcasters() -> Vec<Box<dyn EventUpcaster>>;
+    /// The view the record's first event starts; `None` for any other event.
+    fn start(
+        event: &Self::Event,
+        meta: &EventMetadata,
+        sequence: i64,
+        position: i64,
+    ) -> Option<Self>;
+    fn apply(&mut self, event: &Self::Event, meta: &EventMetadata, sequence: i64, position: i64);
+    /// The fields an event says it changed (events that carry a patch).
+    fn changed_fields(_event: &Self::Event) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Decodes a stored event of `V`'s record (personal fields opened, then upcast) and its metadata.
+pub async fn decode<V: RecordView>(
+    keyring: &Keyring,
+    e: &StoredEvent,
+) -> Result<(V::Event, EventMetadata), ProjectionError> {
+    crate::sealed::decode(
+        keyring,
+        e,
+        V::personal_fields(&e.event_type),
+        &V::upcasters(),
+    )
+    .await
+}
+
+/// Folds one decoded event into a view (the first event starts it).
+pub fn fold<V: RecordView>(
+    view: &mut Option<V>,
+    event: &V::Event,
+    meta: &EventMetadata,
+    e: &StoredEvent,
+) {
+    match view.as_mut() {
+        Some(v) => v.apply(event, meta, e.sequence, e.position),
+        None => *view = V::start(event, meta, e.sequence, e.position),
+    }
+}
+
+/// Folds a record's events, decoding each once, into its view now and as it stood at `at` (the
+/// events recorded by then).
+pub async fn fold_now_and_at<V: RecordView>(
+    keyring: &Keyring,
+    events: &[StoredEvent],
+    at: DateTime<Utc>,
+) -> Result<(Option<V>, Option<V>), ProjectionError> {
+    let (mut now, mut then) = (None, None);
+    for e in events {
+        let (event, meta) = decode::<V>(keyring, e).await?;
+        fold(&mut now, &event, &meta, e);
+        if meta.recorded_at <= at {
+            fold(&mut then, &event, &meta, e);
+        }
+    }
+    Ok((now, then))
+}
+
+/// One event of a record's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    pub position: i64,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub meta: EventMetadata,
+    /// The fields the event says it changed (events that carry a patch).
+    pub changed_fields: Vec<String>,
+    /// Every field of the view the event changed, old → new.
+    pub changes: Vec<FieldChange>,
+    /// The event's content, opened.
+    pub data: Value,
+}
+
+/// One field an event changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    /// Its path, like `follow_ups/0/state`.
+    pub field: String,
+    /// `null` when the field did not exist before.
+    pub old: Value,
+    /// `null` when the event removed it.
+    pub new: Value,
+}
+
+/// A record's events, oldest first, opened and with their metadata, and the view they leave
+/// (`None` when the record was never started).
+pub async fn timeline<V: RecordView>(
+    keyring: &Keyring,
+    events: &[StoredEvent],
+) -> Result<(Vec<TimelineEntry>, Option<V>), ProjectionError> {
+    let mut items = Vec::with_capacity(events.len());
+    let mut view: Option<V> = None;
+    let mut before = Value::Object(Default::default());
+    for e in events {
+        let (event, meta) = decode::<V>(keyring, e).await?;
+        fold(&mut view, &event, &meta, e);
+        let after = serde_json::to_value(&view).unwrap_or_default();
+        let changes = field_changes(&before, &after);
+        before = after;
+        // The event's own fields, without the variant's name around them.
+        let data = serde_json::to_value(&event)
+            .ok()
+            .and_then(|v| v.as_object().and_then(|o| o.values().next().cloned()))
+            .unwrap_or(Value::Null);
+        items.push(TimelineEntry {
+            position: e.position,
+            sequence: e.sequence,
+            event_type: e.event_type.clone(),
+            event_version: e.event_version.clone(),
+            changed_fields: V::changed_fields(&event),
+            meta,
+            changes,
+            data,
+        });
+    }
+    Ok((items, view))
+}
+
+/// The fields that differ between two states of a record (bookkeeping fields left out).
+pub fn field_changes(old: &Value, new: &Value) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    diff_into("", old, new, &mut out);
+    out
+}
+
+fn diff_into(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
+    const SKIP: &[&str] = &["version", "position", "updated_at"];
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}/{k}")
+        }
+    };
+    let null = Value::Null;
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                if path.is_empty() && SKIP.contains(&k.as_str()) {
+                    continue;
+                }
+                diff_into(
+                    &join(k),
+                    a.get(k).unwrap_or(&null),
+                    b.get(k).unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let (x, y) = (a.get(i).unwrap_or(&null), b.get(i).unwrap_or(&null));
+                diff_into(&join(&i.to_string()), x, y, out);
+            }
+        }
+        (a, b) if a != b => out.push(FieldChange {
+            field: path.to_string(),
+            old: a.clone(),
+            new: b.clone(),
+        }),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changes_name_each_changed_leaf_with_its_path() {
+        let old = json!({"status": "new", "version": 1, "follow_ups": [{"state": "open"}], "email": null});
+        let new = json!({"status": "contacted", "version": 2, "follow_ups": [{"state": "completed"}, {"state": "open"}], "email": "a@b.in"});
+        let c = field_changes(&old, &new);
+        let fields: Vec<&str> = c.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["email", "follow_ups/0/state", "follow_ups/1", "status"]
+        );
+        assert_eq!(c[3].old, json!("new"));
+        assert_eq!(c[3].new, json!("contacted"));
+        assert_eq!(c[2].old, Value::Null);
+    }
+}
