@@ -372,7 +372,7 @@ pub async fn record_events(
         .map_err(ApiError::internal)?;
     if events
         .iter()
-        .any(|e| e.event_type == "LeadErased" || e.event_type == "ClientErased")
+        .any(|e| domain::kinds::is_erasure(&e.event_type))
     {
         state.keyring.note_erased(id);
     }

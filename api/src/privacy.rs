@@ -2,8 +2,7 @@
 //! data-subject access export. A data subject is a lead or a client.
 
 use chrono::{DateTime, Utc};
-use commands::privacy::erasure::{self, Erasure};
-use domain::lead::LeadCommand;
+use commands::privacy::subjects::{self, Scopes, Step, Subject};
 use domain::values::Text;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -12,14 +11,13 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 
 use crate::auth::{Auth, Principal};
+use crate::clients::client_history_entries;
 use crate::clients::dto::{ClientOut, DocumentOut};
-use crate::clients::{client_history_entries, run_client_command};
 use crate::dto::{HistoryEntry, LeadOut, MarketingChannel, Str};
 use crate::http::{self, DoneResponse, Fields, State};
 use crate::leads::history_entries;
 use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
-use domain::client::ClientCommand;
 
 #[derive(Tags)]
 pub enum PrivacyTags {
@@ -96,6 +94,24 @@ pub struct ErasureOutcome {
     pub position: i64,
 }
 
+impl ErasureOutcome {
+    fn new(id: Uuid, outcome: subjects::ErasureOutcome) -> Self {
+        let (state, blocked_by) = match outcome.state {
+            subjects::ErasureState::Erased => (ErasureState::Erased, None),
+            subjects::ErasureState::Restricted { blocked_by } => {
+                (ErasureState::Restricted, Some(blocked_by))
+            }
+            subjects::ErasureState::NotRequested => (ErasureState::NotRequested, None),
+        };
+        Self {
+            id,
+            state,
+            blocked_by,
+            position: outcome.position,
+        }
+    }
+}
+
 /// Everything held about a person, for handing over to them.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
@@ -152,66 +168,16 @@ pub struct PrivacyApi {
     pub state: State,
 }
 
-/// Who a data subject is: a lead, or a client (with the lead it came from).
-enum Subject {
-    Lead,
-    Client { lead_id: Option<Uuid> },
-}
-
-/// A privacy step, as either aggregate takes it.
-#[derive(Clone)]
-enum Step {
-    RequestErasure(Option<Text>),
-    PlaceHold(Text),
-    LiftHold(Option<Text>),
-    Consent(domain::lead::MarketingChannel, bool),
-    Export,
-}
-
-impl Step {
-    fn for_lead(self) -> LeadCommand {
-        match self {
-            Step::RequestErasure(reason) => LeadCommand::RequestErasure { reason },
-            Step::PlaceHold(reason) => LeadCommand::PlaceLegalHold { reason },
-            Step::LiftHold(reason) => LeadCommand::LiftLegalHold { reason },
-            Step::Consent(channel, granted) => {
-                LeadCommand::SetMarketingConsent { channel, granted }
-            }
-            Step::Export => LeadCommand::RecordExport,
-        }
-    }
-
-    fn for_client(self) -> ClientCommand {
-        match self {
-            Step::RequestErasure(reason) => ClientCommand::RequestErasure { reason },
-            Step::PlaceHold(reason) => ClientCommand::PlaceLegalHold { reason },
-            Step::LiftHold(reason) => ClientCommand::LiftLegalHold { reason },
-            Step::Consent(channel, granted) => {
-                ClientCommand::SetMarketingConsent { channel, granted }
-            }
-            Step::Export => ClientCommand::RecordExport,
-        }
-    }
-}
-
 impl PrivacyApi {
-    async fn subject(&self, id: Uuid) -> Result<Subject, ApiError> {
-        let (client, _) = self
-            .state
-            .write
-            .clients
-            .load(&id.to_string())
-            .await
-            .map_err(ApiError::from)?;
-        Ok(if client.is_onboarded() {
-            Subject::Client {
-                lead_id: client.lead_id(),
-            }
-        } else {
-            Subject::Lead
+    /// What the caller may see, of leads and of clients.
+    async fn scopes(&self, p: &Principal) -> Result<Scopes, ApiError> {
+        Ok(Scopes {
+            leads: policy::scope(&self.state, p).await?,
+            clients: policy::client_scope(p),
         })
     }
 
+    /// Runs `step` on the person for a caller allowed `action`.
     async fn run(
         &self,
         p: &Principal,
@@ -220,66 +186,13 @@ impl PrivacyApi {
         step: Step,
         req: &Request,
     ) -> Result<(i64, Subject), ApiError> {
-        let subject = self.subject(id).await?;
-        let position = match &subject {
-            Subject::Lead => {
-                http::run_lead_command(&self.state, p, action, id, step.for_lead(), req).await
-            }
-            Subject::Client { .. } => {
-                run_client_command(&self.state, p, action, id, step.for_client(), req).await
-            }
-        }
-        // One answer for "no such person" and "not one you may see", whichever kind it is.
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => ApiError::not_found("data subject (lead or client)"),
-            other => other,
-        })?;
-        Ok((position, subject))
-    }
-
-    /// Shreds now if nothing blocks it; otherwise says what does.
-    async fn settle(
-        &self,
-        id: Uuid,
-        subject: &Subject,
-        position: i64,
-        req: &Request,
-    ) -> Result<ErasureOutcome, ApiError> {
+        policy::require(p, action)?;
+        let scopes = self.scopes(p).await?;
         let meta = http::metadata(req);
-        let outcome = match subject {
-            Subject::Lead => erasure::erase_if_allowed(
-                &self.state.write.leads,
-                &self.state.keyring,
-                &id.to_string(),
-                &meta,
-            )
-            .await
-            .map_err(ApiError::from)?,
-            Subject::Client { .. } => erasure::erase_client_if_allowed(
-                &self.state.db,
-                &self.state.write.clients,
-                &self.state.write.leads,
-                &self.state.keyring,
-                id,
-                &meta,
-            )
-            .await
-            .map_err(ApiError::from)?,
-        };
-        Ok(match outcome {
-            Erasure::Erased { position } => ErasureOutcome {
-                id,
-                state: ErasureState::Erased,
-                blocked_by: None,
-                position,
-            },
-            Erasure::Blocked { reason } => ErasureOutcome {
-                id,
-                state: ErasureState::Restricted,
-                blocked_by: Some(reason.to_string()),
-                position,
-            },
-        })
+        let expected = http::if_match(req)?;
+        let (done, subject) =
+            subjects::run(&self.state.write, &scopes, id, step, &meta, expected).await?;
+        Ok((done.position, subject))
     }
 
     /// Everything held about the person (recording the export), and the document files still
@@ -440,67 +353,19 @@ impl PrivacyApi {
         let mut f = Fields::default();
         let reason = reason(&mut f, "reason", body.0.reason.as_deref());
         f.finish()?;
-        let (position, subject) = self
-            .run(
-                &auth.0,
-                Action::ErasureRequest,
-                id.0,
-                Step::RequestErasure(reason),
-                req,
-            )
-            .await?;
-        if let Subject::Lead = &subject {
-            // A converted lead's person is a client now: their client record is restricted too.
-            let (lead, _) = self
-                .state
-                .write
-                .leads
-                .load(&id.0.to_string())
-                .await
-                .map_err(ApiError::from)?;
-            if let Some(client) = lead.converted_to() {
-                match self
-                    .state
-                    .write
-                    .clients
-                    .execute(
-                        &client.to_string(),
-                        ClientCommand::RequestErasure { reason: None },
-                        &http::metadata(req),
-                        None,
-                    )
-                    .await
-                {
-                    // Not onboarded (yet): onboarding refuses a restricted lead.
-                    Ok(_) | Err(commands::CommandError::Rejected(_)) => {}
-                    Err(e) => return Err(ApiError::from(e)),
-                }
-            }
-        }
-        if let Subject::Client {
-            lead_id: Some(lead),
-        } = &subject
-        {
-            // The lead the client came from is the same person: restricted as well.
-            match self
-                .state
-                .write
-                .leads
-                .execute(
-                    &lead.to_string(),
-                    LeadCommand::RequestErasure { reason: None },
-                    &http::metadata(req),
-                    None,
-                )
-                .await
-            {
-                Ok(_) | Err(commands::CommandError::Rejected(_)) => {}
-                Err(e) => return Err(ApiError::from(e)),
-            }
-        }
-        Ok(ErasureResponse::Ok(Json(
-            self.settle(id.0, &subject, position, req).await?,
-        )))
+        policy::require(&auth.0, Action::ErasureRequest)?;
+        let outcome = subjects::request_erasure(
+            &self.state.write,
+            &self.scopes(&auth.0).await?,
+            id.0,
+            reason,
+            &http::metadata(req),
+            http::if_match(req)?,
+        )
+        .await?;
+        Ok(ErasureResponse::Ok(Json(ErasureOutcome::new(
+            id.0, outcome,
+        ))))
     }
 
     /// Place a legal hold
@@ -576,78 +441,19 @@ impl PrivacyApi {
             ));
         }
         f.finish()?;
-        let (position, subject) = self
-            .run(
-                &auth.0,
-                Action::LegalHold,
-                id.0,
-                Step::LiftHold(reason),
-                req,
-            )
-            .await?;
-        let (due, requested) = match subject {
-            Subject::Lead => {
-                let (lead, _) = self
-                    .state
-                    .write
-                    .leads
-                    .load(&id.0.to_string())
-                    .await
-                    .map_err(ApiError::from)?;
-                // Its client was erased while this hold kept the lead: it goes now.
-                if let Some(position) = erasure::erase_lead_with_its_client(
-                    &self.state.write.clients,
-                    &self.state.write.leads,
-                    &self.state.keyring,
-                    &lead,
-                    &id.0.to_string(),
-                    &http::metadata(req),
-                )
-                .await
-                .map_err(ApiError::from)?
-                {
-                    return Ok(ErasureResponse::Ok(Json(ErasureOutcome {
-                        id: id.0,
-                        state: ErasureState::Erased,
-                        blocked_by: None,
-                        position,
-                    })));
-                }
-                (lead.erasure_due(), lead.erasure_requested())
-            }
-            Subject::Client { .. } => {
-                let (client, _) = self
-                    .state
-                    .write
-                    .clients
-                    .load(&id.0.to_string())
-                    .await
-                    .map_err(ApiError::from)?;
-                let due = client
-                    .erasure_blocker(Utc::now(), self.state.write.retention)
-                    .is_none();
-                (due, client.erasure_requested())
-            }
-        };
-        if !due && !requested {
-            return Ok(ErasureResponse::Ok(Json(ErasureOutcome {
-                id: id.0,
-                state: ErasureState::NotRequested,
-                blocked_by: None,
-                position,
-            })));
-        }
-        if !due {
-            return Ok(ErasureResponse::Ok(Json(ErasureOutcome {
-                id: id.0,
-                state: ErasureState::Restricted,
-                blocked_by: Some("no erasure is due".into()),
-                position,
-            })));
-        }
-        Ok(ErasureResponse::Ok(Json(
-            self.settle(id.0, &subject, position, req).await?,
-        )))
+        policy::require(&auth.0, Action::LegalHold)?;
+        let outcome = subjects::lift_hold(
+            &self.state.write,
+            &self.scopes(&auth.0).await?,
+            id.0,
+            reason,
+            &http::metadata(req),
+            http::if_match(req)?,
+        )
+        .await?;
+        Ok(ErasureResponse::Ok(Json(ErasureOutcome::new(
+            id.0, outcome,
+        ))))
     }
 
     /// Give or withdraw marketing consent

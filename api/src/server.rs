@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::audit::http::AuditApi;
+use crate::audit::AuditApi;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::http::{AppState, Metrics, RequestId, State};

@@ -10,11 +10,11 @@ use store::audit::AuditSigner;
 use store::{Db, EventMetadata};
 use uuid::Uuid;
 
-use crate::audit::{ExportFilter, Line, Report};
 use crate::cli::AuditAction;
 use crate::config::{Config, StoreArgs};
 use crate::server;
 use crate::users::{register, RegisterError};
+use projections::audit::{ExportFilter, Line, Report};
 
 pub struct Tools {
     pub write: commands::WriteSide,
@@ -185,7 +185,7 @@ pub async fn audit(store: StoreArgs, action: AuditAction) -> Result<(), String> 
                 );
             }
             let report =
-                crate::audit::verify_lines(std::io::BufReader::new(f), public_key, partial)?;
+                projections::audit::verify_lines(std::io::BufReader::new(f), public_key, partial)?;
             print_report(&report)
         }
         AuditAction::Verify {
@@ -196,7 +196,7 @@ pub async fn audit(store: StoreArgs, action: AuditAction) -> Result<(), String> 
             let tools = Tools::open(store).await?;
             catch_up_ledger(&tools).await?;
             let key = public_key.unwrap_or_else(|| tools.signer.public_key_hex());
-            let report = crate::audit::verify_live(&tools.db, Some(key)).await;
+            let report = projections::audit::verify_live(&tools.db, Some(key)).await;
             tools.close().await;
             print_report(&report?)
         }
@@ -239,7 +239,8 @@ pub async fn audit(store: StoreArgs, action: AuditAction) -> Result<(), String> 
             });
             let (tx, mut rx) = tokio::sync::mpsc::channel::<Line>(256);
             let db = tools.db.clone();
-            let walk = tokio::spawn(async move { crate::audit::export(&db, &filter, tx).await });
+            let walk =
+                tokio::spawn(async move { projections::audit::export(&db, &filter, tx).await });
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let mut written = 0u64;

@@ -32,6 +32,7 @@ macro_rules! snake_enum {
 
 pub mod access;
 pub mod client;
+pub mod kinds;
 pub mod lead;
 pub mod user;
 pub mod values;
@@ -40,12 +41,7 @@ use chrono::{DateTime, Utc};
 
 /// Where the personal data is in a stored event payload (JSON pointers), for every aggregate.
 pub fn personal_fields(aggregate_type: &str, event_type: &str) -> &'static [&'static str] {
-    match aggregate_type {
-        "lead" => lead::personal_fields(event_type),
-        "client" => client::personal_fields(event_type),
-        "user" => user::personal_fields(event_type),
-        _ => &[],
-    }
+    kinds::kind(aggregate_type).map_or(&[], |k| (k.personal_fields)(event_type))
 }
 use std::sync::Arc;
 

@@ -42,7 +42,7 @@ impl Projection for HistoryProjection {
 /// The person an event is about, if any.
 fn subject_of(e: &StoredEvent) -> Option<String> {
     match e.aggregate_type.as_str() {
-        "lead" | "client" => Some(e.aggregate_id.clone()),
+        t if domain::kinds::kind(t).is_some_and(|k| k.data_subject) => Some(e.aggregate_id.clone()),
         "pii_access" => e
             .payload
             .get("PiiViewed")

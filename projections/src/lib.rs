@@ -2,6 +2,7 @@
 //! writing its rows and its checkpoint in one transaction; rebuilds into fresh tables that are
 //! swapped in; read-your-writes waits; and the queries the API answers from read models.
 
+pub mod audit;
 pub mod checkpoint;
 pub mod clients;
 pub mod history;

@@ -242,7 +242,8 @@ async fn exports_verify_and_checkpoints_are_signed(store: Store) {
         .filter(|l| l.contains(r#""kind":"event""#))
         .count();
     assert!(http_events >= events, "{http_events} vs {events}");
-    let report = api::audit::verify_lines(std::io::Cursor::new(body.clone()), None, false).unwrap();
+    let report =
+        projections::audit::verify_lines(std::io::Cursor::new(body.clone()), None, false).unwrap();
     assert!(report.breaks.is_empty(), "{:?}", report.breaks);
     assert!(report.checkpoints >= 1);
 
@@ -253,9 +254,10 @@ async fn exports_verify_and_checkpoints_are_signed(store: Store) {
         1,
     );
     assert_ne!(forged, body);
-    let report = api::audit::verify_lines(std::io::Cursor::new(forged), None, false).unwrap();
+    let report =
+        projections::audit::verify_lines(std::io::Cursor::new(forged), None, false).unwrap();
     assert!(!report.breaks.is_empty(), "an edited checkpoint is found");
-    let report = api::audit::verify_lines(
+    let report = projections::audit::verify_lines(
         std::io::Cursor::new(body.clone()),
         Some("ab".repeat(32)),
         false,
@@ -274,7 +276,8 @@ async fn exports_verify_and_checkpoints_are_signed(store: Store) {
     let mut without = kept.clone();
     without.remove(cut);
     let report =
-        api::audit::verify_lines(std::io::Cursor::new(without.join("\n")), None, false).unwrap();
+        projections::audit::verify_lines(std::io::Cursor::new(without.join("\n")), None, false)
+            .unwrap();
     assert!(!report.breaks.is_empty(), "a removed line is found");
     // Edits that leave every hash consistent but drop what the signatures vouch for: a
     // checkpoint line removed, or the ledger entries of later events blanked out.
@@ -294,7 +297,8 @@ async fn exports_verify_and_checkpoints_are_signed(store: Store) {
         .cloned()
         .collect();
     let report =
-        api::audit::verify_lines(std::io::Cursor::new(join(&no_checkpoint)), None, false).unwrap();
+        projections::audit::verify_lines(std::io::Cursor::new(join(&no_checkpoint)), None, false)
+            .unwrap();
     assert!(!report.breaks.is_empty(), "a removed checkpoint is found");
     let mut blanked = lines.clone();
     let middle = blanked
@@ -303,7 +307,8 @@ async fn exports_verify_and_checkpoints_are_signed(store: Store) {
         .unwrap();
     blanked[middle]["ledger"] = Value::Null;
     let report =
-        api::audit::verify_lines(std::io::Cursor::new(join(&blanked)), None, false).unwrap();
+        projections::audit::verify_lines(std::io::Cursor::new(join(&blanked)), None, false)
+            .unwrap();
     assert!(
         !report.breaks.is_empty(),
         "an event taken out of the ledger is found"
@@ -318,9 +323,10 @@ async fn exports_verify_and_checkpoints_are_signed(store: Store) {
         .await;
     assert_eq!(s, 200);
     let one = one.as_str().unwrap().to_string();
-    let report = api::audit::verify_lines(std::io::Cursor::new(one.clone()), None, true).unwrap();
+    let report =
+        projections::audit::verify_lines(std::io::Cursor::new(one.clone()), None, true).unwrap();
     assert!(report.breaks.is_empty(), "{:?}", report.breaks);
-    let report = api::audit::verify_lines(std::io::Cursor::new(one), None, false).unwrap();
+    let report = projections::audit::verify_lines(std::io::Cursor::new(one), None, false).unwrap();
     assert!(
         !report.breaks.is_empty(),
         "a filtered export is not the whole log"

@@ -173,3 +173,14 @@ impl From<commands::clients::ClientsError> for ApiError {
         }
     }
 }
+
+impl From<commands::privacy::subjects::SubjectError> for ApiError {
+    fn from(e: commands::privacy::subjects::SubjectError) -> Self {
+        use commands::privacy::subjects::SubjectError;
+        match e {
+            SubjectError::NotFound => ApiError::not_found("data subject (lead or client)"),
+            SubjectError::Lead(e) => e.into(),
+            SubjectError::Client(e) => e.into(),
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! The audit trail: exporting the event log with its ledger and signed checkpoints as JSON
-//! lines, verifying such an export (or the live database), and the history endpoints.
+//! lines, and verifying such an export (or the live database).
 //!
 //! An export line is either an event (everything its hash covers, plus its ledger entry) or a
 //! checkpoint. Verification recomputes every event's hash, follows every aggregate's chain,
@@ -8,9 +8,9 @@
 
 use std::collections::HashMap;
 
+use crate::ledger::{self, CheckpointRow, LedgerRow};
+use crate::{Checkpoint, StoredEvent};
 use chrono::{DateTime, Utc};
-use projections::ledger::{self, CheckpointRow, LedgerRow};
-use projections::{Checkpoint, StoredEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use store::audit::GENESIS;
@@ -212,7 +212,6 @@ fn checkpoint_line(c: &CheckpointRow) -> Line {
     }
 }
 
-pub mod http;
 mod verify;
 
 pub use verify::{verify_lines, verify_live, Break, Report, Verifier};

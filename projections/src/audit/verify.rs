@@ -288,7 +288,7 @@ impl Verifier {
         }
         self.ledger = Some((l.seq, l.ledger_hash.clone()));
         self.report.last_ledger_seq = l.seq;
-        if self.complete && l.seq % projections::ledger::CHECKPOINT_EVERY == 0 {
+        if self.complete && l.seq % crate::ledger::CHECKPOINT_EVERY == 0 {
             self.awaiting_checkpoint = Some(l.seq);
         }
         if self.ledger_hashes.len() > 1_000_000 {

@@ -7,12 +7,12 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::{ExportFilter, Line};
 use crate::auth::Auth;
 use crate::http::{self as shared, State};
 use crate::leads::ApiTags;
 use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
+use projections::audit::{ExportFilter, Line};
 
 #[derive(ApiResponse)]
 pub enum ExportResponse {
@@ -117,9 +117,11 @@ pub enum HistoryPageResponse {
     Ok(Json<HistoryPage>),
 }
 
-/// The aggregate types the log holds.
-const AGGREGATE_TYPES: &[&str] = &["lead", "client", "user", "pii_access"];
-const TYPES_HINT: &str = "one of lead, client, user, pii_access";
+/// A field error for an aggregate type the log does not hold.
+fn unknown_type() -> FieldError {
+    let names: Vec<&str> = domain::kinds::names().collect();
+    FieldError::new("aggregate_type", format!("one of {}", names.join(", ")))
+}
 
 pub struct AuditApi {
     pub state: State,
@@ -153,12 +155,8 @@ impl AuditApi {
     ) -> Result<ExportResponse, ReadError> {
         policy::require(&auth.0, Action::AuditExport)?;
         if let Some(t) = &aggregate_type.0 {
-            if !AGGREGATE_TYPES.contains(&t.as_str()) {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "aggregate_type",
-                    TYPES_HINT,
-                )])
-                .into());
+            if domain::kinds::kind(t).is_none() {
+                return Err(ApiError::validation(vec![unknown_type()]).into());
             }
         }
         if aggregate_id
@@ -190,7 +188,7 @@ impl AuditApi {
         let (tx, rx) = tokio::sync::mpsc::channel::<Line>(256);
         let db = self.state.db.clone();
         tokio::spawn(async move {
-            if let Err(e) = super::export(&db, &filter, tx).await {
+            if let Err(e) = projections::audit::export(&db, &filter, tx).await {
                 tracing::warn!(error = %e, "audit export stopped");
             }
         });
@@ -313,8 +311,8 @@ impl AuditApi {
             }
         }
         if let Some(t) = &aggregate_type.0 {
-            if !AGGREGATE_TYPES.contains(&t.as_str()) {
-                errors.push(FieldError::new("aggregate_type", TYPES_HINT));
+            if domain::kinds::kind(t).is_none() {
+                errors.push(unknown_type());
             }
         }
         if event_type.0.as_ref().is_some_and(|s| {

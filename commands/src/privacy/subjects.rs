@@ -1,0 +1,305 @@
+//! Privacy requests on a data subject, who is a lead or a client (with the lead they came
+//! from): erasure requests (restricting the same person's other record too), legal holds,
+//! marketing consent and recorded exports; and the shred once nothing keeps the data.
+
+use chrono::Utc;
+use domain::access::{covers_lead, ClientScope, LeadScope};
+use domain::client::{ClientCommand, ClientError};
+use domain::lead::{Lead, LeadCommand, LeadError, MarketingChannel};
+use domain::values::Text;
+use store::EventMetadata;
+use uuid::Uuid;
+
+use super::erasure::{self, Erasure};
+use crate::{CommandError, Committed, WriteSide};
+
+/// Who a data subject is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Lead,
+    /// A client, with the lead they came from.
+    Client {
+        lead_id: Option<Uuid>,
+    },
+}
+
+/// A privacy step, as either record takes it.
+#[derive(Debug, Clone)]
+pub enum Step {
+    RequestErasure(Option<Text>),
+    PlaceHold(Text),
+    LiftHold(Option<Text>),
+    Consent(MarketingChannel, bool),
+    Export,
+}
+
+impl Step {
+    fn for_lead(self) -> LeadCommand {
+        match self {
+            Step::RequestErasure(reason) => LeadCommand::RequestErasure { reason },
+            Step::PlaceHold(reason) => LeadCommand::PlaceLegalHold { reason },
+            Step::LiftHold(reason) => LeadCommand::LiftLegalHold { reason },
+            Step::Consent(channel, granted) => {
+                LeadCommand::SetMarketingConsent { channel, granted }
+            }
+            Step::Export => LeadCommand::RecordExport,
+        }
+    }
+
+    fn for_client(self) -> ClientCommand {
+        match self {
+            Step::RequestErasure(reason) => ClientCommand::RequestErasure { reason },
+            Step::PlaceHold(reason) => ClientCommand::PlaceLegalHold { reason },
+            Step::LiftHold(reason) => ClientCommand::LiftLegalHold { reason },
+            Step::Consent(channel, granted) => {
+                ClientCommand::SetMarketingConsent { channel, granted }
+            }
+            Step::Export => ClientCommand::RecordExport,
+        }
+    }
+}
+
+/// The records a caller may see, of either kind.
+#[derive(Debug, Clone)]
+pub struct Scopes {
+    pub leads: Option<LeadScope>,
+    pub clients: ClientScope,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubjectError {
+    /// No such person, or not one the caller may see (one answer for both).
+    #[error("no such data subject")]
+    NotFound,
+    #[error(transparent)]
+    Lead(CommandError<LeadError>),
+    #[error(transparent)]
+    Client(CommandError<ClientError>),
+}
+
+impl From<CommandError<LeadError>> for SubjectError {
+    fn from(e: CommandError<LeadError>) -> Self {
+        match e {
+            CommandError::Rejected(LeadError::NotFound) => SubjectError::NotFound,
+            e => SubjectError::Lead(e),
+        }
+    }
+}
+
+impl From<CommandError<ClientError>> for SubjectError {
+    fn from(e: CommandError<ClientError>) -> Self {
+        match e {
+            CommandError::Rejected(ClientError::NotFound) => SubjectError::NotFound,
+            e => SubjectError::Client(e),
+        }
+    }
+}
+
+/// Where an erasure stands after a request or a lifted hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErasureState {
+    /// The key is destroyed; the data is unreadable everywhere.
+    Erased,
+    /// Recorded; processing is restricted and the shred waits for this.
+    Restricted { blocked_by: String },
+    /// Nobody asked for erasure.
+    NotRequested,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureOutcome {
+    pub state: ErasureState,
+    /// The log position of the last event the request wrote.
+    pub position: i64,
+}
+
+/// Whether `id` is a client (onboarded) or else a lead.
+pub async fn subject(write: &WriteSide, id: Uuid) -> Result<Subject, SubjectError> {
+    let (client, _) = write.clients.load(&id.to_string()).await?;
+    Ok(if client.is_onboarded() {
+        Subject::Client {
+            lead_id: client.lead_id(),
+        }
+    } else {
+        Subject::Lead
+    })
+}
+
+/// Runs `step` on the person `id`, within what the caller may see.
+pub async fn run(
+    write: &WriteSide,
+    scopes: &Scopes,
+    id: Uuid,
+    step: Step,
+    meta: &EventMetadata,
+    expected: Option<usize>,
+) -> Result<(Committed, Subject), SubjectError> {
+    let subject = subject(write, id).await?;
+    let done = match subject {
+        Subject::Lead => {
+            let scope = scopes.leads.clone();
+            let guard = move |lead: &Lead| {
+                if lead.is_captured() && covers_lead(&scope, lead.assignee()) {
+                    Ok(())
+                } else {
+                    Err(LeadError::NotFound)
+                }
+            };
+            write
+                .leads
+                .execute_guarded(&id.to_string(), step.for_lead(), meta, expected, &guard)
+                .await?
+        }
+        Subject::Client { .. } => {
+            crate::clients::run(
+                write,
+                &scopes.clients,
+                id,
+                step.for_client(),
+                meta,
+                expected,
+            )
+            .await?
+        }
+    };
+    Ok((done, subject))
+}
+
+/// Records an erasure request (restricting the same person's other record too) and shreds at
+/// once if nothing keeps the data.
+pub async fn request_erasure(
+    write: &WriteSide,
+    scopes: &Scopes,
+    id: Uuid,
+    reason: Option<Text>,
+    meta: &EventMetadata,
+    expected: Option<usize>,
+) -> Result<ErasureOutcome, SubjectError> {
+    let step = Step::RequestErasure(reason);
+    let (done, subject) = run(write, scopes, id, step, meta, expected).await?;
+    match subject {
+        Subject::Lead => {
+            // A converted lead's person is a client now: their client record is restricted too.
+            let (lead, _) = write.leads.load(&id.to_string()).await?;
+            if let Some(client) = lead.converted_to() {
+                let command = ClientCommand::RequestErasure { reason: None };
+                match write
+                    .clients
+                    .execute(&client.to_string(), command, meta, None)
+                    .await
+                {
+                    // Not onboarded (yet): onboarding refuses a restricted lead.
+                    Ok(_) | Err(CommandError::Rejected(_)) => {}
+                    Err(e) => return Err(SubjectError::Client(e)),
+                }
+            }
+        }
+        Subject::Client {
+            lead_id: Some(lead),
+        } => {
+            // The lead the client came from is the same person: restricted as well.
+            let command = LeadCommand::RequestErasure { reason: None };
+            match write
+                .leads
+                .execute(&lead.to_string(), command, meta, None)
+                .await
+            {
+                Ok(_) | Err(CommandError::Rejected(_)) => {}
+                Err(e) => return Err(SubjectError::Lead(e)),
+            }
+        }
+        Subject::Client { lead_id: None } => {}
+    }
+    settle(write, id, subject, done.position, meta).await
+}
+
+/// Lifts a legal hold; a shred that was only waiting for it happens now.
+pub async fn lift_hold(
+    write: &WriteSide,
+    scopes: &Scopes,
+    id: Uuid,
+    reason: Option<Text>,
+    meta: &EventMetadata,
+    expected: Option<usize>,
+) -> Result<ErasureOutcome, SubjectError> {
+    let step = Step::LiftHold(reason);
+    let (done, subject) = run(write, scopes, id, step, meta, expected).await?;
+    let (due, requested) = match subject {
+        Subject::Lead => {
+            let (lead, _) = write.leads.load(&id.to_string()).await?;
+            // Its client was erased while this hold kept the lead: it goes now.
+            let erased = erasure::erase_lead_with_its_client(
+                &write.clients,
+                &write.leads,
+                &write.keyring,
+                &lead,
+                &id.to_string(),
+                meta,
+            )
+            .await?;
+            if let Some(position) = erased {
+                return Ok(ErasureOutcome {
+                    state: ErasureState::Erased,
+                    position,
+                });
+            }
+            (lead.erasure_due(), lead.erasure_requested())
+        }
+        Subject::Client { .. } => {
+            let (client, _) = write.clients.load(&id.to_string()).await?;
+            let due = client
+                .erasure_blocker(Utc::now(), write.retention)
+                .is_none();
+            (due, client.erasure_requested())
+        }
+    };
+    let state = match (due, requested) {
+        (true, _) => return settle(write, id, subject, done.position, meta).await,
+        (false, false) => ErasureState::NotRequested,
+        (false, true) => ErasureState::Restricted {
+            blocked_by: "no erasure is due".into(),
+        },
+    };
+    Ok(ErasureOutcome {
+        state,
+        position: done.position,
+    })
+}
+
+/// Shreds now if nothing blocks it; otherwise says what does.
+async fn settle(
+    write: &WriteSide,
+    id: Uuid,
+    subject: Subject,
+    position: i64,
+    meta: &EventMetadata,
+) -> Result<ErasureOutcome, SubjectError> {
+    let outcome = match subject {
+        Subject::Lead => {
+            erasure::erase_if_allowed(&write.leads, &write.keyring, &id.to_string(), meta).await?
+        }
+        Subject::Client { .. } => {
+            erasure::erase_client_if_allowed(
+                &write.db,
+                &write.clients,
+                &write.leads,
+                &write.keyring,
+                id,
+                meta,
+            )
+            .await?
+        }
+    };
+    Ok(match outcome {
+        Erasure::Erased { position } => ErasureOutcome {
+            state: ErasureState::Erased,
+            position,
+        },
+        Erasure::Blocked { reason } => ErasureOutcome {
+            state: ErasureState::Restricted {
+                blocked_by: reason.to_string(),
+            },
+            position,
+        },
+    })
+}
