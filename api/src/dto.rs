@@ -397,10 +397,30 @@ impl poem_openapi::types::Example for NewInteraction {
 pub struct Accepted {
     pub id: Uuid,
     pub position: i64,
+    /// Whether the command changed anything: `false` when the record already was as asked
+    /// (nothing was appended; `position` is then the record's latest event).
+    #[serde(default = "changed_by_default")]
+    pub changed: bool,
     /// For conversions: the id of the client account the lead became.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub client_id: Option<Uuid>,
+}
+
+fn changed_by_default() -> bool {
+    true
+}
+
+impl Accepted {
+    /// The answer to a command on the record `id` that committed as `done`.
+    pub fn of(id: Uuid, done: &commands::Committed) -> Self {
+        Self {
+            id,
+            position: done.position,
+            changed: done.appended > 0,
+            client_id: None,
+        }
+    }
 }
 
 impl poem_openapi::types::Example for Accepted {
@@ -408,6 +428,7 @@ impl poem_openapi::types::Example for Accepted {
         Self {
             id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
             position: 42,
+            changed: true,
             client_id: None,
         }
     }
@@ -714,7 +735,8 @@ impl From<&LeadView> for LeadOut {
             notes: v.notes.clone(),
             channel: v.channel.into(),
             status: v.status.into(),
-            allowed_moves: if v.archived {
+            // A restricted or erased person's lead takes no more sales moves.
+            allowed_moves: if v.archived || v.privacy.erasure_requested_at.is_some() {
                 vec![]
             } else {
                 domain::lead::Lead::allowed_moves(v.status, lost_from)

@@ -131,6 +131,12 @@ impl Replayable for DoneResponse {
     }
 }
 
+/// The parsed request as the Idempotency-Key fingerprint: its JSON as the schema reads it
+/// (hashed in canonical form before it is kept, so a password in it is never stored).
+pub fn fingerprint<T: poem_openapi::types::ToJSON>(body: &T) -> serde_json::Value {
+    body.to_json().unwrap_or_default()
+}
+
 fn valid_key(key: &str) -> bool {
     !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| (0x21..0x7f).contains(&b))
 }
@@ -170,8 +176,9 @@ where
         Some(p) => format!("{}:{key}", p.user_id),
         None => key,
     };
-    let body = serde_json::to_vec(&body).map_err(ApiError::internal)?;
-    let hash = idempotency::request_hash(req.method().as_str(), req.uri().path(), &body);
+    // Equal requests parse to equal values, whatever their key order or spacing.
+    let body = store::audit::canonical(&body);
+    let hash = idempotency::request_hash(req.method().as_str(), req.uri().path(), body.as_bytes());
     match idempotency::claim(&state.db, &key, &hash)
         .await
         .map_err(ApiError::internal)?
@@ -322,14 +329,14 @@ pub async fn run_lead_command(
     lead_id: Uuid,
     command: domain::lead::LeadCommand,
     req: &Request,
-) -> Result<i64, ApiError> {
+) -> Result<commands::Committed, ApiError> {
     policy::require(principal, action)?;
     let meta = metadata(req);
     let expected = if_match(req)?;
     let scope = policy::scope(state, principal).await?;
     let done =
         commands::leads::run(&state.write, &scope, lead_id, command, &meta, expected).await?;
-    Ok(done.position)
+    Ok(done)
 }
 
 /// Records that the caller was shown a person's data (a `PiiViewed` event on a stream of its

@@ -185,14 +185,14 @@ impl PrivacyApi {
         id: Uuid,
         step: Step,
         req: &Request,
-    ) -> Result<(i64, Subject), ApiError> {
+    ) -> Result<(commands::Committed, Subject), ApiError> {
         policy::require(p, action)?;
         let scopes = self.scopes(p).await?;
         let meta = http::metadata(req);
         let expected = http::if_match(req)?;
         let (done, subject) =
             subjects::run(&self.state.write, &scopes, id, step, &meta, expected).await?;
-        Ok((done.position, subject))
+        Ok((done, subject))
     }
 
     /// Everything held about the person (recording the export), and the document files still
@@ -204,9 +204,19 @@ impl PrivacyApi {
         req: &Request,
         with_files: bool,
     ) -> Result<(SubjectExport, Vec<(String, Vec<u8>)>), ApiError> {
-        let (position, subject) = self
+        let (done, subject) = self
             .run(p, Action::SubjectExport, id, Step::Export, req)
             .await?;
+        let position = done.position;
+        // A lead that became a client is that client: the export is the whole person's.
+        let asked = id;
+        let (id, subject) = match subject {
+            Subject::Lead => match subjects::other_record(&self.state.write, id, subject).await? {
+                Some(client) => (client, Subject::Client { lead_id: Some(id) }),
+                None => (id, subject),
+            },
+            client => (id, client),
+        };
         let mut files = Vec::new();
         let (profile, client, history, documents, subjects) = match subject {
             Subject::Lead => {
@@ -230,6 +240,7 @@ impl PrivacyApi {
                     projections::clients::query::get(&self.state.db, &self.state.keyring, id)
                         .await
                         .map_err(ApiError::internal)?
+                        .filter(|v| v.in_scope(&policy::client_scope(p)))
                         .ok_or_else(|| ApiError::not_found("client"))?;
                 let mut history = client_history_entries(&self.state, id).await?;
                 let mut subjects = vec![id];
@@ -309,7 +320,7 @@ impl PrivacyApi {
         accessed_by.sort_by_key(|a| a.at);
         Ok((
             SubjectExport {
-                subject_id: id,
+                subject_id: asked,
                 exported_at: Utc::now(),
                 profile,
                 client,
@@ -388,13 +399,13 @@ impl PrivacyApi {
         #[oai(name = "Idempotency-Key")]
         key: poem_openapi::param::Header<Option<String>>,
     ) -> Result<DoneResponse, ApiError> {
-        let fingerprint = serde_json::Value::String(format!("{:?}", body.0));
+        let fingerprint = http::fingerprint(&body.0);
         http::idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
             let reason = reason(&mut f, "reason", Some(&body.0.reason));
             f.finish()?;
             let reason = reason.ok_or_else(|| ApiError::bad_request("reason"))?;
-            let (position, _) = self
+            let (done, _) = self
                 .run(
                     &auth.0,
                     Action::LegalHold,
@@ -403,11 +414,9 @@ impl PrivacyApi {
                     req,
                 )
                 .await?;
-            Ok(DoneResponse::Done(Json(crate::dto::Accepted {
-                id: id.0,
-                position,
-                client_id: None,
-            })))
+            Ok(DoneResponse::Done(Json(crate::dto::Accepted::of(
+                id.0, &done,
+            ))))
         })
         .await
     }
@@ -476,17 +485,22 @@ impl PrivacyApi {
         #[oai(name = "Idempotency-Key")]
         key: poem_openapi::param::Header<Option<String>>,
     ) -> Result<DoneResponse, ApiError> {
-        let fingerprint = serde_json::Value::String(format!("{:?}", body.0));
+        let fingerprint = http::fingerprint(&body.0);
         http::idempotent(&self.state, key.0, req, fingerprint, || async {
-            let step = Step::Consent(body.0.channel.into(), body.0.granted);
-            let (position, _) = self
-                .run(&auth.0, Action::ConsentManage, id.0, step, req)
-                .await?;
-            Ok(DoneResponse::Done(Json(crate::dto::Accepted {
-                id: id.0,
-                position,
-                client_id: None,
-            })))
+            policy::require(&auth.0, Action::ConsentManage)?;
+            let (done, _) = subjects::consent(
+                &self.state.write,
+                &self.scopes(&auth.0).await?,
+                id.0,
+                body.0.channel.into(),
+                body.0.granted,
+                &http::metadata(req),
+                http::if_match(req)?,
+            )
+            .await?;
+            Ok(DoneResponse::Done(Json(crate::dto::Accepted::of(
+                id.0, &done,
+            ))))
         })
         .await
     }

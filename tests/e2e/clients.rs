@@ -16,6 +16,7 @@ on_both_stores!(
     marketing_audience_follows_consent_at_once,
     seed_gives_demo_users_leads_and_a_client_with_documents,
     client_as_of_replays_the_client_as_they_stood,
+    a_person_is_one_data_subject_through_either_id,
 );
 
 /// A small real PDF (with a marker that must never be stored in the clear).
@@ -996,5 +997,71 @@ async fn client_as_of_replays_the_client_as_they_stood(store: Store) {
         .collect();
     assert_eq!(readers.len(), 3, "{v}");
     assert_eq!(readers.iter().filter(|a| **a == rm.id).count(), 1, "{v}");
+    app.stop().await;
+}
+
+/// A lead and the client it became are one person: the export through the lead's id holds the
+/// client and their documents, a consent withdrawn through the lead's id stops marketing to the
+/// client, and a command that changes nothing says so.
+async fn a_person_is_one_data_subject_through_either_id(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let (lead, client) =
+        converted_lead(&app, "Vikram Quillfeather", "vikram.quill@example.in").await;
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            new_client(Some(&lead), "QWXPZ9876K", &rm.id),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["id"], client.as_str());
+    let (s, v) = upload(
+        &app,
+        &app.http,
+        &client,
+        "kind=pan_card&file_name=pan.pdf",
+        pdf("one-person"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let document = v["id"].as_str().unwrap().to_string();
+
+    // Consent given through the client, withdrawn through the lead: the client leaves the
+    // audience at once.
+    let p = consent(&app, &client, "email", true).await;
+    let (_, v) = audience(&app, &app.http, &format!("channel=email&min_position={p}")).await;
+    assert_eq!(ids(&v), vec![client.clone()]);
+    let p = consent(&app, &lead, "email", false).await;
+    let (_, v) = audience(&app, &app.http, &format!("channel=email&min_position={p}")).await;
+    assert_eq!(ids(&v), Vec::<String>::new(), "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{client}/consent"),
+            json!({"channel": "email", "granted": false}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["changed"], false, "already withdrawn: {v}");
+
+    // The export through the lead's id is the whole person's.
+    let (s, v) = app
+        .get(&format!("/api/privacy/subjects/{lead}/export"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["subject_id"], lead.as_str());
+    assert_eq!(v["client"]["id"], client.as_str(), "{v}");
+    assert_eq!(v["profile"]["id"], lead.as_str(), "{v}");
+    assert_eq!(v["documents"][0]["id"], document.as_str(), "{v}");
+    let types: Vec<&str> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["event_type"].as_str().unwrap())
+        .collect();
+    assert!(
+        types.contains(&"LeadCaptured") && types.contains(&"ClientOnboarded"),
+        "{types:?}"
+    );
     app.stop().await;
 }

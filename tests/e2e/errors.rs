@@ -33,6 +33,14 @@ async fn bad_requests_change_nothing(store: Store) {
     assert_eq!(s, 400, "{v}");
     let (s, v) = app.get("/api/leads?status=new&limit=5").await;
     assert_eq!(s, 200, "{v}");
+    // A command that changes nothing says so.
+    let patch = |name: &'static str| {
+        app.http
+            .patch(app.url(&format!("/api/leads/{id}")))
+            .json(&json!({ "name": name }))
+    };
+    let (s, v) = app.send(patch("Asha Rao")).await;
+    assert_eq!((s, &v["changed"]), (200, &json!(false)), "{v}");
 
     let (s, v) = app
         .send(post_raw("/api/leads", "{\"name\": ", "application/json"))

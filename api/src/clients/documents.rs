@@ -240,8 +240,8 @@ async fn store(
         req,
     )
     .await;
-    let position = match outcome {
-        Ok(p) => p,
+    let done = match outcome {
+        Ok(done) => done,
         Err(e) => {
             // The file without its event is of no use and must not linger.
             commands::clients::delete_documents(&state.db, id, Some(&[document_id]))
@@ -252,9 +252,8 @@ async fn store(
     };
     Ok(CreatedResponse::Created(
         poem_openapi::payload::Json(Accepted {
-            id: document_id,
-            position,
             client_id: Some(id),
+            ..Accepted::of(document_id, &done)
         }),
         format!("/api/clients/{}/documents/{document_id}", id),
     ))

@@ -59,16 +59,8 @@ pub struct ClientsApi {
     pub state: State,
 }
 
-fn accepted(id: Uuid, position: i64) -> Json<Accepted> {
-    Json(Accepted {
-        id,
-        position,
-        client_id: None,
-    })
-}
-
-fn fingerprint<T: std::fmt::Debug>(body: &T) -> serde_json::Value {
-    serde_json::Value::String(format!("{body:?}"))
+fn accepted(id: Uuid, done: &commands::Committed) -> Json<Accepted> {
+    Json(Accepted::of(id, done))
 }
 
 /// The client's view, if the caller may see it (404 otherwise).
@@ -93,7 +85,7 @@ pub async fn run_client_command(
     client_id: Uuid,
     command: ClientCommand,
     req: &Request,
-) -> Result<i64, ApiError> {
+) -> Result<commands::Committed, ApiError> {
     policy::require(principal, action)?;
     let meta = http::metadata(req);
     let expected = http::if_match(req)?;
@@ -101,7 +93,7 @@ pub async fn run_client_command(
     let done = commands::clients::run(&state.write, &scope, client_id, command, &meta, expected)
         .await
         .map_err(ApiError::from)?;
-    Ok(done.position)
+    Ok(done)
 }
 
 fn text(f: &mut Fields, field: &str, raw: Option<&str>, max: usize) -> Option<Text> {
@@ -133,63 +125,69 @@ impl ClientsApi {
     ) -> Result<CreatedResponse, ApiError> {
         policy::require(&auth.0, Action::ClientOnboard)?;
         let p = &auth.0;
-        idempotent(&self.state, key.0, req, fingerprint(&body.0), || async {
-            let b = &body.0;
-            let mut f = Fields::default();
-            let today = chrono::Utc::now().date_naive();
-            let name = f.take("name", PersonName::parse(&b.name));
-            let email = f.take("email", Email::parse(&b.email));
-            let phone = f.take("phone", Phone::parse(&b.phone));
-            let pan = f.take("pan", Pan::parse(&b.pan));
-            let dob = f.take("date_of_birth", BirthDate::parse(&b.date_of_birth, today));
-            let address = text(&mut f, "address", Some(&b.address), 500);
-            let branch = match (b.branch.as_deref(), &p.branch) {
-                (Some(raw), _) => f.take("branch", Branch::parse(raw)),
-                (None, Some(own)) => Branch::parse(own).ok(),
-                (None, None) => {
-                    f.errors.push(FieldError::new(
-                        "branch",
-                        "required (you belong to no branch)",
-                    ));
-                    None
-                }
-            };
-            f.finish()?;
-            let (
-                Some(name),
-                Some(email),
-                Some(phone),
-                Some(pan),
-                Some(dob),
-                Some(address),
-                Some(branch),
-            ) = (name, email, phone, pan, dob, address, branch)
-            else {
-                return Err(ApiError::bad_request("invalid client"));
-            };
-            let new = commands::clients::NewClient {
-                lead_id: b.lead_id,
-                profile: ClientProfile {
-                    name,
-                    email,
-                    phone,
-                    pan,
-                    date_of_birth: dob,
-                    address,
-                },
-                branch,
-                relationship_manager: b.relationship_manager,
-            };
-            let scope = policy::scope(&self.state, p).await?;
-            let meta = http::metadata(req);
-            let (client_id, done) =
-                commands::clients::onboard(&self.state.write, &p.actor(), &scope, new, &meta)
-                    .await?;
-            Ok(CreatedResponse::Created(
-                accepted(client_id, done.position),
-                format!("/api/clients/{client_id}"),
-            ))
-        })
+        idempotent(
+            &self.state,
+            key.0,
+            req,
+            http::fingerprint(&body.0),
+            || async {
+                let b = &body.0;
+                let mut f = Fields::default();
+                let today = chrono::Utc::now().date_naive();
+                let name = f.take("name", PersonName::parse(&b.name));
+                let email = f.take("email", Email::parse(&b.email));
+                let phone = f.take("phone", Phone::parse(&b.phone));
+                let pan = f.take("pan", Pan::parse(&b.pan));
+                let dob = f.take("date_of_birth", BirthDate::parse(&b.date_of_birth, today));
+                let address = text(&mut f, "address", Some(&b.address), 500);
+                let branch = match (b.branch.as_deref(), &p.branch) {
+                    (Some(raw), _) => f.take("branch", Branch::parse(raw)),
+                    (None, Some(own)) => Branch::parse(own).ok(),
+                    (None, None) => {
+                        f.errors.push(FieldError::new(
+                            "branch",
+                            "required (you belong to no branch)",
+                        ));
+                        None
+                    }
+                };
+                f.finish()?;
+                let (
+                    Some(name),
+                    Some(email),
+                    Some(phone),
+                    Some(pan),
+                    Some(dob),
+                    Some(address),
+                    Some(branch),
+                ) = (name, email, phone, pan, dob, address, branch)
+                else {
+                    return Err(ApiError::bad_request("invalid client"));
+                };
+                let new = commands::clients::NewClient {
+                    lead_id: b.lead_id,
+                    profile: ClientProfile {
+                        name,
+                        email,
+                        phone,
+                        pan,
+                        date_of_birth: dob,
+                        address,
+                    },
+                    branch,
+                    relationship_manager: b.relationship_manager,
+                };
+                let scope = policy::scope(&self.state, p).await?;
+                let meta = http::metadata(req);
+                let (client_id, done) =
+                    commands::clients::onboard(&self.state.write, &p.actor(), &scope, new, &meta)
+                        .await?;
+                Ok(CreatedResponse::Created(
+                    accepted(client_id, &done),
+                    format!("/api/clients/{client_id}"),
+                ))
+            },
+        )
         .await
     }
 
@@ -407,33 +405,39 @@ impl ClientsApi {
         _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
         policy::require(&auth.0, Action::ClientEdit)?;
-        idempotent(&self.state, key.0, req, fingerprint(&body.0), || async {
-            let b = &body.0;
-            let mut f = Fields::default();
-            let change = ClientProfileChange {
-                name: f.opt("name", b.name.as_deref(), PersonName::parse),
-                email: f.opt("email", b.email.as_deref(), Email::parse),
-                phone: f.opt("phone", b.phone.as_deref(), Phone::parse),
-                address: text(&mut f, "address", b.address.as_deref(), 500),
-            };
-            f.finish()?;
-            if change.is_empty() {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "body",
-                    "name at least one of name, email, phone, address",
-                )]));
-            }
-            let position = run_client_command(
-                &self.state,
-                &auth.0,
-                Action::ClientEdit,
-                id.0,
-                ClientCommand::UpdateProfile(change),
-                req,
-            )
-            .await?;
-            Ok(DoneResponse::Done(accepted(id.0, position)))
-        })
+        idempotent(
+            &self.state,
+            key.0,
+            req,
+            http::fingerprint(&body.0),
+            || async {
+                let b = &body.0;
+                let mut f = Fields::default();
+                let change = ClientProfileChange {
+                    name: f.opt("name", b.name.as_deref(), PersonName::parse),
+                    email: f.opt("email", b.email.as_deref(), Email::parse),
+                    phone: f.opt("phone", b.phone.as_deref(), Phone::parse),
+                    address: text(&mut f, "address", b.address.as_deref(), 500),
+                };
+                f.finish()?;
+                if change.is_empty() {
+                    return Err(ApiError::validation(vec![FieldError::new(
+                        "body",
+                        "name at least one of name, email, phone, address",
+                    )]));
+                }
+                let done = run_client_command(
+                    &self.state,
+                    &auth.0,
+                    Action::ClientEdit,
+                    id.0,
+                    ClientCommand::UpdateProfile(change),
+                    req,
+                )
+                .await?;
+                Ok(DoneResponse::Done(accepted(id.0, &done)))
+            },
+        )
         .await
     }
 
@@ -464,7 +468,7 @@ impl ClientsApi {
             http::if_match(req)?,
         )
         .await?;
-        Ok(DoneResponse::Done(accepted(id.0, done.position)))
+        Ok(DoneResponse::Done(accepted(id.0, &done)))
     }
 
     /// Close the relationship
@@ -490,22 +494,28 @@ impl ClientsApi {
         key: Key,
     ) -> Result<DoneResponse, ApiError> {
         policy::require(&auth.0, Action::ClientClose)?;
-        idempotent(&self.state, key.0, req, fingerprint(&body.0), || async {
-            let mut f = Fields::default();
-            let reason = text(&mut f, "reason", Some(&body.0.reason), 1000);
-            f.finish()?;
-            let reason = reason.ok_or_else(|| ApiError::bad_request("reason"))?;
-            let position = run_client_command(
-                &self.state,
-                &auth.0,
-                Action::ClientClose,
-                id.0,
-                ClientCommand::CloseRelationship { reason },
-                req,
-            )
-            .await?;
-            Ok(DoneResponse::Done(accepted(id.0, position)))
-        })
+        idempotent(
+            &self.state,
+            key.0,
+            req,
+            http::fingerprint(&body.0),
+            || async {
+                let mut f = Fields::default();
+                let reason = text(&mut f, "reason", Some(&body.0.reason), 1000);
+                f.finish()?;
+                let reason = reason.ok_or_else(|| ApiError::bad_request("reason"))?;
+                let done = run_client_command(
+                    &self.state,
+                    &auth.0,
+                    Action::ClientClose,
+                    id.0,
+                    ClientCommand::CloseRelationship { reason },
+                    req,
+                )
+                .await?;
+                Ok(DoneResponse::Done(accepted(id.0, &done)))
+            },
+        )
         .await
     }
 }

@@ -133,13 +133,8 @@ fn reason(f: &mut Fields, raw: Option<&str>) -> Option<Text> {
     text(f, "reason", raw, 1000)
 }
 
-/// The parsed request as the idempotency fingerprint: equal requests parse to equal values.
 fn strings(v: &[Str]) -> Vec<String> {
     v.iter().map(|s| s.0.clone()).collect()
-}
-
-fn body_json<T: std::fmt::Debug>(body: &T) -> serde_json::Value {
-    serde_json::Value::String(format!("{body:?}"))
 }
 
 fn page_limit(l: Option<i64>) -> Result<i64, ApiError> {
@@ -153,12 +148,8 @@ fn page_limit(l: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
-fn accepted(id: Uuid, position: i64) -> Json<Accepted> {
-    Json(Accepted {
-        id,
-        position,
-        client_id: None,
-    })
+fn accepted(id: Uuid, done: &commands::Committed) -> Json<Accepted> {
+    Json(Accepted::of(id, done))
 }
 
 impl LeadsApi {
@@ -169,7 +160,7 @@ impl LeadsApi {
         lead_id: Uuid,
         command: LeadCommand,
         req: &Request,
-    ) -> Result<i64, ApiError> {
+    ) -> Result<commands::Committed, ApiError> {
         http::run_lead_command(&self.state, p, action, lead_id, command, req).await
     }
 
@@ -290,7 +281,7 @@ impl LeadsApi {
         // Before anything else (the duplicate check would otherwise tell a role that may
         // not capture whether a person is on file).
         policy::require(&auth.0, Action::LeadCapture)?;
-        let fingerprint = body_json(&body.0);
+        let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let b = body.0;
             let mut f = Fields::default();
@@ -323,7 +314,7 @@ impl LeadsApi {
                 commands::leads::capture(&self.state.write, &auth.0.actor(), &scope, lead, &meta)
                     .await?;
             Ok(CreatedResponse::Created(
-                accepted(lead_id, done.position),
+                accepted(lead_id, &done),
                 format!("/api/leads/{lead_id}"),
             ))
         })
@@ -506,7 +497,7 @@ impl LeadsApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
-        let fingerprint = body_json(&body.0);
+        let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
             let d = Self::details(&mut f, &body.0);
@@ -523,7 +514,7 @@ impl LeadsApi {
                 preferred_contact_time: Some(d.preferred_contact_time),
                 notes: Some(d.notes),
             };
-            let position = self
+            let done = self
                 .run(
                     &auth.0,
                     Action::LeadEdit,
@@ -532,7 +523,7 @@ impl LeadsApi {
                     req,
                 )
                 .await?;
-            Ok(DoneResponse::Done(accepted(id.0, position)))
+            Ok(DoneResponse::Done(accepted(id.0, &done)))
         })
         .await
     }
@@ -561,7 +552,7 @@ impl LeadsApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
-        let fingerprint = body_json(&body.0);
+        let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let b = &body.0;
             let mut f = Fields::default();
@@ -626,7 +617,7 @@ impl LeadsApi {
                 notes: patch_text(&mut f, "notes", &b.notes, |s| Text::parse(s, 5000)),
             };
             f.finish()?;
-            let position = self
+            let done = self
                 .run(
                     &auth.0,
                     Action::LeadEdit,
@@ -635,7 +626,7 @@ impl LeadsApi {
                     req,
                 )
                 .await?;
-            Ok(DoneResponse::Done(accepted(id.0, position)))
+            Ok(DoneResponse::Done(accepted(id.0, &done)))
         })
         .await
     }
@@ -671,7 +662,7 @@ impl LeadsApi {
             let mut f = Fields::default();
             let reason = self::reason(&mut f, reason.0.as_deref());
             f.finish()?;
-            let position = self
+            let done = self
                 .run(
                     &auth.0,
                     Action::LeadArchive,
@@ -680,7 +671,7 @@ impl LeadsApi {
                     req,
                 )
                 .await?;
-            Ok(DoneResponse::Done(accepted(id.0, position)))
+            Ok(DoneResponse::Done(accepted(id.0, &done)))
         })
         .await
     }
@@ -711,14 +702,14 @@ impl LeadsApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
-        let fingerprint = body_json(&body.0);
+        let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
             let reason = self::reason(&mut f, body.0.reason.as_deref());
             f.finish()?;
             let client_id = Uuid::now_v7();
             let to: domain::lead::LeadStatus = body.0.status.into();
-            let position = self
+            let done = self
                 .run(
                     &auth.0,
                     Action::LeadEdit,
@@ -732,9 +723,8 @@ impl LeadsApi {
                 )
                 .await?;
             Ok(DoneResponse::Done(Json(Accepted {
-                id: id.0,
-                position,
                 client_id: (to == domain::lead::LeadStatus::Converted).then_some(client_id),
+                ..Accepted::of(id.0, &done)
             })))
         })
         .await
@@ -764,14 +754,14 @@ impl LeadsApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
-        let fingerprint = body_json(&body.0);
+        let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
             let reason = self::reason(&mut f, body.0.reason.as_deref());
             f.finish()?;
             let client_id = Uuid::now_v7();
             let to = domain::lead::LeadStatus::Converted;
-            let position = self
+            let done = self
                 .run(
                     &auth.0,
                     Action::LeadEdit,
@@ -785,9 +775,8 @@ impl LeadsApi {
                 )
                 .await?;
             Ok(DoneResponse::Done(Json(Accepted {
-                id: id.0,
-                position,
                 client_id: Some(client_id),
+                ..Accepted::of(id.0, &done)
             })))
         })
         .await
@@ -818,7 +807,7 @@ impl LeadsApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
-        let fingerprint = body_json(&body.0);
+        let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
             let reason = self::reason(&mut f, body.0.reason.as_deref());
@@ -841,7 +830,7 @@ impl LeadsApi {
                 None => commands::leads::Assignee::RoundRobin,
             };
             let scope = policy::scope(&self.state, &auth.0).await?;
-            let position = commands::leads::assign(
+            let done = commands::leads::assign(
                 &self.state.write,
                 &auth.0.actor(),
                 &scope,
@@ -851,9 +840,8 @@ impl LeadsApi {
                 &http::metadata(req),
                 http::if_match(req)?,
             )
-            .await?
-            .position;
-            Ok(DoneResponse::Done(accepted(id.0, position)))
+            .await?;
+            Ok(DoneResponse::Done(accepted(id.0, &done)))
         })
         .await
     }

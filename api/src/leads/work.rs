@@ -22,12 +22,12 @@ impl FollowUpsApi {
         key: Option<String>,
         command: impl FnOnce(Uuid, Option<Text>) -> LeadCommand,
     ) -> Result<DoneResponse, ApiError> {
-        let fingerprint = body_json(&body);
+        let fingerprint = http::fingerprint(&body);
         idempotent(&self.leads.state, key, req, fingerprint, || async {
             let mut f = Fields::default();
             let note = text(&mut f, "note", body.note.as_deref(), 1000);
             f.finish()?;
-            let position = self
+            let done = self
                 .leads
                 .run(
                     p,
@@ -37,7 +37,7 @@ impl FollowUpsApi {
                     req,
                 )
                 .await?;
-            Ok(DoneResponse::Done(accepted(follow_up_id, position)))
+            Ok(DoneResponse::Done(accepted(follow_up_id, &done)))
         })
         .await
     }
@@ -69,13 +69,13 @@ impl FollowUpsApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<CreatedResponse, ApiError> {
-        let fingerprint = body_json(&body.0);
+        let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
             let note = text(&mut f, "note", body.0.note.as_deref(), 1000);
             f.finish()?;
             let follow_up_id = Uuid::now_v7();
-            let position = self
+            let done = self
                 .leads
                 .run(
                     &auth.0,
@@ -91,7 +91,7 @@ impl FollowUpsApi {
                 )
                 .await?;
             Ok(CreatedResponse::Created(
-                accepted(follow_up_id, position),
+                accepted(follow_up_id, &done),
                 format!("/api/leads/{}", id.0),
             ))
         })
@@ -124,7 +124,7 @@ impl FollowUpsApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
-        let fingerprint = body_json(&body.0);
+        let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
             let reason = self::reason(&mut f, body.0.reason.as_deref());
@@ -134,11 +134,11 @@ impl FollowUpsApi {
                 due_at: body.0.due_at,
                 reason,
             };
-            let position = self
+            let done = self
                 .leads
                 .run(&auth.0, Action::LeadEdit, id.0, command, req)
                 .await?;
-            Ok(DoneResponse::Done(accepted(follow_up_id.0, position)))
+            Ok(DoneResponse::Done(accepted(follow_up_id.0, &done)))
         })
         .await
     }
@@ -249,7 +249,7 @@ impl FollowUpsApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<CreatedResponse, ApiError> {
-        let fingerprint = body_json(&body.0);
+        let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
             let summary = f.take("summary", Text::parse(&body.0.summary, 5000));
@@ -264,12 +264,12 @@ impl FollowUpsApi {
                 occurred_at: body.0.occurred_at.unwrap_or_else(Utc::now),
                 duration_minutes: body.0.duration_minutes,
             };
-            let position = self
+            let done = self
                 .leads
                 .run(&auth.0, Action::LeadEdit, id.0, command, req)
                 .await?;
             Ok(CreatedResponse::Created(
-                accepted(interaction_id, position),
+                accepted(interaction_id, &done),
                 format!("/api/leads/{}/interactions", id.0),
             ))
         })

@@ -378,11 +378,7 @@ pub(super) async fn settled(
     done: commands::Committed,
 ) -> Result<DoneResponse, ApiError> {
     http::wait_for_in(state, projections::users::NAME, Some(done.position)).await?;
-    Ok(DoneResponse::Done(Json(Accepted {
-        id,
-        position: done.position,
-        client_id: None,
-    })))
+    Ok(DoneResponse::Done(Json(Accepted::of(id, &done))))
 }
 
 pub(super) const BAD_LOGIN: &str = "the e-mail address or the password is wrong";

@@ -78,6 +78,7 @@ impl UsersApi {
             Json(Accepted {
                 id,
                 position,
+                changed: true,
                 client_id: None,
             }),
             format!("/api/users/{id}"),
@@ -120,7 +121,7 @@ impl UsersApi {
     ) -> Result<CreatedResponse, ApiError> {
         policy::require(&auth.0, Action::UserManage)?;
         // The fingerprint is hashed before it is kept; the password never is.
-        let fingerprint = serde_json::Value::String(format!("{:?}", body.0));
+        let fingerprint = http::fingerprint(&body.0);
         http::idempotent(&self.state, key.0, req, fingerprint, || {
             self.create_user(req, body.0)
         })

@@ -125,6 +125,70 @@ pub async fn subject(write: &WriteSide, id: Uuid) -> Result<Subject, SubjectErro
     })
 }
 
+/// The other record of the same person: the client a lead became (once onboarded), or the
+/// lead a client came from.
+pub async fn other_record(
+    write: &WriteSide,
+    id: Uuid,
+    subject: Subject,
+) -> Result<Option<Uuid>, SubjectError> {
+    Ok(match subject {
+        Subject::Client { lead_id } => lead_id,
+        Subject::Lead => {
+            let (lead, _) = write.leads.load(&id.to_string()).await?;
+            match lead.converted_to() {
+                Some(client) => {
+                    let (c, _) = write.clients.load(&client.to_string()).await?;
+                    c.is_onboarded().then_some(client)
+                }
+                None => None,
+            }
+        }
+    })
+}
+
+/// Gives or withdraws marketing consent for the person, on both their records (a withdrawal
+/// through the lead's id must stop marketing to the client it became, and the other way round).
+pub async fn consent(
+    write: &WriteSide,
+    scopes: &Scopes,
+    id: Uuid,
+    channel: MarketingChannel,
+    granted: bool,
+    meta: &EventMetadata,
+    expected: Option<usize>,
+) -> Result<(Committed, Subject), SubjectError> {
+    let step = Step::Consent(channel, granted);
+    let (mut done, subject) = run(write, scopes, id, step.clone(), meta, expected).await?;
+    if let Some(other) = other_record(write, id, subject).await? {
+        let outcome = match subject {
+            Subject::Lead => write
+                .clients
+                .execute(&other.to_string(), step.for_client(), meta, None)
+                .await
+                .map_err(SubjectError::Client),
+            Subject::Client { .. } => write
+                .leads
+                .execute(&other.to_string(), step.for_lead(), meta, None)
+                .await
+                .map_err(SubjectError::Lead),
+        };
+        match outcome {
+            // The answer's position covers the other record's change too (read your write).
+            Ok(also) if also.appended > 0 => {
+                done.position = done.position.max(also.position);
+                done.appended += also.appended;
+            }
+            // The other record refusing (erased, restricted) leaves this one's answer standing.
+            Ok(_)
+            | Err(SubjectError::Lead(CommandError::Rejected(_)))
+            | Err(SubjectError::Client(CommandError::Rejected(_))) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((done, subject))
+}
+
 /// Runs `step` on the person `id`, within what the caller may see.
 pub async fn run(
     write: &WriteSide,
@@ -177,6 +241,8 @@ pub async fn request_erasure(
 ) -> Result<ErasureOutcome, SubjectError> {
     let step = Step::RequestErasure(reason);
     let (done, subject) = run(write, scopes, id, step, meta, expected).await?;
+    // The answer's position covers the other record's restriction too (read your write).
+    let mut last = done.position;
     match subject {
         Subject::Lead => {
             // A converted lead's person is a client now: their client record is restricted too.
@@ -188,8 +254,9 @@ pub async fn request_erasure(
                     .execute(&client.to_string(), command, meta, None)
                     .await
                 {
+                    Ok(also) => last = last.max(also.position),
                     // Not onboarded (yet): onboarding refuses a restricted lead.
-                    Ok(_) | Err(CommandError::Rejected(_)) => {}
+                    Err(CommandError::Rejected(_)) => {}
                     Err(e) => return Err(SubjectError::Client(e)),
                 }
             }
@@ -204,13 +271,14 @@ pub async fn request_erasure(
                 .execute(&lead.to_string(), command, meta, None)
                 .await
             {
-                Ok(_) | Err(CommandError::Rejected(_)) => {}
+                Ok(also) => last = last.max(also.position),
+                Err(CommandError::Rejected(_)) => {}
                 Err(e) => return Err(SubjectError::Lead(e)),
             }
         }
         Subject::Client { lead_id: None } => {}
     }
-    settle(write, id, subject, done.position, meta).await
+    settle(write, id, subject, last, meta).await
 }
 
 /// Lifts a legal hold; a shred that was only waiting for it happens now.
