@@ -31,7 +31,8 @@ pub enum Command {
     Migrate,
     /// Rebuild read models from the start of the log into fresh tables and swap them in.
     Rebuild {
-        /// One projection to rebuild (default: all). Known: leads, clients, users, history.
+        /// One projection to rebuild (default: every one but the audit ledger); an unknown
+        /// name answers with the known ones.
         projection: Option<String>,
     },
     /// Measure command throughput and latency, projection catch-up and a raw insert baseline.
@@ -164,6 +165,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let all = projections::all(&keyring, &signer);
+            let known: Vec<&str> = all
+                .iter()
+                .filter(|p| p.rebuildable())
+                .map(|p| p.name())
+                .collect();
+            let known = known.join(", ");
             let chosen: Vec<_> = match &projection {
                 // The audit ledger is the record auditors verify; it is never rebuilt.
                 None => all.into_iter().filter(|p| p.rebuildable()).collect(),
@@ -174,7 +181,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                         .collect();
                     if found.is_empty() {
                         return Err(format!(
-                            "unknown projection {name:?} (known: leads, users, history; the audit ledger is never rebuilt)"
+                            "unknown projection {name:?} (known: {known}; the audit ledger is never rebuilt)"
                         ));
                     }
                     found

@@ -7,6 +7,7 @@ mod access;
 mod audit;
 mod clients;
 mod concurrency;
+mod contract;
 mod erasure;
 mod errors;
 mod leads;
