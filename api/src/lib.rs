@@ -26,3 +26,76 @@ pub mod seed;
 pub mod server;
 pub mod tools;
 pub mod users;
+
+/// Every group of endpoints the document and the server serve (a new aggregate's endpoints
+/// join here).
+pub type Apis = (
+    leads::LeadsApi,
+    clients::ClientsApi,
+    clients::DocumentsApi,
+    marketing::MarketingApi,
+    leads::FollowUpsApi,
+    privacy::PrivacyApi,
+    users::AuthApi,
+    users::UsersApi,
+    audit::AuditApi,
+    ops::OpsApi,
+);
+
+/// The OpenAPI service: every endpoint with the document's header.
+pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
+    use audit::AuditApi;
+    use leads::{FollowUpsApi, LeadsApi};
+    use ops::OpsApi;
+    use privacy::PrivacyApi;
+    use users::{AuthApi, UsersApi};
+    poem_openapi::OpenApiService::new(
+        (
+            LeadsApi {
+                state: state.clone(),
+            },
+            clients::ClientsApi {
+                state: state.clone(),
+            },
+            clients::DocumentsApi {
+                state: state.clone(),
+            },
+            marketing::MarketingApi {
+                state: state.clone(),
+            },
+            FollowUpsApi {
+                leads: LeadsApi {
+                    state: state.clone(),
+                },
+            },
+            PrivacyApi {
+                state: state.clone(),
+            },
+            AuthApi {
+                state: state.clone(),
+            },
+            UsersApi {
+                state: state.clone(),
+            },
+            AuditApi {
+                state: state.clone(),
+            },
+            OpsApi { state },
+        ),
+        "Broker CRM",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .server("/")
+    .license("Apache-2.0")
+    .description(
+        "The system of record for a stock broker's customer side. Every change is an event in an \
+         append-only log; lists and details are read models fed from it in commit order. Commands \
+         answer with the log `position` of their last event: pass it as `min_position` (or the \
+         `X-Min-Position` header) to read your own write. Commands accept an `Idempotency-Key` \
+         header, and commands on a lead accept `If-Match` with the `ETag` its GET returned (412 \
+         when the lead changed since). Errors are `application/problem+json`. Sign in at \
+         `POST /api/auth/login` and send the access token as `Authorization: Bearer …`; what \
+         each role may do is enforced on every endpoint (a record the caller may not see \
+         answers 404).",
+    )
+}

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use poem::http::{HeaderValue, StatusCode};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
-use poem_openapi::OpenApiService;
 use projections::Runner;
 use store::audit::AuditSigner;
 use store::privacy::Keyring;
@@ -17,15 +16,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::audit::AuditApi;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::http::{AppState, Metrics, RequestId, State};
-use crate::leads::{FollowUpsApi, LeadsApi};
-use crate::ops::OpsApi;
-use crate::privacy::PrivacyApi;
 use crate::problem::ApiError;
-use crate::users::{AuthApi, UsersApi};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -137,71 +131,6 @@ pub async fn open_write_side(
     Ok((write, signer))
 }
 
-type Apis = (
-    LeadsApi,
-    crate::clients::ClientsApi,
-    crate::clients::DocumentsApi,
-    crate::marketing::MarketingApi,
-    FollowUpsApi,
-    PrivacyApi,
-    AuthApi,
-    UsersApi,
-    AuditApi,
-    OpsApi,
-);
-
-pub fn openapi(state: State) -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            LeadsApi {
-                state: state.clone(),
-            },
-            crate::clients::ClientsApi {
-                state: state.clone(),
-            },
-            crate::clients::DocumentsApi {
-                state: state.clone(),
-            },
-            crate::marketing::MarketingApi {
-                state: state.clone(),
-            },
-            FollowUpsApi {
-                leads: LeadsApi {
-                    state: state.clone(),
-                },
-            },
-            PrivacyApi {
-                state: state.clone(),
-            },
-            AuthApi {
-                state: state.clone(),
-            },
-            UsersApi {
-                state: state.clone(),
-            },
-            AuditApi {
-                state: state.clone(),
-            },
-            OpsApi { state },
-        ),
-        "Broker CRM",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .server("/")
-    .license("Apache-2.0")
-    .description(
-        "The system of record for a stock broker's customer side. Every change is an event in an \
-         append-only log; lists and details are read models fed from it in commit order. Commands \
-         answer with the log `position` of their last event: pass it as `min_position` (or the \
-         `X-Min-Position` header) to read your own write. Commands accept an `Idempotency-Key` \
-         header, and commands on a lead accept `If-Match` with the `ETag` its GET returned (412 \
-         when the lead changed since). Errors are `application/problem+json`. Sign in at \
-         `POST /api/auth/login` and send the access token as `Authorization: Bearer …`; what \
-         each role may do is enforced on every endpoint (a record the caller may not see \
-         answers 404).",
-    )
-}
-
 /// Starts the server (and the projection runner) with `config`; `--addr` port 0 picks a port.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let (db, keyring, signer) = open_store(&config).await?;
@@ -242,7 +171,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let state = state.clone();
         async move { commands::retention::daily(&state.write).await }
     }));
-    let service = openapi(state.clone());
+    let service = crate::openapi(state.clone());
     let spec = crate::contract::document(&service.spec());
     let routes = Arc::new(crate::routes::Routes::from_spec(&spec));
     let spec_json = Arc::new(spec.to_string());
