@@ -27,17 +27,19 @@ async fn bench_admin(running: &server::Running, base: &str) -> Result<String, St
     // Nobody knows this password: the account only serves this run.
     let password = store::privacy::generate_master_key();
     let password = password.as_str();
-    crate::users::register(
-        &running.state.db,
-        &running.state.write.users,
-        &store::EventMetadata::system(None),
-        &email,
-        "Bench Admin",
-        domain::user::Role::Admin,
-        None,
-        None,
+    let new = commands::users::NewUser {
+        email: &email,
+        name: "Bench Admin",
+        role: domain::user::Role::Admin,
+        branch: None,
+        manager_id: None,
         password,
-        false,
+        must_change_password: false,
+    };
+    commands::users::register(
+        &running.state.write,
+        &store::EventMetadata::system(None),
+        new,
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -2,6 +2,8 @@
 //! generator is silent, so that a client generator's types match what the server sends.
 //!
 //! - Operations that need no sign-in say so (`security: []`), beside those that take a bearer.
+//! - Request bodies take no field they do not declare (every request type refuses unknown
+//!   fields): `additionalProperties: false`.
 //! - An optional property (one without a default) is sent as `null` when it has no value, and
 //!   `null` is accepted for it in a request: every such property is declared `nullable`.
 
@@ -17,6 +19,34 @@ pub fn document(generated: &str) -> Value {
             for op in operation.values_mut().filter_map(Value::as_object_mut) {
                 op.entry("security").or_insert_with(|| json!([]));
             }
+        }
+    }
+    let mut bodies = Vec::new();
+    for operation in doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for op in operation.as_object().into_iter().flat_map(|o| o.values()) {
+            for media in op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                if let Some(r) = media.1["schema"]["$ref"].as_str() {
+                    bodies.push(r.trim_start_matches("#/components/schemas/").to_string());
+                }
+            }
+        }
+    }
+    for name in bodies {
+        if let Some(schema) = doc
+            .get_mut("components")
+            .and_then(|c| c.get_mut("schemas"))
+            .and_then(|s| s.get_mut(&name))
+            .and_then(Value::as_object_mut)
+        {
+            schema.insert("additionalProperties".into(), Value::Bool(false));
         }
     }
     // Each schema, for the references unfolded below (`nullable` needs a `type` beside it).
@@ -140,6 +170,13 @@ mod tests {
             .is_none());
         let store = &doc["components"]["schemas"]["Store"]["properties"];
         assert_eq!(store["kind"]["nullable"], true);
+        assert_eq!(
+            doc["components"]["schemas"]["NewLead"]["additionalProperties"],
+            false
+        );
+        assert!(doc["components"]["schemas"]["Health"]
+            .get("additionalProperties")
+            .is_none());
         let request = &doc["components"]["schemas"]["NewLead"]["properties"];
         assert_eq!(request["notes"]["nullable"], true);
         assert!(

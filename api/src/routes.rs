@@ -8,44 +8,66 @@ use std::collections::HashSet;
 use poem::http::Method;
 
 /// One operation of the document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     method: Method,
     /// The path pattern, as the document writes it.
     pub pattern: String,
     segments: Vec<Option<String>>,
     query: HashSet<String>,
+    /// Its query parameters that take a list (and so may repeat).
+    lists: HashSet<String>,
+    /// The names of its path parameters, in order.
+    pub path_params: Vec<String>,
+    /// The schema of its JSON request body, if it takes one.
+    pub body: Option<serde_json::Value>,
 }
 
 impl Route {
-    /// The query parameters of `query` (a raw query string) this operation does not declare.
-    pub fn unknown_params(&self, query: &str) -> Vec<String> {
-        let mut unknown: Vec<String> = query
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| decode(pair.split('=').next().unwrap_or_default()))
-            .filter(|name| !self.query.contains(name))
-            .collect();
-        unknown.dedup();
-        unknown
+    /// What is wrong with the parameters of `query` (a raw query string): each one this
+    /// operation does not declare, and each one given more than once that takes one value.
+    pub fn unknown_params(&self, query: &str) -> Vec<(String, &'static str)> {
+        let mut seen = HashSet::new();
+        let mut wrong: Vec<(String, &'static str)> = Vec::new();
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let name = decode(pair.split('=').next().unwrap_or_default());
+            let why = if !self.query.contains(&name) {
+                "not a query parameter of this operation"
+            } else if !seen.insert(name.clone()) && !self.lists.contains(&name) {
+                "given more than once; it takes one value"
+            } else {
+                continue;
+            };
+            if !wrong.iter().any(|(n, _)| *n == name) {
+                wrong.push((name, why));
+            }
+        }
+        wrong
     }
 }
 
-/// Every operation of the served document.
+/// Every operation of the served document, and its schemas (for naming what a request got
+/// wrong).
 #[derive(Debug, Clone, Default)]
-pub struct Routes(Vec<Route>);
+pub struct Routes(Vec<Route>, pub serde_json::Value);
 
 impl Routes {
     /// Reads the operations of an OpenAPI 3 document.
     pub fn from_spec(spec: &serde_json::Value) -> Self {
         let mut routes = Vec::new();
+        let schemas = spec["components"]["schemas"].clone();
         let Some(paths) = spec["paths"].as_object() else {
-            return Self(routes);
+            return Self(routes, schemas);
         };
         for (pattern, item) in paths {
             let segments = pattern
                 .split('/')
                 .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_string()))
+                .collect::<Vec<_>>();
+            let path_params = pattern
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .map(str::to_string)
                 .collect::<Vec<_>>();
             let Some(operations) = item.as_object() else {
                 continue;
@@ -54,24 +76,37 @@ impl Routes {
                 let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
                     continue;
                 };
-                let query = operation["parameters"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|p| p["in"] == "query")
-                    .filter_map(|p| p["name"].as_str().map(str::to_string))
+                let params = || {
+                    operation["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|p| p["in"] == "query")
+                };
+                let name = |p: &serde_json::Value| p["name"].as_str().map(str::to_string);
+                let query = params().filter_map(name).collect();
+                let lists = params()
+                    .filter(|p| p["schema"]["type"] == "array")
+                    .filter_map(name)
                     .collect();
+                let body = operation["requestBody"]["content"]
+                    .as_object()
+                    .and_then(|c| c.iter().find(|(k, _)| k.starts_with("application/json")))
+                    .map(|(_, media)| media["schema"].clone());
                 routes.push(Route {
                     method,
                     pattern: pattern.clone(),
                     segments: segments.clone(),
                     query,
+                    lists,
+                    path_params: path_params.clone(),
+                    body,
                 });
             }
         }
         // Literal segments before parameters: `/api/follow-ups` wins over `/api/{x}`.
         routes.sort_by_key(|r| r.segments.iter().filter(|s| s.is_none()).count());
-        Self(routes)
+        Self(routes, schemas)
     }
 
     /// The operation `method path` reaches, if the document declares one.
@@ -140,7 +175,7 @@ mod tests {
     fn routes() -> Routes {
         Routes::from_spec(&json!({"paths": {
             "/api/leads": {
-                "get": {"parameters": [{"name": "status", "in": "query"}, {"name": "Idempotency-Key", "in": "header"}]},
+                "get": {"parameters": [{"name": "status", "in": "query"}, {"name": "tag", "in": "query", "schema": {"type": "array"}}, {"name": "Idempotency-Key", "in": "header"}]},
                 "post": {}
             },
             "/api/leads/{id}": {"get": {"parameters": [{"name": "id", "in": "path"}, {"name": "as_of", "in": "query"}]}},
@@ -153,12 +188,21 @@ mod tests {
     fn requests_find_their_operation_and_its_query_parameters() {
         let r = routes();
         let list = r.find(&Method::GET, "/api/leads").unwrap();
-        assert!(list.unknown_params("status=new&limit=5&statuz=x").len() == 2);
-        assert_eq!(list.unknown_params("st%61tus=new"), Vec::<String>::new());
-        assert_eq!(list.unknown_params(""), Vec::<String>::new());
+        let names = |q: &str| -> Vec<String> {
+            list.unknown_params(q).into_iter().map(|(n, _)| n).collect()
+        };
+        assert_eq!(names("status=new&limit=5&statuz=x"), ["limit", "statuz"]);
+        assert_eq!(names("st%61tus=new"), Vec::<String>::new());
+        assert_eq!(names(""), Vec::<String>::new());
         assert_eq!(
-            list.unknown_params("Idempotency-Key=x"),
-            vec!["Idempotency-Key".to_string()],
+            names("status=new&status=lost"),
+            ["status"],
+            "one value only"
+        );
+        assert_eq!(names("tag=a&tag=b"), Vec::<String>::new(), "a list repeats");
+        assert_eq!(
+            names("Idempotency-Key=x"),
+            ["Idempotency-Key"],
             "a header is not a query parameter"
         );
         let one = r.find(

@@ -185,8 +185,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             }),
         )
         .nest("/docs", service.swagger_ui())
-        .nest("/", service)
-        .catch_all_error(|err: poem::Error| async move { problem_response(err) });
+        .nest("/", service);
     let cors = {
         poem::middleware::Cors::new()
             .allow_origins(config.serve.cors_origins.clone())
@@ -268,6 +267,10 @@ async fn shutdown_signal() {
 /// Errors raised outside the OpenAPI endpoints (unknown route, wrong method, body limits) as
 /// problem+json too.
 fn problem_response(err: poem::Error) -> Response {
+    if err.is::<poem_openapi::error::AuthorizationError>() {
+        return ApiError::unauthorized("sign in first: send Authorization: Bearer <access token>")
+            .into_response();
+    }
     let status = err.status();
     let message = err.to_string();
     // Endpoint errors already carry their problem+json response.
@@ -292,6 +295,18 @@ fn problem_response(err: poem::Error) -> Response {
         .status(status)
         .content_type("application/problem+json")
         .body(body.to_string())
+}
+
+/// Whether a request body of `schema` may be empty (no field is required).
+fn takes_empty(schemas: &serde_json::Value, schema: &serde_json::Value) -> bool {
+    let schema = match schema["$ref"].as_str() {
+        Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
+        None => schema,
+    };
+    schema["type"] == "object"
+        && schema["required"]
+            .as_array()
+            .is_none_or(|required| required.is_empty())
 }
 
 /// Request id, security headers, a span and a log line per request (method, route and status:
@@ -334,10 +349,19 @@ fn with_request_context(
                     StatusCode::PAYLOAD_TOO_LARGE,
                 )));
             }
-            if length.is_none() {
-                // No declared length (chunked HTTP/1.1, or HTTP/2): read at most the limit.
+            let operation = routes.find(req.method(), req.uri().path()).cloned();
+            let json_body = operation.as_ref().is_some_and(|r| r.body.is_some());
+            let mut body_copy = None;
+            if length.is_none() || json_body {
+                // Read at most the limit: a body without a declared length (chunked HTTP/1.1,
+                // HTTP/2) is refused past it; a JSON body is kept to name what it got wrong.
                 match req.take_body().into_bytes_limit(max_body).await {
-                    Ok(bytes) => req.set_body(bytes),
+                    Ok(bytes) => {
+                        if json_body {
+                            body_copy = Some(bytes.clone());
+                        }
+                        req.set_body(bytes)
+                    }
                     Err(_) => {
                         return Ok(problem_response(poem::Error::from_string(
                             format!("the body is larger than {max_body} bytes"),
@@ -345,6 +369,21 @@ fn with_request_context(
                         )))
                     }
                 }
+            }
+            // A command whose every field is optional takes an empty body as `{}`.
+            let all_optional = operation
+                .as_ref()
+                .and_then(|r| r.body.as_ref())
+                .is_some_and(|schema| takes_empty(&routes.1, schema));
+            if all_optional
+                && body_copy.as_ref().is_some_and(|b| b.is_empty())
+                && !req.headers().contains_key("content-type")
+            {
+                req.headers_mut().insert(
+                    "content-type",
+                    HeaderValue::from_static("application/json"),
+                );
+                req.set_body("{}");
             }
             let request_id = req
                 .headers()
@@ -377,17 +416,26 @@ fn with_request_context(
             let mut resp = if unknown.is_empty() {
                 match ep.call(req).await {
                     Ok(r) => r.into_response(),
-                    Err(e) => problem_response(e),
+                    Err(e) => {
+                        // A request that could not be parsed is answered field by field.
+                        let named = operation.as_ref().and_then(|r| {
+                            crate::problem::parse::field_errors(
+                                &e,
+                                r,
+                                &routes.1,
+                                body_copy.as_deref(),
+                            )
+                        });
+                        match named {
+                            Some(errors) => ApiError::validation(errors).into_response(),
+                            None => problem_response(e),
+                        }
+                    }
                 }
             } else {
                 let errors = unknown
                     .into_iter()
-                    .map(|name| {
-                        crate::problem::FieldError::new(
-                            &name,
-                            "not a query parameter of this operation",
-                        )
-                    })
+                    .map(|(name, why)| crate::problem::FieldError::new(&name, why))
                     .collect();
                 ApiError::validation(errors).into_response()
             };

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::cli::AuditAction;
 use crate::config::{Config, StoreArgs};
 use crate::server;
-use crate::users::{register, RegisterError};
+use commands::users::RegisterError;
 use projections::audit::{ExportFilter, Line, Report};
 
 pub struct Tools {
@@ -47,28 +47,22 @@ impl Tools {
     ) -> Result<(Uuid, i64), String> {
         let mut meta = EventMetadata::system(None);
         meta.user_agent = Some("crm command line".into());
-        register(
-            &self.db,
-            &self.write.users,
-            &meta,
+        let new = commands::users::NewUser {
             email,
             name,
             role,
             branch,
-            None,
+            manager_id: None,
             password,
-            false,
-        )
-        .await
-        .map_err(|e| match e {
-            RegisterError::Invalid(errors) => errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-            RegisterError::EmailTaken => "a user with this e-mail address exists".into(),
-            RegisterError::Failed(e) => e,
-        })
+            must_change_password: false,
+        };
+        commands::users::register(&self.write, &meta, new)
+            .await
+            .map(|(id, done)| (id, done.position))
+            .map_err(|e| match e {
+                RegisterError::Failed(e) => e,
+                other => other.to_string(),
+            })
     }
 
     pub async fn close(self) {

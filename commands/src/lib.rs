@@ -13,6 +13,9 @@ pub mod privacy;
 pub mod retention;
 pub mod users;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use domain::access::PiiAccess;

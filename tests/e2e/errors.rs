@@ -33,6 +33,32 @@ async fn bad_requests_change_nothing(store: Store) {
     assert_eq!(s, 400, "{v}");
     let (s, v) = app.get("/api/leads?status=new&limit=5").await;
     assert_eq!(s, 200, "{v}");
+    // Parse errors name the field: a path parameter by its name, body fields by their JSON names.
+    let (s, v) = app.get("/api/leads/not-a-uuid").await;
+    assert_eq!((s, &v["errors"][0]["field"]), (400, &json!("id")), "{v}");
+    let (s, v) = app.get("/api/leads?limit=many").await;
+    assert_eq!((s, &v["errors"][0]["field"]), (400, &json!("limit")), "{v}");
+    let (s, v) = app
+        .post(
+            "/api/leads",
+            json!({"name": 5, "source": "tv", "phone": "9876543210", "colour": "red"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["colour", "name", "source"], "{v}");
+    // A command whose every field is optional takes an empty body (here: refused on the
+    // pipeline's rules, not for want of a body).
+    let (s, v) = app
+        .send(app.http.post(app.url(&format!("/api/leads/{id}/convert"))))
+        .await;
+    assert_eq!(s, 409, "{v}");
+
     // A command that changes nothing says so.
     let patch = |name: &'static str| {
         app.http

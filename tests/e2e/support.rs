@@ -126,21 +126,26 @@ pub async fn sign_in(
     role: domain::user::Role,
     branch: Option<&str>,
 ) -> Actor {
-    let registered = api::users::register(
-        &running.state.db,
-        &running.state.write.users,
-        &store::EventMetadata::system(None),
+    let new = commands::users::NewUser {
         email,
-        "Test User",
+        name: "Test User",
         role,
         branch,
-        None,
-        PASSWORD,
-        false,
+        manager_id: None,
+        password: PASSWORD,
+        must_change_password: false,
+    };
+    let registered = commands::users::register(
+        &running.state.write,
+        &store::EventMetadata::system(None),
+        new,
     )
     .await;
     if let Err(e) = registered {
-        assert!(matches!(e, api::users::RegisterError::EmailTaken), "{e}");
+        assert!(
+            matches!(e, commands::users::RegisterError::EmailTaken),
+            "{e}"
+        );
     }
     login(base, email, PASSWORD).await
 }

@@ -1,6 +1,7 @@
 //! Errors as RFC 9457 problem details (`application/problem+json`), mapped once at the edge.
 
 mod mapping;
+pub mod parse;
 
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};

@@ -1,18 +1,16 @@
 //! Signing in (`/api/auth/*`) and managing staff accounts (`/api/users`).
 
 use chrono::{DateTime, Utc};
-use domain::user::{check_password, Branch, Role, UserCommand, UserProfile};
-use domain::values::{Email, PersonName};
+use domain::user::Role;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{ApiResponse, Enum, Object};
 use projections::users::UserRow;
-use store::EventMetadata;
 use uuid::Uuid;
 
 use crate::auth::tokens::ACCESS_TTL_SECONDS;
 use crate::dto::{Accepted, Str};
-use crate::http::{self, AppState, DoneResponse, Fields};
+use crate::http::{self, AppState, DoneResponse};
 use crate::problem::{ApiError, FieldError};
 
 /// A staff role.
@@ -39,7 +37,7 @@ impl From<RoleDto> for Role {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: Str,
     pub password: Str,
@@ -55,7 +53,7 @@ impl Example for LoginRequest {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh (each is good for one use).
     pub refresh_token: Str,
@@ -270,92 +268,16 @@ pub enum UserListResponse {
     Ok(Json<UserList>),
 }
 
-/// Why a registration failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RegisterError {
-    #[error("{0:?}")]
-    Invalid(Vec<FieldError>),
-    #[error("a user with this e-mail address exists")]
-    EmailTaken,
-    #[error("{0}")]
-    Failed(String),
-}
-
-/// Registers a user (for the API, `crm user create` and `crm seed`): checks the fields and the
-/// password policy, reserves the e-mail address, hashes the password, appends the event.
-#[allow(clippy::too_many_arguments)]
-pub async fn register(
-    db: &store::Db,
-    users: &commands::Executor<domain::user::User>,
-    meta: &EventMetadata,
-    email: &str,
-    name: &str,
-    role: Role,
-    branch: Option<&str>,
-    manager_id: Option<Uuid>,
-    password: &str,
-    must_change_password: bool,
-) -> Result<(Uuid, i64), RegisterError> {
-    let mut f = Fields::default();
-    let email = f.take("email", Email::parse(email));
-    let name = f.take("name", PersonName::parse(name));
-    let branch = branch.and_then(|b| f.take("branch", Branch::parse(b)));
-    if role.needs_branch() && branch.is_none() && !f.errors.iter().any(|e| e.field == "branch") {
-        f.errors.push(FieldError::new(
-            "branch",
-            format!("a {} needs a branch", role.as_str().replace('_', " ")),
-        ));
-    }
-    if let Some(e) = &email {
-        if let Err(why) = check_password(password, e) {
-            f.errors.push(FieldError::new("password", why.message));
-        }
-    }
-    if !f.errors.is_empty() {
-        return Err(RegisterError::Invalid(f.errors));
-    }
-    let (email, name) = (email.expect("checked"), name.expect("checked"));
-    let user_id = Uuid::now_v7();
-    if !commands::users::reserve_email(db, email.as_str(), user_id)
-        .await
-        .map_err(|e| RegisterError::Failed(e.to_string()))?
-    {
-        return Err(RegisterError::EmailTaken);
-    }
-    let outcome = async {
-        let hash = commands::passwords::hash(password.to_string())
-            .await
-            .map_err(|e| RegisterError::Failed(e.to_string()))?;
-        let command = UserCommand::Register {
-            user_id,
-            profile: UserProfile {
-                email: email.clone(),
-                name,
-                role,
-                branch,
-                manager_id,
-            },
-            password_hash: hash,
-            must_change_password,
-        };
-        users
-            .create(&user_id.to_string(), command, meta)
-            .await
-            .map_err(|e| RegisterError::Failed(e.to_string()))
-    }
-    .await;
-    match outcome {
-        Ok(done) => Ok((user_id, done.position)),
-        Err(e) => {
-            let _ = commands::users::release_email(db, email.as_str(), user_id).await;
-            Err(e)
-        }
-    }
-}
+pub(super) use commands::users::RegisterError;
 
 pub(super) fn register_error(e: RegisterError) -> ApiError {
     match e {
-        RegisterError::Invalid(errors) => ApiError::validation(errors),
+        RegisterError::Invalid(errors) => ApiError::validation(
+            errors
+                .into_iter()
+                .map(|i| FieldError::new(i.field, i.message))
+                .collect(),
+        ),
         RegisterError::EmailTaken => ApiError::conflict(
             "email-taken",
             "a user with this e-mail address exists already",

@@ -18,7 +18,7 @@ use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
 
 use super::{
-    register, register_error, settled, NewUser, PasswordReset, UserList, UserListResponse, UserOut,
+    register_error, settled, NewUser, PasswordReset, UserList, UserListResponse, UserOut,
     UserPatch, UserResponse,
 };
 
@@ -60,27 +60,20 @@ impl UsersApi {
                 )]));
             }
         }
-        let (id, position) = register(
-            &self.state.db,
-            &self.state.write.users,
-            &http::metadata(req),
-            &body.email,
-            &body.name,
-            body.role.into(),
-            body.branch.as_deref(),
-            body.manager_id,
-            &body.password,
-            true,
-        )
-        .await
-        .map_err(register_error)?;
+        let new = commands::users::NewUser {
+            email: &body.email,
+            name: &body.name,
+            role: body.role.into(),
+            branch: body.branch.as_deref(),
+            manager_id: body.manager_id,
+            password: &body.password,
+            must_change_password: true,
+        };
+        let (id, done) = commands::users::register(&self.state.write, &http::metadata(req), new)
+            .await
+            .map_err(register_error)?;
         Ok(CreatedResponse::Created(
-            Json(Accepted {
-                id,
-                position,
-                changed: true,
-                client_id: None,
-            }),
+            Json(Accepted::of(id, &done)),
             format!("/api/users/{id}"),
         ))
     }

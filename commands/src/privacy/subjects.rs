@@ -174,14 +174,14 @@ pub async fn consent(
                 .map_err(SubjectError::Lead),
         };
         match outcome {
-            // The answer's position covers the other record's change too (read your write).
-            Ok(also) if also.appended > 0 => {
+            // The answer's position covers the other record too (read your write), changed
+            // or not, so that a repeat never answers an earlier position than the first time.
+            Ok(also) => {
                 done.position = done.position.max(also.position);
                 done.appended += also.appended;
             }
             // The other record refusing (erased, restricted) leaves this one's answer standing.
-            Ok(_)
-            | Err(SubjectError::Lead(CommandError::Rejected(_)))
+            Err(SubjectError::Lead(CommandError::Rejected(_)))
             | Err(SubjectError::Client(CommandError::Rejected(_))) => {}
             Err(e) => return Err(e),
         }

@@ -1,0 +1,475 @@
+//! The use cases against a real SQLite store (a fresh file per test), with the read-model
+//! lookups answered by a fixed staff list.
+
+use std::sync::{Arc, Mutex};
+
+use domain::access::{Actor, ClientScope, LeadScope};
+use domain::client::{ClientProfile, RetentionPolicy};
+use domain::lead::{CaptureChannel, LeadCommand, LeadDetails, LeadSource, LeadStatus};
+use domain::user::{Branch, Role};
+use domain::values::{BirthDate, Email, Pan, PersonName, Phone, RetentionPeriod, Text};
+use store::privacy::Keyring;
+use store::{Db, EventMetadata, LogSignal};
+use uuid::Uuid;
+
+use crate::clients::{ClientsError, NewClient};
+use crate::leads::{Assignee, LeadsError, NewLead};
+use crate::lookups::{ClientWatched, LeadOnFile, Lookup, Lookups, StaffMember};
+use crate::privacy::subjects::{self, ErasureState, Scopes};
+use crate::WriteSide;
+
+/// Staff, and the leads a contact search finds.
+#[derive(Default)]
+struct Fixed {
+    staff: Vec<StaffMember>,
+    on_file: Mutex<Vec<LeadOnFile>>,
+}
+
+impl Lookups for Fixed {
+    fn staff_member(&self, user_id: Uuid) -> Lookup<'_, Option<StaffMember>> {
+        let found = self.staff.iter().find(|s| s.user_id == user_id).cloned();
+        Box::pin(async move { Ok(found) })
+    }
+    fn active_staff<'a>(&'a self, branch: Option<&'a str>) -> Lookup<'a, Vec<StaffMember>> {
+        let found = self
+            .staff
+            .iter()
+            .filter(|s| s.active && branch.is_none_or(|b| s.branch.as_deref() == Some(b)))
+            .cloned()
+            .collect();
+        Box::pin(async move { Ok(found) })
+    }
+    fn branch_members<'a>(&'a self, branch: &'a str) -> Lookup<'a, Vec<Uuid>> {
+        let found = self
+            .staff
+            .iter()
+            .filter(|s| s.serves(branch))
+            .map(|s| s.user_id)
+            .collect();
+        Box::pin(async move { Ok(found) })
+    }
+    fn leads_with_contact<'a>(
+        &'a self,
+        _email: Option<&'a str>,
+        _phone: Option<&'a str>,
+    ) -> Lookup<'a, Vec<LeadOnFile>> {
+        let found = self.on_file.lock().unwrap().clone();
+        Box::pin(async move { Ok(found) })
+    }
+    fn lead_erasures_due(&self) -> Lookup<'_, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn clients_to_watch(&self) -> Lookup<'_, Vec<ClientWatched>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+fn member(role: Role, branch: &str) -> StaffMember {
+    StaffMember {
+        user_id: Uuid::now_v7(),
+        role,
+        branch: Some(branch.to_string()),
+        active: true,
+    }
+}
+
+fn actor(m: &StaffMember) -> Actor {
+    Actor {
+        user_id: m.user_id,
+        role: m.role,
+        branch: m.branch.clone(),
+    }
+}
+
+fn admin() -> Actor {
+    Actor {
+        user_id: Uuid::now_v7(),
+        role: Role::Admin,
+        branch: None,
+    }
+}
+
+async fn open(lookups: Arc<Fixed>) -> WriteSide {
+    let dir = std::env::temp_dir().join(format!("crm-commands-{}", Uuid::new_v4().simple()));
+    let db = Db::connect(None, &dir).await.unwrap();
+    db.migrate().await.unwrap();
+    let keyring = Arc::new(Keyring::load(&db, &dir, None, &[]).await.unwrap());
+    let retention = RetentionPolicy {
+        client_records: RetentionPeriod::parse("8y").unwrap(),
+        kyc_documents: RetentionPeriod::parse("5y").unwrap(),
+    };
+    WriteSide::open(&db, keyring, LogSignal::default(), retention, lookups)
+}
+
+fn details(name: &str) -> LeadDetails {
+    LeadDetails {
+        name: PersonName::parse(name).unwrap(),
+        email: Some(Email::parse("asha.rao@example.in").unwrap()),
+        phone: None,
+        source: LeadSource::Website,
+        source_detail: None,
+        product_interest: Vec::new(),
+        preferred_contact_method: None,
+        preferred_contact_time: None,
+        notes: None,
+    }
+}
+
+fn new_lead(name: &str) -> NewLead {
+    NewLead {
+        details: details(name),
+        channel: CaptureChannel::Manual,
+        assign_to: None,
+        round_robin: false,
+        allow_duplicate: false,
+    }
+}
+
+fn profile(pan: &str) -> ClientProfile {
+    ClientProfile {
+        name: PersonName::parse("Asha Rao").unwrap(),
+        email: Email::parse("asha.rao@example.in").unwrap(),
+        phone: Phone::parse("9876543210").unwrap(),
+        pan: Pan::parse(pan).unwrap(),
+        date_of_birth: BirthDate::parse("1988-04-12", chrono::Utc::now().date_naive()).unwrap(),
+        address: Text::parse("12 Marine Drive, Mumbai 400002", 500).unwrap(),
+    }
+}
+
+fn meta() -> EventMetadata {
+    EventMetadata::system(None)
+}
+
+#[tokio::test]
+async fn capture_assigns_an_agents_own_lead_and_names_only_visible_duplicates() {
+    let agent = member(Role::RelationshipManager, "MUM-01");
+    let other = member(Role::RelationshipManager, "MUM-01");
+    let lookups = Arc::new(Fixed {
+        staff: vec![agent.clone(), other.clone()],
+        ..Default::default()
+    });
+    let write = open(lookups.clone()).await;
+    let scope = actor(&agent).lead_scope(&[]);
+    let (id, done) = crate::leads::capture(
+        &write,
+        &actor(&agent),
+        &scope,
+        new_lead("Asha Rao"),
+        &meta(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.appended, 2, "captured, and assigned to the agent");
+    let (lead, _) = write.leads.load(&id.to_string()).await.unwrap();
+    assert_eq!(
+        lead.assignee(),
+        Some(agent.user_id),
+        "an agent's capture is theirs"
+    );
+
+    // The same person again: refused, and a lead in another agent's book is not named.
+    lookups.on_file.lock().unwrap().extend([
+        LeadOnFile {
+            lead_id: id,
+            assignee: Some(agent.user_id),
+        },
+        LeadOnFile {
+            lead_id: Uuid::now_v7(),
+            assignee: Some(other.user_id),
+        },
+    ]);
+    let e = crate::leads::capture(
+        &write,
+        &actor(&agent),
+        &scope,
+        new_lead("Asha Rao"),
+        &meta(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, LeadsError::Duplicate { visible } if *visible == vec![id]),
+        "{e:?}"
+    );
+    let mut again = new_lead("Asha Rao");
+    again.allow_duplicate = true;
+    crate::leads::capture(&write, &actor(&agent), &scope, again, &meta())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn assignment_rotates_past_the_current_agent_and_refuses_outsiders() {
+    let a = member(Role::RelationshipManager, "MUM-01");
+    let b = member(Role::RelationshipManager, "MUM-01");
+    let delhi = member(Role::RelationshipManager, "DEL-01");
+    let manager = member(Role::BranchManager, "MUM-01");
+    let write = open(Arc::new(Fixed {
+        staff: vec![a.clone(), b.clone(), delhi.clone(), manager.clone()],
+        ..Default::default()
+    }))
+    .await;
+    let boss = actor(&manager);
+    let scope = boss.lead_scope(&[a.user_id, b.user_id]);
+    let (id, _) = crate::leads::capture(&write, &boss, &scope, new_lead("Asha Rao"), &meta())
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let (before, _) = write.leads.load(&id.to_string()).await.unwrap();
+        crate::leads::assign(
+            &write,
+            &boss,
+            &scope,
+            id,
+            Assignee::RoundRobin,
+            None,
+            &meta(),
+            None,
+        )
+        .await
+        .unwrap();
+        let (after, _) = write.leads.load(&id.to_string()).await.unwrap();
+        assert_ne!(
+            after.assignee(),
+            before.assignee(),
+            "round-robin passes over the holder"
+        );
+        assert!([a.user_id, b.user_id].contains(&after.assignee().unwrap()));
+    }
+    let e = crate::leads::assign(
+        &write,
+        &boss,
+        &scope,
+        id,
+        Assignee::Agent(delhi.user_id),
+        None,
+        &meta(),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, LeadsError::NotAssignable), "{e:?}");
+    let unseen = Some(LeadScope {
+        agents: vec![delhi.user_id],
+        unassigned: false,
+    });
+    let e = crate::leads::assign(
+        &write,
+        &boss,
+        &unseen,
+        id,
+        Assignee::RoundRobin,
+        None,
+        &meta(),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e, LeadsError::Command(_)),
+        "a lead out of sight is not found: {e:?}"
+    );
+}
+
+#[tokio::test]
+async fn onboarding_checks_the_branch_the_book_the_lead_and_the_pan() {
+    let agent = member(Role::RelationshipManager, "MUM-01");
+    let write = open(Arc::new(Fixed {
+        staff: vec![agent.clone()],
+        ..Default::default()
+    }))
+    .await;
+    let me = actor(&agent);
+    let new = |pan: &str, branch: &str, lead_id: Option<Uuid>| NewClient {
+        lead_id,
+        profile: profile(pan),
+        branch: Branch::parse(branch).unwrap(),
+        relationship_manager: None,
+    };
+    let scope = me.lead_scope(&[]);
+    let e = crate::clients::onboard(
+        &write,
+        &me,
+        &scope,
+        new("ABCPR1234F", "DEL-01", None),
+        &meta(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ClientsError::OutsideBook(_)), "{e:?}");
+    let e = crate::clients::onboard(
+        &write,
+        &admin(),
+        &None,
+        new("ABCPR1234F", "PUN-01", None),
+        &meta(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ClientsError::Invalid {
+                field: "branch",
+                ..
+            }
+        ),
+        "unstaffed: {e:?}"
+    );
+
+    // From a lead: only once it is converted, and under the id its conversion named.
+    let (lead, _) = crate::leads::capture(&write, &me, &scope, new_lead("Asha Rao"), &meta())
+        .await
+        .unwrap();
+    let e = crate::clients::onboard(
+        &write,
+        &me,
+        &scope,
+        new("ABCPR1234F", "MUM-01", Some(lead)),
+        &meta(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ClientsError::Invalid {
+                field: "lead_id",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let client_id = Uuid::now_v7();
+    for to in [
+        LeadStatus::Contacted,
+        LeadStatus::Qualified,
+        LeadStatus::Converted,
+    ] {
+        let command = LeadCommand::ChangeStatus {
+            to,
+            reason: None,
+            client_id,
+        };
+        crate::leads::run(&write, &scope, lead, command, &meta(), None)
+            .await
+            .unwrap();
+    }
+    let (id, _) = crate::clients::onboard(
+        &write,
+        &me,
+        &scope,
+        new("ABCPR1234F", "MUM-01", Some(lead)),
+        &meta(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(id, client_id);
+    let (client, _) = write.clients.load(&id.to_string()).await.unwrap();
+    assert_eq!(client.relationship_manager(), Some(agent.user_id));
+
+    // One client per PAN: the holder is named to those who may see them.
+    let e = crate::clients::onboard(
+        &write,
+        &admin(),
+        &None,
+        new("ABCPR1234F", "MUM-01", None),
+        &meta(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, ClientsError::DuplicatePan { visible } if *visible == vec![id]),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn privacy_requests_reach_the_whole_person() {
+    let agent = member(Role::RelationshipManager, "MUM-01");
+    let write = open(Arc::new(Fixed {
+        staff: vec![agent.clone()],
+        ..Default::default()
+    }))
+    .await;
+    let me = actor(&agent);
+    let everything = Scopes {
+        leads: None,
+        clients: ClientScope::All,
+    };
+
+    // A prospect is erased at once.
+    let (prospect, _) = crate::leads::capture(&write, &me, &None, new_lead("Ravi Kumar"), &meta())
+        .await
+        .unwrap();
+    let outcome = subjects::request_erasure(&write, &everything, prospect, None, &meta(), None)
+        .await
+        .unwrap();
+    assert_eq!(outcome.state, ErasureState::Erased);
+    assert!(write
+        .keyring
+        .is_shredded(&prospect.to_string())
+        .await
+        .unwrap());
+
+    // A client is kept (restricted), and so is the lead they came from.
+    let (lead, _) = crate::leads::capture(&write, &me, &None, new_lead("Asha Rao"), &meta())
+        .await
+        .unwrap();
+    let client_id = Uuid::now_v7();
+    for to in [
+        LeadStatus::Contacted,
+        LeadStatus::Qualified,
+        LeadStatus::Converted,
+    ] {
+        let command = LeadCommand::ChangeStatus {
+            to,
+            reason: None,
+            client_id,
+        };
+        crate::leads::run(&write, &None, lead, command, &meta(), None)
+            .await
+            .unwrap();
+    }
+    let new = NewClient {
+        lead_id: Some(lead),
+        profile: profile("ABCPR1234F"),
+        branch: Branch::parse("MUM-01").unwrap(),
+        relationship_manager: None,
+    };
+    crate::clients::onboard(&write, &me, &None, new, &meta())
+        .await
+        .unwrap();
+    let (done, _) = subjects::consent(
+        &write,
+        &everything,
+        lead,
+        domain::lead::MarketingChannel::Email,
+        true,
+        &meta(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.appended, 2, "the lead and the client it became");
+    let outcome = subjects::request_erasure(&write, &everything, client_id, None, &meta(), None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome.state, ErasureState::Restricted { .. }),
+        "{outcome:?}"
+    );
+    let (lead_now, _) = write.leads.load(&lead.to_string()).await.unwrap();
+    assert!(
+        lead_now.erasure_requested(),
+        "the same person's lead is restricted too"
+    );
+    let hidden = Scopes {
+        leads: Some(LeadScope::default()),
+        clients: ClientScope::Nothing,
+    };
+    let e = subjects::request_erasure(&write, &hidden, client_id, None, &meta(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, subjects::SubjectError::NotFound), "{e:?}");
+}

@@ -1,0 +1,130 @@
+//! Staff use cases: registering a user (the API, `crm user create`, `crm seed`, `crm bench`),
+//! and the sign-in directory (e-mail address → user).
+
+mod directory;
+
+pub use directory::*;
+
+use domain::user::{check_password, Branch, Role, UserCommand, UserProfile};
+use domain::values::{Email, PersonName};
+use store::EventMetadata;
+use uuid::Uuid;
+
+use crate::{Committed, WriteSide};
+
+/// A user to register, as given.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub branch: Option<&'a str>,
+    pub manager_id: Option<Uuid>,
+    pub password: &'a str,
+    /// The password was chosen for them: they must choose their own at the first sign-in.
+    pub must_change_password: bool,
+}
+
+/// One field of a registration that is not acceptable, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Why a registration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("{}", .0.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Invalid>),
+    #[error("a user with this e-mail address exists")]
+    EmailTaken,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The value, or `None` with why `field` is not acceptable noted in `invalid`.
+fn take<T>(
+    invalid: &mut Vec<Invalid>,
+    field: &'static str,
+    parsed: Result<T, domain::values::InvalidValue>,
+) -> Option<T> {
+    parsed
+        .map_err(|e| {
+            invalid.push(Invalid {
+                field,
+                message: e.message,
+            })
+        })
+        .ok()
+}
+
+/// Registers a user: checks the fields and the password policy, reserves the e-mail address
+/// (so that two registrations of one address cannot both pass), hashes the password and appends
+/// the event; a failure gives the address back.
+pub async fn register(
+    write: &WriteSide,
+    meta: &EventMetadata,
+    new: NewUser<'_>,
+) -> Result<(Uuid, Committed), RegisterError> {
+    let mut invalid = Vec::new();
+    let email: Option<Email> = take(&mut invalid, "email", Email::parse(new.email));
+    let name: Option<PersonName> = take(&mut invalid, "name", PersonName::parse(new.name));
+    let branch: Option<Branch> = new
+        .branch
+        .and_then(|b| take(&mut invalid, "branch", Branch::parse(b)));
+    if new.role.needs_branch() && branch.is_none() && !invalid.iter().any(|i| i.field == "branch") {
+        invalid.push(Invalid {
+            field: "branch",
+            message: format!("a {} needs a branch", new.role.as_str().replace('_', " ")),
+        });
+    }
+    if let Some(e) = &email {
+        if let Err(why) = check_password(new.password, e) {
+            invalid.push(Invalid {
+                field: "password",
+                message: why.message,
+            });
+        }
+    }
+    let (Some(email), Some(name), true) = (email, name, invalid.is_empty()) else {
+        return Err(RegisterError::Invalid(invalid));
+    };
+    let user_id = Uuid::now_v7();
+    if !reserve_email(&write.db, email.as_str(), user_id)
+        .await
+        .map_err(|e| RegisterError::Failed(e.to_string()))?
+    {
+        return Err(RegisterError::EmailTaken);
+    }
+    let outcome = async {
+        let hash = crate::passwords::hash(new.password.to_string())
+            .await
+            .map_err(|e| RegisterError::Failed(e.to_string()))?;
+        let command = UserCommand::Register {
+            user_id,
+            profile: UserProfile {
+                email: email.clone(),
+                name,
+                role: new.role,
+                branch,
+                manager_id: new.manager_id,
+            },
+            password_hash: hash,
+            must_change_password: new.must_change_password,
+        };
+        write
+            .users
+            .create(&user_id.to_string(), command, meta)
+            .await
+            .map_err(|e| RegisterError::Failed(e.to_string()))
+    }
+    .await;
+    match outcome {
+        Ok(done) => Ok((user_id, done)),
+        Err(e) => {
+            let _ = release_email(&write.db, email.as_str(), user_id).await;
+            Err(e)
+        }
+    }
+}
