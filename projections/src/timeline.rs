@@ -209,3 +209,99 @@ mod tests {
         assert_eq!(c[2].old, Value::Null);
     }
 }
+
+#[cfg(test)]
+mod fold_tests {
+    use std::sync::Arc;
+
+    use cqrs_es::DomainEvent;
+    use domain::lead::{CaptureChannel, LeadDetails, LeadEvent, LeadSource, LeadStatus};
+    use domain::values::{Email, PersonName};
+    use store::privacy::Keyring;
+    use store::{Db, EventMetadata};
+
+    use super::*;
+    use crate::leads::LeadView;
+
+    fn stored(sequence: i64, event: &LeadEvent, at: &str, lead: &str) -> StoredEvent {
+        let mut meta = EventMetadata::system(Some(format!("req-{sequence}")));
+        meta.recorded_at = at.parse().unwrap();
+        StoredEvent {
+            position: 10 + sequence,
+            tx_id: 0,
+            aggregate_type: "lead".into(),
+            aggregate_id: lead.into(),
+            sequence,
+            event_type: event.event_type(),
+            event_version: event.event_version(),
+            payload: serde_json::to_value(event).unwrap(),
+            metadata: serde_json::to_value(meta.to_map()).unwrap(),
+        }
+    }
+
+    /// Events fed straight to the fold (unsealed, as events written before encryption read):
+    /// the view now and at a moment, and each event's field changes.
+    #[tokio::test]
+    async fn a_record_folds_now_at_a_moment_and_as_a_timeline() {
+        let dir = std::env::temp_dir().join(format!("crm-fold-{}", uuid::Uuid::new_v4().simple()));
+        let db = Db::connect(None, &dir).await.unwrap();
+        db.migrate().await.unwrap();
+        let keyring = Arc::new(Keyring::load(&db, &dir, None, &[]).await.unwrap());
+        let id = uuid::Uuid::now_v7();
+        let captured = LeadEvent::LeadCaptured {
+            lead_id: id,
+            details: LeadDetails {
+                name: PersonName::parse("Asha Rao").unwrap(),
+                email: Some(Email::parse("asha.rao@example.in").unwrap()),
+                phone: None,
+                source: LeadSource::Website,
+                source_detail: None,
+                product_interest: Vec::new(),
+                preferred_contact_method: None,
+                preferred_contact_time: None,
+                notes: None,
+            },
+            channel: CaptureChannel::WebForm,
+        };
+        let contacted = LeadEvent::LeadStatusChanged {
+            from: LeadStatus::New,
+            to: LeadStatus::Contacted,
+            reason: None,
+        };
+        let lead = id.to_string();
+        let events = vec![
+            stored(1, &captured, "2026-11-30T10:00:00Z", &lead),
+            stored(2, &contacted, "2026-11-30T11:00:00Z", &lead),
+        ];
+        let at = "2026-11-30T10:30:00Z".parse().unwrap();
+        let (now, then) = fold_now_and_at::<LeadView>(&keyring, &events, at)
+            .await
+            .unwrap();
+        assert_eq!(now.unwrap().status, LeadStatus::Contacted);
+        let then = then.unwrap();
+        assert_eq!(
+            (then.status, then.name.as_str()),
+            (LeadStatus::New, "Asha Rao")
+        );
+        let before = "2026-11-29T00:00:00Z".parse().unwrap();
+        let (_, none) = fold_now_and_at::<LeadView>(&keyring, &events, before)
+            .await
+            .unwrap();
+        assert!(none.is_none(), "nothing before the capture");
+
+        let (items, view) = timeline::<LeadView>(&keyring, &events).await.unwrap();
+        assert_eq!(view.unwrap().version, 2);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].meta.request_id, "req-2");
+        let status = items[1]
+            .changes
+            .iter()
+            .find(|c| c.field == "status")
+            .unwrap();
+        assert_eq!(
+            (&status.old, &status.new),
+            (&serde_json::json!("new"), &serde_json::json!("contacted"))
+        );
+        assert_eq!(items[1].data["to"], "contacted");
+    }
+}

@@ -160,33 +160,50 @@ pub async fn consent(
 ) -> Result<(Committed, Subject), SubjectError> {
     let step = Step::Consent(channel, granted);
     let (mut done, subject) = run(write, scopes, id, step.clone(), meta, expected).await?;
-    if let Some(other) = other_record(write, id, subject).await? {
-        let outcome = match subject {
-            Subject::Lead => write
-                .clients
-                .execute(&other.to_string(), step.for_client(), meta, None)
-                .await
-                .map_err(SubjectError::Client),
-            Subject::Client { .. } => write
-                .leads
-                .execute(&other.to_string(), step.for_lead(), meta, None)
-                .await
-                .map_err(SubjectError::Lead),
-        };
-        match outcome {
-            // The answer's position covers the other record too (read your write), changed
-            // or not, so that a repeat never answers an earlier position than the first time.
-            Ok(also) => {
-                done.position = done.position.max(also.position);
-                done.appended += also.appended;
-            }
-            // The other record refusing (erased, restricted) leaves this one's answer standing.
-            Err(SubjectError::Lead(CommandError::Rejected(_)))
-            | Err(SubjectError::Client(CommandError::Rejected(_))) => {}
-            Err(e) => return Err(e),
-        }
+    if let Some(also) = on_other_record(write, id, subject, step, meta).await? {
+        // The answer's position covers the other record too (read your write), changed or
+        // not, so that a repeat never answers an earlier position than the first time.
+        done.position = done.position.max(also.position);
+        done.appended += also.appended;
     }
     Ok((done, subject))
+}
+
+/// Runs `step` on the same person's other record, if they have one. A refusal there (erased,
+/// restricted) leaves the first record's answer standing.
+async fn on_other_record(
+    write: &WriteSide,
+    id: Uuid,
+    subject: Subject,
+    step: Step,
+    meta: &EventMetadata,
+) -> Result<Option<Committed>, SubjectError> {
+    let Some(other) = other_record(write, id, subject).await? else {
+        return Ok(None);
+    };
+    let other = other.to_string();
+    match subject {
+        Subject::Lead => match write
+            .clients
+            .execute(&other, step.for_client(), meta, None)
+            .await
+        {
+            Ok(done) => Ok(Some(done)),
+            Err(CommandError::Rejected(_)) => Ok(None),
+            Err(e) => Err(SubjectError::Client(e)),
+        },
+        Subject::Client { .. } => {
+            match write
+                .leads
+                .execute(&other, step.for_lead(), meta, None)
+                .await
+            {
+                Ok(done) => Ok(Some(done)),
+                Err(CommandError::Rejected(_)) => Ok(None),
+                Err(e) => Err(SubjectError::Lead(e)),
+            }
+        }
+    }
 }
 
 /// Runs `step` on the person `id`, within what the caller may see.
@@ -241,43 +258,13 @@ pub async fn request_erasure(
 ) -> Result<ErasureOutcome, SubjectError> {
     let step = Step::RequestErasure(reason);
     let (done, subject) = run(write, scopes, id, step, meta, expected).await?;
-    // The answer's position covers the other record's restriction too (read your write).
-    let mut last = done.position;
-    match subject {
-        Subject::Lead => {
-            // A converted lead's person is a client now: their client record is restricted too.
-            let (lead, _) = write.leads.load(&id.to_string()).await?;
-            if let Some(client) = lead.converted_to() {
-                let command = ClientCommand::RequestErasure { reason: None };
-                match write
-                    .clients
-                    .execute(&client.to_string(), command, meta, None)
-                    .await
-                {
-                    Ok(also) => last = last.max(also.position),
-                    // Not onboarded (yet): onboarding refuses a restricted lead.
-                    Err(CommandError::Rejected(_)) => {}
-                    Err(e) => return Err(SubjectError::Client(e)),
-                }
-            }
-        }
-        Subject::Client {
-            lead_id: Some(lead),
-        } => {
-            // The lead the client came from is the same person: restricted as well.
-            let command = LeadCommand::RequestErasure { reason: None };
-            match write
-                .leads
-                .execute(&lead.to_string(), command, meta, None)
-                .await
-            {
-                Ok(also) => last = last.max(also.position),
-                Err(CommandError::Rejected(_)) => {}
-                Err(e) => return Err(SubjectError::Lead(e)),
-            }
-        }
-        Subject::Client { lead_id: None } => {}
-    }
+    // The same person's other record is restricted too (their words stay with the first), and
+    // the answer's position covers it (read your write).
+    let also = Step::RequestErasure(None);
+    let last = match on_other_record(write, id, subject, also, meta).await? {
+        Some(also) => done.position.max(also.position),
+        None => done.position,
+    };
     settle(write, id, subject, last, meta).await
 }
 
