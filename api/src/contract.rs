@@ -14,6 +14,17 @@ use serde_json::{json, Value};
 /// The completed document, from the generated one.
 pub fn document(generated: &str) -> Value {
     let mut doc: Value = serde_json::from_str(generated).expect("the OpenAPI document is JSON");
+    // Two endpoint groups declaring one path would each write it, and one would hide the
+    // other's operations from the document: a programming error, refused at start-up.
+    for path in doc["paths"].as_object().into_iter().flat_map(|p| p.keys()) {
+        let declared = generated
+            .matches(&format!("{}:", Value::from(path.as_str())))
+            .count();
+        assert!(
+            declared <= 1,
+            "the path {path} is declared by two endpoint groups"
+        );
+    }
     if let Some(paths) = doc["paths"].as_object_mut() {
         for operation in paths.values_mut().filter_map(Value::as_object_mut) {
             for op in operation.values_mut().filter_map(Value::as_object_mut) {
@@ -185,5 +196,13 @@ mod tests {
         );
         assert_eq!(request["status"]["enum"], json!(["new", "lost", null]));
         assert_eq!(request["status"]["nullable"], true);
+    }
+
+    #[test]
+    #[should_panic(expected = "declared by two endpoint groups")]
+    fn a_path_declared_twice_is_refused() {
+        document(
+            r#"{"paths": {"/a": {"get": {}}, "/a": {"put": {}}}, "components": {"schemas": {}}}"#,
+        );
     }
 }

@@ -31,6 +31,7 @@ pub mod users;
 /// join here).
 pub type Apis = (
     leads::LeadsApi,
+    leads::PipelineApi,
     clients::ClientsApi,
     clients::DocumentsApi,
     marketing::MarketingApi,
@@ -45,7 +46,7 @@ pub type Apis = (
 /// The OpenAPI service: every endpoint with the document's header.
 pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
     use audit::AuditApi;
-    use leads::{FollowUpsApi, LeadsApi};
+    use leads::{FollowUpsApi, LeadsApi, PipelineApi};
     use ops::OpsApi;
     use privacy::PrivacyApi;
     use users::{AuthApi, UsersApi};
@@ -53,6 +54,11 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
         (
             LeadsApi {
                 state: state.clone(),
+            },
+            PipelineApi {
+                leads: LeadsApi {
+                    state: state.clone(),
+                },
             },
             clients::ClientsApi {
                 state: state.clone(),

@@ -33,6 +33,10 @@ async fn the_openapi_document_is_a_contract(store: Store) {
             assert_eq!(public, expect_public, "{method} {path}");
         }
     }
+    // Every method of a path is in the document (none hidden by another group's entry).
+    let lead = doc["paths"]["/api/leads/{id}"].as_object().unwrap();
+    let methods: Vec<&str> = lead.keys().map(String::as_str).collect();
+    assert_eq!(methods, ["delete", "get", "patch", "put"]);
     let count = ids.len();
     ids.sort();
     ids.dedup();

@@ -7,6 +7,7 @@
 
 mod keyring;
 mod repository;
+mod sealing;
 
 pub use keyring::{
     generate_master_key, master_key_file, previous_keys_file, write_key_file, Keyring, PrivacyError,

@@ -112,36 +112,6 @@ impl ErasureOutcome {
     }
 }
 
-/// Everything held about a person, for handing over to them.
-#[derive(Debug, Clone, Object)]
-#[oai(example)]
-pub struct SubjectExport {
-    pub subject_id: Uuid,
-    pub exported_at: DateTime<Utc>,
-    /// The lead: pipeline history, assignments, follow-ups, interactions, consents and privacy
-    /// state (for a client, the lead they came from, if any).
-    pub profile: Option<LeadOut>,
-    /// The client: profile, relationship, documents and privacy state (for a client).
-    pub client: Option<ClientOut>,
-    /// Every recorded change, with who made it and when.
-    pub history: Vec<HistoryEntry>,
-    /// The documents kept (files: the ZIP archive).
-    pub documents: Vec<DocumentOut>,
-    /// Who was shown this person's data, and when (profile reads, history, exports).
-    pub accessed_by: Vec<AccessRecord>,
-}
-
-/// One time someone was shown the person's data.
-#[derive(Debug, Clone, Object)]
-pub struct AccessRecord {
-    pub at: DateTime<Utc>,
-    pub actor_id: String,
-    pub actor_role: String,
-    /// What was read: `PiiViewed` (profile, history, as-of) or `SubjectDataExported`.
-    pub event_type: String,
-    pub request_id: String,
-}
-
 #[derive(Debug, ApiResponse)]
 pub enum ErasureResponse {
     /// Erased, or recorded and restricted until what blocks it ends.
@@ -194,148 +164,15 @@ impl PrivacyApi {
             subjects::run(&self.state.write, &scopes, id, step, &meta, expected).await?;
         Ok((done, subject))
     }
-
-    /// Everything held about the person (recording the export), and the document files still
-    /// held when `with_files`.
-    async fn gather(
-        &self,
-        p: &Principal,
-        id: Uuid,
-        req: &Request,
-        with_files: bool,
-    ) -> Result<(SubjectExport, Vec<(String, Vec<u8>)>), ApiError> {
-        let (done, subject) = self
-            .run(p, Action::SubjectExport, id, Step::Export, req)
-            .await?;
-        let position = done.position;
-        // A lead that became a client is that client: the export is the whole person's.
-        let asked = id;
-        let (id, subject) = match subject {
-            Subject::Lead => match subjects::other_record(&self.state.write, id, subject).await? {
-                Some(client) => (client, Subject::Client { lead_id: Some(id) }),
-                None => (id, subject),
-            },
-            client => (id, client),
-        };
-        let mut files = Vec::new();
-        let (profile, client, history, documents, subjects) = match subject {
-            Subject::Lead => {
-                http::wait_for(&self.state, Some(position)).await?;
-                let view = projections::leads::query::get(&self.state.db, &self.state.keyring, id)
-                    .await
-                    .map_err(ApiError::internal)?
-                    .ok_or_else(|| ApiError::not_found("lead"))?;
-                let (history, _) = history_entries(&self.state, id).await?;
-                (
-                    Some(LeadOut::from(&view)),
-                    None,
-                    history,
-                    Vec::new(),
-                    vec![id],
-                )
-            }
-            Subject::Client { lead_id } => {
-                http::wait_for_in(&self.state, projections::clients::NAME, Some(position)).await?;
-                let view =
-                    projections::clients::query::get(&self.state.db, &self.state.keyring, id)
-                        .await
-                        .map_err(ApiError::internal)?
-                        .filter(|v| v.in_scope(&policy::client_scope(p)))
-                        .ok_or_else(|| ApiError::not_found("client"))?;
-                let mut history = client_history_entries(&self.state, id).await?;
-                let mut subjects = vec![id];
-                let lead = match lead_id {
-                    Some(l) => {
-                        let lead =
-                            projections::leads::query::get(&self.state.db, &self.state.keyring, l)
-                                .await
-                                .map_err(ApiError::internal)?;
-                        if lead.is_some() {
-                            history.extend(history_entries(&self.state, l).await?.0);
-                            history.sort_by_key(|h| h.position);
-                            subjects.push(l);
-                        }
-                        lead.as_ref().map(LeadOut::from)
-                    }
-                    None => None,
-                };
-                if with_files {
-                    for d in view.documents.iter().filter(|d| d.purged_at.is_none()) {
-                        let file = commands::clients::load_document(
-                            &self.state.db,
-                            &self.state.keyring,
-                            id,
-                            d.document_id,
-                        )
-                        .await
-                        .map_err(ApiError::internal)?;
-                        if let Some(bytes) = file {
-                            let name = format!(
-                                "documents/{}-{}",
-                                d.document_id,
-                                crate::clients::safe_file_name(&d.file_name)
-                            );
-                            files.push((name, bytes));
-                        }
-                    }
-                }
-                let documents = view.documents.iter().map(DocumentOut::from).collect();
-                (
-                    lead,
-                    Some(ClientOut::shown(&view, self.state.write.retention)),
-                    history,
-                    documents,
-                    subjects,
-                )
-            }
-        };
-        // Who was shown the person's data: every access record up to this export.
-        http::wait_for_in(&self.state, projections::history::NAME, Some(position)).await?;
-        let mut accessed_by = Vec::new();
-        for s in subjects {
-            let rows = projections::history::query(
-                &self.state.db,
-                &projections::history::HistoryFilter {
-                    subject_id: Some(s.to_string()),
-                    limit: 10_000,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(ApiError::internal)?;
-            accessed_by.extend(
-                rows.into_iter()
-                    .filter(|r| {
-                        r.event_type == "PiiViewed" || r.event_type == "SubjectDataExported"
-                    })
-                    .map(|r| AccessRecord {
-                        at: r.recorded_at,
-                        actor_id: r.actor_id,
-                        actor_role: r.actor_role,
-                        event_type: r.event_type,
-                        request_id: r.request_id,
-                    }),
-            );
-        }
-        accessed_by.sort_by_key(|a| a.at);
-        Ok((
-            SubjectExport {
-                subject_id: asked,
-                exported_at: Utc::now(),
-                profile,
-                client,
-                history,
-                documents,
-                accessed_by,
-            },
-            files,
-        ))
-    }
 }
 
 fn reason(f: &mut Fields, field: &str, raw: Option<&str>) -> Option<Text> {
     f.opt(field, raw, |s| Text::parse(s, 1000))
 }
+
+mod export;
+
+pub use export::{AccessRecord, SubjectExport};
 
 #[OpenApi]
 impl PrivacyApi {
@@ -552,7 +389,7 @@ impl PrivacyApi {
             &poem_openapi::types::ToJSON::to_json(&export).unwrap_or_default(),
         )
         .map_err(ApiError::internal)?;
-        let zip = archive(&json, &files).map_err(ApiError::internal)?;
+        let zip = export::archive(&json, &files).map_err(ApiError::internal)?;
         Ok(poem_openapi::payload::Response::new(ArchiveResponse::Ok(
             Attachment::new(zip)
                 .attachment_type(AttachmentType::Attachment)
@@ -562,21 +399,6 @@ impl PrivacyApi {
     }
 }
 
-/// A ZIP of the export and the files (stored, not compressed: PDFs and images already are).
-fn archive(json: &[u8], files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, zip::result::ZipError> {
-    use std::io::Write;
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    w.start_file("subject.json", options)?;
-    w.write_all(json)?;
-    for (name, bytes) in files {
-        w.start_file(name.as_str(), options)?;
-        w.write_all(bytes)?;
-    }
-    Ok(w.finish()?.into_inner())
-}
-
 impl poem_openapi::types::Example for ErasureOutcome {
     fn example() -> Self {
         Self {
@@ -584,29 +406,6 @@ impl poem_openapi::types::Example for ErasureOutcome {
             state: ErasureState::Restricted,
             blocked_by: Some("the records of a client are kept for the retention period".into()),
             position: 57,
-        }
-    }
-}
-
-impl poem_openapi::types::Example for SubjectExport {
-    fn example() -> Self {
-        let history = crate::dto::History::example().items;
-        Self {
-            subject_id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
-            exported_at: history[0].recorded_at,
-            profile: Some(LeadOut::example()),
-            client: Some(ClientOut::example()),
-            history,
-            documents: ClientOut::example().documents,
-            accessed_by: vec![AccessRecord {
-                at: chrono::DateTime::parse_from_rfc3339("2026-11-30T11:00:00Z")
-                    .expect("valid")
-                    .with_timezone(&Utc),
-                actor_id: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f507".into(),
-                actor_role: "compliance_officer".into(),
-                event_type: "PiiViewed".into(),
-                request_id: "9d2e7f10-1a2b-4c3d-8e9f-a0b1c2d3e4f5".into(),
-            }],
         }
     }
 }

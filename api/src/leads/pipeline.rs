@@ -1,0 +1,441 @@
+//! One lead (every operation on `/api/leads/{id}` lives here: the document keeps one group per
+//! path): reading it, now or as it stood; its details; archiving; the pipeline (status,
+//! conversion) and assignment.
+
+// Handlers take one argument per documented parameter.
+#![allow(clippy::too_many_arguments)]
+
+use super::*;
+
+pub struct PipelineApi {
+    pub leads: LeadsApi,
+}
+
+#[OpenApi]
+impl PipelineApi {
+    /// Get a lead
+    ///
+    /// The lead with its status history, assignments, follow-ups and interactions. Archived
+    /// leads are still returned (with `archived: true`).
+    #[oai(
+        path = "/api/leads/:id",
+        method = "get",
+        tag = "ApiTags::Leads",
+        operation_id = "getLead"
+    )]
+    async fn get(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The lead's id.
+        id: Path<Uuid>,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+        /// The lead as it stood at this time, folded from the event log (compliance replay).
+        as_of: Query<Option<DateTime<Utc>>>,
+    ) -> Result<LeadResponse, ReadError> {
+        policy::require(&auth.0, Action::LeadRead)?;
+        if let Some(at) = as_of.0 {
+            policy::require(&auth.0, Action::LeadHistory)?;
+            let (now, then) =
+                http::now_and_at::<projections::leads::LeadView>(&self.leads.state, id.0, at)
+                    .await?;
+            // Whether the caller may see the lead is decided on its state now.
+            self.leads.visible(&auth.0, now.as_ref()).await?;
+            let view = then.ok_or_else(|| ApiError::not_found("lead at that time"))?;
+            // Restriction is decided on the lead as it is now, not as it was then.
+            let view = match &now {
+                Some(n) if policy::restricted_for(&auth.0, n) => policy::masked(view),
+                _ => view,
+            };
+            http::record_access(&self.leads.state, req, "lead", id.0, AccessKind::AsOf).await?;
+            let etag = format!("\"{}\"", view.version);
+            return Ok(LeadResponse::Ok(Json((&view).into()), etag));
+        }
+        http::wait_for(&self.leads.state, http::min_position(min_position.0, req)?).await?;
+        let view = self.leads.lead_view(id.0).await?;
+        self.leads.visible(&auth.0, Some(&view)).await?;
+        let view = policy::shown(&auth.0, view);
+        http::record_access(&self.leads.state, req, "lead", id.0, AccessKind::Profile).await?;
+        let etag = format!("\"{}\"", view.version);
+        Ok(LeadResponse::Ok(Json((&view).into()), etag))
+    }
+
+    /// Replace a lead's contact details
+    ///
+    /// Sends every field; optional fields left out are cleared. Emits only what changed.
+    #[oai(
+        path = "/api/leads/:id",
+        method = "put",
+        tag = "ApiTags::Leads",
+        operation_id = "replaceLeadDetails"
+    )]
+    async fn replace(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The lead's id.
+        id: Path<Uuid>,
+        body: Json<LeadDetailsReplace>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        let fingerprint = http::fingerprint(&body.0);
+        idempotent(&self.leads.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let d = LeadsApi::details(&mut f, &body.0);
+            f.finish()?;
+            let d = d.ok_or_else(|| ApiError::bad_request("invalid details"))?;
+            let patch = DetailsPatch {
+                name: Some(d.name),
+                email: Some(d.email),
+                phone: Some(d.phone),
+                source: Some(d.source),
+                source_detail: Some(d.source_detail),
+                product_interest: Some(d.product_interest),
+                preferred_contact_method: Some(d.preferred_contact_method),
+                preferred_contact_time: Some(d.preferred_contact_time),
+                notes: Some(d.notes),
+            };
+            let done = self
+                .leads
+                .run(
+                    &auth.0,
+                    Action::LeadEdit,
+                    id.0,
+                    LeadCommand::UpdateDetails(patch),
+                    req,
+                )
+                .await?;
+            Ok(DoneResponse::Done(accepted(id.0, &done)))
+        })
+        .await
+    }
+
+    /// Update some contact details
+    ///
+    /// Absent fields stay as they are; `null` clears an optional field. Emits only what changed.
+    #[oai(
+        path = "/api/leads/:id",
+        method = "patch",
+        tag = "ApiTags::Leads",
+        operation_id = "updateLeadDetails"
+    )]
+    async fn patch(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The lead's id.
+        id: Path<Uuid>,
+        body: Json<LeadDetailsPatch>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        let fingerprint = http::fingerprint(&body.0);
+        idempotent(&self.leads.state, key.0, req, fingerprint, || async {
+            let b = &body.0;
+            let mut f = Fields::default();
+            let name = match &b.name {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => {
+                    f.errors
+                        .push(FieldError::new("name", "a lead's name cannot be cleared"));
+                    None
+                }
+                MaybeUndefined::Value(s) => f.take("name", PersonName::parse(s)),
+            };
+            let email = match &b.email {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(s) => f.take("email", Email::parse(s)).map(Some),
+            };
+            let phone = match &b.phone {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(s) => f.take("phone", Phone::parse(s)).map(Some),
+            };
+            let source = match &b.source {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => {
+                    f.errors.push(FieldError::new(
+                        "source",
+                        "a lead's source cannot be cleared",
+                    ));
+                    None
+                }
+                MaybeUndefined::Value(s) => Some((*s).into()),
+            };
+            let product_interest = match &b.product_interest {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Vec::new()),
+                MaybeUndefined::Value(v) => {
+                    f.take("product_interest", parse_product_interest(&strings(v)))
+                }
+            };
+            let preferred_contact_method = match &b.preferred_contact_method {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(m) => Some(Some((*m).into())),
+            };
+            let patch = DetailsPatch {
+                name,
+                email,
+                phone,
+                source,
+                source_detail: patch_text(&mut f, "source_detail", &b.source_detail, |s| {
+                    Text::parse(s, 200)
+                }),
+                product_interest,
+                preferred_contact_method,
+                preferred_contact_time: patch_text(
+                    &mut f,
+                    "preferred_contact_time",
+                    &b.preferred_contact_time,
+                    |s| Text::parse(s, 100),
+                ),
+                notes: patch_text(&mut f, "notes", &b.notes, |s| Text::parse(s, 5000)),
+            };
+            f.finish()?;
+            let done = self
+                .leads
+                .run(
+                    &auth.0,
+                    Action::LeadEdit,
+                    id.0,
+                    LeadCommand::UpdateDetails(patch),
+                    req,
+                )
+                .await?;
+            Ok(DoneResponse::Done(accepted(id.0, &done)))
+        })
+        .await
+    }
+
+    /// Archive a lead
+    ///
+    /// The lead leaves the default lists and takes no more changes; its history stays and the
+    /// event log is never altered.
+    #[oai(
+        path = "/api/leads/:id",
+        method = "delete",
+        tag = "ApiTags::Leads",
+        operation_id = "archiveLead"
+    )]
+    async fn archive(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The lead's id.
+        id: Path<Uuid>,
+        /// Why the lead is archived.
+        reason: Query<Option<String>>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        let fingerprint = serde_json::json!({ "reason": reason.0 });
+        idempotent(&self.leads.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = self::reason(&mut f, reason.0.as_deref());
+            f.finish()?;
+            let done = self
+                .leads
+                .run(
+                    &auth.0,
+                    Action::LeadArchive,
+                    id.0,
+                    LeadCommand::Archive { reason },
+                    req,
+                )
+                .await?;
+            Ok(DoneResponse::Done(accepted(id.0, &done)))
+        })
+        .await
+    }
+
+    /// Move a lead in the pipeline
+    ///
+    /// new → contacted → qualified → converted; `lost` (with a reason) from any open status;
+    /// from lost, only back to the status it was lost from (reopen). Illegal moves answer 409
+    /// with the allowed moves.
+    #[oai(
+        path = "/api/leads/:id/status",
+        method = "post",
+        tag = "ApiTags::Leads",
+        operation_id = "changeLeadStatus"
+    )]
+    async fn status(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The lead's id.
+        id: Path<Uuid>,
+        body: Json<StatusChange>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        let fingerprint = http::fingerprint(&body.0);
+        idempotent(&self.leads.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = self::reason(&mut f, body.0.reason.as_deref());
+            f.finish()?;
+            let client_id = Uuid::now_v7();
+            let to: domain::lead::LeadStatus = body.0.status.into();
+            let done = self
+                .leads
+                .run(
+                    &auth.0,
+                    Action::LeadEdit,
+                    id.0,
+                    LeadCommand::ChangeStatus {
+                        to,
+                        reason,
+                        client_id,
+                    },
+                    req,
+                )
+                .await?;
+            Ok(DoneResponse::Done(Json(Accepted {
+                client_id: (to == domain::lead::LeadStatus::Converted).then_some(client_id),
+                ..Accepted::of(id.0, &done)
+            })))
+        })
+        .await
+    }
+
+    /// Convert a lead to a client
+    ///
+    /// Only a qualified lead converts. The answer carries the id of the client account.
+    #[oai(
+        path = "/api/leads/:id/convert",
+        method = "post",
+        tag = "ApiTags::Leads",
+        operation_id = "convertLead"
+    )]
+    async fn convert(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The lead's id.
+        id: Path<Uuid>,
+        body: Json<Conversion>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        let fingerprint = http::fingerprint(&body.0);
+        idempotent(&self.leads.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = self::reason(&mut f, body.0.reason.as_deref());
+            f.finish()?;
+            let client_id = Uuid::now_v7();
+            let to = domain::lead::LeadStatus::Converted;
+            let done = self
+                .leads
+                .run(
+                    &auth.0,
+                    Action::LeadEdit,
+                    id.0,
+                    LeadCommand::ChangeStatus {
+                        to,
+                        reason,
+                        client_id,
+                    },
+                    req,
+                )
+                .await?;
+            Ok(DoneResponse::Done(Json(Accepted {
+                client_id: Some(client_id),
+                ..Accepted::of(id.0, &done)
+            })))
+        })
+        .await
+    }
+
+    /// Assign a lead
+    ///
+    /// To an agent by id, or to the next active agent by round-robin. Reassignment keeps the
+    /// previous agent in the lead's history.
+    #[oai(
+        path = "/api/leads/:id/assignment",
+        method = "post",
+        tag = "ApiTags::Leads",
+        operation_id = "assignLead"
+    )]
+    async fn assign(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The lead's id.
+        id: Path<Uuid>,
+        body: Json<AssignmentRequest>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        let fingerprint = http::fingerprint(&body.0);
+        idempotent(&self.leads.state, key.0, req, fingerprint, || async {
+            let mut f = Fields::default();
+            let reason = self::reason(&mut f, body.0.reason.as_deref());
+            if body.0.agent_id.is_none() && !body.0.round_robin {
+                f.errors.push(FieldError::new(
+                    "agent_id",
+                    "give an agent_id or set round_robin",
+                ));
+            }
+            if body.0.agent_id.is_some() && body.0.round_robin {
+                f.errors.push(FieldError::new(
+                    "round_robin",
+                    "give either agent_id or round_robin, not both",
+                ));
+            }
+            f.finish()?;
+            policy::require(&auth.0, Action::LeadAssign)?;
+            let to = match body.0.agent_id {
+                Some(agent) => commands::leads::Assignee::Agent(agent),
+                None => commands::leads::Assignee::RoundRobin,
+            };
+            let scope = policy::scope(&self.leads.state, &auth.0).await?;
+            let done = commands::leads::assign(
+                &self.leads.state.write,
+                &auth.0.actor(),
+                &scope,
+                id.0,
+                to,
+                reason,
+                &http::metadata(req),
+                http::if_match(req)?,
+            )
+            .await?;
+            Ok(DoneResponse::Done(accepted(id.0, &done)))
+        })
+        .await
+    }
+}
