@@ -55,7 +55,7 @@ impl Lookups for ReadModels {
         phone: Option<&'a str>,
     ) -> Lookup<'a, Vec<LeadOnFile>> {
         Box::pin(async move {
-            let q = projections::leads::query::duplicates(&self.db, &self.keyring, email, phone);
+            let q = projections::leads::checks::duplicates(&self.db, &self.keyring, email, phone);
             let ids = q.await.map_err(LookupError::new)?;
             let mut found = Vec::with_capacity(ids.len());
             for lead_id in ids {
@@ -73,7 +73,7 @@ impl Lookups for ReadModels {
 
     fn lead_erasures_due(&self) -> Lookup<'_, Vec<String>> {
         Box::pin(async move {
-            projections::leads::query::erasures_due(&self.db)
+            projections::leads::checks::erasures_due(&self.db)
                 .await
                 .map_err(LookupError::new)
         })

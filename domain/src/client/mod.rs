@@ -7,7 +7,10 @@
 //! ([`RetentionPolicy`]); the aggregate decides with them and the clock whether documents may
 //! be let go and whether the person's key may be destroyed.
 
+mod commands;
+mod errors;
 mod events;
+mod personal;
 #[cfg(test)]
 mod tests;
 
@@ -19,7 +22,10 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use events::{ClientCommand, ClientError, ClientEvent};
+pub use commands::ClientCommand;
+pub use errors::ClientError;
+pub use events::ClientEvent;
+pub use personal::{personal_fields, upcasters};
 
 use crate::lead::MarketingChannel;
 use crate::user::Branch;
@@ -481,37 +487,5 @@ impl Aggregate for Client {
             }
             ClientEvent::SubjectDataExported => {}
         }
-    }
-}
-
-/// Upcasters for older versions of Client events; every Client event is at its first version.
-pub fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
-    Vec::new()
-}
-
-/// Where the personal data is in each Client event's stored payload (JSON pointers).
-pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
-    match event_type {
-        "ClientOnboarded" => &[
-            "/ClientOnboarded/profile/name",
-            "/ClientOnboarded/profile/email",
-            "/ClientOnboarded/profile/phone",
-            "/ClientOnboarded/profile/pan",
-            "/ClientOnboarded/profile/date_of_birth",
-            "/ClientOnboarded/profile/address",
-        ],
-        "ClientProfileChanged" => &[
-            "/ClientProfileChanged/name",
-            "/ClientProfileChanged/email",
-            "/ClientProfileChanged/phone",
-            "/ClientProfileChanged/address",
-        ],
-        "RelationshipClosed" => &["/RelationshipClosed/reason"],
-        "ClientDocumentAdded" => &[
-            "/ClientDocumentAdded/number",
-            "/ClientDocumentAdded/file_name",
-        ],
-        "ErasureRequested" => &["/ErasureRequested/reason"],
-        _ => &[],
     }
 }

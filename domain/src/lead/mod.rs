@@ -1,8 +1,10 @@
 //! The Lead aggregate: a prospect worked by a sales agent from capture to conversion.
 
 mod commands;
+mod details;
 mod errors;
 mod events;
+mod personal;
 mod privacy;
 pub mod score;
 #[cfg(test)]
@@ -16,8 +18,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use commands::LeadCommand;
+pub use details::{parse_product_interest, LeadDetails, LeadDetailsPatch};
 pub use errors::LeadError;
 pub use events::{LeadDetailsChange, LeadEvent};
+pub use personal::{personal_fields, upcasters};
 
 use crate::values::{Email, PersonName, Phone, Text};
 use crate::Clock;
@@ -59,77 +63,6 @@ impl LeadStatus {
     pub fn is_open(self) -> bool {
         matches!(self, Self::New | Self::Contacted | Self::Qualified)
     }
-}
-
-/// The contact details of a lead as captured or last updated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LeadDetails {
-    pub name: PersonName,
-    pub email: Option<Email>,
-    pub phone: Option<Phone>,
-    pub source: LeadSource,
-    /// Campaign name, referrer or partner, depending on the source.
-    pub source_detail: Option<Text>,
-    pub product_interest: Vec<String>,
-    pub preferred_contact_method: Option<ContactMethod>,
-    pub preferred_contact_time: Option<Text>,
-    pub notes: Option<Text>,
-}
-
-impl LeadDetails {
-    /// The change that turns `self` into `wanted`, naming only the fields that differ.
-    pub fn diff(&self, wanted: &LeadDetailsPatch) -> LeadDetailsChange {
-        fn changed<T: PartialEq + Clone>(old: &T, new: &Option<T>) -> Option<T> {
-            new.as_ref().filter(|n| *n != old).cloned()
-        }
-        LeadDetailsChange {
-            name: changed(&self.name, &wanted.name),
-            email: changed(&self.email, &wanted.email),
-            phone: changed(&self.phone, &wanted.phone),
-            source: changed(&self.source, &wanted.source),
-            source_detail: changed(&self.source_detail, &wanted.source_detail),
-            product_interest: changed(&self.product_interest, &wanted.product_interest),
-            preferred_contact_method: changed(
-                &self.preferred_contact_method,
-                &wanted.preferred_contact_method,
-            ),
-            preferred_contact_time: changed(
-                &self.preferred_contact_time,
-                &wanted.preferred_contact_time,
-            ),
-            notes: changed(&self.notes, &wanted.notes),
-        }
-    }
-}
-
-/// A wanted update: `None` leaves a field as it is, `Some(None)` clears it.
-pub type LeadDetailsPatch = LeadDetailsChange;
-
-/// Product interests are short tags (e.g. `equity`, `mutual_funds`, `f_and_o`).
-pub fn parse_product_interest(raw: &[String]) -> Result<Vec<String>, crate::values::InvalidValue> {
-    let mut out: Vec<String> = Vec::new();
-    if raw.len() > 20 {
-        return Err(crate::values::InvalidValue::new(
-            "at most 20 product interests",
-        ));
-    }
-    for p in raw {
-        let tag = p.trim().to_lowercase();
-        if tag.is_empty()
-            || tag.len() > 40
-            || !tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ' ')
-        {
-            return Err(crate::values::InvalidValue::new(
-                "a product interest is 1 to 40 letters, digits, spaces, '-' or '_'",
-            ));
-        }
-        if !out.contains(&tag) {
-            out.push(tag);
-        }
-    }
-    Ok(out)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -555,47 +488,5 @@ impl Aggregate for Lead {
             }
             LeadEvent::SubjectDataExported => {}
         }
-    }
-}
-
-/// Upcasters for older versions of Lead events, applied when events are loaded by the write
-/// side and by the read side. Every Lead event is still at its first version (1.0).
-pub fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
-    Vec::new()
-}
-
-/// Where the personal data is in each Lead event's stored payload (JSON pointers): names,
-/// contact details and every free text, which can carry anything a person said.
-pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
-    match event_type {
-        "LeadCaptured" => &[
-            "/LeadCaptured/details/name",
-            "/LeadCaptured/details/email",
-            "/LeadCaptured/details/phone",
-            "/LeadCaptured/details/source_detail",
-            "/LeadCaptured/details/preferred_contact_time",
-            "/LeadCaptured/details/notes",
-        ],
-        "LeadDetailsChanged" => &[
-            "/LeadDetailsChanged/name",
-            "/LeadDetailsChanged/email",
-            "/LeadDetailsChanged/phone",
-            "/LeadDetailsChanged/source_detail",
-            "/LeadDetailsChanged/preferred_contact_time",
-            "/LeadDetailsChanged/notes",
-        ],
-        "LeadStatusChanged" => &["/LeadStatusChanged/reason"],
-        "LeadLost" => &["/LeadLost/reason"],
-        "LeadReopened" => &["/LeadReopened/reason"],
-        "LeadConverted" => &["/LeadConverted/reason"],
-        "LeadAssigned" => &["/LeadAssigned/reason"],
-        "FollowUpScheduled" => &["/FollowUpScheduled/note"],
-        "FollowUpRescheduled" => &["/FollowUpRescheduled/reason"],
-        "FollowUpCompleted" => &["/FollowUpCompleted/outcome"],
-        "FollowUpCancelled" => &["/FollowUpCancelled/reason"],
-        "InteractionLogged" => &["/InteractionLogged/summary"],
-        "LeadArchived" => &["/LeadArchived/reason"],
-        "ErasureRequested" => &["/ErasureRequested/reason"],
-        _ => &[],
     }
 }

@@ -3,8 +3,17 @@
 //! token families they hold. Passwords are hashed before they reach a command; only the hash is
 //! ever in an event.
 
+mod commands;
+mod errors;
+mod events;
+mod personal;
 #[cfg(test)]
 mod tests;
+
+pub use commands::UserCommand;
+pub use errors::UserError;
+pub use events::UserEvent;
+pub use personal::personal_fields;
 
 use std::collections::BTreeMap;
 
@@ -92,158 +101,6 @@ pub struct UserProfile {
     pub role: Role,
     pub branch: Option<Branch>,
     pub manager_id: Option<Uuid>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum UserCommand {
-    Register {
-        user_id: Uuid,
-        profile: UserProfile,
-        password_hash: String,
-        /// Set when someone else chose the password: the user must change it first.
-        must_change_password: bool,
-    },
-    /// Changes what is given; `Some(None)` clears an optional field.
-    Update {
-        name: Option<PersonName>,
-        role: Option<Role>,
-        branch: Option<Option<Branch>>,
-        manager_id: Option<Option<Uuid>>,
-    },
-    Deactivate,
-    Reactivate,
-    /// An administrator set a new password; the user must change it at the next login.
-    ResetPassword {
-        password_hash: String,
-    },
-    /// The user changed their own password (the API checked the current one).
-    ChangePassword {
-        password_hash: String,
-    },
-    /// A login attempt whose password the API checked; a success opens a refresh family.
-    Login {
-        password_ok: bool,
-        family_id: Uuid,
-        refresh_hash: String,
-        refresh_expires_at: DateTime<Utc>,
-    },
-    /// A refresh token (its family and hash) traded for a new one.
-    Refresh {
-        family_id: Uuid,
-        presented_hash: String,
-        new_hash: String,
-        expires_at: DateTime<Utc>,
-    },
-    Logout {
-        family_id: Uuid,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum UserEvent {
-    UserRegistered {
-        user_id: Uuid,
-        profile: UserProfile,
-        password_hash: String,
-        must_change_password: bool,
-    },
-    UserUpdated {
-        name: Option<PersonName>,
-        role: Option<Role>,
-        branch: Option<Option<Branch>>,
-        manager_id: Option<Option<Uuid>>,
-    },
-    UserDeactivated {},
-    UserReactivated {},
-    PasswordReset {
-        password_hash: String,
-    },
-    PasswordChanged {
-        password_hash: String,
-    },
-    LoginSucceeded {
-        family_id: Uuid,
-        refresh_hash: String,
-        refresh_expires_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-    },
-    LoginFailed {
-        at: DateTime<Utc>,
-        /// Set when this failure locked the account.
-        locked_until: Option<DateTime<Utc>>,
-    },
-    RefreshTokenRotated {
-        family_id: Uuid,
-        refresh_hash: String,
-        refresh_expires_at: DateTime<Utc>,
-    },
-    /// A refresh token that had already been traded in was presented again: the whole family
-    /// is revoked (someone else may hold a copy).
-    RefreshTokenReused {
-        family_id: Uuid,
-    },
-    LoggedOut {
-        family_id: Uuid,
-    },
-}
-
-impl UserEvent {
-    pub fn name(&self) -> &'static str {
-        match self {
-            UserEvent::UserRegistered { .. } => "UserRegistered",
-            UserEvent::UserUpdated { .. } => "UserUpdated",
-            UserEvent::UserDeactivated {} => "UserDeactivated",
-            UserEvent::UserReactivated {} => "UserReactivated",
-            UserEvent::PasswordReset { .. } => "PasswordReset",
-            UserEvent::PasswordChanged { .. } => "PasswordChanged",
-            UserEvent::LoginSucceeded { .. } => "LoginSucceeded",
-            UserEvent::LoginFailed { .. } => "LoginFailed",
-            UserEvent::RefreshTokenRotated { .. } => "RefreshTokenRotated",
-            UserEvent::RefreshTokenReused { .. } => "RefreshTokenReused",
-            UserEvent::LoggedOut { .. } => "LoggedOut",
-        }
-    }
-
-    /// Whether access tokens issued before this event stop working (role, branch, password
-    /// or active state changed).
-    pub fn revokes_access_tokens(&self) -> bool {
-        matches!(
-            self,
-            UserEvent::UserUpdated { .. }
-                | UserEvent::UserDeactivated {}
-                | UserEvent::UserReactivated {}
-                | UserEvent::PasswordReset { .. }
-                | UserEvent::PasswordChanged { .. }
-        )
-    }
-}
-
-impl DomainEvent for UserEvent {
-    fn event_type(&self) -> String {
-        self.name().to_string()
-    }
-
-    fn event_version(&self) -> String {
-        "1.0".to_string()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum UserError {
-    #[error("the user exists already")]
-    AlreadyExists,
-    #[error("no such user")]
-    NotFound,
-    #[error("the account is deactivated")]
-    Inactive,
-    #[error("the account is locked until {until}")]
-    Locked { until: DateTime<Utc> },
-    #[error("the refresh token is not valid")]
-    InvalidRefresh,
-    #[error("a {0} needs a branch")]
-    BranchRequired(Role),
-    #[error("the account is already {0}")]
-    AlreadyInState(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -555,17 +412,5 @@ impl Aggregate for User {
                 }
             }
         }
-    }
-}
-
-/// What is sealed in User event payloads (with the user's own key): the password hashes, so
-/// that an exported log gives nobody anything to crack. Staff names and e-mail addresses are
-/// business contact data kept with the firm's records and stay readable.
-pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
-    match event_type {
-        "UserRegistered" => &["/UserRegistered/password_hash"],
-        "PasswordReset" => &["/PasswordReset/password_hash"],
-        "PasswordChanged" => &["/PasswordChanged/password_hash"],
-        _ => &[],
     }
 }

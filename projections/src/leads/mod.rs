@@ -1,6 +1,7 @@
 //! The lead list read model: one row per lead (with its full view as a document) and one row
 //! per follow-up, for the lists agents work from.
 
+pub mod checks;
 pub mod query;
 mod view;
 

@@ -1,0 +1,49 @@
+//! What may be asked of a client.
+
+use uuid::Uuid;
+
+use super::{ClientProfile, ClientProfileChange, Document};
+use crate::lead::MarketingChannel;
+use crate::user::Branch;
+use crate::values::Text;
+
+/// What may be asked of a client. Values are already validated; the aggregate checks the rules
+/// that depend on the client's state, the clock and the retention policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientCommand {
+    Onboard {
+        client_id: Uuid,
+        /// The converted lead this client came from, if any.
+        lead_id: Option<Uuid>,
+        profile: ClientProfile,
+        branch: Branch,
+        relationship_manager: Option<Uuid>,
+    },
+    UpdateProfile(ClientProfileChange),
+    AssignRelationshipManager {
+        manager_id: Uuid,
+    },
+    /// The relationship ends (account closed): the retention periods start counting.
+    CloseRelationship {
+        reason: Text,
+    },
+    AddDocument(Document),
+    /// Lets go of the documents whose retention period has ended.
+    PurgeExpiredDocuments,
+    RequestErasure {
+        reason: Option<Text>,
+    },
+    PlaceLegalHold {
+        reason: Text,
+    },
+    LiftLegalHold {
+        reason: Option<Text>,
+    },
+    /// Record that the subject's key is destroyed now; refused while anything blocks it.
+    Erase,
+    SetMarketingConsent {
+        channel: MarketingChannel,
+        granted: bool,
+    },
+    RecordExport,
+}

@@ -1,0 +1,30 @@
+//! Why a client command is refused.
+
+/// Why the Client aggregate refused a command. Each maps to one HTTP status at the edge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("a client with this id already exists")]
+    AlreadyExists,
+    #[error("no client with this id")]
+    NotFound,
+    #[error("the relationship is closed; the record is kept but takes no more changes")]
+    Closed,
+    #[error("the client's personal data was erased; the record takes no more changes")]
+    Erased,
+    #[error(
+        "the person asked for erasure: processing is restricted to privacy and compliance steps"
+    )]
+    Restricted,
+    #[error("this relationship manager already looks after the client")]
+    AlreadyAssigned,
+    #[error("a document with this id is already on the client")]
+    DuplicateDocument,
+    #[error("a legal hold already stands")]
+    AlreadyOnHold,
+    #[error("no legal hold stands")]
+    NotOnHold,
+    #[error("erasure is blocked: {0}")]
+    ErasureBlocked(&'static str),
+    #[error("marketing consent cannot be given while processing is restricted")]
+    ConsentWhileRestricted,
+}
