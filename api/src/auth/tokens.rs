@@ -101,9 +101,20 @@ impl TokenKeys {
 
 /// A fresh refresh token for `user_id`'s family, and the hash that is stored.
 pub fn new_refresh(user_id: Uuid, family: Uuid) -> (String, String) {
+    let (secret, hash) = new_refresh_secret();
+    (refresh_token(user_id, family, &secret), hash)
+}
+
+/// A new refresh token's secret and the hash that is recorded of it (before the user is known).
+pub fn new_refresh_secret() -> (String, String) {
     let secret = store::privacy::generate_master_key();
     let hash = refresh_hash(&secret);
-    (format!("rt1.{user_id}.{family}.{secret}"), hash)
+    (secret, hash)
+}
+
+/// The refresh token a client holds: who, which session, and the secret.
+pub fn refresh_token(user_id: Uuid, family: Uuid, secret: &str) -> String {
+    format!("rt1.{user_id}.{family}.{secret}")
 }
 
 /// The user, family and hash a presented refresh token stands for.

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
+use commands::users::sign_in::{self, Attempt, SignInError};
 use commands::CommandError;
 use domain::user::{check_password, User, UserCommand, UserError, UserEvent};
 use poem::Request;
@@ -104,68 +105,33 @@ impl AuthApi {
         body: Json<LoginRequest>,
     ) -> Result<TokenResponse, ApiError> {
         self.limit(req)?;
-        let email = body.email.trim().to_lowercase();
-        if email.is_empty() || body.password.is_empty() || body.password.len() > 1024 {
-            return Err(ApiError::unauthorized(BAD_LOGIN));
-        }
-        let user_id = commands::users::user_by_email(&self.state.db, &email)
-            .await
-            .map_err(ApiError::internal)?;
-        let Some(user_id) = user_id else {
-            // The same work as for a real account, so timing does not tell which exist.
-            commands::passwords::verify(body.password.0.clone(), None).await;
-            return Err(ApiError::unauthorized(BAD_LOGIN));
-        };
-        let id = user_id.to_string();
-        let (user, _) = self
-            .state
-            .write
-            .users
-            .load(&id)
-            .await
-            .map_err(ApiError::internal)?;
-        if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
-            return Err(locked(until));
-        }
-        let ok =
-            commands::passwords::verify(body.password.0.clone(), Some(user.password_hash.clone()))
-                .await;
         let family = Uuid::now_v7();
-        let (refresh, refresh_hash) = tokens::new_refresh(user_id, family);
+        let (secret, refresh_hash) = tokens::new_refresh_secret();
         let expires = tokens::refresh_expiry(Utc::now());
-        let mut meta = http::metadata(req);
-        meta.actor_id = id.clone();
-        meta.actor_role = user
-            .profile
-            .as_ref()
-            .map(|p| p.role.as_str().to_string())
-            .unwrap_or_default();
-        let (done, events) = self
-            .state
-            .write
-            .users
-            .execute_events(
-                &id,
-                UserCommand::Login {
-                    password_ok: ok,
-                    family_id: family,
-                    refresh_hash,
-                    refresh_expires_at: expires,
-                },
-                &meta,
-            )
-            .await
-            .map_err(|e| match e {
-                CommandError::Rejected(UserError::Inactive) => ApiError::unauthorized(BAD_LOGIN),
-                other => ApiError::from(other),
-            })?;
-        match events.first() {
-            Some(UserEvent::LoginSucceeded { .. }) => {
-                let pair =
-                    self.tokens_for(&user, user_id, family, refresh, expires, done.position)?;
+        let attempt = Attempt {
+            email: &body.email,
+            password: &body.password,
+            family,
+            refresh_hash,
+            refresh_expires_at: expires,
+        };
+        match sign_in::login(&self.state.write, attempt, http::metadata(req)).await {
+            Ok(signed_in) => {
+                let refresh = tokens::refresh_token(signed_in.user_id, family, &secret);
+                let pair = self.tokens_for(
+                    &signed_in.user,
+                    signed_in.user_id,
+                    family,
+                    refresh,
+                    expires,
+                    signed_in.done.position,
+                )?;
                 Ok(TokenResponse::Ok(Json(pair)))
             }
-            _ => Err(ApiError::unauthorized(BAD_LOGIN)),
+            Err(SignInError::Refused) => Err(ApiError::unauthorized(BAD_LOGIN)),
+            Err(SignInError::Locked(until)) => Err(locked(until)),
+            Err(SignInError::Command(e)) => Err(e.into()),
+            Err(SignInError::Store(e)) => Err(ApiError::internal(e)),
         }
     }
 

@@ -2,6 +2,7 @@
 //! and the sign-in directory (e-mail address → user).
 
 mod directory;
+pub mod sign_in;
 
 pub use directory::*;
 
