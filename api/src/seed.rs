@@ -160,9 +160,11 @@ pub async fn demo_records(write: &commands::WriteSide) -> Result<Vec<String>, St
     }
 
     // The client the first lead became, with its KYC documents.
-    if commands::clients::reserve_pan(db, keyring, DEMO_PAN, client_id, |_| async { Ok(true) })
-        .await
-        .map_err(|e| err(&e))?
+    if commands::clients::reserve_pan(db, keyring, DEMO_PAN, client_id, |_| async {
+        Ok::<_, store::StoreError>(true)
+    })
+    .await
+    .map_err(|e| err(&e))?
         != commands::clients::Reservation::Reserved
     {
         return Err("the demo PAN is taken".into());

@@ -152,7 +152,7 @@ async fn reserve(
                 .load(&holder.to_string())
                 .await
                 .map(|(c, _)| c.is_onboarded())
-                .map_err(|e| store::StoreError::Url(e.to_string()))
+                .map_err(ClientsError::from)
         },
     )
     .await?;

@@ -24,16 +24,17 @@ const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Reserves the PAN (by its blind index) for `client_id`. `onboarded` says whether a client
 /// exists, for taking over a reservation an interrupted onboarding left behind.
-pub async fn reserve_pan<F, Fut>(
+pub async fn reserve_pan<F, Fut, E>(
     db: &Db,
     keyring: &Keyring,
     pan: &str,
     client_id: Uuid,
     onboarded: F,
-) -> Result<Reservation, StoreError>
+) -> Result<Reservation, E>
 where
     F: Fn(Uuid) -> Fut,
-    Fut: std::future::Future<Output = Result<bool, StoreError>>,
+    Fut: std::future::Future<Output = Result<bool, E>>,
+    E: From<StoreError>,
 {
     let index = keyring.blind_index("pan", pan);
     for _ in 0..2 {
@@ -47,7 +48,8 @@ where
             .bind(client_id.to_string())
             .bind(now.to_rfc3339())
             .execute(pool)
-            .await?
+            .await
+                .map_err(StoreError::from)?
             .rows_affected()
         });
         if inserted == 1 {
@@ -57,7 +59,8 @@ where
             sqlx::query_as("SELECT client_id, created_at FROM client_pans WHERE pan_index = $1")
                 .bind(&index)
                 .fetch_optional(pool)
-                .await?
+                .await
+                .map_err(StoreError::from)?
         });
         let Some((holder, created_at)) = holder else {
             // Nobody holds the PAN, so the conflict was this client's own other PAN (or the
@@ -66,7 +69,8 @@ where
                 sqlx::query_scalar("SELECT pan_index FROM client_pans WHERE client_id = $1")
                     .bind(client_id.to_string())
                     .fetch_optional(pool)
-                    .await?
+                    .await
+                .map_err(StoreError::from)?
             });
             if mine.is_some() {
                 return Ok(Reservation::ClientHasAnother);
@@ -85,7 +89,8 @@ where
                     .bind(&index)
                     .bind(holder.to_string())
                     .execute(pool)
-                    .await?;
+                    .await
+                .map_err(StoreError::from)?;
             });
             continue;
         }
