@@ -349,8 +349,10 @@ fn with_request_context(
                     StatusCode::PAYLOAD_TOO_LARGE,
                 )));
             }
-            let operation = routes.find(req.method(), req.uri().path()).cloned();
-            let json_body = operation.as_ref().is_some_and(|r| r.body.is_some());
+            // The operation is found once per request: body handling, query checks, parse errors and
+            // the log line all use it.
+            let operation = routes.find(req.method(), req.uri().path());
+            let json_body = operation.is_some_and(|r| r.body.is_some());
             let mut body_copy = None;
             if length.is_none() || json_body {
                 // Read at most the limit: a body without a declared length (chunked HTTP/1.1,
@@ -372,7 +374,6 @@ fn with_request_context(
             }
             // A command whose every field is optional takes an empty body as `{}`.
             let all_optional = operation
-                .as_ref()
                 .and_then(|r| r.body.as_ref())
                 .is_some_and(|schema| takes_empty(&routes.1, schema));
             if all_optional
@@ -403,13 +404,16 @@ fn with_request_context(
             crate::auth::authenticate(&state, &mut req).await;
             let method = req.method().clone();
             let path = req.uri().path().to_string();
-            let route = routes.name(&method, &path);
+            let route = match operation {
+                Some(r) => r.pattern.clone(),
+                None => routes.name(&method, &path),
+            };
             let started = Instant::now();
             let span = tracing::info_span!("request", %method, request_id = %request_id);
             let _guard = span.enter();
             drop(_guard);
             // A query parameter the operation does not declare is an error, not ignored.
-            let unknown = match (routes.find(&method, &path), req.uri().query()) {
+            let unknown = match (operation, req.uri().query()) {
                 (Some(r), Some(q)) => r.unknown_params(q),
                 _ => Vec::new(),
             };
@@ -418,7 +422,7 @@ fn with_request_context(
                     Ok(r) => r.into_response(),
                     Err(e) => {
                         // A request that could not be parsed is answered field by field.
-                        let named = operation.as_ref().and_then(|r| {
+                        let named = operation.and_then(|r| {
                             crate::problem::parse::field_errors(
                                 &e,
                                 r,
