@@ -136,10 +136,10 @@ pub async fn demo_records(write: &commands::WriteSide) -> Result<Vec<String>, St
     }
     run(
         ids[1],
-        LeadCommand::SetMarketingConsent {
+        LeadCommand::Privacy(domain::privacy::PrivacyCommand::SetMarketingConsent {
             channel: MarketingChannel::Sms,
             granted: true,
-        },
+        }),
     )
     .await?;
     let client_id = Uuid::now_v7();

@@ -34,6 +34,7 @@ pub mod access;
 pub mod client;
 pub mod kinds;
 pub mod lead;
+pub mod privacy;
 pub mod user;
 pub mod values;
 

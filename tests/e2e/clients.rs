@@ -160,7 +160,6 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
         .await;
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["id"], client_id.as_str());
-    let position = v["position"].as_i64().unwrap();
 
     // One client per PAN, however it is written.
     let (s, v) = app

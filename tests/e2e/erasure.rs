@@ -178,7 +178,9 @@ async fn erasure_holds_retention_consent_and_export(store: Store) {
         .leads
         .execute(
             &d,
-            domain::lead::LeadCommand::LiftLegalHold { reason: None },
+            domain::lead::LeadCommand::Privacy(domain::privacy::PrivacyCommand::LiftLegalHold {
+                reason: None,
+            }),
             &meta,
             None,
         )

@@ -5,9 +5,27 @@ use commands::lookups::LookupError;
 use commands::CommandError;
 use domain::client::ClientError;
 use domain::lead::LeadError;
+use domain::privacy::PrivacyError;
 use domain::user::UserError;
 
 use super::{ApiError, FieldError};
+
+/// Maps a data subject's refused privacy step to its problem (the same for every subject).
+impl From<PrivacyError> for ApiError {
+    fn from(e: PrivacyError) -> Self {
+        let detail = e.to_string();
+        match e {
+            PrivacyError::Erased => ApiError::conflict("erased", detail),
+            PrivacyError::AlreadyOnHold | PrivacyError::NotOnHold => {
+                ApiError::conflict("legal-hold", detail)
+            }
+            PrivacyError::ErasureBlocked(_) => ApiError::conflict("erasure-blocked", detail),
+            PrivacyError::ConsentWhileRestricted => {
+                ApiError::conflict("processing-restricted", detail)
+            }
+        }
+    }
+}
 
 /// Maps a lead command's failure to its HTTP problem.
 impl From<CommandError<LeadError>> for ApiError {
@@ -55,13 +73,7 @@ impl From<CommandError<LeadError>> for ApiError {
                     LeadError::DuplicateId => ApiError::conflict("duplicate-id", detail),
                     LeadError::Erased => ApiError::conflict("erased", detail),
                     LeadError::Restricted => ApiError::conflict("processing-restricted", detail),
-                    LeadError::AlreadyOnHold | LeadError::NotOnHold => {
-                        ApiError::conflict("legal-hold", detail)
-                    }
-                    LeadError::ErasureBlocked(_) => ApiError::conflict("erasure-blocked", detail),
-                    LeadError::ConsentWhileRestricted => {
-                        ApiError::conflict("processing-restricted", detail)
-                    }
+                    LeadError::Privacy(e) => e.into(),
                 }
             }
             CommandError::Conflict => ApiError::conflict(
@@ -85,15 +97,10 @@ impl From<CommandError<ClientError>> for ApiError {
                     ClientError::AlreadyExists => ApiError::conflict("already-exists", detail),
                     ClientError::Closed => ApiError::conflict("relationship-closed", detail),
                     ClientError::Erased => ApiError::conflict("erased", detail),
-                    ClientError::Restricted | ClientError::ConsentWhileRestricted => {
-                        ApiError::conflict("processing-restricted", detail)
-                    }
+                    ClientError::Restricted => ApiError::conflict("processing-restricted", detail),
                     ClientError::AlreadyAssigned => ApiError::conflict("already-assigned", detail),
                     ClientError::DuplicateDocument => ApiError::conflict("duplicate-id", detail),
-                    ClientError::AlreadyOnHold | ClientError::NotOnHold => {
-                        ApiError::conflict("legal-hold", detail)
-                    }
-                    ClientError::ErasureBlocked(_) => ApiError::conflict("erasure-blocked", detail),
+                    ClientError::Privacy(e) => e.into(),
                 }
             }
             CommandError::Conflict => ApiError::conflict(

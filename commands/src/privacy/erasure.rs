@@ -35,9 +35,9 @@ pub async fn erase_if_allowed(
                 position: done.position,
             })
         }
-        Err(CommandError::Rejected(LeadError::ErasureBlocked(reason))) => {
-            Ok(Erasure::Blocked { reason })
-        }
+        Err(CommandError::Rejected(LeadError::Privacy(
+            domain::privacy::PrivacyError::ErasureBlocked(reason),
+        ))) => Ok(Erasure::Blocked { reason }),
         Err(e) => Err(e),
     }
 }
@@ -60,9 +60,9 @@ pub async fn erase_client_if_allowed(
         .await
     {
         Ok(done) => done,
-        Err(CommandError::Rejected(ClientError::ErasureBlocked(reason))) => {
-            return Ok(Erasure::Blocked { reason })
-        }
+        Err(CommandError::Rejected(ClientError::Privacy(
+            domain::privacy::PrivacyError::ErasureBlocked(reason),
+        ))) => return Ok(Erasure::Blocked { reason }),
         Err(e) => return Err(e),
     };
     // The key goes last: until it is destroyed the retention run finds the client again and
@@ -126,7 +126,9 @@ async fn erase_with_client(
             keyring.shred(lead_id).await.map_err(CommandError::store)?;
             Ok(Some(done.position))
         }
-        Err(CommandError::Rejected(LeadError::ErasureBlocked(_))) => Ok(None),
+        Err(CommandError::Rejected(LeadError::Privacy(
+            domain::privacy::PrivacyError::ErasureBlocked(_),
+        ))) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -36,25 +36,43 @@ pub enum Step {
 impl Step {
     fn for_lead(self) -> LeadCommand {
         match self {
-            Step::RequestErasure(reason) => LeadCommand::RequestErasure { reason },
-            Step::PlaceHold(reason) => LeadCommand::PlaceLegalHold { reason },
-            Step::LiftHold(reason) => LeadCommand::LiftLegalHold { reason },
-            Step::Consent(channel, granted) => {
-                LeadCommand::SetMarketingConsent { channel, granted }
+            Step::RequestErasure(reason) => {
+                LeadCommand::Privacy(domain::privacy::PrivacyCommand::RequestErasure { reason })
             }
-            Step::Export => LeadCommand::RecordExport,
+            Step::PlaceHold(reason) => {
+                LeadCommand::Privacy(domain::privacy::PrivacyCommand::PlaceLegalHold { reason })
+            }
+            Step::LiftHold(reason) => {
+                LeadCommand::Privacy(domain::privacy::PrivacyCommand::LiftLegalHold { reason })
+            }
+            Step::Consent(channel, granted) => {
+                LeadCommand::Privacy(domain::privacy::PrivacyCommand::SetMarketingConsent {
+                    channel,
+                    granted,
+                })
+            }
+            Step::Export => LeadCommand::Privacy(domain::privacy::PrivacyCommand::RecordExport),
         }
     }
 
     fn for_client(self) -> ClientCommand {
         match self {
-            Step::RequestErasure(reason) => ClientCommand::RequestErasure { reason },
-            Step::PlaceHold(reason) => ClientCommand::PlaceLegalHold { reason },
-            Step::LiftHold(reason) => ClientCommand::LiftLegalHold { reason },
-            Step::Consent(channel, granted) => {
-                ClientCommand::SetMarketingConsent { channel, granted }
+            Step::RequestErasure(reason) => {
+                ClientCommand::Privacy(domain::privacy::PrivacyCommand::RequestErasure { reason })
             }
-            Step::Export => ClientCommand::RecordExport,
+            Step::PlaceHold(reason) => {
+                ClientCommand::Privacy(domain::privacy::PrivacyCommand::PlaceLegalHold { reason })
+            }
+            Step::LiftHold(reason) => {
+                ClientCommand::Privacy(domain::privacy::PrivacyCommand::LiftLegalHold { reason })
+            }
+            Step::Consent(channel, granted) => {
+                ClientCommand::Privacy(domain::privacy::PrivacyCommand::SetMarketingConsent {
+                    channel,
+                    granted,
+                })
+            }
+            Step::Export => ClientCommand::Privacy(domain::privacy::PrivacyCommand::RecordExport),
         }
     }
 }

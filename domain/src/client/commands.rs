@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{ClientProfile, ClientProfileChange, Document};
-use crate::lead::MarketingChannel;
+use crate::privacy::PrivacyCommand;
 use crate::user::Branch;
 use crate::values::Text;
 
@@ -30,20 +30,8 @@ pub enum ClientCommand {
     AddDocument(Document),
     /// Lets go of the documents whose retention period has ended.
     PurgeExpiredDocuments,
-    RequestErasure {
-        reason: Option<Text>,
-    },
-    PlaceLegalHold {
-        reason: Text,
-    },
-    LiftLegalHold {
-        reason: Option<Text>,
-    },
     /// Record that the subject's key is destroyed now; refused while anything blocks it.
     Erase,
-    SetMarketingConsent {
-        channel: MarketingChannel,
-        granted: bool,
-    },
-    RecordExport,
+    /// Erasure requests, holds, consents and exports: the data-subject component decides.
+    Privacy(PrivacyCommand),
 }

@@ -19,12 +19,6 @@ pub enum ClientError {
     AlreadyAssigned,
     #[error("a document with this id is already on the client")]
     DuplicateDocument,
-    #[error("a legal hold already stands")]
-    AlreadyOnHold,
-    #[error("no legal hold stands")]
-    NotOnHold,
-    #[error("erasure is blocked: {0}")]
-    ErasureBlocked(&'static str),
-    #[error("marketing consent cannot be given while processing is restricted")]
-    ConsentWhileRestricted,
+    #[error(transparent)]
+    Privacy(#[from] crate::privacy::PrivacyError),
 }

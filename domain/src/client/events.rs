@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{ClientProfile, ClientProfileChange, Document, ErasureBasis};
-use crate::lead::MarketingChannel;
+use crate::privacy::PrivacyEvent;
 use crate::user::Branch;
 use crate::values::Text;
 
@@ -38,23 +38,19 @@ pub enum ClientEvent {
         reason: Option<Text>,
         retention_until: Option<DateTime<Utc>>,
     },
-    LegalHoldPlaced {
-        reason: Text,
-    },
-    LegalHoldLifted {
-        reason: Option<Text>,
-    },
     /// The subject's key is being destroyed; from here on their personal data is unreadable.
     ClientErased {
         basis: ErasureBasis,
     },
-    MarketingConsentGiven {
-        channel: MarketingChannel,
-    },
-    MarketingConsentWithdrawn {
-        channel: MarketingChannel,
-    },
-    SubjectDataExported,
+    /// Holds, consents and exports, stored under their own names (`LegalHoldPlaced`, …).
+    #[serde(untagged)]
+    Privacy(PrivacyEvent),
+}
+
+impl From<PrivacyEvent> for ClientEvent {
+    fn from(e: PrivacyEvent) -> Self {
+        Self::Privacy(e)
+    }
 }
 
 impl ClientEvent {
@@ -67,12 +63,8 @@ impl ClientEvent {
             Self::ClientDocumentAdded(_) => "ClientDocumentAdded",
             Self::ClientDocumentsPurged { .. } => "ClientDocumentsPurged",
             Self::ErasureRequested { .. } => "ErasureRequested",
-            Self::LegalHoldPlaced { .. } => "LegalHoldPlaced",
-            Self::LegalHoldLifted { .. } => "LegalHoldLifted",
             Self::ClientErased { .. } => "ClientErased",
-            Self::MarketingConsentGiven { .. } => "MarketingConsentGiven",
-            Self::MarketingConsentWithdrawn { .. } => "MarketingConsentWithdrawn",
-            Self::SubjectDataExported => "SubjectDataExported",
+            Self::Privacy(e) => e.name(),
         }
     }
 }

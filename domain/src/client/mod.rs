@@ -14,7 +14,7 @@ mod personal;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -27,7 +27,7 @@ pub use errors::ClientError;
 pub use events::ClientEvent;
 pub use personal::{personal_fields, upcasters};
 
-use crate::lead::MarketingChannel;
+use crate::privacy::DataSubject;
 use crate::user::Branch;
 use crate::values::{BirthDate, Email, Pan, PersonName, Phone, RetentionPeriod, Text};
 use crate::Clock;
@@ -176,17 +176,14 @@ pub struct ClientServices {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Client {
     onboarded: bool,
-    lead_id: Option<Uuid>,
     profile: Option<ClientProfile>,
     branch: Option<Branch>,
     relationship_manager: Option<Uuid>,
     closed_at: Option<DateTime<Utc>>,
     /// Document id → whether it was purged.
     documents: BTreeMap<Uuid, bool>,
-    erasure_requested: bool,
-    legal_hold: bool,
-    erased: bool,
-    consents: BTreeSet<MarketingChannel>,
+    /// The person's privacy state; linked to the lead the client came from.
+    subject: DataSubject,
 }
 
 impl Client {
@@ -203,12 +200,17 @@ impl Client {
     }
 
     pub fn lead_id(&self) -> Option<Uuid> {
-        self.lead_id
+        self.subject.linked()
+    }
+
+    /// The person's privacy state.
+    pub fn subject(&self) -> &DataSubject {
+        &self.subject
     }
 
     /// Whether the person asked for erasure (processing is restricted since).
     pub fn erasure_requested(&self) -> bool {
-        self.erasure_requested
+        self.subject.erasure_requested()
     }
 
     /// Whether the relationship ended.
@@ -217,7 +219,7 @@ impl Client {
     }
 
     pub fn is_erased(&self) -> bool {
-        self.erased
+        self.subject.is_erased()
     }
 
     pub fn pan(&self) -> Option<&Pan> {
@@ -237,7 +239,7 @@ impl Client {
         if !self.onboarded {
             return Err(ClientError::NotFound);
         }
-        if self.erased {
+        if self.subject.is_erased() {
             return Err(ClientError::Erased);
         }
         Ok(())
@@ -246,7 +248,7 @@ impl Client {
     /// Sales and service changes: only on an open relationship with processing allowed.
     fn ensure_changeable(&self) -> Result<(), ClientError> {
         self.ensure_exists()?;
-        if self.erasure_requested {
+        if self.subject.erasure_requested() {
             return Err(ClientError::Restricted);
         }
         if self.closed_at.is_some() {
@@ -329,74 +331,38 @@ impl Client {
                     Some(closed) => now >= policy.kyc_documents.ends(closed),
                     None => false,
                 };
-                if self.erased || self.legal_hold || !due || held.is_empty() {
+                if self.subject.is_erased() || self.subject.legal_hold() || !due || held.is_empty()
+                {
                     return Ok(vec![]);
                 }
                 Ok(vec![ClientEvent::ClientDocumentsPurged {
                     document_ids: held,
                 }])
             }
-            ClientCommand::RequestErasure { reason } => {
+            ClientCommand::Privacy(command) => {
                 if !self.onboarded {
                     return Err(ClientError::NotFound);
                 }
-                if self.erased || self.erasure_requested {
-                    return Ok(vec![]);
-                }
-                Ok(vec![ClientEvent::ErasureRequested {
-                    reason,
-                    retention_until: self.closed_at.map(|c| policy.all_records_end(c)),
-                }])
-            }
-            ClientCommand::PlaceLegalHold { reason } => {
-                self.ensure_exists()?;
-                if self.legal_hold {
-                    return Err(ClientError::AlreadyOnHold);
-                }
-                Ok(vec![ClientEvent::LegalHoldPlaced { reason }])
-            }
-            ClientCommand::LiftLegalHold { reason } => {
-                if !self.onboarded {
-                    return Err(ClientError::NotFound);
-                }
-                if !self.legal_hold {
-                    return Err(ClientError::NotOnHold);
-                }
-                Ok(vec![ClientEvent::LegalHoldLifted { reason }])
+                Ok(self
+                    .subject
+                    .decide(command, |reason| ClientEvent::ErasureRequested {
+                        reason,
+                        retention_until: self.closed_at.map(|c| policy.all_records_end(c)),
+                    })?)
             }
             ClientCommand::Erase => {
                 if !self.onboarded {
                     return Err(ClientError::NotFound);
                 }
-                if self.erased {
-                    return Ok(vec![]);
-                }
-                self.erasure_blocker(now, policy)
-                    .map_or(Ok(()), |why| Err(ClientError::ErasureBlocked(why)))?;
-                Ok(vec![ClientEvent::ClientErased {
-                    basis: if self.erasure_requested {
-                        ErasureBasis::Request
-                    } else {
-                        ErasureBasis::RetentionEnded
-                    },
-                }])
-            }
-            ClientCommand::SetMarketingConsent { channel, granted } => {
-                self.ensure_exists()?;
-                match (granted, self.consents.contains(&channel)) {
-                    (true, true) | (false, false) => Ok(vec![]),
-                    (true, false) if self.erasure_requested => {
-                        Err(ClientError::ConsentWhileRestricted)
-                    }
-                    (true, false) => Ok(vec![ClientEvent::MarketingConsentGiven { channel }]),
-                    (false, true) => Ok(vec![ClientEvent::MarketingConsentWithdrawn { channel }]),
-                }
-            }
-            ClientCommand::RecordExport => {
-                if !self.onboarded {
-                    return Err(ClientError::NotFound);
-                }
-                Ok(vec![ClientEvent::SubjectDataExported])
+                let basis = if self.subject.erasure_requested() {
+                    ErasureBasis::Request
+                } else {
+                    ErasureBasis::RetentionEnded
+                };
+                Ok(self.subject.erase(
+                    self.retention_blocker(now, policy),
+                    ClientEvent::ClientErased { basis },
+                )?)
             }
         }
     }
@@ -408,9 +374,18 @@ impl Client {
         now: DateTime<Utc>,
         policy: RetentionPolicy,
     ) -> Option<&'static str> {
-        if self.legal_hold {
+        if self.subject.legal_hold() {
             return Some("a legal hold stands");
         }
+        self.retention_blocker(now, policy)
+    }
+
+    /// The record-keeping duty that keeps the person's data now, if any.
+    fn retention_blocker(
+        &self,
+        now: DateTime<Utc>,
+        policy: RetentionPolicy,
+    ) -> Option<&'static str> {
         match self.closed_at {
             None => Some("the client relationship is open; its records are kept while it lasts and for the retention period after it ends"),
             Some(closed) if now < policy.all_records_end(closed) => {
@@ -450,7 +425,9 @@ impl Aggregate for Client {
                 ..
             } => {
                 self.onboarded = true;
-                self.lead_id = lead_id;
+                if let Some(lead_id) = lead_id {
+                    self.subject.link(lead_id);
+                }
                 self.profile = Some(profile);
                 self.branch = Some(branch);
                 self.relationship_manager = relationship_manager;
@@ -472,20 +449,9 @@ impl Aggregate for Client {
                     self.documents.insert(id, true);
                 }
             }
-            ClientEvent::ErasureRequested { .. } => {
-                self.erasure_requested = true;
-                self.consents.clear();
-            }
-            ClientEvent::LegalHoldPlaced { .. } => self.legal_hold = true,
-            ClientEvent::LegalHoldLifted { .. } => self.legal_hold = false,
-            ClientEvent::ClientErased { .. } => self.erased = true,
-            ClientEvent::MarketingConsentGiven { channel } => {
-                self.consents.insert(channel);
-            }
-            ClientEvent::MarketingConsentWithdrawn { channel } => {
-                self.consents.remove(&channel);
-            }
-            ClientEvent::SubjectDataExported => {}
+            ClientEvent::ErasureRequested { .. } => self.subject.restrict(),
+            ClientEvent::ClientErased { .. } => self.subject.mark_erased(),
+            ClientEvent::Privacy(e) => self.subject.apply(&e),
         }
     }
 }

@@ -5,6 +5,7 @@ use cqrs_es::test::TestFramework;
 use uuid::Uuid;
 
 use super::*;
+use crate::privacy::MarketingChannel;
 
 type Given = TestFramework<Client>;
 
@@ -128,7 +129,9 @@ fn a_closed_relationship_takes_no_more_changes() {
 fn an_erasure_request_restricts_and_names_the_retention_end() {
     Given::with(today())
         .given(vec![onboarded(), closed()])
-        .when(ClientCommand::RequestErasure { reason: None })
+        .when(ClientCommand::Privacy(
+            crate::privacy::PrivacyCommand::RequestErasure { reason: None },
+        ))
         .then_expect_events(vec![ClientEvent::ErasureRequested {
             reason: None,
             retention_until: Some(Utc.with_ymd_and_hms(2034, 1, 15, 10, 0, 0).unwrap()),
@@ -161,13 +164,15 @@ fn the_key_stays_while_the_relationship_is_open_or_the_retention_runs() {
     Given::with(today())
         .given(vec![onboarded()])
         .when(ClientCommand::Erase)
-        .then_expect_error(ClientError::ErasureBlocked("the client relationship is open; its records are kept while it lasts and for the retention period after it ends"));
+        .then_expect_error(ClientError::Privacy(crate::privacy::PrivacyError::ErasureBlocked("the client relationship is open; its records are kept while it lasts and for the retention period after it ends")));
     let a_day_short = Utc.with_ymd_and_hms(2034, 1, 14, 10, 0, 0).unwrap();
     Given::with(at(a_day_short))
         .given(vec![onboarded(), closed()])
         .when(ClientCommand::Erase)
-        .then_expect_error(ClientError::ErasureBlocked(
-            "the records are kept until the retention period ends",
+        .then_expect_error(ClientError::Privacy(
+            crate::privacy::PrivacyError::ErasureBlocked(
+                "the records are kept until the retention period ends",
+            ),
         ));
 }
 
@@ -197,12 +202,14 @@ fn after_the_retention_period_the_data_goes_even_unasked_but_not_under_a_hold() 
         .given(vec![
             onboarded(),
             closed(),
-            ClientEvent::LegalHoldPlaced {
+            ClientEvent::Privacy(crate::privacy::PrivacyEvent::LegalHoldPlaced {
                 reason: text("SEBI inquiry"),
-            },
+            }),
         ])
         .when(ClientCommand::Erase)
-        .then_expect_error(ClientError::ErasureBlocked("a legal hold stands"));
+        .then_expect_error(ClientError::Privacy(
+            crate::privacy::PrivacyError::ErasureBlocked("a legal hold stands"),
+        ));
 }
 
 #[test]
@@ -242,17 +249,21 @@ fn consent_is_withdrawn_at_once_and_not_given_while_restricted() {
     Given::with(today())
         .given(vec![
             onboarded(),
-            ClientEvent::MarketingConsentGiven {
+            ClientEvent::Privacy(crate::privacy::PrivacyEvent::MarketingConsentGiven {
+                channel: MarketingChannel::Sms,
+            }),
+        ])
+        .when(ClientCommand::Privacy(
+            crate::privacy::PrivacyCommand::SetMarketingConsent {
+                channel: MarketingChannel::Sms,
+                granted: false,
+            },
+        ))
+        .then_expect_events(vec![ClientEvent::Privacy(
+            crate::privacy::PrivacyEvent::MarketingConsentWithdrawn {
                 channel: MarketingChannel::Sms,
             },
-        ])
-        .when(ClientCommand::SetMarketingConsent {
-            channel: MarketingChannel::Sms,
-            granted: false,
-        })
-        .then_expect_events(vec![ClientEvent::MarketingConsentWithdrawn {
-            channel: MarketingChannel::Sms,
-        }]);
+        )]);
     Given::with(today())
         .given(vec![
             onboarded(),
@@ -261,11 +272,15 @@ fn consent_is_withdrawn_at_once_and_not_given_while_restricted() {
                 retention_until: None,
             },
         ])
-        .when(ClientCommand::SetMarketingConsent {
-            channel: MarketingChannel::Email,
-            granted: true,
-        })
-        .then_expect_error(ClientError::ConsentWhileRestricted);
+        .when(ClientCommand::Privacy(
+            crate::privacy::PrivacyCommand::SetMarketingConsent {
+                channel: MarketingChannel::Email,
+                granted: true,
+            },
+        ))
+        .then_expect_error(ClientError::Privacy(
+            crate::privacy::PrivacyError::ConsentWhileRestricted,
+        ));
 }
 
 #[test]
@@ -275,12 +290,18 @@ fn an_erased_client_takes_no_changes_but_can_still_be_exported() {
     };
     Given::with(today())
         .given(vec![onboarded(), closed(), erased.clone()])
-        .when(ClientCommand::PlaceLegalHold {
-            reason: text("late inquiry"),
-        })
-        .then_expect_error(ClientError::Erased);
+        .when(ClientCommand::Privacy(
+            crate::privacy::PrivacyCommand::PlaceLegalHold {
+                reason: text("late inquiry"),
+            },
+        ))
+        .then_expect_error(ClientError::Privacy(crate::privacy::PrivacyError::Erased));
     Given::with(today())
         .given(vec![onboarded(), closed(), erased])
-        .when(ClientCommand::RecordExport)
-        .then_expect_events(vec![ClientEvent::SubjectDataExported]);
+        .when(ClientCommand::Privacy(
+            crate::privacy::PrivacyCommand::RecordExport,
+        ))
+        .then_expect_events(vec![ClientEvent::Privacy(
+            crate::privacy::PrivacyEvent::SubjectDataExported,
+        )]);
 }

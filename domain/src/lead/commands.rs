@@ -3,8 +3,9 @@ use uuid::Uuid;
 
 use super::{
     CaptureChannel, FollowUpChannel, InteractionDirection, InteractionKind, LeadDetails,
-    LeadDetailsChange, LeadStatus, MarketingChannel,
+    LeadDetailsChange, LeadStatus,
 };
+use crate::privacy::PrivacyCommand;
 use crate::values::Text;
 
 /// What may be asked of a lead. Values are already validated; the aggregate checks the rules
@@ -61,23 +62,11 @@ pub enum LeadCommand {
     Archive {
         reason: Option<Text>,
     },
-    RequestErasure {
-        reason: Option<Text>,
-    },
-    PlaceLegalHold {
-        reason: Text,
-    },
-    LiftLegalHold {
-        reason: Option<Text>,
-    },
     /// Record that the subject's key is destroyed now; refused while anything blocks it.
     Erase,
     /// The client this lead became was erased: the lead's copy of the same person's data goes
     /// too, unless a legal hold stands on the lead.
     EraseWithClient,
-    SetMarketingConsent {
-        channel: MarketingChannel,
-        granted: bool,
-    },
-    RecordExport,
+    /// Erasure requests, holds, consents and exports: the data-subject component decides.
+    Privacy(PrivacyCommand),
 }

@@ -1,4 +1,5 @@
 use super::LeadStatus;
+use crate::privacy::PrivacyError;
 
 /// Why the Lead aggregate refused a command. Each maps to one HTTP status at the edge.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,14 +44,8 @@ pub enum LeadError {
         "the person asked for erasure: processing is restricted to privacy and compliance steps"
     )]
     Restricted,
-    #[error("a legal hold already stands")]
-    AlreadyOnHold,
-    #[error("no legal hold stands")]
-    NotOnHold,
-    #[error("erasure is blocked: {0}")]
-    ErasureBlocked(&'static str),
-    #[error("marketing consent cannot be given while processing is restricted")]
-    ConsentWhileRestricted,
+    #[error(transparent)]
+    Privacy(#[from] PrivacyError),
 }
 
 fn allowed_list(allowed: &[LeadStatus]) -> String {

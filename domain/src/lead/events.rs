@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 use super::{
     CaptureChannel, ContactMethod, FollowUpChannel, InteractionDirection, InteractionKind,
-    LeadDetails, LeadSource, LeadStatus, MarketingChannel,
+    LeadDetails, LeadSource, LeadStatus,
 };
+use crate::privacy::PrivacyEvent;
 use crate::values::{Email, PersonName, Phone, Text};
 
 /// Everything that can happen to a lead. Names are past-tense facts; each has a version in
@@ -79,23 +80,17 @@ pub enum LeadEvent {
         reason: Option<Text>,
         retention_required: bool,
     },
-    /// A compliance officer placed a legal hold: nothing is shredded while it stands.
-    LegalHoldPlaced {
-        reason: Text,
-    },
-    LegalHoldLifted {
-        reason: Option<Text>,
-    },
     /// The subject's key is being destroyed; from here on their personal data is unreadable.
     LeadErased,
-    MarketingConsentGiven {
-        channel: MarketingChannel,
-    },
-    MarketingConsentWithdrawn {
-        channel: MarketingChannel,
-    },
-    /// Everything held about the person was exported for them (data-subject access).
-    SubjectDataExported,
+    /// Holds, consents and exports, stored under their own names (`LegalHoldPlaced`, …).
+    #[serde(untagged)]
+    Privacy(PrivacyEvent),
+}
+
+impl From<PrivacyEvent> for LeadEvent {
+    fn from(e: PrivacyEvent) -> Self {
+        Self::Privacy(e)
+    }
 }
 
 /// Only the fields that changed. `None` means untouched; `Some(None)` means cleared.
@@ -240,12 +235,8 @@ impl LeadEvent {
             Self::InteractionLogged { .. } => "InteractionLogged",
             Self::LeadArchived { .. } => "LeadArchived",
             Self::ErasureRequested { .. } => "ErasureRequested",
-            Self::LegalHoldPlaced { .. } => "LegalHoldPlaced",
-            Self::LegalHoldLifted { .. } => "LegalHoldLifted",
             Self::LeadErased => "LeadErased",
-            Self::MarketingConsentGiven { .. } => "MarketingConsentGiven",
-            Self::MarketingConsentWithdrawn { .. } => "MarketingConsentWithdrawn",
-            Self::SubjectDataExported => "SubjectDataExported",
+            Self::Privacy(e) => e.name(),
         }
     }
 }

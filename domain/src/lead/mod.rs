@@ -23,6 +23,8 @@ pub use errors::LeadError;
 pub use events::{LeadDetailsChange, LeadEvent};
 pub use personal::{personal_fields, upcasters};
 
+use crate::privacy::DataSubject;
+pub use crate::privacy::MarketingChannel;
 use crate::values::{Email, PersonName, Phone, Text};
 use crate::Clock;
 
@@ -49,10 +51,6 @@ snake_enum!(
 snake_enum!(
     /// What kind of contact was had with the lead.
     InteractionKind { Call => "call", Email => "email", Meeting => "meeting", Note => "note" }
-);
-snake_enum!(
-    /// A channel marketing may use, each with its own consent.
-    MarketingChannel { Email => "email", Sms => "sms", Whatsapp => "whatsapp", Phone => "phone" }
 );
 snake_enum!(
     /// Who started the contact.
@@ -90,14 +88,11 @@ pub struct Lead {
     archived: bool,
     follow_ups: BTreeMap<Uuid, FollowUp>,
     interactions: BTreeSet<Uuid>,
-    erasure_requested: bool,
+    /// Whether the lead's records are a client's (converted): an erasure request waits for
+    /// the client's retention period.
     retention_required: bool,
-    legal_hold: bool,
-    erased: bool,
-    consents: BTreeSet<MarketingChannel>,
-    /// The client account the lead became.
-    #[serde(default)]
-    client_id: Option<Uuid>,
+    /// The person's privacy state; linked to the client account the lead became.
+    subject: DataSubject,
 }
 
 /// What the Lead aggregate needs from outside: the clock.
@@ -114,7 +109,12 @@ impl Lead {
 
     /// The client account the lead became, once converted.
     pub fn converted_to(&self) -> Option<Uuid> {
-        self.client_id
+        self.subject.linked()
+    }
+
+    /// The person's privacy state.
+    pub fn subject(&self) -> &DataSubject {
+        &self.subject
     }
 
     pub fn is_captured(&self) -> bool {
@@ -137,10 +137,10 @@ impl Lead {
         if !self.captured {
             return Err(LeadError::NotFound);
         }
-        if self.erased {
+        if self.subject.is_erased() {
             return Err(LeadError::Erased);
         }
-        if self.erasure_requested {
+        if self.subject.erasure_requested() {
             return Err(LeadError::Restricted);
         }
         if self.archived {
@@ -304,7 +304,7 @@ impl Lead {
                 if !self.captured {
                     return Err(LeadError::NotFound);
                 }
-                if self.erased && reason.is_some() {
+                if self.subject.is_erased() && reason.is_some() {
                     return Err(LeadError::Erased);
                 }
                 self.open_follow_up(follow_up_id)?;
@@ -324,10 +324,10 @@ impl Lead {
                 if !self.captured {
                     return Err(LeadError::NotFound);
                 }
-                if self.erased {
+                if self.subject.is_erased() {
                     return Err(LeadError::Erased);
                 }
-                if self.erasure_requested {
+                if self.subject.erasure_requested() {
                     return Err(LeadError::Restricted);
                 }
                 if self.archived {
@@ -351,13 +351,9 @@ impl Lead {
                     duration_minutes,
                 }])
             }
-            LeadCommand::RequestErasure { .. }
-            | LeadCommand::PlaceLegalHold { .. }
-            | LeadCommand::LiftLegalHold { .. }
-            | LeadCommand::Erase
-            | LeadCommand::EraseWithClient
-            | LeadCommand::SetMarketingConsent { .. }
-            | LeadCommand::RecordExport => self.decide_privacy(command),
+            LeadCommand::Privacy(_) | LeadCommand::Erase | LeadCommand::EraseWithClient => {
+                self.decide_privacy(command)
+            }
             LeadCommand::Archive { reason } => {
                 if !self.captured {
                     return Err(LeadError::NotFound);
@@ -366,7 +362,7 @@ impl Lead {
                     // Archiving is idempotent (HTTP DELETE): nothing more to record.
                     return Ok(vec![]);
                 }
-                if self.erased && reason.is_some() {
+                if self.subject.is_erased() && reason.is_some() {
                     return Err(LeadError::Erased);
                 }
                 Ok(vec![LeadEvent::LeadArchived { reason }])
@@ -431,7 +427,7 @@ impl Aggregate for Lead {
             }
             LeadEvent::LeadConverted { client_id, .. } => {
                 self.status = Some(LeadStatus::Converted);
-                self.client_id = Some(client_id);
+                self.subject.link(client_id);
             }
             LeadEvent::LeadAssigned { agent_id, .. } => self.assignee = Some(agent_id),
             LeadEvent::FollowUpScheduled {
@@ -473,20 +469,11 @@ impl Aggregate for Lead {
             LeadEvent::ErasureRequested {
                 retention_required, ..
             } => {
-                self.erasure_requested = true;
+                self.subject.restrict();
                 self.retention_required = retention_required;
-                self.consents.clear();
             }
-            LeadEvent::LegalHoldPlaced { .. } => self.legal_hold = true,
-            LeadEvent::LegalHoldLifted { .. } => self.legal_hold = false,
-            LeadEvent::LeadErased => self.erased = true,
-            LeadEvent::MarketingConsentGiven { channel } => {
-                self.consents.insert(channel);
-            }
-            LeadEvent::MarketingConsentWithdrawn { channel } => {
-                self.consents.remove(&channel);
-            }
-            LeadEvent::SubjectDataExported => {}
+            LeadEvent::LeadErased => self.subject.mark_erased(),
+            LeadEvent::Privacy(e) => self.subject.apply(&e),
         }
     }
 }

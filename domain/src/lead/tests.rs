@@ -414,7 +414,9 @@ fn erasure_requested(retention_required: bool) -> LeadEvent {
 fn erasure_of_a_prospect_is_allowed_at_once_and_restricts_processing() {
     Given::with(services())
         .given(vec![captured()])
-        .when(LeadCommand::RequestErasure { reason: None })
+        .when(LeadCommand::Privacy(
+            crate::privacy::PrivacyCommand::RequestErasure { reason: None },
+        ))
         .then_expect_events(vec![erasure_requested(false)]);
     Given::with(services())
         .given(vec![captured(), erasure_requested(false)])
@@ -436,19 +438,21 @@ fn erasure_of_a_prospect_is_allowed_at_once_and_restricts_processing() {
 
 #[test]
 fn a_legal_hold_or_retention_blocks_the_shred() {
-    let hold = LeadEvent::LegalHoldPlaced {
+    let hold = LeadEvent::Privacy(crate::privacy::PrivacyEvent::LegalHoldPlaced {
         reason: text("SEBI inquiry"),
-    };
+    });
     Given::with(services())
         .given(vec![captured(), hold.clone(), erasure_requested(false)])
         .when(LeadCommand::Erase)
-        .then_expect_error(LeadError::ErasureBlocked("a legal hold stands"));
+        .then_expect_error(LeadError::Privacy(
+            crate::privacy::PrivacyError::ErasureBlocked("a legal hold stands"),
+        ));
     Given::with(services())
         .given(vec![
             captured(),
             hold,
             erasure_requested(false),
-            LeadEvent::LegalHoldLifted { reason: None },
+            LeadEvent::Privacy(crate::privacy::PrivacyEvent::LegalHoldLifted { reason: None }),
         ])
         .when(LeadCommand::Erase)
         .then_expect_events(vec![LeadEvent::LeadErased]);
@@ -463,15 +467,19 @@ fn a_legal_hold_or_retention_blocks_the_shred() {
     ];
     Given::with(services())
         .given(converted.clone())
-        .when(LeadCommand::RequestErasure { reason: None })
+        .when(LeadCommand::Privacy(
+            crate::privacy::PrivacyCommand::RequestErasure { reason: None },
+        ))
         .then_expect_events(vec![erasure_requested(true)]);
     let mut requested = converted;
     requested.push(erasure_requested(true));
     Given::with(services())
         .given(requested)
         .when(LeadCommand::Erase)
-        .then_expect_error(LeadError::ErasureBlocked(
-            "the records are kept until the retention period ends",
+        .then_expect_error(LeadError::Privacy(
+            crate::privacy::PrivacyError::ErasureBlocked(
+                "the records are kept until the retention period ends",
+            ),
         ));
 }
 
@@ -479,34 +487,46 @@ fn a_legal_hold_or_retention_blocks_the_shred() {
 fn consent_is_given_and_withdrawn_per_channel() {
     Given::with(services())
         .given(vec![captured()])
-        .when(LeadCommand::SetMarketingConsent {
-            channel: MarketingChannel::Email,
-            granted: true,
-        })
-        .then_expect_events(vec![LeadEvent::MarketingConsentGiven {
-            channel: MarketingChannel::Email,
-        }]);
+        .when(LeadCommand::Privacy(
+            crate::privacy::PrivacyCommand::SetMarketingConsent {
+                channel: MarketingChannel::Email,
+                granted: true,
+            },
+        ))
+        .then_expect_events(vec![LeadEvent::Privacy(
+            crate::privacy::PrivacyEvent::MarketingConsentGiven {
+                channel: MarketingChannel::Email,
+            },
+        )]);
     Given::with(services())
         .given(vec![
             captured(),
-            LeadEvent::MarketingConsentGiven {
+            LeadEvent::Privacy(crate::privacy::PrivacyEvent::MarketingConsentGiven {
+                channel: MarketingChannel::Sms,
+            }),
+        ])
+        .when(LeadCommand::Privacy(
+            crate::privacy::PrivacyCommand::SetMarketingConsent {
+                channel: MarketingChannel::Sms,
+                granted: false,
+            },
+        ))
+        .then_expect_events(vec![LeadEvent::Privacy(
+            crate::privacy::PrivacyEvent::MarketingConsentWithdrawn {
                 channel: MarketingChannel::Sms,
             },
-        ])
-        .when(LeadCommand::SetMarketingConsent {
-            channel: MarketingChannel::Sms,
-            granted: false,
-        })
-        .then_expect_events(vec![LeadEvent::MarketingConsentWithdrawn {
-            channel: MarketingChannel::Sms,
-        }]);
+        )]);
     Given::with(services())
         .given(vec![captured(), erasure_requested(false)])
-        .when(LeadCommand::SetMarketingConsent {
-            channel: MarketingChannel::Sms,
-            granted: true,
-        })
-        .then_expect_error(LeadError::ConsentWhileRestricted);
+        .when(LeadCommand::Privacy(
+            crate::privacy::PrivacyCommand::SetMarketingConsent {
+                channel: MarketingChannel::Sms,
+                granted: true,
+            },
+        ))
+        .then_expect_error(LeadError::Privacy(
+            crate::privacy::PrivacyError::ConsentWhileRestricted,
+        ));
 }
 
 #[test]
@@ -523,10 +543,12 @@ fn a_converted_lead_goes_with_its_client_unless_held() {
         .given(vec![
             captured(),
             converted,
-            LeadEvent::LegalHoldPlaced {
+            LeadEvent::Privacy(crate::privacy::PrivacyEvent::LegalHoldPlaced {
                 reason: text("inquiry"),
-            },
+            }),
         ])
         .when(LeadCommand::EraseWithClient)
-        .then_expect_error(LeadError::ErasureBlocked("a legal hold stands"));
+        .then_expect_error(LeadError::Privacy(
+            crate::privacy::PrivacyError::ErasureBlocked("a legal hold stands"),
+        ));
 }

@@ -175,11 +175,11 @@ impl ClientView {
                 self.privacy.retention_until = *retention_until;
                 self.privacy.consents.clear();
             }
-            ClientEvent::LegalHoldPlaced { reason } => {
+            ClientEvent::Privacy(domain::privacy::PrivacyEvent::LegalHoldPlaced { reason }) => {
                 self.privacy.legal_hold = true;
                 self.privacy.legal_hold_reason = Some(reason.as_str().into());
             }
-            ClientEvent::LegalHoldLifted { .. } => {
+            ClientEvent::Privacy(domain::privacy::PrivacyEvent::LegalHoldLifted { .. }) => {
                 self.privacy.legal_hold = false;
                 self.privacy.legal_hold_reason = None;
             }
@@ -187,19 +187,26 @@ impl ClientView {
                 self.privacy.erased_at = Some(at);
                 self.privacy.erasure_basis = Some(*basis);
             }
-            ClientEvent::MarketingConsentGiven { channel } => {
+            ClientEvent::Privacy(domain::privacy::PrivacyEvent::MarketingConsentGiven {
+                channel,
+            }) => {
                 if !self.privacy.consents.contains(channel) {
                     self.privacy.consents.push(*channel);
                     self.privacy.consents.sort();
                 }
             }
-            ClientEvent::MarketingConsentWithdrawn { channel } => {
+            ClientEvent::Privacy(domain::privacy::PrivacyEvent::MarketingConsentWithdrawn {
+                channel,
+            }) => {
                 self.privacy.consents.retain(|c| c != channel);
             }
-            ClientEvent::SubjectDataExported => {}
+            ClientEvent::Privacy(domain::privacy::PrivacyEvent::SubjectDataExported) => {}
         }
         // Reading or exporting changes nothing a list shows.
-        if !matches!(event, ClientEvent::SubjectDataExported) {
+        if !matches!(
+            event,
+            ClientEvent::Privacy(domain::privacy::PrivacyEvent::SubjectDataExported)
+        ) {
             self.updated_at = at;
         }
         self.version = sequence;

@@ -332,18 +332,28 @@ impl LeadView {
                 self.privacy.retention_required = *retention_required;
                 self.privacy.marketing_consents.clear();
             }
-            LeadEvent::LegalHoldPlaced { .. } => self.privacy.legal_hold = true,
-            LeadEvent::LegalHoldLifted { .. } => self.privacy.legal_hold = false,
+            LeadEvent::Privacy(domain::privacy::PrivacyEvent::LegalHoldPlaced { .. }) => {
+                self.privacy.legal_hold = true
+            }
+            LeadEvent::Privacy(domain::privacy::PrivacyEvent::LegalHoldLifted { .. }) => {
+                self.privacy.legal_hold = false
+            }
             LeadEvent::LeadErased => self.privacy.erased_at = Some(at),
-            LeadEvent::MarketingConsentGiven { channel } => {
+            LeadEvent::Privacy(domain::privacy::PrivacyEvent::MarketingConsentGiven {
+                channel,
+            }) => {
                 if !self.privacy.marketing_consents.contains(channel) {
                     self.privacy.marketing_consents.push(*channel);
                 }
             }
-            LeadEvent::MarketingConsentWithdrawn { channel } => {
+            LeadEvent::Privacy(domain::privacy::PrivacyEvent::MarketingConsentWithdrawn {
+                channel,
+            }) => {
                 self.privacy.marketing_consents.retain(|c| c != channel);
             }
-            LeadEvent::SubjectDataExported => self.privacy.exports.push(at),
+            LeadEvent::Privacy(domain::privacy::PrivacyEvent::SubjectDataExported) => {
+                self.privacy.exports.push(at)
+            }
         }
         self.updated_at = at;
         self.version = sequence;
