@@ -1,0 +1,357 @@
+//! What the projections that open personal data share: making the subjects' keys before a
+//! batch's transaction, decoding a stored event with its sealed fields opened, and the one
+//! generic read model of sealed documents ([`SealedDocument`]) that every record kind uses.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::persist::EventUpcaster;
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use store::privacy::{Keyring, PrivacyError};
+use store::EventMetadata;
+
+use crate::timeline::RecordView;
+use crate::{log, with_tx, Projection, ProjectionError, StoredEvent, Tx};
+
+/// Makes (or finds) the key of every subject of `aggregate_type` in the batch, outside the
+/// batch's transaction (making a key writes). Subjects already shredded are passed over.
+pub async fn prepare_keys(
+    keyring: &Keyring,
+    events: &[StoredEvent],
+    aggregate_type: &str,
+) -> Result<(), ProjectionError> {
+    let mut seen = std::collections::HashSet::new();
+    for e in events.iter().filter(|e| e.aggregate_type == aggregate_type) {
+        if seen.insert(e.aggregate_id.as_str()) {
+            match keyring.writer_key(&e.aggregate_id).await {
+                Ok(_) | Err(PrivacyError::Shredded) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a stored event: its personal fields (at `fields`) opened, then upcast with
+/// `upcasters`; an undecodable payload is a [`ProjectionError::Event`] naming the event.
+pub async fn decode<E: DeserializeOwned>(
+    keyring: &Keyring,
+    e: &StoredEvent,
+    fields: &[&str],
+    upcasters: &[Box<dyn EventUpcaster>],
+) -> Result<(E, EventMetadata), ProjectionError> {
+    let mut opened = e.clone();
+    keyring
+        .open(&e.aggregate_id, &mut opened.payload, fields)
+        .await?;
+    let payload = log::upcast(&opened, upcasters);
+    let event: E = serde_json::from_value(payload).map_err(|err| {
+        ProjectionError::Event(format!(
+            "{} {}/{} #{}: {err}",
+            e.event_type, e.aggregate_type, e.aggregate_id, e.sequence
+        ))
+    })?;
+    Ok((event, EventMetadata::from_json(&e.metadata)))
+}
+
+/// A value of an indexed column, bound the same way on either store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(Option<String>),
+    Int(i64),
+    Bool(bool),
+    Time(Option<DateTime<Utc>>),
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Self {
+        Cell::Text(Some(s.to_string()))
+    }
+}
+impl From<String> for Cell {
+    fn from(s: String) -> Self {
+        Cell::Text(Some(s))
+    }
+}
+impl From<Option<String>> for Cell {
+    fn from(s: Option<String>) -> Self {
+        Cell::Text(s)
+    }
+}
+impl From<i64> for Cell {
+    fn from(n: i64) -> Self {
+        Cell::Int(n)
+    }
+}
+impl From<bool> for Cell {
+    fn from(b: bool) -> Self {
+        Cell::Bool(b)
+    }
+}
+impl From<DateTime<Utc>> for Cell {
+    fn from(t: DateTime<Utc>) -> Self {
+        Cell::Time(Some(t))
+    }
+}
+impl From<Option<DateTime<Utc>>> for Cell {
+    fn from(t: Option<DateTime<Utc>>) -> Self {
+        Cell::Time(t)
+    }
+}
+
+/// A read model of one row per record: the record's whole view as a document whose personal
+/// fields are sealed with the subject's key, next to the columns lists filter and sort on
+/// (blind indexes instead of personal values). A record kind joins by implementing this on
+/// its view; [`apply`] does the rest (load, decode, dead letters, fold, seal, save).
+pub trait SealedDocument: RecordView<Event: Send + Sync> + DeserializeOwned + Send + Sync {
+    /// The projection's name (dead letters are recorded under it).
+    const PROJECTION: &'static str;
+    /// The table (without the rebuild suffix) and its key column.
+    const TABLE: &'static str;
+    const KEY: &'static str;
+    /// Where the personal data is in the view's document (sealed at rest).
+    const PERSONAL: &'static [&'static str];
+    /// The read model's version (a new one rebuilds it) and its tables' definition.
+    const VERSION: i64;
+    const DDL: &'static str;
+    const TABLES: &'static [&'static str];
+
+    fn key(&self) -> String;
+    /// Whether the person's data was erased: the document keeps nothing personal then, whether
+    /// or not the key is destroyed yet.
+    fn erased(&self) -> bool;
+    /// The indexed columns, in a fixed order. `shredded` says the subject's personal data is
+    /// gone (no blind index may be computed from it).
+    fn columns(&self, keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)>;
+    /// Rows of side tables kept with the documents, replaced on each save.
+    fn save_children<'a>(
+        _keyring: &'a Keyring,
+        _tx: &'a mut Tx,
+        _suffix: &'a str,
+        _saved: &'a [(&'a Self, bool)],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The projection of a [`SealedDocument`] read model.
+pub struct SealedProjection<V> {
+    keyring: Arc<Keyring>,
+    view: PhantomData<fn() -> V>,
+}
+
+impl<V> SealedProjection<V> {
+    pub fn new(keyring: Arc<Keyring>) -> Self {
+        Self {
+            keyring,
+            view: PhantomData,
+        }
+    }
+}
+
+impl<V: SealedDocument + 'static> Projection for SealedProjection<V> {
+    fn name(&self) -> &'static str {
+        V::PROJECTION
+    }
+
+    fn version(&self) -> i64 {
+        V::VERSION
+    }
+
+    fn ddl(&self) -> &'static str {
+        V::DDL
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        V::TABLES
+    }
+
+    fn prepare<'a>(
+        &'a self,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(prepare_keys(&self.keyring, events, V::AGGREGATE))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        suffix: &'a str,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(apply::<V>(&self.keyring, tx, suffix, events))
+    }
+}
+
+/// Rows per statement.
+const CHUNK: usize = 200;
+
+/// Applies a batch of events to `V`'s read model: the events of `V`'s records folded into
+/// their stored views, the views sealed and saved once each.
+pub async fn apply<V: SealedDocument>(
+    keyring: &Keyring,
+    tx: &mut Tx,
+    suffix: &str,
+    events: &[StoredEvent],
+) -> Result<(), ProjectionError> {
+    let mine: Vec<&StoredEvent> = events
+        .iter()
+        .filter(|e| e.aggregate_type == V::AGGREGATE)
+        .collect();
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for e in &mine {
+        if !ids.contains(&e.aggregate_id) {
+            ids.push(e.aggregate_id.clone());
+        }
+    }
+    let mut views: HashMap<String, V> = load(keyring, tx, suffix, &ids).await?;
+    for e in mine {
+        let (event, meta) = match crate::timeline::decode::<V>(keyring, e).await {
+            Ok(decoded) => decoded,
+            // Passed over here (not only by the runner) so that rebuilds get past it too.
+            Err(ProjectionError::Event(why)) => {
+                crate::runner::record_dead_letter(tx, V::PROJECTION, e, &why).await?;
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
+        match views.get_mut(&e.aggregate_id) {
+            Some(v) => v.apply(&event, &meta, e.sequence, e.position),
+            None => match V::start(&event, &meta, e.sequence, e.position) {
+                Some(v) => {
+                    views.insert(e.aggregate_id.clone(), v);
+                }
+                None => tracing::warn!(
+                    event = e.event_type,
+                    position = e.position,
+                    record = V::AGGREGATE,
+                    "event before the record's first; skipped"
+                ),
+            },
+        }
+    }
+    let ordered: Vec<&V> = ids.iter().filter_map(|id| views.get(id)).collect();
+    save(keyring, tx, suffix, &ordered).await
+}
+
+async fn load<V: SealedDocument>(
+    keyring: &Keyring,
+    tx: &mut Tx,
+    suffix: &str,
+    ids: &[String],
+) -> Result<HashMap<String, V>, ProjectionError> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {key}, doc FROM {table}{suffix} WHERE {key} IN ({})",
+            marks.join(", "),
+            key = V::KEY,
+            table = V::TABLE,
+        );
+        let rows: Vec<(String, Value)> = with_tx!(tx, t => {
+            let mut q = sqlx::query_as(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.fetch_all(&mut **t).await?
+        });
+        for (id, doc) in rows {
+            out.insert(id.clone(), open_view(keyring, &id, doc).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// A stored view with its personal fields opened (erased ones read as erased).
+pub async fn open_view<V: SealedDocument>(
+    keyring: &Keyring,
+    id: &str,
+    mut doc: Value,
+) -> Result<V, ProjectionError> {
+    keyring.open(id, &mut doc, V::PERSONAL).await?;
+    serde_json::from_value(doc)
+        .map_err(|e| ProjectionError::Event(format!("stored {} view {id}: {e}", V::AGGREGATE)))
+}
+
+/// The view's document with its personal fields sealed, and whether the subject's data is gone.
+async fn seal<V: SealedDocument>(
+    keyring: &Keyring,
+    v: &V,
+) -> Result<(Value, bool), ProjectionError> {
+    let mut doc = serde_json::to_value(v).expect("a view serializes");
+    if v.erased() {
+        Keyring::erase(&mut doc, V::PERSONAL);
+        return Ok((doc, true));
+    }
+    match keyring.seal_derived(&v.key(), &mut doc, V::PERSONAL).await {
+        Ok(()) => Ok((doc, false)),
+        Err(PrivacyError::Shredded) => {
+            Keyring::erase(&mut doc, V::PERSONAL);
+            Ok((doc, true))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn save<V: SealedDocument>(
+    keyring: &Keyring,
+    tx: &mut Tx,
+    suffix: &str,
+    views: &[&V],
+) -> Result<(), ProjectionError> {
+    for chunk in views.chunks(CHUNK) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for v in chunk {
+            let (doc, shredded) = seal(keyring, *v).await?;
+            rows.push((v.key(), v.columns(keyring, shredded), doc, shredded));
+        }
+        let names: Vec<&str> = rows[0].1.iter().map(|(n, _)| *n).collect();
+        let head = format!(
+            "INSERT INTO {}{suffix} ({}, {}, doc) ",
+            V::TABLE,
+            V::KEY,
+            names.join(", ")
+        );
+        let updates: Vec<String> = names
+            .iter()
+            .chain(std::iter::once(&"doc"))
+            .map(|n| format!("{n} = excluded.{n}"))
+            .collect();
+        let tail = format!(
+            " ON CONFLICT ({}) DO UPDATE SET {}",
+            V::KEY,
+            updates.join(", ")
+        );
+        with_tx!(tx, t => {
+            let mut qb = sqlx::QueryBuilder::new(head);
+            qb.push_values(&rows, |mut b, (key, columns, doc, _)| {
+                b.push_bind(key.clone());
+                for (_, cell) in columns {
+                    match cell {
+                        Cell::Text(v) => b.push_bind(v.clone()),
+                        Cell::Int(v) => b.push_bind(*v),
+                        Cell::Bool(v) => b.push_bind(*v),
+                        Cell::Time(v) => b.push_bind(*v),
+                    };
+                }
+                b.push_bind(doc.clone());
+            });
+            qb.push(tail);
+            qb.build().execute(&mut **t).await?;
+        });
+        let saved: Vec<(&V, bool)> = chunk.iter().zip(&rows).map(|(v, r)| (*v, r.3)).collect();
+        V::save_children(keyring, tx, suffix, &saved).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
