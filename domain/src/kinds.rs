@@ -10,16 +10,18 @@ use cqrs_es::Aggregate;
 pub struct Kind {
     /// The aggregate type its events are stored under.
     pub name: &'static str,
-    /// Where the personal data is in each of its events' payloads (JSON pointers, by event type).
-    pub personal_fields: fn(&str) -> &'static [&'static str],
+    /// Where the personal data is in each of its events' payloads (JSON pointers, by event
+    /// type); `None` for an event type its table does not list.
+    pub personal_fields: fn(&str) -> Option<&'static [&'static str]>,
     /// Whether its records are people (data subjects) whom privacy requests can name.
     pub data_subject: bool,
     /// The event that records a person's data erased (their key destroyed).
     pub erased_event: Option<&'static str>,
 }
 
-fn none(_: &str) -> &'static [&'static str] {
-    &[]
+/// Access records hold no personal data: the subject's id, its kind and what was shown.
+fn access_fields(event_type: &str) -> Option<&'static [&'static str]> {
+    (event_type == "PiiViewed").then_some(&[])
 }
 
 /// Every kind of record this build stores.
@@ -44,7 +46,7 @@ pub const KINDS: &[Kind] = &[
     },
     Kind {
         name: crate::access::PiiAccess::TYPE,
-        personal_fields: none,
+        personal_fields: access_fields,
         data_subject: false,
         erased_event: None,
     },
@@ -79,6 +81,8 @@ mod tests {
         assert!(!is_erasure("LeadCaptured"));
         assert!(kind("client").is_some_and(|k| k.data_subject));
         assert!(kind("user").is_some_and(|k| !k.data_subject));
-        assert!(!(kind("lead").unwrap().personal_fields)("LeadCaptured").is_empty());
+        let lead = kind("lead").unwrap();
+        assert!(!(lead.personal_fields)("LeadCaptured").unwrap().is_empty());
+        assert!((lead.personal_fields)("NoSuchEvent").is_none());
     }
 }

@@ -17,8 +17,6 @@ pub trait RecordView: Serialize + Sized {
     type Event: DeserializeOwned + Serialize;
     /// The aggregate type whose events build the view.
     const AGGREGATE: &'static str;
-    /// Where the personal fields of an event of this type are (JSON pointers).
-    fn personal_fields(event_type: &str) -> &'static [&'static str];
     fn upcasters() -> Vec<Box<dyn EventUpcaster>>;
     /// The view the record's first event starts; `None` for any other event.
     fn start(
@@ -42,7 +40,7 @@ pub async fn decode<V: RecordView>(
     crate::sealed::decode(
         keyring,
         e,
-        V::personal_fields(&e.event_type),
+        domain::personal_fields(V::AGGREGATE, &e.event_type).unwrap_or(&[]),
         &V::upcasters(),
     )
     .await

@@ -1,14 +1,18 @@
 //! Where a Client's personal data is, and how older event versions are read.
 
+use crate::personal::{lookup, EventFields};
+
 /// Upcasters for older versions of Client events; every Client event is at its first version.
 pub fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
     Vec::new()
 }
 
-/// Where the personal data is in each Client event's stored payload (JSON pointers).
-pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
-    match event_type {
-        "ClientOnboarded" => &[
+/// Every Client event with its personal fields and its plain string fields. The data-subject
+/// component's events are listed in [`crate::privacy::EVENTS`].
+pub const EVENTS: &[EventFields] = &[
+    EventFields {
+        event: "ClientOnboarded",
+        personal: &[
             "/ClientOnboarded/profile/name",
             "/ClientOnboarded/profile/email",
             "/ClientOnboarded/profile/phone",
@@ -16,18 +20,68 @@ pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
             "/ClientOnboarded/profile/date_of_birth",
             "/ClientOnboarded/profile/address",
         ],
-        "ClientProfileChanged" => &[
+        plain: &[
+            "/ClientOnboarded/client_id",
+            "/ClientOnboarded/lead_id",
+            "/ClientOnboarded/branch",
+            "/ClientOnboarded/relationship_manager",
+        ],
+    },
+    EventFields {
+        event: "ClientProfileChanged",
+        personal: &[
             "/ClientProfileChanged/name",
             "/ClientProfileChanged/email",
             "/ClientProfileChanged/phone",
             "/ClientProfileChanged/address",
         ],
-        "RelationshipClosed" => &["/RelationshipClosed/reason"],
-        "ClientDocumentAdded" => &[
+        plain: &[],
+    },
+    EventFields {
+        event: "RelationshipManagerAssigned",
+        personal: &[],
+        plain: &[
+            "/RelationshipManagerAssigned/manager_id",
+            "/RelationshipManagerAssigned/previous_manager_id",
+        ],
+    },
+    EventFields {
+        event: "RelationshipClosed",
+        personal: &["/RelationshipClosed/reason"],
+        plain: &["/RelationshipClosed/closed_at"],
+    },
+    EventFields {
+        event: "ClientDocumentAdded",
+        personal: &[
             "/ClientDocumentAdded/number",
             "/ClientDocumentAdded/file_name",
         ],
-        "ErasureRequested" => &["/ErasureRequested/reason"],
-        _ => &[],
-    }
+        plain: &[
+            "/ClientDocumentAdded/document_id",
+            "/ClientDocumentAdded/kind",
+            "/ClientDocumentAdded/content_type",
+            "/ClientDocumentAdded/sha256",
+        ],
+    },
+    EventFields {
+        event: "ClientDocumentsPurged",
+        personal: &[],
+        plain: &["/ClientDocumentsPurged/document_ids/*"],
+    },
+    EventFields {
+        event: "ErasureRequested",
+        personal: &["/ErasureRequested/reason"],
+        plain: &["/ErasureRequested/retention_until"],
+    },
+    EventFields {
+        event: "ClientErased",
+        personal: &[],
+        plain: &["/ClientErased/basis"],
+    },
+];
+
+/// Where the personal data is in a Client event's stored payload (JSON pointers); `None` for
+/// an event type the tables do not list.
+pub fn personal_fields(event_type: &str) -> Option<&'static [&'static str]> {
+    lookup(EVENTS, event_type).or_else(|| lookup(crate::privacy::EVENTS, event_type))
 }

@@ -1,16 +1,20 @@
 //! Where a Lead's personal data is, and how older event versions are read.
 
+use crate::personal::{lookup, EventFields};
+
 /// Upcasters for older versions of Lead events, applied when events are loaded by the write
 /// side and by the read side. Every Lead event is still at its first version (1.0).
 pub fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
     Vec::new()
 }
 
-/// Where the personal data is in each Lead event's stored payload (JSON pointers): names,
-/// contact details and every free text, which can carry anything a person said.
-pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
-    match event_type {
-        "LeadCaptured" => &[
+/// Every Lead event with its personal fields (names, contact details and every free text,
+/// which can carry anything a person said) and its plain string fields. The data-subject
+/// component's events are listed in [`crate::privacy::EVENTS`].
+pub const EVENTS: &[EventFields] = &[
+    EventFields {
+        event: "LeadCaptured",
+        personal: &[
             "/LeadCaptured/details/name",
             "/LeadCaptured/details/email",
             "/LeadCaptured/details/phone",
@@ -18,7 +22,17 @@ pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
             "/LeadCaptured/details/preferred_contact_time",
             "/LeadCaptured/details/notes",
         ],
-        "LeadDetailsChanged" => &[
+        plain: &[
+            "/LeadCaptured/lead_id",
+            "/LeadCaptured/channel",
+            "/LeadCaptured/details/source",
+            "/LeadCaptured/details/product_interest/*",
+            "/LeadCaptured/details/preferred_contact_method",
+        ],
+    },
+    EventFields {
+        event: "LeadDetailsChanged",
+        personal: &[
             "/LeadDetailsChanged/name",
             "/LeadDetailsChanged/email",
             "/LeadDetailsChanged/phone",
@@ -26,18 +40,94 @@ pub fn personal_fields(event_type: &str) -> &'static [&'static str] {
             "/LeadDetailsChanged/preferred_contact_time",
             "/LeadDetailsChanged/notes",
         ],
-        "LeadStatusChanged" => &["/LeadStatusChanged/reason"],
-        "LeadLost" => &["/LeadLost/reason"],
-        "LeadReopened" => &["/LeadReopened/reason"],
-        "LeadConverted" => &["/LeadConverted/reason"],
-        "LeadAssigned" => &["/LeadAssigned/reason"],
-        "FollowUpScheduled" => &["/FollowUpScheduled/note"],
-        "FollowUpRescheduled" => &["/FollowUpRescheduled/reason"],
-        "FollowUpCompleted" => &["/FollowUpCompleted/outcome"],
-        "FollowUpCancelled" => &["/FollowUpCancelled/reason"],
-        "InteractionLogged" => &["/InteractionLogged/summary"],
-        "LeadArchived" => &["/LeadArchived/reason"],
-        "ErasureRequested" => &["/ErasureRequested/reason"],
-        _ => &[],
-    }
+        plain: &[
+            "/LeadDetailsChanged/source",
+            "/LeadDetailsChanged/product_interest/*",
+            "/LeadDetailsChanged/preferred_contact_method",
+        ],
+    },
+    EventFields {
+        event: "LeadStatusChanged",
+        personal: &["/LeadStatusChanged/reason"],
+        plain: &["/LeadStatusChanged/from", "/LeadStatusChanged/to"],
+    },
+    EventFields {
+        event: "LeadLost",
+        personal: &["/LeadLost/reason"],
+        plain: &["/LeadLost/from"],
+    },
+    EventFields {
+        event: "LeadReopened",
+        personal: &["/LeadReopened/reason"],
+        plain: &["/LeadReopened/to"],
+    },
+    EventFields {
+        event: "LeadConverted",
+        personal: &["/LeadConverted/reason"],
+        plain: &["/LeadConverted/client_id"],
+    },
+    EventFields {
+        event: "LeadAssigned",
+        personal: &["/LeadAssigned/reason"],
+        plain: &["/LeadAssigned/agent_id", "/LeadAssigned/previous_agent_id"],
+    },
+    EventFields {
+        event: "FollowUpScheduled",
+        personal: &["/FollowUpScheduled/note"],
+        plain: &[
+            "/FollowUpScheduled/follow_up_id",
+            "/FollowUpScheduled/due_at",
+            "/FollowUpScheduled/channel",
+        ],
+    },
+    EventFields {
+        event: "FollowUpRescheduled",
+        personal: &["/FollowUpRescheduled/reason"],
+        plain: &[
+            "/FollowUpRescheduled/follow_up_id",
+            "/FollowUpRescheduled/previous_due_at",
+            "/FollowUpRescheduled/due_at",
+        ],
+    },
+    EventFields {
+        event: "FollowUpCompleted",
+        personal: &["/FollowUpCompleted/outcome"],
+        plain: &["/FollowUpCompleted/follow_up_id"],
+    },
+    EventFields {
+        event: "FollowUpCancelled",
+        personal: &["/FollowUpCancelled/reason"],
+        plain: &["/FollowUpCancelled/follow_up_id"],
+    },
+    EventFields {
+        event: "InteractionLogged",
+        personal: &["/InteractionLogged/summary"],
+        plain: &[
+            "/InteractionLogged/interaction_id",
+            "/InteractionLogged/kind",
+            "/InteractionLogged/direction",
+            "/InteractionLogged/occurred_at",
+        ],
+    },
+    EventFields {
+        event: "LeadArchived",
+        personal: &["/LeadArchived/reason"],
+        plain: &[],
+    },
+    EventFields {
+        event: "ErasureRequested",
+        personal: &["/ErasureRequested/reason"],
+        plain: &[],
+    },
+    EventFields {
+        event: "LeadErased",
+        personal: &[],
+        plain: &[],
+    },
+];
+
+/// Where the personal data is in a Lead event's stored payload (JSON pointers); `None` for an
+/// event type the tables do not list.
+pub fn personal_fields(event_type: &str) -> Option<&'static [&'static str]> {
+    lookup(EVENTS, event_type).or_else(|| lookup(crate::privacy::EVENTS, event_type))
 }

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::personal::EventFields;
 use crate::values::Text;
 
 snake_enum!(
@@ -65,6 +66,37 @@ impl PrivacyEvent {
         }
     }
 }
+
+/// The shared facts' fields, listed with every data subject's own (see [`crate::personal`]).
+/// A hold's reason and its lifting are the firm's compliance record about the case, kept
+/// readable through an erasure; consent channels are words.
+pub const EVENTS: &[EventFields] = &[
+    EventFields {
+        event: "LegalHoldPlaced",
+        personal: &[],
+        plain: &["/LegalHoldPlaced/reason"],
+    },
+    EventFields {
+        event: "LegalHoldLifted",
+        personal: &[],
+        plain: &["/LegalHoldLifted/reason"],
+    },
+    EventFields {
+        event: "MarketingConsentGiven",
+        personal: &[],
+        plain: &["/MarketingConsentGiven/channel"],
+    },
+    EventFields {
+        event: "MarketingConsentWithdrawn",
+        personal: &[],
+        plain: &["/MarketingConsentWithdrawn/channel"],
+    },
+    EventFields {
+        event: "SubjectDataExported",
+        personal: &[],
+        plain: &[],
+    },
+];
 
 /// Why a privacy step is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

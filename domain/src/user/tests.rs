@@ -254,12 +254,63 @@ fn changing_the_password_ends_every_session() {
 }
 
 #[test]
-fn only_password_hashes_are_sealed_in_user_events() {
+fn only_password_hashes_are_sealed_and_every_string_field_is_classified() {
     assert_eq!(
         personal_fields("UserRegistered"),
-        &["/UserRegistered/password_hash"]
+        Some(&["/UserRegistered/password_hash"][..])
     );
-    assert!(personal_fields("LoginSucceeded").is_empty());
+    assert_eq!(personal_fields("LoginSucceeded"), Some(&[][..]));
+    let at = chrono::Utc::now();
+    let mut full = profile(Role::RelationshipManager, Some("mum-01"));
+    full.manager_id = Some(Uuid::from_u128(7));
+    let events = vec![
+        UserEvent::UserRegistered {
+            user_id: Uuid::from_u128(1),
+            profile: full,
+            password_hash: "h0".into(),
+            must_change_password: true,
+        },
+        UserEvent::UserUpdated {
+            name: Some(PersonName::parse("Meera I").unwrap()),
+            role: Some(Role::BranchManager),
+            branch: Some(Some(Branch::parse("del-02").unwrap())),
+            manager_id: Some(Some(Uuid::from_u128(7))),
+        },
+        UserEvent::UserDeactivated {},
+        UserEvent::UserReactivated {},
+        UserEvent::PasswordReset {
+            password_hash: "h1".into(),
+        },
+        UserEvent::PasswordChanged {
+            password_hash: "h2".into(),
+        },
+        UserEvent::LoginSucceeded {
+            family_id: family(),
+            refresh_hash: "r".into(),
+            refresh_expires_at: at,
+            at,
+        },
+        UserEvent::LoginFailed {
+            at,
+            locked_until: Some(at),
+        },
+        UserEvent::RefreshTokenRotated {
+            family_id: family(),
+            refresh_hash: "r2".into(),
+            refresh_expires_at: at,
+        },
+        UserEvent::RefreshTokenReused {
+            family_id: family(),
+        },
+        UserEvent::LoggedOut {
+            family_id: family(),
+        },
+    ];
+    let samples: Vec<(&str, UserEvent)> = events.into_iter().map(|e| (e.name(), e)).collect();
+    assert_eq!(
+        crate::personal::unclassified(personal::EVENTS, &samples),
+        Vec::<String>::new()
+    );
 }
 
 #[test]

@@ -81,10 +81,6 @@ impl crate::timeline::RecordView for ClientView {
     type Event = ClientEvent;
     const AGGREGATE: &'static str = Client::TYPE;
 
-    fn personal_fields(event_type: &str) -> &'static [&'static str] {
-        domain::client::personal_fields(event_type)
-    }
-
     fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
         domain::client::upcasters()
     }

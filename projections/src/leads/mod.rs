@@ -93,10 +93,6 @@ impl crate::timeline::RecordView for LeadView {
     type Event = LeadEvent;
     const AGGREGATE: &'static str = Lead::TYPE;
 
-    fn personal_fields(event_type: &str) -> &'static [&'static str] {
-        domain::lead::personal_fields(event_type)
-    }
-
     fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
         domain::lead::upcasters()
     }

@@ -27,6 +27,9 @@ pub enum PrivacyError {
     Decrypt,
     #[error("not offered: {0}")]
     Unsupported(&'static str),
+    /// An event type whose personal fields nobody listed (see `domain::personal`).
+    #[error("the event type {0} is not in its aggregate's personal-field table")]
+    Unclassified(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -11,7 +11,8 @@ use super::{Keyring, PrivacyError};
 
 /// Where the personal fields of an event's payload are (JSON pointers), by aggregate type and
 /// event type.
-pub type PersonalFields = fn(&str, &str) -> &'static [&'static str];
+/// `None` for an event type nobody classified: such an event is refused on write.
+pub type PersonalFields = fn(&str, &str) -> Option<&'static [&'static str]>;
 
 /// Wraps the store's event repository (sqlite-es or postgres-es): personal fields are sealed
 /// with the subject's key (the aggregate id) on the way in and opened on the way out, so the
@@ -72,7 +73,7 @@ impl<R> EncryptingRepository<R> {
         mut events: Vec<SerializedEvent>,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         for e in &mut events {
-            let pointers = (self.fields)(&e.aggregate_type, &e.event_type);
+            let pointers = (self.fields)(&e.aggregate_type, &e.event_type).unwrap_or(&[]);
             self.keyring
                 .open(&e.aggregate_id, &mut e.payload, pointers)
                 .await
@@ -190,7 +191,12 @@ impl<R: PersistedEventRepository> PersistedEventRepository for EncryptingReposit
     ) -> Result<(), PersistenceError> {
         let mut sealed = events.to_vec();
         for e in &mut sealed {
-            let pointers = (self.fields)(&e.aggregate_type, &e.event_type);
+            let pointers = (self.fields)(&e.aggregate_type, &e.event_type).ok_or_else(|| {
+                failed(PrivacyError::Unclassified(format!(
+                    "{} {}",
+                    e.aggregate_type, e.event_type
+                )))
+            })?;
             self.keyring
                 .seal(&e.aggregate_id, &mut e.payload, pointers)
                 .await
