@@ -293,7 +293,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     Err(e) => return Err(e),
                 }
             }
-            for line in crate::seed::demo_records(&tools.write).await? {
+            for line in commands::seed::demo_records(&tools.write).await? {
                 println!("{line}");
             }
             tools.close().await;

@@ -22,7 +22,6 @@ pub mod policy;
 pub mod privacy;
 pub mod problem;
 pub mod routes;
-pub mod seed;
 pub mod server;
 pub mod tools;
 pub mod users;

@@ -11,6 +11,7 @@ pub mod lookups;
 pub mod passwords;
 pub mod privacy;
 pub mod retention;
+pub mod seed;
 pub mod users;
 
 #[cfg(test)]

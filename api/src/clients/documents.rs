@@ -2,7 +2,6 @@
 //! download (recorded as an access to the person's data).
 
 use domain::access::AccessKind;
-use domain::client::{ClientCommand, Document};
 use domain::values::Text;
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
@@ -12,7 +11,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::dto::DocumentKind;
-use super::{run_client_command, ClientTags};
+use super::ClientTags;
 use crate::auth::Auth;
 use crate::dto::Accepted;
 use crate::http::{self, CreatedResponse, Fields, State};
@@ -186,70 +185,23 @@ async fn store(
         .map(|t| t.mime_type())
         .filter(|m| ACCEPTED.contains(m))
         .ok_or_else(|| ApiError::unsupported_document("a document is a PDF, JPEG or PNG file"))?;
-    // The client must exist and be in the caller's book before anything is stored (the
-    // aggregate, not the read model: an upload right after onboarding must work).
-    let (client, _) = state
-        .write
-        .clients
-        .load(&id.to_string())
-        .await
-        .map_err(ApiError::from)?;
-    if !client.is_onboarded() || !policy::client_scope(principal).covers_client(&client) {
-        return Err(ApiError::not_found("client"));
-    }
-    // Refusals the command would give, before anything is stored.
-    let refused = if client.is_erased() {
-        Some(domain::client::ClientError::Erased)
-    } else if client.erasure_requested() {
-        Some(domain::client::ClientError::Restricted)
-    } else if client.is_closed() {
-        Some(domain::client::ClientError::Closed)
-    } else {
-        None
-    };
-    if let Some(e) = refused {
-        return Err(commands::CommandError::Rejected(e).into());
-    }
-    let document_id = Uuid::now_v7();
-    let document = Document {
-        document_id,
+    let upload = commands::clients::Upload {
         kind: kind.into(),
         number,
         file_name,
-        content_type: content_type.to_string(),
-        size: body.len() as u64,
-        sha256: hex::encode(Sha256::digest(&body)),
+        content_type,
+        bytes: body,
     };
-    match commands::clients::store_document(&state.db, &state.keyring, id, document_id, &body).await
-    {
-        Ok(()) => {}
-        Err(store::privacy::PrivacyError::Shredded) => {
-            return Err(ApiError::conflict(
-                "erased",
-                "the client's personal data was erased; the record takes no more changes",
-            ))
-        }
-        Err(e) => return Err(ApiError::internal(e)),
-    }
-    let outcome = run_client_command(
-        state,
-        principal,
-        Action::DocumentUpload,
+    let scope = policy::client_scope(principal);
+    let (document_id, done) = commands::clients::upload_document(
+        &state.write,
+        &scope,
         id,
-        ClientCommand::AddDocument(document),
-        req,
+        upload,
+        &crate::http::metadata(req),
+        crate::http::if_match(req)?,
     )
-    .await;
-    let done = match outcome {
-        Ok(done) => done,
-        Err(e) => {
-            // The file without its event is of no use and must not linger.
-            commands::clients::delete_documents(&state.db, id, Some(&[document_id]))
-                .await
-                .map_err(ApiError::internal)?;
-            return Err(e);
-        }
-    };
+    .await?;
     Ok(CreatedResponse::Created(
         poem_openapi::payload::Json(Accepted {
             client_id: Some(id),

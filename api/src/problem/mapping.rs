@@ -177,6 +177,7 @@ impl From<commands::clients::ClientsError> for ApiError {
             ClientsError::DuplicatePan { visible } => ApiError::duplicate_client(visible),
             ClientsError::Lookup(e) => ApiError::internal(e),
             ClientsError::Store(e) => ApiError::internal(e),
+            ClientsError::Documents(e) => ApiError::internal(e),
         }
     }
 }

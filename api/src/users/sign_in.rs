@@ -3,9 +3,10 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use commands::users::sign_in::{self, Attempt, SignInError};
-use commands::CommandError;
-use domain::user::{check_password, User, UserCommand, UserError, UserEvent};
+use commands::users::sign_in::{
+    self, Attempt, PasswordChangeError, RefreshError, Refreshed, SignInError,
+};
+use domain::user::User;
 use poem::Request;
 use poem_openapi::payload::Json;
 
@@ -157,43 +158,20 @@ impl AuthApi {
         };
         let (new_token, new_hash) = tokens::new_refresh(user_id, family);
         let expires = tokens::refresh_expiry(Utc::now());
-        let mut meta = http::metadata(req);
-        meta.actor_id = user_id.to_string();
-        let (done, events) = self
-            .state
-            .write
-            .users
-            .execute_events(
-                &user_id.to_string(),
-                UserCommand::Refresh {
-                    family_id: family,
-                    presented_hash: presented,
-                    new_hash,
-                    expires_at: expires,
-                },
-                &meta,
-            )
-            .await
-            .map_err(|e| match e {
-                CommandError::Rejected(UserError::NotFound | UserError::Inactive) => {
-                    ApiError::unauthorized("the refresh token is not valid")
-                }
-                other => ApiError::from(other),
-            })?;
-        match events.first() {
-            Some(UserEvent::RefreshTokenRotated { .. }) => {
-                let (user, _) = self
-                    .state
-                    .write
-                    .users
-                    .load(&user_id.to_string())
-                    .await
-                    .map_err(ApiError::internal)?;
+        let exchange = sign_in::Exchange {
+            user_id,
+            family,
+            presented_hash: presented,
+            new_hash,
+            expires_at: expires,
+        };
+        match sign_in::refresh(&self.state.write, exchange, http::metadata(req)).await {
+            Ok(Refreshed::Rotated { user, done }) => {
                 let pair =
                     self.tokens_for(&user, user_id, family, new_token, expires, done.position)?;
                 Ok(TokenResponse::Ok(Json(pair)))
             }
-            _ => {
+            Ok(Refreshed::Revoked { done }) => {
                 // The session ends before the answer: its access tokens stop working too.
                 http::wait_for_in(&self.state, projections::users::NAME, Some(done.position))
                     .await?;
@@ -201,6 +179,10 @@ impl AuthApi {
                     "this refresh token was used before; the session is revoked, sign in again",
                 ))
             }
+            Err(RefreshError::Invalid) => {
+                Err(ApiError::unauthorized("the refresh token is not valid"))
+            }
+            Err(RefreshError::Command(e)) => Err(e.into()),
         }
     }
 
@@ -216,21 +198,8 @@ impl AuthApi {
     )]
     async fn logout(&self, req: &Request, auth: Auth) -> Result<DoneResponse, ApiError> {
         let p = auth.0;
-        let meta = http::metadata(req);
-        let done = self
-            .state
-            .write
-            .users
-            .execute(
-                &p.user_id.to_string(),
-                UserCommand::Logout {
-                    family_id: p.family,
-                },
-                &meta,
-                None,
-            )
-            .await
-            .map_err(ApiError::from)?;
+        let done =
+            sign_in::logout(&self.state.write, p.user_id, p.family, &http::metadata(req)).await?;
         settled(&self.state, p.user_id, done).await
     }
 
@@ -269,77 +238,26 @@ impl AuthApi {
     ) -> Result<DoneResponse, ApiError> {
         let p = auth.0;
         self.limit(req)?;
-        let id = p.user_id.to_string();
-        let (user, _) = self
-            .state
-            .write
-            .users
-            .load(&id)
+        let meta = http::metadata(req);
+        let (current, new) = (&body.current_password.0, &body.new_password.0);
+        let field =
+            |name: &str, why: String| ApiError::validation(vec![FieldError::new(name, why)]);
+        let done = match sign_in::change_password(&self.state.write, p.user_id, current, new, &meta)
             .await
-            .map_err(ApiError::internal)?;
-        let profile = user
-            .profile
-            .as_ref()
-            .ok_or_else(|| ApiError::not_found("user"))?;
-        if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
-            return Err(locked(until));
-        }
-        if !commands::passwords::verify(
-            body.current_password.0.clone(),
-            Some(user.password_hash.clone()),
-        )
-        .await
         {
-            // A wrong current password counts like a failed login (and can lock the account).
-            self.state
-                .write
-                .users
-                .execute_events(
-                    &id,
-                    UserCommand::Login {
-                        password_ok: false,
-                        family_id: Uuid::now_v7(),
-                        refresh_hash: String::new(),
-                        refresh_expires_at: Utc::now(),
-                    },
-                    &http::metadata(req),
-                )
-                .await
-                .map_err(ApiError::from)?;
-            return Err(ApiError::validation(vec![FieldError::new(
-                "current_password",
-                "is wrong",
-            )]));
-        }
-        if let Err(why) = check_password(&body.new_password, &profile.email) {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "new_password",
-                why.message,
-            )]));
-        }
-        if body.new_password.0 == body.current_password.0 {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "new_password",
-                "must differ from the current password",
-            )]));
-        }
-        let hash = commands::passwords::hash(body.new_password.0.clone())
-            .await
-            .map_err(ApiError::internal)?;
-        let done = self
-            .state
-            .write
-            .users
-            .execute(
-                &id,
-                UserCommand::ChangePassword {
-                    password_hash: hash,
-                },
-                &http::metadata(req),
-                None,
-            )
-            .await
-            .map_err(ApiError::from)?;
+            Ok(done) => done,
+            Err(PasswordChangeError::NotFound) => return Err(ApiError::not_found("user")),
+            Err(PasswordChangeError::Locked(until)) => return Err(locked(until)),
+            Err(PasswordChangeError::WrongCurrent) => {
+                return Err(field("current_password", "is wrong".into()))
+            }
+            Err(PasswordChangeError::Weak(why)) => return Err(field("new_password", why)),
+            Err(e @ PasswordChangeError::Unchanged) => {
+                return Err(field("new_password", e.to_string()))
+            }
+            Err(PasswordChangeError::Command(e)) => return Err(e.into()),
+            Err(e @ PasswordChangeError::Hashing(_)) => return Err(ApiError::internal(e)),
+        };
         // Every session of the user ends before the answer.
         settled(&self.state, p.user_id, done).await
     }

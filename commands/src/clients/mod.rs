@@ -9,7 +9,10 @@ pub use onboarding::{onboard, NewClient};
 pub use records::*;
 
 use domain::access::ClientScope;
-use domain::client::{Client, ClientCommand, ClientError};
+use domain::client::{Client, ClientCommand, ClientError, Document, DocumentKind};
+use domain::values::Text;
+use sha2::{Digest, Sha256};
+use store::privacy::PrivacyError;
 use store::{EventMetadata, StoreError};
 use uuid::Uuid;
 
@@ -44,6 +47,73 @@ pub enum ClientsError {
     Lookup(#[from] LookupError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The document store failed (an erased client's key is gone: [`CommandError::Rejected`]
+    /// with [`ClientError::Erased`] is answered instead).
+    #[error(transparent)]
+    Documents(PrivacyError),
+}
+
+/// A KYC document file as received, its values already valid.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub kind: DocumentKind,
+    pub number: Option<Text>,
+    pub file_name: Text,
+    /// What the bytes are (sniffed from them, not taken from the sender).
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// Keeps a document for the client: the file sealed with the client's key in the document
+/// store, then its record on the client. The aggregate's refusals are asked before anything
+/// is stored; a file whose record is then refused is deleted again.
+pub async fn upload_document(
+    write: &WriteSide,
+    scope: &ClientScope,
+    client_id: Uuid,
+    upload: Upload,
+    meta: &EventMetadata,
+    expected: Option<usize>,
+) -> Result<(Uuid, Committed), ClientsError> {
+    let (client, _) = write.clients.load(&client_id.to_string()).await?;
+    if !client.is_onboarded() || !scope.covers_client(&client) {
+        return Err(CommandError::Rejected(ClientError::NotFound).into());
+    }
+    client.ensure_changeable().map_err(CommandError::Rejected)?;
+    let document_id = Uuid::now_v7();
+    let document = Document {
+        document_id,
+        kind: upload.kind,
+        number: upload.number,
+        file_name: upload.file_name,
+        content_type: upload.content_type.to_string(),
+        size: upload.bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(&upload.bytes)),
+    };
+    match store_document(
+        &write.db,
+        &write.keyring,
+        client_id,
+        document_id,
+        &upload.bytes,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(PrivacyError::Shredded) => {
+            return Err(CommandError::Rejected(ClientError::Erased).into())
+        }
+        Err(e) => return Err(ClientsError::Documents(e)),
+    }
+    let command = ClientCommand::AddDocument(document);
+    match run(write, scope, client_id, command, meta, expected).await {
+        Ok(done) => Ok((document_id, done)),
+        Err(e) => {
+            // The file without its record is of no use and must not linger.
+            delete_documents(&write.db, client_id, Some(&[document_id])).await?;
+            Err(e.into())
+        }
+    }
 }
 
 /// Runs `command` on the client `client_id` for a caller who sees `scope`: a client outside it

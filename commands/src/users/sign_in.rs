@@ -90,3 +90,138 @@ pub async fn login(
         _ => Err(SignInError::Refused),
     }
 }
+
+/// What trading in a refresh token did.
+#[derive(Debug)]
+pub enum Refreshed {
+    /// A new refresh token replaces the presented one; the user as they are now.
+    Rotated { user: User, done: Committed },
+    /// The presented token was traded in before: the whole session is revoked (recorded at
+    /// `done`), and the caller must sign in again.
+    Revoked { done: Committed },
+}
+
+/// Why a refresh token was refused outright.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// No such user, or a deactivated one: the token is worth nothing.
+    #[error("the refresh token is not valid")]
+    Invalid,
+    #[error(transparent)]
+    Command(#[from] CommandError<UserError>),
+}
+
+/// A presented refresh token of `family`, with the hash of the one that replaces it.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub user_id: Uuid,
+    pub family: Uuid,
+    pub presented_hash: String,
+    pub new_hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Trades a refresh token in: rotated once, and a second use of the same token revokes the
+/// session (someone else may hold a copy).
+pub async fn refresh(
+    write: &WriteSide,
+    exchange: Exchange,
+    mut meta: EventMetadata,
+) -> Result<Refreshed, RefreshError> {
+    let id = exchange.user_id.to_string();
+    meta.actor_id = id.clone();
+    let command = UserCommand::Refresh {
+        family_id: exchange.family,
+        presented_hash: exchange.presented_hash,
+        new_hash: exchange.new_hash,
+        expires_at: exchange.expires_at,
+    };
+    let (done, events) = match write.users.execute_events(&id, command, &meta).await {
+        Ok(outcome) => outcome,
+        Err(CommandError::Rejected(UserError::NotFound | UserError::Inactive)) => {
+            return Err(RefreshError::Invalid)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match events.first() {
+        Some(UserEvent::RefreshTokenRotated { .. }) => {
+            let (user, _) = write.users.load(&id).await?;
+            Ok(Refreshed::Rotated { user, done })
+        }
+        _ => Ok(Refreshed::Revoked { done }),
+    }
+}
+
+/// Ends the session `family` of the user.
+pub async fn logout(
+    write: &WriteSide,
+    user_id: Uuid,
+    family: Uuid,
+    meta: &EventMetadata,
+) -> Result<Committed, CommandError<UserError>> {
+    let command = UserCommand::Logout { family_id: family };
+    write
+        .users
+        .execute(&user_id.to_string(), command, meta, None)
+        .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    #[error("no such user")]
+    NotFound,
+    /// Too many failures: locked until then.
+    #[error("the account is locked until {0}")]
+    Locked(DateTime<Utc>),
+    /// The current password is wrong (counted like a failed sign-in).
+    #[error("the current password is wrong")]
+    WrongCurrent,
+    /// The new password does not meet the rules (why).
+    #[error("{0}")]
+    Weak(String),
+    #[error("the new password must differ from the current one")]
+    Unchanged,
+    #[error(transparent)]
+    Command(#[from] CommandError<UserError>),
+    #[error("the password could not be hashed: {0}")]
+    Hashing(String),
+}
+
+/// Changes the user's own password: the current one checked (a wrong one counts as a failed
+/// sign-in and can lock the account), the new one against the rules. Every session ends.
+pub async fn change_password(
+    write: &WriteSide,
+    user_id: Uuid,
+    current: &str,
+    new: &str,
+    meta: &EventMetadata,
+) -> Result<Committed, PasswordChangeError> {
+    let id = user_id.to_string();
+    let (user, _) = write.users.load(&id).await?;
+    let profile = user.profile.as_ref().ok_or(PasswordChangeError::NotFound)?;
+    if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
+        return Err(PasswordChangeError::Locked(until));
+    }
+    if !crate::passwords::verify(current.to_string(), Some(user.password_hash.clone())).await {
+        let failed = UserCommand::Login {
+            password_ok: false,
+            family_id: Uuid::now_v7(),
+            refresh_hash: String::new(),
+            refresh_expires_at: Utc::now(),
+        };
+        write.users.execute_events(&id, failed, meta).await?;
+        return Err(PasswordChangeError::WrongCurrent);
+    }
+    domain::user::check_password(new, &profile.email)
+        .map_err(|why| PasswordChangeError::Weak(why.message.to_string()))?;
+    if new == current {
+        return Err(PasswordChangeError::Unchanged);
+    }
+    let hash = crate::passwords::hash(new.to_string())
+        .await
+        .map_err(|e| PasswordChangeError::Hashing(e.to_string()))?;
+    let command = UserCommand::ChangePassword {
+        password_hash: hash,
+    };
+    Ok(write.users.execute(&id, command, meta, None).await?)
+}

@@ -245,8 +245,10 @@ impl Client {
         Ok(())
     }
 
-    /// Sales and service changes: only on an open relationship with processing allowed.
-    fn ensure_changeable(&self) -> Result<(), ClientError> {
+    /// Sales and service changes (a new document among them): only on an open relationship
+    /// with processing allowed. Callers that must do work before the command (store a file)
+    /// ask this first.
+    pub fn ensure_changeable(&self) -> Result<(), ClientError> {
         self.ensure_exists()?;
         if self.subject.erasure_requested() {
             return Err(ClientError::Restricted);

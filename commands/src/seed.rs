@@ -2,14 +2,13 @@
 //! real (tiny) KYC document files from `fixtures/documents`, written through the same commands
 //! the API runs. Skipped when the demo client's PAN is already on file.
 
-use domain::client::{ClientCommand, ClientProfile, Document, DocumentKind};
+use domain::client::{ClientCommand, ClientProfile, DocumentKind};
 use domain::lead::{
     CaptureChannel, ContactMethod, LeadCommand, LeadDetails, LeadSource, LeadStatus,
     MarketingChannel,
 };
 use domain::user::Branch;
 use domain::values::{BirthDate, Email, PersonName, Phone, Text};
-use sha2::{Digest, Sha256};
 use store::EventMetadata;
 use uuid::Uuid;
 
@@ -52,17 +51,17 @@ fn lead(name: &str, email: &str, phone: &str, source: LeadSource, notes: &str) -
 }
 
 /// Writes the demo records; answers what it did, one line each.
-pub async fn demo_records(write: &commands::WriteSide) -> Result<Vec<String>, String> {
+pub async fn demo_records(write: &crate::WriteSide) -> Result<Vec<String>, String> {
     let (db, keyring) = (&write.db, &write.keyring);
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    if commands::clients::client_by_pan(db, keyring, DEMO_PAN)
+    if crate::clients::client_by_pan(db, keyring, DEMO_PAN)
         .await
         .map_err(|e| err(&e))?
         .is_some()
     {
         return Ok(vec!["kept    demo leads and client (exist)".into()]);
     }
-    let agent = commands::users::user_by_email(db, "agent1@demo.broker")
+    let agent = crate::users::user_by_email(db, "agent1@demo.broker")
         .await
         .map_err(|e| err(&e))?
         .ok_or("the demo users come first")?;
@@ -160,12 +159,12 @@ pub async fn demo_records(write: &commands::WriteSide) -> Result<Vec<String>, St
     }
 
     // The client the first lead became, with its KYC documents.
-    if commands::clients::reserve_pan(db, keyring, DEMO_PAN, client_id, |_| async {
+    if crate::clients::reserve_pan(db, keyring, DEMO_PAN, client_id, |_| async {
         Ok::<_, store::StoreError>(true)
     })
     .await
     .map_err(|e| err(&e))?
-        != commands::clients::Reservation::Reserved
+        != crate::clients::Reservation::Reserved
     {
         return Err("the demo PAN is taken".into());
     }
@@ -194,31 +193,21 @@ pub async fn demo_records(write: &commands::WriteSide) -> Result<Vec<String>, St
         .await
         .map_err(|e| e.to_string())?;
     done.push(format!("created client {:<24} {client_id}", "Neha Kapoor"));
+    let scope = domain::access::ClientScope::All;
     for (file_name, kind, bytes) in FILES {
-        let document_id = Uuid::now_v7();
-        commands::clients::store_document(db, keyring, client_id, document_id, bytes)
-            .await
-            .map_err(|e| err(&e))?;
-        let content_type = infer::get(bytes)
-            .map(|t| t.mime_type())
-            .unwrap_or("application/octet-stream");
-        clients
-            .execute(
-                &client_id.to_string(),
-                ClientCommand::AddDocument(Document {
-                    document_id,
-                    kind: *kind,
-                    number: None,
-                    file_name: text(file_name),
-                    content_type: content_type.into(),
-                    size: bytes.len() as u64,
-                    sha256: hex::encode(Sha256::digest(bytes)),
-                }),
-                &meta,
-                None,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        let upload = crate::clients::Upload {
+            kind: *kind,
+            number: None,
+            file_name: text(file_name),
+            content_type: infer::get(bytes)
+                .map(|t| t.mime_type())
+                .unwrap_or("application/octet-stream"),
+            bytes: bytes.to_vec(),
+        };
+        let (document_id, _) =
+            crate::clients::upload_document(write, &scope, client_id, upload, &meta, None)
+                .await
+                .map_err(|e| err(&e))?;
         done.push(format!("added document {file_name:<24} {document_id}"));
     }
     Ok(done)
