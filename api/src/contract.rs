@@ -6,6 +6,9 @@
 //!   fields): `additionalProperties: false`.
 //! - An optional property (one without a default) is sent as `null` when it has no value, and
 //!   `null` is accepted for it in a request: every such property is declared `nullable`.
+//! - Each operation lists the errors it can answer, from what it takes (see [`errors_of`]),
+//!   not one set for all; the server flags any other answer in debug builds and the end-to-end
+//!   tests fail on it.
 
 use std::collections::HashSet;
 
@@ -25,10 +28,35 @@ pub fn document(generated: &str) -> Value {
             "the path {path} is declared by two endpoint groups"
         );
     }
+    // Every operation refuses a query parameter it does not declare (400), those without an
+    // error type of their own (health, readiness, metrics) too.
+    let bad_request = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+        .flat_map(|o| o.as_object().into_iter().flat_map(|o| o.values()))
+        .find_map(|op| op["responses"].get("400").cloned());
     if let Some(paths) = doc["paths"].as_object_mut() {
-        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
-            for op in operation.values_mut().filter_map(Value::as_object_mut) {
+        for (path, operation) in paths.iter_mut() {
+            let Some(operation) = operation.as_object_mut() else {
+                continue;
+            };
+            for (method, op) in operation.iter_mut() {
+                let Some(op) = op.as_object_mut() else {
+                    continue;
+                };
                 op.entry("security").or_insert_with(|| json!([]));
+                let keep = errors_of(path, method, op);
+                if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                    responses.retain(|status, _| {
+                        status
+                            .parse::<u16>()
+                            .map_or(true, |s| s < 400 || keep.contains(&s))
+                    });
+                    if let Some(r) = &bad_request {
+                        responses.entry("400").or_insert_with(|| r.clone());
+                    }
+                }
             }
         }
     }
@@ -77,6 +105,56 @@ pub fn document(generated: &str) -> Value {
         }
     }
     doc
+}
+
+/// The error statuses an operation can answer, from what it takes:
+/// - 400 and 500 always (a query parameter it does not declare is refused);
+/// - 401 and 403 when it needs a bearer token (sign-in and refresh answer 401 too);
+/// - 404 when its path names a record (and for the signed-in user's own account);
+/// - 409 when it changes something, or names a record (a record in a state that refuses it);
+/// - 412 when it changes a named record (`If-Match`); 413 and 415 when it takes a body;
+/// - 422 when it takes a body or query parameters (a value that does not fit);
+/// - 429 for the operations behind the sign-in limiter;
+/// - 503 when it changes something or reads at a `min_position` (the read model may lag).
+pub fn errors_of(path: &str, method: &str, op: &serde_json::Map<String, Value>) -> HashSet<u16> {
+    let id = op
+        .get("operationId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let secured = op
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| !s.is_empty());
+    let params = || {
+        op.get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    };
+    let names_record = path.contains('{');
+    let changes = matches!(method, "post" | "put" | "patch" | "delete");
+    let body = op.contains_key("requestBody");
+    let query = params().any(|p| p["in"] == "query");
+    let waits = params().any(|p| p["name"] == "min_position");
+    let signs_in = matches!(id, "login" | "refreshToken");
+    let limited = signs_in || id == "changePassword";
+    let own_account = matches!(id, "getCurrentUser" | "changePassword");
+    let mut keep = HashSet::from([400, 500]);
+    let mut add = |on: bool, statuses: &[u16]| {
+        if on {
+            keep.extend(statuses);
+        }
+    };
+    add(secured, &[401, 403]);
+    add(signs_in, &[401]);
+    add(names_record || own_account, &[404]);
+    add(changes || names_record, &[409]);
+    add(changes && names_record, &[412]);
+    add(body, &[413, 415, 422]);
+    add(query, &[422]);
+    add(limited, &[429]);
+    add(changes || waits, &[503]);
+    keep
 }
 
 fn nullable_optionals(schema: &mut Value, schemas: &std::collections::HashMap<String, Value>) {
@@ -139,6 +217,58 @@ fn nullable_optionals(schema: &mut Value, schemas: &std::collections::HashMap<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_operation_lists_the_errors_it_can_answer() {
+        let all: Value = (400..=503)
+            .filter(|s| [400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503].contains(s))
+            .map(|s| (s.to_string(), json!({"description": "problem"})))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        let op = |extra: Value| {
+            let mut op = json!({"responses": all.clone(), "security": [{"bearerAuth": []}]});
+            op.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            op
+        };
+        let generated = json!({"paths": {
+            "/api/leads": {
+                "get": op(json!({"operationId": "listLeads", "parameters": [{"in": "query", "name": "status"}]})),
+                "post": op(json!({"operationId": "captureLead", "requestBody": {"content": {}}}))
+            },
+            "/api/leads/{id}": {"patch": op(json!({"operationId": "updateLead", "requestBody": {"content": {}}}))},
+            "/api/auth/login": {"post": op(json!({"operationId": "login", "security": [], "requestBody": {"content": {}}}))},
+            "/health": {"get": {"operationId": "getHealth", "responses": {"200": {}}}}
+        }, "components": {"schemas": {}}});
+        let doc = document(&generated.to_string());
+        let codes = |path: &str, method: &str| -> Vec<String> {
+            doc["paths"][path][method]["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.as_str() >= "400")
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            codes("/api/leads", "get"),
+            ["400", "401", "403", "422", "500"]
+        );
+        assert_eq!(
+            codes("/api/leads", "post"),
+            ["400", "401", "403", "409", "413", "415", "422", "500", "503"]
+        );
+        assert_eq!(
+            codes("/api/leads/{id}", "patch"),
+            ["400", "401", "403", "404", "409", "412", "413", "415", "422", "500", "503"]
+        );
+        assert_eq!(
+            codes("/api/auth/login", "post"),
+            ["400", "401", "409", "413", "415", "422", "429", "500", "503"]
+        );
+        assert_eq!(codes("/health", "get"), ["400"]);
+    }
 
     #[test]
     fn public_operations_and_optional_answers_are_declared() {

@@ -21,6 +21,8 @@ pub struct Route {
     pub path_params: Vec<String>,
     /// The schema of its JSON request body, if it takes one.
     pub body: Option<serde_json::Value>,
+    /// The statuses it declares it can answer.
+    pub statuses: HashSet<u16>,
 }
 
 impl Route {
@@ -93,6 +95,12 @@ impl Routes {
                     .as_object()
                     .and_then(|c| c.iter().find(|(k, _)| k.starts_with("application/json")))
                     .map(|(_, media)| media["schema"].clone());
+                let statuses = operation["responses"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|r| r.keys())
+                    .filter_map(|k| k.parse().ok())
+                    .collect();
                 routes.push(Route {
                     method,
                     pattern: pattern.clone(),
@@ -101,6 +109,7 @@ impl Routes {
                     lists,
                     path_params: path_params.clone(),
                     body,
+                    statuses,
                 });
             }
         }

@@ -452,6 +452,14 @@ fn with_request_context(
                 m.server_errors.fetch_add(1, Ordering::Relaxed);
             }
             let headers = resp.headers_mut();
+            // An answer the document does not declare for the operation breaks the contract
+            // client code is generated from: logged, and flagged to the tests in debug builds.
+            if operation.is_some_and(|r| !r.statuses.contains(&status.as_u16())) {
+                tracing::warn!(parent: &span, %status, %route, "status not declared for this operation");
+                if cfg!(debug_assertions) {
+                    headers.insert("x-undeclared-status", HeaderValue::from(status.as_u16()));
+                }
+            }
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 headers.insert("x-request-id", v);
             }

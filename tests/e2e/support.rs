@@ -274,7 +274,13 @@ impl App {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let undeclared = r.headers().get("x-undeclared-status").is_some();
+        let url = r.url().path().to_string();
         let text = r.text().await.expect("body");
+        assert!(
+            !undeclared,
+            "{url} answered {status}, which its operation does not declare: {text}"
+        );
         if status >= 400 {
             assert_eq!(
                 ct, "application/problem+json",
