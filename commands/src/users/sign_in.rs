@@ -95,7 +95,7 @@ pub async fn login(
 #[derive(Debug)]
 pub enum Refreshed {
     /// A new refresh token replaces the presented one; the user as they are now.
-    Rotated { user: User, done: Committed },
+    Rotated { user: Box<User>, done: Committed },
     /// The presented token was traded in before: the whole session is revoked (recorded at
     /// `done`), and the caller must sign in again.
     Revoked { done: Committed },
@@ -146,7 +146,10 @@ pub async fn refresh(
     match events.first() {
         Some(UserEvent::RefreshTokenRotated { .. }) => {
             let (user, _) = write.users.load(&id).await?;
-            Ok(Refreshed::Rotated { user, done })
+            Ok(Refreshed::Rotated {
+                user: Box::new(user),
+                done,
+            })
         }
         _ => Ok(Refreshed::Revoked { done }),
     }
