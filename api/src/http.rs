@@ -339,8 +339,7 @@ pub async fn run_lead_command(
     Ok(done)
 }
 
-/// Records that the caller was shown a person's data (a `PiiViewed` event on a stream of its
-/// own: one insert, nothing loaded, no contention with the person's record).
+/// Records that the caller was shown a person's data (see [`commands::access::record`]).
 pub async fn record_access(
     state: &AppState,
     req: &Request,
@@ -348,42 +347,9 @@ pub async fn record_access(
     subject_id: Uuid,
     kind: domain::access::AccessKind,
 ) -> Result<(), ApiError> {
-    let id = Uuid::now_v7().to_string();
-    state
-        .write
-        .access
-        .create(
-            &id,
-            domain::access::AccessCommand::Record {
-                subject_type: subject_type.to_string(),
-                subject_id,
-                kind,
-            },
-            &metadata(req),
-        )
+    commands::access::record(&state.write, subject_type, subject_id, kind, &metadata(req))
         .await
-        .map_err(ApiError::internal)?;
-    Ok(())
-}
-
-/// A record's events from the log, for history, as-of and export. When they say the person's
-/// data was erased, their key is treated as gone in this process too (it may have been
-/// destroyed by another one, such as `crm retention run`, while a copy sits in the cache).
-pub async fn record_events(
-    state: &AppState,
-    aggregate_type: &str,
-    id: &str,
-) -> Result<Vec<projections::StoredEvent>, ApiError> {
-    let events = store::log::aggregate_events(&state.db, aggregate_type, id)
-        .await
-        .map_err(ApiError::internal)?;
-    if events
-        .iter()
-        .any(|e| domain::kinds::is_erasure(&e.event_type))
-    {
-        state.keyring.note_erased(id);
-    }
-    Ok(events)
+        .map_err(ApiError::internal)
 }
 
 /// A record's timeline straight from the log, and the view its events leave now (404, naming
@@ -393,8 +359,7 @@ pub async fn timeline<V: projections::timeline::RecordView>(
     id: Uuid,
     what: &'static str,
 ) -> Result<(Vec<crate::dto::HistoryEntry>, V), ApiError> {
-    let events = record_events(state, V::AGGREGATE, &id.to_string()).await?;
-    let (items, view) = projections::timeline::timeline::<V>(&state.keyring, &events)
+    let (items, view) = projections::timeline::history::<V>(&state.db, &state.keyring, id)
         .await
         .map_err(ApiError::internal)?;
     let view = view.ok_or_else(|| ApiError::not_found(what))?;
@@ -407,8 +372,7 @@ pub async fn now_and_at<V: projections::timeline::RecordView>(
     id: Uuid,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Option<V>, Option<V>), ApiError> {
-    let events = record_events(state, V::AGGREGATE, &id.to_string()).await?;
-    projections::timeline::fold_now_and_at::<V>(&state.keyring, &events, at)
+    projections::timeline::now_and_at::<V>(&state.db, &state.keyring, id, at)
         .await
         .map_err(ApiError::internal)
 }

@@ -15,7 +15,6 @@ pub mod contract;
 pub mod dto;
 pub mod http;
 pub mod leads;
-pub mod lookups;
 pub mod marketing;
 pub mod ops;
 pub mod policy;

@@ -109,7 +109,7 @@ pub fn write_side(
     keyring: &Arc<Keyring>,
     signal: LogSignal,
 ) -> commands::WriteSide {
-    let lookups = Arc::new(crate::lookups::ReadModels {
+    let lookups = Arc::new(projections::lookups::ReadModels {
         db: db.clone(),
         keyring: keyring.clone(),
     });

@@ -3,6 +3,7 @@
 //! privacy, users). Use cases take the caller ([`domain::access::Actor`]) and the records they may
 //! see, and answer typed errors; they never speak HTTP.
 
+pub mod access;
 pub mod clients;
 pub mod executor;
 pub mod idempotency;

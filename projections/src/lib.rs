@@ -5,9 +5,11 @@
 pub mod audit;
 pub mod checkpoint;
 pub mod clients;
+pub mod export;
 pub mod history;
 pub mod leads;
 pub mod ledger;
+pub mod lookups;
 pub mod marketing;
 pub mod rebuild;
 pub mod runner;

@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use store::privacy::Keyring;
-use store::EventMetadata;
+use store::{Db, EventMetadata};
+use uuid::Uuid;
 
 use crate::{ProjectionError, StoredEvent};
 
@@ -185,6 +186,47 @@ fn diff_into(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
         }),
         _ => {}
     }
+}
+
+/// A record's events from the log, for history, as-of and export. When they say the person's
+/// data was erased, their key is treated as gone in this process too (it may have been
+/// destroyed by another one, such as `crm retention run`, while a copy sits in the cache).
+pub async fn record_events(
+    db: &Db,
+    keyring: &Keyring,
+    aggregate_type: &str,
+    id: &str,
+) -> Result<Vec<StoredEvent>, ProjectionError> {
+    let events = store::log::aggregate_events(db, aggregate_type, id).await?;
+    if events
+        .iter()
+        .any(|e| domain::kinds::is_erasure(&e.event_type))
+    {
+        keyring.note_erased(id);
+    }
+    Ok(events)
+}
+
+/// The record `id`'s timeline straight from the log, and the view its events leave now.
+pub async fn history<V: RecordView>(
+    db: &Db,
+    keyring: &Keyring,
+    id: Uuid,
+) -> Result<(Vec<TimelineEntry>, Option<V>), ProjectionError> {
+    let events = record_events(db, keyring, V::AGGREGATE, &id.to_string()).await?;
+    timeline::<V>(keyring, &events).await
+}
+
+/// The record `id` as it is now and as it stood at `at`, folded from the log (compliance
+/// replay).
+pub async fn now_and_at<V: RecordView>(
+    db: &Db,
+    keyring: &Keyring,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(Option<V>, Option<V>), ProjectionError> {
+    let events = record_events(db, keyring, V::AGGREGATE, &id.to_string()).await?;
+    fold_now_and_at::<V>(keyring, &events, at).await
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Everything held about a person, gathered for a data-subject access request: the records of
 //! both their ids, their documents, every change and who was shown their data.
 
+use projections::export::Records;
+
 use super::*;
 
 /// Everything held about a person, for handing over to them.
@@ -38,13 +40,13 @@ impl PrivacyApi {
     /// held when `with_files`.
     pub(super) async fn gather(
         &self,
-        p: &Principal,
+        principal: &Principal,
         id: Uuid,
         req: &Request,
         with_files: bool,
     ) -> Result<(SubjectExport, Vec<(String, Vec<u8>)>), ApiError> {
         let (done, subject) = self
-            .run(p, Action::SubjectExport, id, Step::Export, req)
+            .run(principal, Action::SubjectExport, id, Step::Export, req)
             .await?;
         let position = done.position;
         // A lead that became a client is that client: the export is the whole person's.
@@ -56,107 +58,73 @@ impl PrivacyApi {
             },
             client => (id, client),
         };
-        let mut files = Vec::new();
-        let (profile, client, history, documents, subjects) = match subject {
-            Subject::Lead => {
-                http::wait_for(&self.state, Some(position)).await?;
-                let view = projections::leads::query::get(&self.state.db, &self.state.keyring, id)
-                    .await
-                    .map_err(ApiError::internal)?
-                    .ok_or_else(|| ApiError::not_found("lead"))?;
-                let (history, _) = history_entries(&self.state, id).await?;
-                (
-                    Some(LeadOut::from(&view)),
-                    None,
-                    history,
-                    Vec::new(),
-                    vec![id],
-                )
-            }
-            Subject::Client { lead_id } => {
-                http::wait_for_in(&self.state, projections::clients::NAME, Some(position)).await?;
-                let view =
-                    projections::clients::query::get(&self.state.db, &self.state.keyring, id)
-                        .await
-                        .map_err(ApiError::internal)?
-                        .filter(|v| v.in_scope(&policy::client_scope(p)))
-                        .ok_or_else(|| ApiError::not_found("client"))?;
-                let mut history = client_history_entries(&self.state, id).await?;
-                let mut subjects = vec![id];
-                let lead = match lead_id {
-                    Some(l) => {
-                        let lead =
-                            projections::leads::query::get(&self.state.db, &self.state.keyring, l)
-                                .await
-                                .map_err(ApiError::internal)?;
-                        if lead.is_some() {
-                            history.extend(history_entries(&self.state, l).await?.0);
-                            history.sort_by_key(|h| h.position);
-                            subjects.push(l);
-                        }
-                        lead.as_ref().map(LeadOut::from)
-                    }
-                    None => None,
-                };
-                if with_files {
-                    for d in view.documents.iter().filter(|d| d.purged_at.is_none()) {
-                        let file = commands::clients::load_document(
-                            &self.state.db,
-                            &self.state.keyring,
-                            id,
-                            d.document_id,
-                        )
-                        .await
-                        .map_err(ApiError::internal)?;
-                        if let Some(bytes) = file {
-                            let name = format!(
-                                "documents/{}-{}",
-                                d.document_id,
-                                crate::clients::safe_file_name(&d.file_name)
-                            );
-                            files.push((name, bytes));
-                        }
-                    }
-                }
-                let documents = view.documents.iter().map(DocumentOut::from).collect();
-                (
-                    lead,
-                    Some(ClientOut::shown(&view, self.state.write.retention)),
-                    history,
-                    documents,
-                    subjects,
-                )
-            }
+        let records = match subject {
+            Subject::Lead => Records::Lead(id),
+            Subject::Client { lead_id } => Records::Client {
+                client_id: id,
+                lead_id,
+            },
         };
-        // Who was shown the person's data: every access record up to this export.
-        http::wait_for_in(&self.state, projections::history::NAME, Some(position)).await?;
-        let mut accessed_by = Vec::new();
-        for s in subjects {
-            let rows = projections::history::query(
+        for projection in [
+            projections::leads::NAME,
+            projections::clients::NAME,
+            projections::history::NAME,
+        ] {
+            http::wait_for_in(&self.state, projection, Some(position)).await?;
+        }
+        let person = projections::export::person(&self.state.db, &self.state.keyring, records)
+            .await
+            .map_err(ApiError::internal)?
+            .filter(|p| {
+                p.client
+                    .as_ref()
+                    .is_none_or(|c| c.in_scope(&policy::client_scope(principal)))
+            })
+            .ok_or_else(|| ApiError::not_found("data subject"))?;
+        let mut files = Vec::new();
+        let client = person.client.as_ref();
+        for d in client
+            .iter()
+            .flat_map(|c| &c.documents)
+            .filter(|_| with_files)
+        {
+            if d.purged_at.is_some() {
+                continue;
+            }
+            let file = commands::clients::load_document(
                 &self.state.db,
-                &projections::history::HistoryFilter {
-                    subject_id: Some(s.to_string()),
-                    limit: 10_000,
-                    ..Default::default()
-                },
+                &self.state.keyring,
+                id,
+                d.document_id,
             )
             .await
             .map_err(ApiError::internal)?;
-            accessed_by.extend(
-                rows.into_iter()
-                    .filter(|r| {
-                        r.event_type == "PiiViewed" || r.event_type == "SubjectDataExported"
-                    })
-                    .map(|r| AccessRecord {
-                        at: r.recorded_at,
-                        actor_id: r.actor_id,
-                        actor_role: r.actor_role,
-                        event_type: r.event_type,
-                        request_id: r.request_id,
-                    }),
-            );
+            if let Some(bytes) = file {
+                let name = format!(
+                    "documents/{}-{}",
+                    d.document_id,
+                    crate::clients::safe_file_name(&d.file_name)
+                );
+                files.push((name, bytes));
+            }
         }
-        accessed_by.sort_by_key(|a| a.at);
+        let accessed_by = person
+            .accessed_by
+            .iter()
+            .map(|r| AccessRecord {
+                at: r.recorded_at,
+                actor_id: r.actor_id.clone(),
+                actor_role: r.actor_role.clone(),
+                event_type: r.event_type.clone(),
+                request_id: r.request_id.clone(),
+            })
+            .collect();
+        let profile = person.lead.as_ref().map(LeadOut::from);
+        let documents = client
+            .map(|c| c.documents.iter().map(DocumentOut::from).collect())
+            .unwrap_or_default();
+        let client = client.map(|c| ClientOut::shown(c, self.state.write.retention));
+        let history = person.history.into_iter().map(Into::into).collect();
         Ok((
             SubjectExport {
                 subject_id: asked,

@@ -11,11 +11,9 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 
 use crate::auth::{Auth, Principal};
-use crate::clients::client_history_entries;
 use crate::clients::dto::{ClientOut, DocumentOut};
 use crate::dto::{HistoryEntry, LeadOut, MarketingChannel, Str};
 use crate::http::{self, DoneResponse, Fields, State};
-use crate::leads::history_entries;
 use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
 

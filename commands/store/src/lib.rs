@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod db;
 pub mod log;
+pub mod lookups;
 pub mod metadata;
 pub mod privacy;
 pub mod secrets;

@@ -1,8 +1,9 @@
-//! The read models answering what the write side asks of them ([`commands::Lookups`]).
+//! The read models answering what the write side asks of them ([`store::lookups::Lookups`]).
 
-use commands::lookups::{ClientWatched, LeadOnFile, Lookup, LookupError, Lookups, StaffMember};
 use domain::user::Role;
-use projections::users::UserRow;
+use store::lookups::{ClientWatched, LeadOnFile, Lookup, LookupError, Lookups, StaffMember};
+
+use crate::users::UserRow;
 use std::sync::Arc;
 use store::privacy::Keyring;
 use store::Db;
@@ -25,7 +26,7 @@ fn staff(row: UserRow) -> Option<StaffMember> {
 impl Lookups for ReadModels {
     fn staff_member(&self, user_id: Uuid) -> Lookup<'_, Option<StaffMember>> {
         Box::pin(async move {
-            let row = projections::users::get(&self.db, user_id)
+            let row = crate::users::get(&self.db, user_id)
                 .await
                 .map_err(LookupError::new)?;
             Ok(row.and_then(staff))
@@ -34,7 +35,7 @@ impl Lookups for ReadModels {
 
     fn active_staff<'a>(&'a self, branch: Option<&'a str>) -> Lookup<'a, Vec<StaffMember>> {
         Box::pin(async move {
-            let rows = projections::users::list(&self.db, branch, None, true)
+            let rows = crate::users::list(&self.db, branch, None, true)
                 .await
                 .map_err(LookupError::new)?;
             Ok(rows.into_iter().filter_map(staff).collect())
@@ -43,7 +44,7 @@ impl Lookups for ReadModels {
 
     fn branch_members<'a>(&'a self, branch: &'a str) -> Lookup<'a, Vec<Uuid>> {
         Box::pin(async move {
-            projections::users::branch_members(&self.db, branch)
+            crate::users::branch_members(&self.db, branch)
                 .await
                 .map_err(LookupError::new)
         })
@@ -55,11 +56,11 @@ impl Lookups for ReadModels {
         phone: Option<&'a str>,
     ) -> Lookup<'a, Vec<LeadOnFile>> {
         Box::pin(async move {
-            let q = projections::leads::checks::duplicates(&self.db, &self.keyring, email, phone);
+            let q = crate::leads::checks::duplicates(&self.db, &self.keyring, email, phone);
             let ids = q.await.map_err(LookupError::new)?;
             let mut found = Vec::with_capacity(ids.len());
             for lead_id in ids {
-                let view = projections::leads::query::get(&self.db, &self.keyring, lead_id)
+                let view = crate::leads::query::get(&self.db, &self.keyring, lead_id)
                     .await
                     .map_err(LookupError::new)?;
                 found.push(LeadOnFile {
@@ -73,7 +74,7 @@ impl Lookups for ReadModels {
 
     fn lead_erasures_due(&self) -> Lookup<'_, Vec<String>> {
         Box::pin(async move {
-            projections::leads::checks::erasures_due(&self.db)
+            crate::leads::checks::erasures_due(&self.db)
                 .await
                 .map_err(LookupError::new)
         })
@@ -81,7 +82,7 @@ impl Lookups for ReadModels {
 
     fn clients_to_watch(&self) -> Lookup<'_, Vec<ClientWatched>> {
         Box::pin(async move {
-            let rows = projections::clients::query::retention_watch(&self.db)
+            let rows = crate::clients::query::retention_watch(&self.db)
                 .await
                 .map_err(LookupError::new)?;
             Ok(rows

@@ -1,0 +1,29 @@
+//! Access records: who was shown a person's data, and when (`PiiViewed`).
+
+use domain::access::{AccessCommand, AccessError, AccessKind};
+use store::EventMetadata;
+use uuid::Uuid;
+
+use crate::CommandError;
+
+/// Records that the caller (in `meta`) was shown the data of `subject_id`: a `PiiViewed` event
+/// on a stream of its own, so one insert, nothing loaded, no contention with the person's
+/// record.
+pub async fn record(
+    write: &crate::WriteSide,
+    subject_type: &str,
+    subject_id: Uuid,
+    kind: AccessKind,
+    meta: &EventMetadata,
+) -> Result<(), CommandError<AccessError>> {
+    let command = AccessCommand::Record {
+        subject_type: subject_type.to_string(),
+        subject_id,
+        kind,
+    };
+    write
+        .access
+        .create(&Uuid::now_v7().to_string(), command, meta)
+        .await?;
+    Ok(())
+}
