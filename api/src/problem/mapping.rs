@@ -2,6 +2,7 @@
 
 use commands::leads::LeadsError;
 use commands::lookups::LookupError;
+use commands::users::staff::StaffError;
 use commands::CommandError;
 use domain::client::ClientError;
 use domain::lead::LeadError;
@@ -189,6 +190,24 @@ impl From<commands::privacy::subjects::SubjectError> for ApiError {
             SubjectError::NotFound => ApiError::not_found("data subject (lead or client)"),
             SubjectError::Lead(e) => e.into(),
             SubjectError::Client(e) => e.into(),
+        }
+    }
+}
+
+impl From<StaffError> for ApiError {
+    fn from(e: StaffError) -> Self {
+        match e {
+            StaffError::Invalid(errors) => ApiError::validation(
+                errors
+                    .into_iter()
+                    .map(|i| FieldError::new(i.field, i.message))
+                    .collect(),
+            ),
+            StaffError::SelfDemotion => ApiError::conflict("self-demotion", e.to_string()),
+            StaffError::SelfDeactivation => ApiError::conflict("self-deactivation", e.to_string()),
+            StaffError::Command(e) => e.into(),
+            StaffError::Lookup(e) => ApiError::internal(e),
+            StaffError::Hashing(e) => ApiError::internal(e),
         }
     }
 }

@@ -1,7 +1,6 @@
 //! `/api/users`: staff accounts, managed by admins.
 
-use domain::user::{check_password, Branch, Role, UserCommand};
-use domain::values::PersonName;
+use domain::user::{Role, UserCommand};
 use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -12,10 +11,11 @@ use uuid::Uuid;
 
 use crate::auth::{Auth, Principal};
 use crate::dto::Accepted;
-use crate::http::{self, CreatedResponse, DoneResponse, Fields, State};
+use crate::http::{self, CreatedResponse, DoneResponse, State};
 use crate::leads::ApiTags;
 use crate::policy::{self, Action};
-use crate::problem::{ApiError, FieldError, ReadError};
+use crate::problem::{ApiError, ReadError};
+use commands::users::staff::{self, Change, UserChange};
 
 use super::{
     register_error, settled, NewUser, PasswordReset, UserList, UserListResponse, UserOut,
@@ -52,14 +52,6 @@ impl UsersApi {
     }
 
     async fn create_user(&self, req: &Request, body: NewUser) -> Result<CreatedResponse, ApiError> {
-        if let Some(m) = body.manager_id {
-            if !self.exists(m).await? {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "manager_id",
-                    "no such user",
-                )]));
-            }
-        }
         let new = commands::users::NewUser {
             email: &body.email,
             name: &body.name,
@@ -76,13 +68,6 @@ impl UsersApi {
             Json(Accepted::of(id, &done)),
             format!("/api/users/{id}"),
         ))
-    }
-
-    async fn exists(&self, id: Uuid) -> Result<bool, ApiError> {
-        Ok(projections::users::get(&self.state.db, id)
-            .await
-            .map_err(ApiError::internal)?
-            .is_some())
     }
 
     fn visible(p: &Principal, row: &UserRow) -> bool {
@@ -208,64 +193,23 @@ impl UsersApi {
         body: Json<UserPatch>,
     ) -> Result<DoneResponse, ApiError> {
         policy::require(&auth.0, Action::UserManage)?;
-        let mut f = Fields::default();
-        let name = match &body.name {
-            MaybeUndefined::Value(n) => f.take("name", PersonName::parse(n)),
-            MaybeUndefined::Null => {
-                f.errors.push(FieldError::new("name", "cannot be cleared"));
-                None
+        fn change<'a, T, U>(v: &'a MaybeUndefined<T>, f: impl Fn(&'a T) -> U) -> Change<U> {
+            match v {
+                MaybeUndefined::Value(v) => Change::Set(f(v)),
+                MaybeUndefined::Null => Change::Clear,
+                MaybeUndefined::Undefined => Change::Keep,
             }
-            MaybeUndefined::Undefined => None,
-        };
-        let role = match &body.role {
-            MaybeUndefined::Value(r) => Some(Role::from(*r)),
-            MaybeUndefined::Null => {
-                f.errors.push(FieldError::new("role", "cannot be cleared"));
-                None
-            }
-            MaybeUndefined::Undefined => None,
-        };
-        let branch = match &body.branch {
-            MaybeUndefined::Value(b) => f.take("branch", Branch::parse(b)).map(Some),
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Undefined => None,
-        };
-        if id.0 == auth.0.user_id && role.is_some_and(|r| r != Role::Admin) {
-            return Err(ApiError::conflict(
-                "self-demotion",
-                "an admin cannot take away their own admin role (another admin can)",
-            ));
         }
-        let manager_id = match &body.manager_id {
-            MaybeUndefined::Value(m) if *m == id.0 => {
-                f.errors.push(FieldError::new(
-                    "manager_id",
-                    "a user cannot manage themselves",
-                ));
-                None
-            }
-            MaybeUndefined::Value(m) => {
-                if !self.exists(*m).await? {
-                    f.errors.push(FieldError::new("manager_id", "no such user"));
-                }
-                Some(Some(*m))
-            }
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Undefined => None,
+        let change = UserChange {
+            name: change(&body.name, |n| n.0.as_str()),
+            role: change(&body.role, |r| Role::from(*r)),
+            branch: change(&body.branch, |b| b.0.as_str()),
+            manager_id: change(&body.manager_id, |m| *m),
         };
-        f.finish()?;
-        self.run(
-            req,
-            &auth.0,
-            id.0,
-            UserCommand::Update {
-                name,
-                role,
-                branch,
-                manager_id,
-            },
-        )
-        .await
+        let (meta, expected) = (http::metadata(req), http::if_match(req)?);
+        let write = &self.state.write;
+        let done = staff::update(write, auth.0.user_id, id.0, change, &meta, expected).await?;
+        settled(&self.state, id.0, done).await
     }
 
     /// Deactivate a user
@@ -284,13 +228,11 @@ impl UsersApi {
         /// The user's id.
         id: Path<Uuid>,
     ) -> Result<DoneResponse, ApiError> {
-        if id.0 == auth.0.user_id {
-            return Err(ApiError::conflict(
-                "self-deactivation",
-                "an admin cannot deactivate their own account",
-            ));
-        }
-        self.run(req, &auth.0, id.0, UserCommand::Deactivate).await
+        policy::require(&auth.0, Action::UserManage)?;
+        let (meta, expected) = (http::metadata(req), http::if_match(req)?);
+        let write = &self.state.write;
+        let done = staff::deactivate(write, auth.0.user_id, id.0, &meta, expected).await?;
+        settled(&self.state, id.0, done).await
     }
 
     /// Reactivate a user
@@ -329,34 +271,9 @@ impl UsersApi {
         body: Json<PasswordReset>,
     ) -> Result<DoneResponse, ApiError> {
         policy::require(&auth.0, Action::UserManage)?;
-        let (user, _) = self
-            .state
-            .write
-            .users
-            .load(&id.0.to_string())
-            .await
-            .map_err(ApiError::internal)?;
-        let profile = user
-            .profile
-            .as_ref()
-            .ok_or_else(|| ApiError::not_found("user"))?;
-        if let Err(why) = check_password(&body.password, &profile.email) {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "password",
-                why.message,
-            )]));
-        }
-        let hash = commands::passwords::hash(body.password.0.clone())
-            .await
-            .map_err(ApiError::internal)?;
-        self.run(
-            req,
-            &auth.0,
-            id.0,
-            UserCommand::ResetPassword {
-                password_hash: hash,
-            },
-        )
-        .await
+        let (meta, expected) = (http::metadata(req), http::if_match(req)?);
+        let write = &self.state.write;
+        let done = staff::reset_password(write, id.0, &body.password, &meta, expected).await?;
+        settled(&self.state, id.0, done).await
     }
 }

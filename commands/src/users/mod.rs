@@ -3,6 +3,7 @@
 
 mod directory;
 pub mod sign_in;
+pub mod staff;
 
 pub use directory::*;
 
@@ -79,6 +80,17 @@ pub async fn register(
             field: "branch",
             message: format!("a {} needs a branch", new.role.as_str().replace('_', " ")),
         });
+    }
+    if let Some(m) = new.manager_id {
+        if !staff::exists(write, m)
+            .await
+            .map_err(|e| RegisterError::Failed(e.to_string()))?
+        {
+            invalid.push(Invalid {
+                field: "manager_id",
+                message: "no such user".into(),
+            });
+        }
     }
     if let Some(e) = &email {
         if let Err(why) = check_password(new.password, e) {
