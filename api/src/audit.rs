@@ -118,10 +118,6 @@ pub enum HistoryPageResponse {
 }
 
 /// A field error for an aggregate type the log does not hold.
-fn unknown_type() -> FieldError {
-    let names: Vec<&str> = domain::kinds::names().collect();
-    FieldError::new("aggregate_type", format!("one of {}", names.join(", ")))
-}
 
 pub struct AuditApi {
     pub state: State,
@@ -154,37 +150,20 @@ impl AuditApi {
         aggregate_id: Query<Option<String>>,
     ) -> Result<ExportResponse, ReadError> {
         policy::require(&auth.0, Action::AuditExport)?;
-        if let Some(t) = &aggregate_type.0 {
-            if domain::kinds::kind(t).is_none() {
-                return Err(ApiError::validation(vec![unknown_type()]).into());
-            }
-        }
-        if aggregate_id
-            .0
-            .as_ref()
-            .is_some_and(|s| uuid::Uuid::parse_str(s).is_err())
-        {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "aggregate_id",
-                "a record id (UUID)",
-            )])
-            .into());
-        }
-        if let (Some(a), Some(b)) = (from.0, to.0) {
-            if a > b {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "to",
-                    "must not be before from",
-                )])
-                .into());
-            }
-        }
         let filter = ExportFilter {
             from: from.0,
             to: to.0,
             aggregate_type: aggregate_type.0,
             aggregate_id: aggregate_id.0,
         };
+        let errors: Vec<FieldError> = filter
+            .check()
+            .into_iter()
+            .map(|(f, why)| FieldError::new(f, why))
+            .collect();
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors).into());
+        }
         let (tx, rx) = tokio::sync::mpsc::channel::<Line>(256);
         let db = self.state.db.clone();
         tokio::spawn(async move {
@@ -275,63 +254,14 @@ impl AuditApi {
     ) -> Result<HistoryPageResponse, ReadError> {
         policy::require(&auth.0, Action::HistoryRead)?;
         let after = match &cursor.0 {
-            None => None,
-            Some(c) => Some(c.parse::<i64>().ok().filter(|p| *p >= 0).ok_or_else(|| {
-                ApiError::validation(vec![FieldError::new(
+            None => Ok(None),
+            Some(c) => projections::history::parse_cursor(c)
+                .map(Some)
+                .ok_or(FieldError::new(
                     "cursor",
                     "the cursor is not one this list handed out",
-                )])
-            })?),
+                )),
         };
-        let limit = limit.0.unwrap_or(100);
-        if !(1..=500).contains(&limit) {
-            return Err(
-                ApiError::validation(vec![FieldError::new("limit", "must be 1 to 500")]).into(),
-            );
-        }
-        if let (Some(a), Some(b)) = (from.0, to.0) {
-            if a > b {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "to",
-                    "must not be before from",
-                )])
-                .into());
-            }
-        }
-        let mut errors = Vec::new();
-        for (name, v) in [
-            ("actor", &actor.0),
-            ("aggregate_id", &aggregate_id.0),
-            ("subject_id", &subject_id.0),
-        ] {
-            if v.as_ref()
-                .is_some_and(|s| uuid::Uuid::parse_str(s).is_err())
-            {
-                errors.push(FieldError::new(name, "a user or record id (UUID)"));
-            }
-        }
-        if let Some(t) = &aggregate_type.0 {
-            if domain::kinds::kind(t).is_none() {
-                errors.push(unknown_type());
-            }
-        }
-        if event_type.0.as_ref().is_some_and(|s| {
-            s.is_empty() || s.len() > 60 || !s.chars().all(|c| c.is_ascii_alphanumeric())
-        }) {
-            errors.push(FieldError::new(
-                "event_type",
-                "an event name such as LeadAssigned or PiiViewed",
-            ));
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors).into());
-        }
-        shared::wait_for_in(
-            &self.state,
-            projections::history::NAME,
-            shared::min_position(min_position.0, req)?,
-        )
-        .await?;
         let filter = projections::history::HistoryFilter {
             actor_id: actor.0,
             aggregate_type: aggregate_type.0,
@@ -340,19 +270,30 @@ impl AuditApi {
             event_type: event_type.0,
             from: from.0,
             to: to.0,
-            after,
-            limit: limit + 1,
+            after: after.clone().unwrap_or_default(),
+            limit: limit.0.unwrap_or(100),
         };
-        let rows = projections::history::query(&self.state.db, &filter)
-            .await
-            .map_err(ApiError::internal)?;
-        let total = projections::history::count(&self.state.db, &filter)
-            .await
-            .map_err(ApiError::internal)?;
-        let more = rows.len() as i64 > limit;
-        let items: Vec<HistoryItem> = rows
+        let errors: Vec<FieldError> = after
+            .err()
             .into_iter()
-            .take(limit as usize)
+            .chain(
+                filter
+                    .check()
+                    .into_iter()
+                    .map(|(f, why)| FieldError::new(f, why)),
+            )
+            .collect();
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors).into());
+        }
+        let wait = shared::min_position(min_position.0, req)?;
+        shared::wait_for_in(&self.state, projections::history::NAME, wait).await?;
+        let page = projections::history::page(&self.state.db, &filter)
+            .await
+            .map_err(ApiError::internal)?;
+        let items = page
+            .rows
+            .into_iter()
             .map(|r| HistoryItem {
                 position: r.position,
                 aggregate_type: r.aggregate_type,
@@ -366,9 +307,7 @@ impl AuditApi {
                 recorded_at: r.recorded_at,
             })
             .collect();
-        let next_cursor = more
-            .then(|| items.last().map(|i| i.position.to_string()))
-            .flatten();
+        let (next_cursor, total) = (page.next_cursor, page.total);
         Ok(HistoryPageResponse::Ok(Json(HistoryPage {
             items,
             next_cursor,

@@ -4,7 +4,6 @@ use std::sync::atomic::Ordering;
 
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use projections::{checkpoint, log};
 
 use crate::http::State;
 use crate::leads::ApiTags;
@@ -97,43 +96,19 @@ impl OpsApi {
     )]
     async fn ready(&self) -> ReadyResponse {
         let s = &self.state;
-        let reachable = s.db.ping().await.is_ok();
-        let mut projections = Vec::new();
-        let mut caught_up = reachable;
-        let head = if reachable {
-            log::head(&s.db).await.unwrap_or(0)
-        } else {
-            0
-        };
-        let dead: std::collections::HashMap<String, i64> = if reachable {
-            projections::runner::dead_letters(&s.db)
-                .await
-                .unwrap_or_default()
-                .into_iter()
-                .collect()
-        } else {
-            Default::default()
-        };
-        if reachable {
-            for p in &s.projections {
-                match checkpoint::load(&s.db, p.name()).await {
-                    Ok(cp) => {
-                        let lag = log::lag(&s.db, cp, s.ready_max_lag + 1)
-                            .await
-                            .unwrap_or(i64::MAX);
-                        let dead_letters = dead.get(p.name()).copied().unwrap_or(0);
-                        caught_up &= lag <= s.ready_max_lag && dead_letters == 0;
-                        projections.push(ProjectionState {
-                            name: p.name().into(),
-                            position: cp.position,
-                            lag,
-                            dead_letters,
-                        });
-                    }
-                    Err(_) => caught_up = false,
-                }
-            }
-        }
+        let status = projections::runner::status(&s.db, &s.projections, s.ready_max_lag).await;
+        let caught_up = status.ready;
+        let (reachable, head) = (status.reachable, status.head);
+        let projections = status
+            .projections
+            .into_iter()
+            .map(|p| ProjectionState {
+                name: p.name.into(),
+                position: p.position,
+                lag: p.lag,
+                dead_letters: p.dead_letters,
+            })
+            .collect();
         let body = Readiness {
             status: if caught_up { "ready" } else { "not_ready" }.into(),
             store: s.db.kind().into(),
@@ -196,30 +171,21 @@ impl OpsApi {
             "Commands answered 409 after losing optimistic-lock races.",
             s.write.counters.conflicts.load(Ordering::Relaxed),
         );
-        let head = log::head(&s.db).await.unwrap_or(0);
+        let status = projections::runner::status(&s.db, &s.projections, 0).await;
+        let head = status.head;
         out.push_str(&format!("# HELP crm_log_head_position Position of the newest event.\n# TYPE crm_log_head_position gauge\ncrm_log_head_position {head}\n"));
         out.push_str("# HELP crm_projection_position Position of the last event a projection applied.\n# TYPE crm_projection_position gauge\n");
-        for p in &s.projections {
-            if let Ok(cp) = checkpoint::load(&s.db, p.name()).await {
-                out.push_str(&format!(
-                    "crm_projection_position{{projection=\"{}\"}} {}\n",
-                    p.name(),
-                    cp.position
-                ));
-            }
+        for p in &status.projections {
+            out.push_str(&format!(
+                "crm_projection_position{{projection=\"{}\"}} {}\n",
+                p.name, p.position
+            ));
         }
         out.push_str("# HELP crm_projection_dead_letters Events a projection could not read and passed over.\n# TYPE crm_projection_dead_letters gauge\n");
-        let dead = projections::runner::dead_letters(&s.db)
-            .await
-            .unwrap_or_default();
-        for p in &s.projections {
-            let n = dead
-                .iter()
-                .find(|(name, _)| name == p.name())
-                .map_or(0, |(_, n)| *n);
+        for p in &status.projections {
             out.push_str(&format!(
-                "crm_projection_dead_letters{{projection=\"{}\"}} {n}\n",
-                p.name()
+                "crm_projection_dead_letters{{projection=\"{}\"}} {}\n",
+                p.name, p.dead_letters
             ));
         }
         MetricsResponse::Ok(PlainText(out))

@@ -4,6 +4,7 @@
 
 pub use domain::access::{sells, Action};
 use domain::access::{ClientScope, LeadScope};
+use projections::sealed::SealedDocument;
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -45,65 +46,18 @@ pub fn client_scope(principal: &Principal) -> ClientScope {
     principal.actor().client_scope()
 }
 
-/// A client as `principal` may see it: sales roles lose sight of the person's data once they
-/// asked for erasure.
-pub fn shown_client(
-    principal: &Principal,
-    view: projections::clients::ClientView,
-) -> projections::clients::ClientView {
-    if client_restricted_for(principal, &view) {
-        masked_client(view)
-    } else {
-        view
-    }
+/// A lead or client as `principal` may see it (see [`projections::sealed::shown`]).
+pub fn shown<V: SealedDocument>(principal: &Principal, view: V) -> V {
+    projections::sealed::shown(principal.role, view)
 }
 
-/// Whether `principal` may no longer see the personal data of the client whose current state
-/// is `now` (the person asked for erasure and they work in sales).
-pub fn client_restricted_for(
-    principal: &Principal,
-    now: &projections::clients::ClientView,
-) -> bool {
-    sells(principal.role) && now.restricted()
+/// Whether `principal` may no longer see the personal data of the record whose current state
+/// is `now`.
+pub fn restricted_for<V: SealedDocument>(principal: &Principal, now: &V) -> bool {
+    projections::sealed::restricted_for(principal.role, now)
 }
 
-/// The client's view with its personal data replaced by [`RESTRICTED`].
-pub fn masked_client(view: projections::clients::ClientView) -> projections::clients::ClientView {
-    let mut doc = serde_json::to_value(&view).expect("a view serializes");
-    store::privacy::Keyring::mask(&mut doc, projections::clients::PERSONAL, RESTRICTED);
-    serde_json::from_value(doc).unwrap_or(view)
-}
-
-/// What personal data reads as for a sales role once its subject asked for erasure.
-pub const RESTRICTED: &str = "[restricted]";
-
-/// A lead as `principal` may see it: once erasure was asked for (processing restricted until
-/// the shred), sales roles no longer see the person's data; compliance and admins still do.
-pub fn shown(
-    principal: &Principal,
-    view: projections::leads::LeadView,
-) -> projections::leads::LeadView {
-    if restricted_for(principal, &view) {
-        masked(view)
-    } else {
-        view
-    }
-}
-
-/// Whether `principal` may no longer see the personal data of the lead whose current state
-/// is `now` (its processing is restricted and they work in sales).
-pub fn restricted_for(principal: &Principal, now: &projections::leads::LeadView) -> bool {
-    sells(principal.role)
-        && now.privacy.erasure_requested_at.is_some()
-        && now.privacy.erased_at.is_none()
-}
-
-/// The view with its personal data replaced by [`RESTRICTED`].
-pub fn masked(view: projections::leads::LeadView) -> projections::leads::LeadView {
-    let mut doc = serde_json::to_value(&view).expect("a view serializes");
-    store::privacy::Keyring::mask(&mut doc, projections::leads::PERSONAL, RESTRICTED);
-    serde_json::from_value(doc).unwrap_or(view)
-}
+pub use projections::sealed::{masked, RESTRICTED};
 
 /// Whether a lead assigned to `assignee` is inside `visible`.
 pub fn covers(visible: &Option<LeadScope>, assignee: Option<Uuid>) -> bool {

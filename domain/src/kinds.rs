@@ -5,52 +5,68 @@
 
 use cqrs_es::Aggregate;
 
+use crate::personal::{lookup, EventFields};
+
 /// What the rest of the system knows about one kind of record.
 #[derive(Debug, Clone, Copy)]
 pub struct Kind {
     /// The aggregate type its events are stored under.
     pub name: &'static str,
-    /// Where the personal data is in each of its events' payloads (JSON pointers, by event
-    /// type); `None` for an event type its table does not list.
-    pub personal_fields: fn(&str) -> Option<&'static [&'static str]>,
+    /// Every event type it stores, with where its personal data is (see [`crate::personal`]).
+    pub events: &'static [&'static [EventFields]],
     /// Whether its records are people (data subjects) whom privacy requests can name.
     pub data_subject: bool,
     /// The event that records a person's data erased (their key destroyed).
     pub erased_event: Option<&'static str>,
 }
 
-/// Access records hold no personal data: the subject's id, its kind and what was shown.
-fn access_fields(event_type: &str) -> Option<&'static [&'static str]> {
-    (event_type == "PiiViewed").then_some(&[])
-}
-
 /// Every kind of record this build stores.
 pub const KINDS: &[Kind] = &[
     Kind {
         name: crate::lead::Lead::TYPE,
-        personal_fields: crate::lead::personal_fields,
+        events: crate::lead::EVENT_TABLES,
         data_subject: true,
         erased_event: Some("LeadErased"),
     },
     Kind {
         name: crate::client::Client::TYPE,
-        personal_fields: crate::client::personal_fields,
+        events: crate::client::EVENT_TABLES,
         data_subject: true,
         erased_event: Some("ClientErased"),
     },
     Kind {
         name: crate::user::User::TYPE,
-        personal_fields: crate::user::personal_fields,
+        events: crate::user::EVENT_TABLES,
         data_subject: false,
         erased_event: None,
     },
     Kind {
         name: crate::access::PiiAccess::TYPE,
-        personal_fields: access_fields,
+        events: crate::access::EVENT_TABLES,
         data_subject: false,
         erased_event: None,
     },
 ];
+
+impl Kind {
+    /// Where the personal data is in an event of this kind (JSON pointers); `None` for an event
+    /// type its tables do not list.
+    pub fn personal_fields(&self, event_type: &str) -> Option<&'static [&'static str]> {
+        self.events.iter().find_map(|t| lookup(t, event_type))
+    }
+
+    /// The names of the event types it stores.
+    pub fn event_types(&self) -> impl Iterator<Item = &'static str> {
+        self.events.iter().flat_map(|t| t.iter().map(|f| f.event))
+    }
+}
+
+/// Whether any kind stores events named `event_type`.
+pub fn is_event_type(event_type: &str) -> bool {
+    KINDS
+        .iter()
+        .any(|k| k.event_types().any(|e| e == event_type))
+}
 
 /// The kind stored as `name`.
 pub fn kind(name: &str) -> Option<&'static Kind> {
@@ -82,7 +98,16 @@ mod tests {
         assert!(kind("client").is_some_and(|k| k.data_subject));
         assert!(kind("user").is_some_and(|k| !k.data_subject));
         let lead = kind("lead").unwrap();
-        assert!(!(lead.personal_fields)("LeadCaptured").unwrap().is_empty());
-        assert!((lead.personal_fields)("NoSuchEvent").is_none());
+        assert!(!lead.personal_fields("LeadCaptured").unwrap().is_empty());
+        assert!(lead.personal_fields("NoSuchEvent").is_none());
+        assert!(is_event_type("PiiViewed") && is_event_type("LegalHoldPlaced"));
+        assert!(!is_event_type("LeadCapturd"));
+        let viewed = crate::access::AccessEvent::PiiViewed {
+            subject_type: "client".into(),
+            subject_id: uuid::Uuid::nil(),
+            kind: crate::access::AccessKind::Profile,
+        };
+        let table = crate::access::EVENT_TABLES[0];
+        assert!(crate::personal::unclassified(table, &[("PiiViewed", viewed)]).is_empty());
     }
 }

@@ -45,7 +45,7 @@ use chrono::{DateTime, Utc};
 /// `None` when the aggregate's table does not list the event type (the store refuses to write
 /// it: nobody said where its personal data is).
 pub fn personal_fields(aggregate_type: &str, event_type: &str) -> Option<&'static [&'static str]> {
-    kinds::kind(aggregate_type).and_then(|k| (k.personal_fields)(event_type))
+    kinds::kind(aggregate_type).and_then(|k| k.personal_fields(event_type))
 }
 use std::sync::Arc;
 

@@ -111,6 +111,87 @@ pub struct HistoryFilter {
     pub limit: i64,
 }
 
+impl HistoryFilter {
+    /// What is wrong with the filter, field by field: ids that are not UUIDs, a record kind
+    /// or an event type no kind stores, a time range that ends before it starts, a page size
+    /// out of 1 to 500.
+    pub fn check(&self) -> Vec<(&'static str, String)> {
+        let mut wrong = Vec::new();
+        for (field, value) in [
+            ("actor", &self.actor_id),
+            ("aggregate_id", &self.aggregate_id),
+            ("subject_id", &self.subject_id),
+        ] {
+            if value
+                .as_ref()
+                .is_some_and(|s| uuid::Uuid::parse_str(s).is_err())
+            {
+                wrong.push((field, "a user or record id (UUID)".into()));
+            }
+        }
+        if self
+            .aggregate_type
+            .as_ref()
+            .is_some_and(|t| domain::kinds::kind(t).is_none())
+        {
+            let kinds: Vec<&str> = domain::kinds::names().collect();
+            wrong.push(("aggregate_type", format!("one of {}", kinds.join(", "))));
+        }
+        if self
+            .event_type
+            .as_ref()
+            .is_some_and(|t| !domain::kinds::is_event_type(t))
+        {
+            wrong.push((
+                "event_type",
+                "not an event type (such as LeadAssigned, PiiViewed or LoginFailed)".into(),
+            ));
+        }
+        if let (Some(a), Some(b)) = (self.from, self.to) {
+            if a > b {
+                wrong.push(("to", "must not be before from".into()));
+            }
+        }
+        if !(1..=500).contains(&self.limit) {
+            wrong.push(("limit", "must be 1 to 500".into()));
+        }
+        wrong
+    }
+}
+
+/// The `after` of a page cursor, if it is one this history handed out.
+pub fn parse_cursor(cursor: &str) -> Option<i64> {
+    cursor.parse::<i64>().ok().filter(|p| *p >= 0)
+}
+
+/// One page of history rows, the cursor of the next (if any) and how many match in all.
+#[derive(Debug, Clone)]
+pub struct HistoryPage {
+    pub rows: Vec<HistoryRow>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
+}
+
+/// The page of rows matching `f` (at most `f.limit`, after `f.after`).
+pub async fn page(db: &Db, f: &HistoryFilter) -> Result<HistoryPage, ProjectionError> {
+    let probe = HistoryFilter {
+        limit: f.limit + 1,
+        ..f.clone()
+    };
+    let mut rows = query(db, &probe).await?;
+    let total = count(db, f).await?;
+    let more = rows.len() as i64 > f.limit;
+    rows.truncate(f.limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|r| r.position.to_string()))
+        .flatten();
+    Ok(HistoryPage {
+        rows,
+        next_cursor,
+        total,
+    })
+}
+
 const MATCHES: &str = "($1 IS NULL OR actor_id = $1)
                   AND ($2 IS NULL OR aggregate_type = $2)
                   AND ($3 IS NULL OR aggregate_id = $3)

@@ -324,3 +324,66 @@ pub async fn catch_up(
     }
     Ok(applied)
 }
+
+/// How one projection stands against the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectionStatus {
+    pub name: &'static str,
+    pub position: i64,
+    /// Events behind the log head (counted up to `max_lag + 1`).
+    pub lag: i64,
+    pub dead_letters: i64,
+}
+
+/// How the store and every projection stand, for readiness and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub reachable: bool,
+    pub head: i64,
+    pub projections: Vec<ProjectionStatus>,
+    /// Every projection at most `max_lag` behind, none with dead letters, the store reachable.
+    pub ready: bool,
+}
+
+/// The store's and the projections' state: a projection whose checkpoint cannot be read is
+/// left out and makes the whole not ready.
+pub async fn status(db: &Db, projections: &[Arc<dyn Projection>], max_lag: i64) -> Status {
+    let reachable = db.ping().await.is_ok();
+    if !reachable {
+        return Status {
+            reachable,
+            head: 0,
+            projections: Vec::new(),
+            ready: false,
+        };
+    }
+    let head = log::head(db).await.unwrap_or(0);
+    let dead: HashMap<String, i64> = dead_letters(db)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let mut ready = true;
+    let mut out = Vec::new();
+    for p in projections {
+        let Ok(cp) = checkpoint::load(db, p.name()).await else {
+            ready = false;
+            continue;
+        };
+        let lag = log::lag(db, cp, max_lag + 1).await.unwrap_or(i64::MAX);
+        let dead_letters = dead.get(p.name()).copied().unwrap_or(0);
+        ready &= lag <= max_lag && dead_letters == 0;
+        out.push(ProjectionStatus {
+            name: p.name(),
+            position: cp.position,
+            lag,
+            dead_letters,
+        });
+    }
+    Status {
+        reachable,
+        head,
+        projections: out,
+        ready,
+    }
+}

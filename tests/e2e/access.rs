@@ -835,6 +835,8 @@ async fn users_made_by_an_admin_change_their_password_first(store: Store) {
         "aggregate_type=spaceship",
         "subject_id=xyz",
         "limit=0",
+        "event_type=LeadCapturd",
+        "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
     ] {
         let (s, v) = app.get(&format!("/api/history?{bad}")).await;
         assert_eq!(s, 400, "{bad}: {v}");

@@ -252,7 +252,7 @@ impl ClientsApi {
             items: page
                 .items
                 .into_iter()
-                .map(|v| ClientSummary::from(&policy::shown_client(&auth.0, v)))
+                .map(|v| ClientSummary::from(&policy::shown(&auth.0, v)))
                 .collect(),
             next_cursor: page.next_cursor,
             total: page.total,
@@ -291,8 +291,8 @@ impl ClientsApi {
                 .ok_or_else(|| ApiError::not_found("client"))?;
             let view = then.ok_or_else(|| ApiError::not_found("client at that time"))?;
             // Restriction is decided on the client as they are now, not as they were then.
-            let view = if policy::client_restricted_for(&auth.0, &now) {
-                policy::masked_client(view)
+            let view = if policy::restricted_for(&auth.0, &now) {
+                policy::masked(view)
             } else {
                 view
             };
@@ -310,7 +310,7 @@ impl ClientsApi {
         )
         .await?;
         let view = visible_client(&self.state, &auth.0, id.0).await?;
-        let view = policy::shown_client(&auth.0, view);
+        let view = policy::shown(&auth.0, view);
         http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
         let etag = format!("\"{}\"", view.version);
         Ok(ClientResponse::Ok(

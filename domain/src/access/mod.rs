@@ -15,7 +15,7 @@
 
 mod record;
 
-pub use record::{AccessCommand, AccessError, AccessEvent, AccessKind, PiiAccess};
+pub use record::{AccessCommand, AccessError, AccessEvent, AccessKind, PiiAccess, EVENT_TABLES};
 
 use uuid::Uuid;
 

@@ -21,6 +21,17 @@ pub enum AccessCommand {
     },
 }
 
+/// Access records hold no personal data: the subject's id, its kind and what was shown.
+pub const EVENT_TABLES: &[&[crate::personal::EventFields]] = &[&[crate::personal::EventFields {
+    event: "PiiViewed",
+    personal: &[],
+    plain: &[
+        "/PiiViewed/subject_type",
+        "/PiiViewed/subject_id",
+        "/PiiViewed/kind",
+    ],
+}]];
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AccessEvent {
     /// Someone was shown a person's data (the actor is in the event's metadata).

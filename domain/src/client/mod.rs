@@ -25,7 +25,7 @@ use uuid::Uuid;
 pub use commands::ClientCommand;
 pub use errors::ClientError;
 pub use events::ClientEvent;
-pub use personal::{personal_fields, upcasters};
+pub use personal::{upcasters, EVENT_TABLES};
 
 use crate::privacy::DataSubject;
 use crate::user::Branch;

@@ -1,6 +1,6 @@
 //! Where a Client's personal data is, and how older event versions are read.
 
-use crate::personal::{lookup, EventFields};
+use crate::personal::EventFields;
 
 /// Upcasters for older versions of Client events; every Client event is at its first version.
 pub fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
@@ -80,8 +80,6 @@ pub const EVENTS: &[EventFields] = &[
     },
 ];
 
-/// Where the personal data is in a Client event's stored payload (JSON pointers); `None` for
-/// an event type the tables do not list.
-pub fn personal_fields(event_type: &str) -> Option<&'static [&'static str]> {
-    lookup(EVENTS, event_type).or_else(|| lookup(crate::privacy::EVENTS, event_type))
-}
+/// Every table of this aggregate's events (its own and the components' it embeds), for the
+/// registry of kinds ([`crate::kinds`]).
+pub const EVENT_TABLES: &[&[EventFields]] = &[EVENTS, crate::privacy::EVENTS];

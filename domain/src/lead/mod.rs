@@ -21,7 +21,7 @@ pub use commands::LeadCommand;
 pub use details::{parse_product_interest, LeadDetails, LeadDetailsPatch};
 pub use errors::LeadError;
 pub use events::{LeadDetailsChange, LeadEvent};
-pub use personal::{personal_fields, upcasters};
+pub use personal::{upcasters, EVENT_TABLES};
 
 use crate::privacy::DataSubject;
 pub use crate::privacy::MarketingChannel;

@@ -13,7 +13,7 @@ mod tests;
 pub use commands::UserCommand;
 pub use errors::UserError;
 pub use events::UserEvent;
-pub use personal::personal_fields;
+pub use personal::EVENT_TABLES;
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
 //! Where a User's sealed data is.
 
-use crate::personal::{lookup, EventFields};
+use crate::personal::EventFields;
 
 /// Every User event with what is sealed (with the user's own key): the password hashes, so
 /// that an exported log gives nobody anything to crack. Staff names and e-mail addresses are
@@ -85,7 +85,6 @@ pub const EVENTS: &[EventFields] = &[
     },
 ];
 
-/// Where the sealed data is in a User event's stored payload; `None` for an unlisted type.
-pub fn personal_fields(event_type: &str) -> Option<&'static [&'static str]> {
-    lookup(EVENTS, event_type)
-}
+/// Every table of this aggregate's events (its own and the components' it embeds), for the
+/// registry of kinds ([`crate::kinds`]).
+pub const EVENT_TABLES: &[&[EventFields]] = &[EVENTS];

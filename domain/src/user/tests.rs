@@ -256,10 +256,13 @@ fn changing_the_password_ends_every_session() {
 #[test]
 fn only_password_hashes_are_sealed_and_every_string_field_is_classified() {
     assert_eq!(
-        personal_fields("UserRegistered"),
+        crate::personal_fields("user", "UserRegistered"),
         Some(&["/UserRegistered/password_hash"][..])
     );
-    assert_eq!(personal_fields("LoginSucceeded"), Some(&[][..]));
+    assert_eq!(
+        crate::personal_fields("user", "LoginSucceeded"),
+        Some(&[][..])
+    );
     let at = chrono::Utc::now();
     let mut full = profile(Role::RelationshipManager, Some("mum-01"));
     full.manager_id = Some(Uuid::from_u128(7));

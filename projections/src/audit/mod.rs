@@ -65,6 +65,19 @@ pub struct ExportFilter {
 }
 
 impl ExportFilter {
+    /// What is wrong with the filter, field by field (the same rules as the history's).
+    pub fn check(&self) -> Vec<(&'static str, String)> {
+        crate::history::HistoryFilter {
+            aggregate_type: self.aggregate_type.clone(),
+            aggregate_id: self.aggregate_id.clone(),
+            from: self.from,
+            to: self.to,
+            limit: 1,
+            ..Default::default()
+        }
+        .check()
+    }
+
     pub fn is_everything(&self) -> bool {
         self.from.is_none()
             && self.to.is_none()

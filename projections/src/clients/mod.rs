@@ -36,6 +36,10 @@ impl SealedDocument for ClientView {
         self.privacy.erased_at.is_some()
     }
 
+    fn restricted(&self) -> bool {
+        ClientView::restricted(self)
+    }
+
     fn columns(&self, keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)> {
         let index = |kind: &str, value: &str| (!shredded).then(|| keyring.blind_index(kind, value));
         let mut tokens = String::from(" ");
@@ -69,7 +73,7 @@ impl SealedDocument for ClientView {
             ("phone_index", index("phone", &self.phone).into()),
             ("search_tokens", tokens.into()),
             ("document_tokens", doc_tokens.into()),
-            ("restricted", self.restricted().into()),
+            ("restricted", ClientView::restricted(self).into()),
             ("marketing", marketing.into()),
             ("retention_watch", watch.into()),
             ("version", self.version.into()),

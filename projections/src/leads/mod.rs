@@ -43,6 +43,10 @@ impl SealedDocument for LeadView {
         self.privacy.erased_at.is_some()
     }
 
+    fn restricted(&self) -> bool {
+        self.privacy.erasure_requested_at.is_some() && !self.erased()
+    }
+
     fn columns(&self, keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)> {
         let index = |kind: &str, value: Option<&str>| {
             value
@@ -71,10 +75,7 @@ impl SealedDocument for LeadView {
             ("version", self.version.into()),
             ("erasure_due", self.privacy.erasure_due().into()),
             ("erased", self.erased().into()),
-            (
-                "restricted",
-                (self.privacy.erasure_requested_at.is_some() && !self.erased()).into(),
-            ),
+            ("restricted", self.restricted().into()),
             ("marketing", marketing(self).into()),
         ]
     }

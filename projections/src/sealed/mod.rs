@@ -124,6 +124,9 @@ pub trait SealedDocument: RecordView<Event: Send + Sync> + DeserializeOwned + Se
     /// Whether the person's data was erased: the document keeps nothing personal then, whether
     /// or not the key is destroyed yet.
     fn erased(&self) -> bool;
+    /// Whether processing is restricted (the person asked for erasure, the shred waits):
+    /// sales roles no longer see the person's data then.
+    fn restricted(&self) -> bool;
     /// The indexed columns, in a fixed order. `shredded` says the subject's personal data is
     /// gone (no blind index may be computed from it).
     fn columns(&self, keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)>;
@@ -184,6 +187,32 @@ impl<V: SealedDocument + 'static> Projection for SealedProjection<V> {
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(apply::<V>(&self.keyring, tx, suffix, events))
+    }
+}
+
+/// What personal data reads as for a sales role once its subject asked for erasure.
+pub const RESTRICTED: &str = "[restricted]";
+
+/// The view with its personal data replaced by [`RESTRICTED`].
+pub fn masked<V: SealedDocument>(view: V) -> V {
+    let mut doc = serde_json::to_value(&view).expect("a view serializes");
+    Keyring::mask(&mut doc, V::PERSONAL, RESTRICTED);
+    serde_json::from_value(doc).unwrap_or(view)
+}
+
+/// Whether `role` may no longer see the personal data of the record whose current state is
+/// `now`: its processing is restricted and the role works in sales (compliance and admins
+/// still see it).
+pub fn restricted_for<V: SealedDocument>(role: domain::user::Role, now: &V) -> bool {
+    domain::access::sells(role) && now.restricted()
+}
+
+/// The view as `role` may see it.
+pub fn shown<V: SealedDocument>(role: domain::user::Role, view: V) -> V {
+    if restricted_for(role, &view) {
+        masked(view)
+    } else {
+        view
     }
 }
 
