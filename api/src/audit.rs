@@ -117,8 +117,6 @@ pub enum HistoryPageResponse {
     Ok(Json<HistoryPage>),
 }
 
-/// A field error for an aggregate type the log does not hold.
-
 pub struct AuditApi {
     pub state: State,
 }

@@ -165,28 +165,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let all = projections::all(&keyring, &signer);
-            let known: Vec<&str> = all
-                .iter()
-                .filter(|p| p.rebuildable())
-                .map(|p| p.name())
-                .collect();
-            let known = known.join(", ");
-            let chosen: Vec<_> = match &projection {
-                // The audit ledger is the record auditors verify; it is never rebuilt.
-                None => all.into_iter().filter(|p| p.rebuildable()).collect(),
-                Some(name) => {
-                    let found: Vec<_> = all
-                        .into_iter()
-                        .filter(|p| p.name() == name && p.rebuildable())
-                        .collect();
-                    if found.is_empty() {
-                        return Err(format!(
-                            "unknown projection {name:?} (known: {known}; the audit ledger is never rebuilt)"
-                        ));
-                    }
-                    found
-                }
-            };
+            let chosen = projections::rebuild::select(all, projection.as_deref())?;
             for p in chosen {
                 let total = store::log::head(&db).await.map_err(|e| e.to_string())?;
                 let started = Instant::now();
@@ -279,21 +258,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 );
             }
             let tools = crate::tools::Tools::open(cli.store.clone()).await?;
-            for demo in crate::tools::DEMO_USERS {
-                match tools
-                    .register(demo.email, demo.name, demo.role, demo.branch, demo.password)
-                    .await
-                {
-                    Ok((id, _)) => {
-                        println!("created {:<32} {:<22} {id}", demo.email, demo.role.as_str())
-                    }
-                    Err(e) if e.contains("exists") => {
-                        println!("kept    {:<32} (exists)", demo.email)
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            for line in commands::seed::demo_records(&tools.write).await? {
+            for line in commands::seed::demo(&tools.write).await? {
                 println!("{line}");
             }
             tools.close().await;
@@ -348,46 +313,19 @@ pub async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn rotate(store: StoreArgs) -> Result<(), String> {
-    use store::privacy::{
-        generate_master_key, master_key_file, previous_keys_file, write_key_file, Keyring,
-    };
     let db = store::Db::connect(store.database_url.as_deref(), &store.data_dir)
         .await
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
-    let (new_key, previous) = match &store.master_key {
-        Some(current) => {
-            let new_key = std::env::var("CRM_NEW_MASTER_KEY").map_err(|_| {
-                "with CRM_MASTER_KEY set, give the new key in CRM_NEW_MASTER_KEY".to_string()
-            })?;
-            let mut previous = store.previous_master_keys.clone();
-            previous.push(current.clone());
-            (new_key, previous)
-        }
-        None => {
-            // Files first: the old key joins the previous ones before anything is re-wrapped,
-            // so an interruption at any point leaves every data key unwrappable.
-            let current_file = master_key_file(&store.data_dir);
-            let current = std::fs::read_to_string(&current_file)
-                .map_err(|e| format!("cannot read {}: {e}", current_file.display()))?;
-            let previous_file = previous_keys_file(&store.data_dir);
-            let mut kept = std::fs::read_to_string(&previous_file).unwrap_or_default();
-            kept.push_str(current.trim());
-            kept.push('\n');
-            write_key_file(&previous_file, &kept).map_err(|e| e.to_string())?;
-            let new_key = generate_master_key();
-            write_key_file(&current_file, &new_key).map_err(|e| e.to_string())?;
-            (new_key, store.previous_master_keys.clone())
-        }
-    };
-    let master = store.master_key.as_ref().map(|_| new_key.as_str());
-    let keyring = Keyring::load(&db, &store.data_dir, master, &previous)
-        .await
-        .map_err(|e| e.to_string())?;
-    let n = keyring
-        .rewrap_all(&new_key)
-        .await
-        .map_err(|e| e.to_string())?;
+    let new_key = std::env::var("CRM_NEW_MASTER_KEY").ok();
+    let n = store::privacy::rotation::rotate(
+        &db,
+        &store.data_dir,
+        store.master_key.as_deref(),
+        &store.previous_master_keys,
+        new_key,
+    )
+    .await?;
     println!("re-wrapped {n} data keys with the new master key");
     if store.master_key.is_some() {
         println!("now set CRM_MASTER_KEY to the new key on every server");

@@ -376,3 +376,17 @@ pub async fn now_and_at<V: projections::timeline::RecordView>(
         .await
         .map_err(ApiError::internal)
 }
+
+/// What a request's optional field asks of the record's field: absent keeps it, `null` clears
+/// it, a value sets it.
+pub fn change<'a, T, U>(
+    v: &'a poem_openapi::types::MaybeUndefined<T>,
+    f: impl Fn(&'a T) -> U,
+) -> domain::input::Change<U> {
+    use poem_openapi::types::MaybeUndefined;
+    match v {
+        MaybeUndefined::Value(v) => domain::input::Change::Set(f(v)),
+        MaybeUndefined::Null => domain::input::Change::Clear,
+        MaybeUndefined::Undefined => domain::input::Change::Keep,
+    }
+}

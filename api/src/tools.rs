@@ -7,13 +7,12 @@ use std::sync::Arc;
 use domain::user::Role;
 use indicatif::{ProgressBar, ProgressStyle};
 use store::audit::AuditSigner;
-use store::{Db, EventMetadata};
+use store::Db;
 use uuid::Uuid;
 
 use crate::cli::AuditAction;
 use crate::config::{Config, StoreArgs};
 use crate::server;
-use commands::users::RegisterError;
 use projections::audit::{ExportFilter, Line, Report};
 
 pub struct Tools {
@@ -45,85 +44,13 @@ impl Tools {
         branch: Option<&str>,
         password: &str,
     ) -> Result<(Uuid, i64), String> {
-        let mut meta = EventMetadata::system(None);
-        meta.user_agent = Some("crm command line".into());
-        let new = commands::users::NewUser {
-            email,
-            name,
-            role,
-            branch,
-            manager_id: None,
-            password,
-            must_change_password: false,
-        };
-        commands::users::register(&self.write, &meta, new)
-            .await
-            .map(|(id, done)| (id, done.position))
-            .map_err(|e| match e {
-                RegisterError::Failed(e) => e,
-                other => other.to_string(),
-            })
+        commands::users::register_operator(&self.write, email, name, role, branch, password).await
     }
 
     pub async fn close(self) {
         self.db.close().await;
     }
 }
-
-/// A demo account `crm seed` creates (documented in the README; for trying the system, never
-/// for production).
-pub struct DemoUser {
-    pub email: &'static str,
-    pub name: &'static str,
-    pub role: Role,
-    pub branch: Option<&'static str>,
-    pub password: &'static str,
-}
-
-pub const DEMO_USERS: &[DemoUser] = &[
-    DemoUser {
-        email: "admin@demo.broker",
-        name: "Asha Admin",
-        role: Role::Admin,
-        branch: None,
-        password: "demo-admin-pass-1",
-    },
-    DemoUser {
-        email: "manager@demo.broker",
-        name: "Mohan Manager",
-        role: Role::BranchManager,
-        branch: Some("MUM-01"),
-        password: "demo-manager-pass-1",
-    },
-    DemoUser {
-        email: "agent1@demo.broker",
-        name: "Ravi Agent",
-        role: Role::RelationshipManager,
-        branch: Some("MUM-01"),
-        password: "demo-agent-pass-1",
-    },
-    DemoUser {
-        email: "agent2@demo.broker",
-        name: "Sita Agent",
-        role: Role::RelationshipManager,
-        branch: Some("DEL-01"),
-        password: "demo-agent-pass-2",
-    },
-    DemoUser {
-        email: "compliance@demo.broker",
-        name: "Kavya Compliance",
-        role: Role::ComplianceOfficer,
-        branch: None,
-        password: "demo-compliance-pass-1",
-    },
-    DemoUser {
-        email: "auditor@demo.broker",
-        name: "Arjun Auditor",
-        role: Role::Auditor,
-        branch: None,
-        password: "demo-auditor-pass-1",
-    },
-];
 
 fn print_report(report: &Report) -> Result<(), String> {
     println!(

@@ -7,10 +7,90 @@ use domain::lead::{
     CaptureChannel, ContactMethod, LeadCommand, LeadDetails, LeadSource, LeadStatus,
     MarketingChannel,
 };
-use domain::user::Branch;
+use domain::user::{Branch, Role};
 use domain::values::{BirthDate, Email, PersonName, Phone, Text};
 use store::EventMetadata;
 use uuid::Uuid;
+
+/// The demo accounts and records, one line each of what was done: the accounts that exist are
+/// kept, and so are the records once the demo client's PAN is on file.
+pub async fn demo(write: &crate::WriteSide) -> Result<Vec<String>, String> {
+    let mut done = Vec::new();
+    for demo in DEMO_USERS {
+        let (email, role) = (demo.email, demo.role);
+        match crate::users::register_operator(
+            write,
+            email,
+            demo.name,
+            role,
+            demo.branch,
+            demo.password,
+        )
+        .await
+        {
+            Ok((id, _)) => done.push(format!("created {email:<32} {:<22} {id}", role.as_str())),
+            Err(e) if e.contains("exists") => done.push(format!("kept    {email:<32} (exists)")),
+            Err(e) => return Err(e),
+        }
+    }
+    done.extend(demo_records(write).await?);
+    Ok(done)
+}
+
+/// A demo account `crm seed` creates (documented in the README; for trying the system, never
+/// for production).
+pub struct DemoUser {
+    pub email: &'static str,
+    pub name: &'static str,
+    pub role: Role,
+    pub branch: Option<&'static str>,
+    pub password: &'static str,
+}
+
+pub const DEMO_USERS: &[DemoUser] = &[
+    DemoUser {
+        email: "admin@demo.broker",
+        name: "Asha Admin",
+        role: Role::Admin,
+        branch: None,
+        password: "demo-admin-pass-1",
+    },
+    DemoUser {
+        email: "manager@demo.broker",
+        name: "Mohan Manager",
+        role: Role::BranchManager,
+        branch: Some("MUM-01"),
+        password: "demo-manager-pass-1",
+    },
+    DemoUser {
+        email: "agent1@demo.broker",
+        name: "Ravi Agent",
+        role: Role::RelationshipManager,
+        branch: Some("MUM-01"),
+        password: "demo-agent-pass-1",
+    },
+    DemoUser {
+        email: "agent2@demo.broker",
+        name: "Sita Agent",
+        role: Role::RelationshipManager,
+        branch: Some("DEL-01"),
+        password: "demo-agent-pass-2",
+    },
+    DemoUser {
+        email: "compliance@demo.broker",
+        name: "Kavya Compliance",
+        role: Role::ComplianceOfficer,
+        branch: None,
+        password: "demo-compliance-pass-1",
+    },
+    DemoUser {
+        email: "auditor@demo.broker",
+        name: "Arjun Auditor",
+        role: Role::Auditor,
+        branch: None,
+        password: "demo-auditor-pass-1",
+    },
+];
 
 const DEMO_PAN: &str = "ABHPK4821M";
 

@@ -32,6 +32,7 @@ macro_rules! snake_enum {
 
 pub mod access;
 pub mod client;
+pub mod input;
 pub mod kinds;
 pub mod lead;
 pub mod personal;

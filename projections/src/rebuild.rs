@@ -137,3 +137,27 @@ where
     }
     cells.join(" ")
 }
+
+/// The projections a rebuild covers: every rebuildable one, or the one named. The audit ledger
+/// is the record auditors verify; it is never rebuilt.
+pub fn select(
+    all: Vec<std::sync::Arc<dyn crate::Projection>>,
+    name: Option<&str>,
+) -> Result<Vec<std::sync::Arc<dyn crate::Projection>>, String> {
+    let known: Vec<&str> = all
+        .iter()
+        .filter(|p| p.rebuildable())
+        .map(|p| p.name())
+        .collect();
+    let known = known.join(", ");
+    let chosen: Vec<_> = all
+        .into_iter()
+        .filter(|p| p.rebuildable() && name.is_none_or(|n| p.name() == n))
+        .collect();
+    match name {
+        Some(name) if chosen.is_empty() => Err(format!(
+            "unknown projection {name:?} (known: {known}; the audit ledger is never rebuilt)"
+        )),
+        _ => Ok(chosen),
+    }
+}

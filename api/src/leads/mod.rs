@@ -5,10 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use domain::access::AccessKind;
+use domain::input::Change;
 use domain::lead::{
-    parse_product_interest, LeadCommand, LeadDetails, LeadDetailsPatch as DetailsPatch,
+    LeadCommand, LeadDetails, LeadDetailsPatch as DetailsPatch, RawChange, RawDetails,
 };
-use domain::values::{Email, PersonName, Phone, Text};
+use domain::values::Text;
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -54,7 +55,7 @@ fn text(f: &mut Fields, field: &str, raw: Option<&str>, max: usize) -> Option<Te
 }
 
 fn reason(f: &mut Fields, raw: Option<&str>) -> Option<Text> {
-    text(f, "reason", raw, 1000)
+    text(f, "reason", raw, domain::lead::limits::REASON)
 }
 
 fn strings(v: &[Str]) -> Vec<String> {
@@ -88,43 +89,19 @@ impl LeadsApi {
         http::run_lead_command(&self.state, p, action, lead_id, command, req).await
     }
 
-    fn details(f: &mut Fields, d: &LeadDetailsReplace) -> Option<LeadDetails> {
-        let name = f.take("name", PersonName::parse(&d.name));
-        let email = f.opt("email", d.email.as_deref(), Email::parse);
-        let phone = f.opt("phone", d.phone.as_deref(), Phone::parse);
-        let source_detail = text(f, "source_detail", d.source_detail.as_deref(), 200);
-        let product_interest = f.take(
-            "product_interest",
-            parse_product_interest(&strings(&d.product_interest)),
-        );
-        let preferred_contact_time = text(
-            f,
-            "preferred_contact_time",
-            d.preferred_contact_time.as_deref(),
-            100,
-        );
-        let notes = text(f, "notes", d.notes.as_deref(), 5000);
-        if d.email.is_none() && d.phone.is_none() {
-            f.errors.push(FieldError::new(
-                "email",
-                "a lead needs an e-mail address or a phone number",
-            ));
-            f.errors.push(FieldError::new(
-                "phone",
-                "a lead needs an e-mail address or a phone number",
-            ));
-        }
-        Some(LeadDetails {
-            name: name?,
-            email,
-            phone,
+    fn details(d: &LeadDetailsReplace) -> Result<LeadDetails, ApiError> {
+        let product_interest = strings(&d.product_interest);
+        Ok(LeadDetails::parse(RawDetails {
+            name: &d.name,
+            email: d.email.as_deref(),
+            phone: d.phone.as_deref(),
             source: d.source.into(),
-            source_detail,
-            product_interest: product_interest?,
+            source_detail: d.source_detail.as_deref(),
+            product_interest: &product_interest,
             preferred_contact_method: d.preferred_contact_method.map(Into::into),
-            preferred_contact_time,
-            notes,
-        })
+            preferred_contact_time: d.preferred_contact_time.as_deref(),
+            notes: d.notes.as_deref(),
+        })?)
     }
 
     /// 404 unless `p` may see the lead (`None`: it does not exist).
@@ -152,19 +129,6 @@ impl LeadsApi {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("lead"))
-    }
-}
-
-fn patch_text(
-    f: &mut Fields,
-    field: &str,
-    v: &MaybeUndefined<Str>,
-    parse: impl Fn(&str) -> Result<Text, domain::values::InvalidValue>,
-) -> Option<Option<Text>> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(s) => f.take(field, parse(s)).map(Some),
     }
 }
 
@@ -210,23 +174,17 @@ impl LeadsApi {
         let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.state, key.0, req, fingerprint, || async {
             let b = body.0;
-            let mut f = Fields::default();
-            let details = Self::details(
-                &mut f,
-                &LeadDetailsReplace {
-                    name: b.name,
-                    email: b.email,
-                    phone: b.phone,
-                    source: b.source,
-                    source_detail: b.source_detail,
-                    product_interest: b.product_interest,
-                    preferred_contact_method: b.preferred_contact_method,
-                    preferred_contact_time: b.preferred_contact_time,
-                    notes: b.notes,
-                },
-            );
-            f.finish()?;
-            let details = details.ok_or_else(|| ApiError::bad_request("invalid lead"))?;
+            let details = Self::details(&LeadDetailsReplace {
+                name: b.name,
+                email: b.email,
+                phone: b.phone,
+                source: b.source,
+                source_detail: b.source_detail,
+                product_interest: b.product_interest,
+                preferred_contact_method: b.preferred_contact_method,
+                preferred_contact_time: b.preferred_contact_time,
+                notes: b.notes,
+            })?;
             let scope = policy::scope(&self.state, &auth.0).await?;
             let lead = commands::leads::NewLead {
                 details,

@@ -87,10 +87,7 @@ impl PipelineApi {
     ) -> Result<DoneResponse, ApiError> {
         let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {
-            let mut f = Fields::default();
-            let d = LeadsApi::details(&mut f, &body.0);
-            f.finish()?;
-            let d = d.ok_or_else(|| ApiError::bad_request("invalid details"))?;
+            let d = LeadsApi::details(&body.0)?;
             let patch = DetailsPatch {
                 name: Some(d.name),
                 email: Some(d.email),
@@ -144,68 +141,30 @@ impl PipelineApi {
         let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {
             let b = &body.0;
-            let mut f = Fields::default();
-            let name = match &b.name {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => {
-                    f.errors
-                        .push(FieldError::new("name", "a lead's name cannot be cleared"));
-                    None
-                }
-                MaybeUndefined::Value(s) => f.take("name", PersonName::parse(s)),
-            };
-            let email = match &b.email {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(s) => f.take("email", Email::parse(s)).map(Some),
-            };
-            let phone = match &b.phone {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(s) => f.take("phone", Phone::parse(s)).map(Some),
-            };
-            let source = match &b.source {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => {
-                    f.errors.push(FieldError::new(
-                        "source",
-                        "a lead's source cannot be cleared",
-                    ));
-                    None
-                }
-                MaybeUndefined::Value(s) => Some((*s).into()),
-            };
+            fn text(v: &MaybeUndefined<Str>) -> Change<&str> {
+                http::change(v, |s| s.0.as_str())
+            }
             let product_interest = match &b.product_interest {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(Vec::new()),
-                MaybeUndefined::Value(v) => {
-                    f.take("product_interest", parse_product_interest(&strings(v)))
-                }
+                MaybeUndefined::Value(v) => Some(strings(v)),
+                _ => None,
             };
-            let preferred_contact_method = match &b.preferred_contact_method {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(m) => Some(Some((*m).into())),
-            };
-            let patch = DetailsPatch {
-                name,
-                email,
-                phone,
-                source,
-                source_detail: patch_text(&mut f, "source_detail", &b.source_detail, |s| {
-                    Text::parse(s, 200)
+            let patch = DetailsPatch::parse(RawChange {
+                name: text(&b.name),
+                email: text(&b.email),
+                phone: text(&b.phone),
+                source: http::change(&b.source, |s| (*s).into()),
+                source_detail: text(&b.source_detail),
+                product_interest: match (&b.product_interest, &product_interest) {
+                    (MaybeUndefined::Null, _) => Change::Clear,
+                    (_, Some(v)) => Change::Set(v.as_slice()),
+                    _ => Change::Keep,
+                },
+                preferred_contact_method: http::change(&b.preferred_contact_method, |m| {
+                    (*m).into()
                 }),
-                product_interest,
-                preferred_contact_method,
-                preferred_contact_time: patch_text(
-                    &mut f,
-                    "preferred_contact_time",
-                    &b.preferred_contact_time,
-                    |s| Text::parse(s, 100),
-                ),
-                notes: patch_text(&mut f, "notes", &b.notes, |s| Text::parse(s, 5000)),
-            };
-            f.finish()?;
+                preferred_contact_time: text(&b.preferred_contact_time),
+                notes: text(&b.notes),
+            })?;
             let done = self
                 .leads
                 .run(

@@ -4,6 +4,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::*;
+use domain::lead::limits;
 
 pub struct FollowUpsApi {
     pub leads: LeadsApi,
@@ -25,7 +26,7 @@ impl FollowUpsApi {
         let fingerprint = http::fingerprint(&body);
         idempotent(&self.leads.state, key, req, fingerprint, || async {
             let mut f = Fields::default();
-            let note = text(&mut f, "note", body.note.as_deref(), 1000);
+            let note = text(&mut f, "note", body.note.as_deref(), limits::REASON);
             f.finish()?;
             let done = self
                 .leads
@@ -72,7 +73,7 @@ impl FollowUpsApi {
         let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
-            let note = text(&mut f, "note", body.0.note.as_deref(), 1000);
+            let note = text(&mut f, "note", body.0.note.as_deref(), limits::REASON);
             f.finish()?;
             let follow_up_id = Uuid::now_v7();
             let done = self
@@ -252,7 +253,7 @@ impl FollowUpsApi {
         let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {
             let mut f = Fields::default();
-            let summary = f.take("summary", Text::parse(&body.0.summary, 5000));
+            let summary = f.take("summary", Text::parse(&body.0.summary, limits::SUMMARY));
             f.finish()?;
             let summary = summary.ok_or_else(|| ApiError::bad_request("summary"))?;
             let interaction_id = Uuid::now_v7();

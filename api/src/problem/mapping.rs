@@ -211,3 +211,15 @@ impl From<StaffError> for ApiError {
         }
     }
 }
+
+/// Fields found wanting by a domain check, all named at once.
+impl From<Vec<domain::input::Invalid>> for ApiError {
+    fn from(invalid: Vec<domain::input::Invalid>) -> Self {
+        ApiError::validation(
+            invalid
+                .into_iter()
+                .map(|i| FieldError::new(i.field, i.message))
+                .collect(),
+        )
+    }
+}

@@ -4,7 +4,6 @@ use domain::user::{Role, UserCommand};
 use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::types::MaybeUndefined;
 use poem_openapi::OpenApi;
 use projections::users::UserRow;
 use uuid::Uuid;
@@ -15,7 +14,7 @@ use crate::http::{self, CreatedResponse, DoneResponse, State};
 use crate::leads::ApiTags;
 use crate::policy::{self, Action};
 use crate::problem::{ApiError, ReadError};
-use commands::users::staff::{self, Change, UserChange};
+use commands::users::staff::{self, UserChange};
 
 use super::{
     register_error, settled, NewUser, PasswordReset, UserList, UserListResponse, UserOut,
@@ -193,18 +192,11 @@ impl UsersApi {
         body: Json<UserPatch>,
     ) -> Result<DoneResponse, ApiError> {
         policy::require(&auth.0, Action::UserManage)?;
-        fn change<'a, T, U>(v: &'a MaybeUndefined<T>, f: impl Fn(&'a T) -> U) -> Change<U> {
-            match v {
-                MaybeUndefined::Value(v) => Change::Set(f(v)),
-                MaybeUndefined::Null => Change::Clear,
-                MaybeUndefined::Undefined => Change::Keep,
-            }
-        }
         let change = UserChange {
-            name: change(&body.name, |n| n.0.as_str()),
-            role: change(&body.role, |r| Role::from(*r)),
-            branch: change(&body.branch, |b| b.0.as_str()),
-            manager_id: change(&body.manager_id, |m| *m),
+            name: http::change(&body.name, |n| n.0.as_str()),
+            role: http::change(&body.role, |r| Role::from(*r)),
+            branch: http::change(&body.branch, |b| b.0.as_str()),
+            manager_id: http::change(&body.manager_id, |m| *m),
         };
         let (meta, expected) = (http::metadata(req), http::if_match(req)?);
         let write = &self.state.write;

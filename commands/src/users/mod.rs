@@ -27,12 +27,7 @@ pub struct NewUser<'a> {
     pub must_change_password: bool,
 }
 
-/// One field of a registration that is not acceptable, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    pub field: &'static str,
-    pub message: String,
-}
+pub use domain::input::Invalid;
 
 /// Why a registration failed.
 #[derive(Debug, thiserror::Error)]
@@ -140,4 +135,34 @@ pub async fn register(
             Err(e)
         }
     }
+}
+
+/// Registers a user from the command line, with the password the operator chose (no change
+/// forced); answers the user's id and the log position, or why not in words.
+pub async fn register_operator(
+    write: &WriteSide,
+    email: &str,
+    name: &str,
+    role: Role,
+    branch: Option<&str>,
+    password: &str,
+) -> Result<(Uuid, i64), String> {
+    let mut meta = EventMetadata::system(None);
+    meta.user_agent = Some("crm command line".into());
+    let new = NewUser {
+        email,
+        name,
+        role,
+        branch,
+        manager_id: None,
+        password,
+        must_change_password: false,
+    };
+    register(write, &meta, new)
+        .await
+        .map(|(id, done)| (id, done.position))
+        .map_err(|e| match e {
+            RegisterError::Failed(e) => e,
+            other => other.to_string(),
+        })
 }

@@ -11,14 +11,7 @@ use super::{take, Invalid};
 use crate::lookups::LookupError;
 use crate::{CommandError, Committed, WriteSide};
 
-/// What a change does to one field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Change<T> {
-    #[default]
-    Keep,
-    Clear,
-    Set(T),
-}
+pub use domain::input::Change;
 
 /// The fields an admin changes on a user.
 #[derive(Debug, Clone, Default)]

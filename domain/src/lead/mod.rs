@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use commands::LeadCommand;
-pub use details::{parse_product_interest, LeadDetails, LeadDetailsPatch};
+pub use details::{
+    limits, parse_product_interest, LeadDetails, LeadDetailsPatch, RawChange, RawDetails,
+};
 pub use errors::LeadError;
 pub use events::{LeadDetailsChange, LeadEvent};
 pub use personal::{upcasters, EVENT_TABLES};

@@ -7,6 +7,7 @@
 
 mod keyring;
 mod repository;
+pub mod rotation;
 mod sealing;
 
 pub use keyring::{
