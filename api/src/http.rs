@@ -311,6 +311,17 @@ impl Fields {
         raw.and_then(|s| self.take(field, parse(s)))
     }
 
+    /// The value a domain check accepted, or `None` with each field it found wanting noted.
+    pub fn checked<T>(&mut self, r: Result<T, Vec<domain::input::Invalid>>) -> Option<T> {
+        r.map_err(|invalid| {
+            let named = invalid
+                .into_iter()
+                .map(|i| FieldError::new(i.field, i.message));
+            self.errors.extend(named)
+        })
+        .ok()
+    }
+
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {
             Ok(())

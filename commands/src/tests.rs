@@ -283,7 +283,7 @@ async fn onboarding_checks_the_branch_the_book_the_lead_and_the_pan() {
     let new = |pan: &str, branch: &str, lead_id: Option<Uuid>| NewClient {
         lead_id,
         profile: profile(pan),
-        branch: Branch::parse(branch).unwrap(),
+        branch: Some(Branch::parse(branch).unwrap()),
         relationship_manager: None,
     };
     let scope = me.lead_scope(&[]);
@@ -434,7 +434,7 @@ async fn privacy_requests_reach_the_whole_person() {
     let new = NewClient {
         lead_id: Some(lead),
         profile: profile("ABCPR1234F"),
-        branch: Branch::parse("MUM-01").unwrap(),
+        branch: Some(Branch::parse("MUM-01").unwrap()),
         relationship_manager: None,
     };
     crate::clients::onboard(&write, &me, &None, new, &meta())

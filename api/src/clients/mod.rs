@@ -9,9 +9,11 @@ pub mod dto;
 
 use chrono::{DateTime, Utc};
 use domain::access::AccessKind;
-use domain::client::{ClientCommand, ClientProfile, ClientProfileChange};
+use domain::client::{
+    ClientCommand, ClientProfile, ClientProfileChange, RawProfile, RawProfileChange,
+};
 use domain::user::Branch;
-use domain::values::{BirthDate, Email, Pan, PersonName, Phone, Text};
+use domain::values::Text;
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -104,48 +106,22 @@ impl ClientsApi {
             http::fingerprint(&body.0),
             || async {
                 let b = &body.0;
+                let raw = RawProfile {
+                    name: &b.name,
+                    email: &b.email,
+                    phone: &b.phone,
+                    pan: &b.pan,
+                    date_of_birth: &b.date_of_birth,
+                    address: &b.address,
+                };
                 let mut f = Fields::default();
-                let today = chrono::Utc::now().date_naive();
-                let name = f.take("name", PersonName::parse(&b.name));
-                let email = f.take("email", Email::parse(&b.email));
-                let phone = f.take("phone", Phone::parse(&b.phone));
-                let pan = f.take("pan", Pan::parse(&b.pan));
-                let dob = f.take("date_of_birth", BirthDate::parse(&b.date_of_birth, today));
-                let address = text(&mut f, "address", Some(&b.address), 500);
-                let branch = match (b.branch.as_deref(), &p.branch) {
-                    (Some(raw), _) => f.take("branch", Branch::parse(raw)),
-                    (None, Some(own)) => Branch::parse(own).ok(),
-                    (None, None) => {
-                        f.errors.push(FieldError::new(
-                            "branch",
-                            "required (you belong to no branch)",
-                        ));
-                        None
-                    }
-                };
+                let profile = f.checked(ClientProfile::parse(raw, chrono::Utc::now().date_naive()));
+                let branch = f.opt("branch", b.branch.as_deref(), Branch::parse);
                 f.finish()?;
-                let (
-                    Some(name),
-                    Some(email),
-                    Some(phone),
-                    Some(pan),
-                    Some(dob),
-                    Some(address),
-                    Some(branch),
-                ) = (name, email, phone, pan, dob, address, branch)
-                else {
-                    return Err(ApiError::bad_request("invalid client"));
-                };
+                let profile = profile.ok_or_else(|| ApiError::bad_request("invalid client"))?;
                 let new = commands::clients::NewClient {
                     lead_id: b.lead_id,
-                    profile: ClientProfile {
-                        name,
-                        email,
-                        phone,
-                        pan,
-                        date_of_birth: dob,
-                        address,
-                    },
+                    profile,
                     branch,
                     relationship_manager: b.relationship_manager,
                 };
@@ -384,20 +360,12 @@ impl ClientsApi {
             http::fingerprint(&body.0),
             || async {
                 let b = &body.0;
-                let mut f = Fields::default();
-                let change = ClientProfileChange {
-                    name: f.opt("name", b.name.as_deref(), PersonName::parse),
-                    email: f.opt("email", b.email.as_deref(), Email::parse),
-                    phone: f.opt("phone", b.phone.as_deref(), Phone::parse),
-                    address: text(&mut f, "address", b.address.as_deref(), 500),
-                };
-                f.finish()?;
-                if change.is_empty() {
-                    return Err(ApiError::validation(vec![FieldError::new(
-                        "body",
-                        "name at least one of name, email, phone, address",
-                    )]));
-                }
+                let change = ClientProfileChange::parse(RawProfileChange {
+                    name: b.name.as_deref(),
+                    email: b.email.as_deref(),
+                    phone: b.phone.as_deref(),
+                    address: b.address.as_deref(),
+                })?;
                 let done = run_client_command(
                     &self.state,
                     &auth.0,

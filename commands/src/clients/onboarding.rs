@@ -17,7 +17,8 @@ pub struct NewClient {
     /// The converted lead the client comes from.
     pub lead_id: Option<Uuid>,
     pub profile: ClientProfile,
-    pub branch: Branch,
+    /// The branch; by default the caller's own.
+    pub branch: Option<Branch>,
     /// Who looks after the client; by default the agent onboarding them, else the agent who
     /// worked the lead if they serve the branch.
     pub relationship_manager: Option<Uuid>,
@@ -34,7 +35,18 @@ pub async fn onboard(
     new: NewClient,
     meta: &EventMetadata,
 ) -> Result<(Uuid, Committed), ClientsError> {
-    let branch = new.branch;
+    let branch = match new
+        .branch
+        .or_else(|| actor.branch.as_deref().and_then(|b| Branch::parse(b).ok()))
+    {
+        Some(b) => b,
+        None => {
+            return Err(ClientsError::Invalid {
+                field: "branch",
+                message: "required (you belong to no branch)",
+            })
+        }
+    };
     // Sales roles onboard into what they may see: their branch, their own book.
     if actor.role == Role::RelationshipManager && actor.branch.as_deref() != Some(branch.as_str()) {
         return Err(ClientsError::OutsideBook(

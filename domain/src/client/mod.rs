@@ -27,6 +27,7 @@ pub use errors::ClientError;
 pub use events::ClientEvent;
 pub use personal::{upcasters, EVENT_TABLES};
 
+use crate::input::{Checked, Invalid};
 use crate::privacy::DataSubject;
 use crate::user::Branch;
 use crate::values::{BirthDate, Email, Pan, PersonName, Phone, RetentionPeriod, Text};
@@ -121,6 +122,71 @@ impl ClientProfileChange {
         if let Some(v) = &self.address {
             p.address = v.clone();
         }
+    }
+}
+
+/// The longest address kept (characters).
+pub const ADDRESS_MAX: usize = 500;
+
+/// A client's profile as sent, before checking.
+#[derive(Debug, Clone, Copy)]
+pub struct RawProfile<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub phone: &'a str,
+    pub pan: &'a str,
+    pub date_of_birth: &'a str,
+    pub address: &'a str,
+}
+
+impl ClientProfile {
+    /// Checks a profile as sent (a date of birth is not after `today`): every field that is
+    /// not acceptable is named.
+    pub fn parse(raw: RawProfile<'_>, today: chrono::NaiveDate) -> Result<Self, Vec<Invalid>> {
+        let mut c = Checked::default();
+        let name = c.take("name", PersonName::parse(raw.name));
+        let email = c.take("email", Email::parse(raw.email));
+        let phone = c.take("phone", Phone::parse(raw.phone));
+        let pan = c.take("pan", Pan::parse(raw.pan));
+        let date_of_birth = c.take("date_of_birth", BirthDate::parse(raw.date_of_birth, today));
+        let address = c.take("address", Text::parse(raw.address, ADDRESS_MAX));
+        let profile = (|| {
+            Some(Self {
+                name: name?,
+                email: email?,
+                phone: phone?,
+                pan: pan?,
+                date_of_birth: date_of_birth?,
+                address: address?,
+            })
+        })();
+        c.finish(profile)
+    }
+}
+
+/// A profile change as sent (`None` leaves a field as it is), before checking.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawProfileChange<'a> {
+    pub name: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub address: Option<&'a str>,
+}
+
+impl ClientProfileChange {
+    /// Checks a change as sent; it names at least one field.
+    pub fn parse(raw: RawProfileChange<'_>) -> Result<Self, Vec<Invalid>> {
+        let mut c = Checked::default();
+        let change = Self {
+            name: c.opt("name", raw.name, PersonName::parse),
+            email: c.opt("email", raw.email, Email::parse),
+            phone: c.opt("phone", raw.phone, Phone::parse),
+            address: c.opt("address", raw.address, |s| Text::parse(s, ADDRESS_MAX)),
+        };
+        if c.invalid.is_empty() && change.is_empty() {
+            c.fail("body", "name at least one of name, email, phone, address");
+        }
+        c.finish(Some(change))
     }
 }
 
