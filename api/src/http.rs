@@ -158,18 +158,18 @@ where
     let Some(key) = key else {
         if req.headers().contains_key("idempotency-key") {
             // Present but not readable as text (non-ASCII bytes).
-            return Err(ApiError::validation(vec![FieldError::new(
+            return Err(ApiError::field(
                 "Idempotency-Key",
                 "1 to 255 visible ASCII characters",
-            )]));
+            ));
         }
         return run().await;
     };
     if !valid_key(&key) {
-        return Err(ApiError::validation(vec![FieldError::new(
+        return Err(ApiError::field(
             "Idempotency-Key",
             "1 to 255 visible ASCII characters",
-        )]));
+        ));
     }
     // Keys are per user: one user's key never replays another user's answer.
     let key = match req.extensions().get::<crate::auth::Principal>() {
@@ -222,10 +222,7 @@ pub async fn wait_for_in(
 ) -> Result<(), ApiError> {
     let Some(p) = min_position else { return Ok(()) };
     if p < 0 {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "min_position",
-            "must not be negative",
-        )]));
+        return Err(ApiError::field("min_position", "must not be negative"));
     }
     match state
         .progress
@@ -235,10 +232,10 @@ pub async fn wait_for_in(
     {
         Caught::Up => Ok(()),
         Caught::TimedOut => Err(ApiError::not_caught_up(p)),
-        Caught::BeyondHead => Err(ApiError::validation(vec![FieldError::new(
+        Caught::BeyondHead => Err(ApiError::field(
             "min_position",
             "lies beyond the end of the event log",
-        )])),
+        )),
     }
 }
 
@@ -254,12 +251,7 @@ pub fn min_position(query: Option<i64>, req: &Request) -> Result<Option<i64>, Ap
             .ok()
             .and_then(|s| s.trim().parse::<i64>().ok())
             .map(Some)
-            .ok_or_else(|| {
-                ApiError::validation(vec![FieldError::new(
-                    "X-Min-Position",
-                    "must be an integer",
-                )])
-            }),
+            .ok_or_else(|| ApiError::field("X-Min-Position", "must be an integer")),
     }
 }
 
@@ -277,12 +269,7 @@ pub fn if_match(req: &Request) -> Result<Option<usize>, ApiError> {
         .trim_matches('"')
         .parse::<usize>()
         .map(Some)
-        .map_err(|_| {
-            ApiError::validation(vec![FieldError::new(
-                "If-Match",
-                "an ETag of this record, e.g. \"3\"",
-            )])
-        })
+        .map_err(|_| ApiError::field("If-Match", "an ETag of this record, e.g. \"3\""))
 }
 
 /// Collects field errors while parsing a request into domain values.

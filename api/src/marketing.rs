@@ -11,7 +11,7 @@ use crate::auth::Auth;
 use crate::dto::MarketingChannel;
 use crate::http::{self, State};
 use crate::policy::{self, Action};
-use crate::problem::{ApiError, FieldError, ReadError};
+use crate::problem::{ApiError, ReadError};
 
 #[derive(Tags)]
 pub enum MarketingTags {
@@ -103,13 +103,7 @@ impl MarketingApi {
         let limit = match limit.0 {
             None => 200,
             Some(n) if (1..=1000).contains(&n) => n,
-            Some(_) => {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "limit",
-                    "must be 1 to 1000",
-                )])
-                .into())
-            }
+            Some(_) => return Err(ApiError::field("limit", "must be 1 to 1000").into()),
         };
         let wait = http::min_position(min_position.0, req)?;
         http::wait_for_in(&self.state, projections::leads::NAME, wait).await?;
@@ -127,7 +121,7 @@ impl MarketingApi {
         .await
         .map_err(|e| match e {
             projections::leads::query::QueryError::BadCursor => {
-                ApiError::validation(vec![FieldError::new("cursor", e.to_string())])
+                ApiError::field("cursor", e.to_string())
             }
             other => ApiError::internal(other),
         })?;

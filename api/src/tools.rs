@@ -53,41 +53,10 @@ impl Tools {
 }
 
 fn print_report(report: &Report) -> Result<(), String> {
-    println!(
-        "{} events in {} aggregates; {} in the ledger; {} signed checkpoints",
-        report.events, report.aggregates, report.ledgered, report.checkpoints
-    );
-    let pending = report.events.saturating_sub(report.ledgered);
-    if pending > 0 {
-        println!("{pending} newest events are not in the ledger yet (checked by their chains)");
+    for line in report.lines() {
+        println!("{line}");
     }
-    let signed = report.last_checkpoint.as_ref().map_or(0, |(seq, _)| *seq);
-    if let Some((seq, hash)) = &report.last_checkpoint {
-        println!("last checkpoint: entry {seq}, ledger hash {hash}");
-    }
-    if report.last_ledger_seq > signed {
-        println!(
-            "entries {} to {} come after the last signed checkpoint: their chain is intact, but \
-             nothing signed says the log did not end later (compare with a pinned later checkpoint)",
-            signed + 1,
-            report.last_ledger_seq
-        );
-    }
-    match report.breaks.first() {
-        None => {
-            println!("verified: no event was altered, removed or reordered");
-            Ok(())
-        }
-        Some(first) => {
-            for b in report.breaks.iter().take(20) {
-                println!("BROKEN {b}");
-            }
-            Err(format!(
-                "{} problem(s); the first: {first}",
-                report.breaks.len()
-            ))
-        }
-    }
+    report.verdict()
 }
 
 pub async fn audit(store: StoreArgs, action: AuditAction) -> Result<(), String> {

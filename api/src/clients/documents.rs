@@ -2,7 +2,6 @@
 //! download (recorded as an access to the person's data).
 
 use domain::access::AccessKind;
-use domain::values::Text;
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Attachment, AttachmentType, Binary};
@@ -14,12 +13,12 @@ use super::dto::DocumentKind;
 use super::ClientTags;
 use crate::auth::Auth;
 use crate::dto::Accepted;
-use crate::http::{self, CreatedResponse, Fields, State};
+use crate::http::{self, CreatedResponse, State};
 use crate::policy::{self, Action};
-use crate::problem::{ApiError, FieldError, ReadError};
+use crate::problem::{ApiError, ReadError};
 
 /// What a document file may be, by its content (not by what the client says it is).
-const ACCEPTED: &[&str] = &["application/pdf", "image/jpeg", "image/png"];
+use commands::clients::{Upload, UploadRefused, ACCEPTED};
 
 #[derive(Debug, ApiResponse)]
 pub enum DocumentFile {
@@ -173,25 +172,11 @@ async fn store(
     number: Option<String>,
     body: Vec<u8>,
 ) -> Result<CreatedResponse, ApiError> {
-    let mut f = Fields::default();
-    let file_name = f.take("file_name", Text::parse(&file_name, 200));
-    let number = f.opt("number", number.as_deref(), |n| Text::parse(n, 64));
-    if body.is_empty() {
-        f.errors.push(FieldError::new("body", "the file is empty"));
-    }
-    f.finish()?;
-    let file_name = file_name.ok_or_else(|| ApiError::bad_request("file_name"))?;
-    let content_type = infer::get(&body)
-        .map(|t| t.mime_type())
-        .filter(|m| ACCEPTED.contains(m))
-        .ok_or_else(|| ApiError::unsupported_document("a document is a PDF, JPEG or PNG file"))?;
-    let upload = commands::clients::Upload {
-        kind: kind.into(),
-        number,
-        file_name,
-        content_type,
-        bytes: body,
-    };
+    let upload =
+        Upload::new(kind.into(), &file_name, number.as_deref(), body).map_err(|e| match e {
+            UploadRefused::Invalid(invalid) => ApiError::from(invalid),
+            UploadRefused::Unsupported => ApiError::unsupported_document(e.to_string()),
+        })?;
     let scope = policy::client_scope(principal);
     let (document_id, done) = commands::clients::upload_document(
         &state.write,

@@ -173,13 +173,7 @@ impl ClientsApi {
         let limit = match limit.0 {
             None => 50,
             Some(n) if (1..=200).contains(&n) => n,
-            Some(_) => {
-                return Err(ApiError::validation(vec![FieldError::new(
-                    "limit",
-                    "must be 1 to 200",
-                )])
-                .into())
-            }
+            Some(_) => return Err(ApiError::field("limit", "must be 1 to 200").into()),
         };
         let mut f = Fields::default();
         let branch = f.opt("branch", branch.0.as_deref(), Branch::parse);
@@ -220,7 +214,7 @@ impl ClientsApi {
         .await
         .map_err(|e| match e {
             projections::leads::query::QueryError::BadCursor => {
-                ApiError::validation(vec![FieldError::new("cursor", e.to_string())])
+                ApiError::field("cursor", e.to_string())
             }
             other => ApiError::internal(other),
         })?;

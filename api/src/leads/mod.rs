@@ -66,10 +66,7 @@ fn page_limit(l: Option<i64>) -> Result<i64, ApiError> {
     match l {
         None => Ok(50),
         Some(n) if (1..=200).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::validation(vec![FieldError::new(
-            "limit",
-            "must be 1 to 200",
-        )])),
+        Some(_) => Err(ApiError::field("limit", "must be 1 to 200")),
     }
 }
 
@@ -256,15 +253,12 @@ impl LeadsApi {
         policy::require(&auth.0, Action::LeadRead)?;
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         if q.0.as_ref().is_some_and(|t| t.chars().count() > 100) {
-            let e = ApiError::validation(vec![FieldError::new("q", "at most 100 characters")]);
+            let e = ApiError::field("q", "at most 100 characters");
             return Err(e.into());
         }
         if let (Some(a), Some(b)) = (created_from.0, created_to.0) {
             if a > b {
-                let e = ApiError::validation(vec![FieldError::new(
-                    "created_to",
-                    "must not be before created_from",
-                )]);
+                let e = ApiError::field("created_to", "must not be before created_from");
                 return Err(e.into());
             }
         }
@@ -294,9 +288,7 @@ impl LeadsApi {
         let page = query::list(&self.state.db, &self.state.keyring, &filter)
             .await
             .map_err(|e| match e {
-                query::QueryError::BadCursor => {
-                    ApiError::validation(vec![FieldError::new("cursor", e.to_string())])
-                }
+                query::QueryError::BadCursor => ApiError::field("cursor", e.to_string()),
                 query::QueryError::Store(e) => ApiError::internal(e),
             })?;
         Ok(LeadListResponse::Ok(Json(LeadPage {

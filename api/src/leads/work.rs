@@ -310,10 +310,7 @@ impl FollowUpsApi {
         let start = match cursor.0 {
             None => 0,
             Some(c) => c.parse::<usize>().map_err(|_| {
-                ApiError::validation(vec![FieldError::new(
-                    "cursor",
-                    "the cursor is not one this list handed out",
-                )])
+                ApiError::field("cursor", "the cursor is not one this list handed out")
             })?,
         };
         let newest_first: Vec<InteractionOut> =
@@ -368,9 +365,7 @@ impl FollowUpsApi {
         let page = query::follow_ups(&self.leads.state.db, &self.leads.state.keyring, &filter)
             .await
             .map_err(|e| match e {
-                query::QueryError::BadCursor => {
-                    ApiError::validation(vec![FieldError::new("cursor", e.to_string())])
-                }
+                query::QueryError::BadCursor => ApiError::field("cursor", e.to_string()),
                 query::QueryError::Store(e) => ApiError::internal(e),
             })?;
         // Sales roles see no personal data of people who asked for erasure.

@@ -52,19 +52,12 @@ impl From<CommandError<LeadError>> for ApiError {
                         ),
                     ]),
                     LeadError::DueInThePast | LeadError::DueTooFarAhead => {
-                        ApiError::validation(vec![FieldError::new("due_at", detail)])
+                        ApiError::field("due_at", detail)
                     }
-                    LeadError::LostWithoutReason => {
-                        ApiError::validation(vec![FieldError::new("reason", detail)])
-                    }
-                    LeadError::InteractionTooOld => {
-                        ApiError::validation(vec![FieldError::new("occurred_at", detail)])
-                    }
+                    LeadError::LostWithoutReason => ApiError::field("reason", detail),
+                    LeadError::InteractionTooOld => ApiError::field("occurred_at", detail),
                     LeadError::InteractionInTheFuture => {
-                        ApiError::validation(vec![FieldError::new(
-                            "occurred_at",
-                            "must not be in the future",
-                        )])
+                        ApiError::field("occurred_at", "must not be in the future")
                     }
                     LeadError::AlreadyExists => ApiError::conflict("already-exists", detail),
                     LeadError::Archived => ApiError::conflict("archived", detail),
@@ -119,9 +112,7 @@ impl From<CommandError<UserError>> for ApiError {
         match e {
             CommandError::Rejected(e) => match e {
                 UserError::NotFound => ApiError::not_found("user"),
-                UserError::BranchRequired(_) => {
-                    ApiError::validation(vec![FieldError::new("branch", e.to_string())])
-                }
+                UserError::BranchRequired(_) => ApiError::field("branch", e.to_string()),
                 UserError::AlreadyInState(_) | UserError::AlreadyExists => {
                     ApiError::conflict("user-state", e.to_string())
                 }
@@ -146,10 +137,9 @@ impl From<LeadsError> for ApiError {
         match e {
             LeadsError::Command(e) => e.into(),
             LeadsError::Duplicate { visible } => ApiError::duplicate(visible),
-            LeadsError::NotAssignable => ApiError::validation(vec![FieldError::new(
-                "agent_id",
-                "not an active agent you may assign leads to",
-            )]),
+            LeadsError::NotAssignable => {
+                ApiError::field("agent_id", "not an active agent you may assign leads to")
+            }
             LeadsError::NoActiveAgents => ApiError::conflict("no-active-agents", e.to_string()),
             LeadsError::Lookup(e) => ApiError::internal(e),
             LeadsError::Store(e) => ApiError::internal(e),
@@ -169,9 +159,7 @@ impl From<commands::clients::ClientsError> for ApiError {
         match e {
             ClientsError::Command(e) => e.into(),
             ClientsError::Lead(e) => ApiError::internal(e),
-            ClientsError::Invalid { field, message } => {
-                ApiError::validation(vec![FieldError::new(field, message)])
-            }
+            ClientsError::Invalid { field, message } => ApiError::field(field, message),
             ClientsError::OutsideBook(why) => ApiError::forbidden(why),
             ClientsError::Restricted => ApiError::conflict("processing-restricted", e.to_string()),
             ClientsError::AlreadyOnboarded => ApiError::conflict("already-exists", e.to_string()),

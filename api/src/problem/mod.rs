@@ -177,6 +177,11 @@ fn problem(status: u16, slug: &str, title: &str, detail: impl Into<String>) -> J
 }
 
 impl ApiError {
+    /// A 400 naming one field and what is wrong with it.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
+    }
+
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let detail = match errors.len() {
             1 => format!("{}: {}", errors[0].field, errors[0].message),

@@ -17,7 +17,7 @@ use crate::auth::tokens::{self, ACCESS_TTL_SECONDS};
 use crate::auth::Auth;
 use crate::http::{self, DoneResponse, State};
 use crate::leads::ApiTags;
-use crate::problem::{ApiError, FieldError, ReadError};
+use crate::problem::{ApiError, ReadError};
 
 use super::{
     locked, settled, LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenResponse,
@@ -240,8 +240,7 @@ impl AuthApi {
         self.limit(req)?;
         let meta = http::metadata(req);
         let (current, new) = (&body.current_password.0, &body.new_password.0);
-        let field =
-            |name: &str, why: String| ApiError::validation(vec![FieldError::new(name, why)]);
+        let field = |name: &str, why: String| ApiError::field(name, why);
         let done = match sign_in::change_password(&self.state.write, p.user_id, current, new, &meta)
             .await
         {

@@ -64,6 +64,49 @@ pub struct Upload {
     pub bytes: Vec<u8>,
 }
 
+/// What a document file may be, by its content (not by what the sender says it is).
+pub const ACCEPTED: &[&str] = &["application/pdf", "image/jpeg", "image/png"];
+
+/// Why an uploaded file is not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadRefused {
+    #[error("{}", .0.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<domain::input::Invalid>),
+    /// Not a PDF, JPEG or PNG file, by its content.
+    #[error("a document is a PDF, JPEG or PNG file")]
+    Unsupported,
+}
+
+impl Upload {
+    /// Checks a file as received: its name and number, that it is not empty, and what it is
+    /// (sniffed from its bytes).
+    pub fn new(
+        kind: DocumentKind,
+        file_name: &str,
+        number: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> Result<Self, UploadRefused> {
+        let mut c = domain::input::Checked::default();
+        let file_name = c.take("file_name", Text::parse(file_name, 200));
+        let number = c.opt("number", number, |n| Text::parse(n, 64));
+        if bytes.is_empty() {
+            c.fail("body", "the file is empty");
+        }
+        let file_name = c.finish(file_name).map_err(UploadRefused::Invalid)?;
+        let content_type = infer::get(&bytes)
+            .map(|t| t.mime_type())
+            .filter(|m| ACCEPTED.contains(m))
+            .ok_or(UploadRefused::Unsupported)?;
+        Ok(Self {
+            kind,
+            number,
+            file_name,
+            content_type,
+            bytes,
+        })
+    }
+}
+
 /// Keeps a document for the client: the file sealed with the client's key in the document
 /// store, then its record on the client. The aggregate's refusals are asked before anything
 /// is stored; a file whose record is then refused is deleted again.

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::privacy::MarketingChannel;
+use crate::values::{BirthDate, Email, PersonName, Phone};
 
 type Given = TestFramework<Client>;
 
@@ -361,4 +362,40 @@ fn every_string_field_of_every_event_is_classified() {
         crate::personal::unclassified(&table, &samples),
         Vec::<String>::new()
     );
+}
+
+#[test]
+fn a_profile_as_sent_is_checked_and_a_change_names_a_field() {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let raw = RawProfile {
+        name: "Asha Rao",
+        email: "asha@example.in",
+        phone: "9876543210",
+        pan: "abcpe1234f",
+        date_of_birth: "1990-01-31",
+        address: "12 Marine Drive, Mumbai",
+    };
+    assert_eq!(
+        ClientProfile::parse(raw, today).unwrap().pan.as_str(),
+        "ABCPE1234F"
+    );
+    let wrong = ClientProfile::parse(
+        RawProfile {
+            pan: "ABC",
+            date_of_birth: "2027-01-01",
+            ..raw
+        },
+        today,
+    )
+    .unwrap_err();
+    let fields: Vec<&str> = wrong.iter().map(|i| i.field).collect();
+    assert_eq!(fields, ["pan", "date_of_birth"]);
+    let empty = ClientProfileChange::parse(RawProfileChange::default()).unwrap_err();
+    assert_eq!(empty[0].field, "body");
+    let change = ClientProfileChange::parse(RawProfileChange {
+        address: Some("1 Hill Road"),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(change.fields(), ["address"]);
 }

@@ -5,6 +5,7 @@ use cqrs_es::test::TestFramework;
 use uuid::Uuid;
 
 use super::*;
+use crate::input::Change;
 
 type Given = TestFramework<Lead>;
 
@@ -665,5 +666,57 @@ fn every_string_field_of_every_event_is_classified() {
     assert_eq!(
         crate::personal::unclassified(&table, &samples),
         Vec::<String>::new()
+    );
+}
+
+#[test]
+fn details_as_sent_are_checked_field_by_field() {
+    let raw = RawDetails {
+        name: " Asha Rao ",
+        email: Some("asha@example.in"),
+        phone: None,
+        source: LeadSource::Website,
+        source_detail: None,
+        product_interest: &[],
+        preferred_contact_method: None,
+        preferred_contact_time: None,
+        notes: None,
+    };
+    assert_eq!(LeadDetails::parse(raw).unwrap().name.as_str(), "Asha Rao");
+    let long = "x".repeat(limits::NOTES + 1);
+    let wrong = LeadDetails::parse(RawDetails {
+        name: "",
+        email: None,
+        notes: Some(&long),
+        ..raw
+    })
+    .unwrap_err();
+    let fields: Vec<&str> = wrong.iter().map(|i| i.field).collect();
+    assert_eq!(fields, ["name", "notes", "email", "phone"]);
+
+    let change = LeadDetailsChange::parse(RawChange {
+        email: Change::Clear,
+        notes: Change::Set("call after 6"),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(change.email, Some(None));
+    assert_eq!(change.notes, Some(Some(text("call after 6"))));
+    assert_eq!(change.name, None);
+    let refused = LeadDetailsChange::parse(RawChange {
+        name: Change::Clear,
+        source: Change::Clear,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        refused
+            .iter()
+            .map(|i| i.message.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "a lead's name cannot be cleared",
+            "a lead's source cannot be cleared"
+        ]
     );
 }

@@ -335,3 +335,48 @@ pub fn verify_lines(
     }
     Ok(v.finish())
 }
+
+impl Report {
+    /// What the verification found, in words, one line each (at most 20 breaks named).
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "{} events in {} aggregates; {} in the ledger; {} signed checkpoints",
+            self.events, self.aggregates, self.ledgered, self.checkpoints
+        )];
+        let pending = self.events.saturating_sub(self.ledgered);
+        if pending > 0 {
+            out.push(format!(
+                "{pending} newest events are not in the ledger yet (checked by their chains)"
+            ));
+        }
+        let signed = self.last_checkpoint.as_ref().map_or(0, |(seq, _)| *seq);
+        if let Some((seq, hash)) = &self.last_checkpoint {
+            out.push(format!("last checkpoint: entry {seq}, ledger hash {hash}"));
+        }
+        if self.last_ledger_seq > signed {
+            out.push(format!(
+                "entries {} to {} come after the last signed checkpoint: their chain is intact, \
+                 but nothing signed says the log did not end later (compare with a pinned later \
+                 checkpoint)",
+                signed + 1,
+                self.last_ledger_seq
+            ));
+        }
+        match self.breaks.is_empty() {
+            true => out.push("verified: no event was altered, removed or reordered".into()),
+            false => out.extend(self.breaks.iter().take(20).map(|b| format!("BROKEN {b}"))),
+        }
+        out
+    }
+
+    /// Whether the log verified; if not, how many problems and the first.
+    pub fn verdict(&self) -> Result<(), String> {
+        match self.breaks.first() {
+            None => Ok(()),
+            Some(first) => Err(format!(
+                "{} problem(s); the first: {first}",
+                self.breaks.len()
+            )),
+        }
+    }
+}
