@@ -873,7 +873,7 @@ async fn seed_gives_demo_users_leads_and_a_client_with_documents(store: Store) {
     let (_, v) = app.get_as(&agent, "/api/clients?q=ABHPK4821M").await;
     assert_eq!(v["total"], 1, "{v}");
     assert_eq!(
-        v["items"][0]["pan_last4"], "******821M",
+        v["items"][0]["pan_masked"], "******821M",
         "lists show no full PAN"
     );
     let (_, client) = app

@@ -577,6 +577,28 @@ async fn round_robin_assignment(store: Store) {
             names[0].clone()
         ]
     );
+    // The assignable staff say who the rotation gives leads to: the three agents, not a
+    // branch manager.
+    let manager = app.actor(Role::BranchManager, Some("MUM-01")).await;
+    let (s, v) = app.get("/api/agents").await;
+    assert_eq!(s, 200, "{v}");
+    let in_rotation = |id: &str| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .map(|a| (a["role"].clone(), a["in_rotation"].clone()))
+    };
+    for name in &names {
+        assert_eq!(
+            in_rotation(name),
+            Some((json!("relationship_manager"), json!(true)))
+        );
+    }
+    if let Some(seen) = in_rotation(&manager.id) {
+        assert_eq!(seen, (json!("branch_manager"), json!(false)));
+    }
 
     let (id, _) = app.capture(json!({"name": "Direct", "email": "d@example.in", "source": "referral", "assign_to": agents[1]})).await;
     let (s, v) = app

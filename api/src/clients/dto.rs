@@ -292,7 +292,12 @@ impl From<&ClientView> for ClientOut {
                 legal_hold: v.privacy.legal_hold,
                 erased_at: v.privacy.erased_at,
                 erasure_basis: v.privacy.erasure_basis.map(|b| b.as_str().to_string()),
-                marketing_consents: v.privacy.consents.iter().map(|c| (*c).into()).collect(),
+                marketing_consents: v
+                    .privacy
+                    .marketing_consents
+                    .iter()
+                    .map(|c| (*c).into())
+                    .collect(),
             },
             created_at: v.created_at,
             updated_at: v.updated_at,
@@ -357,8 +362,8 @@ pub struct ClientSummary {
     pub name: String,
     pub email: String,
     pub phone: String,
-    /// The last four characters only (`******234F`).
-    pub pan_last4: String,
+    /// The PAN masked but for its last four characters (`******234F`).
+    pub pan_masked: String,
     pub branch: String,
     pub relationship_manager: Option<Uuid>,
     pub status: ClientStatus,
@@ -372,7 +377,7 @@ pub struct ClientSummary {
 
 impl From<&ClientView> for ClientSummary {
     fn from(v: &ClientView) -> Self {
-        let pan_last4 = if v.pan.starts_with('[') {
+        let pan_masked = if v.pan.starts_with('[') {
             v.pan.clone()
         } else {
             let tail: String = v
@@ -387,7 +392,7 @@ impl From<&ClientView> for ClientSummary {
             name: v.name.clone(),
             email: v.email.clone(),
             phone: v.phone.clone(),
-            pan_last4,
+            pan_masked,
             branch: v.branch.clone(),
             relationship_manager: v.relationship_manager,
             status: ClientStatus::of(v),
@@ -419,7 +424,7 @@ impl poem_openapi::types::Example for ClientList {
                 name: "Asha Rao".into(),
                 email: "asha.rao@example.in".into(),
                 phone: "+919876543210".into(),
-                pan_last4: "******234F".into(),
+                pan_masked: "******234F".into(),
                 branch: "MUM-01".into(),
                 relationship_manager: None,
                 status: ClientStatus::Active,

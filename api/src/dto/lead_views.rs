@@ -158,11 +158,21 @@ pub struct FollowUpPage {
     pub total: i64,
 }
 
-/// The agents that round-robin assignment rotates through.
+/// The staff the caller may give leads to.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct Agents {
-    pub items: Vec<Uuid>,
+    pub items: Vec<AgentOut>,
+}
+
+/// One member of staff who may be given leads.
+#[derive(Debug, Clone, Object)]
+pub struct AgentOut {
+    pub id: Uuid,
+    pub role: crate::users::RoleDto,
+    /// Whether round-robin assignment gives them leads (relationship managers); a branch
+    /// manager takes a lead only when named.
+    pub in_rotation: bool,
 }
 
 impl From<&StatusMove> for StatusMoveOut {
@@ -438,7 +448,11 @@ impl poem_openapi::types::Example for History {
 impl poem_openapi::types::Example for Agents {
     fn example() -> Self {
         Self {
-            items: vec![Uuid::from_u128(0x0193_a1b2_7c4d_7e5f_8a90_b1c2_d3e4_f506)],
+            items: vec![AgentOut {
+                id: Uuid::from_u128(0x0193_a1b2_7c4d_7e5f_8a90_b1c2_d3e4_f506),
+                role: crate::users::RoleDto::RelationshipManager,
+                in_rotation: true,
+            }],
         }
     }
 }

@@ -343,8 +343,9 @@ impl LeadsApi {
 
     /// Active agents
     ///
-    /// The agents the caller may assign leads to (round-robin rotates through the relationship
-    /// managers among them): everyone for admins, the branch for managers, oneself for agents.
+    /// The staff the caller may assign leads to: everyone for admins, the branch for managers,
+    /// oneself for agents. Round-robin rotates through those `in_rotation` (the relationship
+    /// managers); a branch manager takes a lead only when named.
     #[oai(
         path = "/api/agents",
         method = "get",
@@ -357,7 +358,11 @@ impl LeadsApi {
             .await
             .map_err(ApiError::from)?
             .into_iter()
-            .map(|(id, _)| id)
+            .map(|(id, role)| AgentOut {
+                id,
+                role: role.into(),
+                in_rotation: role == domain::user::Role::RelationshipManager,
+            })
             .collect();
         Ok(AgentsResponse::Ok(Json(Agents { items })))
     }

@@ -24,6 +24,18 @@ pub enum RoleDto {
     Auditor,
 }
 
+impl From<Role> for RoleDto {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Admin => RoleDto::Admin,
+            Role::BranchManager => RoleDto::BranchManager,
+            Role::RelationshipManager => RoleDto::RelationshipManager,
+            Role::ComplianceOfficer => RoleDto::ComplianceOfficer,
+            Role::Auditor => RoleDto::Auditor,
+        }
+    }
+}
+
 impl From<RoleDto> for Role {
     fn from(r: RoleDto) -> Self {
         match r {

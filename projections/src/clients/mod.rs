@@ -57,7 +57,7 @@ impl SealedDocument for ClientView {
         let watch = (self.closed_at.is_some() && !self.erased()) || shredded;
         let marketing = crate::marketing::channels(
             !shredded && self.privacy.erasure_requested_at.is_none(),
-            &self.privacy.consents,
+            &self.privacy.marketing_consents,
         );
         vec![
             ("branch", self.branch.clone().into()),

@@ -69,7 +69,9 @@ pub struct ClientPrivacy {
     pub legal_hold_reason: Option<String>,
     pub erased_at: Option<DateTime<Utc>>,
     pub erasure_basis: Option<ErasureBasis>,
-    pub consents: Vec<MarketingChannel>,
+    /// Named as on a lead's view (stored documents written before read `consents`).
+    #[serde(alias = "consents")]
+    pub marketing_consents: Vec<MarketingChannel>,
 }
 
 impl ClientView {
@@ -173,7 +175,7 @@ impl ClientView {
                 self.privacy.erasure_requested_at = Some(at);
                 self.privacy.erasure_reason = reason.as_ref().map(|r| r.as_str().into());
                 self.privacy.retention_until = *retention_until;
-                self.privacy.consents.clear();
+                self.privacy.marketing_consents.clear();
             }
             ClientEvent::Privacy(domain::privacy::PrivacyEvent::LegalHoldPlaced { reason }) => {
                 self.privacy.legal_hold = true;
@@ -190,15 +192,15 @@ impl ClientView {
             ClientEvent::Privacy(domain::privacy::PrivacyEvent::MarketingConsentGiven {
                 channel,
             }) => {
-                if !self.privacy.consents.contains(channel) {
-                    self.privacy.consents.push(*channel);
-                    self.privacy.consents.sort();
+                if !self.privacy.marketing_consents.contains(channel) {
+                    self.privacy.marketing_consents.push(*channel);
+                    self.privacy.marketing_consents.sort();
                 }
             }
             ClientEvent::Privacy(domain::privacy::PrivacyEvent::MarketingConsentWithdrawn {
                 channel,
             }) => {
-                self.privacy.consents.retain(|c| c != channel);
+                self.privacy.marketing_consents.retain(|c| c != channel);
             }
             ClientEvent::Privacy(domain::privacy::PrivacyEvent::SubjectDataExported) => {}
         }
