@@ -104,6 +104,24 @@ pub fn document(generated: &str) -> Value {
             nullable_optionals(schema, &schemas);
         }
     }
+    // A value type only ever used as a nullable optional is now unfolded everywhere: its
+    // component is referenced by nothing and goes.
+    let text = doc.to_string();
+    let unused: Vec<String> = schemas
+        .iter()
+        .filter(|(_, s)| s["type"] != "object")
+        .map(|(name, _)| name.clone())
+        .filter(|name| !text.contains(&format!("\"#/components/schemas/{name}\"")))
+        .collect();
+    if let Some(all) = doc
+        .get_mut("components")
+        .and_then(|c| c.get_mut("schemas"))
+        .and_then(Value::as_object_mut)
+    {
+        for name in unused {
+            all.remove(&name);
+        }
+    }
     doc
 }
 

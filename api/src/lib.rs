@@ -90,7 +90,10 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
         env!("CARGO_PKG_VERSION"),
     )
     .server("/")
-    .license("Apache-2.0")
+    .license(
+        poem_openapi::LicenseObject::new("Apache-2.0")
+            .url("https://www.apache.org/licenses/LICENSE-2.0"),
+    )
     .description(
         "The system of record for a stock broker's customer side. Every change is an event in an \
          append-only log; lists and details are read models fed from it in commit order. Commands \
