@@ -48,10 +48,13 @@ pub fn document(generated: &str) -> Value {
                 op.entry("security").or_insert_with(|| json!([]));
                 let keep = errors_of(path, method, op);
                 if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
-                    responses.retain(|status, _| {
+                    responses.retain(|status, response| {
+                        let problem = response["content"]
+                            .get("application/problem+json")
+                            .is_some();
                         status
                             .parse::<u16>()
-                            .map_or(true, |s| s < 400 || keep.contains(&s))
+                            .map_or(true, |s| s < 400 || !problem || keep.contains(&s))
                     });
                     if let Some(r) = &bad_request {
                         responses.entry("400").or_insert_with(|| r.clone());
@@ -130,10 +133,14 @@ pub fn document(generated: &str) -> Value {
 /// - 401 and 403 when it needs a bearer token (sign-in and refresh answer 401 too);
 /// - 404 when its path names a record (and for the signed-in user's own account);
 /// - 409 when it changes something, or names a record (a record in a state that refuses it);
-/// - 412 when it changes a named record (`If-Match`); 413 and 415 when it takes a body;
+/// - 412 when it changes a named record (`If-Match`); 413 when it takes a body or changes
+///   something (the size limit holds for any body sent); 415 when it takes a body;
 /// - 422 when it takes a body or query parameters (a value that does not fit);
 /// - 429 for the operations behind the sign-in limiter;
-/// - 503 when it changes something or reads at a `min_position` (the read model may lag).
+/// - 503 when it changes something, reads at a `min_position` or waits for the access it
+///   records (the read model may lag).
+///
+/// Only problem answers are pruned: an answer of the operation's own (readiness's 503) stays.
 pub fn errors_of(path: &str, method: &str, op: &serde_json::Map<String, Value>) -> HashSet<u16> {
     let id = op
         .get("operationId")
@@ -153,7 +160,9 @@ pub fn errors_of(path: &str, method: &str, op: &serde_json::Map<String, Value>) 
     let changes = matches!(method, "post" | "put" | "patch" | "delete");
     let body = op.contains_key("requestBody");
     let query = params().any(|p| p["in"] == "query");
-    let waits = params().any(|p| p["name"] == "min_position");
+    // Reads that record an access and wait for the read models to hold it.
+    let waits = params().any(|p| p["name"] == "min_position")
+        || matches!(id, "exportSubjectData" | "exportSubjectArchive");
     let signs_in = matches!(id, "login" | "refreshToken");
     let limited = signs_in || id == "changePassword";
     let own_account = matches!(id, "getCurrentUser" | "changePassword");
@@ -168,7 +177,8 @@ pub fn errors_of(path: &str, method: &str, op: &serde_json::Map<String, Value>) 
     add(names_record || own_account, &[404]);
     add(changes || names_record, &[409]);
     add(changes && names_record, &[412]);
-    add(body, &[413, 415, 422]);
+    add(body, &[415, 422]);
+    add(body || changes, &[413]);
     add(query, &[422]);
     add(limited, &[429]);
     add(changes || waits, &[503]);
@@ -240,7 +250,13 @@ mod tests {
     fn each_operation_lists_the_errors_it_can_answer() {
         let all: Value = (400..=503)
             .filter(|s| [400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503].contains(s))
-            .map(|s| (s.to_string(), json!({"description": "problem"})))
+            .map(|s| {
+                let content = json!({"application/problem+json": {}});
+                (
+                    s.to_string(),
+                    json!({"description": "problem", "content": content}),
+                )
+            })
             .collect::<serde_json::Map<_, _>>()
             .into();
         let op = |extra: Value| {
@@ -257,7 +273,9 @@ mod tests {
             },
             "/api/leads/{id}": {"patch": op(json!({"operationId": "updateLead", "requestBody": {"content": {}}}))},
             "/api/auth/login": {"post": op(json!({"operationId": "login", "security": [], "requestBody": {"content": {}}}))},
-            "/health": {"get": {"operationId": "getHealth", "responses": {"200": {}}}}
+            "/health": {"get": {"operationId": "getHealth", "responses": {"200": {}}}},
+            "/ready": {"get": {"operationId": "getReadiness", "responses": {
+                "200": {}, "503": {"content": {"application/json": {}}}}}}
         }, "components": {"schemas": {}}});
         let doc = document(&generated.to_string());
         let codes = |path: &str, method: &str| -> Vec<String> {
@@ -286,6 +304,8 @@ mod tests {
             ["400", "401", "409", "413", "415", "422", "429", "500", "503"]
         );
         assert_eq!(codes("/health", "get"), ["400"]);
+        // An answer of the operation's own (not a problem) is never pruned.
+        assert_eq!(codes("/ready", "get"), ["400", "503"]);
     }
 
     #[test]
