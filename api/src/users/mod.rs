@@ -294,7 +294,10 @@ pub(super) fn register_error(e: RegisterError) -> ApiError {
             "email-taken",
             "a user with this e-mail address exists already",
         ),
-        RegisterError::Failed(e) => ApiError::internal(e),
+        RegisterError::Lookup(e) => ApiError::internal(e),
+        RegisterError::Store(e) => ApiError::internal(e),
+        RegisterError::Hashing(e) => ApiError::internal(e),
+        RegisterError::Command(e) => e.into(),
     }
 }
 

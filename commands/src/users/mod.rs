@@ -12,7 +12,7 @@ use domain::values::{Email, PersonName};
 use store::EventMetadata;
 use uuid::Uuid;
 
-use crate::{Committed, WriteSide};
+use crate::{CommandError, Committed, WriteSide};
 
 /// A user to register, as given.
 #[derive(Debug, Clone)]
@@ -36,8 +36,14 @@ pub enum RegisterError {
     Invalid(Vec<Invalid>),
     #[error("a user with this e-mail address exists")]
     EmailTaken,
-    #[error("{0}")]
-    Failed(String),
+    #[error(transparent)]
+    Lookup(#[from] crate::lookups::LookupError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Hashing(#[from] crate::passwords::HashError),
+    #[error(transparent)]
+    Command(#[from] CommandError<domain::user::UserError>),
 }
 
 /// The value, or `None` with why `field` is not acceptable noted in `invalid`.
@@ -77,10 +83,7 @@ pub async fn register(
         });
     }
     if let Some(m) = new.manager_id {
-        if !staff::exists(write, m)
-            .await
-            .map_err(|e| RegisterError::Failed(e.to_string()))?
-        {
+        if !staff::exists(write, m).await? {
             invalid.push(Invalid {
                 field: "manager_id",
                 message: "no such user".into(),
@@ -99,16 +102,11 @@ pub async fn register(
         return Err(RegisterError::Invalid(invalid));
     };
     let user_id = Uuid::now_v7();
-    if !reserve_email(&write.db, email.as_str(), user_id)
-        .await
-        .map_err(|e| RegisterError::Failed(e.to_string()))?
-    {
+    if !reserve_email(&write.db, email.as_str(), user_id).await? {
         return Err(RegisterError::EmailTaken);
     }
     let outcome = async {
-        let hash = crate::passwords::hash(new.password.to_string())
-            .await
-            .map_err(|e| RegisterError::Failed(e.to_string()))?;
+        let hash = crate::passwords::hash(new.password.to_string()).await?;
         let command = UserCommand::Register {
             user_id,
             profile: UserProfile {
@@ -125,7 +123,7 @@ pub async fn register(
             .users
             .create(&user_id.to_string(), command, meta)
             .await
-            .map_err(|e| RegisterError::Failed(e.to_string()))
+            .map_err(RegisterError::from)
     }
     .await;
     match outcome {
@@ -161,8 +159,5 @@ pub async fn register_operator(
     register(write, &meta, new)
         .await
         .map(|(id, done)| (id, done.position))
-        .map_err(|e| match e {
-            RegisterError::Failed(e) => e,
-            other => other.to_string(),
-        })
+        .map_err(|e| e.to_string())
 }

@@ -186,8 +186,8 @@ pub enum PasswordChangeError {
     Unchanged,
     #[error(transparent)]
     Command(#[from] CommandError<UserError>),
-    #[error("the password could not be hashed: {0}")]
-    Hashing(String),
+    #[error(transparent)]
+    Hashing(#[from] crate::passwords::HashError),
 }
 
 /// Changes the user's own password: the current one checked (a wrong one counts as a failed
@@ -220,9 +220,7 @@ pub async fn change_password(
     if new == current {
         return Err(PasswordChangeError::Unchanged);
     }
-    let hash = crate::passwords::hash(new.to_string())
-        .await
-        .map_err(|e| PasswordChangeError::Hashing(e.to_string()))?;
+    let hash = crate::passwords::hash(new.to_string()).await?;
     let command = UserCommand::ChangePassword {
         password_hash: hash,
     };

@@ -34,8 +34,8 @@ pub enum StaffError {
     Command(#[from] CommandError<UserError>),
     #[error(transparent)]
     Lookup(#[from] LookupError),
-    #[error("the password could not be hashed: {0}")]
-    Hashing(String),
+    #[error(transparent)]
+    Hashing(#[from] crate::passwords::HashError),
 }
 
 /// Whether `user_id` is a user of the directory.
@@ -149,9 +149,7 @@ pub async fn reset_password(
             message: why.message,
         }])
     })?;
-    let hash = crate::passwords::hash(password.to_string())
-        .await
-        .map_err(|e| StaffError::Hashing(e.to_string()))?;
+    let hash = crate::passwords::hash(password.to_string()).await?;
     let command = UserCommand::ResetPassword {
         password_hash: hash,
     };
