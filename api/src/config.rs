@@ -16,6 +16,14 @@ pub struct StoreArgs {
     /// `postgres://…` for Postgres; default: a SQLite file `crm.db` in the data directory.
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Connections to the store at most (default: 32 on Postgres, 8 on SQLite).
+    #[arg(
+        long,
+        env = "CRM_DB_POOL_SIZE",
+        global = true,
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pub db_pool_size: Option<u32>,
     /// The master key that wraps every data subject's key (64 hex digits); default: the file
     /// `master.key` in the data directory, generated when missing.
     #[arg(long, env = "CRM_MASTER_KEY", global = true, hide_env_values = true)]
@@ -106,6 +114,7 @@ impl Config {
             store: StoreArgs {
                 data_dir,
                 database_url,
+                db_pool_size: None,
                 master_key: None,
                 previous_master_keys: Vec::new(),
                 audit_signing_key: None,

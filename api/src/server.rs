@@ -82,7 +82,13 @@ impl Running {
 pub async fn open_store(
     config: &Config,
 ) -> Result<(Db, Arc<Keyring>, Arc<AuditSigner>), StartError> {
-    let db = Db::connect(config.store.database_url.as_deref(), &config.store.data_dir).await?;
+    let store = &config.store;
+    let db = Db::connect_with(
+        store.database_url.as_deref(),
+        &store.data_dir,
+        store.db_pool_size,
+    )
+    .await?;
     db.migrate().await?;
     let keyring = Keyring::load(
         &db,

@@ -53,13 +53,25 @@ impl Db {
     /// Connects to `database_url`, or to a SQLite file in `data_dir` when it is `None`,
     /// creating what is missing.
     pub async fn connect(database_url: Option<&str>, data_dir: &Path) -> Result<Self, StoreError> {
+        Self::connect_with(database_url, data_dir, None).await
+    }
+
+    /// [`Db::connect`] with at most `pool_size` connections (default: 32 on Postgres, 8 on
+    /// SQLite). Connections are not pinged when taken from the pool: a broken one fails its
+    /// query and is replaced.
+    pub async fn connect_with(
+        database_url: Option<&str>,
+        data_dir: &Path,
+        pool_size: Option<u32>,
+    ) -> Result<Self, StoreError> {
         match database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let options = PgConnectOptions::from_str(url)
                     .map_err(|e| StoreError::Url(e.to_string()))?
                     .application_name("crm");
                 let pool = PgPoolOptions::new()
-                    .max_connections(32)
+                    .max_connections(pool_size.unwrap_or(32))
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;
@@ -68,7 +80,7 @@ impl Db {
             Some(url) => {
                 let options = SqliteConnectOptions::from_str(url)
                     .map_err(|e| StoreError::Url(e.to_string()))?;
-                Self::sqlite(options).await
+                Self::sqlite(options, pool_size).await
             }
             None => {
                 let fresh = !data_dir.exists();
@@ -87,12 +99,16 @@ impl Db {
                             source,
                         })?;
                 }
-                Self::sqlite(SqliteConnectOptions::new().filename(data_dir.join("crm.db"))).await
+                let options = SqliteConnectOptions::new().filename(data_dir.join("crm.db"));
+                Self::sqlite(options, pool_size).await
             }
         }
     }
 
-    async fn sqlite(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+    async fn sqlite(
+        options: SqliteConnectOptions,
+        pool_size: Option<u32>,
+    ) -> Result<Self, StoreError> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -100,7 +116,8 @@ impl Db {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(pool_size.unwrap_or(8))
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
