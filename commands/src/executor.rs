@@ -3,8 +3,9 @@
 //! stores apply events twice. No cqrs-es `Query` runs here: read models are fed by the
 //! projection runner from the log, in commit order, durably.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{EventStoreAggregateContext, EventUpcaster, PersistedEventStore};
@@ -78,7 +79,13 @@ pub struct Executor<A: Aggregate + Send + Sync> {
     signal: LogSignal,
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     counters: Arc<CommandCounters>,
+    /// One queue per record: commands on one aggregate inside this process take turns instead
+    /// of racing (the optimistic lock still decides between processes).
+    queues: std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
+
+/// Records with a queue remembered before the forgotten ones are swept.
+const QUEUES_SWEEP: usize = 4096;
 
 macro_rules! with_store {
     ($store:expr, $s:ident => $body:expr) => {
@@ -128,6 +135,7 @@ where
             signal,
             write_gate: db.write_gate(),
             counters,
+            queues: Default::default(),
         }
     }
 
@@ -195,6 +203,8 @@ where
         guard: Option<&Guard<A>>,
     ) -> Result<(Committed, Vec<A::Event>), CommandError<A::Error>> {
         let meta = metadata.to_map();
+        let queue = self.queue(id);
+        let _turn_on_record = queue.lock().await;
         for attempt in 0..=MAX_RETRIES {
             let outcome = with_store!(&self.store, s => {
                 let mut context = if assume_new && attempt == 0 {
@@ -275,6 +285,20 @@ where
         }
         self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
         Err(CommandError::Conflict)
+    }
+
+    /// The queue of record `id` (made when nobody holds one).
+    fn queue(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut queues = self.queues.lock().expect("record queues");
+        if let Some(q) = queues.get(id).and_then(Weak::upgrade) {
+            return q;
+        }
+        if queues.len() >= QUEUES_SWEEP {
+            queues.retain(|_, q| q.strong_count() > 0);
+        }
+        let q = Arc::new(tokio::sync::Mutex::new(()));
+        queues.insert(id.to_string(), Arc::downgrade(&q));
+        q
     }
 
     /// Folds the aggregate from its events (for decisions made outside a command, such as

@@ -8,7 +8,40 @@ use serde_json::json;
 use crate::on_both_stores;
 use crate::support::{App, Store};
 
-on_both_stores!(concurrent_writers_keep_the_read_model_exact);
+on_both_stores!(
+    concurrent_writers_keep_the_read_model_exact,
+    commands_on_one_record_take_turns
+);
+
+/// Twenty interactions logged on one lead at once: inside one process they queue on the record
+/// and all succeed (the optimistic lock is for other processes).
+async fn commands_on_one_record_take_turns(store: Store) {
+    let app = Arc::new(App::start(store).await);
+    let (id, _) = app
+        .capture(json!({"name": "Busy Lead", "email": "busy@example.in", "source": "website"}))
+        .await;
+    let mut tasks = Vec::new();
+    for n in 0..20 {
+        let app = app.clone();
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            app.post(
+                &format!("/api/leads/{id}/interactions"),
+                json!({"kind": "call", "summary": format!("call {n}")}),
+            )
+            .await
+        }));
+    }
+    let mut last = 0;
+    for t in tasks {
+        let (s, v) = t.await.expect("task");
+        assert_eq!(s, 201, "{v}");
+        last = last.max(v["position"].as_i64().unwrap());
+    }
+    let lead = app.lead(&id, last).await;
+    assert_eq!(lead["interactions"].as_array().unwrap().len(), 20);
+    Arc::try_unwrap(app).ok().expect("sole owner").stop().await;
+}
 
 const TASKS: usize = 8;
 const ROUNDS: usize = 150;
