@@ -11,6 +11,24 @@ pub struct PipelineApi {
     pub leads: LeadsApi,
 }
 
+impl PipelineApi {
+    /// Changes the lead's details as `patch` asks (only what differs is recorded).
+    async fn edit(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        patch: DetailsPatch,
+        req: &Request,
+    ) -> Result<DoneResponse, ApiError> {
+        let command = LeadCommand::UpdateDetails(patch);
+        let done = self
+            .leads
+            .run(p, Action::LeadEdit, id, command, req)
+            .await?;
+        Ok(DoneResponse::Done(accepted(id, &done)))
+    }
+}
+
 #[OpenApi]
 impl PipelineApi {
     /// Get a lead
@@ -87,29 +105,8 @@ impl PipelineApi {
     ) -> Result<DoneResponse, ApiError> {
         let fingerprint = http::fingerprint(&body.0);
         idempotent(&self.leads.state, key.0, req, fingerprint, || async {
-            let d = LeadsApi::details(&body.0)?;
-            let patch = DetailsPatch {
-                name: Some(d.name),
-                email: Some(d.email),
-                phone: Some(d.phone),
-                source: Some(d.source),
-                source_detail: Some(d.source_detail),
-                product_interest: Some(d.product_interest),
-                preferred_contact_method: Some(d.preferred_contact_method),
-                preferred_contact_time: Some(d.preferred_contact_time),
-                notes: Some(d.notes),
-            };
-            let done = self
-                .leads
-                .run(
-                    &auth.0,
-                    Action::LeadEdit,
-                    id.0,
-                    LeadCommand::UpdateDetails(patch),
-                    req,
-                )
-                .await?;
-            Ok(DoneResponse::Done(accepted(id.0, &done)))
+            let patch = DetailsPatch::from(LeadsApi::details(&body.0)?);
+            self.edit(&auth.0, id.0, patch, req).await
         })
         .await
     }
@@ -165,17 +162,7 @@ impl PipelineApi {
                 preferred_contact_time: text(&b.preferred_contact_time),
                 notes: text(&b.notes),
             })?;
-            let done = self
-                .leads
-                .run(
-                    &auth.0,
-                    Action::LeadEdit,
-                    id.0,
-                    LeadCommand::UpdateDetails(patch),
-                    req,
-                )
-                .await?;
-            Ok(DoneResponse::Done(accepted(id.0, &done)))
+            self.edit(&auth.0, id.0, patch, req).await
         })
         .await
     }

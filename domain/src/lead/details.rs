@@ -50,6 +50,23 @@ impl LeadDetails {
 /// A wanted update: `None` leaves a field as it is, `Some(None)` clears it.
 pub type LeadDetailsPatch = LeadDetailsChange;
 
+/// Replacing the details is a patch that sets every field (optional ones left out cleared).
+impl From<LeadDetails> for LeadDetailsChange {
+    fn from(d: LeadDetails) -> Self {
+        Self {
+            name: Some(d.name),
+            email: Some(d.email),
+            phone: Some(d.phone),
+            source: Some(d.source),
+            source_detail: Some(d.source_detail),
+            product_interest: Some(d.product_interest),
+            preferred_contact_method: Some(d.preferred_contact_method),
+            preferred_contact_time: Some(d.preferred_contact_time),
+            notes: Some(d.notes),
+        }
+    }
+}
+
 /// Product interests are short tags (e.g. `equity`, `mutual_funds`, `f_and_o`).
 pub fn parse_product_interest(raw: &[String]) -> Result<Vec<String>, crate::values::InvalidValue> {
     let mut out: Vec<String> = Vec::new();
