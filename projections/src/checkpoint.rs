@@ -55,3 +55,45 @@ pub async fn begin(db: &Db) -> Result<Tx, ProjectionError> {
 pub async fn commit(tx: Tx) -> Result<(), ProjectionError> {
     Ok(tx.commit().await?)
 }
+
+/// Moves the checkpoints of every projection in `names` from `from` to `to` in one statement
+/// (the runner's group shares one checkpoint). Fails with `CheckpointMoved` unless every one of
+/// them stood at `from`; the text of the statement does not depend on how many there are.
+pub async fn advance_all(
+    tx: &mut Tx,
+    names: &[&str],
+    from: Checkpoint,
+    to: Checkpoint,
+) -> Result<(), ProjectionError> {
+    if let [name] = names {
+        return advance(tx, name, from, to).await;
+    }
+    let list = serde_json::to_string(names).map_err(|e| ProjectionError::Event(e.to_string()))?;
+    let sql = match tx {
+        Tx::Sqlite(_) => {
+            "UPDATE projection_checkpoints SET tx_id = $1, position = $2
+              WHERE name IN (SELECT value FROM json_each($3)) AND tx_id = $4 AND position = $5"
+        }
+        Tx::Postgres(_) => {
+            "UPDATE projection_checkpoints SET tx_id = $1, position = $2
+              WHERE name IN (SELECT json_array_elements_text($3::json))
+                AND tx_id = $4 AND position = $5"
+        }
+    };
+    let updated = with_tx!(tx, t => {
+        sqlx::query(sql)
+            .bind(to.tx_id)
+            .bind(to.position)
+            .bind(&list)
+            .bind(from.tx_id)
+            .bind(from.position)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+    });
+    if updated == names.len() as u64 {
+        Ok(())
+    } else {
+        Err(ProjectionError::CheckpointMoved)
+    }
+}

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use store::{Db, LogSignal};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -125,36 +127,37 @@ impl Runner {
         self.progress.clone()
     }
 
-    /// Starts one task per projection (plus a LISTEN task on Postgres). Aborting the tasks is
-    /// safe at any point: an unfinished batch rolls back with its checkpoint.
+    /// Starts the runner's task (plus a LISTEN task on Postgres). Aborting the tasks is safe at
+    /// any point: an unfinished batch rolls back with its checkpoints.
     pub fn spawn(self) -> Vec<JoinHandle<()>> {
-        let wakes: Vec<Arc<Notify>> = self
-            .projections
-            .iter()
-            .map(|_| Arc::new(Notify::new()))
-            .collect();
+        let wake = Arc::new(Notify::new());
         let mut handles = Vec::new();
         if let Db::Postgres(pool) = &self.db {
             let pool = pool.clone();
-            let wakes = wakes.clone();
-            handles.push(tokio::spawn(async move { listen(pool, wakes).await }));
+            let wake = wake.clone();
+            handles.push(tokio::spawn(async move { listen(pool, wake).await }));
         }
-        for (p, wake) in self.projections.iter().zip(wakes) {
-            let worker = Worker {
-                db: self.db.clone(),
-                projection: p.clone(),
-                progress: self.progress.clone(),
-                signal: self.signal.subscribe(),
-                wake,
-            };
-            let span = tracing::info_span!("projection", name = p.name());
-            handles.push(tokio::spawn(worker.run().instrument(span)));
-        }
+        let lanes = Lanes {
+            db: self.db,
+            lanes: self
+                .projections
+                .into_iter()
+                .map(|projection| Lane {
+                    projection,
+                    cp: None,
+                    retry_at: None,
+                })
+                .collect(),
+            progress: self.progress,
+        };
+        let signal = self.signal.subscribe();
+        let span = tracing::info_span!("projections");
+        handles.push(tokio::spawn(lanes.run(signal, wake).instrument(span)));
         handles
     }
 }
 
-async fn listen(pool: sqlx::PgPool, wakes: Vec<Arc<Notify>>) {
+async fn listen(pool: sqlx::PgPool, wake: Arc<Notify>) {
     loop {
         match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(mut listener) => {
@@ -163,7 +166,7 @@ async fn listen(pool: sqlx::PgPool, wakes: Vec<Arc<Notify>>) {
                 } else {
                     loop {
                         match listener.recv().await {
-                            Ok(_) => wakes.iter().for_each(|w| w.notify_one()),
+                            Ok(_) => wake.notify_one(),
                             Err(e) => {
                                 tracing::warn!(error = %e, "notification channel lost; reconnecting");
                                 break;
@@ -178,77 +181,226 @@ async fn listen(pool: sqlx::PgPool, wakes: Vec<Arc<Notify>>) {
     }
 }
 
-struct Worker {
-    db: Db,
+/// One projection as the runner sees it.
+struct Lane {
     projection: Arc<dyn Projection>,
-    progress: Progress,
-    signal: watch::Receiver<i64>,
-    wake: Arc<Notify>,
+    /// Its checkpoint (`None` until read).
+    cp: Option<Checkpoint>,
+    /// After a failed batch: not before then.
+    retry_at: Option<Instant>,
 }
 
-impl Worker {
-    async fn run(mut self) {
-        let name = self.projection.name();
-        let mut cp = loop {
-            match checkpoint::load(&self.db, name).await {
-                Ok(cp) => break cp,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read checkpoint");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+/// Every projection, fed together: projections standing at the same checkpoint form a group
+/// that takes one log read, one transaction and one checkpoint statement per batch. One that is
+/// behind (just rebuilt, added, or failing) runs apart, reading only up to the leaders'
+/// checkpoint, so that it lands on it and joins their group.
+struct Lanes {
+    db: Db,
+    lanes: Vec<Lane>,
+    progress: Progress,
+}
+
+/// How long a projection whose batch failed waits before trying again.
+const RETRY: Duration = Duration::from_secs(1);
+
+impl Lanes {
+    async fn run(mut self, mut signal: watch::Receiver<i64>, wake: Arc<Notify>) {
+        loop {
+            let progressed = self.round().await;
+            if !progressed {
+                let now = Instant::now();
+                let retry = self
+                    .lanes
+                    .iter()
+                    .filter_map(|l| l.retry_at)
+                    .min()
+                    .map(|t| t.saturating_duration_since(now))
+                    .unwrap_or(POLL)
+                    .min(POLL);
+                tokio::select! {
+                    _ = signal.changed() => {}
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(retry) => {}
                 }
             }
+        }
+    }
+
+    /// One batch for every group that may run now; whether any moved.
+    async fn round(&mut self) -> bool {
+        let now = Instant::now();
+        for i in 0..self.lanes.len() {
+            if self.lanes[i].cp.is_none() {
+                self.reload(i).await;
+            }
+        }
+        let ready: Vec<usize> = (0..self.lanes.len())
+            .filter(|&i| {
+                self.lanes[i].cp.is_some() && self.lanes[i].retry_at.is_none_or(|t| t <= now)
+            })
+            .collect();
+        let Some(leader) = ready.iter().filter_map(|&i| self.lanes[i].cp).max() else {
+            return false;
         };
-        self.progress.publish(name, cp);
-        loop {
-            match step(&self.db, self.projection.as_ref(), cp, BATCH).await {
+        let mut groups: Vec<(Checkpoint, Vec<usize>)> = Vec::new();
+        for &i in &ready {
+            let cp = self.lanes[i].cp.expect("read above");
+            match groups.iter_mut().find(|(c, _)| *c == cp) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((cp, vec![i])),
+            }
+        }
+        let mut progressed = false;
+        for (cp, members) in groups {
+            let upto = (cp < leader).then_some(leader);
+            let outcome = {
+                let projections: Vec<&dyn Projection> = members
+                    .iter()
+                    .map(|&i| self.lanes[i].projection.as_ref())
+                    .collect();
+                step_group(&self.db, &projections, cp, BATCH, upto).await
+            };
+            match outcome {
                 Ok(Some((next, applied))) => {
-                    tracing::debug!(applied, position = next.position, "batch applied");
-                    cp = next;
-                    self.progress.publish(name, cp);
+                    tracing::debug!(
+                        applied,
+                        position = next.position,
+                        members = members.len(),
+                        "batch applied"
+                    );
+                    for &i in &members {
+                        self.moved(i, next);
+                    }
+                    progressed = true;
                 }
-                Ok(None) => {
-                    tokio::select! {
-                        _ = self.signal.changed() => {}
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(POLL) => {}
+                Ok(None) => {}
+                Err(e) if members.len() > 1 && !matches!(e, ProjectionError::CheckpointMoved) => {
+                    // One of them failed: each goes alone for this batch, so that the others
+                    // are not held back by it.
+                    tracing::warn!(error = %e, "a grouped batch failed; applying it per projection");
+                    for &i in &members {
+                        let outcome = step_group(
+                            &self.db,
+                            &[self.lanes[i].projection.as_ref()],
+                            cp,
+                            BATCH,
+                            upto,
+                        )
+                        .await;
+                        progressed |= self.settle(i, outcome).await;
                     }
                 }
                 Err(e) => {
-                    if !matches!(e, ProjectionError::CheckpointMoved) {
-                        tracing::error!(error = %e, "batch failed; retrying");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                    if let Ok(reloaded) = checkpoint::load(&self.db, name).await {
-                        cp = reloaded;
-                        self.progress.publish(name, cp);
+                    for &i in &members {
+                        progressed |= self.settle(i, Err(clone_kind(&e))).await;
                     }
                 }
+            }
+        }
+        progressed
+    }
+
+    /// Takes the outcome of a batch of lane `i` alone; whether it moved.
+    async fn settle(
+        &mut self,
+        i: usize,
+        outcome: Result<Option<(Checkpoint, usize)>, ProjectionError>,
+    ) -> bool {
+        match outcome {
+            Ok(Some((next, _))) => {
+                self.moved(i, next);
+                true
+            }
+            Ok(None) => false,
+            Err(ProjectionError::CheckpointMoved) => {
+                // A rebuild swapped its tables in, or another process applied the batch.
+                self.reload(i).await;
+                true
+            }
+            Err(e) => {
+                let name = self.lanes[i].projection.name();
+                tracing::error!(projection = name, error = %e, "batch failed; retrying");
+                self.lanes[i].retry_at = Some(Instant::now() + RETRY);
+                self.reload(i).await;
+                false
+            }
+        }
+    }
+
+    fn moved(&mut self, i: usize, next: Checkpoint) {
+        let lane = &mut self.lanes[i];
+        lane.cp = Some(next);
+        lane.retry_at = None;
+        self.progress.publish(lane.projection.name(), next);
+    }
+
+    async fn reload(&mut self, i: usize) {
+        let name = self.lanes[i].projection.name();
+        match checkpoint::load(&self.db, name).await {
+            Ok(cp) => {
+                self.lanes[i].cp = Some(cp);
+                self.progress.publish(name, cp);
+            }
+            Err(e) => {
+                tracing::error!(projection = name, error = %e, "cannot read checkpoint");
+                self.lanes[i].cp = None;
+                self.lanes[i].retry_at = Some(Instant::now() + RETRY);
             }
         }
     }
 }
 
-/// Applies the next batch after `cp` to the live tables; `None` when the log has nothing new.
+/// The same failure again, for each member of a group that failed as a whole.
+fn clone_kind(e: &ProjectionError) -> ProjectionError {
+    match e {
+        ProjectionError::CheckpointMoved => ProjectionError::CheckpointMoved,
+        other => ProjectionError::Refused(other.to_string()),
+    }
+}
+
+/// Applies the next batch after `cp` to the live tables of one projection; `None` when the log
+/// has nothing new.
 pub async fn step(
     db: &Db,
     projection: &dyn Projection,
     cp: Checkpoint,
     batch: i64,
 ) -> Result<Option<(Checkpoint, usize)>, ProjectionError> {
-    let events = log::read_after(db, cp, batch).await?;
+    step_group(db, &[projection], cp, batch, None).await
+}
+
+/// Applies the next batch after `cp` (and not past `upto`) to the live tables of every
+/// projection in `group`, all standing at `cp`: one log read, one transaction, one checkpoint
+/// statement. `None` when there is nothing to apply.
+pub async fn step_group(
+    db: &Db,
+    group: &[&dyn Projection],
+    cp: Checkpoint,
+    batch: i64,
+    upto: Option<Checkpoint>,
+) -> Result<Option<(Checkpoint, usize)>, ProjectionError> {
+    let mut events = log::read_after(db, cp, batch).await?;
+    if let Some(upto) = upto {
+        events.retain(|e| e.checkpoint() <= upto);
+    }
     let Some(last) = events.last() else {
         return Ok(None);
     };
     let next = last.checkpoint();
-    projection.prepare(&events).await?;
+    for p in group {
+        p.prepare(&events).await?;
+    }
+    let names: Vec<&str> = group.iter().map(|p| p.name()).collect();
     let gate = db.write_gate();
     let _turn = match &gate {
         Some(g) => Some(g.lock().await),
         None => None,
     };
     let mut tx = checkpoint::begin(db).await?;
-    checkpoint::advance(&mut tx, projection.name(), cp, next).await?;
-    projection.apply(&mut tx, "", &events).await?;
+    checkpoint::advance_all(&mut tx, &names, cp, next).await?;
+    for p in group {
+        p.apply(&mut tx, "", &events).await?;
+    }
     checkpoint::commit(tx).await?;
     Ok(Some((next, events.len())))
 }
@@ -298,31 +450,51 @@ pub async fn dead_letters(db: &Db) -> Result<Vec<(String, i64)>, ProjectionError
     }))
 }
 
-/// Runs every projection until it has nothing left to apply (for the CLI and tests).
+/// Runs every projection until it has nothing left to apply (for the CLI and tests), grouped
+/// the way the runner groups them. Counts one per event per projection.
 pub async fn catch_up(
     db: &Db,
     projections: &[Arc<dyn Projection>],
 ) -> Result<u64, ProjectionError> {
     let mut applied = 0u64;
-    for p in projections {
-        let mut cp = checkpoint::load(db, p.name()).await?;
-        loop {
-            match step(db, p.as_ref(), cp, BATCH).await {
-                Ok(Some((next, n))) => {
-                    cp = next;
-                    applied += n as u64;
+    loop {
+        let mut cps = Vec::new();
+        for p in projections {
+            cps.push(checkpoint::load(db, p.name()).await?);
+        }
+        let Some(leader) = cps.iter().copied().max() else {
+            return Ok(applied);
+        };
+        let mut moved = false;
+        let mut seen: Vec<Checkpoint> = Vec::new();
+        for &cp in &cps {
+            if seen.contains(&cp) {
+                continue;
+            }
+            seen.push(cp);
+            let group: Vec<&dyn Projection> = projections
+                .iter()
+                .zip(&cps)
+                .filter(|(_, c)| **c == cp)
+                .map(|(p, _)| p.as_ref())
+                .collect();
+            let upto = (cp < leader).then_some(leader);
+            match step_group(db, &group, cp, BATCH, upto).await {
+                Ok(Some((_, n))) => {
+                    applied += (n * group.len()) as u64;
+                    moved = true;
                 }
-                Ok(None) => break,
-                // A running server's worker applied the batch first: go on from where it is,
-                // so that this returns only once the projection has the whole log.
-                Err(ProjectionError::CheckpointMoved) => {
-                    cp = checkpoint::load(db, p.name()).await?;
-                }
+                Ok(None) => {}
+                // A running server's runner applied the batch first: go on from where it is,
+                // so that this returns only once every projection has the whole log.
+                Err(ProjectionError::CheckpointMoved) => moved = true,
                 Err(e) => return Err(e),
             }
         }
+        if !moved {
+            return Ok(applied);
+        }
     }
-    Ok(applied)
 }
 
 /// How one projection stands against the log.
@@ -385,5 +557,196 @@ pub async fn status(db: &Db, projections: &[Arc<dyn Projection>], max_lag: i64) 
         head,
         projections: out,
         ready,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The runner on a real SQLite store: projections at one checkpoint share batches, a failing
+    //! one is set apart without holding the others back, and joins them again once it caught up.
+
+    use std::sync::atomic::AtomicBool;
+
+    use futures::future::BoxFuture;
+
+    use super::*;
+    use crate::{StoredEvent, Tx};
+
+    /// Writes one row per event it is fed; refuses every batch while `failing` is set.
+    struct Recorder {
+        name: &'static str,
+        failing: AtomicBool,
+    }
+
+    impl Projection for Recorder {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn version(&self) -> i64 {
+            1
+        }
+        fn ddl(&self) -> &'static str {
+            ""
+        }
+        fn tables(&self) -> &'static [&'static str] {
+            &[]
+        }
+        fn apply<'a>(
+            &'a self,
+            tx: &'a mut Tx,
+            _suffix: &'a str,
+            events: &'a [StoredEvent],
+        ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+            Box::pin(async move {
+                if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Err(ProjectionError::Refused("told to fail".into()));
+                }
+                for e in events {
+                    crate::with_tx!(tx, t => {
+                        sqlx::query("INSERT INTO recorded (name, position) VALUES ($1, $2)")
+                            .bind(self.name)
+                            .bind(e.position)
+                            .execute(&mut **t)
+                            .await?;
+                    });
+                }
+                Ok(())
+            })
+        }
+    }
+
+    async fn append(db: &Db, from: i64, to: i64) {
+        store::with_db!(db, pool => {
+            for n in from..=to {
+                sqlx::query(
+                    "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                     event_version, payload, metadata) VALUES ('test', $1, 1, 'Noted', '1', '{}', '{}')",
+                )
+                .bind(format!("record-{n}"))
+                .execute(pool)
+                .await
+                .unwrap();
+            }
+        });
+    }
+
+    async fn recorded(db: &Db, name: &str) -> Vec<i64> {
+        store::with_db!(db, pool => {
+            sqlx::query_scalar("SELECT position FROM recorded WHERE name = $1 ORDER BY position")
+                .bind(name)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_failing_projection_runs_apart_and_rejoins_the_group() {
+        let dir =
+            std::env::temp_dir().join(format!("crm-runner-{}", uuid::Uuid::new_v4().simple()));
+        let db = Db::connect(None, &dir).await.unwrap();
+        db.migrate().await.unwrap();
+        store::with_db!(&db, pool => {
+            sqlx::raw_sql(
+                "CREATE TABLE recorded (name text NOT NULL, position integer NOT NULL);
+                 INSERT INTO projection_checkpoints (name, tx_id, position, version)
+                 VALUES ('steady', 0, 0, 1), ('flaky', 0, 0, 1);",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+        });
+        let steady = Arc::new(Recorder {
+            name: "steady",
+            failing: AtomicBool::new(false),
+        });
+        let flaky = Arc::new(Recorder {
+            name: "flaky",
+            failing: AtomicBool::new(true),
+        });
+        let projections: Vec<Arc<dyn Projection>> = vec![steady, flaky.clone()];
+        let mut lanes = Lanes {
+            db: db.clone(),
+            lanes: projections
+                .iter()
+                .map(|p| Lane {
+                    projection: p.clone(),
+                    cp: None,
+                    retry_at: None,
+                })
+                .collect(),
+            progress: Progress::new(&db, &projections),
+        };
+        append(&db, 1, 3).await;
+
+        // The grouped batch fails; the steady one applies it alone, the flaky one waits.
+        assert!(lanes.round().await);
+        assert_eq!(recorded(&db, "steady").await, vec![1, 2, 3]);
+        assert!(recorded(&db, "flaky").await.is_empty());
+        assert_eq!(checkpoint::load(&db, "flaky").await.unwrap().position, 0);
+        assert!(lanes.lanes[1].retry_at.is_some());
+
+        // Still failing: the steady one goes on without it.
+        append(&db, 4, 4).await;
+        lanes.lanes[1].retry_at = None;
+        assert!(lanes.round().await);
+        assert_eq!(recorded(&db, "steady").await, vec![1, 2, 3, 4]);
+        assert!(recorded(&db, "flaky").await.is_empty());
+
+        // Mended: it catches up to exactly where the steady one stands, then both share batches.
+        flaky
+            .failing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        lanes.lanes[1].retry_at = None;
+        append(&db, 5, 5).await;
+        assert!(lanes.round().await);
+        assert_eq!(recorded(&db, "flaky").await, vec![1, 2, 3, 4]);
+        assert_eq!(
+            lanes.lanes[0].cp,
+            Some(Checkpoint {
+                tx_id: 0,
+                position: 5
+            })
+        );
+        assert_eq!(
+            lanes.lanes[1].cp,
+            Some(Checkpoint {
+                tx_id: 0,
+                position: 4
+            })
+        );
+        assert!(lanes.round().await);
+        assert_eq!(recorded(&db, "flaky").await, vec![1, 2, 3, 4, 5]);
+        assert_eq!(lanes.lanes[1].cp, lanes.lanes[0].cp);
+        append(&db, 6, 7).await;
+        assert!(lanes.round().await);
+        assert_eq!(recorded(&db, "steady").await, vec![1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(recorded(&db, "flaky").await, vec![1, 2, 3, 4, 5, 6, 7]);
+        assert!(!lanes.round().await);
+        for name in ["steady", "flaky"] {
+            assert_eq!(checkpoint::load(&db, name).await.unwrap().position, 7);
+        }
+        // A checkpoint moved by someone else (a rebuild's swap) is read again, not overwritten.
+        store::with_db!(&db, pool => {
+            sqlx::query("UPDATE projection_checkpoints SET position = 6 WHERE name = 'flaky'")
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        append(&db, 8, 8).await;
+        assert!(lanes.round().await);
+        assert_eq!(
+            lanes.lanes[1].cp,
+            Some(Checkpoint {
+                tx_id: 0,
+                position: 6
+            })
+        );
+        while lanes.round().await {}
+        assert_eq!(recorded(&db, "steady").await, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            recorded(&db, "flaky").await,
+            vec![1, 2, 3, 4, 5, 6, 7, 7, 8]
+        );
     }
 }
