@@ -1,21 +1,20 @@
-//! Runs commands against aggregates: load from the log, decide, append with metadata.
-//! Only `PersistedEventStore::new_event_store` is used: cqrs-es 0.5's snapshot and aggregate
-//! stores apply events twice. No cqrs-es `Query` runs here: read models are fed by the
-//! projection runner from the log, in commit order, durably.
+//! Runs commands against aggregates: load from the log, decide, append with metadata (through
+//! [`LogStore`]: one transaction per command, positions returned). No cqrs-es `Query` runs
+//! here: read models are fed by the projection runner from the log, in commit order, durably.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::{EventStoreAggregateContext, EventUpcaster, PersistedEventStore};
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
-use postgres_es::PostgresEventRepository;
-use sqlite_es::SqliteEventRepository;
+use cqrs_es::persist::EventUpcaster;
+use cqrs_es::Aggregate;
 
-use store::privacy::{EncryptingRepository, Keyring};
+use store::privacy::Keyring;
 use store::EventMetadata;
 use store::{Db, LogSignal};
+
+use crate::log_store::{AppendFailure, LogStore};
 
 /// How often a command that lost an optimistic-lock race is retried before answering conflict.
 const MAX_RETRIES: usize = 4;
@@ -66,18 +65,11 @@ pub struct Committed {
 /// A check on the loaded aggregate before a command runs.
 pub type Guard<A> = dyn Fn(&A) -> Result<(), <A as Aggregate>::Error> + Send + Sync;
 
-enum AggregateStore<A: Aggregate + Send + Sync> {
-    Sqlite(PersistedEventStore<EncryptingRepository<SqliteEventRepository>, A>),
-    Postgres(PersistedEventStore<EncryptingRepository<PostgresEventRepository>, A>),
-}
-
 /// The command side of one aggregate type.
 pub struct Executor<A: Aggregate + Send + Sync> {
-    store: AggregateStore<A>,
-    db: Db,
+    store: LogStore<A>,
     services: A::Services,
     signal: LogSignal,
-    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     counters: Arc<CommandCounters>,
     /// One queue per record: commands on one aggregate inside this process take turns instead
     /// of racing (the optimistic lock still decides between processes).
@@ -86,15 +78,6 @@ pub struct Executor<A: Aggregate + Send + Sync> {
 
 /// Records with a queue remembered before the forgotten ones are swept.
 const QUEUES_SWEEP: usize = 4096;
-
-macro_rules! with_store {
-    ($store:expr, $s:ident => $body:expr) => {
-        match $store {
-            AggregateStore::Sqlite($s) => $body,
-            AggregateStore::Postgres($s) => $body,
-        }
-    };
-}
 
 impl<A> Executor<A>
 where
@@ -109,31 +92,10 @@ where
         upcasters: Vec<Box<dyn EventUpcaster>>,
         counters: Arc<CommandCounters>,
     ) -> Self {
-        let fields = domain::personal_fields;
-        let store = match db {
-            Db::Sqlite(pool) => AggregateStore::Sqlite(
-                PersistedEventStore::new_event_store(EncryptingRepository::new(
-                    SqliteEventRepository::new(pool.clone()),
-                    keyring,
-                    fields,
-                ))
-                .with_upcasters(upcasters),
-            ),
-            Db::Postgres(pool) => AggregateStore::Postgres(
-                PersistedEventStore::new_event_store(EncryptingRepository::new(
-                    PostgresEventRepository::new(pool.clone()),
-                    keyring,
-                    fields,
-                ))
-                .with_upcasters(upcasters),
-            ),
-        };
         Self {
-            store,
-            db: db.clone(),
+            store: LogStore::new(db, keyring, upcasters),
             services,
             signal,
-            write_gate: db.write_gate(),
             counters,
             queues: Default::default(),
         }
@@ -206,81 +168,73 @@ where
         let queue = self.queue(id);
         let _turn_on_record = queue.lock().await;
         for attempt in 0..=MAX_RETRIES {
-            let outcome = with_store!(&self.store, s => {
-                let mut context = if assume_new && attempt == 0 {
-                    EventStoreAggregateContext {
-                        aggregate_id: id.to_string(),
-                        aggregate: A::default(),
-                        current_sequence: 0,
-                        current_snapshot: None,
-                    }
+            let (mut aggregate, loaded) = if assume_new && attempt == 0 {
+                (A::default(), 0)
+            } else {
+                self.store.load(id).await.map_err(CommandError::store)?
+            };
+            // Access first: a version answer would tell a caller who may not see the record
+            // that it exists.
+            if let Some(guard) = guard {
+                guard(&aggregate).map_err(CommandError::Rejected)?;
+            }
+            if let Some(expected) = expected.filter(|e| *e != loaded) {
+                return Err(CommandError::VersionMismatch {
+                    expected,
+                    actual: loaded,
+                });
+            }
+            let sink = EventSink::default();
+            aggregate
+                .handle(command.clone(), &self.services, &sink)
+                .await
+                .map_err(CommandError::Rejected)?;
+            let events = sink.collect().await;
+            if events.is_empty() {
+                let position = if loaded == 0 {
+                    0
                 } else {
-                    s.load_aggregate(id).await.map_err(store_error)?
+                    self.store
+                        .position_of(id, loaded)
+                        .await
+                        .map_err(CommandError::store)?
                 };
-                let loaded = context.current_sequence;
-                // Access first: a version answer would tell a caller who may not see the
-                // record that it exists.
-                if let Some(guard) = guard {
-                    guard(&context.aggregate).map_err(CommandError::Rejected)?;
-                }
-                if let Some(expected) = expected.filter(|e| *e != loaded) {
-                    return Err(CommandError::VersionMismatch { expected, actual: loaded });
-                }
-                let sink = EventSink::default();
-                context
-                    .aggregate()
-                    .handle(command.clone(), &self.services, &sink)
-                    .await
-                    .map_err(CommandError::Rejected)?;
-                let events = sink.collect().await;
-                let appended = events.len();
-                if appended == 0 {
-                    Ok((loaded, Vec::new()))
-                } else {
-                    let kept = events.clone();
-                    let _turn = match &self.write_gate {
-                        Some(gate) => Some(gate.lock().await),
-                        None => None,
-                    };
-                    match s.commit(events, context, meta.clone()).await {
-                        Ok(_) => Ok((loaded + appended, kept)),
-                        Err(AggregateError::AggregateConflict) => Err(None),
-                        Err(e) => return Err(store_error(e)),
-                    }
-                }
-            });
-            match outcome {
-                Ok((sequence, events)) => {
-                    let appended = events.len();
-                    let position = if sequence == 0 {
-                        0
-                    } else {
-                        self.db
-                            .position_of(A::TYPE, id, sequence)
-                            .await
-                            .map_err(CommandError::store)?
-                    };
-                    if appended > 0 {
-                        self.signal.appended(position);
-                    }
+                self.counters.commands.fetch_add(1, Ordering::Relaxed);
+                return Ok((
+                    Committed {
+                        position,
+                        appended: 0,
+                        sequence: loaded,
+                    },
+                    events,
+                ));
+            }
+            match self
+                .store
+                .append(id, loaded, &events, &meta, assume_new && attempt == 0)
+                .await
+            {
+                Ok(positions) => {
+                    let position = positions.iter().copied().max().unwrap_or(0);
+                    self.signal.appended(position);
                     self.counters.commands.fetch_add(1, Ordering::Relaxed);
                     self.counters
                         .events_appended
-                        .fetch_add(appended as u64, Ordering::Relaxed);
+                        .fetch_add(events.len() as u64, Ordering::Relaxed);
                     return Ok((
                         Committed {
                             position,
-                            appended,
-                            sequence,
+                            appended: events.len(),
+                            sequence: loaded + events.len(),
                         },
                         events,
                     ));
                 }
-                Err(None) => {
+                Err(AppendFailure::Raced) => {
                     tracing::debug!(aggregate = A::TYPE, "optimistic lock lost, retrying");
                     tokio::task::yield_now().await;
                 }
-                Err(Some(e)) => return Err(e),
+                Err(AppendFailure::Failed(e)) => return Err(CommandError::Store(e)),
             }
         }
         self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
@@ -304,17 +258,6 @@ where
     /// Folds the aggregate from its events (for decisions made outside a command, such as
     /// checking existence before a round-robin pick).
     pub async fn load(&self, id: &str) -> Result<(A, usize), CommandError<A::Error>> {
-        with_store!(&self.store, s => {
-            let context = s.load_aggregate(id).await.map_err(store_error)?;
-            Ok((context.aggregate, context.current_sequence))
-        })
-    }
-}
-
-fn store_error<E: std::error::Error>(e: AggregateError<E>) -> CommandError<E> {
-    match e {
-        AggregateError::UserError(e) => CommandError::Rejected(e),
-        AggregateError::AggregateConflict => CommandError::Conflict,
-        other => CommandError::Store(other.to_string().into()),
+        self.store.load(id).await.map_err(CommandError::store)
     }
 }

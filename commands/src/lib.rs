@@ -8,6 +8,7 @@ pub mod clients;
 pub mod executor;
 pub mod idempotency;
 pub mod leads;
+pub mod log_store;
 pub mod lookups;
 pub mod passwords;
 pub mod privacy;

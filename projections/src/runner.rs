@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use store::{Db, LogSignal};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -18,8 +18,9 @@ use crate::{log, Projection, ProjectionError};
 
 /// Events per batch (and so per read-model transaction).
 pub const BATCH: i64 = 2000;
-/// How often a runner looks at the log when no wake-up came (a fallback only).
-const POLL: Duration = Duration::from_millis(500);
+/// How often the runner looks at the log when no wake-up came: commands of this process wake
+/// it at once; what another process (the CLI, a second server) appends is found this way.
+const POLL: Duration = Duration::from_millis(100);
 
 /// How far each projection has got, for read-your-writes and readiness.
 #[derive(Clone)]
@@ -127,16 +128,9 @@ impl Runner {
         self.progress.clone()
     }
 
-    /// Starts the runner's task (plus a LISTEN task on Postgres). Aborting the tasks is safe at
-    /// any point: an unfinished batch rolls back with its checkpoints.
+    /// Starts the runner's task. Aborting it is safe at any point: an unfinished batch rolls
+    /// back with its checkpoints.
     pub fn spawn(self) -> Vec<JoinHandle<()>> {
-        let wake = Arc::new(Notify::new());
-        let mut handles = Vec::new();
-        if let Db::Postgres(pool) = &self.db {
-            let pool = pool.clone();
-            let wake = wake.clone();
-            handles.push(tokio::spawn(async move { listen(pool, wake).await }));
-        }
         let lanes = Lanes {
             db: self.db,
             lanes: self
@@ -152,32 +146,7 @@ impl Runner {
         };
         let signal = self.signal.subscribe();
         let span = tracing::info_span!("projections");
-        handles.push(tokio::spawn(lanes.run(signal, wake).instrument(span)));
-        handles
-    }
-}
-
-async fn listen(pool: sqlx::PgPool, wake: Arc<Notify>) {
-    loop {
-        match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(mut listener) => {
-                if let Err(e) = listener.listen("crm_events").await {
-                    tracing::warn!(error = %e, "LISTEN failed; polling only");
-                } else {
-                    loop {
-                        match listener.recv().await {
-                            Ok(_) => wake.notify_one(),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "notification channel lost; reconnecting");
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot open a LISTEN connection"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        vec![tokio::spawn(lanes.run(signal).instrument(span))]
     }
 }
 
@@ -204,7 +173,7 @@ struct Lanes {
 const RETRY: Duration = Duration::from_secs(1);
 
 impl Lanes {
-    async fn run(mut self, mut signal: watch::Receiver<i64>, wake: Arc<Notify>) {
+    async fn run(mut self, mut signal: watch::Receiver<i64>) {
         loop {
             let progressed = self.round().await;
             if !progressed {
@@ -219,7 +188,6 @@ impl Lanes {
                     .min(POLL);
                 tokio::select! {
                     _ = signal.changed() => {}
-                    _ = wake.notified() => {}
                     _ = tokio::time::sleep(retry) => {}
                 }
             }

@@ -3,6 +3,7 @@
 //! the keyring that seals personal data per subject, the encrypting event repository and the
 //! audit hash chain. It knows no aggregate: what is personal in an event is told to it.
 
+pub mod append;
 pub mod audit;
 pub mod db;
 pub mod log;

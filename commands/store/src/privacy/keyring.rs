@@ -355,6 +355,55 @@ impl Keyring {
         key.ok_or(PrivacyError::Shredded)
     }
 
+    /// The subject's key for an append: the one stored, or a fresh one (with its wrapped form
+    /// for the append to store in its own transaction). With `assume_new`, the subject is
+    /// taken to have no key yet without asking the store; the append finds out otherwise.
+    pub async fn append_key(
+        &self,
+        subject: &str,
+        assume_new: bool,
+    ) -> Result<(Arc<Aes256Gcm>, Option<crate::append::NewKey>), PrivacyError> {
+        match self.cached(subject) {
+            Some(Some(k)) => return Ok((k, None)),
+            Some(None) => return Err(PrivacyError::Shredded),
+            None => {}
+        }
+        if !assume_new {
+            match self.stored(subject).await? {
+                Some((Some(wrapped),)) => {
+                    let key = self.unwrap_key(subject, &wrapped)?;
+                    self.remember(subject, Some(key.clone()));
+                    return Ok((key, None));
+                }
+                Some((None,)) => {
+                    self.remember(subject, None);
+                    return Err(PrivacyError::Shredded);
+                }
+                None => {}
+            }
+        }
+        let fresh = Aes256Gcm::generate_key(&mut OsRng);
+        let wrapped = self.wrap(subject, fresh.as_slice());
+        let key = Arc::new(Aes256Gcm::new(&fresh));
+        Ok((
+            key,
+            Some(crate::append::NewKey {
+                subject: subject.to_string(),
+                wrapped,
+            }),
+        ))
+    }
+
+    /// Remembers a key an append stored (only once it is committed).
+    pub fn key_stored(&self, subject: &str, key: Arc<Aes256Gcm>) {
+        self.remember(subject, Some(key));
+    }
+
+    /// Forgets what this process knows of the subject's key (after losing a race to store it).
+    pub fn forget(&self, subject: &str) {
+        self.cache.lock().expect("key cache").remove(subject);
+    }
+
     /// Destroys the subject's key (crypto-shredding). Idempotent.
     pub async fn shred(&self, subject: &str) -> Result<(), PrivacyError> {
         self.shredded

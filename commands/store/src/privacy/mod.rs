@@ -13,7 +13,7 @@ mod sealing;
 pub use keyring::{
     generate_master_key, master_key_file, previous_keys_file, write_key_file, Keyring, PrivacyError,
 };
-pub use repository::{EncryptingRepository, PersonalFields};
+pub use repository::{EncryptingRepository, PersonalFields, SealedAppend};
 
 /// What an opened field reads as once its subject's key has been destroyed.
 pub const ERASED: &str = "[erased]";

@@ -149,6 +149,76 @@ impl<R: PersistedEventRepository> EncryptingRepository<R> {
     }
 }
 
+/// A command's events made ready for [`crate::append::append`]: sealed, chained, and the
+/// subject's key when the append has to store it.
+pub struct SealedAppend {
+    pub events: Vec<SerializedEvent>,
+    pub new_key: Option<crate::append::NewKey>,
+    key: Option<Arc<aes_gcm::Aes256Gcm>>,
+}
+
+impl<R: PersistedEventRepository> EncryptingRepository<R> {
+    /// Seals the personal fields of `events` (one aggregate's, in sequence order) and chains
+    /// them by hash, ready to append. With `assume_new` a subject without a cached key is taken
+    /// to have none stored (the append stores the new one or reports the race).
+    pub async fn seal_for_append<A: Aggregate>(
+        &self,
+        mut events: Vec<SerializedEvent>,
+        assume_new: bool,
+    ) -> Result<SealedAppend, PersistenceError> {
+        let mut key: Option<Arc<aes_gcm::Aes256Gcm>> = None;
+        let mut new_key = None;
+        for e in &mut events {
+            let pointers = (self.fields)(&e.aggregate_type, &e.event_type).ok_or_else(|| {
+                failed(PrivacyError::Unclassified(format!(
+                    "{} {}",
+                    e.aggregate_type, e.event_type
+                )))
+            })?;
+            if !Keyring::has_personal(&e.payload, pointers) {
+                continue;
+            }
+            let k = match &key {
+                Some(k) => k.clone(),
+                None => {
+                    let (k, fresh) = self
+                        .keyring
+                        .append_key(&e.aggregate_id, assume_new)
+                        .await
+                        .map_err(failed)?;
+                    new_key = fresh;
+                    key = Some(k.clone());
+                    k
+                }
+            };
+            self.keyring
+                .seal_with_key(&k, &e.aggregate_id, &mut e.payload, pointers)
+                .map_err(failed)?;
+        }
+        self.chain::<A>(&mut events).await?;
+        Ok(SealedAppend {
+            events,
+            new_key,
+            key,
+        })
+    }
+
+    /// After the append committed: the new key and the last hash are known from now on.
+    pub fn appended(&self, append: &SealedAppend) {
+        if let (Some(new), Some(key)) = (&append.new_key, &append.key) {
+            self.keyring.key_stored(&new.subject, key.clone());
+        }
+        self.remember_last(&append.events);
+    }
+
+    /// After the append lost the race to store the subject's key: read it again next time.
+    pub fn key_lost(&self, append: &SealedAppend) {
+        if let Some(new) = &append.new_key {
+            self.keyring.forget(&new.subject);
+        }
+    }
+}
+
 fn failed(e: PrivacyError) -> PersistenceError {
     PersistenceError::UnknownError(Box::new(e))
 }

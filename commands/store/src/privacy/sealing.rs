@@ -50,6 +50,37 @@ impl Keyring {
             return Ok(());
         }
         let key = self.writer_key(subject).await?;
+        self.seal_in_place(&key, subject, payload, paths, derived)
+    }
+
+    /// Whether `payload` has a value to seal at one of `paths`.
+    pub fn has_personal(payload: &Value, paths: &[&str]) -> bool {
+        let mut targets = Vec::new();
+        for p in paths {
+            collect(payload, p, &mut targets);
+        }
+        targets.iter().any(|v| v.is_string())
+    }
+
+    /// Seals the values at `paths` of `payload` with `key` (random nonces).
+    pub fn seal_with_key(
+        &self,
+        key: &Aes256Gcm,
+        subject: &str,
+        payload: &mut Value,
+        paths: &[&str],
+    ) -> Result<(), PrivacyError> {
+        self.seal_in_place(key, subject, payload, paths, false)
+    }
+
+    fn seal_in_place(
+        &self,
+        key: &Aes256Gcm,
+        subject: &str,
+        payload: &mut Value,
+        paths: &[&str],
+        derived: bool,
+    ) -> Result<(), PrivacyError> {
         // Every string is sealed, even one that looks sealed: what comes in here is always
         // plaintext, and a person may well type the prefix.
         for p in paths {
@@ -58,7 +89,7 @@ impl Keyring {
                     let nonce = derived.then(|| self.derived_nonce(subject, p, text));
                     *text = format!(
                         "{SEALED_V2}{}",
-                        seal_bytes_with(&key, &field_aad(subject, p), text.as_bytes(), nonce)
+                        seal_bytes_with(key, &field_aad(subject, p), text.as_bytes(), nonce)
                     );
                 }
                 Ok(())
