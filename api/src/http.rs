@@ -43,6 +43,8 @@ pub struct AppState {
     pub auth_limiter: AuthLimiter,
     pub projections: Vec<Arc<dyn projections::Projection>>,
     pub progress: Progress,
+    /// Sign-in sessions checked recently (see [`crate::auth::SessionCache`]).
+    pub sessions: crate::auth::SessionCache,
     pub read_wait: Duration,
     pub ready_max_lag: i64,
     pub metrics: Metrics,

@@ -167,6 +167,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         )),
         projections: all,
         progress,
+        sessions: Default::default(),
         read_wait: Duration::from_millis(config.serve.read_wait_ms),
         ready_max_lag: config.serve.ready_max_lag,
         metrics: Metrics::default(),

@@ -91,9 +91,10 @@ where
         keyring: Arc<Keyring>,
         upcasters: Vec<Box<dyn EventUpcaster>>,
         counters: Arc<CommandCounters>,
+        appender: Arc<store::append::Appender>,
     ) -> Self {
         Self {
-            store: LogStore::new(db, keyring, upcasters),
+            store: LogStore::new(db, keyring, upcasters, appender),
             services,
             signal,
             counters,

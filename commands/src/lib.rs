@@ -58,6 +58,7 @@ impl WriteSide {
     ) -> Self {
         let counters = Arc::new(CommandCounters::default());
         let clock = Clock::system();
+        let appender = Arc::new(store::append::Appender::new(db));
         Self {
             leads: Executor::new(
                 db,
@@ -68,6 +69,7 @@ impl WriteSide {
                 keyring.clone(),
                 domain::lead::upcasters(),
                 counters.clone(),
+                appender.clone(),
             ),
             clients: Executor::new(
                 db,
@@ -79,6 +81,7 @@ impl WriteSide {
                 keyring.clone(),
                 domain::client::upcasters(),
                 counters.clone(),
+                appender.clone(),
             ),
             users: Executor::new(
                 db,
@@ -87,6 +90,7 @@ impl WriteSide {
                 keyring.clone(),
                 Vec::new(),
                 counters.clone(),
+                appender.clone(),
             ),
             access: Executor::new(
                 db,
@@ -95,6 +99,7 @@ impl WriteSide {
                 keyring.clone(),
                 Vec::new(),
                 counters.clone(),
+                appender.clone(),
             ),
             db: db.clone(),
             keyring,

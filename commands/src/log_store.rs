@@ -16,7 +16,7 @@ use cqrs_es::{Aggregate, AggregateError, DomainEvent, EventEnvelope, EventStore}
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
-use store::append::AppendError;
+use store::append::{Append, AppendError, Appender};
 use store::privacy::{EncryptingRepository, Keyring, SealedAppend};
 use store::Db;
 
@@ -49,12 +49,18 @@ pub struct LogStore<A> {
     repo: Repository,
     db: Db,
     upcasters: Vec<Box<dyn EventUpcaster>>,
-    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    appender: Arc<Appender>,
     _aggregate: PhantomData<fn() -> A>,
 }
 
 impl<A: Aggregate> LogStore<A> {
-    pub fn new(db: &Db, keyring: Arc<Keyring>, upcasters: Vec<Box<dyn EventUpcaster>>) -> Self {
+    /// `appender` is the process's one writer of the store (shared by every aggregate type).
+    pub fn new(
+        db: &Db,
+        keyring: Arc<Keyring>,
+        upcasters: Vec<Box<dyn EventUpcaster>>,
+        appender: Arc<Appender>,
+    ) -> Self {
         let fields = domain::personal_fields;
         let repo = match db {
             Db::Sqlite(pool) => Repository::Sqlite(EncryptingRepository::new(
@@ -72,7 +78,7 @@ impl<A: Aggregate> LogStore<A> {
             repo,
             db: db.clone(),
             upcasters,
-            write_gate: db.write_gate(),
+            appender,
             _aggregate: PhantomData,
         }
     }
@@ -135,11 +141,11 @@ impl<A: Aggregate> LogStore<A> {
                 .seal_for_append::<A>(serialized, assume_new)
                 .await
                 .map_err(failed)?;
-            let _turn = match &self.write_gate {
-                Some(gate) => Some(gate.lock().await),
-                None => None,
+            let append = Append {
+                events: sealed.events.clone(),
+                key: sealed.new_key.clone(),
             };
-            match store::append::append(&self.db, &sealed.events, sealed.new_key.as_ref()).await {
+            match self.appender.append(append).await {
                 Ok(positions) => {
                     r.appended(&sealed);
                     Ok(positions)

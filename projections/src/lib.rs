@@ -57,6 +57,11 @@ pub trait Projection: Send + Sync + 'static {
     fn rebuildable(&self) -> bool {
         true
     }
+    /// Whether `event` can change this projection's rows (the runner counts the batches that
+    /// did, for caches of what the projection answers).
+    fn concerns(&self, _event: &StoredEvent) -> bool {
+        true
+    }
     /// Work before the batch's transaction opens (such as making keys, which writes), so that
     /// `apply` itself only touches the transaction.
     fn prepare<'a>(

@@ -3,6 +3,7 @@
 //! and then writes the rows, so a crash at any instant leaves rows and checkpoint in agreement.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ const POLL: Duration = Duration::from_millis(100);
 pub struct Progress {
     db: Db,
     watches: Arc<HashMap<&'static str, watch::Sender<Checkpoint>>>,
+    /// Per projection: how many committed batches changed (or may have changed) its rows.
+    changes: Arc<HashMap<&'static str, AtomicU64>>,
 }
 
 /// The outcome of waiting for a position.
@@ -44,9 +47,30 @@ impl Progress {
             .iter()
             .map(|p| (p.name(), watch::channel(Checkpoint::default()).0))
             .collect();
+        let changes = projections
+            .iter()
+            .map(|p| (p.name(), AtomicU64::new(0)))
+            .collect();
         Self {
             db: db.clone(),
             watches: Arc::new(watches),
+            changes: Arc::new(changes),
+        }
+    }
+
+    /// A count that moves whenever projection `name` committed a batch that concerned it (or
+    /// its checkpoint was moved from outside): something read from its tables while the count
+    /// stayed the same is still what the tables say. Read it before reading the tables.
+    pub fn changes(&self, name: &str) -> u64 {
+        self.changes
+            .get(name)
+            .map(|c| c.load(Ordering::SeqCst))
+            .unwrap_or(0)
+    }
+
+    fn changed(&self, name: &str) {
+        if let Some(c) = self.changes.get(name) {
+            c.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -229,15 +253,15 @@ impl Lanes {
                 step_group(&self.db, &projections, cp, BATCH, upto).await
             };
             match outcome {
-                Ok(Some((next, applied))) => {
+                Ok(Some(applied)) => {
                     tracing::debug!(
-                        applied,
-                        position = next.position,
+                        applied = applied.events,
+                        position = applied.next.position,
                         members = members.len(),
                         "batch applied"
                     );
-                    for &i in &members {
-                        self.moved(i, next);
+                    for (&i, &concerned) in members.iter().zip(&applied.concerned) {
+                        self.moved(i, applied.next, concerned);
                     }
                     progressed = true;
                 }
@@ -272,11 +296,11 @@ impl Lanes {
     async fn settle(
         &mut self,
         i: usize,
-        outcome: Result<Option<(Checkpoint, usize)>, ProjectionError>,
+        outcome: Result<Option<Applied>, ProjectionError>,
     ) -> bool {
         match outcome {
-            Ok(Some((next, _))) => {
-                self.moved(i, next);
+            Ok(Some(applied)) => {
+                self.moved(i, applied.next, applied.concerned[0]);
                 true
             }
             Ok(None) => false,
@@ -295,10 +319,13 @@ impl Lanes {
         }
     }
 
-    fn moved(&mut self, i: usize, next: Checkpoint) {
+    fn moved(&mut self, i: usize, next: Checkpoint, concerned: bool) {
         let lane = &mut self.lanes[i];
         lane.cp = Some(next);
         lane.retry_at = None;
+        if concerned {
+            self.progress.changed(lane.projection.name());
+        }
         self.progress.publish(lane.projection.name(), next);
     }
 
@@ -306,6 +333,9 @@ impl Lanes {
         let name = self.lanes[i].projection.name();
         match checkpoint::load(&self.db, name).await {
             Ok(cp) => {
+                if self.lanes[i].cp != Some(cp) {
+                    self.progress.changed(name);
+                }
                 self.lanes[i].cp = Some(cp);
                 self.progress.publish(name, cp);
             }
@@ -333,8 +363,18 @@ pub async fn step(
     projection: &dyn Projection,
     cp: Checkpoint,
     batch: i64,
-) -> Result<Option<(Checkpoint, usize)>, ProjectionError> {
+) -> Result<Option<Applied>, ProjectionError> {
     step_group(db, &[projection], cp, batch, None).await
+}
+
+/// What a batch applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The checkpoint after it.
+    pub next: Checkpoint,
+    pub events: usize,
+    /// Per member of the group: whether an event of the batch concerned it.
+    pub concerned: Vec<bool>,
 }
 
 /// Applies the next batch after `cp` (and not past `upto`) to the live tables of every
@@ -346,7 +386,7 @@ pub async fn step_group(
     cp: Checkpoint,
     batch: i64,
     upto: Option<Checkpoint>,
-) -> Result<Option<(Checkpoint, usize)>, ProjectionError> {
+) -> Result<Option<Applied>, ProjectionError> {
     let mut events = log::read_after(db, cp, batch).await?;
     if let Some(upto) = upto {
         events.retain(|e| e.checkpoint() <= upto);
@@ -370,7 +410,14 @@ pub async fn step_group(
         p.apply(&mut tx, "", &events).await?;
     }
     checkpoint::commit(tx).await?;
-    Ok(Some((next, events.len())))
+    Ok(Some(Applied {
+        next,
+        events: events.len(),
+        concerned: group
+            .iter()
+            .map(|p| events.iter().any(|e| p.concerns(e)))
+            .collect(),
+    }))
 }
 
 /// Records, inside the projection's transaction, that `e` could not be read and was passed
@@ -448,8 +495,8 @@ pub async fn catch_up(
                 .collect();
             let upto = (cp < leader).then_some(leader);
             match step_group(db, &group, cp, BATCH, upto).await {
-                Ok(Some((_, n))) => {
-                    applied += (n * group.len()) as u64;
+                Ok(Some(batch)) => {
+                    applied += (batch.events * group.len()) as u64;
                     moved = true;
                 }
                 Ok(None) => {}

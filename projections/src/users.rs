@@ -33,6 +33,10 @@ impl Projection for UsersProjection {
         &["users", "user_sessions"]
     }
 
+    fn concerns(&self, event: &StoredEvent) -> bool {
+        event.aggregate_type == User::TYPE
+    }
+
     fn apply<'a>(
         &'a self,
         tx: &'a mut Tx,
@@ -228,11 +232,26 @@ pub async fn get(db: &Db, id: Uuid) -> Result<Option<UserRow>, ProjectionError> 
 
 /// The user and whether the session `family` is revoked (or past its end); `None` when
 /// either is unknown.
+/// A sign-in session with its user, as the users read model has it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: UserRow,
+    pub revoked: bool,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Session {
+    /// Logged out, ended by a password change or a reused refresh token, or expired.
+    pub fn ended(&self, now: DateTime<Utc>) -> bool {
+        self.revoked || self.expires_at <= now
+    }
+}
+
 pub async fn session(
     db: &Db,
     user: Uuid,
     family: Uuid,
-) -> Result<Option<(UserRow, bool)>, ProjectionError> {
+) -> Result<Option<Session>, ProjectionError> {
     // One query per request: the user with the session's state.
     let sql = "SELECT u.user_id, u.email, u.name, u.role, u.branch, u.manager_id, u.active,
                       u.must_change_password, u.token_version, u.last_login_at, u.created_at,
@@ -246,9 +265,10 @@ pub async fn session(
             .fetch_optional(pool)
             .await?
     });
-    Ok(row.map(|r| {
-        let ended = r.revoked || r.expires_at <= Utc::now();
-        (r.user, ended)
+    Ok(row.map(|r| Session {
+        user: r.user,
+        revoked: r.revoked,
+        expires_at: r.expires_at,
     }))
 }
 

@@ -4,12 +4,14 @@
 
 pub mod tokens;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use domain::user::Role;
 use poem::Request;
 use poem_openapi::auth::Bearer;
 use poem_openapi::SecurityScheme;
+use projections::users::Session;
 use uuid::Uuid;
 
 use crate::http::AppState;
@@ -124,13 +126,14 @@ async fn check_token(state: &AppState, token: &str) -> Result<Principal, &'stati
             .await;
         session = load_session(state, user_id, family).await?;
     }
-    let Some((user, revoked)) = session else {
+    let Some(session) = session else {
         return Err("the access token is not valid");
     };
+    let user = &session.user;
     if !user.active {
         return Err("the account is deactivated");
     }
-    if revoked {
+    if session.ended(chrono::Utc::now()) {
         return Err("the session has ended (logout, password change or a reused refresh token); sign in again");
     }
     if user.token_version != claims.ver {
@@ -140,21 +143,59 @@ async fn check_token(state: &AppState, token: &str) -> Result<Principal, &'stati
     Ok(Principal {
         user_id,
         role,
-        branch: user.branch,
+        branch: user.branch.clone(),
         must_change_password: user.must_change_password,
         family,
     })
 }
 
+/// The session and its user, from the cache while the users read model has committed nothing
+/// since they were read (a logout, deactivation or role change is applied, and so seen here,
+/// before its command is answered), else from the read model.
 async fn load_session(
     state: &AppState,
     user_id: Uuid,
     family: Uuid,
-) -> Result<Option<(projections::users::UserRow, bool)>, &'static str> {
-    projections::users::session(&state.db, user_id, family)
+) -> Result<Option<Session>, &'static str> {
+    let changes = state.progress.changes(projections::users::NAME);
+    if let Some(s) = state.sessions.get(user_id, family, changes) {
+        return Ok(Some(s));
+    }
+    let session = projections::users::session(&state.db, user_id, family)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "cannot read the users read model");
             "the access token could not be checked; retry"
-        })
+        })?;
+    if let Some(s) = &session {
+        state.sessions.put(user_id, family, changes, s.clone());
+    }
+    Ok(session)
+}
+
+/// Sessions read from the users read model, each with the count of its changes it was read at.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: std::sync::Mutex<HashMap<(Uuid, Uuid), (u64, Session)>>,
+}
+
+/// Sessions remembered at most (the cache starts over past it).
+const SESSIONS_MAX: usize = 10_000;
+
+impl SessionCache {
+    fn get(&self, user: Uuid, family: Uuid, changes: u64) -> Option<Session> {
+        let entries = self.entries.lock().expect("session cache");
+        match entries.get(&(user, family)) {
+            Some((at, s)) if *at == changes => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&self, user: Uuid, family: Uuid, changes: u64, session: Session) {
+        let mut entries = self.entries.lock().expect("session cache");
+        if entries.len() >= SESSIONS_MAX {
+            entries.clear();
+        }
+        entries.insert((user, family), (changes, session));
+    }
 }

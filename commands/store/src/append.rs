@@ -25,6 +25,9 @@ pub enum AppendError {
     /// The subject's key was destroyed meanwhile.
     #[error("the data subject's key was destroyed")]
     Shredded,
+    /// The writer of this process stopped (the runtime is shutting down).
+    #[error("the event writer stopped")]
+    Stopped,
     /// The store answered without a position for an event it was given.
     #[error("an appended event came back without a position")]
     Unpositioned,
@@ -41,33 +44,31 @@ impl From<sqlx::Error> for AppendError {
     }
 }
 
-const SQLITE_KEY: &str = "
-INSERT INTO subject_keys (subject_id, wrapped_key, created_at) VALUES ($1, $2, $3)
-ON CONFLICT (subject_id) DO UPDATE SET subject_id = excluded.subject_id
-RETURNING wrapped_key";
-
-/// One statement, so one round trip and one implicit transaction.
-const POSTGRES_EVENTS: &str = "
-INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-SELECT t, i, s, et, ev, p::json, m::json
-  FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-       AS u(t, i, s, et, ev, p, m)
-RETURNING sequence, position";
-
-/// The same with the subject's new key stored first; no event is written unless the stored key
-/// is the one the events were sealed with.
-const POSTGRES_KEY_AND_EVENTS: &str = "
+/// The keys, then the events of every append of a group, in one statement: one round trip and
+/// one implicit transaction. When a stored key is not the one an append sealed with (another
+/// writer made the subject's key first, or destroyed it), no event is written.
+const POSTGRES_APPEND: &str = "
 WITH k AS (
-    INSERT INTO subject_keys (subject_id, wrapped_key, created_at) VALUES ($8, $9, $10)
+    INSERT INTO subject_keys (subject_id, wrapped_key, created_at)
+    SELECT s, w, $10 FROM UNNEST($8::text[], $9::text[]) AS u(s, w)
     ON CONFLICT (subject_id) DO UPDATE SET subject_id = excluded.subject_id
-    RETURNING wrapped_key
+    RETURNING subject_id, wrapped_key
+), raced AS (
+    SELECT 1 FROM k JOIN UNNEST($8::text[], $9::text[]) AS u(s, w) ON k.subject_id = u.s
+     WHERE k.wrapped_key IS DISTINCT FROM u.w
 )
 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
 SELECT t, i, s, et, ev, p::json, m::json
   FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
        AS u(t, i, s, et, ev, p, m)
- WHERE (SELECT wrapped_key FROM k) = $9
-RETURNING sequence, position";
+ WHERE NOT EXISTS (SELECT 1 FROM raced)
+RETURNING aggregate_type, aggregate_id, sequence, position";
+
+const SQLITE_KEYS: &str = "
+INSERT INTO subject_keys (subject_id, wrapped_key, created_at)
+SELECT value ->> '$[0]', value ->> '$[1]', $2 FROM json_each($1) WHERE true
+ON CONFLICT (subject_id) DO UPDATE SET subject_id = excluded.subject_id
+RETURNING subject_id, wrapped_key";
 
 const SQLITE_EVENTS: &str = "
 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
@@ -77,63 +78,77 @@ SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', v
  ORDER BY key";
 
 const SQLITE_POSITIONS: &str = "
-SELECT sequence, position FROM event_positions
- WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence >= $3 AND sequence <= $4";
+SELECT p.aggregate_type, p.aggregate_id, p.sequence, p.position
+  FROM json_each($1) AS j
+  JOIN event_positions p ON p.aggregate_type = j.value ->> '$[0]'
+                        AND p.aggregate_id = j.value ->> '$[1]'
+                        AND p.sequence = j.value ->> '$[2]'";
 
-/// Appends `events` (already sealed and chained) and, first, `key`. Returns each event's
-/// position, in the order of `events`. On SQLite the caller holds the store's write gate.
-pub async fn append(
-    db: &Db,
-    events: &[SerializedEvent],
-    key: Option<&NewKey>,
-) -> Result<Vec<i64>, AppendError> {
-    let (Some(first), Some(last)) = (events.first(), events.last()) else {
-        return Ok(Vec::new());
-    };
-    let mut found: Vec<(i64, i64)> = match db {
+/// One command's append.
+#[derive(Debug, Clone)]
+pub struct Append {
+    /// Sealed and chained, in sequence order.
+    pub events: Vec<SerializedEvent>,
+    pub key: Option<NewKey>,
+}
+
+type Key = (String, String, i64);
+
+/// Appends every append of `group` in one transaction: all land or none does. The positions of
+/// each append's events. On SQLite the caller holds the store's write gate.
+pub async fn append_group(db: &Db, group: &[Append]) -> Result<Vec<Vec<i64>>, AppendError> {
+    let events: Vec<&SerializedEvent> = group.iter().flat_map(|a| &a.events).collect();
+    if events.is_empty() {
+        return Ok(group.iter().map(|_| Vec::new()).collect());
+    }
+    let keys: Vec<&NewKey> = group.iter().filter_map(|a| a.key.as_ref()).collect();
+    let found: Vec<(String, String, i64, i64)> = match db {
         Db::Postgres(pool) => {
             let column =
-                |f: fn(&SerializedEvent) -> String| events.iter().map(f).collect::<Vec<_>>();
-            let query = sqlx::query_as(match key {
-                Some(_) => POSTGRES_KEY_AND_EVENTS,
-                None => POSTGRES_EVENTS,
-            })
-            .bind(column(|e| e.aggregate_type.clone()))
-            .bind(column(|e| e.aggregate_id.clone()))
-            .bind(events.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
-            .bind(column(|e| e.event_type.clone()))
-            .bind(column(|e| e.event_version.clone()))
-            .bind(column(|e| e.payload.to_string()))
-            .bind(column(|e| e.metadata.to_string()));
-            let query = match key {
-                Some(key) => query
-                    .bind(&key.subject)
-                    .bind(&key.wrapped)
-                    .bind(chrono::Utc::now()),
-                None => query,
-            };
-            let rows: Vec<(i64, i64)> = query.fetch_all(pool).await?;
-            if let (Some(key), true) = (key, rows.is_empty()) {
-                let stored: Option<Option<String>> = sqlx::query_scalar(
-                    "SELECT wrapped_key FROM subject_keys WHERE subject_id = $1",
-                )
-                .bind(&key.subject)
-                .fetch_optional(pool)
+                |f: fn(&SerializedEvent) -> String| events.iter().map(|e| f(e)).collect::<Vec<_>>();
+            let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(POSTGRES_APPEND)
+                .bind(column(|e| e.aggregate_type.clone()))
+                .bind(column(|e| e.aggregate_id.clone()))
+                .bind(events.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
+                .bind(column(|e| e.event_type.clone()))
+                .bind(column(|e| e.event_version.clone()))
+                .bind(column(|e| e.payload.to_string()))
+                .bind(column(|e| e.metadata.to_string()))
+                .bind(keys.iter().map(|k| k.subject.clone()).collect::<Vec<_>>())
+                .bind(keys.iter().map(|k| k.wrapped.clone()).collect::<Vec<_>>())
+                .bind(chrono::Utc::now())
+                .fetch_all(pool)
                 .await?;
-                check_key(key, stored.flatten())?;
+            if rows.is_empty() {
+                // No event written: a key was not the one sealed with. Which way?
+                for key in &keys {
+                    let stored: Option<Option<String>> = sqlx::query_scalar(
+                        "SELECT wrapped_key FROM subject_keys WHERE subject_id = $1",
+                    )
+                    .bind(&key.subject)
+                    .fetch_optional(pool)
+                    .await?;
+                    check_key(key, stored.flatten())?;
+                }
             }
             rows
         }
         Db::Sqlite(pool) => {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-            if let Some(key) = key {
-                let stored: Option<String> = sqlx::query_scalar(SQLITE_KEY)
-                    .bind(&key.subject)
-                    .bind(&key.wrapped)
+            if !keys.is_empty() {
+                let list: Vec<serde_json::Value> = keys
+                    .iter()
+                    .map(|k| serde_json::json!([k.subject, k.wrapped]))
+                    .collect();
+                let stored: Vec<(String, Option<String>)> = sqlx::query_as(SQLITE_KEYS)
+                    .bind(serde_json::Value::Array(list).to_string())
                     .bind(chrono::Utc::now())
-                    .fetch_one(&mut *tx)
+                    .fetch_all(&mut *tx)
                     .await?;
-                check_key(key, stored)?;
+                for key in &keys {
+                    let found = stored.iter().find(|(s, _)| *s == key.subject);
+                    check_key(key, found.and_then(|(_, w)| w.clone()))?;
+                }
             }
             let rows: Vec<serde_json::Value> = events
                 .iter()
@@ -149,35 +164,41 @@ pub async fn append(
                     ])
                 })
                 .collect();
+            let rows = serde_json::Value::Array(rows).to_string();
             sqlx::query(SQLITE_EVENTS)
-                .bind(serde_json::Value::Array(rows).to_string())
+                .bind(&rows)
                 .execute(&mut *tx)
                 .await?;
-            let rows: Vec<(i64, i64)> = sqlx::query_as(SQLITE_POSITIONS)
-                .bind(&first.aggregate_type)
-                .bind(&first.aggregate_id)
-                .bind(first.sequence as i64)
-                .bind(last.sequence as i64)
+            let found: Vec<(String, String, i64, i64)> = sqlx::query_as(SQLITE_POSITIONS)
+                .bind(&rows)
                 .fetch_all(&mut *tx)
                 .await?;
             tx.commit().await?;
-            rows
+            found
         }
     };
-    found.sort_unstable();
-    let positions: Vec<i64> = events
-        .iter()
-        .map(|e| {
-            found
-                .binary_search_by_key(&(e.sequence as i64), |(s, _)| *s)
-                .map(|i| found[i].1)
-                .unwrap_or(0)
-        })
+    let positions: std::collections::HashMap<Key, i64> = found
+        .into_iter()
+        .map(|(t, i, s, p)| ((t, i, s), p))
         .collect();
-    if positions.contains(&0) {
-        return Err(AppendError::Unpositioned);
-    }
-    Ok(positions)
+    group
+        .iter()
+        .map(|a| {
+            a.events
+                .iter()
+                .map(|e| {
+                    positions
+                        .get(&(
+                            e.aggregate_type.clone(),
+                            e.aggregate_id.clone(),
+                            e.sequence as i64,
+                        ))
+                        .copied()
+                        .ok_or(AppendError::Unpositioned)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn check_key(key: &NewKey, stored: Option<String>) -> Result<(), AppendError> {
@@ -185,5 +206,84 @@ fn check_key(key: &NewKey, stored: Option<String>) -> Result<(), AppendError> {
         Some(w) if w == key.wrapped => Ok(()),
         Some(_) => Err(AppendError::KeyRace),
         None => Err(AppendError::Shredded),
+    }
+}
+
+/// Appends taken at most in one group.
+const GROUP_MAX: usize = 256;
+
+struct Request {
+    append: Append,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<i64>, AppendError>>,
+}
+
+/// Group commit: the appends of concurrent commands queue here, and one writer puts whatever
+/// has queued into one transaction (one flush, one wake-up of the projection runner). Should
+/// the group fail as a whole (an append lost the optimistic lock or a key race), each of its
+/// appends is tried alone, so that only the loser hears about it. Nothing is answered before
+/// its transaction committed.
+pub struct Appender {
+    db: Db,
+    queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Request>>,
+}
+
+impl Appender {
+    pub fn new(db: &Db) -> Self {
+        Self {
+            db: db.clone(),
+            queue: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Appends `append` with whatever else is queued; its positions once committed.
+    pub async fn append(&self, append: Append) -> Result<Vec<i64>, AppendError> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(writer(self.db.clone(), rx));
+            tx
+        });
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        queue
+            .send(Request { append, reply })
+            .map_err(|_| AppendError::Stopped)?;
+        answer.await.map_err(|_| AppendError::Stopped)?
+    }
+}
+
+async fn writer(db: Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Request>) {
+    let gate = db.write_gate();
+    let mut group: Vec<Request> = Vec::new();
+    while let Some(first) = queue.recv().await {
+        group.push(first);
+        while group.len() < GROUP_MAX {
+            match queue.try_recv() {
+                Ok(r) => group.push(r),
+                Err(_) => break,
+            }
+        }
+        let _turn = match &gate {
+            Some(g) => Some(g.lock().await),
+            None => None,
+        };
+        let (appends, replies): (Vec<Append>, Vec<_>) =
+            group.drain(..).map(|r| (r.append, r.reply)).unzip();
+        match append_group(&db, &appends).await {
+            Ok(positions) => {
+                for (reply, p) in replies.into_iter().zip(positions) {
+                    let _ = reply.send(Ok(p));
+                }
+            }
+            Err(e) if appends.len() == 1 => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e));
+                }
+            }
+            Err(_) => {
+                for (append, reply) in appends.iter().zip(replies) {
+                    let alone = append_group(&db, std::slice::from_ref(append)).await;
+                    let _ = reply.send(alone.map(|mut p| p.pop().unwrap_or_default()));
+                }
+            }
+        }
     }
 }
