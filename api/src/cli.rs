@@ -166,44 +166,44 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let all = projections::all(&keyring, &signer);
             let chosen = projections::rebuild::select(all, projection.as_deref())?;
-            for p in chosen {
-                let total = store::log::head(&db).await.map_err(|e| e.to_string())?;
-                let started = Instant::now();
-                let bar = std::io::stderr().is_terminal().then(|| {
-                    let bar = ProgressBar::new(total.max(0) as u64);
-                    bar.set_style(
-                        ProgressStyle::with_template(
-                            "{msg} [{bar:40}] {pos}/{len} events ({per_sec})",
-                        )
+            let names: Vec<&str> = chosen.iter().map(|p| p.name()).collect();
+            let names = names.join(", ");
+            let total = store::log::head(&db).await.map_err(|e| e.to_string())?;
+            let started = Instant::now();
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = ProgressBar::new(total.max(0) as u64);
+                bar.set_style(
+                    ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec})")
                         .expect("valid template"),
-                    );
-                    bar.set_message(p.name());
-                    bar
-                });
-                let mut last_logged = 0u64;
-                let done = projections::rebuild::rebuild(&db, p.as_ref(), |n| match &bar {
-                    Some(b) => b.set_position(n),
-                    None => {
-                        if n - last_logged >= 50_000 {
-                            last_logged = n;
-                            tracing::info!(projection = p.name(), events = n, "rebuilding");
-                        }
-                    }
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-                if let Some(b) = bar {
-                    b.finish();
-                }
-                let secs = started.elapsed().as_secs_f64();
-                tracing::info!(
-                    projection = p.name(),
-                    events = done.events,
-                    position = done.checkpoint.position,
-                    seconds = format!("{secs:.2}"),
-                    "rebuilt and swapped in"
                 );
+                bar.set_message(names.clone());
+                bar
+            });
+            let mut last_logged = 0u64;
+            let group: Vec<&dyn projections::Projection> =
+                chosen.iter().map(|p| p.as_ref()).collect();
+            let done = projections::rebuild::rebuild_all(&db, &group, |n| match &bar {
+                Some(b) => b.set_position(n),
+                None => {
+                    if n - last_logged >= 50_000 {
+                        last_logged = n;
+                        tracing::info!(events = n, "rebuilding");
+                    }
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            if let Some(b) = bar {
+                b.finish();
             }
+            let secs = started.elapsed().as_secs_f64();
+            tracing::info!(
+                projections = names,
+                events = done.events,
+                position = done.checkpoint.position,
+                seconds = format!("{secs:.2}"),
+                "rebuilt and swapped in"
+            );
             db.close().await;
             Ok(())
         }

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod clients;
 pub mod executor;
+pub mod generate;
 pub mod idempotency;
 pub mod leads;
 pub mod log_store;

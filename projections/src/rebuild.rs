@@ -5,7 +5,7 @@ use store::{with_db, Db};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::runner::BATCH;
-use crate::schema::{execute_script, render};
+use crate::schema::{execute_script, render, split_statements};
 use crate::{log, with_tx, Projection, ProjectionError};
 
 pub const SHADOW: &str = "__rebuild";
@@ -21,15 +21,41 @@ pub struct Rebuilt {
 pub async fn rebuild(
     db: &Db,
     projection: &dyn Projection,
+    progress: impl FnMut(u64),
+) -> Result<Rebuilt, ProjectionError> {
+    rebuild_all(db, &[projection], progress).await
+}
+
+/// Rebuilds every projection of `group` from the start of the log in one pass: each batch is
+/// read once and applied to all of them in one transaction. Their fresh tables get their
+/// indexes once filled, just before the swap. `progress` is told the number of log events
+/// passed so far after every batch.
+pub async fn rebuild_all(
+    db: &Db,
+    group: &[&dyn Projection],
     mut progress: impl FnMut(u64),
 ) -> Result<Rebuilt, ProjectionError> {
     let gen = chrono::Utc::now().timestamp_millis().to_string();
-    let mut drop_shadow = String::new();
-    for t in projection.tables() {
-        drop_shadow.push_str(&format!("DROP TABLE IF EXISTS {t}{SHADOW};\n"));
+    let mut tables = String::new();
+    let mut indexes = String::new();
+    for projection in group {
+        for t in projection.tables() {
+            tables.push_str(&format!("DROP TABLE IF EXISTS {t}{SHADOW};\n"));
+        }
+        for stmt in split_statements(&render(db, *projection, SHADOW, &gen)) {
+            if stmt.trim_start().to_uppercase().starts_with("CREATE INDEX")
+                || stmt
+                    .trim_start()
+                    .to_uppercase()
+                    .starts_with("CREATE UNIQUE INDEX")
+            {
+                indexes.push_str(&stmt);
+            } else {
+                tables.push_str(&stmt);
+            }
+        }
     }
-    execute_script(db, &drop_shadow).await?;
-    execute_script(db, &render(db, projection, SHADOW, &gen)).await?;
+    execute_script(db, &tables).await?;
 
     let mut cp = Checkpoint::default();
     let mut applied = 0u64;
@@ -37,45 +63,55 @@ pub async fn rebuild(
         let events = log::read_after(db, cp, BATCH).await?;
         let Some(last) = events.last() else { break };
         cp = last.checkpoint();
-        projection.prepare(&events).await?;
+        for projection in group {
+            projection.prepare(&events).await?;
+        }
         let mut tx = checkpoint::begin(db).await?;
-        projection.apply(&mut tx, SHADOW, &events).await?;
+        for projection in group {
+            projection.apply(&mut tx, SHADOW, &events).await?;
+        }
         checkpoint::commit(tx).await?;
         applied += events.len() as u64;
         progress(applied);
     }
+    execute_script(db, &indexes).await?;
 
-    // The swap: take the live checkpoint's lock first (the same order live workers use), apply
-    // whatever arrived since, then replace the tables and move the checkpoint.
+    // The swap: take the live checkpoints' locks first (the same order live runners use),
+    // apply whatever arrived since, then replace the tables and move the checkpoints.
     let mut tx = checkpoint::begin(db).await?;
-    let name = projection.name();
     let lock = "UPDATE projection_checkpoints SET position = position WHERE name = $1";
-    with_tx!(&mut tx, t => {
-        sqlx::query(lock).bind(name).execute(&mut **t).await?;
-    });
+    for projection in group {
+        with_tx!(&mut tx, t => {
+            sqlx::query(lock).bind(projection.name()).execute(&mut **t).await?;
+        });
+    }
     loop {
         let events = log::read_after(db, cp, BATCH).await?;
         let Some(last) = events.last() else { break };
         cp = last.checkpoint();
-        projection.prepare(&events).await?;
-        projection.apply(&mut tx, SHADOW, &events).await?;
+        for projection in group {
+            projection.prepare(&events).await?;
+            projection.apply(&mut tx, SHADOW, &events).await?;
+        }
         applied += events.len() as u64;
         progress(applied);
-    }
-    let mut swap = Vec::new();
-    for t in projection.tables() {
-        swap.push(format!("DROP TABLE IF EXISTS {t}"));
-        swap.push(format!("ALTER TABLE {t}{SHADOW} RENAME TO {t}"));
     }
     let set = "INSERT INTO projection_checkpoints (name, tx_id, position, version) VALUES ($1, $2, $3, $4)
                ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position,
                    version = excluded.version";
-    with_tx!(&mut tx, t => {
-        for s in &swap {
-            sqlx::query(s).execute(&mut **t).await?;
+    for projection in group {
+        let mut swap = Vec::new();
+        for t in projection.tables() {
+            swap.push(format!("DROP TABLE IF EXISTS {t}"));
+            swap.push(format!("ALTER TABLE {t}{SHADOW} RENAME TO {t}"));
         }
-        sqlx::query(set).bind(name).bind(cp.tx_id).bind(cp.position).bind(projection.version()).execute(&mut **t).await?;
-    });
+        with_tx!(&mut tx, t => {
+            for s in &swap {
+                sqlx::query(s).execute(&mut **t).await?;
+            }
+            sqlx::query(set).bind(projection.name()).bind(cp.tx_id).bind(cp.position).bind(projection.version()).execute(&mut **t).await?;
+        });
+    }
     checkpoint::commit(tx).await?;
     Ok(Rebuilt {
         events: applied,

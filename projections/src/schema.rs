@@ -95,14 +95,16 @@ pub async fn ensure_live(
     Ok(())
 }
 
+/// Runs `script` in one transaction that takes the write lock from the start (on SQLite, a
+/// deferred one could not upgrade its read of the schema once another connection wrote).
 pub async fn execute_script(db: &Db, script: &str) -> Result<(), ProjectionError> {
-    with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        for stmt in split_statements(script) {
-            sqlx::query(&stmt).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-    });
+    let mut tx = crate::Tx::begin(db).await?;
+    for stmt in split_statements(script) {
+        crate::with_tx!(&mut tx, t => {
+            sqlx::query(&stmt).execute(&mut **t).await?;
+        });
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -124,4 +126,15 @@ pub fn split_statements(script: &str) -> Vec<String> {
         out.push(current);
     }
     out
+}
+
+/// `column IN (the JSON array of text bound at ${n})` in the store's SQL: the statement's text
+/// is the same whatever the number of values (one cached statement, not one per length).
+pub fn member_of(tx: &crate::Tx, column: &str, n: usize) -> String {
+    match tx {
+        crate::Tx::Sqlite(_) => format!("{column} IN (SELECT value FROM json_each(${n}))"),
+        crate::Tx::Postgres(_) => {
+            format!("{column} IN (SELECT json_array_elements_text(${n}::json))")
+        }
+    }
 }

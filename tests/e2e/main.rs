@@ -12,4 +12,5 @@ mod erasure;
 mod errors;
 mod leads;
 mod privacy;
+mod processes;
 mod projection;

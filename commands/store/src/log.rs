@@ -217,13 +217,29 @@ pub fn upcast(
     event: &StoredEvent,
     upcasters: &[Box<dyn cqrs_es::persist::EventUpcaster>],
 ) -> Value {
+    upcast_payload(event, event.payload.clone(), upcasters)
+}
+
+/// [`upcast`] of `payload`, the (possibly opened) payload of `event`: no copy is made when no
+/// upcaster applies, which is nearly always.
+pub fn upcast_payload(
+    event: &StoredEvent,
+    payload: Value,
+    upcasters: &[Box<dyn cqrs_es::persist::EventUpcaster>],
+) -> Value {
+    if !upcasters
+        .iter()
+        .any(|u| u.can_upcast(&event.event_type, &event.event_version))
+    {
+        return payload;
+    }
     let mut serialized = cqrs_es::persist::SerializedEvent::new(
         event.aggregate_id.clone(),
         event.sequence as usize,
         event.aggregate_type.clone(),
         event.event_type.clone(),
         event.event_version.clone(),
-        event.payload.clone(),
+        payload,
         event.metadata.clone(),
     );
     for u in upcasters {

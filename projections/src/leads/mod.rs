@@ -161,17 +161,14 @@ async fn save_follow_ups(
             rows.push((*v, name.clone(), f, note));
         }
     }
-    let marks: Vec<String> = (1..=saved.len()).map(|i| format!("${i}")).collect();
     let delete = format!(
-        "DELETE FROM lead_follow_ups{suffix} WHERE lead_id IN ({})",
-        marks.join(", ")
+        "DELETE FROM lead_follow_ups{suffix} WHERE {}",
+        crate::schema::member_of(tx, "lead_id", 1)
     );
+    let ids: Vec<String> = saved.iter().map(|(v, _)| v.lead_id.to_string()).collect();
+    let ids = serde_json::to_string(&ids).expect("ids serialize");
     with_tx!(tx, t => {
-        let mut q = sqlx::query(&delete);
-        for (v, _) in saved {
-            q = q.bind(v.lead_id.to_string());
-        }
-        q.execute(&mut **t).await?;
+        sqlx::query(&delete).bind(&ids).execute(&mut **t).await?;
         for chunk in rows.chunks(200) {
             let mut qb = sqlx::QueryBuilder::new(format!(
                 "INSERT INTO lead_follow_ups{suffix} (follow_up_id, lead_id, lead_name, assignee,

@@ -44,11 +44,9 @@ pub async fn decode<E: DeserializeOwned>(
     fields: &[&str],
     upcasters: &[Box<dyn EventUpcaster>],
 ) -> Result<(E, EventMetadata), ProjectionError> {
-    let mut opened = e.clone();
-    keyring
-        .open(&e.aggregate_id, &mut opened.payload, fields)
-        .await?;
-    let payload = log::upcast(&opened, upcasters);
+    let mut payload = e.payload.clone();
+    keyring.open(&e.aggregate_id, &mut payload, fields).await?;
+    let payload = log::upcast_payload(e, payload, upcasters);
     let event: E = serde_json::from_value(payload).map_err(|err| {
         ProjectionError::Event(format!(
             "{} {}/{} #{}: {err}",
@@ -241,8 +239,10 @@ pub async fn apply<V: SealedDocument>(
         }
     }
     let mut views: HashMap<String, V> = load(keyring, tx, suffix, &ids).await?;
+    let upcasters = V::upcasters();
     for e in mine {
-        let (event, meta) = match crate::timeline::decode::<V>(keyring, e).await {
+        let fields = domain::personal_fields(V::AGGREGATE, &e.event_type).unwrap_or(&[]);
+        let (event, meta) = match decode(keyring, e, fields, &upcasters).await {
             Ok(decoded) => decoded,
             // Passed over here (not only by the runner) so that rebuilds get past it too.
             Err(ProjectionError::Event(why)) => {
@@ -278,19 +278,15 @@ async fn load<V: SealedDocument>(
 ) -> Result<HashMap<String, V>, ProjectionError> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT {key}, doc FROM {table}{suffix} WHERE {key} IN ({})",
-            marks.join(", "),
+            "SELECT {key}, doc FROM {table}{suffix} WHERE {}",
+            crate::schema::member_of(tx, V::KEY, 1),
             key = V::KEY,
             table = V::TABLE,
         );
+        let list = serde_json::to_string(chunk).expect("ids serialize");
         let rows: Vec<(String, Value)> = with_tx!(tx, t => {
-            let mut q = sqlx::query_as(&sql);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            q.fetch_all(&mut **t).await?
+            sqlx::query_as(&sql).bind(&list).fetch_all(&mut **t).await?
         });
         for (id, doc) in rows {
             out.insert(id.clone(), open_view(keyring, &id, doc).await?);

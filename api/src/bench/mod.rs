@@ -19,10 +19,20 @@ pub struct BenchArgs {
     /// Seconds each phase runs.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Instead: fill the store with about this many events of generated leads, clients and
+    /// their histories (through the event store, not HTTP), then measure at that scale:
+    /// rebuild, list and history latency, audit verify and export, resident memory.
+    #[arg(long, value_name = "EVENTS")]
+    pub generate: Option<u64>,
+    /// Seed of the generated people and stories.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
+mod scale;
+
 /// Registers a throw-away admin in the bench's store and signs in as them.
-async fn bench_admin(running: &server::Running, base: &str) -> Result<String, String> {
+pub(crate) async fn bench_admin(running: &server::Running, base: &str) -> Result<String, String> {
     let email = format!("bench-{}@bench.example", uuid::Uuid::new_v4().simple());
     // Nobody knows this password: the account only serves this run.
     let password = store::privacy::generate_master_key();
@@ -58,7 +68,7 @@ async fn bench_admin(running: &server::Running, base: &str) -> Result<String, St
         .ok_or_else(|| format!("bench sign-in failed: {v}"))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -67,6 +77,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
+    if let Some(events) = args.generate {
+        return scale::run(store, events, args.seed).await;
+    }
     let mut config = Config::ephemeral(store.data_dir, store.database_url);
     config.store.master_key = store.master_key;
     config.store.previous_master_keys = store.previous_master_keys;

@@ -1,0 +1,383 @@
+//! A store of realistic size for `crm bench --generate N`: leads and the clients some of them
+//! become, each with the history an agent's working weeks leave (interactions, follow-ups,
+//! status moves, consents), written through the executors like any command (sealed,
+//! hash-chained, group-committed). Names, numbers and stories come from a seeded generator,
+//! so two runs with the same seed write the same people.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use domain::client::{ClientCommand, ClientProfile};
+use domain::lead::{
+    CaptureChannel, ContactMethod, FollowUpChannel, InteractionDirection, InteractionKind,
+    LeadCommand, LeadDetails, LeadSource, LeadStatus, MarketingChannel,
+};
+use domain::privacy::PrivacyCommand;
+use domain::user::{Branch, Role};
+use domain::values::{BirthDate, Email, Pan, PersonName, Phone, Text};
+use futures::StreamExt;
+use store::EventMetadata;
+use uuid::Uuid;
+
+use crate::WriteSide;
+
+/// What a generation wrote.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Generated {
+    pub events: u64,
+    pub leads: u64,
+    pub clients: u64,
+}
+
+/// Stories written at once (their commands go through group commit together).
+const CONCURRENCY: usize = 64;
+
+const FIRST: &[&str] = &[
+    "Aarav", "Vivaan", "Aditya", "Vihaan", "Arjun", "Sai", "Reyansh", "Ayaan", "Krishna", "Ishaan",
+    "Ananya", "Diya", "Aadhya", "Saanvi", "Pari", "Anika", "Navya", "Myra", "Meera", "Kavya",
+    "Rohan", "Priya", "Neha", "Rahul", "Sneha", "Vikram", "Pooja", "Karan", "Divya", "Manish",
+    "Lakshmi", "Suresh", "Farhan", "Zoya", "Harpreet", "Gurpreet", "Tenzin", "Joseph",
+];
+const LAST: &[&str] = &[
+    "Sharma",
+    "Verma",
+    "Iyer",
+    "Nair",
+    "Reddy",
+    "Patel",
+    "Shah",
+    "Mehta",
+    "Kapoor",
+    "Gupta",
+    "Agarwal",
+    "Banerjee",
+    "Chatterjee",
+    "Das",
+    "Menon",
+    "Pillai",
+    "Rao",
+    "Naidu",
+    "Kulkarni",
+    "Deshpande",
+    "Joshi",
+    "Singh",
+    "Gill",
+    "Khan",
+    "Sheikh",
+    "Fernandes",
+    "D'Souza",
+    "Bhat",
+];
+const BRANCHES: &[&str] = &["MUM-01", "MUM-02", "DEL-01", "BLR-01"];
+const SUMMARIES: &[&str] = &[
+    "Discussed account opening and brokerage plans",
+    "Explained SIP options in large-cap funds",
+    "Asked about F&O margin requirements",
+    "Shared the IPO calendar for next month",
+    "Client wants a callback after salary credit",
+    "Walked through the mobile trading app",
+    "Compared demat charges with the current broker",
+    "Sent the KYC document checklist",
+];
+const SOURCES: &[LeadSource] = &[
+    LeadSource::Website,
+    LeadSource::Referral,
+    LeadSource::Campaign,
+    LeadSource::WalkIn,
+    LeadSource::Partner,
+];
+
+/// A small seeded generator (SplitMix64): no dependency, the same story for the same seed.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+fn text(s: &str) -> Text {
+    Text::parse(s, 1000).expect("generated text is valid")
+}
+
+/// Writes stories until at least `events` events were appended; `progress` hears the count of
+/// events written so far.
+pub async fn generate(
+    write: &WriteSide,
+    events: u64,
+    seed: u64,
+    progress: impl Fn(u64) + Send + Sync,
+) -> Result<Generated, String> {
+    let agents = agents(write, seed).await?;
+    let written = Arc::new(AtomicU64::new(0));
+    let clients = AtomicU64::new(0);
+    let started = AtomicU64::new(0);
+    let stories = futures::stream::iter(0u64..)
+        .take_while(|_| {
+            let enough = written.load(Ordering::Relaxed) >= events;
+            async move { !enough }
+        })
+        .map(|n| {
+            started.fetch_add(1, Ordering::Relaxed);
+            let agents = &agents;
+            let written = &written;
+            let clients = &clients;
+            async move {
+                let (appended, client) = story(write, agents, seed, n).await?;
+                written.fetch_add(appended, Ordering::Relaxed);
+                if client {
+                    clients.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok::<_, String>(())
+            }
+        })
+        .buffer_unordered(CONCURRENCY);
+    futures::pin_mut!(stories);
+    while let Some(done) = stories.next().await {
+        done?;
+        progress(written.load(Ordering::Relaxed));
+    }
+    Ok(Generated {
+        events: written.load(Ordering::Relaxed),
+        leads: started.load(Ordering::Relaxed),
+        clients: clients.load(Ordering::Relaxed),
+    })
+}
+
+/// The relationship managers the stories are worked by: two per branch, made for this run.
+async fn agents(write: &WriteSide, seed: u64) -> Result<Vec<(Uuid, &'static str)>, String> {
+    let mut out = Vec::new();
+    let password = store::privacy::generate_master_key();
+    for (i, branch) in BRANCHES.iter().chain(BRANCHES).enumerate() {
+        let email = format!("rm{i}-{seed}@generated.example");
+        let name = format!("{} {}", FIRST[i % FIRST.len()], LAST[(i * 7) % LAST.len()]);
+        let new = crate::users::NewUser {
+            email: &email,
+            name: &name,
+            role: Role::RelationshipManager,
+            branch: Some(branch),
+            manager_id: None,
+            password: &password,
+            must_change_password: true,
+        };
+        let (id, _) = crate::users::register(write, &EventMetadata::system(None), new)
+            .await
+            .map_err(|e| e.to_string())?;
+        out.push((id, *branch));
+    }
+    Ok(out)
+}
+
+/// One lead's story; the events it appended and whether it became a client.
+async fn story(
+    write: &WriteSide,
+    agents: &[(Uuid, &'static str)],
+    seed: u64,
+    n: u64,
+) -> Result<(u64, bool), String> {
+    let mut dice = Dice(seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let (agent, branch) = *dice.pick(agents);
+    let mut meta = EventMetadata::system(None);
+    meta.actor_id = agent.to_string();
+    meta.actor_role = Role::RelationshipManager.as_str().into();
+    meta.user_agent = Some("crm bench --generate".into());
+    let id = Uuid::now_v7();
+    let first = *dice.pick(FIRST);
+    let last = *dice.pick(LAST);
+    let name = format!("{first} {last}");
+    let email = format!(
+        "{}.{}{}@example.in",
+        first.to_lowercase(),
+        last.to_lowercase().replace('\'', ""),
+        n
+    );
+    let phone = format!("9{:09}", (seed.wrapping_mul(1_000_003) + n) % 1_000_000_000);
+    let details = LeadDetails {
+        name: PersonName::parse(&name).map_err(|e| e.to_string())?,
+        email: Some(Email::parse(&email).map_err(|e| e.to_string())?),
+        phone: Some(Phone::parse(&phone).map_err(|e| e.to_string())?),
+        source: *dice.pick(SOURCES),
+        source_detail: None,
+        product_interest: vec!["equity".into(), "mutual_funds".into()],
+        preferred_contact_method: Some(ContactMethod::Phone),
+        preferred_contact_time: None,
+        notes: Some(text(dice.pick::<&str>(SUMMARIES))),
+    };
+    let key = id.to_string();
+    let mut appended = 0u64;
+    let run = |command: LeadCommand| {
+        let (key, meta) = (&key, &meta);
+        async move {
+            write
+                .leads
+                .execute(key, command, meta, None)
+                .await
+                .map(|c| c.appended as u64)
+                .map_err(|e| e.to_string())
+        }
+    };
+    appended += write
+        .leads
+        .create(
+            &key,
+            LeadCommand::Capture {
+                lead_id: id,
+                details,
+                channel: CaptureChannel::Manual,
+                assign_to: Some(agent),
+                round_robin: false,
+            },
+            &meta,
+        )
+        .await
+        .map(|c| c.appended as u64)
+        .map_err(|e| e.to_string())?;
+    let now = Utc::now();
+    for i in 0..(2 + dice.below(4)) {
+        appended += run(LeadCommand::LogInteraction {
+            interaction_id: Uuid::now_v7(),
+            kind: *dice.pick(&[
+                InteractionKind::Call,
+                InteractionKind::Email,
+                InteractionKind::Meeting,
+                InteractionKind::Note,
+            ]),
+            direction: Some(if i % 2 == 0 {
+                InteractionDirection::Outbound
+            } else {
+                InteractionDirection::Inbound
+            }),
+            summary: text(dice.pick::<&str>(SUMMARIES)),
+            occurred_at: now - Duration::days(30 - i as i64),
+            duration_minutes: Some(5 + dice.below(40) as u32),
+        })
+        .await?;
+    }
+    let follow_up_id = Uuid::now_v7();
+    appended += run(LeadCommand::ScheduleFollowUp {
+        follow_up_id,
+        due_at: now + Duration::days(1 + dice.below(14) as i64),
+        channel: FollowUpChannel::Call,
+        note: Some(text("Call back about the account opening")),
+    })
+    .await?;
+    if dice.chance(70) {
+        appended += run(LeadCommand::CompleteFollowUp {
+            follow_up_id,
+            outcome: Some(text("Spoke; moving ahead")),
+        })
+        .await?;
+    }
+    if dice.chance(20) {
+        appended += run(LeadCommand::Privacy(PrivacyCommand::SetMarketingConsent {
+            channel: MarketingChannel::Email,
+            granted: true,
+        }))
+        .await?;
+    }
+    let client_id = Uuid::now_v7();
+    let mut path = vec![LeadStatus::Contacted];
+    match dice.below(10) {
+        0 => path.extend([LeadStatus::Qualified, LeadStatus::Converted]),
+        1..=4 => path.push(LeadStatus::Qualified),
+        5 | 6 => path.push(LeadStatus::Lost),
+        _ => {}
+    }
+    let converts = path.contains(&LeadStatus::Converted);
+    for to in path {
+        let reason = (to == LeadStatus::Lost).then(|| text("Chose another broker"));
+        appended += run(LeadCommand::ChangeStatus {
+            to,
+            reason,
+            client_id,
+        })
+        .await?;
+    }
+    if converts {
+        appended += onboard(
+            write, &meta, &mut dice, id, client_id, &name, &email, &phone, agent, branch, n,
+        )
+        .await?;
+    }
+    Ok((appended, converts))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn onboard(
+    write: &WriteSide,
+    meta: &EventMetadata,
+    dice: &mut Dice,
+    lead_id: Uuid,
+    client_id: Uuid,
+    name: &str,
+    email: &str,
+    phone: &str,
+    agent: Uuid,
+    branch: &str,
+    n: u64,
+) -> Result<u64, String> {
+    let letters: String = (0..3)
+        .map(|_| (b'A' + dice.below(26) as u8) as char)
+        .collect();
+    let pan = format!(
+        "{letters}P{}{:04}{}",
+        (b'A' + dice.below(26) as u8) as char,
+        n % 10_000,
+        (b'A' + dice.below(26) as u8) as char
+    );
+    let reserved =
+        crate::clients::reserve_pan(&write.db, &write.keyring, &pan, client_id, |_| async {
+            Ok::<_, store::StoreError>(true)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    if reserved != crate::clients::Reservation::Reserved {
+        // Two stories drew the same PAN: this one stays a converted lead.
+        return Ok(0);
+    }
+    let born = format!(
+        "19{}-0{}-1{}",
+        60 + dice.below(40),
+        1 + dice.below(9),
+        dice.below(9)
+    );
+    let profile = ClientProfile {
+        name: PersonName::parse(name).map_err(|e| e.to_string())?,
+        email: Email::parse(email).map_err(|e| e.to_string())?,
+        phone: Phone::parse(phone).map_err(|e| e.to_string())?,
+        pan: Pan::parse(&pan).map_err(|e| e.to_string())?,
+        date_of_birth: BirthDate::parse(&born, Utc::now().date_naive())
+            .map_err(|e| e.to_string())?,
+        address: text("14 MG Road, Bengaluru 560001"),
+    };
+    let committed = write
+        .clients
+        .create(
+            &client_id.to_string(),
+            ClientCommand::Onboard {
+                client_id,
+                lead_id: Some(lead_id),
+                profile,
+                branch: Branch::parse(branch).map_err(|e| e.to_string())?,
+                relationship_manager: Some(agent),
+            },
+            meta,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(committed.appended as u64)
+}
