@@ -1,6 +1,7 @@
 //! Runs commands against aggregates: load from the log, decide, append with metadata (through
-//! [`LogStore`]: one transaction per command, positions returned). No cqrs-es `Query` runs
-//! here: read models are fed by the projection runner from the log, in commit order, durably.
+//! [`LogStore`], group-committed with concurrent commands, positions returned). No cqrs-es
+//! `Query` runs here: read models are fed by the projection runner from the log, in commit
+//! order, durably.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -41,10 +41,12 @@ pub enum AppendFailure {
     /// again and decide again.
     #[error("lost the race to append")]
     Raced,
+    /// The append failed otherwise (the store's error).
     #[error(transparent)]
     Failed(Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The event store of one aggregate type.
 pub struct LogStore<A> {
     repo: Repository,
     db: Db,

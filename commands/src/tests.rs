@@ -473,3 +473,70 @@ async fn privacy_requests_reach_the_whole_person() {
         .unwrap_err();
     assert!(matches!(e, subjects::SubjectError::NotFound), "{e:?}");
 }
+
+/// The store commands run on is a cqrs-es event store: a `CqrsFramework` runs a command on it,
+/// and the events it appended read back sealed at rest, through sqlite-es, and opened through it.
+#[tokio::test]
+async fn the_log_store_serves_the_cqrs_framework_and_sqlite_es_reads_what_it_wrote() {
+    use cqrs_es::persist::PersistedEventRepository;
+    use cqrs_es::EventStore;
+
+    let dir = std::env::temp_dir().join(format!("crm-logstore-{}", Uuid::new_v4().simple()));
+    let db = Db::connect(None, &dir).await.unwrap();
+    db.migrate().await.unwrap();
+    let keyring = Arc::new(Keyring::load(&db, &dir, None, &[]).await.unwrap());
+    let appender = Arc::new(store::append::Appender::new(&db));
+    let log = crate::log_store::LogStore::<domain::lead::Lead>::new(
+        &db,
+        keyring,
+        domain::lead::upcasters(),
+        appender,
+    );
+    let cqrs = cqrs_es::CqrsFramework::new(
+        log,
+        Vec::new(),
+        domain::lead::LeadServices {
+            clock: domain::Clock::system(),
+        },
+    );
+    let id = Uuid::now_v7();
+    cqrs.execute(
+        &id.to_string(),
+        LeadCommand::Capture {
+            lead_id: id,
+            details: details("Meera Pillai"),
+            channel: CaptureChannel::Manual,
+            assign_to: None,
+            round_robin: false,
+        },
+    )
+    .await
+    .unwrap();
+
+    let Db::Sqlite(pool) = &db else {
+        unreachable!()
+    };
+    let raw = sqlite_es::SqliteEventRepository::new(pool.clone())
+        .get_events::<domain::lead::Lead>(&id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(raw.len(), 1);
+    assert_eq!(raw[0].sequence, 1);
+    assert!(
+        !raw[0].payload.to_string().contains("Meera"),
+        "the name is sealed at rest"
+    );
+    let keyring = Arc::new(Keyring::load(&db, &dir, None, &[]).await.unwrap());
+    let again = crate::log_store::LogStore::<domain::lead::Lead>::new(
+        &db,
+        keyring,
+        domain::lead::upcasters(),
+        Arc::new(store::append::Appender::new(&db)),
+    );
+    let events = again.load_events(&id.to_string()).await.unwrap();
+    assert_eq!(events.len(), 1);
+    let context = again.load_aggregate(&id.to_string()).await.unwrap();
+    assert_eq!(context.current_sequence, 1);
+    assert!(context.aggregate.is_captured());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -28,10 +28,12 @@ CREATE TABLE IF NOT EXISTS leads{s}
     marketing        text    NOT NULL,
     doc              {json}  NOT NULL
 );
-CREATE INDEX IF NOT EXISTS leads{s}_created_{g} ON leads{s} (created_at, lead_id);
+-- Lists count what they page through: led by `archived`, the default list (not archived) and
+-- its status filter are counted from an index alone, never from the documents.
+CREATE INDEX IF NOT EXISTS leads{s}_created_{g} ON leads{s} (archived, created_at, lead_id);
 CREATE INDEX IF NOT EXISTS leads{s}_updated_{g} ON leads{s} (updated_at, lead_id);
 CREATE INDEX IF NOT EXISTS leads{s}_score_{g} ON leads{s} (score, lead_id);
-CREATE INDEX IF NOT EXISTS leads{s}_status_{g} ON leads{s} (status, created_at);
+CREATE INDEX IF NOT EXISTS leads{s}_status_{g} ON leads{s} (archived, status, created_at);
 CREATE INDEX IF NOT EXISTS leads{s}_assignee_{g} ON leads{s} (assignee, created_at);
 CREATE INDEX IF NOT EXISTS leads{s}_email_{g} ON leads{s} (email_index);
 CREATE INDEX IF NOT EXISTS leads{s}_phone_{g} ON leads{s} (phone_index);
@@ -52,3 +54,13 @@ CREATE TABLE IF NOT EXISTS lead_follow_ups{s}
 );
 CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_due_{g} ON lead_follow_ups{s} (state, assignee, due_at);
 CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_lead_{g} ON lead_follow_ups{s} (lead_id);
+
+-- Search: one row per word of a lead's name and notes, as its keyed blind index (never the
+-- word), so that a search looks its words up instead of scanning every lead.
+CREATE TABLE IF NOT EXISTS lead_search{s}
+(
+    token   text NOT NULL,
+    lead_id text NOT NULL,
+    PRIMARY KEY (token, lead_id)
+);
+CREATE INDEX IF NOT EXISTS lead_search{s}_lead_{g} ON lead_search{s} (lead_id);

@@ -97,3 +97,23 @@ pub async fn advance_all(
         Err(ProjectionError::CheckpointMoved)
     }
 }
+
+/// Takes the row locks of the checkpoints of `names` inside `tx`, with the statement shape
+/// [`advance_all`] uses (so both take them in the same order and never deadlock).
+pub async fn lock_all(tx: &mut Tx, names: &[&str]) -> Result<(), ProjectionError> {
+    let list = serde_json::to_string(names).map_err(|e| ProjectionError::Event(e.to_string()))?;
+    let sql = match tx {
+        Tx::Sqlite(_) => {
+            "UPDATE projection_checkpoints SET position = position
+              WHERE name IN (SELECT value FROM json_each($1))"
+        }
+        Tx::Postgres(_) => {
+            "UPDATE projection_checkpoints SET position = position
+              WHERE name IN (SELECT json_array_elements_text($1::json))"
+        }
+    };
+    with_tx!(tx, t => {
+        sqlx::query(sql).bind(&list).execute(&mut **t).await?;
+    });
+    Ok(())
+}

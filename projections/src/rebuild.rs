@@ -27,9 +27,11 @@ pub async fn rebuild(
 }
 
 /// Rebuilds every projection of `group` from the start of the log in one pass: each batch is
-/// read once and applied to all of them in one transaction. Their fresh tables get their
-/// indexes once filled, just before the swap. `progress` is told the number of log events
-/// passed so far after every batch.
+/// read once and applied to all of them in one transaction. On SQLite their fresh tables get
+/// their indexes once filled (one index per transaction, so writers wait for one index at a
+/// time); on Postgres the indexes come with the tables (a long transaction there would hold
+/// back every reader of the log). `progress` is told the number of log events passed so far
+/// after every batch.
 pub async fn rebuild_all(
     db: &Db,
     group: &[&dyn Projection],
@@ -37,19 +39,18 @@ pub async fn rebuild_all(
 ) -> Result<Rebuilt, ProjectionError> {
     let gen = chrono::Utc::now().timestamp_millis().to_string();
     let mut tables = String::new();
-    let mut indexes = String::new();
+    let mut indexes = Vec::new();
+    let defer_indexes = matches!(db, Db::Sqlite(_));
     for projection in group {
         for t in projection.tables() {
             tables.push_str(&format!("DROP TABLE IF EXISTS {t}{SHADOW};\n"));
         }
         for stmt in split_statements(&render(db, *projection, SHADOW, &gen)) {
-            if stmt.trim_start().to_uppercase().starts_with("CREATE INDEX")
-                || stmt
-                    .trim_start()
-                    .to_uppercase()
-                    .starts_with("CREATE UNIQUE INDEX")
+            let head = stmt.trim_start().to_uppercase();
+            if defer_indexes
+                && (head.starts_with("CREATE INDEX") || head.starts_with("CREATE UNIQUE INDEX"))
             {
-                indexes.push_str(&stmt);
+                indexes.push(stmt);
             } else {
                 tables.push_str(&stmt);
             }
@@ -59,32 +60,18 @@ pub async fn rebuild_all(
 
     let mut cp = Checkpoint::default();
     let mut applied = 0u64;
-    loop {
-        let events = log::read_after(db, cp, BATCH).await?;
-        let Some(last) = events.last() else { break };
-        cp = last.checkpoint();
-        for projection in group {
-            projection.prepare(&events).await?;
-        }
-        let mut tx = checkpoint::begin(db).await?;
-        for projection in group {
-            projection.apply(&mut tx, SHADOW, &events).await?;
-        }
-        checkpoint::commit(tx).await?;
-        applied += events.len() as u64;
-        progress(applied);
+    cp = fill_shadow(db, group, cp, &mut applied, &mut progress).await?;
+    for index in &indexes {
+        execute_script(db, index).await?;
     }
-    execute_script(db, &indexes).await?;
+    // What arrived while the indexes were made, outside the swap's lock.
+    cp = fill_shadow(db, group, cp, &mut applied, &mut progress).await?;
 
-    // The swap: take the live checkpoints' locks first (the same order live runners use),
+    // The swap: take the live checkpoints' locks first (the way live runners take them),
     // apply whatever arrived since, then replace the tables and move the checkpoints.
     let mut tx = checkpoint::begin(db).await?;
-    let lock = "UPDATE projection_checkpoints SET position = position WHERE name = $1";
-    for projection in group {
-        with_tx!(&mut tx, t => {
-            sqlx::query(lock).bind(projection.name()).execute(&mut **t).await?;
-        });
-    }
+    let names: Vec<&str> = group.iter().map(|p| p.name()).collect();
+    checkpoint::lock_all(&mut tx, &names).await?;
     loop {
         let events = log::read_after(db, cp, BATCH).await?;
         let Some(last) = events.last() else { break };
@@ -119,6 +106,34 @@ pub async fn rebuild_all(
     })
 }
 
+/// Applies the log after `cp` to the shadow tables of `group`, batch by batch, each batch in
+/// its own transaction; where it stopped.
+async fn fill_shadow(
+    db: &Db,
+    group: &[&dyn Projection],
+    mut cp: Checkpoint,
+    applied: &mut u64,
+    progress: &mut impl FnMut(u64),
+) -> Result<Checkpoint, ProjectionError> {
+    loop {
+        let events = log::read_after(db, cp, BATCH).await?;
+        let Some(last) = events.last() else {
+            return Ok(cp);
+        };
+        cp = last.checkpoint();
+        for projection in group {
+            projection.prepare(&events).await?;
+        }
+        let mut tx = checkpoint::begin(db).await?;
+        for projection in group {
+            projection.apply(&mut tx, SHADOW, &events).await?;
+        }
+        checkpoint::commit(tx).await?;
+        *applied += events.len() as u64;
+        progress(*applied);
+    }
+}
+
 /// A canonical dump of a projection's live tables (every row, ordered), for comparing a
 /// projection kept up by workers with one rebuilt from zero.
 pub async fn dump(db: &Db, projection: &dyn Projection) -> Result<Vec<String>, ProjectionError> {
@@ -139,6 +154,7 @@ pub async fn dump(db: &Db, projection: &dyn Projection) -> Result<Vec<String>, P
 fn projection_key(table: &str) -> &'static str {
     match table {
         "lead_follow_ups" => "follow_up_id",
+        "lead_search" => "lead_id, token",
         _ => "lead_id",
     }
 }

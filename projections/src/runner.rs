@@ -1,6 +1,7 @@
-//! The projection runner: one task per projection tails the log in commit order. Each batch is
-//! applied in one transaction that first moves the checkpoint (failing if anyone else moved it)
-//! and then writes the rows, so a crash at any instant leaves rows and checkpoint in agreement.
+//! The projection runner: one task tails the log in commit order for every projection. Each
+//! batch is applied in one transaction that first moves the checkpoints (failing if anyone else
+//! moved one) and then writes the rows, so a crash at any instant leaves rows and checkpoints in
+//! agreement.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -119,8 +120,10 @@ impl Progress {
             tokio::select! {
                 _ = rx.changed() => {}
                 _ = tokio::time::sleep(Duration::from_millis(50)) => {
-                    // Another process's worker (or a rebuild) may be the one advancing it.
+                    // Another process's runner (or a rebuild) may be the one advancing it:
+                    // what was read from the projection's tables before may be stale now.
                     if satisfied(checkpoint::load(&self.db, name).await?) {
+                        self.changed(name);
                         return Ok(Caught::Up);
                     }
                 }

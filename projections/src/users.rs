@@ -230,12 +230,11 @@ pub async fn get(db: &Db, id: Uuid) -> Result<Option<UserRow>, ProjectionError> 
     }))
 }
 
-/// The user and whether the session `family` is revoked (or past its end); `None` when
-/// either is unknown.
 /// A sign-in session with its user, as the users read model has it.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user: UserRow,
+    /// Ended by a logout, a password change or a reused refresh token.
     pub revoked: bool,
     pub expires_at: DateTime<Utc>,
 }

@@ -173,20 +173,30 @@ async fn load_session(
     Ok(session)
 }
 
-/// Sessions read from the users read model, each with the count of its changes it was read at.
+/// Sessions read from the users read model, each with the count of its changes it was read at
+/// and when: an entry serves while the count stands still (this process's runner or a wait
+/// for another process's write moves it) and for at most [`SESSION_FRESH`], so that a logout
+/// applied by another process's runner is seen within that time even when nothing else moves.
 #[derive(Default)]
 pub struct SessionCache {
-    entries: std::sync::Mutex<HashMap<(Uuid, Uuid), (u64, Session)>>,
+    entries: std::sync::Mutex<HashMap<(Uuid, Uuid), Cached>>,
 }
+
+/// A session with the change count it was read at and when.
+type Cached = (u64, std::time::Instant, Session);
 
 /// Sessions remembered at most (the cache starts over past it).
 const SESSIONS_MAX: usize = 10_000;
+/// How long a cached session serves at most.
+const SESSION_FRESH: Duration = Duration::from_secs(1);
 
 impl SessionCache {
     fn get(&self, user: Uuid, family: Uuid, changes: u64) -> Option<Session> {
         let entries = self.entries.lock().expect("session cache");
         match entries.get(&(user, family)) {
-            Some((at, s)) if *at == changes => Some(s.clone()),
+            Some((at, read, s)) if *at == changes && read.elapsed() < SESSION_FRESH => {
+                Some(s.clone())
+            }
             _ => None,
         }
     }
@@ -196,6 +206,9 @@ impl SessionCache {
         if entries.len() >= SESSIONS_MAX {
             entries.clear();
         }
-        entries.insert((user, family), (changes, session));
+        entries.insert(
+            (user, family),
+            (changes, std::time::Instant::now(), session),
+        );
     }
 }

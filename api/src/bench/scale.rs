@@ -187,7 +187,8 @@ pub async fn run(store: StoreArgs, events: u64, seed: u64) -> Result<(), String>
         }
     };
     let mut ids: Vec<String> = Vec::new();
-    let queries: [(&str, &dyn Fn(usize) -> String); 3] = [
+    let queries: [(&str, &dyn Fn(usize) -> String); 4] = [
+        ("no filter", &|_| "/api/leads?limit=50".to_string()),
         ("filter", &|_| {
             "/api/leads?status=contacted&limit=50".to_string()
         }),

@@ -10,7 +10,9 @@ use crate::db::{Db, StoreError};
 /// A data subject's key made for this append, wrapped by the master key.
 #[derive(Debug, Clone)]
 pub struct NewKey {
+    /// The data subject (the aggregate id).
     pub subject: String,
+    /// The key wrapped by the master key, as `subject_keys` holds it.
     pub wrapped: String,
 }
 
@@ -25,12 +27,16 @@ pub enum AppendError {
     /// The subject's key was destroyed meanwhile.
     #[error("the data subject's key was destroyed")]
     Shredded,
+    /// The group this append was in failed as a whole (the store's error).
+    #[error("the append failed: {0}")]
+    Failed(String),
     /// The writer of this process stopped (the runtime is shutting down).
     #[error("the event writer stopped")]
     Stopped,
     /// The store answered without a position for an event it was given.
     #[error("an appended event came back without a position")]
     Unpositioned,
+    /// The store refused or could not be reached.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -46,7 +52,9 @@ impl From<sqlx::Error> for AppendError {
 
 /// The keys, then the events of every append of a group, in one statement: one round trip and
 /// one implicit transaction. When a stored key is not the one an append sealed with (another
-/// writer made the subject's key first, or destroyed it), no event is written.
+/// writer made the subject's key first, or destroyed it), no event is written (the new keys of
+/// the group's other appends may stay stored: each is tried again alone and finds its own key).
+/// Events are inserted in the order given, so positions follow sequences.
 const POSTGRES_APPEND: &str = "
 WITH k AS (
     INSERT INTO subject_keys (subject_id, wrapped_key, created_at)
@@ -60,8 +68,9 @@ WITH k AS (
 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
 SELECT t, i, s, et, ev, p::json, m::json
   FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-       AS u(t, i, s, et, ev, p, m)
+       WITH ORDINALITY AS u(t, i, s, et, ev, p, m, n)
  WHERE NOT EXISTS (SELECT 1 FROM raced)
+ ORDER BY n
 RETURNING aggregate_type, aggregate_id, sequence, position";
 
 const SQLITE_KEYS: &str = "
@@ -89,6 +98,7 @@ SELECT p.aggregate_type, p.aggregate_id, p.sequence, p.position
 pub struct Append {
     /// Sealed and chained, in sequence order.
     pub events: Vec<SerializedEvent>,
+    /// The subject's key to store with them, when the append made it.
     pub key: Option<NewKey>,
 }
 
@@ -218,7 +228,7 @@ struct Request {
 }
 
 /// Group commit: the appends of concurrent commands queue here, and one writer puts whatever
-/// has queued into one transaction (one flush, one wake-up of the projection runner). Should
+/// has queued into one transaction (one flush). Should
 /// the group fail as a whole (an append lost the optimistic lock or a key race), each of its
 /// appends is tried alone, so that only the loser hears about it. Nothing is answered before
 /// its transaction committed.
@@ -228,6 +238,7 @@ pub struct Appender {
 }
 
 impl Appender {
+    /// The writer of `db` for this process (its task starts with the first append).
     pub fn new(db: &Db) -> Self {
         Self {
             db: db.clone(),
@@ -254,6 +265,11 @@ async fn writer(db: Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Request>
     let gate = db.write_gate();
     let mut group: Vec<Request> = Vec::new();
     while let Some(first) = queue.recv().await {
+        // The store's turn first, then whatever queued meanwhile joins the group.
+        let _turn = match &gate {
+            Some(g) => Some(g.lock().await),
+            None => None,
+        };
         group.push(first);
         while group.len() < GROUP_MAX {
             match queue.try_recv() {
@@ -261,10 +277,6 @@ async fn writer(db: Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Request>
                 Err(_) => break,
             }
         }
-        let _turn = match &gate {
-            Some(g) => Some(g.lock().await),
-            None => None,
-        };
         let (appends, replies): (Vec<Append>, Vec<_>) =
             group.drain(..).map(|r| (r.append, r.reply)).unzip();
         match append_group(&db, &appends).await {
@@ -278,10 +290,20 @@ async fn writer(db: Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Request>
                     let _ = reply.send(Err(e));
                 }
             }
-            Err(_) => {
+            // One append lost a race (or its subject was shredded): the others are not to
+            // blame, each goes again alone.
+            Err(AppendError::Conflict | AppendError::KeyRace | AppendError::Shredded) => {
                 for (append, reply) in appends.iter().zip(replies) {
                     let alone = append_group(&db, std::slice::from_ref(append)).await;
                     let _ = reply.send(alone.map(|mut p| p.pop().unwrap_or_default()));
+                }
+            }
+            // Anything else (the store unreachable, the outcome unknown) is every member's
+            // answer: retrying could write a command twice.
+            Err(e) => {
+                let why = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(AppendError::Failed(why.clone())));
                 }
             }
         }

@@ -112,7 +112,7 @@ impl Db {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
@@ -188,8 +188,8 @@ impl Db {
     }
 }
 
-/// Tells in-process projection runners that the log has grown (Postgres runners also listen
-/// for NOTIFY, which reaches other processes).
+/// Tells the in-process projection runner that the log has grown (what other processes append
+/// it finds on its short poll).
 #[derive(Clone, Debug)]
 pub struct LogSignal(Arc<watch::Sender<i64>>);
 

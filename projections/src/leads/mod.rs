@@ -30,10 +30,11 @@ impl SealedDocument for LeadView {
     const KEY: &'static str = "lead_id";
     const PERSONAL: &'static [&'static str] = view::PERSONAL;
     // 2: personal data sealed, blind indexes for search. 3: privacy state. 4: restricted.
-    // 5: marketing channels.
-    const VERSION: i64 = 5;
+    // 5: marketing channels. 6: list indexes led by `archived` (counts from the index), and
+    // search words in their own table.
+    const VERSION: i64 = 6;
     const DDL: &'static str = include_str!("../../../migrations/read_models/leads.sql");
-    const TABLES: &'static [&'static str] = &["leads", "lead_follow_ups"];
+    const TABLES: &'static [&'static str] = &["leads", "lead_follow_ups", "lead_search"];
 
     fn key(&self) -> String {
         self.lead_id.to_string()
@@ -86,7 +87,10 @@ impl SealedDocument for LeadView {
         suffix: &'a str,
         saved: &'a [(&'a Self, bool)],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(save_follow_ups(keyring, tx, suffix, saved))
+        Box::pin(async move {
+            save_follow_ups(keyring, tx, suffix, saved).await?;
+            save_search_words(keyring, tx, suffix, saved).await
+        })
     }
 }
 
@@ -134,6 +138,49 @@ pub async fn open_view(
     doc: Value,
 ) -> Result<LeadView, ProjectionError> {
     crate::sealed::open_view(keyring, id, doc).await
+}
+
+/// The search words of the saved leads (blind indexes), replacing what they had.
+async fn save_search_words(
+    keyring: &Keyring,
+    tx: &mut Tx,
+    suffix: &str,
+    saved: &[(&LeadView, bool)],
+) -> Result<(), ProjectionError> {
+    let ids: Vec<String> = saved.iter().map(|(v, _)| v.lead_id.to_string()).collect();
+    let ids = serde_json::to_string(&ids).expect("ids serialize");
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for (v, shredded) in saved {
+        if *shredded {
+            continue;
+        }
+        let id = v.lead_id.to_string();
+        for w in v.search_words() {
+            rows.push((keyring.blind_index("word", &w), id.clone()));
+        }
+    }
+    let rows = serde_json::to_string(&rows).expect("rows serialize");
+    let delete = format!(
+        "DELETE FROM lead_search{suffix} WHERE {}",
+        crate::schema::member_of(tx, "lead_id", 1)
+    );
+    let insert = match tx {
+        Tx::Sqlite(_) => format!(
+            "INSERT INTO lead_search{suffix} (token, lead_id)
+             SELECT value ->> '$[0]', value ->> '$[1]' FROM json_each($1) WHERE true
+             ON CONFLICT DO NOTHING"
+        ),
+        Tx::Postgres(_) => format!(
+            "INSERT INTO lead_search{suffix} (token, lead_id)
+             SELECT r ->> 0, r ->> 1 FROM json_array_elements($1::json) AS r
+             ON CONFLICT DO NOTHING"
+        ),
+    };
+    with_tx!(tx, t => {
+        sqlx::query(&delete).bind(&ids).execute(&mut **t).await?;
+        sqlx::query(&insert).bind(&rows).execute(&mut **t).await?;
+    });
+    Ok(())
 }
 
 /// The follow-ups of the saved leads, for agents' due lists (the lead's name and the notes

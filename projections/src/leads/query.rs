@@ -257,9 +257,10 @@ pub async fn list(
                 sql.and("1 = 0".into());
             }
             for w in ws {
-                let token = format!("% {} %", keyring.blind_index("word", &w));
-                let b = sql.bind(Bind::Text(token));
-                sql.and(format!("search_tokens LIKE {b}"));
+                let b = sql.bind(Bind::Text(keyring.blind_index("word", &w)));
+                sql.and(format!(
+                    "lead_id IN (SELECT lead_id FROM lead_search WHERE token = {b})"
+                ));
             }
         }
     }

@@ -149,10 +149,12 @@ impl<R: PersistedEventRepository> EncryptingRepository<R> {
     }
 }
 
-/// A command's events made ready for [`crate::append::append`]: sealed, chained, and the
+/// A command's events made ready for [`crate::append::Appender::append`]: sealed, chained, and the
 /// subject's key when the append has to store it.
 pub struct SealedAppend {
+    /// The events as they are to be stored.
     pub events: Vec<SerializedEvent>,
+    /// The subject's key, when this append has to store it.
     pub new_key: Option<crate::append::NewKey>,
     key: Option<Arc<aes_gcm::Aes256Gcm>>,
 }
