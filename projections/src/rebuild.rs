@@ -5,7 +5,7 @@ use store::{with_db, Db};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::runner::BATCH;
-use crate::schema::{execute_script, render, split_statements};
+use crate::schema::{execute_script, render};
 use crate::{log, with_tx, Projection, ProjectionError};
 
 pub const SHADOW: &str = "__rebuild";
@@ -27,11 +27,9 @@ pub async fn rebuild(
 }
 
 /// Rebuilds every projection of `group` from the start of the log in one pass: each batch is
-/// read once and applied to all of them in one transaction. On SQLite their fresh tables get
-/// their indexes once filled (one index per transaction, so writers wait for one index at a
-/// time); on Postgres the indexes come with the tables (a long transaction there would hold
-/// back every reader of the log). `progress` is told the number of log events passed so far
-/// after every batch.
+/// read once and applied to all of them in one transaction. (Their indexes come with the
+/// tables: the fill itself looks rows up by them.) `progress` is told the number of log events
+/// passed so far after every batch.
 pub async fn rebuild_all(
     db: &Db,
     group: &[&dyn Projection],
@@ -39,32 +37,24 @@ pub async fn rebuild_all(
 ) -> Result<Rebuilt, ProjectionError> {
     let gen = chrono::Utc::now().timestamp_millis().to_string();
     let mut tables = String::new();
-    let mut indexes = Vec::new();
-    let defer_indexes = matches!(db, Db::Sqlite(_));
     for projection in group {
         for t in projection.tables() {
             tables.push_str(&format!("DROP TABLE IF EXISTS {t}{SHADOW};\n"));
         }
-        for stmt in split_statements(&render(db, *projection, SHADOW, &gen)) {
-            let head = stmt.trim_start().to_uppercase();
-            if defer_indexes
-                && (head.starts_with("CREATE INDEX") || head.starts_with("CREATE UNIQUE INDEX"))
-            {
-                indexes.push(stmt);
-            } else {
-                tables.push_str(&stmt);
-            }
-        }
+        tables.push_str(&render(db, *projection, SHADOW, &gen));
     }
     execute_script(db, &tables).await?;
 
-    let mut cp = Checkpoint::default();
     let mut applied = 0u64;
-    cp = fill_shadow(db, group, cp, &mut applied, &mut progress).await?;
-    for index in &indexes {
-        execute_script(db, index).await?;
-    }
-    // What arrived while the indexes were made, outside the swap's lock.
+    let mut cp = fill_shadow(
+        db,
+        group,
+        Checkpoint::default(),
+        &mut applied,
+        &mut progress,
+    )
+    .await?;
+    // What arrived meanwhile, outside the swap's lock.
     cp = fill_shadow(db, group, cp, &mut applied, &mut progress).await?;
 
     // The swap: take the live checkpoints' locks first (the way live runners take them),
