@@ -46,6 +46,9 @@ pub struct Report {
     pub breaks: Vec<Break>,
 }
 
+/// How many of the newest ledger entries' hashes are kept besides the checkpointed ones.
+const RECENT: usize = 64;
+
 /// Checks export lines one by one. `complete` says the lines are a whole export (every
 /// aggregate must then start at sequence 1); `pinned_key` is the checkpoint key an auditor
 /// trusts (else each checkpoint's own key is used).
@@ -54,7 +57,10 @@ pub struct Verifier {
     pinned_key: Option<String>,
     chains: HashMap<(String, String), (i64, String)>,
     ledger: Option<(i64, String)>,
+    /// The hashes of the ledger entries a checkpoint may be signed for.
     ledger_hashes: HashMap<i64, String>,
+    /// The hashes of the newest ledger entries.
+    recent_hashes: std::collections::VecDeque<(i64, String)>,
     /// The ledger entry whose signed checkpoint must come next (complete exports).
     awaiting_checkpoint: Option<i64>,
     /// An event the ledger does not hold was seen (only the newest events may be such).
@@ -70,6 +76,7 @@ impl Verifier {
             chains: HashMap::new(),
             ledger: None,
             ledger_hashes: HashMap::new(),
+            recent_hashes: Default::default(),
             awaiting_checkpoint: None,
             unledgered_seen: false,
             report: Report::default(),
@@ -219,24 +226,30 @@ impl Verifier {
                 let message = audit::checkpoint_message(*seq, ledger_hash, at);
                 if !audit::verify_signature(&key, &message, signature) {
                     self.fail(None, "checkpoint".into(), *seq, "the signature does not verify (checkpoint altered, or signed by another key)".into());
-                } else if self.complete && !self.ledger_hashes.contains_key(seq) {
+                } else if self.complete && self.ledger_hash_of(*seq).is_none() {
                     self.fail(
                         None,
                         "checkpoint".into(),
                         *seq,
                         "a checkpoint for a ledger entry the export does not hold".into(),
                     );
-                } else if self
-                    .ledger_hashes
-                    .get(seq)
-                    .is_some_and(|h| h != ledger_hash)
-                {
+                } else if self.ledger_hash_of(*seq).is_some_and(|h| h != ledger_hash) {
                     self.fail(None, "checkpoint".into(), *seq, "the ledger no longer matches this signed checkpoint (history before it was rewritten)".into());
                 } else {
                     self.report.last_checkpoint = Some((*seq, ledger_hash.clone()));
                 }
             }
         }
+    }
+
+    /// The hash of ledger entry `seq`, if it was seen and kept.
+    fn ledger_hash_of(&self, seq: i64) -> Option<&String> {
+        self.ledger_hashes.get(&seq).or_else(|| {
+            self.recent_hashes
+                .iter()
+                .find(|(s, _)| *s == seq)
+                .map(|(_, h)| h)
+        })
     }
 
     fn ledger_entry(&mut self, l: &LedgerEntry, computed: &str, at: Option<i64>) {
@@ -291,10 +304,16 @@ impl Verifier {
         if self.complete && l.seq % crate::ledger::CHECKPOINT_EVERY == 0 {
             self.awaiting_checkpoint = Some(l.seq);
         }
-        if self.ledger_hashes.len() > 1_000_000 {
-            self.ledger_hashes.clear();
+        // Checkpoints are signed at every CHECKPOINT_EVERY-th entry only: the hashes of the
+        // others need not be kept (a million of them held 150 MB), bar the newest few.
+        if l.seq % crate::ledger::CHECKPOINT_EVERY == 0 {
+            self.ledger_hashes.insert(l.seq, l.ledger_hash.clone());
+        } else {
+            self.recent_hashes.push_back((l.seq, l.ledger_hash.clone()));
+            if self.recent_hashes.len() > RECENT {
+                self.recent_hashes.pop_front();
+            }
         }
-        self.ledger_hashes.insert(l.seq, l.ledger_hash.clone());
     }
 }
 
