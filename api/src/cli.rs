@@ -170,15 +170,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let names = names.join(", ");
             let total = store::log::head(&db).await.map_err(|e| e.to_string())?;
             let started = Instant::now();
-            let bar = std::io::stderr().is_terminal().then(|| {
-                let bar = ProgressBar::new(total.max(0) as u64);
-                bar.set_style(
-                    ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec})")
-                        .expect("valid template"),
-                );
-                bar.set_message(names.clone());
-                bar
-            });
+            let bar = events_bar(total.max(0) as u64, &names);
             let mut last_logged = 0u64;
             let group: Vec<&dyn projections::Projection> =
                 chosen.iter().map(|p| p.as_ref()).collect();
@@ -332,4 +324,17 @@ async fn rotate(store: StoreArgs) -> Result<(), String> {
     }
     db.close().await;
     Ok(())
+}
+
+/// A progress bar over `total` log events named `what`, on a terminal only.
+pub(crate) fn events_bar(total: u64, what: &str) -> Option<ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec})")
+                .expect("valid template"),
+        );
+        bar.set_message(what.to_string());
+        bar
+    })
 }

@@ -16,7 +16,7 @@ use cqrs_es::{Aggregate, AggregateError, DomainEvent, EventEnvelope, EventStore}
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
-use store::append::{Append, AppendError, Appender};
+use store::append::{AppendError, Appender};
 use store::privacy::{EncryptingRepository, Keyring, SealedAppend};
 use store::Db;
 
@@ -139,17 +139,13 @@ impl<A: Aggregate> LogStore<A> {
             .collect::<Result<Vec<_>, serde_json::Error>>()
             .map_err(failed)?;
         with_repo!(&self.repo, r => {
-            let sealed: SealedAppend = r
+            let mut sealed: SealedAppend = r
                 .seal_for_append::<A>(serialized, assume_new)
                 .await
                 .map_err(failed)?;
-            let append = Append {
-                events: sealed.events.clone(),
-                key: sealed.new_key.clone(),
-            };
-            match self.appender.append(append).await {
+            match self.appender.append(sealed.take()).await {
                 Ok(positions) => {
-                    r.appended(&sealed);
+                    r.appended(sealed);
                     Ok(positions)
                 }
                 Err(AppendError::Conflict) => Err(AppendFailure::Raced),

@@ -69,19 +69,13 @@ pub async fn advance_all(
         return advance(tx, name, from, to).await;
     }
     let list = serde_json::to_string(names).map_err(|e| ProjectionError::Event(e.to_string()))?;
-    let sql = match tx {
-        Tx::Sqlite(_) => {
-            "UPDATE projection_checkpoints SET tx_id = $1, position = $2
-              WHERE name IN (SELECT value FROM json_each($3)) AND tx_id = $4 AND position = $5"
-        }
-        Tx::Postgres(_) => {
-            "UPDATE projection_checkpoints SET tx_id = $1, position = $2
-              WHERE name IN (SELECT json_array_elements_text($3::json))
-                AND tx_id = $4 AND position = $5"
-        }
-    };
+    let sql = format!(
+        "UPDATE projection_checkpoints SET tx_id = $1, position = $2
+          WHERE {} AND tx_id = $4 AND position = $5",
+        crate::schema::member_of(tx, "name", 3)
+    );
     let updated = with_tx!(tx, t => {
-        sqlx::query(sql)
+        sqlx::query(&sql)
             .bind(to.tx_id)
             .bind(to.position)
             .bind(&list)
@@ -102,18 +96,12 @@ pub async fn advance_all(
 /// [`advance_all`] uses (so both take them in the same order and never deadlock).
 pub async fn lock_all(tx: &mut Tx, names: &[&str]) -> Result<(), ProjectionError> {
     let list = serde_json::to_string(names).map_err(|e| ProjectionError::Event(e.to_string()))?;
-    let sql = match tx {
-        Tx::Sqlite(_) => {
-            "UPDATE projection_checkpoints SET position = position
-              WHERE name IN (SELECT value FROM json_each($1))"
-        }
-        Tx::Postgres(_) => {
-            "UPDATE projection_checkpoints SET position = position
-              WHERE name IN (SELECT json_array_elements_text($1::json))"
-        }
-    };
+    let sql = format!(
+        "UPDATE projection_checkpoints SET position = position WHERE {}",
+        crate::schema::member_of(tx, "name", 1)
+    );
     with_tx!(tx, t => {
-        sqlx::query(sql).bind(&list).execute(&mut **t).await?;
+        sqlx::query(&sql).bind(&list).execute(&mut **t).await?;
     });
     Ok(())
 }

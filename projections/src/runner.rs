@@ -359,17 +359,6 @@ fn clone_kind(e: &ProjectionError) -> ProjectionError {
     }
 }
 
-/// Applies the next batch after `cp` to the live tables of one projection; `None` when the log
-/// has nothing new.
-pub async fn step(
-    db: &Db,
-    projection: &dyn Projection,
-    cp: Checkpoint,
-    batch: i64,
-) -> Result<Option<Applied>, ProjectionError> {
-    step_group(db, &[projection], cp, batch, None).await
-}
-
 /// What a batch applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {

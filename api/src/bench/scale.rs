@@ -3,12 +3,10 @@
 //! model, a lead list page with a filter and a search, a lead's history, `audit verify` and
 //! `audit export`, and the process's resident memory after each phase.
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use super::{bench_admin, percentile};
+use crate::cli::events_bar;
 use crate::config::{Config, StoreArgs};
 use crate::server;
 
@@ -29,18 +27,6 @@ fn memory() -> String {
     format!("RSS {} (peak {})", field("VmRSS:"), field("VmHWM:"))
 }
 
-fn bar(total: u64, what: &str) -> Option<ProgressBar> {
-    std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec})")
-                .expect("valid template"),
-        );
-        bar.set_message(what.to_string());
-        bar
-    })
-}
-
 fn config_of(store: &StoreArgs) -> Config {
     let mut config = Config::ephemeral(store.data_dir.clone(), store.database_url.clone());
     config.store = store.clone();
@@ -56,7 +42,7 @@ pub async fn run(store: StoreArgs, events: u64, seed: u64) -> Result<(), String>
         .map_err(|e| e.to_string())?;
     let db = write.db.clone();
     println!("store: {}  generating about {events} events", db.kind());
-    let progress = bar(events, "generate");
+    let progress = events_bar(events, "generate");
     let t = Instant::now();
     let generated = commands::generate::generate(&write, events, seed, |n| {
         if let Some(b) = &progress {
@@ -81,7 +67,7 @@ pub async fn run(store: StoreArgs, events: u64, seed: u64) -> Result<(), String>
     // 2. Every read model from zero (the ledger, never rebuilt, catches up).
     let all = projections::all(&write.keyring, &signer);
     let t = Instant::now();
-    let progress = bar(head.max(0) as u64, "rebuild");
+    let progress = events_bar(head.max(0) as u64, "rebuild");
     let group: Vec<&dyn projections::Projection> = all
         .iter()
         .filter(|p| p.rebuildable())

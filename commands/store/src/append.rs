@@ -94,7 +94,7 @@ SELECT p.aggregate_type, p.aggregate_id, p.sequence, p.position
                         AND p.sequence = j.value ->> '$[2]'";
 
 /// One command's append.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Append {
     /// Sealed and chained, in sequence order.
     pub events: Vec<SerializedEvent>,

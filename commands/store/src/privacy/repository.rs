@@ -41,23 +41,17 @@ impl<R> EncryptingRepository<R> {
     }
 
     fn remember_last(&self, events: &[SerializedEvent]) {
-        let Some(last) = events.last() else { return };
-        let (_, hash) = crate::audit::stored_hashes(&last.metadata);
-        if hash.is_empty() {
-            return;
+        if let Some((place, hash)) = last_hash(events) {
+            self.remember(place, hash);
         }
+    }
+
+    fn remember(&self, place: (String, String, usize), hash: String) {
         let mut map = self.last_hashes.lock().expect("hash cache");
         if map.len() >= LAST_HASHES_MAX {
             map.clear();
         }
-        map.insert(
-            (
-                last.aggregate_type.clone(),
-                last.aggregate_id.clone(),
-                last.sequence,
-            ),
-            hash,
-        );
+        map.insert(place, hash);
     }
 
     fn take_remembered(&self, aggregate_type: &str, id: &str, sequence: usize) -> Option<String> {
@@ -152,11 +146,19 @@ impl<R: PersistedEventRepository> EncryptingRepository<R> {
 /// A command's events made ready for [`crate::append::Appender::append`]: sealed, chained, and the
 /// subject's key when the append has to store it.
 pub struct SealedAppend {
-    /// The events as they are to be stored.
-    pub events: Vec<SerializedEvent>,
-    /// The subject's key, when this append has to store it.
-    pub new_key: Option<crate::append::NewKey>,
-    key: Option<Arc<aes_gcm::Aes256Gcm>>,
+    /// What the store's writer appends (taken by [`SealedAppend::take`]).
+    append: crate::append::Append,
+    /// The subject whose key this append stores, and that key.
+    new_key: Option<(String, Arc<aes_gcm::Aes256Gcm>)>,
+    /// The last event's place and hash, remembered once the append is in.
+    last: Option<((String, String, usize), String)>,
+}
+
+impl SealedAppend {
+    /// The events and the key to store, for the writer.
+    pub fn take(&mut self) -> crate::append::Append {
+        std::mem::take(&mut self.append)
+    }
 }
 
 impl<R: PersistedEventRepository> EncryptingRepository<R> {
@@ -198,27 +200,52 @@ impl<R: PersistedEventRepository> EncryptingRepository<R> {
                 .map_err(failed)?;
         }
         self.chain::<A>(&mut events).await?;
+        let stored = match (&new_key, key) {
+            (Some(new), Some(key)) => Some((new.subject.clone(), key)),
+            _ => None,
+        };
         Ok(SealedAppend {
-            events,
-            new_key,
-            key,
+            last: last_hash(&events),
+            append: crate::append::Append {
+                events,
+                key: new_key,
+            },
+            new_key: stored,
         })
     }
 
     /// After the append committed: the new key and the last hash are known from now on.
-    pub fn appended(&self, append: &SealedAppend) {
-        if let (Some(new), Some(key)) = (&append.new_key, &append.key) {
-            self.keyring.key_stored(&new.subject, key.clone());
+    pub fn appended(&self, sealed: SealedAppend) {
+        if let Some((subject, key)) = sealed.new_key {
+            self.keyring.key_stored(&subject, key);
         }
-        self.remember_last(&append.events);
+        if let Some((place, hash)) = sealed.last {
+            self.remember(place, hash);
+        }
     }
 
     /// After the append lost the race to store the subject's key: read it again next time.
-    pub fn key_lost(&self, append: &SealedAppend) {
-        if let Some(new) = &append.new_key {
-            self.keyring.forget(&new.subject);
+    pub fn key_lost(&self, sealed: &SealedAppend) {
+        if let Some((subject, _)) = &sealed.new_key {
+            self.keyring.forget(subject);
         }
     }
+}
+
+/// The place (aggregate type, id, sequence) and stored hash of the last of `events`.
+fn last_hash(events: &[SerializedEvent]) -> Option<((String, String, usize), String)> {
+    let last = events.last()?;
+    let (_, hash) = crate::audit::stored_hashes(&last.metadata);
+    (!hash.is_empty()).then(|| {
+        (
+            (
+                last.aggregate_type.clone(),
+                last.aggregate_id.clone(),
+                last.sequence,
+            ),
+            hash,
+        )
+    })
 }
 
 fn failed(e: PrivacyError) -> PersistenceError {

@@ -42,11 +42,7 @@ impl Keyring {
         paths: &[&str],
         derived: bool,
     ) -> Result<(), PrivacyError> {
-        let mut targets = Vec::new();
-        for p in paths {
-            collect(payload, p, &mut targets);
-        }
-        if !targets.iter().any(|v| v.is_string()) {
+        if !Self::has_personal(payload, paths) {
             return Ok(());
         }
         let key = self.writer_key(subject).await?;
