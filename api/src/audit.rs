@@ -162,7 +162,7 @@ impl AuditApi {
         if !errors.is_empty() {
             return Err(ApiError::validation(errors).into());
         }
-        let (tx, rx) = tokio::sync::mpsc::channel::<Line>(256);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Line>>(projections::audit::EXPORT_QUEUE);
         let db = self.state.db.clone();
         tokio::spawn(async move {
             if let Err(e) = projections::audit::export(&db, &filter, tx).await {
@@ -170,10 +170,14 @@ impl AuditApi {
             }
         });
         let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|line| {
-                let mut text = serde_json::to_string(&line).unwrap_or_default();
-                text.push('\n');
-                (Ok::<_, std::io::Error>(text.into_bytes()), rx)
+            rx.recv().await.map(|lines| {
+                let mut text = Vec::new();
+                for line in &lines {
+                    // A line is plain data: writing it into memory cannot fail.
+                    let _ = serde_json::to_writer(&mut text, line);
+                    text.push(b'\n');
+                }
+                (Ok::<_, std::io::Error>(text), rx)
             })
         })
         .boxed();

@@ -127,21 +127,23 @@ pub async fn audit(store: StoreArgs, action: AuditAction) -> Result<(), String> 
                 );
                 bar
             });
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<Line>(256);
+            let (tx, mut rx) = tokio::sync::mpsc::channel(projections::audit::EXPORT_QUEUE);
             let db = tools.db.clone();
             let walk =
                 tokio::spawn(async move { projections::audit::export(&db, &filter, tx).await });
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let mut written = 0u64;
-            while let Some(line) = rx.recv().await {
-                serde_json::to_writer(&mut out, &line).map_err(|e| e.to_string())?;
-                out.write_all(b"\n").map_err(|e| e.to_string())?;
-                if matches!(line, Line::Event { .. }) {
-                    written += 1;
-                    if let Some(b) = &bar {
-                        b.set_position(written);
+            while let Some(lines) = rx.recv().await {
+                for line in &lines {
+                    serde_json::to_writer(&mut out, line).map_err(|e| e.to_string())?;
+                    out.write_all(b"\n").map_err(|e| e.to_string())?;
+                    if matches!(line, Line::Event { .. }) {
+                        written += 1;
                     }
+                }
+                if let Some(b) = &bar {
+                    b.set_position(written);
                 }
             }
             out.flush().map_err(|e| e.to_string())?;

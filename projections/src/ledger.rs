@@ -181,8 +181,30 @@ pub async fn entries(
     upto_seq: i64,
     limit: i64,
 ) -> Result<Vec<LedgerRow>, ProjectionError> {
-    Ok(with_db!(db, pool => {
-        sqlx::query_as::<_, LedgerRow>(
+    match db {
+        // One text per batch, as the log's batches (a row at a time costs more than the row).
+        Db::Sqlite(pool) => {
+            let text: Option<String> = sqlx::query_scalar(
+                "SELECT group_concat(record, char(30)) FROM (
+                   SELECT seq || char(31) || position || char(31) || aggregate_type || char(31)
+                          || aggregate_id || char(31) || sequence || char(31) || event_hash
+                          || char(31) || ledger_hash AS record
+                     FROM audit_ledger WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3)",
+            )
+            .bind(after_seq)
+            .bind(upto_seq)
+            .bind(limit)
+            .fetch_one(pool)
+            .await?;
+            let mut rows = text.as_deref().map_or(Ok(Vec::new()), |t| {
+                t.split('\u{1e}').map(ledger_row).collect()
+            })?;
+            if !rows.is_sorted_by_key(|r: &LedgerRow| r.seq) {
+                rows.sort_by_key(|r| r.seq);
+            }
+            Ok(rows)
+        }
+        Db::Postgres(pool) => Ok(sqlx::query_as::<_, LedgerRow>(
             "SELECT seq, position, aggregate_type, aggregate_id, sequence, event_hash, ledger_hash
                FROM audit_ledger WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
         )
@@ -190,8 +212,32 @@ pub async fn entries(
         .bind(upto_seq)
         .bind(limit)
         .fetch_all(pool)
-        .await?
-    }))
+        .await?),
+    }
+}
+
+/// One ledger entry from [`entries`]' SQLite text.
+fn ledger_row(record: &str) -> Result<LedgerRow, ProjectionError> {
+    let broken = || {
+        ProjectionError::Database(sqlx::Error::Decode(
+            format!("audit ledger batch: malformed entry {record:?}").into(),
+        ))
+    };
+    let f: Vec<&str> = record.split('\u{1f}').collect();
+    let [seq, position, aggregate_type, aggregate_id, sequence, event_hash, ledger_hash] =
+        f.as_slice()
+    else {
+        return Err(broken());
+    };
+    Ok(LedgerRow {
+        seq: seq.parse().map_err(|_| broken())?,
+        position: position.parse().map_err(|_| broken())?,
+        aggregate_type: aggregate_type.to_string(),
+        aggregate_id: aggregate_id.to_string(),
+        sequence: sequence.parse().map_err(|_| broken())?,
+        event_hash: event_hash.to_string(),
+        ledger_hash: ledger_hash.to_string(),
+    })
 }
 
 pub async fn checkpoints(db: &Db) -> Result<Vec<CheckpointRow>, ProjectionError> {

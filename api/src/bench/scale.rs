@@ -123,17 +123,19 @@ pub async fn run(store: StoreArgs, events: u64, seed: u64) -> Result<(), String>
         memory()
     );
     let t = Instant::now();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<projections::audit::Line>(256);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(projections::audit::EXPORT_QUEUE);
     let walk = tokio::spawn({
         let db = db.clone();
         async move { projections::audit::export(&db, &Default::default(), tx).await }
     });
     let mut exported = 0u64;
     let mut out = std::io::sink();
-    while let Some(line) = rx.recv().await {
-        serde_json::to_writer(&mut out, &line).map_err(|e| e.to_string())?;
-        if matches!(line, projections::audit::Line::Event { .. }) {
-            exported += 1;
+    while let Some(lines) = rx.recv().await {
+        for line in &lines {
+            serde_json::to_writer(&mut out, line).map_err(|e| e.to_string())?;
+            if matches!(line, projections::audit::Line::Event { .. }) {
+                exported += 1;
+            }
         }
     }
     walk.await.map_err(|e| e.to_string())??;

@@ -20,38 +20,77 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// JSON with object keys sorted at every level and no insignificant whitespace: the same value
 /// gives the same text whichever store (text, json, jsonb) kept it.
 pub fn canonical(v: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(v, &mut out);
-    out
+    let mut out = Vec::new();
+    write_canonical(v, &mut out, None);
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn write_canonical(v: &Value, out: &mut String) {
+/// Where canonical text goes: a buffer, or straight into a hash.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+/// Lets serde_json write escaped strings and numbers into a sink without a buffer of its own.
+struct Writer<'a, S: Sink>(&'a mut S);
+
+impl<S: Sink> std::io::Write for Writer<'_, S> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.put(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn put_str<S: Sink>(s: &str, out: &mut S) {
+    serde_json::to_writer(Writer(out), s).expect("a sink cannot fail");
+}
+
+/// Writes `v` canonically; at the top level only, the key `skip` is left out.
+fn write_canonical<S: Sink>(v: &Value, out: &mut S, skip: Option<&str>) {
     match v {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
+            // serde_json's map is ordered by key; sorting is only needed if it ever is not.
+            let mut keys: Vec<&String> = map.keys().filter(|k| Some(k.as_str()) != skip).collect();
+            if !keys.is_sorted() {
+                keys.sort();
+            }
+            out.put(b"{");
             for (i, k) in keys.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.put(b",");
                 }
-                out.push_str(&Value::String((*k).clone()).to_string());
-                out.push(':');
-                write_canonical(&map[k.as_str()], out);
+                put_str(k, out);
+                out.put(b":");
+                write_canonical(&map[k.as_str()], out, None);
             }
-            out.push('}');
+            out.put(b"}");
         }
         Value::Array(items) => {
-            out.push('[');
+            out.put(b"[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.put(b",");
                 }
-                write_canonical(item, out);
+                write_canonical(item, out, None);
             }
-            out.push(']');
+            out.put(b"]");
         }
-        other => out.push_str(&other.to_string()),
+        Value::String(s) => put_str(s, out),
+        other => serde_json::to_writer(Writer(out), other).expect("a sink cannot fail"),
     }
 }
 
@@ -67,22 +106,27 @@ pub struct EventContent<'a> {
     pub metadata: &'a Value,
 }
 
-/// The hash of an event (64 hex digits).
+/// The hash of an event (64 hex digits): sha256 over the canonical text of
+/// `{aggregate_id, aggregate_type, event_type, event_version, metadata (without hash), payload,
+/// sequence}`, written straight into the hash (keys in canonical order).
 pub fn event_hash(e: &EventContent<'_>) -> String {
-    let mut metadata = e.metadata.clone();
-    if let Value::Object(m) = &mut metadata {
-        m.remove("hash");
-    }
-    let content = serde_json::json!({
-        "aggregate_type": e.aggregate_type,
-        "aggregate_id": e.aggregate_id,
-        "sequence": e.sequence,
-        "event_type": e.event_type,
-        "event_version": e.event_version,
-        "payload": e.payload,
-        "metadata": metadata,
-    });
-    hex::encode(Sha256::digest(canonical(&content).as_bytes()))
+    let mut h = Sha256::new();
+    h.put(b"{\"aggregate_id\":");
+    put_str(e.aggregate_id, &mut h);
+    h.put(b",\"aggregate_type\":");
+    put_str(e.aggregate_type, &mut h);
+    h.put(b",\"event_type\":");
+    put_str(e.event_type, &mut h);
+    h.put(b",\"event_version\":");
+    put_str(e.event_version, &mut h);
+    h.put(b",\"metadata\":");
+    write_canonical(e.metadata, &mut h, Some("hash"));
+    h.put(b",\"payload\":");
+    write_canonical(e.payload, &mut h, None);
+    h.put(b",\"sequence\":");
+    h.put(e.sequence.to_string().as_bytes());
+    h.put(b"}");
+    hex::encode(h.finalize())
 }
 
 /// The hashes an event's metadata carries (empty strings when it carries none).
@@ -217,6 +261,79 @@ mod tests {
         let b: Value = serde_json::from_str(r#"{"a":null,"b":[1,{"x":"é","y":2}]}"#).unwrap();
         assert_eq!(canonical(&a), canonical(&b));
         assert_eq!(canonical(&a), r#"{"a":null,"b":[1,{"x":"é","y":2}]}"#);
+    }
+
+    /// The hash as first defined: the metadata copied without `hash`, the content built as a
+    /// JSON value, its canonical text hashed.
+    fn reference_hash(e: &EventContent<'_>) -> String {
+        let mut metadata = e.metadata.clone();
+        if let Value::Object(m) = &mut metadata {
+            m.remove("hash");
+        }
+        let content = serde_json::json!({
+            "aggregate_type": e.aggregate_type,
+            "aggregate_id": e.aggregate_id,
+            "sequence": e.sequence,
+            "event_type": e.event_type,
+            "event_version": e.event_version,
+            "payload": e.payload,
+            "metadata": metadata,
+        });
+        hex::encode(Sha256::digest(reference_canonical(&content).as_bytes()))
+    }
+
+    /// Canonical text as first defined: keys sorted by hand, scalars as serde_json prints them.
+    fn reference_canonical(v: &Value) -> String {
+        match v {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                let items: Vec<String> = keys
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{}:{}",
+                            Value::String((*k).clone()),
+                            reference_canonical(&map[k.as_str()])
+                        )
+                    })
+                    .collect();
+                format!("{{{}}}", items.join(","))
+            }
+            Value::Array(items) => {
+                let items: Vec<String> = items.iter().map(reference_canonical).collect();
+                format!("[{}]", items.join(","))
+            }
+            other => other.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_streamed_hash_equals_the_hash_of_the_canonical_content() {
+        let payloads = [
+            serde_json::json!({"LeadCaptured": {"z": 1, "a": [1.5, -2, 1e300, null, true], "é\"\n\u{1}": "ü\t\\"}}),
+            serde_json::json!("Archived"),
+            serde_json::json!({"Nested": {"b": {"d": {}, "c": []}, "a": "x"}}),
+        ];
+        let metadatas = [
+            serde_json::json!({"prev_hash": GENESIS, "hash": "ff", "actor_id": "u", "zz": {"b": 1, "a": 2}}),
+            serde_json::json!({}),
+            Value::Null,
+        ];
+        for p in &payloads {
+            for m in &metadatas {
+                let e = EventContent {
+                    aggregate_type: "lead",
+                    aggregate_id: "id-\"1\"",
+                    sequence: 42,
+                    event_type: "LeadCaptured",
+                    event_version: "1.0",
+                    payload: p,
+                    metadata: m,
+                };
+                assert_eq!(event_hash(&e), reference_hash(&e), "{p} {m}");
+            }
+        }
     }
 
     #[test]

@@ -56,14 +56,17 @@ impl StoredEvent {
 }
 
 const SQLITE_AFTER: &str = "
-SELECT p.position, 0 AS tx_id, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type,
-       e.event_version, e.payload, e.metadata
-  FROM event_positions p
-  JOIN events e ON e.aggregate_type = p.aggregate_type AND e.aggregate_id = p.aggregate_id
-                AND e.sequence = p.sequence
- WHERE p.position > $2
- ORDER BY p.position
- LIMIT $3";
+SELECT group_concat(record, char(30)) FROM (
+  SELECT p.position,
+         p.position || char(31) || e.aggregate_type || char(31) || e.aggregate_id || char(31)
+           || e.sequence || char(31) || e.event_type || char(31) || e.event_version || char(31)
+           || e.payload || char(31) || e.metadata AS record
+    FROM event_positions p
+    JOIN events e ON e.aggregate_type = p.aggregate_type AND e.aggregate_id = p.aggregate_id
+                  AND e.sequence = p.sequence
+   WHERE p.position > $1
+   ORDER BY p.position
+   LIMIT $2)";
 
 const POSTGRES_AFTER: &str = "
 SELECT position, tx_id::text::bigint AS tx_id, aggregate_type, aggregate_id, sequence,
@@ -80,23 +83,77 @@ pub async fn read_after(
     after: Checkpoint,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    let sql = match db {
-        Db::Sqlite(_) => SQLITE_AFTER,
-        Db::Postgres(_) => POSTGRES_AFTER,
+    let pool = match db {
+        Db::Sqlite(pool) => return read_after_sqlite(pool, after, limit).await,
+        Db::Postgres(pool) => pool,
     };
-    // The transaction id is bound as text for Postgres's `::text::xid8`; SQLite ignores `$1`.
-    let rows = with_db!(db, pool => {
-        sqlx::query(sql)
-            .bind(after.tx_id.to_string())
-            .bind(after.position)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?
-    });
+    // The transaction id is bound as text for Postgres's `::text::xid8`.
+    let rows = sqlx::query(POSTGRES_AFTER)
+        .bind(after.tx_id.to_string())
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// Separates the fields of one event in [`SQLITE_AFTER`]'s text (a JSON text never holds it raw).
+const FIELD: char = '\u{1f}';
+/// Separates the events.
+const RECORD: char = '\u{1e}';
+
+/// On SQLite a batch comes back as one text (events joined in position order): handing each
+/// row from SQLite's thread to ours cost more than reading it.
+async fn read_after_sqlite(
+    pool: &sqlx::SqlitePool,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let text: Option<String> = sqlx::query_scalar(SQLITE_AFTER)
+        .bind(after.position)
+        .bind(limit)
+        .fetch_one(pool)
+        .await?;
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let broken = |what: &str| {
+        StoreError::Database(sqlx::Error::Decode(
+            format!("event log batch: {what}").into(),
+        ))
+    };
+    let mut events = Vec::with_capacity(limit.max(0) as usize);
+    for record in text.split(RECORD) {
+        let mut f = record.splitn(8, FIELD);
+        let mut next = |name: &str| f.next().ok_or_else(|| broken(name));
+        let position = next("position")?.parse().map_err(|_| broken("position"))?;
+        let aggregate_type = next("aggregate type")?.to_string();
+        let aggregate_id = next("aggregate id")?.to_string();
+        let sequence = next("sequence")?.parse().map_err(|_| broken("sequence"))?;
+        let event_type = next("event type")?.to_string();
+        let event_version = next("event version")?.to_string();
+        let payload = serde_json::from_str(next("payload")?).map_err(|_| broken("payload"))?;
+        let metadata = serde_json::from_str(next("metadata")?).map_err(|_| broken("metadata"))?;
+        events.push(StoredEvent {
+            position,
+            tx_id: 0,
+            aggregate_type,
+            aggregate_id,
+            sequence,
+            event_type,
+            event_version,
+            payload,
+            metadata,
+        });
+    }
+    // The rows come in the subquery's order; should SQLite ever join them otherwise, sort.
+    if !events.is_sorted_by_key(|e| e.position) {
+        events.sort_by_key(|e| e.position);
+    }
+    Ok(events)
 }
 
 fn decode<R: Row>(row: &R) -> Result<StoredEvent, sqlx::Error>

@@ -107,18 +107,24 @@ impl ExportFilter {
 
 const BATCH: i64 = 2000;
 
-/// Walks the log in commit order beside the ledger in its order, sending each export line to
-/// `out` (lines `filter` leaves out are skipped; the walk still covers everything). Answers
-/// how many events were walked.
+/// How many batches of export lines may wait for their reader.
+pub const EXPORT_QUEUE: usize = 2;
+
+/// Walks the log in commit order beside the ledger in its order, sending the export lines to
+/// `out` a batch at a time (lines `filter` leaves out are skipped; the walk still covers
+/// everything). Answers how many events were walked.
 pub async fn export(
     db: &Db,
     filter: &ExportFilter,
-    out: tokio::sync::mpsc::Sender<Line>,
+    out: tokio::sync::mpsc::Sender<Vec<Line>>,
 ) -> Result<u64, String> {
-    let emit = |line: Line| {
+    let emit = |lines: Vec<Line>| {
         let out = out.clone();
         async move {
-            out.send(line)
+            if lines.is_empty() {
+                return Ok(());
+            }
+            out.send(lines)
                 .await
                 .map_err(|_| "the export's reader went away".to_string())
         }
@@ -144,6 +150,7 @@ pub async fn export(
             .map_err(|e| e.to_string())?;
         let Some(last) = events.last() else { break };
         cp = last.checkpoint();
+        let mut lines = Vec::with_capacity(events.len());
         for e in events {
             walked += 1;
             if ledger_rows.is_empty() && !ledger_done {
@@ -163,7 +170,7 @@ pub async fn export(
             });
             let seq = entry.as_ref().map(|l| l.seq);
             if filter.keeps(&e) {
-                emit(Line::Event {
+                lines.push(Line::Event {
                     position: e.position,
                     aggregate_type: e.aggregate_type,
                     aggregate_id: e.aggregate_id,
@@ -173,15 +180,16 @@ pub async fn export(
                     payload: e.payload,
                     metadata: e.metadata,
                     ledger: entry,
-                })
-                .await?;
+                });
             }
             if let Some(c) = seq.and_then(|s| checkpoints.get(&s)) {
-                emit(checkpoint_line(c)).await?;
+                lines.push(checkpoint_line(c));
             }
         }
+        emit(lines).await?;
     }
     // Ledger entries left over name events that are no longer in the log.
+    let mut orphans = Vec::new();
     loop {
         if ledger_rows.is_empty() && !ledger_done {
             let more = ledger::entries(db, ledger_after, ledger_end, BATCH)
@@ -198,8 +206,9 @@ pub async fn export(
         };
         let entry = to_entry(&l, &ledger_prev);
         ledger_prev = l.ledger_hash.clone();
-        emit(Line::Orphan { ledger: entry }).await?;
+        orphans.push(Line::Orphan { ledger: entry });
     }
+    emit(orphans).await?;
     Ok(walked)
 }
 

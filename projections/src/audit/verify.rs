@@ -55,7 +55,8 @@ const RECENT: usize = 64;
 pub struct Verifier {
     complete: bool,
     pinned_key: Option<String>,
-    chains: HashMap<(String, String), (i64, String)>,
+    /// Each aggregate's last sequence and hash, by `type\0id`.
+    chains: HashMap<String, (i64, String)>,
     ledger: Option<(i64, String)>,
     /// The hashes of the ledger entries a checkpoint may be signed for.
     ledger_hashes: HashMap<i64, String>,
@@ -130,7 +131,8 @@ impl Verifier {
                 ledger,
             } => {
                 self.report.events += 1;
-                let name = format!("{aggregate_type}/{aggregate_id}");
+                // Names are only spelled out when something is wrong.
+                let name = || format!("{aggregate_type}/{aggregate_id}");
                 let at = Some(*position);
                 let computed = audit::event_hash(&audit::EventContent {
                     aggregate_type,
@@ -151,33 +153,40 @@ impl Verifier {
                 if stored != computed {
                     self.fail(
                         at,
-                        name.clone(),
+                        name(),
                         *sequence,
                         "the event's content does not match its hash (it was altered)".into(),
                     );
                 }
-                let key = (aggregate_type.clone(), aggregate_id.clone());
-                match self.chains.get(&key).cloned() {
+                let mut key = String::with_capacity(aggregate_type.len() + aggregate_id.len() + 1);
+                key.push_str(aggregate_type);
+                key.push('\0');
+                key.push_str(aggregate_id);
+                let chained = match self.chains.get_mut(&key) {
                     Some((last_seq, last_hash)) => {
-                        if *sequence != last_seq + 1 {
-                            self.fail(at, name.clone(), *sequence, format!("follows #{last_seq} of its aggregate: events are missing or out of order"));
-                        } else if prev != last_hash {
-                            self.fail(
-                                at,
-                                name.clone(),
-                                *sequence,
+                        let problem = if *sequence != *last_seq + 1 {
+                            Some(format!("follows #{last_seq} of its aggregate: events are missing or out of order"))
+                        } else if prev != *last_hash {
+                            Some(
                                 "its previous-event hash does not match the event before it".into(),
-                            );
-                        }
+                            )
+                        } else {
+                            None
+                        };
+                        *last_seq = *sequence;
+                        *last_hash = stored;
+                        problem
                     }
                     None => {
                         self.report.aggregates += 1;
-                        if self.complete && (*sequence != 1 || prev != GENESIS) {
-                            self.fail(at, name.clone(), *sequence, "the aggregate's first event in the log is not its first event (earlier events are missing)".into());
-                        }
+                        let first = !self.complete || (*sequence == 1 && prev == GENESIS);
+                        self.chains.insert(key, (*sequence, stored));
+                        (!first).then(|| "the aggregate's first event in the log is not its first event (earlier events are missing)".to_string())
                     }
+                };
+                if let Some(problem) = chained {
+                    self.fail(at, name(), *sequence, problem);
                 }
-                self.chains.insert(key, (*sequence, stored.clone()));
                 // Events past the ledger's end are checked by their own chains only; they can
                 // only be the newest.
                 if ledger.is_none() {
@@ -185,7 +194,7 @@ impl Verifier {
                 } else if self.unledgered_seen && self.complete {
                     self.fail(
                         at,
-                        name.clone(),
+                        name(),
                         *sequence,
                         "events the ledger does not hold come before this one (inserted?)".into(),
                     );
@@ -198,7 +207,7 @@ impl Verifier {
                     {
                         let expected =
                             format!("{}/{} #{}", l.aggregate_type, l.aggregate_id, l.sequence);
-                        self.fail(at, name.clone(), *sequence, format!("the ledger's entry {} at this place is {expected}: an event was deleted, inserted or moved", l.seq));
+                        self.fail(at, name(), *sequence, format!("the ledger's entry {} at this place is {expected}: an event was deleted, inserted or moved", l.seq));
                     } else {
                         self.ledger_entry(l, &computed, at);
                     }
@@ -253,45 +262,37 @@ impl Verifier {
     }
 
     fn ledger_entry(&mut self, l: &LedgerEntry, computed: &str, at: Option<i64>) {
-        let name = format!("{}/{}", l.aggregate_type, l.aggregate_id);
+        let name = || format!("{}/{}", l.aggregate_type, l.aggregate_id);
         if l.event_hash != computed {
-            self.fail(at, name.clone(), l.sequence, format!("the ledger's entry {} holds another hash for this event (it was altered after the ledger took it in)", l.seq));
+            self.fail(at, name(), l.sequence, format!("the ledger's entry {} holds another hash for this event (it was altered after the ledger took it in)", l.seq));
         }
-        if let Some((last_seq, last_hash)) = self.ledger.clone() {
-            if l.seq == last_seq + 1 && l.ledger_prev != last_hash {
-                self.fail(
-                    at,
-                    name.clone(),
-                    l.sequence,
-                    format!(
+        let problem = match &self.ledger {
+            Some((last_seq, last_hash)) => {
+                if l.seq == last_seq + 1 && l.ledger_prev != *last_hash {
+                    Some(format!(
                         "the ledger's entry {} does not follow entry {last_seq}",
                         l.seq
-                    ),
-                );
-            } else if self.complete && l.seq != last_seq + 1 {
-                self.fail(
-                    at,
-                    name.clone(),
-                    l.sequence,
-                    format!(
+                    ))
+                } else if self.complete && l.seq != last_seq + 1 {
+                    Some(format!(
                         "the ledger's entries {} to {} are missing (events were removed)",
                         last_seq + 1,
                         l.seq - 1
-                    ),
-                );
+                    ))
+                } else {
+                    None
+                }
             }
-        } else if self.complete && (l.seq != 1 || l.ledger_prev != GENESIS) {
-            self.fail(
-                at,
-                name.clone(),
-                l.sequence,
-                "the ledger does not start at its beginning".into(),
-            );
+            None => (self.complete && (l.seq != 1 || l.ledger_prev != GENESIS))
+                .then(|| "the ledger does not start at its beginning".to_string()),
+        };
+        if let Some(problem) = problem {
+            self.fail(at, name(), l.sequence, problem);
         }
         if audit::ledger_hash(&l.ledger_prev, &l.event_hash) != l.ledger_hash {
             self.fail(
                 at,
-                name,
+                name(),
                 l.sequence,
                 format!(
                     "the ledger's entry {} is not the hash of its predecessor and its event",
@@ -320,11 +321,13 @@ impl Verifier {
 /// Verifies the live database: the whole log beside the whole ledger.
 pub async fn verify_live(db: &Db, pinned_key: Option<String>) -> Result<Report, String> {
     let mut v = Verifier::new(true, pinned_key);
-    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(super::EXPORT_QUEUE);
     let db = db.clone();
     let walk = tokio::spawn(async move { export(&db, &ExportFilter::default(), tx).await });
-    while let Some(line) = rx.recv().await {
-        v.line(&line);
+    while let Some(lines) = rx.recv().await {
+        for line in &lines {
+            v.line(line);
+        }
     }
     walk.await.map_err(|e| e.to_string())??;
     Ok(v.finish())
@@ -338,7 +341,7 @@ pub fn verify_lines(
     pinned_key: Option<String>,
     partial: bool,
 ) -> Result<Report, String> {
-    let mut lines = Vec::new();
+    let mut v = Verifier::new(!partial, pinned_key);
     for (i, raw) in input.lines().enumerate() {
         let raw = raw.map_err(|e| e.to_string())?;
         if raw.trim().is_empty() {
@@ -346,11 +349,7 @@ pub fn verify_lines(
         }
         let line: Line = serde_json::from_str(&raw)
             .map_err(|e| format!("line {}: not an export line: {e}", i + 1))?;
-        lines.push(line);
-    }
-    let mut v = Verifier::new(!partial, pinned_key);
-    for line in &lines {
-        v.line(line);
+        v.line(&line);
     }
     Ok(v.finish())
 }
