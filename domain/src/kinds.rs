@@ -35,6 +35,14 @@ pub const KINDS: &[Kind] = &[
         erased_event: Some("ClientErased"),
     },
     Kind {
+        // Its id is the client's: its personal fields are sealed with the client's key and go
+        // when the client is erased; privacy requests name the client.
+        name: crate::kyc::Kyc::TYPE,
+        events: crate::kyc::EVENT_TABLES,
+        data_subject: false,
+        erased_event: None,
+    },
+    Kind {
         name: crate::user::User::TYPE,
         events: crate::user::EVENT_TABLES,
         data_subject: false,

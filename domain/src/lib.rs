@@ -34,6 +34,7 @@ pub mod access;
 pub mod client;
 pub mod input;
 pub mod kinds;
+pub mod kyc;
 pub mod lead;
 pub mod personal;
 pub mod privacy;

@@ -3,6 +3,13 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod identity;
+
+pub use identity::{
+    verhoeff_check_digit, verhoeff_valid, AadhaarNumber, CkycNumber, DrivingLicence, Ifsc,
+    MaskedAadhaar, PassportNumber, VoterId,
+};
+
 /// Why a value was refused; `field` is filled in by the caller that knows the field's name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -216,6 +223,12 @@ impl Pan {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Who holds it: the fourth letter (`P` a person, `C` a company, `H` a HUF, `F` a firm,
+    /// `T` a trust, …).
+    pub fn holder(&self) -> char {
+        self.0.as_bytes()[3] as char
     }
 }
 

@@ -20,6 +20,10 @@ pub enum DocumentKind {
     IncomeProof,
     Photograph,
     Signature,
+    /// An Aadhaar card copy with the first eight digits masked (whole copies are refused).
+    AadhaarMasked,
+    /// The record of an in-person or video verification.
+    VerificationRecord,
     Other,
 }
 
@@ -36,6 +40,8 @@ impl From<DocumentKind> for domain::client::DocumentKind {
             DocumentKind::IncomeProof => D::IncomeProof,
             DocumentKind::Photograph => D::Photograph,
             DocumentKind::Signature => D::Signature,
+            DocumentKind::AadhaarMasked => D::AadhaarMasked,
+            DocumentKind::VerificationRecord => D::VerificationRecord,
             DocumentKind::Other => D::Other,
         }
     }
@@ -54,6 +60,8 @@ impl From<domain::client::DocumentKind> for DocumentKind {
             D::IncomeProof => DocumentKind::IncomeProof,
             D::Photograph => DocumentKind::Photograph,
             D::Signature => DocumentKind::Signature,
+            D::AadhaarMasked => DocumentKind::AadhaarMasked,
+            D::VerificationRecord => DocumentKind::VerificationRecord,
             D::Other => DocumentKind::Other,
         }
     }

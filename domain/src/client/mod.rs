@@ -46,6 +46,8 @@ snake_enum!(
         IncomeProof => "income_proof",
         Photograph => "photograph",
         Signature => "signature",
+        AadhaarMasked => "aadhaar_masked",
+        VerificationRecord => "verification_record",
         Other => "other"
     }
 );
