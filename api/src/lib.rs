@@ -14,6 +14,7 @@ pub mod config;
 pub mod contract;
 pub mod dto;
 pub mod http;
+pub mod kyc;
 pub mod leads;
 pub mod marketing;
 pub mod ops;
@@ -32,6 +33,7 @@ pub type Apis = (
     leads::PipelineApi,
     clients::ClientsApi,
     clients::DocumentsApi,
+    kyc::KycApi,
     marketing::MarketingApi,
     leads::FollowUpsApi,
     privacy::PrivacyApi,
@@ -62,6 +64,9 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             clients::DocumentsApi {
+                state: state.clone(),
+            },
+            kyc::KycApi {
                 state: state.clone(),
             },
             marketing::MarketingApi {

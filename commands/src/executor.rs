@@ -103,6 +103,11 @@ where
         }
     }
 
+    /// What the aggregate decides with (clock, rules), for callers that ask it before acting.
+    pub fn services(&self) -> &A::Services {
+        &self.services
+    }
+
     /// Executes `command` on the aggregate `id`. A lost optimistic-lock race is retried on a
     /// freshly loaded aggregate a bounded number of times, then answered with `Conflict`.
     /// With `expected`, the command only runs on that version of the aggregate.

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod executor;
 pub mod generate;
 pub mod idempotency;
+pub mod kyc;
 pub mod leads;
 pub mod log_store;
 pub mod lookups;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 use domain::access::PiiAccess;
 use domain::client::{Client, ClientServices, RetentionPolicy};
+use domain::kyc::{Kyc, KycRules, KycServices};
 use domain::lead::{Lead, LeadServices};
 use domain::user::{User, UserServices};
 use domain::Clock;
@@ -44,6 +46,7 @@ pub struct WriteSide {
     pub lookups: Arc<dyn Lookups>,
     pub leads: Executor<Lead>,
     pub clients: Executor<Client>,
+    pub kyc: Executor<Kyc>,
     pub users: Executor<User>,
     pub access: Executor<PiiAccess>,
 }
@@ -81,6 +84,18 @@ impl WriteSide {
                 signal.clone(),
                 keyring.clone(),
                 domain::client::upcasters(),
+                counters.clone(),
+                appender.clone(),
+            ),
+            kyc: Executor::new(
+                db,
+                KycServices {
+                    clock: clock.clone(),
+                    rules: KycRules::default(),
+                },
+                signal.clone(),
+                keyring.clone(),
+                domain::kyc::upcasters(),
                 counters.clone(),
                 appender.clone(),
             ),

@@ -10,6 +10,7 @@ mod concurrency;
 mod contract;
 mod erasure;
 mod errors;
+mod kyc;
 mod leads;
 mod privacy;
 mod processes;

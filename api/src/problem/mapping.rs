@@ -211,3 +211,49 @@ impl From<Vec<domain::input::Invalid>> for ApiError {
         )
     }
 }
+
+/// Maps a KYC step's failure to its HTTP problem.
+impl From<commands::kyc::KycUseError> for ApiError {
+    fn from(e: commands::kyc::KycUseError) -> Self {
+        use commands::clients::UploadRefused;
+        use commands::kyc::KycUseError;
+        use domain::kyc::KycError;
+        match e {
+            KycUseError::Command(CommandError::Rejected(e)) => {
+                let detail = e.to_string();
+                match e {
+                    KycError::NoCase => ApiError::not_found("KYC case"),
+                    KycError::NotAllowed { allowed, .. } => ApiError::illegal_transition(
+                        detail,
+                        allowed.iter().map(|s| s.to_string()).collect(),
+                    ),
+                    KycError::Incomplete { .. } => ApiError::conflict("kyc-incomplete", detail),
+                    KycError::NotAChecker | KycError::MakerChecker => ApiError::forbidden(detail),
+                    KycError::UnknownDocument(_) => ApiError::field("documents", detail),
+                    KycError::Invalid { field, message } => ApiError::field(field, message),
+                    KycError::DuplicateDocument => ApiError::conflict("duplicate-id", detail),
+                    KycError::RiskNotSet => ApiError::conflict("risk-not-set", detail),
+                    KycError::NotDue => ApiError::conflict("not-due", detail),
+                    KycError::ClientTypeChanged(_) => {
+                        ApiError::conflict("client-type-changed", detail)
+                    }
+                }
+            }
+            KycUseError::Command(CommandError::Conflict) => ApiError::conflict(
+                "concurrent-change",
+                "the KYC case was changed by another request at the same time; retry",
+            ),
+            KycUseError::Command(e @ CommandError::VersionMismatch { .. }) => {
+                ApiError::precondition_failed(e.to_string())
+            }
+            KycUseError::Command(CommandError::Store(e)) => ApiError::internal(e),
+            KycUseError::Client(e) => e.into(),
+            KycUseError::Upload(UploadRefused::Invalid(invalid)) => ApiError::from(invalid),
+            KycUseError::Upload(e @ UploadRefused::Unsupported) => {
+                ApiError::unsupported_document(e.to_string())
+            }
+            KycUseError::Invalid { field, message } => ApiError::field(field, message),
+            KycUseError::WrongFileType(why) => ApiError::unsupported_document(why),
+        }
+    }
+}

@@ -12,6 +12,10 @@
 //! Clients: a relationship manager sees and serves the clients they look after (onboard, edit,
 //! upload documents); a branch manager their branch's, and also assigns and closes; compliance
 //! reads every client and its documents and closes accounts; auditors see none.
+//!
+//! KYC: those who serve a client file its documents, its risk profile and submit its case;
+//! compliance officers (and admins) review and decide cases, which the maker-checker rule in
+//! the KYC aggregate keeps from whoever made something in the case.
 
 mod record;
 
@@ -47,6 +51,11 @@ pub enum Action {
     DocumentUpload,
     DocumentRead,
     MarketingAudience,
+    /// File KYC documents, record the risk profile, submit a case.
+    KycPrepare,
+    KycRead,
+    /// Review and decide cases, see the review queue, record KRA status and CKYC number.
+    KycDecide,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through the scopes).
@@ -74,6 +83,8 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | DocumentUpload
                 | DocumentRead
                 | MarketingAudience
+                | KycPrepare
+                | KycRead
         ),
         RelationshipManager => matches!(
             action,
@@ -88,6 +99,8 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | ClientEdit
                 | DocumentUpload
                 | DocumentRead
+                | KycPrepare
+                | KycRead
         ),
         ComplianceOfficer => matches!(
             action,
@@ -102,6 +115,8 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | ClientRead
                 | ClientClose
                 | DocumentRead
+                | KycRead
+                | KycDecide
         ),
         Auditor => matches!(action, AuditExport | HistoryRead),
     }

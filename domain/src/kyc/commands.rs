@@ -39,7 +39,6 @@ pub enum KycCommand {
         new_case_id: Uuid,
         client_id: Uuid,
         client_type: ClientType,
-        derivatives: bool,
         document: KycDocument,
     },
     Submit {

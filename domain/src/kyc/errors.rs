@@ -24,8 +24,12 @@ pub enum KycError {
     MakerChecker,
     #[error("the case holds no document {0}")]
     UnknownDocument(uuid::Uuid),
-    #[error("{0}")]
-    Invalid(&'static str),
+    /// A value the case cannot take (the field, and why).
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: &'static str,
+    },
     #[error("a document with this id is already in the case")]
     DuplicateDocument,
     #[error("the client's risk category must be set before the case is approved")]

@@ -99,17 +99,17 @@ pub struct Case {
     pub case_id: Uuid,
     pub status: KycStatus,
     pub client_type: ClientType,
-    pub derivatives: bool,
     pub documents: Vec<CaseDocument>,
     /// Who submitted the case or uploaded one of its documents: none of them may decide it.
     pub makers: BTreeSet<Uuid>,
 }
 
 impl Case {
-    /// The required items not yet provided by a document that still counts.
-    pub fn missing(&self, rules: &RequiredItems) -> Vec<KycItem> {
+    /// The required items not yet provided by a document that still counts (`derivatives`:
+    /// the client trades derivatives, so an income proof is needed).
+    pub fn missing(&self, rules: &RequiredItems, derivatives: bool) -> Vec<KycItem> {
         rules
-            .for_case(self.client_type, self.derivatives)
+            .for_case(self.client_type, derivatives)
             .into_iter()
             .filter(|item| {
                 !self
@@ -130,6 +130,8 @@ impl Case {
 pub struct Kyc {
     case: Option<Case>,
     risk: Option<RiskCategory>,
+    /// Whether the client trades derivatives (from the last risk profile).
+    derivatives: bool,
     next_rekyc_on: Option<NaiveDate>,
 }
 
@@ -146,7 +148,9 @@ impl Kyc {
         }
     }
 
-    fn decide(
+    /// The events `command` would append, or why it is refused (callers that must do work
+    /// first, such as storing a file, ask this before).
+    pub fn decide(
         &self,
         command: KycCommand,
         services: &KycServices,
@@ -157,15 +161,8 @@ impl Kyc {
                 new_case_id,
                 client_id,
                 client_type,
-                derivatives,
                 document,
-            } => self.attach(
-                (new_case_id, client_id),
-                client_type,
-                derivatives,
-                document,
-                today,
-            ),
+            } => self.attach((new_case_id, client_id), client_type, document, today),
             KycCommand::Submit { by, profile } => {
                 let case = self.case.as_ref().ok_or(KycError::NoCase)?;
                 if !matches!(
@@ -174,7 +171,7 @@ impl Kyc {
                 ) {
                     return Err(Self::not_allowed(case.status));
                 }
-                let items = case.missing(&services.rules.required);
+                let items = case.missing(&services.rules.required, self.derivatives);
                 let mut attributes = Vec::new();
                 for (present, name) in [
                     (profile.name, "name"),
@@ -257,29 +254,34 @@ impl Kyc {
         &self,
         (new_case_id, client_id): (Uuid, Uuid),
         client_type: ClientType,
-        derivatives: bool,
         document: KycDocument,
         today: NaiveDate,
     ) -> Result<Vec<KycEvent>, KycError> {
         if let (Some(issued), Some(expires)) = (document.issue_date, document.expiry_date) {
             if expires <= issued {
-                return Err(KycError::Invalid("a document expires after it was issued"));
+                return Err(KycError::Invalid {
+                    field: "expiry_date",
+                    message: "a document expires after it was issued",
+                });
             }
         }
         if document.issue_date.is_some_and(|d| d > today) {
-            return Err(KycError::Invalid(
-                "a document's issue date cannot be in the future",
-            ));
+            return Err(KycError::Invalid {
+                field: "issue_date",
+                message: "a document's issue date cannot be in the future",
+            });
         }
         if document.expiry_date.is_some_and(|d| d < today) {
-            return Err(KycError::Invalid(
-                "the document has expired; an expired document cannot be filed",
-            ));
+            return Err(KycError::Invalid {
+                field: "expiry_date",
+                message: "the document has expired; an expired document cannot be filed",
+            });
         }
         if document.document_type.expires() && document.expiry_date.is_none() {
-            return Err(KycError::Invalid(
-                "passports and driving licences are filed with their expiry date",
-            ));
+            return Err(KycError::Invalid {
+                field: "expiry_date",
+                message: "passports and driving licences are filed with their expiry date",
+            });
         }
         let mut events = Vec::new();
         let case_id = match self.case.as_ref() {
@@ -304,7 +306,7 @@ impl Kyc {
                     case_id,
                     client_id,
                     client_type,
-                    derivatives,
+                    derivatives: self.derivatives,
                     opened_by: document.uploaded_by,
                 });
                 case_id
@@ -346,7 +348,10 @@ impl Kyc {
                 return Err(KycError::UnknownDocument(f.document_id));
             }
             if f.verdict == DocumentVerdict::Rejected && f.reason.is_none() {
-                return Err(KycError::Invalid("a rejected document needs its reason"));
+                return Err(KycError::Invalid {
+                    field: "documents",
+                    message: "a rejected document needs its reason",
+                });
             }
         }
         let any_rejected = findings
@@ -354,15 +359,17 @@ impl Kyc {
             .any(|f| f.verdict == DocumentVerdict::Rejected);
         match decision {
             Decision::Approve if any_rejected => {
-                return Err(KycError::Invalid(
-                    "an approval cannot reject a document: request a revision instead",
-                ))
+                return Err(KycError::Invalid {
+                    field: "documents",
+                    message: "an approval cannot reject a document: request a revision instead",
+                })
             }
             Decision::Approve if self.risk.is_none() => return Err(KycError::RiskNotSet),
             Decision::Reject | Decision::RequestRevision if reasons.is_empty() && !any_rejected => {
-                return Err(KycError::Invalid(
-                    "a rejection or a revision request gives its reasons",
-                ))
+                return Err(KycError::Invalid {
+                    field: "reasons",
+                    message: "a rejection or a revision request gives its reasons",
+                })
             }
             _ => {}
         }
@@ -434,14 +441,12 @@ impl Aggregate for Kyc {
             KycEvent::KycCaseOpened {
                 case_id,
                 client_type,
-                derivatives,
                 ..
             } => {
                 self.case = Some(Case {
                     case_id,
                     status: KycStatus::Pending,
                     client_type,
-                    derivatives,
                     documents: Vec::new(),
                     makers: BTreeSet::new(),
                 });
@@ -478,7 +483,12 @@ impl Aggregate for Kyc {
                 self.mark(&review);
                 self.set_status(KycStatus::RevisionRequested);
             }
-            KycEvent::KycRiskCategorised { category, .. } => self.risk = Some(category),
+            KycEvent::KycRiskCategorised {
+                category, factors, ..
+            } => {
+                self.risk = Some(category);
+                self.derivatives = factors.derivatives;
+            }
             KycEvent::KraStatusRecorded { .. } | KycEvent::CkycNumberRecorded { .. } => {}
             KycEvent::RekycDue { .. } => self.set_status(KycStatus::RekycDue),
         }

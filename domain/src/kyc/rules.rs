@@ -31,6 +31,14 @@ impl ClientType {
         }
     }
 
+    /// The kind of client a PAN's holder letter names, if KYC takes such clients.
+    pub fn of_pan(pan: &Pan) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|t| t.pan_holder() == pan.holder())
+    }
+
     /// Whether `pan` can belong to this kind of client.
     pub fn fits(self, pan: &Pan) -> bool {
         pan.holder() == self.pan_holder()

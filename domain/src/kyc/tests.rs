@@ -88,7 +88,6 @@ fn attach(d: KycDocument) -> KycCommand {
         new_case_id: case_id(),
         client_id: CLIENT,
         client_type: ClientType::Individual,
-        derivatives: false,
         document: d,
     }
 }
@@ -181,9 +180,10 @@ fn documents_must_be_current_and_dated_sensibly() {
     Given::with(services())
         .given_no_previous_events()
         .when(attach(expired))
-        .then_expect_error(KycError::Invalid(
-            "the document has expired; an expired document cannot be filed",
-        ));
+        .then_expect_error(KycError::Invalid {
+            field: "expiry_date",
+            message: "the document has expired; an expired document cannot be filed",
+        });
     let backwards = KycDocument {
         issue_date: Some(date(2025, 1, 1)),
         expiry_date: Some(date(2024, 1, 1)),
@@ -192,7 +192,10 @@ fn documents_must_be_current_and_dated_sensibly() {
     Given::with(services())
         .given_no_previous_events()
         .when(attach(backwards))
-        .then_expect_error(KycError::Invalid("a document expires after it was issued"));
+        .then_expect_error(KycError::Invalid {
+            field: "expiry_date",
+            message: "a document expires after it was issued",
+        });
     let undated = KycDocument {
         expiry_date: None,
         ..doc(2, KycDocumentType::Passport)
@@ -200,9 +203,10 @@ fn documents_must_be_current_and_dated_sensibly() {
     Given::with(services())
         .given_no_previous_events()
         .when(attach(undated))
-        .then_expect_error(KycError::Invalid(
-            "passports and driving licences are filed with their expiry date",
-        ));
+        .then_expect_error(KycError::Invalid {
+            field: "expiry_date",
+            message: "passports and driving licences are filed with their expiry date",
+        });
     let future = KycDocument {
         issue_date: Some(date(2027, 1, 1)),
         ..doc(1, KycDocumentType::PanCard)
@@ -210,9 +214,10 @@ fn documents_must_be_current_and_dated_sensibly() {
     Given::with(services())
         .given_no_previous_events()
         .when(attach(future))
-        .then_expect_error(KycError::Invalid(
-            "a document's issue date cannot be in the future",
-        ));
+        .then_expect_error(KycError::Invalid {
+            field: "issue_date",
+            message: "a document's issue date cannot be in the future",
+        });
 }
 
 #[test]
@@ -249,6 +254,25 @@ fn submission_names_every_missing_item_and_attribute() {
 
 #[test]
 fn derivatives_need_an_income_proof() {
+    let mut events = complete();
+    events.push(KycEvent::KycRiskCategorised {
+        category: RiskCategory::Low,
+        factors: RiskFactors::from(&RiskProfile {
+            derivatives: true,
+            ..profile()
+        }),
+        by: AGENT,
+    });
+    Given::with(services())
+        .given(events)
+        .when(KycCommand::Submit {
+            by: AGENT,
+            profile: all_present(),
+        })
+        .then_expect_error(KycError::Incomplete {
+            items: vec![KycItem::IncomeProof],
+            attributes: vec![],
+        });
     let rules = RequiredItems::default();
     assert!(!rules
         .for_case(ClientType::Individual, false)
@@ -327,9 +351,10 @@ fn rejections_give_reasons_and_rejected_documents_must_be_replaced() {
     Given::with(services())
         .given(events.clone())
         .when(decide(OFFICER, Role::ComplianceOfficer, Decision::Reject))
-        .then_expect_error(KycError::Invalid(
-            "a rejection or a revision request gives its reasons",
-        ));
+        .then_expect_error(KycError::Invalid {
+            field: "reasons",
+            message: "a rejection or a revision request gives its reasons",
+        });
     let blurred = DocumentFinding {
         document_id: Uuid::from_u128(103),
         verdict: DocumentVerdict::Rejected,
@@ -366,9 +391,10 @@ fn rejections_give_reasons_and_rejected_documents_must_be_replaced() {
             reasons: vec![],
             documents: vec![blurred],
         })
-        .then_expect_error(KycError::Invalid(
-            "an approval cannot reject a document: request a revision instead",
-        ));
+        .then_expect_error(KycError::Invalid {
+            field: "documents",
+            message: "an approval cannot reject a document: request a revision instead",
+        });
     // After the revision request the rejected photograph no longer counts.
     events.push(revision);
     Given::with(services())
@@ -478,7 +504,6 @@ fn a_verified_case_falls_due_by_period_or_expiry_and_a_new_document_opens_the_ne
             new_case_id: next_case,
             client_id: CLIENT,
             client_type: ClientType::Individual,
-            derivatives: false,
             document: next.clone(),
         })
         .then_expect_events(vec![

@@ -1,0 +1,537 @@
+//! The KYC endpoints: filing documents in a client's case, the case and its review queue,
+//! submission, maker-checker review and decision, the risk profile and the KRA/CKYC
+//! registries. Handlers only translate HTTP to use cases and read models.
+
+// Handlers take one argument per documented parameter.
+#![allow(clippy::too_many_arguments)]
+
+pub mod dto;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use commands::kyc::{KycUpload, KycUseError, Verdict};
+use domain::access::AccessKind;
+use domain::client::ClientError;
+use domain::kyc::{Decision, DocumentFinding, DocumentVerdict, KycDocumentType, RiskProfile};
+use domain::values::{CkycNumber, Text};
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi, Tags};
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::dto::Accepted;
+use crate::http::{self, CreatedResponse, DoneResponse, Fields, State};
+use crate::policy::{self, Action};
+use crate::problem::{ApiError, FieldError, ReadError};
+use dto::*;
+
+#[derive(Tags)]
+pub enum KycTags {
+    /// KYC: documents, cases, maker-checker review, risk category, KRA and CKYC.
+    Kyc,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum KycResponse {
+    /// The client's KYC; `ETag` is its version.
+    #[oai(status = 200)]
+    Ok(Json<KycOut>, #[oai(header = "ETag")] String),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum KycQueueResponse {
+    /// One page of cases waiting for a decision.
+    #[oai(status = 200)]
+    Ok(Json<KycQueue>),
+}
+
+pub struct KycApi {
+    pub state: State,
+}
+
+fn done(client_id: Uuid, committed: &commands::Committed) -> DoneResponse {
+    DoneResponse::Done(Json(Accepted::of(client_id, committed)))
+}
+
+fn date(f: &mut Fields, field: &str, raw: Option<&str>) -> Option<NaiveDate> {
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
+    match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            f.errors
+                .push(FieldError::new(field, "not a date (expected YYYY-MM-DD)"));
+            None
+        }
+    }
+}
+
+fn text_list(f: &mut Fields, field: &str, raw: &[crate::dto::Str]) -> Vec<Text> {
+    raw.iter()
+        .filter_map(|r| f.take(field, Text::parse(r, 500)))
+        .collect()
+}
+
+#[OpenApi]
+impl KycApi {
+    /// Upload a KYC document
+    ///
+    /// A `multipart/form-data` form: the client, the document's type, number and dates, and
+    /// the file (PDF, JPEG or PNG detected from its content — 415 otherwise —, at most
+    /// `CRM_MAX_UPLOAD` bytes — 413). The file is sealed with the client's key and kept as a
+    /// client document; the client's open KYC case records it (a case is opened if none is).
+    /// An Aadhaar number is checked (Verhoeff) and only its masked form is kept. Nothing is
+    /// stored when anything is refused.
+    #[oai(
+        path = "/api/kyc/upload",
+        method = "post",
+        tag = "KycTags::Kyc",
+        operation_id = "uploadKycDocument"
+    )]
+    async fn upload(
+        &self,
+        req: &Request,
+        auth: Auth,
+        form: KycUploadForm,
+    ) -> Result<CreatedResponse, ApiError> {
+        policy::require(&auth.0, Action::KycPrepare)?;
+        let mut f = Fields::default();
+        let client_id = match Uuid::parse_str(form.client_id.trim()) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                f.errors
+                    .push(FieldError::new("client_id", "not a client id"));
+                None
+            }
+        };
+        let document_type = KycDocumentType::parse(form.document_type.trim());
+        if document_type.is_none() {
+            let names: Vec<&str> = KycDocumentType::ALL.iter().map(|t| t.as_str()).collect();
+            f.errors.push(FieldError::new(
+                "document_type",
+                format!("one of {}", names.join(", ")),
+            ));
+        }
+        let issue_date = date(&mut f, "issue_date", form.issue_date.as_deref());
+        let expiry_date = date(&mut f, "expiry_date", form.expiry_date.as_deref());
+        f.finish()?;
+        let (Some(client_id), Some(document_type)) = (client_id, document_type) else {
+            unreachable!("refused above");
+        };
+        let file_name = form.file.file_name().unwrap_or_default().to_string();
+        let bytes = form
+            .file
+            .into_vec()
+            .await
+            .map_err(|e| ApiError::bad_request(format!("the file could not be read: {e}")))?;
+        let upload = KycUpload {
+            document_type,
+            number: form.number,
+            issue_date,
+            expiry_date,
+            masked_copy: form.masked_copy.unwrap_or(false),
+            file_name,
+            bytes,
+        };
+        let scope = policy::client_scope(&auth.0);
+        let (document_id, committed) = commands::kyc::upload(
+            &self.state.write,
+            &auth.0.actor(),
+            &scope,
+            client_id,
+            upload,
+            &http::metadata(req),
+        )
+        .await
+        .map_err(|e| match e {
+            // The client is named in the body: an unknown one is a field error.
+            KycUseError::Client(commands::clients::ClientsError::Command(
+                commands::CommandError::Rejected(ClientError::NotFound),
+            )) => ApiError::field("client_id", "no client with this id"),
+            other => other.into(),
+        })?;
+        Ok(CreatedResponse::Created(
+            Json(Accepted {
+                client_id: Some(client_id),
+                ..Accepted::of(document_id, &committed)
+            }),
+            format!("/api/kyc/{client_id}"),
+        ))
+    }
+
+    /// A client's KYC
+    ///
+    /// The case in hand: its state, the items present and missing, each document's state and
+    /// expiry, the risk category, the KRA status, the next re-KYC date and whether the client
+    /// may trade. Recorded as an access to the person's data. With `as_of`, the KYC as it
+    /// stood at that time, folded from the event log.
+    #[oai(
+        path = "/api/kyc/:client_id",
+        method = "get",
+        tag = "KycTags::Kyc",
+        operation_id = "getKyc"
+    )]
+    async fn get(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        client_id: Path<Uuid>,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+        /// The KYC as it stood at this time, folded from the event log.
+        as_of: Query<Option<DateTime<Utc>>>,
+    ) -> Result<KycResponse, ReadError> {
+        policy::require(&auth.0, Action::KycRead)?;
+        // Whoever may not see the client may not see their KYC.
+        crate::clients::visible_client(&self.state, &auth.0, client_id.0).await?;
+        let rules = &self.state.write.kyc.services().rules.required;
+        let view = if let Some(at) = as_of.0 {
+            let (_, then) =
+                http::now_and_at::<projections::kyc::KycView>(&self.state, client_id.0, at).await?;
+            let view = then.ok_or_else(|| ApiError::not_found("KYC case at that time"))?;
+            http::record_access(&self.state, req, "client", client_id.0, AccessKind::AsOf).await?;
+            view
+        } else {
+            http::wait_for_in(
+                &self.state,
+                projections::kyc::NAME,
+                http::min_position(min_position.0, req)?,
+            )
+            .await?;
+            let view =
+                projections::kyc::query::get(&self.state.db, &self.state.keyring, client_id.0)
+                    .await
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::not_found("KYC case"))?;
+            http::record_access(&self.state, req, "client", client_id.0, AccessKind::Profile)
+                .await?;
+            view
+        };
+        let etag = format!("\"{}\"", view.version);
+        Ok(KycResponse::Ok(
+            Json(KycOut::of(&view, rules, Utc::now())),
+            etag,
+        ))
+    }
+
+    /// The KYC review queue
+    ///
+    /// Cases submitted or under review, the longest waiting first, with each case's age.
+    /// Cases the caller submitted or uploaded to are left out (they may not decide them).
+    #[oai(
+        path = "/api/kyc/pending",
+        method = "get",
+        tag = "KycTags::Kyc",
+        operation_id = "listPendingKyc"
+    )]
+    async fn pending(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// Only clients of this branch.
+        branch: Query<Option<String>>,
+        /// `individual`, `huf`, `company`, `partnership` or `trust`.
+        client_type: Query<Option<String>>,
+        /// Only cases waiting at least this many days.
+        min_age_days: Query<Option<i64>>,
+        /// Page size, 1 to 100 (default 50).
+        limit: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+    ) -> Result<KycQueueResponse, ReadError> {
+        policy::require(&auth.0, Action::KycDecide)?;
+        let mut f = Fields::default();
+        if client_type
+            .0
+            .as_deref()
+            .is_some_and(|t| domain::kyc::ClientType::parse(t).is_none())
+        {
+            f.errors.push(FieldError::new(
+                "client_type",
+                "one of individual, huf, company, partnership, trust",
+            ));
+        }
+        if min_age_days.0.is_some_and(|d| !(0..=3650).contains(&d)) {
+            f.errors
+                .push(FieldError::new("min_age_days", "0 to 3650 days"));
+        }
+        let limit = limit.0.unwrap_or(50);
+        if !(1..=100).contains(&limit) {
+            f.errors.push(FieldError::new("limit", "1 to 100"));
+        }
+        f.finish()?;
+        http::wait_for_in(
+            &self.state,
+            projections::kyc::NAME,
+            http::min_position(min_position.0, req)?,
+        )
+        .await?;
+        let filter = projections::kyc::query::QueueFilter {
+            scope: policy::client_scope(&auth.0),
+            reviewer: auth.0.user_id,
+            branch: branch.0.map(|b| b.trim().to_ascii_uppercase()),
+            client_type: client_type.0,
+            min_age_days: min_age_days.0,
+            limit,
+            cursor: cursor.0,
+        };
+        let now = Utc::now();
+        let page =
+            projections::kyc::query::queue(&self.state.db, &self.state.keyring, &filter, now)
+                .await
+                .map_err(|e| match e {
+                    projections::leads::query::QueryError::BadCursor => {
+                        ApiError::field("cursor", e.to_string())
+                    }
+                    projections::leads::query::QueryError::Store(e) => ApiError::internal(e),
+                })?;
+        let rules = &self.state.write.kyc.services().rules.required;
+        Ok(KycQueueResponse::Ok(Json(KycQueue {
+            items: page
+                .items
+                .iter()
+                .map(|v| KycOut::of(v, rules, now))
+                .collect(),
+            next_cursor: page.next_cursor,
+            total: page.total,
+        })))
+    }
+
+    /// Submit a KYC case
+    ///
+    /// Sends the case for review once it holds every required item (by client type; an
+    /// income proof for derivatives) and the six mandatory attributes (name, PAN, address,
+    /// mobile, e-mail, income range — the last from the risk profile). 409 names what is
+    /// missing.
+    #[oai(
+        path = "/api/kyc/:client_id/submit",
+        method = "post",
+        tag = "KycTags::Kyc",
+        operation_id = "submitKyc"
+    )]
+    async fn submit(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        client_id: Path<Uuid>,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::KycPrepare)?;
+        let scope = policy::client_scope(&auth.0);
+        let committed = commands::kyc::submit(
+            &self.state.write,
+            &auth.0.actor(),
+            &scope,
+            client_id.0,
+            &http::metadata(req),
+        )
+        .await?;
+        Ok(done(client_id.0, &committed))
+    }
+
+    /// Take a KYC case under review
+    ///
+    /// A compliance officer (or admin) who neither submitted the case nor uploaded any of its
+    /// documents takes it (maker-checker: 403 otherwise).
+    #[oai(
+        path = "/api/kyc/:client_id/review",
+        method = "post",
+        tag = "KycTags::Kyc",
+        operation_id = "startKycReview"
+    )]
+    async fn review(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        client_id: Path<Uuid>,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::KycDecide)?;
+        let scope = policy::client_scope(&auth.0);
+        let committed = commands::kyc::start_review(
+            &self.state.write,
+            &auth.0.actor(),
+            &scope,
+            client_id.0,
+            &http::metadata(req),
+        )
+        .await?;
+        Ok(done(client_id.0, &committed))
+    }
+
+    /// Decide a KYC case
+    ///
+    /// Approve, reject or request a revision of a submitted case (taking it under review if
+    /// nobody has). Records the reviewer, the reasons and, for each document, the verdict and
+    /// the sha256 of the file the reviewer saw. Approval needs the risk category; it sets the
+    /// next re-KYC date. Maker-checker: whoever submitted the case or uploaded one of its
+    /// documents cannot decide it (403).
+    #[oai(
+        path = "/api/kyc/:client_id/verify",
+        method = "put",
+        tag = "KycTags::Kyc",
+        operation_id = "decideKyc"
+    )]
+    async fn verify(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        client_id: Path<Uuid>,
+        body: Json<VerifyRequest>,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::KycDecide)?;
+        let body = body.0;
+        let mut f = Fields::default();
+        let reasons = text_list(&mut f, "reasons", &body.reasons);
+        let documents: Vec<DocumentFinding> = body
+            .documents
+            .iter()
+            .map(|d| DocumentFinding {
+                document_id: d.document_id,
+                verdict: match d.decision {
+                    VerdictIn::Accepted => DocumentVerdict::Accepted,
+                    VerdictIn::Rejected => DocumentVerdict::Rejected,
+                },
+                reason: d
+                    .reason
+                    .as_deref()
+                    .and_then(|r| f.take("documents", Text::parse(r, 500))),
+            })
+            .collect();
+        f.finish()?;
+        let verdict = Verdict {
+            decision: match body.decision {
+                DecisionIn::Approve => Decision::Approve,
+                DecisionIn::Reject => Decision::Reject,
+                DecisionIn::RequestRevision => Decision::RequestRevision,
+            },
+            reasons,
+            documents,
+        };
+        let scope = policy::client_scope(&auth.0);
+        let committed = commands::kyc::decide(
+            &self.state.write,
+            &auth.0.actor(),
+            &scope,
+            client_id.0,
+            verdict,
+            &http::metadata(req),
+        )
+        .await?;
+        Ok(done(client_id.0, &committed))
+    }
+
+    /// Record the client's risk profile
+    ///
+    /// PEP status, income range, occupation, country of residence and derivatives trading;
+    /// the risk category follows (high: PEP or a FATF call-for-action country; medium:
+    /// resident abroad, a cash-intensive occupation, or derivatives on an income under 5
+    /// lakh; low otherwise) and sets the re-KYC interval.
+    #[oai(
+        path = "/api/kyc/:client_id/risk",
+        method = "put",
+        tag = "KycTags::Kyc",
+        operation_id = "setKycRiskProfile"
+    )]
+    async fn risk(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        client_id: Path<Uuid>,
+        body: Json<RiskProfileIn>,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::KycPrepare)?;
+        let body = body.0;
+        let mut f = Fields::default();
+        let occupation = domain::kyc::Occupation::parse(body.occupation.trim());
+        if occupation.is_none() {
+            let names: Vec<&str> = domain::kyc::Occupation::ALL
+                .iter()
+                .map(|o| o.as_str())
+                .collect();
+            f.errors.push(FieldError::new(
+                "occupation",
+                format!("one of {}", names.join(", ")),
+            ));
+        }
+        let country = body.country.trim().to_ascii_uppercase();
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            f.errors.push(FieldError::new(
+                "country",
+                "an ISO 3166-1 alpha-2 country code (IN, AE, …)",
+            ));
+        }
+        f.finish()?;
+        let profile = RiskProfile {
+            pep: body.pep,
+            income_range: body.income_range.into(),
+            occupation: occupation.expect("checked above"),
+            country,
+            derivatives: body.derivatives,
+        };
+        let scope = policy::client_scope(&auth.0);
+        let committed = commands::kyc::categorise(
+            &self.state.write,
+            &auth.0.actor(),
+            &scope,
+            client_id.0,
+            profile,
+            &http::metadata(req),
+        )
+        .await?;
+        Ok(done(client_id.0, &committed))
+    }
+
+    /// Record the KRA status and CKYC number
+    ///
+    /// What the KYC Registration Agency says of the client (`not_checked`, `submitted`,
+    /// `registered`, `validated`, `on_hold`, `rejected`) and the Central KYC Registry number
+    /// (14 digits), either or both.
+    #[oai(
+        path = "/api/kyc/:client_id/registries",
+        method = "put",
+        tag = "KycTags::Kyc",
+        operation_id = "recordKycRegistries"
+    )]
+    async fn registries(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        client_id: Path<Uuid>,
+        body: Json<RegistriesIn>,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::KycDecide)?;
+        let body = body.0;
+        let mut f = Fields::default();
+        let ckyc = f.opt(
+            "ckyc_number",
+            body.ckyc_number.as_deref(),
+            CkycNumber::parse,
+        );
+        if body.kra_status.is_none() && body.ckyc_number.is_none() {
+            f.errors.push(FieldError::new(
+                "kra_status",
+                "give a kra_status, a ckyc_number or both",
+            ));
+        }
+        f.finish()?;
+        let scope = policy::client_scope(&auth.0);
+        let committed = commands::kyc::record_registries(
+            &self.state.write,
+            &auth.0.actor(),
+            &scope,
+            client_id.0,
+            body.kra_status.map(Into::into),
+            ckyc,
+            &http::metadata(req),
+        )
+        .await?;
+        Ok(done(client_id.0, &committed))
+    }
+}

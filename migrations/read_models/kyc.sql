@@ -1,0 +1,18 @@
+-- The KYC read model (template: see leads.sql): one row per client whose KYC has a case.
+-- `doc` holds the client's KYC view with its personal fields sealed by the client's key.
+CREATE TABLE IF NOT EXISTS kyc_cases{s}
+(
+    client_id       text PRIMARY KEY,
+    status          text    NOT NULL,
+    client_type     text    NOT NULL,
+    submitted_at    {ts},
+    -- ` id id ` of whoever made something in the case (they may not decide it).
+    makers          text    NOT NULL,
+    trading_blocked boolean NOT NULL,
+    next_rekyc_on   text,
+    updated_at      {ts}    NOT NULL,
+    version         bigint  NOT NULL,
+    doc             {json}  NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kyc_cases{s}_queue_{g} ON kyc_cases{s} (status, submitted_at);
+CREATE INDEX IF NOT EXISTS kyc_cases{s}_rekyc_{g} ON kyc_cases{s} (next_rekyc_on);

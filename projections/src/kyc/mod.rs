@@ -1,0 +1,77 @@
+//! The KYC read model: one row per client with its KYC (the case in hand, risk, registries)
+//! as a sealed document, and the columns the review queue filters on.
+
+pub mod query;
+mod view;
+
+use cqrs_es::Aggregate;
+use domain::kyc::{Kyc, KycEvent};
+use store::privacy::Keyring;
+use store::EventMetadata;
+
+pub use view::{KycDocumentView, KycView, RiskView, PERSONAL};
+
+use crate::sealed::{Cell, SealedDocument, SealedProjection};
+
+pub const NAME: &str = "kyc";
+
+/// The KYC read model's projection.
+pub type KycProjection = SealedProjection<KycView>;
+
+impl SealedDocument for KycView {
+    const PROJECTION: &'static str = NAME;
+    const TABLE: &'static str = "kyc_cases";
+    const KEY: &'static str = "client_id";
+    const PERSONAL: &'static [&'static str] = PERSONAL;
+    const VERSION: i64 = 1;
+    const DDL: &'static str = include_str!("../../../migrations/read_models/kyc.sql");
+    const TABLES: &'static [&'static str] = &["kyc_cases"];
+
+    fn key(&self) -> String {
+        self.client_id.to_string()
+    }
+
+    /// The KYC has no erasure of its own: the client's erasure destroys the key it is sealed
+    /// with, and the document then keeps nothing personal.
+    fn erased(&self) -> bool {
+        false
+    }
+
+    fn restricted(&self) -> bool {
+        false
+    }
+
+    fn columns(&self, _keyring: &Keyring, _shredded: bool) -> Vec<(&'static str, Cell)> {
+        let makers: String = self.makers.iter().map(|m| format!(" {m}")).collect();
+        vec![
+            ("status", self.status.as_str().into()),
+            ("client_type", self.client_type.as_str().into()),
+            ("submitted_at", self.submitted_at.into()),
+            ("makers", format!("{makers} ").into()),
+            ("trading_blocked", self.trading_block().is_some().into()),
+            (
+                "next_rekyc_on",
+                self.next_rekyc_on.map(|d| d.to_string()).into(),
+            ),
+            ("updated_at", self.updated_at.into()),
+            ("version", self.version.into()),
+        ]
+    }
+}
+
+impl crate::timeline::RecordView for KycView {
+    type Event = KycEvent;
+    const AGGREGATE: &'static str = Kyc::TYPE;
+
+    fn upcasters() -> Vec<Box<dyn cqrs_es::persist::EventUpcaster>> {
+        domain::kyc::upcasters()
+    }
+
+    fn start(event: &KycEvent, meta: &EventMetadata, sequence: i64, position: i64) -> Option<Self> {
+        KycView::start(event, meta, sequence, position)
+    }
+
+    fn apply(&mut self, event: &KycEvent, meta: &EventMetadata, sequence: i64, position: i64) {
+        KycView::apply(self, event, meta, sequence, position)
+    }
+}

@@ -1,0 +1,467 @@
+//! KYC over HTTP: documents filed in a client's case (refusals store nothing), the Aadhaar
+//! number kept only masked, submission with what is missing named, the review queue, the
+//! maker-checker rule, a revision round, approval with the next re-KYC date, and as-of.
+
+use domain::user::Role;
+use serde_json::{json, Value};
+
+use crate::on_both_stores;
+use crate::support::{Actor, App, Fresh, Store};
+
+on_both_stores!(a_kyc_case_goes_from_documents_to_verified_under_maker_checker);
+
+fn pdf(marker: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% {marker}\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+    .into_bytes()
+}
+
+fn png(marker: &str) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    b.extend_from_slice(marker.as_bytes());
+    b
+}
+
+/// A `multipart/form-data` body: the text fields, then the file.
+fn form(fields: &[(&str, &str)], file_name: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "kyc-test-boundary-4f1c9a";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(
+    app: &App,
+    who: &Actor,
+    client: &str,
+    fields: &[(&str, &str)],
+    file: &[u8],
+) -> (u16, Value) {
+    let mut all = vec![("client_id", client)];
+    all.extend_from_slice(fields);
+    let (content_type, body) = form(&all, "scan.pdf", file);
+    app.send(
+        who.http
+            .post(app.url("/api/kyc/upload"))
+            .header("content-type", content_type)
+            .body(body),
+    )
+    .await
+}
+
+async fn kyc(app: &App, who: &Actor, client: &str, position: i64) -> Value {
+    let (s, v) = app
+        .get_as(who, &format!("/api/kyc/{client}?min_position={position}"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+/// Rows of the log and of the KYC and client read models holding `needle`.
+async fn count_in_store(app: &App, needle: &str) -> i64 {
+    let pattern = format!("%{needle}%");
+    let sql = match app.db() {
+        store::Db::Sqlite(_) => {
+            "SELECT (SELECT COUNT(*) FROM events WHERE payload LIKE $1 OR metadata LIKE $1)
+                  + (SELECT COUNT(*) FROM kyc_cases WHERE doc LIKE $1)
+                  + (SELECT COUNT(*) FROM clients WHERE doc LIKE $1 OR document_tokens LIKE $1)"
+        }
+        store::Db::Postgres(_) => {
+            "SELECT (SELECT COUNT(*) FROM events WHERE payload::text LIKE $1 OR metadata::text LIKE $1)
+                  + (SELECT COUNT(*) FROM kyc_cases WHERE doc::text LIKE $1)
+                  + (SELECT COUNT(*) FROM clients WHERE doc::text LIKE $1 OR document_tokens LIKE $1)"
+        }
+    };
+    store::with_db!(app.db(), pool => {
+        sqlx::query_scalar(sql).bind(&pattern).fetch_one(pool).await.unwrap()
+    })
+}
+
+/// A form's text fields.
+type Fields<'a> = Vec<(&'a str, &'a str)>;
+
+fn field(v: &Value) -> &str {
+    v["errors"][0]["field"].as_str().unwrap_or_default()
+}
+
+async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: Store) {
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.max_upload = 64 * 1024;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            json!({
+                "name": "Meera Iyengar",
+                "email": "meera.iyengar@example.in",
+                "phone": "+91 98200 11223",
+                "pan": "AKQPI4821M",
+                "date_of_birth": "1984-02-11",
+                "address": "9 Palm Grove, Chennai 600018",
+                "branch": "MUM-01",
+                "relationship_manager": rm.id,
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let client = v["id"].as_str().unwrap().to_string();
+
+    // Refusals name the field (or the file's problem) and store nothing.
+    let head = app.log_head().await;
+    let base = "23456789012";
+    let aadhaar = format!("{base}{}", domain::values::verhoeff_check_digit(base));
+    let wrong_check = format!(
+        "{base}{}",
+        (domain::values::verhoeff_check_digit(base) + 1) % 10
+    );
+    let refusals: Vec<(Fields, Vec<u8>, u16, &str)> = vec![
+        (
+            vec![("document_type", "pan_card"), ("number", "ZZZPZ9999Z")],
+            pdf("a"),
+            400,
+            "number",
+        ),
+        (
+            vec![
+                ("document_type", "aadhaar"),
+                ("number", &wrong_check),
+                ("masked_copy", "true"),
+            ],
+            pdf("b"),
+            400,
+            "number",
+        ),
+        (
+            vec![("document_type", "aadhaar"), ("number", &aadhaar)],
+            pdf("c"),
+            400,
+            "masked_copy",
+        ),
+        (
+            vec![
+                ("document_type", "passport"),
+                ("number", "K1234567"),
+                ("expiry_date", "2020-01-01"),
+            ],
+            pdf("d"),
+            400,
+            "expiry_date",
+        ),
+        (vec![("document_type", "photograph")], pdf("e"), 415, ""),
+        (
+            vec![("document_type", "signature")],
+            b"<html>not an image</html>".to_vec(),
+            415,
+            "",
+        ),
+        (
+            vec![("document_type", "selfie")],
+            pdf("f"),
+            400,
+            "document_type",
+        ),
+        (
+            vec![("document_type", "income_proof")],
+            Vec::new(),
+            400,
+            "body",
+        ),
+    ];
+    for (fields, file, status, named) in refusals {
+        let (s, v) = upload(&app, &rm, &client, &fields, &file).await;
+        assert_eq!(s, status, "{fields:?}: {v}");
+        if !named.is_empty() {
+            assert_eq!(field(&v), named, "{fields:?}: {v}");
+        }
+    }
+    let stranger = uuid::Uuid::new_v4().to_string();
+    let (s, v) = upload(
+        &app,
+        &rm,
+        &stranger,
+        &[("document_type", "income_proof")],
+        &pdf("g"),
+    )
+    .await;
+    assert_eq!((s, field(&v)), (400, "client_id"), "{v}");
+    assert_eq!(
+        app.log_head().await,
+        head,
+        "a refused upload appends nothing"
+    );
+    let (_, c) = app.get_as(&rm, &format!("/api/clients/{client}")).await;
+    assert_eq!(c["documents"].as_array().unwrap().len(), 0, "{c}");
+
+    // The documents: the first opens the case.
+    let (s, v) = upload(
+        &app,
+        &rm,
+        &client,
+        &[("document_type", "pan_card"), ("number", "akqpi4821m")],
+        &pdf("pan"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let position = v["position"].as_i64().unwrap();
+    let k = kyc(&app, &rm, &client, position).await;
+    assert_eq!(k["status"], "pending");
+    assert_eq!(k["client_type"], "individual");
+    assert_eq!(k["trading_blocked"], true);
+    assert_eq!(k["trading_block_reason"], "kyc_not_verified");
+    assert!(k["items_missing"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("address_proof")));
+    let grouped = format!("{} {} {}", &aadhaar[..4], &aadhaar[4..8], &aadhaar[8..]);
+    let uploads: Vec<(Fields, Vec<u8>)> = vec![
+        (
+            vec![
+                ("document_type", "aadhaar"),
+                ("number", &grouped),
+                ("masked_copy", "true"),
+            ],
+            pdf("aadhaar"),
+        ),
+        (vec![("document_type", "photograph")], png("photo")),
+        (vec![("document_type", "signature")], png("sign")),
+        (
+            vec![("document_type", "bank_proof"), ("number", "hdfc0001234")],
+            pdf("bank"),
+        ),
+    ];
+    for (fields, file) in uploads {
+        let (s, v) = upload(&app, &rm, &client, &fields, &file).await;
+        assert_eq!(s, 201, "{fields:?}: {v}");
+    }
+    // The admin files the verification record: they made something in this case.
+    let (s, v) = upload(
+        &app,
+        &app.admin,
+        &client,
+        &[("document_type", "verification_record")],
+        &pdf("ipv"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let position = v["position"].as_i64().unwrap();
+
+    // Submission names what is missing: the income range comes with the risk profile.
+    let (s, v) = app
+        .post_as(&rm, &format!("/api/kyc/{client}/submit"), json!({}))
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("income_range"),
+        "{v}"
+    );
+    let (s, v) = app
+        .send(
+            rm.http
+                .put(app.url(&format!("/api/kyc/{client}/risk")))
+                .json(&json!({"pep": false, "income_range": "10_to_25_lakh", "occupation": "astronaut", "country": "IN", "derivatives": false})),
+        )
+        .await;
+    assert_eq!((s, field(&v)), (400, "occupation"), "{v}");
+    let (s, v) = app
+        .send(
+            rm.http
+                .put(app.url(&format!("/api/kyc/{client}/risk")))
+                .json(&json!({"pep": false, "income_range": "10_to_25_lakh", "occupation": "salaried", "country": "in", "derivatives": false})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post_as(&rm, &format!("/api/kyc/{client}/submit"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let submitted_at = kyc(&app, &rm, &client, v["position"].as_i64().unwrap()).await
+        ["submitted_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(position > 0);
+
+    // The queue shows the case to the officer, not to the admin who made part of it.
+    let (s, q) = app
+        .get_as(&officer, "/api/kyc/pending?min_position=0")
+        .await;
+    assert_eq!(s, 200, "{q}");
+    assert_eq!(q["total"], 1, "{q}");
+    assert_eq!(q["items"][0]["client_id"], client.as_str());
+    assert_eq!(q["items"][0]["age_days"], 0);
+    let (_, q) = app.get("/api/kyc/pending").await;
+    assert_eq!(q["total"], 0, "{q}");
+    let (s, _) = app.get_as(&rm, "/api/kyc/pending").await;
+    assert_eq!(s, 403);
+
+    // Maker-checker: the admin uploaded a document, the RM may not decide at all.
+    let verify = |who: &Actor, body: Value| {
+        who.http
+            .put(app.url(&format!("/api/kyc/{client}/verify")))
+            .json(&body)
+    };
+    let (s, v) = app
+        .send(verify(&app.admin, json!({"decision": "approve"})))
+        .await;
+    assert_eq!(s, 403, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("maker-checker"),
+        "{v}"
+    );
+    let (s, _) = app.send(verify(&rm, json!({"decision": "approve"}))).await;
+    assert_eq!(s, 403);
+
+    // A revision round: the photograph is rejected, re-uploaded, the case submitted again.
+    let k = kyc(&app, &officer, &client, 0).await;
+    let photo = k["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["document_type"] == "photograph")
+        .unwrap()["document_id"]
+        .clone();
+    let (s, v) = app
+        .send(verify(
+            &officer,
+            json!({"decision": "request_revision", "documents": [{"document_id": photo, "decision": "rejected"}]}),
+        ))
+        .await;
+    assert_eq!(
+        (s, field(&v)),
+        (400, "documents"),
+        "a rejection needs its reason: {v}"
+    );
+    let (s, v) = app
+        .send(verify(
+            &officer,
+            json!({"decision": "request_revision", "documents": [{"document_id": photo, "decision": "rejected", "reason": "face not visible"}]}),
+        ))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let k = kyc(&app, &rm, &client, v["position"].as_i64().unwrap()).await;
+    assert_eq!(k["status"], "revision_requested");
+    assert_eq!(k["items_missing"], json!(["photograph"]));
+    let (s, v) = app
+        .post_as(&rm, &format!("/api/kyc/{client}/submit"), json!({}))
+        .await;
+    assert_eq!(s, 409, "{v}");
+    let (s, v) = upload(
+        &app,
+        &rm,
+        &client,
+        &[("document_type", "photograph")],
+        &png("photo2"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .post_as(&rm, &format!("/api/kyc/{client}/submit"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let before_approval = kyc(&app, &officer, &client, v["position"].as_i64().unwrap()).await;
+
+    // Approval by the officer: hashes of what was seen, the next re-KYC date (low risk: ten
+    // years), trading allowed.
+    let (s, v) = app
+        .send(verify(
+            &officer,
+            json!({"decision": "approve", "reasons": ["all documents in order"]}),
+        ))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let k = kyc(&app, &officer, &client, v["position"].as_i64().unwrap()).await;
+    assert_eq!(k["status"], "verified", "{k}");
+    assert_eq!(k["reviewer"], officer.id.as_str());
+    assert_eq!(k["trading_blocked"], false);
+    let next: chrono::NaiveDate = k["next_rekyc_on"].as_str().unwrap().parse().unwrap();
+    let today = domain::kyc::india_today(chrono::Utc::now());
+    assert_eq!(
+        next,
+        today.checked_add_months(chrono::Months::new(120)).unwrap()
+    );
+    let aadhaar_doc = k["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["document_type"] == "aadhaar")
+        .unwrap();
+    assert_eq!(
+        aadhaar_doc["number"],
+        format!("XXXX-XXXX-{}", &aadhaar[8..])
+    );
+    assert_eq!(aadhaar_doc["state"], "accepted");
+    assert_eq!(aadhaar_doc["sha256"].as_str().unwrap().len(), 64);
+
+    // Illegal moves name the allowed ones.
+    let (s, v) = app
+        .post_as(&rm, &format!("/api/kyc/{client}/submit"), json!({}))
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert!(v["allowed"].to_string().contains("check_due"), "{v}");
+
+    // As it stood before the approval.
+    let (s, then) = app
+        .get_as(
+            &officer,
+            &format!(
+                "/api/kyc/{client}?as_of={}",
+                before_approval["submitted_at"]
+                    .as_str()
+                    .unwrap()
+                    .replace('+', "%2B")
+            ),
+        )
+        .await;
+    assert_eq!(s, 200, "{then}");
+    assert_eq!(then["status"], "submitted", "{then}");
+    assert_ne!(submitted_at, "");
+
+    // The whole Aadhaar number is nowhere: not in the log, the read models or the history.
+    assert_eq!(count_in_store(&app, &aadhaar).await, 0);
+    assert_eq!(count_in_store(&app, &aadhaar[..8]).await, 0);
+
+    // KRA and CKYC are compliance's to record.
+    let registries = |who: &Actor, body: Value| {
+        who.http
+            .put(app.url(&format!("/api/kyc/{client}/registries")))
+            .json(&body)
+    };
+    let (s, _) = app
+        .send(registries(&rm, json!({"kra_status": "validated"})))
+        .await;
+    assert_eq!(s, 403);
+    let (s, v) = app
+        .send(registries(&officer, json!({"ckyc_number": "1234"})))
+        .await;
+    assert_eq!((s, field(&v)), (400, "ckyc_number"), "{v}");
+    let (s, v) = app
+        .send(registries(
+            &officer,
+            json!({"kra_status": "validated", "ckyc_number": "12345678901234"}),
+        ))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let k = kyc(&app, &officer, &client, v["position"].as_i64().unwrap()).await;
+    assert_eq!(k["kra_status"], "validated");
+    assert_eq!(k["ckyc_number"], "12345678901234");
+    app.stop().await;
+}
