@@ -29,7 +29,9 @@ pub enum Records {
 pub struct Person {
     pub lead: Option<LeadView>,
     pub client: Option<ClientView>,
-    /// Every change to either record, in log order.
+    /// The client's KYC (cases, risk profile, registries), if any.
+    pub kyc: Option<crate::kyc::KycView>,
+    /// Every change to any of the records, in log order.
     pub history: Vec<TimelineEntry>,
     /// Each time someone was shown the person's data (or it was exported), oldest first.
     pub accessed_by: Vec<HistoryRow>,
@@ -60,12 +62,16 @@ pub async fn person(
     }
     let mut history = Vec::new();
     let mut subjects = Vec::new();
+    let mut kyc = None;
     if let Some(c) = &client {
         history.extend(
             crate::timeline::history::<ClientView>(db, keyring, c.client_id)
                 .await?
                 .0,
         );
+        let (entries, view) = crate::kyc::client_timeline(db, keyring, c.client_id).await?;
+        history.extend(entries);
+        kyc = view;
         subjects.push(c.client_id);
     }
     if let Some(l) = &lead {
@@ -95,6 +101,7 @@ pub async fn person(
     Ok(Some(Person {
         lead,
         client,
+        kyc,
         history,
         accessed_by,
     }))

@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 use crate::on_both_stores;
 use crate::support::{Actor, App, Fresh, Store};
 
-on_both_stores!(a_kyc_case_goes_from_documents_to_verified_under_maker_checker);
+on_both_stores!(
+    a_kyc_case_goes_from_documents_to_verified_under_maker_checker,
+    kyc_is_in_the_clients_history_and_export_and_goes_with_their_erasure,
+);
 
 fn pdf(marker: &str) -> Vec<u8> {
     format!(
@@ -463,5 +466,133 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
     let k = kyc(&app, &officer, &client, v["position"].as_i64().unwrap()).await;
     assert_eq!(k["kra_status"], "validated");
     assert_eq!(k["ckyc_number"], "12345678901234");
+    app.stop().await;
+}
+
+async fn kyc_is_in_the_clients_history_and_export_and_goes_with_their_erasure(store: Store) {
+    // Records kept 0 days after the relationship ends, so that erasure happens at once.
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.store.retention_client_records = domain::values::RetentionPeriod::Days(0);
+        c.store.retention_kyc_documents = domain::values::RetentionPeriod::Days(0);
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            json!({
+                "name": "Farhan Quereshi",
+                "email": "farhan.q@example.in",
+                "phone": "+91 98111 22334",
+                "pan": "BXRPQ7301K",
+                "date_of_birth": "1991-09-03",
+                "address": "3 Lake View, Kolkata 700029",
+                "branch": "MUM-01",
+                "relationship_manager": rm.id,
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let client = v["id"].as_str().unwrap().to_string();
+    let (s, v) = upload(
+        &app,
+        &rm,
+        &client,
+        &[
+            ("document_type", "passport"),
+            ("number", "Z7654321"),
+            ("issue_date", "2019-05-01"),
+            ("expiry_date", "2029-04-30"),
+        ],
+        &pdf("passport"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .send(
+            officer
+                .http
+                .put(app.url(&format!("/api/kyc/{client}/registries")))
+                .json(&json!({"ckyc_number": "50012345678901"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let k = kyc(&app, &officer, &client, v["position"].as_i64().unwrap()).await;
+    assert_eq!(k["documents"][0]["number"], "Z7654321");
+    assert_eq!(k["documents"][0]["expiry_date"], "2029-04-30");
+
+    // The client's history tells the KYC too.
+    let (s, h) = app
+        .get_as(&officer, &format!("/api/clients/{client}/history"))
+        .await;
+    assert_eq!(s, 200, "{h}");
+    let types: Vec<&str> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            "ClientOnboarded",
+            "ClientDocumentAdded",
+            "KycCaseOpened",
+            "KycDocumentAttached",
+            "CkycNumberRecorded"
+        ]
+    );
+    let attached = &h["items"][3];
+    assert!(attached["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["field"].as_str().unwrap().starts_with("kyc/documents/0")));
+
+    // The subject export holds the KYC.
+    let (s, x) = app
+        .get_as(&officer, &format!("/api/privacy/subjects/{client}/export"))
+        .await;
+    assert_eq!(s, 200, "{x}");
+    assert_eq!(x["kyc"]["ckyc_number"], "50012345678901");
+    assert!(x["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event_type"] == "KycDocumentAttached"));
+
+    // The client's erasure takes the KYC's personal data with it.
+    let (s, v) = app
+        .post_as(
+            &officer,
+            &format!("/api/clients/{client}/close"),
+            json!({"reason": "closed on request"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post_as(
+            &officer,
+            &format!("/api/privacy/subjects/{client}/erasure"),
+            json!({"reason": "forget me"}),
+        )
+        .await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("erased")), "{v}");
+    app.caught_up().await;
+    let (s, k) = app.get_as(&officer, &format!("/api/kyc/{client}")).await;
+    assert_eq!(s, 200, "{k}");
+    assert_eq!(k["documents"][0]["number"], "[erased]", "{k}");
+    assert_eq!(k["ckyc_number"], "[erased]", "{k}");
+    assert_eq!(count_in_store(&app, "Z7654321").await, 0);
+    let (s, v) = upload(
+        &app,
+        &rm,
+        &client,
+        &[("document_type", "income_proof")],
+        &pdf("late"),
+    )
+    .await;
+    assert_eq!(s, 409, "an erased client takes no more documents: {v}");
     app.stop().await;
 }

@@ -36,12 +36,19 @@ pub async fn run_client_command(
     Ok(done)
 }
 
-/// A client's events, oldest first, opened and with their metadata (history and export).
+/// A client's events and their KYC's, oldest first, opened and with their metadata (history
+/// and export).
 pub(crate) async fn client_history_entries(
     state: &crate::http::AppState,
     id: Uuid,
 ) -> Result<Vec<crate::dto::HistoryEntry>, ApiError> {
-    let (items, _) =
+    let (mut items, _) =
         http::timeline::<projections::clients::ClientView>(state, id, "client").await?;
+    // The client's KYC is part of the client's story.
+    let (kyc, _) = projections::kyc::client_timeline(&state.db, &state.keyring, id)
+        .await
+        .map_err(ApiError::internal)?;
+    items.extend(kyc.into_iter().map(crate::dto::HistoryEntry::from));
+    items.sort_by_key(|e| e.position);
     Ok(items)
 }

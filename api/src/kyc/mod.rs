@@ -183,7 +183,10 @@ impl KycApi {
         as_of: Query<Option<DateTime<Utc>>>,
     ) -> Result<KycResponse, ReadError> {
         policy::require(&auth.0, Action::KycRead)?;
-        // Whoever may not see the client may not see their KYC.
+        // Whoever may not see the client may not see their KYC (the client read model is
+        // asked, so it must have caught up too).
+        let wanted = http::min_position(min_position.0, req)?;
+        http::wait_for_in(&self.state, projections::clients::NAME, wanted).await?;
         crate::clients::visible_client(&self.state, &auth.0, client_id.0).await?;
         let rules = &self.state.write.kyc.services().rules.required;
         let view = if let Some(at) = as_of.0 {
@@ -193,12 +196,8 @@ impl KycApi {
             http::record_access(&self.state, req, "client", client_id.0, AccessKind::AsOf).await?;
             view
         } else {
-            http::wait_for_in(
-                &self.state,
-                projections::kyc::NAME,
-                http::min_position(min_position.0, req)?,
-            )
-            .await?;
+            let wanted = http::min_position(min_position.0, req)?;
+            http::wait_for_in(&self.state, projections::kyc::NAME, wanted).await?;
             let view =
                 projections::kyc::query::get(&self.state.db, &self.state.keyring, client_id.0)
                     .await

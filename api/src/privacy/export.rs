@@ -16,6 +16,8 @@ pub struct SubjectExport {
     pub profile: Option<LeadOut>,
     /// The client: profile, relationship, documents and privacy state (for a client).
     pub client: Option<ClientOut>,
+    /// The client's KYC: the case in hand, its documents and decisions, risk and registries.
+    pub kyc: Option<crate::kyc::dto::KycOut>,
     /// Every recorded change, with who made it and when.
     pub history: Vec<HistoryEntry>,
     /// The documents kept (files: the ZIP archive).
@@ -68,6 +70,7 @@ impl PrivacyApi {
         for projection in [
             projections::leads::NAME,
             projections::clients::NAME,
+            projections::kyc::NAME,
             projections::history::NAME,
         ] {
             http::wait_for_in(&self.state, projection, Some(position)).await?;
@@ -124,6 +127,13 @@ impl PrivacyApi {
             .map(|c| c.documents.iter().map(DocumentOut::from).collect())
             .unwrap_or_default();
         let client = client.map(|c| ClientOut::shown(c, self.state.write.retention));
+        let kyc = person.kyc.as_ref().map(|k| {
+            crate::kyc::dto::KycOut::of(
+                k,
+                &self.state.write.kyc.services().rules.required,
+                Utc::now(),
+            )
+        });
         let history = person.history.into_iter().map(Into::into).collect();
         Ok((
             SubjectExport {
@@ -131,6 +141,7 @@ impl PrivacyApi {
                 exported_at: Utc::now(),
                 profile,
                 client,
+                kyc,
                 history,
                 documents,
                 accessed_by,
@@ -166,6 +177,7 @@ impl poem_openapi::types::Example for SubjectExport {
             exported_at: history[0].recorded_at,
             profile: Some(LeadOut::example()),
             client: Some(ClientOut::example()),
+            kyc: None,
             history,
             documents: ClientOut::example().documents,
             accessed_by: vec![AccessRecord {

@@ -75,3 +75,19 @@ impl crate::timeline::RecordView for KycView {
         KycView::apply(self, event, meta, sequence, position)
     }
 }
+
+/// The client's KYC events as entries of the client's timeline (oldest first), the fields they
+/// changed named under `kyc/`, and the KYC they leave now.
+pub async fn client_timeline(
+    db: &store::Db,
+    keyring: &Keyring,
+    client_id: uuid::Uuid,
+) -> Result<(Vec<crate::timeline::TimelineEntry>, Option<KycView>), crate::ProjectionError> {
+    let (mut entries, view) = crate::timeline::history::<KycView>(db, keyring, client_id).await?;
+    for e in &mut entries {
+        for c in &mut e.changes {
+            c.field = format!("kyc/{}", c.field);
+        }
+    }
+    Ok((entries, view))
+}
