@@ -42,6 +42,11 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// KYC housekeeping.
+    Kyc {
+        #[command(subcommand)]
+        action: KycAction,
+    },
     /// Data retention.
     Retention {
         #[command(subcommand)]
@@ -127,6 +132,18 @@ pub enum KeysAction {
     /// one in `CRM_PREVIOUS_MASTER_KEYS` until every server has restarted). Run it with the
     /// servers stopped: a running server knows only the master keys it started with.
     Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KycAction {
+    /// Raise the alerts due (documents expiring, re-KYC falling due within the window; none
+    /// twice) and move KYC that is due to `rekyc_due`; print what was done. The server does
+    /// this at start and then every `CRM_KYC_ALERT_INTERVAL`.
+    Alerts {
+        /// How many days ahead to warn.
+        #[arg(long, env = "CRM_KYC_ALERT_WINDOW_DAYS", default_value_t = 30)]
+        within_days: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +277,33 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Keys {
             action: KeysAction::Rotate,
         } => rotate(cli.store).await,
+        Command::Kyc {
+            action: KycAction::Alerts { within_days },
+        } => {
+            let mut config =
+                Config::ephemeral(cli.store.data_dir.clone(), cli.store.database_url.clone());
+            config.store = cli.store;
+            let (write, signer) = server::open_write_side(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The read model must be current to know what falls due.
+            projections::runner::catch_up(&write.db, &projections::all(&write.keyring, &signer))
+                .await
+                .map_err(|e| e.to_string())?;
+            let today = domain::kyc::india_today(chrono::Utc::now());
+            let run = commands::kyc::alerts::run(&write, today, within_days)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "checked {} client(s): {} alert(s) raised, {} KYC(s) now due, {} failed",
+                run.checked, run.raised, run.due, run.failed
+            );
+            write.db.close().await;
+            if run.failed > 0 {
+                return Err(format!("{} client(s) failed (see the log)", run.failed));
+            }
+            Ok(())
+        }
         Command::Retention {
             action: RetentionAction::Run,
         } => {

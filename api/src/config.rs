@@ -98,6 +98,13 @@ pub struct ServeArgs {
     /// How long a query with `min_position` waits for the read model, in milliseconds.
     #[arg(long, env = "CRM_READ_WAIT_MS", default_value_t = 5000)]
     pub read_wait_ms: u64,
+    /// How often the KYC alert run looks for expiring documents and re-KYC falling due, in
+    /// seconds (it also runs at start).
+    #[arg(long, env = "CRM_KYC_ALERT_INTERVAL", default_value_t = 3600)]
+    pub kyc_alert_interval: u64,
+    /// How many days ahead KYC alerts warn.
+    #[arg(long, env = "CRM_KYC_ALERT_WINDOW_DAYS", default_value_t = 30)]
+    pub kyc_alert_window_days: u32,
 }
 
 /// Everything the server needs.
@@ -130,6 +137,8 @@ impl Config {
                 max_body: 64 * 1024,
                 max_upload: 5 * 1024 * 1024,
                 read_wait_ms: 5000,
+                kyc_alert_interval: 3600,
+                kyc_alert_window_days: 30,
             },
         }
     }

@@ -178,6 +178,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let state = state.clone();
         async move { commands::retention::daily(&state.write).await }
     }));
+    workers.push(tokio::spawn({
+        let state = state.clone();
+        let every = Duration::from_secs(config.serve.kyc_alert_interval.max(60));
+        let window = config.serve.kyc_alert_window_days;
+        async move { commands::kyc::alerts::every(&state.write, every, window).await }
+    }));
     let service = crate::openapi(state.clone());
     let spec = crate::contract::document(&service.spec());
     let routes = Arc::new(crate::routes::Routes::from_spec(&spec));

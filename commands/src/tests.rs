@@ -62,6 +62,10 @@ impl Lookups for Fixed {
     fn clients_to_watch(&self) -> Lookup<'_, Vec<ClientWatched>> {
         Box::pin(async { Ok(Vec::new()) })
     }
+
+    fn kyc_to_check(&self, _by: chrono::NaiveDate) -> Lookup<'_, Vec<Uuid>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 fn member(role: Role, branch: &str) -> StaffMember {

@@ -9,10 +9,15 @@ CREATE TABLE IF NOT EXISTS kyc_cases{s}
     -- ` id id ` of whoever made something in the case (they may not decide it).
     makers          text    NOT NULL,
     trading_blocked boolean NOT NULL,
+    -- `YYYY-MM-DD`: when KYC is due again, and the first expiry among the case's documents.
     next_rekyc_on   text,
+    next_expiry     text,
+    -- Alerts raised for the case in hand.
+    alert_count     bigint  NOT NULL,
     updated_at      {ts}    NOT NULL,
     version         bigint  NOT NULL,
     doc             {json}  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS kyc_cases{s}_queue_{g} ON kyc_cases{s} (status, submitted_at);
 CREATE INDEX IF NOT EXISTS kyc_cases{s}_rekyc_{g} ON kyc_cases{s} (next_rekyc_on);
+CREATE INDEX IF NOT EXISTS kyc_cases{s}_expiry_{g} ON kyc_cases{s} (next_expiry);

@@ -94,4 +94,12 @@ impl Lookups for ReadModels {
                 .collect())
         })
     }
+
+    fn kyc_to_check(&self, by: chrono::NaiveDate) -> Lookup<'_, Vec<Uuid>> {
+        Box::pin(async move {
+            crate::kyc::query::to_check(&self.db, by)
+                .await
+                .map_err(LookupError::new)
+        })
+    }
 }

@@ -11,6 +11,7 @@ use crate::support::{Actor, App, Fresh, Store};
 on_both_stores!(
     a_kyc_case_goes_from_documents_to_verified_under_maker_checker,
     kyc_is_in_the_clients_history_and_export_and_goes_with_their_erasure,
+    alerts_are_raised_once_across_restarts_and_rebuilds,
 );
 
 fn pdf(marker: &str) -> Vec<u8> {
@@ -594,5 +595,170 @@ async fn kyc_is_in_the_clients_history_and_export_and_goes_with_their_erasure(st
     )
     .await;
     assert_eq!(s, 409, "an erased client takes no more documents: {v}");
+    app.stop().await;
+}
+
+/// Onboards a client of the RM's and takes their KYC to verified, with a passport that expires
+/// on `passport_expiry`; answers the client's id.
+async fn verified_client(
+    app: &App,
+    rm: &Actor,
+    officer: &Actor,
+    pan: &str,
+    passport_expiry: &str,
+) -> String {
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            json!({
+                "name": "Ishaan Varadarajan",
+                "email": format!("{}@example.in", pan.to_lowercase()),
+                "phone": "+91 98450 66778",
+                "pan": pan,
+                "date_of_birth": "1975-12-24",
+                "address": "21 Brigade Road, Bengaluru 560001",
+                "branch": "MUM-01",
+                "relationship_manager": rm.id,
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let client = v["id"].as_str().unwrap().to_string();
+    let uploads: Vec<(Fields, Vec<u8>)> = vec![
+        (
+            vec![("document_type", "pan_card"), ("number", pan)],
+            pdf("pan"),
+        ),
+        (
+            vec![
+                ("document_type", "passport"),
+                ("number", "M1029384"),
+                ("expiry_date", passport_expiry),
+            ],
+            pdf("passport"),
+        ),
+        (vec![("document_type", "photograph")], png("photo")),
+        (vec![("document_type", "signature")], png("sign")),
+        (
+            vec![("document_type", "bank_proof"), ("number", "ICIC0004321")],
+            pdf("bank"),
+        ),
+        (vec![("document_type", "verification_record")], pdf("ipv")),
+    ];
+    for (fields, file) in uploads {
+        let (s, v) = upload(app, rm, &client, &fields, &file).await;
+        assert_eq!(s, 201, "{fields:?}: {v}");
+    }
+    let (s, v) = app
+        .send(
+            rm.http
+                .put(app.url(&format!("/api/kyc/{client}/risk")))
+                .json(&json!({"pep": false, "income_range": "above_25_lakh", "occupation": "professional", "country": "IN", "derivatives": false})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post_as(rm, &format!("/api/kyc/{client}/submit"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .send(
+            officer
+                .http
+                .put(app.url(&format!("/api/kyc/{client}/verify")))
+                .json(&json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    client
+}
+
+/// `crm kyc alerts` on the test's store; answers its output.
+async fn alert_run(app: &App) -> String {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args(["kyc", "alerts"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    app.fresh.env(&mut cmd);
+    let out = cmd.output().await.expect("run crm kyc alerts");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+async fn alerts_are_raised_once_across_restarts_and_rebuilds(store: Store) {
+    let fresh = Fresh::new(store).await;
+    let data_dir = fresh.data_dir.clone();
+    let database_url = fresh.database_url.clone();
+    let mut app = App::start_with(fresh, |_| {}).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let today = domain::kyc::india_today(chrono::Utc::now());
+    let soon = (today + chrono::Duration::days(20)).to_string();
+    let later = (today + chrono::Duration::days(400)).to_string();
+    let expiring = verified_client(&app, &rm, &officer, "CKWPV1357H", &soon).await;
+    let lasting = verified_client(&app, &rm, &officer, "DLXPV2468J", &later).await;
+    app.caught_up().await;
+
+    let out = alert_run(&app).await;
+    assert!(out.contains("1 alert(s) raised"), "{out}");
+    let out = alert_run(&app).await;
+    assert!(
+        out.contains("0 alert(s) raised"),
+        "a second run repeats nothing: {out}"
+    );
+    app.caught_up().await;
+    let (s, a) = app.get_as(&officer, "/api/kyc/alerts").await;
+    assert_eq!(s, 200, "{a}");
+    let items = a["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{a}");
+    assert_eq!(items[0]["client_id"], expiring.as_str());
+    assert_eq!(items[0]["kind"], "document_expiring");
+    assert_eq!(items[0]["document_type"], "passport");
+    assert_eq!(items[0]["due_on"], soon.as_str());
+    let (_, mine) = app.get_as(&rm, "/api/kyc/alerts?kind=rekyc_due_soon").await;
+    assert_eq!(mine["items"], json!([]), "{mine}");
+    let (s, v) = app.get_as(&officer, "/api/kyc/alerts?kind=soon").await;
+    assert_eq!((s, field(&v)), (400, "kind"), "{v}");
+
+    // A restart runs the alerts again at start: nothing new.
+    let running = app.running.take().unwrap();
+    running.stop().await;
+    app = App::start_with(
+        Fresh {
+            data_dir: data_dir.clone(),
+            database_url: database_url.clone(),
+        },
+        |_| {},
+    )
+    .await;
+    app.caught_up().await;
+    // A rebuild of the KYC read model shows the same alerts.
+    let keyring = app.running.as_ref().unwrap().keyring.clone();
+    let projection = projections::kyc::KycProjection::new(keyring);
+    projections::rebuild::rebuild(app.db(), &projection, |_| {})
+        .await
+        .unwrap();
+    let out = alert_run(&app).await;
+    assert!(out.contains("0 alert(s) raised"), "{out}");
+    app.caught_up().await;
+    let (_, a) = app.get_as(&officer, "/api/kyc/alerts").await;
+    assert_eq!(a["items"].as_array().unwrap().len(), 1, "{a}");
+    let (_, h) = app
+        .get_as(&officer, &format!("/api/clients/{expiring}/history"))
+        .await;
+    let raised = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "KycAlertRaised")
+        .count();
+    assert_eq!(raised, 1, "one alert event in the log");
+    let (_, k) = app.get_as(&officer, &format!("/api/kyc/{lasting}")).await;
+    assert_eq!(k["status"], "verified");
     app.stop().await;
 }

@@ -374,3 +374,66 @@ pub struct KycQueue {
     pub next_cursor: Option<String>,
     pub total: i64,
 }
+
+/// An alert: a document of a verified case expiring, or re-KYC falling due, within the window.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct KycAlertOut {
+    pub client_id: Uuid,
+    pub case_id: Uuid,
+    /// `document_expiring` or `rekyc_due_soon`.
+    pub kind: String,
+    pub document_id: Option<Uuid>,
+    pub document_type: Option<String>,
+    pub due_on: NaiveDate,
+    /// The window it was raised for (days ahead).
+    pub within_days: u32,
+    pub raised_at: DateTime<Utc>,
+}
+
+impl poem_openapi::types::Example for KycAlertOut {
+    fn example() -> Self {
+        Self {
+            client_id: Uuid::nil(),
+            case_id: Uuid::nil(),
+            kind: "document_expiring".into(),
+            document_id: Some(Uuid::nil()),
+            document_type: Some("passport".into()),
+            due_on: NaiveDate::from_ymd_opt(2026, 12, 20).expect("a valid date"),
+            within_days: 30,
+            raised_at: DateTime::parse_from_rfc3339("2026-11-20T03:30:00Z")
+                .expect("a valid time")
+                .with_timezone(&Utc),
+        }
+    }
+}
+
+impl KycAlertOut {
+    /// The alerts of one client's KYC.
+    pub fn all_of(v: &KycView) -> Vec<Self> {
+        v.alerts
+            .iter()
+            .map(|a| Self {
+                client_id: v.client_id,
+                case_id: v.case_id,
+                kind: a.kind.as_str().into(),
+                document_id: a.document_id,
+                document_type: a.document_id.and_then(|id| {
+                    v.documents
+                        .iter()
+                        .find(|d| d.document_id == id)
+                        .map(|d| d.document_type.as_str().into())
+                }),
+                due_on: a.due_on,
+                within_days: a.within_days,
+                raised_at: a.raised_at,
+            })
+            .collect()
+    }
+}
+
+/// Alerts raised, the soonest due first.
+#[derive(Debug, Clone, Object)]
+pub struct KycAlerts {
+    pub items: Vec<KycAlertOut>,
+}

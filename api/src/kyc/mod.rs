@@ -40,6 +40,13 @@ pub enum KycResponse {
 }
 
 #[derive(Debug, ApiResponse)]
+pub enum KycAlertsResponse {
+    /// The alerts raised for the clients the caller may see.
+    #[oai(status = 200)]
+    Ok(Json<KycAlerts>),
+}
+
+#[derive(Debug, ApiResponse)]
 pub enum KycQueueResponse {
     /// One page of cases waiting for a decision.
     #[oai(status = 200)]
@@ -297,6 +304,64 @@ impl KycApi {
             next_cursor: page.next_cursor,
             total: page.total,
         })))
+    }
+
+    /// KYC alerts
+    ///
+    /// Documents of verified cases expiring and re-KYC falling due within the alert window
+    /// (`CRM_KYC_ALERT_WINDOW_DAYS`, 30 by default), as the alert run raised them (once per
+    /// item and window), the soonest due first, for the clients the caller may see.
+    #[oai(
+        path = "/api/kyc/alerts",
+        method = "get",
+        tag = "KycTags::Kyc",
+        operation_id = "listKycAlerts"
+    )]
+    async fn alerts(
+        &self,
+        auth: Auth,
+        /// `document_expiring` or `rekyc_due_soon`.
+        kind: Query<Option<String>>,
+        /// Only alerts due on or before this date (`YYYY-MM-DD`).
+        due_by: Query<Option<String>>,
+        /// How many clients' alerts at most, 1 to 500 (default 200).
+        limit: Query<Option<i64>>,
+    ) -> Result<KycAlertsResponse, ReadError> {
+        policy::require(&auth.0, Action::KycRead)?;
+        let mut f = Fields::default();
+        let kind = kind.0.map(|k| k.trim().to_string());
+        if kind
+            .as_deref()
+            .is_some_and(|k| domain::kyc::AlertKind::parse(k).is_none())
+        {
+            f.errors.push(FieldError::new(
+                "kind",
+                "one of document_expiring, rekyc_due_soon",
+            ));
+        }
+        let due_by = date(&mut f, "due_by", due_by.0.as_deref());
+        let limit = limit.0.unwrap_or(200);
+        if !(1..=500).contains(&limit) {
+            f.errors.push(FieldError::new("limit", "1 to 500"));
+        }
+        f.finish()?;
+        let scope = policy::client_scope(&auth.0);
+        let views = projections::kyc::query::with_alerts(
+            &self.state.db,
+            &self.state.keyring,
+            &scope,
+            limit,
+        )
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut items: Vec<KycAlertOut> = views
+            .iter()
+            .flat_map(KycAlertOut::all_of)
+            .filter(|a| kind.as_deref().is_none_or(|k| a.kind == k))
+            .filter(|a| due_by.is_none_or(|d| a.due_on <= d))
+            .collect();
+        items.sort_by_key(|a| (a.due_on, a.client_id));
+        Ok(KycAlertsResponse::Ok(Json(KycAlerts { items })))
     }
 
     /// Submit a KYC case

@@ -1,6 +1,8 @@
 //! KYC use cases: filing a document in the client's case (the file kept like any client
 //! document), submitting, reviewing and deciding (maker-checker), the risk profile, the KRA
-//! status and the CKYC number, and the scheduler's re-KYC check.
+//! status and the CKYC number, and the scheduler's alert and re-KYC run ([`alerts`]).
+
+pub mod alerts;
 
 use chrono::NaiveDate;
 use domain::access::{Actor, ClientScope};

@@ -68,4 +68,6 @@ pub trait Lookups: Send + Sync + 'static {
     fn lead_erasures_due(&self) -> Lookup<'_, Vec<String>>;
     /// Clients whose relationship ended or who asked for erasure, not yet erased.
     fn clients_to_watch(&self) -> Lookup<'_, Vec<ClientWatched>>;
+    /// Clients with a verified KYC whose re-KYC or a document's expiry falls by `by`.
+    fn kyc_to_check(&self, by: chrono::NaiveDate) -> Lookup<'_, Vec<Uuid>>;
 }

@@ -69,6 +69,12 @@ pub enum KycCommand {
         number: CkycNumber,
         by: Uuid,
     },
+    /// The scheduler's warning: alerts for what of a verified case falls due within
+    /// `within_days` (none raised twice).
+    RaiseAlerts {
+        today: NaiveDate,
+        within_days: u32,
+    },
     /// The scheduler's check: a verified case whose period ran out, or with an expired
     /// document, becomes due.
     CheckDue {

@@ -71,6 +71,35 @@ snake_enum!(
     RekycReason { Periodic => "periodic", DocumentExpired => "document_expired" }
 );
 
+snake_enum!(
+    /// What an alert warns of.
+    AlertKind { DocumentExpiring => "document_expiring", RekycDueSoon => "rekyc_due_soon" }
+);
+
+/// A warning that something of a verified case falls due within the alert window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KycAlert {
+    pub kind: AlertKind,
+    pub case_id: Uuid,
+    /// The expiring document (for `document_expiring`).
+    pub document_id: Option<Uuid>,
+    /// When it expires or falls due.
+    pub due_on: NaiveDate,
+    /// The window it was raised for (days ahead).
+    pub within_days: u32,
+}
+
+impl KycAlert {
+    /// What makes an alert the same alert: raised once per item, due date and window.
+    pub fn key(&self) -> String {
+        let doc = self.document_id.map(|d| d.to_string()).unwrap_or_default();
+        format!(
+            "{}:{}:{doc}:{}:{}",
+            self.kind, self.case_id, self.due_on, self.within_days
+        )
+    }
+}
+
 /// Everything that can happen to a client's KYC. Every event is at version 1.0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum KycEvent {
@@ -117,6 +146,10 @@ pub enum KycEvent {
         number: CkycNumber,
         by: Uuid,
     },
+    /// Something of a verified case falls due soon (once per item and window).
+    KycAlertRaised {
+        alert: KycAlert,
+    },
     /// A verified case is due again (its period ran out, or one of its documents expired).
     RekycDue {
         case_id: Uuid,
@@ -138,6 +171,7 @@ impl KycEvent {
             Self::KycRiskCategorised { .. } => "KycRiskCategorised",
             Self::KraStatusRecorded { .. } => "KraStatusRecorded",
             Self::CkycNumberRecorded { .. } => "CkycNumberRecorded",
+            Self::KycAlertRaised { .. } => "KycAlertRaised",
             Self::RekycDue { .. } => "RekycDue",
         }
     }

@@ -27,7 +27,8 @@ use uuid::Uuid;
 pub use commands::{Decision, DocumentFinding, KycCommand, ProfileAttributes};
 pub use errors::KycError;
 pub use events::{
-    DocumentReview, DocumentVerdict, KycDocument, KycEvent, RekycReason, Review, RiskFactors,
+    AlertKind, DocumentReview, DocumentVerdict, KycAlert, KycDocument, KycEvent, RekycReason,
+    Review, RiskFactors,
 };
 pub use personal::{upcasters, EVENT_TABLES};
 pub use rules::{
@@ -133,6 +134,8 @@ pub struct Kyc {
     /// Whether the client trades derivatives (from the last risk profile).
     derivatives: bool,
     next_rekyc_on: Option<NaiveDate>,
+    /// The alerts raised (their keys), so that none is raised twice.
+    alerts: BTreeSet<String>,
 }
 
 impl Kyc {
@@ -222,6 +225,9 @@ impl Kyc {
             KycCommand::RecordCkyc { number, by } => {
                 Ok(vec![KycEvent::CkycNumberRecorded { number, by }])
             }
+            KycCommand::RaiseAlerts { today, within_days } => {
+                Ok(self.alerts_due(today, within_days))
+            }
             KycCommand::CheckDue { today } => {
                 let case = self.case.as_ref().ok_or(KycError::NoCase)?;
                 if case.status != KycStatus::Verified {
@@ -248,6 +254,48 @@ impl Kyc {
                 }
             }
         }
+    }
+
+    /// The alerts a verified case owes for `within_days` ahead and has not raised yet.
+    fn alerts_due(&self, today: NaiveDate, within_days: u32) -> Vec<KycEvent> {
+        let Some(case) = self
+            .case
+            .as_ref()
+            .filter(|c| c.status == KycStatus::Verified)
+        else {
+            return Vec::new();
+        };
+        let horizon = today + Duration::days(i64::from(within_days));
+        let soon = |d: NaiveDate| d >= today && d <= horizon;
+        let mut alerts: Vec<KycAlert> = case
+            .documents
+            .iter()
+            .filter(|d| !d.rejected)
+            .filter_map(|d| {
+                let due_on = d.document.expiry_date.filter(|e| soon(*e))?;
+                Some(KycAlert {
+                    kind: AlertKind::DocumentExpiring,
+                    case_id: case.case_id,
+                    document_id: Some(d.document.document_id),
+                    due_on,
+                    within_days,
+                })
+            })
+            .collect();
+        if let Some(due_on) = self.next_rekyc_on.filter(|d| soon(*d)) {
+            alerts.push(KycAlert {
+                kind: AlertKind::RekycDueSoon,
+                case_id: case.case_id,
+                document_id: None,
+                due_on,
+                within_days,
+            });
+        }
+        alerts
+            .into_iter()
+            .filter(|a| !self.alerts.contains(&a.key()))
+            .map(|alert| KycEvent::KycAlertRaised { alert })
+            .collect()
     }
 
     fn attach(
@@ -490,6 +538,9 @@ impl Aggregate for Kyc {
                 self.derivatives = factors.derivatives;
             }
             KycEvent::KraStatusRecorded { .. } | KycEvent::CkycNumberRecorded { .. } => {}
+            KycEvent::KycAlertRaised { alert } => {
+                self.alerts.insert(alert.key());
+            }
             KycEvent::RekycDue { .. } => self.set_status(KycStatus::RekycDue),
         }
     }

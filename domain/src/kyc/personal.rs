@@ -106,6 +106,16 @@ pub const EVENTS: &[EventFields] = &[
         plain: &["/CkycNumberRecorded/by"],
     },
     EventFields {
+        event: "KycAlertRaised",
+        personal: &[],
+        plain: &[
+            "/KycAlertRaised/alert/kind",
+            "/KycAlertRaised/alert/case_id",
+            "/KycAlertRaised/alert/document_id",
+            "/KycAlertRaised/alert/due_on",
+        ],
+    },
+    EventFields {
         event: "RekycDue",
         personal: &[],
         plain: &[

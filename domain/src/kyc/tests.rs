@@ -632,6 +632,15 @@ fn every_string_field_of_every_event_is_classified() {
         reason: RekycReason::DocumentExpired,
         document_id: Some(Uuid::from_u128(102)),
     });
+    events.push(KycEvent::KycAlertRaised {
+        alert: KycAlert {
+            kind: AlertKind::DocumentExpiring,
+            case_id: case_id(),
+            document_id: Some(Uuid::from_u128(102)),
+            due_on: date(2029, 12, 20),
+            within_days: 30,
+        },
+    });
     for e in &events {
         let back: KycEvent = serde_json::from_value(serde_json::to_value(e).unwrap()).unwrap();
         assert_eq!(&back, e, "{} reads back as itself", e.name());
@@ -641,4 +650,68 @@ fn every_string_field_of_every_event_is_classified() {
         crate::personal::unclassified(personal::EVENTS, &samples),
         Vec::<String>::new()
     );
+}
+
+#[test]
+fn alerts_are_raised_once_per_item_and_window() {
+    // The passport (document 2) expires on 2030-01-01; re-KYC is due on 2028-12-01.
+    let passport = KycAlert {
+        kind: AlertKind::DocumentExpiring,
+        case_id: case_id(),
+        document_id: Some(Uuid::from_u128(102)),
+        due_on: date(2030, 1, 1),
+        within_days: 30,
+    };
+    let rekyc = KycAlert {
+        kind: AlertKind::RekycDueSoon,
+        case_id: case_id(),
+        document_id: None,
+        due_on: date(2028, 12, 1),
+        within_days: 30,
+    };
+    Given::with(services())
+        .given(verified())
+        .when(KycCommand::RaiseAlerts {
+            today: today(),
+            within_days: 30,
+        })
+        .then_expect_events(vec![]);
+    Given::with(services())
+        .given(verified())
+        .when(KycCommand::RaiseAlerts {
+            today: date(2028, 11, 5),
+            within_days: 30,
+        })
+        .then_expect_events(vec![KycEvent::KycAlertRaised {
+            alert: rekyc.clone(),
+        }]);
+    let mut raised = verified();
+    raised.push(KycEvent::KycAlertRaised { alert: rekyc });
+    Given::with(services())
+        .given(raised.clone())
+        .when(KycCommand::RaiseAlerts {
+            today: date(2028, 11, 20),
+            within_days: 30,
+        })
+        .then_expect_events(vec![]);
+    // A longer window is another alert of the same item.
+    let mut long = verified();
+    if let Some(KycEvent::KycVerified { next_rekyc_on, .. }) = long.last_mut() {
+        *next_rekyc_on = date(2036, 1, 1);
+    }
+    Given::with(services())
+        .given(long)
+        .when(KycCommand::RaiseAlerts {
+            today: date(2029, 12, 10),
+            within_days: 30,
+        })
+        .then_expect_events(vec![KycEvent::KycAlertRaised { alert: passport }]);
+    // Not verified: nothing to warn of.
+    Given::with(services())
+        .given(ready_for_review())
+        .when(KycCommand::RaiseAlerts {
+            today: date(2029, 12, 10),
+            within_days: 3650,
+        })
+        .then_expect_events(vec![]);
 }

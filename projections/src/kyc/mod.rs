@@ -9,7 +9,7 @@ use domain::kyc::{Kyc, KycEvent};
 use store::privacy::Keyring;
 use store::EventMetadata;
 
-pub use view::{KycDocumentView, KycView, RiskView, PERSONAL};
+pub use view::{AlertView, KycDocumentView, KycView, RiskView, PERSONAL};
 
 use crate::sealed::{Cell, SealedDocument, SealedProjection};
 
@@ -23,7 +23,7 @@ impl SealedDocument for KycView {
     const TABLE: &'static str = "kyc_cases";
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
-    const VERSION: i64 = 1;
+    const VERSION: i64 = 2;
     const DDL: &'static str = include_str!("../../../migrations/read_models/kyc.sql");
     const TABLES: &'static [&'static str] = &["kyc_cases"];
 
@@ -53,6 +53,11 @@ impl SealedDocument for KycView {
                 "next_rekyc_on",
                 self.next_rekyc_on.map(|d| d.to_string()).into(),
             ),
+            (
+                "next_expiry",
+                self.next_expiry().map(|d| d.to_string()).into(),
+            ),
+            ("alert_count", (self.alerts.len() as i64).into()),
             ("updated_at", self.updated_at.into()),
             ("version", self.version.into()),
         ]

@@ -104,3 +104,45 @@ pub async fn queue(
         )
     }))
 }
+
+/// Clients with a verified KYC whose re-KYC date or a document's expiry falls on or before
+/// `by` (what the alert run looks at).
+pub async fn to_check(db: &Db, by: chrono::NaiveDate) -> Result<Vec<Uuid>, ProjectionError> {
+    let ids: Vec<String> = with_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT client_id FROM kyc_cases
+              WHERE status = 'verified' AND (next_rekyc_on <= $1 OR next_expiry <= $1)
+              ORDER BY client_id",
+        )
+        .bind(by.to_string())
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+}
+
+/// The KYCs with alerts raised for their case in hand, among the clients the caller may see.
+pub async fn with_alerts(
+    db: &Db,
+    keyring: &Keyring,
+    scope: &ClientScope,
+    limit: i64,
+) -> Result<Vec<KycView>, QueryError> {
+    let mut sql = Sql::default();
+    sql.and("k.alert_count > 0".into());
+    push_scope(&mut sql, scope);
+    let lb = sql.bind(Bind::Int(limit));
+    let page_sql = format!(
+        "SELECT k.client_id, k.doc FROM kyc_cases k JOIN clients c ON c.client_id = k.client_id{}
+          ORDER BY k.updated_at DESC LIMIT {lb}",
+        sql.where_clause()
+    );
+    let docs: Vec<(String, Value)> = with_db!(db, pool => {
+        bind_all!(sqlx::query_as(&page_sql), &sql.binds).fetch_all(pool).await?
+    });
+    let mut items = Vec::with_capacity(docs.len());
+    for (id, d) in docs {
+        items.push(crate::sealed::open_view(keyring, &id, d).await?);
+    }
+    Ok(items)
+}

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::kyc::{
-    ClientType, DocumentVerdict, KraStatus, KycDocumentType, KycEvent, KycItem, KycStatus,
-    RekycReason, RequiredItems, Review, RiskCategory,
+    AlertKind, ClientType, DocumentVerdict, KraStatus, KycDocumentType, KycEvent, KycItem,
+    KycStatus, RekycReason, RequiredItems, Review, RiskCategory,
 };
 use serde::{Deserialize, Serialize};
 use store::EventMetadata;
@@ -46,6 +46,9 @@ pub struct KycView {
     pub verified_at: Option<DateTime<Utc>>,
     pub next_rekyc_on: Option<NaiveDate>,
     pub rekyc_reason: Option<RekycReason>,
+    /// The alerts raised for the case in hand.
+    #[serde(default)]
+    pub alerts: Vec<AlertView>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
     pub position: i64,
@@ -64,6 +67,15 @@ pub struct KycDocumentView {
     /// `received`, `accepted` or `rejected`.
     pub state: String,
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertView {
+    pub kind: AlertKind,
+    pub document_id: Option<Uuid>,
+    pub due_on: NaiveDate,
+    pub within_days: u32,
+    pub raised_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +126,7 @@ impl KycView {
             verified_at: None,
             next_rekyc_on: None,
             rekyc_reason: None,
+            alerts: Vec::new(),
             updated_at: meta.recorded_at,
             version: sequence,
             position,
@@ -142,6 +155,7 @@ impl KycView {
                 self.review_started_at = None;
                 self.decided_at = None;
                 self.reasons.clear();
+                self.alerts.clear();
             }
             KycEvent::KycDocumentAttached { document: d, .. } => {
                 self.maker(d.uploaded_by);
@@ -199,6 +213,13 @@ impl KycView {
             KycEvent::CkycNumberRecorded { number, .. } => {
                 self.ckyc_number = Some(number.as_str().into())
             }
+            KycEvent::KycAlertRaised { alert } => self.alerts.push(AlertView {
+                kind: alert.kind,
+                document_id: alert.document_id,
+                due_on: alert.due_on,
+                within_days: alert.within_days,
+                raised_at: at,
+            }),
             KycEvent::RekycDue { reason, .. } => {
                 self.status = KycStatus::RekycDue;
                 self.rekyc_reason = Some(*reason);
@@ -253,6 +274,15 @@ impl KycView {
             .filter(|i| !present.contains(i))
             .collect();
         (present, missing)
+    }
+
+    /// The first expiry date among the documents that still count.
+    pub fn next_expiry(&self) -> Option<NaiveDate> {
+        self.documents
+            .iter()
+            .filter(|d| d.state != "rejected")
+            .filter_map(|d| d.expiry_date)
+            .min()
     }
 
     /// Why the client may not trade, if they may not: KYC never verified, or due again.
