@@ -21,6 +21,7 @@ pub mod ops;
 pub mod policy;
 pub mod privacy;
 pub mod problem;
+pub mod reports;
 pub mod routes;
 pub mod server;
 pub mod tools;
@@ -34,6 +35,7 @@ pub type Apis = (
     clients::ClientsApi,
     clients::DocumentsApi,
     kyc::KycApi,
+    reports::ReportsApi,
     marketing::MarketingApi,
     leads::FollowUpsApi,
     privacy::PrivacyApi,
@@ -67,6 +69,9 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             kyc::KycApi {
+                state: state.clone(),
+            },
+            reports::ReportsApi {
                 state: state.clone(),
             },
             marketing::MarketingApi {

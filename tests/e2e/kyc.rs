@@ -128,6 +128,7 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
         .await;
     assert_eq!(s, 201, "{v}");
     let client = v["id"].as_str().unwrap().to_string();
+    let onboarded = v["position"].as_i64().unwrap();
 
     // Refusals name the field (or the file's problem) and store nothing.
     let head = app.log_head().await;
@@ -212,7 +213,12 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
         head,
         "a refused upload appends nothing"
     );
-    let (_, c) = app.get_as(&rm, &format!("/api/clients/{client}")).await;
+    let (_, c) = app
+        .get_as(
+            &rm,
+            &format!("/api/clients/{client}?min_position={onboarded}"),
+        )
+        .await;
     assert_eq!(c["documents"].as_array().unwrap().len(), 0, "{c}");
 
     // The documents: the first opens the case.
@@ -414,6 +420,39 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
     );
     assert_eq!(aadhaar_doc["state"], "accepted");
     assert_eq!(aadhaar_doc["sha256"].as_str().unwrap().len(), 64);
+
+    // The KYC report counts it, as JSON and as CSV; sales roles may not read it.
+    let (s, r) = app.get_as(&officer, "/api/reports/kyc").await;
+    assert_eq!(s, 200, "{r}");
+    let count = |section: &str, key: &str| {
+        r[section]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key)
+            .map_or(0, |c| c["count"].as_i64().unwrap())
+    };
+    assert_eq!(count("by_status", "verified"), 1, "{r}");
+    assert_eq!(count("rejected_documents", "photograph"), 1, "{r}");
+    assert_eq!(count("trading_blocked", "kyc_not_verified"), 0, "{r}");
+    assert!(r["approval_hours_median"].is_number(), "{r}");
+    let csv = officer
+        .http
+        .get(app.url("/api/reports/kyc"))
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("section,key,count\n"), "{text}");
+    assert!(text.contains("\nby_status,verified,1\n"), "{text}");
+    let (s, _) = app.get_as(&rm, "/api/reports/kyc").await;
+    assert_eq!(s, 403);
 
     // Illegal moves name the allowed ones.
     let (s, v) = app

@@ -421,10 +421,12 @@ impl Kyc {
             }
             _ => {}
         }
-        // Every document of the case, with the hash of the file the reviewer saw.
+        // Every document of the case that still counts (one rejected in an earlier round stays
+        // rejected), with the hash of the file the reviewer saw.
         let documents = case
             .documents
             .iter()
+            .filter(|d| !d.rejected)
             .map(|d| {
                 let finding = findings
                     .iter()

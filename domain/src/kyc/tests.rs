@@ -409,12 +409,42 @@ fn rejections_give_reasons_and_rejected_documents_must_be_replaced() {
         });
     events.push(attached(doc(7, KycDocumentType::Photograph)));
     Given::with(services())
-        .given(events)
+        .given(events.clone())
         .when(KycCommand::Submit {
             by: AGENT,
             profile: all_present(),
         })
         .then_expect_events(vec![submitted()]);
+    // The approval reviews what counts: the rejected photograph stays rejected.
+    events.push(submitted());
+    let mut seen: Vec<DocumentReview> = accepted_all()
+        .into_iter()
+        .filter(|d| d.document_id != Uuid::from_u128(103))
+        .collect();
+    seen.push(DocumentReview {
+        document_id: Uuid::from_u128(107),
+        verdict: DocumentVerdict::Accepted,
+        reason: None,
+        sha256: format!("{:064x}", 7),
+    });
+    Given::with(services())
+        .given(events)
+        .when(decide(OFFICER, Role::ComplianceOfficer, Decision::Approve))
+        .then_expect_events(vec![
+            KycEvent::KycReviewStarted {
+                case_id: case_id(),
+                reviewer: OFFICER,
+            },
+            KycEvent::KycVerified {
+                review: Review {
+                    case_id: case_id(),
+                    reviewer: OFFICER,
+                    reasons: vec![],
+                    documents: seen,
+                },
+                next_rekyc_on: date(2036, 12, 1),
+            },
+        ]);
 }
 
 #[test]

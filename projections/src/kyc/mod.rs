@@ -2,6 +2,7 @@
 //! as a sealed document, and the columns the review queue filters on.
 
 pub mod query;
+pub mod report;
 mod view;
 
 use cqrs_es::Aggregate;
