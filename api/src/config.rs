@@ -105,6 +105,9 @@ pub struct ServeArgs {
     /// How many days ahead KYC alerts warn.
     #[arg(long, env = "CRM_KYC_ALERT_WINDOW_DAYS", default_value_t = 30)]
     pub kyc_alert_window_days: u32,
+    /// How long a document link stays valid, in seconds (10 to 3600).
+    #[arg(long, env = "CRM_DOCUMENT_LINK_TTL", default_value_t = 300)]
+    pub document_link_ttl: u64,
 }
 
 /// Everything the server needs.
@@ -139,6 +142,7 @@ impl Config {
                 read_wait_ms: 5000,
                 kyc_alert_interval: 3600,
                 kyc_alert_window_days: 30,
+                document_link_ttl: 300,
             },
         }
     }

@@ -40,6 +40,8 @@ pub struct AppState {
     pub keyring: Arc<store::privacy::Keyring>,
     pub signer: Arc<store::audit::AuditSigner>,
     pub tokens: crate::auth::tokens::TokenKeys,
+    /// Signs and checks short-lived document links.
+    pub links: crate::auth::links::LinkKeys,
     pub auth_limiter: AuthLimiter,
     pub projections: Vec<Arc<dyn projections::Projection>>,
     pub progress: Progress,

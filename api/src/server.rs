@@ -162,6 +162,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         keyring: keyring.clone(),
         signer: signer.clone(),
         tokens: TokenKeys::new(&jwt_secret),
+        links: crate::auth::links::LinkKeys::new(
+            &jwt_secret,
+            chrono::Duration::seconds(config.serve.document_link_ttl.clamp(10, 3600) as i64),
+        ),
         auth_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
             std::num::NonZeroU32::new(config.serve.auth_rate_per_minute.max(1)).expect("non-zero"),
         )),

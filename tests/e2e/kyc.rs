@@ -602,6 +602,44 @@ async fn kyc_is_in_the_clients_history_and_export_and_goes_with_their_erasure(st
         .iter()
         .any(|e| e["event_type"] == "KycDocumentAttached"));
 
+    // A short-lived link to the passport serves its caller only, unaltered, before it expires.
+    let passport = k["documents"][0]["document_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, l) = app
+        .post_as(
+            &rm,
+            &format!("/api/clients/{client}/documents/{passport}/link"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{l}");
+    let url = l["url"].as_str().unwrap().to_string();
+    let r = rm.http.get(app.url(&url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), pdf("passport"));
+    let (s, v) = app.get_as(&officer, &url).await;
+    assert_eq!(s, 403, "someone else's link: {v}");
+    let tampered = format!("{}x", &url[..url.len() - 1]);
+    let (s, _) = app.get_as(&rm, &tampered).await;
+    assert_eq!(s, 403, "a tampered link");
+    let state = &app.running.as_ref().unwrap().state;
+    let (expired, _) = state.links.issue(
+        uuid::Uuid::parse_str(&rm.id).unwrap(),
+        uuid::Uuid::parse_str(&client).unwrap(),
+        uuid::Uuid::parse_str(&passport).unwrap(),
+        chrono::Utc::now() - chrono::Duration::minutes(10),
+    );
+    let (s, v) = app.get_as(&rm, &format!("/api/documents/{expired}")).await;
+    assert_eq!(s, 403, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("expired"), "{v}");
+
     // The client's erasure takes the KYC's personal data with it.
     let (s, v) = app
         .post_as(

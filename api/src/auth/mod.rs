@@ -2,6 +2,7 @@
 //! ([`authenticate`]), and the `Auth` security scheme every protected endpoint takes, which
 //! hands the endpoint its [`Principal`] or answers 401/403.
 
+pub mod links;
 pub mod tokens;
 
 use std::collections::HashMap;

@@ -121,43 +121,142 @@ impl DocumentsApi {
         document_id: Path<Uuid>,
     ) -> Result<poem_openapi::payload::Response<DocumentFile>, ReadError> {
         policy::require(&auth.0, Action::DocumentRead)?;
+        serve(&self.state, req, &auth.0, id.0, document_id.0).await
+    }
+
+    /// Make a short-lived link to a document
+    ///
+    /// A signed link to the document, valid for `CRM_DOCUMENT_LINK_TTL` seconds (5 minutes by
+    /// default) for the caller only: the download checks the signature, the expiry and that
+    /// the caller may still see the document.
+    #[oai(
+        path = "/api/clients/:id/documents/:document_id/link",
+        method = "post",
+        tag = "ClientTags::Clients",
+        operation_id = "linkClientDocument"
+    )]
+    async fn link(
+        &self,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        /// The document's id.
+        document_id: Path<Uuid>,
+    ) -> Result<LinkResponse, ApiError> {
+        policy::require(&auth.0, Action::DocumentRead)?;
         let client = super::visible_client(&self.state, &auth.0, id.0).await?;
-        if client.privacy.erased_at.is_some() {
-            // The log says so even if this process still holds the key in its cache.
-            self.state.keyring.note_erased(&id.0.to_string());
-            return Err(ApiError::not_found("document file (the person's data was erased)").into());
-        }
-        if policy::sells(auth.0.role) && client.restricted() {
-            return Err(ApiError::conflict(
-                "processing-restricted",
-                "the person asked for erasure: their documents are for compliance only",
-            )
-            .into());
-        }
-        let meta = client
+        client
             .documents
             .iter()
-            .find(|d| d.document_id == document_id.0)
+            .find(|d| d.document_id == document_id.0 && d.purged_at.is_none())
             .ok_or_else(|| ApiError::not_found("document"))?;
-        let file = commands::clients::load_document(
-            &self.state.db,
-            &self.state.keyring,
-            id.0,
-            document_id.0,
+        let (token, expires_at) =
+            self.state
+                .links
+                .issue(auth.0.user_id, id.0, document_id.0, chrono::Utc::now());
+        Ok(LinkResponse::Ok(poem_openapi::payload::Json(
+            DocumentLink {
+                url: format!("/api/documents/{token}"),
+                expires_at,
+            },
+        )))
+    }
+
+    /// Download a document by its link
+    ///
+    /// The file a link names, for the caller it was made for, before it expires (403 for a
+    /// tampered, expired or someone else's link). Recorded as an access to the person's data;
+    /// never cached.
+    #[oai(
+        path = "/api/documents/:token",
+        method = "get",
+        tag = "ClientTags::Clients",
+        operation_id = "downloadLinkedDocument"
+    )]
+    async fn download_linked(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The link's token.
+        token: Path<String>,
+    ) -> Result<poem_openapi::payload::Response<DocumentFile>, ReadError> {
+        policy::require(&auth.0, Action::DocumentRead)?;
+        let (client, document) = self
+            .state
+            .links
+            .verify(&token.0, auth.0.user_id)
+            .map_err(ApiError::forbidden)?;
+        serve(&self.state, req, &auth.0, client, document).await
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum LinkResponse {
+    /// The link and when it expires.
+    #[oai(status = 200)]
+    Ok(poem_openapi::payload::Json<DocumentLink>),
+}
+
+/// A short-lived link to one document, for the caller who asked for it.
+#[derive(Debug, Clone, poem_openapi::Object)]
+#[oai(example)]
+pub struct DocumentLink {
+    /// Send it with the caller's bearer token.
+    pub url: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl poem_openapi::types::Example for DocumentLink {
+    fn example() -> Self {
+        Self {
+            url: "/api/documents/eyJhbGciOiJIUzI1NiJ9.…".into(),
+            expires_at: chrono::DateTime::parse_from_rfc3339("2026-12-01T09:35:00Z")
+                .expect("a valid time")
+                .with_timezone(&chrono::Utc),
+        }
+    }
+}
+
+/// A client's document file for a caller who may see it, recorded as an access.
+async fn serve(
+    state: &crate::http::AppState,
+    req: &Request,
+    principal: &crate::auth::Principal,
+    id: Uuid,
+    document_id: Uuid,
+) -> Result<poem_openapi::payload::Response<DocumentFile>, ReadError> {
+    let client = super::visible_client(state, principal, id).await?;
+    if client.privacy.erased_at.is_some() {
+        // The log says so even if this process still holds the key in its cache.
+        state.keyring.note_erased(&id.to_string());
+        return Err(ApiError::not_found("document file (the person's data was erased)").into());
+    }
+    if policy::sells(principal.role) && client.restricted() {
+        return Err(ApiError::conflict(
+            "processing-restricted",
+            "the person asked for erasure: their documents are for compliance only",
         )
+        .into());
+    }
+    let meta = client
+        .documents
+        .iter()
+        .find(|d| d.document_id == document_id)
+        .ok_or_else(|| ApiError::not_found("document"))?;
+    let file = commands::clients::load_document(&state.db, &state.keyring, id, document_id)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("document file (purged or erased)"))?;
-        http::record_access(&self.state, req, "client", id.0, AccessKind::Document).await?;
-        // Served as what it is (the type detected at upload), as an attachment.
-        Ok(poem_openapi::payload::Response::new(DocumentFile::Ok(
-            Attachment::new(file)
-                .attachment_type(AttachmentType::Attachment)
-                .filename(safe_file_name(&meta.file_name)),
-        ))
-        .header("content-type", meta.content_type.as_str())
-        .header("x-content-type-options", "nosniff"))
-    }
+    http::record_access(state, req, "client", id, AccessKind::Document).await?;
+    // Served as what it is (the type detected at upload), as an attachment, never cached.
+    Ok(poem_openapi::payload::Response::new(DocumentFile::Ok(
+        Attachment::new(file)
+            .attachment_type(AttachmentType::Attachment)
+            .filename(safe_file_name(&meta.file_name)),
+    ))
+    .header("content-type", meta.content_type.as_str())
+    .header("x-content-type-options", "nosniff")
+    .header("cache-control", "no-store"))
 }
 
 /// Stores a document's file and records it on the client.
