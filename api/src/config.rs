@@ -54,6 +54,17 @@ pub struct StoreArgs {
     /// How long KYC documents are kept after the relationship ends (PMLA: 5 years).
     #[arg(long, env = "CRM_RETENTION_KYC_DOCUMENTS", default_value = "5y", global = true, value_parser = retention_period)]
     pub retention_kyc_documents: RetentionPeriod,
+    /// Document files one client may hold (purged ones do not count).
+    #[arg(
+        long,
+        env = "CRM_MAX_CLIENT_DOCUMENTS",
+        default_value_t = 50,
+        global = true
+    )]
+    pub max_client_documents: usize,
+    /// Bytes of document files one client may hold.
+    #[arg(long, env = "CRM_MAX_CLIENT_DOCUMENT_BYTES", default_value_t = 100 * 1024 * 1024, global = true)]
+    pub max_client_document_bytes: u64,
 }
 
 fn retention_period(s: &str) -> Result<RetentionPeriod, String> {
@@ -61,6 +72,14 @@ fn retention_period(s: &str) -> Result<RetentionPeriod, String> {
 }
 
 impl StoreArgs {
+    /// How many document files, and bytes of them, one client may hold.
+    pub fn document_limits(&self) -> domain::client::DocumentLimits {
+        domain::client::DocumentLimits {
+            files: self.max_client_documents,
+            bytes: self.max_client_document_bytes,
+        }
+    }
+
     /// The retention policy per kind of record.
     pub fn retention(&self) -> RetentionPolicy {
         RetentionPolicy {
@@ -105,6 +124,9 @@ pub struct ServeArgs {
     /// How many days ahead KYC alerts warn.
     #[arg(long, env = "CRM_KYC_ALERT_WINDOW_DAYS", default_value_t = 30)]
     pub kyc_alert_window_days: u32,
+    /// Document uploads, and KYC decisions, one user may make per minute (each).
+    #[arg(long, env = "CRM_WORK_RATE_PER_MINUTE", default_value_t = 30)]
+    pub work_rate_per_minute: u32,
     /// How long a document link stays valid, in seconds (10 to 3600).
     #[arg(long, env = "CRM_DOCUMENT_LINK_TTL", default_value_t = 300)]
     pub document_link_ttl: u64,
@@ -130,6 +152,8 @@ impl Config {
                 audit_signing_key: None,
                 retention_client_records: RetentionPeriod::Years(8),
                 retention_kyc_documents: RetentionPeriod::Years(5),
+                max_client_documents: 50,
+                max_client_document_bytes: 100 * 1024 * 1024,
             },
             serve: ServeArgs {
                 addr: "127.0.0.1:0".parse().expect("valid address"),
@@ -142,6 +166,7 @@ impl Config {
                 read_wait_ms: 5000,
                 kyc_alert_interval: 3600,
                 kyc_alert_window_days: 30,
+                work_rate_per_minute: 30,
                 document_link_ttl: 300,
             },
         }

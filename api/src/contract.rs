@@ -164,7 +164,15 @@ pub fn errors_of(path: &str, method: &str, op: &serde_json::Map<String, Value>) 
     let waits = params().any(|p| p["name"] == "min_position")
         || matches!(id, "exportSubjectData" | "exportSubjectArchive");
     let signs_in = matches!(id, "login" | "refreshToken");
-    let limited = signs_in || id == "changePassword";
+    let limited = signs_in
+        || matches!(
+            id,
+            "changePassword"
+                | "uploadClientDocument"
+                | "uploadKycDocument"
+                | "decideKyc"
+                | "startKycReview"
+        );
     let own_account = matches!(id, "getCurrentUser" | "changePassword");
     let mut keep = HashSet::from([400, 500]);
     let mut add = |on: bool, statuses: &[u16]| {

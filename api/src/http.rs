@@ -33,6 +33,21 @@ pub struct Metrics {
 
 /// Login and refresh attempts per client address.
 pub type AuthLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+/// Limits uploads and KYC decisions per user and kind of work.
+pub type WorkLimiter = governor::DefaultKeyedRateLimiter<(Uuid, &'static str)>;
+
+/// The per-user limit on `what` (uploads, KYC decisions): 429 with `Retry-After` past it.
+pub fn limit_work(state: &AppState, who: Uuid, what: &'static str) -> Result<(), ApiError> {
+    if let Err(not_until) = state.work_limiter.check_key(&(who, what)) {
+        use governor::clock::Clock;
+        let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+        return Err(ApiError::too_many(
+            format!("too many {what} by this user; try again shortly"),
+            wait.as_secs() + 1,
+        ));
+    }
+    Ok(())
+}
 
 pub struct AppState {
     pub db: Db,
@@ -43,6 +58,7 @@ pub struct AppState {
     /// Signs and checks short-lived document links.
     pub links: crate::auth::links::LinkKeys,
     pub auth_limiter: AuthLimiter,
+    pub work_limiter: WorkLimiter,
     pub projections: Vec<Arc<dyn projections::Projection>>,
     pub progress: Progress,
     /// Sign-in sessions checked recently (see [`crate::auth::SessionCache`]).

@@ -124,6 +124,7 @@ pub fn write_side(
         keyring.clone(),
         signal,
         config.store.retention(),
+        config.store.document_limits(),
         lookups,
     )
 }
@@ -168,6 +169,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         ),
         auth_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
             std::num::NonZeroU32::new(config.serve.auth_rate_per_minute.max(1)).expect("non-zero"),
+        )),
+        work_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
+            std::num::NonZeroU32::new(config.serve.work_rate_per_minute.max(1)).expect("non-zero"),
         )),
         projections: all,
         progress,

@@ -24,7 +24,7 @@ mod tests;
 use std::sync::Arc;
 
 use domain::access::PiiAccess;
-use domain::client::{Client, ClientServices, RetentionPolicy};
+use domain::client::{Client, ClientServices, DocumentLimits, RetentionPolicy};
 use domain::kyc::{Kyc, KycRules, KycServices};
 use domain::lead::{Lead, LeadServices};
 use domain::user::{User, UserServices};
@@ -58,6 +58,7 @@ impl WriteSide {
         keyring: Arc<Keyring>,
         signal: LogSignal,
         retention: RetentionPolicy,
+        documents: DocumentLimits,
         lookups: Arc<dyn Lookups>,
     ) -> Self {
         let counters = Arc::new(CommandCounters::default());
@@ -80,6 +81,7 @@ impl WriteSide {
                 ClientServices {
                     clock: clock.clone(),
                     retention,
+                    documents,
                 },
                 signal.clone(),
                 keyring.clone(),

@@ -102,7 +102,14 @@ async fn open(lookups: Arc<Fixed>) -> WriteSide {
         client_records: RetentionPeriod::parse("8y").unwrap(),
         kyc_documents: RetentionPeriod::parse("5y").unwrap(),
     };
-    WriteSide::open(&db, keyring, LogSignal::default(), retention, lookups)
+    WriteSide::open(
+        &db,
+        keyring,
+        LogSignal::default(),
+        retention,
+        Default::default(),
+        lookups,
+    )
 }
 
 fn details(name: &str) -> LeadDetails {

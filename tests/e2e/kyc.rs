@@ -12,6 +12,7 @@ on_both_stores!(
     a_kyc_case_goes_from_documents_to_verified_under_maker_checker,
     kyc_is_in_the_clients_history_and_export_and_goes_with_their_erasure,
     alerts_are_raised_once_across_restarts_and_rebuilds,
+    uploads_are_limited_per_user_and_documents_per_client,
 );
 
 fn pdf(marker: &str) -> Vec<u8> {
@@ -837,5 +838,92 @@ async fn alerts_are_raised_once_across_restarts_and_rebuilds(store: Store) {
     assert_eq!(raised, 1, "one alert event in the log");
     let (_, k) = app.get_as(&officer, &format!("/api/kyc/{lasting}")).await;
     assert_eq!(k["status"], "verified");
+    app.stop().await;
+}
+
+async fn uploads_are_limited_per_user_and_documents_per_client(store: Store) {
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.work_rate_per_minute = 4;
+        c.store.max_client_documents = 3;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            json!({
+                "name": "Kavya Nambiar",
+                "email": "kavya.n@example.in",
+                "phone": "+91 98470 11223",
+                "pan": "EKNPN5511Q",
+                "date_of_birth": "1993-07-19",
+                "address": "5 Marine Lines, Kochi 682031",
+                "branch": "MUM-01",
+                "relationship_manager": rm.id,
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let client = v["id"].as_str().unwrap().to_string();
+    for kind in ["photograph", "signature"] {
+        let (s, v) = upload(&app, &rm, &client, &[("document_type", kind)], &png(kind)).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, v) = upload(
+        &app,
+        &rm,
+        &client,
+        &[("document_type", "income_proof")],
+        &pdf("itr"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    // A fourth file is over the client's limit: refused, nothing stored.
+    let head = app.log_head().await;
+    let (s, v) = upload(
+        &app,
+        &rm,
+        &client,
+        &[("document_type", "verification_record")],
+        &pdf("ipv"),
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["type"], "/problems/document-limit", "{v}");
+    assert_eq!(app.log_head().await, head);
+    let stored: i64 = store::with_db!(app.db(), pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM client_documents WHERE client_id = $1")
+            .bind(&client)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(stored, 3);
+    // A fifth attempt within the minute is over the user's rate.
+    let all = [
+        ("client_id", client.as_str()),
+        ("document_type", "income_proof"),
+    ];
+    let (content_type, body) = form(&all, "itr.pdf", &pdf("again"));
+    let r = rm
+        .http
+        .post(app.url("/api/kyc/upload"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().get("retry-after").is_some());
+    // Another user is not held back by it.
+    let (s, v) = upload(
+        &app,
+        &app.admin,
+        &client,
+        &[("document_type", "verification_record")],
+        &pdf("ipv"),
+    )
+    .await;
+    assert_eq!(s, 409, "the client's limit still holds: {v}");
     app.stop().await;
 }

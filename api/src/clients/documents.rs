@@ -65,6 +65,7 @@ impl DocumentsApi {
         key: Header<Option<String>>,
     ) -> Result<CreatedResponse, ApiError> {
         policy::require(&auth.0, Action::DocumentUpload)?;
+        http::limit_work(&self.state, auth.0.user_id, "uploads")?;
         let declared = req
             .headers()
             .get("content-type")

@@ -102,6 +102,7 @@ impl KycApi {
         form: KycUploadForm,
     ) -> Result<CreatedResponse, ApiError> {
         policy::require(&auth.0, Action::KycPrepare)?;
+        http::limit_work(&self.state, auth.0.user_id, "uploads")?;
         let mut f = Fields::default();
         let client_id = match Uuid::parse_str(form.client_id.trim()) {
             Ok(id) => Some(id),
@@ -414,6 +415,7 @@ impl KycApi {
         client_id: Path<Uuid>,
     ) -> Result<DoneResponse, ApiError> {
         policy::require(&auth.0, Action::KycDecide)?;
+        http::limit_work(&self.state, auth.0.user_id, "KYC decisions")?;
         let scope = policy::client_scope(&auth.0);
         let committed = commands::kyc::start_review(
             &self.state.write,
@@ -448,6 +450,7 @@ impl KycApi {
         body: Json<VerifyRequest>,
     ) -> Result<DoneResponse, ApiError> {
         policy::require(&auth.0, Action::KycDecide)?;
+        http::limit_work(&self.state, auth.0.user_id, "KYC decisions")?;
         let body = body.0;
         let mut f = Fields::default();
         let reasons = text_list(&mut f, "reasons", &body.reasons);

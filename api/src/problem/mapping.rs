@@ -94,6 +94,9 @@ impl From<CommandError<ClientError>> for ApiError {
                     ClientError::Restricted => ApiError::conflict("processing-restricted", detail),
                     ClientError::AlreadyAssigned => ApiError::conflict("already-assigned", detail),
                     ClientError::DuplicateDocument => ApiError::conflict("duplicate-id", detail),
+                    ClientError::DocumentLimit { .. } => {
+                        ApiError::conflict("document-limit", detail)
+                    }
                     ClientError::Privacy(e) => e.into(),
                 }
             }

@@ -123,6 +123,12 @@ pub async fn upload_document(
         return Err(CommandError::Rejected(ClientError::NotFound).into());
     }
     client.ensure_changeable().map_err(CommandError::Rejected)?;
+    client
+        .ensure_room(
+            write.clients.services().documents,
+            upload.bytes.len() as u64,
+        )
+        .map_err(CommandError::Rejected)?;
     let document_id = Uuid::now_v7();
     let document = Document {
         document_id,

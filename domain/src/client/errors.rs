@@ -19,6 +19,8 @@ pub enum ClientError {
     AlreadyAssigned,
     #[error("a document with this id is already on the client")]
     DuplicateDocument,
+    #[error("the client holds as many documents as allowed ({files} files, {bytes} bytes in all)")]
+    DocumentLimit { files: usize, bytes: u64 },
     #[error(transparent)]
     Privacy(#[from] crate::privacy::PrivacyError),
 }

@@ -97,11 +97,29 @@ impl RetentionPolicy {
     }
 }
 
-/// What the Client aggregate needs from outside: the clock and the retention policy.
+/// How many document files, and how many bytes of them, one client may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentLimits {
+    pub files: usize,
+    pub bytes: u64,
+}
+
+impl Default for DocumentLimits {
+    fn default() -> Self {
+        Self {
+            files: 50,
+            bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+/// What the Client aggregate needs from outside: the clock, the retention policy and the
+/// limits on documents.
 #[derive(Debug, Clone)]
 pub struct ClientServices {
     pub clock: Clock,
     pub retention: RetentionPolicy,
+    pub documents: DocumentLimits,
 }
 
 /// The decision state of a client: only what its rules need.
@@ -114,6 +132,9 @@ pub struct Client {
     closed_at: Option<DateTime<Utc>>,
     /// Document id → whether it was purged.
     documents: BTreeMap<Uuid, bool>,
+    /// Document id → its size in bytes.
+    #[serde(default)]
+    document_sizes: BTreeMap<Uuid, u64>,
     /// The person's privacy state; linked to the lead the client came from.
     subject: DataSubject,
 }
@@ -165,6 +186,22 @@ impl Client {
             .filter(|(_, purged)| !**purged)
             .map(|(id, _)| *id)
             .collect()
+    }
+
+    /// Whether one more file of `size` bytes fits within `limits` (purged files do not count).
+    pub fn ensure_room(&self, limits: DocumentLimits, size: u64) -> Result<(), ClientError> {
+        let held = self.held_documents();
+        let bytes: u64 = held
+            .iter()
+            .filter_map(|id| self.document_sizes.get(id))
+            .sum();
+        if held.len() >= limits.files || bytes + size > limits.bytes {
+            return Err(ClientError::DocumentLimit {
+                files: limits.files,
+                bytes: limits.bytes,
+            });
+        }
+        Ok(())
     }
 
     fn ensure_exists(&self) -> Result<(), ClientError> {
@@ -254,6 +291,7 @@ impl Client {
                 if self.documents.contains_key(&document.document_id) {
                     return Err(ClientError::DuplicateDocument);
                 }
+                self.ensure_room(services.documents, document.size)?;
                 Ok(vec![ClientEvent::ClientDocumentAdded(document)])
             }
             ClientCommand::PurgeExpiredDocuments => {
@@ -377,6 +415,7 @@ impl Aggregate for Client {
             ClientEvent::RelationshipClosed { closed_at, .. } => self.closed_at = Some(closed_at),
             ClientEvent::ClientDocumentAdded(d) => {
                 self.documents.insert(d.document_id, false);
+                self.document_sizes.insert(d.document_id, d.size);
             }
             ClientEvent::ClientDocumentsPurged { document_ids } => {
                 for id in document_ids {

@@ -18,6 +18,7 @@ fn at(now: DateTime<Utc>) -> ClientServices {
     ClientServices {
         clock: Clock::fixed(now),
         retention: RetentionPolicy::default(),
+        documents: DocumentLimits::default(),
     }
 }
 
@@ -398,4 +399,39 @@ fn a_profile_as_sent_is_checked_and_a_change_names_a_field() {
     })
     .unwrap();
     assert_eq!(change.fields(), ["address"]);
+}
+
+#[test]
+fn a_client_holds_documents_up_to_the_limits_and_purged_ones_do_not_count() {
+    let limited = |files, bytes| ClientServices {
+        documents: DocumentLimits { files, bytes },
+        ..today()
+    };
+    let two = vec![
+        onboarded(),
+        ClientEvent::ClientDocumentAdded(document(5)),
+        ClientEvent::ClientDocumentAdded(document(6)),
+    ];
+    Given::with(limited(2, 1 << 20))
+        .given(two.clone())
+        .when(ClientCommand::AddDocument(document(7)))
+        .then_expect_error(ClientError::DocumentLimit {
+            files: 2,
+            bytes: 1 << 20,
+        });
+    Given::with(limited(10, 2048 + 1023))
+        .given(two.clone())
+        .when(ClientCommand::AddDocument(document(7)))
+        .then_expect_error(ClientError::DocumentLimit {
+            files: 10,
+            bytes: 2048 + 1023,
+        });
+    let mut purged = two;
+    purged.push(ClientEvent::ClientDocumentsPurged {
+        document_ids: vec![Uuid::from_u128(5)],
+    });
+    Given::with(limited(2, 1 << 20))
+        .given(purged)
+        .when(ClientCommand::AddDocument(document(7)))
+        .then_expect_events(vec![ClientEvent::ClientDocumentAdded(document(7))]);
 }
