@@ -838,6 +838,18 @@ async fn alerts_are_raised_once_across_restarts_and_rebuilds(store: Store) {
     assert_eq!(raised, 1, "one alert event in the log");
     let (_, k) = app.get_as(&officer, &format!("/api/kyc/{lasting}")).await;
     assert_eq!(k["status"], "verified");
+    // Both clients filed the same passport number: the reviewer sees it flagged.
+    let flagged = |t: &str| {
+        k["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["document_type"] == t)
+            .unwrap()["number_on_other_clients"]
+            .clone()
+    };
+    assert_eq!(flagged("passport"), true, "{k}");
+    assert_eq!(flagged("pan_card"), false, "{k}");
     app.stop().await;
 }
 

@@ -200,6 +200,9 @@ pub struct KycDocumentOut {
     /// `received`, `accepted` or `rejected`.
     pub state: String,
     pub reason: Option<String>,
+    /// The same number (passport, voter id, driving licence, IFSC excepted) is on another
+    /// client's document: a flag for the reviewer.
+    pub number_on_other_clients: bool,
 }
 
 impl From<&KycDocumentView> for KycDocumentOut {
@@ -215,6 +218,7 @@ impl From<&KycDocumentView> for KycDocumentOut {
             uploaded_at: d.uploaded_at,
             state: d.state.clone(),
             reason: d.reason.clone(),
+            number_on_other_clients: false,
         }
     }
 }
@@ -346,6 +350,7 @@ impl poem_openapi::types::Example for KycOut {
                 uploaded_at: at,
                 state: "received".into(),
                 reason: None,
+                number_on_other_clients: false,
             }],
             risk: None,
             kra_status: "not_checked".into(),

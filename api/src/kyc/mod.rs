@@ -79,6 +79,32 @@ fn text_list(f: &mut Fields, field: &str, raw: &[crate::dto::Str]) -> Vec<Text> 
         .collect()
 }
 
+/// Flags documents whose number is also on another client's document (identity documents
+/// only: a masked Aadhaar number or a branch's IFSC is shared by many).
+async fn flag_reused_numbers(
+    state: &crate::http::AppState,
+    out: &mut KycOut,
+) -> Result<(), ApiError> {
+    for d in &mut out.documents {
+        let identity = matches!(
+            d.document_type.as_str(),
+            "passport" | "voter_id" | "driving_licence" | "pan_card"
+        );
+        let Some(number) = d.number.as_deref().filter(|_| identity) else {
+            continue;
+        };
+        let holders = projections::clients::query::holders_of_document_number(
+            &state.db,
+            &state.keyring,
+            number,
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        d.number_on_other_clients = holders.iter().any(|h| *h != out.client_id);
+    }
+    Ok(())
+}
+
 #[OpenApi]
 impl KycApi {
     /// Upload a KYC document
@@ -216,10 +242,9 @@ impl KycApi {
             view
         };
         let etag = format!("\"{}\"", view.version);
-        Ok(KycResponse::Ok(
-            Json(KycOut::of(&view, rules, Utc::now())),
-            etag,
-        ))
+        let mut out = KycOut::of(&view, rules, Utc::now());
+        flag_reused_numbers(&self.state, &mut out).await?;
+        Ok(KycResponse::Ok(Json(out), etag))
     }
 
     /// The KYC review queue

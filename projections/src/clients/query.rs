@@ -63,6 +63,25 @@ pub async fn get(
     }
 }
 
+/// The clients holding a document with this number (by its blind index), whoever may see them.
+pub async fn holders_of_document_number(
+    db: &Db,
+    keyring: &Keyring,
+    number: &str,
+) -> Result<Vec<Uuid>, ProjectionError> {
+    let token = format!(
+        "% {} %",
+        keyring.blind_index("document_number", &normalise_number(number))
+    );
+    let ids: Vec<String> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT client_id FROM clients WHERE document_tokens LIKE $1")
+            .bind(token)
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+}
+
 /// Newest first, by keyset cursor.
 pub async fn list(
     db: &Db,
