@@ -127,6 +127,10 @@ pub struct ServeArgs {
     /// Document uploads, and KYC decisions, one user may make per minute (each).
     #[arg(long, env = "CRM_WORK_RATE_PER_MINUTE", default_value_t = 30)]
     pub work_rate_per_minute: u32,
+    /// A JSON file of KRA/CKYC answers by PAN (the shape of `fixtures/kyc-registries.json`);
+    /// default: the fixtures built in.
+    #[arg(long, env = "CRM_KYC_REGISTRY_FIXTURES")]
+    pub kyc_registry_fixtures: Option<PathBuf>,
     /// How long a document link stays valid, in seconds (10 to 3600).
     #[arg(long, env = "CRM_DOCUMENT_LINK_TTL", default_value_t = 300)]
     pub document_link_ttl: u64,
@@ -167,6 +171,7 @@ impl Config {
                 kyc_alert_interval: 3600,
                 kyc_alert_window_days: 30,
                 work_rate_per_minute: 30,
+                kyc_registry_fixtures: None,
                 document_link_ttl: 300,
             },
         }

@@ -59,6 +59,8 @@ pub struct AppState {
     pub links: crate::auth::links::LinkKeys,
     pub auth_limiter: AuthLimiter,
     pub work_limiter: WorkLimiter,
+    /// Where KRA status and CKYC numbers are looked up.
+    pub registry: Arc<dyn commands::kyc::registry::RegistryProvider>,
     pub projections: Vec<Arc<dyn projections::Projection>>,
     pub progress: Progress,
     /// Sign-in sessions checked recently (see [`crate::auth::SessionCache`]).

@@ -33,6 +33,8 @@ pub enum StartError {
     AuditKey(#[from] store::audit::KeyError),
     #[error(transparent)]
     Secret(#[from] store::secrets::SecretError),
+    #[error("{0}")]
+    Registry(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -152,6 +154,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             "no users yet: create the first admin with `crm user create --role admin --email … --name …`, or the demo users with `crm seed`"
         );
     }
+    let fixtures =
+        match &config.serve.kyc_registry_fixtures {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                StartError::Registry(format!("cannot read {}: {e}", path.display()))
+            })?),
+            None => None,
+        };
+    let registry = commands::kyc::registry::FixtureRegistry::parse(fixtures.as_deref())
+        .map_err(StartError::Registry)?;
     let signal = LogSignal::default();
     let all = projections::all(&keyring, &signer);
     let runner = Runner::new(&db, all.clone(), signal.clone());
@@ -170,6 +181,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         auth_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
             std::num::NonZeroU32::new(config.serve.auth_rate_per_minute.max(1)).expect("non-zero"),
         )),
+        registry: Arc::new(registry),
         work_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
             std::num::NonZeroU32::new(config.serve.work_rate_per_minute.max(1)).expect("non-zero"),
         )),

@@ -9,7 +9,8 @@ CREATE TABLE IF NOT EXISTS kyc_cases{s}
     -- ` id id ` of whoever made something in the case (they may not decide it).
     makers          text    NOT NULL,
     trading_blocked boolean NOT NULL,
-    -- `YYYY-MM-DD`: when KYC is due again, and the first expiry among the case's documents.
+    -- `YYYY-MM-DD`: when the last verification is due again, and the first expiry among its
+    -- documents.
     next_rekyc_on   text,
     next_expiry     text,
     -- Alerts raised for the case in hand.

@@ -239,11 +239,11 @@ impl From<&RiskView> for RiskOut {
     fn from(r: &RiskView) -> Self {
         Self {
             category: r.category.as_str().into(),
-            pep: r.pep,
+            pep: r.pep == "yes",
             income_range: r.income_range.clone(),
             occupation: r.occupation.clone(),
             country: r.country.clone(),
-            derivatives: r.derivatives,
+            derivatives: r.derivatives == "yes",
             categorised_at: r.categorised_at,
         }
     }
@@ -441,4 +441,27 @@ impl KycAlertOut {
 #[derive(Debug, Clone, Object)]
 pub struct KycAlerts {
     pub items: Vec<KycAlertOut>,
+}
+
+/// What the KRA and CKYC registries said of the client's PAN (now recorded).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct RegistryCheckOut {
+    pub client_id: Uuid,
+    /// `not_checked`, `submitted`, `registered`, `validated`, `on_hold` or `rejected`.
+    pub kra_status: String,
+    pub ckyc_number: Option<String>,
+    /// The log position of the recording.
+    pub position: i64,
+}
+
+impl poem_openapi::types::Example for RegistryCheckOut {
+    fn example() -> Self {
+        Self {
+            client_id: Uuid::nil(),
+            kra_status: "validated".into(),
+            ckyc_number: Some("30012345678901".into()),
+            position: 1077,
+        }
+    }
 }

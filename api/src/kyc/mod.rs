@@ -40,6 +40,13 @@ pub enum KycResponse {
 }
 
 #[derive(Debug, ApiResponse)]
+pub enum RegistryCheckResponse {
+    /// What the registries said, as now recorded.
+    #[oai(status = 200)]
+    Ok(Json<RegistryCheckOut>),
+}
+
+#[derive(Debug, ApiResponse)]
 pub enum KycAlertsResponse {
     /// The alerts raised for the clients the caller may see.
     #[oai(status = 200)]
@@ -221,7 +228,10 @@ impl KycApi {
         // asked, so it must have caught up too).
         let wanted = http::min_position(min_position.0, req)?;
         http::wait_for_in(&self.state, projections::clients::NAME, wanted).await?;
-        crate::clients::visible_client(&self.state, &auth.0, client_id.0).await?;
+        let client = crate::clients::visible_client(&self.state, &auth.0, client_id.0).await?;
+        // A person who asked for erasure is for compliance only: sales roles see the KYC
+        // without its personal data.
+        let restricted = policy::restricted_for(&auth.0, &client);
         let rules = &self.state.write.kyc.services().rules.required;
         let view = if let Some(at) = as_of.0 {
             let (_, then) =
@@ -239,6 +249,11 @@ impl KycApi {
                     .ok_or_else(|| ApiError::not_found("KYC case"))?;
             http::record_access(&self.state, req, "client", client_id.0, AccessKind::Profile)
                 .await?;
+            view
+        };
+        let view = if restricted {
+            policy::masked(view)
+        } else {
             view
         };
         let etag = format!("\"{}\"", view.version);
@@ -625,5 +640,42 @@ impl KycApi {
         )
         .await?;
         Ok(done(client_id.0, &committed))
+    }
+
+    /// Check the KRA and CKYC registries
+    ///
+    /// Asks the KYC Registration Agency and the Central KYC Registry about the client's PAN
+    /// and records the KRA status and the CKYC number they answer. (The registries are not
+    /// reachable from this deployment: the answers come from `CRM_KYC_REGISTRY_FIXTURES`.)
+    #[oai(
+        path = "/api/kyc/:client_id/registries/check",
+        method = "post",
+        tag = "KycTags::Kyc",
+        operation_id = "checkKycRegistries"
+    )]
+    async fn check_registries(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        client_id: Path<Uuid>,
+    ) -> Result<RegistryCheckResponse, ApiError> {
+        policy::require(&auth.0, Action::KycDecide)?;
+        let scope = policy::client_scope(&auth.0);
+        let (answer, committed) = commands::kyc::check_registries(
+            &self.state.write,
+            self.state.registry.as_ref(),
+            &auth.0.actor(),
+            &scope,
+            client_id.0,
+            &http::metadata(req),
+        )
+        .await?;
+        Ok(RegistryCheckResponse::Ok(Json(RegistryCheckOut {
+            client_id: client_id.0,
+            kra_status: answer.kra_status.as_str().into(),
+            ckyc_number: answer.ckyc_number.map(|n| n.as_str().into()),
+            position: committed.position,
+        })))
     }
 }

@@ -257,6 +257,7 @@ impl From<commands::kyc::KycUseError> for ApiError {
             }
             KycUseError::Invalid { field, message } => ApiError::field(field, message),
             KycUseError::WrongFileType(why) => ApiError::unsupported_document(why),
+            KycUseError::Registry(why) => ApiError::internal(why),
         }
     }
 }

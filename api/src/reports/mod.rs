@@ -124,7 +124,12 @@ impl KycReportOut {
             ("trading_blocked", &self.trading_blocked),
         ] {
             for c in list {
-                one(&mut w, section, &c.key, c.count.to_string())?;
+                one(
+                    &mut w,
+                    section,
+                    &spreadsheet_safe(&c.key),
+                    c.count.to_string(),
+                )?;
             }
         }
         one(&mut w, "without_case", "", self.without_case.to_string())?;
@@ -144,6 +149,16 @@ impl KycReportOut {
         )?;
         let bytes = w.into_inner().map_err(|e| e.into_error())?;
         Ok(String::from_utf8(bytes).expect("CSV of UTF-8 text"))
+    }
+}
+
+/// Text a spreadsheet shows as text: a cell starting like a formula (`=`, `+`, `-`, `@`) is
+/// prefixed with `'` (free-text reasons come from users).
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
     }
 }
 
@@ -210,5 +225,17 @@ impl ReportsApi {
         } else {
             KycReportBody::Json(Json(out))
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_that_look_like_formulas_stay_text() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("face not visible"), "face not visible");
     }
 }

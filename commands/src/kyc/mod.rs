@@ -3,6 +3,7 @@
 //! status and the CKYC number, and the scheduler's alert and re-KYC run ([`alerts`]).
 
 pub mod alerts;
+pub mod registry;
 
 use chrono::NaiveDate;
 use domain::access::{Actor, ClientScope};
@@ -41,6 +42,9 @@ pub enum KycUseError {
     /// The file is of a kind this document cannot be (a photograph as a PDF).
     #[error("{0}")]
     WrongFileType(&'static str),
+    /// The KRA/CKYC registry could not be asked.
+    #[error("{0}")]
+    Registry(String),
 }
 
 impl From<CommandError<ClientError>> for KycUseError {
@@ -182,9 +186,14 @@ pub async fn upload(
             message: "an Aadhaar card is taken only as a masked copy (the first eight digits hidden): declare masked_copy=true".into(),
         });
     }
+    // People name Aadhaar scans after the number: the name is not kept.
+    let file_name = match upload.document_type {
+        KycDocumentType::Aadhaar => "aadhaar-masked-copy",
+        _ => upload.file_name.as_str(),
+    };
     let checked = Upload::new(
         upload.document_type.document_kind(),
-        &upload.file_name,
+        file_name,
         number.as_ref().map(Text::as_str),
         upload.bytes,
     )?;
@@ -362,4 +371,32 @@ pub async fn record_registries(
         field: "body",
         message: "give a kra_status, a ckyc_number or both".into(),
     })
+}
+
+/// Asks the registries about the client's PAN and records what they say (the KRA status, and
+/// the CKYC number when there is one). Answers what was found.
+pub async fn check_registries(
+    write: &WriteSide,
+    registry: &dyn registry::RegistryProvider,
+    actor: &Actor,
+    scope: &ClientScope,
+    client_id: Uuid,
+    meta: &EventMetadata,
+) -> Result<(registry::RegistryAnswer, Committed), KycUseError> {
+    let (pan, _) = client_of(write, scope, client_id).await?;
+    let answer = registry
+        .lookup(&pan)
+        .await
+        .map_err(|e| KycUseError::Registry(e.to_string()))?;
+    let done = record_registries(
+        write,
+        actor,
+        scope,
+        client_id,
+        Some(answer.kra_status),
+        answer.ckyc_number.clone(),
+        meta,
+    )
+    .await?;
+    Ok((answer, done))
 }

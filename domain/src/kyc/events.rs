@@ -43,25 +43,41 @@ pub struct Review {
     pub documents: Vec<DocumentReview>,
 }
 
-/// What a risk category was decided from, as stored: the personal answers are sealed text
-/// (so that they read as erased once the client's key is destroyed).
+/// What a risk category was decided from, as stored: every answer is sealed text (`yes` /
+/// `no` for the flags), so that all of it reads as erased once the client's key is destroyed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskFactors {
-    pub pep: bool,
+    pub pep: String,
     pub income_range: String,
     pub occupation: String,
     pub country: String,
-    pub derivatives: bool,
+    pub derivatives: String,
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+impl RiskFactors {
+    /// Whether the client trades derivatives (`false` once erased).
+    pub fn trades_derivatives(&self) -> bool {
+        self.derivatives == "yes"
+    }
+
+    /// Whether the client is politically exposed (`false` once erased).
+    pub fn politically_exposed(&self) -> bool {
+        self.pep == "yes"
+    }
 }
 
 impl From<&RiskProfile> for RiskFactors {
     fn from(p: &RiskProfile) -> Self {
         Self {
-            pep: p.pep,
+            pep: yes_no(p.pep),
             income_range: p.income_range.as_str().to_string(),
             occupation: p.occupation.as_str().to_string(),
             country: p.country.clone(),
-            derivatives: p.derivatives,
+            derivatives: yes_no(p.derivatives),
         }
     }
 }

@@ -133,7 +133,14 @@ pub struct Kyc {
     risk: Option<RiskCategory>,
     /// Whether the client trades derivatives (from the last risk profile).
     derivatives: bool,
+    /// When the last verification is due again (none before the first).
     next_rekyc_on: Option<NaiveDate>,
+    /// The last verified case and its documents' expiry dates: what the client's KYC rests on
+    /// until re-KYC, whatever case is in hand.
+    verified_case: Option<Uuid>,
+    verified_expiries: Vec<(Uuid, NaiveDate)>,
+    /// The last verification is due again (re-KYC pending).
+    rekyc_due: bool,
     /// The alerts raised (their keys), so that none is raised twice.
     alerts: BTreeSet<String>,
 }
@@ -214,15 +221,24 @@ impl Kyc {
                 reasons,
                 documents,
             } => self.review(by, role, decision, reasons, documents, services, today),
-            KycCommand::Categorise { profile, by } => Ok(vec![KycEvent::KycRiskCategorised {
-                category: profile.category(),
-                factors: RiskFactors::from(&profile),
-                by,
-            }]),
+            KycCommand::Categorise { profile, by } => {
+                let case = self.case.as_ref().ok_or(KycError::NoCase)?;
+                // What a checker decides on does not change under them.
+                if matches!(case.status, KycStatus::Submitted | KycStatus::UnderReview) {
+                    return Err(Self::not_allowed(case.status));
+                }
+                Ok(vec![KycEvent::KycRiskCategorised {
+                    category: profile.category(),
+                    factors: RiskFactors::from(&profile),
+                    by,
+                }])
+            }
             KycCommand::RecordKra { status, by } => {
+                self.case.as_ref().ok_or(KycError::NoCase)?;
                 Ok(vec![KycEvent::KraStatusRecorded { status, by }])
             }
             KycCommand::RecordCkyc { number, by } => {
+                self.case.as_ref().ok_or(KycError::NoCase)?;
                 Ok(vec![KycEvent::CkycNumberRecorded { number, by }])
             }
             KycCommand::RaiseAlerts { today, within_days } => {
@@ -230,25 +246,24 @@ impl Kyc {
             }
             KycCommand::CheckDue { today } => {
                 let case = self.case.as_ref().ok_or(KycError::NoCase)?;
-                if case.status != KycStatus::Verified {
+                let Some(verified_case) = self.verified_case else {
                     return Err(Self::not_allowed(case.status));
+                };
+                if self.rekyc_due {
+                    return Err(KycError::NotDue);
                 }
                 if self.next_rekyc_on.is_some_and(|due| due <= today) {
                     return Ok(vec![KycEvent::RekycDue {
-                        case_id: case.case_id,
+                        case_id: verified_case,
                         reason: RekycReason::Periodic,
                         document_id: None,
                     }]);
                 }
-                let expired = case
-                    .documents
-                    .iter()
-                    .find(|d| !d.rejected && d.document.expiry_date.is_some_and(|e| e < today));
-                match expired {
-                    Some(d) => Ok(vec![KycEvent::RekycDue {
-                        case_id: case.case_id,
+                match self.verified_expiries.iter().find(|(_, e)| *e < today) {
+                    Some((document_id, _)) => Ok(vec![KycEvent::RekycDue {
+                        case_id: verified_case,
                         reason: RekycReason::DocumentExpired,
-                        document_id: Some(d.document.document_id),
+                        document_id: Some(*document_id),
                     }]),
                     None => Err(KycError::NotDue),
                 }
@@ -256,36 +271,30 @@ impl Kyc {
         }
     }
 
-    /// The alerts a verified case owes for `within_days` ahead and has not raised yet.
+    /// The alerts the last verification owes for `within_days` ahead and has not raised yet
+    /// (whatever case is in hand; none once re-KYC is due).
     fn alerts_due(&self, today: NaiveDate, within_days: u32) -> Vec<KycEvent> {
-        let Some(case) = self
-            .case
-            .as_ref()
-            .filter(|c| c.status == KycStatus::Verified)
-        else {
+        let Some(case_id) = self.verified_case.filter(|_| !self.rekyc_due) else {
             return Vec::new();
         };
         let horizon = today + Duration::days(i64::from(within_days));
         let soon = |d: NaiveDate| d >= today && d <= horizon;
-        let mut alerts: Vec<KycAlert> = case
-            .documents
+        let mut alerts: Vec<KycAlert> = self
+            .verified_expiries
             .iter()
-            .filter(|d| !d.rejected)
-            .filter_map(|d| {
-                let due_on = d.document.expiry_date.filter(|e| soon(*e))?;
-                Some(KycAlert {
-                    kind: AlertKind::DocumentExpiring,
-                    case_id: case.case_id,
-                    document_id: Some(d.document.document_id),
-                    due_on,
-                    within_days,
-                })
+            .filter(|(_, e)| soon(*e))
+            .map(|(document_id, due_on)| KycAlert {
+                kind: AlertKind::DocumentExpiring,
+                case_id,
+                document_id: Some(*document_id),
+                due_on: *due_on,
+                within_days,
             })
             .collect();
         if let Some(due_on) = self.next_rekyc_on.filter(|d| soon(*d)) {
             alerts.push(KycAlert {
                 kind: AlertKind::RekycDueSoon,
-                case_id: case.case_id,
+                case_id,
                 document_id: None,
                 due_on,
                 within_days,
@@ -413,6 +422,16 @@ impl Kyc {
                 })
             }
             Decision::Approve if self.risk.is_none() => return Err(KycError::RiskNotSet),
+            Decision::Approve
+                if !case
+                    .missing(&services.rules.required, self.derivatives)
+                    .is_empty() =>
+            {
+                return Err(KycError::Incomplete {
+                    items: case.missing(&services.rules.required, self.derivatives),
+                    attributes: Vec::new(),
+                })
+            }
             Decision::Reject | Decision::RequestRevision if reasons.is_empty() && !any_rejected => {
                 return Err(KycError::Invalid {
                     field: "reasons",
@@ -524,6 +543,15 @@ impl Aggregate for Kyc {
                 self.mark(&review);
                 self.set_status(KycStatus::Verified);
                 self.next_rekyc_on = Some(next_rekyc_on);
+                self.verified_case = Some(review.case_id);
+                self.rekyc_due = false;
+                self.verified_expiries = self
+                    .case
+                    .iter()
+                    .flat_map(|c| &c.documents)
+                    .filter(|d| !d.rejected)
+                    .filter_map(|d| Some((d.document.document_id, d.document.expiry_date?)))
+                    .collect();
             }
             KycEvent::KycRejected { review } => {
                 self.mark(&review);
@@ -534,16 +562,31 @@ impl Aggregate for Kyc {
                 self.set_status(KycStatus::RevisionRequested);
             }
             KycEvent::KycRiskCategorised {
-                category, factors, ..
+                category,
+                factors,
+                by,
             } => {
                 self.risk = Some(category);
-                self.derivatives = factors.derivatives;
+                self.derivatives = factors.trades_derivatives();
+                // Who set the profile of an open case made part of it.
+                if let Some(case) = self.case.as_mut().filter(|c| c.status.is_open()) {
+                    case.makers.insert(by);
+                }
             }
             KycEvent::KraStatusRecorded { .. } | KycEvent::CkycNumberRecorded { .. } => {}
             KycEvent::KycAlertRaised { alert } => {
                 self.alerts.insert(alert.key());
             }
-            KycEvent::RekycDue { .. } => self.set_status(KycStatus::RekycDue),
+            KycEvent::RekycDue { .. } => {
+                self.rekyc_due = true;
+                if self
+                    .case
+                    .as_ref()
+                    .is_some_and(|c| c.status == KycStatus::Verified)
+                {
+                    self.set_status(KycStatus::RekycDue);
+                }
+            }
         }
     }
 }

@@ -89,9 +89,11 @@ pub const EVENTS: &[EventFields] = &[
     EventFields {
         event: "KycRiskCategorised",
         personal: &[
+            "/KycRiskCategorised/factors/pep",
             "/KycRiskCategorised/factors/income_range",
             "/KycRiskCategorised/factors/occupation",
             "/KycRiskCategorised/factors/country",
+            "/KycRiskCategorised/factors/derivatives",
         ],
         plain: &["/KycRiskCategorised/category", "/KycRiskCategorised/by"],
     },

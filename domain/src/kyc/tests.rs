@@ -585,7 +585,7 @@ fn risk_follows_the_profile_and_sets_the_interval() {
         date(2034, 12, 1)
     );
     Given::with(services())
-        .given_no_previous_events()
+        .given(complete())
         .when(KycCommand::Categorise {
             profile: pep.clone(),
             by: OFFICER,
@@ -595,6 +595,104 @@ fn risk_follows_the_profile_and_sets_the_interval() {
             factors: RiskFactors::from(&pep),
             by: OFFICER,
         }]);
+    Given::with(services())
+        .given_no_previous_events()
+        .when(KycCommand::Categorise {
+            profile: pep,
+            by: OFFICER,
+        })
+        .then_expect_error(KycError::NoCase);
+}
+
+#[test]
+fn the_profile_is_fixed_under_review_and_whoever_set_it_is_a_maker() {
+    Given::with(services())
+        .given(ready_for_review())
+        .when(KycCommand::Categorise {
+            profile: profile(),
+            by: OTHER_AGENT,
+        })
+        .then_expect_error(KycError::NotAllowed {
+            status: KycStatus::Submitted,
+            allowed: KycStatus::Submitted.allowed(),
+        });
+    // An admin who set the risk profile may not approve the case.
+    let mut events = complete();
+    events.push(KycEvent::KycRiskCategorised {
+        category: RiskCategory::Low,
+        factors: RiskFactors::from(&profile()),
+        by: OFFICER,
+    });
+    events.push(submitted());
+    Given::with(services())
+        .given(events)
+        .when(decide(OFFICER, Role::Admin, Decision::Approve))
+        .then_expect_error(KycError::MakerChecker);
+}
+
+#[test]
+fn approval_needs_every_item_the_profile_asks_for_now() {
+    let mut events = ready_for_review();
+    // Derivatives were declared after the submission: an income proof is now missing. (The
+    // profile cannot change under review; here it is as the log says.)
+    events.push(KycEvent::KycRiskCategorised {
+        category: RiskCategory::Low,
+        factors: RiskFactors::from(&RiskProfile {
+            derivatives: true,
+            ..profile()
+        }),
+        by: AGENT,
+    });
+    Given::with(services())
+        .given(events)
+        .when(decide(OFFICER, Role::ComplianceOfficer, Decision::Approve))
+        .then_expect_error(KycError::Incomplete {
+            items: vec![KycItem::IncomeProof],
+            attributes: vec![],
+        });
+}
+
+#[test]
+fn re_kyc_falls_due_on_the_last_verification_whatever_case_is_in_hand() {
+    let mut events = verified();
+    // A new case opened after the verification (an address change, say).
+    events.push(KycEvent::KycCaseOpened {
+        case_id: Uuid::from_u128(51),
+        client_id: CLIENT,
+        client_type: ClientType::Individual,
+        derivatives: false,
+        opened_by: AGENT,
+    });
+    Given::with(services())
+        .given(events.clone())
+        .when(KycCommand::CheckDue {
+            today: date(2028, 12, 1),
+        })
+        .then_expect_events(vec![KycEvent::RekycDue {
+            case_id: case_id(),
+            reason: RekycReason::Periodic,
+            document_id: None,
+        }]);
+    events.push(KycEvent::RekycDue {
+        case_id: case_id(),
+        reason: RekycReason::Periodic,
+        document_id: None,
+    });
+    Given::with(services())
+        .given(events)
+        .when(KycCommand::CheckDue {
+            today: date(2028, 12, 2),
+        })
+        .then_expect_error(KycError::NotDue);
+    Given::with(services())
+        .given(complete())
+        .when(KycCommand::CheckDue {
+            today: date(2028, 12, 2),
+        })
+        .then_expect_error(KycError::NotAllowed {
+            status: KycStatus::Pending,
+            allowed: KycStatus::Pending.allowed(),
+        });
 }
 
 #[test]

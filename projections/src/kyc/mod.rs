@@ -24,7 +24,7 @@ impl SealedDocument for KycView {
     const TABLE: &'static str = "kyc_cases";
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
-    const VERSION: i64 = 2;
+    const VERSION: i64 = 3;
     const DDL: &'static str = include_str!("../../../migrations/read_models/kyc.sql");
     const TABLES: &'static [&'static str] = &["kyc_cases"];
 
@@ -56,7 +56,7 @@ impl SealedDocument for KycView {
             ),
             (
                 "next_expiry",
-                self.next_expiry().map(|d| d.to_string()).into(),
+                self.verified_next_expiry.map(|d| d.to_string()).into(),
             ),
             ("alert_count", (self.alerts.len() as i64).into()),
             ("updated_at", self.updated_at.into()),

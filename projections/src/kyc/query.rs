@@ -105,14 +105,15 @@ pub async fn queue(
     }))
 }
 
-/// Clients with a verified KYC whose re-KYC date or a document's expiry falls on or before
-/// `by` (what the alert run looks at).
+/// Active clients verified once whose re-KYC date, or the expiry of a document of their last
+/// verified case, falls on or before `by` (what the alert run looks at).
 pub async fn to_check(db: &Db, by: chrono::NaiveDate) -> Result<Vec<Uuid>, ProjectionError> {
     let ids: Vec<String> = with_db!(db, pool => {
         sqlx::query_scalar(
-            "SELECT client_id FROM kyc_cases
-              WHERE status = 'verified' AND (next_rekyc_on <= $1 OR next_expiry <= $1)
-              ORDER BY client_id",
+            "SELECT k.client_id FROM kyc_cases k JOIN clients c ON c.client_id = k.client_id
+              WHERE c.status = 'active' AND k.next_rekyc_on IS NOT NULL
+                AND (k.next_rekyc_on <= $1 OR k.next_expiry <= $1)
+              ORDER BY k.client_id",
         )
         .bind(by.to_string())
         .fetch_all(pool)

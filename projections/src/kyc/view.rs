@@ -15,9 +15,11 @@ pub const PERSONAL: &[&str] = &[
     "/documents/*/reason",
     "/reasons/*",
     "/ckyc_number",
+    "/risk/pep",
     "/risk/income_range",
     "/risk/occupation",
     "/risk/country",
+    "/risk/derivatives",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +48,12 @@ pub struct KycView {
     pub verified_at: Option<DateTime<Utc>>,
     pub next_rekyc_on: Option<NaiveDate>,
     pub rekyc_reason: Option<RekycReason>,
+    /// The last verification is due again (re-KYC pending), whatever case is in hand.
+    #[serde(default)]
+    pub rekyc_due: bool,
+    /// The first expiry among the documents of the last verified case.
+    #[serde(default)]
+    pub verified_next_expiry: Option<NaiveDate>,
     /// The alerts raised for the case in hand.
     #[serde(default)]
     pub alerts: Vec<AlertView>,
@@ -81,11 +89,13 @@ pub struct AlertView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskView {
     pub category: RiskCategory,
-    pub pep: bool,
+    /// `yes` or `no` (sealed like the other answers).
+    pub pep: String,
     pub income_range: String,
     pub occupation: String,
     pub country: String,
-    pub derivatives: bool,
+    /// `yes` or `no`.
+    pub derivatives: String,
     pub categorised_at: DateTime<Utc>,
 }
 
@@ -126,6 +136,8 @@ impl KycView {
             verified_at: None,
             next_rekyc_on: None,
             rekyc_reason: None,
+            rekyc_due: false,
+            verified_next_expiry: None,
             alerts: Vec::new(),
             updated_at: meta.recorded_at,
             version: sequence,
@@ -191,6 +203,8 @@ impl KycView {
                 self.verified_at = Some(at);
                 self.next_rekyc_on = Some(*next_rekyc_on);
                 self.rekyc_reason = None;
+                self.rekyc_due = false;
+                self.verified_next_expiry = self.next_expiry();
             }
             KycEvent::KycRejected { review } => self.decided(review, at, KycStatus::Rejected),
             KycEvent::KycRevisionRequested { review } => {
@@ -201,11 +215,11 @@ impl KycView {
             } => {
                 self.risk = Some(RiskView {
                     category: *category,
-                    pep: factors.pep,
+                    pep: factors.pep.clone(),
                     income_range: factors.income_range.clone(),
                     occupation: factors.occupation.clone(),
                     country: factors.country.clone(),
-                    derivatives: factors.derivatives,
+                    derivatives: factors.derivatives.clone(),
                     categorised_at: at,
                 });
             }
@@ -221,7 +235,10 @@ impl KycView {
                 raised_at: at,
             }),
             KycEvent::RekycDue { reason, .. } => {
-                self.status = KycStatus::RekycDue;
+                if self.status == KycStatus::Verified {
+                    self.status = KycStatus::RekycDue;
+                }
+                self.rekyc_due = true;
                 self.rekyc_reason = Some(*reason);
             }
         }
@@ -259,7 +276,7 @@ impl KycView {
 
     /// The items the case holds (by a document not rejected) and those it still needs.
     pub fn items(&self, rules: &RequiredItems) -> (Vec<KycItem>, Vec<KycItem>) {
-        let derivatives = self.risk.as_ref().is_some_and(|r| r.derivatives);
+        let derivatives = self.risk.as_ref().is_some_and(|r| r.derivatives == "yes");
         let mut present: Vec<KycItem> = self
             .documents
             .iter()
@@ -285,11 +302,12 @@ impl KycView {
             .min()
     }
 
-    /// Why the client may not trade, if they may not: KYC never verified, or due again.
+    /// Why the client may not trade, if they may not: KYC never verified, or the last
+    /// verification due again (whatever case is in hand).
     pub fn trading_block(&self) -> Option<&'static str> {
         if self.verified_at.is_none() {
             Some("kyc_not_verified")
-        } else if self.status == KycStatus::RekycDue {
+        } else if self.rekyc_due {
             Some("rekyc_due")
         } else {
             None
