@@ -35,6 +35,7 @@ pub type Apis = (
     clients::ClientsApi,
     clients::DocumentsApi,
     kyc::KycApi,
+    kyc::KycReviewApi,
     reports::ReportsApi,
     marketing::MarketingApi,
     leads::FollowUpsApi,
@@ -69,6 +70,9 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             kyc::KycApi {
+                state: state.clone(),
+            },
+            kyc::KycReviewApi {
                 state: state.clone(),
             },
             reports::ReportsApi {
