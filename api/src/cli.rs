@@ -152,6 +152,20 @@ pub enum RetentionAction {
     Run,
 }
 
+/// The write side for a housekeeping command, with the read models brought up to the end of the
+/// log first (what is due is decided from them).
+async fn current_write_side(store: StoreArgs) -> Result<commands::WriteSide, String> {
+    let mut config = Config::ephemeral(store.data_dir.clone(), store.database_url.clone());
+    config.store = store;
+    let (write, signer) = server::open_write_side(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    projections::runner::catch_up(&write.db, &projections::all(&write.keyring, &signer))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(write)
+}
+
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(serve) => {
@@ -280,16 +294,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Kyc {
             action: KycAction::Alerts { within_days },
         } => {
-            let mut config =
-                Config::ephemeral(cli.store.data_dir.clone(), cli.store.database_url.clone());
-            config.store = cli.store;
-            let (write, signer) = server::open_write_side(&config)
-                .await
-                .map_err(|e| e.to_string())?;
-            // The read model must be current to know what falls due.
-            projections::runner::catch_up(&write.db, &projections::all(&write.keyring, &signer))
-                .await
-                .map_err(|e| e.to_string())?;
+            let write = current_write_side(cli.store).await?;
             let today = domain::kyc::india_today(chrono::Utc::now());
             let run = commands::kyc::alerts::run(&write, today, within_days)
                 .await
@@ -307,16 +312,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Retention {
             action: RetentionAction::Run,
         } => {
-            let mut config =
-                Config::ephemeral(cli.store.data_dir.clone(), cli.store.database_url.clone());
-            config.store = cli.store;
-            let (write, signer) = server::open_write_side(&config)
-                .await
-                .map_err(|e| e.to_string())?;
-            // The read model must be current to know what is due.
-            projections::runner::catch_up(&write.db, &projections::all(&write.keyring, &signer))
-                .await
-                .map_err(|e| e.to_string())?;
+            let write = current_write_side(cli.store).await?;
             let report = commands::retention::run(&write)
                 .await
                 .map_err(|e| e.to_string())?;

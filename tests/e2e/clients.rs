@@ -400,22 +400,7 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
 
 /// `crm retention run` with the test's store and `envs`; answers its output.
 async fn retention_run(app: &App, envs: &[(&str, &str)]) -> String {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
-    cmd.args(["retention", "run"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    app.fresh.env(&mut cmd);
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().await.expect("run crm retention run");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    crate::support::crm(app, &["retention", "run"], envs).await
 }
 
 async fn client_retention_erasure_holds_and_export_archive(store: Store) {

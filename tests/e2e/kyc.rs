@@ -789,19 +789,7 @@ async fn verified_client(
 
 /// `crm kyc alerts` on the test's store; answers its output.
 async fn alert_run(app: &App) -> String {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
-    cmd.args(["kyc", "alerts"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    app.fresh.env(&mut cmd);
-    let out = cmd.output().await.expect("run crm kyc alerts");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    crate::support::crm(app, &["kyc", "alerts"], &[]).await
 }
 
 async fn alerts_are_raised_once_across_restarts_and_rebuilds(store: Store) {

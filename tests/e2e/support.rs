@@ -345,3 +345,24 @@ pub fn asha() -> Value {
         "channel": "web_form"
     })
 }
+
+/// Runs the `crm` binary with `args` on the test's store (and `envs`); answers its output,
+/// failing the test when it fails.
+pub async fn crm(app: &App, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    app.fresh.env(&mut cmd);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.expect("run crm");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "crm {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}

@@ -342,35 +342,21 @@ pub async fn record_registries(
     meta: &EventMetadata,
 ) -> Result<Committed, KycUseError> {
     client_of(write, scope, client_id).await?;
-    let mut done = None;
-    if let Some(status) = kra {
-        let command = KycCommand::RecordKra {
-            status,
-            by: actor.user_id,
-        };
-        done = Some(
-            write
-                .kyc
-                .execute(&client_id.to_string(), command, meta, None)
-                .await?,
-        );
+    if kra.is_none() && ckyc.is_none() {
+        return Err(KycUseError::Invalid {
+            field: "body",
+            message: "give a kra_status, a ckyc_number or both".into(),
+        });
     }
-    if let Some(number) = ckyc {
-        let command = KycCommand::RecordCkyc {
-            number,
-            by: actor.user_id,
-        };
-        done = Some(
-            write
-                .kyc
-                .execute(&client_id.to_string(), command, meta, None)
-                .await?,
-        );
-    }
-    done.ok_or(KycUseError::Invalid {
-        field: "body",
-        message: "give a kra_status, a ckyc_number or both".into(),
-    })
+    let command = KycCommand::RecordRegistries {
+        kra_status: kra,
+        ckyc_number: ckyc,
+        by: actor.user_id,
+    };
+    Ok(write
+        .kyc
+        .execute(&client_id.to_string(), command, meta, None)
+        .await?)
 }
 
 /// Asks the registries about the client's PAN and records what they say (the KRA status, and

@@ -61,12 +61,10 @@ pub enum KycCommand {
         profile: RiskProfile,
         by: Uuid,
     },
-    RecordKra {
-        status: KraStatus,
-        by: Uuid,
-    },
-    RecordCkyc {
-        number: CkycNumber,
+    /// What the KRA and the CKYC registry say, either or both, recorded together.
+    RecordRegistries {
+        kra_status: Option<KraStatus>,
+        ckyc_number: Option<CkycNumber>,
         by: Uuid,
     },
     /// The scheduler's warning: alerts for what of a verified case falls due within

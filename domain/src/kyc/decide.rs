@@ -82,13 +82,15 @@ impl Kyc {
                     by,
                 }])
             }
-            KycCommand::RecordKra { status, by } => {
+            KycCommand::RecordRegistries {
+                kra_status,
+                ckyc_number,
+                by,
+            } => {
                 self.case.as_ref().ok_or(KycError::NoCase)?;
-                Ok(vec![KycEvent::KraStatusRecorded { status, by }])
-            }
-            KycCommand::RecordCkyc { number, by } => {
-                self.case.as_ref().ok_or(KycError::NoCase)?;
-                Ok(vec![KycEvent::CkycNumberRecorded { number, by }])
+                let kra = kra_status.map(|status| KycEvent::KraStatusRecorded { status, by });
+                let ckyc = ckyc_number.map(|number| KycEvent::CkycNumberRecorded { number, by });
+                Ok(kra.into_iter().chain(ckyc).collect())
             }
             KycCommand::RaiseAlerts { today, within_days } => {
                 Ok(self.alerts_due(today, within_days))

@@ -1,13 +1,12 @@
 //! Reads of the client list read model.
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use store::privacy::Keyring;
 use store::{with_db, Db};
 use uuid::Uuid;
 
 use super::{normalise_number, open_view, ClientView};
-use crate::leads::query::{bind_all, decode_cursor, page, Bind, Page, QueryError, Sql};
+use crate::leads::query::{bind_all, decode_time_cursor, page, Bind, Page, QueryError, Sql};
 use crate::leads::words;
 use crate::ProjectionError;
 pub use domain::access::ClientScope;
@@ -142,13 +141,7 @@ pub async fn list(
     let count_sql = format!("SELECT COUNT(*) FROM clients{}", sql.where_clause());
     let count_binds = sql.binds.clone();
     if let Some(c) = &f.cursor {
-        let (value, id) = decode_cursor(c)?;
-        let Value::String(s) = value else {
-            return Err(QueryError::BadCursor);
-        };
-        let at = DateTime::parse_from_rfc3339(&s)
-            .map_err(|_| QueryError::BadCursor)?
-            .with_timezone(&Utc);
+        let (at, id) = decode_time_cursor(c)?;
         let vb = sql.bind(Bind::Time(at));
         let ib = sql.bind(Bind::Text(id));
         sql.and(format!("(created_at, client_id) < ({vb}, {ib})"));

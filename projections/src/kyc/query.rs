@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::KycView;
 use crate::clients::query::{push_scope, ClientScope};
-use crate::leads::query::{bind_all, decode_cursor, page, Bind, Page, QueryError, Sql};
+use crate::leads::query::{bind_all, decode_time_cursor, page, Bind, Page, QueryError, Sql};
 use crate::ProjectionError;
 
 pub async fn get(
@@ -72,13 +72,7 @@ pub async fn queue(
     let count_sql = format!("SELECT COUNT(*) {from}{}", sql.where_clause());
     let count_binds = sql.binds.clone();
     if let Some(c) = &f.cursor {
-        let (value, id) = decode_cursor(c)?;
-        let Value::String(s) = value else {
-            return Err(QueryError::BadCursor);
-        };
-        let at = DateTime::parse_from_rfc3339(&s)
-            .map_err(|_| QueryError::BadCursor)?
-            .with_timezone(&Utc);
+        let (at, id) = decode_time_cursor(c)?;
         let vb = sql.bind(Bind::Time(at));
         let ib = sql.bind(Bind::Text(id));
         sql.and(format!("(k.submitted_at, k.client_id) > ({vb}, {ib})"));

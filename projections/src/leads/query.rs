@@ -183,6 +183,18 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<(Value, String), QueryError>
     serde_json::from_slice(&bytes).map_err(|_| QueryError::BadCursor)
 }
 
+/// A cursor whose sort value is a time: the time and the row's id.
+pub(crate) fn decode_time_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), QueryError> {
+    let (value, id) = decode_cursor(cursor)?;
+    let Value::String(s) = value else {
+        return Err(QueryError::BadCursor);
+    };
+    let at = DateTime::parse_from_rfc3339(&s)
+        .map_err(|_| QueryError::BadCursor)?
+        .with_timezone(&Utc);
+    Ok((at, id))
+}
+
 pub async fn get(
     db: &Db,
     keyring: &Keyring,
