@@ -804,10 +804,14 @@ async fn alerts_are_raised_once_across_restarts_and_rebuilds(store: Store) {
     let later = (today + chrono::Duration::days(400)).to_string();
     let expiring = verified_client(&app, &rm, &officer, "CKWPV1357H", &soon).await;
     let lasting = verified_client(&app, &rm, &officer, "DLXPV2468J", &later).await;
+    // Another relationship manager's client, also with a passport expiring soon.
+    let other_rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let theirs = (today + chrono::Duration::days(25)).to_string();
+    let other = verified_client(&app, &other_rm, &officer, "FMZPV3579K", &theirs).await;
     app.caught_up().await;
 
     let out = alert_run(&app).await;
-    assert!(out.contains("1 alert(s) raised"), "{out}");
+    assert!(out.contains("2 alert(s) raised"), "{out}");
     let out = alert_run(&app).await;
     assert!(
         out.contains("0 alert(s) raised"),
@@ -817,13 +821,29 @@ async fn alerts_are_raised_once_across_restarts_and_rebuilds(store: Store) {
     let (s, a) = app.get_as(&officer, "/api/kyc/alerts").await;
     assert_eq!(s, 200, "{a}");
     let items = a["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{a}");
-    assert_eq!(items[0]["client_id"], expiring.as_str());
+    assert_eq!(items.len(), 2, "{a}");
+    assert_eq!(
+        items[0]["client_id"],
+        expiring.as_str(),
+        "the soonest first"
+    );
     assert_eq!(items[0]["kind"], "document_expiring");
     assert_eq!(items[0]["document_type"], "passport");
     assert_eq!(items[0]["due_on"], soon.as_str());
-    let (_, mine) = app.get_as(&rm, "/api/kyc/alerts?kind=rekyc_due_soon").await;
-    assert_eq!(mine["items"], json!([]), "{mine}");
+    assert_eq!(items[1]["client_id"], other.as_str());
+    // Each relationship manager sees the alerts of their own clients only.
+    let (_, mine) = app.get_as(&rm, "/api/kyc/alerts").await;
+    let mine: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(mine, vec![expiring.as_str()]);
+    let (_, none) = app
+        .get_as(&other_rm, "/api/kyc/alerts?kind=rekyc_due_soon")
+        .await;
+    assert_eq!(none["items"], json!([]), "{none}");
     let (s, v) = app.get_as(&officer, "/api/kyc/alerts?kind=soon").await;
     assert_eq!((s, field(&v)), (400, "kind"), "{v}");
 
@@ -849,7 +869,7 @@ async fn alerts_are_raised_once_across_restarts_and_rebuilds(store: Store) {
     assert!(out.contains("0 alert(s) raised"), "{out}");
     app.caught_up().await;
     let (_, a) = app.get_as(&officer, "/api/kyc/alerts").await;
-    assert_eq!(a["items"].as_array().unwrap().len(), 1, "{a}");
+    assert_eq!(a["items"].as_array().unwrap().len(), 2, "{a}");
     let (_, h) = app
         .get_as(&officer, &format!("/api/clients/{expiring}/history"))
         .await;
