@@ -637,7 +637,7 @@ async fn client_retention_erasure_holds_and_export_archive(store: Store) {
         &rm.http,
         &second,
         "kind=pan_card&file_name=pan.png",
-        b"\x89PNG\r\n\x1a\n0000".to_vec(),
+        include_bytes!("../../fixtures/documents/address-proof.png").to_vec(),
     )
     .await;
     assert_eq!(s, 201);

@@ -22,8 +22,9 @@ fn pdf(marker: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A real PNG image (files must be whole), told apart by a marker after its end.
 fn png(marker: &str) -> Vec<u8> {
-    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let mut b = include_bytes!("../../fixtures/documents/address-proof.png").to_vec();
     b.extend_from_slice(marker.as_bytes());
     b
 }
@@ -176,6 +177,19 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
         (
             vec![("document_type", "signature")],
             b"<html>not an image</html>".to_vec(),
+            415,
+            "",
+        ),
+        // Files must be whole: a right start followed by something else is refused.
+        (
+            vec![("document_type", "signature")],
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR<html><script>alert(1)</script></html>".to_vec(),
+            415,
+            "",
+        ),
+        (
+            vec![("document_type", "income_proof")],
+            b"%PDF-1.4\n<html><body>not a PDF</body></html>".to_vec(),
             415,
             "",
         ),

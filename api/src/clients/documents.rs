@@ -275,7 +275,9 @@ async fn store(
     let upload =
         Upload::new(kind.into(), &file_name, number.as_deref(), body).map_err(|e| match e {
             UploadRefused::Invalid(invalid) => ApiError::from(invalid),
-            UploadRefused::Unsupported => ApiError::unsupported_document(e.to_string()),
+            UploadRefused::Unsupported | UploadRefused::NotWhole(_) => {
+                ApiError::unsupported_document(e.to_string())
+            }
         })?;
     let scope = policy::client_scope(principal);
     let (document_id, done) = commands::clients::upload_document(

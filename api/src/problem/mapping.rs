@@ -252,7 +252,7 @@ impl From<commands::kyc::KycUseError> for ApiError {
             KycUseError::Command(CommandError::Store(e)) => ApiError::internal(e),
             KycUseError::Client(e) => e.into(),
             KycUseError::Upload(UploadRefused::Invalid(invalid)) => ApiError::from(invalid),
-            KycUseError::Upload(e @ UploadRefused::Unsupported) => {
+            KycUseError::Upload(e @ (UploadRefused::Unsupported | UploadRefused::NotWhole(_))) => {
                 ApiError::unsupported_document(e.to_string())
             }
             KycUseError::Invalid { field, message } => ApiError::field(field, message),

@@ -75,6 +75,51 @@ pub enum UploadRefused {
     /// Not a PDF, JPEG or PNG file, by its content.
     #[error("a document is a PDF, JPEG or PNG file")]
     Unsupported,
+    /// It starts like one but is not a whole file of that kind.
+    #[error(
+        "the file starts like a {0} but is not a whole one (damaged, cut short or something else)"
+    )]
+    NotWhole(&'static str),
+}
+
+/// The largest image accepted, in pixels (a small file must not unpack into gigabytes).
+const MAX_PIXELS: u64 = 40_000_000;
+
+/// Whether `bytes` are a whole file of `content_type`: parsed through to the end by the
+/// format's reference crate.
+fn whole(content_type: &str, bytes: &[u8]) -> bool {
+    match content_type {
+        "application/pdf" => {
+            // The parser recovers what it can of a cut file; a whole one ends with its `%%EOF`.
+            let tail = &bytes[bytes.len().saturating_sub(1024)..];
+            tail.windows(5).any(|w| w == b"%%EOF") && lopdf::Document::load_mem(bytes).is_ok()
+        }
+        "image/png" => {
+            let limits = png::Limits {
+                bytes: (MAX_PIXELS * 8) as usize,
+            };
+            let decoder = png::Decoder::new_with_limits(std::io::Cursor::new(bytes), limits);
+            let Ok(mut reader) = decoder.read_info() else {
+                return false;
+            };
+            let Some(size) = reader.output_buffer_size() else {
+                return false;
+            };
+            let mut buffer = vec![0; size];
+            reader.next_frame(&mut buffer).is_ok()
+        }
+        "image/jpeg" => {
+            let mut decoder = zune_jpeg::JpegDecoder::new(bytes);
+            if decoder.decode_headers().is_err() {
+                return false;
+            }
+            let pixels = decoder
+                .dimensions()
+                .map_or(u64::MAX, |(w, h)| w as u64 * h as u64);
+            pixels <= MAX_PIXELS && decoder.decode().is_ok()
+        }
+        _ => false,
+    }
 }
 
 impl Upload {
@@ -97,6 +142,14 @@ impl Upload {
             .map(|t| t.mime_type())
             .filter(|m| ACCEPTED.contains(m))
             .ok_or(UploadRefused::Unsupported)?;
+        if !whole(content_type, &bytes) {
+            let kind = match content_type {
+                "application/pdf" => "PDF",
+                "image/png" => "PNG image",
+                _ => "JPEG image",
+            };
+            return Err(UploadRefused::NotWhole(kind));
+        }
         Ok(Self {
             kind,
             number,
@@ -219,4 +272,36 @@ pub async fn assign_manager(
         manager_id: manager,
     };
     Ok(run(write, scope, client_id, command, meta, expected).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_whole_files_are_taken() {
+        let pdf = include_bytes!("../../../fixtures/documents/pan-card.pdf");
+        let png = include_bytes!("../../../fixtures/documents/address-proof.png");
+        let jpg = include_bytes!("../../../fixtures/documents/photograph.jpg");
+        for (kind, bytes) in [
+            ("application/pdf", &pdf[..]),
+            ("image/png", &png[..]),
+            ("image/jpeg", &jpg[..]),
+        ] {
+            assert!(whole(kind, bytes), "{kind}");
+            assert!(
+                !whole(kind, &bytes[..bytes.len() / 2]),
+                "{kind} cut in half"
+            );
+        }
+        assert!(!whole("application/pdf", b"%PDF<html></html>"));
+        assert!(!whole("image/png", b"\x89PNG\r\n\x1a\n<html></html>"));
+        let refused = Upload::new(
+            DocumentKind::Photograph,
+            "me.png",
+            None,
+            b"\x89PNG\r\n\x1a\nHTML".to_vec(),
+        );
+        assert!(matches!(refused, Err(UploadRefused::NotWhole("PNG image"))));
+    }
 }
