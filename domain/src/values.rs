@@ -25,9 +25,15 @@ impl InvalidValue {
     }
 }
 
+/// Characters that reorder how text displays (bidirectional overrides, embeddings, isolates
+/// and marks): in a name they can make `gpj.exe` show as `exe.jpg`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 fn has_control_chars(s: &str) -> bool {
     s.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        .any(|c| (c.is_control() && c != '\n' && c != '\t' && c != '\r') || is_bidi_control(c))
 }
 
 /// An e-mail address, trimmed and lower-cased.
@@ -183,6 +189,21 @@ impl Text {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A file's name: at most 200 characters, one line, no path (no `/` or `\\`, not `.` or
+    /// `..`), no control or bidirectional characters.
+    pub fn file_name(raw: &str) -> Result<Self, InvalidValue> {
+        let name = Self::parse(raw, 200)?;
+        if name.0.chars().any(char::is_control) {
+            return Err(InvalidValue::new(
+                "a file name is one line without control characters",
+            ));
+        }
+        if name.0.contains(['/', '\\']) || name.0 == "." || name.0 == ".." {
+            return Err(InvalidValue::new("a file name has no path (no / or \\)"));
+        }
+        Ok(name)
     }
 }
 
@@ -438,5 +459,26 @@ mod tests {
         assert!(Text::parse("", 20).is_err());
         assert!(Text::parse(&"x".repeat(21), 20).is_err());
         assert!(Text::parse("line\nbreak", 20).is_ok());
+        assert!(Text::parse("right\u{202E}gpj.exe", 40).is_err());
+    }
+
+    #[test]
+    fn file_names_are_one_line_without_paths_or_reordering() {
+        assert_eq!(
+            Text::file_name(" scan 1.pdf ").unwrap().as_str(),
+            "scan 1.pdf"
+        );
+        for bad in [
+            "a\r\nContent-Type: text/html",
+            "tab\tname.pdf",
+            "../../etc/passwd",
+            "dir\\x.pdf",
+            "..",
+            "photo\u{202E}gnp.exe",
+            "iso\u{2067}late.pdf",
+            "",
+        ] {
+            assert!(Text::file_name(bad).is_err(), "{bad:?}");
+        }
     }
 }

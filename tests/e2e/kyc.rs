@@ -213,6 +213,23 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
             assert_eq!(field(&v), named, "{fields:?}: {v}");
         }
     }
+    for name in [
+        "a%0D%0AX-Injected:%201.pdf",
+        "..%2F..%2Fetc%2Fpasswd",
+        "photo%E2%80%AEgnp.exe",
+    ] {
+        let (s, v) = app
+            .send(
+                rm.http
+                    .post(app.url(&format!(
+                        "/api/clients/{client}/documents?kind=other&file_name={name}"
+                    )))
+                    .header("content-type", "application/octet-stream")
+                    .body(pdf("named")),
+            )
+            .await;
+        assert_eq!((s, field(&v)), (400, "file_name"), "{name}: {v}");
+    }
     let stranger = uuid::Uuid::new_v4().to_string();
     let (s, v) = upload(
         &app,

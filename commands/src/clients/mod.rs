@@ -132,7 +132,7 @@ impl Upload {
         bytes: Vec<u8>,
     ) -> Result<Self, UploadRefused> {
         let mut c = domain::input::Checked::default();
-        let file_name = c.take("file_name", Text::parse(file_name, 200));
+        let file_name = c.take("file_name", Text::file_name(file_name));
         let number = c.opt("number", number, |n| Text::parse(n, 64));
         if bytes.is_empty() {
             c.fail("body", "the file is empty");
