@@ -38,15 +38,15 @@ pub struct AccessRecord {
 }
 
 impl PrivacyApi {
-    /// Everything held about the person (recording the export), and the document files still
-    /// held when `with_files`.
+    /// Everything held about the person (recording the export), and the names and ids of the
+    /// document files still held when `with_files` (the client's id, for reading them).
     pub(super) async fn gather(
         &self,
         principal: &Principal,
         id: Uuid,
         req: &Request,
         with_files: bool,
-    ) -> Result<(SubjectExport, Vec<(String, Vec<u8>)>), ApiError> {
+    ) -> Result<(SubjectExport, ArchiveFiles), ApiError> {
         let (done, subject) = self
             .run(principal, Action::SubjectExport, id, Step::Export, req)
             .await?;
@@ -84,33 +84,21 @@ impl PrivacyApi {
                     .is_none_or(|c| c.in_scope(&policy::client_scope(principal)))
             })
             .ok_or_else(|| ApiError::not_found("data subject"))?;
-        let mut files = Vec::new();
         let client = person.client.as_ref();
-        for d in client
+        // The files are named here and read one at a time while the archive streams.
+        let files = client
             .iter()
             .flat_map(|c| &c.documents)
-            .filter(|_| with_files)
-        {
-            if d.purged_at.is_some() {
-                continue;
-            }
-            let file = commands::clients::load_document(
-                &self.state.db,
-                &self.state.keyring,
-                id,
-                d.document_id,
-            )
-            .await
-            .map_err(ApiError::internal)?;
-            if let Some(bytes) = file {
+            .filter(|d| with_files && d.purged_at.is_none())
+            .map(|d| {
                 let name = format!(
                     "documents/{}-{}",
                     d.document_id,
                     crate::clients::safe_file_name(&d.file_name)
                 );
-                files.push((name, bytes));
-            }
-        }
+                (name, d.document_id)
+            })
+            .collect();
         let accessed_by = person
             .accessed_by
             .iter()
@@ -146,29 +134,88 @@ impl PrivacyApi {
                 documents,
                 accessed_by,
             },
-            files,
+            ArchiveFiles { owner: id, files },
         ))
     }
 }
 
-/// A ZIP of the export and the files (stored, not compressed: PDFs and images already are).
-pub(super) fn archive(
-    json: &[u8],
-    files: &[(String, Vec<u8>)],
-) -> Result<Vec<u8>, zip::result::ZipError> {
-    use std::io::Write;
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    w.start_file("subject.json", options)?;
-    w.write_all(json)?;
-    for (name, bytes) in files {
-        w.start_file(name.as_str(), options)?;
-        w.write_all(bytes)?;
-    }
-    Ok(w.finish()?.into_inner())
+/// The document files an archive holds: whose they are, and each one's name in the archive and
+/// id in the document store.
+pub(super) struct ArchiveFiles {
+    pub owner: Uuid,
+    pub files: Vec<(String, Uuid)>,
 }
 
+/// Hands what the archive writer writes to the response body, a chunk at a time.
+struct ChannelWriter(tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(buf.to_vec()))
+            .map_err(|_| std::io::Error::other("the archive's reader went away"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A ZIP of the export and the files (stored, not compressed: PDFs and images already are),
+/// streamed: the files are read and sealed open one at a time while the response goes out, so
+/// an archive holds at most a file and a few chunks in memory whatever its size.
+pub(super) fn stream_archive(
+    state: crate::http::State,
+    json: Vec<u8>,
+    files: ArchiveFiles,
+) -> poem::Body {
+    use std::io::Write;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    let runtime = tokio::runtime::Handle::current();
+    let failed = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let write = || -> Result<(), String> {
+            let sink = std::io::BufWriter::with_capacity(64 * 1024, ChannelWriter(tx));
+            let mut w = zip::ZipWriter::new_stream(sink);
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            w.start_file("subject.json", options)
+                .map_err(|e| e.to_string())?;
+            w.write_all(&json).map_err(|e| e.to_string())?;
+            for (name, id) in files.files {
+                let bytes = runtime
+                    .block_on(commands::clients::load_document(
+                        &state.db,
+                        &state.keyring,
+                        files.owner,
+                        id,
+                    ))
+                    .map_err(|e| e.to_string())?;
+                if let Some(bytes) = bytes {
+                    w.start_file(name.as_str(), options)
+                        .map_err(|e| e.to_string())?;
+                    w.write_all(&bytes).map_err(|e| e.to_string())?;
+                }
+            }
+            w.finish()
+                .map_err(|e| e.to_string())?
+                .into_inner()
+                .flush()
+                .map_err(|e| e.to_string())
+        };
+        if let Err(e) = write() {
+            // The status is sent already: the body ends in an error, so the client sees a
+            // broken download rather than a short archive.
+            tracing::warn!(error = %e, "subject archive stopped");
+            let _ = failed.blocking_send(Err(std::io::Error::other("the archive failed")));
+        }
+    });
+    let chunks = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    poem::Body::from_bytes_stream(chunks)
+}
 impl poem_openapi::types::Example for SubjectExport {
     fn example() -> Self {
         let history = crate::dto::History::example().items;

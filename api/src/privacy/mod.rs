@@ -129,7 +129,7 @@ pub enum ArchiveResponse {
     /// A ZIP file: `subject.json` (the export) and `documents/` with every document file still
     /// held; the export itself is recorded.
     #[oai(status = 200)]
-    Ok(Attachment<Vec<u8>>),
+    Ok(Attachment<poem::Body>),
 }
 
 pub struct PrivacyApi {
@@ -387,7 +387,7 @@ impl PrivacyApi {
             &poem_openapi::types::ToJSON::to_json(&export).unwrap_or_default(),
         )
         .map_err(ApiError::internal)?;
-        let zip = export::archive(&json, &files).map_err(ApiError::internal)?;
+        let zip = export::stream_archive(self.state.clone(), json, files);
         Ok(poem_openapi::payload::Response::new(ArchiveResponse::Ok(
             Attachment::new(zip)
                 .attachment_type(AttachmentType::Attachment)
