@@ -62,6 +62,15 @@ pub struct StoreArgs {
         global = true
     )]
     pub max_client_documents: usize,
+    /// KYC items required per kind of client, replacing the defaults for the kinds named:
+    /// `company=pan_card+address_proof+bank_proof;trust=pan_card+bank_proof` (items:
+    /// pan_card, address_proof, photograph, signature, bank_proof, income_proof,
+    /// in_person_verification).
+    #[arg(long, env = "CRM_KYC_REQUIRED", default_value = "", global = true, value_parser = kyc_required)]
+    pub kyc_required: domain::kyc::RequiredItems,
+    /// Years between re-KYCs for high, medium and low risk clients.
+    #[arg(long, env = "CRM_REKYC_YEARS", default_value = "2,8,10", global = true, value_parser = rekyc_years)]
+    pub rekyc_years: domain::kyc::RekycIntervals,
     /// Bytes of document files one client may hold.
     #[arg(long, env = "CRM_MAX_CLIENT_DOCUMENT_BYTES", default_value_t = 100 * 1024 * 1024, global = true)]
     pub max_client_document_bytes: u64,
@@ -71,7 +80,23 @@ fn retention_period(s: &str) -> Result<RetentionPeriod, String> {
     RetentionPeriod::parse(s).map_err(|e| e.message)
 }
 
+fn kyc_required(s: &str) -> Result<domain::kyc::RequiredItems, String> {
+    domain::kyc::RequiredItems::with_overrides(s)
+}
+
+fn rekyc_years(s: &str) -> Result<domain::kyc::RekycIntervals, String> {
+    domain::kyc::RekycIntervals::parse(s)
+}
+
 impl StoreArgs {
+    /// What KYC requires and how often it is renewed.
+    pub fn kyc_rules(&self) -> domain::kyc::KycRules {
+        domain::kyc::KycRules {
+            required: self.kyc_required.clone(),
+            intervals: self.rekyc_years,
+        }
+    }
+
     /// How many document files, and bytes of them, one client may hold.
     pub fn document_limits(&self) -> domain::client::DocumentLimits {
         domain::client::DocumentLimits {
@@ -156,6 +181,8 @@ impl Config {
                 audit_signing_key: None,
                 retention_client_records: RetentionPeriod::Years(8),
                 retention_kyc_documents: RetentionPeriod::Years(5),
+                kyc_required: Default::default(),
+                rekyc_years: Default::default(),
                 max_client_documents: 50,
                 max_client_document_bytes: 100 * 1024 * 1024,
             },

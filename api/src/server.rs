@@ -127,6 +127,7 @@ pub fn write_side(
         signal,
         config.store.retention(),
         config.store.document_limits(),
+        config.store.kyc_rules(),
         lookups,
     )
 }

@@ -59,6 +59,7 @@ impl WriteSide {
         signal: LogSignal,
         retention: RetentionPolicy,
         documents: DocumentLimits,
+        kyc_rules: KycRules,
         lookups: Arc<dyn Lookups>,
     ) -> Self {
         let counters = Arc::new(CommandCounters::default());
@@ -93,7 +94,7 @@ impl WriteSide {
                 db,
                 KycServices {
                     clock: clock.clone(),
-                    rules: KycRules::default(),
+                    rules: kyc_rules,
                 },
                 signal.clone(),
                 keyring.clone(),

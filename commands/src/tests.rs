@@ -108,6 +108,7 @@ async fn open(lookups: Arc<Fixed>) -> WriteSide {
         LogSignal::default(),
         retention,
         Default::default(),
+        Default::default(),
         lookups,
     )
 }

@@ -827,7 +827,11 @@ async fn alerts_are_raised_once_across_restarts_and_rebuilds(store: Store) {
     let fresh = Fresh::new(store).await;
     let data_dir = fresh.data_dir.clone();
     let database_url = fresh.database_url.clone();
-    let mut app = App::start_with(fresh, |_| {}).await;
+    // Low-risk clients renew every 3 years here (the default is 10).
+    let mut app = App::start_with(fresh, |c| {
+        c.store.rekyc_years = domain::kyc::RekycIntervals::parse("2,8,3").unwrap();
+    })
+    .await;
     let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
     let officer = app.actor(Role::ComplianceOfficer, None).await;
     let today = domain::kyc::india_today(chrono::Utc::now());
@@ -913,6 +917,12 @@ async fn alerts_are_raised_once_across_restarts_and_rebuilds(store: Store) {
     assert_eq!(raised, 1, "one alert event in the log");
     let (_, k) = app.get_as(&officer, &format!("/api/kyc/{lasting}")).await;
     assert_eq!(k["status"], "verified");
+    let renewal = today.checked_add_months(chrono::Months::new(36)).unwrap();
+    assert_eq!(
+        k["next_rekyc_on"],
+        renewal.to_string(),
+        "the configured interval"
+    );
     // Both clients filed the same passport number: the reviewer sees it flagged.
     let flagged = |t: &str| {
         k["documents"]

@@ -163,6 +163,25 @@ impl RequiredItems {
         Self(items)
     }
 
+    /// The defaults with the kinds of client named in `spec` replaced:
+    /// `company=pan_card+address_proof+bank_proof;trust=pan_card+bank_proof`.
+    pub fn with_overrides(spec: &str) -> Result<Self, String> {
+        let mut rules = Self::default();
+        for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (kind, items) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?}: expected client_type=item+item"))?;
+            let kind = ClientType::parse(kind.trim())
+                .ok_or_else(|| format!("{kind:?} is not a client type"))?;
+            let items = items
+                .split('+')
+                .map(|i| KycItem::parse(i.trim()).ok_or_else(|| format!("{i:?} is not a KYC item")))
+                .collect::<Result<Vec<_>, _>>()?;
+            rules.0.insert(kind, items);
+        }
+        Ok(rules)
+    }
+
     /// What a case of `client_type` needs; `derivatives` adds the income proof.
     pub fn for_case(&self, client_type: ClientType, derivatives: bool) -> Vec<KycItem> {
         let mut items = self.0.get(&client_type).cloned().unwrap_or_default();
@@ -267,6 +286,26 @@ impl Default for RekycIntervals {
 }
 
 impl RekycIntervals {
+    /// `high,medium,low` in years (`2,8,10`), each 1 to 10.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let years: Vec<u32> = spec
+            .split(',')
+            .map(|y| {
+                y.trim()
+                    .parse::<u32>()
+                    .map_err(|_| format!("{y:?} is not a number of years"))
+            })
+            .collect::<Result<_, _>>()?;
+        match years[..] {
+            [high, medium, low] if [high, medium, low].iter().all(|y| (1..=10).contains(y)) => {
+                Ok(Self { high, medium, low })
+            }
+            _ => Err(
+                "expected three numbers of years, 1 to 10, for high, medium and low risk".into(),
+            ),
+        }
+    }
+
     /// When KYC verified on `verified_on` is due again.
     pub fn next(&self, category: RiskCategory, verified_on: NaiveDate) -> NaiveDate {
         let years = match category {
@@ -298,3 +337,40 @@ snake_enum!(
         Rejected => "rejected"
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_are_configured_by_text() {
+        let rules = RequiredItems::with_overrides("company = pan_card+bank_proof ; trust=pan_card")
+            .unwrap();
+        assert_eq!(
+            rules.for_case(ClientType::Company, false),
+            vec![KycItem::PanCard, KycItem::BankProof]
+        );
+        assert_eq!(
+            rules.for_case(ClientType::Trust, false),
+            vec![KycItem::PanCard]
+        );
+        assert_eq!(
+            rules.for_case(ClientType::Individual, false),
+            RequiredItems::default().for_case(ClientType::Individual, false)
+        );
+        assert!(RequiredItems::with_overrides("company").is_err());
+        assert!(RequiredItems::with_overrides("bank=pan_card").is_err());
+        assert!(RequiredItems::with_overrides("company=selfie").is_err());
+        assert_eq!(
+            RekycIntervals::parse("1, 5, 9").unwrap(),
+            RekycIntervals {
+                high: 1,
+                medium: 5,
+                low: 9
+            }
+        );
+        assert!(RekycIntervals::parse("2,8").is_err());
+        assert!(RekycIntervals::parse("2,8,40").is_err());
+        assert!(RekycIntervals::parse("two,8,10").is_err());
+    }
+}
