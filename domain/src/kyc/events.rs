@@ -63,11 +63,6 @@ impl RiskFactors {
     pub fn trades_derivatives(&self) -> bool {
         self.derivatives == "yes"
     }
-
-    /// Whether the client is politically exposed (`false` once erased).
-    pub fn politically_exposed(&self) -> bool {
-        self.pep == "yes"
-    }
 }
 
 impl From<&RiskProfile> for RiskFactors {

@@ -146,20 +146,6 @@ pub struct Kyc {
     alerts: BTreeSet<String>,
 }
 
-impl Kyc {
-    /// The case in hand (open, or the last one closed).
-    pub fn case(&self) -> Option<&Case> {
-        self.case.as_ref()
-    }
-
-    fn not_allowed(status: KycStatus) -> KycError {
-        KycError::NotAllowed {
-            status,
-            allowed: status.allowed(),
-        }
-    }
-}
-
 impl Aggregate for Kyc {
     const TYPE: &'static str = "kyc";
     type Command = KycCommand;
@@ -266,6 +252,13 @@ impl Aggregate for Kyc {
 }
 
 impl Kyc {
+    fn not_allowed(status: KycStatus) -> KycError {
+        KycError::NotAllowed {
+            status,
+            allowed: status.allowed(),
+        }
+    }
+
     fn set_status(&mut self, status: KycStatus) {
         if let Some(case) = self.case.as_mut() {
             case.status = status;

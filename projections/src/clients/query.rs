@@ -6,7 +6,7 @@ use store::{with_db, Db};
 use uuid::Uuid;
 
 use super::{normalise_number, open_view, ClientView};
-use crate::leads::query::{bind_all, decode_time_cursor, page, Bind, Page, QueryError, Sql};
+use crate::leads::query::{decode_time_cursor, page, sealed_rows, Bind, Page, QueryError, Sql};
 use crate::leads::words;
 use crate::ProjectionError;
 pub use domain::access::ClientScope;
@@ -151,15 +151,13 @@ pub async fn list(
         "SELECT client_id, doc FROM clients{} ORDER BY created_at DESC, client_id DESC LIMIT {lb}",
         sql.where_clause()
     );
-    let (total, docs): (i64, Vec<(String, Value)>) = with_db!(db, pool => {
-        let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &count_binds).fetch_one(pool).await?;
-        let docs: Vec<(String, Value)> = bind_all!(sqlx::query_as(&page_sql), &sql.binds).fetch_all(pool).await?;
-        (total, docs)
-    });
-    let mut items = Vec::with_capacity(docs.len());
-    for (id, d) in docs {
-        items.push(open_view(keyring, &id, d).await?);
-    }
+    let (total, items) = sealed_rows(
+        db,
+        keyring,
+        (&count_sql, &count_binds),
+        (&page_sql, &sql.binds),
+    )
+    .await?;
     Ok(page(items, f.limit, total, |v| {
         (
             Value::String(v.created_at.to_rfc3339()),

@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use super::KycView;
 use crate::clients::query::{push_scope, ClientScope};
-use crate::leads::query::{bind_all, decode_time_cursor, page, Bind, Page, QueryError, Sql};
+use crate::leads::query::{
+    bind_all, decode_time_cursor, page, sealed_rows, Bind, Page, QueryError, Sql,
+};
 use crate::ProjectionError;
 
 pub async fn get(
@@ -82,15 +84,13 @@ pub async fn queue(
         "SELECT k.client_id, k.doc {from}{} ORDER BY k.submitted_at, k.client_id LIMIT {lb}",
         sql.where_clause()
     );
-    let (total, docs): (i64, Vec<(String, Value)>) = with_db!(db, pool => {
-        let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &count_binds).fetch_one(pool).await?;
-        let docs: Vec<(String, Value)> = bind_all!(sqlx::query_as(&page_sql), &sql.binds).fetch_all(pool).await?;
-        (total, docs)
-    });
-    let mut items = Vec::with_capacity(docs.len());
-    for (id, d) in docs {
-        items.push(crate::sealed::open_view(keyring, &id, d).await?);
-    }
+    let (total, items) = sealed_rows(
+        db,
+        keyring,
+        (&count_sql, &count_binds),
+        (&page_sql, &sql.binds),
+    )
+    .await?;
     Ok(page(items, f.limit, total, |v: &KycView| {
         (
             Value::String(v.submitted_at.unwrap_or(v.opened_at).to_rfc3339()),

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::kyc::KycStatus;
+use serde::Deserialize;
 use serde_json::Value;
 use store::privacy::Keyring;
 use store::{with_db, Db};
@@ -84,7 +85,7 @@ pub async fn kyc_report(
     let mut views = Vec::with_capacity(rows.len());
     let mut decided = Vec::new();
     for (id, doc) in &rows {
-        let view: KycView = serde_json::from_value(doc.clone())
+        let view = KycView::deserialize(doc)
             .map_err(|e| ProjectionError::Event(format!("stored kyc view {id}: {e}")))?;
         if matches!(
             view.status,

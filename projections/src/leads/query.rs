@@ -305,15 +305,13 @@ pub async fn list(
         sql.where_clause()
     );
 
-    let (total, docs): (i64, Vec<(String, Value)>) = with_db!(db, pool => {
-        let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &count_binds).fetch_one(pool).await?;
-        let docs: Vec<(String, Value)> = bind_all!(sqlx::query_as(&page_sql), &sql.binds).fetch_all(pool).await?;
-        (total, docs)
-    });
-    let mut items: Vec<LeadView> = Vec::with_capacity(docs.len());
-    for (id, d) in docs {
-        items.push(open_view(keyring, &id, d).await?);
-    }
+    let (total, items): (i64, Vec<LeadView>) = sealed_rows(
+        db,
+        keyring,
+        (&count_sql, &count_binds),
+        (&page_sql, &sql.binds),
+    )
+    .await?;
     Ok(page(items, f.limit, total, |v| {
         let value = match f.sort {
             LeadSort::CreatedAt => Value::String(v.created_at.to_rfc3339()),
@@ -454,6 +452,26 @@ pub async fn follow_ups(
 
 /// A page from rows fetched with `limit + 1`: the extra row only tells that another page
 /// follows, and the cursor is the sort key of the last row kept.
+/// Runs a list's count and its page query (each with its binds) and opens the page's sealed
+/// documents (rows of `(key, doc)`).
+pub(crate) async fn sealed_rows<V: crate::sealed::SealedDocument>(
+    db: &Db,
+    keyring: &Keyring,
+    (count_sql, count_binds): (&str, &[Bind]),
+    (page_sql, page_binds): (&str, &[Bind]),
+) -> Result<(i64, Vec<V>), QueryError> {
+    let (total, docs): (i64, Vec<(String, Value)>) = with_db!(db, pool => {
+        let total: i64 = bind_all!(sqlx::query_scalar(count_sql), count_binds).fetch_one(pool).await?;
+        let docs: Vec<(String, Value)> = bind_all!(sqlx::query_as(page_sql), page_binds).fetch_all(pool).await?;
+        (total, docs)
+    });
+    let mut items = Vec::with_capacity(docs.len());
+    for (id, d) in docs {
+        items.push(crate::sealed::open_view(keyring, &id, d).await?);
+    }
+    Ok((total, items))
+}
+
 pub(crate) fn page<T>(
     mut items: Vec<T>,
     limit: i64,
