@@ -77,6 +77,32 @@ pub struct Executor<A: Aggregate + Send + Sync> {
     queues: std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
+/// A record's turn, taken with [`Executor::turn`]; dropping it lets the next command in.
+pub struct Turn {
+    id: String,
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// How a command runs: on an expected version, on a new record, behind a guard, in a turn
+/// already taken.
+struct Run<'g, A: Aggregate> {
+    expected: Option<usize>,
+    assume_new: bool,
+    guard: Option<&'g Guard<A>>,
+    in_turn: bool,
+}
+
+impl<A: Aggregate> Default for Run<'_, A> {
+    fn default() -> Self {
+        Self {
+            expected: None,
+            assume_new: false,
+            guard: None,
+            in_turn: false,
+        }
+    }
+}
+
 /// Records with a queue remembered before the forgotten ones are swept.
 const QUEUES_SWEEP: usize = 4096;
 
@@ -119,7 +145,15 @@ where
         expected: Option<usize>,
     ) -> Result<Committed, CommandError<A::Error>> {
         Ok(self
-            .run(id, command, metadata, expected, false, None)
+            .run(
+                id,
+                command,
+                metadata,
+                Run {
+                    expected,
+                    ..Run::default()
+                },
+            )
             .await?
             .0)
     }
@@ -135,7 +169,16 @@ where
         guard: &Guard<A>,
     ) -> Result<Committed, CommandError<A::Error>> {
         Ok(self
-            .run(id, command, metadata, expected, false, Some(guard))
+            .run(
+                id,
+                command,
+                metadata,
+                Run {
+                    expected,
+                    guard: Some(guard),
+                    ..Run::default()
+                },
+            )
             .await?
             .0)
     }
@@ -147,7 +190,7 @@ where
         command: A::Command,
         metadata: &EventMetadata,
     ) -> Result<(Committed, Vec<A::Event>), CommandError<A::Error>> {
-        self.run(id, command, metadata, None, false, None).await
+        self.run(id, command, metadata, Run::default()).await
     }
 
     /// Executes a command that starts a new aggregate under an id the server just made up:
@@ -159,7 +202,36 @@ where
         command: A::Command,
         metadata: &EventMetadata,
     ) -> Result<Committed, CommandError<A::Error>> {
-        Ok(self.run(id, command, metadata, None, true, None).await?.0)
+        let run = Run {
+            assume_new: true,
+            ..Run::default()
+        };
+        Ok(self.run(id, command, metadata, run).await?.0)
+    }
+
+    /// Takes record `id`'s turn: the other commands on it in this process wait until the turn
+    /// is dropped. For a use case that checks the record, acts outside the log (stores a file)
+    /// and then commands, with [`Executor::execute_in_turn`], so that nothing in between changes
+    /// what it checked.
+    pub async fn turn(&self, id: &str) -> Turn {
+        Turn {
+            id: id.to_string(),
+            _held: self.queue(id).lock_owned().await,
+        }
+    }
+
+    /// Like [`Executor::execute`], in a turn already taken on the record.
+    pub async fn execute_in_turn(
+        &self,
+        turn: &Turn,
+        command: A::Command,
+        metadata: &EventMetadata,
+    ) -> Result<Committed, CommandError<A::Error>> {
+        let run = Run {
+            in_turn: true,
+            ..Run::default()
+        };
+        Ok(self.run(&turn.id, command, metadata, run).await?.0)
     }
 
     async fn run(
@@ -167,13 +239,19 @@ where
         id: &str,
         command: A::Command,
         metadata: &EventMetadata,
-        expected: Option<usize>,
-        assume_new: bool,
-        guard: Option<&Guard<A>>,
+        run: Run<'_, A>,
     ) -> Result<(Committed, Vec<A::Event>), CommandError<A::Error>> {
+        let Run {
+            expected,
+            assume_new,
+            guard,
+            in_turn,
+        } = run;
         let meta = metadata.to_map();
-        let queue = self.queue(id);
-        let _turn_on_record = queue.lock().await;
+        let _turn_on_record = match in_turn {
+            true => None,
+            false => Some(self.queue(id).lock_owned().await),
+        };
         for attempt in 0..=MAX_RETRIES {
             let (mut aggregate, loaded) = if assume_new && attempt == 0 {
                 (A::default(), 0)

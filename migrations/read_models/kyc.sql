@@ -8,6 +8,9 @@ CREATE TABLE IF NOT EXISTS kyc_cases{s}
     submitted_at    {ts},
     -- ` id id ` of whoever made something in the case (they may not decide it).
     makers          text    NOT NULL,
+    -- ` index index `: blind indexes of whole Aadhaar numbers typed in for the case in hand
+    -- (the same number on another client is flagged).
+    aadhaar_tokens  text    NOT NULL,
     trading_blocked boolean NOT NULL,
     -- `YYYY-MM-DD`: when the last verification is due again, and the first expiry among its
     -- documents.

@@ -6,13 +6,14 @@ use domain::user::Role;
 use serde_json::{json, Value};
 
 use crate::on_both_stores;
-use crate::support::{Actor, App, Fresh, Store};
+use crate::support::{Actor, App, Child, Fresh, Store};
 
 on_both_stores!(
     a_kyc_case_goes_from_documents_to_verified_under_maker_checker,
     kyc_is_in_the_clients_history_and_export_and_goes_with_their_erasure,
     alerts_are_raised_once_across_restarts_and_rebuilds,
     uploads_are_limited_per_user_and_documents_per_client,
+    a_whole_aadhaar_number_is_found_on_another_client_and_never_logged,
 );
 
 fn pdf(marker: &str) -> Vec<u8> {
@@ -1022,5 +1023,108 @@ async fn uploads_are_limited_per_user_and_documents_per_client(store: Store) {
     )
     .await;
     assert_eq!(s, 409, "the client's limit still holds: {v}");
+    app.stop().await;
+}
+
+async fn a_whole_aadhaar_number_is_found_on_another_client_and_never_logged(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let mut clients = Vec::new();
+    for (name, pan) in [("Arjun Menon", "BQMPM7310K"), ("Arun Menon", "CQMPM7311L")] {
+        let (s, v) = app
+            .post(
+                "/api/clients",
+                json!({
+                    "name": name,
+                    "email": format!("{}@example.in", pan.to_lowercase()),
+                    "phone": "+91 98450 22334",
+                    "pan": pan,
+                    "date_of_birth": "1988-05-02",
+                    "address": "14 Residency Road, Bengaluru 560025",
+                    "branch": "MUM-01",
+                    "relationship_manager": rm.id,
+                }),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        clients.push(v["id"].as_str().unwrap().to_string());
+    }
+    let base = "34567890123";
+    let aadhaar = format!("{base}{}", domain::values::verhoeff_check_digit(base));
+    let other = "45678901234";
+    let other = format!("{other}{}", domain::values::verhoeff_check_digit(other));
+    // The uploads go through a `crm serve` process logging everything it logs (debug).
+    let log = app.fresh.data_dir.join("serve-debug.log");
+    let mut child = Child::start_logging(&app, "debug", Some(&log)).await;
+    let mut positions = Vec::new();
+    for (client, number) in [
+        (&clients[0], &aadhaar),
+        (&clients[1], &aadhaar),
+        (&clients[1], &other),
+    ] {
+        let fields = [
+            ("client_id", client.as_str()),
+            ("document_type", "aadhaar"),
+            ("number", number.as_str()),
+            ("masked_copy", "true"),
+        ];
+        let (content_type, body) = form(&fields, &format!("{number}.pdf"), &pdf(number));
+        let r = rm
+            .http
+            .post(format!("{}/api/kyc/upload", child.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(status, 201, "{v}");
+        positions.push(v["position"].as_i64().unwrap());
+    }
+    child.process.start_kill().unwrap();
+    child.process.wait().await.unwrap();
+
+    let last = *positions.iter().max().unwrap();
+    let aadhaar_docs = |k: &Value| -> Vec<(String, bool)> {
+        k["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["document_type"] == "aadhaar")
+            .map(|d| {
+                (
+                    d["number"].as_str().unwrap().to_string(),
+                    d["number_on_other_clients"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let first = kyc(&app, &officer, &clients[0], last).await;
+    assert_eq!(
+        aadhaar_docs(&first),
+        vec![(format!("XXXX-XXXX-{}", &aadhaar[8..]), true)],
+        "{first}"
+    );
+    let second = kyc(&app, &officer, &clients[1], last).await;
+    assert_eq!(
+        aadhaar_docs(&second),
+        vec![
+            (format!("XXXX-XXXX-{}", &aadhaar[8..]), true),
+            (format!("XXXX-XXXX-{}", &other[8..]), false),
+        ],
+        "{second}"
+    );
+    // Only the masked form and a keyed blind index are kept; the process's log, at debug,
+    // shows the requests but never the number (nor the file named after it).
+    assert_eq!(count_in_store(&app, &aadhaar).await, 0);
+    assert_eq!(count_in_store(&app, &aadhaar[..8]).await, 0);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("/api/kyc/upload"), "{logged}");
+    for number in [&aadhaar, &other] {
+        assert!(!logged.contains(number.as_str()), "{logged}");
+        assert!(!logged.contains(&number[..8]), "{logged}");
+    }
     app.stop().await;
 }

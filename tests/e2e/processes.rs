@@ -2,52 +2,18 @@
 //! projection runner keep the log and the read models exact, the hash chains and the ledger
 //! verify, and no answered command is lost.
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::on_both_stores;
-use crate::support::{App, Store};
+use crate::support::{App, Child, Store};
 
 on_both_stores!(
     two_writing_processes_keep_the_log_and_read_models_exact,
     a_process_killed_while_writing_loses_no_answered_command
 );
-
-/// A `crm serve` child process on the app's store.
-struct Child {
-    process: tokio::process::Child,
-    base: String,
-}
-
-impl Child {
-    async fn start(app: &App) -> Self {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-            l.local_addr().expect("addr").port()
-        };
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
-        cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}")]);
-        app.fresh.env(&mut cmd);
-        cmd.env("CRM_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        let process = cmd.spawn().expect("crm serve starts");
-        let base = format!("http://127.0.0.1:{port}");
-        for _ in 0..200 {
-            if let Ok(r) = reqwest::get(format!("{base}/health")).await {
-                if r.status().is_success() {
-                    return Self { process, base };
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the child server did not come up");
-    }
-}
 
 /// `crm audit verify` on the app's store succeeds.
 async fn audit_verifies(app: &App) {

@@ -366,3 +366,50 @@ pub async fn crm(app: &App, args: &[&str], envs: &[(&str, &str)]) -> String {
     );
     text
 }
+
+/// A `crm serve` child process on the app's store.
+pub struct Child {
+    pub process: tokio::process::Child,
+    pub base: String,
+}
+
+impl Child {
+    pub async fn start(app: &App) -> Self {
+        Self::start_logging(app, "warn", None).await
+    }
+
+    /// With its log at `level`, written to `log` when given.
+    pub async fn start_logging(app: &App, level: &str, log: Option<&std::path::Path>) -> Self {
+        use std::process::Stdio;
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            l.local_addr().expect("addr").port()
+        };
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+        cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}")]);
+        app.fresh.env(&mut cmd);
+        let (out, err) = match log {
+            Some(path) => {
+                let file = std::fs::File::create(path).expect("log file");
+                let copy = file.try_clone().expect("log file");
+                (Stdio::from(file), Stdio::from(copy))
+            }
+            None => (Stdio::null(), Stdio::null()),
+        };
+        cmd.env("CRM_LOG", level)
+            .stdout(out)
+            .stderr(err)
+            .kill_on_drop(true);
+        let process = cmd.spawn().expect("crm serve starts");
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if let Ok(r) = reqwest::get(format!("{base}/health")).await {
+                if r.status().is_success() {
+                    return Self { process, base };
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the child server did not come up");
+    }
+}

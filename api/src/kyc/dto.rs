@@ -200,8 +200,8 @@ pub struct KycDocumentOut {
     /// `received`, `accepted` or `rejected`.
     pub state: String,
     pub reason: Option<String>,
-    /// The same number (passport, voter id, driving licence, IFSC excepted) is on another
-    /// client's document: a flag for the reviewer.
+    /// The same number (PAN card, passport, voter id, driving licence; for an Aadhaar card the
+    /// same whole number) is on another client's document: a flag for the reviewer.
     pub number_on_other_clients: bool,
 }
 

@@ -75,26 +75,32 @@ fn text_list(f: &mut Fields, field: &str, raw: &[crate::dto::Str]) -> Vec<Text> 
         .collect()
 }
 
-/// Flags documents whose number is also on another client's document (identity documents
-/// only: a masked Aadhaar number or a branch's IFSC is shared by many).
+/// Flags documents whose number is also on another client's document: identity documents by
+/// their number, an Aadhaar card by the blind index of its whole number (its masked form, like
+/// a branch's IFSC, is shared by many).
 async fn flag_reused_numbers(
     state: &crate::http::AppState,
+    view: &projections::kyc::KycView,
     out: &mut KycOut,
 ) -> Result<(), ApiError> {
-    for d in &mut out.documents {
-        let identity = matches!(
-            d.document_type.as_str(),
-            "passport" | "voter_id" | "driving_licence" | "pan_card"
-        );
-        let Some(number) = d.number.as_deref().filter(|_| identity) else {
-            continue;
-        };
-        let holders = projections::clients::query::holders_of_document_number(
-            &state.db,
-            &state.keyring,
-            number,
-        )
-        .await
+    for (d, seen) in out.documents.iter_mut().zip(&view.documents) {
+        let holders = if let Some(index) = seen.number_index.as_deref() {
+            projections::kyc::query::holders_of_aadhaar(&state.db, index).await
+        } else {
+            let identity = matches!(
+                d.document_type.as_str(),
+                "passport" | "voter_id" | "driving_licence" | "pan_card"
+            );
+            let Some(number) = d.number.as_deref().filter(|_| identity) else {
+                continue;
+            };
+            projections::clients::query::holders_of_document_number(
+                &state.db,
+                &state.keyring,
+                number,
+            )
+            .await
+        }
         .map_err(ApiError::internal)?;
         d.number_on_other_clients = holders.iter().any(|h| *h != out.client_id);
     }
@@ -247,7 +253,7 @@ impl KycApi {
         };
         let etag = format!("\"{}\"", view.version);
         let mut out = KycOut::of(&view, rules, Utc::now());
-        flag_reused_numbers(&self.state, &mut out).await?;
+        flag_reused_numbers(&self.state, &view, &mut out).await?;
         Ok(KycResponse::Ok(Json(out), etag))
     }
 

@@ -92,13 +92,15 @@ async fn client_of(
 }
 
 /// The number a document of this type is filed with: parsed by its own rules, an Aadhaar
-/// number only masked, a PAN card's number the client's PAN.
+/// number only masked (with the blind index of the whole number when it was typed in whole),
+/// a PAN card's number the client's PAN.
 fn document_number(
+    keyring: &store::privacy::Keyring,
     document_type: KycDocumentType,
     raw: Option<&str>,
     pan: &Pan,
     this_year: i32,
-) -> Result<Option<Text>, KycUseError> {
+) -> Result<(Option<Text>, Option<String>), KycUseError> {
     let invalid = |message: String| KycUseError::Invalid {
         field: "number",
         message,
@@ -106,7 +108,7 @@ fn document_number(
     let raw = raw.map(str::trim).filter(|r| !r.is_empty());
     if !document_type.has_number() {
         return match raw {
-            None => Ok(None),
+            None => Ok((None, None)),
             Some(_) => Err(invalid(format!(
                 "a {} is filed without a number",
                 document_type.as_str()
@@ -119,6 +121,7 @@ fn document_number(
             document_type.as_str()
         ))
     })?;
+    let mut index = None;
     let kept = match document_type {
         KycDocumentType::PanCard => {
             let card = Pan::parse(raw).map_err(|e| invalid(e.message))?;
@@ -130,7 +133,10 @@ fn document_number(
             card.as_str().to_string()
         }
         KycDocumentType::Aadhaar => match AadhaarNumber::parse(raw) {
-            Ok(whole) => whole.masked().as_str().to_string(),
+            Ok(whole) => {
+                index = Some(keyring.blind_index("aadhaar", whole.digits()));
+                whole.masked().as_str().to_string()
+            }
             Err(whole_error) => MaskedAadhaar::parse(raw)
                 .map_err(|_| invalid(whole_error.message))?
                 .as_str()
@@ -154,9 +160,8 @@ fn document_number(
             .to_string(),
         _ => unreachable!("has_number covers the rest"),
     };
-    Ok(Some(
-        Text::parse(&kept, 64).map_err(|e| invalid(e.message))?,
-    ))
+    let kept = Text::parse(&kept, 64).map_err(|e| invalid(e.message))?;
+    Ok((Some(kept), index))
 }
 
 /// Files a document in the client's open case (opening one if none is open): checked against
@@ -174,7 +179,8 @@ pub async fn upload(
     let services = write.kyc.services();
     let today = domain::kyc::india_today(services.clock.now());
     let this_year = chrono::Datelike::year(&today);
-    let number = document_number(
+    let (number, number_index) = document_number(
+        &write.keyring,
         upload.document_type,
         upload.number.as_deref(),
         &pan,
@@ -210,6 +216,7 @@ pub async fn upload(
         document_id: Uuid::nil(),
         document_type: upload.document_type,
         number: number.clone(),
+        number_index,
         issue_date: upload.issue_date,
         expiry_date: upload.expiry_date,
         sha256: hex::encode(Sha256::digest(&checked.bytes)),
@@ -222,7 +229,10 @@ pub async fn upload(
         client_type,
         document,
     };
-    // The case's refusals come before anything is stored.
+    // The case's refusals come before anything is stored, and the case waits (in this
+    // process) until the document is in it: nothing between the check and the attach can
+    // leave a stored file outside the case.
+    let turn = write.kyc.turn(&client_id.to_string()).await;
     let (kyc, _) = write.kyc.load(&client_id.to_string()).await?;
     kyc.decide(command(document.clone()), services)
         .map_err(CommandError::Rejected)?;
@@ -231,7 +241,7 @@ pub async fn upload(
     document.document_id = document_id;
     let done = write
         .kyc
-        .execute(&client_id.to_string(), command(document), meta, None)
+        .execute_in_turn(&turn, command(document), meta)
         .await?;
     Ok((document_id, done))
 }

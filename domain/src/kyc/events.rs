@@ -14,6 +14,11 @@ pub struct KycDocument {
     pub document_type: KycDocumentType,
     /// The number on it: masked (`XXXX-XXXX-1234`) for Aadhaar, the IFSC for a bank proof.
     pub number: Option<Text>,
+    /// For an Aadhaar card whose whole number was typed in: its blind index (a keyed hash,
+    /// sealed like the number), by which the same number on another client is found. The
+    /// whole number itself is never kept.
+    #[serde(default)]
+    pub number_index: Option<String>,
     pub issue_date: Option<NaiveDate>,
     pub expiry_date: Option<NaiveDate>,
     pub sha256: String,

@@ -22,7 +22,10 @@ pub const EVENTS: &[EventFields] = &[
     },
     EventFields {
         event: "KycDocumentAttached",
-        personal: &["/KycDocumentAttached/document/number"],
+        personal: &[
+            "/KycDocumentAttached/document/number",
+            "/KycDocumentAttached/document/number_index",
+        ],
         plain: &[
             "/KycDocumentAttached/case_id",
             "/KycDocumentAttached/document/document_id",

@@ -38,6 +38,7 @@ fn doc(n: u128, document_type: KycDocumentType) -> KycDocument {
         document_id: Uuid::from_u128(100 + n),
         document_type,
         number: None,
+        number_index: None,
         issue_date: None,
         expiry_date: document_type.expires().then(|| date(2030, 1, 1)),
         sha256: format!("{n:064x}"),
@@ -744,6 +745,7 @@ fn every_string_field_of_every_event_is_classified() {
     });
     events.push(attached(KycDocument {
         number: Some(text("XXXX-XXXX-1234")),
+        number_index: Some("0f".repeat(16)),
         issue_date: Some(date(2020, 1, 1)),
         ..doc(8, KycDocumentType::Aadhaar)
     }));

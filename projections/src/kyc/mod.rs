@@ -24,7 +24,7 @@ impl SealedDocument for KycView {
     const TABLE: &'static str = "kyc_cases";
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
-    const VERSION: i64 = 3;
+    const VERSION: i64 = 4;
     const DDL: &'static str = include_str!("../../../migrations/read_models/kyc.sql");
     const TABLES: &'static [&'static str] = &["kyc_cases"];
 
@@ -42,13 +42,24 @@ impl SealedDocument for KycView {
         false
     }
 
-    fn columns(&self, _keyring: &Keyring, _shredded: bool) -> Vec<(&'static str, Cell)> {
+    fn columns(&self, _keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)> {
         let makers: String = self.makers.iter().map(|m| format!(" {m}")).collect();
+        // The blind indexes of whole Aadhaar numbers (gone with the client's key).
+        let aadhaar: String = match shredded {
+            true => String::new(),
+            false => self
+                .documents
+                .iter()
+                .filter_map(|d| d.number_index.as_deref())
+                .map(|i| format!(" {i}"))
+                .collect(),
+        };
         vec![
             ("status", self.status.as_str().into()),
             ("client_type", self.client_type.as_str().into()),
             ("submitted_at", self.submitted_at.into()),
             ("makers", format!("{makers} ").into()),
+            ("aadhaar_tokens", format!("{aadhaar} ").into()),
             ("trading_blocked", self.trading_block().is_some().into()),
             (
                 "next_rekyc_on",
@@ -91,6 +102,13 @@ pub async fn client_timeline(
 ) -> Result<(Vec<crate::timeline::TimelineEntry>, Option<KycView>), crate::ProjectionError> {
     let (mut entries, view) = crate::timeline::history::<KycView>(db, keyring, client_id).await?;
     for e in &mut entries {
+        // An Aadhaar number's blind index is for finding the same number, not for reading.
+        e.changes.retain(|c| !c.field.ends_with("/number_index"));
+        if let Some(d) = e.data.pointer_mut("/document") {
+            if let Some(d) = d.as_object_mut() {
+                d.remove("number_index");
+            }
+        }
         for c in &mut e.changes {
             c.field = format!("kyc/{}", c.field);
         }

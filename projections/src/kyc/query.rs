@@ -31,6 +31,18 @@ pub async fn get(
     }
 }
 
+/// The clients whose case in hand holds an Aadhaar card with this whole number's blind index.
+pub async fn holders_of_aadhaar(db: &Db, index: &str) -> Result<Vec<Uuid>, ProjectionError> {
+    let token = format!("% {index} %");
+    let ids: Vec<String> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT client_id FROM kyc_cases WHERE aadhaar_tokens LIKE $1")
+            .bind(token)
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
+}
+
 /// What the review queue is narrowed to.
 #[derive(Debug, Clone)]
 pub struct QueueFilter {

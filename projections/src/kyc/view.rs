@@ -12,6 +12,7 @@ use uuid::Uuid;
 /// Where the personal data is in a stored [`KycView`] (sealed with the client's key).
 pub const PERSONAL: &[&str] = &[
     "/documents/*/number",
+    "/documents/*/number_index",
     "/documents/*/reason",
     "/reasons/*",
     "/ckyc_number",
@@ -67,6 +68,9 @@ pub struct KycDocumentView {
     pub document_id: Uuid,
     pub document_type: KycDocumentType,
     pub number: Option<String>,
+    /// The blind index of a whole Aadhaar number typed in (never shown).
+    #[serde(default)]
+    pub number_index: Option<String>,
     pub issue_date: Option<NaiveDate>,
     pub expiry_date: Option<NaiveDate>,
     pub sha256: String,
@@ -175,6 +179,7 @@ impl KycView {
                     document_id: d.document_id,
                     document_type: d.document_type,
                     number: d.number.as_ref().map(|n| n.as_str().into()),
+                    number_index: d.number_index.clone(),
                     issue_date: d.issue_date,
                     expiry_date: d.expiry_date,
                     sha256: d.sha256.clone(),
