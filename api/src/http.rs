@@ -180,7 +180,7 @@ where
     let Some(key) = key else {
         if req.headers().contains_key("idempotency-key") {
             // Present but not readable as text (non-ASCII bytes).
-            return Err(ApiError::field(
+            return Err(ApiError::header(
                 "Idempotency-Key",
                 "1 to 255 visible ASCII characters",
             ));
@@ -188,7 +188,7 @@ where
         return run().await;
     };
     if !valid_key(&key) {
-        return Err(ApiError::field(
+        return Err(ApiError::header(
             "Idempotency-Key",
             "1 to 255 visible ASCII characters",
         ));
@@ -273,7 +273,7 @@ pub fn min_position(query: Option<i64>, req: &Request) -> Result<Option<i64>, Ap
             .ok()
             .and_then(|s| s.trim().parse::<i64>().ok())
             .map(Some)
-            .ok_or_else(|| ApiError::field("X-Min-Position", "must be an integer")),
+            .ok_or_else(|| ApiError::header("X-Min-Position", "must be an integer")),
     }
 }
 
@@ -291,7 +291,7 @@ pub fn if_match(req: &Request) -> Result<Option<usize>, ApiError> {
         .trim_matches('"')
         .parse::<usize>()
         .map(Some)
-        .map_err(|_| ApiError::field("If-Match", "an ETag of this record, e.g. \"3\""))
+        .map_err(|_| ApiError::header("If-Match", "an ETag of this record, e.g. \"3\""))
 }
 
 /// Collects field errors while parsing a request into domain values.

@@ -465,7 +465,10 @@ fn with_request_context(
                             )
                         });
                         match named {
-                            Some(errors) => ApiError::validation(errors).into_response(),
+                            Some(errors) if crate::problem::parse::out_of_bounds(&e) => {
+                                ApiError::validation(errors).into_response()
+                            }
+                            Some(errors) => ApiError::malformed(errors).into_response(),
                             None => problem_response(e),
                         }
                     }
@@ -475,7 +478,7 @@ fn with_request_context(
                     .into_iter()
                     .map(|(name, why)| crate::problem::FieldError::new(&name, why))
                     .collect();
-                ApiError::validation(errors).into_response()
+                ApiError::malformed(errors).into_response()
             };
             let status = resp.status();
             let m = &state.metrics;

@@ -354,7 +354,7 @@ async fn lists_hold_only_what_the_caller_may_see(store: Store) {
             json!({"agent_id": elsewhere.id}),
         )
         .await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 422, "{v}");
     assert_eq!(v["errors"][0]["field"], "agent_id");
     let (s, _) = app
         .post_as(
@@ -743,16 +743,16 @@ async fn users_made_by_an_admin_change_their_password_first(store: Store) {
     let (s, v) = app
         .post("/api/users", json!({"email": "ravi@test.broker", "name": "Ravi", "role": "relationship_manager", "branch": "MUM-01", "password": "short"}))
         .await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     assert_eq!(v["errors"][0]["field"], "password");
     let (s, v) = app
         .post("/api/users", json!({"email": "ravi@test.broker", "name": "Ravi", "role": "relationship_manager", "branch": "MUM-01", "password": "ravi@test.broker"}))
         .await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 422, "{v}");
     let (s, v) = app
         .post("/api/users", json!({"email": "ravi@test.broker", "name": "Ravi", "role": "relationship_manager", "password": "temporary password 9"}))
         .await;
-    assert_eq!(s, 400, "an agent needs a branch: {v}");
+    assert_eq!(s, 422, "an agent needs a branch: {v}");
     assert_eq!(v["errors"][0]["field"], "branch");
     let (s, v) = app
         .post("/api/users", json!({"email": "Ravi@Test.Broker", "name": "Ravi", "role": "relationship_manager", "branch": "mum-01", "password": "temporary password 9"}))
@@ -775,7 +775,7 @@ async fn users_made_by_an_admin_change_their_password_first(store: Store) {
             &json!({"current_password": "wrong one", "new_password": "my own long password"}),
         ))
         .await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 422, "{v}");
     let (s, v) = app
         .send(ravi.post(app.url("/api/auth/password")).json(&json!({"current_password": "temporary password 9", "new_password": "my own long password"})))
         .await;
@@ -800,7 +800,7 @@ async fn users_made_by_an_admin_change_their_password_first(store: Store) {
         json!({"manager_id": uuid::Uuid::new_v4()}),
     )
     .await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 422, "{v}");
     assert_eq!(v["errors"][0]["field"], "manager_id");
     let (s, _) = patch(
         format!("/api/users/{id}"),
@@ -839,7 +839,7 @@ async fn users_made_by_an_admin_change_their_password_first(store: Store) {
         "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
     ] {
         let (s, v) = app.get(&format!("/api/history?{bad}")).await;
-        assert_eq!(s, 400, "{bad}: {v}");
+        assert_eq!(s, 422, "{bad}: {v}");
     }
     app.stop().await;
 }

@@ -451,7 +451,7 @@ async fn reads_of_personal_data_are_recorded(store: Store) {
     assert_eq!(second["items"][0], h["items"][1]);
     assert!(second["next_cursor"].is_null());
     let (s, _) = app.get("/api/history?cursor=abc").await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     app.stop().await;
 }
 

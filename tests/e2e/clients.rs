@@ -119,7 +119,7 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
     bad["date_of_birth"] = json!("2090-01-01");
     bad["phone"] = json!("12345");
     let (s, v) = app.post("/api/clients", bad).await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 422, "{v}");
     let fields: Vec<&str> = v["errors"]
         .as_array()
         .unwrap()
@@ -133,7 +133,7 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
             new_client(Some(&lead), "QWXPZ9876K", &uuid::Uuid::new_v4().to_string()),
         )
         .await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 422, "{v}");
     let (s, v) = app
         .post(
             "/api/clients",
@@ -142,7 +142,7 @@ async fn clients_are_sealed_unique_by_pan_and_scoped(store: Store) {
         .await;
     assert_eq!(
         (s, v["errors"][0]["field"].as_str()),
-        (400, Some("relationship_manager")),
+        (422, Some("relationship_manager")),
         "{v}"
     );
     assert_eq!(
@@ -816,7 +816,7 @@ async fn marketing_audience_follows_consent_at_once(store: Store) {
     let (s, v) = audience(&app, &app.http, "channel=fax").await;
     assert_eq!(s, 400, "{v}");
     let (s, v) = audience(&app, &app.http, "channel=email&cursor=nonsense").await;
-    assert_eq!((s, v["errors"][0]["field"].as_str()), (400, Some("cursor")));
+    assert_eq!((s, v["errors"][0]["field"].as_str()), (422, Some("cursor")));
     app.stop().await;
 }
 

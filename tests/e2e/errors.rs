@@ -101,7 +101,7 @@ async fn bad_requests_change_nothing(store: Store) {
     let (s, v) = app
         .post("/api/leads", json!({"name": "A B", "source": "website"}))
         .await;
-    assert_eq!(s, 400, "no contact channel");
+    assert_eq!(s, 422, "no contact channel");
     let fields: Vec<&str> = v["errors"]
         .as_array()
         .unwrap()
@@ -112,7 +112,7 @@ async fn bad_requests_change_nothing(store: Store) {
     let (s, v) = app
         .post("/api/leads", json!({"name": "A B", "email": "not-mail", "phone": "+1 415 555 0100", "source": "website", "product_interest": ["equity", ""]}))
         .await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     assert_eq!(
         v["errors"].as_array().unwrap().len(),
         3,
@@ -131,7 +131,7 @@ async fn bad_requests_change_nothing(store: Store) {
         .await;
     assert_eq!(s, 413, "{v}");
     let (s, v) = app.post("/api/leads", json!({"name": "A B", "phone": "9876543210", "source": "website", "notes": "y".repeat(6000)})).await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     assert_eq!(v["errors"][0]["field"], "notes");
 
     for wrong in [json!(true), json!(42), json!(["A"])] {
@@ -180,18 +180,18 @@ async fn bad_requests_change_nothing(store: Store) {
         .await;
     assert_eq!(s, 400);
     let (s, _) = app.get("/api/leads?limit=0").await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     let (s, _) = app.get("/api/leads?limit=abc").await;
     assert_eq!(s, 400);
     let (s, v) = app.get("/api/leads?cursor=zzzz").await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     assert_eq!(v["errors"][0]["field"], "cursor");
     let (s, _) = app.get("/api/leads?created_from=yesterday").await;
     assert_eq!(s, 400);
     let (s, v) = app
         .get(&format!("/api/leads?min_position={}", head + 1000))
         .await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 422, "{v}");
     let (s, _) = app
         .send(
             app.http
@@ -220,14 +220,14 @@ async fn bad_requests_change_nothing(store: Store) {
             json!({"agent_id": Uuid::nil()}),
         )
         .await;
-    assert_eq!(s, 400, "the nil id is no agent: {v}");
+    assert_eq!(s, 422, "the nil id is no agent: {v}");
     let (s, v) = app
         .post(
             &format!("/api/leads/{id}/follow-ups"),
             json!({"due_at": "2100-01-01T00:00:00Z", "channel": "call"}),
         )
         .await;
-    assert_eq!((s, v["errors"][0]["field"].as_str()), (400, Some("due_at")));
+    assert_eq!((s, v["errors"][0]["field"].as_str()), (422, Some("due_at")));
     let (s, v) = app
         .post(
             &format!("/api/leads/{id}/interactions"),
@@ -236,7 +236,7 @@ async fn bad_requests_change_nothing(store: Store) {
         .await;
     assert_eq!(
         (s, v["errors"][0]["field"].as_str()),
-        (400, Some("occurred_at"))
+        (422, Some("occurred_at"))
     );
     let non_ascii = reqwest::header::HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap();
     let (s, _) = app

@@ -145,7 +145,7 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
         (
             vec![("document_type", "pan_card"), ("number", "ZZZPZ9999Z")],
             pdf("a"),
-            400,
+            422,
             "number",
         ),
         (
@@ -155,13 +155,13 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
                 ("masked_copy", "true"),
             ],
             pdf("b"),
-            400,
+            422,
             "number",
         ),
         (
             vec![("document_type", "aadhaar"), ("number", &aadhaar)],
             pdf("c"),
-            400,
+            422,
             "masked_copy",
         ),
         (
@@ -171,7 +171,7 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
                 ("expiry_date", "2020-01-01"),
             ],
             pdf("d"),
-            400,
+            422,
             "expiry_date",
         ),
         (vec![("document_type", "photograph")], pdf("e"), 415, ""),
@@ -185,19 +185,19 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
         (
             vec![("document_type", "signature")],
             b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR<html><script>alert(1)</script></html>".to_vec(),
-            415,
-            "",
+            400,
+            "file",
         ),
         (
             vec![("document_type", "income_proof")],
             b"%PDF-1.4\n<html><body>not a PDF</body></html>".to_vec(),
-            415,
-            "",
+            400,
+            "file",
         ),
         (
             vec![("document_type", "selfie")],
             pdf("f"),
-            400,
+            422,
             "document_type",
         ),
         (
@@ -229,7 +229,7 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
                     .body(pdf("named")),
             )
             .await;
-        assert_eq!((s, field(&v)), (400, "file_name"), "{name}: {v}");
+        assert_eq!((s, field(&v)), (422, "file_name"), "{name}: {v}");
     }
     let stranger = uuid::Uuid::new_v4().to_string();
     let (s, v) = upload(
@@ -240,7 +240,7 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
         &pdf("g"),
     )
     .await;
-    assert_eq!((s, field(&v)), (400, "client_id"), "{v}");
+    assert_eq!((s, field(&v)), (422, "client_id"), "{v}");
     assert_eq!(
         app.log_head().await,
         head,
@@ -328,7 +328,7 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
                 .json(&json!({"pep": false, "income_range": "10_to_25_lakh", "occupation": "astronaut", "country": "IN", "derivatives": false})),
         )
         .await;
-    assert_eq!((s, field(&v)), (400, "occupation"), "{v}");
+    assert_eq!((s, field(&v)), (422, "occupation"), "{v}");
     let (s, v) = app
         .send(
             rm.http
@@ -392,7 +392,7 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
         .await;
     assert_eq!(
         (s, field(&v)),
-        (400, "documents"),
+        (422, "documents"),
         "a rejection needs its reason: {v}"
     );
     let (s, v) = app
@@ -539,7 +539,7 @@ async fn a_kyc_case_goes_from_documents_to_verified_under_maker_checker(store: S
     let (s, v) = app
         .send(registries(&officer, json!({"ckyc_number": "1234"})))
         .await;
-    assert_eq!((s, field(&v)), (400, "ckyc_number"), "{v}");
+    assert_eq!((s, field(&v)), (422, "ckyc_number"), "{v}");
     let (s, v) = app
         .send(registries(
             &officer,
@@ -881,7 +881,7 @@ async fn alerts_are_raised_once_across_restarts_and_rebuilds(store: Store) {
         .await;
     assert_eq!(none["items"], json!([]), "{none}");
     let (s, v) = app.get_as(&officer, "/api/kyc/alerts?kind=soon").await;
-    assert_eq!((s, field(&v)), (400, "kind"), "{v}");
+    assert_eq!((s, field(&v)), (422, "kind"), "{v}");
 
     // A restart runs the alerts again at start: nothing new.
     let running = app.running.take().unwrap();

@@ -47,7 +47,7 @@ async fn pipeline_moves_and_history(store: Store) {
             json!({"status": "lost"}),
         )
         .await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     assert_eq!(v["errors"][0]["field"], "reason");
 
     let (s, _) = app
@@ -233,7 +233,7 @@ async fn updates_emit_only_changes(store: Store) {
                 .json(&json!({"phone": null})),
         )
         .await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 422, "{v}");
     assert_eq!(app.log_head().await, head);
 
     // A PATCH that changes nothing appends nothing.
@@ -454,7 +454,7 @@ async fn follow_ups_and_interactions(store: Store) {
             json!({"due_at": Utc::now() - Duration::hours(2), "channel": "call"}),
         )
         .await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     assert_eq!(v["errors"][0]["field"], "due_at");
 
     let later = Utc::now() + Duration::days(2);
@@ -509,7 +509,7 @@ async fn follow_ups_and_interactions(store: Store) {
             json!({"kind": "call", "summary": "   "}),
         )
         .await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     assert_eq!(v["errors"][0]["field"], "summary");
     let head = app.log_head().await;
     let (_, v) = app
@@ -633,7 +633,7 @@ async fn round_robin_assignment(store: Store) {
     let (s, _) = app
         .post(&format!("/api/leads/{id}/assignment"), json!({}))
         .await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     assert!(last > 0);
     app.stop().await;
 
@@ -676,7 +676,7 @@ async fn idempotency_key_replays_the_first_answer(store: Store) {
     let mut bad = bilal.clone();
     bad["phone"] = json!("123");
     let (s4, _) = app.send(send("key-2", bad)).await;
-    assert_eq!(s4, 400);
+    assert_eq!(s4, 422);
     let (s5, _) = app.send(send("key-2", bilal)).await;
     assert_eq!(s5, 201);
     // Another capture of the same person (e-mail or phone in any form) is a duplicate,

@@ -18,7 +18,7 @@ use crate::policy::{self, Action};
 use crate::problem::{ApiError, ReadError};
 
 /// What a document file may be, by its content (not by what the client says it is).
-use commands::clients::{Upload, UploadRefused, ACCEPTED};
+use commands::clients::{Upload, ACCEPTED};
 
 #[derive(Debug, ApiResponse)]
 pub enum DocumentFile {
@@ -273,12 +273,7 @@ async fn store(
     body: Vec<u8>,
 ) -> Result<CreatedResponse, ApiError> {
     let upload =
-        Upload::new(kind.into(), &file_name, number.as_deref(), body).map_err(|e| match e {
-            UploadRefused::Invalid(invalid) => ApiError::from(invalid),
-            UploadRefused::Unsupported | UploadRefused::NotWhole(_) => {
-                ApiError::unsupported_document(e.to_string())
-            }
-        })?;
+        Upload::new(kind.into(), &file_name, number.as_deref(), body).map_err(ApiError::from)?;
     let scope = policy::client_scope(principal);
     let (document_id, done) = commands::clients::upload_document(
         &state.write,

@@ -215,10 +215,32 @@ impl From<Vec<domain::input::Invalid>> for ApiError {
     }
 }
 
+/// A file refused as received: an empty or cut-short file is malformed (400), a value that does
+/// not fit (its name, its number) 422, a file that is not a PDF, JPEG or PNG 415.
+impl From<commands::clients::UploadRefused> for ApiError {
+    fn from(e: commands::clients::UploadRefused) -> Self {
+        use commands::clients::UploadRefused;
+        match e {
+            UploadRefused::Invalid(invalid) if invalid.iter().any(|i| i.field == "body") => {
+                ApiError::malformed(
+                    invalid
+                        .into_iter()
+                        .map(|i| FieldError::new(i.field, i.message))
+                        .collect(),
+                )
+            }
+            UploadRefused::Invalid(invalid) => ApiError::from(invalid),
+            UploadRefused::NotWhole(_) => {
+                ApiError::malformed(vec![FieldError::new("file", e.to_string())])
+            }
+            UploadRefused::Unsupported => ApiError::unsupported_document(e.to_string()),
+        }
+    }
+}
+
 /// Maps a KYC step's failure to its HTTP problem.
 impl From<commands::kyc::KycUseError> for ApiError {
     fn from(e: commands::kyc::KycUseError) -> Self {
-        use commands::clients::UploadRefused;
         use commands::kyc::KycUseError;
         use domain::kyc::KycError;
         match e {
@@ -251,10 +273,7 @@ impl From<commands::kyc::KycUseError> for ApiError {
             }
             KycUseError::Command(CommandError::Store(e)) => ApiError::internal(e),
             KycUseError::Client(e) => e.into(),
-            KycUseError::Upload(UploadRefused::Invalid(invalid)) => ApiError::from(invalid),
-            KycUseError::Upload(e @ (UploadRefused::Unsupported | UploadRefused::NotWhole(_))) => {
-                ApiError::unsupported_document(e.to_string())
-            }
+            KycUseError::Upload(e) => e.into(),
             KycUseError::Invalid { field, message } => ApiError::field(field, message),
             KycUseError::WrongFileType(why) => ApiError::unsupported_document(why),
             KycUseError::Registry(why) => ApiError::internal(why),

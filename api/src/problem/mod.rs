@@ -59,7 +59,7 @@ impl poem_openapi::types::Example for Problem {
         Self {
             kind: "/problems/validation-failed".into(),
             title: "The request is invalid".into(),
-            status: 400,
+            status: 422,
             detail: "1 field is invalid".into(),
             errors: vec![FieldError::example()],
             allowed: None,
@@ -72,7 +72,8 @@ impl poem_openapi::types::Example for Problem {
 #[derive(Debug, ApiResponse)]
 #[oai(bad_request_handler = "from_parse_error")]
 pub enum ApiError {
-    /// The request is malformed or a field is invalid; nothing was changed.
+    /// The request does not follow the contract (not JSON, a wrong type, a missing or unknown
+    /// field or parameter); nothing was changed.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
     /// No valid access token (missing, expired, forged, or its session ended).
@@ -96,7 +97,8 @@ pub enum ApiError {
     /// The body is not JSON.
     #[oai(status = 415, content_type = "application/problem+json")]
     UnsupportedMediaType(Json<Problem>),
-    /// The Idempotency-Key was used before with a different request.
+    /// A value does not fit (the fields and why), or the Idempotency-Key was used before with a
+    /// different request; nothing was changed.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
     /// Too many attempts (login lockout or rate limit); retry after `Retry-After` seconds.
@@ -114,9 +116,12 @@ pub enum ApiError {
 #[derive(Debug, ApiResponse)]
 #[oai(bad_request_handler = "read_parse_error")]
 pub enum ReadError {
-    /// A parameter is malformed or invalid.
+    /// A parameter is malformed, or one the query does not take.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
+    /// A parameter's value does not fit (the parameters and why).
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Json<Problem>),
     /// No valid access token (missing, expired, forged, or its session ended).
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
@@ -141,6 +146,7 @@ impl From<ApiError> for ReadError {
     fn from(e: ApiError) -> Self {
         match e {
             ApiError::BadRequest(p) => ReadError::BadRequest(p),
+            ApiError::Unprocessable(p) => ReadError::Unprocessable(p),
             ApiError::NotFound(p) => ReadError::NotFound(p),
             ApiError::Unauthorized(p, h) => ReadError::Unauthorized(p, h),
             ApiError::Forbidden(p) => ReadError::Forbidden(p),
@@ -177,7 +183,7 @@ fn problem(status: u16, slug: &str, title: &str, detail: impl Into<String>) -> J
 }
 
 impl ApiError {
-    /// A 400 naming one field and what is wrong with it.
+    /// A 422 naming one field and what is wrong with it.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, message)])
     }
@@ -187,9 +193,26 @@ impl ApiError {
             1 => format!("{}: {}", errors[0].field, errors[0].message),
             n => format!("{n} fields are invalid"),
         };
-        let mut p = problem(400, "validation-failed", "The request is invalid", detail);
+        let mut p = problem(422, "validation-failed", "The request is invalid", detail);
+        p.0.errors = errors;
+        ApiError::Unprocessable(p)
+    }
+
+    /// A 400 for a request that does not follow the contract, naming the fields (a wrong type,
+    /// a missing or unknown field, a parameter the operation does not take).
+    pub fn malformed(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.len() {
+            1 => format!("{}: {}", errors[0].field, errors[0].message),
+            n => format!("{n} fields do not follow the contract"),
+        };
+        let mut p = problem(400, "malformed-request", "The request is malformed", detail);
         p.0.errors = errors;
         ApiError::BadRequest(p)
+    }
+
+    /// A 400 for a header that cannot be read as what it is (`If-Match`, `Idempotency-Key`).
+    pub fn header(name: &str, message: impl Into<String>) -> Self {
+        Self::malformed(vec![FieldError::new(name, message)])
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {

@@ -37,8 +37,37 @@ pub fn field_errors(
     None
 }
 
+/// Whether a parse failure is a value outside the bounds the contract sets (`limit=0`): the
+/// request follows the contract's shape, a value does not fit (422, not 400).
+pub fn out_of_bounds(err: &poem::Error) -> bool {
+    err.downcast_ref::<poem_openapi::error::ParseParamError>()
+        .is_some_and(|e| e.reason.contains("verification failed"))
+}
+
+/// A bound a validator holds, in words: `minimum(1, exclusive: false)` is "must be at least 1".
+fn bound(raw: &str) -> Option<String> {
+    let (_, check) = raw.split_once("verification failed. ")?;
+    let (name, args) = check.trim_end_matches(')').split_once('(')?;
+    let n = args.split(',').next()?.trim();
+    let exclusive = args.contains("exclusive: true");
+    Some(match (name, exclusive) {
+        ("minimum", false) => format!("must be at least {n}"),
+        ("minimum", true) => format!("must be more than {n}"),
+        ("maximum", false) => format!("must be at most {n}"),
+        ("maximum", true) => format!("must be less than {n}"),
+        ("maxLength", _) => format!("must be at most {n} characters"),
+        ("minLength", _) => format!("must be at least {n} characters"),
+        ("maxItems", _) => format!("must have at most {n} items"),
+        ("minItems", _) => format!("must have at least {n} items"),
+        _ => return None,
+    })
+}
+
 /// A parser's reason in the words of the request: "not a UUID", "not a whole number".
 fn reason(raw: &str) -> String {
+    if let Some(b) = bound(raw) {
+        return b;
+    }
     let expected = [
         ("uuid", "must be a UUID"),
         (
@@ -177,6 +206,22 @@ mod tests {
             .iter()
             .map(|e| (e.field.as_str(), e.message.as_str()))
             .collect()
+    }
+
+    #[test]
+    fn bounds_read_as_words() {
+        let min = "failed to parse \"limit\": verification failed. minimum(1, exclusive: false)";
+        assert_eq!(reason(min), "must be at least 1");
+        let max = "verification failed. maximum(500, exclusive: false)";
+        assert_eq!(reason(max), "must be at most 500");
+        assert_eq!(
+            reason("verification failed. maxLength(64)"),
+            "must be at most 64 characters"
+        );
+        assert_eq!(
+            reason("verification failed. pattern(\"x\")"),
+            "has an unexpected value"
+        );
     }
 
     #[test]
