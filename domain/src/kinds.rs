@@ -43,6 +43,13 @@ pub const KINDS: &[Kind] = &[
         erased_event: None,
     },
     Kind {
+        // Like the KYC: the client's id, personal fields sealed with the client's key.
+        name: crate::investments::Portfolio::TYPE,
+        events: crate::investments::EVENT_TABLES,
+        data_subject: false,
+        erased_event: None,
+    },
+    Kind {
         name: crate::user::User::TYPE,
         events: crate::user::EVENT_TABLES,
         data_subject: false,

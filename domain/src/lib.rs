@@ -33,6 +33,7 @@ macro_rules! snake_enum {
 pub mod access;
 pub mod client;
 pub mod input;
+pub mod investments;
 pub mod kinds;
 pub mod kyc;
 pub mod lead;

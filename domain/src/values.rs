@@ -4,11 +4,13 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 mod identity;
+mod market;
 
 pub use identity::{
     verhoeff_check_digit, verhoeff_valid, AadhaarNumber, CkycNumber, DrivingLicence, Ifsc,
     MaskedAadhaar, PassportNumber, VoterId,
 };
+pub use market::{isin_check_digit, parse_amount, Isin};
 
 /// Why a value was refused; `field` is filled in by the caller that knows the field's name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
