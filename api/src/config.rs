@@ -74,6 +74,17 @@ pub struct StoreArgs {
     /// Bytes of document files one client may hold.
     #[arg(long, env = "CRM_MAX_CLIENT_DOCUMENT_BYTES", default_value_t = 100 * 1024 * 1024, global = true)]
     pub max_client_document_bytes: u64,
+    /// Months a holding of listed equity, ETFs or equity funds is kept before its gain is
+    /// long-term (held more than this).
+    #[arg(long, env = "CRM_LONG_TERM_MONTHS_EQUITY", default_value_t = 12, global = true, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub long_term_months_equity: u32,
+    /// The same for debt and hybrid funds and bonds.
+    #[arg(long, env = "CRM_LONG_TERM_MONTHS_OTHER", default_value_t = 24, global = true, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub long_term_months_other: u32,
+    /// A buy above the client's risk profile: `override` (taken with an acknowledged reason)
+    /// or `refuse`.
+    #[arg(long, env = "CRM_SUITABILITY", default_value = "override", global = true, value_parser = ["override", "refuse"])]
+    pub suitability: String,
 }
 
 fn retention_period(s: &str) -> Result<RetentionPeriod, String> {
@@ -89,19 +100,28 @@ fn rekyc_years(s: &str) -> Result<domain::kyc::RekycIntervals, String> {
 }
 
 impl StoreArgs {
-    /// What KYC requires and how often it is renewed.
-    pub fn kyc_rules(&self) -> domain::kyc::KycRules {
-        domain::kyc::KycRules {
-            required: self.kyc_required.clone(),
-            intervals: self.rekyc_years,
-        }
-    }
-
-    /// How many document files, and bytes of them, one client may hold.
-    pub fn document_limits(&self) -> domain::client::DocumentLimits {
-        domain::client::DocumentLimits {
-            files: self.max_client_documents,
-            bytes: self.max_client_document_bytes,
+    /// The configurable rules of the write side: document limits, KYC, investments.
+    pub fn rules(&self) -> commands::Rules {
+        use domain::investments::{HoldingPeriods, InvestmentRules, Suitability};
+        commands::Rules {
+            documents: domain::client::DocumentLimits {
+                files: self.max_client_documents,
+                bytes: self.max_client_document_bytes,
+            },
+            kyc: domain::kyc::KycRules {
+                required: self.kyc_required.clone(),
+                intervals: self.rekyc_years,
+            },
+            investments: InvestmentRules {
+                holding: HoldingPeriods {
+                    equity_months: self.long_term_months_equity,
+                    other_months: self.long_term_months_other,
+                },
+                suitability: match self.suitability.as_str() {
+                    "refuse" => Suitability::Refuse,
+                    _ => Suitability::OverrideAllowed,
+                },
+            },
         }
     }
 
@@ -185,6 +205,9 @@ impl Config {
                 rekyc_years: Default::default(),
                 max_client_documents: 50,
                 max_client_document_bytes: 100 * 1024 * 1024,
+                long_term_months_equity: 12,
+                long_term_months_other: 24,
+                suitability: "override".into(),
             },
             serve: ServeArgs {
                 addr: "127.0.0.1:0".parse().expect("valid address"),

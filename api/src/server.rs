@@ -126,8 +126,7 @@ pub fn write_side(
         keyring.clone(),
         signal,
         config.store.retention(),
-        config.store.document_limits(),
-        config.store.kyc_rules(),
+        config.store.rules(),
         lookups,
     )
 }

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod executor;
 pub mod generate;
 pub mod idempotency;
+pub mod investments;
 pub mod kyc;
 pub mod leads;
 pub mod log_store;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 
 use domain::access::PiiAccess;
 use domain::client::{Client, ClientServices, DocumentLimits, RetentionPolicy};
+use domain::investments::{InvestmentRules, Portfolio, PortfolioServices};
 use domain::kyc::{Kyc, KycRules, KycServices};
 use domain::lead::{Lead, LeadServices};
 use domain::user::{User, UserServices};
@@ -47,8 +49,17 @@ pub struct WriteSide {
     pub leads: Executor<Lead>,
     pub clients: Executor<Client>,
     pub kyc: Executor<Kyc>,
+    pub portfolios: Executor<Portfolio>,
     pub users: Executor<User>,
     pub access: Executor<PiiAccess>,
+}
+
+/// The configurable rules the aggregates decide with.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    pub documents: DocumentLimits,
+    pub kyc: KycRules,
+    pub investments: InvestmentRules,
 }
 
 impl WriteSide {
@@ -58,8 +69,7 @@ impl WriteSide {
         keyring: Arc<Keyring>,
         signal: LogSignal,
         retention: RetentionPolicy,
-        documents: DocumentLimits,
-        kyc_rules: KycRules,
+        rules: Rules,
         lookups: Arc<dyn Lookups>,
     ) -> Self {
         let counters = Arc::new(CommandCounters::default());
@@ -82,7 +92,7 @@ impl WriteSide {
                 ClientServices {
                     clock: clock.clone(),
                     retention,
-                    documents,
+                    documents: rules.documents,
                 },
                 signal.clone(),
                 keyring.clone(),
@@ -94,11 +104,23 @@ impl WriteSide {
                 db,
                 KycServices {
                     clock: clock.clone(),
-                    rules: kyc_rules,
+                    rules: rules.kyc,
                 },
                 signal.clone(),
                 keyring.clone(),
                 domain::kyc::upcasters(),
+                counters.clone(),
+                appender.clone(),
+            ),
+            portfolios: Executor::new(
+                db,
+                PortfolioServices {
+                    clock: clock.clone(),
+                    rules: rules.investments,
+                },
+                signal.clone(),
+                keyring.clone(),
+                domain::investments::upcasters(),
                 counters.clone(),
                 appender.clone(),
             ),

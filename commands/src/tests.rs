@@ -108,7 +108,6 @@ async fn open(lookups: Arc<Fixed>) -> WriteSide {
         LogSignal::default(),
         retention,
         Default::default(),
-        Default::default(),
         lookups,
     )
 }

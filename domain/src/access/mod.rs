@@ -56,6 +56,12 @@ pub enum Action {
     KycRead,
     /// Review and decide cases, see the review queue, record KRA status and CKYC number.
     KycDecide,
+    /// Record and correct trades, record the risk questionnaire.
+    TradeRecord,
+    /// See trades, portfolios and prices.
+    PortfolioRead,
+    /// Record a price by hand.
+    PriceRecord,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through the scopes).
@@ -85,6 +91,8 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | MarketingAudience
                 | KycPrepare
                 | KycRead
+                | TradeRecord
+                | PortfolioRead
         ),
         RelationshipManager => matches!(
             action,
@@ -101,6 +109,8 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | DocumentRead
                 | KycPrepare
                 | KycRead
+                | TradeRecord
+                | PortfolioRead
         ),
         ComplianceOfficer => matches!(
             action,
@@ -117,6 +127,7 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | DocumentRead
                 | KycRead
                 | KycDecide
+                | PortfolioRead
         ),
         Auditor => matches!(action, AuditExport | HistoryRead),
     }

@@ -10,6 +10,7 @@ mod commands;
 mod errors;
 mod events;
 pub mod fifo;
+mod input;
 mod personal;
 pub mod risk;
 mod rules;
@@ -29,6 +30,7 @@ pub use commands::{PortfolioCommand, TradingBlock};
 pub use errors::PortfolioError;
 pub use events::{PortfolioEvent, StoredAnswers, SuitabilityOverride};
 pub use fifo::{Ledger, Oversold};
+pub use input::{next_working_day, FeesInput, TradeInput};
 pub use personal::{upcasters, EVENT_TABLES};
 pub use risk::{Experience, LossTolerance, RiskAnswers, RiskProfileLevel};
 pub use rules::{

@@ -252,6 +252,19 @@ impl Aggregate for Kyc {
 }
 
 impl Kyc {
+    /// Why the client may not trade on `today`: no verified KYC yet, or re-KYC due (recorded,
+    /// or its date passed before the scheduled step recorded it).
+    pub fn trading_block(&self, today: NaiveDate) -> Option<crate::investments::TradingBlock> {
+        use crate::investments::TradingBlock;
+        if self.verified_case.is_none() {
+            Some(TradingBlock::KycNotVerified)
+        } else if self.rekyc_due || self.next_rekyc_on.is_some_and(|due| due <= today) {
+            Some(TradingBlock::RekycDue)
+        } else {
+            None
+        }
+    }
+
     fn not_allowed(status: KycStatus) -> KycError {
         KycError::NotAllowed {
             status,

@@ -1,0 +1,219 @@
+//! A trade as a caller sends it, checked field by field into a [`Trade`].
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use rust_decimal::Decimal;
+
+use super::rules::{AssetClass, Exchange, Fees, FundCategory, Side, Trade};
+use crate::input::{Checked, Invalid};
+use crate::values::{parse_amount, InvalidValue, Isin, Text};
+
+/// The fees as sent (decimal strings; a missing one is zero).
+#[derive(Debug, Clone, Default)]
+pub struct FeesInput {
+    pub brokerage: Option<String>,
+    pub stt: Option<String>,
+    pub gst: Option<String>,
+    pub stamp_duty: Option<String>,
+    pub other: Option<String>,
+}
+
+/// A trade as sent.
+#[derive(Debug, Clone)]
+pub struct TradeInput {
+    pub side: Side,
+    pub asset_class: AssetClass,
+    pub fund_category: Option<FundCategory>,
+    pub isin: String,
+    pub symbol: String,
+    pub exchange: Option<Exchange>,
+    pub quantity: String,
+    pub price: String,
+    pub fees: FeesInput,
+    pub trade_date: NaiveDate,
+    /// Default: the next working day (T+1, weekends skipped).
+    pub settlement_date: Option<NaiveDate>,
+    pub reference: String,
+}
+
+/// The next working day after `day` (Saturday and Sunday skipped).
+pub fn next_working_day(day: NaiveDate) -> NaiveDate {
+    let mut d = day + Duration::days(1);
+    while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+        d += Duration::days(1);
+    }
+    d
+}
+
+/// A ticker as exchanges print it: 1 to 20 letters, digits and `& - _ .`, upper-cased.
+fn symbol(raw: &str) -> Result<Text, InvalidValue> {
+    let s = raw.trim().to_ascii_uppercase();
+    let ok = !s.is_empty()
+        && s.len() <= 20
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "&-_.".contains(c));
+    if !ok {
+        return Err(InvalidValue::new(
+            "1 to 20 letters, digits or & - _ . (e.g. RELIANCE, M&M)",
+        ));
+    }
+    Text::parse(&s, 20)
+}
+
+fn fee(c: &mut Checked, field: &'static str, raw: &Option<String>) -> Decimal {
+    match raw.as_deref() {
+        None => Decimal::ZERO,
+        Some(r) => c.take(field, parse_amount(r, 4, true)).unwrap_or_default(),
+    }
+}
+
+impl TradeInput {
+    pub fn check(self) -> Result<Trade, Vec<Invalid>> {
+        let mut c = Checked::default();
+        let isin = c.take("isin", Isin::parse(&self.isin));
+        let symbol = c.take("symbol", symbol(&self.symbol));
+        // Shares, ETF units and bonds come whole; fund units to four decimals.
+        let quantity_scale = match self.asset_class {
+            AssetClass::MutualFund => 4,
+            _ => 0,
+        };
+        let quantity = c.take(
+            "quantity",
+            parse_amount(&self.quantity, quantity_scale, false).map_err(|e| {
+                if quantity_scale == 0 && e.message.contains("decimal places") {
+                    InvalidValue::new("whole units only for shares, ETFs and bonds")
+                } else {
+                    e
+                }
+            }),
+        );
+        let price = c.take("price", parse_amount(&self.price, 4, false));
+        let fees = Fees {
+            brokerage: fee(&mut c, "fees.brokerage", &self.fees.brokerage),
+            stt: fee(&mut c, "fees.stt", &self.fees.stt),
+            gst: fee(&mut c, "fees.gst", &self.fees.gst),
+            stamp_duty: fee(&mut c, "fees.stamp_duty", &self.fees.stamp_duty),
+            other: fee(&mut c, "fees.other", &self.fees.other),
+        };
+        let reference = c.take("reference", Text::parse(&self.reference, 64));
+        match (self.asset_class, self.fund_category) {
+            (AssetClass::MutualFund, None) => c.fail(
+                "fund_category",
+                "a mutual fund trade names the fund's category (equity, hybrid or debt)",
+            ),
+            (AssetClass::MutualFund, Some(_)) => {}
+            (_, Some(_)) => c.fail("fund_category", "only mutual fund trades take a category"),
+            _ => {}
+        }
+        let listed = matches!(self.asset_class, AssetClass::Equity | AssetClass::Etf);
+        if listed && self.exchange.is_none() {
+            c.fail(
+                "exchange",
+                "shares and ETFs trade on an exchange: nse or bse",
+            );
+        }
+        if self.asset_class == AssetClass::MutualFund && self.exchange.is_some() {
+            c.fail(
+                "exchange",
+                "mutual fund units are bought from the fund, not on an exchange",
+            );
+        }
+        let settlement_date = self
+            .settlement_date
+            .unwrap_or_else(|| next_working_day(self.trade_date));
+        if !c.invalid.is_empty() {
+            return Err(c.invalid);
+        }
+        Ok(Trade {
+            side: self.side,
+            asset_class: self.asset_class,
+            fund_category: self.fund_category,
+            isin: isin.expect("checked"),
+            symbol: symbol.expect("checked"),
+            exchange: self.exchange,
+            quantity: quantity.expect("checked"),
+            price: price.expect("checked"),
+            fees,
+            trade_date: self.trade_date,
+            settlement_date,
+            reference: reference.expect("checked"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> TradeInput {
+        TradeInput {
+            side: Side::Buy,
+            asset_class: AssetClass::Equity,
+            fund_category: None,
+            isin: "ine002a01018".into(),
+            symbol: "reliance".into(),
+            exchange: Some(Exchange::Nse),
+            quantity: "10".into(),
+            price: "2450.50".into(),
+            fees: FeesInput {
+                brokerage: Some("20".into()),
+                ..FeesInput::default()
+            },
+            trade_date: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+            settlement_date: None,
+            reference: "CN-1".into(),
+        }
+    }
+
+    #[test]
+    fn a_good_trade_settles_the_next_working_day() {
+        let t = input().check().unwrap();
+        assert_eq!(t.isin.as_str(), "INE002A01018");
+        assert_eq!(t.symbol.as_str(), "RELIANCE");
+        // Friday 27 November 2026 settles on Monday 30.
+        assert_eq!(
+            t.settlement_date,
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+        );
+        assert_eq!(t.fees.total(), Decimal::from(20));
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let bad = TradeInput {
+            isin: "INE002A01019".into(),
+            quantity: "1.5".into(),
+            price: "0".into(),
+            exchange: None,
+            fund_category: Some(FundCategory::Debt),
+            fees: FeesInput {
+                gst: Some("-1".into()),
+                ..FeesInput::default()
+            },
+            reference: " ".into(),
+            ..input()
+        };
+        let fields: Vec<&str> = bad.check().unwrap_err().iter().map(|i| i.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "isin",
+                "quantity",
+                "price",
+                "fees.gst",
+                "reference",
+                "fund_category",
+                "exchange"
+            ]
+        );
+        let fund = TradeInput {
+            asset_class: AssetClass::MutualFund,
+            fund_category: Some(FundCategory::Equity),
+            exchange: None,
+            isin: "INF209K01YN0".into(),
+            symbol: "ABSLFRONT".into(),
+            quantity: "12.3456".into(),
+            ..input()
+        };
+        assert_eq!(fund.check().unwrap().quantity.to_string(), "12.3456");
+    }
+}
