@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod clients;
 pub mod export;
 pub mod history;
+pub mod investments;
 pub mod kyc;
 pub mod leads;
 pub mod ledger;
@@ -89,6 +90,7 @@ pub fn all(
         std::sync::Arc::new(leads::LeadsProjection::new(keyring.clone())),
         std::sync::Arc::new(clients::ClientsProjection::new(keyring.clone())),
         std::sync::Arc::new(kyc::KycProjection::new(keyring.clone())),
+        std::sync::Arc::new(investments::PortfolioProjection::new(keyring.clone())),
         std::sync::Arc::new(users::UsersProjection),
         std::sync::Arc::new(history::HistoryProjection),
         std::sync::Arc::new(ledger::LedgerProjection::new(signer.clone())),

@@ -1,6 +1,8 @@
 //! Investment use cases: recording and correcting trades in a client's portfolio (gated on
 //! the client's KYC and risk profile), and the risk questionnaire.
 
+pub mod prices;
+
 use domain::access::{Actor, ClientScope};
 use domain::client::ClientError;
 use domain::investments::{PortfolioCommand, PortfolioError, RiskAnswers, Trade, TradingBlock};

@@ -74,6 +74,11 @@ impl Portfolio {
         Some((*id, &self.trades.get(id)?.trade))
     }
 
+    /// The trades in force, by id.
+    pub fn trades(&self) -> impl Iterator<Item = (Uuid, &TradeInForce)> {
+        self.trades.iter().map(|(id, t)| (*id, t))
+    }
+
     pub fn profile(&self) -> Option<RiskProfileLevel> {
         self.profile
     }

@@ -1,0 +1,420 @@
+//! Prices: a provider of quotes behind a trait (the default reads `fixtures/prices.json`), a
+//! cache with a time to live, back-off after failures, and the `prices` table that keeps every
+//! price by day (the provider's, and those an admin records) so that a portfolio valued as of
+//! a past date uses that date's price.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::values::Isin;
+use futures::future::BoxFuture;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use store::{with_db, Db};
+use uuid::Uuid;
+
+/// A price of an instrument, where it came from and when it was current.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quote {
+    pub price: Decimal,
+    /// The day it is the price of (in India).
+    pub on_date: NaiveDate,
+    pub quoted_at: DateTime<Utc>,
+    /// `fixture`, `http`, `manual`, …
+    pub source: String,
+}
+
+/// What a provider knows of an instrument besides its price.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Instrument {
+    pub symbol: String,
+    pub sector: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PriceError {
+    #[error("the price provider could not be asked: {0}")]
+    Unavailable(String),
+    #[error("the price store failed: {0}")]
+    Store(#[from] sqlx::Error),
+}
+
+/// A source of quotes.
+pub trait PriceProvider: Send + Sync + 'static {
+    /// The latest quote for `isin` (`None`: the provider does not know it).
+    fn latest<'a>(&'a self, isin: &'a Isin) -> BoxFuture<'a, Result<Option<Quote>, PriceError>>;
+    /// The daily closes it holds (loaded into the price table at start-up); none by default.
+    fn closes(&self) -> Vec<(Isin, Quote)> {
+        Vec::new()
+    }
+    fn instrument(&self, _isin: &Isin) -> Option<Instrument> {
+        None
+    }
+}
+
+/// Quotes from a fixture file: daily closes and intraday snapshots.
+#[derive(Debug, Clone, Default)]
+pub struct FixturePrices {
+    closes: Vec<(Isin, Quote)>,
+    intraday: HashMap<Isin, Quote>,
+    instruments: HashMap<Isin, Instrument>,
+}
+
+#[derive(Deserialize)]
+struct FixtureFile {
+    instruments: Vec<FixtureInstrument>,
+    closes: Vec<FixtureClose>,
+    intraday: Vec<FixtureSnapshot>,
+}
+
+#[derive(Deserialize)]
+struct FixtureInstrument {
+    isin: String,
+    symbol: String,
+    sector: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FixtureClose {
+    isin: String,
+    date: NaiveDate,
+    close: String,
+}
+
+#[derive(Deserialize)]
+struct FixtureSnapshot {
+    isin: String,
+    at: DateTime<Utc>,
+    price: String,
+}
+
+const BUILT_IN: &str = include_str!("../../../fixtures/prices.json");
+
+/// The close of a trading day in India (15:30 IST).
+fn close_time(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(10, 0, 0).expect("a time").and_utc()
+}
+
+impl FixturePrices {
+    /// The prices of a fixture file's text (the built-in file when `None`).
+    pub fn parse(text: Option<&str>) -> Result<Self, String> {
+        let file: FixtureFile = serde_json::from_str(text.unwrap_or(BUILT_IN))
+            .map_err(|e| format!("price fixtures: {e}"))?;
+        let isin = |s: &str| Isin::parse(s).map_err(|e| format!("price fixture ISIN {s}: {e}"));
+        let price = |s: &str| {
+            domain::values::parse_amount(s, 4, false)
+                .map_err(|e| format!("price fixture price {s}: {e}"))
+        };
+        let mut out = Self::default();
+        for i in file.instruments {
+            out.instruments.insert(
+                isin(&i.isin)?,
+                Instrument {
+                    symbol: i.symbol,
+                    sector: i.sector,
+                },
+            );
+        }
+        for c in file.closes {
+            out.closes.push((
+                isin(&c.isin)?,
+                Quote {
+                    price: price(&c.close)?,
+                    on_date: c.date,
+                    quoted_at: close_time(c.date),
+                    source: "fixture".into(),
+                },
+            ));
+        }
+        for s in file.intraday {
+            out.intraday.insert(
+                isin(&s.isin)?,
+                Quote {
+                    price: price(&s.price)?,
+                    on_date: domain::kyc::india_today(s.at),
+                    quoted_at: s.at,
+                    source: "fixture".into(),
+                },
+            );
+        }
+        Ok(out)
+    }
+}
+
+impl PriceProvider for FixturePrices {
+    fn latest<'a>(&'a self, isin: &'a Isin) -> BoxFuture<'a, Result<Option<Quote>, PriceError>> {
+        Box::pin(async move {
+            if let Some(q) = self.intraday.get(isin) {
+                return Ok(Some(q.clone()));
+            }
+            Ok(self
+                .closes
+                .iter()
+                .filter(|(i, _)| i == isin)
+                .max_by_key(|(_, q)| q.on_date)
+                .map(|(_, q)| q.clone()))
+        })
+    }
+
+    fn closes(&self) -> Vec<(Isin, Quote)> {
+        self.closes.clone()
+    }
+
+    fn instrument(&self, isin: &Isin) -> Option<Instrument> {
+        self.instruments.get(isin).cloned()
+    }
+}
+
+/// A price as a valuation uses it: the quote, and whether it is stale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceOn {
+    pub quote: Quote,
+    /// Older than the staleness limit for a current valuation, or of an earlier day than the
+    /// one valued.
+    pub stale: bool,
+}
+
+struct Cached {
+    quote: Option<Quote>,
+    fetched: Instant,
+}
+
+struct Failing {
+    failures: u32,
+    retry_at: Instant,
+}
+
+/// The prices in use: the provider behind a cache, and the price table.
+pub struct PriceBook {
+    db: Db,
+    provider: Box<dyn PriceProvider>,
+    ttl: Duration,
+    stale_after: chrono::Duration,
+    cache: Mutex<HashMap<Isin, Cached>>,
+    failing: Mutex<HashMap<Isin, Failing>>,
+}
+
+impl PriceBook {
+    /// `ttl`: how long a quote is reused before the provider is asked again; `stale_after`:
+    /// how old a quote may be before a current valuation marks it stale.
+    pub fn new(
+        db: &Db,
+        provider: Box<dyn PriceProvider>,
+        ttl: Duration,
+        stale_after: chrono::Duration,
+    ) -> Self {
+        Self {
+            db: db.clone(),
+            provider,
+            ttl,
+            stale_after,
+            cache: Mutex::new(HashMap::new()),
+            failing: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn instrument(&self, isin: &Isin) -> Option<Instrument> {
+        self.provider.instrument(isin)
+    }
+
+    /// Loads the provider's daily closes into the price table (once per day and source; a
+    /// price already there is kept).
+    pub async fn load_closes(&self) -> Result<usize, PriceError> {
+        let closes = self.provider.closes();
+        for (isin, q) in &closes {
+            self.store(isin, q, None).await?;
+        }
+        Ok(closes.len())
+    }
+
+    async fn store(&self, isin: &Isin, q: &Quote, by: Option<Uuid>) -> Result<(), PriceError> {
+        let replace = q.source == "manual";
+        let conflict = if replace {
+            "DO UPDATE SET price = excluded.price, quoted_at = excluded.quoted_at,
+             recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at"
+        } else {
+            "DO NOTHING"
+        };
+        let sql = format!(
+            "INSERT INTO prices (isin, on_date, source, price, quoted_at, recorded_by, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (isin, on_date, source) {conflict}"
+        );
+        with_db!(&self.db, pool => {
+            sqlx::query(&sql)
+                .bind(isin.as_str())
+                .bind(q.on_date.to_string())
+                .bind(&q.source)
+                .bind(q.price.to_string())
+                .bind(q.quoted_at.to_rfc3339())
+                .bind(by.map(|b| b.to_string()))
+                .bind(Utc::now().to_rfc3339())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Records a price by hand (an admin's): it is the price of that day from then on.
+    pub async fn record(
+        &self,
+        isin: &Isin,
+        price: Decimal,
+        on_date: NaiveDate,
+        by: Uuid,
+    ) -> Result<Quote, PriceError> {
+        let quote = Quote {
+            price,
+            on_date,
+            quoted_at: Utc::now().min(close_time(on_date)),
+            source: "manual".into(),
+        };
+        self.store(isin, &quote, Some(by)).await?;
+        self.cache.lock().expect("price cache").remove(isin);
+        Ok(quote)
+    }
+
+    /// The last price recorded for `isin` on or before `on` (a manual one first on its day).
+    pub async fn recorded_on(
+        &self,
+        isin: &Isin,
+        on: NaiveDate,
+    ) -> Result<Option<Quote>, PriceError> {
+        let row: Option<(String, String, String, String)> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT price, on_date, quoted_at, source FROM prices
+                  WHERE isin = $1 AND on_date <= $2
+                  ORDER BY on_date DESC, CASE source WHEN 'manual' THEN 0 ELSE 1 END, quoted_at DESC
+                  LIMIT 1",
+            )
+            .bind(isin.as_str())
+            .bind(on.to_string())
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.and_then(|(price, on_date, quoted_at, source)| {
+            Some(Quote {
+                price: Decimal::from_str(&price).ok()?,
+                on_date: NaiveDate::from_str(&on_date).ok()?,
+                quoted_at: DateTime::parse_from_rfc3339(&quoted_at).ok()?.to_utc(),
+                source,
+            })
+        }))
+    }
+
+    /// The provider's latest quote, from the cache while it is fresh; after a failure the
+    /// provider is not asked again for a while (doubling, up to 10 minutes), and a failure
+    /// never fails the caller: it answers `None`.
+    async fn latest(&self, isin: &Isin) -> Option<Quote> {
+        if let Some(c) = self.cache.lock().expect("price cache").get(isin) {
+            if c.fetched.elapsed() < self.ttl {
+                return c.quote.clone();
+            }
+        }
+        if let Some(f) = self.failing.lock().expect("price failures").get(isin) {
+            if Instant::now() < f.retry_at {
+                return None;
+            }
+        }
+        match self.provider.latest(isin).await {
+            Ok(quote) => {
+                self.failing.lock().expect("price failures").remove(isin);
+                if let Some(q) = &quote {
+                    if let Err(e) = self.store(isin, q, None).await {
+                        tracing::warn!(error = %e, "a quote could not be kept");
+                    }
+                }
+                self.cache.lock().expect("price cache").insert(
+                    isin.clone(),
+                    Cached {
+                        quote: quote.clone(),
+                        fetched: Instant::now(),
+                    },
+                );
+                quote
+            }
+            Err(e) => {
+                let mut failing = self.failing.lock().expect("price failures");
+                let f = failing.entry(isin.clone()).or_insert(Failing {
+                    failures: 0,
+                    retry_at: Instant::now(),
+                });
+                f.failures += 1;
+                let wait =
+                    Duration::from_secs(5 << f.failures.min(7)).min(Duration::from_secs(600));
+                f.retry_at = Instant::now() + wait;
+                tracing::warn!(error = %e, failures = f.failures, "price provider failed; backing off");
+                None
+            }
+        }
+    }
+
+    /// The price to value `isin` at on `on` (`None`: today, now): for today the provider's
+    /// latest quote or else the last recorded price; for a past day the last price recorded
+    /// on or before it. Marked stale when it is of an earlier day than the one valued, or
+    /// (today) older than the staleness limit.
+    pub async fn price(
+        &self,
+        isin: &Isin,
+        on: Option<NaiveDate>,
+    ) -> Result<Option<PriceOn>, PriceError> {
+        let now = Utc::now();
+        let today = domain::kyc::india_today(now);
+        let day = on.unwrap_or(today);
+        let quote = match on {
+            Some(day) if day < today => self.recorded_on(isin, day).await?,
+            _ => match self.latest(isin).await {
+                Some(q) => {
+                    let recorded = self.recorded_on(isin, day).await?;
+                    // A manual price of the same day or later wins over a provider's older one.
+                    match recorded {
+                        Some(r) if r.source == "manual" && r.on_date >= q.on_date => Some(r),
+                        _ => Some(q),
+                    }
+                }
+                None => self.recorded_on(isin, day).await?,
+            },
+        };
+        Ok(quote.map(|quote| {
+            let stale =
+                quote.on_date < day || (day == today && now - quote.quoted_at > self.stale_after);
+            PriceOn { quote, stale }
+        }))
+    }
+
+    /// The close before `day` (for the day's change).
+    pub async fn previous_close(
+        &self,
+        isin: &Isin,
+        day: NaiveDate,
+    ) -> Result<Option<Quote>, PriceError> {
+        match day.pred_opt() {
+            Some(before) => self.recorded_on(isin, before).await,
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_built_in_fixtures_hold_closes_and_snapshots_of_real_isins() {
+        let p = FixturePrices::parse(None).unwrap();
+        let reliance = Isin::parse("INE002A01018").unwrap();
+        let q = p.latest(&reliance).await.unwrap().unwrap();
+        assert_eq!(q.source, "fixture");
+        assert!(q.price > Decimal::ZERO);
+        assert_eq!(p.instrument(&reliance).unwrap().symbol, "RELIANCE");
+        assert!(p.closes().len() > 100);
+        let unknown = Isin::parse("US0378331005").unwrap();
+        assert_eq!(p.latest(&unknown).await.unwrap(), None);
+        assert!(FixturePrices::parse(Some(
+            r#"{"instruments":[],"closes":[{"isin":"INE002A01019","date":"2026-01-01","close":"1"}],"intraday":[]}"#
+        ))
+        .is_err());
+    }
+}

@@ -1,0 +1,383 @@
+//! The portfolio read model: per client what is held (open FIFO lots), the cash flows by day
+//! and the risk profile, and one row per trade (a sell in force with the lots it consumed).
+//!
+//! Trades usually arrive in date order, and then each is added to the lots in place; a trade
+//! dated before the latest one, or a reversal, recomputes the client's lots from the trades in
+//! force, so that every sell after it is right again.
+
+pub mod query;
+mod record;
+mod summary;
+pub mod valuation;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use cqrs_es::Aggregate;
+use domain::investments::{fifo, Ledger, Portfolio, PortfolioEvent, Trade};
+use futures::future::BoxFuture;
+use serde_json::Value;
+use store::privacy::{Keyring, PrivacyError};
+use store::EventMetadata;
+use uuid::Uuid;
+
+pub use record::PortfolioRecord;
+pub use summary::{PortfolioSummary, ProfileView, PERSONAL};
+
+use crate::{with_tx, Projection, ProjectionError, StoredEvent, Tx};
+
+pub const NAME: &str = "portfolios";
+
+/// The portfolio read model's projection.
+pub struct PortfolioProjection {
+    keyring: Arc<Keyring>,
+}
+
+impl PortfolioProjection {
+    pub fn new(keyring: Arc<Keyring>) -> Self {
+        Self { keyring }
+    }
+}
+
+impl Projection for PortfolioProjection {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn version(&self) -> i64 {
+        1
+    }
+
+    fn ddl(&self) -> &'static str {
+        include_str!("../../../migrations/read_models/portfolios.sql")
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["portfolios", "portfolio_trades"]
+    }
+
+    fn concerns(&self, event: &StoredEvent) -> bool {
+        event.aggregate_type == Portfolio::TYPE
+    }
+
+    fn prepare<'a>(
+        &'a self,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(crate::sealed::prepare_keys(
+            &self.keyring,
+            events,
+            Portfolio::TYPE,
+        ))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        suffix: &'a str,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(apply(&self.keyring, tx, suffix, events))
+    }
+}
+
+async fn apply(
+    keyring: &Keyring,
+    tx: &mut Tx,
+    suffix: &str,
+    events: &[StoredEvent],
+) -> Result<(), ProjectionError> {
+    let mut by_client: Vec<(String, Vec<&StoredEvent>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for e in events
+        .iter()
+        .filter(|e| e.aggregate_type == Portfolio::TYPE)
+    {
+        let i = *index.entry(e.aggregate_id.as_str()).or_insert_with(|| {
+            by_client.push((e.aggregate_id.clone(), Vec::new()));
+            by_client.len() - 1
+        });
+        by_client[i].1.push(e);
+    }
+    let upcasters = domain::investments::upcasters();
+    for (client, events) in by_client {
+        let Ok(client_id) = Uuid::parse_str(&client) else {
+            continue;
+        };
+        let mut summary = load(keyring, tx, suffix, &client)
+            .await?
+            .unwrap_or_else(|| PortfolioSummary::new(client_id));
+        let mut recompute = false;
+        for e in events {
+            let fields = domain::personal_fields(Portfolio::TYPE, &e.event_type).unwrap_or(&[]);
+            let (event, meta): (PortfolioEvent, EventMetadata) =
+                match crate::sealed::decode(keyring, e, fields, &upcasters).await {
+                    Ok(decoded) => decoded,
+                    Err(ProjectionError::Event(why)) => {
+                        crate::runner::record_dead_letter(tx, NAME, e, &why).await?;
+                        continue;
+                    }
+                    Err(other) => return Err(other),
+                };
+            match &event {
+                PortfolioEvent::TradeRecorded {
+                    trade_id,
+                    trade,
+                    recorded_by,
+                    corrects,
+                    suitability_override,
+                    ..
+                } => {
+                    insert_trade(
+                        tx,
+                        suffix,
+                        &client,
+                        *trade_id,
+                        trade,
+                        e,
+                        &meta,
+                        *recorded_by,
+                        *corrects,
+                    )
+                    .await?;
+                    summary.trades += 1;
+                    summary.overrides += u64::from(suitability_override.is_some());
+                    if !recompute && summary.in_order(trade) {
+                        let realised = summary.add(*trade_id, trade);
+                        if let Some(r) = realised {
+                            set_realisation(tx, suffix, *trade_id, Some(&r)).await?;
+                        }
+                    } else {
+                        recompute = true;
+                    }
+                }
+                PortfolioEvent::TradeReversed { trade_id, .. } => {
+                    with_tx!(tx, t => {
+                        sqlx::query(&format!(
+                            "UPDATE portfolio_trades{suffix} SET status = 'reversed', realisation = NULL
+                              WHERE trade_id = $1"
+                        ))
+                        .bind(trade_id.to_string())
+                        .execute(&mut **t)
+                        .await?;
+                    });
+                    summary.trades = summary.trades.saturating_sub(1);
+                    recompute = true;
+                }
+                PortfolioEvent::RiskProfiled {
+                    answers,
+                    score,
+                    profile,
+                    ..
+                } => {
+                    summary.profile = Some(ProfileView {
+                        level: *profile,
+                        score: *score,
+                        answers: answers.clone(),
+                        profiled_at: meta.recorded_at,
+                    });
+                }
+            }
+            summary.updated_at = meta.recorded_at;
+            summary.version = e.sequence;
+            summary.position = e.position;
+        }
+        if recompute {
+            recompute_lots(tx, suffix, &client, &mut summary).await?;
+        }
+        save(keyring, tx, suffix, &summary).await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_trade(
+    tx: &mut Tx,
+    suffix: &str,
+    client: &str,
+    trade_id: Uuid,
+    trade: &Trade,
+    e: &StoredEvent,
+    meta: &EventMetadata,
+    recorded_by: Uuid,
+    corrects: Option<Uuid>,
+) -> Result<(), ProjectionError> {
+    let doc = serde_json::to_value(trade).expect("a trade serializes");
+    with_tx!(tx, t => {
+        sqlx::query(&format!(
+            "INSERT INTO portfolio_trades{suffix} (trade_id, client_id, seq, trade_date, side,
+             asset_class, isin, reference, status, corrects, corrected_by, recorded_by,
+             recorded_at, trade, realisation)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'in_force', $9, NULL, $10, $11, $12, NULL)
+             ON CONFLICT (trade_id) DO NOTHING"
+        ))
+        .bind(trade_id.to_string())
+        .bind(client)
+        .bind(e.sequence)
+        .bind(trade.trade_date.to_string())
+        .bind(trade.side.as_str())
+        .bind(trade.asset_class.as_str())
+        .bind(trade.isin.as_str())
+        .bind(trade.reference.as_str())
+        .bind(corrects.map(|c| c.to_string()))
+        .bind(recorded_by.to_string())
+        .bind(meta.recorded_at)
+        .bind(doc)
+        .execute(&mut **t)
+        .await?;
+        if let Some(old) = corrects {
+            sqlx::query(&format!(
+                "UPDATE portfolio_trades{suffix} SET corrected_by = $2 WHERE trade_id = $1"
+            ))
+            .bind(old.to_string())
+            .bind(trade_id.to_string())
+            .execute(&mut **t)
+            .await?;
+        }
+    });
+    Ok(())
+}
+
+async fn set_realisation(
+    tx: &mut Tx,
+    suffix: &str,
+    trade_id: Uuid,
+    r: Option<&fifo::Realisation>,
+) -> Result<(), ProjectionError> {
+    let doc: Option<Value> = r.map(|r| serde_json::to_value(r).expect("a realisation serializes"));
+    with_tx!(tx, t => {
+        sqlx::query(&format!(
+            "UPDATE portfolio_trades{suffix} SET realisation = $2 WHERE trade_id = $1"
+        ))
+        .bind(trade_id.to_string())
+        .bind(doc)
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Rebuilds the client's lots, flows and realisations from the trades in force.
+async fn recompute_lots(
+    tx: &mut Tx,
+    suffix: &str,
+    client: &str,
+    summary: &mut PortfolioSummary,
+) -> Result<(), ProjectionError> {
+    let rows: Vec<(String, i64, Value)> = with_tx!(tx, t => {
+        sqlx::query_as(&format!(
+            "SELECT trade_id, seq, trade FROM portfolio_trades{suffix}
+              WHERE client_id = $1 AND status = 'in_force'"
+        ))
+        .bind(client)
+        .fetch_all(&mut **t)
+        .await?
+    });
+    let mut trades: Vec<(u64, Uuid, Trade)> = Vec::with_capacity(rows.len());
+    for (id, seq, doc) in rows {
+        let trade: Trade = serde_json::from_value(doc)
+            .map_err(|e| ProjectionError::Event(format!("stored trade {id}: {e}")))?;
+        trades.push((seq as u64, Uuid::parse_str(&id).unwrap_or_default(), trade));
+    }
+    summary.reset();
+    for (id, t) in fifo::ordered(trades.iter().map(|(s, id, t)| (*s, *id, t))) {
+        if let Some(r) = summary.add(id, t) {
+            set_realisation(tx, suffix, id, Some(&r)).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn load(
+    keyring: &Keyring,
+    tx: &mut Tx,
+    suffix: &str,
+    client: &str,
+) -> Result<Option<PortfolioSummary>, ProjectionError> {
+    let doc: Option<Value> = with_tx!(tx, t => {
+        sqlx::query_scalar(&format!("SELECT doc FROM portfolios{suffix} WHERE client_id = $1"))
+            .bind(client)
+            .fetch_optional(&mut **t)
+            .await?
+    });
+    match doc {
+        Some(doc) => Ok(Some(open(keyring, client, doc).await?)),
+        None => Ok(None),
+    }
+}
+
+/// A stored summary with its sealed answers opened (erased ones read as erased).
+pub async fn open(
+    keyring: &Keyring,
+    client: &str,
+    mut doc: Value,
+) -> Result<PortfolioSummary, ProjectionError> {
+    keyring.open(client, &mut doc, PERSONAL).await?;
+    serde_json::from_value(doc)
+        .map_err(|e| ProjectionError::Event(format!("stored portfolio {client}: {e}")))
+}
+
+async fn save(
+    keyring: &Keyring,
+    tx: &mut Tx,
+    suffix: &str,
+    summary: &PortfolioSummary,
+) -> Result<(), ProjectionError> {
+    let client = summary.client_id.to_string();
+    let mut doc = serde_json::to_value(summary).expect("a summary serializes");
+    match keyring.seal_derived(&client, &mut doc, PERSONAL).await {
+        Ok(()) => {}
+        Err(PrivacyError::Shredded) => Keyring::erase(&mut doc, PERSONAL),
+        Err(e) => return Err(e.into()),
+    }
+    let invested = summary.invested().to_string();
+    let profile = summary.profile.as_ref().map(|p| p.level.as_str());
+    with_tx!(tx, t => {
+        sqlx::query(&format!(
+            "INSERT INTO portfolios{suffix} (client_id, profile, trades, invested, updated_at, version, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (client_id) DO UPDATE SET profile = excluded.profile,
+               trades = excluded.trades, invested = excluded.invested,
+               updated_at = excluded.updated_at, version = excluded.version, doc = excluded.doc"
+        ))
+        .bind(&client)
+        .bind(profile)
+        .bind(summary.trades as i64)
+        .bind(invested)
+        .bind(summary.updated_at)
+        .bind(summary.version)
+        .bind(doc)
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
+}
+
+/// The trades a [`Ledger`] over `trades` leaves (for the as-of valuation, folded from the log):
+/// only those dated on or before `on`.
+pub fn ledger_on(
+    portfolio: &Portfolio,
+    on: NaiveDate,
+) -> (Ledger, Vec<(NaiveDate, rust_decimal::Decimal)>) {
+    let mut summary = PortfolioSummary::new(Uuid::nil());
+    let trades: Vec<(u64, Uuid, &Trade)> = portfolio
+        .trades()
+        .filter(|(_, t)| t.trade.trade_date <= on)
+        .map(|(id, t)| (t.seq, id, &t.trade))
+        .collect();
+    let mut realisations = Vec::new();
+    for (id, t) in fifo::ordered(trades) {
+        if let Some(r) = summary.add(id, t) {
+            realisations.push(r);
+        }
+    }
+    let flows = summary.flows.iter().map(|(d, a)| (*d, *a)).collect();
+    (
+        Ledger {
+            holdings: summary.holdings,
+            realisations,
+        },
+        flows,
+    )
+}

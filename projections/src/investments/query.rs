@@ -1,0 +1,191 @@
+//! Reads of the portfolio read model: a client's summary, their trades (filtered, newest
+//! first, by keyset cursor), one trade, and the sells of a period with what they realised.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::investments::fifo::Realisation;
+use domain::investments::Trade;
+use serde_json::Value;
+use store::privacy::Keyring;
+use store::{with_db, Db};
+use uuid::Uuid;
+
+use super::PortfolioSummary;
+use crate::leads::query::{bind_all, decode_cursor, page, Bind, Page, QueryError, Sql};
+use crate::ProjectionError;
+
+pub async fn summary(
+    db: &Db,
+    keyring: &Keyring,
+    client_id: Uuid,
+) -> Result<Option<PortfolioSummary>, ProjectionError> {
+    let id = client_id.to_string();
+    let doc: Option<Value> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT doc FROM portfolios WHERE client_id = $1")
+            .bind(&id)
+            .fetch_optional(pool)
+            .await?
+    });
+    match doc {
+        Some(d) => Ok(Some(super::open(keyring, &id, d).await?)),
+        None => Ok(None),
+    }
+}
+
+/// One trade as the read model keeps it.
+#[derive(Debug, Clone)]
+pub struct TradeRow {
+    pub trade_id: Uuid,
+    pub client_id: Uuid,
+    pub trade: Trade,
+    /// `in_force` or `reversed`.
+    pub status: String,
+    pub corrects: Option<Uuid>,
+    pub corrected_by: Option<Uuid>,
+    pub recorded_by: Uuid,
+    pub recorded_at: DateTime<Utc>,
+    pub realisation: Option<Realisation>,
+}
+
+type Row = (
+    String,
+    String,
+    Value,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    DateTime<Utc>,
+    Option<Value>,
+);
+
+const COLUMNS: &str = "trade_id, client_id, trade, status, corrects, corrected_by, recorded_by, recorded_at, realisation";
+
+fn row(r: Row) -> Result<TradeRow, ProjectionError> {
+    let uuid = |s: &str| Uuid::parse_str(s).unwrap_or_default();
+    let bad = |e: serde_json::Error| ProjectionError::Event(format!("stored trade {}: {e}", r.0));
+    Ok(TradeRow {
+        trade_id: uuid(&r.0),
+        client_id: uuid(&r.1),
+        trade: serde_json::from_value(r.2.clone()).map_err(bad)?,
+        status: r.3.clone(),
+        corrects: r.4.as_deref().map(uuid),
+        corrected_by: r.5.as_deref().map(uuid),
+        recorded_by: uuid(&r.6),
+        recorded_at: r.7,
+        realisation: match r.8.clone() {
+            Some(v) if !v.is_null() => Some(serde_json::from_value(v).map_err(bad)?),
+            _ => None,
+        },
+    })
+}
+
+pub async fn trade(db: &Db, trade_id: Uuid) -> Result<Option<TradeRow>, ProjectionError> {
+    let found: Option<Row> = with_db!(db, pool => {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM portfolio_trades WHERE trade_id = $1"))
+            .bind(trade_id.to_string())
+            .fetch_optional(pool)
+            .await?
+    });
+    found.map(row).transpose()
+}
+
+/// What a client's trade list is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct TradeFilter {
+    pub client_id: Uuid,
+    pub isin: Option<String>,
+    pub side: Option<String>,
+    pub asset_class: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub limit: i64,
+    pub cursor: Option<String>,
+}
+
+/// The client's trades, the latest trade date first.
+pub async fn trades(db: &Db, f: &TradeFilter) -> Result<Page<TradeRow>, QueryError> {
+    let mut sql = Sql::default();
+    let c = sql.bind(Bind::Text(f.client_id.to_string()));
+    sql.and(format!("client_id = {c}"));
+    for (column, value) in [
+        ("isin", &f.isin),
+        ("side", &f.side),
+        ("asset_class", &f.asset_class),
+        ("status", &f.status),
+    ] {
+        if let Some(v) = value {
+            let b = sql.bind(Bind::Text(v.clone()));
+            sql.and(format!("{column} = {b}"));
+        }
+    }
+    if let Some(from) = f.from {
+        let b = sql.bind(Bind::Text(from.to_string()));
+        sql.and(format!("trade_date >= {b}"));
+    }
+    if let Some(to) = f.to {
+        let b = sql.bind(Bind::Text(to.to_string()));
+        sql.and(format!("trade_date <= {b}"));
+    }
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM portfolio_trades{}",
+        sql.where_clause()
+    );
+    let count_binds = sql.binds.clone();
+    if let Some(cursor) = &f.cursor {
+        let (value, id) = decode_cursor(cursor)?;
+        let Value::String(date) = value else {
+            return Err(QueryError::BadCursor);
+        };
+        let db_ = sql.bind(Bind::Text(date));
+        let ib = sql.bind(Bind::Text(id));
+        sql.and(format!("(trade_date, trade_id) < ({db_}, {ib})"));
+    }
+    let lb = sql.bind(Bind::Int(f.limit + 1));
+    let page_sql = format!(
+        "SELECT {COLUMNS} FROM portfolio_trades{} ORDER BY trade_date DESC, trade_id DESC LIMIT {lb}",
+        sql.where_clause()
+    );
+    let (total, rows): (i64, Vec<Row>) = with_db!(db, pool => {
+        let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &count_binds).fetch_one(pool).await?;
+        let rows: Vec<Row> = bind_all!(sqlx::query_as(&page_sql), &sql.binds).fetch_all(pool).await?;
+        (total, rows)
+    });
+    let items = rows.into_iter().map(row).collect::<Result<Vec<_>, _>>()?;
+    Ok(page(items, f.limit, total, |t: &TradeRow| {
+        (
+            Value::String(t.trade.trade_date.to_string()),
+            t.trade_id.to_string(),
+        )
+    }))
+}
+
+/// The client's sells in force dated within the period, with what each realised.
+pub async fn realisations(
+    db: &Db,
+    client_id: Uuid,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<(Realisation, Trade)>, ProjectionError> {
+    let rows: Vec<(Value, Value)> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT realisation, trade FROM portfolio_trades
+              WHERE client_id = $1 AND side = 'sell' AND status = 'in_force'
+                AND realisation IS NOT NULL AND trade_date >= $2 AND trade_date <= $3",
+        )
+        .bind(client_id.to_string())
+        .bind(from.map(|d| d.to_string()).unwrap_or_else(|| "0000-01-01".into()))
+        .bind(to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into()))
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|(r, t)| {
+            let bad = |e: serde_json::Error| ProjectionError::Event(format!("stored sell: {e}"));
+            Ok((
+                serde_json::from_value(r).map_err(bad)?,
+                serde_json::from_value(t).map_err(bad)?,
+            ))
+        })
+        .collect()
+}
