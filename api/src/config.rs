@@ -179,6 +179,16 @@ pub struct ServeArgs {
     /// How long a document link stays valid, in seconds (10 to 3600).
     #[arg(long, env = "CRM_DOCUMENT_LINK_TTL", default_value_t = 300)]
     pub document_link_ttl: u64,
+    /// A JSON file of prices (the shape of `fixtures/prices.json`: instruments, daily closes,
+    /// intraday snapshots); default: the demo prices built in.
+    #[arg(long, env = "CRM_PRICE_FIXTURES")]
+    pub price_fixtures: Option<PathBuf>,
+    /// Seconds a quote is reused before the provider is asked again.
+    #[arg(long, env = "CRM_PRICE_TTL", default_value_t = 60)]
+    pub price_ttl: u64,
+    /// Seconds after which a quote no longer counts as current (it is shown marked stale).
+    #[arg(long, env = "CRM_PRICE_STALE_AFTER", default_value_t = 900)]
+    pub price_stale_after: i64,
 }
 
 /// Everything the server needs.
@@ -223,6 +233,9 @@ impl Config {
                 work_rate_per_minute: 30,
                 kyc_registry_fixtures: None,
                 document_link_ttl: 300,
+                price_fixtures: None,
+                price_ttl: 60,
+                price_stale_after: 900,
             },
         }
     }

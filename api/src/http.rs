@@ -61,6 +61,10 @@ pub struct AppState {
     pub work_limiter: WorkLimiter,
     /// Where KRA status and CKYC numbers are looked up.
     pub registry: Arc<dyn commands::kyc::registry::RegistryProvider>,
+    /// Quotes and recorded prices.
+    pub prices: Arc<commands::investments::prices::PriceBook>,
+    /// Holding periods (short / long term) and suitability, as configured.
+    pub investment_rules: domain::investments::InvestmentRules,
     pub projections: Vec<Arc<dyn projections::Projection>>,
     pub progress: Progress,
     /// Sign-in sessions checked recently (see [`crate::auth::SessionCache`]).

@@ -14,6 +14,7 @@ pub mod config;
 pub mod contract;
 pub mod dto;
 pub mod http;
+pub mod investments;
 pub mod kyc;
 pub mod leads;
 pub mod marketing;
@@ -36,6 +37,7 @@ pub type Apis = (
     clients::DocumentsApi,
     kyc::KycApi,
     kyc::KycReviewApi,
+    investments::InvestmentsApi,
     reports::ReportsApi,
     marketing::MarketingApi,
     leads::FollowUpsApi,
@@ -73,6 +75,9 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             kyc::KycReviewApi {
+                state: state.clone(),
+            },
+            investments::InvestmentsApi {
                 state: state.clone(),
             },
             reports::ReportsApi {

@@ -16,6 +16,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use commands::investments::prices::{FixturePrices, PriceBook};
+
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::http::{AppState, Metrics, RequestId, State};
@@ -35,6 +37,8 @@ pub enum StartError {
     Secret(#[from] store::secrets::SecretError),
     #[error("{0}")]
     Registry(String),
+    #[error("{0}")]
+    Prices(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -140,6 +144,29 @@ pub async fn open_write_side(
     Ok((write, signer))
 }
 
+/// The prices in use: the fixture provider (the configured file or the built-in demo prices),
+/// its daily closes loaded into the price table.
+async fn price_book(config: &Config, db: &Db) -> Result<PriceBook, StartError> {
+    let text = match &config.serve.price_fixtures {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| StartError::Prices(format!("cannot read {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let provider = FixturePrices::parse(text.as_deref()).map_err(StartError::Prices)?;
+    let book = PriceBook::new(
+        db,
+        Box::new(provider),
+        Duration::from_secs(config.serve.price_ttl),
+        chrono::Duration::seconds(config.serve.price_stale_after.max(1)),
+    );
+    book.load_closes()
+        .await
+        .map_err(|e| StartError::Prices(e.to_string()))?;
+    Ok(book)
+}
+
 /// Starts the server (and the projection runner) with `config`; `--addr` port 0 picks a port.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let (db, keyring, signer) = open_store(&config).await?;
@@ -163,6 +190,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         };
     let registry = commands::kyc::registry::FixtureRegistry::parse(fixtures.as_deref())
         .map_err(StartError::Registry)?;
+    let prices = price_book(&config, &db).await?;
     let signal = LogSignal::default();
     let all = projections::all(&keyring, &signer);
     let runner = Runner::new(&db, all.clone(), signal.clone());
@@ -182,6 +210,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             std::num::NonZeroU32::new(config.serve.auth_rate_per_minute.max(1)).expect("non-zero"),
         )),
         registry: Arc::new(registry),
+        prices: Arc::new(prices),
+        investment_rules: config.store.rules().investments,
         work_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
             std::num::NonZeroU32::new(config.serve.work_rate_per_minute.max(1)).expect("non-zero"),
         )),

@@ -71,6 +71,7 @@ pub async fn person(
         );
         let (entries, view) = crate::kyc::client_timeline(db, keyring, c.client_id).await?;
         history.extend(entries);
+        history.extend(crate::investments::client_timeline(db, keyring, c.client_id).await?);
         kyc = view;
         subjects.push(c.client_id);
     }

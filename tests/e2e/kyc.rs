@@ -746,7 +746,7 @@ async fn kyc_is_in_the_clients_history_and_export_and_goes_with_their_erasure(st
 
 /// Onboards a client of the RM's and takes their KYC to verified, with a passport that expires
 /// on `passport_expiry`; answers the client's id.
-async fn verified_client(
+pub(crate) async fn verified_client(
     app: &App,
     rm: &Actor,
     officer: &Actor,

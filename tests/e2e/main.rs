@@ -10,6 +10,7 @@ mod concurrency;
 mod contract;
 mod erasure;
 mod errors;
+mod investments;
 mod kyc;
 mod leads;
 mod privacy;

@@ -36,7 +36,7 @@ pub async fn run_client_command(
     Ok(done)
 }
 
-/// A client's events and their KYC's, oldest first, opened and with their metadata (history
+/// A client's events and their KYC's and portfolio's, oldest first, opened and with their metadata (history
 /// and export).
 pub(crate) async fn client_history_entries(
     state: &crate::http::AppState,
@@ -49,6 +49,11 @@ pub(crate) async fn client_history_entries(
         .await
         .map_err(ApiError::internal)?;
     items.extend(kyc.into_iter().map(crate::dto::HistoryEntry::from));
+    // So are their trades and risk questionnaire.
+    let trades = projections::investments::client_timeline(&state.db, &state.keyring, id)
+        .await
+        .map_err(ApiError::internal)?;
+    items.extend(trades.into_iter().map(crate::dto::HistoryEntry::from));
     items.sort_by_key(|e| e.position);
     Ok(items)
 }

@@ -280,3 +280,39 @@ impl From<commands::kyc::KycUseError> for ApiError {
         }
     }
 }
+
+/// Maps an investment use case's failure to its HTTP problem.
+impl From<commands::investments::InvestmentError> for ApiError {
+    fn from(e: commands::investments::InvestmentError) -> Self {
+        use commands::investments::InvestmentError;
+        use domain::investments::PortfolioError;
+        match e {
+            InvestmentError::Command(CommandError::Rejected(e)) => {
+                let detail = e.to_string();
+                match e {
+                    PortfolioError::TradingBlocked(_) => {
+                        ApiError::conflict("trading-blocked", detail)
+                    }
+                    PortfolioError::ReferenceTaken(_) => {
+                        ApiError::conflict("reference-taken", detail)
+                    }
+                    PortfolioError::Oversold { .. } => ApiError::conflict("oversold", detail),
+                    PortfolioError::UnknownTrade(_) => {
+                        ApiError::conflict("trade-not-in-force", detail)
+                    }
+                    PortfolioError::Unsuitable { .. } => ApiError::conflict("unsuitable", detail),
+                    PortfolioError::Invalid { field, message } => ApiError::field(field, message),
+                }
+            }
+            InvestmentError::Command(CommandError::Conflict) => ApiError::conflict(
+                "concurrent-change",
+                "the portfolio was changed by another request at the same time; retry",
+            ),
+            InvestmentError::Command(e @ CommandError::VersionMismatch { .. }) => {
+                ApiError::precondition_failed(e.to_string())
+            }
+            InvestmentError::Command(CommandError::Store(e)) => ApiError::internal(e),
+            InvestmentError::Client(e) => e.into(),
+        }
+    }
+}

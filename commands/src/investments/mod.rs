@@ -76,21 +76,6 @@ pub async fn record_trade(
 ) -> Result<Recorded, InvestmentError> {
     client_in_scope(write, scope, client_id).await?;
     let id = client_id.to_string();
-    let (portfolio, version) = write.portfolios.load(&id).await?;
-    if let Some((existing, recorded)) = portfolio.by_reference(trade.reference.as_str()) {
-        if *recorded == trade {
-            let committed = Committed {
-                position: 0,
-                appended: 0,
-                sequence: version,
-            };
-            return Ok(Recorded {
-                trade_id: existing,
-                created: false,
-                committed,
-            });
-        }
-    }
     let kyc_block = kyc_block(write, client_id).await?;
     let trade_id = Uuid::now_v7();
     let reference = trade.reference.as_str().to_string();
@@ -111,7 +96,7 @@ pub async fn record_trade(
         )
         .await?;
     if committed.appended == 0 {
-        // The same trade was recorded meanwhile: answer that one.
+        // The same trade was recorded before under this reference: answer that one.
         let (portfolio, _) = write.portfolios.load(&id).await?;
         let existing = portfolio
             .by_reference(&reference)

@@ -220,12 +220,28 @@ impl PriceBook {
         self.provider.instrument(isin)
     }
 
-    /// Loads the provider's daily closes into the price table (once per day and source; a
-    /// price already there is kept).
+    /// Loads the provider's daily closes into the price table (a price already there for
+    /// the day and source is kept).
     pub async fn load_closes(&self) -> Result<usize, PriceError> {
         let closes = self.provider.closes();
-        for (isin, q) in &closes {
-            self.store(isin, q, None).await?;
+        let now = Utc::now().to_rfc3339();
+        for chunk in closes.chunks(100) {
+            with_db!(&self.db, pool => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO prices (isin, on_date, source, price, quoted_at, recorded_by, recorded_at) ",
+                );
+                qb.push_values(chunk, |mut b, (isin, q)| {
+                    b.push_bind(isin.as_str().to_string())
+                        .push_bind(q.on_date.to_string())
+                        .push_bind(q.source.clone())
+                        .push_bind(q.price.to_string())
+                        .push_bind(q.quoted_at.to_rfc3339())
+                        .push_bind(None::<String>)
+                        .push_bind(now.clone());
+                });
+                qb.push(" ON CONFLICT (isin, on_date, source) DO NOTHING");
+                qb.build().execute(pool).await?;
+            });
         }
         Ok(closes.len())
     }
@@ -378,8 +394,11 @@ impl PriceBook {
             },
         };
         Ok(quote.map(|quote| {
-            let stale =
-                quote.on_date < day || (day == today && now - quote.quoted_at > self.stale_after);
+            // A close is the day's price until the next day; a quote during the day goes
+            // stale after the limit.
+            let intraday = quote.quoted_at < close_time(quote.on_date);
+            let stale = quote.on_date < day
+                || (day == today && intraday && now - quote.quoted_at > self.stale_after);
             PriceOn { quote, stale }
         }))
     }

@@ -381,3 +381,20 @@ pub fn ledger_on(
         flows,
     )
 }
+
+/// The client's portfolio events as entries of the client's timeline (oldest first), the
+/// fields they changed named under `portfolio/`.
+pub async fn client_timeline(
+    db: &store::Db,
+    keyring: &Keyring,
+    client_id: Uuid,
+) -> Result<Vec<crate::timeline::TimelineEntry>, ProjectionError> {
+    let (mut entries, _) =
+        crate::timeline::history::<PortfolioRecord>(db, keyring, client_id).await?;
+    for e in &mut entries {
+        for c in &mut e.changes {
+            c.field = format!("portfolio/{}", c.field);
+        }
+    }
+    Ok(entries)
+}
