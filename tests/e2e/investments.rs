@@ -499,6 +499,40 @@ async fn trades_wait_for_kyc_and_follow_the_risk_profile(store: Store) {
         .get_as(&other_rm, &format!("/api/investments/{client}"))
         .await;
     assert_eq!(s, 404);
+    // The investments report counts what the caller may see.
+    let (s, r) = app.get_as(&officer, "/api/reports/investments").await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["clients_with_holdings"], 1, "{r}");
+    let mix: Vec<&str> = r["product_mix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(mix.len(), 2, "{r}");
+    assert!(mix.contains(&"equity") && mix.contains(&"mutual_fund"), "{r}");
+    assert_eq!(r["by_segment"][0]["key"], "retail");
+    let buys = r["trade_volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["side"] == "buy")
+        .map(|v| v["trades"].as_i64().unwrap())
+        .sum::<i64>();
+    assert_eq!(buys, 2, "{r}");
+    let csv = rm
+        .http
+        .get(app.url("/api/reports/investments"))
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("section,key,clients,value"), "{text}");
+    assert!(text.contains("product_mix,mutual_fund,1,"), "{text}");
+    let (_, none) = app.get_as(&other_rm, "/api/reports/investments").await;
+    assert_eq!(none["clients_with_holdings"], 0, "{none}");
     // Auditors see no portfolios; compliance does.
     let auditor = app.actor(Role::Auditor, None).await;
     assert_eq!(

@@ -143,52 +143,45 @@ fn financial_year_start(day: NaiveDate) -> NaiveDate {
 }
 
 impl InvestmentsApi {
-    /// Prices for the holdings on `on` (`None`: now). A provider failure never fails the read:
-    /// the holding is then valued without a price.
+    /// Prices for the holdings on `on` (`None`: now), and their sectors. A failure never
+    /// fails the read: the holdings are then valued without a price.
     async fn prices(
         &self,
         holdings: &[&Holding],
         on: Option<NaiveDate>,
     ) -> (BTreeMap<Isin, Price>, BTreeMap<Isin, String>) {
-        let mut prices = BTreeMap::new();
         let mut sectors = BTreeMap::new();
         for h in holdings {
             if let Some(sector) = self.state.prices.instrument(&h.isin).and_then(|i| i.sector) {
                 sectors.insert(h.isin.clone(), sector);
             }
-            if h.quantity().is_zero() {
-                continue;
+        }
+        let held: Vec<Isin> = holdings
+            .iter()
+            .filter(|h| !h.quantity().is_zero())
+            .map(|h| h.isin.clone())
+            .collect();
+        let found = match self.state.prices.prices(&held, on).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "no prices could be read; valued at cost");
+                Default::default()
             }
-            let found = match self.state.prices.price(&h.isin, on).await {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(error = %e, "no price could be read; valued at cost");
-                    None
-                }
-            };
-            let Some(PriceOn { quote, stale }) = found else {
-                continue;
-            };
-            let previous_close = self
-                .state
-                .prices
-                .previous_close(&h.isin, quote.on_date)
-                .await
-                .ok()
-                .flatten()
-                .map(|q| q.price);
-            prices.insert(
-                h.isin.clone(),
-                Price {
+        };
+        let prices = found
+            .into_iter()
+            .map(|(isin, (PriceOn { quote, stale }, previous_close))| {
+                let price = Price {
                     price: quote.price,
                     on_date: quote.on_date,
                     quoted_at: quote.quoted_at,
                     source: quote.source,
                     stale,
                     previous_close,
-                },
-            );
-        }
+                };
+                (isin, price)
+            })
+            .collect();
         (prices, sectors)
     }
 

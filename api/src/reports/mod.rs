@@ -1,7 +1,9 @@
 //! Reports for compliance and management, from the read models, as JSON for the web client or
 //! as CSV (`Accept: text/csv`) for a spreadsheet.
 
-use chrono::{DateTime, Utc};
+pub mod investments;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Json, PlainText};
@@ -14,7 +16,7 @@ use crate::problem::{ApiError, ReadError};
 
 #[derive(Tags)]
 pub enum ReportTags {
-    /// Reports: KYC.
+    /// Reports: KYC, investments.
     Reports,
 }
 
@@ -184,6 +186,20 @@ fn wants_csv(req: &Request) -> bool {
         .is_some_and(|a| a.contains("text/csv"))
 }
 
+#[derive(ResponseContent)]
+pub enum InvestmentReportBody {
+    Json(Json<investments::InvestmentReportOut>),
+    #[oai(content_type = "text/csv; charset=utf-8")]
+    Csv(PlainText<String>),
+}
+
+#[derive(ApiResponse)]
+pub enum InvestmentReportResponse {
+    /// The report: JSON, or CSV when the request accepts `text/csv`.
+    #[oai(status = 200)]
+    Ok(InvestmentReportBody),
+}
+
 pub struct ReportsApi {
     pub state: State,
 }
@@ -225,6 +241,109 @@ impl ReportsApi {
         } else {
             KycReportBody::Json(Json(out))
         }))
+    }
+
+    /// Investments report
+    ///
+    /// Assets under management (current prices; at cost where an instrument has none) by
+    /// segment (retail below 10 lakh, affluent below 1 crore, hni below 5 crore, ultra_hni),
+    /// by branch and by relationship manager; the product mix; the top 10 holdings; and the
+    /// trade volumes of the period (`from`, `to`; default this financial year) by side and
+    /// asset class. Over the clients the caller may see. JSON, or CSV with `Accept: text/csv`.
+    #[oai(
+        path = "/api/reports/investments",
+        method = "get",
+        tag = "ReportTags::Reports",
+        operation_id = "getInvestmentReport"
+    )]
+    async fn investments(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// Only the clients of this branch.
+        branch: Query<Option<String>>,
+        /// Trade volumes from this day.
+        from: Query<Option<NaiveDate>>,
+        /// Trade volumes up to this day.
+        to: Query<Option<NaiveDate>>,
+    ) -> Result<InvestmentReportResponse, ReadError> {
+        policy::require(&auth.0, Action::PortfolioRead)?;
+        let out = self
+            .investments_report(&auth.0, branch.0, from.0, to.0)
+            .await?;
+        Ok(InvestmentReportResponse::Ok(if wants_csv(req) {
+            InvestmentReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
+        } else {
+            InvestmentReportBody::Json(Json(out))
+        }))
+    }
+}
+
+impl ReportsApi {
+    async fn investments_report(
+        &self,
+        principal: &crate::auth::Principal,
+        branch: Option<String>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<investments::InvestmentReportOut, ApiError> {
+        let today = domain::kyc::india_today(Utc::now());
+        let fy = NaiveDate::from_ymd_opt(
+            if today.month() >= 4 {
+                today.year()
+            } else {
+                today.year() - 1
+            },
+            4,
+            1,
+        )
+        .expect("1 April");
+        let (from, to) = (from.unwrap_or(fy), to.unwrap_or(today));
+        if to < from {
+            return Err(ApiError::field("to", "must not be before from"));
+        }
+        let scope = policy::client_scope(principal);
+        let branch = branch.map(|b| b.trim().to_ascii_uppercase());
+        let portfolios = projections::investments::query::portfolios_in(
+            &self.state.db,
+            &self.state.keyring,
+            &scope,
+            branch.as_deref(),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        let held: std::collections::BTreeSet<domain::values::Isin> = portfolios
+            .iter()
+            .flat_map(|p| p.summary.holdings.values())
+            .filter(|h| !h.quantity().is_zero())
+            .map(|h| h.isin.clone())
+            .collect();
+        let held: Vec<_> = held.into_iter().collect();
+        let prices = match self.state.prices.prices(&held, None).await {
+            Ok(found) => found
+                .into_iter()
+                .map(|(i, (p, _))| (i, p.quote.price))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "no prices could be read; valued at cost");
+                Default::default()
+            }
+        };
+        let volumes = projections::investments::query::trade_volumes(
+            &self.state.db,
+            &scope,
+            branch.as_deref(),
+            from,
+            to,
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        Ok(investments::build(
+            today,
+            &portfolios,
+            &prices,
+            (from, to, volumes),
+        ))
     }
 }
 

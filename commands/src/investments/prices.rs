@@ -367,6 +367,32 @@ impl PriceBook {
         }
     }
 
+    /// Picks the price of `day` from the provider's latest quote (today only) and the last
+    /// price recorded on or before `day`, and says whether it is stale.
+    fn choose(
+        &self,
+        latest: Option<Quote>,
+        recorded: Option<Quote>,
+        day: NaiveDate,
+    ) -> Option<PriceOn> {
+        let now = Utc::now();
+        let today = domain::kyc::india_today(now);
+        let quote = match (latest, recorded) {
+            // A manual price of the same day or later wins over a provider's older one.
+            (Some(q), Some(r)) if r.source == "manual" && r.on_date >= q.on_date => Some(r),
+            (Some(q), _) => Some(q),
+            (None, r) => r,
+        };
+        quote.map(|quote| {
+            // A close is the day's price until the next day; a quote during the day goes
+            // stale after the limit.
+            let intraday = quote.quoted_at < close_time(quote.on_date);
+            let stale = quote.on_date < day
+                || (day == today && intraday && now - quote.quoted_at > self.stale_after);
+            PriceOn { quote, stale }
+        })
+    }
+
     /// The price to value `isin` at on `on` (`None`: today, now): for today the provider's
     /// latest quote or else the last recorded price; for a past day the last price recorded
     /// on or before it. Marked stale when it is of an earlier day than the one valued, or
@@ -376,31 +402,90 @@ impl PriceBook {
         isin: &Isin,
         on: Option<NaiveDate>,
     ) -> Result<Option<PriceOn>, PriceError> {
-        let now = Utc::now();
-        let today = domain::kyc::india_today(now);
+        let today = domain::kyc::india_today(Utc::now());
         let day = on.unwrap_or(today);
-        let quote = match on {
-            Some(day) if day < today => self.recorded_on(isin, day).await?,
-            _ => match self.latest(isin).await {
-                Some(q) => {
-                    let recorded = self.recorded_on(isin, day).await?;
-                    // A manual price of the same day or later wins over a provider's older one.
-                    match recorded {
-                        Some(r) if r.source == "manual" && r.on_date >= q.on_date => Some(r),
-                        _ => Some(q),
-                    }
-                }
-                None => self.recorded_on(isin, day).await?,
-            },
+        let latest = match day >= today {
+            true => self.latest(isin).await,
+            false => None,
         };
-        Ok(quote.map(|quote| {
-            // A close is the day's price until the next day; a quote during the day goes
-            // stale after the limit.
-            let intraday = quote.quoted_at < close_time(quote.on_date);
-            let stale = quote.on_date < day
-                || (day == today && intraday && now - quote.quoted_at > self.stale_after);
-            PriceOn { quote, stale }
-        }))
+        let recorded = self.recorded_on(isin, day).await?;
+        Ok(self.choose(latest, recorded, day))
+    }
+
+    /// The prices of many instruments on `on` (as [`PriceBook::price`]) with each one's
+    /// previous close, reading the recent prices of all of them at once.
+    pub async fn prices(
+        &self,
+        isins: &[Isin],
+        on: Option<NaiveDate>,
+    ) -> Result<HashMap<Isin, (PriceOn, Option<Decimal>)>, PriceError> {
+        let today = domain::kyc::india_today(Utc::now());
+        let day = on.unwrap_or(today);
+        let since = day - chrono::Duration::days(14);
+        let mut recent: HashMap<Isin, Vec<Quote>> = HashMap::new();
+        for chunk in isins.chunks(200) {
+            let rows: Vec<(String, String, String, String, String)> = with_db!(&self.db, pool => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "SELECT isin, price, on_date, quoted_at, source FROM prices WHERE on_date <= ",
+                );
+                qb.push_bind(day.to_string())
+                    .push(" AND on_date >= ")
+                    .push_bind(since.to_string())
+                    .push(" AND isin IN (");
+                let mut list = qb.separated(", ");
+                for i in chunk {
+                    list.push_bind(i.as_str().to_string());
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            for (isin, price, on_date, quoted_at, source) in rows {
+                let parsed = (|| {
+                    Some((
+                        Isin::parse(&isin).ok()?,
+                        Quote {
+                            price: Decimal::from_str(&price).ok()?,
+                            on_date: NaiveDate::from_str(&on_date).ok()?,
+                            quoted_at: DateTime::parse_from_rfc3339(&quoted_at).ok()?.to_utc(),
+                            source,
+                        },
+                    ))
+                })();
+                if let Some((isin, q)) = parsed {
+                    recent.entry(isin).or_default().push(q);
+                }
+            }
+        }
+        let mut out = HashMap::new();
+        for isin in isins {
+            let mut quotes = recent.remove(isin).unwrap_or_default();
+            quotes.sort_by(|a, b| {
+                b.on_date
+                    .cmp(&a.on_date)
+                    .then((a.source != "manual").cmp(&(b.source != "manual")))
+                    .then(b.quoted_at.cmp(&a.quoted_at))
+            });
+            let recorded = match quotes.first() {
+                Some(q) => Some(q.clone()),
+                None => self.recorded_on(isin, day).await?,
+            };
+            let latest = match day >= today {
+                true => self.latest(isin).await,
+                false => None,
+            };
+            let Some(chosen) = self.choose(latest, recorded, day) else {
+                continue;
+            };
+            let previous = match quotes.iter().find(|q| q.on_date < chosen.quote.on_date) {
+                Some(q) => Some(q.price),
+                None => self
+                    .previous_close(isin, chosen.quote.on_date)
+                    .await?
+                    .map(|q| q.price),
+            };
+            out.insert(isin.clone(), (chosen, previous));
+        }
+        Ok(out)
     }
 
     /// The close before `day` (for the day's change).

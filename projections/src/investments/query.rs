@@ -189,3 +189,87 @@ pub async fn realisations(
         })
         .collect()
 }
+
+/// A client's portfolio with where the client sits (for reports).
+#[derive(Debug, Clone)]
+pub struct PlacedPortfolio {
+    pub branch: String,
+    pub relationship_manager: Option<Uuid>,
+    pub summary: PortfolioSummary,
+}
+
+/// The portfolios of the clients in `scope` (of one branch when asked).
+pub async fn portfolios_in(
+    db: &Db,
+    keyring: &Keyring,
+    scope: &crate::clients::query::ClientScope,
+    branch: Option<&str>,
+) -> Result<Vec<PlacedPortfolio>, QueryError> {
+    let mut sql = Sql::default();
+    crate::clients::query::push_scope(&mut sql, scope);
+    if let Some(b) = branch {
+        let bb = sql.bind(Bind::Text(b.to_string()));
+        sql.and(format!("c.branch = {bb}"));
+    }
+    let q = format!(
+        "SELECT p.client_id, c.branch, c.relationship_manager, p.doc
+           FROM portfolios p JOIN clients c ON c.client_id = p.client_id{}
+          ORDER BY p.client_id",
+        sql.where_clause()
+    );
+    let rows: Vec<(String, String, Option<String>, Value)> = with_db!(db, pool => {
+        bind_all!(sqlx::query_as(&q), &sql.binds).fetch_all(pool).await?
+    });
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, branch, rm, doc) in rows {
+        out.push(PlacedPortfolio {
+            branch,
+            relationship_manager: rm.as_deref().and_then(|r| Uuid::parse_str(r).ok()),
+            summary: super::open(keyring, &id, doc).await?,
+        });
+    }
+    Ok(out)
+}
+
+/// Trades in force dated within the period among the clients in `scope`: count and value by
+/// side and asset class.
+pub async fn trade_volumes(
+    db: &Db,
+    scope: &crate::clients::query::ClientScope,
+    branch: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, String, i64, rust_decimal::Decimal)>, QueryError> {
+    let mut sql = Sql::default();
+    crate::clients::query::push_scope(&mut sql, scope);
+    if let Some(b) = branch {
+        let bb = sql.bind(Bind::Text(b.to_string()));
+        sql.and(format!("c.branch = {bb}"));
+    }
+    let f = sql.bind(Bind::Text(from.to_string()));
+    let t = sql.bind(Bind::Text(to.to_string()));
+    sql.and(format!(
+        "t.status = 'in_force' AND t.trade_date >= {f} AND t.trade_date <= {t}"
+    ));
+    let q = format!(
+        "SELECT t.side, t.asset_class, t.trade FROM portfolio_trades t
+           JOIN clients c ON c.client_id = t.client_id{}",
+        sql.where_clause()
+    );
+    let rows: Vec<(String, String, Value)> = with_db!(db, pool => {
+        bind_all!(sqlx::query_as(&q), &sql.binds).fetch_all(pool).await?
+    });
+    let mut sums: std::collections::BTreeMap<(String, String), (i64, rust_decimal::Decimal)> =
+        Default::default();
+    for (side, class, doc) in rows {
+        let trade: Trade = serde_json::from_value(doc)
+            .map_err(|e| QueryError::Store(ProjectionError::Event(format!("stored trade: {e}"))))?;
+        let e = sums.entry((side, class)).or_default();
+        e.0 += 1;
+        e.1 += trade.value();
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((s, c), (n, v))| (s, c, n, v))
+        .collect())
+}

@@ -1,0 +1,279 @@
+//! The investments report: assets under management by segment, branch and relationship
+//! manager, the product mix, the top holdings and trade volumes, over the clients the caller
+//! may see, each instrument priced once.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use domain::values::Isin;
+use poem_openapi::Object;
+use rust_decimal::Decimal;
+
+/// Segments by assets under management (INR): below 10 lakh `retail`, below 1 crore
+/// `affluent`, below 5 crore `hni`, above `ultra_hni`.
+pub fn segment(aum: Decimal) -> &'static str {
+    if aum < Decimal::from(1_000_000) {
+        "retail"
+    } else if aum < Decimal::from(10_000_000) {
+        "affluent"
+    } else if aum < Decimal::from(50_000_000) {
+        "hni"
+    } else {
+        "ultra_hni"
+    }
+}
+
+fn money(d: Decimal) -> String {
+    d.round_dp(2).normalize().to_string()
+}
+
+/// An amount under a name, with its share of the whole and how many clients it counts.
+#[derive(Debug, Clone, Object)]
+pub struct Amount {
+    pub key: String,
+    pub clients: i64,
+    /// INR, a decimal string.
+    pub value: String,
+    pub pct: String,
+}
+
+/// One instrument across the clients.
+#[derive(Debug, Clone, Object)]
+pub struct TopHolding {
+    pub isin: String,
+    pub symbol: String,
+    pub asset_class: String,
+    pub clients: i64,
+    pub quantity: String,
+    pub market_value: String,
+}
+
+/// Trades of the period by side and asset class.
+#[derive(Debug, Clone, Object)]
+pub struct Volume {
+    pub side: String,
+    pub asset_class: String,
+    pub trades: i64,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct InvestmentReportOut {
+    pub as_of: NaiveDate,
+    pub clients_with_holdings: i64,
+    /// What is held at current prices (without a price: at cost).
+    pub aum: String,
+    pub invested: String,
+    pub by_segment: Vec<Amount>,
+    pub by_branch: Vec<Amount>,
+    pub by_relationship_manager: Vec<Amount>,
+    pub product_mix: Vec<Amount>,
+    pub top_holdings: Vec<TopHolding>,
+    pub volumes_from: NaiveDate,
+    pub volumes_to: NaiveDate,
+    pub trade_volumes: Vec<Volume>,
+    /// Instruments without any price, valued at cost.
+    pub unpriced: Vec<String>,
+}
+
+#[derive(Default)]
+struct Tally {
+    clients: i64,
+    value: Decimal,
+}
+
+fn amounts(map: BTreeMap<String, Tally>, total: Decimal) -> Vec<Amount> {
+    let mut out: Vec<Amount> = map
+        .into_iter()
+        .map(|(key, t)| Amount {
+            key,
+            clients: t.clients,
+            value: money(t.value),
+            pct: if total.is_zero() {
+                "0".into()
+            } else {
+                (t.value * Decimal::from(100) / total)
+                    .round_dp(2)
+                    .to_string()
+            },
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let (x, y): (Decimal, Decimal) = (
+            a.value.parse().unwrap_or_default(),
+            b.value.parse().unwrap_or_default(),
+        );
+        y.cmp(&x).then(a.key.cmp(&b.key))
+    });
+    out
+}
+
+/// Builds the report from the portfolios and the prices of what they hold.
+pub fn build(
+    on: NaiveDate,
+    portfolios: &[projections::investments::query::PlacedPortfolio],
+    prices: &BTreeMap<Isin, Decimal>,
+    volumes: (NaiveDate, NaiveDate, Vec<(String, String, i64, Decimal)>),
+) -> InvestmentReportOut {
+    let mut by_segment: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_branch: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_rm: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut mix: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut top: BTreeMap<Isin, (String, String, i64, Decimal, Decimal)> = BTreeMap::new();
+    let (mut aum, mut invested, mut holders) = (Decimal::ZERO, Decimal::ZERO, 0);
+    let mut unpriced = std::collections::BTreeSet::new();
+    for p in portfolios {
+        let mut client_aum = Decimal::ZERO;
+        let mut classes = std::collections::BTreeSet::new();
+        for h in p.summary.holdings.values() {
+            let q = h.quantity();
+            if q.is_zero() {
+                continue;
+            }
+            let value = match prices.get(&h.isin) {
+                Some(price) => price * q,
+                None => {
+                    unpriced.insert(h.isin.as_str().to_string());
+                    h.cost()
+                }
+            };
+            client_aum += value;
+            invested += h.cost();
+            let class = h.asset_class.as_str().to_string();
+            let m = mix.entry(class.clone()).or_default();
+            m.value += value;
+            if classes.insert(class) {
+                m.clients += 1;
+            }
+            let t = top.entry(h.isin.clone()).or_insert_with(|| {
+                (
+                    h.symbol.clone(),
+                    h.asset_class.as_str().to_string(),
+                    0,
+                    Decimal::ZERO,
+                    Decimal::ZERO,
+                )
+            });
+            t.2 += 1;
+            t.3 += q;
+            t.4 += value;
+        }
+        if client_aum.is_zero() {
+            continue;
+        }
+        holders += 1;
+        aum += client_aum;
+        let rm = p
+            .relationship_manager
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "unassigned".into());
+        for (map, key) in [
+            (&mut by_segment, segment(client_aum).to_string()),
+            (&mut by_branch, p.branch.clone()),
+            (&mut by_rm, rm),
+        ] {
+            let t = map.entry(key).or_default();
+            t.clients += 1;
+            t.value += client_aum;
+        }
+    }
+    let mut top: Vec<TopHolding> = top
+        .into_iter()
+        .map(|(isin, (symbol, class, clients, q, v))| TopHolding {
+            isin: isin.as_str().into(),
+            symbol,
+            asset_class: class,
+            clients,
+            quantity: q.normalize().to_string(),
+            market_value: money(v),
+        })
+        .collect();
+    top.sort_by(|a, b| {
+        let (x, y): (Decimal, Decimal) = (
+            a.market_value.parse().unwrap_or_default(),
+            b.market_value.parse().unwrap_or_default(),
+        );
+        y.cmp(&x).then(a.isin.cmp(&b.isin))
+    });
+    top.truncate(10);
+    let (from, to, volumes) = volumes;
+    InvestmentReportOut {
+        as_of: on,
+        clients_with_holdings: holders,
+        aum: money(aum),
+        invested: money(invested),
+        by_segment: amounts(by_segment, aum),
+        by_branch: amounts(by_branch, aum),
+        by_relationship_manager: amounts(by_rm, aum),
+        product_mix: amounts(mix, aum),
+        top_holdings: top,
+        volumes_from: from,
+        volumes_to: to,
+        trade_volumes: volumes
+            .into_iter()
+            .map(|(side, asset_class, trades, value)| Volume {
+                side,
+                asset_class,
+                trades,
+                value: money(value),
+            })
+            .collect(),
+        unpriced: unpriced.into_iter().collect(),
+    }
+}
+
+impl InvestmentReportOut {
+    /// The report as CSV: one `section,key,clients,value` row per number.
+    pub fn csv(&self) -> Result<String, csv::Error> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["section", "key", "clients", "value"])?;
+        w.write_record([
+            "total",
+            "aum",
+            &self.clients_with_holdings.to_string(),
+            &self.aum,
+        ])?;
+        w.write_record(["total", "invested", "", &self.invested])?;
+        for (section, list) in [
+            ("by_segment", &self.by_segment),
+            ("by_branch", &self.by_branch),
+            ("by_relationship_manager", &self.by_relationship_manager),
+            ("product_mix", &self.product_mix),
+        ] {
+            for a in list {
+                w.write_record([section, &a.key, &a.clients.to_string(), &a.value])?;
+            }
+        }
+        for t in &self.top_holdings {
+            w.write_record([
+                "top_holdings",
+                &format!("{} {}", t.isin, t.symbol),
+                &t.clients.to_string(),
+                &t.market_value,
+            ])?;
+        }
+        for v in &self.trade_volumes {
+            w.write_record([
+                "trade_volumes",
+                &format!("{} {}", v.side, v.asset_class),
+                &v.trades.to_string(),
+                &v.value,
+            ])?;
+        }
+        let bytes = w.into_inner().map_err(|e| e.into_error())?;
+        Ok(String::from_utf8(bytes).expect("CSV of UTF-8 text"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_follow_assets_under_management() {
+        assert_eq!(segment(Decimal::from(999_999)), "retail");
+        assert_eq!(segment(Decimal::from(1_000_000)), "affluent");
+        assert_eq!(segment(Decimal::from(10_000_000)), "hni");
+        assert_eq!(segment(Decimal::from(50_000_000)), "ultra_hni");
+    }
+}
