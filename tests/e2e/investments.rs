@@ -510,7 +510,10 @@ async fn trades_wait_for_kyc_and_follow_the_risk_profile(store: Store) {
         .map(|a| a["key"].as_str().unwrap())
         .collect();
     assert_eq!(mix.len(), 2, "{r}");
-    assert!(mix.contains(&"equity") && mix.contains(&"mutual_fund"), "{r}");
+    assert!(
+        mix.contains(&"equity") && mix.contains(&"mutual_fund"),
+        "{r}"
+    );
     assert_eq!(r["by_segment"][0]["key"], "retail");
     let buys = r["trade_volumes"]
         .as_array()

@@ -108,12 +108,15 @@ fn amounts(map: BTreeMap<String, Tally>, total: Decimal) -> Vec<Amount> {
     out
 }
 
+/// The period of the trade volumes, and the volumes by side and asset class (count, value).
+pub type Volumes = (NaiveDate, NaiveDate, Vec<(String, String, i64, Decimal)>);
+
 /// Builds the report from the portfolios and the prices of what they hold.
 pub fn build(
     on: NaiveDate,
     portfolios: &[projections::investments::query::PlacedPortfolio],
     prices: &BTreeMap<Isin, Decimal>,
-    volumes: (NaiveDate, NaiveDate, Vec<(String, String, i64, Decimal)>),
+    volumes: Volumes,
 ) -> InvestmentReportOut {
     let mut by_segment: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_branch: BTreeMap<String, Tally> = BTreeMap::new();

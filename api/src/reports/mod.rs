@@ -186,6 +186,8 @@ fn wants_csv(req: &Request) -> bool {
         .is_some_and(|a| a.contains("text/csv"))
 }
 
+// Answered once per request: not worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(ResponseContent)]
 pub enum InvestmentReportBody {
     Json(Json<investments::InvestmentReportOut>),
