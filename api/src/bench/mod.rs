@@ -27,8 +27,17 @@ pub struct BenchArgs {
     /// Seed of the generated people and stories.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Instead: one client with this many trades, then the portfolio read model's rebuild
+    /// rate and the latency of the portfolio summary (now and as of a past date) and of a page
+    /// of trades.
+    #[arg(long, value_name = "TRADES")]
+    pub portfolio: Option<usize>,
+    /// Instruments the `--portfolio` trades are spread across.
+    #[arg(long, default_value_t = 50)]
+    pub instruments: usize,
 }
 
+mod portfolio;
 mod scale;
 
 /// Registers a throw-away admin in the bench's store and signs in as them.
@@ -79,6 +88,9 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
 pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
     if let Some(events) = args.generate {
         return scale::run(store, events, args.seed).await;
+    }
+    if let Some(trades) = args.portfolio {
+        return portfolio::run(store, trades, args.instruments.max(1), args.seed).await;
     }
     let mut config = Config::ephemeral(store.data_dir, store.database_url);
     config.store.master_key = store.master_key;

@@ -479,11 +479,13 @@ pub struct HoldingOut {
     pub unrealised_pnl_pct: Option<String>,
     /// Against the previous close, when the price is of the day valued.
     pub day_change: Option<String>,
-    pub lots: Vec<OpenLotOut>,
+    /// The open lots, oldest first (with `lots=true`).
+    #[oai(skip_serializing_if_is_none)]
+    pub lots: Option<Vec<OpenLotOut>>,
 }
 
 impl HoldingOut {
-    fn of(v: &ValuedHolding) -> Self {
+    fn of(v: &ValuedHolding, with_lots: bool) -> Self {
         let h: &Holding = &v.holding;
         Self {
             isin: h.isin.as_str().into(),
@@ -502,17 +504,18 @@ impl HoldingOut {
             unrealised_pnl: v.unrealised_pnl.map(money),
             unrealised_pnl_pct: v.unrealised_pnl_pct.map(|p| p.to_string()),
             day_change: v.day_change.map(money),
-            lots: h
-                .lots
-                .iter()
-                .map(|l| OpenLotOut {
-                    trade_id: l.trade_id,
-                    bought_on: l.bought_on,
-                    settles_on: l.settles_on,
-                    quantity: l.quantity.normalize().to_string(),
-                    cost: money(l.cost),
-                })
-                .collect(),
+            lots: with_lots.then(|| {
+                h.lots
+                    .iter()
+                    .map(|l| OpenLotOut {
+                        trade_id: l.trade_id,
+                        bought_on: l.bought_on,
+                        settles_on: l.settles_on,
+                        quantity: l.quantity.normalize().to_string(),
+                        cost: money(l.cost),
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -595,11 +598,16 @@ impl PortfolioOut {
         v: &Valuation,
         trades_in_force: u64,
         risk_profile: Option<RiskProfileOut>,
+        with_lots: bool,
     ) -> Self {
         Self {
             client_id,
             as_of: v.on,
-            holdings: v.holdings.iter().map(HoldingOut::of).collect(),
+            holdings: v
+                .holdings
+                .iter()
+                .map(|h| HoldingOut::of(h, with_lots))
+                .collect(),
             totals: TotalsOut {
                 invested: money(v.invested),
                 market_value: money(v.market_value),

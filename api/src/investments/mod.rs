@@ -71,6 +71,7 @@ pub enum PriceResponse {
 
 /// What a portfolio read asks for.
 struct PortfolioQuery {
+    lots: bool,
     as_of: Option<NaiveDate>,
     known_at: Option<DateTime<Utc>>,
     from: Option<NaiveDate>,
@@ -193,6 +194,7 @@ impl InvestmentsApi {
         q: PortfolioQuery,
     ) -> Result<PortfolioResponse, ReadError> {
         let PortfolioQuery {
+            lots,
             as_of,
             known_at,
             from,
@@ -275,7 +277,7 @@ impl InvestmentsApi {
                     .trades()
                     .filter(|(_, t)| t.trade.trade_date <= day)
                     .count() as u64;
-                PortfolioOut::of(client_id, &v, in_force, None)
+                PortfolioOut::of(client_id, &v, in_force, None, lots)
             }
             None => {
                 let summary = projections::investments::query::summary(
@@ -311,7 +313,7 @@ impl InvestmentsApi {
                     score: p.score,
                     profiled_at: p.profiled_at,
                 });
-                PortfolioOut::of(client_id, &v, summary.trades, profile)
+                PortfolioOut::of(client_id, &v, summary.trades, profile, lots)
             }
         };
         let kind = if replay.is_some() {
@@ -414,10 +416,21 @@ impl InvestmentsApi {
         let override_reason = text(&mut f, "override_reason", override_reason.as_ref(), 500);
         let trade = trade_of(&mut f, fields);
         f.finish()?;
-        let row = projections::investments::query::trade(&self.state.db, id.0)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found("trade"))?;
+        let find = || projections::investments::query::trade(&self.state.db, id.0);
+        let row = match find().await.map_err(ApiError::internal)? {
+            Some(row) => row,
+            None => {
+                // Recorded a moment ago, perhaps: once the read model has the whole log.
+                let head = store::log::head(&self.state.db)
+                    .await
+                    .map_err(ApiError::internal)?;
+                http::wait_for_in(&self.state, projections::investments::NAME, Some(head)).await?;
+                find()
+                    .await
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::not_found("trade"))?
+            }
+        };
         let scope = policy::client_scope(&auth.0);
         let (replacement, committed) = commands::investments::correct_trade(
             &self.state.write,
@@ -575,8 +588,11 @@ impl InvestmentsApi {
         to: Query<Option<NaiveDate>>,
         /// Wait until the read model has this log position (read your own writes).
         min_position: Query<Option<i64>>,
+        /// Each holding with its open lots (FIFO, oldest first).
+        lots: Query<Option<bool>>,
     ) -> Result<PortfolioResponse, ReadError> {
         let q = PortfolioQuery {
+            lots: lots.0.unwrap_or(false),
             as_of: as_of.0,
             known_at: known_at.0,
             from: from.0,
@@ -613,8 +629,11 @@ impl InvestmentsApi {
         to: Query<Option<NaiveDate>>,
         /// Wait until the read model has this log position (read your own writes).
         min_position: Query<Option<i64>>,
+        /// Each holding with its open lots (FIFO, oldest first).
+        lots: Query<Option<bool>>,
     ) -> Result<PortfolioResponse, ReadError> {
         let q = PortfolioQuery {
+            lots: lots.0.unwrap_or(false),
             as_of: as_of.0,
             known_at: known_at.0,
             from: from.0,

@@ -130,6 +130,7 @@ pub async fn correct_trade(
     meta: &EventMetadata,
 ) -> Result<(Uuid, Committed), InvestmentError> {
     client_in_scope(write, scope, client_id).await?;
+    let kyc_block = kyc_block(write, client_id).await?;
     let replacement_id = Uuid::now_v7();
     let committed = write
         .portfolios
@@ -141,6 +142,7 @@ pub async fn correct_trade(
                 replacement,
                 reason,
                 by: actor.user_id,
+                kyc_block,
                 override_reason,
             },
             meta,

@@ -247,12 +247,14 @@ impl PriceBook {
     }
 
     async fn store(&self, isin: &Isin, q: &Quote, by: Option<Uuid>) -> Result<(), PriceError> {
-        let replace = q.source == "manual";
-        let conflict = if replace {
+        // A manual price replaces the day's manual price; a provider's quote replaces an
+        // earlier quote of the same day (the close, later, replaces the morning's).
+        let conflict = if q.source == "manual" {
             "DO UPDATE SET price = excluded.price, quoted_at = excluded.quoted_at,
              recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at"
         } else {
-            "DO NOTHING"
+            "DO UPDATE SET price = excluded.price, quoted_at = excluded.quoted_at,
+             recorded_at = excluded.recorded_at WHERE prices.quoted_at < excluded.quoted_at"
         };
         let sql = format!(
             "INSERT INTO prices (isin, on_date, source, price, quoted_at, recorded_by, recorded_at)
@@ -386,7 +388,8 @@ impl PriceBook {
         quote.map(|quote| {
             // A close is the day's price until the next day; a quote during the day goes
             // stale after the limit.
-            let intraday = quote.quoted_at < close_time(quote.on_date);
+            // (A price recorded by hand is the day's price, like a close.)
+            let intraday = quote.source != "manual" && quote.quoted_at < close_time(quote.on_date);
             let stale = quote.on_date < day
                 || (day == today && intraday && now - quote.quoted_at > self.stale_after);
             PriceOn { quote, stale }
@@ -504,6 +507,95 @@ impl PriceBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A provider that is down, counting how often it is asked.
+    struct Down(Arc<AtomicUsize>);
+
+    impl PriceProvider for Down {
+        fn latest<'a>(&'a self, _: &'a Isin) -> BoxFuture<'a, Result<Option<Quote>, PriceError>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Err(PriceError::Unavailable("connection refused".into())) })
+        }
+    }
+
+    async fn book(provider: Box<dyn PriceProvider>) -> PriceBook {
+        let dir = std::env::temp_dir().join(format!("crm-prices-{}", Uuid::new_v4().simple()));
+        let db = Db::connect(None, &dir).await.unwrap();
+        db.migrate().await.unwrap();
+        PriceBook::new(
+            &db,
+            provider,
+            Duration::from_secs(60),
+            chrono::Duration::minutes(15),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_provider_failure_backs_off_and_falls_back_to_the_last_price_marked_stale() {
+        let asked = Arc::new(AtomicUsize::new(0));
+        let book = book(Box::new(Down(asked.clone()))).await;
+        let infy = Isin::parse("INE009A01021").unwrap();
+        let today = domain::kyc::india_today(Utc::now());
+        let yesterday = today.pred_opt().unwrap();
+        book.record(&infy, Decimal::from(1500), yesterday, Uuid::nil())
+            .await
+            .unwrap();
+        let p = book.price(&infy, None).await.unwrap().unwrap();
+        assert_eq!(
+            (p.quote.price, p.quote.on_date),
+            (Decimal::from(1500), yesterday)
+        );
+        assert!(p.stale, "yesterday's price is not today's");
+        // Asked once; while backing off it is not asked again, and reads still answer.
+        assert!(book.price(&infy, None).await.unwrap().is_some());
+        assert!(!book
+            .prices(std::slice::from_ref(&infy), None)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+        // A past day reads the table only.
+        let then = book.price(&infy, Some(yesterday)).await.unwrap().unwrap();
+        assert!(!then.stale);
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+        // An instrument nobody priced has no price, and that is no error.
+        let unknown = Isin::parse("US0378331005").unwrap();
+        assert!(book.price(&unknown, None).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_manual_price_of_the_day_wins_over_an_older_quote_and_closes_load_once() {
+        let book = book(Box::new(FixturePrices::parse(None).unwrap())).await;
+        let loaded = book.load_closes().await.unwrap();
+        assert!(loaded > 100);
+        assert_eq!(
+            book.load_closes().await.unwrap(),
+            loaded,
+            "loading again keeps what is there"
+        );
+        let reliance = Isin::parse("INE002A01018").unwrap();
+        let today = domain::kyc::india_today(Utc::now());
+        book.record(&reliance, Decimal::from(1234), today, Uuid::nil())
+            .await
+            .unwrap();
+        let p = book.price(&reliance, None).await.unwrap().unwrap();
+        assert_eq!(
+            (p.quote.price, p.quote.source.as_str()),
+            (Decimal::from(1234), "manual")
+        );
+        let many = book
+            .prices(std::slice::from_ref(&reliance), None)
+            .await
+            .unwrap();
+        let (chosen, previous) = &many[&reliance];
+        assert_eq!(chosen.quote.price, Decimal::from(1234));
+        assert!(
+            previous.is_some(),
+            "the fixture's last close is the day before"
+        );
+    }
 
     #[tokio::test]
     async fn the_built_in_fixtures_hold_closes_and_snapshots_of_real_isins() {

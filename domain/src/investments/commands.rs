@@ -41,6 +41,8 @@ pub enum PortfolioCommand {
         replacement: Trade,
         reason: Text,
         by: Uuid,
+        /// What the client's KYC says now: a replacement is a trade like any other.
+        kyc_block: Option<TradingBlock>,
         override_reason: Option<Text>,
     },
     /// Records the client's answers to the risk questionnaire.

@@ -219,10 +219,14 @@ impl Portfolio {
                 replacement,
                 reason,
                 by,
+                kyc_block,
                 override_reason,
             } => {
                 if !self.trades.contains_key(&trade_id) {
                     return Err(PortfolioError::UnknownTrade(trade_id));
+                }
+                if let Some(block) = kyc_block {
+                    return Err(PortfolioError::TradingBlocked(block.as_str()));
                 }
                 if self
                     .by_reference(replacement.reference.as_str())

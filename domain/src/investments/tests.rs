@@ -295,6 +295,7 @@ fn a_correction_reverses_and_replaces_and_is_checked_like_a_trade() {
         replacement: buy(quantity, "100", "2026-01-05", "CN-1"),
         reason: text("quantity keyed wrong"),
         by: AGENT,
+        kyc_block: None,
         override_reason: None,
     };
     Given::with(services())
@@ -339,9 +340,26 @@ fn a_correction_reverses_and_replaces_and_is_checked_like_a_trade() {
             replacement: sell("1", "1", "2026-02-05", "CN-2"),
             reason: text("again"),
             by: AGENT,
+            kyc_block: None,
             override_reason: None,
         })
         .then_expect_error(PortfolioError::UnknownTrade(id(2)));
+    // A replacement is a trade: not while KYC blocks trading.
+    Given::with(services())
+        .given(vec![
+            aggressive(),
+            recorded(1, buy("10", "100", "2026-01-05", "CN-1")),
+        ])
+        .when(PortfolioCommand::CorrectTrade {
+            trade_id: id(1),
+            replacement_id: id(3),
+            replacement: buy("11", "100", "2026-01-05", "CN-1"),
+            reason: text("quantity"),
+            by: AGENT,
+            kyc_block: Some(TradingBlock::KycNotVerified),
+            override_reason: None,
+        })
+        .then_expect_error(PortfolioError::TradingBlocked("kyc_not_verified"));
 }
 
 #[test]

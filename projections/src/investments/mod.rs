@@ -109,6 +109,7 @@ async fn apply(
             .await?
             .unwrap_or_else(|| PortfolioSummary::new(client_id));
         let mut recompute = false;
+        let mut applied = false;
         for e in events {
             let fields = domain::personal_fields(Portfolio::TYPE, &e.event_type).unwrap_or(&[]);
             let (event, meta): (PortfolioEvent, EventMetadata) =
@@ -126,7 +127,6 @@ async fn apply(
                     trade,
                     recorded_by,
                     corrects,
-                    suitability_override,
                     ..
                 } => {
                     insert_trade(
@@ -142,7 +142,6 @@ async fn apply(
                     )
                     .await?;
                     summary.trades += 1;
-                    summary.overrides += u64::from(suitability_override.is_some());
                     if !recompute && summary.in_order(trade) {
                         let realised = summary.add(*trade_id, trade);
                         if let Some(r) = realised {
@@ -182,6 +181,11 @@ async fn apply(
             summary.updated_at = meta.recorded_at;
             summary.version = e.sequence;
             summary.position = e.position;
+            applied = true;
+        }
+        if !applied {
+            // Every event of the client's in this batch went to the dead letters.
+            continue;
         }
         if recompute {
             recompute_lots(tx, suffix, &client, &mut summary).await?;
@@ -281,6 +285,14 @@ async fn recompute_lots(
         trades.push((seq as u64, Uuid::parse_str(&id).unwrap_or_default(), trade));
     }
     summary.reset();
+    with_tx!(tx, t => {
+        sqlx::query(&format!(
+            "UPDATE portfolio_trades{suffix} SET realisation = NULL WHERE client_id = $1"
+        ))
+        .bind(client)
+        .execute(&mut **t)
+        .await?;
+    });
     for (id, t) in fifo::ordered(trades.iter().map(|(s, id, t)| (*s, *id, t))) {
         if let Some(r) = summary.add(id, t) {
             set_realisation(tx, suffix, id, Some(&r)).await?;

@@ -167,9 +167,10 @@ pub async fn realisations(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<Vec<(Realisation, Trade)>, ProjectionError> {
-    let rows: Vec<(Value, Value)> = with_db!(db, pool => {
+    // As text, parsed straight into the types (no JSON value tree in between).
+    let rows: Vec<(String, String)> = with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT realisation, trade FROM portfolio_trades
+            "SELECT CAST(realisation AS TEXT), CAST(trade AS TEXT) FROM portfolio_trades
               WHERE client_id = $1 AND side = 'sell' AND status = 'in_force'
                 AND realisation IS NOT NULL AND trade_date >= $2 AND trade_date <= $3",
         )
@@ -183,8 +184,8 @@ pub async fn realisations(
         .map(|(r, t)| {
             let bad = |e: serde_json::Error| ProjectionError::Event(format!("stored sell: {e}"));
             Ok((
-                serde_json::from_value(r).map_err(bad)?,
-                serde_json::from_value(t).map_err(bad)?,
+                serde_json::from_str(&r).map_err(bad)?,
+                serde_json::from_str(&t).map_err(bad)?,
             ))
         })
         .collect()

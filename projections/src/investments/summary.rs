@@ -43,9 +43,8 @@ pub struct PortfolioSummary {
     /// recorded after it would count before it: the lots are recomputed then).
     pub last_date: Option<NaiveDate>,
     pub sold_on_last_date: bool,
-    /// Trades in force, and of them those taken on a suitability override.
+    /// Trades in force.
     pub trades: u64,
-    pub overrides: u64,
     pub profile: Option<ProfileView>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -61,7 +60,6 @@ impl PortfolioSummary {
             last_date: None,
             sold_on_last_date: false,
             trades: 0,
-            overrides: 0,
             profile: None,
             updated_at: DateTime::<Utc>::MIN_UTC,
             version: 0,
