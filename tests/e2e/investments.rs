@@ -98,6 +98,20 @@ async fn trades_make_fifo_lots_gains_and_a_valued_portfolio(store: Store) {
     let tomorrow = (today() + Duration::days(1)).to_string();
     let mut bad_isin = trade(&client, "buy", "1", "100", "2025-01-10", "X-1");
     bad_isin["isin"] = json!("INE002A01019");
+    let mut future_and_bad = trade(&client, "buy", "1", "0", &tomorrow, "X-8");
+    future_and_bad["isin"] = json!("INE002A0101");
+    let (s, v) = app.post_as(&rm, "/api/investments", future_and_bad).await;
+    let named: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (s, named),
+        (422, vec!["trade_date", "isin", "price"]),
+        "{v}"
+    );
     let mut fractional = trade(&client, "buy", "1.5", "100", "2025-01-10", "X-2");
     fractional["fees"] = json!({"brokerage": "-1"});
     for (body, status, named) in [

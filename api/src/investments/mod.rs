@@ -120,7 +120,7 @@ fn trade_of(f: &mut Fields, t: TradeFieldsIn) -> Option<Trade> {
         settlement_date: t.settlement_date,
         reference: t.reference.0,
     };
-    match input.check() {
+    match input.check(domain::kyc::india_today(Utc::now())) {
         Ok(trade) => Some(trade),
         Err(invalid) => {
             f.errors.extend(

@@ -67,8 +67,12 @@ fn fee(c: &mut Checked, field: &'static str, raw: &Option<String>) -> Decimal {
 }
 
 impl TradeInput {
-    pub fn check(self) -> Result<Trade, Vec<Invalid>> {
+    /// Checks every field (`today`: the day in India, which a trade may not be after).
+    pub fn check(self, today: NaiveDate) -> Result<Trade, Vec<Invalid>> {
         let mut c = Checked::default();
+        if self.trade_date > today {
+            c.fail("trade_date", "a trade cannot be dated in the future");
+        }
         let isin = c.take("isin", Isin::parse(&self.isin));
         let symbol = c.take("symbol", symbol(&self.symbol));
         // Shares, ETF units and bonds come whole; fund units to four decimals.
@@ -144,6 +148,10 @@ impl TradeInput {
 mod tests {
     use super::*;
 
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+    }
+
     fn input() -> TradeInput {
         TradeInput {
             side: Side::Buy,
@@ -166,7 +174,7 @@ mod tests {
 
     #[test]
     fn a_good_trade_settles_the_next_working_day() {
-        let t = input().check().unwrap();
+        let t = input().check(today()).unwrap();
         assert_eq!(t.isin.as_str(), "INE002A01018");
         assert_eq!(t.symbol.as_str(), "RELIANCE");
         // Friday 27 November 2026 settles on Monday 30.
@@ -190,12 +198,19 @@ mod tests {
                 ..FeesInput::default()
             },
             reference: " ".into(),
+            trade_date: NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(),
             ..input()
         };
-        let fields: Vec<&str> = bad.check().unwrap_err().iter().map(|i| i.field).collect();
+        let fields: Vec<&str> = bad
+            .check(today())
+            .unwrap_err()
+            .iter()
+            .map(|i| i.field)
+            .collect();
         assert_eq!(
             fields,
             [
+                "trade_date",
                 "isin",
                 "quantity",
                 "price",
@@ -214,6 +229,6 @@ mod tests {
             quantity: "12.3456".into(),
             ..input()
         };
-        assert_eq!(fund.check().unwrap().quantity.to_string(), "12.3456");
+        assert_eq!(fund.check(today()).unwrap().quantity.to_string(), "12.3456");
     }
 }
