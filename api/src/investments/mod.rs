@@ -233,10 +233,12 @@ impl InvestmentsApi {
         };
         let out = match replay {
             Some((day, known_at)) => {
+                // Without `known_at` only the record now is wanted: a moment before every
+                // event leaves the second fold empty, so the log is folded once.
                 let (now, then) = http::now_and_at::<PortfolioRecord>(
                     &self.state,
                     client_id,
-                    known_at.unwrap_or_else(Utc::now),
+                    known_at.unwrap_or(DateTime::<Utc>::MIN_UTC),
                 )
                 .await?;
                 let record = match known_at {

@@ -79,6 +79,11 @@ impl Portfolio {
         self.trades.iter().map(|(id, t)| (*id, t))
     }
 
+    /// How many trades are in force.
+    pub fn trades_in_force(&self) -> usize {
+        self.trades.len()
+    }
+
     pub fn profile(&self) -> Option<RiskProfileLevel> {
         self.profile
     }

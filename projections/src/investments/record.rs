@@ -22,7 +22,7 @@ impl PortfolioRecord {
             self.reversals += 1;
         }
         self.portfolio.apply(event.clone());
-        self.trades_in_force = self.portfolio.trades().count();
+        self.trades_in_force = self.portfolio.trades_in_force();
         self.profile = self.portfolio.profile();
     }
 }
