@@ -160,9 +160,12 @@ async fn current_write_side(store: StoreArgs) -> Result<commands::WriteSide, Str
     let (write, signer) = server::open_write_side(&config)
         .await
         .map_err(|e| e.to_string())?;
-    projections::runner::catch_up(&write.db, &projections::all(&write.keyring, &signer))
-        .await
-        .map_err(|e| e.to_string())?;
+    projections::runner::catch_up(
+        &write.db,
+        &projections::all(&write.keyring, &signer, config.store.holding_periods()),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(write)
 }
 
@@ -195,7 +198,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let (db, keyring, signer) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let all = projections::all(&keyring, &signer);
+            let all = projections::all(&keyring, &signer, config.store.holding_periods());
             let chosen = projections::rebuild::select(all, projection.as_deref())?;
             let names: Vec<&str> = chosen.iter().map(|p| p.name()).collect();
             let names = names.join(", ");

@@ -100,6 +100,12 @@ fn rekyc_years(s: &str) -> Result<domain::kyc::RekycIntervals, String> {
 }
 
 impl StoreArgs {
+    /// How long a holding is kept before its gain is long-term (the write side's and the
+    /// portfolio read model's).
+    pub fn holding_periods(&self) -> domain::investments::HoldingPeriods {
+        self.rules().investments.holding
+    }
+
     /// The configurable rules of the write side: document limits, KYC, investments.
     pub fn rules(&self) -> commands::Rules {
         use domain::investments::{HoldingPeriods, InvestmentRules, Suitability};

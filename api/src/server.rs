@@ -109,7 +109,11 @@ pub async fn open_store(
         config.store.audit_signing_key.as_deref(),
         matches!(db, Db::Sqlite(_)),
     )?);
-    projections::schema::ensure_live(&db, &projections::all(&keyring, &signer)).await?;
+    projections::schema::ensure_live(
+        &db,
+        &projections::all(&keyring, &signer, config.store.holding_periods()),
+    )
+    .await?;
     Ok((db, keyring, signer))
 }
 
@@ -192,7 +196,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .map_err(StartError::Registry)?;
     let prices = price_book(&config, &db).await?;
     let signal = LogSignal::default();
-    let all = projections::all(&keyring, &signer);
+    let all = projections::all(&keyring, &signer, config.store.holding_periods());
     let runner = Runner::new(&db, all.clone(), signal.clone());
     let progress = runner.progress();
     let workers = runner.spawn();

@@ -129,6 +129,13 @@ where
         }
     }
 
+    /// Keeps aggregates folded between commands, up to `budget` events in all: for types
+    /// whose logs grow long, so that a command folds only what was appended since the last.
+    pub fn keep_warm(mut self, budget: usize) -> Self {
+        self.store = self.store.keep_warm(budget);
+        self
+    }
+
     /// What the aggregate decides with (clock, rules), for callers that ask it before acting.
     pub fn services(&self) -> &A::Services {
         &self.services
@@ -256,7 +263,10 @@ where
             let (mut aggregate, loaded) = if assume_new && attempt == 0 {
                 (A::default(), 0)
             } else {
-                self.store.load(id).await.map_err(CommandError::store)?
+                self.store
+                    .load_for_command(id)
+                    .await
+                    .map_err(CommandError::store)?
             };
             // Access first: a version answer would tell a caller who may not see the record
             // that it exists.
@@ -285,6 +295,7 @@ where
                         .map_err(CommandError::store)?
                 };
                 self.counters.commands.fetch_add(1, Ordering::Relaxed);
+                self.store.keep(id, aggregate, loaded);
                 return Ok((
                     Committed {
                         position,
@@ -301,6 +312,8 @@ where
             {
                 Ok(positions) => {
                     let position = positions.iter().copied().max().unwrap_or(0);
+                    // The sink applied the events: the aggregate is as the log now ends.
+                    self.store.keep(id, aggregate, loaded + events.len());
                     self.signal.appended(position);
                     self.counters.commands.fetch_add(1, Ordering::Relaxed);
                     self.counters

@@ -20,6 +20,8 @@ use store::append::{AppendError, Appender};
 use store::privacy::{EncryptingRepository, Keyring, SealedAppend};
 use store::Db;
 
+use crate::warm::Warm;
+
 enum Repository {
     Sqlite(EncryptingRepository<SqliteEventRepository>),
     Postgres(EncryptingRepository<PostgresEventRepository>),
@@ -52,6 +54,8 @@ pub struct LogStore<A> {
     db: Db,
     upcasters: Vec<Box<dyn EventUpcaster>>,
     appender: Arc<Appender>,
+    keyring: Arc<Keyring>,
+    warm: Option<Warm<A>>,
     _aggregate: PhantomData<fn() -> A>,
 }
 
@@ -67,12 +71,12 @@ impl<A: Aggregate> LogStore<A> {
         let repo = match db {
             Db::Sqlite(pool) => Repository::Sqlite(EncryptingRepository::new(
                 SqliteEventRepository::new(pool.clone()),
-                keyring,
+                keyring.clone(),
                 fields,
             )),
             Db::Postgres(pool) => Repository::Postgres(EncryptingRepository::new(
                 PostgresEventRepository::new(pool.clone()),
-                keyring,
+                keyring.clone(),
                 fields,
             )),
         };
@@ -81,7 +85,45 @@ impl<A: Aggregate> LogStore<A> {
             db: db.clone(),
             upcasters,
             appender,
+            keyring,
+            warm: None,
             _aggregate: PhantomData,
+        }
+    }
+
+    /// Keeps aggregates folded between commands, up to `budget` events in all (see
+    /// [`Warm`]).
+    pub fn keep_warm(mut self, budget: usize) -> Self {
+        self.warm = Some(Warm::new(budget));
+        self
+    }
+
+    /// For a command: the aggregate kept warm (brought up to date with the events appended
+    /// since), else folded from all its events. Give it back with [`LogStore::keep`] once
+    /// the command committed.
+    pub async fn load_for_command(&self, id: &str) -> Result<(A, usize), PersistenceError> {
+        let kept = self.warm.as_ref().and_then(|w| w.take(id));
+        // A subject shredded here is folded afresh (its personal data then opens as erased).
+        let Some((mut aggregate, mut sequence)) = kept.filter(|_| !self.keyring.shredded_here(id))
+        else {
+            return self.load(id).await;
+        };
+        let later = with_repo!(&self.repo, r => r.get_last_events::<A>(id, sequence).await?);
+        for e in later {
+            sequence = e.sequence;
+            aggregate.apply(self.decode(e)?);
+        }
+        Ok((aggregate, sequence))
+    }
+
+    /// Keeps the aggregate a command left at `sequence` (when this store keeps any).
+    pub fn keep(&self, id: &str, aggregate: A, sequence: usize) {
+        if let Some(w) = &self.warm {
+            if self.keyring.shredded_here(id) {
+                w.forget(id);
+            } else {
+                w.put(id, aggregate, sequence);
+            }
         }
     }
 

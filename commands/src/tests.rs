@@ -551,3 +551,98 @@ async fn the_log_store_serves_the_cqrs_framework_and_sqlite_es_reads_what_it_wro
     assert!(context.aggregate.is_captured());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two processes' executors on one store: the one keeping the portfolio warm folds in what
+/// the other appended since (a sell there leaves nothing to sell here).
+#[tokio::test]
+async fn a_warm_portfolio_folds_in_what_another_process_appended() {
+    use domain::investments::{
+        AssetClass, Exchange, Fees, Portfolio, PortfolioCommand, PortfolioError, PortfolioServices,
+        Side, Trade,
+    };
+    use domain::values::Isin;
+
+    let dir = std::env::temp_dir().join(format!("crm-warm-{}", Uuid::new_v4().simple()));
+    let db = Db::connect(None, &dir).await.unwrap();
+    db.migrate().await.unwrap();
+    let executor = || async {
+        let keyring = Arc::new(Keyring::load(&db, &dir, None, &[]).await.unwrap());
+        crate::executor::Executor::<Portfolio>::new(
+            &db,
+            PortfolioServices {
+                clock: domain::Clock::system(),
+                rules: Default::default(),
+            },
+            LogSignal::default(),
+            keyring,
+            domain::investments::upcasters(),
+            Default::default(),
+            Arc::new(store::append::Appender::new(&db)),
+        )
+        .keep_warm(1_000)
+    };
+    let (here, there) = (executor().await, executor().await);
+    let client = Uuid::now_v7();
+    let trade = |side, reference: &str| Trade {
+        side,
+        asset_class: AssetClass::Equity,
+        fund_category: None,
+        isin: Isin::parse("INE002A01018").unwrap(),
+        symbol: Text::parse("RELIANCE", 50).unwrap(),
+        exchange: Some(Exchange::Nse),
+        quantity: 10.into(),
+        price: 100.into(),
+        fees: Fees::default(),
+        trade_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        settlement_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 6).unwrap(),
+        reference: Text::parse(reference, 50).unwrap(),
+    };
+    let record = |side, reference: &str| PortfolioCommand::RecordTrade {
+        trade_id: Uuid::now_v7(),
+        client_id: client,
+        trade: trade(side, reference),
+        by: Uuid::nil(),
+        kyc_block: None,
+        override_reason: Some(Text::parse("the client asked for it", 200).unwrap()),
+    };
+    let id = client.to_string();
+    let first = here
+        .execute(&id, record(Side::Buy, "CN-1"), &meta(), None)
+        .await
+        .unwrap();
+    assert_eq!(first.sequence, 1);
+    let sold = there
+        .execute(&id, record(Side::Sell, "CN-2"), &meta(), None)
+        .await
+        .unwrap();
+    assert_eq!(sold.sequence, 2);
+    let again = here
+        .execute(&id, record(Side::Sell, "CN-3"), &meta(), None)
+        .await;
+    assert!(
+        matches!(
+            again,
+            Err(crate::CommandError::Rejected(PortfolioError::Oversold { ref held, .. })) if held.is_zero()
+        ),
+        "{again:?}"
+    );
+    // And a reference used there is taken here.
+    let taken = here
+        .execute(&id, record(Side::Buy, "CN-2"), &meta(), None)
+        .await;
+    assert!(
+        matches!(
+            taken,
+            Err(crate::CommandError::Rejected(
+                PortfolioError::ReferenceTaken(_)
+            ))
+        ),
+        "{taken:?}"
+    );
+    let bought = here
+        .execute(&id, record(Side::Buy, "CN-4"), &meta(), None)
+        .await
+        .unwrap();
+    assert_eq!(bought.sequence, 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}

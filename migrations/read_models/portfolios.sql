@@ -1,6 +1,7 @@
 -- The portfolio read model (template: see leads.sql). One row per client with a portfolio:
--- what it holds (open FIFO lots), its cash flows by day and its risk profile, as a document
--- whose questionnaire answers are sealed with the client's key; and one row per trade.
+-- a summary document (totals per instrument, cash flows and realised gains by day, the risk
+-- profile without its answers) and the open FIFO lots apart, read only to add trades or when
+-- asked for; and one row per trade. Nothing personal is kept here.
 CREATE TABLE IF NOT EXISTS portfolios{s}
 (
     client_id  text PRIMARY KEY,
@@ -10,7 +11,8 @@ CREATE TABLE IF NOT EXISTS portfolios{s}
     invested   text    NOT NULL,
     updated_at {ts}    NOT NULL,
     version    bigint  NOT NULL,
-    doc        {json}  NOT NULL
+    doc        {json}  NOT NULL,
+    lots       {json}  NOT NULL
 );
 -- Every trade recorded, in force or reversed; a sell in force carries the lots it consumed.
 CREATE TABLE IF NOT EXISTS portfolio_trades{s}

@@ -81,16 +81,21 @@ pub trait Projection: Send + Sync + 'static {
 }
 
 /// Every projection this build has, in the order the runner feeds them. They open sealed
-/// personal fields with `keyring`; the ledger signs checkpoints with `signer`.
+/// personal fields with `keyring`; the ledger signs checkpoints with `signer`; portfolios
+/// split realised gains by the holding `periods` configured.
 pub fn all(
     keyring: &std::sync::Arc<store::privacy::Keyring>,
     signer: &std::sync::Arc<store::audit::AuditSigner>,
+    periods: domain::investments::HoldingPeriods,
 ) -> Vec<std::sync::Arc<dyn Projection>> {
     vec![
         std::sync::Arc::new(leads::LeadsProjection::new(keyring.clone())),
         std::sync::Arc::new(clients::ClientsProjection::new(keyring.clone())),
         std::sync::Arc::new(kyc::KycProjection::new(keyring.clone())),
-        std::sync::Arc::new(investments::PortfolioProjection::new(keyring.clone())),
+        std::sync::Arc::new(investments::PortfolioProjection::new(
+            keyring.clone(),
+            periods,
+        )),
         std::sync::Arc::new(users::UsersProjection),
         std::sync::Arc::new(history::HistoryProjection),
         std::sync::Arc::new(ledger::LedgerProjection::new(signer.clone())),

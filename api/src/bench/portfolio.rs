@@ -255,7 +255,10 @@ pub async fn run(
     );
 
     // The read model from zero.
-    let projection = projections::investments::PortfolioProjection::new(running.keyring.clone());
+    let projection = projections::investments::PortfolioProjection::new(
+        running.keyring.clone(),
+        running.state.investment_rules.holding,
+    );
     let t = Instant::now();
     projections::rebuild::rebuild(&db, &projection, |_| {})
         .await

@@ -2,8 +2,11 @@
 //! strings (`"2450.50"`), never as JSON numbers.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::investments::fifo::{Holding, Realisation};
+use std::collections::BTreeMap;
+
+use domain::investments::fifo::{Holding, Position, Realisation};
 use domain::investments::{AssetClass, FundCategory, HoldingPeriods, Side, Trade};
+use domain::values::Isin;
 use poem_openapi::{Enum, Object};
 use projections::investments::query::TradeRow;
 use projections::investments::valuation::{Share, Valuation, ValuedHolding};
@@ -485,8 +488,8 @@ pub struct HoldingOut {
 }
 
 impl HoldingOut {
-    fn of(v: &ValuedHolding, with_lots: bool) -> Self {
-        let h: &Holding = &v.holding;
+    fn of(v: &ValuedHolding, lots: Option<&BTreeMap<Isin, Holding>>) -> Self {
+        let h: &Position = &v.position;
         Self {
             isin: h.isin.as_str().into(),
             symbol: h.symbol.clone(),
@@ -504,9 +507,10 @@ impl HoldingOut {
             unrealised_pnl: v.unrealised_pnl.map(money),
             unrealised_pnl_pct: v.unrealised_pnl_pct.map(|p| p.to_string()),
             day_change: v.day_change.map(money),
-            lots: with_lots.then(|| {
-                h.lots
-                    .iter()
+            lots: lots.map(|all| {
+                all.get(&h.isin)
+                    .into_iter()
+                    .flat_map(|held| held.lots.iter())
                     .map(|l| OpenLotOut {
                         trade_id: l.trade_id,
                         bought_on: l.bought_on,
@@ -598,16 +602,12 @@ impl PortfolioOut {
         v: &Valuation,
         trades_in_force: u64,
         risk_profile: Option<RiskProfileOut>,
-        with_lots: bool,
+        lots: Option<&BTreeMap<Isin, Holding>>,
     ) -> Self {
         Self {
             client_id,
             as_of: v.on,
-            holdings: v
-                .holdings
-                .iter()
-                .map(|h| HoldingOut::of(h, with_lots))
-                .collect(),
+            holdings: v.holdings.iter().map(|h| HoldingOut::of(h, lots)).collect(),
             totals: TotalsOut {
                 invested: money(v.invested),
                 market_value: money(v.market_value),

@@ -14,14 +14,14 @@ use commands::investments::prices::PriceOn;
 use commands::investments::InvestmentError;
 use domain::access::AccessKind;
 use domain::client::ClientError;
-use domain::investments::fifo::{Holding, Realisation};
+use domain::investments::fifo::{Holding, Position, Realisation};
 use domain::investments::{Exchange, FeesInput, RiskAnswers, Trade, TradeInput};
 use domain::values::{Isin, Text};
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use projections::investments::valuation::{self, Inputs, Price};
+use projections::investments::valuation::{self, Inputs, Price, RealisedFrom};
 use projections::investments::PortfolioRecord;
 use uuid::Uuid;
 
@@ -148,7 +148,7 @@ impl InvestmentsApi {
     /// fails the read: the holdings are then valued without a price.
     async fn prices(
         &self,
-        holdings: &[&Holding],
+        holdings: &[Position],
         on: Option<NaiveDate>,
     ) -> (BTreeMap<Isin, Price>, BTreeMap<Isin, String>) {
         let mut sectors = BTreeMap::new();
@@ -159,7 +159,7 @@ impl InvestmentsApi {
         }
         let held: Vec<Isin> = holdings
             .iter()
-            .filter(|h| !h.quantity().is_zero())
+            .filter(|h| !h.quantity.is_zero())
             .map(|h| h.isin.clone())
             .collect();
         let found = match self.state.prices.prices(&held, on).await {
@@ -247,7 +247,8 @@ impl InvestmentsApi {
                 }
                 .unwrap_or_default();
                 let (ledger, flows) = projections::investments::ledger_on(&record.portfolio, day);
-                let holdings: Vec<&Holding> = ledger.holdings.values().collect();
+                let holdings: Vec<Position> =
+                    ledger.holdings.values().map(Holding::position).collect();
                 let (prices, sectors) = self.prices(&holdings, Some(day)).await;
                 let equity: BTreeMap<&Isin, bool> = ledger
                     .holdings
@@ -259,7 +260,7 @@ impl InvestmentsApi {
                         )
                     })
                     .collect();
-                let realisations: Vec<(&Realisation, bool)> = ledger
+                let sells: Vec<(&Realisation, bool)> = ledger
                     .realisations
                     .iter()
                     .map(|r| (r, equity.get(&r.isin).copied().unwrap_or(true)))
@@ -270,7 +271,7 @@ impl InvestmentsApi {
                     prices: &prices,
                     sectors: &sectors,
                     flows,
-                    realisations,
+                    realised: RealisedFrom::Sells(sells),
                     period,
                     periods,
                 });
@@ -279,26 +280,49 @@ impl InvestmentsApi {
                     .trades()
                     .filter(|(_, t)| t.trade.trade_date <= day)
                     .count() as u64;
+                let lots = lots.then_some(&ledger.holdings);
                 PortfolioOut::of(client_id, &v, in_force, None, lots)
             }
             None => {
-                let summary = projections::investments::query::summary(
-                    &self.state.db,
-                    &self.state.keyring,
-                    client_id,
-                )
-                .await
-                .map_err(ApiError::internal)?
-                .unwrap_or_else(|| projections::investments::PortfolioSummary::new(client_id));
-                let sells = projections::investments::query::realisations(
-                    &self.state.db,
-                    client_id,
-                    period.0,
-                    period.1,
-                )
-                .await
-                .map_err(ApiError::internal)?;
-                let holdings: Vec<&Holding> = summary.holdings.values().collect();
+                let db = &self.state.db;
+                let summary = projections::investments::query::summary(db, client_id)
+                    .await
+                    .map_err(ApiError::internal)?
+                    .unwrap_or_else(|| {
+                        projections::investments::PortfolioSummary::new(client_id, periods)
+                    });
+                // The sums the read model split are used when split by the periods
+                // configured now (else, during the rebuild after a change, the sells are).
+                let (from, to) = (period.0.unwrap_or(on), period.1.unwrap_or(on));
+                let sells = match summary.periods == periods {
+                    true => Vec::new(),
+                    false => projections::investments::query::realisations(
+                        db, client_id, period.0, period.1,
+                    )
+                    .await
+                    .map_err(ApiError::internal)?,
+                };
+                let realised = match summary.periods == periods {
+                    true => {
+                        let sum = summary.realised_within(from, to);
+                        RealisedFrom::Sums {
+                            short_term: sum.short_term,
+                            long_term: sum.long_term,
+                        }
+                    }
+                    false => RealisedFrom::Sells(
+                        sells.iter().map(|(r, t)| (r, t.equity_like())).collect(),
+                    ),
+                };
+                let lots = match lots {
+                    true => Some(
+                        projections::investments::query::lots(db, client_id)
+                            .await
+                            .map_err(ApiError::internal)?,
+                    ),
+                    false => None,
+                };
+                let holdings: Vec<Position> = summary.holdings.values().cloned().collect();
                 let (prices, sectors) = self.prices(&holdings, None).await;
                 let v = valuation::value(Inputs {
                     on,
@@ -306,7 +330,7 @@ impl InvestmentsApi {
                     prices: &prices,
                     sectors: &sectors,
                     flows: summary.flows.iter().map(|(d, a)| (*d, *a)).collect(),
-                    realisations: sells.iter().map(|(r, t)| (r, t.equity_like())).collect(),
+                    realised,
                     period,
                     periods,
                 });
@@ -315,7 +339,7 @@ impl InvestmentsApi {
                     score: p.score,
                     profiled_at: p.profiled_at,
                 });
-                PortfolioOut::of(client_id, &v, summary.trades, profile, lots)
+                PortfolioOut::of(client_id, &v, summary.trades, profile, lots.as_ref())
             }
         };
         let kind = if replay.is_some() {

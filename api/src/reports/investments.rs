@@ -129,7 +129,7 @@ pub fn build(
         let mut client_aum = Decimal::ZERO;
         let mut classes = std::collections::BTreeSet::new();
         for h in p.summary.holdings.values() {
-            let q = h.quantity();
+            let q = h.quantity;
             if q.is_zero() {
                 continue;
             }
@@ -137,11 +137,11 @@ pub fn build(
                 Some(price) => price * q,
                 None => {
                     unpriced.insert(h.isin.as_str().to_string());
-                    h.cost()
+                    h.cost
                 }
             };
             client_aum += value;
-            invested += h.cost();
+            invested += h.cost;
             let class = h.asset_class.as_str().to_string();
             let m = mix.entry(class.clone()).or_default();
             m.value += value;

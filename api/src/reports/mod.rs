@@ -308,7 +308,6 @@ impl ReportsApi {
         let branch = branch.map(|b| b.trim().to_ascii_uppercase());
         let portfolios = projections::investments::query::portfolios_in(
             &self.state.db,
-            &self.state.keyring,
             &scope,
             branch.as_deref(),
         )
@@ -317,7 +316,7 @@ impl ReportsApi {
         let held: std::collections::BTreeSet<domain::values::Isin> = portfolios
             .iter()
             .flat_map(|p| p.summary.holdings.values())
-            .filter(|h| !h.quantity().is_zero())
+            .filter(|h| !h.quantity.is_zero())
             .map(|h| h.isin.clone())
             .collect();
         let held: Vec<_> = held.into_iter().collect();

@@ -83,6 +83,37 @@ impl Holding {
     }
 }
 
+/// One instrument held, in totals: what a summary shows without the lots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    pub isin: Isin,
+    pub symbol: String,
+    pub asset_class: AssetClass,
+    pub fund_category: Option<FundCategory>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub quantity: Decimal,
+    /// The FIFO cost of what is held.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub cost: Decimal,
+    /// The earliest settlement of an open lot (none when nothing is held).
+    pub first_settles_on: Option<NaiveDate>,
+}
+
+impl Holding {
+    /// The holding's totals.
+    pub fn position(&self) -> Position {
+        Position {
+            isin: self.isin.clone(),
+            symbol: self.symbol.clone(),
+            asset_class: self.asset_class,
+            fund_category: self.fund_category,
+            quantity: self.quantity(),
+            cost: self.cost(),
+            first_settles_on: self.lots.iter().map(|l| l.settles_on).min(),
+        }
+    }
+}
+
 /// A sell of more than was held on its date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Oversold {

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -38,7 +39,7 @@ pub use rules::{
     Suitability, Trade,
 };
 
-use crate::values::Text;
+use crate::values::{Isin, Text};
 use crate::Clock;
 
 /// What the portfolio needs from outside.
@@ -65,6 +66,12 @@ pub struct Portfolio {
     references: BTreeMap<String, Uuid>,
     recorded: u64,
     profile: Option<RiskProfileLevel>,
+    /// Per instrument: the quantity the trades in force leave, and the latest trade date ever
+    /// recorded (so that a trade after all others is checked without refolding the lots).
+    #[serde(default)]
+    net: BTreeMap<Isin, Decimal>,
+    #[serde(default)]
+    latest: BTreeMap<Isin, NaiveDate>,
 }
 
 impl Portfolio {
@@ -147,6 +154,47 @@ impl Portfolio {
     }
 
     /// Whether the trades in force, with `change` made, still never sell more than is held.
+    /// Whether `trade` is known to leave nothing oversold without refolding the lots: a buy
+    /// only adds to what later sells find, and a sell dated on or after every trade of its
+    /// instrument comes last in FIFO order, so it needs only the quantity held. `false`: a
+    /// back-dated sell, to be checked against the whole ledger.
+    fn held_after_all(&self, trade: &Trade) -> Result<bool, PortfolioError> {
+        if trade.side == Side::Buy {
+            return Ok(true);
+        }
+        if self
+            .latest
+            .get(&trade.isin)
+            .is_some_and(|last| trade.trade_date < *last)
+        {
+            return Ok(false);
+        }
+        let held = self.net.get(&trade.isin).copied().unwrap_or_default();
+        if held < trade.quantity {
+            return Err(PortfolioError::Oversold {
+                isin: trade.isin.clone(),
+                on: trade.trade_date,
+                held,
+                sold: trade.quantity,
+            });
+        }
+        Ok(true)
+    }
+
+    /// Counts a trade coming into (`sign` 1) or going out of force (-1) in the quantities.
+    fn count(&mut self, trade: &Trade, sign: Decimal) {
+        let signed = match trade.side {
+            Side::Buy => trade.quantity,
+            Side::Sell => -trade.quantity,
+        };
+        *self.net.entry(trade.isin.clone()).or_default() += signed * sign;
+        let last = self
+            .latest
+            .entry(trade.isin.clone())
+            .or_insert(trade.trade_date);
+        *last = (*last).max(trade.trade_date);
+    }
+
     fn still_held(
         &self,
         change: impl FnOnce(&mut BTreeMap<Uuid, TradeInForce>),
@@ -196,19 +244,21 @@ impl Portfolio {
                     return Err(PortfolioError::TradingBlocked(block.as_str()));
                 }
                 let suitability = self.check_trade(&trade, today, by, override_reason, rules)?;
-                let seq = self.recorded;
-                self.still_held(
-                    |t| {
-                        t.insert(
-                            trade_id,
-                            TradeInForce {
-                                seq,
-                                trade: trade.clone(),
-                            },
-                        );
-                    },
-                    &rules.holding,
-                )?;
+                if !self.held_after_all(&trade)? {
+                    let seq = self.recorded;
+                    self.still_held(
+                        |t| {
+                            t.insert(
+                                trade_id,
+                                TradeInForce {
+                                    seq,
+                                    trade: trade.clone(),
+                                },
+                            );
+                        },
+                        &rules.holding,
+                    )?;
+                }
                 Ok(vec![PortfolioEvent::TradeRecorded {
                     trade_id,
                     client_id,
@@ -317,6 +367,7 @@ impl Aggregate for Portfolio {
                 ..
             } => {
                 self.client_id = Some(client_id);
+                self.count(&trade, Decimal::ONE);
                 self.references
                     .insert(trade.reference.as_str().to_string(), trade_id);
                 self.trades.insert(
@@ -330,6 +381,7 @@ impl Aggregate for Portfolio {
             }
             PortfolioEvent::TradeReversed { trade_id, .. } => {
                 if let Some(t) = self.trades.remove(&trade_id) {
+                    self.count(&t.trade, Decimal::NEGATIVE_ONE);
                     if self.references.get(t.trade.reference.as_str()) == Some(&trade_id) {
                         self.references.remove(t.trade.reference.as_str());
                     }

@@ -112,7 +112,7 @@ impl Trade {
 
 /// How long a holding is kept before its gain is long-term, in months: held **more than**
 /// this many months (bought 2025-01-10: sold 2026-01-10 is short-term, 2026-01-11 long-term).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HoldingPeriods {
     /// Listed equity, ETFs and equity funds.
     pub equity_months: u32,

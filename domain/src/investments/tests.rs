@@ -210,6 +210,62 @@ fn a_sell_larger_than_the_holding_is_refused() {
         });
 }
 
+/// A sell dated after every trade of its instrument is checked against the quantity held
+/// (without refolding the lots); one dated earlier against the whole ledger.
+#[test]
+fn a_sell_is_checked_where_it_falls_in_fifo_order() {
+    let given = vec![
+        aggressive(),
+        recorded(1, buy("10", "100", "2026-01-05", "CN-1")),
+        recorded(2, sell("6", "110", "2026-03-05", "CN-2")),
+    ];
+    // On the latest date, after a sell of that date: 4 are left.
+    Given::with(services())
+        .given(given.clone())
+        .when(record(3, sell("4", "120", "2026-03-05", "CN-3")))
+        .then_expect_events(vec![recorded(3, sell("4", "120", "2026-03-05", "CN-3"))]);
+    Given::with(services())
+        .given(given.clone())
+        .when(record(3, sell("5", "120", "2026-03-06", "CN-3")))
+        .then_expect_error(PortfolioError::Oversold {
+            isin: Isin::parse(RELIANCE).unwrap(),
+            on: d("2026-03-06"),
+            held: m("4"),
+            sold: m("5"),
+        });
+    // Back-dated: 10 were held on 2026-02-01 but the later sell of 6 would then find 1.
+    Given::with(services())
+        .given(given.clone())
+        .when(record(3, sell("9", "120", "2026-02-01", "CN-3")))
+        .then_expect_error(PortfolioError::Oversold {
+            isin: Isin::parse(RELIANCE).unwrap(),
+            on: d("2026-03-05"),
+            held: m("1"),
+            sold: m("6"),
+        });
+    // A reversed buy no longer counts, even for a sell after everything.
+    let mut reversed = given;
+    reversed.push(PortfolioEvent::TradeReversed {
+        trade_id: id(2),
+        reason: text("duplicate"),
+        reversed_by: AGENT,
+    });
+    reversed.push(PortfolioEvent::TradeReversed {
+        trade_id: id(1),
+        reason: text("duplicate"),
+        reversed_by: AGENT,
+    });
+    Given::with(services())
+        .given(reversed)
+        .when(record(3, sell("1", "120", "2026-04-01", "CN-3")))
+        .then_expect_error(PortfolioError::Oversold {
+            isin: Isin::parse(RELIANCE).unwrap(),
+            on: d("2026-04-01"),
+            held: m("0"),
+            sold: m("1"),
+        });
+}
+
 #[test]
 fn buys_above_the_profile_need_an_acknowledged_override() {
     let cautious = PortfolioEvent::RiskProfiled {

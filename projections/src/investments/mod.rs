@@ -15,15 +15,15 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use cqrs_es::Aggregate;
-use domain::investments::{fifo, Ledger, Portfolio, PortfolioEvent, Trade};
+use domain::investments::{fifo, HoldingPeriods, Ledger, Portfolio, PortfolioEvent, Trade};
 use futures::future::BoxFuture;
 use serde_json::Value;
-use store::privacy::{Keyring, PrivacyError};
+use store::privacy::Keyring;
 use store::EventMetadata;
 use uuid::Uuid;
 
 pub use record::PortfolioRecord;
-pub use summary::{PortfolioSummary, ProfileView, PERSONAL};
+pub use summary::{Book, PortfolioSummary, ProfileView, RealisedDay};
 
 use crate::{with_tx, Projection, ProjectionError, StoredEvent, Tx};
 
@@ -32,11 +32,13 @@ pub const NAME: &str = "portfolios";
 /// The portfolio read model's projection.
 pub struct PortfolioProjection {
     keyring: Arc<Keyring>,
+    /// How realised gains are split (short, long) in the summaries.
+    periods: HoldingPeriods,
 }
 
 impl PortfolioProjection {
-    pub fn new(keyring: Arc<Keyring>) -> Self {
-        Self { keyring }
+    pub fn new(keyring: Arc<Keyring>, periods: HoldingPeriods) -> Self {
+        Self { keyring, periods }
     }
 }
 
@@ -46,7 +48,7 @@ impl Projection for PortfolioProjection {
     }
 
     fn version(&self) -> i64 {
-        1
+        2
     }
 
     fn ddl(&self) -> &'static str {
@@ -78,12 +80,13 @@ impl Projection for PortfolioProjection {
         suffix: &'a str,
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(apply(&self.keyring, tx, suffix, events))
+        Box::pin(apply(&self.keyring, self.periods, tx, suffix, events))
     }
 }
 
 async fn apply(
     keyring: &Keyring,
+    periods: HoldingPeriods,
     tx: &mut Tx,
     suffix: &str,
     events: &[StoredEvent],
@@ -105,10 +108,11 @@ async fn apply(
         let Ok(client_id) = Uuid::parse_str(&client) else {
             continue;
         };
-        let mut summary = load(keyring, tx, suffix, &client)
+        let mut book = load(tx, suffix, &client)
             .await?
-            .unwrap_or_else(|| PortfolioSummary::new(client_id));
-        let mut recompute = false;
+            .unwrap_or_else(|| Book::new(client_id, periods));
+        // Gains split by other holding periods than configured now are split again.
+        let mut recompute = book.summary.periods != periods;
         let mut applied = false;
         for e in events {
             let fields = domain::personal_fields(Portfolio::TYPE, &e.event_type).unwrap_or(&[]);
@@ -141,9 +145,9 @@ async fn apply(
                         *corrects,
                     )
                     .await?;
-                    summary.trades += 1;
-                    if !recompute && summary.in_order(trade) {
-                        let realised = summary.add(*trade_id, trade);
+                    book.summary.trades += 1;
+                    if !recompute && book.in_order(trade) {
+                        let realised = book.add(*trade_id, trade);
                         if let Some(r) = realised {
                             set_realisation(tx, suffix, *trade_id, Some(&r)).await?;
                         }
@@ -161,26 +165,20 @@ async fn apply(
                         .execute(&mut **t)
                         .await?;
                     });
-                    summary.trades = summary.trades.saturating_sub(1);
+                    book.summary.trades = book.summary.trades.saturating_sub(1);
                     recompute = true;
                 }
-                PortfolioEvent::RiskProfiled {
-                    answers,
-                    score,
-                    profile,
-                    ..
-                } => {
-                    summary.profile = Some(ProfileView {
+                PortfolioEvent::RiskProfiled { score, profile, .. } => {
+                    book.summary.profile = Some(ProfileView {
                         level: *profile,
                         score: *score,
-                        answers: answers.clone(),
                         profiled_at: meta.recorded_at,
                     });
                 }
             }
-            summary.updated_at = meta.recorded_at;
-            summary.version = e.sequence;
-            summary.position = e.position;
+            book.summary.updated_at = meta.recorded_at;
+            book.summary.version = e.sequence;
+            book.summary.position = e.position;
             applied = true;
         }
         if !applied {
@@ -188,9 +186,9 @@ async fn apply(
             continue;
         }
         if recompute {
-            recompute_lots(tx, suffix, &client, &mut summary).await?;
+            recompute_lots(tx, suffix, &client, &mut book, periods).await?;
         }
-        save(keyring, tx, suffix, &summary).await?;
+        save(tx, suffix, &book).await?;
     }
     Ok(())
 }
@@ -267,11 +265,12 @@ async fn recompute_lots(
     tx: &mut Tx,
     suffix: &str,
     client: &str,
-    summary: &mut PortfolioSummary,
+    book: &mut Book,
+    periods: HoldingPeriods,
 ) -> Result<(), ProjectionError> {
-    let rows: Vec<(String, i64, Value)> = with_tx!(tx, t => {
+    let rows: Vec<(String, i64, String)> = with_tx!(tx, t => {
         sqlx::query_as(&format!(
-            "SELECT trade_id, seq, trade FROM portfolio_trades{suffix}
+            "SELECT trade_id, seq, CAST(trade AS TEXT) FROM portfolio_trades{suffix}
               WHERE client_id = $1 AND status = 'in_force'"
         ))
         .bind(client)
@@ -280,11 +279,11 @@ async fn recompute_lots(
     });
     let mut trades: Vec<(u64, Uuid, Trade)> = Vec::with_capacity(rows.len());
     for (id, seq, doc) in rows {
-        let trade: Trade = serde_json::from_value(doc)
+        let trade: Trade = serde_json::from_str(&doc)
             .map_err(|e| ProjectionError::Event(format!("stored trade {id}: {e}")))?;
         trades.push((seq as u64, Uuid::parse_str(&id).unwrap_or_default(), trade));
     }
-    summary.reset();
+    book.reset(periods);
     with_tx!(tx, t => {
         sqlx::query(&format!(
             "UPDATE portfolio_trades{suffix} SET realisation = NULL WHERE client_id = $1"
@@ -294,64 +293,56 @@ async fn recompute_lots(
         .await?;
     });
     for (id, t) in fifo::ordered(trades.iter().map(|(s, id, t)| (*s, *id, t))) {
-        if let Some(r) = summary.add(id, t) {
+        if let Some(r) = book.add(id, t) {
             set_realisation(tx, suffix, id, Some(&r)).await?;
         }
     }
     Ok(())
 }
 
-async fn load(
-    keyring: &Keyring,
-    tx: &mut Tx,
-    suffix: &str,
-    client: &str,
-) -> Result<Option<PortfolioSummary>, ProjectionError> {
-    let doc: Option<Value> = with_tx!(tx, t => {
-        sqlx::query_scalar(&format!("SELECT doc FROM portfolios{suffix} WHERE client_id = $1"))
-            .bind(client)
-            .fetch_optional(&mut **t)
-            .await?
+async fn load(tx: &mut Tx, suffix: &str, client: &str) -> Result<Option<Book>, ProjectionError> {
+    // As text, parsed straight into the types (no JSON value tree in between).
+    let row: Option<(String, String)> = with_tx!(tx, t => {
+        sqlx::query_as(&format!(
+            "SELECT CAST(doc AS TEXT), CAST(lots AS TEXT) FROM portfolios{suffix} WHERE client_id = $1"
+        ))
+        .bind(client)
+        .fetch_optional(&mut **t)
+        .await?
     });
-    match doc {
-        Some(doc) => Ok(Some(open(keyring, client, doc).await?)),
-        None => Ok(None),
-    }
+    let Some((doc, lots)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Book {
+        summary: parse(client, &doc)?,
+        lots: parse(client, &lots)?,
+    }))
 }
 
-/// A stored summary with its sealed answers opened (erased ones read as erased).
-pub async fn open(
-    keyring: &Keyring,
+/// A stored part of a client's portfolio.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     client: &str,
-    mut doc: Value,
-) -> Result<PortfolioSummary, ProjectionError> {
-    keyring.open(client, &mut doc, PERSONAL).await?;
-    serde_json::from_value(doc)
+    text: &str,
+) -> Result<T, ProjectionError> {
+    serde_json::from_str(text)
         .map_err(|e| ProjectionError::Event(format!("stored portfolio {client}: {e}")))
 }
 
-async fn save(
-    keyring: &Keyring,
-    tx: &mut Tx,
-    suffix: &str,
-    summary: &PortfolioSummary,
-) -> Result<(), ProjectionError> {
+async fn save(tx: &mut Tx, suffix: &str, book: &Book) -> Result<(), ProjectionError> {
+    let summary = &book.summary;
     let client = summary.client_id.to_string();
-    let mut doc = serde_json::to_value(summary).expect("a summary serializes");
-    match keyring.seal_derived(&client, &mut doc, PERSONAL).await {
-        Ok(()) => {}
-        Err(PrivacyError::Shredded) => Keyring::erase(&mut doc, PERSONAL),
-        Err(e) => return Err(e.into()),
-    }
+    let doc = serde_json::to_value(summary).expect("a summary serializes");
+    let lots = serde_json::to_value(&book.lots).expect("lots serialize");
     let invested = summary.invested().to_string();
     let profile = summary.profile.as_ref().map(|p| p.level.as_str());
     with_tx!(tx, t => {
         sqlx::query(&format!(
-            "INSERT INTO portfolios{suffix} (client_id, profile, trades, invested, updated_at, version, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO portfolios{suffix} (client_id, profile, trades, invested, updated_at, version, doc, lots)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (client_id) DO UPDATE SET profile = excluded.profile,
                trades = excluded.trades, invested = excluded.invested,
-               updated_at = excluded.updated_at, version = excluded.version, doc = excluded.doc"
+               updated_at = excluded.updated_at, version = excluded.version, doc = excluded.doc,
+               lots = excluded.lots"
         ))
         .bind(&client)
         .bind(profile)
@@ -360,6 +351,7 @@ async fn save(
         .bind(summary.updated_at)
         .bind(summary.version)
         .bind(doc)
+        .bind(lots)
         .execute(&mut **t)
         .await?;
     });
@@ -372,7 +364,7 @@ pub fn ledger_on(
     portfolio: &Portfolio,
     on: NaiveDate,
 ) -> (Ledger, Vec<(NaiveDate, rust_decimal::Decimal)>) {
-    let mut summary = PortfolioSummary::new(Uuid::nil());
+    let mut book = Book::new(Uuid::nil(), HoldingPeriods::default());
     let trades: Vec<(u64, Uuid, &Trade)> = portfolio
         .trades()
         .filter(|(_, t)| t.trade.trade_date <= on)
@@ -380,14 +372,14 @@ pub fn ledger_on(
         .collect();
     let mut realisations = Vec::new();
     for (id, t) in fifo::ordered(trades) {
-        if let Some(r) = summary.add(id, t) {
+        if let Some(r) = book.add(id, t) {
             realisations.push(r);
         }
     }
-    let flows = summary.flows.iter().map(|(d, a)| (*d, *a)).collect();
+    let flows = book.summary.flows.iter().map(|(d, a)| (*d, *a)).collect();
     (
         Ledger {
-            holdings: summary.holdings,
+            holdings: book.lots,
             realisations,
         },
         flows,

@@ -2,10 +2,12 @@
 //! first, by keyset cursor), one trade, and the sells of a period with what they realised.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::investments::fifo::Realisation;
+use std::collections::BTreeMap;
+
+use domain::investments::fifo::{Holding, Realisation};
 use domain::investments::Trade;
+use domain::values::Isin;
 use serde_json::Value;
-use store::privacy::Keyring;
 use store::{with_db, Db};
 use uuid::Uuid;
 
@@ -13,22 +15,34 @@ use super::PortfolioSummary;
 use crate::leads::query::{bind_all, decode_cursor, page, Bind, Page, QueryError, Sql};
 use crate::ProjectionError;
 
+/// The client's portfolio summary (totals, without the lots).
 pub async fn summary(
     db: &Db,
-    keyring: &Keyring,
     client_id: Uuid,
 ) -> Result<Option<PortfolioSummary>, ProjectionError> {
     let id = client_id.to_string();
-    let doc: Option<Value> = with_db!(db, pool => {
-        sqlx::query_scalar("SELECT doc FROM portfolios WHERE client_id = $1")
+    let doc: Option<String> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT CAST(doc AS TEXT) FROM portfolios WHERE client_id = $1")
             .bind(&id)
             .fetch_optional(pool)
             .await?
     });
-    match doc {
-        Some(d) => Ok(Some(super::open(keyring, &id, d).await?)),
-        None => Ok(None),
-    }
+    doc.map(|d| super::parse(&id, &d)).transpose()
+}
+
+/// The client's open lots, per instrument (oldest first).
+pub async fn lots(db: &Db, client_id: Uuid) -> Result<BTreeMap<Isin, Holding>, ProjectionError> {
+    let id = client_id.to_string();
+    let lots: Option<String> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT CAST(lots AS TEXT) FROM portfolios WHERE client_id = $1")
+            .bind(&id)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(lots
+        .map(|l| super::parse(&id, &l))
+        .transpose()?
+        .unwrap_or_default())
 }
 
 /// One trade as the read model keeps it.
@@ -202,7 +216,6 @@ pub struct PlacedPortfolio {
 /// The portfolios of the clients in `scope` (of one branch when asked).
 pub async fn portfolios_in(
     db: &Db,
-    keyring: &Keyring,
     scope: &crate::clients::query::ClientScope,
     branch: Option<&str>,
 ) -> Result<Vec<PlacedPortfolio>, QueryError> {
@@ -213,12 +226,12 @@ pub async fn portfolios_in(
         sql.and(format!("c.branch = {bb}"));
     }
     let q = format!(
-        "SELECT p.client_id, c.branch, c.relationship_manager, p.doc
+        "SELECT p.client_id, c.branch, c.relationship_manager, CAST(p.doc AS TEXT)
            FROM portfolios p JOIN clients c ON c.client_id = p.client_id{}
           ORDER BY p.client_id",
         sql.where_clause()
     );
-    let rows: Vec<(String, String, Option<String>, Value)> = with_db!(db, pool => {
+    let rows: Vec<(String, String, Option<String>, String)> = with_db!(db, pool => {
         bind_all!(sqlx::query_as(&q), &sql.binds).fetch_all(pool).await?
     });
     let mut out = Vec::with_capacity(rows.len());
@@ -226,7 +239,7 @@ pub async fn portfolios_in(
         out.push(PlacedPortfolio {
             branch,
             relationship_manager: rm.as_deref().and_then(|r| Uuid::parse_str(r).ok()),
-            summary: super::open(keyring, &id, doc).await?,
+            summary: super::parse(&id, &doc)?,
         });
     }
     Ok(out)

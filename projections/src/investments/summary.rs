@@ -1,44 +1,46 @@
-//! A client's portfolio as the read model keeps it: the open lots of each instrument, the net
-//! cash flow of each day, and the risk profile.
+//! A client's portfolio as the read model keeps it, in two parts: the summary a read shows
+//! (totals per instrument, the net cash flow of each day, the gains realised each day, the
+//! risk profile) and the open lots that trades are added to (read only to add trades, or
+//! when the lots are asked for).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::investments::fifo::{Holding, Realisation};
-use domain::investments::{HoldingPeriods, Ledger, RiskProfileLevel, Side, StoredAnswers, Trade};
+use domain::investments::fifo::{Holding, Position, Realisation};
+use domain::investments::{HoldingPeriods, Ledger, RiskProfileLevel, Side, Trade};
 use domain::values::Isin;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Where the personal data is in a stored [`PortfolioSummary`] (sealed with the client's key).
-pub const PERSONAL: &[&str] = &[
-    "/profile/answers/age",
-    "/profile/answers/income_range",
-    "/profile/answers/horizon_years",
-    "/profile/answers/experience",
-    "/profile/answers/loss_tolerance",
-    "/profile/answers/dependants",
-    "/profile/answers/goals/*",
-    "/profile/answers/preferred_products/*",
-];
-
-/// The risk profile the questionnaire gave.
+/// The risk profile the questionnaire gave (the answers stay in the log, sealed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileView {
     pub level: RiskProfileLevel,
     pub score: u32,
-    pub answers: StoredAnswers,
     pub profiled_at: DateTime<Utc>,
+}
+
+/// The gains realised by the sells of one day, by holding period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RealisedDay {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub short_term: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub long_term: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortfolioSummary {
     pub client_id: Uuid,
-    /// What is held: each instrument's open lots, oldest first.
-    pub holdings: BTreeMap<Isin, Holding>,
+    /// What is held, in totals per instrument (one sold out stays, at zero).
+    pub holdings: BTreeMap<Isin, Position>,
     /// The net cash flow of each trade date (buys negative, sells positive, fees in).
     pub flows: BTreeMap<NaiveDate, Decimal>,
+    /// The gains realised on each trade date, split by `periods`.
+    pub realised: BTreeMap<NaiveDate, RealisedDay>,
+    /// The holding periods `realised` was split by (another configuration splits again).
+    pub periods: HoldingPeriods,
     /// The latest trade date, and whether a sell was recorded on it (a buy of that day
     /// recorded after it would count before it: the lots are recomputed then).
     pub last_date: Option<NaiveDate>,
@@ -52,11 +54,13 @@ pub struct PortfolioSummary {
 }
 
 impl PortfolioSummary {
-    pub fn new(client_id: Uuid) -> Self {
+    pub fn new(client_id: Uuid, periods: HoldingPeriods) -> Self {
         Self {
             client_id,
             holdings: BTreeMap::new(),
             flows: BTreeMap::new(),
+            realised: BTreeMap::new(),
+            periods,
             last_date: None,
             sold_on_last_date: false,
             trades: 0,
@@ -69,51 +73,179 @@ impl PortfolioSummary {
 
     /// The FIFO cost of everything held.
     pub fn invested(&self) -> Decimal {
-        self.holdings.values().map(Holding::cost).sum()
+        self.holdings.values().map(|p| p.cost).sum()
+    }
+
+    /// The gains realised by sells dated within `from..=to`.
+    pub fn realised_within(&self, from: NaiveDate, to: NaiveDate) -> RealisedDay {
+        let mut sum = RealisedDay::default();
+        if from <= to {
+            for day in self.realised.range(from..=to).map(|(_, d)| d) {
+                sum.short_term += day.short_term;
+                sum.long_term += day.long_term;
+            }
+        }
+        sum
+    }
+}
+
+/// What the projection works on: the summary and the open lots behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Book {
+    pub summary: PortfolioSummary,
+    pub lots: BTreeMap<Isin, Holding>,
+}
+
+impl Book {
+    pub fn new(client_id: Uuid, periods: HoldingPeriods) -> Self {
+        Self {
+            summary: PortfolioSummary::new(client_id, periods),
+            lots: BTreeMap::new(),
+        }
     }
 
     /// Whether `trade` comes after every trade in (so that it can be added in place).
     pub fn in_order(&self, trade: &Trade) -> bool {
-        match self.last_date {
+        let s = &self.summary;
+        match s.last_date {
             None => true,
             Some(last) if trade.trade_date > last => true,
             Some(last) if trade.trade_date == last => {
-                trade.side == Side::Sell || !self.sold_on_last_date
+                trade.side == Side::Sell || !s.sold_on_last_date
             }
             Some(_) => false,
         }
     }
 
-    /// Forgets the lots and flows (before they are computed again).
-    pub fn reset(&mut self) {
-        self.holdings.clear();
-        self.flows.clear();
-        self.last_date = None;
-        self.sold_on_last_date = false;
+    /// Forgets the lots, holdings, flows and realised gains (before they are computed again
+    /// from the trades in force), splitting gains by `periods` from now on.
+    pub fn reset(&mut self, periods: HoldingPeriods) {
+        self.lots.clear();
+        let s = &mut self.summary;
+        s.holdings.clear();
+        s.flows.clear();
+        s.realised.clear();
+        s.periods = periods;
+        s.last_date = None;
+        s.sold_on_last_date = false;
     }
 
-    /// Adds a trade after those in; a sell answers what it realised. The terms (short, long)
-    /// are decided when read, by the holding periods configured then.
+    /// Adds a trade after those in; a sell answers what it realised.
     pub fn add(&mut self, id: Uuid, trade: &Trade) -> Option<Realisation> {
+        let periods = self.summary.periods;
         let mut ledger = Ledger {
-            holdings: std::mem::take(&mut self.holdings),
+            holdings: std::mem::take(&mut self.lots),
             realisations: Vec::new(),
         };
-        let added = ledger.add(id, trade, &HoldingPeriods::default());
-        self.holdings = ledger.holdings;
+        let added = ledger.add(id, trade, &periods);
+        self.lots = ledger.holdings;
         if let Err(oversold) = added {
             // The aggregate refuses oversells; a log written otherwise is passed over here.
             tracing::warn!(isin = %oversold.isin, on = %oversold.on, "a sell of more than was held is passed over");
             return None;
         }
-        *self.flows.entry(trade.trade_date).or_default() += trade.cash_flow();
-        if self.last_date != Some(trade.trade_date) {
-            self.sold_on_last_date = false;
+        let s = &mut self.summary;
+        if let Some(h) = self.lots.get(&trade.isin) {
+            s.holdings.insert(trade.isin.clone(), h.position());
         }
-        self.last_date = self.last_date.max(Some(trade.trade_date));
-        if trade.side == Side::Sell && self.last_date == Some(trade.trade_date) {
-            self.sold_on_last_date = true;
+        *s.flows.entry(trade.trade_date).or_default() += trade.cash_flow();
+        if s.last_date != Some(trade.trade_date) {
+            s.sold_on_last_date = false;
         }
-        ledger.realisations.pop()
+        s.last_date = s.last_date.max(Some(trade.trade_date));
+        if trade.side == Side::Sell && s.last_date == Some(trade.trade_date) {
+            s.sold_on_last_date = true;
+        }
+        let realised = ledger.realisations.pop()?;
+        let day = s.realised.entry(realised.sold_on).or_default();
+        day.short_term += realised.short_term;
+        day.long_term += realised.long_term;
+        Some(realised)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use domain::investments::{AssetClass, Exchange, Fees};
+    use domain::values::Text;
+
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::from_str(s).unwrap()
+    }
+
+    fn trade(side: Side, quantity: i64, price: i64, on: &str, settles: &str) -> Trade {
+        Trade {
+            side,
+            asset_class: AssetClass::Equity,
+            fund_category: None,
+            isin: Isin::parse("INE002A01018").unwrap(),
+            symbol: Text::parse("RELIANCE", 20).unwrap(),
+            exchange: Some(Exchange::Nse),
+            quantity: quantity.into(),
+            price: price.into(),
+            fees: Fees {
+                brokerage: 10.into(),
+                ..Fees::default()
+            },
+            trade_date: d(on),
+            settlement_date: d(settles),
+            reference: Text::parse(&format!("{on}-{quantity}"), 20).unwrap(),
+        }
+    }
+
+    /// Totals, flows and the day's realised gains, worked out by hand.
+    #[test]
+    fn a_book_keeps_totals_flows_and_the_realised_gains_of_each_day() {
+        let mut book = Book::new(Uuid::nil(), HoldingPeriods::default());
+        let isin = Isin::parse("INE002A01018").unwrap();
+        // 10 at 100 + 10 fees = 1010; 10 at 200 + 10 = 2010.
+        book.add(
+            Uuid::from_u128(1),
+            &trade(Side::Buy, 10, 100, "2025-01-10", "2025-01-13"),
+        );
+        book.add(
+            Uuid::from_u128(2),
+            &trade(Side::Buy, 10, 200, "2026-01-05", "2026-01-06"),
+        );
+        let p = &book.summary.holdings[&isin];
+        assert_eq!((p.quantity, p.cost), (20.into(), 3020.into()));
+        assert_eq!(p.first_settles_on, Some(d("2025-01-13")));
+        // Sell 15 at 300 less 10 fees = 4490 on 2026-01-11: the first 10 held more than 12
+        // months (long: 2993.33.. - 1010), 5 of the second short (1496.66.. - 1005).
+        let r = book
+            .add(
+                Uuid::from_u128(3),
+                &trade(Side::Sell, 15, 300, "2026-01-11", "2026-01-12"),
+            )
+            .unwrap();
+        assert_eq!(r.lots.len(), 2);
+        let p = &book.summary.holdings[&isin];
+        assert_eq!((p.quantity, p.cost), (5.into(), 1005.into()));
+        assert_eq!(p.first_settles_on, Some(d("2026-01-06")));
+        let day = book
+            .summary
+            .realised_within(d("2026-01-11"), d("2026-01-11"));
+        let proceeds = Decimal::from(4490);
+        let long = proceeds * Decimal::from(10) / Decimal::from(15) - Decimal::from(1010);
+        let short = proceeds * Decimal::from(5) / Decimal::from(15) - Decimal::from(1005);
+        assert_eq!((day.long_term, day.short_term), (long, short));
+        assert_eq!(
+            book.summary
+                .realised_within(d("2026-01-12"), d("2026-12-31")),
+            RealisedDay::default()
+        );
+        assert_eq!(book.summary.flows[&d("2026-01-11")], proceeds);
+        assert_eq!(book.summary.invested(), 1005.into());
+        // Sold out: the instrument stays, at zero.
+        book.add(
+            Uuid::from_u128(4),
+            &trade(Side::Sell, 5, 300, "2026-02-01", "2026-02-02"),
+        );
+        let p = &book.summary.holdings[&isin];
+        assert_eq!((p.quantity, p.first_settles_on), (Decimal::ZERO, None));
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::investments::fifo::{Holding, Realisation};
+use domain::investments::fifo::{Position, Realisation};
 use domain::investments::{xirr, AssetClass, FundCategory, HoldingPeriods};
 use domain::values::Isin;
 use rust_decimal::Decimal;
@@ -41,7 +41,7 @@ impl PositionStatus {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValuedHolding {
-    pub holding: Holding,
+    pub position: Position,
     pub sector: String,
     pub status: PositionStatus,
     pub quantity: Decimal,
@@ -111,16 +111,26 @@ fn shares(values: BTreeMap<String, Decimal>, total: Decimal) -> Vec<Share> {
     out
 }
 
+/// Where the realised gains of the period come from.
+pub enum RealisedFrom<'a> {
+    /// Sells with the lots they consumed (each equity-like or not), split here by `periods`.
+    Sells(Vec<(&'a Realisation, bool)>),
+    /// Sums already split by the periods configured.
+    Sums {
+        short_term: Decimal,
+        long_term: Decimal,
+    },
+}
+
 /// What a portfolio is worth on `on`.
 pub struct Inputs<'a> {
     pub on: NaiveDate,
-    pub holdings: Vec<&'a Holding>,
+    pub holdings: Vec<Position>,
     pub prices: &'a BTreeMap<Isin, Price>,
     pub sectors: &'a BTreeMap<Isin, String>,
     /// The net cash flow of each trade date up to `on`.
     pub flows: Vec<(NaiveDate, Decimal)>,
-    /// The sells to count realised gains of, with whether each is equity-like.
-    pub realisations: Vec<(&'a Realisation, bool)>,
+    pub realised: RealisedFrom<'a>,
     pub period: (Option<NaiveDate>, Option<NaiveDate>),
     pub periods: HoldingPeriods,
 }
@@ -132,11 +142,11 @@ pub fn value(i: Inputs<'_>) -> Valuation {
     let mut by_sector: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut unpriced = Vec::new();
     for h in i.holdings {
-        let quantity = h.quantity();
-        let cost = h.cost();
+        let quantity = h.quantity;
+        let cost = h.cost;
         let status = if quantity.is_zero() {
             PositionStatus::Sold
-        } else if h.lots.iter().all(|l| l.settles_on > i.on) {
+        } else if h.first_settles_on.is_some_and(|first| first > i.on) {
             PositionStatus::Pending
         } else {
             PositionStatus::Active
@@ -177,7 +187,7 @@ pub fn value(i: Inputs<'_>) -> Valuation {
             unrealised_pnl_pct: unrealised.and_then(|u| pct(u, cost)),
             day_change: change,
             price,
-            holding: h.clone(),
+            position: h,
         });
     }
     let mut realised = Realised {
@@ -185,18 +195,29 @@ pub fn value(i: Inputs<'_>) -> Valuation {
         to: i.period.1,
         ..Realised::default()
     };
-    for (r, equity) in &i.realisations {
-        let inside =
-            i.period.0.is_none_or(|f| r.sold_on >= f) && i.period.1.is_none_or(|t| r.sold_on <= t);
-        if !inside {
-            continue;
+    match &i.realised {
+        RealisedFrom::Sums {
+            short_term,
+            long_term,
+        } => {
+            realised.short_term = *short_term;
+            realised.long_term = *long_term;
         }
-        for lot in &r.lots {
-            let gain = lot.proceeds - lot.cost;
-            if i.periods.long_term(*equity, lot.bought_on, r.sold_on) {
-                realised.long_term += gain;
-            } else {
-                realised.short_term += gain;
+        RealisedFrom::Sells(sells) => {
+            for (r, equity) in sells {
+                let inside = i.period.0.is_none_or(|f| r.sold_on >= f)
+                    && i.period.1.is_none_or(|t| r.sold_on <= t);
+                if !inside {
+                    continue;
+                }
+                for lot in &r.lots {
+                    let gain = lot.proceeds - lot.cost;
+                    if i.periods.long_term(*equity, lot.bought_on, r.sold_on) {
+                        realised.long_term += gain;
+                    } else {
+                        realised.short_term += gain;
+                    }
+                }
             }
         }
     }

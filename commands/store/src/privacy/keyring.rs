@@ -437,6 +437,11 @@ impl Keyring {
         self.cache.lock().expect("key cache").remove(subject);
     }
 
+    /// Whether this process shredded the subject's key or saw their erasure in the log.
+    pub fn shredded_here(&self, subject: &str) -> bool {
+        self.shredded.lock().expect("shred list").contains(subject)
+    }
+
     /// Whether the subject's key was destroyed.
     pub async fn is_shredded(&self, subject: &str) -> Result<bool, PrivacyError> {
         Ok(matches!(self.stored(subject).await?, Some((None,))))
