@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (applies migrations and starts the projection runner).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Rebuild read models from the start of the log into fresh tables and swap them in.
@@ -174,7 +174,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(serve) => {
             let running = server::start(Config {
                 store: cli.store,
-                serve,
+                serve: *serve,
             })
             .await
             .map_err(|e| e.to_string())?;

@@ -195,6 +195,22 @@ pub struct ServeArgs {
     /// Seconds after which a quote no longer counts as current (it is shown marked stale).
     #[arg(long, env = "CRM_PRICE_STALE_AFTER", default_value_t = 900)]
     pub price_stale_after: i64,
+    /// A quote service to ask for prices instead of the fixture file, by URL template with
+    /// `{isin}` and/or `{symbol}` (e.g. `https://quotes.example/v1/quote?isin={isin}`).
+    #[arg(long, env = "CRM_PRICE_URL")]
+    pub price_url: Option<String>,
+    /// A header sent to the quote service, `Name: value` (e.g. `Authorization: Bearer …`).
+    #[arg(long, env = "CRM_PRICE_AUTH_HEADER", hide_env_values = true)]
+    pub price_auth_header: Option<String>,
+    /// Where the price is in the quote service's JSON answer (a JSON pointer).
+    #[arg(long, env = "CRM_PRICE_FIELD", default_value = "/price")]
+    pub price_field: String,
+    /// Where the quote's time is (RFC 3339, or a date for a close); absent: when asked.
+    #[arg(long, env = "CRM_PRICE_TIME_FIELD", default_value = "/as_of")]
+    pub price_time_field: String,
+    /// Milliseconds to wait for the quote service (a slower answer counts as a failure).
+    #[arg(long, env = "CRM_PRICE_TIMEOUT_MS", default_value_t = 3000)]
+    pub price_timeout_ms: u64,
 }
 
 /// Everything the server needs.
@@ -242,6 +258,11 @@ impl Config {
                 price_fixtures: None,
                 price_ttl: 60,
                 price_stale_after: 900,
+                price_url: None,
+                price_auth_header: None,
+                price_field: "/price".into(),
+                price_time_field: "/as_of".into(),
+                price_timeout_ms: 3000,
             },
         }
     }

@@ -158,10 +158,28 @@ async fn price_book(config: &Config, db: &Db) -> Result<PriceBook, StartError> {
         ),
         None => None,
     };
-    let provider = FixturePrices::parse(text.as_deref()).map_err(StartError::Prices)?;
+    let fixtures = FixturePrices::parse(text.as_deref()).map_err(StartError::Prices)?;
+    let provider: Box<dyn commands::investments::prices::PriceProvider> =
+        match &config.serve.price_url {
+            // The instruments (symbol, sector) still come from the fixture file.
+            Some(url) => Box::new(
+                crate::investments::quotes::HttpPrices::new(
+                    crate::investments::quotes::HttpQuotes {
+                        url_template: url.clone(),
+                        auth_header: config.serve.price_auth_header.clone(),
+                        price_pointer: config.serve.price_field.clone(),
+                        time_pointer: config.serve.price_time_field.clone(),
+                        timeout: Duration::from_millis(config.serve.price_timeout_ms.max(1)),
+                    },
+                    fixtures,
+                )
+                .map_err(StartError::Prices)?,
+            ),
+            None => Box::new(fixtures),
+        };
     let book = PriceBook::new(
         db,
-        Box::new(provider),
+        provider,
         Duration::from_secs(config.serve.price_ttl),
         chrono::Duration::seconds(config.serve.price_stale_after.max(1)),
     );

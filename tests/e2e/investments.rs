@@ -13,6 +13,7 @@ use crate::support::{Actor, App, Store};
 on_both_stores!(
     trades_make_fifo_lots_gains_and_a_valued_portfolio,
     trades_wait_for_kyc_and_follow_the_risk_profile,
+    prices_come_from_a_quote_service_over_http,
 );
 
 const RELIANCE: &str = "INE002A01018";
@@ -564,5 +565,159 @@ async fn trades_wait_for_kyc_and_follow_the_risk_profile(store: Store) {
             .0,
         200
     );
+    app.stop().await;
+}
+
+/// What the test's quote service answers and saw.
+#[derive(Default)]
+struct QuoteService {
+    down: std::sync::atomic::AtomicBool,
+    asked: std::sync::atomic::AtomicUsize,
+    keys: std::sync::Mutex<Vec<String>>,
+}
+
+/// A quote service on a local port: `GET /v1/{isin}` answers `{"data": {"ltp": "…", "ts": "…"}}`
+/// for Reliance, 404 for anything else, 503 while down.
+async fn quote_service() -> (String, std::sync::Arc<QuoteService>) {
+    use poem::listener::{Acceptor, Listener};
+    use poem::{handler, web, EndpointExt};
+
+    #[handler]
+    fn quote(
+        web::Path(isin): web::Path<String>,
+        req: &poem::Request,
+        state: web::Data<&std::sync::Arc<QuoteService>>,
+    ) -> poem::Response {
+        use std::sync::atomic::Ordering;
+        state.asked.fetch_add(1, Ordering::SeqCst);
+        if let Some(k) = req.headers().get("x-api-key").and_then(|v| v.to_str().ok()) {
+            state.keys.lock().unwrap().push(k.to_string());
+        }
+        if state.down.load(Ordering::SeqCst) {
+            return poem::Response::builder()
+                .status(poem::http::StatusCode::SERVICE_UNAVAILABLE)
+                .finish();
+        }
+        if isin != RELIANCE {
+            return poem::Response::builder()
+                .status(poem::http::StatusCode::NOT_FOUND)
+                .finish();
+        }
+        let body = json!({"data": {"ltp": "2999.95", "ts": (Utc::now() - Duration::seconds(30)).to_rfc3339()}});
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(body.to_string())
+    }
+
+    let state = std::sync::Arc::new(QuoteService::default());
+    let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
+    let app = poem::Route::new()
+        .at("/v1/:isin", poem::get(quote))
+        .data(state.clone());
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
+    (format!("http://{addr}/v1/{{isin}}"), state)
+}
+
+/// The HTTP JSON provider: the price and its time read by pointer, the key sent, the quote
+/// kept in the price table; while the service is down a read still answers (with the
+/// last price kept) and the service is not asked again at once.
+async fn prices_come_from_a_quote_service_over_http(store: Store) {
+    use std::sync::atomic::Ordering;
+
+    let (url, service) = quote_service().await;
+    let fresh = crate::support::Fresh::new(store).await;
+    let app = App::start_with(fresh, |c| {
+        c.serve.price_url = Some(url);
+        c.serve.price_auth_header = Some("X-Api-Key: key-for-quotes".into());
+        c.serve.price_field = "/data/ltp".into();
+        c.serve.price_time_field = "/data/ts".into();
+        c.serve.price_ttl = 0;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let client = verified_client(&app, &rm, &officer, "BKDPR4411K", "2034-01-01").await;
+    aggressive(&app, &rm, &client).await;
+    let (s, v) = app
+        .post_as(
+            &rm,
+            "/api/investments",
+            trade(&client, "buy", "10", "2500", "2025-01-10", "Q-1"),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    // A fund the service does not know (404): valued at cost, listed as unpriced.
+    let mut fund = trade(&client, "buy", "100", "50", "2025-01-10", "Q-2");
+    fund["isin"] = json!("INF209K01YN0");
+    fund["asset_class"] = json!("mutual_fund");
+    fund["fund_category"] = json!("debt");
+    fund["exchange"] = Value::Null;
+    fund["symbol"] = json!("ABSLGILT");
+    let (s, v) = app.post_as(&rm, "/api/investments", fund).await;
+    assert_eq!(s, 201, "{v}");
+    let position = v["position"].as_i64().unwrap();
+
+    let path = format!("/api/investments/portfolio/{client}?min_position={position}");
+    let (s, p) = app.get_as(&rm, &path).await;
+    assert_eq!(s, 200, "{p}");
+    let h = p["holdings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["isin"] == RELIANCE)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            h["price"].as_str(),
+            h["price_source"].as_str(),
+            h["stale"].as_bool()
+        ),
+        (Some("2999.95"), Some("http"), Some(false)),
+        "{p}"
+    );
+    assert_eq!(h["market_value"], "29999.5", "{p}");
+    assert_eq!(p["unpriced"], json!(["INF209K01YN0"]), "{p}");
+    assert!(
+        service
+            .keys
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|k| k == "key-for-quotes")
+            && !service.keys.lock().unwrap().is_empty(),
+        "the key is sent with every request"
+    );
+    // The quote was kept: the price endpoint names it.
+    let (s, q) = app.get_as(&rm, &format!("/api/prices/{RELIANCE}")).await;
+    assert_eq!(
+        (s, q["price"].as_str(), q["source"].as_str()),
+        (200, Some("2999.95"), Some("http")),
+        "{q}"
+    );
+
+    // Down: the read answers with the price kept; the service is left alone for a while.
+    service.down.store(true, Ordering::SeqCst);
+    let before = service.asked.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        let (s, p) = app.get_as(&rm, &path).await;
+        assert_eq!(s, 200, "{p}");
+        let h = p["holdings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["isin"] == RELIANCE)
+            .unwrap()
+            .clone();
+        assert_eq!(h["price"], "2999.95", "{p}");
+    }
+    // The first read after it went down asked (and failed) for each instrument; the next
+    // two were within the back-off.
+    let asked = service.asked.load(Ordering::SeqCst) - before;
+    assert_eq!(asked, 2, "one failed request per instrument, then back-off");
     app.stop().await;
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::values::Isin;
 use futures::future::BoxFuture;
+use futures::StreamExt;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use store::{with_db, Db};
@@ -90,6 +91,9 @@ struct FixtureSnapshot {
     at: DateTime<Utc>,
     price: String,
 }
+
+/// Instruments the provider is asked about at the same time.
+const LATEST_AT_ONCE: usize = 8;
 
 const BUILT_IN: &str = include_str!("../../../fixtures/prices.json");
 
@@ -336,10 +340,17 @@ impl PriceBook {
                 return None;
             }
         }
+        let before = self
+            .cache
+            .lock()
+            .expect("price cache")
+            .get(isin)
+            .and_then(|c| c.quote.clone());
         match self.provider.latest(isin).await {
             Ok(quote) => {
                 self.failing.lock().expect("price failures").remove(isin);
-                if let Some(q) = &quote {
+                // A quote kept already (the provider answered the same again) is not written.
+                if let Some(q) = quote.as_ref().filter(|q| before.as_ref() != Some(*q)) {
                     if let Err(e) = self.store(isin, q, None).await {
                         tracing::warn!(error = %e, "a quote could not be kept");
                     }
@@ -459,8 +470,23 @@ impl PriceBook {
                 }
             }
         }
+        // The provider is asked for every instrument at once (a few at a time), not in turn.
+        let mut latest: Vec<Option<Quote>> = match day >= today {
+            true => {
+                // Boxed: the stream's futures are then of one named type (and `Send`).
+                let asks: Vec<BoxFuture<'_, Option<Quote>>> = isins
+                    .iter()
+                    .map(|i| Box::pin(self.latest(i)) as _)
+                    .collect();
+                futures::stream::iter(asks)
+                    .buffered(LATEST_AT_ONCE)
+                    .collect()
+                    .await
+            }
+            false => vec![None; isins.len()],
+        };
         let mut out = HashMap::new();
-        for isin in isins {
+        for (k, isin) in isins.iter().enumerate() {
             let mut quotes = recent.remove(isin).unwrap_or_default();
             quotes.sort_by(|a, b| {
                 b.on_date
@@ -472,11 +498,7 @@ impl PriceBook {
                 Some(q) => Some(q.clone()),
                 None => self.recorded_on(isin, day).await?,
             };
-            let latest = match day >= today {
-                true => self.latest(isin).await,
-                false => None,
-            };
-            let Some(chosen) = self.choose(latest, recorded, day) else {
+            let Some(chosen) = self.choose(latest[k].take(), recorded, day) else {
                 continue;
             };
             let previous = match quotes.iter().find(|q| q.on_date < chosen.quote.on_date) {
