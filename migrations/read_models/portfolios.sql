@@ -1,7 +1,8 @@
--- The portfolio read model (template: see leads.sql). One row per client with a portfolio:
--- a summary document (totals per instrument, cash flows and realised gains by day, the risk
--- profile without its answers) and the open FIFO lots apart, read only to add trades or when
--- asked for; and one row per trade. Nothing personal is kept here.
+-- The portfolio read model (template: see leads.sql). One row per client with a portfolio: a
+-- summary document (totals per instrument, the risk profile without its answers); one row per
+-- client and trade date (net cash flow, realised gains); one row per client and instrument
+-- with its open FIFO lots (read to add trades or when asked for); and one row per trade. A
+-- trade rewrites only its day, its instrument and the summary. Nothing personal is kept here.
 CREATE TABLE IF NOT EXISTS portfolios{s}
 (
     client_id  text PRIMARY KEY,
@@ -11,8 +12,25 @@ CREATE TABLE IF NOT EXISTS portfolios{s}
     invested   text    NOT NULL,
     updated_at {ts}    NOT NULL,
     version    bigint  NOT NULL,
-    doc        {json}  NOT NULL,
-    lots       {json}  NOT NULL
+    doc        {json}  NOT NULL
+);
+-- Decimal numbers as text.
+CREATE TABLE IF NOT EXISTS portfolio_days{s}
+(
+    client_id  text NOT NULL,
+    day        text NOT NULL,
+    flow       text NOT NULL,
+    short_term text NOT NULL,
+    long_term  text NOT NULL,
+    PRIMARY KEY (client_id, day)
+);
+-- The instrument and its open lots, oldest first (a fifo::Holding).
+CREATE TABLE IF NOT EXISTS portfolio_lots{s}
+(
+    client_id text   NOT NULL,
+    isin      text   NOT NULL,
+    holding   {json} NOT NULL,
+    PRIMARY KEY (client_id, isin)
 );
 -- Every trade recorded, in force or reversed; a sell in force carries the lots it consumed.
 CREATE TABLE IF NOT EXISTS portfolio_trades{s}

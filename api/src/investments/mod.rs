@@ -303,9 +303,12 @@ impl InvestmentsApi {
                     .await
                     .map_err(ApiError::internal)?,
                 };
+                let days = projections::investments::query::days(db, client_id)
+                    .await
+                    .map_err(ApiError::internal)?;
                 let realised = match summary.periods == periods {
                     true => {
-                        let sum = summary.realised_within(from, to);
+                        let sum = projections::investments::realised_within(&days, from, to);
                         RealisedFrom::Sums {
                             short_term: sum.short_term,
                             long_term: sum.long_term,
@@ -330,7 +333,7 @@ impl InvestmentsApi {
                     holdings,
                     prices: &prices,
                     sectors: &sectors,
-                    flows: summary.flows.iter().map(|(d, a)| (*d, *a)).collect(),
+                    flows: days.iter().map(|(d, day)| (*d, day.flow)).collect(),
                     realised,
                     period,
                     periods,

@@ -10,20 +10,23 @@ mod record;
 mod summary;
 pub mod valuation;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use cqrs_es::Aggregate;
 use domain::investments::{fifo, HoldingPeriods, Ledger, Portfolio, PortfolioEvent, Trade};
+use domain::values::Isin;
 use futures::future::BoxFuture;
+use rust_decimal::Decimal;
 use serde_json::Value;
 use store::privacy::Keyring;
 use store::EventMetadata;
 use uuid::Uuid;
 
 pub use record::PortfolioRecord;
-pub use summary::{Book, PortfolioSummary, ProfileView, RealisedDay};
+pub use summary::{realised_within, Book, Day, PortfolioSummary, ProfileView, Realised};
 
 use crate::{with_tx, Projection, ProjectionError, StoredEvent, Tx};
 
@@ -56,7 +59,12 @@ impl Projection for PortfolioProjection {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["portfolios", "portfolio_trades"]
+        &[
+            "portfolios",
+            "portfolio_days",
+            "portfolio_lots",
+            "portfolio_trades",
+        ]
     }
 
     fn concerns(&self, event: &StoredEvent) -> bool {
@@ -188,7 +196,7 @@ async fn apply(
         if recompute {
             recompute_lots(tx, suffix, &client, &mut book, periods).await?;
         }
-        save(tx, suffix, &book).await?;
+        save(tx, suffix, &mut book).await?;
     }
     Ok(())
 }
@@ -302,21 +310,64 @@ async fn recompute_lots(
 
 async fn load(tx: &mut Tx, suffix: &str, client: &str) -> Result<Option<Book>, ProjectionError> {
     // As text, parsed straight into the types (no JSON value tree in between).
-    let row: Option<(String, String)> = with_tx!(tx, t => {
-        sqlx::query_as(&format!(
-            "SELECT CAST(doc AS TEXT), CAST(lots AS TEXT) FROM portfolios{suffix} WHERE client_id = $1"
+    let (doc, days, lots): (Option<String>, Vec<DayRow>, Vec<String>) = with_tx!(tx, t => {
+        let doc = sqlx::query_scalar(&format!(
+            "SELECT CAST(doc AS TEXT) FROM portfolios{suffix} WHERE client_id = $1"
         ))
         .bind(client)
         .fetch_optional(&mut **t)
-        .await?
+        .await?;
+        let days = sqlx::query_as(&format!(
+            "SELECT day, flow, short_term, long_term FROM portfolio_days{suffix} WHERE client_id = $1"
+        ))
+        .bind(client)
+        .fetch_all(&mut **t)
+        .await?;
+        let lots = sqlx::query_scalar(&format!(
+            "SELECT CAST(holding AS TEXT) FROM portfolio_lots{suffix} WHERE client_id = $1"
+        ))
+        .bind(client)
+        .fetch_all(&mut **t)
+        .await?;
+        (doc, days, lots)
     });
-    let Some((doc, lots)) = row else {
+    let Some(doc) = doc else {
         return Ok(None);
     };
-    Ok(Some(Book {
-        summary: parse(client, &doc)?,
-        lots: parse(client, &lots)?,
-    }))
+    let summary: PortfolioSummary = parse(client, &doc)?;
+    let mut book = Book::new(summary.client_id, summary.periods);
+    book.summary = summary;
+    book.days = days_of(client, days)?;
+    for text in lots {
+        let h: fifo::Holding = parse(client, &text)?;
+        book.lots.insert(h.isin.clone(), h);
+    }
+    Ok(Some(book))
+}
+
+/// A stored day: date, flow, short-term and long-term gains, as text.
+pub(crate) type DayRow = (String, String, String, String);
+
+pub(crate) fn days_of(
+    client: &str,
+    rows: Vec<DayRow>,
+) -> Result<BTreeMap<NaiveDate, Day>, ProjectionError> {
+    let bad = |what: &str| ProjectionError::Event(format!("stored portfolio {client}: {what}"));
+    rows.into_iter()
+        .map(|(day, flow, short, long)| {
+            let amount = |s: &str| Decimal::from_str(s).map_err(|_| bad("a day's amount"));
+            Ok((
+                NaiveDate::from_str(&day).map_err(|_| bad("a day"))?,
+                Day {
+                    flow: amount(&flow)?,
+                    realised: Realised {
+                        short_term: amount(&short)?,
+                        long_term: amount(&long)?,
+                    },
+                },
+            ))
+        })
+        .collect()
 }
 
 /// A stored part of a client's portfolio.
@@ -328,21 +379,37 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
         .map_err(|e| ProjectionError::Event(format!("stored portfolio {client}: {e}")))
 }
 
-async fn save(tx: &mut Tx, suffix: &str, book: &Book) -> Result<(), ProjectionError> {
+/// Writes the summary, and the days and instruments that changed (all of them after a
+/// recompute, the ones no longer there deleted).
+async fn save(tx: &mut Tx, suffix: &str, book: &mut Book) -> Result<(), ProjectionError> {
     let summary = &book.summary;
     let client = summary.client_id.to_string();
     let doc = serde_json::to_value(summary).expect("a summary serializes");
-    let lots = serde_json::to_value(&book.lots).expect("lots serialize");
     let invested = summary.invested().to_string();
     let profile = summary.profile.as_ref().map(|p| p.level.as_str());
+    let days: Vec<(&NaiveDate, &Day)> = match book.rewritten {
+        true => book.days.iter().collect(),
+        false => book
+            .changed_days
+            .iter()
+            .filter_map(|d| book.days.get_key_value(d))
+            .collect(),
+    };
+    let lots: Vec<(&Isin, &fifo::Holding)> = match book.rewritten {
+        true => book.lots.iter().collect(),
+        false => book
+            .changed_lots
+            .iter()
+            .filter_map(|i| book.lots.get_key_value(i))
+            .collect(),
+    };
     with_tx!(tx, t => {
         sqlx::query(&format!(
-            "INSERT INTO portfolios{suffix} (client_id, profile, trades, invested, updated_at, version, doc, lots)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO portfolios{suffix} (client_id, profile, trades, invested, updated_at, version, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (client_id) DO UPDATE SET profile = excluded.profile,
                trades = excluded.trades, invested = excluded.invested,
-               updated_at = excluded.updated_at, version = excluded.version, doc = excluded.doc,
-               lots = excluded.lots"
+               updated_at = excluded.updated_at, version = excluded.version, doc = excluded.doc"
         ))
         .bind(&client)
         .bind(profile)
@@ -351,10 +418,49 @@ async fn save(tx: &mut Tx, suffix: &str, book: &Book) -> Result<(), ProjectionEr
         .bind(summary.updated_at)
         .bind(summary.version)
         .bind(doc)
-        .bind(lots)
         .execute(&mut **t)
         .await?;
+        if book.rewritten {
+            for table in ["portfolio_days", "portfolio_lots"] {
+                sqlx::query(&format!("DELETE FROM {table}{suffix} WHERE client_id = $1"))
+                    .bind(&client)
+                    .execute(&mut **t)
+                    .await?;
+            }
+        }
+        for chunk in days.chunks(200) {
+            let mut qb = sqlx::QueryBuilder::new(format!(
+                "INSERT INTO portfolio_days{suffix} (client_id, day, flow, short_term, long_term) "
+            ));
+            qb.push_values(chunk, |mut b, (day, d)| {
+                b.push_bind(&client)
+                    .push_bind(day.to_string())
+                    .push_bind(d.flow.to_string())
+                    .push_bind(d.realised.short_term.to_string())
+                    .push_bind(d.realised.long_term.to_string());
+            });
+            qb.push(
+                " ON CONFLICT (client_id, day) DO UPDATE SET flow = excluded.flow,
+                  short_term = excluded.short_term, long_term = excluded.long_term",
+            );
+            qb.build().execute(&mut **t).await?;
+        }
+        for chunk in lots.chunks(100) {
+            let mut qb = sqlx::QueryBuilder::new(format!(
+                "INSERT INTO portfolio_lots{suffix} (client_id, isin, holding) "
+            ));
+            qb.push_values(chunk, |mut b, (isin, h)| {
+                b.push_bind(&client)
+                    .push_bind(isin.as_str())
+                    .push_bind(sqlx::types::Json(*h));
+            });
+            qb.push(" ON CONFLICT (client_id, isin) DO UPDATE SET holding = excluded.holding");
+            qb.build().execute(&mut **t).await?;
+        }
     });
+    book.changed_days.clear();
+    book.changed_lots.clear();
+    book.rewritten = false;
     Ok(())
 }
 
@@ -376,7 +482,7 @@ pub fn ledger_on(
             realisations.push(r);
         }
     }
-    let flows = book.summary.flows.iter().map(|(d, a)| (*d, *a)).collect();
+    let flows = book.days.iter().map(|(d, day)| (*d, day.flow)).collect();
     (
         Ledger {
             holdings: book.lots,

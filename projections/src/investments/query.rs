@@ -30,19 +30,38 @@ pub async fn summary(
     doc.map(|d| super::parse(&id, &d)).transpose()
 }
 
+/// The client's trade dates: each one's net cash flow and realised gains.
+pub async fn days(
+    db: &Db,
+    client_id: Uuid,
+) -> Result<BTreeMap<NaiveDate, super::Day>, ProjectionError> {
+    let id = client_id.to_string();
+    let rows: Vec<super::DayRow> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT day, flow, short_term, long_term FROM portfolio_days WHERE client_id = $1",
+        )
+        .bind(&id)
+        .fetch_all(pool)
+        .await?
+    });
+    super::days_of(&id, rows)
+}
+
 /// The client's open lots, per instrument (oldest first).
 pub async fn lots(db: &Db, client_id: Uuid) -> Result<BTreeMap<Isin, Holding>, ProjectionError> {
     let id = client_id.to_string();
-    let lots: Option<String> = with_db!(db, pool => {
-        sqlx::query_scalar("SELECT CAST(lots AS TEXT) FROM portfolios WHERE client_id = $1")
+    let rows: Vec<String> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT CAST(holding AS TEXT) FROM portfolio_lots WHERE client_id = $1")
             .bind(&id)
-            .fetch_optional(pool)
+            .fetch_all(pool)
             .await?
     });
-    Ok(lots
-        .map(|l| super::parse(&id, &l))
-        .transpose()?
-        .unwrap_or_default())
+    rows.iter()
+        .map(|text| {
+            let h: Holding = super::parse(&id, text)?;
+            Ok((h.isin.clone(), h))
+        })
+        .collect()
 }
 
 /// One trade as the read model keeps it.

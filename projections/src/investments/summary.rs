@@ -1,9 +1,9 @@
-//! A client's portfolio as the read model keeps it, in two parts: the summary a read shows
-//! (totals per instrument, the net cash flow of each day, the gains realised each day, the
-//! risk profile) and the open lots that trades are added to (read only to add trades, or
-//! when the lots are asked for).
+//! A client's portfolio as the read model keeps it, in three parts, so that a trade rewrites
+//! only what it changed: the summary (totals per instrument, the risk profile), one row per
+//! trade date (the day's net cash flow and realised gains), and one row per instrument with
+//! its open lots (read to add trades, or when the lots are asked for).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::investments::fifo::{Holding, Position, Realisation};
@@ -21,13 +21,35 @@ pub struct ProfileView {
     pub profiled_at: DateTime<Utc>,
 }
 
-/// The gains realised by the sells of one day, by holding period.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RealisedDay {
-    #[serde(with = "rust_decimal::serde::str")]
+/// Gains realised, by holding period.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Realised {
     pub short_term: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
     pub long_term: Decimal,
+}
+
+/// One trade date: the net cash flow of its trades (buys negative, sells positive, fees in)
+/// and the gains its sells realised.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Day {
+    pub flow: Decimal,
+    pub realised: Realised,
+}
+
+/// The gains realised on the days within `from..=to`.
+pub fn realised_within(
+    days: &BTreeMap<NaiveDate, Day>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Realised {
+    let mut sum = Realised::default();
+    if from <= to {
+        for day in days.range(from..=to).map(|(_, d)| d) {
+            sum.short_term += day.realised.short_term;
+            sum.long_term += day.realised.long_term;
+        }
+    }
+    sum
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,11 +57,8 @@ pub struct PortfolioSummary {
     pub client_id: Uuid,
     /// What is held, in totals per instrument (one sold out stays, at zero).
     pub holdings: BTreeMap<Isin, Position>,
-    /// The net cash flow of each trade date (buys negative, sells positive, fees in).
-    pub flows: BTreeMap<NaiveDate, Decimal>,
-    /// The gains realised on each trade date, split by `periods`.
-    pub realised: BTreeMap<NaiveDate, RealisedDay>,
-    /// The holding periods `realised` was split by (another configuration splits again).
+    /// The holding periods the days' realised gains were split by (another configuration
+    /// splits them again).
     pub periods: HoldingPeriods,
     /// The latest trade date, and whether a sell was recorded on it (a buy of that day
     /// recorded after it would count before it: the lots are recomputed then).
@@ -58,8 +77,6 @@ impl PortfolioSummary {
         Self {
             client_id,
             holdings: BTreeMap::new(),
-            flows: BTreeMap::new(),
-            realised: BTreeMap::new(),
             periods,
             last_date: None,
             sold_on_last_date: false,
@@ -75,32 +92,30 @@ impl PortfolioSummary {
     pub fn invested(&self) -> Decimal {
         self.holdings.values().map(|p| p.cost).sum()
     }
-
-    /// The gains realised by sells dated within `from..=to`.
-    pub fn realised_within(&self, from: NaiveDate, to: NaiveDate) -> RealisedDay {
-        let mut sum = RealisedDay::default();
-        if from <= to {
-            for day in self.realised.range(from..=to).map(|(_, d)| d) {
-                sum.short_term += day.short_term;
-                sum.long_term += day.long_term;
-            }
-        }
-        sum
-    }
 }
 
-/// What the projection works on: the summary and the open lots behind it.
+/// What the projection works on: the summary, the days and the open lots, with what
+/// changed since they were read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Book {
     pub summary: PortfolioSummary,
+    pub days: BTreeMap<NaiveDate, Day>,
     pub lots: BTreeMap<Isin, Holding>,
+    /// Days and instruments changed; `rewritten`: all of them were computed again.
+    pub changed_days: BTreeSet<NaiveDate>,
+    pub changed_lots: BTreeSet<Isin>,
+    pub rewritten: bool,
 }
 
 impl Book {
     pub fn new(client_id: Uuid, periods: HoldingPeriods) -> Self {
         Self {
             summary: PortfolioSummary::new(client_id, periods),
+            days: BTreeMap::new(),
             lots: BTreeMap::new(),
+            changed_days: BTreeSet::new(),
+            changed_lots: BTreeSet::new(),
+            rewritten: false,
         }
     }
 
@@ -121,10 +136,10 @@ impl Book {
     /// from the trades in force), splitting gains by `periods` from now on.
     pub fn reset(&mut self, periods: HoldingPeriods) {
         self.lots.clear();
+        self.days.clear();
+        self.rewritten = true;
         let s = &mut self.summary;
         s.holdings.clear();
-        s.flows.clear();
-        s.realised.clear();
         s.periods = periods;
         s.last_date = None;
         s.sold_on_last_date = false;
@@ -148,7 +163,10 @@ impl Book {
         if let Some(h) = self.lots.get(&trade.isin) {
             s.holdings.insert(trade.isin.clone(), h.position());
         }
-        *s.flows.entry(trade.trade_date).or_default() += trade.cash_flow();
+        self.changed_lots.insert(trade.isin.clone());
+        self.changed_days.insert(trade.trade_date);
+        let day = self.days.entry(trade.trade_date).or_default();
+        day.flow += trade.cash_flow();
         if s.last_date != Some(trade.trade_date) {
             s.sold_on_last_date = false;
         }
@@ -157,9 +175,8 @@ impl Book {
             s.sold_on_last_date = true;
         }
         let realised = ledger.realisations.pop()?;
-        let day = s.realised.entry(realised.sold_on).or_default();
-        day.short_term += realised.short_term;
-        day.long_term += realised.long_term;
+        day.realised.short_term += realised.short_term;
+        day.realised.long_term += realised.long_term;
         Some(realised)
     }
 }
@@ -226,19 +243,20 @@ mod tests {
         let p = &book.summary.holdings[&isin];
         assert_eq!((p.quantity, p.cost), (5.into(), 1005.into()));
         assert_eq!(p.first_settles_on, Some(d("2026-01-06")));
-        let day = book
-            .summary
-            .realised_within(d("2026-01-11"), d("2026-01-11"));
+        let day = realised_within(&book.days, d("2026-01-11"), d("2026-01-11"));
         let proceeds = Decimal::from(4490);
         let long = proceeds * Decimal::from(10) / Decimal::from(15) - Decimal::from(1010);
         let short = proceeds * Decimal::from(5) / Decimal::from(15) - Decimal::from(1005);
         assert_eq!((day.long_term, day.short_term), (long, short));
         assert_eq!(
-            book.summary
-                .realised_within(d("2026-01-12"), d("2026-12-31")),
-            RealisedDay::default()
+            realised_within(&book.days, d("2026-01-12"), d("2026-12-31")),
+            Realised::default()
         );
-        assert_eq!(book.summary.flows[&d("2026-01-11")], proceeds);
+        assert_eq!(book.days[&d("2026-01-11")].flow, proceeds);
+        assert_eq!(
+            book.changed_days.iter().copied().collect::<Vec<_>>(),
+            vec![d("2025-01-10"), d("2026-01-05"), d("2026-01-11")]
+        );
         assert_eq!(book.summary.invested(), 1005.into());
         // Sold out: the instrument stays, at zero.
         book.add(
