@@ -1,8 +1,9 @@
 -- The portfolio read model (template: see leads.sql). One row per client with a portfolio: a
 -- summary document (totals per instrument, the risk profile without its answers); one row per
--- client and trade date (net cash flow, realised gains); one row per client and instrument
--- with its open FIFO lots (read to add trades or when asked for); and one row per trade. A
--- trade rewrites only its day, its instrument and the summary. Nothing personal is kept here.
+-- client and month with its trade dates (net cash flow, realised gains); one row per client
+-- and instrument with its open FIFO lots (read to add trades or when asked for); and one row
+-- per trade. A trade rewrites only its month, its instrument and the summary. Nothing
+-- personal is kept here.
 CREATE TABLE IF NOT EXISTS portfolios{s}
 (
     client_id  text PRIMARY KEY,
@@ -14,15 +15,13 @@ CREATE TABLE IF NOT EXISTS portfolios{s}
     version    bigint  NOT NULL,
     doc        {json}  NOT NULL
 );
--- Decimal numbers as text.
-CREATE TABLE IF NOT EXISTS portfolio_days{s}
+-- `YYYY-MM`; its days by date: {"flow", "short_term", "long_term"}, decimal strings.
+CREATE TABLE IF NOT EXISTS portfolio_months{s}
 (
-    client_id  text NOT NULL,
-    day        text NOT NULL,
-    flow       text NOT NULL,
-    short_term text NOT NULL,
-    long_term  text NOT NULL,
-    PRIMARY KEY (client_id, day)
+    client_id text   NOT NULL,
+    month     text   NOT NULL,
+    days      {json} NOT NULL,
+    PRIMARY KEY (client_id, month)
 );
 -- The instrument and its open lots, oldest first (a fifo::Holding).
 CREATE TABLE IF NOT EXISTS portfolio_lots{s}

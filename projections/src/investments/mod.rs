@@ -10,16 +10,14 @@ mod record;
 mod summary;
 pub mod valuation;
 
-use std::collections::{BTreeMap, HashMap};
-use std::str::FromStr;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use cqrs_es::Aggregate;
 use domain::investments::{fifo, HoldingPeriods, Ledger, Portfolio, PortfolioEvent, Trade};
 use domain::values::Isin;
 use futures::future::BoxFuture;
-use rust_decimal::Decimal;
 use serde_json::Value;
 use store::privacy::Keyring;
 use store::EventMetadata;
@@ -51,7 +49,7 @@ impl Projection for PortfolioProjection {
     }
 
     fn version(&self) -> i64 {
-        2
+        3
     }
 
     fn ddl(&self) -> &'static str {
@@ -310,15 +308,15 @@ async fn recompute_lots(
 
 async fn load(tx: &mut Tx, suffix: &str, client: &str) -> Result<Option<Book>, ProjectionError> {
     // As text, parsed straight into the types (no JSON value tree in between).
-    let (doc, days, lots): (Option<String>, Vec<DayRow>, Vec<String>) = with_tx!(tx, t => {
+    let (doc, months, lots): (Option<String>, Vec<String>, Vec<String>) = with_tx!(tx, t => {
         let doc = sqlx::query_scalar(&format!(
             "SELECT CAST(doc AS TEXT) FROM portfolios{suffix} WHERE client_id = $1"
         ))
         .bind(client)
         .fetch_optional(&mut **t)
         .await?;
-        let days = sqlx::query_as(&format!(
-            "SELECT day, flow, short_term, long_term FROM portfolio_days{suffix} WHERE client_id = $1"
+        let months = sqlx::query_scalar(&format!(
+            "SELECT CAST(days AS TEXT) FROM portfolio_months{suffix} WHERE client_id = $1"
         ))
         .bind(client)
         .fetch_all(&mut **t)
@@ -329,7 +327,7 @@ async fn load(tx: &mut Tx, suffix: &str, client: &str) -> Result<Option<Book>, P
         .bind(client)
         .fetch_all(&mut **t)
         .await?;
-        (doc, days, lots)
+        (doc, months, lots)
     });
     let Some(doc) = doc else {
         return Ok(None);
@@ -337,7 +335,7 @@ async fn load(tx: &mut Tx, suffix: &str, client: &str) -> Result<Option<Book>, P
     let summary: PortfolioSummary = parse(client, &doc)?;
     let mut book = Book::new(summary.client_id, summary.periods);
     book.summary = summary;
-    book.days = days_of(client, days)?;
+    book.days = days_of(client, &months)?;
     for text in lots {
         let h: fifo::Holding = parse(client, &text)?;
         book.lots.insert(h.isin.clone(), h);
@@ -345,29 +343,23 @@ async fn load(tx: &mut Tx, suffix: &str, client: &str) -> Result<Option<Book>, P
     Ok(Some(book))
 }
 
-/// A stored day: date, flow, short-term and long-term gains, as text.
-pub(crate) type DayRow = (String, String, String, String);
-
+/// The days of stored months.
 pub(crate) fn days_of(
     client: &str,
-    rows: Vec<DayRow>,
+    months: &[String],
 ) -> Result<BTreeMap<NaiveDate, Day>, ProjectionError> {
-    let bad = |what: &str| ProjectionError::Event(format!("stored portfolio {client}: {what}"));
-    rows.into_iter()
-        .map(|(day, flow, short, long)| {
-            let amount = |s: &str| Decimal::from_str(s).map_err(|_| bad("a day's amount"));
-            Ok((
-                NaiveDate::from_str(&day).map_err(|_| bad("a day"))?,
-                Day {
-                    flow: amount(&flow)?,
-                    realised: Realised {
-                        short_term: amount(&short)?,
-                        long_term: amount(&long)?,
-                    },
-                },
-            ))
-        })
-        .collect()
+    let mut days = BTreeMap::new();
+    for m in months {
+        let month: BTreeMap<NaiveDate, Day> = parse(client, m)?;
+        days.extend(month);
+    }
+    Ok(days)
+}
+
+/// The first day of `day`'s month, and of the next.
+fn month_of(day: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = day.with_day(1).expect("day 1");
+    (first, first + chrono::Months::new(1))
 }
 
 /// A stored part of a client's portfolio.
@@ -387,14 +379,19 @@ async fn save(tx: &mut Tx, suffix: &str, book: &mut Book) -> Result<(), Projecti
     let doc = serde_json::to_value(summary).expect("a summary serializes");
     let invested = summary.invested().to_string();
     let profile = summary.profile.as_ref().map(|p| p.level.as_str());
-    let days: Vec<(&NaiveDate, &Day)> = match book.rewritten {
-        true => book.days.iter().collect(),
-        false => book
-            .changed_days
-            .iter()
-            .filter_map(|d| book.days.get_key_value(d))
-            .collect(),
+    // The months to write, each with all its days.
+    let changed: BTreeSet<NaiveDate> = match book.rewritten {
+        true => book.days.keys().map(|d| month_of(*d).0).collect(),
+        false => book.changed_days.iter().map(|d| month_of(*d).0).collect(),
     };
+    let months: Vec<(String, sqlx::types::Json<BTreeMap<&NaiveDate, &Day>>)> = changed
+        .into_iter()
+        .map(|first| {
+            let (from, until) = month_of(first);
+            let days = book.days.range(from..until).collect();
+            (first.format("%Y-%m").to_string(), sqlx::types::Json(days))
+        })
+        .collect();
     let lots: Vec<(&Isin, &fifo::Holding)> = match book.rewritten {
         true => book.lots.iter().collect(),
         false => book
@@ -421,28 +418,21 @@ async fn save(tx: &mut Tx, suffix: &str, book: &mut Book) -> Result<(), Projecti
         .execute(&mut **t)
         .await?;
         if book.rewritten {
-            for table in ["portfolio_days", "portfolio_lots"] {
+            for table in ["portfolio_months", "portfolio_lots"] {
                 sqlx::query(&format!("DELETE FROM {table}{suffix} WHERE client_id = $1"))
                     .bind(&client)
                     .execute(&mut **t)
                     .await?;
             }
         }
-        for chunk in days.chunks(200) {
+        for chunk in months.chunks(100) {
             let mut qb = sqlx::QueryBuilder::new(format!(
-                "INSERT INTO portfolio_days{suffix} (client_id, day, flow, short_term, long_term) "
+                "INSERT INTO portfolio_months{suffix} (client_id, month, days) "
             ));
-            qb.push_values(chunk, |mut b, (day, d)| {
-                b.push_bind(&client)
-                    .push_bind(day.to_string())
-                    .push_bind(d.flow.to_string())
-                    .push_bind(d.realised.short_term.to_string())
-                    .push_bind(d.realised.long_term.to_string());
+            qb.push_values(chunk, |mut b, (month, days)| {
+                b.push_bind(&client).push_bind(month).push_bind(days);
             });
-            qb.push(
-                " ON CONFLICT (client_id, day) DO UPDATE SET flow = excluded.flow,
-                  short_term = excluded.short_term, long_term = excluded.long_term",
-            );
+            qb.push(" ON CONFLICT (client_id, month) DO UPDATE SET days = excluded.days");
             qb.build().execute(&mut **t).await?;
         }
         for chunk in lots.chunks(100) {

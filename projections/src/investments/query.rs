@@ -36,15 +36,13 @@ pub async fn days(
     client_id: Uuid,
 ) -> Result<BTreeMap<NaiveDate, super::Day>, ProjectionError> {
     let id = client_id.to_string();
-    let rows: Vec<super::DayRow> = with_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT day, flow, short_term, long_term FROM portfolio_days WHERE client_id = $1",
-        )
-        .bind(&id)
-        .fetch_all(pool)
-        .await?
+    let months: Vec<String> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT CAST(days AS TEXT) FROM portfolio_months WHERE client_id = $1")
+            .bind(&id)
+            .fetch_all(pool)
+            .await?
     });
-    super::days_of(&id, rows)
+    super::days_of(&id, &months)
 }
 
 /// The client's open lots, per instrument (oldest first).

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::investments::fifo::{Holding, Position, Realisation};
-use domain::investments::{HoldingPeriods, Ledger, RiskProfileLevel, Side, Trade};
+use domain::investments::{HoldingPeriods, Ledger, RiskProfileLevel, Trade};
 use domain::values::Isin;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -22,17 +22,21 @@ pub struct ProfileView {
 }
 
 /// Gains realised, by holding period.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Realised {
+    #[serde(with = "rust_decimal::serde::str")]
     pub short_term: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
     pub long_term: Decimal,
 }
 
 /// One trade date: the net cash flow of its trades (buys negative, sells positive, fees in)
 /// and the gains its sells realised.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Day {
+    #[serde(with = "rust_decimal::serde::str")]
     pub flow: Decimal,
+    #[serde(flatten)]
     pub realised: Realised,
 }
 
@@ -60,10 +64,8 @@ pub struct PortfolioSummary {
     /// The holding periods the days' realised gains were split by (another configuration
     /// splits them again).
     pub periods: HoldingPeriods,
-    /// The latest trade date, and whether a sell was recorded on it (a buy of that day
-    /// recorded after it would count before it: the lots are recomputed then).
+    /// The latest trade date.
     pub last_date: Option<NaiveDate>,
-    pub sold_on_last_date: bool,
     /// Trades in force.
     pub trades: u64,
     pub profile: Option<ProfileView>,
@@ -79,7 +81,6 @@ impl PortfolioSummary {
             holdings: BTreeMap::new(),
             periods,
             last_date: None,
-            sold_on_last_date: false,
             trades: 0,
             profile: None,
             updated_at: DateTime::<Utc>::MIN_UTC,
@@ -119,17 +120,13 @@ impl Book {
         }
     }
 
-    /// Whether `trade` comes after every trade in (so that it can be added in place).
+    /// Whether `trade` can be added in place: it is dated on or after every trade in. (A buy
+    /// of the latest day recorded after a sell of that day comes before the sell in FIFO
+    /// order, but the sell, which did not need it, consumed the same older lots either way.)
     pub fn in_order(&self, trade: &Trade) -> bool {
-        let s = &self.summary;
-        match s.last_date {
-            None => true,
-            Some(last) if trade.trade_date > last => true,
-            Some(last) if trade.trade_date == last => {
-                trade.side == Side::Sell || !s.sold_on_last_date
-            }
-            Some(_) => false,
-        }
+        self.summary
+            .last_date
+            .is_none_or(|last| trade.trade_date >= last)
     }
 
     /// Forgets the lots, holdings, flows and realised gains (before they are computed again
@@ -142,7 +139,6 @@ impl Book {
         s.holdings.clear();
         s.periods = periods;
         s.last_date = None;
-        s.sold_on_last_date = false;
     }
 
     /// Adds a trade after those in; a sell answers what it realised.
@@ -167,13 +163,7 @@ impl Book {
         self.changed_days.insert(trade.trade_date);
         let day = self.days.entry(trade.trade_date).or_default();
         day.flow += trade.cash_flow();
-        if s.last_date != Some(trade.trade_date) {
-            s.sold_on_last_date = false;
-        }
         s.last_date = s.last_date.max(Some(trade.trade_date));
-        if trade.side == Side::Sell && s.last_date == Some(trade.trade_date) {
-            s.sold_on_last_date = true;
-        }
         let realised = ledger.realisations.pop()?;
         day.realised.short_term += realised.short_term;
         day.realised.long_term += realised.long_term;
@@ -185,7 +175,7 @@ impl Book {
 mod tests {
     use std::str::FromStr;
 
-    use domain::investments::{AssetClass, Exchange, Fees};
+    use domain::investments::{fifo, AssetClass, Exchange, Fees, Side};
     use domain::values::Text;
 
     use super::*;
@@ -265,5 +255,48 @@ mod tests {
         );
         let p = &book.summary.holdings[&isin];
         assert_eq!((p.quantity, p.first_settles_on), (Decimal::ZERO, None));
+    }
+
+    /// A buy of the latest day recorded after a sell of that day is added in place, and the
+    /// lots and days are those a recompute in FIFO order gives.
+    #[test]
+    fn a_same_day_buy_after_a_sell_adds_in_place_as_a_recompute_would() {
+        let trades = [
+            trade(Side::Buy, 10, 100, "2025-01-10", "2025-01-13"),
+            trade(Side::Buy, 4, 150, "2025-06-10", "2025-06-11"),
+            trade(Side::Sell, 12, 200, "2026-03-02", "2026-03-03"),
+            trade(Side::Buy, 5, 210, "2026-03-02", "2026-03-03"),
+            trade(Side::Sell, 3, 220, "2026-03-02", "2026-03-03"),
+        ];
+        let mut incremental = Book::new(Uuid::nil(), HoldingPeriods::default());
+        for (n, t) in trades.iter().enumerate() {
+            assert!(incremental.in_order(t));
+            incremental.add(Uuid::from_u128(n as u128), t);
+        }
+        let mut recomputed = Book::new(Uuid::nil(), HoldingPeriods::default());
+        recomputed.reset(HoldingPeriods::default());
+        let ordered = fifo::ordered(
+            trades
+                .iter()
+                .enumerate()
+                .map(|(n, t)| (n as u64, Uuid::from_u128(n as u128), t)),
+        );
+        for (id, t) in ordered {
+            recomputed.add(id, t);
+        }
+        assert_eq!(incremental.lots, recomputed.lots);
+        assert_eq!(incremental.days, recomputed.days);
+        assert_eq!(incremental.summary.holdings, recomputed.summary.holdings);
+        // The first sell takes the 10 of January and 2 of June; the second the other 2 of
+        // June and 1 of the day's buy: 4 of the day's buy are left.
+        let isin = Isin::parse("INE002A01018").unwrap();
+        let left: Vec<Decimal> = incremental.lots[&isin]
+            .lots
+            .iter()
+            .map(|l| l.quantity)
+            .collect();
+        assert_eq!(left, vec![Decimal::from(4)]);
+        // A trade dated before the latest is not added in place.
+        assert!(!incremental.in_order(&trade(Side::Buy, 1, 100, "2026-03-01", "2026-03-02")));
     }
 }
