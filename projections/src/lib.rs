@@ -101,3 +101,48 @@ pub fn all(
         std::sync::Arc::new(ledger::LedgerProjection::new(signer.clone())),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    /// A rebuild creates the tables a projection names and swaps them in: every table its
+    /// DDL creates must be named (else the rebuild writes to a table it never made).
+    #[tokio::test]
+    async fn every_table_a_projection_creates_is_named() {
+        let dir =
+            std::env::temp_dir().join(format!("crm-tables-{}", uuid::Uuid::new_v4().simple()));
+        let db = store::Db::connect(None, &dir).await.unwrap();
+        db.migrate().await.unwrap();
+        let keyring = std::sync::Arc::new(
+            store::privacy::Keyring::load(&db, &dir, None, &[])
+                .await
+                .unwrap(),
+        );
+        let signer =
+            std::sync::Arc::new(store::audit::AuditSigner::load(&dir, None, true).unwrap());
+        for p in super::all(&keyring, &signer, Default::default()) {
+            let created: Vec<String> = p
+                .ddl()
+                .split("CREATE TABLE IF NOT EXISTS")
+                .skip(1)
+                .map(|rest| {
+                    rest.trim_start()
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect();
+            let mut named: Vec<String> = p.tables().iter().map(|t| t.to_string()).collect();
+            let mut created_sorted = created.clone();
+            created_sorted.sort();
+            named.sort();
+            assert_eq!(
+                created_sorted,
+                named,
+                "{}: the tables its DDL creates",
+                p.name()
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

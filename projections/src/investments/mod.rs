@@ -59,7 +59,7 @@ impl Projection for PortfolioProjection {
     fn tables(&self) -> &'static [&'static str] {
         &[
             "portfolios",
-            "portfolio_days",
+            "portfolio_months",
             "portfolio_lots",
             "portfolio_trades",
         ]
