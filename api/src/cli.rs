@@ -184,6 +184,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let mut config = Config::ephemeral(cli.store.data_dir, cli.store.database_url);
             config.store.master_key = cli.store.master_key;
             config.store.previous_master_keys = cli.store.previous_master_keys;
+            // The portfolio read model is built for the holding periods configured.
+            config.store.long_term_months_equity = cli.store.long_term_months_equity;
+            config.store.long_term_months_other = cli.store.long_term_months_other;
             let (db, _, _) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;

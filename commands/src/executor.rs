@@ -49,6 +49,10 @@ pub struct CommandCounters {
     pub events_appended: AtomicU64,
     /// Commands answered with a conflict after losing every optimistic-lock race.
     pub conflicts: AtomicU64,
+    /// Aggregates a command took warm (adding only the events appended since), and those it
+    /// folded from all their events.
+    pub warm_loads: AtomicU64,
+    pub full_loads: AtomicU64,
 }
 
 /// Where a command's events landed.
@@ -263,28 +267,46 @@ where
             let (mut aggregate, loaded) = if assume_new && attempt == 0 {
                 (A::default(), 0)
             } else {
-                self.store
+                let (aggregate, loaded, warm) = self
+                    .store
                     .load_for_command(id)
                     .await
-                    .map_err(CommandError::store)?
+                    .map_err(CommandError::store)?;
+                match warm {
+                    true => &self.counters.warm_loads,
+                    false => &self.counters.full_loads,
+                }
+                .fetch_add(1, Ordering::Relaxed);
+                (aggregate, loaded)
             };
             // Access first: a version answer would tell a caller who may not see the record
             // that it exists.
+            // A refusal before anything was applied leaves the aggregate as the log ends: it
+            // is kept for the next command.
             if let Some(guard) = guard {
-                guard(&aggregate).map_err(CommandError::Rejected)?;
+                if let Err(e) = guard(&aggregate) {
+                    self.store.keep(id, aggregate, loaded);
+                    return Err(CommandError::Rejected(e));
+                }
             }
             if let Some(expected) = expected.filter(|e| *e != loaded) {
+                self.store.keep(id, aggregate, loaded);
                 return Err(CommandError::VersionMismatch {
                     expected,
                     actual: loaded,
                 });
             }
             let sink = EventSink::default();
-            aggregate
+            let handled = aggregate
                 .handle(command.clone(), &self.services, &sink)
-                .await
-                .map_err(CommandError::Rejected)?;
+                .await;
             let events = sink.collect().await;
+            if let Err(e) = handled {
+                if events.is_empty() {
+                    self.store.keep(id, aggregate, loaded);
+                }
+                return Err(CommandError::Rejected(e));
+            }
             if events.is_empty() {
                 let position = if loaded == 0 {
                     0

@@ -101,19 +101,21 @@ impl<A: Aggregate> LogStore<A> {
     /// For a command: the aggregate kept warm (brought up to date with the events appended
     /// since), else folded from all its events. Give it back with [`LogStore::keep`] once
     /// the command committed.
-    pub async fn load_for_command(&self, id: &str) -> Result<(A, usize), PersistenceError> {
+    /// `true` with it: it was kept warm.
+    pub async fn load_for_command(&self, id: &str) -> Result<(A, usize, bool), PersistenceError> {
         let kept = self.warm.as_ref().and_then(|w| w.take(id));
         // A subject shredded here is folded afresh (its personal data then opens as erased).
         let Some((mut aggregate, mut sequence)) = kept.filter(|_| !self.keyring.shredded_here(id))
         else {
-            return self.load(id).await;
+            let (aggregate, sequence) = self.load(id).await?;
+            return Ok((aggregate, sequence, false));
         };
         let later = with_repo!(&self.repo, r => r.get_last_events::<A>(id, sequence).await?);
         for e in later {
             sequence = e.sequence;
             aggregate.apply(self.decode(e)?);
         }
-        Ok((aggregate, sequence))
+        Ok((aggregate, sequence, true))
     }
 
     /// Keeps the aggregate a command left at `sequence` (when this store keeps any).

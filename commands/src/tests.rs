@@ -565,7 +565,7 @@ async fn a_warm_portfolio_folds_in_what_another_process_appended() {
     let dir = std::env::temp_dir().join(format!("crm-warm-{}", Uuid::new_v4().simple()));
     let db = Db::connect(None, &dir).await.unwrap();
     db.migrate().await.unwrap();
-    let executor = || async {
+    let executor = |counters: Arc<crate::CommandCounters>| async {
         let keyring = Arc::new(Keyring::load(&db, &dir, None, &[]).await.unwrap());
         crate::executor::Executor::<Portfolio>::new(
             &db,
@@ -576,12 +576,16 @@ async fn a_warm_portfolio_folds_in_what_another_process_appended() {
             LogSignal::default(),
             keyring,
             domain::investments::upcasters(),
-            Default::default(),
+            counters,
             Arc::new(store::append::Appender::new(&db)),
         )
         .keep_warm(1_000)
     };
-    let (here, there) = (executor().await, executor().await);
+    let counters = Arc::new(crate::CommandCounters::default());
+    let (here, there) = (
+        executor(counters.clone()).await,
+        executor(Default::default()).await,
+    );
     let client = Uuid::now_v7();
     let trade = |side, reference: &str| Trade {
         side,
@@ -644,5 +648,15 @@ async fn a_warm_portfolio_folds_in_what_another_process_appended() {
         .await
         .unwrap();
     assert_eq!(bought.sequence, 3);
+    // Folded in full once (the first command here); every later one took it warm, adding
+    // the sell appended there (a stale one would have lost the race and folded again).
+    use std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(
+        (
+            counters.full_loads.load(Relaxed),
+            counters.warm_loads.load(Relaxed)
+        ),
+        (1, 3)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

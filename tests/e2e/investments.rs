@@ -14,6 +14,7 @@ on_both_stores!(
     trades_make_fifo_lots_gains_and_a_valued_portfolio,
     trades_wait_for_kyc_and_follow_the_risk_profile,
     prices_come_from_a_quote_service_over_http,
+    other_holding_periods_split_the_gains_again,
 );
 
 const RELIANCE: &str = "INE002A01018";
@@ -719,5 +720,66 @@ async fn prices_come_from_a_quote_service_over_http(store: Store) {
     // two were within the back-off.
     let asked = service.asked.load(Ordering::SeqCst) - before;
     assert_eq!(asked, 2, "one failed request per instrument, then back-off");
+    app.stop().await;
+}
+
+/// The portfolio read model splits realised gains by the holding periods configured: a
+/// server started with other periods rebuilds it, and the same sell is long-term then.
+async fn other_holding_periods_split_the_gains_again(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let client = verified_client(&app, &rm, &officer, "BKDPR4412L", "2034-01-01").await;
+    aggressive(&app, &rm, &client).await;
+    let bought = (today() - Duration::days(300)).to_string();
+    let sold = (today() - Duration::days(10)).to_string();
+    let (s, v) = app
+        .post_as(
+            &rm,
+            "/api/investments",
+            trade(&client, "buy", "10", "100", &bought, "P-1"),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .post_as(
+            &rm,
+            "/api/investments",
+            trade(&client, "sell", "10", "150", &sold, "P-2"),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let position = v["position"].as_i64().unwrap();
+    let path = format!("/api/investments/portfolio/{client}?from={bought}");
+    let (s, p) = app
+        .get_as(&rm, &format!("{path}&min_position={position}"))
+        .await;
+    assert_eq!(s, 200, "{p}");
+    // Held about 9.5 months: short-term under the 12 months of the law.
+    assert_eq!(
+        (
+            p["realised"]["short_term"].as_str(),
+            p["realised"]["long_term"].as_str()
+        ),
+        (Some("500"), Some("0")),
+        "{p}"
+    );
+
+    let app = app
+        .restart_with(|c| c.store.long_term_months_equity = 6)
+        .await;
+    let rm = crate::support::login(&app.base, &rm.email, crate::support::PASSWORD).await;
+    let (s, p) = app
+        .get_as(&rm, &format!("{path}&min_position={position}"))
+        .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(
+        (
+            p["realised"]["short_term"].as_str(),
+            p["realised"]["long_term"].as_str()
+        ),
+        (Some("0"), Some("500")),
+        "{p}"
+    );
     app.stop().await;
 }

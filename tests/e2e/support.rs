@@ -235,6 +235,18 @@ impl App {
         &self.running.as_ref().expect("running").db
     }
 
+    /// Stops the server and starts another on the same store, its settings adjusted.
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Config)) -> Self {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let fresh = Fresh {
+            data_dir: self.fresh.data_dir.clone(),
+            database_url: self.fresh.database_url.clone(),
+        };
+        Self::start_with(fresh, adjust).await
+    }
+
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await;

@@ -286,16 +286,23 @@ impl InvestmentsApi {
             }
             None => {
                 let db = &self.state.db;
-                let summary = projections::investments::query::summary(db, client_id)
+                let read = projections::investments::query::portfolio(db, client_id, lots)
                     .await
-                    .map_err(ApiError::internal)?
-                    .unwrap_or_else(|| {
-                        projections::investments::PortfolioSummary::new(client_id, periods)
-                    });
+                    .map_err(ApiError::internal)?;
+                let (summary, days, lots) = match read {
+                    Some(r) => (r.summary, r.days, r.lots),
+                    None => (
+                        projections::investments::PortfolioSummary::new(client_id, periods),
+                        BTreeMap::new(),
+                        lots.then(BTreeMap::new),
+                    ),
+                };
                 // The sums the read model split are used when split by the periods
-                // configured now (else, during the rebuild after a change, the sells are).
+                // configured now (else, until the read model is rebuilt with them, the
+                // sells are read and split here).
                 let (from, to) = (period.0.unwrap_or(on), period.1.unwrap_or(on));
-                let sells = match summary.periods == periods {
+                let split = summary.periods == periods;
+                let sells = match split {
                     true => Vec::new(),
                     false => projections::investments::query::realisations(
                         db, client_id, period.0, period.1,
@@ -303,10 +310,7 @@ impl InvestmentsApi {
                     .await
                     .map_err(ApiError::internal)?,
                 };
-                let days = projections::investments::query::days(db, client_id)
-                    .await
-                    .map_err(ApiError::internal)?;
-                let realised = match summary.periods == periods {
+                let realised = match split {
                     true => {
                         let sum = projections::investments::realised_within(&days, from, to);
                         RealisedFrom::Sums {
@@ -317,14 +321,6 @@ impl InvestmentsApi {
                     false => RealisedFrom::Sells(
                         sells.iter().map(|(r, t)| (r, t.equity_like())).collect(),
                     ),
-                };
-                let lots = match lots {
-                    true => Some(
-                        projections::investments::query::lots(db, client_id)
-                            .await
-                            .map_err(ApiError::internal)?,
-                    ),
-                    false => None,
                 };
                 let holdings: Vec<Position> = summary.holdings.values().cloned().collect();
                 let (prices, sectors) = self.prices(&holdings, None).await;

@@ -27,8 +27,10 @@ pub struct HttpQuotes {
 
 impl std::fmt::Debug for HttpQuotes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The query may carry a key: only the address up to it is shown.
+        let address = self.url_template.split('?').next().unwrap_or_default();
         f.debug_struct("HttpQuotes")
-            .field("url_template", &self.url_template)
+            .field("url_template", &address)
             .field("auth_header", &self.auth_header.as_ref().map(|_| "…"))
             .finish_non_exhaustive()
     }
@@ -69,6 +71,11 @@ impl HttpPrices {
                 Some((name, value))
             }
         };
+        if config.price_pointer.is_empty() {
+            return Err(
+                "the price's JSON pointer is empty (the whole answer is not a price)".into(),
+            );
+        }
         for p in [&config.price_pointer, &config.time_pointer] {
             if !p.is_empty() && !p.starts_with('/') {
                 return Err(format!("{p}: a JSON pointer starts with /"));
@@ -78,6 +85,8 @@ impl HttpPrices {
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .user_agent(concat!("crm/", env!("CARGO_PKG_VERSION")))
+            // A redirect would carry the key header to wherever it points: none is followed.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("the price HTTP client: {e}"))?;
         Ok(Self {
@@ -107,7 +116,7 @@ impl HttpPrices {
         }
         let unavailable = |why: String| PriceError::Unavailable(why);
         let asked = Utc::now();
-        let response = request
+        let mut response = request
             .send()
             .await
             .map_err(|e| unavailable(format!("request failed: {}", e.without_url())))?;
@@ -118,15 +127,28 @@ impl HttpPrices {
         if !status.is_success() {
             return Err(unavailable(format!("answered {status}")));
         }
-        let body: Value = response
-            .json()
+        // A quote is small: an answer larger than this is not read to its end.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| unavailable(format!("not JSON: {}", e.without_url())))?;
+            .map_err(|e| unavailable(format!("reading the answer: {}", e.without_url())))?
+        {
+            if bytes.len() + chunk.len() > MAX_ANSWER {
+                return Err(unavailable(format!("an answer over {MAX_ANSWER} bytes")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let body: Value =
+            serde_json::from_slice(&bytes).map_err(|e| unavailable(format!("not JSON: {e}")))?;
         read_quote(&body, &self.price_pointer, &self.time_pointer, asked)
             .map(Some)
             .map_err(unavailable)
     }
 }
+
+/// The largest answer read (bytes).
+const MAX_ANSWER: usize = 64 * 1024;
 
 /// The template with the instrument filled in (URL-encoded).
 fn fill(template: &str, isin: &str, symbol: &str) -> String {
@@ -162,7 +184,12 @@ fn read_quote(
     };
     let price = domain::values::parse_amount(&text, 4, false)
         .map_err(|e| format!("the price at {price_pointer}: {e}"))?;
-    let quoted_at = match body.pointer(time_pointer) {
+    // An empty pointer means the service gives no time (not "the whole answer").
+    let time = match time_pointer {
+        "" => None,
+        p => body.pointer(p),
+    };
+    let quoted_at = match time {
         None | Some(Value::Null) => asked,
         Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
             Ok(t) => t.to_utc(),
@@ -170,8 +197,12 @@ fn read_quote(
                 let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
                     format!("the time at {time_pointer} is neither RFC 3339 nor a date")
                 })?;
-                // A close: 15:30 in India.
-                day.and_hms_opt(10, 0, 0).expect("a time").and_utc()
+                // That day's close (15:30 in India), or, for today before the close, the
+                // price as of when it was asked.
+                day.and_hms_opt(10, 0, 0)
+                    .expect("a time")
+                    .and_utc()
+                    .min(asked)
             }
         },
         Some(_) => return Err(format!("the time at {time_pointer} is not a string")),
@@ -244,6 +275,59 @@ mod tests {
         )
         .unwrap();
         assert_eq!(q.quoted_at, at("2026-11-30T10:00:00Z"));
+        // Today's date before the close: as of when asked (not in the future).
+        let q = read_quote(
+            &serde_json::json!({"price": "99", "as_of": "2026-12-01"}),
+            "/price",
+            "/as_of",
+            asked,
+        )
+        .unwrap();
+        assert_eq!(q.quoted_at, asked);
+        // No time pointer: the time asked.
+        let q = read_quote(&serde_json::json!({"price": "99"}), "/price", "", asked).unwrap();
+        assert_eq!(q.quoted_at, asked);
+    }
+
+    #[test]
+    fn refuses_a_configuration_that_cannot_work() {
+        let config = |url: &str, price: &str, auth: Option<&str>| HttpQuotes {
+            url_template: url.into(),
+            auth_header: auth.map(String::from),
+            price_pointer: price.into(),
+            time_pointer: "/as_of".into(),
+            timeout: Duration::from_secs(1),
+        };
+        let known = FixturePrices::default;
+        for (c, why) in [
+            (
+                config("https://q.example/v1/quote", "/price", None),
+                "names neither",
+            ),
+            (
+                config("ftp://q.example/{isin}", "/price", None),
+                "http or https",
+            ),
+            (config("https://q.example/{isin}", "", None), "empty"),
+            (
+                config("https://q.example/{isin}", "price", None),
+                "starts with /",
+            ),
+            (
+                config("https://q.example/{isin}", "/price", Some("no colon")),
+                "Name: value",
+            ),
+        ] {
+            let e = HttpPrices::new(c, known()).err().unwrap();
+            assert!(e.contains(why), "{e}");
+        }
+        let secret = config(
+            "https://q.example/{isin}?apikey=s3cret",
+            "/price",
+            Some("X-Api-Key: s3cret"),
+        );
+        assert!(!format!("{secret:?}").contains("s3cret"));
+        assert!(HttpPrices::new(secret, known()).is_ok());
     }
 
     #[test]

@@ -92,6 +92,15 @@ struct FixtureSnapshot {
     price: String,
 }
 
+/// Failures in a row (any instruments) after which the provider is left alone for a while.
+const OUTAGE_AFTER: u32 = 3;
+
+/// How long to wait after the `failures`-th failure in a row: doubling from 10 s, at most 10
+/// minutes.
+fn back_off(failures: u32) -> Duration {
+    Duration::from_secs(5 << failures.min(7)).min(Duration::from_secs(600))
+}
+
 /// Instruments the provider is asked about at the same time.
 const LATEST_AT_ONCE: usize = 8;
 
@@ -199,6 +208,10 @@ pub struct PriceBook {
     stale_after: chrono::Duration,
     cache: Mutex<HashMap<Isin, Cached>>,
     failing: Mutex<HashMap<Isin, Failing>>,
+    /// Failures in a row whatever the instrument: past a few the whole provider is left
+    /// alone for a while (a service that hangs would otherwise cost every instrument its
+    /// timeout on every read).
+    outage: Mutex<Failing>,
 }
 
 impl PriceBook {
@@ -217,6 +230,10 @@ impl PriceBook {
             stale_after,
             cache: Mutex::new(HashMap::new()),
             failing: Mutex::new(HashMap::new()),
+            outage: Mutex::new(Failing {
+                failures: 0,
+                retry_at: Instant::now(),
+            }),
         }
     }
 
@@ -335,6 +352,9 @@ impl PriceBook {
                 return c.quote.clone();
             }
         }
+        if Instant::now() < self.outage.lock().expect("price outage").retry_at {
+            return None;
+        }
         if let Some(f) = self.failing.lock().expect("price failures").get(isin) {
             if Instant::now() < f.retry_at {
                 return None;
@@ -349,6 +369,7 @@ impl PriceBook {
         match self.provider.latest(isin).await {
             Ok(quote) => {
                 self.failing.lock().expect("price failures").remove(isin);
+                self.outage.lock().expect("price outage").failures = 0;
                 // A quote kept already (the provider answered the same again) is not written.
                 if let Some(q) = quote.as_ref().filter(|q| before.as_ref() != Some(*q)) {
                     if let Err(e) = self.store(isin, q, None).await {
@@ -365,15 +386,21 @@ impl PriceBook {
                 quote
             }
             Err(e) => {
+                {
+                    let mut outage = self.outage.lock().expect("price outage");
+                    outage.failures += 1;
+                    if outage.failures >= OUTAGE_AFTER {
+                        let k = outage.failures - OUTAGE_AFTER + 1;
+                        outage.retry_at = Instant::now() + back_off(k);
+                    }
+                }
                 let mut failing = self.failing.lock().expect("price failures");
                 let f = failing.entry(isin.clone()).or_insert(Failing {
                     failures: 0,
                     retry_at: Instant::now(),
                 });
                 f.failures += 1;
-                let wait =
-                    Duration::from_secs(5 << f.failures.min(7)).min(Duration::from_secs(600));
-                f.retry_at = Instant::now() + wait;
+                f.retry_at = Instant::now() + back_off(f.failures);
                 tracing::warn!(error = %e, failures = f.failures, "price provider failed; backing off");
                 None
             }
@@ -585,6 +612,31 @@ mod tests {
         // An instrument nobody priced has no price, and that is no error.
         let unknown = Isin::parse("US0378331005").unwrap();
         assert!(book.price(&unknown, None).await.unwrap().is_none());
+    }
+
+    /// A provider failing for several instruments in a row is left alone as a whole: the
+    /// next instruments are not asked (each would cost its timeout).
+    #[tokio::test]
+    async fn failures_in_a_row_leave_the_whole_provider_alone_for_a_while() {
+        let asked = Arc::new(AtomicUsize::new(0));
+        let book = book(Box::new(Down(asked.clone()))).await;
+        let isins: Vec<Isin> = [
+            "INE009A01021",
+            "INE002A01018",
+            "INE467B01029",
+            "INE040A01034",
+            "INE090A01021",
+        ]
+        .iter()
+        .map(|i| Isin::parse(i).unwrap())
+        .collect();
+        // One at a time, so that the count is exact: the first three fail, then none is asked.
+        for i in &isins {
+            assert!(book.price(i, None).await.unwrap().is_none());
+        }
+        assert_eq!(asked.load(Ordering::SeqCst), OUTAGE_AFTER as usize);
+        assert!(book.prices(&isins, None).await.unwrap().is_empty());
+        assert_eq!(asked.load(Ordering::SeqCst), OUTAGE_AFTER as usize);
     }
 
     #[tokio::test]

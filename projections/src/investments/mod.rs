@@ -48,8 +48,12 @@ impl Projection for PortfolioProjection {
         NAME
     }
 
+    /// The model's own version (3), with the holding periods its realised gains are split
+    /// by: other periods configured rebuild it at start-up, for every client at once.
     fn version(&self) -> i64 {
-        3
+        3_000_000
+            + 1000 * i64::from(self.periods.equity_months)
+            + i64::from(self.periods.other_months)
     }
 
     fn ddl(&self) -> &'static str {

@@ -15,51 +15,74 @@ use super::PortfolioSummary;
 use crate::leads::query::{bind_all, decode_cursor, page, Bind, Page, QueryError, Sql};
 use crate::ProjectionError;
 
-/// The client's portfolio summary (totals, without the lots).
-pub async fn summary(
-    db: &Db,
-    client_id: Uuid,
-) -> Result<Option<PortfolioSummary>, ProjectionError> {
-    let id = client_id.to_string();
-    let doc: Option<String> = with_db!(db, pool => {
-        sqlx::query_scalar("SELECT CAST(doc AS TEXT) FROM portfolios WHERE client_id = $1")
-            .bind(&id)
-            .fetch_optional(pool)
-            .await?
-    });
-    doc.map(|d| super::parse(&id, &d)).transpose()
+/// A client's portfolio as the read model has it: the summary, the trade dates and (when
+/// asked) the open lots, all of one version.
+#[derive(Debug, Clone)]
+pub struct PortfolioRead {
+    pub summary: PortfolioSummary,
+    pub days: BTreeMap<NaiveDate, super::Day>,
+    pub lots: Option<BTreeMap<Isin, Holding>>,
 }
 
-/// The client's trade dates: each one's net cash flow and realised gains.
-pub async fn days(
+/// The client's portfolio (`None`: nothing recorded yet), read in one transaction so that
+/// its parts are of the same version; the lots only `with_lots`.
+pub async fn portfolio(
     db: &Db,
     client_id: Uuid,
-) -> Result<BTreeMap<NaiveDate, super::Day>, ProjectionError> {
+    with_lots: bool,
+) -> Result<Option<PortfolioRead>, ProjectionError> {
     let id = client_id.to_string();
-    let months: Vec<String> = with_db!(db, pool => {
-        sqlx::query_scalar("SELECT CAST(days AS TEXT) FROM portfolio_months WHERE client_id = $1")
+    let postgres = db.kind() == "postgres";
+    let (doc, months, lots): (Option<String>, Vec<String>, Vec<String>) = with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        if postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let doc = sqlx::query_scalar("SELECT CAST(doc AS TEXT) FROM portfolios WHERE client_id = $1")
             .bind(&id)
-            .fetch_all(pool)
-            .await?
+            .fetch_optional(&mut *tx)
+            .await?;
+        let months = sqlx::query_scalar(
+            "SELECT CAST(days AS TEXT) FROM portfolio_months WHERE client_id = $1",
+        )
+        .bind(&id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let lots = match with_lots {
+            true => {
+                sqlx::query_scalar(
+                    "SELECT CAST(holding AS TEXT) FROM portfolio_lots WHERE client_id = $1",
+                )
+                .bind(&id)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            false => Vec::new(),
+        };
+        tx.commit().await?;
+        (doc, months, lots)
     });
-    super::days_of(&id, &months)
-}
-
-/// The client's open lots, per instrument (oldest first).
-pub async fn lots(db: &Db, client_id: Uuid) -> Result<BTreeMap<Isin, Holding>, ProjectionError> {
-    let id = client_id.to_string();
-    let rows: Vec<String> = with_db!(db, pool => {
-        sqlx::query_scalar("SELECT CAST(holding AS TEXT) FROM portfolio_lots WHERE client_id = $1")
-            .bind(&id)
-            .fetch_all(pool)
-            .await?
-    });
-    rows.iter()
-        .map(|text| {
-            let h: Holding = super::parse(&id, text)?;
-            Ok((h.isin.clone(), h))
-        })
-        .collect()
+    let Some(doc) = doc else {
+        return Ok(None);
+    };
+    let lots = match with_lots {
+        true => Some(
+            lots.iter()
+                .map(|text| {
+                    let h: Holding = super::parse(&id, text)?;
+                    Ok((h.isin.clone(), h))
+                })
+                .collect::<Result<_, ProjectionError>>()?,
+        ),
+        false => None,
+    };
+    Ok(Some(PortfolioRead {
+        summary: super::parse(&id, &doc)?,
+        days: super::days_of(&id, &months)?,
+        lots,
+    }))
 }
 
 /// One trade as the read model keeps it.
