@@ -133,7 +133,8 @@ pub fn document(generated: &str) -> Value {
 /// - 401 and 403 when it needs a bearer token (sign-in and refresh answer 401 too);
 /// - 404 when its path names a record (and for the signed-in user's own account);
 /// - 409 when it changes something, or names a record (a record in a state that refuses it);
-/// - 412 when it changes a named record (`If-Match`); 413 when it takes a body or changes
+/// - 412 when it changes a named record (`If-Match`; not a trade's correction or the risk
+///   questionnaire); 413 when it takes a body or changes
 ///   something (the size limit holds for any body sent); 415 when it takes a body;
 /// - 422 when it takes a body or query parameters (a value that does not fit);
 /// - 429 for the operations behind the sign-in limiter;
@@ -184,7 +185,10 @@ pub fn errors_of(path: &str, method: &str, op: &serde_json::Map<String, Value>) 
     add(signs_in, &[401]);
     add(names_record || own_account, &[404]);
     add(changes || names_record, &[409]);
-    add(changes && names_record, &[412]);
+    // A trade's correction and the risk questionnaire replace what they name whatever its
+    // version (no `If-Match`).
+    let unversioned = matches!(id, "correctTrade" | "recordRiskQuestionnaire");
+    add(changes && names_record && !unversioned, &[412]);
     add(body, &[415, 422]);
     add(body || changes, &[413]);
     add(query, &[422]);

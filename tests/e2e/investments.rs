@@ -116,7 +116,15 @@ async fn trades_make_fifo_lots_gains_and_a_valued_portfolio(store: Store) {
     );
     let mut fractional = trade(&client, "buy", "1.5", "100", "2025-01-10", "X-2");
     fractional["fees"] = json!({"brokerage": "-1"});
+    // Reliance's shares booked as a bond (which would pass as low risk); TCS's ISIN under
+    // Reliance's symbol.
+    let mut as_bond = trade(&client, "buy", "1", "100", "2025-01-10", "X-9");
+    as_bond["asset_class"] = json!("bond");
+    let mut other_symbol = trade(&client, "buy", "1", "100", "2025-01-10", "X-10");
+    other_symbol["isin"] = json!("INE467B01029");
     for (body, status, named) in [
+        (as_bond, 422, "asset_class"),
+        (other_symbol, 422, "symbol"),
         (bad_isin, 422, "isin"),
         (
             trade(&client, "buy", "0", "100", "2025-01-10", "X-3"),

@@ -11,7 +11,7 @@ pub mod quotes;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use commands::investments::prices::PriceOn;
+use commands::investments::prices::{PriceBook, PriceOn};
 use commands::investments::InvestmentError;
 use domain::access::AccessKind;
 use domain::client::ClientError;
@@ -89,7 +89,8 @@ fn text(f: &mut Fields, field: &'static str, raw: Option<&Str>, max: usize) -> O
 }
 
 /// A trade as sent, checked: every field found wanting is named.
-fn trade_of(f: &mut Fields, t: TradeFieldsIn) -> Option<Trade> {
+/// The trade's fields checked (the symbol against the instruments `prices` knows).
+fn trade_of(f: &mut Fields, t: TradeFieldsIn, prices: &PriceBook) -> Option<Trade> {
     let exchange = match t.exchange.as_deref().map(|e| e.trim().to_ascii_lowercase()) {
         None => None,
         Some(e) => match Exchange::parse(&e) {
@@ -121,7 +122,8 @@ fn trade_of(f: &mut Fields, t: TradeFieldsIn) -> Option<Trade> {
         settlement_date: t.settlement_date,
         reference: t.reference.0,
     };
-    match input.check(domain::kyc::india_today(Utc::now())) {
+    let known = |isin: &Isin| prices.instrument(isin).map(|i| i.symbol);
+    match input.check_against(domain::kyc::india_today(Utc::now()), known) {
         Ok(trade) => Some(trade),
         Err(invalid) => {
             f.errors.extend(
@@ -389,7 +391,7 @@ impl InvestmentsApi {
         let (client_id, fields, override_reason) = body.0.fields();
         let mut f = Fields::default();
         let override_reason = text(&mut f, "override_reason", override_reason.as_ref(), 500);
-        let trade = trade_of(&mut f, fields);
+        let trade = trade_of(&mut f, fields, &self.state.prices);
         f.finish()?;
         let trade = trade.expect("checked above");
         let scope = policy::client_scope(&auth.0);
@@ -440,7 +442,7 @@ impl InvestmentsApi {
         let mut f = Fields::default();
         let reason = text(&mut f, "reason", Some(&reason), 500);
         let override_reason = text(&mut f, "override_reason", override_reason.as_ref(), 500);
-        let trade = trade_of(&mut f, fields);
+        let trade = trade_of(&mut f, fields, &self.state.prices);
         f.finish()?;
         let find = || projections::investments::query::trade(&self.state.db, id.0);
         let row = match find().await.map_err(ApiError::internal)? {

@@ -69,12 +69,48 @@ fn fee(c: &mut Checked, field: &'static str, raw: &Option<String>) -> Decimal {
 impl TradeInput {
     /// Checks every field (`today`: the day in India, which a trade may not be after).
     pub fn check(self, today: NaiveDate) -> Result<Trade, Vec<Invalid>> {
+        self.check_against(today, |_| None)
+    }
+
+    /// Like [`TradeInput::check`], and the symbol against the one `known` gives the ISIN
+    /// (an instrument list), so that a trade cannot name one instrument and price another.
+    pub fn check_against(
+        self,
+        today: NaiveDate,
+        known: impl Fn(&Isin) -> Option<String>,
+    ) -> Result<Trade, Vec<Invalid>> {
         let mut c = Checked::default();
         if self.trade_date > today {
             c.fail("trade_date", "a trade cannot be dated in the future");
         }
         let isin = c.take("isin", Isin::parse(&self.isin));
+        // The ISIN says what kind of security it is: a trade's class must agree (else a
+        // share booked as a bond would pass the suitability check as low risk).
+        if let Some(i) = &isin {
+            let fund = i.is_indian_fund();
+            let wrong = match self.asset_class {
+                AssetClass::Etf | AssetClass::MutualFund if !fund => {
+                    Some("ETF and mutual fund units have a fund's ISIN (INF…)")
+                }
+                AssetClass::Equity if fund => {
+                    Some("a fund's ISIN (INF…): ETF or mutual fund units, not shares")
+                }
+                AssetClass::Bond if fund => Some("a fund's ISIN (INF…): not a bond"),
+                AssetClass::Bond if i.is_indian_equity_share() => {
+                    Some("an equity share's ISIN (security type 01): not a bond")
+                }
+                _ => None,
+            };
+            if let Some(why) = wrong {
+                c.fail("asset_class", why);
+            }
+        }
         let symbol = c.take("symbol", symbol(&self.symbol));
+        if let (Some(i), Some(s)) = (&isin, &symbol) {
+            if let Some(listed) = known(i).filter(|k| !k.eq_ignore_ascii_case(s.as_str())) {
+                c.fail("symbol", format!("{} is {listed}", i.as_str()));
+            }
+        }
         // Shares, ETF units and bonds come whole; fund units to four decimals.
         let quantity_scale = match self.asset_class {
             AssetClass::MutualFund => 4,
@@ -230,5 +266,62 @@ mod tests {
             ..input()
         };
         assert_eq!(fund.check(today()).unwrap().quantity.to_string(), "12.3456");
+    }
+
+    #[test]
+    fn the_class_and_symbol_agree_with_the_isin() {
+        let as_class = |class: AssetClass, isin: &str| TradeInput {
+            asset_class: class,
+            fund_category: (class == AssetClass::MutualFund).then_some(FundCategory::Debt),
+            exchange: (class != AssetClass::MutualFund).then_some(Exchange::Nse),
+            isin: isin.into(),
+            ..input()
+        };
+        let field = |t: TradeInput| -> Vec<&'static str> {
+            t.check(today())
+                .err()
+                .unwrap_or_default()
+                .iter()
+                .map(|i| i.field)
+                .collect()
+        };
+        // ITC's shares booked as a bond, a share booked as an ETF, a fund's units as shares.
+        assert_eq!(
+            field(as_class(AssetClass::Bond, "INE154A01025")),
+            ["asset_class"]
+        );
+        assert_eq!(
+            field(as_class(AssetClass::Etf, "INE002A01018")),
+            ["asset_class"]
+        );
+        assert_eq!(
+            field(as_class(AssetClass::Equity, "INF204KB14I2")),
+            ["asset_class"]
+        );
+        assert_eq!(
+            field(as_class(AssetClass::Bond, "INF204KB14I2")),
+            ["asset_class"]
+        );
+        // What agrees: an ETF's and a fund's units, a company's debenture, a share.
+        assert!(field(as_class(AssetClass::Etf, "INF204KB14I2")).is_empty());
+        assert!(field(as_class(AssetClass::MutualFund, "INF209K01YN0")).is_empty());
+        let debenture = format!(
+            "INE001A07QV{}",
+            crate::values::isin_check_digit("INE001A07QV").unwrap()
+        );
+        assert!(field(as_class(AssetClass::Bond, &debenture)).is_empty());
+        assert!(field(as_class(AssetClass::Equity, "INE002A01018")).is_empty());
+        // A known instrument's symbol must be its own.
+        let known = |i: &Isin| (i.as_str() == "INE002A01018").then(|| "RELIANCE".to_string());
+        let tcs = TradeInput {
+            symbol: "TCS".into(),
+            ..input()
+        };
+        let e = tcs.check_against(today(), known).unwrap_err();
+        assert_eq!(
+            (e[0].field, e[0].message.as_str()),
+            ("symbol", "INE002A01018 is RELIANCE")
+        );
+        assert!(input().check_against(today(), known).is_ok());
     }
 }

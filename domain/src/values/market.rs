@@ -67,6 +67,17 @@ impl Isin {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Issued in India for a mutual fund's units (ETFs included): `INF…`.
+    pub fn is_indian_fund(&self) -> bool {
+        self.0.starts_with("INF")
+    }
+
+    /// Issued in India for a company's equity shares: `INE` with security type `01`
+    /// (`INE002A01018`), or `IN9` (partly paid and DVR shares).
+    pub fn is_indian_equity_share(&self) -> bool {
+        (self.0.starts_with("INE") && &self.0[7..9] == "01") || self.0.starts_with("IN9")
+    }
 }
 
 impl fmt::Display for Isin {

@@ -239,7 +239,8 @@ pub fn value(i: Inputs<'_>) -> Valuation {
         realised,
         by_asset_class: shares(by_class, market),
         by_sector: shares(by_sector, market),
-        xirr: xirr::xirr(&flows).map(|r| (r * 1e6).round() / 1e6),
+        // (+ 0.0: a rate that rounds to nothing is 0, not -0.)
+        xirr: xirr::xirr(&flows).map(|r| (r * 1e6).round() / 1e6 + 0.0),
         unpriced,
     }
 }
