@@ -200,7 +200,7 @@ impl poem_openapi::types::Example for TradeIn {
 /// A correction: the replacement trade (every field, as when recording) and why; the trade
 /// corrected is reversed.
 #[derive(Debug, Clone, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct CorrectionIn {
     pub side: SideIn,
     pub asset_class: AssetClassIn,
@@ -255,7 +255,7 @@ pub enum LossToleranceIn {
 
 /// The client's answers to the risk questionnaire, and their investment profile.
 #[derive(Debug, Clone, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct RiskQuestionnaireIn {
     /// 18 to 100.
     #[oai(validator(minimum(value = "18"), maximum(value = "100")))]
@@ -277,7 +277,7 @@ pub struct RiskQuestionnaireIn {
 
 /// A price recorded by hand.
 #[derive(Debug, Clone, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct PriceIn {
     pub isin: Str,
     /// Per unit in INR, a decimal string.
@@ -288,6 +288,7 @@ pub struct PriceIn {
 
 /// A price and where it came from.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct PriceOut {
     pub isin: String,
     pub price: String,
@@ -372,6 +373,7 @@ impl RealisationOut {
 
 /// A trade as recorded.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct TradeOut {
     pub id: Uuid,
     pub client_id: Uuid,
@@ -442,6 +444,7 @@ impl TradeOut {
 
 /// A page of a client's trades, the latest trade date first.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct TradePage {
     pub items: Vec<TradeOut>,
     /// Pass as `cursor` for the next page; absent on the last one.
@@ -461,6 +464,7 @@ pub struct OpenLotOut {
 
 /// One instrument of the portfolio.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct HoldingOut {
     pub isin: String,
     pub symbol: String,
@@ -579,6 +583,7 @@ pub struct RiskProfileOut {
 
 /// A client's portfolio valued on a day.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct PortfolioOut {
     pub client_id: Uuid,
     /// The day valued.

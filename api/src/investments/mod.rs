@@ -6,6 +6,7 @@
 #![allow(clippy::too_many_arguments)]
 
 pub mod dto;
+mod examples;
 pub mod quotes;
 
 use std::collections::BTreeMap;

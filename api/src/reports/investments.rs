@@ -57,7 +57,9 @@ pub struct Volume {
     pub value: String,
 }
 
+/// Investments across the clients the caller may see.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct InvestmentReportOut {
     pub as_of: NaiveDate,
     pub clients_with_holdings: i64,
