@@ -366,6 +366,19 @@ async fn trades_make_fifo_lots_gains_and_a_valued_portfolio(store: Store) {
     assert_eq!(s, 200, "{v}");
     let replacement = v["id"].as_str().unwrap().to_string();
     let position = v["position"].as_i64().unwrap();
+    // Sent again (a retry after a lost answer): the same replacement, nothing appended.
+    let (s, again) = app
+        .send(
+            rm.http
+                .put(app.url(&format!("/api/investments/{}", ids[1])))
+                .json(&six),
+        )
+        .await;
+    assert_eq!(
+        (s, again["id"].as_str(), again["changed"].as_bool()),
+        (200, Some(replacement.as_str()), Some(false)),
+        "{again}"
+    );
     let (_, p) = app
         .get_as(
             &rm,

@@ -423,7 +423,8 @@ impl InvestmentsApi {
     /// Never rewrites history: the trade is reversed and the replacement recorded, with the
     /// reason, both in the client's history; lots and gains are recomputed from the trades in
     /// force. The replacement is checked like a new trade (an oversell anywhere after it is
-    /// 409). Answers the replacement's id.
+    /// 409). Answers the replacement's id; the same correction sent again answers it too
+    /// (`changed: false`), another correction of a trade already replaced is 409.
     #[oai(
         path = "/api/investments/:id",
         method = "put",

@@ -149,6 +149,15 @@ pub async fn correct_trade(
             None,
         )
         .await?;
+    if committed.appended == 0 {
+        // The same correction was made before: answer its replacement.
+        let (portfolio, _) = write.portfolios.load(&client_id.to_string()).await?;
+        let done = portfolio
+            .replacement_of(trade_id)
+            .map(|(id, _)| id)
+            .unwrap_or(replacement_id);
+        return Ok((done, committed));
+    }
     Ok((replacement_id, committed))
 }
 

@@ -54,6 +54,9 @@ pub struct PortfolioServices {
 pub struct TradeInForce {
     pub seq: u64,
     pub trade: Trade,
+    /// The trade it replaced (a correction's replacement).
+    #[serde(default)]
+    pub corrects: Option<Uuid>,
 }
 
 /// The decision state of a client's portfolio.
@@ -87,6 +90,14 @@ impl Portfolio {
     }
 
     /// How many trades are in force.
+    /// The trade in force that replaced `trade_id` (by a correction).
+    pub fn replacement_of(&self, trade_id: Uuid) -> Option<(Uuid, &Trade)> {
+        self.trades
+            .iter()
+            .find(|(_, t)| t.corrects == Some(trade_id))
+            .map(|(id, t)| (*id, &t.trade))
+    }
+
     pub fn trades_in_force(&self) -> usize {
         self.trades.len()
     }
@@ -253,6 +264,7 @@ impl Portfolio {
                                 TradeInForce {
                                     seq,
                                     trade: trade.clone(),
+                                    corrects: None,
                                 },
                             );
                         },
@@ -278,7 +290,11 @@ impl Portfolio {
                 override_reason,
             } => {
                 if !self.trades.contains_key(&trade_id) {
-                    return Err(PortfolioError::UnknownTrade(trade_id));
+                    // The same correction sent again (a retry): nothing more to do.
+                    return match self.replacement_of(trade_id) {
+                        Some((_, done)) if *done == replacement => Ok(Vec::new()),
+                        _ => Err(PortfolioError::UnknownTrade(trade_id)),
+                    };
                 }
                 if let Some(block) = kyc_block {
                     return Err(PortfolioError::TradingBlocked(block.as_str()));
@@ -302,6 +318,7 @@ impl Portfolio {
                             TradeInForce {
                                 seq,
                                 trade: replacement.clone(),
+                                corrects: Some(trade_id),
                             },
                         );
                     },
@@ -364,6 +381,7 @@ impl Aggregate for Portfolio {
                 trade_id,
                 client_id,
                 trade,
+                corrects,
                 ..
             } => {
                 self.client_id = Some(client_id);
@@ -375,6 +393,7 @@ impl Aggregate for Portfolio {
                     TradeInForce {
                         seq: self.recorded,
                         trade,
+                        corrects,
                     },
                 );
                 self.recorded += 1;

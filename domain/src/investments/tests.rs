@@ -372,6 +372,32 @@ fn a_correction_reverses_and_replaces_and_is_checked_like_a_trade() {
                 suitability_override: None,
             },
         ]);
+    // The same correction sent again (a retry) changes nothing; another of the trade
+    // already replaced names it unknown.
+    let mut corrected = given.clone();
+    corrected.extend([
+        PortfolioEvent::TradeReversed {
+            trade_id: id(1),
+            reason: text("quantity keyed wrong"),
+            reversed_by: AGENT,
+        },
+        PortfolioEvent::TradeRecorded {
+            trade_id: id(3),
+            client_id: CLIENT,
+            trade: buy("12", "100", "2026-01-05", "CN-1"),
+            recorded_by: AGENT,
+            corrects: Some(id(1)),
+            suitability_override: None,
+        },
+    ]);
+    Given::with(services())
+        .given(corrected.clone())
+        .when(correct("12"))
+        .then_expect_events(vec![]);
+    Given::with(services())
+        .given(corrected)
+        .when(correct("13"))
+        .then_expect_error(PortfolioError::UnknownTrade(id(1)));
     // Down to 8 bought, the later sell of 10 would be an oversell.
     Given::with(services())
         .given(given.clone())
