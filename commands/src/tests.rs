@@ -600,6 +600,7 @@ async fn a_warm_portfolio_folds_in_what_another_process_appended() {
         trade_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
         settlement_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 6).unwrap(),
         reference: Text::parse(reference, 50).unwrap(),
+        bond: None,
     };
     let record = |side, reference: &str| PortfolioCommand::RecordTrade {
         trade_id: Uuid::now_v7(),

@@ -508,6 +508,22 @@ async fn trades_wait_for_kyc_and_follow_the_risk_profile(store: Store) {
     });
     let (s, v) = app.post_as(&rm, "/api/investments", fund).await;
     assert_eq!(s, 201, "{v}");
+    // A government bond (low risk): with its face value and coupon, which it must name.
+    let gsec = format!(
+        "IN002023008{}",
+        domain::values::isin_check_digit("IN002023008").unwrap()
+    );
+    let mut bond = json!({
+        "client_id": client, "side": "buy", "asset_class": "bond", "isin": gsec,
+        "symbol": "GS2033", "quantity": "10", "price": "101.25", "trade_date": "2026-11-03",
+        "reference": "C-3",
+    });
+    let (s, v) = app.post_as(&rm, "/api/investments", bond.clone()).await;
+    assert_eq!((s, field(&v)), (422, "face_value"), "{v}");
+    bond["face_value"] = json!("100");
+    bond["coupon_rate"] = json!("7.18");
+    let (s, v) = app.post_as(&rm, "/api/investments", bond).await;
+    assert_eq!(s, 201, "{v}");
     let position = v["position"].as_i64().unwrap();
     let (s, p) = app
         .get_as(
@@ -517,7 +533,23 @@ async fn trades_wait_for_kyc_and_follow_the_risk_profile(store: Store) {
         .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["risk_profile"]["profile"], "conservative", "{p}");
-    assert_eq!(p["trades_in_force"], 2);
+    assert_eq!(p["trades_in_force"], 3);
+    let held = p["holdings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["asset_class"] == "bond")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (held["face_value"].as_str(), held["coupon_rate"].as_str()),
+        (Some("100"), Some("7.18")),
+        "{held}"
+    );
+    let (_, list) = app
+        .get_as(&rm, &format!("/api/investments/{client}?asset_class=bond"))
+        .await;
+    assert_eq!(list["items"][0]["coupon_rate"], "7.18", "{list}");
     let units = p["holdings"]
         .as_array()
         .unwrap()
@@ -546,9 +578,9 @@ async fn trades_wait_for_kyc_and_follow_the_risk_profile(store: Store) {
         .iter()
         .map(|a| a["key"].as_str().unwrap())
         .collect();
-    assert_eq!(mix.len(), 2, "{r}");
+    assert_eq!(mix.len(), 3, "{r}");
     assert!(
-        mix.contains(&"equity") && mix.contains(&"mutual_fund"),
+        mix.contains(&"equity") && mix.contains(&"mutual_fund") && mix.contains(&"bond"),
         "{r}"
     );
     assert_eq!(r["by_segment"][0]["key"], "retail");
@@ -559,7 +591,7 @@ async fn trades_wait_for_kyc_and_follow_the_risk_profile(store: Store) {
         .filter(|v| v["side"] == "buy")
         .map(|v| v["trades"].as_i64().unwrap())
         .sum::<i64>();
-    assert_eq!(buys, 2, "{r}");
+    assert_eq!(buys, 3, "{r}");
     let csv = rm
         .http
         .get(app.url("/api/reports/investments"))

@@ -214,6 +214,7 @@ pub async fn run(
             trade_date: day,
             settlement_date: domain::investments::next_working_day(day),
             reference: Text::parse(&format!("B-{i}"), 64).expect("a reference"),
+            bond: None,
         };
         write
             .portfolios

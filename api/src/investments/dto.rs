@@ -109,6 +109,8 @@ pub struct TradeFieldsIn {
     /// The contract note number: unique per client (a repeat of the same trade is
     /// idempotent, another trade under it is 409).
     pub reference: Str,
+    pub face_value: Option<Str>,
+    pub coupon_rate: Option<Str>,
 }
 
 macro_rules! trade_fields {
@@ -127,6 +129,8 @@ macro_rules! trade_fields {
             trade_date: t.trade_date,
             settlement_date: t.settlement_date,
             reference: t.reference,
+            face_value: t.face_value,
+            coupon_rate: t.coupon_rate,
         }
     }};
 }
@@ -158,6 +162,11 @@ pub struct TradeIn {
     /// The contract note number: unique per client (a repeat of the same trade is
     /// idempotent, another trade under it is 409).
     pub reference: Str,
+    /// Bonds only (and required for them): the face value per unit in INR, a decimal string.
+    pub face_value: Option<Str>,
+    /// Bonds only (and required for them): the coupon, % of the face value a year, a decimal
+    /// string (`0` for a zero-coupon bond).
+    pub coupon_rate: Option<Str>,
     /// For a buy above the client's risk profile: why it is taken anyway (the caller
     /// acknowledges the override). Refused when configured so.
     pub override_reason: Option<Str>,
@@ -192,6 +201,8 @@ impl poem_openapi::types::Example for TradeIn {
             trade_date: NaiveDate::from_ymd_opt(2026, 11, 27).expect("a date"),
             settlement_date: None,
             reference: Str("CN-2026-000123".into()),
+            face_value: None,
+            coupon_rate: None,
             override_reason: None,
         }
     }
@@ -224,6 +235,11 @@ pub struct CorrectionIn {
     /// The contract note number: unique per client (a repeat of the same trade is
     /// idempotent, another trade under it is 409).
     pub reference: Str,
+    /// Bonds only (and required for them): the face value per unit in INR, a decimal string.
+    pub face_value: Option<Str>,
+    /// Bonds only (and required for them): the coupon, % of the face value a year, a decimal
+    /// string (`0` for a zero-coupon bond).
+    pub coupon_rate: Option<Str>,
     /// Why the trade is corrected (kept in the history).
     pub reason: Str,
     pub override_reason: Option<Str>,
@@ -391,6 +407,9 @@ pub struct TradeOut {
     pub trade_date: NaiveDate,
     pub settlement_date: NaiveDate,
     pub reference: String,
+    /// Bonds: the face value per unit (INR) and the coupon (% of face value a year).
+    pub face_value: Option<String>,
+    pub coupon_rate: Option<String>,
     /// `in_force` or `reversed` (by a correction).
     pub status: String,
     /// The trade this one replaced.
@@ -429,6 +448,14 @@ impl TradeOut {
             trade_date: t.trade_date,
             settlement_date: t.settlement_date,
             reference: t.reference.as_str().into(),
+            face_value: t
+                .bond
+                .as_ref()
+                .map(|b| b.face_value.normalize().to_string()),
+            coupon_rate: t
+                .bond
+                .as_ref()
+                .map(|b| b.coupon_rate.normalize().to_string()),
             status: r.status.clone(),
             corrects: r.corrects,
             corrected_by: r.corrected_by,
@@ -486,6 +513,9 @@ pub struct HoldingOut {
     pub unrealised_pnl_pct: Option<String>,
     /// Against the previous close, when the price is of the day valued.
     pub day_change: Option<String>,
+    /// Bonds: the face value per unit (INR) and the coupon (% of face value a year).
+    pub face_value: Option<String>,
+    pub coupon_rate: Option<String>,
     /// The open lots, oldest first (with `lots=true`).
     #[oai(skip_serializing_if_is_none)]
     pub lots: Option<Vec<OpenLotOut>>,
@@ -511,6 +541,14 @@ impl HoldingOut {
             unrealised_pnl: v.unrealised_pnl.map(money),
             unrealised_pnl_pct: v.unrealised_pnl_pct.map(|p| p.to_string()),
             day_change: v.day_change.map(money),
+            face_value: h
+                .bond
+                .as_ref()
+                .map(|b| b.face_value.normalize().to_string()),
+            coupon_rate: h
+                .bond
+                .as_ref()
+                .map(|b| b.coupon_rate.normalize().to_string()),
             lots: lots.map(|all| {
                 all.get(&h.isin)
                     .into_iter()

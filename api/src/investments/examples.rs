@@ -62,6 +62,7 @@ fn trade(
         trade_date: day(on),
         settlement_date: domain::investments::next_working_day(day(on)),
         reference: Text::parse(reference, 64).expect("an example reference"),
+        bond: None,
     }
 }
 
@@ -268,6 +269,8 @@ impl Example for CorrectionIn {
             trade_date: day("2026-02-03"),
             settlement_date: None,
             reference: Str("CN-2026-000042".into()),
+            face_value: None,
+            coupon_rate: None,
             reason: Str("price keyed as 1420.50; the contract note says 1402.50".into()),
             override_reason: None,
         }

@@ -122,6 +122,8 @@ fn trade_of(f: &mut Fields, t: TradeFieldsIn, prices: &PriceBook) -> Option<Trad
         trade_date: t.trade_date,
         settlement_date: t.settlement_date,
         reference: t.reference.0,
+        face_value: t.face_value.map(|s| s.0),
+        coupon_rate: t.coupon_rate.map(|s| s.0),
     };
     let known = |isin: &Isin| prices.instrument(isin).map(|i| i.symbol);
     match input.check_against(domain::kyc::india_today(Utc::now()), known) {

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::rules::{AssetClass, FundCategory, HoldingPeriods, Side, Trade};
+use super::rules::{AssetClass, BondTerms, FundCategory, HoldingPeriods, Side, Trade};
 use crate::values::Isin;
 
 /// What is left of one buy.
@@ -69,6 +69,9 @@ pub struct Holding {
     pub symbol: String,
     pub asset_class: AssetClass,
     pub fund_category: Option<FundCategory>,
+    /// Bonds: their terms (of the first buy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bond: Option<BondTerms>,
     pub lots: VecDeque<Lot>,
 }
 
@@ -90,6 +93,8 @@ pub struct Position {
     pub symbol: String,
     pub asset_class: AssetClass,
     pub fund_category: Option<FundCategory>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bond: Option<BondTerms>,
     #[serde(with = "rust_decimal::serde::str")]
     pub quantity: Decimal,
     /// The FIFO cost of what is held.
@@ -107,6 +112,7 @@ impl Holding {
             symbol: self.symbol.clone(),
             asset_class: self.asset_class,
             fund_category: self.fund_category,
+            bond: self.bond.clone(),
             quantity: self.quantity(),
             cost: self.cost(),
             first_settles_on: self.lots.iter().map(|l| l.settles_on).min(),
@@ -164,6 +170,7 @@ impl Ledger {
                         symbol: t.symbol.as_str().to_string(),
                         asset_class: t.asset_class,
                         fund_category: t.fund_category,
+                        bond: t.bond.clone(),
                         lots: VecDeque::new(),
                     });
                 holding.lots.push_back(Lot {

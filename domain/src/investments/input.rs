@@ -3,7 +3,7 @@
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use rust_decimal::Decimal;
 
-use super::rules::{AssetClass, Exchange, Fees, FundCategory, Side, Trade};
+use super::rules::{AssetClass, BondTerms, Exchange, Fees, FundCategory, Side, Trade};
 use crate::input::{Checked, Invalid};
 use crate::values::{parse_amount, InvalidValue, Isin, Text};
 
@@ -33,6 +33,9 @@ pub struct TradeInput {
     /// Default: the next working day (T+1, weekends skipped).
     pub settlement_date: Option<NaiveDate>,
     pub reference: String,
+    /// Bonds: the face value per unit and the coupon (% a year), decimal strings.
+    pub face_value: Option<String>,
+    pub coupon_rate: Option<String>,
 }
 
 /// The next working day after `day` (Saturday and Sunday skipped).
@@ -144,6 +147,50 @@ impl TradeInput {
             (_, Some(_)) => c.fail("fund_category", "only mutual fund trades take a category"),
             _ => {}
         }
+        let bond = match self.asset_class {
+            AssetClass::Bond => {
+                let face_value = match &self.face_value {
+                    Some(f) => c.take("face_value", parse_amount(f, 4, false)),
+                    None => {
+                        c.fail("face_value", "a bond names its face value per unit");
+                        None
+                    }
+                };
+                let coupon_rate = match &self.coupon_rate {
+                    Some(r) => c.take(
+                        "coupon_rate",
+                        parse_amount(r, 4, true).and_then(|r| match r <= Decimal::from(100) {
+                            true => Ok(r),
+                            false => Err(InvalidValue::new("a percentage a year, at most 100")),
+                        }),
+                    ),
+                    None => {
+                        c.fail(
+                            "coupon_rate",
+                            "a bond names its coupon, % of face value a year (0 for zero-coupon)",
+                        );
+                        None
+                    }
+                };
+                face_value
+                    .zip(coupon_rate)
+                    .map(|(face_value, coupon_rate)| BondTerms {
+                        face_value,
+                        coupon_rate,
+                    })
+            }
+            _ => {
+                for (field, given) in [
+                    ("face_value", &self.face_value),
+                    ("coupon_rate", &self.coupon_rate),
+                ] {
+                    if given.is_some() {
+                        c.fail(field, "only bonds have a face value and a coupon");
+                    }
+                }
+                None
+            }
+        };
         let listed = matches!(self.asset_class, AssetClass::Equity | AssetClass::Etf);
         if listed && self.exchange.is_none() {
             c.fail(
@@ -176,6 +223,7 @@ impl TradeInput {
             trade_date: self.trade_date,
             settlement_date,
             reference: reference.expect("checked"),
+            bond,
         })
     }
 }
@@ -205,6 +253,8 @@ mod tests {
             trade_date: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
             settlement_date: None,
             reference: "CN-1".into(),
+            face_value: None,
+            coupon_rate: None,
         }
     }
 
@@ -272,6 +322,8 @@ mod tests {
     fn the_class_and_symbol_agree_with_the_isin() {
         let as_class = |class: AssetClass, isin: &str| TradeInput {
             asset_class: class,
+            face_value: (class == AssetClass::Bond).then(|| "1000".into()),
+            coupon_rate: (class == AssetClass::Bond).then(|| "7.45".into()),
             fund_category: (class == AssetClass::MutualFund).then_some(FundCategory::Debt),
             exchange: (class != AssetClass::MutualFund).then_some(Exchange::Nse),
             isin: isin.into(),
@@ -323,5 +375,49 @@ mod tests {
             ("symbol", "INE002A01018 is RELIANCE")
         );
         assert!(input().check_against(today(), known).is_ok());
+    }
+
+    #[test]
+    fn a_bond_names_its_face_value_and_coupon_and_only_a_bond_does() {
+        let gsec = format!(
+            "IN002023008{}",
+            crate::values::isin_check_digit("IN002023008").unwrap()
+        );
+        let bond = |face: Option<&str>, coupon: Option<&str>| TradeInput {
+            asset_class: AssetClass::Bond,
+            exchange: None,
+            isin: gsec.clone(),
+            symbol: "GS2033".into(),
+            face_value: face.map(String::from),
+            coupon_rate: coupon.map(String::from),
+            ..input()
+        };
+        let t = bond(Some("100"), Some("7.18")).check(today()).unwrap();
+        assert_eq!(
+            t.bond,
+            Some(BondTerms {
+                face_value: Decimal::from(100),
+                coupon_rate: "7.18".parse().unwrap()
+            })
+        );
+        // Zero-coupon is a coupon.
+        assert!(bond(Some("100"), Some("0")).check(today()).is_ok());
+        let fields = |t: TradeInput| -> Vec<&'static str> {
+            t.check(today())
+                .unwrap_err()
+                .iter()
+                .map(|i| i.field)
+                .collect()
+        };
+        assert_eq!(fields(bond(None, None)), ["face_value", "coupon_rate"]);
+        assert_eq!(
+            fields(bond(Some("0"), Some("101"))),
+            ["face_value", "coupon_rate"]
+        );
+        let share = TradeInput {
+            face_value: Some("10".into()),
+            ..input()
+        };
+        assert_eq!(fields(share), ["face_value"]);
     }
 }

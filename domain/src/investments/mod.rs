@@ -35,8 +35,8 @@ pub use input::{next_working_day, FeesInput, TradeInput};
 pub use personal::{upcasters, EVENT_TABLES};
 pub use risk::{Experience, LossTolerance, RiskAnswers, RiskProfileLevel};
 pub use rules::{
-    AssetClass, Exchange, Fees, FundCategory, HoldingPeriods, InvestmentRules, RiskLevel, Side,
-    Suitability, Trade,
+    AssetClass, BondTerms, Exchange, Fees, FundCategory, HoldingPeriods, InvestmentRules,
+    RiskLevel, Side, Suitability, Trade,
 };
 
 use crate::values::{Isin, Text};

@@ -53,6 +53,16 @@ impl Fees {
     }
 }
 
+/// What a bond pays: its face value per unit (INR) and its coupon, a percentage of the face
+/// value a year (0 for a zero-coupon bond).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BondTerms {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub face_value: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub coupon_rate: Decimal,
+}
+
 /// One trade as recorded (in INR).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trade {
@@ -73,6 +83,9 @@ pub struct Trade {
     pub settlement_date: NaiveDate,
     /// The broker's reference (contract note number): one trade per reference per client.
     pub reference: Text,
+    /// Bonds only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bond: Option<BondTerms>,
 }
 
 impl Trade {

@@ -57,6 +57,7 @@ fn trade(side: Side, quantity: &str, price: &str, on: &str, reference: &str) -> 
         trade_date: d(on),
         settlement_date: d(on).succ_opt().unwrap(),
         reference: text(reference),
+        bond: None,
     }
 }
 

@@ -201,6 +201,7 @@ mod tests {
             trade_date: d(on),
             settlement_date: d(settles),
             reference: Text::parse(&format!("{on}-{quantity}"), 20).unwrap(),
+            bond: None,
         }
     }
 
