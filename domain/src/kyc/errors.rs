@@ -51,11 +51,49 @@ fn allowed_text(allowed: &[&str]) -> String {
 fn missing_text(items: &[KycItem], attributes: &[&str]) -> String {
     let mut parts = Vec::new();
     if !items.is_empty() {
-        let names: Vec<&str> = items.iter().map(|i| i.as_str()).collect();
+        // An item filed under other names says which (address_proof: an Aadhaar, a passport…).
+        let names: Vec<String> = items
+            .iter()
+            .map(|i| {
+                let as_types: Vec<&str> = super::rules::KycDocumentType::ALL
+                    .iter()
+                    .filter(|t| t.item() == *i && t.as_str() != i.as_str())
+                    .map(|t| t.as_str())
+                    .collect();
+                match as_types.as_slice() {
+                    [] => i.as_str().to_string(),
+                    types => format!("{} (upload as {})", i.as_str(), types.join(" or ")),
+                }
+            })
+            .collect();
         parts.push(format!("missing documents: {}", names.join(", ")));
     }
     if !attributes.is_empty() {
         parts.push(format!("missing attributes: {}", attributes.join(", ")));
     }
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What is missing is named as it is uploaded.
+    #[test]
+    fn a_missing_item_filed_under_other_types_names_them() {
+        let e = KycError::Incomplete {
+            items: vec![
+                KycItem::AddressProof,
+                KycItem::Photograph,
+                KycItem::InPersonVerification,
+            ],
+            attributes: vec!["risk"],
+        };
+        assert_eq!(
+            e.to_string(),
+            "the case cannot be submitted: missing documents: address_proof (upload as \
+             aadhaar or passport or voter_id or driving_licence), photograph, \
+             in_person_verification (upload as verification_record); missing attributes: risk"
+        );
+    }
 }
