@@ -349,6 +349,22 @@ async fn trades_make_fifo_lots_gains_and_a_valued_portfolio(store: Store) {
         )
         .await;
     assert_eq!((s, field(&v)), (422, "as_of"), "{v}");
+    // Not a date at all: the contract is broken (400), and the message says what a date is.
+    let (s, v) = app
+        .get_as(
+            &rm,
+            &format!("/api/investments/portfolio/{client}?as_of=yesterday"),
+        )
+        .await;
+    assert_eq!(
+        (s, field(&v), v["errors"][0]["message"].as_str()),
+        (
+            400,
+            "as_of",
+            Some("must be a date, YYYY-MM-DD, e.g. 2026-12-01")
+        ),
+        "{v}"
+    );
 
     // A correction reverses and replaces: the second buy was 6, not 5.
     let before = Utc::now();

@@ -78,6 +78,8 @@ fn reason(raw: &str) -> String {
             "date_time",
             "must be a time in RFC 3339, e.g. 2026-12-01T09:30:00Z",
         ),
+        // After the times: a date alone (`YYYY-MM-DD`).
+        ("date", "must be a date, YYYY-MM-DD, e.g. 2026-12-01"),
         ("int", "must be a whole number"),
         ("bool", "must be true or false"),
     ];
