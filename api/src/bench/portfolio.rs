@@ -234,6 +234,10 @@ pub async fn run(
             .await
             .map_err(|e| e.to_string())?;
     }
+    let last = trades - (trades / 10).max(1) * tenths.len();
+    if last > 0 {
+        tenths.push(last as f64 / tenth.elapsed().as_secs_f64());
+    }
     let secs = t.elapsed().as_secs_f64();
     println!(
         "recorded: {trades} trades in {secs:.1} s = {:.0} trades/s; by tenth: {}",
