@@ -315,3 +315,28 @@ pub async fn branch_members(db: &Db, branch: &str) -> Result<Vec<Uuid>, Projecti
     });
     Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
 }
+
+/// The names and branches of the users `ids` (those the read model has).
+pub async fn names(
+    db: &Db,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, (String, Option<String>)>, ProjectionError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(200) {
+        let rows: Vec<(String, String, Option<String>)> = with_db!(db, pool => {
+            let mut qb = sqlx::QueryBuilder::new("SELECT user_id, name, branch FROM users WHERE user_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_string());
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        for (id, name, branch) in rows {
+            if let Ok(id) = Uuid::parse_str(&id) {
+                out.insert(id, (name, branch));
+            }
+        }
+    }
+    Ok(out)
+}

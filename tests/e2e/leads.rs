@@ -590,6 +590,18 @@ async fn round_robin_assignment(store: Store) {
             .find(|a| a["id"] == id)
             .map(|a| (a["role"].clone(), a["in_rotation"].clone()))
     };
+    // Named as renamed above, with their branch.
+    let first = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == names[0].as_str())
+        .unwrap();
+    assert_eq!(
+        (first["name"].as_str(), first["branch"].as_str()),
+        (Some("Agent A"), Some("MUM-01")),
+        "{v}"
+    );
     for name in &names {
         assert_eq!(
             in_rotation(name),

@@ -169,7 +169,11 @@ pub struct Agents {
 #[derive(Debug, Clone, Object)]
 pub struct AgentOut {
     pub id: Uuid,
+    /// As the staff member is registered.
+    pub name: String,
     pub role: crate::users::RoleDto,
+    /// Their branch (none for staff of every branch).
+    pub branch: Option<String>,
     /// Whether round-robin assignment gives them leads (relationship managers); a branch
     /// manager takes a lead only when named.
     pub in_rotation: bool,
@@ -450,7 +454,9 @@ impl poem_openapi::types::Example for Agents {
         Self {
             items: vec![AgentOut {
                 id: Uuid::from_u128(0x0193_a1b2_7c4d_7e5f_8a90_b1c2_d3e4_f506),
+                name: "Priya Menon".into(),
                 role: crate::users::RoleDto::RelationshipManager,
+                branch: Some("MUM-01".into()),
                 in_rotation: true,
             }],
         }

@@ -343,9 +343,10 @@ impl LeadsApi {
 
     /// Active agents
     ///
-    /// The staff the caller may assign leads to: everyone for admins, the branch for managers,
-    /// oneself for agents. Round-robin rotates through those `in_rotation` (the relationship
-    /// managers); a branch manager takes a lead only when named.
+    /// The staff the caller may assign leads to, with their names, roles and branches (by
+    /// branch, then name): everyone for admins, the branch for managers, oneself for agents.
+    /// Round-robin rotates through those `in_rotation` (the relationship managers); a branch
+    /// manager takes a lead only when named.
     #[oai(
         path = "/api/agents",
         method = "get",
@@ -354,16 +355,27 @@ impl LeadsApi {
     )]
     async fn agents(&self, auth: Auth) -> Result<AgentsResponse, ReadError> {
         policy::require(&auth.0, Action::AgentList)?;
-        let items = commands::leads::assignable(&self.state.write, &auth.0.actor())
+        let staff = commands::leads::assignable(&self.state.write, &auth.0.actor())
             .await
-            .map_err(ApiError::from)?
+            .map_err(ApiError::from)?;
+        let ids: Vec<Uuid> = staff.iter().map(|(id, _)| *id).collect();
+        let mut names = projections::users::names(&self.state.db, &ids)
+            .await
+            .map_err(ApiError::internal)?;
+        let mut items: Vec<AgentOut> = staff
             .into_iter()
-            .map(|(id, role)| AgentOut {
-                id,
-                role: role.into(),
-                in_rotation: role == domain::user::Role::RelationshipManager,
+            .map(|(id, role)| {
+                let (name, branch) = names.remove(&id).unwrap_or_default();
+                AgentOut {
+                    id,
+                    name,
+                    role: role.into(),
+                    branch,
+                    in_rotation: role == domain::user::Role::RelationshipManager,
+                }
             })
             .collect();
+        items.sort_by(|a, b| a.branch.cmp(&b.branch).then(a.name.cmp(&b.name)));
         Ok(AgentsResponse::Ok(Json(Agents { items })))
     }
 }
