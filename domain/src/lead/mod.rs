@@ -226,7 +226,7 @@ impl Lead {
                 if !allowed.contains(&to) {
                     return Err(LeadError::IllegalTransition { from, to, allowed });
                 }
-                Ok(vec![match (from, to) {
+                let mut events = vec![match (from, to) {
                     (_, LeadStatus::Lost) => LeadEvent::LeadLost {
                         from,
                         reason: reason.ok_or(LeadError::LostWithoutReason)?,
@@ -234,7 +234,25 @@ impl Lead {
                     (LeadStatus::Lost, to) => LeadEvent::LeadReopened { to, reason },
                     (_, LeadStatus::Converted) => LeadEvent::LeadConverted { client_id, reason },
                     (from, to) => LeadEvent::LeadStatusChanged { from, to, reason },
-                }])
+                }];
+                // A lead lost or converted needs no more calls: its open follow-ups close
+                // with it (and leave the agents' due lists).
+                let closing = match to {
+                    LeadStatus::Lost => Some("the lead was marked lost"),
+                    LeadStatus::Converted => Some("the lead was converted"),
+                    _ => None,
+                };
+                if let Some(why) = closing {
+                    for (id, f) in &self.follow_ups {
+                        if f.state == FollowUpState::Open {
+                            events.push(LeadEvent::FollowUpCancelled {
+                                follow_up_id: *id,
+                                reason: Some(Text::parse(why, 100).expect("a short text")),
+                            });
+                        }
+                    }
+                }
+                Ok(events)
             }
             LeadCommand::Assign {
                 agent_id,

@@ -720,3 +720,65 @@ fn details_as_sent_are_checked_field_by_field() {
         ]
     );
 }
+
+#[test]
+fn a_lead_lost_or_converted_closes_its_open_follow_ups() {
+    let due = now() + chrono::Duration::days(2);
+    let scheduled = |n| LeadEvent::FollowUpScheduled {
+        follow_up_id: id(n),
+        due_at: due,
+        channel: FollowUpChannel::Call,
+        note: None,
+    };
+    let history = vec![
+        captured(),
+        moved(LeadStatus::New, LeadStatus::Contacted),
+        scheduled(5),
+        scheduled(6),
+        LeadEvent::FollowUpCompleted {
+            follow_up_id: id(5),
+            outcome: None,
+        },
+    ];
+    Given::with(services())
+        .given(history.clone())
+        .when(change_status(
+            LeadStatus::Lost,
+            Some("chose another broker"),
+        ))
+        .then_expect_events(vec![
+            LeadEvent::LeadLost {
+                from: LeadStatus::Contacted,
+                reason: text("chose another broker"),
+            },
+            LeadEvent::FollowUpCancelled {
+                follow_up_id: id(6),
+                reason: Some(text("the lead was marked lost")),
+            },
+        ]);
+    // A plain move forward leaves them open.
+    Given::with(services())
+        .given(history.clone())
+        .when(change_status(LeadStatus::Qualified, None))
+        .then_expect_events(vec![moved(LeadStatus::Contacted, LeadStatus::Qualified)]);
+    let mut qualified = history;
+    qualified.push(moved(LeadStatus::Contacted, LeadStatus::Qualified));
+    let client = Uuid::from_u128(77);
+    Given::with(services())
+        .given(qualified)
+        .when(LeadCommand::ChangeStatus {
+            to: LeadStatus::Converted,
+            reason: None,
+            client_id: client,
+        })
+        .then_expect_events(vec![
+            LeadEvent::LeadConverted {
+                client_id: client,
+                reason: None,
+            },
+            LeadEvent::FollowUpCancelled {
+                follow_up_id: id(6),
+                reason: Some(text("the lead was converted")),
+            },
+        ]);
+}
