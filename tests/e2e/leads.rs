@@ -533,6 +533,32 @@ async fn follow_ups_and_interactions(store: Store) {
         "engagement raises the score: {}",
         lead["score"]
     );
+
+    // A lead marked lost takes its open follow-ups off the due list.
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/follow-ups"),
+            json!({"due_at": Utc::now() + Duration::days(1), "channel": "call"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let p = v["position"].as_i64().unwrap();
+    let (_, v) = app
+        .get(&format!("/api/follow-ups?due=any&min_position={p}"))
+        .await;
+    assert_eq!(v["total"], 1, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "lost", "reason": "chose another broker"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let p = v["position"].as_i64().unwrap();
+    let (_, v) = app
+        .get(&format!("/api/follow-ups?due=any&min_position={p}"))
+        .await;
+    assert_eq!(v["total"], 0, "closed with the lead: {v}");
     app.stop().await;
 }
 
