@@ -40,6 +40,20 @@ pub struct BenchArgs {
 mod portfolio;
 mod scale;
 
+/// An HTTP client that sends `token` as its bearer token, keeping up to `idle` connections.
+pub(crate) fn authed_client(token: &str, idle: usize) -> Result<reqwest::Client, String> {
+    let mut auth = reqwest::header::HeaderMap::new();
+    auth.insert(
+        "authorization",
+        format!("Bearer {token}").parse().map_err(|_| "bad token")?,
+    );
+    reqwest::Client::builder()
+        .default_headers(auth)
+        .pool_max_idle_per_host(idle)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 /// Registers a throw-away admin in the bench's store and signs in as them.
 pub(crate) async fn bench_admin(running: &server::Running, base: &str) -> Result<String, String> {
     let email = format!("bench-{}@bench.example", uuid::Uuid::new_v4().simple());
@@ -110,16 +124,7 @@ pub async fn run(store: StoreArgs, args: BenchArgs) -> Result<(), String> {
     );
 
     // Commands over HTTP: capture a lead, then move it to contacted; repeat.
-    let mut auth = reqwest::header::HeaderMap::new();
-    auth.insert(
-        "authorization",
-        format!("Bearer {token}").parse().map_err(|_| "bad token")?,
-    );
-    let http = reqwest::Client::builder()
-        .default_headers(auth)
-        .pool_max_idle_per_host(args.clients)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http = authed_client(&token, args.clients)?;
     let stop = Arc::new(AtomicBool::new(false));
     let head_before = store::log::head(&db).await.map_err(|e| e.to_string())?;
     let started = Instant::now();

@@ -73,15 +73,7 @@ pub async fn run(
     let token = bench_admin(&running, &base).await?;
     let write = &running.state.write;
     let db = running.db.clone();
-    let mut auth = reqwest::header::HeaderMap::new();
-    auth.insert(
-        "authorization",
-        format!("Bearer {token}").parse().map_err(|_| "bad token")?,
-    );
-    let http = reqwest::Client::builder()
-        .default_headers(auth)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http = super::authed_client(&token, 4)?;
 
     // The client, onboarded over HTTP by the admin for a relationship manager.
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
