@@ -303,9 +303,18 @@ async fn postgres_reader_never_skips_a_late_commit() {
     );
 
     slow.commit().await.unwrap();
-    let read = store::log::read_after(&db, Checkpoint::default(), 100)
-        .await
-        .unwrap();
+    // The horizon is cluster-wide: a transaction of a test running beside this one, in another
+    // database of the same cluster, holds it back too, so wait for it to move (it must).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let read = loop {
+        let read = store::log::read_after(&db, Checkpoint::default(), 100)
+            .await
+            .unwrap();
+        if read.len() >= 2 || std::time::Instant::now() > deadline {
+            break read;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     let ids: Vec<&str> = read.iter().map(|e| e.aggregate_id.as_str()).collect();
     assert_eq!(ids, vec!["slow", "fast"]);
     assert!(read[0].position < read[1].position);
