@@ -137,7 +137,8 @@ pub fn document(generated: &str) -> Value {
 ///   questionnaire); 413 when it takes a body or changes
 ///   something (the size limit holds for any body sent); 415 when it takes a body;
 /// - 422 when it takes a body or query parameters (a value that does not fit);
-/// - 429 for the operations behind the sign-in limiter;
+/// - 429 for the operations behind a limiter (sign-in, uploads, KYC decisions, and capture,
+///   whose duplicate answers about people the caller may not open are limited);
 /// - 503 when it changes something, reads at a `min_position` or waits for the access it
 ///   records (the read model may lag).
 ///
@@ -169,6 +170,7 @@ pub fn errors_of(path: &str, method: &str, op: &serde_json::Map<String, Value>) 
         || matches!(
             id,
             "changePassword"
+                | "captureLead"
                 | "uploadClientDocument"
                 | "uploadKycDocument"
                 | "decideKyc"
@@ -305,7 +307,7 @@ mod tests {
         );
         assert_eq!(
             codes("/api/leads", "post"),
-            ["400", "401", "403", "409", "413", "415", "422", "500", "503"]
+            ["400", "401", "403", "409", "413", "415", "422", "429", "500", "503"]
         );
         assert_eq!(
             codes("/api/leads/{id}", "patch"),

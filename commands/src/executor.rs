@@ -115,6 +115,11 @@ where
     A: Aggregate + Send + Sync,
     A::Command: Clone + Send,
 {
+    /// The database the record's log is in.
+    pub fn db(&self) -> &Db {
+        self.store.db()
+    }
+
     pub fn new(
         db: &Db,
         services: A::Services,

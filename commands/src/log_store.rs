@@ -60,6 +60,11 @@ pub struct LogStore<A> {
 }
 
 impl<A: Aggregate> LogStore<A> {
+    /// The database the log is in.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// `appender` is the process's one writer of the store (shared by every aggregate type).
     pub fn new(
         db: &Db,

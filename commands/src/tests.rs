@@ -199,7 +199,24 @@ async fn capture_assigns_an_agents_own_lead_and_names_only_visible_duplicates() 
     .await
     .unwrap_err();
     assert!(
-        matches!(&e, LeadsError::Duplicate { visible } if *visible == vec![id]),
+        matches!(&e, LeadsError::Duplicate { visible, hidden }
+            if *visible == vec![id] && hidden.len() == 1),
+        "{e:?}"
+    );
+    // The read model not yet caught up: the contact register still refuses the same person.
+    lookups.on_file.lock().unwrap().clear();
+    let e = crate::leads::capture(
+        &write,
+        &actor(&agent),
+        &scope,
+        new_lead("Asha Rao"),
+        &meta(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, LeadsError::Duplicate { visible, hidden }
+            if *visible == vec![id] && hidden.is_empty()),
         "{e:?}"
     );
     let mut again = new_lead("Asha Rao");

@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::on_both_stores;
-use crate::support::{asha, App, Store};
+use crate::support::{asha, App, Fresh, Store};
 
 on_both_stores!(
     pipeline_moves_and_history,
@@ -16,6 +16,7 @@ on_both_stores!(
     follow_ups_and_interactions,
     round_robin_assignment,
     idempotency_key_replays_the_first_answer,
+    duplicates_are_reserved_and_disclosures_recorded,
 );
 
 async fn pipeline_moves_and_history(store: Store) {
@@ -745,5 +746,94 @@ async fn idempotency_key_replays_the_first_answer(store: Store) {
     assert_eq!(va, vb);
     let (_, h) = app.get(&format!("/api/leads/{id}/history")).await;
     assert_eq!(h["items"].as_array().unwrap().len(), 2);
+    app.stop().await;
+}
+
+/// Duplicate captures are decided by the contact register: of concurrent captures of one
+/// person exactly one passes. The whole command is checked first, and an answer that discloses
+/// a person the caller may not open is recorded as an access to them and rate-limited.
+async fn duplicates_are_reserved_and_disclosures_recorded(store: Store) {
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.work_rate_per_minute = 3;
+    })
+    .await;
+    let a = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let b = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+
+    // Eight captures of one person at once: one lead.
+    let person = json!({"name": "Chitra Menon", "email": "chitra.menon@example.in",
+                        "phone": "9811122233", "source": "website"});
+    let sends = (0..8).map(|_| app.post("/api/leads", person.clone()));
+    let answers = futures::future::join_all(sends).await;
+    let created: Vec<_> = answers.iter().filter(|(s, _)| *s == 201).collect();
+    let refused = answers
+        .iter()
+        .filter(|(s, v)| *s == 409 && v["type"] == "/problems/duplicate-lead");
+    assert_eq!(created.len(), 1, "{answers:?}");
+    assert_eq!(refused.count(), 7, "{answers:?}");
+    let (_, list) = app
+        .get(&format!(
+            "/api/leads?q=chitra&min_position={}",
+            app.log_head().await
+        ))
+        .await;
+    assert_eq!(list["total"], 1, "{list}");
+
+    // Agent a's lead; agent b may not open it.
+    let (s, v) = app.post_as(&a, "/api/leads", asha()).await;
+    assert_eq!(s, 201, "{v}");
+    let asha_id = v["id"].as_str().unwrap().to_string();
+    let head = app.log_head().await;
+    app.lead(&asha_id, head).await;
+    let disclosures = |db: store::Db, id: String| async move {
+        let n: i64 = store::with_db!(&db, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM events WHERE event_type = 'PiiViewed'
+                   AND CAST(payload AS TEXT) LIKE '%duplicate_match%'
+                   AND CAST(payload AS TEXT) LIKE '%' || $1 || '%'",
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        });
+        n
+    };
+
+    // A command that would fail anyway says nothing of who is on file.
+    let mut bad = asha();
+    bad["assign_to"] = json!(Uuid::new_v4());
+    let (s, v) = app.post_as(&b, "/api/leads", bad).await;
+    assert_eq!(s, 422, "{v}");
+    assert_ne!(v["type"], "/problems/duplicate-lead");
+    assert_eq!(disclosures(app.db().clone(), asha_id.clone()).await, 0);
+
+    // The duplicate answer names no lead b may not open, and is recorded as b's access.
+    for n in 1..=3 {
+        let (s, v) = app.post_as(&b, "/api/leads", asha()).await;
+        assert_eq!(s, 409, "{v}");
+        assert_eq!(v["duplicate_of"], json!([]));
+        assert_eq!(disclosures(app.db().clone(), asha_id.clone()).await, n);
+    }
+    // Past the per-user limit the answer is withheld.
+    let (s, v) = app.post_as(&b, "/api/leads", asha()).await;
+    assert_eq!(s, 429, "{v}");
+    assert_eq!(disclosures(app.db().clone(), asha_id.clone()).await, 3);
+    // Agent a sees their own lead named.
+    let (s, v) = app.post_as(&a, "/api/leads", asha()).await;
+    assert_eq!(s, 409);
+    assert_eq!(v["duplicate_of"], json!([asha_id]));
+
+    // Archived, its contact is free again.
+    let (s, v) = app
+        .send(
+            app.http
+                .delete(app.url(&format!("/api/leads/{asha_id}?reason=moved"))),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.lead(&asha_id, app.log_head().await).await;
+    let (s, v) = app.post_as(&a, "/api/leads", asha()).await;
+    assert_eq!(s, 201, "{v}");
     app.stop().await;
 }

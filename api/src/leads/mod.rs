@@ -86,6 +86,29 @@ impl LeadsApi {
         http::run_lead_command(&self.state, p, action, lead_id, command, req).await
     }
 
+    /// The duplicate answer when it discloses people the caller may not open: each is recorded
+    /// as an access to that person, and past the per-user limit the answer is withheld (429),
+    /// so a contact list cannot be tested against the whole prospect base unseen.
+    async fn disclosed(
+        &self,
+        req: &Request,
+        p: &Principal,
+        visible: Vec<Uuid>,
+        hidden: Vec<Uuid>,
+    ) -> ApiError {
+        if let Err(e) = http::limit_work(&self.state, p.user_id, "duplicate matches") {
+            return e;
+        }
+        for id in hidden {
+            if let Err(e) =
+                http::record_access(&self.state, req, "lead", id, AccessKind::DuplicateMatch).await
+            {
+                return e;
+            }
+        }
+        ApiError::duplicate(visible)
+    }
+
     fn details(d: &LeadDetailsReplace) -> Result<LeadDetails, ApiError> {
         let product_interest = strings(&d.product_interest);
         Ok(LeadDetails::parse(RawDetails {
@@ -191,9 +214,17 @@ impl LeadsApi {
                 allow_duplicate: b.allow_duplicate,
             };
             let meta = http::metadata(req);
-            let (lead_id, done) =
+            let captured =
                 commands::leads::capture(&self.state.write, &auth.0.actor(), &scope, lead, &meta)
-                    .await?;
+                    .await;
+            let (lead_id, done) = match captured {
+                Err(commands::leads::LeadsError::Duplicate { visible, hidden })
+                    if !hidden.is_empty() =>
+                {
+                    return Err(self.disclosed(req, &auth.0, visible, hidden).await);
+                }
+                other => other?,
+            };
             Ok(CreatedResponse::Created(
                 accepted(lead_id, &done),
                 format!("/api/leads/{lead_id}"),

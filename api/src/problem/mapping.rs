@@ -139,7 +139,7 @@ impl From<LeadsError> for ApiError {
     fn from(e: LeadsError) -> Self {
         match e {
             LeadsError::Command(e) => e.into(),
-            LeadsError::Duplicate { visible } => ApiError::duplicate(visible),
+            LeadsError::Duplicate { visible, .. } => ApiError::duplicate(visible),
             LeadsError::NotAssignable => {
                 ApiError::field("agent_id", "not an active agent you may assign leads to")
             }

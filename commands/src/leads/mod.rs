@@ -2,6 +2,7 @@
 //! an agent or by round-robin), and any other command on a lead the caller may see.
 
 pub mod assignment;
+pub mod contacts;
 
 use domain::access::{covers_lead, Actor, LeadScope};
 use domain::lead::{Lead, LeadCommand, LeadDetails, LeadError};
@@ -18,9 +19,13 @@ pub enum LeadsError {
     Command(#[from] CommandError<LeadError>),
     /// Leads with the same e-mail address or phone number exist; `visible` names those the
     /// caller may open (that one exists is said either way: capturing it twice would split
-    /// the person's history).
+    /// the person's history); `hidden` are the others, whose existence the answer discloses
+    /// (the caller records that as an access to them).
     #[error("a lead with this e-mail address or phone number is already on file")]
-    Duplicate { visible: Vec<Uuid> },
+    Duplicate {
+        visible: Vec<Uuid>,
+        hidden: Vec<Uuid>,
+    },
     #[error("not an active agent you may assign leads to")]
     NotAssignable,
     #[error("round-robin assignment needs active relationship managers; there are none")]
@@ -75,7 +80,9 @@ pub async fn run(
         .await
 }
 
-/// Captures a lead; answers its new id and where it landed.
+/// Captures a lead; answers its new id and where it landed. The whole command is checked
+/// (the assignee among them) before the duplicate check, so a refusal never tells whether a
+/// person is on file unless the capture would otherwise have passed.
 pub async fn capture(
     write: &WriteSide,
     actor: &Actor,
@@ -83,43 +90,99 @@ pub async fn capture(
     lead: NewLead,
     meta: &EventMetadata,
 ) -> Result<(Uuid, Committed), LeadsError> {
-    if !lead.allow_duplicate {
-        let email = lead.details.email.as_ref().map(|e| e.as_str());
-        let phone = lead.details.phone.as_ref().map(|p| p.as_str());
-        let found = write.lookups.leads_with_contact(email, phone).await?;
-        if !found.is_empty() {
-            let visible = found
-                .iter()
-                .filter(|l| covers_lead(scope, l.assignee))
-                .map(|l| l.lead_id)
-                .collect();
-            return Err(LeadsError::Duplicate { visible });
-        }
-    }
     let wanted = match (lead.assign_to, lead.round_robin) {
         (Some(agent), _) => Some(Assignee::Agent(agent)),
         (None, true) => Some(Assignee::RoundRobin),
         (None, false) => None,
     };
-    let assignee = match wanted {
-        Some(w) => Some(pick_agent(write, actor, w, None).await?),
-        // An agent's own capture is theirs unless they say otherwise.
-        None if actor.role == Role::RelationshipManager => Some((actor.user_id, false)),
+    let agents = match wanted {
+        Some(w) => Some(check_assignee(write, actor, w).await?),
         None => None,
     };
     let lead_id = Uuid::now_v7();
-    let command = LeadCommand::Capture {
-        lead_id,
-        details: lead.details,
-        channel: lead.channel,
-        assign_to: assignee.map(|a| a.0),
-        round_robin: assignee.is_some_and(|a| a.1),
-    };
-    let done = write
-        .leads
-        .create(&lead_id.to_string(), command, meta)
+    let email = lead.details.email.as_ref().map(|e| e.as_str());
+    let phone = lead.details.phone.as_ref().map(|p| p.as_str());
+    let keys = if lead.allow_duplicate {
+        Vec::new()
+    } else {
+        let on_file = write.lookups.leads_with_contact(email, phone).await?;
+        if !on_file.is_empty() {
+            return Err(duplicate(
+                scope,
+                on_file.iter().map(|l| (l.lead_id, l.assignee)),
+            ));
+        }
+        let keys = contacts::keys(&write.keyring, email, phone);
+        let leads = &write.leads;
+        let keyring = &write.keyring;
+        let reserved = contacts::reserve(&write.db, &keys, lead_id, |holder| async move {
+            let (l, _) = leads.load(&holder.to_string()).await?;
+            Ok::<_, LeadsError>(if !l.is_captured() {
+                contacts::Holder::NotCaptured
+            } else if l.is_archived() || l.subject().is_erased() {
+                contacts::Holder::Gone
+            } else {
+                let (e, p) = l.contact();
+                contacts::Holder::Holds(contacts::keys(keyring, e, p))
+            })
+        })
         .await?;
-    Ok((lead_id, done))
+        if let Err(holders) = reserved {
+            let mut found = Vec::with_capacity(holders.len());
+            for id in holders {
+                let (l, _) = write.leads.load(&id.to_string()).await?;
+                found.push((id, l.assignee()));
+            }
+            return Err(duplicate(scope, found.into_iter()));
+        }
+        keys
+    };
+    let captured = async {
+        let assignee = match (wanted, agents) {
+            (Some(w), Some(agents)) => Some(pick_agent(write, actor, w, None, agents).await?),
+            // An agent's own capture is theirs unless they say otherwise.
+            _ if actor.role == Role::RelationshipManager => Some((actor.user_id, false)),
+            _ => None,
+        };
+        let command = LeadCommand::Capture {
+            lead_id,
+            details: lead.details,
+            channel: lead.channel,
+            assign_to: assignee.map(|a| a.0),
+            round_robin: assignee.is_some_and(|a| a.1),
+        };
+        Ok::<_, LeadsError>(
+            write
+                .leads
+                .create(&lead_id.to_string(), command, meta)
+                .await?,
+        )
+    }
+    .await;
+    match captured {
+        Ok(done) => Ok((lead_id, done)),
+        Err(e) => {
+            contacts::release(&write.db, &keys, lead_id).await?;
+            Err(e)
+        }
+    }
+}
+
+/// The duplicate answer for leads on file with the same contact: those the caller may open
+/// are named, the others only counted as disclosed.
+fn duplicate(
+    scope: &Option<LeadScope>,
+    found: impl Iterator<Item = (Uuid, Option<Uuid>)>,
+) -> LeadsError {
+    let (mut visible, mut hidden) = (Vec::new(), Vec::new());
+    for (id, assignee) in found {
+        if covers_lead(scope, assignee) {
+            visible.push(id);
+        } else {
+            hidden.push(id);
+        }
+    }
+    LeadsError::Duplicate { visible, hidden }
 }
 
 /// Assigns the lead to an agent, or to the next in rotation (passing over who has it now).
@@ -139,7 +202,8 @@ pub async fn assign(
     if !lead.is_captured() || !covers_lead(scope, lead.assignee()) {
         return Err(CommandError::Rejected(LeadError::NotFound).into());
     }
-    let (agent_id, round_robin) = pick_agent(write, actor, to, lead.assignee()).await?;
+    let agents = check_assignee(write, actor, to).await?;
+    let (agent_id, round_robin) = pick_agent(write, actor, to, lead.assignee(), agents).await?;
     let command = LeadCommand::Assign {
         agent_id,
         round_robin,
@@ -172,20 +236,36 @@ pub async fn assignable(
         .collect())
 }
 
-/// The agent who gets a lead, and whether the rotation chose them.
+/// The agents `actor` may assign to, once the one wanted is known to be among them (or, for
+/// the rotation, that there is one).
+async fn check_assignee(
+    write: &WriteSide,
+    actor: &Actor,
+    wanted: Assignee,
+) -> Result<Vec<(Uuid, Role)>, LeadsError> {
+    let agents = assignable(write, actor).await?;
+    match wanted {
+        Assignee::Agent(a) if !agents.iter().any(|(id, _)| *id == a) => {
+            Err(LeadsError::NotAssignable)
+        }
+        Assignee::RoundRobin if !agents.iter().any(|(_, r)| *r == Role::RelationshipManager) => {
+            Err(LeadsError::NoActiveAgents)
+        }
+        _ => Ok(agents),
+    }
+}
+
+/// The agent who gets a lead, and whether the rotation chose them, from the agents the actor
+/// may assign to ([`check_assignee`]).
 async fn pick_agent(
     write: &WriteSide,
     actor: &Actor,
     wanted: Assignee,
     current: Option<Uuid>,
+    agents: Vec<(Uuid, Role)>,
 ) -> Result<(Uuid, bool), LeadsError> {
-    let agents = assignable(write, actor).await?;
     if let Assignee::Agent(a) = wanted {
-        return if agents.iter().any(|(id, _)| *id == a) {
-            Ok((a, false))
-        } else {
-            Err(LeadsError::NotAssignable)
-        };
+        return Ok((a, false));
     }
     // The rotation goes round the relationship managers (of the branch, for a manager).
     // A reassignment by round-robin passes over the agent who has the lead now.

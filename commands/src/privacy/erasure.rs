@@ -30,6 +30,9 @@ pub async fn erase_if_allowed(
         .await
     {
         Ok(done) => {
+            crate::leads::contacts::forget(leads.db(), lead_id)
+                .await
+                .map_err(CommandError::store)?;
             keyring.shred(lead_id).await.map_err(CommandError::store)?;
             Ok(Erasure::Erased {
                 position: done.position,
@@ -123,6 +126,9 @@ async fn erase_with_client(
         .await
     {
         Ok(done) => {
+            crate::leads::contacts::forget(leads.db(), lead_id)
+                .await
+                .map_err(CommandError::store)?;
             keyring.shred(lead_id).await.map_err(CommandError::store)?;
             Ok(Some(done.position))
         }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 snake_enum!(
     /// What was read.
-    AccessKind { Profile => "profile", History => "history", AsOf => "as_of", Export => "export", Document => "document" }
+    AccessKind { Profile => "profile", History => "history", AsOf => "as_of", Export => "export", Document => "document", DuplicateMatch => "duplicate_match" }
 );
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -123,6 +123,22 @@ impl Lead {
         self.captured
     }
 
+    /// Whether the lead was archived (it no longer counts as a duplicate).
+    pub fn is_archived(&self) -> bool {
+        self.archived
+    }
+
+    /// The lead's e-mail address and phone number, as they are now.
+    pub fn contact(&self) -> (Option<&str>, Option<&str>) {
+        match &self.details {
+            Some(d) => (
+                d.email.as_ref().map(|e| e.as_str()),
+                d.phone.as_ref().map(|p| p.as_str()),
+            ),
+            None => (None, None),
+        }
+    }
+
     /// The moves allowed from a status; from `lost`, only back to where the lead was lost from.
     pub fn allowed_moves(status: LeadStatus, lost_from: Option<LeadStatus>) -> Vec<LeadStatus> {
         use LeadStatus::*;

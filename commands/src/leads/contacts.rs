@@ -1,0 +1,152 @@
+//! The contact register: one open lead per e-mail address and per phone number, keyed by blind
+//! index (as the PAN register is for clients). A capture reserves its contact details before
+//! its first event is written, so of two captures of one person at the same moment exactly one
+//! passes. The register is kept lazily: a reservation whose lead no longer holds that contact
+//! (archived, erased, changed it, or never captured) is taken over by the next capture.
+
+use std::future::Future;
+
+use store::privacy::Keyring;
+use store::with_db;
+use store::{Db, StoreError};
+use uuid::Uuid;
+
+/// A reservation older than this whose lead was never captured was left by a capture that
+/// died half-way.
+const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The register keys of a lead's e-mail address and phone number.
+pub fn keys(keyring: &Keyring, email: Option<&str>, phone: Option<&str>) -> Vec<String> {
+    let mut keys = Vec::with_capacity(2);
+    if let Some(e) = email {
+        keys.push(format!("e:{}", keyring.blind_index("email", e)));
+    }
+    if let Some(p) = phone {
+        keys.push(format!("p:{}", keyring.blind_index("phone", p)));
+    }
+    keys
+}
+
+/// What the register knows of a lead holding a reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// Captured, open, and still has the contact with these keys.
+    Holds(Vec<String>),
+    /// Captured but archived or erased: its contacts are free.
+    Gone,
+    /// No event yet (a capture under way, or one that died).
+    NotCaptured,
+}
+
+/// Reserves `keys` for `lead_id`; `Err` names the other leads that hold any of them (empty when
+/// captures of the same person keep taking it over at this moment), and nothing stays
+/// reserved then. `holder` tells what became of a lead holding a key.
+pub async fn reserve<F, Fut, E>(
+    db: &Db,
+    keys: &[String],
+    lead_id: Uuid,
+    holder: F,
+) -> Result<Result<(), Vec<Uuid>>, E>
+where
+    F: Fn(Uuid) -> Fut,
+    Fut: Future<Output = Result<Holder, E>>,
+    E: From<StoreError>,
+{
+    let me = lead_id.to_string();
+    let mut taken = Vec::new();
+    let mut refused = false;
+    let mut mine = Vec::new();
+    'keys: for key in keys {
+        for _ in 0..3 {
+            let now = chrono::Utc::now();
+            let inserted = with_db!(db, pool => {
+                sqlx::query(
+                    "INSERT INTO lead_contacts (contact_index, lead_id, created_at)
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(key)
+                .bind(&me)
+                .bind(now.to_rfc3339())
+                .execute(pool)
+                .await
+                .map_err(StoreError::from)?
+                .rows_affected()
+            });
+            if inserted == 1 {
+                mine.push(key.clone());
+                continue 'keys;
+            }
+            let row: Option<(String, String)> = with_db!(db, pool => {
+                sqlx::query_as(
+                    "SELECT lead_id, created_at FROM lead_contacts WHERE contact_index = $1",
+                )
+                .bind(key)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::from)?
+            });
+            // Released in between: try again.
+            let Some((other, created_at)) = row else {
+                continue;
+            };
+            if other == me {
+                continue 'keys;
+            }
+            let other_id = Uuid::parse_str(&other).unwrap_or_default();
+            let stale = match holder(other_id).await? {
+                Holder::Holds(held) => !held.contains(key),
+                Holder::Gone => true,
+                Holder::NotCaptured => chrono::DateTime::parse_from_rfc3339(&created_at)
+                    .is_ok_and(|t| now.signed_duration_since(t) > ABANDONED_AFTER),
+            };
+            if !stale {
+                refused = true;
+                taken.push(other_id);
+                continue 'keys;
+            }
+            with_db!(db, pool => {
+                sqlx::query("DELETE FROM lead_contacts WHERE contact_index = $1 AND lead_id = $2")
+                    .bind(key)
+                    .bind(&other)
+                    .execute(pool)
+                    .await
+                    .map_err(StoreError::from)?;
+            });
+        }
+        // Three rounds of take-over lost to others: someone is capturing this person now.
+        refused = true;
+    }
+    if !refused {
+        return Ok(Ok(()));
+    }
+    release(db, &mine, lead_id).await?;
+    taken.sort();
+    taken.dedup();
+    Ok(Err(taken))
+}
+
+/// Gives back reservations [`reserve`] made (the capture they were for failed).
+pub async fn release(db: &Db, keys: &[String], lead_id: Uuid) -> Result<(), StoreError> {
+    for key in keys {
+        with_db!(db, pool => {
+            sqlx::query("DELETE FROM lead_contacts WHERE contact_index = $1 AND lead_id = $2")
+                .bind(key)
+                .bind(lead_id.to_string())
+                .execute(pool)
+                .await?;
+        });
+    }
+    Ok(())
+}
+
+/// Forgets every reservation of the lead (its data was erased: no index of an erased person's
+/// contact details is kept).
+pub async fn forget(db: &Db, lead_id: &str) -> Result<(), StoreError> {
+    with_db!(db, pool => {
+        sqlx::query("DELETE FROM lead_contacts WHERE lead_id = $1")
+            .bind(lead_id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
