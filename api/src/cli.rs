@@ -47,6 +47,11 @@ pub enum Command {
         #[command(subcommand)]
         action: KycAction,
     },
+    /// Client account housekeeping.
+    Clients {
+        #[command(subcommand)]
+        action: ClientsAction,
+    },
     /// Data retention.
     Retention {
         #[command(subcommand)]
@@ -144,6 +149,14 @@ pub enum KycAction {
         #[arg(long, env = "CRM_KYC_ALERT_WINDOW_DAYS", default_value_t = 30)]
         within_days: u32,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsAction {
+    /// Mark inactive (dormant) every active account without an interaction or trade for
+    /// `CRM_DORMANT_AFTER`, once each; print what was done. The server does this a minute
+    /// after start and then every `CRM_DORMANCY_INTERVAL`.
+    Dormancy,
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,6 +325,25 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             write.db.close().await;
             if run.failed > 0 {
                 return Err(format!("{} client(s) failed (see the log)", run.failed));
+            }
+            Ok(())
+        }
+        Command::Clients {
+            action: ClientsAction::Dormancy,
+        } => {
+            let after = cli.store.dormant_after;
+            let write = current_write_side(cli.store).await?;
+            let today = domain::kyc::india_today(chrono::Utc::now());
+            let run = commands::clients::dormancy::run(&write, today, after)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "checked {} account(s) without recent activity: {} marked inactive, {} failed",
+                run.checked, run.marked, run.failed
+            );
+            write.db.close().await;
+            if run.failed > 0 {
+                return Err(format!("{} account(s) failed (see the log)", run.failed));
             }
             Ok(())
         }

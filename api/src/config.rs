@@ -54,6 +54,10 @@ pub struct StoreArgs {
     /// How long KYC documents are kept after the relationship ends (PMLA: 5 years).
     #[arg(long, env = "CRM_RETENTION_KYC_DOCUMENTS", default_value = "5y", global = true, value_parser = retention_period)]
     pub retention_kyc_documents: RetentionPeriod,
+    /// How long an active account may go without an interaction or trade before the dormancy
+    /// step marks it inactive: `2y` or a number of days such as `365d`.
+    #[arg(long, env = "CRM_DORMANT_AFTER", default_value = "2y", global = true, value_parser = retention_period)]
+    pub dormant_after: RetentionPeriod,
     /// Document files one client may hold (purged ones do not count).
     #[arg(
         long,
@@ -172,6 +176,10 @@ pub struct ServeArgs {
     /// seconds (it also runs at start).
     #[arg(long, env = "CRM_KYC_ALERT_INTERVAL", default_value_t = 3600)]
     pub kyc_alert_interval: u64,
+    /// How often the dormancy step looks for accounts without recent activity, in seconds (it
+    /// first runs a minute after start).
+    #[arg(long, env = "CRM_DORMANCY_INTERVAL", default_value_t = 3600)]
+    pub dormancy_interval: u64,
     /// How many days ahead KYC alerts warn.
     #[arg(long, env = "CRM_KYC_ALERT_WINDOW_DAYS", default_value_t = 30)]
     pub kyc_alert_window_days: u32,
@@ -232,6 +240,7 @@ impl Config {
                 previous_master_keys: Vec::new(),
                 audit_signing_key: None,
                 retention_client_records: RetentionPeriod::Years(8),
+                dormant_after: RetentionPeriod::Years(2),
                 retention_kyc_documents: RetentionPeriod::Years(5),
                 kyc_required: Default::default(),
                 rekyc_years: Default::default(),
@@ -251,6 +260,7 @@ impl Config {
                 max_upload: 5 * 1024 * 1024,
                 read_wait_ms: 5000,
                 kyc_alert_interval: 3600,
+                dormancy_interval: 3600,
                 kyc_alert_window_days: 30,
                 work_rate_per_minute: 30,
                 kyc_registry_fixtures: None,

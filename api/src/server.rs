@@ -256,6 +256,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let window = config.serve.kyc_alert_window_days;
         async move { commands::kyc::alerts::every(&state.write, every, window).await }
     }));
+    workers.push(tokio::spawn({
+        let state = state.clone();
+        let every = Duration::from_secs(config.serve.dormancy_interval.max(60));
+        let after = config.store.dormant_after;
+        async move { commands::clients::dormancy::every(&state.write, every, after).await }
+    }));
     let service = crate::openapi(state.clone());
     let spec = crate::contract::document(&service.spec());
     let routes = Arc::new(crate::routes::Routes::from_spec(&spec));

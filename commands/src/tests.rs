@@ -63,6 +63,13 @@ impl Lookups for Fixed {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    fn dormant_clients(
+        &self,
+        _cutoff: chrono::NaiveDate,
+    ) -> Lookup<'_, Vec<(Uuid, chrono::NaiveDate)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     fn kyc_to_check(&self, _by: chrono::NaiveDate) -> Lookup<'_, Vec<Uuid>> {
         Box::pin(async { Ok(Vec::new()) })
     }

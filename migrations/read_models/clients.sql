@@ -7,7 +7,11 @@ CREATE TABLE IF NOT EXISTS clients{s}
     client_id            text PRIMARY KEY,
     branch               text    NOT NULL,
     relationship_manager text,
+    -- active, inactive, suspended, closed or erased.
     status               text    NOT NULL,
+    -- The day the account last became active (onboarded, reactivated, reopened), YYYY-MM-DD:
+    -- with the client's trades, what the dormancy step measures from.
+    activity_on          text    NOT NULL,
     created_at           {ts}    NOT NULL,
     updated_at           {ts}    NOT NULL,
     pan_index            text,
@@ -31,3 +35,4 @@ CREATE INDEX IF NOT EXISTS clients{s}_pan_{g} ON clients{s} (pan_index);
 CREATE INDEX IF NOT EXISTS clients{s}_email_{g} ON clients{s} (email_index);
 CREATE INDEX IF NOT EXISTS clients{s}_phone_{g} ON clients{s} (phone_index);
 CREATE INDEX IF NOT EXISTS clients{s}_watch_{g} ON clients{s} (retention_watch);
+CREATE INDEX IF NOT EXISTS clients{s}_status_{g} ON clients{s} (status, activity_on);

@@ -95,6 +95,17 @@ impl Lookups for ReadModels {
         })
     }
 
+    fn dormant_clients(
+        &self,
+        cutoff: chrono::NaiveDate,
+    ) -> Lookup<'_, Vec<(Uuid, chrono::NaiveDate)>> {
+        Box::pin(async move {
+            crate::clients::query::dormant(&self.db, cutoff)
+                .await
+                .map_err(LookupError::new)
+        })
+    }
+
     fn kyc_to_check(&self, by: chrono::NaiveDate) -> Lookup<'_, Vec<Uuid>> {
         Box::pin(async move {
             crate::kyc::query::to_check(&self.db, by)

@@ -17,6 +17,7 @@ on_both_stores!(
     seed_gives_demo_users_leads_and_a_client_with_documents,
     client_as_of_replays_the_client_as_they_stood,
     a_person_is_one_data_subject_through_either_id,
+    account_lifecycle_moves_and_dormancy,
 );
 
 /// A small real PDF (with a marker that must never be stored in the clear).
@@ -1050,6 +1051,198 @@ async fn a_person_is_one_data_subject_through_either_id(store: Store) {
     assert!(
         types.contains(&"LeadCaptured") && types.contains(&"ClientOnboarded"),
         "{types:?}"
+    );
+    app.stop().await;
+}
+
+/// The account lifecycle: suspended with a reason and reactivated, closed and reopened within
+/// the retention period; illegal moves refused naming the allowed ones; only an active account
+/// takes new trades; dormancy marked by the scheduled step, once, and not for an account that
+/// traded within the period.
+async fn account_lifecycle_moves_and_dormancy(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let (s, v) = app
+        .post("/api/clients", new_client(None, "QWXPL1234C", &rm.id))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let a = v["id"].as_str().unwrap().to_string();
+    let path = format!("/api/clients/{a}/status");
+    let get = |p: i64| {
+        let a = a.clone();
+        let app = &app;
+        async move {
+            let (s, v) = app.get(&format!("/api/clients/{a}?min_position={p}")).await;
+            assert_eq!(s, 200, "{v}");
+            v
+        }
+    };
+
+    // Who may, and what must be said.
+    let (s, _) = app
+        .post_as(&rm, &path, json!({"status": "suspended", "reason": "x"}))
+        .await;
+    assert_eq!(s, 403);
+    let head = app.log_head().await;
+    let (s, v) = app.post(&path, json!({"status": "suspended"})).await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("reason")),
+        "{v}"
+    );
+    let (s, _) = app
+        .post(&path, json!({"status": "inactive", "reason": "x"}))
+        .await;
+    assert_eq!(s, 400, "dormancy is the scheduled step's");
+    assert_eq!(
+        app.log_head().await,
+        head,
+        "refused requests append nothing"
+    );
+
+    // Suspended, with why; not twice; listed by status.
+    let (s, v) = app
+        .send(
+            officer
+                .http
+                .post(app.url(&path))
+                .json(&json!({"status": "suspended", "reason": "Exchange inquiry"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let c = get(v["position"].as_i64().unwrap()).await;
+    assert_eq!(c["status"], "suspended");
+    assert_eq!(c["status_reason"], "Exchange inquiry");
+    let (s, v) = app
+        .post(&path, json!({"status": "suspended", "reason": "again"}))
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["type"], "/problems/illegal-transition");
+    assert_eq!(v["allowed"], json!(["active", "closed"]));
+    let (_, list) = app.get("/api/clients?status=suspended").await;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![a.as_str()]);
+
+    // Active again; closed; a closed account takes no changes until reopened, with a reason.
+    let (s, v) = app.post(&path, json!({"status": "active"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        get(v["position"].as_i64().unwrap()).await["status"],
+        "active"
+    );
+    let (s, v) = app
+        .post(
+            &path,
+            json!({"status": "closed", "reason": "Client moved abroad"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let c = get(v["position"].as_i64().unwrap()).await;
+    assert_eq!(c["status"], "closed");
+    assert!(c["privacy"]["retention_until"].is_string(), "{c}");
+    let edit = json!({"address": "4 Carter Road, Mumbai 400050"});
+    let patch = |body: Value| {
+        app.send(
+            app.http
+                .patch(app.url(&format!("/api/clients/{a}")))
+                .json(&body),
+        )
+    };
+    assert_eq!(patch(edit.clone()).await.0, 409);
+    let (s, v) = app.post(&path, json!({"status": "active"})).await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("reason")),
+        "{v}"
+    );
+    let (s, v) = app
+        .post(
+            &path,
+            json!({"status": "active", "reason": "Returned to India"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let c = get(v["position"].as_i64().unwrap()).await;
+    assert_eq!(c["status"], "active");
+    assert_eq!(c["closed_at"], Value::Null);
+    assert_eq!(c["status_reason"], "Returned to India");
+    let (s, v) = patch(edit).await;
+    assert_eq!(s, 200, "{v}");
+
+    // Dormancy. Client b traded three days ago; a never did. Both accounts are made to look
+    // opened long ago (the read model's activity day; no clock is turned back).
+    let b = crate::kyc::verified_client(&app, &rm, &officer, "BKDPL4410J", "2034-01-01").await;
+    let on = (chrono::Utc::now() + chrono::Duration::minutes(330)).date_naive()
+        - chrono::Duration::days(3);
+    let (s, v) = app
+        .post_as(
+            &rm,
+            "/api/investments",
+            json!({"client_id": b, "side": "buy", "asset_class": "etf", "isin": "INF204KB14I2",
+                   "symbol": "NIFTYBEES", "exchange": "NSE", "quantity": "10", "price": "250.5",
+                   "trade_date": on.to_string(), "reference": "CN-1",
+                   "override_reason": "Client insisted after the risk talk"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    app.caught_up().await;
+    store::with_db!(app.db(), pool => {
+        sqlx::query("UPDATE clients SET activity_on = '2020-01-01'")
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    let envs = [("CRM_DORMANT_AFTER", "30d")];
+    let out = crate::support::crm(&app, &["clients", "dormancy"], &envs).await;
+    assert!(out.contains("1 marked inactive"), "{out}");
+    let out = crate::support::crm(&app, &["clients", "dormancy"], &envs).await;
+    assert!(out.contains("0 marked inactive"), "once: {out}");
+    let c = get(app.log_head().await).await;
+    assert_eq!(c["status"], "inactive");
+    assert_eq!(c["last_activity_on"], "2020-01-01");
+    let (_, bv) = app.get(&format!("/api/clients/{b}")).await;
+    assert_eq!(bv["status"], "active", "traded within the period");
+
+    // A dormant account takes no new trade until reactivated.
+    let (s, v) = app
+        .post(
+            &path,
+            json!({"status": "suspended", "reason": "Dormant and unreachable"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post_as(
+            &rm,
+            "/api/investments",
+            json!({"client_id": a, "side": "buy", "asset_class": "etf", "isin": "INF204KB14I2",
+                   "symbol": "NIFTYBEES", "exchange": "NSE", "quantity": "1", "price": "250",
+                   "trade_date": on.to_string(), "reference": "CN-2",
+                   "override_reason": "Client insisted after the risk talk"}),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["type"], "/problems/account-not-active");
+    let (_, h) = app.get(&format!("/api/clients/{a}/history")).await;
+    let kinds: Vec<&str> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "AccountMarkedDormant")
+            .count(),
+        1,
+        "{kinds:?}"
     );
     app.stop().await;
 }

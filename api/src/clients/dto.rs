@@ -67,11 +67,15 @@ impl From<domain::client::DocumentKind> for DocumentKind {
     }
 }
 
-/// Where the client relationship stands.
+/// Where the client's account stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum ClientStatus {
     Active,
+    /// Dormant: no interaction or trade for the configured period (the scheduled step marks it).
+    Inactive,
+    /// Suspended, with a reason (`status_reason`).
+    Suspended,
     /// The account is closed; the records are kept for the retention period.
     Closed,
     /// The personal data was destroyed (retention ended, or an erasure was carried out).
@@ -82,6 +86,8 @@ impl ClientStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
+            Self::Inactive => "inactive",
+            Self::Suspended => "suspended",
             Self::Closed => "closed",
             Self::Erased => "erased",
         }
@@ -91,7 +97,39 @@ impl ClientStatus {
         match v.status() {
             "erased" => Self::Erased,
             "closed" => Self::Closed,
+            "suspended" => Self::Suspended,
+            "inactive" => Self::Inactive,
             _ => Self::Active,
+        }
+    }
+}
+
+/// Where a caller may move an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum AccountMoveTo {
+    /// From inactive or suspended; from closed it reopens (within the retention period).
+    Active,
+    /// From active or inactive.
+    Suspended,
+    /// From any open state; the retention periods start.
+    Closed,
+}
+
+/// A move of the account's status.
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct AccountMove {
+    pub status: AccountMoveTo,
+    /// Why (kept sealed with the person's data): required to suspend, close or reopen.
+    pub reason: Option<Str>,
+}
+
+impl poem_openapi::types::Example for AccountMove {
+    fn example() -> Self {
+        Self {
+            status: AccountMoveTo::Suspended,
+            reason: Some("Exchange inquiry into trades of 12 November".into()),
         }
     }
 }
@@ -251,6 +289,12 @@ pub struct ClientOut {
     pub branch: String,
     pub relationship_manager: Option<Uuid>,
     pub status: ClientStatus,
+    /// Why the account was last suspended, reactivated or reopened.
+    pub status_reason: Option<String>,
+    /// When the status last changed.
+    pub status_changed_at: Option<DateTime<Utc>>,
+    /// For an inactive account: the day of the last activity the dormancy step saw.
+    pub last_activity_on: Option<chrono::NaiveDate>,
     pub closed_at: Option<DateTime<Utc>>,
     pub close_reason: Option<String>,
     pub documents: Vec<DocumentOut>,
@@ -291,6 +335,9 @@ impl From<&ClientView> for ClientOut {
             branch: v.branch.clone(),
             relationship_manager: v.relationship_manager,
             status: ClientStatus::of(v),
+            status_reason: v.status_reason.clone(),
+            status_changed_at: v.status_changed_at,
+            last_activity_on: v.last_activity_on,
             closed_at: v.closed_at,
             close_reason: v.close_reason.clone(),
             documents: v.documents.iter().map(DocumentOut::from).collect(),
@@ -332,6 +379,9 @@ impl poem_openapi::types::Example for ClientOut {
             branch: "MUM-01".into(),
             relationship_manager: Some(Uuid::from_u128(0x0193_a1b2_7c4d_7e5f_8a90_b1c2_d3e4_f502)),
             status: ClientStatus::Active,
+            status_reason: None,
+            status_changed_at: None,
+            last_activity_on: None,
             closed_at: None,
             close_reason: None,
             documents: vec![DocumentOut {

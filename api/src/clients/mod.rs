@@ -452,6 +452,73 @@ impl ClientsApi {
         )
         .await
     }
+
+    /// Move the account's status
+    ///
+    /// `suspended` (from active or inactive, with a reason), `active` (from inactive or
+    /// suspended; from closed it reopens the account within its retention period, with a
+    /// reason), `closed` (with a reason; as `POST /api/clients/{id}/close`). Dormancy
+    /// (`inactive`) is marked by the scheduled step, not by hand. A move the lifecycle does not
+    /// allow is 409 naming the moves allowed.
+    #[oai(
+        path = "/api/clients/:id/status",
+        method = "post",
+        tag = "ClientTags::Clients",
+        operation_id = "moveClientStatus"
+    )]
+    async fn move_status(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        body: Json<AccountMove>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the client is still at this version (its `ETag`); otherwise 412.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientClose)?;
+        idempotent(
+            &self.state,
+            key.0,
+            req,
+            http::fingerprint(&body.0),
+            || async {
+                let b = &body.0;
+                let mut f = Fields::default();
+                let reason = text(&mut f, "reason", b.reason.as_deref(), 1000);
+                if reason.is_none() && b.status != AccountMoveTo::Active {
+                    f.errors.push(FieldError::new(
+                        "reason",
+                        "required to suspend or close an account",
+                    ));
+                }
+                f.finish()?;
+                let command = match (b.status, reason) {
+                    (AccountMoveTo::Active, reason) => ClientCommand::Reactivate { reason },
+                    (AccountMoveTo::Suspended, Some(reason)) => ClientCommand::Suspend { reason },
+                    (AccountMoveTo::Closed, Some(reason)) => {
+                        ClientCommand::CloseRelationship { reason }
+                    }
+                    (_, None) => return Err(ApiError::bad_request("reason")),
+                };
+                let done = run_client_command(
+                    &self.state,
+                    &auth.0,
+                    Action::ClientClose,
+                    id.0,
+                    command,
+                    req,
+                )
+                .await?;
+                Ok(DoneResponse::Done(accepted(id.0, &done)))
+            },
+        )
+        .await
+    }
 }
 
 pub use documents::{safe_file_name, DocumentsApi};

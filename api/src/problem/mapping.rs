@@ -97,6 +97,16 @@ impl From<CommandError<ClientError>> for ApiError {
                     ClientError::DocumentLimit { .. } => {
                         ApiError::conflict("document-limit", detail)
                     }
+                    ClientError::IllegalMove { from, .. } => ApiError::illegal_transition(
+                        detail,
+                        domain::client::Client::allowed_moves(from)
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect(),
+                    ),
+                    ClientError::RetentionEnded => ApiError::conflict("retention-ended", detail),
+                    ClientError::ReasonRequired => ApiError::field("reason", detail),
+                    ClientError::NotActive(_) => ApiError::conflict("account-not-active", detail),
                     ClientError::Privacy(e) => e.into(),
                 }
             }

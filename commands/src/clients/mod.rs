@@ -2,6 +2,7 @@
 //! command on a client the caller may see, and the records kept beside the log (the PAN
 //! register, the sealed document files).
 
+pub mod dormancy;
 pub mod onboarding;
 mod records;
 

@@ -33,13 +33,13 @@ async fn client_in_scope(
     write: &WriteSide,
     scope: &ClientScope,
     client_id: Uuid,
-) -> Result<(), InvestmentError> {
+) -> Result<domain::client::Client, InvestmentError> {
     let (client, _) = write.clients.load(&client_id.to_string()).await?;
     if !client.is_onboarded() || !scope.covers_client(&client) {
         return Err(CommandError::Rejected(ClientError::NotFound).into());
     }
     client.ensure_changeable().map_err(CommandError::Rejected)?;
-    Ok(())
+    Ok(client)
 }
 
 /// Why the client may not trade today, from their KYC.
@@ -74,7 +74,8 @@ pub async fn record_trade(
     override_reason: Option<Text>,
     meta: &EventMetadata,
 ) -> Result<Recorded, InvestmentError> {
-    client_in_scope(write, scope, client_id).await?;
+    let client = client_in_scope(write, scope, client_id).await?;
+    client.ensure_tradable().map_err(CommandError::Rejected)?;
     let id = client_id.to_string();
     let kyc_block = kyc_block(write, client_id).await?;
     let trade_id = Uuid::now_v7();

@@ -68,6 +68,12 @@ pub trait Lookups: Send + Sync + 'static {
     fn lead_erasures_due(&self) -> Lookup<'_, Vec<String>>;
     /// Clients whose relationship ended or who asked for erasure, not yet erased.
     fn clients_to_watch(&self) -> Lookup<'_, Vec<ClientWatched>>;
+    /// Active clients with no activity (onboarding, reactivation, reopening, a trade) on or
+    /// after `cutoff`, each with the day of their last activity.
+    fn dormant_clients(
+        &self,
+        cutoff: chrono::NaiveDate,
+    ) -> Lookup<'_, Vec<(Uuid, chrono::NaiveDate)>>;
     /// Clients with a verified KYC whose re-KYC or a document's expiry falls by `by`.
     fn kyc_to_check(&self, by: chrono::NaiveDate) -> Lookup<'_, Vec<Uuid>>;
 }

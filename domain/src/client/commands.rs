@@ -1,5 +1,6 @@
 //! What may be asked of a client.
 
+use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::{ClientProfile, ClientProfileChange, Document};
@@ -26,6 +27,20 @@ pub enum ClientCommand {
     /// The relationship ends (account closed): the retention periods start counting.
     CloseRelationship {
         reason: Text,
+    },
+    /// The account is suspended (from active or inactive), with why.
+    Suspend {
+        reason: Text,
+    },
+    /// A dormant or suspended account is active again; a closed one is reopened (within its
+    /// retention period, and a reason is required).
+    Reactivate {
+        reason: Option<Text>,
+    },
+    /// The scheduled dormancy step: no interaction or trade since `last_activity_on`. Marks an
+    /// active account inactive; any other account is left as it is.
+    MarkDormant {
+        last_activity_on: NaiveDate,
     },
     AddDocument(Document),
     /// Lets go of the documents whose retention period has ended.

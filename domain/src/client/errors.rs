@@ -17,6 +17,17 @@ pub enum ClientError {
     Restricted,
     #[error("this relationship manager already looks after the client")]
     AlreadyAssigned,
+    #[error("an account that is {from} cannot become {to}")]
+    IllegalMove {
+        from: super::AccountStatus,
+        to: super::AccountStatus,
+    },
+    #[error("the account is {0}: reactivate it before recording a trade")]
+    NotActive(super::AccountStatus),
+    #[error("reopening a closed account needs a reason")]
+    ReasonRequired,
+    #[error("the retention period after closing has ended; the account cannot be reopened")]
+    RetentionEnded,
     #[error("a document with this id is already on the client")]
     DuplicateDocument,
     #[error("the client holds as many documents as allowed ({files} files, {bytes} bytes in all)")]

@@ -1,9 +1,9 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{ClientProfile, ClientProfileChange, Document, ErasureBasis};
+use super::{AccountStatus, ClientProfile, ClientProfileChange, Document, ErasureBasis};
 use crate::privacy::PrivacyEvent;
 use crate::user::Branch;
 use crate::values::Text;
@@ -24,6 +24,26 @@ pub enum ClientEvent {
         previous_manager_id: Option<Uuid>,
     },
     RelationshipClosed {
+        reason: Text,
+        closed_at: DateTime<Utc>,
+    },
+    /// The account is suspended; `from` is where it stood.
+    AccountSuspended {
+        from: AccountStatus,
+        reason: Text,
+    },
+    /// No interaction or trade since `last_activity_on`: the account is inactive (dormant).
+    AccountMarkedDormant {
+        last_activity_on: NaiveDate,
+    },
+    /// A dormant or suspended account is active again.
+    AccountReactivated {
+        from: AccountStatus,
+        reason: Option<Text>,
+    },
+    /// A closed account is open again (within its retention period); `closed_at` is when it
+    /// had closed.
+    RelationshipReopened {
         reason: Text,
         closed_at: DateTime<Utc>,
     },
@@ -60,6 +80,10 @@ impl ClientEvent {
             Self::ClientProfileChanged(_) => "ClientProfileChanged",
             Self::RelationshipManagerAssigned { .. } => "RelationshipManagerAssigned",
             Self::RelationshipClosed { .. } => "RelationshipClosed",
+            Self::AccountSuspended { .. } => "AccountSuspended",
+            Self::AccountMarkedDormant { .. } => "AccountMarkedDormant",
+            Self::AccountReactivated { .. } => "AccountReactivated",
+            Self::RelationshipReopened { .. } => "RelationshipReopened",
             Self::ClientDocumentAdded(_) => "ClientDocumentAdded",
             Self::ClientDocumentsPurged { .. } => "ClientDocumentsPurged",
             Self::ErasureRequested { .. } => "ErasureRequested",

@@ -52,6 +52,17 @@ snake_enum!(
     }
 );
 snake_enum!(
+    /// Where a client's account stands: `active`; `inactive` (dormant: no interaction or trade
+    /// for the configured period); `suspended` (with a reason); `closed` (the relationship
+    /// ended; it may be reopened within the retention period).
+    AccountStatus {
+        Active => "active",
+        Inactive => "inactive",
+        Suspended => "suspended",
+        Closed => "closed"
+    }
+);
+snake_enum!(
     /// Why a client's personal data was erased.
     ErasureBasis { Request => "request", RetentionEnded => "retention_ended" }
 );
@@ -130,6 +141,9 @@ pub struct Client {
     branch: Option<Branch>,
     relationship_manager: Option<Uuid>,
     closed_at: Option<DateTime<Utc>>,
+    /// Dormant (inactive) or suspended while open; `None` is active.
+    #[serde(default)]
+    held: Option<AccountStatus>,
     /// Document id → whether it was purged.
     documents: BTreeMap<Uuid, bool>,
     /// Document id → its size in bytes.
@@ -164,6 +178,15 @@ impl Client {
     /// Whether the person asked for erasure (processing is restricted since).
     pub fn erasure_requested(&self) -> bool {
         self.subject.erasure_requested()
+    }
+
+    /// Where the account stands.
+    pub fn status(&self) -> AccountStatus {
+        match (self.closed_at, self.held) {
+            (Some(_), _) => AccountStatus::Closed,
+            (None, Some(held)) => held,
+            (None, None) => AccountStatus::Active,
+        }
     }
 
     /// Whether the relationship ended.
@@ -228,6 +251,43 @@ impl Client {
         Ok(())
     }
 
+    /// The moves a caller may ask for from `from` (dormancy is the scheduled step's).
+    pub fn allowed_moves(from: AccountStatus) -> &'static [AccountStatus] {
+        use AccountStatus::*;
+        match from {
+            Active => &[Suspended, Closed],
+            Inactive => &[Active, Suspended, Closed],
+            Suspended => &[Active, Closed],
+            Closed => &[Active],
+        }
+    }
+
+    /// Refuses a status move the lifecycle does not allow: `active` ↔ `inactive` / `suspended`,
+    /// `inactive` → `suspended`; a closed account only reopens.
+    fn ensure_move(&self, to: AccountStatus) -> Result<(), ClientError> {
+        use AccountStatus::*;
+        let from = self.status();
+        let allowed = matches!(
+            (from, to),
+            (Active | Inactive, Suspended) | (Inactive | Suspended, Active)
+        );
+        if allowed {
+            Ok(())
+        } else {
+            Err(ClientError::IllegalMove { from, to })
+        }
+    }
+
+    /// New trades only on an active account: a dormant one is reactivated first (as the
+    /// exchanges require), a suspended or closed one takes none.
+    pub fn ensure_tradable(&self) -> Result<(), ClientError> {
+        self.ensure_changeable()?;
+        match self.status() {
+            AccountStatus::Active => Ok(()),
+            other => Err(ClientError::NotActive(other)),
+        }
+    }
+
     fn decide(
         &self,
         command: ClientCommand,
@@ -285,6 +345,44 @@ impl Client {
                     reason,
                     closed_at: now,
                 }])
+            }
+            ClientCommand::Suspend { reason } => {
+                self.ensure_exists()?;
+                self.ensure_move(AccountStatus::Suspended)?;
+                Ok(vec![ClientEvent::AccountSuspended {
+                    from: self.status(),
+                    reason,
+                }])
+            }
+            ClientCommand::Reactivate { reason } => {
+                self.ensure_exists()?;
+                if self.subject.erasure_requested() {
+                    return Err(ClientError::Restricted);
+                }
+                // A closed account is reopened: within its retention period, and with why.
+                if let Some(closed_at) = self.closed_at {
+                    let reason = reason.ok_or(ClientError::ReasonRequired)?;
+                    if now >= policy.client_records.ends(closed_at) {
+                        return Err(ClientError::RetentionEnded);
+                    }
+                    return Ok(vec![ClientEvent::RelationshipReopened {
+                        reason,
+                        closed_at,
+                    }]);
+                }
+                self.ensure_move(AccountStatus::Active)?;
+                Ok(vec![ClientEvent::AccountReactivated {
+                    from: self.status(),
+                    reason,
+                }])
+            }
+            ClientCommand::MarkDormant { last_activity_on } => {
+                self.ensure_exists()?;
+                // Once per dormant spell: an account that is not active stays as it is.
+                if self.status() != AccountStatus::Active {
+                    return Ok(vec![]);
+                }
+                Ok(vec![ClientEvent::AccountMarkedDormant { last_activity_on }])
             }
             ClientCommand::AddDocument(document) => {
                 self.ensure_changeable()?;
@@ -413,6 +511,13 @@ impl Aggregate for Client {
                 self.relationship_manager = Some(manager_id);
             }
             ClientEvent::RelationshipClosed { closed_at, .. } => self.closed_at = Some(closed_at),
+            ClientEvent::AccountSuspended { .. } => self.held = Some(AccountStatus::Suspended),
+            ClientEvent::AccountMarkedDormant { .. } => self.held = Some(AccountStatus::Inactive),
+            ClientEvent::AccountReactivated { .. } => self.held = None,
+            ClientEvent::RelationshipReopened { .. } => {
+                self.closed_at = None;
+                self.held = None;
+            }
             ClientEvent::ClientDocumentAdded(d) => {
                 self.documents.insert(d.document_id, false);
                 self.document_sizes.insert(d.document_id, d.size);

@@ -51,6 +51,26 @@ pub const EVENTS: &[EventFields] = &[
         plain: &["/RelationshipClosed/closed_at"],
     },
     EventFields {
+        event: "AccountSuspended",
+        personal: &["/AccountSuspended/reason"],
+        plain: &["/AccountSuspended/from"],
+    },
+    EventFields {
+        event: "AccountMarkedDormant",
+        personal: &[],
+        plain: &["/AccountMarkedDormant/last_activity_on"],
+    },
+    EventFields {
+        event: "AccountReactivated",
+        personal: &["/AccountReactivated/reason"],
+        plain: &["/AccountReactivated/from"],
+    },
+    EventFields {
+        event: "RelationshipReopened",
+        personal: &["/RelationshipReopened/reason"],
+        plain: &["/RelationshipReopened/closed_at"],
+    },
+    EventFields {
         event: "ClientDocumentAdded",
         personal: &[
             "/ClientDocumentAdded/number",

@@ -327,6 +327,21 @@ fn every_string_field_of_every_event_is_classified() {
             previous_manager_id: Some(Uuid::from_u128(3)),
         },
         closed(),
+        ClientEvent::AccountSuspended {
+            from: AccountStatus::Active,
+            reason: text("exchange inquiry"),
+        },
+        ClientEvent::AccountMarkedDormant {
+            last_activity_on: chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap(),
+        },
+        ClientEvent::AccountReactivated {
+            from: AccountStatus::Inactive,
+            reason: why.clone(),
+        },
+        ClientEvent::RelationshipReopened {
+            reason: text("came back"),
+            closed_at: closed_on(),
+        },
         ClientEvent::ClientDocumentAdded(Document {
             number: Some(text("K1234567")),
             ..document(5)
@@ -434,4 +449,171 @@ fn a_client_holds_documents_up_to_the_limits_and_purged_ones_do_not_count() {
         .given(purged)
         .when(ClientCommand::AddDocument(document(7)))
         .then_expect_events(vec![ClientEvent::ClientDocumentAdded(document(7))]);
+}
+
+fn suspended() -> ClientEvent {
+    ClientEvent::AccountSuspended {
+        from: AccountStatus::Active,
+        reason: text("exchange inquiry"),
+    }
+}
+
+fn dormant() -> ClientEvent {
+    ClientEvent::AccountMarkedDormant {
+        last_activity_on: chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap(),
+    }
+}
+
+#[test]
+fn an_active_account_is_suspended_with_its_reason_and_reactivated() {
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::Suspend {
+            reason: text("exchange inquiry"),
+        })
+        .then_expect_events(vec![suspended()]);
+    Given::with(today())
+        .given(vec![onboarded(), suspended()])
+        .when(ClientCommand::Reactivate {
+            reason: Some(text("inquiry closed")),
+        })
+        .then_expect_events(vec![ClientEvent::AccountReactivated {
+            from: AccountStatus::Suspended,
+            reason: Some(text("inquiry closed")),
+        }]);
+}
+
+#[test]
+fn illegal_moves_are_refused_naming_both_ends() {
+    let illegal = |given: Vec<ClientEvent>, command: ClientCommand, from, to| {
+        Given::with(today())
+            .given(given)
+            .when(command)
+            .then_expect_error(ClientError::IllegalMove { from, to });
+    };
+    use AccountStatus::*;
+    let suspend = || ClientCommand::Suspend {
+        reason: text("again"),
+    };
+    let reactivate = || ClientCommand::Reactivate { reason: None };
+    illegal(vec![onboarded()], reactivate(), Active, Active);
+    illegal(
+        vec![onboarded(), suspended()],
+        suspend(),
+        Suspended,
+        Suspended,
+    );
+    illegal(vec![onboarded(), closed()], suspend(), Closed, Suspended);
+    Given::with(today())
+        .given(vec![onboarded(), closed()])
+        .when(reactivate())
+        .then_expect_error(ClientError::ReasonRequired);
+}
+
+#[test]
+fn dormancy_is_marked_once_and_a_dormant_account_can_be_suspended_or_reactivated() {
+    let mark = || ClientCommand::MarkDormant {
+        last_activity_on: chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap(),
+    };
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(mark())
+        .then_expect_events(vec![dormant()]);
+    // Once: already dormant, suspended or closed, nothing happens.
+    for state in [dormant(), suspended(), closed()] {
+        Given::with(today())
+            .given(vec![onboarded(), state])
+            .when(mark())
+            .then_expect_events(vec![]);
+    }
+    Given::with(today())
+        .given(vec![onboarded(), dormant()])
+        .when(ClientCommand::Suspend {
+            reason: text("exchange inquiry"),
+        })
+        .then_expect_events(vec![ClientEvent::AccountSuspended {
+            from: AccountStatus::Inactive,
+            reason: text("exchange inquiry"),
+        }]);
+    Given::with(today())
+        .given(vec![onboarded(), dormant()])
+        .when(ClientCommand::Reactivate { reason: None })
+        .then_expect_events(vec![ClientEvent::AccountReactivated {
+            from: AccountStatus::Inactive,
+            reason: None,
+        }]);
+}
+
+#[test]
+fn a_closed_account_reopens_within_its_retention_period_only() {
+    let reopen = || ClientCommand::Reactivate {
+        reason: Some(text("came back")),
+    };
+    Given::with(today())
+        .given(vec![onboarded(), suspended(), closed()])
+        .when(reopen())
+        .then_expect_events(vec![ClientEvent::RelationshipReopened {
+            reason: text("came back"),
+            closed_at: closed_on(),
+        }]);
+    // Eight years after closing the records' purpose is served: no reopening.
+    Given::with(at(closed_on() + Duration::days(8 * 366)))
+        .given(vec![onboarded(), closed()])
+        .when(reopen())
+        .then_expect_error(ClientError::RetentionEnded);
+    // A person who asked for erasure is not brought back.
+    Given::with(today())
+        .given(vec![
+            onboarded(),
+            closed(),
+            ClientEvent::ErasureRequested {
+                reason: None,
+                retention_until: Some(closed_on()),
+            },
+        ])
+        .when(reopen())
+        .then_expect_error(ClientError::Restricted);
+    // Reopened, it is active and takes changes again; the retention clock stops.
+    let mut client = Client::default();
+    for e in [
+        onboarded(),
+        suspended(),
+        closed(),
+        ClientEvent::RelationshipReopened {
+            reason: text("came back"),
+            closed_at: closed_on(),
+        },
+    ] {
+        client.apply(e);
+    }
+    assert_eq!(client.status(), AccountStatus::Active);
+    assert!(client.ensure_changeable().is_ok());
+    assert_eq!(
+        client.erasure_blocker(today().clock.now(), RetentionPolicy::default()),
+        Some("the client relationship is open; its records are kept while it lasts and for the retention period after it ends")
+    );
+}
+
+#[test]
+fn only_an_active_account_takes_new_trades() {
+    let with = |events: Vec<ClientEvent>| {
+        let mut c = Client::default();
+        for e in events {
+            c.apply(e);
+        }
+        c
+    };
+    assert_eq!(with(vec![onboarded()]).ensure_tradable(), Ok(()));
+    assert_eq!(
+        with(vec![onboarded(), dormant()]).ensure_tradable(),
+        Err(ClientError::NotActive(AccountStatus::Inactive))
+    );
+    assert_eq!(
+        with(vec![onboarded(), suspended()]).ensure_tradable(),
+        Err(ClientError::NotActive(AccountStatus::Suspended))
+    );
+    assert_eq!(
+        with(vec![onboarded(), closed()]).ensure_tradable(),
+        Err(ClientError::Closed)
+    );
 }

@@ -24,7 +24,7 @@ impl SealedDocument for ClientView {
     const TABLE: &'static str = "clients";
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
-    const VERSION: i64 = 1;
+    const VERSION: i64 = 2;
     const DDL: &'static str = include_str!("../../../migrations/read_models/clients.sql");
     const TABLES: &'static [&'static str] = &["clients"];
 
@@ -66,6 +66,14 @@ impl SealedDocument for ClientView {
                 self.relationship_manager.map(|m| m.to_string()).into(),
             ),
             ("status", self.status().into()),
+            (
+                "activity_on",
+                self.active_since
+                    .unwrap_or(self.created_at)
+                    .date_naive()
+                    .to_string()
+                    .into(),
+            ),
             ("created_at", self.created_at.into()),
             ("updated_at", self.updated_at.into()),
             ("pan_index", index("pan", &self.pan).into()),

@@ -185,3 +185,36 @@ pub async fn retention_watch(db: &Db) -> Result<Vec<(Uuid, bool)>, ProjectionErr
         .filter_map(|(s, r)| Some((Uuid::parse_str(s).ok()?, *r)))
         .collect())
 }
+
+/// Active clients with no activity on or after `cutoff`: neither onboarded, reactivated or
+/// reopened since, nor a trade dated since. Each with the day of their last activity.
+pub async fn dormant(
+    db: &Db,
+    cutoff: chrono::NaiveDate,
+) -> Result<Vec<(Uuid, chrono::NaiveDate)>, ProjectionError> {
+    let cutoff = cutoff.to_string();
+    let rows: Vec<(String, String, Option<String>)> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT c.client_id, c.activity_on,
+                    (SELECT MAX(t.trade_date) FROM portfolio_trades t
+                      WHERE t.client_id = c.client_id) AS last_trade
+               FROM clients c
+              WHERE c.status = 'active' AND c.activity_on < $1
+              ORDER BY c.client_id",
+        )
+        .bind(&cutoff)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, since, trade)| {
+            let last = trade.map_or(since.clone(), |t| t.max(since));
+            (last < cutoff).then_some(())?;
+            Some((
+                Uuid::parse_str(&id).ok()?,
+                chrono::NaiveDate::parse_from_str(&last, "%Y-%m-%d").ok()?,
+            ))
+        })
+        .collect())
+}

@@ -1,7 +1,7 @@
 //! The client as the read side shows it, folded from its events.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::client::{ClientEvent, DocumentKind, ErasureBasis};
+use domain::client::{AccountStatus, ClientEvent, DocumentKind, ErasureBasis};
 use domain::lead::MarketingChannel;
 use serde::{Deserialize, Serialize};
 use store::EventMetadata;
@@ -16,6 +16,7 @@ pub const PERSONAL: &[&str] = &[
     "/date_of_birth",
     "/address",
     "/close_reason",
+    "/status_reason",
     "/documents/*/number",
     "/documents/*/file_name",
     "/privacy/erasure_reason",
@@ -36,6 +37,21 @@ pub struct ClientView {
     pub relationship_manager: Option<Uuid>,
     pub closed_at: Option<DateTime<Utc>>,
     pub close_reason: Option<String>,
+    /// Dormant (`inactive`) or `suspended` while the account is open.
+    #[serde(default)]
+    pub held: Option<AccountStatus>,
+    /// Why the account was last suspended, reactivated or reopened.
+    #[serde(default)]
+    pub status_reason: Option<String>,
+    #[serde(default)]
+    pub status_changed_at: Option<DateTime<Utc>>,
+    /// When the account last became active (onboarded, reactivated, reopened): with its trades
+    /// and interactions, what the dormancy step measures from.
+    #[serde(default)]
+    pub active_since: Option<DateTime<Utc>>,
+    /// The last activity the dormancy step saw when it marked the account inactive.
+    #[serde(default)]
+    pub last_activity_on: Option<NaiveDate>,
     pub documents: Vec<DocumentView>,
     pub privacy: ClientPrivacy,
     pub created_at: DateTime<Utc>,
@@ -109,6 +125,11 @@ impl ClientView {
             relationship_manager: *relationship_manager,
             closed_at: None,
             close_reason: None,
+            held: None,
+            status_reason: None,
+            status_changed_at: None,
+            active_since: Some(meta.recorded_at),
+            last_activity_on: None,
             documents: Vec::new(),
             privacy: ClientPrivacy::default(),
             created_at: meta.recorded_at,
@@ -148,6 +169,32 @@ impl ClientView {
             ClientEvent::RelationshipClosed { reason, closed_at } => {
                 self.closed_at = Some(*closed_at);
                 self.close_reason = Some(reason.as_str().into());
+                self.status_changed_at = Some(at);
+            }
+            ClientEvent::AccountSuspended { reason, .. } => {
+                self.held = Some(AccountStatus::Suspended);
+                self.status_reason = Some(reason.as_str().into());
+                self.status_changed_at = Some(at);
+            }
+            ClientEvent::AccountMarkedDormant { last_activity_on } => {
+                self.held = Some(AccountStatus::Inactive);
+                self.status_reason = None;
+                self.status_changed_at = Some(at);
+                self.last_activity_on = Some(*last_activity_on);
+            }
+            ClientEvent::AccountReactivated { reason, .. } => {
+                self.held = None;
+                self.status_reason = reason.as_ref().map(|r| r.as_str().into());
+                self.status_changed_at = Some(at);
+                self.active_since = Some(at);
+            }
+            ClientEvent::RelationshipReopened { reason, .. } => {
+                self.closed_at = None;
+                self.close_reason = None;
+                self.held = None;
+                self.status_reason = Some(reason.as_str().into());
+                self.status_changed_at = Some(at);
+                self.active_since = Some(at);
             }
             ClientEvent::ClientDocumentAdded(d) => self.documents.push(DocumentView {
                 document_id: d.document_id,
@@ -221,7 +268,7 @@ impl ClientView {
         } else if self.closed_at.is_some() {
             "closed"
         } else {
-            "active"
+            self.held.unwrap_or(AccountStatus::Active).as_str()
         }
     }
 
