@@ -25,6 +25,7 @@ pub mod problem;
 pub mod reports;
 pub mod routes;
 pub mod server;
+pub mod spreadsheet;
 pub mod tools;
 pub mod users;
 

@@ -27,3 +27,21 @@ pub async fn record(
         .await?;
     Ok(())
 }
+
+/// Records that the caller was shown the data of each of `subject_ids` (an export): one
+/// `PiiViewed` each, written concurrently so that the store's group commit takes them in few
+/// transactions.
+pub async fn record_many(
+    write: &crate::WriteSide,
+    subject_type: &str,
+    subject_ids: &[Uuid],
+    kind: AccessKind,
+    meta: &EventMetadata,
+) -> Result<(), CommandError<AccessError>> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(subject_ids.iter().copied())
+        .map(|id| record(write, subject_type, id, kind, meta))
+        .buffer_unordered(128)
+        .try_collect::<()>()
+        .await
+}

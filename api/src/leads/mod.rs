@@ -74,7 +74,66 @@ fn accepted(id: Uuid, done: &commands::Committed) -> Json<Accepted> {
     Json(Accepted::of(id, done))
 }
 
+/// The filters of the lead list (and its export), as sent.
+struct ListParams {
+    status: Option<LeadStatus>,
+    assignee: Option<Uuid>,
+    unassigned: bool,
+    source: Option<LeadSource>,
+    created_from: Option<DateTime<Utc>>,
+    created_to: Option<DateTime<Utc>>,
+    follow_up: Option<Due>,
+    q: Option<String>,
+    include_archived: bool,
+    sort: Option<SortField>,
+    order: Option<SortOrder>,
+}
+
 impl LeadsApi {
+    /// The list filter for `p`'s scope from the parameters as sent (422 naming a bad one).
+    async fn filter(
+        &self,
+        p: &Principal,
+        params: ListParams,
+        limit: i64,
+        cursor: Option<String>,
+    ) -> Result<LeadFilter, ApiError> {
+        if params.q.as_ref().is_some_and(|t| t.chars().count() > 100) {
+            return Err(ApiError::field("q", "at most 100 characters"));
+        }
+        if let (Some(a), Some(b)) = (params.created_from, params.created_to) {
+            if a > b {
+                return Err(ApiError::field(
+                    "created_to",
+                    "must not be before created_from",
+                ));
+            }
+        }
+        let sort = match params.sort.unwrap_or(SortField::CreatedAt) {
+            SortField::CreatedAt => LeadSort::CreatedAt,
+            SortField::UpdatedAt => LeadSort::UpdatedAt,
+            SortField::Score => LeadSort::Score,
+        };
+        Ok(LeadFilter {
+            visible: policy::scope(&self.state, p).await?,
+            search_skips_restricted: policy::sells(p.role),
+            status: params.status.map(Into::into),
+            assignee: params.assignee,
+            unassigned: params.unassigned,
+            source: params.source.map(Into::into),
+            created_from: params.created_from,
+            created_to: params.created_to,
+            follow_up: params.follow_up.map(Into::into),
+            text: params.q,
+            include_archived: params.include_archived,
+            sort,
+            descending: params.order.unwrap_or(SortOrder::Desc) == SortOrder::Desc,
+            limit,
+            cursor,
+            now: Utc::now(),
+        })
+    }
+
     async fn run(
         &self,
         p: &Principal,
@@ -283,39 +342,26 @@ impl LeadsApi {
     ) -> Result<LeadListResponse, ReadError> {
         policy::require(&auth.0, Action::LeadRead)?;
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
-        if q.0.as_ref().is_some_and(|t| t.chars().count() > 100) {
-            let e = ApiError::field("q", "at most 100 characters");
-            return Err(e.into());
-        }
-        if let (Some(a), Some(b)) = (created_from.0, created_to.0) {
-            if a > b {
-                let e = ApiError::field("created_to", "must not be before created_from");
-                return Err(e.into());
-            }
-        }
-        let sort = match sort.0.unwrap_or(SortField::CreatedAt) {
-            SortField::CreatedAt => LeadSort::CreatedAt,
-            SortField::UpdatedAt => LeadSort::UpdatedAt,
-            SortField::Score => LeadSort::Score,
-        };
-        let filter = LeadFilter {
-            visible: policy::scope(&self.state, &auth.0).await?,
-            search_skips_restricted: policy::sells(auth.0.role),
-            status: status.0.map(Into::into),
-            assignee: assignee.0,
-            unassigned: unassigned.0,
-            source: source.0.map(Into::into),
-            created_from: created_from.0,
-            created_to: created_to.0,
-            follow_up: follow_up.0.map(Into::into),
-            text: q.0,
-            include_archived: include_archived.0,
-            sort,
-            descending: order.0.unwrap_or(SortOrder::Desc) == SortOrder::Desc,
-            limit: page_limit(limit.0)?,
-            cursor: cursor.0,
-            now: Utc::now(),
-        };
+        let filter = self
+            .filter(
+                &auth.0,
+                ListParams {
+                    status: status.0,
+                    assignee: assignee.0,
+                    unassigned: unassigned.0,
+                    source: source.0,
+                    created_from: created_from.0,
+                    created_to: created_to.0,
+                    follow_up: follow_up.0,
+                    q: q.0,
+                    include_archived: include_archived.0,
+                    sort: sort.0,
+                    order: order.0,
+                },
+                page_limit(limit.0)?,
+                cursor.0,
+            )
+            .await?;
         let page = query::list(&self.state.db, &self.state.keyring, &filter)
             .await
             .map_err(|e| match e {
@@ -331,6 +377,139 @@ impl LeadsApi {
             next_cursor: page.next_cursor,
             total: page.total,
         })))
+    }
+
+    /// Export leads as CSV
+    ///
+    /// The leads the list shows with the same filters and sort, within what the caller may
+    /// see, as a spreadsheet: at most 10,000 rows (422 beyond: narrow the filters). Name,
+    /// e-mail and phone appear as the list shows them (masked for a person whose processing is
+    /// restricted, for sales roles); each person whose data is exported is recorded as an
+    /// access to it. A cell a spreadsheet would run as a formula is kept as text. For admins,
+    /// branch managers and compliance officers.
+    #[oai(
+        path = "/api/leads/export",
+        method = "get",
+        tag = "ApiTags::Leads",
+        operation_id = "exportLeads"
+    )]
+    async fn export(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// Only leads in this status.
+        status: Query<Option<LeadStatus>>,
+        /// Only leads assigned to this agent.
+        assignee: Query<Option<Uuid>>,
+        /// Only leads nobody is assigned to.
+        #[oai(default)]
+        unassigned: Query<bool>,
+        /// Only leads from this source.
+        source: Query<Option<LeadSource>>,
+        /// Created at or after this time.
+        created_from: Query<Option<DateTime<Utc>>>,
+        /// Created before this time.
+        created_to: Query<Option<DateTime<Utc>>>,
+        /// Only leads whose next open follow-up is in this window.
+        follow_up: Query<Option<Due>>,
+        /// Search, as for the list.
+        q: Query<Option<String>>,
+        /// Include archived leads.
+        #[oai(default)]
+        include_archived: Query<bool>,
+        /// Sort field (default `created_at`).
+        sort: Query<Option<SortField>>,
+        /// Sort order (default `desc`).
+        order: Query<Option<SortOrder>>,
+    ) -> Result<crate::spreadsheet::CsvResponse, ReadError> {
+        use crate::spreadsheet::{Table, EXPORT_MAX};
+        policy::require(&auth.0, Action::LeadRead)?;
+        policy::require(&auth.0, Action::RecordsExport)?;
+        let params = ListParams {
+            status: status.0,
+            assignee: assignee.0,
+            unassigned: unassigned.0,
+            source: source.0,
+            created_from: created_from.0,
+            created_to: created_to.0,
+            follow_up: follow_up.0,
+            q: q.0,
+            include_archived: include_archived.0,
+            sort: sort.0,
+            order: order.0,
+        };
+        let filter = self
+            .filter(&auth.0, params, EXPORT_MAX as i64 + 1, None)
+            .await?;
+        let page = query::list(&self.state.db, &self.state.keyring, &filter)
+            .await
+            .map_err(ApiError::internal)?;
+        if page.items.len() > EXPORT_MAX {
+            let e = ApiError::field(
+                "q",
+                format!(
+                    "{} leads match; an export holds at most {EXPORT_MAX}: narrow the filters",
+                    page.total
+                ),
+            );
+            return Err(e.into());
+        }
+        let mut table = Table::new(&[
+            "id",
+            "name",
+            "email",
+            "phone",
+            "source",
+            "source_detail",
+            "product_interest",
+            "status",
+            "lost_reason",
+            "assignee",
+            "score",
+            "next_follow_up",
+            "archived",
+            "created_at",
+            "updated_at",
+        ])
+        .map_err(ApiError::internal)?;
+        let mut exported = Vec::with_capacity(page.items.len());
+        for v in page.items {
+            if !policy::restricted_for(&auth.0, &v) {
+                exported.push(v.lead_id);
+            }
+            let v = policy::shown(&auth.0, v);
+            let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+            table
+                .row([
+                    v.lead_id.to_string(),
+                    v.name.clone(),
+                    v.email.clone().unwrap_or_default(),
+                    v.phone.clone().unwrap_or_default(),
+                    v.source.as_str().to_string(),
+                    v.source_detail.clone().unwrap_or_default(),
+                    v.product_interest.join(";"),
+                    v.status.as_str().to_string(),
+                    v.lost_reason.clone().unwrap_or_default(),
+                    v.assignee.map(|a| a.to_string()).unwrap_or_default(),
+                    v.score.to_string(),
+                    time(v.next_follow_up()),
+                    v.archived.to_string(),
+                    v.created_at.to_rfc3339(),
+                    v.updated_at.to_rfc3339(),
+                ])
+                .map_err(ApiError::internal)?;
+        }
+        commands::access::record_many(
+            &self.state.write,
+            "lead",
+            &exported,
+            AccessKind::Export,
+            &http::metadata(req),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        let body = table.finish().map_err(ApiError::internal)?;
+        Ok(crate::spreadsheet::CsvResponse::attachment("leads", body))
     }
 
     /// A lead's history

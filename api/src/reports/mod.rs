@@ -129,7 +129,7 @@ impl KycReportOut {
                 one(
                     &mut w,
                     section,
-                    &spreadsheet_safe(&c.key),
+                    &crate::spreadsheet::safe(&c.key),
                     c.count.to_string(),
                 )?;
             }
@@ -151,16 +151,6 @@ impl KycReportOut {
         )?;
         let bytes = w.into_inner().map_err(|e| e.into_error())?;
         Ok(String::from_utf8(bytes).expect("CSV of UTF-8 text"))
-    }
-}
-
-/// Text a spreadsheet shows as text: a cell starting like a formula (`=`, `+`, `-`, `@`) is
-/// prefixed with `'` (free-text reasons come from users).
-fn spreadsheet_safe(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
     }
 }
 
@@ -345,17 +335,5 @@ impl ReportsApi {
             &prices,
             (from, to, volumes),
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_that_look_like_formulas_stay_text() {
-        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(spreadsheet_safe("face not visible"), "face not visible");
     }
 }

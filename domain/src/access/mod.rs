@@ -62,6 +62,8 @@ pub enum Action {
     PortfolioRead,
     /// Record a price by hand.
     PriceRecord,
+    /// Export lead and client lists as CSV (each person exported is recorded as an access).
+    RecordsExport,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through the scopes).
@@ -93,6 +95,7 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | KycRead
                 | TradeRecord
                 | PortfolioRead
+                | RecordsExport
         ),
         RelationshipManager => matches!(
             action,
@@ -128,6 +131,7 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | KycRead
                 | KycDecide
                 | PortfolioRead
+                | RecordsExport
         ),
         Auditor => matches!(action, AuditExport | HistoryRead),
     }
