@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod checkpoint;
+pub mod client_timeline;
 pub mod clients;
 pub mod export;
 pub mod history;
@@ -98,6 +99,7 @@ pub fn all(
         )),
         std::sync::Arc::new(users::UsersProjection),
         std::sync::Arc::new(history::HistoryProjection),
+        std::sync::Arc::new(client_timeline::ClientTimelineProjection),
         std::sync::Arc::new(ledger::LedgerProjection::new(signer.clone())),
     ]
 }

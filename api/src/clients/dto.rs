@@ -497,3 +497,124 @@ impl poem_openapi::types::Example for ClientList {
         }
     }
 }
+
+/// A kind of timeline entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TimelineKind {
+    /// Calls, meetings, e-mails, notes.
+    Interaction,
+    /// Follow-ups scheduled, moved, kept or cancelled.
+    FollowUp,
+    /// Lead stages, onboarding and account status moves.
+    Status,
+    /// KYC steps.
+    Kyc,
+    /// Trades, their corrections, the risk profile.
+    Trade,
+    /// Marketing consent, erasure requests, legal holds, exports.
+    Consent,
+    /// Profile changes, assignments, documents.
+    Profile,
+}
+
+impl TimelineKind {
+    pub fn read(self) -> projections::client_timeline::TimelineKind {
+        use projections::client_timeline::TimelineKind as K;
+        match self {
+            Self::Interaction => K::Interaction,
+            Self::FollowUp => K::FollowUp,
+            Self::Status => K::Status,
+            Self::Kyc => K::Kyc,
+            Self::Trade => K::Trade,
+            Self::Consent => K::Consent,
+            Self::Profile => K::Profile,
+        }
+    }
+}
+
+/// One thing that happened to the person.
+#[derive(Debug, Clone, Object)]
+pub struct TimelineEntry {
+    /// The event's log position (entries come newest first).
+    pub position: i64,
+    /// `interaction`, `follow_up`, `status`, `kyc`, `trade`, `consent` or `profile`.
+    pub kind: String,
+    /// The event, e.g. `InteractionLogged`, `AccountSuspended`, `KycVerified`, `TradeRecorded`.
+    pub event_type: String,
+    /// The record it happened to: `lead` (before the person became a client), `client`,
+    /// `kyc` or `portfolio`.
+    pub record: String,
+    pub record_id: Uuid,
+    pub at: DateTime<Utc>,
+    /// Who did it (a user id, or `system`) and in which role.
+    pub actor_id: String,
+    pub actor_role: String,
+    /// What the event says, its personal fields shown as `[personal]` (they stay sealed in the
+    /// log; the record itself shows them to those who may see them).
+    pub detail: serde_json::Value,
+}
+
+/// A page of a person's timeline, newest first.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct TimelinePage {
+    pub items: Vec<TimelineEntry>,
+    /// Pass back as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl poem_openapi::types::Example for TimelinePage {
+    fn example() -> Self {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("valid")
+                .with_timezone(&Utc)
+        };
+        let client = Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5c01);
+        let rm = "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f502".to_string();
+        Self {
+            items: vec![
+                TimelineEntry {
+                    position: 1877,
+                    kind: "trade".into(),
+                    event_type: "TradeRecorded".into(),
+                    record: "portfolio".into(),
+                    record_id: client,
+                    at: at("2026-11-28T09:41:00Z"),
+                    actor_id: rm.clone(),
+                    actor_role: "relationship_manager".into(),
+                    detail: serde_json::json!({
+                        "trade_id": "0193d0a1-2b3c-7d4e-8f50-617283940a1b",
+                        "trade": {"side": "buy", "isin": "INF204KB14I2", "symbol": "NIFTYBEES",
+                                  "quantity": "100", "price": "281.40", "trade_date": "2026-11-28"}
+                    }),
+                },
+                TimelineEntry {
+                    position: 1502,
+                    kind: "kyc".into(),
+                    event_type: "KycVerified".into(),
+                    record: "kyc".into(),
+                    record_id: client,
+                    at: at("2026-11-20T12:05:00Z"),
+                    actor_id: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f777".into(),
+                    actor_role: "compliance_officer".into(),
+                    detail: serde_json::json!({"risk": "medium"}),
+                },
+                TimelineEntry {
+                    position: 1204,
+                    kind: "interaction".into(),
+                    event_type: "InteractionLogged".into(),
+                    record: "lead".into(),
+                    record_id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
+                    at: at("2026-11-12T06:30:00Z"),
+                    actor_id: rm,
+                    actor_role: "relationship_manager".into(),
+                    detail: serde_json::json!({"kind": "call", "direction": "outbound",
+                                               "summary": "[personal]"}),
+                },
+            ],
+            next_cursor: Some("1204".into()),
+        }
+    }
+}

@@ -55,6 +55,13 @@ pub enum ClientHistoryResponse {
     Ok(Json<crate::dto::History>),
 }
 
+#[derive(Debug, ApiResponse)]
+pub enum TimelineResponse {
+    /// A page of the person's timeline, newest first.
+    #[oai(status = 200)]
+    Ok(Json<TimelinePage>),
+}
+
 type Key = Header<Option<String>>;
 
 pub struct ClientsApi {
@@ -447,6 +454,93 @@ impl ClientsApi {
         http::record_access(&self.state, req, "client", id.0, AccessKind::History).await?;
         Ok(ClientHistoryResponse::Ok(Json(crate::dto::History {
             items,
+        })))
+    }
+
+    /// A client's timeline
+    ///
+    /// What happened to the person, newest first: interactions and follow-ups, lead stages and
+    /// account status moves, KYC steps, trades, consent and privacy steps, profile changes —
+    /// of the client and of the lead they came from. Filter by `kind` (repeat it for several);
+    /// keyset pages: pass `next_cursor` back as `cursor`. Personal fields read `[personal]`
+    /// (the record shows them to those who may see them). Sales roles may not read the
+    /// timeline of a person who asked for erasure (409). Recorded as an access.
+    #[oai(
+        path = "/api/clients/:id/timeline",
+        method = "get",
+        tag = "ClientTags::Clients",
+        operation_id = "getClientTimeline"
+    )]
+    async fn timeline(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        /// Only entries of these kinds (repeat the parameter for several).
+        #[oai(default)]
+        kind: Query<Vec<TimelineKind>>,
+        /// 1 to 200; default 50.
+        limit: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Wait until the read models have this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+    ) -> Result<TimelineResponse, ReadError> {
+        policy::require(&auth.0, Action::ClientRead)?;
+        let limit = match limit.0 {
+            None => 50,
+            Some(n) if (1..=200).contains(&n) => n,
+            Some(_) => return Err(ApiError::field("limit", "must be 1 to 200").into()),
+        };
+        let before = match cursor.0.as_deref() {
+            None => None,
+            Some(c) => match c.parse::<i64>() {
+                Ok(p) if p > 0 => Some(p),
+                _ => return Err(ApiError::field("cursor", "not a cursor this list gave").into()),
+            },
+        };
+        let at = http::min_position(min_position.0, req)?;
+        http::wait_for_in(&self.state, projections::clients::NAME, at).await?;
+        http::wait_for_in(&self.state, projections::client_timeline::NAME, at).await?;
+        let view = visible_client(&self.state, &auth.0, id.0).await?;
+        if policy::sells(auth.0.role) && view.restricted() {
+            return Err(ApiError::conflict(
+                "processing-restricted",
+                "the person asked for erasure: their timeline is for compliance only",
+            )
+            .into());
+        }
+        let mut subjects = vec![id.0.to_string()];
+        if let Some(lead) = view.lead_id {
+            subjects.push(lead.to_string());
+        }
+        let kinds: Vec<_> = kind.0.iter().map(|k| k.read()).collect();
+        let rows =
+            projections::client_timeline::page(&self.state.db, &subjects, &kinds, before, limit)
+                .await
+                .map_err(ApiError::internal)?;
+        http::record_access(&self.state, req, "client", id.0, AccessKind::History).await?;
+        let next_cursor = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|r| r.position.to_string()))
+            .flatten();
+        let items = rows
+            .into_iter()
+            .map(|r| TimelineEntry {
+                position: r.position,
+                kind: r.kind,
+                event_type: r.event_type,
+                record: r.aggregate_type,
+                record_id: Uuid::parse_str(&r.subject_id).unwrap_or_default(),
+                at: r.recorded_at,
+                actor_id: r.actor_id,
+                actor_role: r.actor_role,
+                detail: r.detail,
+            })
+            .collect();
+        Ok(TimelineResponse::Ok(Json(TimelinePage {
+            items,
+            next_cursor,
         })))
     }
 

@@ -15,6 +15,16 @@ use uuid::Uuid;
 /// died half-way.
 const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
 
+/// On SQLite the store's write gate: one writer at a time in this process (see
+/// [`Db::write_gate`]), so the register's writes queue with the log's instead of meeting its
+/// lock.
+async fn turn(db: &Db) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    match db.write_gate() {
+        Some(g) => Some(g.lock_owned().await),
+        None => None,
+    }
+}
+
 /// The register keys of a lead's e-mail address and phone number.
 pub fn keys(keyring: &Keyring, email: Option<&str>, phone: Option<&str>) -> Vec<String> {
     let mut keys = Vec::with_capacity(2);
@@ -59,6 +69,7 @@ where
     'keys: for key in keys {
         for _ in 0..3 {
             let now = chrono::Utc::now();
+            let gate = turn(db).await;
             let inserted = with_db!(db, pool => {
                 sqlx::query(
                     "INSERT INTO lead_contacts (contact_index, lead_id, created_at)
@@ -72,6 +83,7 @@ where
                 .map_err(StoreError::from)?
                 .rows_affected()
             });
+            drop(gate);
             if inserted == 1 {
                 mine.push(key.clone());
                 continue 'keys;
@@ -104,6 +116,7 @@ where
                 taken.push(other_id);
                 continue 'keys;
             }
+            let _gate = turn(db).await;
             with_db!(db, pool => {
                 sqlx::query("DELETE FROM lead_contacts WHERE contact_index = $1 AND lead_id = $2")
                     .bind(key)
@@ -127,6 +140,7 @@ where
 
 /// Gives back reservations [`reserve`] made (the capture they were for failed).
 pub async fn release(db: &Db, keys: &[String], lead_id: Uuid) -> Result<(), StoreError> {
+    let _gate = turn(db).await;
     for key in keys {
         with_db!(db, pool => {
             sqlx::query("DELETE FROM lead_contacts WHERE contact_index = $1 AND lead_id = $2")
@@ -142,6 +156,7 @@ pub async fn release(db: &Db, keys: &[String], lead_id: Uuid) -> Result<(), Stor
 /// Forgets every reservation of the lead (its data was erased: no index of an erased person's
 /// contact details is kept).
 pub async fn forget(db: &Db, lead_id: &str) -> Result<(), StoreError> {
+    let _gate = turn(db).await;
     with_db!(db, pool => {
         sqlx::query("DELETE FROM lead_contacts WHERE lead_id = $1")
             .bind(lead_id)
