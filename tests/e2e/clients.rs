@@ -1363,7 +1363,15 @@ async fn the_timeline_tells_the_persons_story_newest_first(store: Store) {
         .collect();
     assert_eq!(
         kinds,
-        vec!["status", "status", "status", "status", "status", "interaction", "status"]
+        vec![
+            "status",
+            "status",
+            "status",
+            "status",
+            "status",
+            "interaction",
+            "status"
+        ]
     );
     let only = timeline("&kind=interaction".into()).await;
     assert_eq!(only["items"].as_array().unwrap().len(), 1, "{only}");

@@ -18,6 +18,7 @@ on_both_stores!(
     idempotency_key_replays_the_first_answer,
     duplicates_are_reserved_and_disclosures_recorded,
     exports_are_scoped_spreadsheet_safe_and_recorded,
+    names_are_found_as_an_agent_types,
 );
 
 async fn pipeline_moves_and_history(store: Store) {
@@ -951,5 +952,72 @@ async fn exports_are_scoped_spreadsheet_safe_and_recorded(store: Store) {
         .get("/api/clients/export?branch=not%20a%20branch!")
         .await;
     assert_eq!(s, 422, "{v}");
+    app.stop().await;
+}
+
+/// Search by the beginning of a name word (three letters or more), through blind-indexed
+/// prefixes: leads and clients.
+async fn names_are_found_as_an_agent_types(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    app.capture(
+        json!({"name": "Ramanathan Iyer", "email": "r.iyer@example.in", "source": "website"}),
+    )
+    .await;
+    let (_, p) = app
+        .capture(json!({"name": "Ramesh Kumar", "phone": "9833344455", "source": "website"}))
+        .await;
+    let names = |q: &'static str| {
+        let app = &app;
+        async move {
+            let (s, v) = app
+                .get(&format!(
+                    "/api/leads?q={q}&sort=created_at&order=asc&min_position={p}"
+                ))
+                .await;
+            assert_eq!(s, 200, "{v}");
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["name"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names("ram").await, ["Ramanathan Iyer", "Ramesh Kumar"]);
+    assert_eq!(names("RAMA").await, ["Ramanathan Iyer"]);
+    assert_eq!(
+        names("ramanathan").await,
+        ["Ramanathan Iyer"],
+        "a whole word"
+    );
+    assert_eq!(names("rame%20kum").await, ["Ramesh Kumar"], "every word");
+    assert!(
+        names("ra").await.is_empty(),
+        "two letters match whole words only"
+    );
+    assert!(names("amana").await.is_empty(), "beginnings, not any part");
+
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            json!({"name": "Vikram Quillfeather", "email": "vq@example.in", "phone": "9811100033",
+                   "pan": "ABQPQ4321K", "date_of_birth": "1980-02-02",
+                   "address": "5 Park Street, Kolkata 700016", "branch": "MUM-01",
+                   "relationship_manager": rm.id}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (_, list) = app
+        .get(&format!(
+            "/api/clients?q=quill&min_position={}",
+            v["position"].as_i64().unwrap()
+        ))
+        .await;
+    assert_eq!(list["total"], 1, "{list}");
+    let (_, list) = app.get("/api/clients?q=qui%20vik").await;
+    assert_eq!(list["total"], 1, "{list}");
+    let (_, list) = app.get("/api/clients?q=feather").await;
+    assert_eq!(list["total"], 0, "{list}");
     app.stop().await;
 }

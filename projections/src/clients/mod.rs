@@ -24,7 +24,7 @@ impl SealedDocument for ClientView {
     const TABLE: &'static str = "clients";
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
-    const VERSION: i64 = 2;
+    const VERSION: i64 = 3;
     const DDL: &'static str = include_str!("../../../migrations/read_models/clients.sql");
     const TABLES: &'static [&'static str] = &["clients"];
 
@@ -47,6 +47,10 @@ impl SealedDocument for ClientView {
         if !shredded {
             for w in self.search_words() {
                 tokens.push_str(&keyring.blind_index("word", &w));
+                tokens.push(' ');
+            }
+            for p in crate::leads::name_prefixes(&self.name) {
+                tokens.push_str(&keyring.blind_index("prefix", &p));
                 tokens.push(' ');
             }
             for n in self.documents.iter().filter_map(|d| d.number.as_deref()) {

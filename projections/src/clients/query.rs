@@ -123,10 +123,20 @@ pub async fn list(
             if ws.is_empty() {
                 sql.and("1 = 0".into());
             }
+            // A whole word of the name or address, or (three letters or more) the beginning
+            // of a word of the name.
             for w in ws {
                 let token = format!("% {} %", keyring.blind_index("word", &w));
                 let b = sql.bind(Bind::Text(token));
-                sql.and(format!("search_tokens LIKE {b}"));
+                if w.chars().count() >= crate::leads::PREFIX_MIN {
+                    let prefix = format!("% {} %", keyring.blind_index("prefix", &w));
+                    let p = sql.bind(Bind::Text(prefix));
+                    sql.and(format!(
+                        "(search_tokens LIKE {b} OR search_tokens LIKE {p})"
+                    ));
+                } else {
+                    sql.and(format!("search_tokens LIKE {b}"));
+                }
             }
         }
     }

@@ -13,7 +13,8 @@ use store::privacy::{Keyring, ERASED};
 use store::EventMetadata;
 
 pub use view::{
-    words, Assignment, FollowUpView, InteractionView, LeadView, PrivacyView, StatusMove, PERSONAL,
+    name_prefixes, words, Assignment, FollowUpView, InteractionView, LeadView, PrivacyView,
+    StatusMove, PERSONAL, PREFIX_MIN,
 };
 
 use crate::sealed::{Cell, SealedDocument, SealedProjection};
@@ -32,7 +33,7 @@ impl SealedDocument for LeadView {
     // 2: personal data sealed, blind indexes for search. 3: privacy state. 4: restricted.
     // 5: marketing channels. 6: list indexes led by `archived` (counts from the index), and
     // search words in their own table.
-    const VERSION: i64 = 6;
+    const VERSION: i64 = 7;
     const DDL: &'static str = include_str!("../../../migrations/read_models/leads.sql");
     const TABLES: &'static [&'static str] = &["leads", "lead_follow_ups", "lead_search"];
 
@@ -157,6 +158,9 @@ async fn save_search_words(
         let id = v.lead_id.to_string();
         for w in v.search_words() {
             rows.push((keyring.blind_index("word", &w), id.clone()));
+        }
+        for p in view::name_prefixes(&v.name) {
+            rows.push((keyring.blind_index("prefix", &p), id.clone()));
         }
     }
     let rows = serde_json::to_string(&rows).expect("rows serialize");

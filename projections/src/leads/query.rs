@@ -268,11 +268,20 @@ pub async fn list(
             if ws.is_empty() {
                 sql.and("1 = 0".into());
             }
+            // A word matches a whole word of the name or notes, or (three letters or more)
+            // the beginning of a word of the name.
             for w in ws {
                 let b = sql.bind(Bind::Text(keyring.blind_index("word", &w)));
-                sql.and(format!(
-                    "lead_id IN (SELECT lead_id FROM lead_search WHERE token = {b})"
-                ));
+                if w.chars().count() >= super::view::PREFIX_MIN {
+                    let p = sql.bind(Bind::Text(keyring.blind_index("prefix", &w)));
+                    sql.and(format!(
+                        "lead_id IN (SELECT lead_id FROM lead_search WHERE token IN ({b}, {p}))"
+                    ));
+                } else {
+                    sql.and(format!(
+                        "lead_id IN (SELECT lead_id FROM lead_search WHERE token = {b})"
+                    ));
+                }
             }
         }
     }

@@ -35,6 +35,24 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The shortest beginning of a name word search finds a person by, as an agent types.
+pub const PREFIX_MIN: usize = 3;
+
+/// The beginnings of the words of a name that search finds it by (`ramanathan`: `ram`, `rama`,
+/// … `ramanatha`; the whole word is a word token already), each kept only as a blind index.
+pub fn name_prefixes(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in words(name) {
+        let chars: Vec<char> = w.chars().collect();
+        for n in PREFIX_MIN..chars.len() {
+            out.push(chars[..n].iter().collect());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadView {
     pub lead_id: Uuid,
@@ -406,5 +424,34 @@ impl LeadView {
         out.sort();
         out.dedup();
         out
+    }
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_found_by_the_beginnings_of_its_words() {
+        assert_eq!(
+            name_prefixes("Asha Rāmanathan"),
+            vec![
+                "ash",
+                "ram",
+                "rama",
+                "raman",
+                "ramana",
+                "ramanat",
+                "ramanath",
+                "ramanatha"
+            ]
+            .into_iter()
+            .map(|s| s.replace("ram", "rām"))
+            .collect::<Vec<_>>()
+        );
+        assert!(
+            name_prefixes("Li Wu").is_empty(),
+            "short words are whole words"
+        );
     }
 }
