@@ -207,7 +207,8 @@ impl ClientsApi {
         &self,
         req: &Request,
         auth: Auth,
-        /// PAN, e-mail, phone, or words of the name or address.
+        /// PAN, e-mail, phone, or words of the name or address (a whole word, or the beginning
+        /// of a name word of three letters or more).
         q: Query<Option<String>>,
         /// A document's number (passport, voter id …), matched exactly.
         document_number: Query<Option<String>>,
@@ -281,7 +282,8 @@ impl ClientsApi {
         &self,
         req: &Request,
         auth: Auth,
-        /// PAN, e-mail, phone, or words of the name or address.
+        /// PAN, e-mail, phone, or words of the name or address (a whole word, or the beginning
+        /// of a name word of three letters or more).
         q: Query<Option<String>>,
         /// A document's number (passport, voter id …), matched exactly.
         document_number: Query<Option<String>>,

@@ -323,7 +323,8 @@ impl LeadsApi {
         /// Only leads whose next open follow-up is in this window.
         follow_up: Query<Option<Due>>,
         /// Search: an e-mail address or a phone number matches exactly; other text matches
-        /// leads whose name or notes contain every word (whole words; data is encrypted).
+        /// leads whose name or notes contain every word (a whole word, or the beginning of a
+        /// name word of three letters or more, as an agent types; data is encrypted).
         q: Query<Option<String>>,
         /// Include archived leads.
         #[oai(default)]
