@@ -183,6 +183,12 @@ pub struct ServeArgs {
     /// How many days ahead KYC alerts warn.
     #[arg(long, env = "CRM_KYC_ALERT_WINDOW_DAYS", default_value_t = 30)]
     pub kyc_alert_window_days: u32,
+    /// Leads one capture key may send per minute (`POST /api/public/leads`).
+    #[arg(long, env = "CRM_CAPTURE_RATE_PER_KEY", default_value_t = 120)]
+    pub capture_rate_per_key: u32,
+    /// Leads one client address may send per minute through capture keys.
+    #[arg(long, env = "CRM_CAPTURE_RATE_PER_ADDRESS", default_value_t = 10)]
+    pub capture_rate_per_address: u32,
     /// Document uploads, and KYC decisions, one user may make per minute (each).
     #[arg(long, env = "CRM_WORK_RATE_PER_MINUTE", default_value_t = 30)]
     pub work_rate_per_minute: u32,
@@ -263,6 +269,8 @@ impl Config {
                 dormancy_interval: 3600,
                 kyc_alert_window_days: 30,
                 work_rate_per_minute: 30,
+                capture_rate_per_key: 120,
+                capture_rate_per_address: 10,
                 kyc_registry_fixtures: None,
                 document_link_ttl: 300,
                 price_fixtures: None,

@@ -171,6 +171,7 @@ pub fn errors_of(path: &str, method: &str, op: &serde_json::Map<String, Value>) 
             id,
             "changePassword"
                 | "captureLead"
+                | "captureWebFormLead"
                 | "uploadClientDocument"
                 | "uploadKycDocument"
                 | "decideKyc"

@@ -59,6 +59,10 @@ pub struct AppState {
     pub links: crate::auth::links::LinkKeys,
     pub auth_limiter: AuthLimiter,
     pub work_limiter: WorkLimiter,
+    /// Public captures per capture key.
+    pub intake_key_limiter: governor::DefaultKeyedRateLimiter<Uuid>,
+    /// Public captures per client address.
+    pub intake_address_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     /// Where KRA status and CKYC numbers are looked up.
     pub registry: Arc<dyn commands::kyc::registry::RegistryProvider>,
     /// Quotes and recorded prices.

@@ -47,6 +47,7 @@ pub type Apis = (
     users::UsersApi,
     audit::AuditApi,
     ops::OpsApi,
+    leads::IntakeApi,
 );
 
 /// The OpenAPI service: every endpoint with the document's header.
@@ -104,7 +105,10 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
             AuditApi {
                 state: state.clone(),
             },
-            OpsApi { state },
+            OpsApi {
+                state: state.clone(),
+            },
+            leads::IntakeApi { state },
         ),
         "Broker CRM",
         env!("CARGO_PKG_VERSION"),

@@ -237,6 +237,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         work_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
             std::num::NonZeroU32::new(config.serve.work_rate_per_minute.max(1)).expect("non-zero"),
         )),
+        intake_key_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
+            std::num::NonZeroU32::new(config.serve.capture_rate_per_key.max(1)).expect("non-zero"),
+        )),
+        intake_address_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
+            std::num::NonZeroU32::new(config.serve.capture_rate_per_address.max(1))
+                .expect("non-zero"),
+        )),
         projections: all,
         progress,
         sessions: Default::default(),

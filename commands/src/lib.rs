@@ -4,6 +4,7 @@
 //! see, and answer typed errors; they never speak HTTP.
 
 pub mod access;
+pub mod capture_keys;
 pub mod clients;
 pub mod executor;
 pub mod generate;
@@ -57,6 +58,7 @@ pub struct WriteSide {
     pub portfolios: Executor<Portfolio>,
     pub users: Executor<User>,
     pub access: Executor<PiiAccess>,
+    pub capture_keys: Executor<domain::capture_key::CaptureKey>,
 }
 
 /// The configurable rules the aggregates decide with.
@@ -140,6 +142,15 @@ impl WriteSide {
                 appender.clone(),
             ),
             access: Executor::new(
+                db,
+                (),
+                signal.clone(),
+                keyring.clone(),
+                Vec::new(),
+                counters.clone(),
+                appender.clone(),
+            ),
+            capture_keys: Executor::new(
                 db,
                 (),
                 signal.clone(),

@@ -56,6 +56,12 @@ pub const KINDS: &[Kind] = &[
         erased_event: None,
     },
     Kind {
+        name: crate::capture_key::CaptureKey::TYPE,
+        events: crate::capture_key::EVENT_TABLES,
+        data_subject: false,
+        erased_event: None,
+    },
+    Kind {
         name: crate::access::PiiAccess::TYPE,
         events: crate::access::EVENT_TABLES,
         data_subject: false,

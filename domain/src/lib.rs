@@ -31,6 +31,7 @@ macro_rules! snake_enum {
 }
 
 pub mod access;
+pub mod capture_key;
 pub mod client;
 pub mod input;
 pub mod investments;

@@ -3,6 +3,7 @@
 //! swapped in; read-your-writes waits; and the queries the API answers from read models.
 
 pub mod audit;
+pub mod capture_keys;
 pub mod checkpoint;
 pub mod client_timeline;
 pub mod clients;
@@ -100,6 +101,7 @@ pub fn all(
         std::sync::Arc::new(users::UsersProjection),
         std::sync::Arc::new(history::HistoryProjection),
         std::sync::Arc::new(client_timeline::ClientTimelineProjection),
+        std::sync::Arc::new(capture_keys::CaptureKeysProjection),
         std::sync::Arc::new(ledger::LedgerProjection::new(signer.clone())),
     ]
 }

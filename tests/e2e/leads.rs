@@ -19,6 +19,7 @@ on_both_stores!(
     duplicates_are_reserved_and_disclosures_recorded,
     exports_are_scoped_spreadsheet_safe_and_recorded,
     names_are_found_as_an_agent_types,
+    web_forms_capture_with_revocable_keys,
 );
 
 async fn pipeline_moves_and_history(store: Store) {
@@ -1020,5 +1021,133 @@ async fn names_are_found_as_an_agent_types(store: Store) {
     assert_eq!(list["total"], 1, "{list}");
     let (_, list) = app.get("/api/clients?q=feather").await;
     assert_eq!(list["total"], 0, "{list}");
+    app.stop().await;
+}
+
+/// Web forms capture leads with a capture key (no staff token): issued by admins and shown
+/// once, naming source and campaign, capture only, revocable at once, limited per address;
+/// the answer never tells whether the person was on file.
+async fn web_forms_capture_with_revocable_keys(store: Store) {
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.capture_rate_per_address = 6;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let terms = json!({"name": "Website: open an account", "source": "website",
+                       "campaign": "diwali-2026"});
+    let (s, _) = app.post_as(&rm, "/api/capture-keys", terms.clone()).await;
+    assert_eq!(s, 403);
+    let (s, v) = app
+        .post(
+            "/api/capture-keys",
+            json!({"name": "", "source": "website"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("name")),
+        "{v}"
+    );
+    let (s, v) = app.post("/api/capture-keys", terms).await;
+    assert_eq!(s, 201, "{v}");
+    let key = v["key"].as_str().unwrap().to_string();
+    let key_id = v["id"].as_str().unwrap().to_string();
+    assert!(key.starts_with("ck_"), "{key}");
+
+    let public = reqwest::Client::new();
+    let send = |key: Option<String>, body: serde_json::Value| {
+        let mut r = public.post(app.url("/api/public/leads")).json(&body);
+        if let Some(k) = key {
+            r = r.header("X-Capture-Key", k);
+        }
+        app.send(r)
+    };
+    let person = json!({"name": "Kiran Desai", "email": "kiran.desai@example.in",
+                        "product_interest": ["mutual_funds"], "notes": "Call about SIPs"});
+    let (s, _) = send(None, person.clone()).await;
+    assert_eq!(s, 401, "no key");
+    let mut wrong = key.clone();
+    wrong.pop();
+    wrong.push(if key.ends_with('0') { '1' } else { '0' });
+    let (s, _) = send(Some(wrong), person.clone()).await;
+    assert_eq!(s, 401, "a wrong secret");
+    let (s, v) = send(Some(key.clone()), person.clone()).await;
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(v, json!({"received": true}));
+    let (s, v) = send(Some(key.clone()), person.clone()).await;
+    assert_eq!(
+        (s, v),
+        (202, json!({"received": true})),
+        "a repeat says the same"
+    );
+    let (s, v) = send(Some(key.clone()), json!({"name": "No Contact"})).await;
+    assert_eq!(s, 422, "{v}");
+    app.caught_up().await;
+    let (_, list) = app.get("/api/leads?q=kiran.desai@example.in").await;
+    assert_eq!(list["total"], 1, "captured once: {list}");
+    let id = list["items"][0]["id"].as_str().unwrap();
+    let lead = app.lead(id, app.log_head().await).await;
+    assert_eq!(lead["channel"], "web_form");
+    assert_eq!(lead["source"], "website");
+    assert_eq!(lead["source_detail"], "diwali-2026");
+    assert_eq!(lead["assignee"], serde_json::Value::Null);
+    let (_, h) = app.get(&format!("/api/leads/{id}/history")).await;
+    assert_eq!(h["items"][0]["actor_id"], format!("capture_key:{key_id}"));
+    assert_eq!(h["items"][0]["actor_role"], "capture_key");
+
+    // Listed without its secret; revoked at once.
+    let (s, v) = app.get("/api/capture-keys").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["items"][0]["id"], key_id.as_str());
+    assert!(!v.to_string().contains(&key[20..]), "no secret in the list");
+    let (s, v) = app
+        .send(
+            app.http
+                .delete(app.url(&format!("/api/capture-keys/{key_id}?reason=leaked"))),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = send(
+        Some(key.clone()),
+        json!({"name": "Lata Menon", "phone": "9899911122"}),
+    )
+    .await;
+    assert_eq!(s, 401, "revoked");
+    let (s, _) = app
+        .send(
+            app.http
+                .delete(app.url(&format!("/api/capture-keys/{key_id}"))),
+        )
+        .await;
+    assert_eq!(s, 409);
+    let (_, v) = app
+        .get(&format!(
+            "/api/capture-keys?min_position={}",
+            app.log_head().await
+        ))
+        .await;
+    assert_eq!(v["items"][0]["revoke_reason"], "leaked");
+
+    // Past the per-address limit (six a minute here): 429.
+    let (s, v) = app
+        .post(
+            "/api/capture-keys",
+            json!({"name": "Partner: Acme", "source": "partner"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let other = v["key"].as_str().unwrap().to_string();
+    let (s, _) = send(
+        Some(other.clone()),
+        json!({"name": "Lata Menon", "phone": "9899911122"}),
+    )
+    .await;
+    assert_eq!(s, 202);
+    let (s, _) = send(
+        Some(other),
+        json!({"name": "Mohan Rao", "phone": "9899911133"}),
+    )
+    .await;
+    assert_eq!(s, 429);
     app.stop().await;
 }

@@ -38,6 +38,9 @@ pub enum ApiTags {
     Audit,
     /// Health, readiness and metrics.
     Operations,
+    /// Web-form intake: the keys web forms and partners capture leads with, and the public
+    /// capture endpoint.
+    Intake,
 }
 
 mod answers;
@@ -220,9 +223,11 @@ pub(crate) async fn history_entries(
     http::timeline(state, id, "lead").await
 }
 
+mod intake;
 mod pipeline;
 mod work;
 
+pub use intake::IntakeApi;
 pub use pipeline::PipelineApi;
 pub use work::FollowUpsApi;
 

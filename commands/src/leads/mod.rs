@@ -100,42 +100,10 @@ pub async fn capture(
         None => None,
     };
     let lead_id = Uuid::now_v7();
-    let email = lead.details.email.as_ref().map(|e| e.as_str());
-    let phone = lead.details.phone.as_ref().map(|p| p.as_str());
     let keys = if lead.allow_duplicate {
         Vec::new()
     } else {
-        let on_file = write.lookups.leads_with_contact(email, phone).await?;
-        if !on_file.is_empty() {
-            return Err(duplicate(
-                scope,
-                on_file.iter().map(|l| (l.lead_id, l.assignee)),
-            ));
-        }
-        let keys = contacts::keys(&write.keyring, email, phone);
-        let leads = &write.leads;
-        let keyring = &write.keyring;
-        let reserved = contacts::reserve(&write.db, &keys, lead_id, |holder| async move {
-            let (l, _) = leads.load(&holder.to_string()).await?;
-            Ok::<_, LeadsError>(if !l.is_captured() {
-                contacts::Holder::NotCaptured
-            } else if l.is_archived() || l.subject().is_erased() {
-                contacts::Holder::Gone
-            } else {
-                let (e, p) = l.contact();
-                contacts::Holder::Holds(contacts::keys(keyring, e, p))
-            })
-        })
-        .await?;
-        if let Err(holders) = reserved {
-            let mut found = Vec::with_capacity(holders.len());
-            for id in holders {
-                let (l, _) = write.leads.load(&id.to_string()).await?;
-                found.push((id, l.assignee()));
-            }
-            return Err(duplicate(scope, found.into_iter()));
-        }
-        keys
+        reserve_contact(write, scope, &lead.details, lead_id).await?
     };
     let captured = async {
         let assignee = match (wanted, agents) {
@@ -166,6 +134,50 @@ pub async fn capture(
             Err(e)
         }
     }
+}
+
+/// Checks that no open lead has the new lead's e-mail address or phone number (the read model
+/// for leads on file, then the contact register for captures under way) and reserves them for
+/// `lead_id`; answers the register keys to release should the capture fail.
+pub async fn reserve_contact(
+    write: &WriteSide,
+    scope: &Option<LeadScope>,
+    details: &LeadDetails,
+    lead_id: Uuid,
+) -> Result<Vec<String>, LeadsError> {
+    let email = details.email.as_ref().map(|e| e.as_str());
+    let phone = details.phone.as_ref().map(|p| p.as_str());
+    let on_file = write.lookups.leads_with_contact(email, phone).await?;
+    if !on_file.is_empty() {
+        return Err(duplicate(
+            scope,
+            on_file.iter().map(|l| (l.lead_id, l.assignee)),
+        ));
+    }
+    let keys = contacts::keys(&write.keyring, email, phone);
+    let leads = &write.leads;
+    let keyring = &write.keyring;
+    let reserved = contacts::reserve(&write.db, &keys, lead_id, |holder| async move {
+        let (l, _) = leads.load(&holder.to_string()).await?;
+        Ok::<_, LeadsError>(if !l.is_captured() {
+            contacts::Holder::NotCaptured
+        } else if l.is_archived() || l.subject().is_erased() {
+            contacts::Holder::Gone
+        } else {
+            let (e, p) = l.contact();
+            contacts::Holder::Holds(contacts::keys(keyring, e, p))
+        })
+    })
+    .await?;
+    if let Err(holders) = reserved {
+        let mut found = Vec::with_capacity(holders.len());
+        for id in holders {
+            let (l, _) = write.leads.load(&id.to_string()).await?;
+            found.push((id, l.assignee()));
+        }
+        return Err(duplicate(scope, found.into_iter()));
+    }
+    Ok(keys)
 }
 
 /// The duplicate answer for leads on file with the same contact: those the caller may open

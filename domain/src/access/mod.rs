@@ -62,6 +62,8 @@ pub enum Action {
     PortfolioRead,
     /// Record a price by hand.
     PriceRecord,
+    /// Issue, list and revoke the keys web forms and partners capture leads with.
+    CaptureKeyManage,
     /// Export lead and client lists as CSV (each person exported is recorded as an access).
     RecordsExport,
 }
