@@ -578,6 +578,18 @@ async fn client_retention_erasure_holds_and_export_archive(store: Store) {
     assert_eq!(c["status"], "erased");
     assert_eq!(c["privacy"]["erasure_basis"], "request");
     assert_eq!(c["privacy"]["legal_hold"], false);
+    // Erased people leave the default list; `status=erased` lists them.
+    let listed = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == id.as_str())
+    };
+    let (_, all) = app.get_as(&compliance, "/api/clients?limit=200").await;
+    assert!(!listed(&all), "{all}");
+    let (_, erased) = app.get_as(&compliance, "/api/clients?status=erased").await;
+    assert!(listed(&erased), "{erased}");
     let doc = c["documents"][0]["id"].as_str().unwrap();
     let (s, _) = app
         .get_as(&compliance, &format!("/api/clients/{id}/documents/{doc}"))

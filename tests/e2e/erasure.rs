@@ -40,6 +40,19 @@ async fn erasure_holds_retention_consent_and_export(store: Store) {
     assert_eq!(lead_a["email"], "[erased]");
     assert_eq!(lead_a["privacy"]["marketing_consents"], json!([]));
     assert!(lead_a["privacy"]["erased_at"].is_string());
+    // Erased people leave the default list; asked for, they are listed (as erased).
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, v) = app.get("/api/leads?limit=200").await;
+    assert!(!ids(&v).contains(&a), "{v}");
+    let (_, v) = app.get("/api/leads?limit=200&include_archived=true").await;
+    assert!(ids(&v).contains(&a), "{v}");
     let (s, v) = app
         .post(
             &format!("/api/leads/{a}/status"),

@@ -440,6 +440,8 @@ async fn follow_ups_and_interactions(store: Store) {
     assert_eq!(v["total"], 1);
     assert_eq!(v["items"][0]["follow_up_id"], fid.as_str());
     assert_eq!(v["items"][0]["lead_name"], "Asha Rao");
+    assert_eq!(v["items"][0]["lead_email"], "asha.rao@example.in", "{v}");
+    assert_eq!(v["items"][0]["lead_phone"], "+919876543210");
     let (_, v) = app
         .get(&format!(
             "/api/follow-ups?agent_id={}&due=any",

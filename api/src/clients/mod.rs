@@ -196,7 +196,8 @@ impl ClientsApi {
     /// characters, branch, manager and status (the full record is `GET /api/clients/{id}`, and
     /// each such read is recorded). `q` finds a client by PAN, e-mail address
     /// or phone number (exact, through blind indexes), or by words of the name or address.
-    /// Keyset pagination: pass `next_cursor` back as `cursor` with the same filters.
+    /// People whose data was erased are left out unless `status=erased`. Keyset pagination:
+    /// pass `next_cursor` back as `cursor` with the same filters.
     #[oai(
         path = "/api/clients",
         method = "get",

@@ -144,6 +144,10 @@ pub struct DueFollowUp {
     pub follow_up_id: Uuid,
     pub lead_id: Uuid,
     pub lead_name: String,
+    /// The lead's e-mail address and phone, to act on it (hidden from sales roles once the
+    /// person asked for erasure).
+    pub lead_email: Option<String>,
+    pub lead_phone: Option<String>,
     pub assignee: Option<Uuid>,
     pub due_at: DateTime<Utc>,
     pub channel: String,
@@ -413,6 +417,8 @@ impl poem_openapi::types::Example for FollowUpPage {
                 follow_up_id: Uuid::from_u128(0x0193_5e2a_4300_7000_8000_0000_0000_0002),
                 lead_id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
                 lead_name: "Asha Rao".into(),
+                lead_email: Some("asha.rao@example.in".into()),
+                lead_phone: Some("+919876543210".into()),
                 assignee: Uuid::parse_str("0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f506").ok(),
                 due_at: example_time(),
                 channel: "call".into(),

@@ -331,7 +331,7 @@ impl LeadsApi {
         /// leads whose name or notes contain every word (a whole word, or the beginning of a
         /// name word of three letters or more, as an agent types; data is encrypted).
         q: Query<Option<String>>,
-        /// Include archived leads.
+        /// Include archived leads, and those whose data was erased (left out by default).
         #[oai(default)]
         include_archived: Query<bool>,
         /// Sort field (default `created_at`).
@@ -420,7 +420,7 @@ impl LeadsApi {
         follow_up: Query<Option<Due>>,
         /// Search, as for the list.
         q: Query<Option<String>>,
-        /// Include archived leads.
+        /// Include archived leads, and those whose data was erased (left out by default).
         #[oai(default)]
         include_archived: Query<bool>,
         /// Sort field (default `created_at`).

@@ -368,26 +368,32 @@ impl FollowUpsApi {
                 query::QueryError::BadCursor => ApiError::field("cursor", e.to_string()),
                 query::QueryError::Store(e) => ApiError::internal(e),
             })?;
-        // Sales roles see no personal data of people who asked for erasure.
+        // With what the agent needs to act; sales roles see no personal data of people who
+        // asked for erasure.
         let mut items = Vec::with_capacity(page.items.len());
         for r in page.items {
+            let lead = query::get(&self.leads.state.db, &self.leads.state.keyring, r.lead_id)
+                .await
+                .map_err(ApiError::internal)?;
+            let restricted = lead
+                .as_ref()
+                .is_some_and(|v| policy::restricted_for(&auth.0, v));
             let mut item = DueFollowUp {
                 follow_up_id: r.follow_up_id,
                 lead_id: r.lead_id,
                 lead_name: r.lead_name,
+                lead_email: lead.as_ref().and_then(|v| v.email.clone()),
+                lead_phone: lead.as_ref().and_then(|v| v.phone.clone()),
                 assignee: r.assignee,
                 due_at: r.due_at,
                 channel: r.channel,
                 note: r.note,
             };
-            if policy::sells(auth.0.role) {
-                let now = query::get(&self.leads.state.db, &self.leads.state.keyring, r.lead_id)
-                    .await
-                    .map_err(ApiError::internal)?;
-                if now.is_some_and(|v| policy::restricted_for(&auth.0, &v)) {
-                    item.lead_name = policy::RESTRICTED.into();
-                    item.note = item.note.map(|_| policy::RESTRICTED.into());
-                }
+            if restricted {
+                item.lead_name = policy::RESTRICTED.into();
+                item.lead_email = item.lead_email.map(|_| policy::RESTRICTED.into());
+                item.lead_phone = item.lead_phone.map(|_| policy::RESTRICTED.into());
+                item.note = item.note.map(|_| policy::RESTRICTED.into());
             }
             items.push(item);
         }

@@ -89,9 +89,16 @@ pub async fn list(
 ) -> Result<Page<ClientView>, QueryError> {
     let mut sql = Sql::default();
     push_scope(&mut sql, &f.scope);
-    if let Some(s) = &f.status {
-        let b = sql.bind(Bind::Text(s.clone()));
-        sql.and(format!("status = {b}"));
+    match &f.status {
+        Some(s) => {
+            let b = sql.bind(Bind::Text(s.clone()));
+            sql.and(format!("status = {b}"));
+        }
+        // Erased people leave the default list (`status=erased` lists them).
+        None => {
+            let b = sql.bind(Bind::Text("erased".into()));
+            sql.and(format!("status <> {b}"));
+        }
     }
     if let Some(br) = &f.branch {
         let b = sql.bind(Bind::Text(br.clone()));

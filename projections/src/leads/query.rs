@@ -223,8 +223,11 @@ pub async fn list(
     let mut sql = Sql::default();
     push_visible(&mut sql, &f.visible);
     if !f.include_archived {
+        // The default list is of people to work: neither archived nor erased.
         let b = sql.bind(Bind::Bool(false));
         sql.and(format!("archived = {b}"));
+        let e = sql.bind(Bind::Bool(false));
+        sql.and(format!("erased = {e}"));
     }
     if let Some(s) = f.status {
         let b = sql.bind(Bind::Text(s.as_str().into()));
