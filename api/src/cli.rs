@@ -175,7 +175,12 @@ async fn current_write_side(store: StoreArgs) -> Result<commands::WriteSide, Str
         .map_err(|e| e.to_string())?;
     projections::runner::catch_up(
         &write.db,
-        &projections::all(&write.keyring, &signer, config.store.holding_periods()),
+        &projections::all(
+            &write.keyring,
+            &signer,
+            config.store.holding_periods(),
+            config.store.score_weights,
+        ),
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -214,7 +219,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let (db, keyring, signer) = server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let all = projections::all(&keyring, &signer, config.store.holding_periods());
+            let all = projections::all(
+                &keyring,
+                &signer,
+                config.store.holding_periods(),
+                config.store.score_weights,
+            );
             let chosen = projections::rebuild::select(all, projection.as_deref())?;
             let names: Vec<&str> = chosen.iter().map(|p| p.name()).collect();
             let names = names.join(", ");

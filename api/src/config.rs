@@ -54,6 +54,11 @@ pub struct StoreArgs {
     /// How long KYC documents are kept after the relationship ends (PMLA: 5 years).
     #[arg(long, env = "CRM_RETENTION_KYC_DOCUMENTS", default_value = "5y", global = true, value_parser = retention_period)]
     pub retention_kyc_documents: RetentionPeriod,
+    /// Lead score weights replacing the defaults, `name=points` comma-separated (e.g.
+    /// `referral=25,qualified=30,recency=15,half_life_days=7`); see `GET /api/leads/{id}/score`.
+    /// A change rebuilds the leads read model.
+    #[arg(long, env = "CRM_SCORE_WEIGHTS", default_value = "", global = true, value_parser = score_weights)]
+    pub score_weights: domain::lead::score::ScoreWeights,
     /// How long an active account may go without an interaction or trade before the dormancy
     /// step marks it inactive: `2y` or a number of days such as `365d`.
     #[arg(long, env = "CRM_DORMANT_AFTER", default_value = "2y", global = true, value_parser = retention_period)]
@@ -93,6 +98,10 @@ pub struct StoreArgs {
 
 fn retention_period(s: &str) -> Result<RetentionPeriod, String> {
     RetentionPeriod::parse(s).map_err(|e| e.message)
+}
+
+fn score_weights(s: &str) -> Result<domain::lead::score::ScoreWeights, String> {
+    domain::lead::score::ScoreWeights::parse(s)
 }
 
 fn kyc_required(s: &str) -> Result<domain::kyc::RequiredItems, String> {
@@ -247,6 +256,7 @@ impl Config {
                 audit_signing_key: None,
                 retention_client_records: RetentionPeriod::Years(8),
                 dormant_after: RetentionPeriod::Years(2),
+                score_weights: Default::default(),
                 retention_kyc_documents: RetentionPeriod::Years(5),
                 kyc_required: Default::default(),
                 rekyc_years: Default::default(),

@@ -111,7 +111,12 @@ pub async fn open_store(
     )?);
     projections::schema::ensure_live(
         &db,
-        &projections::all(&keyring, &signer, config.store.holding_periods()),
+        &projections::all(
+            &keyring,
+            &signer,
+            config.store.holding_periods(),
+            config.store.score_weights,
+        ),
     )
     .await?;
     Ok((db, keyring, signer))
@@ -214,7 +219,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .map_err(StartError::Registry)?;
     let prices = price_book(&config, &db).await?;
     let signal = LogSignal::default();
-    let all = projections::all(&keyring, &signer, config.store.holding_periods());
+    let all = projections::all(
+        &keyring,
+        &signer,
+        config.store.holding_periods(),
+        config.store.score_weights,
+    );
     let runner = Runner::new(&db, all.clone(), signal.clone());
     let progress = runner.progress();
     let workers = runner.spawn();

@@ -84,14 +84,23 @@ pub trait Projection: Send + Sync + 'static {
 
 /// Every projection this build has, in the order the runner feeds them. They open sealed
 /// personal fields with `keyring`; the ledger signs checkpoints with `signer`; portfolios
-/// split realised gains by the holding `periods` configured.
+/// split realised gains by the holding `periods` configured; lead scores use `weights` (the
+/// first set in a process holds for it).
 pub fn all(
     keyring: &std::sync::Arc<store::privacy::Keyring>,
     signer: &std::sync::Arc<store::audit::AuditSigner>,
     periods: domain::investments::HoldingPeriods,
+    weights: domain::lead::score::ScoreWeights,
 ) -> Vec<std::sync::Arc<dyn Projection>> {
+    leads::set_score_weights(weights);
     vec![
-        std::sync::Arc::new(leads::LeadsProjection::new(keyring.clone())),
+        std::sync::Arc::new(
+            // Scores depend on the configured weights.
+            leads::LeadsProjection::new(keyring.clone()).with_salt(match leads::score_weights() {
+                w if *w == domain::lead::score::ScoreWeights::default() => 0,
+                w => w.fingerprint(),
+            }),
+        ),
         std::sync::Arc::new(clients::ClientsProjection::new(keyring.clone())),
         std::sync::Arc::new(kyc::KycProjection::new(keyring.clone())),
         std::sync::Arc::new(investments::PortfolioProjection::new(
@@ -123,7 +132,7 @@ mod tests {
         );
         let signer =
             std::sync::Arc::new(store::audit::AuditSigner::load(&dir, None, true).unwrap());
-        for p in super::all(&keyring, &signer, Default::default()) {
+        for p in super::all(&keyring, &signer, Default::default(), Default::default()) {
             let created: Vec<String> = p
                 .ddl()
                 .split("CREATE TABLE IF NOT EXISTS")

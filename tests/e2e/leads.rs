@@ -20,6 +20,7 @@ on_both_stores!(
     exports_are_scoped_spreadsheet_safe_and_recorded,
     names_are_found_as_an_agent_types,
     web_forms_capture_with_revocable_keys,
+    scores_are_explained_factor_by_factor,
 );
 
 async fn pipeline_moves_and_history(store: Store) {
@@ -1151,5 +1152,71 @@ async fn web_forms_capture_with_revocable_keys(store: Store) {
     )
     .await;
     assert_eq!(s, 429);
+    app.stop().await;
+}
+
+/// A lead's score with each contribution, adding up to the number lists sort by.
+async fn scores_are_explained_factor_by_factor(store: Store) {
+    let app = App::start(store).await;
+    let (id, _) = app
+        .capture(
+            json!({"name": "Nandini Shetty", "email": "nandini@example.in",
+                        "phone": "9845012345", "source": "referral",
+                        "product_interest": ["equity", "mutual_funds"]}),
+        )
+        .await;
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/interactions"),
+            json!({"kind": "call", "direction": "inbound", "summary": "Asked about SIPs"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": "contacted"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let p = v["position"].as_i64().unwrap();
+    let (s, v) = app
+        .get(&format!("/api/leads/{id}/score?min_position={p}"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let parts: Vec<(String, i64)> = v["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["factor"].as_str().unwrap().to_string(),
+                c["points"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("source", 20),
+        ("stage", 10),
+        ("reach", 10),
+        ("interest", 6),
+        ("interactions", 4 + 3),
+        ("follow_ups_kept", 0),
+        ("recency", 10),
+        ("stated_capacity", 0),
+    ];
+    assert_eq!(
+        parts,
+        expected.map(|(f, p)| (f.to_string(), p)).to_vec(),
+        "{v}"
+    );
+    assert_eq!(v["score"], 63);
+    assert_eq!(v["listed_score"], 63, "just active: no decay yet");
+    let (_, list) = app.get("/api/leads?sort=score").await;
+    assert_eq!(list["items"][0]["score"], 63);
+    let (s, _) = app
+        .get(&format!("/api/leads/{}/score", Uuid::new_v4()))
+        .await;
+    assert_eq!(s, 404);
     app.stop().await;
 }

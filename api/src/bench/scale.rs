@@ -65,7 +65,12 @@ pub async fn run(store: StoreArgs, events: u64, seed: u64) -> Result<(), String>
     );
 
     // 2. Every read model from zero (the ledger, never rebuilt, catches up).
-    let all = projections::all(&write.keyring, &signer, config.store.holding_periods());
+    let all = projections::all(
+        &write.keyring,
+        &signer,
+        config.store.holding_periods(),
+        config.store.score_weights,
+    );
     let t = Instant::now();
     let progress = events_bar(head.max(0) as u64, "rebuild");
     let group: Vec<&dyn projections::Projection> = all

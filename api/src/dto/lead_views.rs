@@ -468,3 +468,75 @@ impl poem_openapi::types::Example for Agents {
         }
     }
 }
+
+/// One factor's part of a lead's score.
+#[derive(Debug, Clone, Object)]
+pub struct ScoreContribution {
+    /// `source`, `stage`, `reach`, `interest`, `interactions`, `follow_ups_kept`, `recency`,
+    /// `stated_capacity`.
+    pub factor: String,
+    pub points: i64,
+    /// The most this factor can give with the configured weights.
+    pub max: i64,
+    /// What the points are for.
+    pub detail: String,
+}
+
+/// A lead's score and why.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct ScoreOut {
+    pub lead_id: Uuid,
+    /// The score now, 0–100: the sum of the contributions (at most 100; 0 once lost).
+    pub score: i64,
+    /// The score lists sort by: the same rule as of the lead's last change (recency decays
+    /// from there).
+    pub listed_score: i64,
+    pub as_of: DateTime<Utc>,
+    /// The lead's last activity: captured, a status move, an interaction, a follow-up kept.
+    pub last_activity_at: DateTime<Utc>,
+    pub contributions: Vec<ScoreContribution>,
+}
+
+impl poem_openapi::types::Example for ScoreOut {
+    fn example() -> Self {
+        let part = |factor: &str, points: i64, max: i64, detail: &str| ScoreContribution {
+            factor: factor.into(),
+            points,
+            max,
+            detail: detail.into(),
+        };
+        Self {
+            lead_id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
+            score: 64,
+            listed_score: 69,
+            as_of: example_time(),
+            last_activity_at: example_time() - chrono::Duration::days(14),
+            contributions: vec![
+                part("source", 20, 20, "came through referral"),
+                part("stage", 10, 40, "status contacted"),
+                part("reach", 10, 10, "e-mail and phone"),
+                part("interest", 6, 9, "2 product(s) asked about"),
+                part(
+                    "interactions",
+                    11,
+                    33,
+                    "2 interaction(s), 1 of them inbound",
+                ),
+                part("follow_ups_kept", 3, 9, "1 follow-up(s) completed"),
+                part(
+                    "recency",
+                    5,
+                    10,
+                    "14 day(s) since the last activity (halves every 14 days)",
+                ),
+                part(
+                    "stated_capacity",
+                    0,
+                    0,
+                    "leads state no investment capacity yet",
+                ),
+            ],
+        }
+    }
+}

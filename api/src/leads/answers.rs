@@ -81,3 +81,10 @@ pub enum AgentsResponse {
     #[oai(status = 200)]
     Ok(Json<Agents>),
 }
+
+#[derive(Debug, ApiResponse)]
+pub enum ScoreResponse {
+    /// The score and its contributions.
+    #[oai(status = 200)]
+    Ok(Json<ScoreOut>),
+}

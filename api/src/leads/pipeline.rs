@@ -79,6 +79,52 @@ impl PipelineApi {
         Ok(LeadResponse::Ok(Json((&view).into()), etag))
     }
 
+    /// A lead's score, explained
+    ///
+    /// The 0–100 score now and each factor's contribution (source, stage, reach, interest,
+    /// interactions, follow-ups kept, recency, stated capacity) with the configured weights
+    /// (`CRM_SCORE_WEIGHTS`). Recency halves every `half_life_days` without activity; lists sort
+    /// by the score as of the lead's last change (`listed_score`).
+    #[oai(
+        path = "/api/leads/:id/score",
+        method = "get",
+        tag = "ApiTags::Leads",
+        operation_id = "getLeadScore"
+    )]
+    async fn score(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The lead's id.
+        id: Path<Uuid>,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+    ) -> Result<ScoreResponse, ReadError> {
+        policy::require(&auth.0, Action::LeadRead)?;
+        http::wait_for(&self.leads.state, http::min_position(min_position.0, req)?).await?;
+        let view = self.leads.lead_view(id.0).await?;
+        self.leads.visible(&auth.0, Some(&view)).await?;
+        let now = Utc::now();
+        let explained = view.explain_score(now, projections::leads::score_weights());
+        Ok(ScoreResponse::Ok(Json(ScoreOut {
+            lead_id: view.lead_id,
+            score: explained.score,
+            listed_score: view.score,
+            as_of: now,
+            last_activity_at: view.last_activity(),
+            contributions: explained
+                .contributions
+                .into_iter()
+                .map(|c| ScoreContribution {
+                    factor: c.factor.into(),
+                    points: c.points,
+                    max: c.max,
+                    detail: c.detail,
+                })
+                .collect(),
+        })))
+    }
+
     /// Replace a lead's contact details
     ///
     /// Sends every field; optional fields left out are cleared. Emits only what changed.

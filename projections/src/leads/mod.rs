@@ -13,8 +13,8 @@ use store::privacy::{Keyring, ERASED};
 use store::EventMetadata;
 
 pub use view::{
-    name_prefixes, words, Assignment, FollowUpView, InteractionView, LeadView, PrivacyView,
-    StatusMove, PERSONAL, PREFIX_MIN,
+    name_prefixes, score_weights, set_score_weights, words, Assignment, FollowUpView,
+    InteractionView, LeadView, PrivacyView, StatusMove, PERSONAL, PREFIX_MIN,
 };
 
 use crate::sealed::{Cell, SealedDocument, SealedProjection};

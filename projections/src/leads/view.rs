@@ -2,7 +2,19 @@
 //! stored view, folds new events in, and writes it back.
 
 use chrono::{DateTime, Utc};
-use domain::lead::score::{lead_score, Engagement};
+use domain::lead::score::{explain, Engagement, ScoreWeights};
+
+static SCORE_WEIGHTS: std::sync::OnceLock<ScoreWeights> = std::sync::OnceLock::new();
+
+/// Sets the score weights of this process (configuration; the first call wins).
+pub fn set_score_weights(weights: ScoreWeights) {
+    let _ = SCORE_WEIGHTS.set(weights);
+}
+
+/// The score weights of this process (the defaults unless configured).
+pub fn score_weights() -> &'static ScoreWeights {
+    SCORE_WEIGHTS.get_or_init(ScoreWeights::default)
+}
 use domain::lead::{
     CaptureChannel, ContactMethod, FollowUpChannel, FollowUpState, InteractionDirection,
     InteractionKind, LeadEvent, LeadSource, LeadStatus, MarketingChannel,
@@ -384,7 +396,39 @@ impl LeadView {
     }
 
     fn compute_score(&self) -> i64 {
-        lead_score(
+        // As of the lead's last change: recency decays from there (see `explain_score`).
+        let at = self.updated_at;
+        self.explain_score(at, score_weights()).score
+    }
+
+    /// When the lead last moved: captured, a status move, an interaction, a follow-up kept.
+    pub fn last_activity(&self) -> DateTime<Utc> {
+        let moves = self.status_history.iter().map(|m| m.at);
+        let talks = self
+            .interactions
+            .iter()
+            .map(|i| i.occurred_at.max(i.logged_at));
+        let kept = self
+            .follow_ups
+            .iter()
+            .filter(|f| f.state == FollowUpState::Completed)
+            .filter_map(|f| f.closed_at);
+        moves
+            .chain(talks)
+            .chain(kept)
+            .max()
+            .unwrap_or(self.created_at)
+            .max(self.created_at)
+    }
+
+    /// The lead's score as of `now` with `weights`, and each contribution.
+    pub fn explain_score(
+        &self,
+        now: DateTime<Utc>,
+        weights: &ScoreWeights,
+    ) -> domain::lead::score::Explained {
+        let idle = (now - self.last_activity()).num_seconds().max(0) as f64 / 86_400.0;
+        explain(
             self.source,
             self.status,
             Engagement {
@@ -403,6 +447,8 @@ impl LeadView {
                     .filter(|f| f.state == FollowUpState::Completed)
                     .count(),
             },
+            idle,
+            weights,
         )
     }
 

@@ -142,6 +142,9 @@ pub trait SealedDocument: RecordView<Event: Send + Sync> + DeserializeOwned + Se
 /// The projection of a [`SealedDocument`] read model.
 pub struct SealedProjection<V> {
     keyring: Arc<Keyring>,
+    /// Configuration the documents depend on (0: none): part of the version, so that a change
+    /// rebuilds the read model.
+    salt: i64,
     view: PhantomData<fn() -> V>,
 }
 
@@ -149,8 +152,15 @@ impl<V> SealedProjection<V> {
     pub fn new(keyring: Arc<Keyring>) -> Self {
         Self {
             keyring,
+            salt: 0,
             view: PhantomData,
         }
+    }
+
+    /// The same projection whose documents depend on configuration fingerprinted by `salt`.
+    pub fn with_salt(mut self, salt: i64) -> Self {
+        self.salt = salt;
+        self
     }
 }
 
@@ -160,7 +170,7 @@ impl<V: SealedDocument + 'static> Projection for SealedProjection<V> {
     }
 
     fn version(&self) -> i64 {
-        V::VERSION
+        V::VERSION + (self.salt << 16)
     }
 
     fn ddl(&self) -> &'static str {
