@@ -279,6 +279,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let after = config.store.dormant_after;
         async move { commands::clients::dormancy::every(&state.write, every, after).await }
     }));
+    workers.push(tokio::spawn({
+        let state = state.clone();
+        async move { commands::leads::contacts::backfill_when_current(&state.write).await }
+    }));
     let service = crate::openapi(state.clone());
     let spec = crate::contract::document(&service.spec());
     let routes = Arc::new(crate::routes::Routes::from_spec(&spec));

@@ -108,7 +108,14 @@ pub async fn capture(
     let lead_id = Uuid::now_v7();
     let keys = match crate::leads::reserve_contact(write, &None, &details, lead_id).await {
         Ok(keys) => keys,
-        Err(LeadsError::Duplicate { .. }) => return Ok(None),
+        Err(LeadsError::Duplicate { visible, .. }) => {
+            // The person wrote again: their message goes on the lead they have (so the work
+            // done is much the same either way, and nothing they wrote is lost).
+            if let Some(existing) = visible.first() {
+                again(write, *existing, terms, &details, meta).await;
+            }
+            return Ok(None);
+        }
         Err(e) => return Err(e),
     };
     let command = LeadCommand::Capture {
@@ -128,5 +135,40 @@ pub async fn capture(
             contacts::release(&write.db, &keys, lead_id).await?;
             Err(e.into())
         }
+    }
+}
+
+/// Notes a repeated web-form submission on the lead the person has, with what they wrote;
+/// a lead that takes no more interactions (converted, restricted) is left as it is.
+async fn again(
+    write: &WriteSide,
+    lead_id: Uuid,
+    terms: &KeyTerms,
+    details: &LeadDetails,
+    meta: &EventMetadata,
+) {
+    let message = details
+        .notes
+        .as_ref()
+        .map(|n| n.as_str())
+        .unwrap_or("no message");
+    let summary = format!("Web form again ({}): {message}", terms.name.as_str());
+    let Ok(summary) = Text::parse(&summary.chars().take(2000).collect::<String>(), 2000) else {
+        return;
+    };
+    let command = LeadCommand::LogInteraction {
+        interaction_id: Uuid::now_v7(),
+        kind: domain::lead::InteractionKind::Note,
+        direction: Some(domain::lead::InteractionDirection::Inbound),
+        summary,
+        occurred_at: chrono::Utc::now(),
+        duration_minutes: None,
+    };
+    if let Err(e) = write
+        .leads
+        .execute(&lead_id.to_string(), command, meta, None)
+        .await
+    {
+        tracing::info!(error = %e, "a repeated web-form submission was not noted on its lead");
     }
 }

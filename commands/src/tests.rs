@@ -63,6 +63,10 @@ impl Lookups for Fixed {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    fn lag_of<'a>(&'a self, _projections: &'a [&'a str]) -> Lookup<'a, i64> {
+        Box::pin(async { Ok(0) })
+    }
+
     fn dormant_clients(
         &self,
         _cutoff: chrono::NaiveDate,

@@ -95,6 +95,22 @@ impl Lookups for ReadModels {
         })
     }
 
+    fn lag_of<'a>(&'a self, projections: &'a [&'a str]) -> Lookup<'a, i64> {
+        Box::pin(async move {
+            let mut worst = 0;
+            for name in projections {
+                let cp = crate::checkpoint::load(&self.db, name)
+                    .await
+                    .map_err(LookupError::new)?;
+                let lag = store::log::lag(&self.db, cp, 1000)
+                    .await
+                    .map_err(LookupError::new)?;
+                worst = worst.max(lag);
+            }
+            Ok(worst)
+        })
+    }
+
     fn dormant_clients(
         &self,
         cutoff: chrono::NaiveDate,

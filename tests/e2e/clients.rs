@@ -1159,6 +1159,15 @@ async fn account_lifecycle_moves_and_dormancy(store: Store) {
     let c = get(v["position"].as_i64().unwrap()).await;
     assert_eq!(c["status"], "closed");
     assert!(c["privacy"]["retention_until"].is_string(), "{c}");
+    let (s, v) = app
+        .post(&path, json!({"status": "closed", "reason": "again"}))
+        .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("/problems/illegal-transition")),
+        "{v}"
+    );
+    assert_eq!(v["allowed"], json!(["active"]));
     let edit = json!({"address": "4 Carter Road, Mumbai 400050"});
     let patch = |body: Value| {
         app.send(
@@ -1222,7 +1231,23 @@ async fn account_lifecycle_moves_and_dormancy(store: Store) {
     let (_, bv) = app.get(&format!("/api/clients/{b}")).await;
     assert_eq!(bv["status"], "active", "traded within the period");
 
-    // A dormant account takes no new trade until reactivated.
+    // A dormant account takes no new trade until reactivated; nor does a suspended one.
+    let (s, v) = app
+        .post_as(
+            &rm,
+            "/api/investments",
+            json!({"client_id": a, "side": "buy", "asset_class": "etf", "isin": "INF204KB14I2",
+                   "symbol": "NIFTYBEES", "exchange": "NSE", "quantity": "1", "price": "250",
+                   "trade_date": on.to_string(), "reference": "CN-3",
+                   "override_reason": "Client insisted after the risk talk"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("/problems/account-not-active")),
+        "{v}"
+    );
+    assert!(v["detail"].as_str().unwrap().contains("inactive"), "{v}");
     let (s, v) = app
         .post(
             &path,

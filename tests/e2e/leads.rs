@@ -21,6 +21,7 @@ on_both_stores!(
     names_are_found_as_an_agent_types,
     web_forms_capture_with_revocable_keys,
     scores_are_explained_factor_by_factor,
+    round_robin_stays_in_the_leads_branch,
 );
 
 async fn pipeline_moves_and_history(store: Store) {
@@ -761,7 +762,7 @@ async fn idempotency_key_replays_the_first_answer(store: Store) {
 /// a person the caller may not open is recorded as an access to them and rate-limited.
 async fn duplicates_are_reserved_and_disclosures_recorded(store: Store) {
     let app = App::start_with(Fresh::new(store).await, |c| {
-        c.serve.work_rate_per_minute = 3;
+        c.serve.work_rate_per_minute = 4;
     })
     .await;
     let a = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
@@ -822,14 +823,46 @@ async fn duplicates_are_reserved_and_disclosures_recorded(store: Store) {
         assert_eq!(v["duplicate_of"], json!([]));
         assert_eq!(disclosures(app.db().clone(), asha_id.clone()).await, n);
     }
-    // Past the per-user limit the answer is withheld.
+    // Past the per-user limit of captures (four a minute here, the refused one counted) the
+    // answer is 429 whether or not the person is on file, and nothing more is disclosed.
     let (s, v) = app.post_as(&b, "/api/leads", asha()).await;
     assert_eq!(s, 429, "{v}");
+    let stranger = json!({"name": "Nobody Known", "email": "nobody.known@example.in",
+                          "source": "website"});
+    let (s, v) = app.post_as(&b, "/api/leads", stranger).await;
+    assert_eq!(s, 429, "the same for a person not on file: {v}");
     assert_eq!(disclosures(app.db().clone(), asha_id.clone()).await, 3);
     // Agent a sees their own lead named.
     let (s, v) = app.post_as(&a, "/api/leads", asha()).await;
     assert_eq!(s, 409);
     assert_eq!(v["duplicate_of"], json!([asha_id]));
+
+    // Leads the register does not know (captured before it existed) are reserved from the
+    // read model when a server starts.
+    let count = |db: store::Db| async move {
+        let n: i64 = store::with_db!(&db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM lead_contacts")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        n
+    };
+    let held = count(app.db().clone()).await;
+    assert!(held >= 3, "{held}");
+    store::with_db!(app.db(), pool => {
+        sqlx::query("DELETE FROM lead_contacts").execute(pool).await.unwrap();
+    });
+    let app = app.restart_with(|c| c.serve.work_rate_per_minute = 4).await;
+    let mut refilled = 0;
+    for _ in 0..100 {
+        refilled = count(app.db().clone()).await;
+        if refilled == held {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(refilled, held);
 
     // Archived, its contact is free again.
     let (s, v) = app
@@ -1094,6 +1127,17 @@ async fn web_forms_capture_with_revocable_keys(store: Store) {
     assert_eq!(lead["source"], "website");
     assert_eq!(lead["source_detail"], "diwali-2026");
     assert_eq!(lead["assignee"], serde_json::Value::Null);
+    // The repeat is noted on the lead the person has, with what they wrote.
+    let notes = lead["interactions"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{lead}");
+    assert_eq!(notes[0]["direction"], "inbound");
+    assert!(
+        notes[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Call about SIPs"),
+        "{lead}"
+    );
     let (_, h) = app.get(&format!("/api/leads/{id}/history")).await;
     assert_eq!(h["items"][0]["actor_id"], format!("capture_key:{key_id}"));
     assert_eq!(h["items"][0]["actor_role"], "capture_key");
@@ -1102,7 +1146,15 @@ async fn web_forms_capture_with_revocable_keys(store: Store) {
     let (s, v) = app.get("/api/capture-keys").await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["items"][0]["id"], key_id.as_str());
-    assert!(!v.to_string().contains(&key[20..]), "no secret in the list");
+    let secret = key.rsplit('_').next().unwrap();
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+    };
+    assert_eq!(secret.len(), 64);
+    let listed = v.to_string();
+    assert!(!listed.contains(secret), "no secret in the list");
+    assert!(!listed.contains(&digest), "nor its digest");
     let (s, v) = app
         .send(
             app.http
@@ -1218,5 +1270,50 @@ async fn scores_are_explained_factor_by_factor(store: Store) {
         .get(&format!("/api/leads/{}/score", Uuid::new_v4()))
         .await;
     assert_eq!(s, 404);
+    app.stop().await;
+}
+
+/// A reassignment by round-robin stays in the lead's branch (its agent's), passing over the
+/// agent who has it; with nobody else there it is refused rather than sent to another branch.
+async fn round_robin_stays_in_the_leads_branch(store: Store) {
+    let app = App::start(store).await;
+    let m1 = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let m2 = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let d1 = app.actor(Role::RelationshipManager, Some("DEL-01")).await;
+    let (id, _) = app
+        .capture(
+            json!({"name": "Omkar Joshi", "email": "omkar@example.in", "source": "website",
+                        "assign_to": m1.id}),
+        )
+        .await;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (s, v) = app
+            .post(
+                &format!("/api/leads/{id}/assignment"),
+                json!({"round_robin": true}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        let lead = app.lead(&id, v["position"].as_i64().unwrap()).await;
+        seen.push(lead["assignee"].as_str().unwrap().to_string());
+    }
+    assert_eq!(seen, vec![m2.id.clone(), m1.id.clone(), m2.id.clone()]);
+    assert!(!seen.contains(&d1.id), "never to another branch");
+
+    let (other, _) = app
+        .capture(
+            json!({"name": "Priya Nair", "email": "priya@example.in", "source": "website",
+                        "assign_to": d1.id}),
+        )
+        .await;
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{other}/assignment"),
+            json!({"round_robin": true}),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["type"], "/problems/no-active-agents");
     app.stop().await;
 }

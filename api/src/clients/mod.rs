@@ -730,15 +730,30 @@ impl ClientsApi {
                     }
                     (_, None) => return Err(ApiError::bad_request("reason")),
                 };
-                let done = run_client_command(
-                    &self.state,
-                    &auth.0,
-                    Action::ClientClose,
+                let closing = matches!(command, ClientCommand::CloseRelationship { .. });
+                let done = commands::clients::run(
+                    &self.state.write,
+                    &policy::client_scope(&auth.0),
                     id.0,
                     command,
-                    req,
+                    &http::metadata(req),
+                    http::if_match(req)?,
                 )
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    // Closing a closed account is a move like any other the lifecycle refuses.
+                    commands::CommandError::Rejected(domain::client::ClientError::Closed)
+                        if closing =>
+                    {
+                        use domain::client::{AccountStatus, ClientError};
+                        commands::CommandError::Rejected(ClientError::IllegalMove {
+                            from: AccountStatus::Closed,
+                            to: AccountStatus::Closed,
+                        })
+                        .into()
+                    }
+                    other => ApiError::from(other),
+                })?;
                 Ok(DoneResponse::Done(accepted(id.0, &done)))
             },
         )

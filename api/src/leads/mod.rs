@@ -149,18 +149,9 @@ impl LeadsApi {
     }
 
     /// The duplicate answer when it discloses people the caller may not open: each is recorded
-    /// as an access to that person, and past the per-user limit the answer is withheld (429),
-    /// so a contact list cannot be tested against the whole prospect base unseen.
-    async fn disclosed(
-        &self,
-        req: &Request,
-        p: &Principal,
-        visible: Vec<Uuid>,
-        hidden: Vec<Uuid>,
-    ) -> ApiError {
-        if let Err(e) = http::limit_work(&self.state, p.user_id, "duplicate matches") {
-            return e;
-        }
+    /// as an access to that person (the per-user capture limit, checked before any capture by
+    /// a caller who does not see every lead, bounds how many such answers one user gets).
+    async fn disclosed(&self, req: &Request, visible: Vec<Uuid>, hidden: Vec<Uuid>) -> ApiError {
         for id in hidden {
             if let Err(e) =
                 http::record_access(&self.state, req, "lead", id, AccessKind::DuplicateMatch).await
@@ -270,6 +261,12 @@ impl LeadsApi {
                 notes: b.notes,
             })?;
             let scope = policy::scope(&self.state, &auth.0).await?;
+            // A caller who does not see every lead could test contacts against the prospect
+            // base through duplicate answers: their captures are limited per minute, whether or
+            // not the person is on file (so the limit itself tells nothing).
+            if scope.is_some() && !b.allow_duplicate {
+                http::limit_work(&self.state, auth.0.user_id, "lead captures")?;
+            }
             let lead = commands::leads::NewLead {
                 details,
                 channel: b.channel.unwrap_or(CaptureChannel::Manual).into(),
@@ -285,7 +282,7 @@ impl LeadsApi {
                 Err(commands::leads::LeadsError::Duplicate { visible, hidden })
                     if !hidden.is_empty() =>
                 {
-                    return Err(self.disclosed(req, &auth.0, visible, hidden).await);
+                    return Err(self.disclosed(req, visible, hidden).await);
                 }
                 other => other?,
             };

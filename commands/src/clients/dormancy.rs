@@ -63,11 +63,41 @@ pub async fn run(
     Ok(report)
 }
 
-/// Runs [`run`] a minute after start (the read models catch up first) and then every `every`,
-/// logging counts (never ids or data).
+/// The read models the step decides from.
+const READ_MODELS: &[&str] = &["clients", "portfolios"];
+
+/// Whether the read models the step decides from have applied the whole log, waiting up to
+/// half a minute for them (a lagging or rebuilding read model would show a recent activation or
+/// trade missing, and mark an active account dormant).
+async fn current(write: &WriteSide) -> Result<bool, LookupError> {
+    for _ in 0..30 {
+        if write.lookups.lag_of(READ_MODELS).await? == 0 {
+            return Ok(true);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(false)
+}
+
+/// Runs [`run`] a minute after start and then every `every`, each time once the read models it
+/// decides from are current (else the run waits for the next turn), logging counts (never ids
+/// or data).
 pub async fn every(write: &WriteSide, every: Duration, after: RetentionPeriod) {
     tokio::time::sleep(Duration::from_secs(60)).await;
     loop {
+        match current(write).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("dormancy run deferred: the read models are behind the log");
+                tokio::time::sleep(every).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "dormancy run failed");
+                tokio::time::sleep(every).await;
+                continue;
+            }
+        }
         let today = domain::kyc::india_today(write.clients.services().clock.now());
         match run(write, today, after).await {
             Ok(r) if r.marked == 0 && r.failed == 0 => {}

@@ -165,3 +165,44 @@ pub async fn forget(db: &Db, lead_id: &str) -> Result<(), StoreError> {
     });
     Ok(())
 }
+
+/// Reserves the contacts of the open leads the leads read model shows (those captured before
+/// the register existed, or while it was rebuilt); what is reserved already stays. Answers how
+/// many were added.
+pub async fn backfill(db: &Db) -> Result<u64, StoreError> {
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut added = 0;
+    for (prefix, column) in [("e:", "email_index"), ("p:", "phone_index")] {
+        let sql = format!(
+            "INSERT INTO lead_contacts (contact_index, lead_id, created_at)
+             SELECT '{prefix}' || {column}, lead_id, $1 FROM leads
+              WHERE {column} IS NOT NULL AND NOT archived AND NOT erased
+             ON CONFLICT DO NOTHING"
+        );
+        let _gate = turn(db).await;
+        added += with_db!(db, pool => {
+            sqlx::query(&sql).bind(&now).execute(pool).await?.rows_affected()
+        });
+    }
+    Ok(added)
+}
+
+/// Once the leads read model has applied the whole log, [`backfill`]s the register (at start).
+pub async fn backfill_when_current(write: &crate::WriteSide) {
+    loop {
+        match write.lookups.lag_of(&["leads"]).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "contact register: lag unknown"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    match backfill(&write.db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            reserved = n,
+            "contact register filled from the leads read model"
+        ),
+        Err(e) => tracing::error!(error = %e, "contact register backfill failed"),
+    }
+}

@@ -280,15 +280,32 @@ async fn pick_agent(
         return Ok((a, false));
     }
     // The rotation goes round the relationship managers (of the branch, for a manager).
-    // A reassignment by round-robin passes over the agent who has the lead now.
-    let rotation: Vec<Uuid> = agents
+    // A reassignment by round-robin passes over the agent who has the lead now, and stays in
+    // the lead's branch (its agent's).
+    let mut rotation: Vec<Uuid> = agents
         .iter()
         .filter(|(id, r)| *r == Role::RelationshipManager && Some(*id) != current)
         .map(|(id, _)| *id)
         .collect();
-    let name = match (&actor.role, &actor.branch) {
-        (Role::BranchManager, Some(b)) => format!("leads:{b}"),
-        _ => "leads".to_string(),
+    let lead_branch = match current {
+        Some(agent) => write
+            .lookups
+            .staff_member(agent)
+            .await?
+            .and_then(|m| m.branch),
+        None => None,
+    };
+    let branch = lead_branch.or_else(|| match actor.role {
+        Role::BranchManager => actor.branch.clone(),
+        _ => None,
+    });
+    let name = match &branch {
+        Some(b) => {
+            let members = write.lookups.branch_members(b).await?;
+            rotation.retain(|id| members.contains(id));
+            format!("leads:{b}")
+        }
+        None => "leads".to_string(),
     };
     match assignment::next_agent(&write.db, &name, &rotation).await? {
         Some(a) => Ok((a, true)),

@@ -68,6 +68,8 @@ pub trait Lookups: Send + Sync + 'static {
     fn lead_erasures_due(&self) -> Lookup<'_, Vec<String>>;
     /// Clients whose relationship ended or who asked for erasure, not yet erased.
     fn clients_to_watch(&self) -> Lookup<'_, Vec<ClientWatched>>;
+    /// How many events the slowest of `projections` has yet to apply (at most 1,000 counted).
+    fn lag_of<'a>(&'a self, projections: &'a [&'a str]) -> Lookup<'a, i64>;
     /// Active clients with no activity (onboarding, reactivation, reopening, a trade) on or
     /// after `cutoff`, each with the day of their last activity.
     fn dormant_clients(
