@@ -380,7 +380,7 @@ async fn shutdown_signal() {
 /// problem+json too.
 fn problem_response(err: poem::Error) -> Response {
     if err.is::<poem_openapi::error::AuthorizationError>() {
-        return ApiError::unauthorized("sign in first: send Authorization: Bearer <access token>")
+        return ApiError::unauthorized("sign in first: send Authorization: Bearer <access token> (a web form sends its capture key as X-Capture-Key)")
             .into_response();
     }
     let status = err.status();

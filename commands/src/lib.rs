@@ -59,6 +59,8 @@ pub struct WriteSide {
     pub users: Executor<User>,
     pub access: Executor<PiiAccess>,
     pub capture_keys: Executor<domain::capture_key::CaptureKey>,
+    /// The lead contact register's writer (see [`leads::contacts`]).
+    pub register: leads::contacts::Register,
 }
 
 /// The configurable rules the aggregates decide with.
@@ -159,6 +161,7 @@ impl WriteSide {
                 counters.clone(),
                 appender.clone(),
             ),
+            register: leads::contacts::Register::new(db),
             db: db.clone(),
             keyring,
             signal,

@@ -73,7 +73,7 @@ async fn signed_in(req: &Request, _bearer: Bearer) -> poem::Result<Principal> {
                 .extensions()
                 .get::<AuthFailure>()
                 .map(|f| f.0)
-                .unwrap_or("sign in first: send Authorization: Bearer <access token>");
+                .unwrap_or("sign in first: send Authorization: Bearer <access token> (a web form sends its capture key as X-Capture-Key)");
             Err(poem::Error::from_response(
                 ApiError::unauthorized(why).into_response(),
             ))

@@ -25,6 +25,104 @@ async fn turn(db: &Db) -> Option<tokio::sync::OwnedMutexGuard<()>> {
     }
 }
 
+/// The register's writer for this process: reservations asked for at the same moment are
+/// written in one transaction (on SQLite, one turn of the write gate), so that reserving costs
+/// a capture little more than its own commit.
+pub struct Register {
+    db: Db,
+    queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Claim>>,
+}
+
+struct Claim {
+    key: String,
+    lead_id: String,
+    reply: tokio::sync::oneshot::Sender<Result<bool, String>>,
+}
+
+/// Claims written in one transaction at most.
+const BATCH_MAX: usize = 256;
+
+impl Register {
+    pub fn new(db: &Db) -> Self {
+        Self {
+            db: db.clone(),
+            queue: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Inserts the reservation of `key` for `lead_id` unless the key is reserved; answers
+    /// whether it inserted it.
+    async fn claim(&self, key: &str, lead_id: &str) -> Result<bool, StoreError> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(writer(self.db.clone(), rx));
+            tx
+        });
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let stopped = || StoreError::Database(sqlx::Error::WorkerCrashed);
+        queue
+            .send(Claim {
+                key: key.to_string(),
+                lead_id: lead_id.to_string(),
+                reply,
+            })
+            .map_err(|_| stopped())?;
+        answer
+            .await
+            .map_err(|_| stopped())?
+            .map_err(|e| StoreError::Database(sqlx::Error::Protocol(e)))
+    }
+}
+
+async fn writer(db: Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Claim>) {
+    let mut batch = Vec::new();
+    while let Some(first) = queue.recv().await {
+        let _gate = turn(&db).await;
+        batch.push(first);
+        while batch.len() < BATCH_MAX {
+            match queue.try_recv() {
+                Ok(c) => batch.push(c),
+                Err(_) => break,
+            }
+        }
+        let now = chrono::Utc::now().to_rfc3339();
+        let written: Result<Vec<bool>, sqlx::Error> = async {
+            let mut inserted = Vec::with_capacity(batch.len());
+            with_db!(&db, pool => {
+                let mut tx = pool.begin().await?;
+                for c in &batch {
+                    let n = sqlx::query(
+                        "INSERT INTO lead_contacts (contact_index, lead_id, created_at)
+                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&c.key)
+                    .bind(&c.lead_id)
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    inserted.push(n == 1);
+                }
+                tx.commit().await?;
+            });
+            Ok(inserted)
+        }
+        .await;
+        match written {
+            Ok(inserted) => {
+                for (c, ok) in batch.drain(..).zip(inserted) {
+                    let _ = c.reply.send(Ok(ok));
+                }
+            }
+            Err(e) => {
+                for c in batch.drain(..) {
+                    let _ = c.reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
 /// The register keys of a lead's e-mail address and phone number.
 pub fn keys(keyring: &Keyring, email: Option<&str>, phone: Option<&str>) -> Vec<String> {
     let mut keys = Vec::with_capacity(2);
@@ -52,7 +150,7 @@ pub enum Holder {
 /// captures of the same person keep taking it over at this moment), and nothing stays
 /// reserved then. `holder` tells what became of a lead holding a key.
 pub async fn reserve<F, Fut, E>(
-    db: &Db,
+    register: &Register,
     keys: &[String],
     lead_id: Uuid,
     holder: F,
@@ -62,6 +160,7 @@ where
     Fut: Future<Output = Result<Holder, E>>,
     E: From<StoreError>,
 {
+    let db = &register.db;
     let me = lead_id.to_string();
     let mut taken = Vec::new();
     let mut refused = false;
@@ -69,22 +168,7 @@ where
     'keys: for key in keys {
         for _ in 0..3 {
             let now = chrono::Utc::now();
-            let gate = turn(db).await;
-            let inserted = with_db!(db, pool => {
-                sqlx::query(
-                    "INSERT INTO lead_contacts (contact_index, lead_id, created_at)
-                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
-                .bind(key)
-                .bind(&me)
-                .bind(now.to_rfc3339())
-                .execute(pool)
-                .await
-                .map_err(StoreError::from)?
-                .rows_affected()
-            });
-            drop(gate);
-            if inserted == 1 {
+            if register.claim(key, &me).await? {
                 mine.push(key.clone());
                 continue 'keys;
             }

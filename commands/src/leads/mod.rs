@@ -157,7 +157,7 @@ pub async fn reserve_contact(
     let keys = contacts::keys(&write.keyring, email, phone);
     let leads = &write.leads;
     let keyring = &write.keyring;
-    let reserved = contacts::reserve(&write.db, &keys, lead_id, |holder| async move {
+    let reserved = contacts::reserve(&write.register, &keys, lead_id, |holder| async move {
         let (l, _) = leads.load(&holder.to_string()).await?;
         Ok::<_, LeadsError>(if !l.is_captured() {
             contacts::Holder::NotCaptured

@@ -78,8 +78,9 @@ impl CaptureKey {
                 if self.terms.is_none() {
                     return Err(CaptureKeyError::NotFound);
                 }
+                // Revoking a revoked key changes nothing (DELETE may be repeated).
                 if self.revoked {
-                    return Err(CaptureKeyError::Revoked);
+                    return Ok(vec![]);
                 }
                 Ok(vec![CaptureKeyEvent::CaptureKeyRevoked { reason }])
             }

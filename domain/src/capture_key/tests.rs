@@ -24,7 +24,7 @@ fn issued() -> CaptureKeyEvent {
 }
 
 #[test]
-fn a_key_is_issued_once_and_revoked_once() {
+fn a_key_is_issued_once_and_revoked_once_and_a_repeat_changes_nothing() {
     Given::with(())
         .given_no_previous_events()
         .when(CaptureKeyCommand::Issue {
@@ -51,7 +51,7 @@ fn a_key_is_issued_once_and_revoked_once() {
             CaptureKeyEvent::CaptureKeyRevoked { reason: None },
         ])
         .when(CaptureKeyCommand::Revoke { reason: None })
-        .then_expect_error(CaptureKeyError::Revoked);
+        .then_expect_events(vec![]);
     Given::with(())
         .given_no_previous_events()
         .when(CaptureKeyCommand::Revoke { reason: None })

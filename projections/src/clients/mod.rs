@@ -72,9 +72,8 @@ impl SealedDocument for ClientView {
             ("status", self.status().into()),
             (
                 "activity_on",
-                self.active_since
-                    .unwrap_or(self.created_at)
-                    .date_naive()
+                // The India day, as the dormancy step counts days.
+                domain::kyc::india_today(self.active_since.unwrap_or(self.created_at))
                     .to_string()
                     .into(),
             ),

@@ -428,6 +428,12 @@ impl LeadView {
         weights: &ScoreWeights,
     ) -> domain::lead::score::Explained {
         let idle = (now - self.last_activity()).num_seconds().max(0) as f64 / 86_400.0;
+        // What anyone with a web form's key sends is no engagement an agent earned.
+        let talks: Vec<&InteractionView> = self
+            .interactions
+            .iter()
+            .filter(|i| !i.logged_by.starts_with("capture_key:"))
+            .collect();
         explain(
             self.source,
             self.status,
@@ -435,9 +441,8 @@ impl LeadView {
                 has_email: self.email.is_some(),
                 has_phone: self.phone.is_some(),
                 product_interests: self.product_interest.len(),
-                interactions: self.interactions.len(),
-                inbound_interactions: self
-                    .interactions
+                interactions: talks.len(),
+                inbound_interactions: talks
                     .iter()
                     .filter(|i| i.direction == Some(InteractionDirection::Inbound))
                     .count(),
