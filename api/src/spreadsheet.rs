@@ -48,6 +48,47 @@ pub fn safe(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// 422 when a filter matches more rows than an export holds.
+pub fn within_limit(
+    what: &str,
+    matched: usize,
+    total: i64,
+) -> Result<(), crate::problem::ApiError> {
+    if matched > EXPORT_MAX {
+        return Err(crate::problem::ApiError::field(
+            "q",
+            format!(
+                "{total} {what} match; an export holds at most {EXPORT_MAX}: narrow the filters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Records each person whose data `table` holds as exported by the caller, and answers the
+/// table as the attachment `name`.
+pub async fn exported(
+    state: &crate::http::AppState,
+    req: &poem::Request,
+    subject_type: &str,
+    people: &[uuid::Uuid],
+    table: Table,
+    name: &str,
+) -> Result<CsvResponse, crate::problem::ApiError> {
+    use crate::problem::ApiError;
+    commands::access::record_many(
+        &state.write,
+        subject_type,
+        people,
+        domain::access::AccessKind::Export,
+        &crate::http::metadata(req),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    let body = table.finish().map_err(ApiError::internal)?;
+    Ok(CsvResponse::attachment(name, body))
+}
+
 /// A CSV table: a header, then rows whose every cell goes through [`safe`].
 pub struct Table {
     writer: csv::Writer<Vec<u8>>,

@@ -306,16 +306,7 @@ impl ClientsApi {
         let page = projections::clients::query::list(&self.state.db, &self.state.keyring, &filter)
             .await
             .map_err(ApiError::internal)?;
-        if page.items.len() > EXPORT_MAX {
-            let e = ApiError::field(
-                "q",
-                format!(
-                    "{} clients match; an export holds at most {EXPORT_MAX}: narrow the filters",
-                    page.total
-                ),
-            );
-            return Err(e.into());
-        }
+        crate::spreadsheet::within_limit("clients", page.items.len(), page.total)?;
         let mut table = Table::new(&[
             "id",
             "name",
@@ -354,17 +345,10 @@ impl ClientsApi {
                 ])
                 .map_err(ApiError::internal)?;
         }
-        commands::access::record_many(
-            &self.state.write,
-            "client",
-            &exported,
-            AccessKind::Export,
-            &http::metadata(req),
+        Ok(
+            crate::spreadsheet::exported(&self.state, req, "client", &exported, table, "clients")
+                .await?,
         )
-        .await
-        .map_err(ApiError::internal)?;
-        let body = table.finish().map_err(ApiError::internal)?;
-        Ok(crate::spreadsheet::CsvResponse::attachment("clients", body))
     }
 
     /// Get a client

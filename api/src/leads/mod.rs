@@ -447,16 +447,7 @@ impl LeadsApi {
         let page = query::list(&self.state.db, &self.state.keyring, &filter)
             .await
             .map_err(ApiError::internal)?;
-        if page.items.len() > EXPORT_MAX {
-            let e = ApiError::field(
-                "q",
-                format!(
-                    "{} leads match; an export holds at most {EXPORT_MAX}: narrow the filters",
-                    page.total
-                ),
-            );
-            return Err(e.into());
-        }
+        crate::spreadsheet::within_limit("leads", page.items.len(), page.total)?;
         let mut table = Table::new(&[
             "id",
             "name",
@@ -502,17 +493,10 @@ impl LeadsApi {
                 ])
                 .map_err(ApiError::internal)?;
         }
-        commands::access::record_many(
-            &self.state.write,
-            "lead",
-            &exported,
-            AccessKind::Export,
-            &http::metadata(req),
+        Ok(
+            crate::spreadsheet::exported(&self.state, req, "lead", &exported, table, "leads")
+                .await?,
         )
-        .await
-        .map_err(ApiError::internal)?;
-        let body = table.finish().map_err(ApiError::internal)?;
-        Ok(crate::spreadsheet::CsvResponse::attachment("leads", body))
     }
 
     /// A lead's history
