@@ -837,6 +837,44 @@ async fn duplicates_are_reserved_and_disclosures_recorded(store: Store) {
     assert_eq!(s, 409);
     assert_eq!(v["duplicate_of"], json!([asha_id]));
 
+    // A lead's new e-mail address must be no other open lead's either; the old one is then
+    // free for others.
+    let (chitra_id, _) = {
+        let (_, list) = app.get("/api/leads?q=chitra.menon@example.in").await;
+        (list["items"][0]["id"].as_str().unwrap().to_string(), ())
+    };
+    let patch = |id: &str, body: serde_json::Value| {
+        app.send(
+            app.http
+                .patch(app.url(&format!("/api/leads/{id}")))
+                .json(&body),
+        )
+    };
+    let (s, v) = patch(&chitra_id, json!({"email": "asha.rao@example.in"})).await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("/problems/duplicate-lead")),
+        "{v}"
+    );
+    assert_eq!(v["duplicate_of"], json!([asha_id]));
+    let (s, v) = patch(&chitra_id, json!({"email": "chitra.m@example.in"})).await;
+    assert_eq!(s, 200, "{v}");
+    app.lead(&chitra_id, v["position"].as_i64().unwrap()).await;
+    let (s, v) = app
+        .post(
+            "/api/leads",
+            json!({"name": "Chitra Two", "email": "chitra.menon@example.in", "source": "website"}),
+        )
+        .await;
+    assert_eq!(s, 201, "the old address is free: {v}");
+    let (s, v) = app
+        .post(
+            "/api/leads",
+            json!({"name": "Chitra Three", "email": "chitra.m@example.in", "source": "website"}),
+        )
+        .await;
+    assert_eq!(s, 409, "the new one is held: {v}");
+
     // Leads the register does not know (captured before it existed) are reserved from the
     // read model when a server starts.
     let count = |db: store::Db| async move {

@@ -20,11 +20,32 @@ impl PipelineApi {
         patch: DetailsPatch,
         req: &Request,
     ) -> Result<DoneResponse, ApiError> {
-        let command = LeadCommand::UpdateDetails(patch);
-        let done = self
-            .leads
-            .run(p, Action::LeadEdit, id, command, req)
-            .await?;
+        policy::require(p, Action::LeadEdit)?;
+        let scope = policy::scope(&self.leads.state, p).await?;
+        // A new contact is checked for duplicates: limited like captures for a caller who
+        // does not see every lead.
+        let new_contact =
+            matches!(patch.email, Some(Some(_))) || matches!(patch.phone, Some(Some(_)));
+        if scope.is_some() && new_contact {
+            http::limit_work(&self.leads.state, p.user_id, "lead captures")?;
+        }
+        let updated = commands::leads::update_details(
+            &self.leads.state.write,
+            &scope,
+            id,
+            patch,
+            &http::metadata(req),
+            http::if_match(req)?,
+        )
+        .await;
+        let done = match updated {
+            Err(commands::leads::LeadsError::Duplicate { visible, hidden })
+                if !hidden.is_empty() =>
+            {
+                return Err(self.leads.disclosed(req, visible, hidden).await);
+            }
+            other => other?,
+        };
         Ok(DoneResponse::Done(accepted(id, &done)))
     }
 }

@@ -155,9 +155,21 @@ pub async fn reserve_contact(
         ));
     }
     let keys = contacts::keys(&write.keyring, email, phone);
+    reserve_keys(write, scope, &keys, lead_id).await?;
+    Ok(keys)
+}
+
+/// Reserves register `keys` for `lead_id`, taking over reservations their leads no longer
+/// hold; the duplicate answer when another open lead holds one.
+async fn reserve_keys(
+    write: &WriteSide,
+    scope: &Option<LeadScope>,
+    keys: &[String],
+    lead_id: Uuid,
+) -> Result<(), LeadsError> {
     let leads = &write.leads;
     let keyring = &write.keyring;
-    let reserved = contacts::reserve(&write.register, &keys, lead_id, |holder| async move {
+    let reserved = contacts::reserve(&write.register, keys, lead_id, |holder| async move {
         let (l, _) = leads.load(&holder.to_string()).await?;
         Ok::<_, LeadsError>(if !l.is_captured() {
             contacts::Holder::NotCaptured
@@ -177,7 +189,70 @@ pub async fn reserve_contact(
         }
         return Err(duplicate(scope, found.into_iter()));
     }
-    Ok(keys)
+    Ok(())
+}
+
+/// Changes a lead's details. A new e-mail address or phone number must be no other open
+/// lead's: checked and reserved as at capture (409 otherwise, nothing changed).
+pub async fn update_details(
+    write: &WriteSide,
+    scope: &Option<LeadScope>,
+    lead_id: Uuid,
+    patch: domain::lead::LeadDetailsPatch,
+    meta: &EventMetadata,
+    expected: Option<usize>,
+) -> Result<Committed, LeadsError> {
+    let new_email = patch.email.clone().flatten();
+    let new_phone = patch.phone.clone().flatten();
+    let mut keys = Vec::new();
+    if new_email.is_some() || new_phone.is_some() {
+        let (lead, _) = write.leads.load(&lead_id.to_string()).await?;
+        if !lead.is_captured() || !covers_lead(scope, lead.assignee()) {
+            return Err(CommandError::Rejected(LeadError::NotFound).into());
+        }
+        let (email_now, phone_now) = lead.contact();
+        let email = new_email
+            .as_ref()
+            .map(|e| e.as_str())
+            .filter(|e| Some(*e) != email_now);
+        let phone = new_phone
+            .as_ref()
+            .map(|p| p.as_str())
+            .filter(|p| Some(*p) != phone_now);
+        if email.is_some() || phone.is_some() {
+            let on_file: Vec<_> = write
+                .lookups
+                .leads_with_contact(email, phone)
+                .await?
+                .into_iter()
+                .filter(|l| l.lead_id != lead_id)
+                .collect();
+            if !on_file.is_empty() {
+                return Err(duplicate(
+                    scope,
+                    on_file.iter().map(|l| (l.lead_id, l.assignee)),
+                ));
+            }
+            keys = contacts::keys(&write.keyring, email, phone);
+            reserve_keys(write, scope, &keys, lead_id).await?;
+        }
+    }
+    match run(
+        write,
+        scope,
+        lead_id,
+        LeadCommand::UpdateDetails(patch),
+        meta,
+        expected,
+    )
+    .await
+    {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            contacts::release(&write.db, &keys, lead_id).await?;
+            Err(e.into())
+        }
+    }
 }
 
 /// The duplicate answer for leads on file with the same contact: those the caller may open
