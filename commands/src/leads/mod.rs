@@ -147,7 +147,25 @@ pub async fn reserve_contact(
 ) -> Result<Vec<String>, LeadsError> {
     let email = details.email.as_ref().map(|e| e.as_str());
     let phone = details.phone.as_ref().map(|p| p.as_str());
-    let on_file = write.lookups.leads_with_contact(email, phone).await?;
+    claim_contact(write, scope, email, phone, lead_id).await
+}
+
+/// Checks that no open lead but `lead_id` has this e-mail address or phone number, and
+/// reserves them for `lead_id`; answers the register keys taken.
+async fn claim_contact(
+    write: &WriteSide,
+    scope: &Option<LeadScope>,
+    email: Option<&str>,
+    phone: Option<&str>,
+    lead_id: Uuid,
+) -> Result<Vec<String>, LeadsError> {
+    let on_file: Vec<_> = write
+        .lookups
+        .leads_with_contact(email, phone)
+        .await?
+        .into_iter()
+        .filter(|l| l.lead_id != lead_id)
+        .collect();
     if !on_file.is_empty() {
         return Err(duplicate(
             scope,
@@ -220,21 +238,7 @@ pub async fn update_details(
             .map(|p| p.as_str())
             .filter(|p| Some(*p) != phone_now);
         if email.is_some() || phone.is_some() {
-            let on_file: Vec<_> = write
-                .lookups
-                .leads_with_contact(email, phone)
-                .await?
-                .into_iter()
-                .filter(|l| l.lead_id != lead_id)
-                .collect();
-            if !on_file.is_empty() {
-                return Err(duplicate(
-                    scope,
-                    on_file.iter().map(|l| (l.lead_id, l.assignee)),
-                ));
-            }
-            keys = contacts::keys(&write.keyring, email, phone);
-            reserve_keys(write, scope, &keys, lead_id).await?;
+            keys = claim_contact(write, scope, email, phone, lead_id).await?;
         }
     }
     match run(
