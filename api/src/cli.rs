@@ -157,6 +157,10 @@ pub enum ClientsAction {
     /// `CRM_DORMANT_AFTER`, once each; print what was done. The server does this a minute
     /// after start and then every `CRM_DORMANCY_INTERVAL`.
     Dormancy,
+    /// Review every open client's segment against `CRM_SEGMENT_THRESHOLDS` (declared net
+    /// worth and assets under management at today's prices); print what was done. The server
+    /// does this two minutes after start and then every `CRM_SEGMENT_INTERVAL`.
+    Segments,
 }
 
 #[derive(Debug, Subcommand)]
@@ -354,6 +358,28 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             write.db.close().await;
             if run.failed > 0 {
                 return Err(format!("{} account(s) failed (see the log)", run.failed));
+            }
+            Ok(())
+        }
+        Command::Clients {
+            action: ClientsAction::Segments,
+        } => {
+            let thresholds = cli.store.segment_thresholds;
+            let mut config =
+                Config::ephemeral(cli.store.data_dir.clone(), cli.store.database_url.clone());
+            config.store = cli.store.clone();
+            let write = current_write_side(cli.store).await?;
+            let prices = server::price_book(&config, &write.db)
+                .await
+                .map_err(|e| e.to_string())?;
+            let run = crate::clients::segments::run(&write, &prices, thresholds).await?;
+            println!(
+                "reviewed {} open client(s): {} moved to another segment, {} failed",
+                run.checked, run.moved, run.failed
+            );
+            write.db.close().await;
+            if run.failed > 0 {
+                return Err(format!("{} client(s) failed (see the log)", run.failed));
             }
             Ok(())
         }

@@ -63,6 +63,12 @@ pub struct StoreArgs {
     /// step marks it inactive: `2y` or a number of days such as `365d`.
     #[arg(long, env = "CRM_DORMANT_AFTER", default_value = "2y", global = true, value_parser = retention_period)]
     pub dormant_after: RetentionPeriod,
+    /// Where client segments start by investment capacity (the larger of declared net worth
+    /// and assets under management), INR, `name=amount` comma-separated: default
+    /// `affluent=1000000,hni=10000000,ultra_hni=50000000`. The segment review moves clients
+    /// to new thresholds.
+    #[arg(long, env = "CRM_SEGMENT_THRESHOLDS", default_value = "", global = true, value_parser = segment_thresholds)]
+    pub segment_thresholds: domain::client::SegmentThresholds,
     /// Document files one client may hold (purged ones do not count).
     #[arg(
         long,
@@ -104,6 +110,10 @@ fn score_weights(s: &str) -> Result<domain::lead::score::ScoreWeights, String> {
     domain::lead::score::ScoreWeights::parse(s)
 }
 
+fn segment_thresholds(s: &str) -> Result<domain::client::SegmentThresholds, String> {
+    domain::client::SegmentThresholds::parse(s).map_err(|e| e.message)
+}
+
 fn kyc_required(s: &str) -> Result<domain::kyc::RequiredItems, String> {
     domain::kyc::RequiredItems::with_overrides(s)
 }
@@ -131,6 +141,7 @@ impl StoreArgs {
                 required: self.kyc_required.clone(),
                 intervals: self.rekyc_years,
             },
+            segments: self.segment_thresholds,
             investments: InvestmentRules {
                 holding: HoldingPeriods {
                     equity_months: self.long_term_months_equity,
@@ -189,6 +200,10 @@ pub struct ServeArgs {
     /// first runs a minute after start).
     #[arg(long, env = "CRM_DORMANCY_INTERVAL", default_value_t = 3600)]
     pub dormancy_interval: u64,
+    /// How often the segment review looks at every open client's segment, in seconds (it
+    /// first runs two minutes after start).
+    #[arg(long, env = "CRM_SEGMENT_INTERVAL", default_value_t = 3600)]
+    pub segment_interval: u64,
     /// How many days ahead KYC alerts warn.
     #[arg(long, env = "CRM_KYC_ALERT_WINDOW_DAYS", default_value_t = 30)]
     pub kyc_alert_window_days: u32,
@@ -256,6 +271,7 @@ impl Config {
                 audit_signing_key: None,
                 retention_client_records: RetentionPeriod::Years(8),
                 dormant_after: RetentionPeriod::Years(2),
+                segment_thresholds: Default::default(),
                 score_weights: Default::default(),
                 retention_kyc_documents: RetentionPeriod::Years(5),
                 kyc_required: Default::default(),
@@ -277,6 +293,7 @@ impl Config {
                 read_wait_ms: 5000,
                 kyc_alert_interval: 3600,
                 dormancy_interval: 3600,
+                segment_interval: 3600,
                 kyc_alert_window_days: 30,
                 work_rate_per_minute: 30,
                 capture_rate_per_key: 120,

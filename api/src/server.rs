@@ -155,7 +155,7 @@ pub async fn open_write_side(
 
 /// The prices in use: the fixture provider (the configured file or the built-in demo prices),
 /// its daily closes loaded into the price table.
-async fn price_book(config: &Config, db: &Db) -> Result<PriceBook, StartError> {
+pub(crate) async fn price_book(config: &Config, db: &Db) -> Result<PriceBook, StartError> {
     let text = match &config.serve.price_fixtures {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -282,6 +282,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     workers.push(tokio::spawn({
         let state = state.clone();
         async move { commands::leads::contacts::backfill_when_current(&state.write).await }
+    }));
+    workers.push(tokio::spawn({
+        let state = state.clone();
+        let every = Duration::from_secs(config.serve.segment_interval.max(60));
+        let thresholds = config.store.segment_thresholds;
+        async move {
+            crate::clients::segments::every(&state.write, &state.prices, thresholds, every).await
+        }
     }));
     let service = crate::openapi(state.clone());
     let spec = crate::contract::document(&service.spec());

@@ -374,6 +374,7 @@ async fn onboard(
                 profile,
                 branch: Branch::parse(branch).map_err(|e| e.to_string())?,
                 relationship_manager: Some(agent),
+                details: Default::default(),
             },
             meta,
         )

@@ -69,6 +69,8 @@ pub struct Rules {
     pub documents: DocumentLimits,
     pub kyc: KycRules,
     pub investments: InvestmentRules,
+    /// Where the client segments start.
+    pub segments: domain::client::SegmentThresholds,
 }
 
 impl WriteSide {
@@ -102,6 +104,7 @@ impl WriteSide {
                     clock: clock.clone(),
                     retention,
                     documents: rules.documents,
+                    segments: rules.segments,
                 },
                 signal.clone(),
                 keyring.clone(),

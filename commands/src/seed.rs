@@ -266,6 +266,7 @@ pub async fn demo_records(write: &crate::WriteSide) -> Result<Vec<String>, Strin
                 profile,
                 branch: Branch::parse("MUM-01").expect("demo branch"),
                 relationship_manager: Some(agent),
+                details: Default::default(),
             },
             &meta,
             None,

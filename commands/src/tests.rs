@@ -324,6 +324,7 @@ async fn onboarding_checks_the_branch_the_book_the_lead_and_the_pan() {
         profile: profile(pan),
         branch: Some(Branch::parse(branch).unwrap()),
         relationship_manager: None,
+        details: Default::default(),
     };
     let scope = me.lead_scope(&[]);
     let e = crate::clients::onboard(
@@ -475,6 +476,7 @@ async fn privacy_requests_reach_the_whole_person() {
         profile: profile("ABCPR1234F"),
         branch: Some(Branch::parse("MUM-01").unwrap()),
         relationship_manager: None,
+        details: Default::default(),
     };
     crate::clients::onboard(&write, &me, &None, new, &meta())
         .await

@@ -4,12 +4,16 @@
 /// A closed set of values stored and shown as snake_case words.
 #[macro_export]
 macro_rules! snake_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    // Each variant stored under its word exactly (for words `rename_all` would spell
+    // otherwise, such as `1_to_5_lakh`).
+    (@exact $(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
+        snake_enum!(@impls $name { $($variant => $text),+ });
+    };
+    (@impls $name:ident { $($variant:ident => $text:literal),+ }) => {
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
@@ -27,7 +31,41 @@ macro_rules! snake_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl $crate::Word for $name {
+            const NAME: &'static str = stringify!($name);
+
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+
+            fn word(self) -> &'static str {
+                self.as_str()
+            }
+
+            fn from_word(s: &str) -> Option<Self> {
+                Self::parse(s)
+            }
+        }
     };
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        snake_enum!(@impls $name { $($variant => $text),+ });
+    };
+}
+
+/// A closed set of words (an enum stored and sent as its snake_case name), so that the edge
+/// can describe and read any of them the same way.
+pub trait Word: Copy + Send + Sync + 'static {
+    /// The type's name (the schema's name at the edge).
+    const NAME: &'static str;
+    fn all() -> &'static [Self];
+    fn word(self) -> &'static str;
+    fn from_word(s: &str) -> Option<Self>;
 }
 
 pub mod access;

@@ -9,6 +9,9 @@ CREATE TABLE IF NOT EXISTS clients{s}
     relationship_manager text,
     -- active, inactive, suspended, closed or erased.
     status               text    NOT NULL,
+    -- retail, affluent, hni or ultra_hni; the declared net-worth band (not personal: a band).
+    segment              text    NOT NULL,
+    net_worth            text,
     -- The day the account last became active (onboarded, reactivated, reopened), YYYY-MM-DD:
     -- with the client's trades, what the dormancy step measures from.
     activity_on          text    NOT NULL,
@@ -36,3 +39,4 @@ CREATE INDEX IF NOT EXISTS clients{s}_email_{g} ON clients{s} (email_index);
 CREATE INDEX IF NOT EXISTS clients{s}_phone_{g} ON clients{s} (phone_index);
 CREATE INDEX IF NOT EXISTS clients{s}_watch_{g} ON clients{s} (retention_watch);
 CREATE INDEX IF NOT EXISTS clients{s}_status_{g} ON clients{s} (status, activity_on);
+CREATE INDEX IF NOT EXISTS clients{s}_segment_{g} ON clients{s} (segment, created_at);

@@ -19,6 +19,7 @@ on_both_stores!(
     a_person_is_one_data_subject_through_either_id,
     account_lifecycle_moves_and_dormancy,
     the_timeline_tells_the_persons_story_newest_first,
+    a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segment,
 );
 
 /// A small real PDF (with a marker that must never be stored in the clear).
@@ -1450,4 +1451,325 @@ async fn the_timeline_tells_the_persons_story_newest_first(store: Store) {
         .await;
     assert!(s == 400 || s == 422, "{s}");
     app.stop().await;
+}
+
+/// Details a client declares, as a test sends them.
+fn details() -> Value {
+    json!({
+        "emails": [
+            {"label": "personal", "address": "vikram.quill@example.in", "primary": true},
+            {"label": "work", "address": "v.quill@zephyr-works.example"}
+        ],
+        "phones": [{"number": "+91 99887 76655", "primary": true}],
+        "preferred_channel": "whatsapp",
+        "preferred_time": "evening",
+        "addresses": [{"kind": "permanent", "line1": "77 Zephyr Lane", "city": "Pune",
+                       "state": "maharashtra", "pin": "411001"}],
+        "occupation": "business",
+        "annual_income": "25_lakh_to_1_crore",
+        "net_worth": "10_lakh_to_1_crore",
+        "nominees": [
+            {"name": "Ira Quillfeather", "relationship": "spouse", "share": "70"},
+            {"name": "Kabir Quillfeather", "relationship": "son", "share": "30",
+             "date_of_birth": "2016-02-29", "guardian_name": "Ira Quillfeather"}
+        ],
+        "bank_accounts": [{"ifsc": "HDFC0000060", "account_number": "50100987654321",
+                           "account_type": "savings", "primary": true}],
+        "demat_accounts": [{"dp_id": "IN300476", "client_id": "40001234", "primary": true}]
+    })
+}
+
+/// The profile with contacts, addresses, finances, nominees, bank and demat accounts: every
+/// value and rule checked (nothing appended when refused), sealed, replaced whole or by part;
+/// a minor only with a guardian; the segment from declared net worth and, through the review
+/// step, assets under management; lists filtered by segment.
+async fn a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segment(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let head = app.log_head().await;
+
+    // Every value and every rule is checked, all named at once; nothing is appended.
+    let mut wrong = new_client(None, "QDTPL4321K", &rm.id);
+    let mut d = details();
+    d["nominees"][1]["share"] = json!("20");
+    d["addresses"][0]["pin"] = json!("560001");
+    d["bank_accounts"][0]["ifsc"] = json!("HDFC1000060");
+    d["emails"][1]["primary"] = json!(true);
+    d["demat_accounts"][0]["dp_id"] = json!("IN30047");
+    wrong["details"] = d;
+    let (s, v) = app.post("/api/clients", wrong).await;
+    assert_eq!(s, 422, "{v}");
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["addresses[0]", "bank_accounts[0].ifsc", "demat_accounts[0]"],
+        "values first: {v}"
+    );
+    let mut rules = new_client(None, "QDTPL4321K", &rm.id);
+    let mut d = details();
+    d["nominees"][1]["share"] = json!("20");
+    d["emails"][1]["primary"] = json!(true);
+    rules["details"] = d;
+    let (s, v) = app.post("/api/clients", rules).await;
+    assert_eq!(s, 422, "{v}");
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["emails", "nominees"], "{v}");
+    assert!(
+        v.to_string().contains("90 %"),
+        "the shares' sum is named: {v}"
+    );
+    // Adults only, unless a minor with a guardian.
+    let mut minor = new_client(None, "QDTPM4321K", &rm.id);
+    minor["date_of_birth"] = json!("2012-05-01");
+    let (s, v) = app.post("/api/clients", minor.clone()).await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("guardian")),
+        "{v}"
+    );
+    let mut adult = new_client(None, "QDTPA4321K", &rm.id);
+    adult["details"] = json!({"guardian": {"name": "Someone Else", "relationship": "father"}});
+    let (s, v) = app.post("/api/clients", adult).await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("guardian")),
+        "{v}"
+    );
+    assert_eq!(
+        app.log_head().await,
+        head,
+        "refused requests append nothing"
+    );
+    minor["details"] = json!({"guardian": {"name": "Ravi Quillfeather", "relationship": "father", "pan": "QDTPR1111A"}});
+    minor["email"] = json!("young.quill@example.in");
+    minor["phone"] = json!("9000000001");
+    let (s, v) = app.post("/api/clients", minor).await;
+    assert_eq!(s, 201, "{v}");
+    let (_, m) = app
+        .get(&format!(
+            "/api/clients/{}?min_position={}",
+            v["id"].as_str().unwrap(),
+            v["position"]
+        ))
+        .await;
+    assert_eq!(m["minor"], true);
+    assert_eq!(m["details"]["guardian"]["name"], "Ravi Quillfeather");
+
+    // Onboarded with details: shown as sent, sealed in the store, affluent by declared worth.
+    let mut body = new_client(None, "QDTPL4321K", &rm.id);
+    body["details"] = details();
+    let (s, v) = app.post("/api/clients", body).await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let get = |p: i64| {
+        let path = format!("/api/clients/{id}?min_position={p}");
+        let app = &app;
+        async move {
+            let (s, v) = app.get(&path).await;
+            assert_eq!(s, 200, "{v}");
+            v
+        }
+    };
+    let c = get(v["position"].as_i64().unwrap()).await;
+    assert_eq!(c["segment"], "affluent", "{c}");
+    assert_eq!(c["minor"], false);
+    let d = &c["details"];
+    assert_eq!(d["emails"][1]["address"], "v.quill@zephyr-works.example");
+    assert_eq!(d["emails"][1]["label"], "work");
+    assert_eq!(d["emails"][1]["primary"], false);
+    assert_eq!(d["phones"][0]["label"], "personal", "the default label");
+    assert_eq!(d["nominees"][1]["share"], "30");
+    assert_eq!(d["demat_accounts"][0]["depository"], "nsdl");
+    assert_eq!(d["addresses"][0]["state"], "maharashtra");
+    for secret in ["50100987654321", "zephyr-works", "Kabir", "40001234"] {
+        assert_eq!(count_in_store(&app, secret).await, 0, "{secret} is sealed");
+    }
+
+    // A new primary e-mail becomes the client's e-mail (and finds them); a PATCH of the
+    // e-mail changes the primary entry.
+    let put = |path: String, body: Value| app.send(app.http.put(app.url(&path)).json(&body));
+    let (s, v) = put(
+        format!("/api/clients/{id}/contacts"),
+        json!({"emails": [
+                  {"label": "personal", "address": "vikram.quill@example.in"},
+                  {"label": "work", "address": "v.quill@zephyr-works.example", "primary": true}],
+               "phones": [{"number": "9988776655", "primary": true},
+                          {"label": "home", "number": "+91 70 2553 0000"}],
+               "preferred_channel": "phone"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let c = get(v["position"].as_i64().unwrap()).await;
+    assert_eq!(c["email"], "v.quill@zephyr-works.example");
+    assert_eq!(c["details"]["preferred_channel"], "phone");
+    assert_eq!(
+        c["details"]["preferred_time"],
+        Value::Null,
+        "the whole part is replaced"
+    );
+    let (_, found) = app.get("/api/clients?q=v.quill@zephyr-works.example").await;
+    assert_eq!(found["items"][0]["id"], id.as_str());
+    let (s, v) = app
+        .send(
+            app.http
+                .patch(app.url(&format!("/api/clients/{id}")))
+                .json(&json!({"email": "vq@zephyr-works.example"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let c = get(v["position"].as_i64().unwrap()).await;
+    assert_eq!(
+        c["details"]["emails"][1]["address"],
+        "vq@zephyr-works.example"
+    );
+    assert_eq!(c["details"]["emails"][1]["primary"], true);
+    let (s, v) = put(
+        format!("/api/clients/{id}/contacts"),
+        json!({"emails": [], "phones": [{"number": "9988776655", "primary": true}]}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("emails")),
+        "{v}"
+    );
+
+    // Nominees and addresses by part; shares add up to exactly 100.
+    let third = |share: &str| json!({"name": "Heir", "relationship": "other", "share": share});
+    let (s, v) = put(
+        format!("/api/clients/{id}/nominees"),
+        json!({"nominees": [third("33.33"), third("33.33"), third("33.33")]}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = put(
+        format!("/api/clients/{id}/nominees"),
+        json!({"nominees": [third("33.33"), third("33.33"), third("33.34")]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = put(
+        format!("/api/clients/{id}/addresses"),
+        json!({"addresses": [
+            {"kind": "permanent", "line1": "77 Zephyr Lane", "city": "Pune", "state": "maharashtra", "pin": "411001"},
+            {"kind": "correspondence", "line1": "4 MG Road", "city": "Bengaluru", "state": "karnataka", "pin": "560001"}]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let c = get(v["position"].as_i64().unwrap()).await;
+    assert_eq!(c["details"]["addresses"][1]["city"], "Bengaluru");
+    assert_eq!(c["details"]["nominees"][2]["share"], "33.34");
+    assert_eq!(c["details"]["occupation"], "business", "other parts stay");
+    let (_, h) = app.get(&format!("/api/clients/{id}/history")).await;
+    let changed: Vec<Value> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "ClientDetailsChanged")
+        .map(|e| e["changed_fields"].clone())
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            json!(["contacts", "preferences"]),
+            json!(["nominees"]),
+            json!(["addresses"])
+        ],
+        "{h}"
+    );
+
+    // A whole replacement: a larger declared worth moves the segment (recorded), and what is
+    // left out is cleared.
+    let mut whole = json!({"name": "Vikram Quillfeather", "email": "vq@zephyr-works.example",
+                           "phone": "9988776655", "address": "77 Zephyr Lane, Pune 411001"});
+    whole["details"] = json!({"net_worth": "5_to_25_crore", "occupation": "business"});
+    let (s, v) = put(format!("/api/clients/{id}"), whole.clone()).await;
+    assert_eq!(s, 200, "{v}");
+    let c = get(v["position"].as_i64().unwrap()).await;
+    assert_eq!(c["segment"], "ultra_hni");
+    assert_eq!(c["details"]["nominees"], json!([]));
+    assert_eq!(
+        c["details"]["emails"].as_array().unwrap().len(),
+        1,
+        "only the primary"
+    );
+    let (_, list) = app.get("/api/clients?segment=ultra_hni").await;
+    assert_eq!(ids(&list), vec![id.clone()]);
+    let (_, list) = app.get("/api/clients?segment=retail").await;
+    assert!(!ids(&list).contains(&id), "{list}");
+    let (s, v) = app.get("/api/clients?segment=vip").await;
+    assert_eq!(s, 400, "{v}");
+    let before = app.log_head().await;
+    let same = put(format!("/api/clients/{id}"), whole.clone()).await;
+    assert_eq!(same.0, 200);
+    assert_eq!(
+        app.log_head().await,
+        before,
+        "the same record again changes nothing"
+    );
+    whole["details"] = json!({});
+    let (s, v) = put(format!("/api/clients/{id}"), whole).await;
+    assert_eq!(s, 200, "{v}");
+    let c = get(v["position"].as_i64().unwrap()).await;
+    assert_eq!(c["segment"], "retail");
+    let (_, h) = app.get(&format!("/api/clients/{id}/history")).await;
+    let moves = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "ClientSegmentChanged")
+        .count();
+    assert_eq!(moves, 3, "affluent, ultra_hni, retail: {h}");
+
+    // The review step: holdings worth more than 10 lakh make a retail client affluent, once.
+    let b = crate::kyc::verified_client(&app, &rm, &officer, "BKDPQ4410J", "2034-01-01").await;
+    let on = (chrono::Utc::now() + chrono::Duration::minutes(330)).date_naive()
+        - chrono::Duration::days(3);
+    let (s, v) = app
+        .post_as(
+            &rm,
+            "/api/investments",
+            json!({"client_id": b, "side": "buy", "asset_class": "etf", "isin": "INF204KB14I2",
+                   "symbol": "NIFTYBEES", "exchange": "NSE", "quantity": "5000", "price": "250.5",
+                   "trade_date": on.to_string(), "reference": "CN-SEG-1",
+                   "override_reason": "Client insisted after the risk talk"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    app.caught_up().await;
+    let out = crate::support::crm(&app, &["clients", "segments"], &[]).await;
+    assert!(out.contains("1 moved"), "{out}");
+    let out = crate::support::crm(&app, &["clients", "segments"], &[]).await;
+    assert!(out.contains("0 moved"), "once: {out}");
+    let (_, bv) = app
+        .get(&format!(
+            "/api/clients/{b}?min_position={}",
+            app.log_head().await
+        ))
+        .await;
+    assert_eq!(bv["segment"], "affluent", "{bv}");
+    let out = crate::support::crm(
+        &app,
+        &["clients", "segments"],
+        &[(
+            "CRM_SEGMENT_THRESHOLDS",
+            "affluent=2000000,hni=30000000,ultra_hni=90000000",
+        )],
+    )
+    .await;
+    assert!(
+        out.contains("1 moved"),
+        "new thresholds move the client back: {out}"
+    );
 }

@@ -5,7 +5,7 @@ use poem_openapi::{Enum, Object};
 use projections::clients::{ClientView, DocumentView};
 use uuid::Uuid;
 
-use crate::dto::{MarketingChannel, Str};
+use crate::dto::{MarketingChannel, Str, W};
 
 /// What a KYC document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -154,6 +154,8 @@ pub struct NewClient {
     pub branch: Option<Str>,
     /// Default: the caller, when a relationship manager onboards.
     pub relationship_manager: Option<Uuid>,
+    /// Contacts, addresses, finances, nominees, accounts; a client under 18 needs a guardian.
+    pub details: Option<super::details::DetailsDoc>,
 }
 
 impl poem_openapi::types::Example for NewClient {
@@ -168,6 +170,88 @@ impl poem_openapi::types::Example for NewClient {
             address: "12 Marine Drive, Mumbai 400002".into(),
             branch: Some("MUM-01".into()),
             relationship_manager: None,
+            details: Some(super::details::example()),
+        }
+    }
+}
+
+/// The client's editable record as a whole (`PUT`): what is left out of `details` is cleared.
+/// PAN and date of birth are identity and not edited.
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct ClientReplace {
+    pub name: Str,
+    /// The primary e-mail address (the primary of `details.emails` when that is sent).
+    pub email: Str,
+    /// The primary phone (the primary of `details.phones` when that is sent).
+    pub phone: Str,
+    pub address: Str,
+    pub details: Option<super::details::DetailsDoc>,
+}
+
+impl poem_openapi::types::Example for ClientReplace {
+    fn example() -> Self {
+        Self {
+            name: "Asha Rao".into(),
+            email: "asha.rao@example.in".into(),
+            phone: "+91 98765 43210".into(),
+            address: "12 Marine Drive, Mumbai 400002".into(),
+            details: Some(super::details::example()),
+        }
+    }
+}
+
+/// All of a client's e-mail addresses and phones (one of each primary: it becomes the
+/// client's `email` and `phone`) and how to reach them.
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct ContactsReplace {
+    /// One to five.
+    pub emails: Vec<super::details::EmailEntry>,
+    /// One to five.
+    pub phones: Vec<super::details::PhoneEntry>,
+    pub preferred_channel: Option<W<domain::client::ContactChannel>>,
+    pub preferred_time: Option<W<domain::client::ContactTime>>,
+}
+
+impl poem_openapi::types::Example for ContactsReplace {
+    fn example() -> Self {
+        let d = super::details::example();
+        Self {
+            emails: d.emails.unwrap_or_default(),
+            phones: d.phones.unwrap_or_default(),
+            preferred_channel: d.preferred_channel,
+            preferred_time: d.preferred_time,
+        }
+    }
+}
+
+/// All of a client's addresses (none, one, or a correspondence and a permanent one).
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct AddressesReplace {
+    pub addresses: Vec<super::details::AddressEntry>,
+}
+
+impl poem_openapi::types::Example for AddressesReplace {
+    fn example() -> Self {
+        Self {
+            addresses: super::details::example().addresses.unwrap_or_default(),
+        }
+    }
+}
+
+/// All of a client's nominees (none, or up to ten whose shares add up to 100).
+#[derive(Debug, Clone, Object)]
+#[oai(example, deny_unknown_fields)]
+pub struct NomineesReplace {
+    pub nominees: Vec<super::details::NomineeEntry>,
+}
+
+impl poem_openapi::types::Example for NomineesReplace {
+    fn example() -> Self {
+        Self {
+            nominees: super::details::example().nominees.unwrap_or_default(),
         }
     }
 }
@@ -286,6 +370,12 @@ pub struct ClientOut {
     pub pan: String,
     pub date_of_birth: String,
     pub address: String,
+    /// Under 18 (India time, today): a guardian acts for them.
+    pub minor: bool,
+    /// Contacts, addresses, finances, nominees, accounts, guardian.
+    pub details: super::details::DetailsDoc,
+    /// By investment capacity: the larger of declared net worth and assets under management.
+    pub segment: W<domain::client::Segment>,
     pub branch: String,
     pub relationship_manager: Option<Uuid>,
     pub status: ClientStatus,
@@ -332,6 +422,11 @@ impl From<&ClientView> for ClientOut {
             pan: v.pan.clone(),
             date_of_birth: v.date_of_birth.clone(),
             address: v.address.clone(),
+            minor: v.birth_date().is_some_and(|born| {
+                domain::client::age_on(born, domain::kyc::india_today(Utc::now())) < 18
+            }),
+            details: super::details::shown(v),
+            segment: W(v.segment),
             branch: v.branch.clone(),
             relationship_manager: v.relationship_manager,
             status: ClientStatus::of(v),
@@ -376,6 +471,15 @@ impl poem_openapi::types::Example for ClientOut {
             pan: "ABCPR1234F".into(),
             date_of_birth: "1988-04-12".into(),
             address: "12 Marine Drive, Mumbai 400002".into(),
+            minor: false,
+            details: super::details::DetailsDoc {
+                demat_accounts: super::details::example().demat_accounts.map(|mut d| {
+                    d[0].depository = Some(W(domain::client::Depository::Nsdl));
+                    d
+                }),
+                ..super::details::example()
+            },
+            segment: W(domain::client::Segment::Affluent),
             branch: "MUM-01".into(),
             relationship_manager: Some(Uuid::from_u128(0x0193_a1b2_7c4d_7e5f_8a90_b1c2_d3e4_f502)),
             status: ClientStatus::Active,
@@ -425,6 +529,7 @@ pub struct ClientSummary {
     pub branch: String,
     pub relationship_manager: Option<Uuid>,
     pub status: ClientStatus,
+    pub segment: W<domain::client::Segment>,
     /// Erasure was asked for: processing is restricted.
     pub restricted: bool,
     pub documents: usize,
@@ -454,6 +559,7 @@ impl From<&ClientView> for ClientSummary {
             branch: v.branch.clone(),
             relationship_manager: v.relationship_manager,
             status: ClientStatus::of(v),
+            segment: W(v.segment),
             restricted: v.restricted(),
             documents: v.documents.iter().filter(|d| d.purged_at.is_none()).count(),
             created_at: v.created_at,
@@ -486,6 +592,7 @@ impl poem_openapi::types::Example for ClientList {
                 branch: "MUM-01".into(),
                 relationship_manager: None,
                 status: ClientStatus::Active,
+                segment: W(domain::client::Segment::Affluent),
                 restricted: false,
                 documents: 1,
                 created_at: ClientOut::example().created_at,

@@ -4,14 +4,18 @@
 // Handlers take one argument per documented parameter.
 #![allow(clippy::too_many_arguments)]
 
+pub mod details;
 mod documents;
 pub mod dto;
+pub mod segments;
 
 use chrono::{DateTime, Utc};
 use domain::access::AccessKind;
 use domain::client::{
-    ClientCommand, ClientProfile, ClientProfileChange, RawProfile, RawProfileChange,
+    ClientCommand, ClientProfile, ClientProfileChange, DetailsEdit, RawProfile, RawProfileChange,
+    Segment,
 };
+use domain::kyc::KycStatus;
 use domain::user::Branch;
 use domain::values::Text;
 use poem::Request;
@@ -22,7 +26,7 @@ use projections::clients::query::ClientFilter;
 use uuid::Uuid;
 
 use crate::auth::{Auth, Principal};
-use crate::dto::Accepted;
+use crate::dto::{Accepted, W};
 use crate::http::{self, idempotent, CreatedResponse, DoneResponse, Fields, State};
 use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
@@ -88,6 +92,8 @@ struct ClientListParams {
     status: Option<ClientStatus>,
     branch: Option<String>,
     relationship_manager: Option<Uuid>,
+    segment: Option<W<Segment>>,
+    kyc_status: Option<W<KycStatus>>,
 }
 
 /// The list filter for `p`'s scope from the parameters as sent (422 naming bad ones).
@@ -118,11 +124,35 @@ fn client_filter(
         status: params.status.map(|s| s.as_str().to_string()),
         branch: branch.map(|b| b.as_str().to_string()),
         relationship_manager: params.relationship_manager,
+        segment: params.segment.map(|s| s.0.as_str().to_string()),
+        kyc_status: params.kyc_status.map(|s| s.0.as_str().to_string()),
         text: params.q,
         document_number: params.document_number,
         limit,
         cursor,
     })
+}
+
+impl ClientsApi {
+    /// Runs an edit of the client's record as an idempotent command (`ClientEdit`).
+    async fn edit(
+        &self,
+        req: &Request,
+        principal: &Principal,
+        id: Uuid,
+        key: Option<String>,
+        fingerprint: serde_json::Value,
+        command: ClientCommand,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(principal, Action::ClientEdit)?;
+        idempotent(&self.state, key, req, fingerprint, || async {
+            let done =
+                run_client_command(&self.state, principal, Action::ClientEdit, id, command, req)
+                    .await?;
+            Ok(DoneResponse::Done(accepted(id, &done)))
+        })
+        .await
+    }
 }
 
 #[OpenApi]
@@ -166,8 +196,14 @@ impl ClientsApi {
                     address: &b.address,
                 };
                 let mut f = Fields::default();
-                let profile = f.checked(ClientProfile::parse(raw, chrono::Utc::now().date_naive()));
+                let today = domain::kyc::india_today(chrono::Utc::now());
+                let profile = f.checked(ClientProfile::parse(raw, today));
                 let branch = f.opt("branch", b.branch.as_deref(), Branch::parse);
+                let details = b
+                    .details
+                    .as_ref()
+                    .map(|d| details::parse(&mut f, d, today))
+                    .unwrap_or_default();
                 f.finish()?;
                 let profile = profile.ok_or_else(|| ApiError::bad_request("invalid client"))?;
                 let new = commands::clients::NewClient {
@@ -175,6 +211,7 @@ impl ClientsApi {
                     profile,
                     branch,
                     relationship_manager: b.relationship_manager,
+                    details,
                 };
                 let scope = policy::scope(&self.state, p).await?;
                 let meta = http::metadata(req);
@@ -216,6 +253,9 @@ impl ClientsApi {
         status: Query<Option<ClientStatus>>,
         branch: Query<Option<String>>,
         relationship_manager: Query<Option<Uuid>>,
+        segment: Query<Option<W<Segment>>>,
+        /// The status of the client's KYC case.
+        kyc_status: Query<Option<W<KycStatus>>>,
         /// 1 to 200; default 50.
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
@@ -236,6 +276,8 @@ impl ClientsApi {
                 status: status.0,
                 branch: branch.0,
                 relationship_manager: relationship_manager.0,
+                segment: segment.0,
+                kyc_status: kyc_status.0,
             },
             limit,
             cursor.0,
@@ -291,6 +333,9 @@ impl ClientsApi {
         status: Query<Option<ClientStatus>>,
         branch: Query<Option<String>>,
         relationship_manager: Query<Option<Uuid>>,
+        segment: Query<Option<W<Segment>>>,
+        /// The status of the client's KYC case.
+        kyc_status: Query<Option<W<KycStatus>>>,
     ) -> Result<crate::spreadsheet::CsvResponse, ReadError> {
         use crate::spreadsheet::{Table, EXPORT_MAX};
         policy::require(&auth.0, Action::ClientRead)?;
@@ -301,6 +346,8 @@ impl ClientsApi {
             status: status.0,
             branch: branch.0,
             relationship_manager: relationship_manager.0,
+            segment: segment.0,
+            kyc_status: kyc_status.0,
         };
         let filter = client_filter(&auth.0, params, EXPORT_MAX as i64 + 1, None)?;
         let page = projections::clients::query::list(&self.state.db, &self.state.keyring, &filter)
@@ -580,6 +627,210 @@ impl ClientsApi {
                 .await?;
                 Ok(DoneResponse::Done(accepted(id.0, &done)))
             },
+        )
+        .await
+    }
+
+    /// Replace a client's record
+    ///
+    /// The whole editable record: name, primary e-mail and phone, address and every part of
+    /// `details` (a part left out is cleared). PAN and date of birth are identity and are not
+    /// edited. Emits only what changed; a new declared net worth that moves the client's
+    /// segment records the move. Refused (409) once the relationship is closed or the person
+    /// asked for erasure; 422 names every value or rule not kept (one primary per list, shares
+    /// adding up to 100, a PIN code in its state, a guardian for a minor).
+    #[oai(
+        path = "/api/clients/:id",
+        method = "put",
+        tag = "ClientTags::Clients",
+        operation_id = "replaceClient"
+    )]
+    async fn replace(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        body: Json<ClientReplace>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the client is still at this version (its `ETag`); otherwise 412.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientEdit)?;
+        let b = &body.0;
+        let mut f = Fields::default();
+        let today = domain::kyc::india_today(Utc::now());
+        let profile = f.checked(ClientProfileChange::parse(RawProfileChange {
+            name: Some(&b.name),
+            email: Some(&b.email),
+            phone: Some(&b.phone),
+            address: Some(&b.address),
+        }));
+        let whole = details::parse(&mut f, &b.details.clone().unwrap_or_default(), today);
+        f.finish()?;
+        let mut edit = DetailsEdit::whole(whole);
+        // Lists left out leave the client with only their primary e-mail and phone.
+        if let Some((emails, phones)) = &mut edit.contacts {
+            if b.details.as_ref().is_none_or(|d| d.emails.is_none()) {
+                emails.clear();
+            }
+            if b.details.as_ref().is_none_or(|d| d.phones.is_none()) {
+                phones.clear();
+            }
+        }
+        let command = ClientCommand::UpdateDetails {
+            profile: profile.unwrap_or_default(),
+            details: edit,
+        };
+        self.edit(req, &auth.0, id.0, key.0, http::fingerprint(b), command)
+            .await
+    }
+
+    /// Replace a client's contacts
+    ///
+    /// Every e-mail address and phone of the client, each with a label, one of each primary
+    /// (it becomes the client's `email` and `phone`), and the preferred channel and time.
+    #[oai(
+        path = "/api/clients/:id/contacts",
+        method = "put",
+        tag = "ClientTags::Clients",
+        operation_id = "replaceClientContacts"
+    )]
+    async fn replace_contacts(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        body: Json<ContactsReplace>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the client is still at this version (its `ETag`); otherwise 412.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientEdit)?;
+        let b = &body.0;
+        let mut f = Fields::default();
+        if b.emails.is_empty() {
+            f.errors
+                .push(FieldError::new("emails", "at least one (the primary)"));
+        }
+        if b.phones.is_empty() {
+            f.errors
+                .push(FieldError::new("phones", "at least one (the primary)"));
+        }
+        let emails = details::emails(&mut f, &b.emails);
+        let phones = details::phones(&mut f, &b.phones);
+        f.finish()?;
+        let command = ClientCommand::UpdateDetails {
+            profile: ClientProfileChange::default(),
+            details: DetailsEdit {
+                contacts: Some((emails, phones)),
+                preferences: Some((
+                    b.preferred_channel.map(|w| w.0),
+                    b.preferred_time.map(|w| w.0),
+                )),
+                ..Default::default()
+            },
+        };
+        self.edit(req, &auth.0, id.0, key.0, http::fingerprint(b), command)
+            .await
+    }
+
+    /// Replace a client's addresses
+    ///
+    /// The client's structured addresses: at most one correspondence and one permanent, each
+    /// with a PIN code in its state's postal zone.
+    #[oai(
+        path = "/api/clients/:id/addresses",
+        method = "put",
+        tag = "ClientTags::Clients",
+        operation_id = "replaceClientAddresses"
+    )]
+    async fn replace_addresses(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        body: Json<AddressesReplace>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the client is still at this version (its `ETag`); otherwise 412.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientEdit)?;
+        let mut f = Fields::default();
+        let addresses = details::addresses(&mut f, &body.0.addresses);
+        f.finish()?;
+        let command = ClientCommand::UpdateDetails {
+            profile: ClientProfileChange::default(),
+            details: DetailsEdit {
+                addresses: Some(addresses),
+                ..Default::default()
+            },
+        };
+        self.edit(
+            req,
+            &auth.0,
+            id.0,
+            key.0,
+            http::fingerprint(&body.0),
+            command,
+        )
+        .await
+    }
+
+    /// Replace a client's nominees
+    ///
+    /// Up to ten nominees whose shares add up to 100 (two decimals at most); a nominee under
+    /// 18 names a guardian. An empty list removes them all.
+    #[oai(
+        path = "/api/clients/:id/nominees",
+        method = "put",
+        tag = "ClientTags::Clients",
+        operation_id = "replaceClientNominees"
+    )]
+    async fn replace_nominees(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The client's id.
+        id: Path<Uuid>,
+        body: Json<NomineesReplace>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the client is still at this version (its `ETag`); otherwise 412.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<DoneResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientEdit)?;
+        let mut f = Fields::default();
+        let today = domain::kyc::india_today(Utc::now());
+        let nominees = details::nominees(&mut f, &body.0.nominees, today);
+        f.finish()?;
+        let command = ClientCommand::UpdateDetails {
+            profile: ClientProfileChange::default(),
+            details: DetailsEdit {
+                nominees: Some(nominees),
+                ..Default::default()
+            },
+        };
+        self.edit(
+            req,
+            &auth.0,
+            id.0,
+            key.0,
+            http::fingerprint(&body.0),
+            command,
         )
         .await
     }

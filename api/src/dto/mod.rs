@@ -81,6 +81,74 @@ impl ToJSON for Str {
     }
 }
 
+/// One word of a closed set ([`domain::Word`]): an OpenAPI string enum of its words, and
+/// nothing else is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct W<T>(pub T);
+
+impl<T: domain::Word> Type for W<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        T::NAME.into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference(T::NAME.into())
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        registry.create_schema::<Self, _>(T::NAME.into(), |_| MetaSchema {
+            enum_items: T::all()
+                .iter()
+                .map(|v| serde_json::Value::String(v.word().into()))
+                .collect(),
+            ..MetaSchema::new("string")
+        });
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl<T: domain::Word> ParseFromJSON for W<T> {
+    fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+        match &value {
+            Some(serde_json::Value::String(s)) => match T::from_word(s) {
+                Some(v) => Ok(W(v)),
+                None => Err(ParseError::custom(format!(
+                    "`{s}` is not one of: {}",
+                    T::all()
+                        .iter()
+                        .map(|v| v.word())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            },
+            other => Err(ParseError::expected_type(other.clone().unwrap_or_default())),
+        }
+    }
+}
+
+impl<T: domain::Word> poem_openapi::types::ParseFromParameter for W<T> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Self::parse_from_json(Some(serde_json::Value::String(value.to_string())))
+    }
+}
+
+impl<T: domain::Word> ToJSON for W<T> {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(self.0.word().into()))
+    }
+}
+
 macro_rules! mirror_enum {
     ($(#[$m:meta])* $name:ident = $dom:ident { $($v:ident),+ $(,)? }) => {
         $(#[$m])*

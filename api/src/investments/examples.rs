@@ -349,6 +349,7 @@ impl Example for InvestmentReportOut {
             &portfolios,
             &prices,
             (day("2026-04-01"), day("2026-12-01"), volumes),
+            &domain::client::SegmentThresholds::default(),
         )
     }
 }

@@ -107,6 +107,7 @@ impl From<CommandError<ClientError>> for ApiError {
                     ClientError::RetentionEnded => ApiError::conflict("retention-ended", detail),
                     ClientError::ReasonRequired => ApiError::field("reason", detail),
                     ClientError::NotActive(_) => ApiError::conflict("account-not-active", detail),
+                    ClientError::Invalid(invalid) => invalid.into(),
                     ClientError::Privacy(e) => e.into(),
                 }
             }

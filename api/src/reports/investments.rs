@@ -9,20 +9,6 @@ use domain::values::Isin;
 use poem_openapi::Object;
 use rust_decimal::Decimal;
 
-/// Segments by assets under management (INR): below 10 lakh `retail`, below 1 crore
-/// `affluent`, below 5 crore `hni`, above `ultra_hni`.
-pub fn segment(aum: Decimal) -> &'static str {
-    if aum < Decimal::from(1_000_000) {
-        "retail"
-    } else if aum < Decimal::from(10_000_000) {
-        "affluent"
-    } else if aum < Decimal::from(50_000_000) {
-        "hni"
-    } else {
-        "ultra_hni"
-    }
-}
-
 fn money(d: Decimal) -> String {
     d.round_dp(2).normalize().to_string()
 }
@@ -119,6 +105,7 @@ pub fn build(
     portfolios: &[projections::investments::query::PlacedPortfolio],
     prices: &BTreeMap<Isin, Decimal>,
     volumes: Volumes,
+    thresholds: &domain::client::SegmentThresholds,
 ) -> InvestmentReportOut {
     let mut by_segment: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_branch: BTreeMap<String, Tally> = BTreeMap::new();
@@ -173,7 +160,10 @@ pub fn build(
             .map(|r| r.to_string())
             .unwrap_or_else(|| "unassigned".into());
         for (map, key) in [
-            (&mut by_segment, segment(client_aum).to_string()),
+            (
+                &mut by_segment,
+                thresholds.segment(client_aum).as_str().to_string(),
+            ),
             (&mut by_branch, p.branch.clone()),
             (&mut by_rm, rm),
         ] {
@@ -276,9 +266,11 @@ mod tests {
 
     #[test]
     fn segments_follow_assets_under_management() {
-        assert_eq!(segment(Decimal::from(999_999)), "retail");
-        assert_eq!(segment(Decimal::from(1_000_000)), "affluent");
-        assert_eq!(segment(Decimal::from(10_000_000)), "hni");
-        assert_eq!(segment(Decimal::from(50_000_000)), "ultra_hni");
+        let t = domain::client::SegmentThresholds::default();
+        let segment = |n: i64| t.segment(Decimal::from(n)).as_str();
+        assert_eq!(segment(999_999), "retail");
+        assert_eq!(segment(1_000_000), "affluent");
+        assert_eq!(segment(10_000_000), "hni");
+        assert_eq!(segment(50_000_000), "ultra_hni");
     }
 }

@@ -334,6 +334,7 @@ impl ReportsApi {
             &portfolios,
             &prices,
             (from, to, volumes),
+            &self.state.write.clients.services().segments,
         ))
     }
 }

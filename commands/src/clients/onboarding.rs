@@ -3,7 +3,7 @@
 //! a converted lead the caller may see, whose conversion named the client's id.
 
 use domain::access::{covers_lead, Actor, LeadScope};
-use domain::client::{ClientCommand, ClientProfile};
+use domain::client::{ClientCommand, ClientDetails, ClientProfile};
 use domain::user::{Branch, Role};
 use store::EventMetadata;
 use uuid::Uuid;
@@ -22,6 +22,8 @@ pub struct NewClient {
     /// Who looks after the client; by default the agent onboarding them, else the agent who
     /// worked the lead if they serve the branch.
     pub relationship_manager: Option<Uuid>,
+    /// What else the client declared.
+    pub details: ClientDetails,
 }
 
 pub(crate) const NOT_SERVING: &str =
@@ -98,6 +100,7 @@ pub async fn onboard(
         profile: new.profile,
         branch,
         relationship_manager: manager,
+        details: new.details,
     };
     match write
         .clients

@@ -3,7 +3,11 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{ClientProfile, ClientProfileChange, Document};
+use super::{
+    Address, BankAccount, ClientDetails, ClientProfile, ClientProfileChange, ContactChannel,
+    ContactTime, DematAccount, Document, Guardian, IncomeRange, LabelledEmail, LabelledPhone,
+    NetWorthBand, Nominee, Occupation,
+};
 use crate::privacy::PrivacyCommand;
 use crate::user::Branch;
 use crate::values::Text;
@@ -19,8 +23,19 @@ pub enum ClientCommand {
         profile: ClientProfile,
         branch: Branch,
         relationship_manager: Option<Uuid>,
+        /// What else the client declared (contacts, addresses, nominees, accounts, guardian).
+        details: ClientDetails,
     },
     UpdateProfile(ClientProfileChange),
+    /// A change of the profile and of whole parts of the details (`None` parts stay).
+    UpdateDetails {
+        profile: ClientProfileChange,
+        details: DetailsEdit,
+    },
+    /// The scheduled segment review: the client's assets under management now (INR).
+    ReviewSegment {
+        aum: rust_decimal::Decimal,
+    },
     AssignRelationshipManager {
         manager_id: Uuid,
     },
@@ -49,4 +64,71 @@ pub enum ClientCommand {
     Erase,
     /// Erasure requests, holds, consents and exports: the data-subject component decides.
     Privacy(PrivacyCommand),
+}
+
+/// Whole parts of a client's details to replace; `None` leaves a part as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetailsEdit {
+    pub contacts: Option<(Vec<LabelledEmail>, Vec<LabelledPhone>)>,
+    pub preferences: Option<(Option<ContactChannel>, Option<ContactTime>)>,
+    pub addresses: Option<Vec<Address>>,
+    pub finances: Option<(
+        Option<Occupation>,
+        Option<IncomeRange>,
+        Option<NetWorthBand>,
+    )>,
+    pub nominees: Option<Vec<Nominee>>,
+    pub bank_accounts: Option<Vec<BankAccount>>,
+    pub demat_accounts: Option<Vec<DematAccount>>,
+    pub guardian: Option<Option<Guardian>>,
+}
+
+impl DetailsEdit {
+    /// Every part, from whole details (a `PUT` of the client).
+    pub fn whole(d: ClientDetails) -> Self {
+        Self {
+            contacts: Some((d.emails, d.phones)),
+            preferences: Some((d.preferred_channel, d.preferred_time)),
+            addresses: Some(d.addresses),
+            finances: Some((d.occupation, d.annual_income, d.net_worth)),
+            nominees: Some(d.nominees),
+            bank_accounts: Some(d.bank_accounts),
+            demat_accounts: Some(d.demat_accounts),
+            guardian: Some(d.guardian),
+        }
+    }
+
+    /// `current` with the parts this edit names replaced.
+    pub fn applied_to(&self, current: &ClientDetails) -> ClientDetails {
+        let mut d = current.clone();
+        if let Some((emails, phones)) = &self.contacts {
+            d.emails = emails.clone();
+            d.phones = phones.clone();
+        }
+        if let Some((channel, time)) = self.preferences {
+            d.preferred_channel = channel;
+            d.preferred_time = time;
+        }
+        if let Some(a) = &self.addresses {
+            d.addresses = a.clone();
+        }
+        if let Some((occupation, income, worth)) = self.finances {
+            d.occupation = occupation;
+            d.annual_income = income;
+            d.net_worth = worth;
+        }
+        if let Some(n) = &self.nominees {
+            d.nominees = n.clone();
+        }
+        if let Some(b) = &self.bank_accounts {
+            d.bank_accounts = b.clone();
+        }
+        if let Some(m) = &self.demat_accounts {
+            d.demat_accounts = m.clone();
+        }
+        if let Some(g) = &self.guardian {
+            d.guardian = g.clone();
+        }
+        d
+    }
 }

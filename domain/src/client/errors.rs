@@ -32,6 +32,9 @@ pub enum ClientError {
     DuplicateDocument,
     #[error("the client holds as many documents as allowed ({files} files, {bytes} bytes in all)")]
     DocumentLimit { files: usize, bytes: u64 },
+    /// The details as they would be break a rule (each field named with why).
+    #[error("{}", .0.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<crate::input::Invalid>),
     #[error(transparent)]
     Privacy(#[from] crate::privacy::PrivacyError),
 }

@@ -3,7 +3,10 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{AccountStatus, ClientProfile, ClientProfileChange, Document, ErasureBasis};
+use super::{
+    AccountStatus, ClientDetails, ClientProfile, ClientProfileChange, DetailsPart, Document,
+    ErasureBasis, Segment,
+};
 use crate::privacy::PrivacyEvent;
 use crate::user::Branch;
 use crate::values::Text;
@@ -17,8 +20,23 @@ pub enum ClientEvent {
         profile: ClientProfile,
         branch: Branch,
         relationship_manager: Option<Uuid>,
+        /// Absent from clients onboarded before details were kept.
+        #[serde(default)]
+        details: ClientDetails,
     },
     ClientProfileChanged(ClientProfileChange),
+    /// The client's details as they are now, and which parts changed.
+    ClientDetailsChanged {
+        details: ClientDetails,
+        changed: Vec<DetailsPart>,
+    },
+    /// The client moved segment (a new declared net worth, a segment review of their assets
+    /// under management, or new thresholds); `aum` is what the review saw.
+    ClientSegmentChanged {
+        from: Segment,
+        to: Segment,
+        aum: Option<rust_decimal::Decimal>,
+    },
     RelationshipManagerAssigned {
         manager_id: Uuid,
         previous_manager_id: Option<Uuid>,
@@ -78,6 +96,8 @@ impl ClientEvent {
         match self {
             Self::ClientOnboarded { .. } => "ClientOnboarded",
             Self::ClientProfileChanged(_) => "ClientProfileChanged",
+            Self::ClientDetailsChanged { .. } => "ClientDetailsChanged",
+            Self::ClientSegmentChanged { .. } => "ClientSegmentChanged",
             Self::RelationshipManagerAssigned { .. } => "RelationshipManagerAssigned",
             Self::RelationshipClosed { .. } => "RelationshipClosed",
             Self::AccountSuspended { .. } => "AccountSuspended",

@@ -8,6 +8,7 @@
 //! be let go and whether the person's key may be destroyed.
 
 mod commands;
+mod details;
 mod errors;
 mod events;
 mod personal;
@@ -23,7 +24,8 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use commands::ClientCommand;
+pub use commands::{ClientCommand, DetailsEdit};
+pub use details::*;
 pub use errors::ClientError;
 pub use events::ClientEvent;
 pub use personal::{upcasters, EVENT_TABLES};
@@ -131,6 +133,8 @@ pub struct ClientServices {
     pub clock: Clock,
     pub retention: RetentionPolicy,
     pub documents: DocumentLimits,
+    /// Where the segments start.
+    pub segments: SegmentThresholds,
 }
 
 /// The decision state of a client: only what its rules need.
@@ -151,6 +155,15 @@ pub struct Client {
     document_sizes: BTreeMap<Uuid, u64>,
     /// The person's privacy state; linked to the lead the client came from.
     subject: DataSubject,
+    /// What the client declared beyond their identity.
+    #[serde(default)]
+    details: ClientDetails,
+    /// The segment last recorded (`None`: never recorded, which is `retail`).
+    #[serde(default)]
+    segment: Option<Segment>,
+    /// Assets under management as the last segment review saw them (INR).
+    #[serde(default)]
+    aum: Option<rust_decimal::Decimal>,
 }
 
 impl Client {
@@ -178,6 +191,16 @@ impl Client {
     /// Whether the person asked for erasure (processing is restricted since).
     pub fn erasure_requested(&self) -> bool {
         self.subject.erasure_requested()
+    }
+
+    /// What the client declared beyond their identity.
+    pub fn details(&self) -> &ClientDetails {
+        &self.details
+    }
+
+    /// The client's segment by investment capacity.
+    pub fn segment(&self) -> Segment {
+        self.segment.unwrap_or(Segment::Retail)
     }
 
     /// Where the account stands.
@@ -302,26 +325,55 @@ impl Client {
                 profile,
                 branch,
                 relationship_manager,
+                details,
             } => {
                 if self.onboarded {
                     return Err(ClientError::AlreadyExists);
                 }
-                Ok(vec![ClientEvent::ClientOnboarded {
+                let today = crate::kyc::india_today(now);
+                let mut invalid = details.check(today);
+                invalid.extend(details.mismatches(&profile));
+                invalid.extend(guardian_rule(&profile, &details, true, today));
+                if !invalid.is_empty() {
+                    return Err(ClientError::Invalid(invalid));
+                }
+                let segment = services.segments.of(details.net_worth, None);
+                let mut events = vec![ClientEvent::ClientOnboarded {
                     client_id,
                     lead_id,
                     profile,
                     branch,
                     relationship_manager,
-                }])
+                    details,
+                }];
+                if segment != Segment::Retail {
+                    events.push(ClientEvent::ClientSegmentChanged {
+                        from: Segment::Retail,
+                        to: segment,
+                        aum: None,
+                    });
+                }
+                Ok(events)
             }
             ClientCommand::UpdateProfile(patch) => {
-                self.ensure_changeable()?;
-                let current = self.profile.as_ref().ok_or(ClientError::NotFound)?;
-                let change = patch.against(current);
-                Ok(if change.is_empty() {
+                self.update(patch, DetailsEdit::default(), services)
+            }
+            ClientCommand::UpdateDetails { profile, details } => {
+                self.update(profile, details, services)
+            }
+            ClientCommand::ReviewSegment { aum } => {
+                if !self.onboarded || self.subject.is_erased() || self.closed_at.is_some() {
+                    return Ok(vec![]);
+                }
+                let to = services.segments.of(self.details.net_worth, Some(aum));
+                Ok(if to == self.segment() {
                     vec![]
                 } else {
-                    vec![ClientEvent::ClientProfileChanged(change)]
+                    vec![ClientEvent::ClientSegmentChanged {
+                        from: self.segment(),
+                        to,
+                        aum: Some(aum),
+                    }]
                 })
             }
             ClientCommand::AssignRelationshipManager { manager_id } => {
@@ -437,6 +489,83 @@ impl Client {
         }
     }
 
+    /// A change of the profile and of the details: the whole result is checked, the lists'
+    /// primary entries follow the profile (and a new primary becomes the profile's e-mail or
+    /// phone), and a new declared net worth that moves the segment records the move.
+    fn update(
+        &self,
+        patch: ClientProfileChange,
+        edit: DetailsEdit,
+        services: &ClientServices,
+    ) -> Result<Vec<ClientEvent>, ClientError> {
+        self.ensure_changeable()?;
+        let current = self.profile.as_ref().ok_or(ClientError::NotFound)?;
+        let mut invalid = Vec::new();
+        let mut patch = patch;
+        // A new list's primary is the profile's e-mail and phone; a profile value sent beside
+        // the list must be that primary.
+        if let Some((emails, phones)) = &edit.contacts {
+            let primary_email = emails.iter().find(|e| e.primary).map(|e| e.address.clone());
+            let primary_phone = phones.iter().find(|p| p.primary).map(|p| p.number.clone());
+            if patch.email.is_some() && primary_email.is_some() && patch.email != primary_email {
+                invalid.push(crate::input::Invalid {
+                    field: "email",
+                    message: "differs from the primary of `emails`".into(),
+                });
+            }
+            if patch.phone.is_some() && primary_phone.is_some() && patch.phone != primary_phone {
+                invalid.push(crate::input::Invalid {
+                    field: "phone",
+                    message: "differs from the primary of `phones`".into(),
+                });
+            }
+            patch.email = primary_email.or(patch.email);
+            patch.phone = primary_phone.or(patch.phone);
+        }
+        let change = patch.against(current);
+        // What the details are once the profile change alone is applied (its e-mail or phone
+        // followed into the lists): only a difference from that is a change of the details.
+        let mut base = self.details.clone();
+        base.follow_profile(change.email.as_ref(), change.phone.as_ref());
+        let mut profile = current.clone();
+        change.apply_to(&mut profile);
+        let mut details = edit.applied_to(&self.details);
+        if edit.contacts.is_none() {
+            details.follow_profile(change.email.as_ref(), change.phone.as_ref());
+        }
+        let today = crate::kyc::india_today(services.clock.now());
+        invalid.extend(details.check(today));
+        invalid.extend(guardian_rule(
+            &profile,
+            &details,
+            edit.guardian.is_some(),
+            today,
+        ));
+        if !invalid.is_empty() {
+            return Err(ClientError::Invalid(invalid));
+        }
+        let mut events = Vec::new();
+        if !change.is_empty() {
+            events.push(ClientEvent::ClientProfileChanged(change));
+        }
+        let parts = details.changed_parts(&base);
+        if !parts.is_empty() {
+            let to = services.segments.of(details.net_worth, self.aum);
+            events.push(ClientEvent::ClientDetailsChanged {
+                details,
+                changed: parts,
+            });
+            if to != self.segment() {
+                events.push(ClientEvent::ClientSegmentChanged {
+                    from: self.segment(),
+                    to,
+                    aum: self.aum,
+                });
+            }
+        }
+        Ok(events)
+    }
+
     /// What keeps the person's data from being destroyed now, if anything. Once the records'
     /// retention has ended the data goes whether or not anyone asked (the purpose is served).
     pub fn erasure_blocker(
@@ -492,6 +621,7 @@ impl Aggregate for Client {
                 profile,
                 branch,
                 relationship_manager,
+                details,
                 ..
             } => {
                 self.onboarded = true;
@@ -501,10 +631,20 @@ impl Aggregate for Client {
                 self.profile = Some(profile);
                 self.branch = Some(branch);
                 self.relationship_manager = relationship_manager;
+                self.details = details;
             }
             ClientEvent::ClientProfileChanged(change) => {
                 if let Some(p) = self.profile.as_mut() {
                     change.apply_to(p);
+                }
+                self.details
+                    .follow_profile(change.email.as_ref(), change.phone.as_ref());
+            }
+            ClientEvent::ClientDetailsChanged { details, .. } => self.details = details,
+            ClientEvent::ClientSegmentChanged { to, aum, .. } => {
+                self.segment = Some(to);
+                if aum.is_some() {
+                    self.aum = aum;
                 }
             }
             ClientEvent::RelationshipManagerAssigned { manager_id, .. } => {
@@ -532,4 +672,28 @@ impl Aggregate for Client {
             ClientEvent::Privacy(e) => self.subject.apply(&e),
         }
     }
+}
+
+/// Adults only, unless a minor with a guardian: a client under 18 (India time, on `today`)
+/// needs one; naming one for an adult is refused when the guardian is being set.
+fn guardian_rule(
+    profile: &ClientProfile,
+    details: &ClientDetails,
+    guardian_set: bool,
+    today: chrono::NaiveDate,
+) -> Vec<crate::input::Invalid> {
+    let Ok(born) = chrono::NaiveDate::parse_from_str(profile.date_of_birth.as_str(), "%Y-%m-%d")
+    else {
+        return vec![];
+    };
+    let minor = age_on(born, today) < 18;
+    let message = match (minor, &details.guardian) {
+        (true, None) => "the client is a minor (under 18): name their guardian",
+        (false, Some(_)) if guardian_set => "a guardian is named only for a client under 18",
+        _ => return vec![],
+    };
+    vec![crate::input::Invalid {
+        field: "guardian",
+        message: message.into(),
+    }]
 }

@@ -19,6 +19,7 @@ fn at(now: DateTime<Utc>) -> ClientServices {
         clock: Clock::fixed(now),
         retention: RetentionPolicy::default(),
         documents: DocumentLimits::default(),
+        segments: SegmentThresholds::default(),
     }
 }
 
@@ -52,6 +53,7 @@ fn onboarded() -> ClientEvent {
         profile: profile(),
         branch: Branch::parse("MUM-01").unwrap(),
         relationship_manager: Some(Uuid::from_u128(3)),
+        details: ClientDetails::default(),
     }
 }
 
@@ -84,6 +86,7 @@ fn onboarding_twice_is_refused() {
             profile: profile(),
             branch: Branch::parse("MUM-01").unwrap(),
             relationship_manager: None,
+            details: ClientDetails::default(),
         })
         .then_expect_error(ClientError::AlreadyExists);
 }
@@ -315,7 +318,23 @@ fn every_string_field_of_every_event_is_classified() {
     use crate::privacy::PrivacyEvent;
     let why = Some(text("because"));
     let events = vec![
-        onboarded(),
+        ClientEvent::ClientOnboarded {
+            client_id: Uuid::from_u128(1),
+            lead_id: Some(Uuid::from_u128(2)),
+            profile: profile(),
+            branch: Branch::parse("MUM-01").unwrap(),
+            relationship_manager: Some(Uuid::from_u128(3)),
+            details: full_details(),
+        },
+        ClientEvent::ClientDetailsChanged {
+            details: full_details(),
+            changed: vec![DetailsPart::Contacts, DetailsPart::Guardian],
+        },
+        ClientEvent::ClientSegmentChanged {
+            from: Segment::Retail,
+            to: Segment::Hni,
+            aum: Some(rust_decimal::Decimal::from(12_000_000)),
+        },
         ClientEvent::ClientProfileChanged(ClientProfileChange {
             name: Some(PersonName::parse("Asha R").unwrap()),
             email: Some(Email::parse("a.r@example.in").unwrap()),
@@ -616,4 +635,328 @@ fn only_an_active_account_takes_new_trades() {
         with(vec![onboarded(), closed()]).ensure_tradable(),
         Err(ClientError::Closed)
     );
+}
+
+fn day(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn share(s: &str) -> rust_decimal::Decimal {
+    s.parse().unwrap()
+}
+
+fn nominee(name: &str, pct: &str) -> Nominee {
+    Nominee {
+        name: PersonName::parse(name).unwrap(),
+        relationship: Relation::Spouse,
+        share: share(pct),
+        date_of_birth: None,
+        guardian_name: None,
+    }
+}
+
+/// Details with every part and every optional field filled.
+fn full_details() -> ClientDetails {
+    ClientDetails {
+        emails: vec![
+            LabelledEmail {
+                label: ContactLabel::Personal,
+                address: Email::parse("asha@example.in").unwrap(),
+                primary: true,
+            },
+            LabelledEmail {
+                label: ContactLabel::Work,
+                address: Email::parse("asha.rao@work.example").unwrap(),
+                primary: false,
+            },
+        ],
+        phones: vec![LabelledPhone {
+            label: ContactLabel::Personal,
+            number: Phone::parse("9876543210").unwrap(),
+            primary: true,
+        }],
+        preferred_channel: Some(ContactChannel::Whatsapp),
+        preferred_time: Some(ContactTime::Evening),
+        addresses: vec![Address::parse(
+            AddressKind::Correspondence,
+            "12 Marine Drive",
+            Some("Churchgate"),
+            "Mumbai",
+            IndianState::Maharashtra,
+            "400002",
+        )
+        .unwrap()],
+        occupation: Some(Occupation::Professional),
+        annual_income: Some(IncomeRange::Lakh25To1Crore),
+        net_worth: Some(NetWorthBand::Crore1To5),
+        nominees: vec![Nominee {
+            date_of_birth: Some(BirthDate::parse("2015-06-01", day(2026, 11, 30)).unwrap()),
+            guardian_name: Some(PersonName::parse("Ravi Rao").unwrap()),
+            ..nominee("Meera Rao", "100")
+        }],
+        bank_accounts: vec![BankAccount {
+            ifsc: crate::values::Ifsc::parse("HDFC0001234").unwrap(),
+            account_number: AccountNumber::parse("50100123456789").unwrap(),
+            account_type: BankAccountType::Savings,
+            primary: true,
+        }],
+        demat_accounts: vec![DematAccount::parse("IN300476", "12345678", true).unwrap()],
+        guardian: Some(Guardian {
+            name: PersonName::parse("Ravi Rao").unwrap(),
+            relationship: Relation::Father,
+            pan: Some(Pan::parse("ABCPR1235G").unwrap()),
+        }),
+    }
+}
+
+#[test]
+fn values_of_the_details_are_checked() {
+    assert_eq!(Pin::parse("400 001").unwrap().as_str(), "400001");
+    assert!(Pin::parse("040001").is_err());
+    assert!(Pin::parse("40001").is_err());
+    let wrong_state = Address::parse(
+        AddressKind::Permanent,
+        "1 MG Road",
+        None,
+        "Bengaluru",
+        IndianState::Maharashtra,
+        "560001",
+    )
+    .unwrap_err();
+    assert!(
+        wrong_state.message.contains("not in maharashtra"),
+        "{wrong_state}"
+    );
+    assert!(Address::parse(
+        AddressKind::Permanent,
+        "1 MG Road",
+        None,
+        "Bengaluru",
+        IndianState::Karnataka,
+        "560001"
+    )
+    .is_ok());
+    let nsdl = DematAccount::parse("in300476", "12345678", true).unwrap();
+    assert_eq!(nsdl.depository, Depository::Nsdl);
+    assert_eq!(nsdl.bo_id(), "IN30047612345678");
+    let cdsl = DematAccount::parse("12081600", "00123456", false).unwrap();
+    assert_eq!(cdsl.depository, Depository::Cdsl);
+    assert_eq!(cdsl.bo_id().len(), 16);
+    assert!(DematAccount::parse("IN30047", "12345678", true).is_err());
+    assert!(DematAccount::parse("IN300476", "1234567X", true).is_err());
+    assert!(AccountNumber::parse("12345678").is_err());
+    assert_eq!(
+        AccountNumber::parse("5010-0123-4567").unwrap().as_str(),
+        "501001234567"
+    );
+}
+
+#[test]
+fn nominee_shares_add_up_to_a_hundred_and_lists_have_one_primary() {
+    let on = day(2026, 11, 30);
+    let mut d = full_details();
+    assert_eq!(d.check(on), vec![]);
+    d.nominees = vec![
+        nominee("A One", "33.33"),
+        nominee("B Two", "33.33"),
+        nominee("C Three", "33.33"),
+    ];
+    let invalid = d.check(on);
+    assert_eq!(invalid.len(), 1);
+    assert!(invalid[0].message.contains("99.99 %"), "{invalid:?}");
+    d.nominees[2].share = share("33.34");
+    assert_eq!(d.check(on), vec![]);
+    d.nominees[2].share = share("33.335");
+    d.nominees[1].share = share("33.325");
+    assert!(d.check(on)[0].message.contains("two decimals"));
+    d.nominees = vec![Nominee {
+        date_of_birth: Some(BirthDate::parse("2012-01-01", on).unwrap()),
+        ..nominee("Young One", "100")
+    }];
+    assert!(d.check(on)[0].message.contains("minor"));
+    d.nominees.clear();
+    d.emails[1].primary = true;
+    d.bank_accounts[0].primary = false;
+    let fields: Vec<&str> = d.check(on).iter().map(|i| i.field).collect();
+    assert_eq!(fields, ["emails", "bank_accounts"]);
+}
+
+#[test]
+fn a_minor_is_onboarded_only_with_a_guardian_and_an_adult_without_one() {
+    let minor = ClientProfile {
+        date_of_birth: BirthDate::parse("2012-03-01", day(2026, 11, 30)).unwrap(),
+        ..profile()
+    };
+    let onboard = |profile: ClientProfile, details: ClientDetails| ClientCommand::Onboard {
+        client_id: Uuid::from_u128(1),
+        lead_id: None,
+        profile,
+        branch: Branch::parse("MUM-01").unwrap(),
+        relationship_manager: None,
+        details,
+    };
+    let refused = |e: Result<Vec<ClientEvent>, ClientError>| match e {
+        Err(ClientError::Invalid(i)) => i.into_iter().map(|i| i.field).collect::<Vec<_>>(),
+        other => panic!("expected invalid, got {other:?}"),
+    };
+    let fresh = Client::default();
+    assert_eq!(
+        refused(fresh.decide(onboard(minor.clone(), ClientDetails::default()), &today())),
+        ["guardian"]
+    );
+    let guarded = ClientDetails {
+        guardian: full_details().guardian,
+        ..Default::default()
+    };
+    assert_eq!(
+        refused(fresh.decide(onboard(profile(), guarded.clone()), &today())),
+        ["guardian"]
+    );
+    Given::with(today())
+        .given_no_previous_events()
+        .when(onboard(minor.clone(), guarded.clone()))
+        .then_expect_events(vec![ClientEvent::ClientOnboarded {
+            client_id: Uuid::from_u128(1),
+            lead_id: None,
+            profile: minor,
+            branch: Branch::parse("MUM-01").unwrap(),
+            relationship_manager: None,
+            details: guarded,
+        }]);
+}
+
+#[test]
+fn a_new_primary_becomes_the_profile_contact_and_a_patch_follows_into_the_list() {
+    let mut details = full_details();
+    details.guardian = None;
+    details.net_worth = None;
+    details.emails[0].primary = false;
+    details.emails[1].primary = true;
+    let edit = DetailsEdit {
+        contacts: Some((details.emails.clone(), details.phones.clone())),
+        ..Default::default()
+    };
+    let with_contacts = DetailsEdit::whole(ClientDetails {
+        emails: details.emails.clone(),
+        phones: details.phones.clone(),
+        ..Default::default()
+    })
+    .applied_to(&ClientDetails::default());
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::UpdateDetails {
+            profile: ClientProfileChange::default(),
+            details: edit,
+        })
+        .then_expect_events(vec![
+            ClientEvent::ClientProfileChanged(ClientProfileChange {
+                email: Some(Email::parse("asha.rao@work.example").unwrap()),
+                ..Default::default()
+            }),
+            ClientEvent::ClientDetailsChanged {
+                details: with_contacts.clone(),
+                changed: vec![DetailsPart::Contacts],
+            },
+        ]);
+    // A PATCH of the e-mail changes the primary entry of the list.
+    let mut followed = with_contacts.clone();
+    followed.emails[1].address = Email::parse("new@example.in").unwrap();
+    let mut client = Client::default();
+    for e in [
+        onboarded(),
+        ClientEvent::ClientDetailsChanged {
+            details: with_contacts,
+            changed: vec![DetailsPart::Contacts],
+        },
+        ClientEvent::ClientProfileChanged(ClientProfileChange {
+            email: Some(Email::parse("new@example.in").unwrap()),
+            ..Default::default()
+        }),
+    ] {
+        client.apply(e);
+    }
+    assert_eq!(client.details(), &followed);
+}
+
+#[test]
+fn the_segment_follows_declared_net_worth_and_assets_under_management() {
+    let worth = |band| DetailsEdit {
+        finances: Some((None, None, Some(band))),
+        ..Default::default()
+    };
+    let declared = ClientDetails {
+        net_worth: Some(NetWorthBand::Crore1To5),
+        ..Default::default()
+    };
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::UpdateDetails {
+            profile: ClientProfileChange::default(),
+            details: worth(NetWorthBand::Crore1To5),
+        })
+        .then_expect_events(vec![
+            ClientEvent::ClientDetailsChanged {
+                details: declared.clone(),
+                changed: vec![DetailsPart::Finances],
+            },
+            ClientEvent::ClientSegmentChanged {
+                from: Segment::Retail,
+                to: Segment::Hni,
+                aum: None,
+            },
+        ]);
+    let hni = vec![
+        onboarded(),
+        ClientEvent::ClientDetailsChanged {
+            details: declared,
+            changed: vec![DetailsPart::Finances],
+        },
+        ClientEvent::ClientSegmentChanged {
+            from: Segment::Retail,
+            to: Segment::Hni,
+            aum: None,
+        },
+    ];
+    // Holdings below the declared worth change nothing; above the next threshold they move it.
+    Given::with(today())
+        .given(hni.clone())
+        .when(ClientCommand::ReviewSegment {
+            aum: share("2500000"),
+        })
+        .then_expect_events(vec![]);
+    Given::with(today())
+        .given(hni.clone())
+        .when(ClientCommand::ReviewSegment {
+            aum: share("60000000"),
+        })
+        .then_expect_events(vec![ClientEvent::ClientSegmentChanged {
+            from: Segment::Hni,
+            to: Segment::UltraHni,
+            aum: Some(share("60000000")),
+        }]);
+    // New thresholds move the client on the next review.
+    let raised = ClientServices {
+        segments: SegmentThresholds::parse("hni=20000000,ultra_hni=90000000").unwrap(),
+        ..today()
+    };
+    Given::with(raised)
+        .given(hni)
+        .when(ClientCommand::ReviewSegment { aum: share("0") })
+        .then_expect_events(vec![ClientEvent::ClientSegmentChanged {
+            from: Segment::Hni,
+            to: Segment::Affluent,
+            aum: Some(share("0")),
+        }]);
+    assert!(SegmentThresholds::parse("hni=100").is_err());
+    assert!(SegmentThresholds::parse("vip=100").is_err());
+}
+
+#[test]
+fn bands_are_stored_under_their_words() {
+    for b in NetWorthBand::ALL {
+        assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
+    }
+    for r in IncomeRange::ALL {
+        assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+    }
 }

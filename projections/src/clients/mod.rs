@@ -24,7 +24,7 @@ impl SealedDocument for ClientView {
     const TABLE: &'static str = "clients";
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
-    const VERSION: i64 = 3;
+    const VERSION: i64 = 4;
     const DDL: &'static str = include_str!("../../../migrations/read_models/clients.sql");
     const TABLES: &'static [&'static str] = &["clients"];
 
@@ -70,6 +70,14 @@ impl SealedDocument for ClientView {
                 self.relationship_manager.map(|m| m.to_string()).into(),
             ),
             ("status", self.status().into()),
+            ("segment", self.segment.as_str().into()),
+            (
+                "net_worth",
+                self.details
+                    .net_worth
+                    .map(|n| n.as_str().to_string())
+                    .into(),
+            ),
             (
                 "activity_on",
                 // The India day, as the dormancy step counts days.
@@ -117,6 +125,9 @@ impl crate::timeline::RecordView for ClientView {
         match event {
             ClientEvent::ClientProfileChanged(c) => {
                 c.fields().into_iter().map(String::from).collect()
+            }
+            ClientEvent::ClientDetailsChanged { changed, .. } => {
+                changed.iter().map(|p| p.as_str().to_string()).collect()
             }
             _ => Vec::new(),
         }

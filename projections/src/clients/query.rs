@@ -36,6 +36,10 @@ pub struct ClientFilter {
     pub status: Option<String>,
     pub branch: Option<String>,
     pub relationship_manager: Option<Uuid>,
+    /// `retail`, `affluent`, `hni` or `ultra_hni`.
+    pub segment: Option<String>,
+    /// The status of the client's KYC case (clients without a case never match).
+    pub kyc_status: Option<String>,
     /// A PAN, e-mail address or phone number matches exactly; other text matches clients
     /// whose name or address contains every word.
     pub text: Option<String>,
@@ -107,6 +111,16 @@ pub async fn list(
     if let Some(m) = f.relationship_manager {
         let b = sql.bind(Bind::Text(m.to_string()));
         sql.and(format!("relationship_manager = {b}"));
+    }
+    if let Some(s) = &f.segment {
+        let b = sql.bind(Bind::Text(s.clone()));
+        sql.and(format!("segment = {b}"));
+    }
+    if let Some(s) = &f.kyc_status {
+        let b = sql.bind(Bind::Text(s.clone()));
+        sql.and(format!(
+            "client_id IN (SELECT k.client_id FROM kyc_cases k WHERE k.status = {b})"
+        ));
     }
     let searching =
         f.text.as_deref().is_some_and(|t| !t.trim().is_empty()) || f.document_number.is_some();
@@ -233,5 +247,21 @@ pub async fn dormant(
                 chrono::NaiveDate::parse_from_str(&last, "%Y-%m-%d").ok()?,
             ))
         })
+        .collect())
+}
+
+/// Every open client's segment and declared net-worth band, for the segment review.
+pub async fn segments(db: &Db) -> Result<Vec<(Uuid, String, Option<String>)>, ProjectionError> {
+    let rows: Vec<(String, String, Option<String>)> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT client_id, segment, net_worth FROM clients
+              WHERE status NOT IN ('closed', 'erased') ORDER BY client_id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, s, n)| Some((Uuid::parse_str(&id).ok()?, s, n)))
         .collect())
 }

@@ -1,7 +1,9 @@
 //! The client as the read side shows it, folded from its events.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::client::{AccountStatus, ClientEvent, DocumentKind, ErasureBasis};
+use domain::client::{
+    AccountStatus, ClientDetails, ClientEvent, DocumentKind, ErasureBasis, Segment,
+};
 use domain::lead::MarketingChannel;
 use serde::{Deserialize, Serialize};
 use store::EventMetadata;
@@ -20,6 +22,20 @@ pub const PERSONAL: &[&str] = &[
     "/documents/*/number",
     "/documents/*/file_name",
     "/privacy/erasure_reason",
+    "/details/emails/*/address",
+    "/details/phones/*/number",
+    "/details/addresses/*/line1",
+    "/details/addresses/*/line2",
+    "/details/addresses/*/city",
+    "/details/addresses/*/pin",
+    "/details/nominees/*/name",
+    "/details/nominees/*/date_of_birth",
+    "/details/nominees/*/guardian_name",
+    "/details/bank_accounts/*/ifsc",
+    "/details/bank_accounts/*/account_number",
+    "/details/demat_accounts/*/client_id",
+    "/details/guardian/name",
+    "/details/guardian/pan",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +49,12 @@ pub struct ClientView {
     /// `YYYY-MM-DD`, or the erased marker.
     pub date_of_birth: String,
     pub address: String,
+    /// Contacts, addresses, finances, nominees, accounts and guardian.
+    #[serde(default)]
+    pub details: ClientDetails,
+    /// By investment capacity (`retail` until a move is recorded).
+    #[serde(default = "retail")]
+    pub segment: Segment,
     pub branch: String,
     pub relationship_manager: Option<Uuid>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -90,6 +112,10 @@ pub struct ClientPrivacy {
     pub marketing_consents: Vec<MarketingChannel>,
 }
 
+fn retail() -> Segment {
+    Segment::Retail
+}
+
 impl ClientView {
     /// Whether the client, as the read model shows it, is inside `scope`.
     pub fn in_scope(&self, scope: &domain::access::ClientScope) -> bool {
@@ -108,6 +134,7 @@ impl ClientView {
             profile,
             branch,
             relationship_manager,
+            details,
         } = event
         else {
             return None;
@@ -121,6 +148,8 @@ impl ClientView {
             pan: profile.pan.as_str().into(),
             date_of_birth: profile.date_of_birth.as_str().into(),
             address: profile.address.as_str().into(),
+            details: details.clone(),
+            segment: Segment::Retail,
             branch: branch.as_str().into(),
             relationship_manager: *relationship_manager,
             closed_at: None,
@@ -162,7 +191,11 @@ impl ClientView {
                 if let Some(v) = &c.address {
                     self.address = v.as_str().into();
                 }
+                self.details
+                    .follow_profile(c.email.as_ref(), c.phone.as_ref());
             }
+            ClientEvent::ClientDetailsChanged { details, .. } => self.details = details.clone(),
+            ClientEvent::ClientSegmentChanged { to, .. } => self.segment = *to,
             ClientEvent::RelationshipManagerAssigned { manager_id, .. } => {
                 self.relationship_manager = Some(*manager_id);
             }
