@@ -159,8 +159,12 @@ pub enum ClientsAction {
     Dormancy,
     /// Review every open client's segment against `CRM_SEGMENT_THRESHOLDS` (declared net
     /// worth and assets under management at today's prices); print what was done. The server
-    /// does this two minutes after start and then every `CRM_SEGMENT_INTERVAL`.
-    Segments,
+    /// does this two minutes after start and then every `CRM_SEGMENT_INTERVAL`. Prices come
+    /// as the server's do (`CRM_PRICE_URL`, `CRM_PRICE_FIXTURES`, …).
+    Segments {
+        #[command(flatten)]
+        serve: Box<ServeArgs>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -362,12 +366,13 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Clients {
-            action: ClientsAction::Segments,
+            action: ClientsAction::Segments { serve },
         } => {
             let thresholds = cli.store.segment_thresholds;
             let mut config =
                 Config::ephemeral(cli.store.data_dir.clone(), cli.store.database_url.clone());
             config.store = cli.store.clone();
+            config.serve = *serve;
             let write = current_write_side(cli.store).await?;
             let prices = server::price_book(&config, &write.db)
                 .await

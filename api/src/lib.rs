@@ -34,7 +34,7 @@ pub mod users;
 pub type Apis = (
     leads::LeadsApi,
     leads::PipelineApi,
-    clients::ClientsApi,
+    (clients::ClientsApi, clients::ClientWorkApi),
     clients::DocumentsApi,
     kyc::KycApi,
     kyc::KycReviewApi,
@@ -47,7 +47,7 @@ pub type Apis = (
     users::UsersApi,
     audit::AuditApi,
     ops::OpsApi,
-    leads::IntakeApi,
+    (leads::IntakeApi, leads::DuplicatesApi),
 );
 
 /// The OpenAPI service: every endpoint with the document's header.
@@ -67,9 +67,14 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
                     state: state.clone(),
                 },
             },
-            clients::ClientsApi {
-                state: state.clone(),
-            },
+            (
+                clients::ClientsApi {
+                    state: state.clone(),
+                },
+                clients::ClientWorkApi {
+                    state: state.clone(),
+                },
+            ),
             clients::DocumentsApi {
                 state: state.clone(),
             },
@@ -108,7 +113,12 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
             OpsApi {
                 state: state.clone(),
             },
-            leads::IntakeApi { state },
+            (
+                leads::IntakeApi {
+                    state: state.clone(),
+                },
+                leads::DuplicatesApi { state },
+            ),
         ),
         "Broker CRM",
         env!("CARGO_PKG_VERSION"),

@@ -80,6 +80,7 @@ pub mod personal;
 pub mod privacy;
 pub mod user;
 pub mod values;
+pub mod worklog;
 
 use chrono::{DateTime, Utc};
 

@@ -40,3 +40,16 @@ CREATE INDEX IF NOT EXISTS clients{s}_phone_{g} ON clients{s} (phone_index);
 CREATE INDEX IF NOT EXISTS clients{s}_watch_{g} ON clients{s} (retention_watch);
 CREATE INDEX IF NOT EXISTS clients{s}_status_{g} ON clients{s} (status, activity_on);
 CREATE INDEX IF NOT EXISTS clients{s}_segment_{g} ON clients{s} (segment, created_at);
+
+-- The clients' open follow-ups (of people not erased), with the client's branch and manager
+-- for scoping; what they say is in the client's document.
+CREATE TABLE IF NOT EXISTS client_follow_ups{s}
+(
+    follow_up_id         text PRIMARY KEY,
+    client_id            text NOT NULL,
+    branch               text NOT NULL,
+    relationship_manager text,
+    due_at               {ts} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS client_follow_ups{s}_due_{g} ON client_follow_ups{s} (due_at, follow_up_id);
+CREATE INDEX IF NOT EXISTS client_follow_ups{s}_client_{g} ON client_follow_ups{s} (client_id);

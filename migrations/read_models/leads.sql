@@ -64,3 +64,16 @@ CREATE TABLE IF NOT EXISTS lead_search{s}
     PRIMARY KEY (token, lead_id)
 );
 CREATE INDEX IF NOT EXISTS lead_search{s}_lead_{g} ON lead_search{s} (lead_id);
+
+-- Near duplicates: one row per blind index of a normalised variant of an open lead's contacts
+-- (the mailbox, the mobile number and its neighbours by one swap of digits, the name's words),
+-- never the value; two leads sharing a token are a candidate pair.
+CREATE TABLE IF NOT EXISTS lead_near{s}
+(
+    token   text NOT NULL,
+    lead_id text NOT NULL,
+    -- email, phone, phone_near or name
+    kind    text NOT NULL,
+    PRIMARY KEY (token, lead_id)
+);
+CREATE INDEX IF NOT EXISTS lead_near{s}_lead_{g} ON lead_near{s} (lead_id);

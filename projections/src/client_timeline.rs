@@ -87,6 +87,8 @@ pub fn kind_of(event_type: &str) -> Option<TimelineKind> {
         | "SubjectDataExported" => Consent,
         "LeadDetailsChanged"
         | "ClientProfileChanged"
+        | "ClientDetailsChanged"
+        | "ClientSegmentChanged"
         | "LeadAssigned"
         | "RelationshipManagerAssigned"
         | "ClientDocumentAdded"
@@ -125,7 +127,7 @@ impl Projection for ClientTimelineProjection {
     }
 
     fn version(&self) -> i64 {
-        1
+        2
     }
 
     fn ddl(&self) -> &'static str {

@@ -130,6 +130,16 @@ pub fn split_statements(script: &str) -> Vec<String> {
 
 /// `column IN (the JSON array of text bound at ${n})` in the store's SQL: the statement's text
 /// is the same whatever the number of values (one cached statement, not one per length).
+/// [`member_of`] for a query outside a transaction.
+pub fn member_of_db(db: &store::Db, column: &str, n: usize) -> String {
+    match db {
+        store::Db::Sqlite(_) => format!("{column} IN (SELECT value FROM json_each(${n}))"),
+        store::Db::Postgres(_) => {
+            format!("{column} IN (SELECT json_array_elements_text(${n}::json))")
+        }
+    }
+}
+
 pub fn member_of(tx: &crate::Tx, column: &str, n: usize) -> String {
     match tx {
         crate::Tx::Sqlite(_) => format!("{column} IN (SELECT value FROM json_each(${n}))"),

@@ -20,6 +20,7 @@ on_both_stores!(
     account_lifecycle_moves_and_dormancy,
     the_timeline_tells_the_persons_story_newest_first,
     a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segment,
+    a_client_is_worked_with_interactions_and_follow_ups,
 );
 
 /// A small real PDF (with a marker that must never be stored in the clear).
@@ -1466,10 +1467,11 @@ fn details() -> Value {
         "addresses": [{"kind": "permanent", "line1": "77 Zephyr Lane", "city": "Pune",
                        "state": "maharashtra", "pin": "411001"}],
         "occupation": "business",
-        "annual_income": "25_lakh_to_1_crore",
+        "annual_income": "above_25_lakh",
         "net_worth": "10_lakh_to_1_crore",
         "nominees": [
-            {"name": "Ira Quillfeather", "relationship": "spouse", "share": "70"},
+            {"name": "Ira Quillfeather", "relationship": "spouse", "share": "70",
+             "date_of_birth": "1982-07-14"},
             {"name": "Kabir Quillfeather", "relationship": "son", "share": "30",
              "date_of_birth": "2016-02-29", "guardian_name": "Ira Quillfeather"}
         ],
@@ -1508,7 +1510,11 @@ async fn a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segme
         .collect();
     assert_eq!(
         fields,
-        ["addresses[0]", "bank_accounts[0].ifsc", "demat_accounts[0]"],
+        [
+            "details.addresses[0]",
+            "details.bank_accounts[0].ifsc",
+            "details.demat_accounts[0]"
+        ],
         "values first: {v}"
     );
     let mut rules = new_client(None, "QDTPL4321K", &rm.id);
@@ -1646,7 +1652,10 @@ async fn a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segme
     );
 
     // Nominees and addresses by part; shares add up to exactly 100.
-    let third = |share: &str| json!({"name": "Heir", "relationship": "other", "share": share});
+    let third = |share: &str| {
+        json!({"name": "Heir", "relationship": "other", "share": share,
+               "date_of_birth": "1990-01-01"})
+    };
     let (s, v) = put(
         format!("/api/clients/{id}/nominees"),
         json!({"nominees": [third("33.33"), third("33.33"), third("33.33")]}),
@@ -1722,6 +1731,13 @@ async fn a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segme
     let (s, v) = put(format!("/api/clients/{id}"), whole).await;
     assert_eq!(s, 200, "{v}");
     let c = get(v["position"].as_i64().unwrap()).await;
+    assert_eq!(
+        c["segment"], "ultra_hni",
+        "a lower declared worth moves the client down only through the review"
+    );
+    let out = crate::support::crm(&app, &["clients", "segments"], &[]).await;
+    assert!(out.contains("1 moved"), "{out}");
+    let c = get(app.log_head().await).await;
     assert_eq!(c["segment"], "retail");
     let (_, h) = app.get(&format!("/api/clients/{id}/history")).await;
     let moves = h["items"]
@@ -1772,4 +1788,175 @@ async fn a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segme
         out.contains("1 moved"),
         "new thresholds move the client back: {out}"
     );
+}
+
+/// Interactions and follow-ups on a client: logged and listed (sealed), follow-ups in the
+/// managers' due list within their scope, completed once, cancelled when the account closes.
+async fn a_client_is_worked_with_interactions_and_follow_ups(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let other = app.actor(Role::RelationshipManager, Some("DEL-01")).await;
+    let (s, v) = app
+        .post_as(&rm, "/api/clients", new_client(None, "QWKPL1234C", &rm.id))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+
+    let (s, v) = app
+        .post_as(
+            &rm,
+            &format!("/api/clients/{id}/interactions"),
+            json!({"kind": "review", "direction": "outbound", "duration_minutes": 40,
+                   "summary": "Half-yearly review: rebalancing towards debt funds"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let logged = v["position"].as_i64().unwrap();
+    let (s, v) = app
+        .post_as(
+            &rm,
+            &format!("/api/clients/{id}/interactions"),
+            json!({"kind": "call", "summary": "x",
+                   "occurred_at": (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("occurred_at")),
+        "{v}"
+    );
+    let (s, page) = app
+        .get_as(
+            &rm,
+            &format!("/api/clients/{id}/interactions?min_position={logged}"),
+        )
+        .await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["kind"], "review");
+    assert_eq!(
+        page["items"][0]["summary"],
+        "Half-yearly review: rebalancing towards debt funds"
+    );
+    assert_eq!(
+        count_in_store(&app, "rebalancing towards debt").await,
+        0,
+        "sealed"
+    );
+    let (s, _) = app
+        .get_as(&other, &format!("/api/clients/{id}/interactions"))
+        .await;
+    assert_eq!(s, 404, "another branch's manager does not see the client");
+
+    // Follow-ups: in the past refused; listed for the manager, not for another branch's.
+    let follow_ups = format!("/api/clients/{id}/follow-ups");
+    let schedule = |due: chrono::DateTime<chrono::Utc>, note: &str| {
+        app.post_as(
+            &rm,
+            &follow_ups,
+            json!({"due_at": due.to_rfc3339(), "channel": "meeting", "note": note}),
+        )
+    };
+    let (s, v) = schedule(chrono::Utc::now() - chrono::Duration::hours(1), "late").await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("due_at")),
+        "{v}"
+    );
+    let (s, v) = schedule(
+        chrono::Utc::now() + chrono::Duration::hours(3),
+        "Bring the SIP form",
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let fid = v["id"].as_str().unwrap().to_string();
+    let at = v["position"].as_i64().unwrap();
+    let (s, list) = app
+        .get_as(
+            &rm,
+            &format!("/api/clients/follow-ups?due=upcoming&min_position={at}"),
+        )
+        .await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list["total"], 1, "{list}");
+    let item = &list["items"][0];
+    assert_eq!(item["follow_up_id"], fid.as_str());
+    assert_eq!(item["client_name"], "Vikram Quillfeather");
+    assert_eq!(item["client_phone"], "+919988776655");
+    assert_eq!(item["note"], "Bring the SIP form");
+    let (_, overdue) = app.get_as(&rm, "/api/clients/follow-ups?due=overdue").await;
+    assert_eq!(overdue["total"], 0);
+    let (_, theirs) = app.get_as(&other, "/api/clients/follow-ups?due=any").await;
+    assert_eq!(theirs["total"], 0, "scoped: {theirs}");
+
+    // Completed once; an unknown one is 404.
+    let done = format!("/api/clients/{id}/follow-ups/{fid}/complete");
+    let (s, v) = app
+        .post_as(&rm, &done, json!({"note": "Form signed"}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post_as(&rm, &done, json!({"note": "Form signed"}))
+        .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("/problems/follow-up-closed")),
+        "{v}"
+    );
+    let unknown = format!(
+        "/api/clients/{id}/follow-ups/{}/complete",
+        uuid::Uuid::new_v4()
+    );
+    let (s, _) = app.post_as(&rm, &unknown, json!({})).await;
+    assert_eq!(s, 404);
+    let (_, list) = app
+        .get_as(
+            &rm,
+            &format!(
+                "/api/clients/follow-ups?due=any&min_position={}",
+                app.log_head().await
+            ),
+        )
+        .await;
+    assert_eq!(list["total"], 0, "{list}");
+
+    // Closing the account cancels what is still open.
+    let (s, v) = schedule(
+        chrono::Utc::now() + chrono::Duration::days(3),
+        "Tax-loss harvesting",
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/clients/{id}/close"),
+            json!({"reason": "Client moved abroad"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, list) = app
+        .get_as(
+            &rm,
+            &format!(
+                "/api/clients/follow-ups?due=any&min_position={}",
+                v["position"]
+            ),
+        )
+        .await;
+    assert_eq!(list["total"], 0, "{list}");
+    let (_, h) = app.get(&format!("/api/clients/{id}/history")).await;
+    let kinds: Vec<&str> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.ends_with(&["RelationshipClosed", "FollowUpCancelled"]),
+        "{kinds:?}"
+    );
+    let (_, t) = app
+        .get(&format!("/api/clients/{id}/timeline?kind=interaction"))
+        .await;
+    assert_eq!(t["items"].as_array().unwrap().len(), 1, "{t}");
 }

@@ -22,6 +22,7 @@ on_both_stores!(
     web_forms_capture_with_revocable_keys,
     scores_are_explained_factor_by_factor,
     round_robin_stays_in_the_leads_branch,
+    near_duplicates_are_paired_with_a_score_and_reasons,
 );
 
 async fn pipeline_moves_and_history(store: Store) {
@@ -1359,4 +1360,87 @@ async fn round_robin_stays_in_the_leads_branch(store: Store) {
     assert_eq!(s, 409, "{v}");
     assert_eq!(v["type"], "/problems/no-active-agents");
     app.stop().await;
+}
+
+/// Near duplicates: the same mailbox once Gmail's dots and `+tags` are set aside, the same
+/// name with a transposed mobile number, a shared phone; not a common name alone; within the
+/// caller's scope; an archived lead leaves the pairs.
+async fn near_duplicates_are_paired_with_a_score_and_reasons(store: Store) {
+    let app = App::start(store).await;
+    let lead = |name: &str, email: Option<&str>, phone: &str| {
+        let mut b = json!({"name": name, "phone": phone, "source": "website"});
+        if let Some(e) = email {
+            b["email"] = json!(e);
+        }
+        b
+    };
+    let (a, _) = app
+        .capture(lead("Asha Rao", Some("asha.rao@gmail.com"), "98765 43210"))
+        .await;
+    let (b, _) = app
+        .capture(lead(
+            "Rao Asha",
+            Some("asharao+ipo@googlemail.com"),
+            "9867543210",
+        ))
+        .await;
+    let (c, _) = app.capture(lead("Kiran Shah", None, "9123456780")).await;
+    let mut shared = lead("Meena Shah", None, "9123456780");
+    shared["allow_duplicate"] = json!(true);
+    let (d, _) = app.capture(shared).await;
+    app.capture(lead("Ravi Kumar", None, "9000011111")).await;
+    let (_, at) = app.capture(lead("Ravi Kumar", None, "9000022222")).await;
+
+    let (s, v) = app.get(&format!("/api/duplicates?min_position={at}")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["total"], 2, "a common name alone is no pair: {v}");
+    let first = &v["items"][0];
+    assert_eq!(first["score"], 95);
+    assert_eq!(
+        first["reasons"],
+        json!(["same_mailbox", "same_name_transposed_phone"])
+    );
+    let ids: Vec<&str> = first["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [a.as_str(), b.as_str()], "the older lead first");
+    assert_eq!(first["leads"][1]["email"], "asharao+ipo@googlemail.com");
+    let second = &v["items"][1];
+    assert_eq!(
+        (second["score"].as_i64(), second["reasons"][0].as_str()),
+        (Some(50), Some("same_phone"))
+    );
+    let ids: Vec<&str> = second["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [c.as_str(), d.as_str()]);
+    let (_, strong) = app.get("/api/duplicates?min_score=60").await;
+    assert_eq!(strong["total"], 1);
+    let (s, _) = app.get("/api/duplicates?min_score=101").await;
+    assert!(s == 400 || s == 422, "{s}");
+
+    // Scope: an agent sees only pairs of leads they may open.
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let (s, mine) = app.get_as(&rm, "/api/duplicates").await;
+    assert_eq!(s, 200, "{mine}");
+    assert_eq!(mine["total"], 0, "{mine}");
+
+    // An archived lead leaves the pairs.
+    let (s, v) = app
+        .send(app.http.delete(app.url(&format!("/api/leads/{b}"))))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, v) = app
+        .get(&format!(
+            "/api/duplicates?min_position={}",
+            app.log_head().await
+        ))
+        .await;
+    assert_eq!(v["total"], 1, "{v}");
 }

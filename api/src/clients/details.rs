@@ -65,7 +65,7 @@ pub struct NomineeEntry {
     pub relationship: W<Relation>,
     /// Percent as a decimal string, at most two decimals (`33.34`).
     pub share: Str,
-    /// `YYYY-MM-DD`; a nominee under 18 needs `guardian_name`.
+    /// `YYYY-MM-DD`, required; a nominee under 18 needs `guardian_name`.
     pub date_of_birth: Option<Str>,
     pub guardian_name: Option<Str>,
 }
@@ -93,8 +93,7 @@ pub struct DematAccountEntry {
     pub client_id: Str,
     #[oai(default)]
     pub primary: bool,
-    /// The depository (answered; worked out from the DP id when sent).
-    #[oai(read_only)]
+    /// The depository, worked out from the DP id (what is sent here is ignored).
     pub depository: Option<W<domain::client::Depository>>,
 }
 
@@ -282,6 +281,16 @@ fn guardian(f: &mut Fields, g: &GuardianEntry) -> Option<Guardian> {
 /// that span values (one primary, shares adding up, a guardian for a minor) are the
 /// aggregate's.
 pub fn parse(f: &mut Fields, d: &DetailsDoc, today: chrono::NaiveDate) -> ClientDetails {
+    let before = f.errors.len();
+    let details = parse_parts(f, d, today);
+    // Named as sent: inside `details`.
+    for e in &mut f.errors[before..] {
+        e.field = format!("details.{}", e.field);
+    }
+    details
+}
+
+fn parse_parts(f: &mut Fields, d: &DetailsDoc, today: chrono::NaiveDate) -> ClientDetails {
     ClientDetails {
         emails: emails(f, d.emails.as_deref().unwrap_or_default()),
         phones: phones(f, d.phones.as_deref().unwrap_or_default()),
@@ -427,14 +436,14 @@ pub fn example() -> DetailsDoc {
             pin: "400002".into(),
         }]),
         occupation: Some(W(Occupation::Salaried)),
-        annual_income: Some(W(IncomeRange::Lakh25To1Crore)),
+        annual_income: Some(W(IncomeRange::Above25Lakh)),
         net_worth: Some(W(NetWorthBand::Lakh10To1Crore)),
         nominees: Some(vec![
             NomineeEntry {
                 name: "Vikram Rao".into(),
                 relationship: W(Relation::Spouse),
                 share: "60".into(),
-                date_of_birth: None,
+                date_of_birth: Some("1985-02-10".into()),
                 guardian_name: None,
             },
             NomineeEntry {

@@ -8,6 +8,9 @@ pub mod details;
 mod documents;
 pub mod dto;
 pub mod segments;
+mod work;
+
+pub use work::ClientWorkApi;
 
 use chrono::{DateTime, Utc};
 use domain::access::AccessKind;

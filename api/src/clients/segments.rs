@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use commands::investments::prices::PriceBook;
 use commands::WriteSide;
-use domain::client::{ClientCommand, NetWorthBand, SegmentThresholds};
+use domain::client::{ClientCommand, NetWorthBand, Segment, SegmentThresholds};
 use domain::values::Isin;
 use rust_decimal::Decimal;
 use store::EventMetadata;
@@ -38,13 +38,12 @@ async fn assets(write: &WriteSide, prices: &PriceBook) -> Result<BTreeMap<Uuid, 
         .map(|h| h.isin.clone())
         .collect();
     let held: Vec<Isin> = held.into_iter().collect();
-    let quotes = match prices.prices(&held, None).await {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::warn!(error = %e, "segment review: no prices could be read; valued at cost");
-            Default::default()
-        }
-    };
+    // Without prices every holding would be valued at cost and clients would move and move
+    // back: the run waits for the next turn instead.
+    let quotes = prices
+        .prices(&held, None)
+        .await
+        .map_err(|e| format!("no prices could be read: {e}"))?;
     Ok(portfolios
         .iter()
         .map(|p| {
@@ -63,7 +62,8 @@ async fn assets(write: &WriteSide, prices: &PriceBook) -> Result<BTreeMap<Uuid, 
         .collect())
 }
 
-/// Reviews every open client's segment. The read models must be current.
+/// Reviews every open client's segment (not of people who asked for erasure). The read models
+/// must be current.
 pub async fn run(
     write: &WriteSide,
     prices: &PriceBook,
@@ -81,7 +81,8 @@ pub async fn run(
     for (client, now, net_worth) in clients {
         let aum = aums.get(&client).copied().unwrap_or_default();
         let declared = net_worth.as_deref().and_then(NetWorthBand::parse);
-        if thresholds.of(declared, Some(aum)).as_str() == now {
+        let current = Segment::parse(&now).unwrap_or(Segment::Retail);
+        if thresholds.review(current, declared, Some(aum)) == current {
             continue;
         }
         let command = ClientCommand::ReviewSegment { aum };

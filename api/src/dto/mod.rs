@@ -191,8 +191,8 @@ mirror_enum!(
     FollowUpChannel = FollowUpChannel { Call, Email, Meeting, Whatsapp, Sms }
 );
 mirror_enum!(
-    /// The kind of contact logged.
-    InteractionKind = InteractionKind { Call, Email, Meeting, Note }
+    /// The kind of contact logged (`review`: a portfolio or account review).
+    InteractionKind = InteractionKind { Call, Email, Meeting, Note, Review }
 );
 mirror_enum!(
     /// A marketing channel, each with its own consent.

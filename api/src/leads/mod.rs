@@ -214,10 +214,12 @@ pub(crate) async fn history_entries(
     http::timeline(state, id, "lead").await
 }
 
+mod duplicates;
 mod intake;
 mod pipeline;
 mod work;
 
+pub use duplicates::DuplicatesApi;
 pub use intake::IntakeApi;
 pub use pipeline::PipelineApi;
 pub use work::FollowUpsApi;

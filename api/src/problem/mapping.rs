@@ -108,6 +108,23 @@ impl From<CommandError<ClientError>> for ApiError {
                     ClientError::ReasonRequired => ApiError::field("reason", detail),
                     ClientError::NotActive(_) => ApiError::conflict("account-not-active", detail),
                     ClientError::Invalid(invalid) => invalid.into(),
+                    ClientError::Work(w) => {
+                        use domain::worklog::WorkError;
+                        match w {
+                            WorkError::DuplicateId => ApiError::conflict("duplicate-id", detail),
+                            WorkError::UnknownFollowUp => ApiError::not_found("follow-up"),
+                            WorkError::FollowUpClosed => {
+                                ApiError::conflict("follow-up-closed", detail)
+                            }
+                            WorkError::DueInThePast | WorkError::DueTooFarAhead => {
+                                ApiError::field("due_at", detail)
+                            }
+                            WorkError::InteractionTooOld => ApiError::field("occurred_at", detail),
+                            WorkError::InteractionInTheFuture => {
+                                ApiError::field("occurred_at", "must not be in the future")
+                            }
+                        }
+                    }
                     ClientError::Privacy(e) => e.into(),
                 }
             }

@@ -64,6 +64,8 @@ pub enum ClientCommand {
     Erase,
     /// Erasure requests, holds, consents and exports: the data-subject component decides.
     Privacy(PrivacyCommand),
+    /// Interactions and follow-ups: the work-log component decides.
+    Work(crate::worklog::WorkCommand),
 }
 
 /// Whole parts of a client's details to replace; `None` leaves a part as it is.

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::input::Checked;
+pub use crate::kyc::{IncomeRange, Occupation};
 use crate::values::{BirthDate, Email, Ifsc, InvalidValue, Pan, PersonName, Phone, Text};
 
 snake_enum!(
@@ -26,32 +27,6 @@ snake_enum!(
 snake_enum!(
     /// Which of a client's addresses this is (KYC keeps both).
     AddressKind { Correspondence => "correspondence", Permanent => "permanent" }
-);
-snake_enum!(
-    /// What a client does for a living (the KYC form's list).
-    Occupation {
-        Salaried => "salaried",
-        SelfEmployed => "self_employed",
-        Business => "business",
-        Professional => "professional",
-        Retired => "retired",
-        Student => "student",
-        Homemaker => "homemaker",
-        Agriculturist => "agriculturist",
-        Other => "other"
-    }
-);
-snake_enum!(
-    @exact
-    /// Gross annual income, in the KYC form's ranges (INR).
-    IncomeRange {
-        Below1Lakh => "below_1_lakh",
-        Lakh1To5 => "1_to_5_lakh",
-        Lakh5To10 => "5_to_10_lakh",
-        Lakh10To25 => "10_to_25_lakh",
-        Lakh25To1Crore => "25_lakh_to_1_crore",
-        Above1Crore => "above_1_crore"
-    }
 );
 snake_enum!(
     @exact
@@ -131,32 +106,42 @@ snake_enum!(
 );
 
 impl IndianState {
-    /// The postal zones (a PIN code's first digit) that serve the state. Puducherry's Mahe
-    /// and Yanam enclaves are served from zones 6 and 5.
-    pub fn pin_zones(self) -> &'static [u8] {
+    /// The first two digits of the PIN codes of the state's postal circles (the border
+    /// districts served from a neighbour's circle included).
+    pub fn pin_prefixes(self) -> &'static [u8] {
         use IndianState::*;
         match self {
-            Delhi | Haryana | Punjab | HimachalPradesh | JammuAndKashmir | Ladakh | Chandigarh => {
-                &[1]
-            }
-            UttarPradesh | Uttarakhand => &[2],
-            Rajasthan | Gujarat | DadraNagarHaveliAndDamanDiu => &[3],
-            Maharashtra | Goa | MadhyaPradesh | Chhattisgarh => &[4],
-            AndhraPradesh | Telangana | Karnataka => &[5],
-            TamilNadu | Kerala | Lakshadweep => &[6],
-            Puducherry => &[5, 6],
-            WestBengal
-            | Odisha
-            | Assam
-            | ArunachalPradesh
-            | Manipur
-            | Meghalaya
-            | Mizoram
-            | Nagaland
-            | Tripura
-            | Sikkim
-            | AndamanAndNicobarIslands => &[7],
-            Bihar | Jharkhand => &[8],
+            Delhi => &[11],
+            Haryana => &[12, 13],
+            Punjab => &[14, 15, 16],
+            Chandigarh => &[16],
+            HimachalPradesh => &[17],
+            JammuAndKashmir => &[18, 19],
+            Ladakh => &[19],
+            UttarPradesh => &[20, 21, 22, 23, 24, 25, 26, 27, 28],
+            Uttarakhand => &[24, 26],
+            Rajasthan => &[30, 31, 32, 33, 34],
+            Gujarat => &[36, 37, 38, 39],
+            DadraNagarHaveliAndDamanDiu => &[36, 39],
+            Maharashtra => &[40, 41, 42, 43, 44],
+            Goa => &[40],
+            MadhyaPradesh => &[45, 46, 47, 48],
+            Chhattisgarh => &[49],
+            Telangana => &[50],
+            AndhraPradesh => &[50, 51, 52, 53],
+            Karnataka => &[56, 57, 58, 59],
+            TamilNadu => &[60, 61, 62, 63, 64],
+            Puducherry => &[53, 60, 67],
+            Kerala => &[67, 68, 69],
+            Lakshadweep => &[68],
+            WestBengal => &[70, 71, 72, 73, 74],
+            Sikkim => &[73],
+            AndamanAndNicobarIslands => &[74],
+            Odisha => &[75, 76, 77],
+            Assam => &[78],
+            ArunachalPradesh | Meghalaya | Manipur | Mizoram | Nagaland | Tripura => &[79],
+            Bihar => &[80, 81, 82, 84, 85],
+            Jharkhand => &[81, 82, 83],
         }
     }
 }
@@ -182,9 +167,9 @@ impl Pin {
         &self.0
     }
 
-    /// The postal zone: the first digit.
-    pub fn zone(&self) -> u8 {
-        self.0.as_bytes()[0] - b'0'
+    /// The first two digits (the postal circle's).
+    pub fn prefix(&self) -> u8 {
+        (self.0.as_bytes()[0] - b'0') * 10 + (self.0.as_bytes()[1] - b'0')
     }
 }
 
@@ -214,7 +199,7 @@ impl AccountNumber {
 }
 
 /// A demat account: the depository participant's id and the client's id there, 16 characters
-/// in all (NSDL: `IN` and six digits, then eight digits; CDSL: sixteen digits).
+/// in all (NSDL: `IN` and six digits, then eight digits; CDSL: sixteen digits, from `12`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DematAccount {
     pub depository: Depository,
@@ -230,11 +215,11 @@ impl DematAccount {
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         let depository = if dp.len() == 8 && dp.starts_with("IN") && digits(&dp[2..]) {
             Depository::Nsdl
-        } else if dp.len() == 8 && digits(&dp) {
+        } else if dp.len() == 8 && digits(&dp) && dp.starts_with("12") {
             Depository::Cdsl
         } else {
             return Err(InvalidValue::new(
-                "not a DP id (expected IN and six digits for NSDL, or eight digits for CDSL)",
+                "not a DP id (expected IN and six digits for NSDL, or eight digits starting 12 for CDSL)",
             ));
         };
         if id.len() != 8 || !digits(&id) {
@@ -301,12 +286,17 @@ impl Address {
             r.map_err(|e| InvalidValue::new(format!("{what} {}", e.message)))
         };
         let pin = Pin::parse(pin)?;
-        if !state.pin_zones().contains(&pin.zone()) {
+        if !state.pin_prefixes().contains(&pin.prefix()) {
             return Err(InvalidValue::new(format!(
-                "PIN code {} is not in {} (its postal zone is {})",
+                "PIN code {} is not in {} (its PIN codes start with {})",
                 pin.as_str(),
                 state.as_str(),
-                pin.zone()
+                state
+                    .pin_prefixes()
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         Ok(Self {
@@ -330,6 +320,8 @@ pub struct Nominee {
     pub relationship: Relation,
     /// Percent, at most two decimals.
     pub share: Decimal,
+    /// Required for new nominees (it decides whether a guardian is needed); kept optional in
+    /// the log's shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_of_birth: Option<BirthDate>,
     /// Required when the nominee is a minor.
@@ -451,17 +443,43 @@ impl ClientDetails {
     }
 
     /// Keeps the lists' primary entries in step with a changed profile e-mail or phone.
+    /// A new value already in the list becomes the primary one; otherwise it replaces the
+    /// primary entry's.
     pub fn follow_profile(&mut self, email: Option<&Email>, phone: Option<&Phone>) {
         if let Some(new) = email {
-            if let Some(e) = self.emails.iter_mut().find(|e| e.primary) {
+            if self.emails.iter().any(|e| e.address == *new) {
+                for e in &mut self.emails {
+                    e.primary = e.address == *new;
+                }
+            } else if let Some(e) = self.emails.iter_mut().find(|e| e.primary) {
                 e.address = new.clone();
             }
         }
         if let Some(new) = phone {
-            if let Some(p) = self.phones.iter_mut().find(|p| p.primary) {
+            if self.phones.iter().any(|p| p.number == *new) {
+                for p in &mut self.phones {
+                    p.primary = p.number == *new;
+                }
+            } else if let Some(p) = self.phones.iter_mut().find(|p| p.primary) {
                 p.number = new.clone();
             }
         }
+    }
+
+    /// The same details with a list that holds only the primary e-mail or phone under the
+    /// default label written as no list (which is what it means).
+    pub fn normalised(mut self) -> Self {
+        if let [only] = self.emails.as_slice() {
+            if only.primary && only.label == ContactLabel::Personal {
+                self.emails.clear();
+            }
+        }
+        if let [only] = self.phones.as_slice() {
+            if only.primary && only.label == ContactLabel::Personal {
+                self.phones.clear();
+            }
+        }
+        self
     }
 
     /// Where the lists' primary entries are not the profile's e-mail and phone.
@@ -694,7 +712,41 @@ impl SegmentThresholds {
 
     /// The segment of a client who declared `net_worth` and holds `aum`.
     pub fn of(&self, net_worth: Option<NetWorthBand>, aum: Option<Decimal>) -> Segment {
+        self.segment(Self::capacity(net_worth, aum))
+    }
+
+    fn capacity(net_worth: Option<NetWorthBand>, aum: Option<Decimal>) -> Decimal {
         let declared = net_worth.map_or(Decimal::ZERO, NetWorthBand::lower_bound);
-        self.segment(declared.max(aum.unwrap_or_default()))
+        declared.max(aum.unwrap_or_default())
+    }
+
+    /// The least capacity of `segment`.
+    pub fn threshold(&self, segment: Segment) -> Decimal {
+        match segment {
+            Segment::Retail => Decimal::ZERO,
+            Segment::Affluent => self.affluent,
+            Segment::Hni => self.hni,
+            Segment::UltraHni => self.ultra_hni,
+        }
+    }
+
+    /// Where a review puts a client now in `current`: up as soon as the capacity reaches a
+    /// higher threshold; down only once it is below 90 % of the current segment's (so that a
+    /// client near a threshold does not move with every price tick).
+    pub fn review(
+        &self,
+        current: Segment,
+        net_worth: Option<NetWorthBand>,
+        aum: Option<Decimal>,
+    ) -> Segment {
+        let capacity = Self::capacity(net_worth, aum);
+        let to = self.segment(capacity);
+        if to < current
+            && capacity * Decimal::from(10) >= self.threshold(current) * Decimal::from(9)
+        {
+            current
+        } else {
+            to
+        }
     }
 }

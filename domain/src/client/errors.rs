@@ -36,5 +36,7 @@ pub enum ClientError {
     #[error("{}", .0.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<crate::input::Invalid>),
     #[error(transparent)]
+    Work(#[from] crate::worklog::WorkError),
+    #[error(transparent)]
     Privacy(#[from] crate::privacy::PrivacyError),
 }

@@ -83,6 +83,15 @@ pub enum ClientEvent {
     /// Holds, consents and exports, stored under their own names (`LegalHoldPlaced`, …).
     #[serde(untagged)]
     Privacy(PrivacyEvent),
+    /// Interactions and follow-ups, stored under their own names (`InteractionLogged`, …).
+    #[serde(untagged)]
+    Work(crate::worklog::WorkEvent),
+}
+
+impl From<crate::worklog::WorkEvent> for ClientEvent {
+    fn from(e: crate::worklog::WorkEvent) -> Self {
+        Self::Work(e)
+    }
 }
 
 impl From<PrivacyEvent> for ClientEvent {
@@ -109,6 +118,7 @@ impl ClientEvent {
             Self::ErasureRequested { .. } => "ErasureRequested",
             Self::ClientErased { .. } => "ClientErased",
             Self::Privacy(e) => e.name(),
+            Self::Work(e) => e.name(),
         }
     }
 }

@@ -164,6 +164,9 @@ pub struct Client {
     /// Assets under management as the last segment review saw them (INR).
     #[serde(default)]
     aum: Option<rust_decimal::Decimal>,
+    /// Interactions and follow-ups.
+    #[serde(default)]
+    work: crate::worklog::WorkLog,
 }
 
 impl Client {
@@ -191,6 +194,11 @@ impl Client {
     /// Whether the person asked for erasure (processing is restricted since).
     pub fn erasure_requested(&self) -> bool {
         self.subject.erasure_requested()
+    }
+
+    /// Open follow-ups, soonest first.
+    pub fn open_follow_ups(&self) -> Vec<Uuid> {
+        self.work.open_follow_ups()
     }
 
     /// What the client declared beyond their identity.
@@ -331,9 +339,10 @@ impl Client {
                     return Err(ClientError::AlreadyExists);
                 }
                 let today = crate::kyc::india_today(now);
+                let details = details.normalised();
                 let mut invalid = details.check(today);
                 invalid.extend(details.mismatches(&profile));
-                invalid.extend(guardian_rule(&profile, &details, true, today));
+                invalid.extend(guardian_rule(&profile, &details, today));
                 if !invalid.is_empty() {
                     return Err(ClientError::Invalid(invalid));
                 }
@@ -362,10 +371,14 @@ impl Client {
                 self.update(profile, details, services)
             }
             ClientCommand::ReviewSegment { aum } => {
-                if !self.onboarded || self.subject.is_erased() || self.closed_at.is_some() {
+                // Nobody is profiled once closed or once they asked for erasure.
+                if !self.onboarded || self.closed_at.is_some() || self.subject.erasure_requested() {
                     return Ok(vec![]);
                 }
-                let to = services.segments.of(self.details.net_worth, Some(aum));
+                let to =
+                    services
+                        .segments
+                        .review(self.segment(), self.details.net_worth, Some(aum));
                 Ok(if to == self.segment() {
                     vec![]
                 } else {
@@ -393,10 +406,13 @@ impl Client {
                 if self.closed_at.is_some() {
                     return Err(ClientError::Closed);
                 }
-                Ok(vec![ClientEvent::RelationshipClosed {
+                // Nobody follows up a closed account: its open follow-ups leave the lists.
+                let mut events = vec![ClientEvent::RelationshipClosed {
                     reason,
                     closed_at: now,
-                }])
+                }];
+                events.extend(self.work.cancel_all().into_iter().map(ClientEvent::Work));
+                Ok(events)
             }
             ClientCommand::Suspend { reason } => {
                 self.ensure_exists()?;
@@ -460,6 +476,27 @@ impl Client {
                 Ok(vec![ClientEvent::ClientDocumentsPurged {
                     document_ids: held,
                 }])
+            }
+            ClientCommand::Work(command) => {
+                match &command {
+                    // Closing a follow-up stays possible on a closed or restricted account so
+                    // that due lists can be cleaned up (without new text once erased).
+                    crate::worklog::WorkCommand::CancelFollowUp { reason, .. } => {
+                        if !self.onboarded {
+                            return Err(ClientError::NotFound);
+                        }
+                        if self.subject.is_erased() && reason.is_some() {
+                            return Err(ClientError::Erased);
+                        }
+                    }
+                    _ => self.ensure_changeable()?,
+                }
+                Ok(self
+                    .work
+                    .decide(command, now)?
+                    .into_iter()
+                    .map(ClientEvent::Work)
+                    .collect())
             }
             ClientCommand::Privacy(command) => {
                 if !self.onboarded {
@@ -533,14 +570,12 @@ impl Client {
         if edit.contacts.is_none() {
             details.follow_profile(change.email.as_ref(), change.phone.as_ref());
         }
+        let details = details.normalised();
         let today = crate::kyc::india_today(services.clock.now());
         invalid.extend(details.check(today));
-        invalid.extend(guardian_rule(
-            &profile,
-            &details,
-            edit.guardian.is_some(),
-            today,
-        ));
+        if edit.guardian.is_some() {
+            invalid.extend(guardian_rule(&profile, &details, today));
+        }
         if !invalid.is_empty() {
             return Err(ClientError::Invalid(invalid));
         }
@@ -550,12 +585,15 @@ impl Client {
         }
         let parts = details.changed_parts(&base);
         if !parts.is_empty() {
+            // A new declared net worth moves the client up at once; down only through the
+            // review (with its margin), which also knows the assets held now.
             let to = services.segments.of(details.net_worth, self.aum);
+            let moves_up = details.net_worth != base.net_worth && to > self.segment();
             events.push(ClientEvent::ClientDetailsChanged {
                 details,
                 changed: parts,
             });
-            if to != self.segment() {
+            if moves_up {
                 events.push(ClientEvent::ClientSegmentChanged {
                     from: self.segment(),
                     to,
@@ -670,16 +708,17 @@ impl Aggregate for Client {
             ClientEvent::ErasureRequested { .. } => self.subject.restrict(),
             ClientEvent::ClientErased { .. } => self.subject.mark_erased(),
             ClientEvent::Privacy(e) => self.subject.apply(&e),
+            ClientEvent::Work(e) => self.work.apply(&e),
         }
     }
 }
 
 /// Adults only, unless a minor with a guardian: a client under 18 (India time, on `today`)
-/// needs one; naming one for an adult is refused when the guardian is being set.
+/// needs one (a parent or a court-appointed guardian, with their PAN); an adult has none.
+/// Checked when the client is onboarded and when the guardian is set.
 fn guardian_rule(
     profile: &ClientProfile,
     details: &ClientDetails,
-    guardian_set: bool,
     today: chrono::NaiveDate,
 ) -> Vec<crate::input::Invalid> {
     let Ok(born) = chrono::NaiveDate::parse_from_str(profile.date_of_birth.as_str(), "%Y-%m-%d")
@@ -689,7 +728,16 @@ fn guardian_rule(
     let minor = age_on(born, today) < 18;
     let message = match (minor, &details.guardian) {
         (true, None) => "the client is a minor (under 18): name their guardian",
-        (false, Some(_)) if guardian_set => "a guardian is named only for a client under 18",
+        (false, Some(_)) => "a guardian is named only for a client under 18",
+        (true, Some(g))
+            if !matches!(
+                g.relationship,
+                Relation::Father | Relation::Mother | Relation::CourtAppointed
+            ) =>
+        {
+            "a minor's guardian is their father, mother or a court-appointed guardian"
+        }
+        (true, Some(g)) if g.pan.is_none() => "a minor's guardian gives their PAN",
         _ => return vec![],
     };
     vec![crate::input::Invalid {

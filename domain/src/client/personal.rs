@@ -177,4 +177,5 @@ pub const EVENTS: &[EventFields] = &[
 
 /// Every table of this aggregate's events (its own and the components' it embeds), for the
 /// registry of kinds ([`crate::kinds`]).
-pub const EVENT_TABLES: &[&[EventFields]] = &[EVENTS, crate::privacy::EVENTS];
+pub const EVENT_TABLES: &[&[EventFields]] =
+    &[EVENTS, crate::privacy::EVENTS, crate::worklog::EVENTS];

@@ -316,6 +316,7 @@ fn an_erased_client_takes_no_changes_but_can_still_be_exported() {
 #[test]
 fn every_string_field_of_every_event_is_classified() {
     use crate::privacy::PrivacyEvent;
+    use crate::worklog::WorkEvent;
     let why = Some(text("because"));
     let events = vec![
         ClientEvent::ClientOnboarded {
@@ -378,7 +379,9 @@ fn every_string_field_of_every_event_is_classified() {
         ClientEvent::Privacy(PrivacyEvent::LegalHoldPlaced {
             reason: text("inquiry"),
         }),
-        ClientEvent::Privacy(PrivacyEvent::LegalHoldLifted { reason: why }),
+        ClientEvent::Privacy(PrivacyEvent::LegalHoldLifted {
+            reason: why.clone(),
+        }),
         ClientEvent::Privacy(PrivacyEvent::MarketingConsentGiven {
             channel: MarketingChannel::Email,
         }),
@@ -386,13 +389,41 @@ fn every_string_field_of_every_event_is_classified() {
             channel: MarketingChannel::Email,
         }),
         ClientEvent::Privacy(PrivacyEvent::SubjectDataExported),
+        ClientEvent::Work(WorkEvent::FollowUpScheduled {
+            follow_up_id: Uuid::from_u128(8),
+            due_at: closed_on(),
+            channel: crate::lead::FollowUpChannel::Call,
+            note: why.clone(),
+        }),
+        ClientEvent::Work(WorkEvent::FollowUpRescheduled {
+            follow_up_id: Uuid::from_u128(8),
+            previous_due_at: closed_on(),
+            due_at: closed_on(),
+            reason: why.clone(),
+        }),
+        ClientEvent::Work(WorkEvent::FollowUpCompleted {
+            follow_up_id: Uuid::from_u128(8),
+            outcome: why.clone(),
+        }),
+        ClientEvent::Work(WorkEvent::FollowUpCancelled {
+            follow_up_id: Uuid::from_u128(8),
+            reason: why.clone(),
+        }),
+        ClientEvent::Work(WorkEvent::InteractionLogged {
+            interaction_id: Uuid::from_u128(9),
+            kind: crate::lead::InteractionKind::Review,
+            direction: Some(crate::lead::InteractionDirection::Outbound),
+            summary: text("annual portfolio review"),
+            occurred_at: closed_on(),
+            duration_minutes: Some(30),
+        }),
     ];
     for e in &events {
         let back: ClientEvent = serde_json::from_value(serde_json::to_value(e).unwrap()).unwrap();
         assert_eq!(&back, e, "{} reads back as itself", e.name());
     }
     let samples: Vec<(&str, ClientEvent)> = events.into_iter().map(|e| (e.name(), e)).collect();
-    let table = [personal::EVENTS, crate::privacy::EVENTS].concat();
+    let table = personal::EVENT_TABLES.concat();
     assert_eq!(
         crate::personal::unclassified(&table, &samples),
         Vec::<String>::new()
@@ -687,7 +718,7 @@ fn full_details() -> ClientDetails {
         )
         .unwrap()],
         occupation: Some(Occupation::Professional),
-        annual_income: Some(IncomeRange::Lakh25To1Crore),
+        annual_income: Some(IncomeRange::Above25Lakh),
         net_worth: Some(NetWorthBand::Crore1To5),
         nominees: vec![Nominee {
             date_of_birth: Some(BirthDate::parse("2015-06-01", day(2026, 11, 30)).unwrap()),
@@ -739,6 +770,7 @@ fn values_of_the_details_are_checked() {
     let nsdl = DematAccount::parse("in300476", "12345678", true).unwrap();
     assert_eq!(nsdl.depository, Depository::Nsdl);
     assert_eq!(nsdl.bo_id(), "IN30047612345678");
+    assert!(DematAccount::parse("33081600", "00123456", false).is_err());
     let cdsl = DematAccount::parse("12081600", "00123456", false).unwrap();
     assert_eq!(cdsl.depository, Depository::Cdsl);
     assert_eq!(cdsl.bo_id().len(), 16);
@@ -841,7 +873,8 @@ fn a_new_primary_becomes_the_profile_contact_and_a_patch_follows_into_the_list()
         phones: details.phones.clone(),
         ..Default::default()
     })
-    .applied_to(&ClientDetails::default());
+    .applied_to(&ClientDetails::default())
+    .normalised();
     Given::with(today())
         .given(vec![onboarded()])
         .when(ClientCommand::UpdateDetails {
@@ -940,12 +973,40 @@ fn the_segment_follows_declared_net_worth_and_assets_under_management() {
         ..today()
     };
     Given::with(raised)
-        .given(hni)
+        .given(hni.clone())
         .when(ClientCommand::ReviewSegment { aum: share("0") })
         .then_expect_events(vec![ClientEvent::ClientSegmentChanged {
             from: Segment::Hni,
             to: Segment::Affluent,
             aum: Some(share("0")),
+        }]);
+    // Down only past a 10 % margin, so that a client near a threshold does not flap.
+    let t = SegmentThresholds::default();
+    assert_eq!(
+        t.review(Segment::Hni, None, Some(share("9500000"))),
+        Segment::Hni
+    );
+    assert_eq!(
+        t.review(Segment::Hni, None, Some(share("8900000"))),
+        Segment::Affluent
+    );
+    assert_eq!(
+        t.review(Segment::Retail, None, Some(share("1000000"))),
+        Segment::Affluent
+    );
+    // A lower declared worth does not move the client down at once (the review does).
+    Given::with(today())
+        .given(hni.clone())
+        .when(ClientCommand::UpdateDetails {
+            profile: ClientProfileChange::default(),
+            details: worth(NetWorthBand::Below10Lakh),
+        })
+        .then_expect_events(vec![ClientEvent::ClientDetailsChanged {
+            details: ClientDetails {
+                net_worth: Some(NetWorthBand::Below10Lakh),
+                ..Default::default()
+            },
+            changed: vec![DetailsPart::Finances],
         }]);
     assert!(SegmentThresholds::parse("hni=100").is_err());
     assert!(SegmentThresholds::parse("vip=100").is_err());
@@ -956,7 +1017,75 @@ fn bands_are_stored_under_their_words() {
     for b in NetWorthBand::ALL {
         assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
     }
-    for r in IncomeRange::ALL {
-        assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
-    }
+}
+
+#[test]
+fn interactions_and_follow_ups_on_a_client_and_closing_cancels_the_open_ones() {
+    use crate::lead::{FollowUpChannel, InteractionKind};
+    use crate::worklog::{WorkCommand, WorkError, WorkEvent};
+    let now = Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap();
+    let due = now + Duration::days(2);
+    let scheduled = |n: u128| {
+        ClientEvent::Work(WorkEvent::FollowUpScheduled {
+            follow_up_id: Uuid::from_u128(n),
+            due_at: due,
+            channel: FollowUpChannel::Meeting,
+            note: None,
+        })
+    };
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::Work(WorkCommand::LogInteraction {
+            interaction_id: Uuid::from_u128(9),
+            kind: InteractionKind::Review,
+            direction: None,
+            summary: text("half-yearly review"),
+            occurred_at: now + Duration::hours(1),
+            duration_minutes: None,
+        }))
+        .then_expect_error(ClientError::Work(WorkError::InteractionInTheFuture));
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::Work(WorkCommand::ScheduleFollowUp {
+            follow_up_id: Uuid::from_u128(7),
+            due_at: now - Duration::hours(1),
+            channel: FollowUpChannel::Call,
+            note: None,
+        }))
+        .then_expect_error(ClientError::Work(WorkError::DueInThePast));
+    Given::with(today())
+        .given(vec![onboarded(), scheduled(7)])
+        .when(ClientCommand::Work(WorkCommand::CompleteFollowUp {
+            follow_up_id: Uuid::from_u128(8),
+            outcome: None,
+        }))
+        .then_expect_error(ClientError::Work(WorkError::UnknownFollowUp));
+    let done = ClientEvent::Work(WorkEvent::FollowUpCompleted {
+        follow_up_id: Uuid::from_u128(7),
+        outcome: None,
+    });
+    Given::with(today())
+        .given(vec![onboarded(), scheduled(7), scheduled(8), done])
+        .when(ClientCommand::CloseRelationship {
+            reason: text("moved abroad"),
+        })
+        .then_expect_events(vec![
+            ClientEvent::RelationshipClosed {
+                reason: text("moved abroad"),
+                closed_at: now,
+            },
+            ClientEvent::Work(WorkEvent::FollowUpCancelled {
+                follow_up_id: Uuid::from_u128(8),
+                reason: None,
+            }),
+        ]);
+    Given::with(today())
+        .given(vec![onboarded(), closed()])
+        .when(ClientCommand::Work(WorkCommand::ScheduleFollowUp {
+            follow_up_id: Uuid::from_u128(7),
+            due_at: due,
+            channel: FollowUpChannel::Call,
+            note: None,
+        }))
+        .then_expect_error(ClientError::Closed);
 }

@@ -51,8 +51,8 @@ snake_enum!(
     FollowUpChannel { Call => "call", Email => "email", Meeting => "meeting", Whatsapp => "whatsapp", Sms => "sms" }
 );
 snake_enum!(
-    /// What kind of contact was had with the lead.
-    InteractionKind { Call => "call", Email => "email", Meeting => "meeting", Note => "note" }
+    /// What kind of contact was had with the person (`review`: a portfolio or account review).
+    InteractionKind { Call => "call", Email => "email", Meeting => "meeting", Note => "note", Review => "review" }
 );
 snake_enum!(
     /// Who started the contact.

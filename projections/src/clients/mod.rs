@@ -9,10 +9,11 @@ use serde_json::Value;
 use store::privacy::Keyring;
 use store::EventMetadata;
 
-pub use view::{ClientPrivacy, ClientView, DocumentView, PERSONAL};
+pub use view::{ClientFollowUpView, ClientPrivacy, ClientView, DocumentView, PERSONAL};
 
 use crate::sealed::{Cell, SealedDocument, SealedProjection};
-use crate::{ProjectionError, StoredEvent};
+use crate::{with_tx, ProjectionError, StoredEvent, Tx};
+use futures::future::BoxFuture;
 
 pub const NAME: &str = "clients";
 
@@ -24,9 +25,9 @@ impl SealedDocument for ClientView {
     const TABLE: &'static str = "clients";
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
-    const VERSION: i64 = 4;
+    const VERSION: i64 = 5;
     const DDL: &'static str = include_str!("../../../migrations/read_models/clients.sql");
-    const TABLES: &'static [&'static str] = &["clients"];
+    const TABLES: &'static [&'static str] = &["clients", "client_follow_ups"];
 
     fn key(&self) -> String {
         self.client_id.to_string()
@@ -81,7 +82,7 @@ impl SealedDocument for ClientView {
             (
                 "activity_on",
                 // The India day, as the dormancy step counts days.
-                domain::kyc::india_today(self.active_since.unwrap_or(self.created_at))
+                domain::kyc::india_today(self.active_at())
                     .to_string()
                     .into(),
             ),
@@ -97,6 +98,54 @@ impl SealedDocument for ClientView {
             ("retention_watch", watch.into()),
             ("version", self.version.into()),
         ]
+    }
+
+    fn save_children<'a>(
+        _keyring: &'a Keyring,
+        tx: &'a mut Tx,
+        suffix: &'a str,
+        saved: &'a [(&'a Self, bool)],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(ClientView::save_follow_ups(tx, suffix, saved))
+    }
+}
+
+impl ClientView {
+    /// Replaces the saved clients' rows of open follow-ups (none for an erased person).
+    async fn save_follow_ups(
+        tx: &mut Tx,
+        suffix: &str,
+        saved: &[(&ClientView, bool)],
+    ) -> Result<(), ProjectionError> {
+        let delete = format!(
+            "DELETE FROM client_follow_ups{suffix} WHERE {}",
+            crate::schema::member_of(tx, "client_id", 1)
+        );
+        let ids: Vec<String> = saved.iter().map(|(v, _)| v.key()).collect();
+        let ids = serde_json::to_string(&ids).expect("ids serialize");
+        let rows: Vec<(&ClientView, &ClientFollowUpView)> = saved
+            .iter()
+            .filter(|(v, shredded)| !shredded && !v.erased())
+            .flat_map(|(v, _)| v.follow_ups.iter().map(move |f| (*v, f)))
+            .collect();
+        with_tx!(tx, t => {
+            sqlx::query(&delete).bind(&ids).execute(&mut **t).await?;
+            for chunk in rows.chunks(200) {
+                let mut qb = sqlx::QueryBuilder::new(format!(
+                    "INSERT INTO client_follow_ups{suffix} (follow_up_id, client_id, branch,
+                     relationship_manager, due_at) "
+                ));
+                qb.push_values(chunk, |mut b, (v, f)| {
+                    b.push_bind(f.follow_up_id.to_string())
+                        .push_bind(v.client_id.to_string())
+                        .push_bind(v.branch.clone())
+                        .push_bind(v.relationship_manager.map(|m| m.to_string()))
+                        .push_bind(f.due_at);
+                });
+                qb.build().execute(&mut **t).await?;
+            }
+        });
+        Ok(())
     }
 }
 
@@ -129,6 +178,7 @@ impl crate::timeline::RecordView for ClientView {
             ClientEvent::ClientDetailsChanged { changed, .. } => {
                 changed.iter().map(|p| p.as_str().to_string()).collect()
             }
+            ClientEvent::ClientSegmentChanged { .. } => vec!["segment".into()],
             _ => Vec::new(),
         }
     }

@@ -6,7 +6,9 @@ use store::{with_db, Db};
 use uuid::Uuid;
 
 use super::{normalise_number, open_view, ClientView};
-use crate::leads::query::{decode_time_cursor, page, sealed_rows, Bind, Page, QueryError, Sql};
+use crate::leads::query::{
+    bind_all, decode_time_cursor, page, sealed_rows, Bind, Page, QueryError, Sql,
+};
 use crate::leads::words;
 use crate::ProjectionError;
 pub use domain::access::ClientScope;
@@ -250,12 +252,13 @@ pub async fn dormant(
         .collect())
 }
 
-/// Every open client's segment and declared net-worth band, for the segment review.
+/// Every open client's segment and declared net-worth band, for the segment review (not of
+/// people who asked for erasure: they are not profiled).
 pub async fn segments(db: &Db) -> Result<Vec<(Uuid, String, Option<String>)>, ProjectionError> {
     let rows: Vec<(String, String, Option<String>)> = with_db!(db, pool => {
         sqlx::query_as(
             "SELECT client_id, segment, net_worth FROM clients
-              WHERE status NOT IN ('closed', 'erased') ORDER BY client_id",
+              WHERE status NOT IN ('closed', 'erased') AND NOT restricted ORDER BY client_id",
         )
         .fetch_all(pool)
         .await?
@@ -264,4 +267,75 @@ pub async fn segments(db: &Db) -> Result<Vec<(Uuid, String, Option<String>)>, Pr
         .into_iter()
         .filter_map(|(id, s, n)| Some((Uuid::parse_str(&id).ok()?, s, n)))
         .collect())
+}
+
+/// An open follow-up of a client, as the due list finds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientFollowUpRow {
+    pub follow_up_id: Uuid,
+    pub client_id: Uuid,
+    pub due_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Open follow-ups of clients within `scope` (of one manager when asked) in `window`, soonest
+/// first, by keyset cursor.
+pub async fn due_follow_ups(
+    db: &Db,
+    scope: &ClientScope,
+    manager: Option<Uuid>,
+    window: crate::leads::query::DueWindow,
+    now: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page<ClientFollowUpRow>, QueryError> {
+    let mut sql = Sql::default();
+    push_scope(&mut sql, scope);
+    if let Some(m) = manager {
+        let b = sql.bind(Bind::Text(m.to_string()));
+        sql.and(format!("relationship_manager = {b}"));
+    }
+    crate::leads::query::push_due(&mut sql, "due_at", window, now);
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM client_follow_ups{}",
+        sql.where_clause()
+    );
+    let count_binds = sql.binds.clone();
+    if let Some(c) = cursor {
+        let (at, id) = decode_time_cursor(c)?;
+        let a = sql.bind(Bind::Time(at));
+        let b = sql.bind(Bind::Text(id));
+        sql.and(format!("(due_at, follow_up_id) > ({a}, {b})"));
+    }
+    let lb = sql.bind(Bind::Int(limit + 1));
+    let page_sql = format!(
+        "SELECT follow_up_id, client_id, due_at FROM client_follow_ups{}
+          ORDER BY due_at, follow_up_id LIMIT {lb}",
+        sql.where_clause()
+    );
+    type Row = (String, String, chrono::DateTime<chrono::Utc>);
+    let (total, rows): (i64, Vec<Row>) = with_db!(db, pool => {
+        let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), &count_binds)
+            .fetch_one(pool)
+            .await?;
+        let rows: Vec<Row> = bind_all!(sqlx::query_as(&page_sql), &sql.binds)
+            .fetch_all(pool)
+            .await?;
+        (total, rows)
+    });
+    let items = rows
+        .into_iter()
+        .filter_map(|(f, c, due_at)| {
+            Some(ClientFollowUpRow {
+                follow_up_id: Uuid::parse_str(&f).ok()?,
+                client_id: Uuid::parse_str(&c).ok()?,
+                due_at,
+            })
+        })
+        .collect();
+    Ok(page(items, limit, total, |r| {
+        (
+            Value::String(r.due_at.to_rfc3339()),
+            r.follow_up_id.to_string(),
+        )
+    }))
 }

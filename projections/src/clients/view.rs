@@ -5,6 +5,7 @@ use domain::client::{
     AccountStatus, ClientDetails, ClientEvent, DocumentKind, ErasureBasis, Segment,
 };
 use domain::lead::MarketingChannel;
+use domain::worklog::WorkEvent;
 use serde::{Deserialize, Serialize};
 use store::EventMetadata;
 use uuid::Uuid;
@@ -36,6 +37,7 @@ pub const PERSONAL: &[&str] = &[
     "/details/demat_accounts/*/client_id",
     "/details/guardian/name",
     "/details/guardian/pan",
+    "/follow_ups/*/note",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,12 +77,31 @@ pub struct ClientView {
     #[serde(default)]
     pub last_activity_on: Option<NaiveDate>,
     pub documents: Vec<DocumentView>,
+    /// Open follow-ups, soonest first.
+    #[serde(default)]
+    pub follow_ups: Vec<ClientFollowUpView>,
+    /// When the last interaction happened (what the dormancy step counts, with trades).
+    #[serde(default)]
+    pub last_interaction_at: Option<DateTime<Utc>>,
+    /// Interactions logged.
+    #[serde(default)]
+    pub interactions: u32,
     pub privacy: ClientPrivacy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The aggregate's sequence (its version for `If-Match`).
     pub version: i64,
     pub position: i64,
+}
+
+/// An open follow-up of a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientFollowUpView {
+    pub follow_up_id: Uuid,
+    pub due_at: DateTime<Utc>,
+    pub channel: domain::lead::FollowUpChannel,
+    pub note: Option<String>,
+    pub scheduled_by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,6 +181,9 @@ impl ClientView {
             active_since: Some(meta.recorded_at),
             last_activity_on: None,
             documents: Vec::new(),
+            follow_ups: Vec::new(),
+            last_interaction_at: None,
+            interactions: 0,
             privacy: ClientPrivacy::default(),
             created_at: meta.recorded_at,
             updated_at: meta.recorded_at,
@@ -268,6 +292,9 @@ impl ClientView {
             ClientEvent::ClientErased { basis } => {
                 self.privacy.erased_at = Some(at);
                 self.privacy.erasure_basis = Some(*basis);
+                // What they declared goes with them, the words kept readable included.
+                self.details = ClientDetails::default();
+                self.follow_ups.clear();
             }
             ClientEvent::Privacy(domain::privacy::PrivacyEvent::MarketingConsentGiven {
                 channel,
@@ -283,6 +310,7 @@ impl ClientView {
                 self.privacy.marketing_consents.retain(|c| c != channel);
             }
             ClientEvent::Privacy(domain::privacy::PrivacyEvent::SubjectDataExported) => {}
+            ClientEvent::Work(w) => self.apply_work(w, meta),
         }
         // Reading or exporting changes nothing a list shows.
         if !matches!(
@@ -293,6 +321,55 @@ impl ClientView {
         }
         self.version = sequence;
         self.position = position;
+    }
+
+    fn apply_work(&mut self, event: &WorkEvent, meta: &EventMetadata) {
+        match event {
+            WorkEvent::FollowUpScheduled {
+                follow_up_id,
+                due_at,
+                channel,
+                note,
+            } => {
+                self.follow_ups.push(ClientFollowUpView {
+                    follow_up_id: *follow_up_id,
+                    due_at: *due_at,
+                    channel: *channel,
+                    note: note.as_ref().map(|n| n.as_str().into()),
+                    scheduled_by: meta.actor_id.clone(),
+                });
+            }
+            WorkEvent::FollowUpRescheduled {
+                follow_up_id,
+                due_at,
+                ..
+            } => {
+                if let Some(f) = self
+                    .follow_ups
+                    .iter_mut()
+                    .find(|f| f.follow_up_id == *follow_up_id)
+                {
+                    f.due_at = *due_at;
+                }
+            }
+            WorkEvent::FollowUpCompleted { follow_up_id, .. }
+            | WorkEvent::FollowUpCancelled { follow_up_id, .. } => {
+                self.follow_ups.retain(|f| f.follow_up_id != *follow_up_id);
+            }
+            WorkEvent::InteractionLogged { occurred_at, .. } => {
+                self.interactions += 1;
+                self.last_interaction_at = self.last_interaction_at.max(Some(*occurred_at));
+            }
+        }
+        self.follow_ups.sort_by_key(|f| (f.due_at, f.follow_up_id));
+    }
+
+    /// The last activity the dormancy step counts (besides trades): becoming active, or an
+    /// interaction.
+    pub fn active_at(&self) -> DateTime<Utc> {
+        self.active_since
+            .unwrap_or(self.created_at)
+            .max(self.last_interaction_at.unwrap_or(self.created_at))
     }
 
     pub fn status(&self) -> &'static str {

@@ -2,6 +2,7 @@
 //! per follow-up, for the lists agents work from.
 
 pub mod checks;
+pub mod near;
 pub mod query;
 mod view;
 
@@ -33,9 +34,10 @@ impl SealedDocument for LeadView {
     // 2: personal data sealed, blind indexes for search. 3: privacy state. 4: restricted.
     // 5: marketing channels. 6: list indexes led by `archived` (counts from the index), and
     // search words in their own table.
-    const VERSION: i64 = 7;
+    const VERSION: i64 = 8;
     const DDL: &'static str = include_str!("../../../migrations/read_models/leads.sql");
-    const TABLES: &'static [&'static str] = &["leads", "lead_follow_ups", "lead_search"];
+    const TABLES: &'static [&'static str] =
+        &["leads", "lead_follow_ups", "lead_search", "lead_near"];
 
     fn key(&self) -> String {
         self.lead_id.to_string()
@@ -90,7 +92,8 @@ impl SealedDocument for LeadView {
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             save_follow_ups(keyring, tx, suffix, saved).await?;
-            save_search_words(keyring, tx, suffix, saved).await
+            save_search_words(keyring, tx, suffix, saved).await?;
+            near::save(keyring, tx, suffix, saved).await
         })
     }
 }

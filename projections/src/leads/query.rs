@@ -334,7 +334,7 @@ pub async fn list(
     }))
 }
 
-fn push_due(sql: &mut Sql, col: &str, w: DueWindow, now: DateTime<Utc>) {
+pub(crate) fn push_due(sql: &mut Sql, col: &str, w: DueWindow, now: DateTime<Utc>) {
     match w {
         DueWindow::Today => {
             let (start, end) = ist_day(now);

@@ -1,0 +1,177 @@
+//! Near duplicates among open leads: pairs that look like one person (the same mailbox once
+//! Gmail's dots and `+tags` are set aside, the same name with the same or a transposed mobile
+//! number), found through blind indexes of normalised variants without opening the table.
+
+use poem_openapi::Object;
+
+use super::*;
+
+pub struct DuplicatesApi {
+    pub state: State,
+}
+
+/// One lead of a pair, as lists show it.
+#[derive(Debug, Clone, Object)]
+pub struct DuplicateLead {
+    pub id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub status: LeadStatus,
+    pub assignee: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Two open leads that look like one person.
+#[derive(Debug, Clone, Object)]
+pub struct DuplicatePair {
+    /// 0–100: the strongest reason's weight, 5 more for each further reason.
+    pub score: i64,
+    /// `same_mailbox` (90), `same_name_and_phone` (85), `same_name_transposed_phone` (75:
+    /// one or two swaps of neighbouring digits), `same_phone` (50: another name).
+    pub reasons: Vec<String>,
+    /// The older lead first.
+    pub leads: Vec<DuplicateLead>,
+}
+
+/// A page of candidate pairs, best first.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct DuplicatePage {
+    pub items: Vec<DuplicatePair>,
+    pub next_cursor: Option<String>,
+    /// Pairs the caller may see.
+    pub total: i64,
+}
+
+impl poem_openapi::types::Example for DuplicatePage {
+    fn example() -> Self {
+        let at: DateTime<Utc> = "2026-11-30T10:15:00Z".parse().expect("valid time");
+        let lead = |n: u128, email: &str, phone: &str| DuplicateLead {
+            id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b00 + n),
+            name: "Asha Rao".into(),
+            email: Some(email.into()),
+            phone: Some(phone.into()),
+            status: LeadStatus::New,
+            assignee: None,
+            created_at: at,
+        };
+        Self {
+            items: vec![DuplicatePair {
+                score: 95,
+                reasons: vec!["same_mailbox".into(), "same_name_transposed_phone".into()],
+                leads: vec![
+                    lead(1, "asha.rao@gmail.com", "+919876543210"),
+                    lead(2, "asharao+ipo@gmail.com", "+919867543210"),
+                ],
+            }],
+            next_cursor: None,
+            total: 1,
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum DuplicatesResponse {
+    /// Candidate pairs, best first.
+    #[oai(status = 200)]
+    Ok(Json<DuplicatePage>),
+}
+
+#[OpenApi]
+impl DuplicatesApi {
+    /// Near duplicates among open leads
+    ///
+    /// Pairs of open leads (not converted, archived, restricted or erased) that look like one
+    /// person, best first, with a score and the reasons: the same mailbox once Gmail's dots and
+    /// `+tags` are set aside; the same name with the same mobile number (another e-mail
+    /// address) or one a swap or two of neighbouring digits away; the same mobile number under
+    /// another name. Found through blind indexes of normalised variants, never by opening every
+    /// lead. Only pairs whose two leads the caller may see.
+    #[oai(
+        path = "/api/duplicates",
+        method = "get",
+        tag = "ApiTags::Leads",
+        operation_id = "listDuplicates"
+    )]
+    async fn list(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// Only pairs scoring at least this (0–100, default 0).
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))]
+        min_score: Query<Option<i64>>,
+        /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Wait until the read model has this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+    ) -> Result<DuplicatesResponse, ReadError> {
+        policy::require(&auth.0, Action::LeadRead)?;
+        http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
+        let visible = policy::scope(&self.state, &auth.0).await?;
+        let limit = limit.0.unwrap_or(50) as usize;
+        let start = match cursor.0 {
+            None => 0,
+            Some(c) => c.parse::<usize>().map_err(|_| {
+                ApiError::field("cursor", "the cursor is not one this list handed out")
+            })?,
+        };
+        let pairs = projections::leads::near::pairs(&self.state.db)
+            .await
+            .map_err(ApiError::internal)?;
+        let min = min_score.0.unwrap_or(0);
+        let mut shown = Vec::new();
+        for p in pairs.into_iter().filter(|p| p.score >= min) {
+            let mut leads = Vec::with_capacity(2);
+            for id in [p.first, p.second] {
+                let view = query::get(&self.state.db, &self.state.keyring, id)
+                    .await
+                    .map_err(ApiError::internal)?;
+                match view {
+                    Some(v) if policy::covers(&visible, v.assignee) => leads.push(v),
+                    _ => break,
+                }
+            }
+            if leads.len() == 2 {
+                leads.sort_by_key(|v| (v.created_at, v.lead_id));
+                shown.push((p, leads));
+            }
+        }
+        let total = shown.len();
+        if start > total {
+            return Err(
+                ApiError::field("cursor", "the cursor is not one this list handed out").into(),
+            );
+        }
+        let items: Vec<DuplicatePair> = shown
+            .into_iter()
+            .skip(start)
+            .take(limit)
+            .map(|(p, leads)| DuplicatePair {
+                score: p.score,
+                reasons: p.reasons.iter().map(|r| r.as_str().to_string()).collect(),
+                leads: leads
+                    .into_iter()
+                    .map(|v| DuplicateLead {
+                        id: v.lead_id,
+                        name: v.name,
+                        email: v.email,
+                        phone: v.phone,
+                        status: v.status.into(),
+                        assignee: v.assignee,
+                        created_at: v.created_at,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let next = start + items.len();
+        Ok(DuplicatesResponse::Ok(Json(DuplicatePage {
+            items,
+            next_cursor: (next < total).then(|| next.to_string()),
+            total: total as i64,
+        })))
+    }
+}
