@@ -189,6 +189,9 @@ pub struct ServeArgs {
     /// Largest document upload accepted (KYC files), in bytes.
     #[arg(long, env = "CRM_MAX_UPLOAD", default_value_t = 5 * 1024 * 1024)]
     pub max_upload: usize,
+    /// Largest lead import file accepted (`POST /api/leads/import`), in bytes.
+    #[arg(long, env = "CRM_MAX_IMPORT", default_value_t = 32 * 1024 * 1024)]
+    pub max_import: usize,
     /// How long a query with `min_position` waits for the read model, in milliseconds.
     #[arg(long, env = "CRM_READ_WAIT_MS", default_value_t = 5000)]
     pub read_wait_ms: u64,
@@ -290,6 +293,7 @@ impl Config {
                 ready_max_lag: 1000,
                 max_body: 64 * 1024,
                 max_upload: 5 * 1024 * 1024,
+                max_import: 32 * 1024 * 1024,
                 read_wait_ms: 5000,
                 kyc_alert_interval: 3600,
                 dormancy_interval: 3600,

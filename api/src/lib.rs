@@ -47,7 +47,7 @@ pub type Apis = (
     users::UsersApi,
     audit::AuditApi,
     ops::OpsApi,
-    (leads::IntakeApi, leads::DuplicatesApi),
+    (leads::IntakeApi, leads::DuplicatesApi, leads::ImportApi),
 );
 
 /// The OpenAPI service: every endpoint with the document's header.
@@ -117,7 +117,10 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
                 leads::IntakeApi {
                     state: state.clone(),
                 },
-                leads::DuplicatesApi { state },
+                leads::DuplicatesApi {
+                    state: state.clone(),
+                },
+                leads::ImportApi { state },
             ),
         ),
         "Broker CRM",

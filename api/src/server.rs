@@ -328,6 +328,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         BodyLimits {
             json: config.serve.max_body,
             upload: config.serve.max_upload,
+            import: config.serve.max_import,
         },
     );
 
@@ -436,6 +437,7 @@ fn takes_empty(schemas: &serde_json::Value, schema: &serde_json::Value) -> bool 
 struct BodyLimits {
     json: usize,
     upload: usize,
+    import: usize,
 }
 
 fn with_request_context(
@@ -448,9 +450,16 @@ fn with_request_context(
         let state = state.clone();
         let routes = routes.clone();
         async move {
-            let uploading =
-                req.method() == poem::http::Method::POST && req.uri().path().ends_with("/documents");
-            let max_body = if uploading { limits.upload } else { limits.json };
+            let post = req.method() == poem::http::Method::POST;
+            let uploading = post && req.uri().path().ends_with("/documents");
+            let importing = post && req.uri().path() == "/api/leads/import";
+            let max_body = if importing {
+                limits.import
+            } else if uploading {
+                limits.upload
+            } else {
+                limits.json
+            };
             // Body limit: a declared length over the limit is refused (a moderately large body
             // is read and dropped first, so that the client sees the answer rather than a reset
             // connection); a body without a declared length (chunked HTTP/1.1, HTTP/2) is read

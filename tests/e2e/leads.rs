@@ -23,6 +23,7 @@ on_both_stores!(
     scores_are_explained_factor_by_factor,
     round_robin_stays_in_the_leads_branch,
     near_duplicates_are_paired_with_a_score_and_reasons,
+    a_csv_import_takes_the_good_rows_and_reports_the_rest,
 );
 
 async fn pipeline_moves_and_history(store: Store) {
@@ -1443,4 +1444,102 @@ async fn near_duplicates_are_paired_with_a_score_and_reasons(store: Store) {
         ))
         .await;
     assert_eq!(v["total"], 1, "{v}");
+}
+
+/// An import file mixing good, invalid, in-file repeated and already-on-file rows: the good
+/// ones are captured, every other row is reported with why, and the same file again imports
+/// nothing; admins only; the command line does the same.
+async fn a_csv_import_takes_the_good_rows_and_reports_the_rest(store: Store) {
+    let app = App::start(store).await;
+    app.capture(
+        json!({"name": "Existing Person", "email": "existing@example.in",
+                       "source": "website"}),
+    )
+    .await;
+    let file = "name,email,phone,source,product_interest,notes\n\
+        Asha Rao,asha.rao@example.in,9876543210,referral,equity;mutual_funds,Met at the expo\n\
+        Bad Phone,,12345,,,\n\
+        Asha Again,ASHA.RAO@example.in,,website,,\n\
+        Existing Person,existing@example.in,,,,\n\
+        ,noname@example.in,,,,\n\
+        Ravi Kumar,,9123456789,walk_in,,\"=HYPERLINK(\"\"http://x\"\")\"\n\
+        Source Bad,sb@example.in,,tv,,\n";
+    let send = |who: &reqwest::Client, body: &str| {
+        app.send(
+            who.post(app.url("/api/leads/import"))
+                .header("content-type", "text/csv")
+                .body(body.to_string()),
+        )
+    };
+    let (s, r) = send(&app.http, file).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["rows"], 7, "{r}");
+    assert_eq!(r["imported"], 2, "{r}");
+    assert_eq!(r["already_on_file"], 1, "{r}");
+    assert_eq!(r["repeated_in_file"], 1, "{r}");
+    assert_eq!(r["invalid"], 3, "{r}");
+    assert_eq!(r["failed"], 0, "{r}");
+    let problems: Vec<(i64, &str)> = r["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["row"].as_i64().unwrap(), p["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            (3, "phone"),
+            (4, "row"),
+            (5, "row"),
+            (6, "name"),
+            (8, "source")
+        ],
+        "{r}"
+    );
+    assert!(r["problems"][1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("row 2"));
+    let first = r["lead_ids"][0].as_str().unwrap().to_string();
+    let lead = app.lead(&first, app.log_head().await).await;
+    assert_eq!(lead["channel"], "import");
+    assert_eq!(lead["source"], "referral");
+    assert_eq!(lead["product_interest"], json!(["equity", "mutual_funds"]));
+    let second = r["lead_ids"][1].as_str().unwrap();
+    let ravi = app.lead(second, app.log_head().await).await;
+    assert_eq!(ravi["source"], "walk_in");
+    assert_eq!(ravi["notes"], "=HYPERLINK(\"http://x\")", "kept as text");
+
+    // The same file again imports nothing.
+    let head = app.log_head().await;
+    let (s, again) = send(&app.http, file).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(again["imported"], 0, "{again}");
+    assert_eq!(again["already_on_file"], 3, "{again}");
+    assert_eq!(app.log_head().await, head, "nothing appended");
+
+    // Admins only; a file that cannot be read at all is refused whole.
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let (s, _) = send(&rm.http, file).await;
+    assert_eq!(s, 403);
+    let (s, v) = send(&app.http, "name,mobile\nX,9876500000\n").await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("body")),
+        "{v}"
+    );
+    assert!(v.to_string().contains("mobile"), "{v}");
+
+    // The command line: a new row imported, the old ones reported.
+    let dir = std::env::temp_dir().join(format!("crm-import-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("leads.csv");
+    std::fs::write(&path, format!("{file}Neha Kapoor,neha.k@example.in,,,,\n")).unwrap();
+    let out = crate::support::crm(&app, &["import", "leads", path.to_str().unwrap()], &[]).await;
+    assert!(
+        out.contains("8 row(s): 1 imported, 3 already on file"),
+        "{out}"
+    );
+    assert!(out.contains("row,field,problem"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

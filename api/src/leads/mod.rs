@@ -215,11 +215,13 @@ pub(crate) async fn history_entries(
 }
 
 mod duplicates;
+pub mod import;
 mod intake;
 mod pipeline;
 mod work;
 
 pub use duplicates::DuplicatesApi;
+pub use import::ImportApi;
 pub use intake::IntakeApi;
 pub use pipeline::PipelineApi;
 pub use work::FollowUpsApi;

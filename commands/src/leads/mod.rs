@@ -3,6 +3,7 @@
 
 pub mod assignment;
 pub mod contacts;
+pub mod import;
 
 use domain::access::{covers_lead, Actor, LeadScope};
 use domain::lead::{Lead, LeadCommand, LeadDetails, LeadError};

@@ -66,6 +66,8 @@ pub enum Action {
     CaptureKeyManage,
     /// Export lead and client lists as CSV (each person exported is recorded as an access).
     RecordsExport,
+    /// Import leads from a file (admins: duplicates are checked against every lead).
+    LeadImport,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through the scopes).
