@@ -12,8 +12,8 @@ CREATE TABLE IF NOT EXISTS clients{s}
     -- retail, affluent, hni or ultra_hni; the declared net-worth band (not personal: a band).
     segment              text    NOT NULL,
     net_worth            text,
-    -- The day the account last became active (onboarded, reactivated, reopened), YYYY-MM-DD:
-    -- with the client's trades, what the dormancy step measures from.
+    -- The day of the account's last activity (onboarded, reactivated, reopened, an interaction
+    -- logged), YYYY-MM-DD: with the client's trades, what the dormancy step measures from.
     activity_on          text    NOT NULL,
     created_at           {ts}    NOT NULL,
     updated_at           {ts}    NOT NULL,

@@ -128,8 +128,6 @@ pub fn split_statements(script: &str) -> Vec<String> {
     out
 }
 
-/// `column IN (the JSON array of text bound at ${n})` in the store's SQL: the statement's text
-/// is the same whatever the number of values (one cached statement, not one per length).
 /// [`member_of`] for a query outside a transaction.
 pub fn member_of_db(db: &store::Db, column: &str, n: usize) -> String {
     match db {
@@ -140,6 +138,8 @@ pub fn member_of_db(db: &store::Db, column: &str, n: usize) -> String {
     }
 }
 
+/// `column IN (the JSON array of text bound at ${n})` in the store's SQL: the statement's text
+/// is the same whatever the number of values (one cached statement, not one per length).
 pub fn member_of(tx: &crate::Tx, column: &str, n: usize) -> String {
     match tx {
         crate::Tx::Sqlite(_) => format!("{column} IN (SELECT value FROM json_each(${n}))"),

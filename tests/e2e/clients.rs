@@ -1884,6 +1884,11 @@ async fn a_client_is_worked_with_interactions_and_follow_ups(store: Store) {
     assert_eq!(item["client_name"], "Vikram Quillfeather");
     assert_eq!(item["client_phone"], "+919988776655");
     assert_eq!(item["note"], "Bring the SIP form");
+    let (_, c) = app
+        .get_as(&rm, &format!("/api/clients/{id}?min_position={at}"))
+        .await;
+    assert_eq!(c["follow_ups"][0]["id"], fid.as_str(), "{c}");
+    assert_eq!(c["follow_ups"][0]["channel"], "meeting");
     let (_, overdue) = app.get_as(&rm, "/api/clients/follow-ups?due=overdue").await;
     assert_eq!(overdue["total"], 0);
     let (_, theirs) = app.get_as(&other, "/api/clients/follow-ups?due=any").await;

@@ -1530,6 +1530,23 @@ async fn a_csv_import_takes_the_good_rows_and_reports_the_rest(store: Store) {
     );
     assert!(v.to_string().contains("mobile"), "{v}");
 
+    // Rows are named by the line they start on; empty rows are no rows; a repeated column or
+    // one the import does not know refuses the file.
+    let (s, v) = send(
+        &app.http,
+        "name,phone\nAnil Menon,9876500001\n\n,,\n,9876500002\n",
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["rows"].as_i64(), v["imported"].as_i64()),
+        (Some(2), Some(1)),
+        "{v}"
+    );
+    assert_eq!(v["problems"][0]["row"], 5, "{v}");
+    let (s, _) = send(&app.http, "name,phone,phone\nX,9876500003,9876500004\n").await;
+    assert_eq!(s, 422);
+
     // The command line: a new row imported, the old ones reported.
     let dir = std::env::temp_dir().join(format!("crm-import-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -217,7 +217,13 @@ pub fn nominees(f: &mut Fields, items: &[NomineeEntry], today: chrono::NaiveDate
             Some(d) => f
                 .take(&at("date_of_birth"), BirthDate::parse(d, today))
                 .map(Some),
-            None => Some(None),
+            None => {
+                f.errors.push(crate::problem::FieldError::new(
+                    &at("date_of_birth"),
+                    "required (a nominee under 18 needs a guardian)",
+                ));
+                None
+            }
         };
         let guardian = match n.guardian_name.as_deref() {
             Some(g) => f.take(&at("guardian_name"), PersonName::parse(g)).map(Some),

@@ -342,6 +342,17 @@ impl From<&DocumentView> for DocumentOut {
     }
 }
 
+/// An open follow-up of the client.
+#[derive(Debug, Clone, Object)]
+pub struct ClientFollowUpOut {
+    pub id: Uuid,
+    pub due_at: DateTime<Utc>,
+    pub channel: crate::dto::FollowUpChannel,
+    pub note: Option<String>,
+    /// Who scheduled it.
+    pub scheduled_by: String,
+}
+
 /// Where the person stands on data protection.
 #[derive(Debug, Clone, Object)]
 pub struct ClientPrivacyOut {
@@ -388,6 +399,8 @@ pub struct ClientOut {
     pub closed_at: Option<DateTime<Utc>>,
     pub close_reason: Option<String>,
     pub documents: Vec<DocumentOut>,
+    /// Open follow-ups, soonest first.
+    pub follow_ups: Vec<ClientFollowUpOut>,
     pub privacy: ClientPrivacyOut,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -436,6 +449,17 @@ impl From<&ClientView> for ClientOut {
             closed_at: v.closed_at,
             close_reason: v.close_reason.clone(),
             documents: v.documents.iter().map(DocumentOut::from).collect(),
+            follow_ups: v
+                .follow_ups
+                .iter()
+                .map(|f| ClientFollowUpOut {
+                    id: f.follow_up_id,
+                    due_at: f.due_at,
+                    channel: f.channel.into(),
+                    note: f.note.clone(),
+                    scheduled_by: f.scheduled_by.clone(),
+                })
+                .collect(),
             privacy: ClientPrivacyOut {
                 erasure_requested_at: v.privacy.erasure_requested_at,
                 retention_until: v.privacy.retention_until,
@@ -499,6 +523,13 @@ impl poem_openapi::types::Example for ClientOut {
                 added_at: at,
                 added_by: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f502".into(),
                 purged_at: None,
+            }],
+            follow_ups: vec![ClientFollowUpOut {
+                id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5e01),
+                due_at: "2026-12-15T05:30:00Z".parse().expect("valid time"),
+                channel: crate::dto::FollowUpChannel::Meeting,
+                note: Some("Half-yearly portfolio review".into()),
+                scheduled_by: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f502".into(),
             }],
             privacy: ClientPrivacyOut {
                 erasure_requested_at: None,

@@ -44,6 +44,12 @@ async fn assets(write: &WriteSide, prices: &PriceBook) -> Result<BTreeMap<Uuid, 
         .prices(&held, None)
         .await
         .map_err(|e| format!("no prices could be read: {e}"))?;
+    if let Some(missing) = held.iter().find(|i| !quotes.contains_key(*i)) {
+        return Err(format!(
+            "no price for {} (and maybe others): the review waits for prices",
+            missing.as_str()
+        ));
+    }
     Ok(portfolios
         .iter()
         .map(|p| {

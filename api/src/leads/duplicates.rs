@@ -123,16 +123,36 @@ impl DuplicatesApi {
             .await
             .map_err(ApiError::internal)?;
         let min = min_score.0.unwrap_or(0);
+        let pairs: Vec<_> = pairs.into_iter().filter(|p| p.score >= min).collect();
+        // Scope from the plain assignee column; only the page's leads are opened.
+        let ids: Vec<Uuid> = pairs.iter().flat_map(|p| [p.first, p.second]).collect();
+        let assignees = query::assignees(&self.state.db, &ids)
+            .await
+            .map_err(ApiError::internal)?;
+        let sees = |id: &Uuid| {
+            assignees
+                .get(id)
+                .is_some_and(|a| policy::covers(&visible, *a))
+        };
+        let visible_pairs: Vec<_> = pairs
+            .into_iter()
+            .filter(|p| sees(&p.first) && sees(&p.second))
+            .collect();
+        let total = visible_pairs.len();
+        if start > total {
+            return Err(
+                ApiError::field("cursor", "the cursor is not one this list handed out").into(),
+            );
+        }
         let mut shown = Vec::new();
-        for p in pairs.into_iter().filter(|p| p.score >= min) {
+        for p in visible_pairs.into_iter().skip(start).take(limit) {
             let mut leads = Vec::with_capacity(2);
             for id in [p.first, p.second] {
-                let view = query::get(&self.state.db, &self.state.keyring, id)
+                if let Some(v) = query::get(&self.state.db, &self.state.keyring, id)
                     .await
-                    .map_err(ApiError::internal)?;
-                match view {
-                    Some(v) if policy::covers(&visible, v.assignee) => leads.push(v),
-                    _ => break,
+                    .map_err(ApiError::internal)?
+                {
+                    leads.push(policy::shown(&auth.0, v));
                 }
             }
             if leads.len() == 2 {
@@ -140,16 +160,8 @@ impl DuplicatesApi {
                 shown.push((p, leads));
             }
         }
-        let total = shown.len();
-        if start > total {
-            return Err(
-                ApiError::field("cursor", "the cursor is not one this list handed out").into(),
-            );
-        }
         let items: Vec<DuplicatePair> = shown
             .into_iter()
-            .skip(start)
-            .take(limit)
             .map(|(p, leads)| DuplicatePair {
                 score: p.score,
                 reasons: p.reasons.iter().map(|r| r.as_str().to_string()).collect(),

@@ -28,7 +28,7 @@ pub const COLUMNS: &[&str] = &[
 /// The most rows one file may hold.
 pub const MAX_ROWS: usize = 200_000;
 
-/// What is wrong with one row (the header is row 1).
+/// What is wrong with one row: `row` is the line it starts on (the header is line 1).
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
 pub struct RowProblem {
     pub row: u64,
@@ -126,6 +126,14 @@ pub fn read(
         .iter()
         .map(|h| h.to_ascii_lowercase())
         .collect();
+    if let Some(twice) = header
+        .iter()
+        .enumerate()
+        .find(|(i, h)| header[..*i].contains(h))
+        .map(|(_, h)| h)
+    {
+        return Err(FileProblem(format!("the column `{twice}` is named twice")));
+    }
     if let Some(unknown) = header.iter().find(|h| !COLUMNS.contains(&h.as_str())) {
         return Err(FileProblem(format!(
             "unknown column `{unknown}` (columns: {})",
@@ -149,23 +157,41 @@ pub fn read(
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     let mut count = 0;
-    for (i, record) in reader.records().enumerate() {
-        let row = i + 2;
-        count += 1;
-        if count > MAX_ROWS {
-            return Err(FileProblem(format!("a file holds at most {MAX_ROWS} rows")));
-        }
+    for record in reader.records() {
+        // The line the row starts on, as an editor shows it.
         let record = match record {
             Ok(r) => r,
             Err(e) => {
+                count += 1;
                 problems.push(RowProblem {
-                    row: row as u64,
+                    row: e.position().map_or(0, |p| p.line()),
                     field: "row".into(),
                     message: format!("cannot be read: {e}"),
                 });
                 continue;
             }
         };
+        let row = record.position().map_or(0, |p| p.line()) as usize;
+        // A row of empty cells (spreadsheets write them) is no row.
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        count += 1;
+        if count > MAX_ROWS {
+            return Err(FileProblem(format!("a file holds at most {MAX_ROWS} rows")));
+        }
+        if [0, 1, 2]
+            .iter()
+            .filter_map(|c| cols[*c].and_then(|i| record.get(i)))
+            .any(|v| v.contains('\n') || v.contains('\r'))
+        {
+            problems.push(RowProblem {
+                row: row as u64,
+                field: "row".into(),
+                message: "a name, e-mail address or phone spans lines (a quote left open?)".into(),
+            });
+            continue;
+        }
         let get = |c: usize| {
             cols[c]
                 .and_then(|i| record.get(i))

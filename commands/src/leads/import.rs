@@ -17,7 +17,7 @@ use crate::WriteSide;
 /// A row of the file, its values valid.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// The row's number in the file (the header is row 1).
+    /// The line of the file the row starts on (the header is line 1).
     pub row: usize,
     pub details: LeadDetails,
 }
@@ -37,7 +37,7 @@ pub enum Outcome {
 }
 
 /// Captures at once (the write gate and group commits turn them into few transactions).
-const AT_ONCE: usize = 32;
+const AT_ONCE: usize = 64;
 
 /// Imports the rows in file order of outcome; `done` is told of each row as it finishes.
 pub async fn import(

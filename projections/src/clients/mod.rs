@@ -125,7 +125,8 @@ impl ClientView {
         let ids = serde_json::to_string(&ids).expect("ids serialize");
         let rows: Vec<(&ClientView, &ClientFollowUpView)> = saved
             .iter()
-            .filter(|(v, shredded)| !shredded && !v.erased())
+            // Nobody is followed up once erased, or while their processing is restricted.
+            .filter(|(v, shredded)| !shredded && !v.erased() && !ClientView::restricted(v))
             .flat_map(|(v, _)| v.follow_ups.iter().map(move |f| (*v, f)))
             .collect();
         with_tx!(tx, t => {

@@ -173,7 +173,7 @@ pub struct NearPair {
 pub async fn pairs(db: &Db) -> Result<Vec<NearPair>, ProjectionError> {
     let rows: Vec<(String, String, String)> = with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT a.lead_id, b.lead_id, a.kind FROM lead_near a
+            "SELECT DISTINCT a.lead_id, b.lead_id, a.kind FROM lead_near a
                JOIN lead_near b ON b.token = a.token AND b.lead_id > a.lead_id
               WHERE a.kind IN ('email', 'phone', 'phone_near')",
         )

@@ -505,3 +505,28 @@ pub(crate) fn page<T>(
         total,
     }
 }
+
+/// The assignee of each of `ids` that exists (plain columns: nothing is opened).
+pub async fn assignees(
+    db: &Db,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Option<Uuid>>, ProjectionError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let list: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
+        let list = serde_json::to_string(&list).expect("ids serialize");
+        let sql = format!(
+            "SELECT lead_id, assignee FROM leads WHERE {}",
+            crate::schema::member_of_db(db, "lead_id", 1)
+        );
+        let rows: Vec<(String, Option<String>)> = with_db!(db, pool => {
+            sqlx::query_as(&sql).bind(&list).fetch_all(pool).await?
+        });
+        for (id, a) in rows {
+            if let Ok(id) = Uuid::parse_str(&id) {
+                out.insert(id, a.as_deref().and_then(|a| Uuid::parse_str(a).ok()));
+            }
+        }
+    }
+    Ok(out)
+}
