@@ -185,6 +185,9 @@ impl WorkLog {
                 reason,
             } => {
                 let previous_due_at = self.open_one(follow_up_id)?;
+                if due_at == previous_due_at {
+                    return Ok(vec![]);
+                }
                 Self::check_due(due_at, now)?;
                 WorkEvent::FollowUpRescheduled {
                     follow_up_id,

@@ -144,7 +144,8 @@ pub async fn dump(db: &Db, projection: &dyn Projection) -> Result<Vec<String>, P
 fn projection_key(table: &str) -> &'static str {
     match table {
         "lead_follow_ups" => "follow_up_id",
-        "lead_search" => "lead_id, token",
+        "lead_search" | "lead_near" => "lead_id, token",
+        "client_follow_ups" => "follow_up_id",
         _ => "lead_id",
     }
 }

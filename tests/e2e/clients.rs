@@ -1545,7 +1545,7 @@ async fn a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segme
         "{v}"
     );
     let mut adult = new_client(None, "QDTPA4321K", &rm.id);
-    adult["details"] = json!({"guardian": {"name": "Someone Else", "relationship": "father"}});
+    adult["details"] = json!({"guardian": {"name": "Someone Else", "relationship": "father", "pan": "QDTPS1111B"}});
     let (s, v) = app.post("/api/clients", adult).await;
     assert_eq!(
         (s, v["errors"][0]["field"].as_str()),
@@ -1556,6 +1556,14 @@ async fn a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segme
         app.log_head().await,
         head,
         "refused requests append nothing"
+    );
+    minor["details"] = json!({"guardian": {"name": "Ravi Quillfeather", "relationship": "father",
+                                           "pan": "QDTPM4321K"}});
+    let (s, v) = app.post("/api/clients", minor.clone()).await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("guardian")),
+        "not the minor's own PAN: {v}"
     );
     minor["details"] = json!({"guardian": {"name": "Ravi Quillfeather", "relationship": "father", "pan": "QDTPR1111A"}});
     minor["email"] = json!("young.quill@example.in");

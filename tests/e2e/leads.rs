@@ -1512,7 +1512,14 @@ async fn a_csv_import_takes_the_good_rows_and_reports_the_rest(store: Store) {
 
     // The same file again imports nothing.
     let head = app.log_head().await;
-    let (s, again) = send(&app.http, file).await;
+    let (s, again) = app
+        .send(
+            app.http
+                .post(app.url("/api/leads/import"))
+                .header("content-type", "text/csv; charset=utf-8")
+                .body(file.to_string()),
+        )
+        .await;
     assert_eq!(s, 200, "{again}");
     assert_eq!(again["imported"], 0, "{again}");
     assert_eq!(again["already_on_file"], 3, "{again}");
@@ -1546,6 +1553,15 @@ async fn a_csv_import_takes_the_good_rows_and_reports_the_rest(store: Store) {
     assert_eq!(v["problems"][0]["row"], 5, "{v}");
     let (s, _) = send(&app.http, "name,phone,phone\nX,9876500003,9876500004\n").await;
     assert_eq!(s, 422);
+    let (s, v) = send(&app.http, "name,phone\nY Z,9876500005,extra\n").await;
+    assert_eq!((s, v["imported"].as_i64()), (200, Some(0)), "{v}");
+    assert!(
+        v["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 cells"),
+        "{v}"
+    );
 
     // The command line: a new row imported, the old ones reported.
     let dir = std::env::temp_dir().join(format!("crm-import-{}", uuid::Uuid::new_v4().simple()));

@@ -65,8 +65,8 @@ pub struct NomineeEntry {
     pub relationship: W<Relation>,
     /// Percent as a decimal string, at most two decimals (`33.34`).
     pub share: Str,
-    /// `YYYY-MM-DD`, required; a nominee under 18 needs `guardian_name`.
-    pub date_of_birth: Option<Str>,
+    /// `YYYY-MM-DD`; a nominee under 18 needs `guardian_name`.
+    pub date_of_birth: Str,
     pub guardian_name: Option<Str>,
 }
 
@@ -87,7 +87,7 @@ pub struct BankAccountEntry {
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields)]
 pub struct DematAccountEntry {
-    /// NSDL: `IN` and six digits; CDSL: eight digits.
+    /// NSDL: `IN` and six digits; CDSL: eight digits starting `12`.
     pub dp_id: Str,
     /// Eight digits.
     pub client_id: Str,
@@ -102,8 +102,9 @@ pub struct DematAccountEntry {
 #[oai(deny_unknown_fields)]
 pub struct GuardianEntry {
     pub name: Str,
+    /// `father`, `mother` or `court_appointed`.
     pub relationship: W<Relation>,
-    pub pan: Option<Str>,
+    pub pan: Str,
 }
 
 /// What a client declares beyond who they are. In a whole update (`PUT`) a part left out is
@@ -213,7 +214,7 @@ pub fn nominees(f: &mut Fields, items: &[NomineeEntry], today: chrono::NaiveDate
                     domain::values::InvalidValue::new("not a percentage (e.g. 50 or 33.34)")
                 }),
         );
-        let born = match n.date_of_birth.as_deref() {
+        let born = match Some(&*n.date_of_birth).filter(|d| !d.is_empty()) {
             Some(d) => f
                 .take(&at("date_of_birth"), BirthDate::parse(d, today))
                 .map(Some),
@@ -272,10 +273,7 @@ fn demat_accounts(f: &mut Fields, items: &[DematAccountEntry]) -> Vec<DematAccou
 
 fn guardian(f: &mut Fields, g: &GuardianEntry) -> Option<Guardian> {
     let name = f.take("guardian.name", PersonName::parse(&g.name));
-    let pan = match g.pan.as_deref() {
-        Some(p) => f.take("guardian.pan", Pan::parse(p)).map(Some),
-        None => Some(None),
-    };
+    let pan = f.take("guardian.pan", Pan::parse(&g.pan)).map(Some);
     Some(Guardian {
         name: name?,
         relationship: g.relationship.0,
@@ -376,7 +374,11 @@ pub fn shown(v: &ClientView) -> DetailsDoc {
                     name: n.name.as_str().into(),
                     relationship: W(n.relationship),
                     share: n.share.normalize().to_string().into(),
-                    date_of_birth: n.date_of_birth.as_ref().map(|b| b.as_str().into()),
+                    date_of_birth: n
+                        .date_of_birth
+                        .as_ref()
+                        .map(|b| b.as_str().into())
+                        .unwrap_or_else(|| "".into()),
                     guardian_name: n.guardian_name.as_ref().map(|g| g.as_str().into()),
                 })
                 .collect(),
@@ -406,7 +408,11 @@ pub fn shown(v: &ClientView) -> DetailsDoc {
         guardian: d.guardian.as_ref().map(|g| GuardianEntry {
             name: g.name.as_str().into(),
             relationship: W(g.relationship),
-            pan: g.pan.as_ref().map(|p| p.as_str().into()),
+            pan: g
+                .pan
+                .as_ref()
+                .map(|p| p.as_str().into())
+                .unwrap_or_else(|| "".into()),
         }),
     }
 }
@@ -449,14 +455,14 @@ pub fn example() -> DetailsDoc {
                 name: "Vikram Rao".into(),
                 relationship: W(Relation::Spouse),
                 share: "60".into(),
-                date_of_birth: Some("1985-02-10".into()),
+                date_of_birth: "1985-02-10".into(),
                 guardian_name: None,
             },
             NomineeEntry {
                 name: "Meera Rao".into(),
                 relationship: W(Relation::Daughter),
                 share: "40".into(),
-                date_of_birth: Some("2015-06-01".into()),
+                date_of_birth: "2015-06-01".into(),
                 guardian_name: Some("Vikram Rao".into()),
             },
         ]),

@@ -460,9 +460,9 @@ impl ClientWorkApi {
     /// Client follow-ups due
     ///
     /// Open follow-ups of clients the caller may see, soonest first: due today (the IST day),
-    /// overdue, upcoming or any; for one relationship manager or everyone. Erased people and
-    /// closed accounts leave the list; for sales roles a person who asked for erasure shows
-    /// as restricted.
+    /// overdue, upcoming or any; for one relationship manager or everyone. Closed accounts,
+    /// erased people and people who asked for erasure (nobody follows them up while their
+    /// processing is restricted; the follow-up stays on the client's record) leave the list.
     #[oai(
         path = "/api/clients/follow-ups",
         method = "get",

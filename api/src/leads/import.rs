@@ -98,6 +98,9 @@ pub enum ImportFile {
     /// by `;`), `preferred_contact_method`, `preferred_contact_time`, `notes`.
     #[oai(content_type = "text/csv")]
     Csv(PlainText<String>),
+    /// The same, with its character set named.
+    #[oai(content_type = "text/csv; charset=utf-8")]
+    CsvUtf8(PlainText<String>),
 }
 
 #[derive(Debug, ApiResponse)]
@@ -179,6 +182,18 @@ pub fn read(
         count += 1;
         if count > MAX_ROWS {
             return Err(FileProblem(format!("a file holds at most {MAX_ROWS} rows")));
+        }
+        if record.len() != header.len() {
+            problems.push(RowProblem {
+                row: row as u64,
+                field: "row".into(),
+                message: format!(
+                    "has {} cells where the header names {} columns",
+                    record.len(),
+                    header.len()
+                ),
+            });
+            continue;
         }
         if [0, 1, 2]
             .iter()
@@ -377,7 +392,7 @@ impl ImportApi {
     ) -> Result<ImportResponse, ApiError> {
         // Safe to send again as it is: rows already imported are on file the second time.
         policy::require(&auth.0, Action::LeadImport)?;
-        let ImportFile::Csv(PlainText(text)) = body;
+        let (ImportFile::Csv(PlainText(text)) | ImportFile::CsvUtf8(PlainText(text))) = body;
         let meta = http::metadata(req);
         let report = run(
             &self.state.write,

@@ -738,6 +738,9 @@ fn guardian_rule(
             "a minor's guardian is their father, mother or a court-appointed guardian"
         }
         (true, Some(g)) if g.pan.is_none() => "a minor's guardian gives their PAN",
+        (true, Some(g)) if g.pan.as_ref() == Some(&profile.pan) => {
+            "the guardian's PAN is not the minor's own"
+        }
         _ => return vec![],
     };
     vec![crate::input::Invalid {

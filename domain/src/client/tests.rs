@@ -1080,6 +1080,14 @@ fn interactions_and_follow_ups_on_a_client_and_closing_cancels_the_open_ones() {
             }),
         ]);
     Given::with(today())
+        .given(vec![onboarded(), scheduled(7)])
+        .when(ClientCommand::Work(WorkCommand::RescheduleFollowUp {
+            follow_up_id: Uuid::from_u128(7),
+            due_at: due,
+            reason: None,
+        }))
+        .then_expect_events(vec![]);
+    Given::with(today())
         .given(vec![onboarded(), closed()])
         .when(ClientCommand::Work(WorkCommand::ScheduleFollowUp {
             follow_up_id: Uuid::from_u128(7),

@@ -151,10 +151,18 @@ async fn save_search_words(
     suffix: &str,
     saved: &[(&LeadView, bool)],
 ) -> Result<(), ProjectionError> {
+    // Only leads whose words may have changed (or whose key is gone) are rewritten.
+    let saved: Vec<&(&LeadView, bool)> = saved
+        .iter()
+        .filter(|(v, shredded)| v.index_dirty || *shredded)
+        .collect();
+    if saved.is_empty() {
+        return Ok(());
+    }
     let ids: Vec<String> = saved.iter().map(|(v, _)| v.lead_id.to_string()).collect();
     let ids = serde_json::to_string(&ids).expect("ids serialize");
     let mut rows: Vec<(String, String)> = Vec::new();
-    for (v, shredded) in saved {
+    for (v, shredded) in saved.iter().copied() {
         if *shredded {
             continue;
         }

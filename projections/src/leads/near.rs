@@ -91,10 +91,18 @@ pub(super) async fn save(
     suffix: &str,
     saved: &[(&LeadView, bool)],
 ) -> Result<(), ProjectionError> {
+    // Only leads whose contacts or standing may have changed (or whose key is gone).
+    let saved: Vec<&(&LeadView, bool)> = saved
+        .iter()
+        .filter(|(v, shredded)| v.index_dirty || *shredded)
+        .collect();
+    if saved.is_empty() {
+        return Ok(());
+    }
     let ids: Vec<String> = saved.iter().map(|(v, _)| v.lead_id.to_string()).collect();
     let ids = serde_json::to_string(&ids).expect("ids serialize");
     let mut rows: Vec<(String, String, &str)> = Vec::new();
-    for (v, shredded) in saved {
+    for (v, shredded) in saved.iter().copied() {
         if *shredded {
             continue;
         }

@@ -94,6 +94,11 @@ pub struct LeadView {
     pub interactions: Vec<InteractionView>,
     #[serde(default)]
     pub privacy: PrivacyView,
+    /// Whether what the lead's search and near-duplicate rows are made of (name, notes,
+    /// contacts, status, archiving, erasure) changed in this batch; not stored. A view read
+    /// back has it false, a view started has it true.
+    #[serde(skip)]
+    pub index_dirty: bool,
 }
 
 /// Where the lead stands on data protection.
@@ -215,12 +220,26 @@ impl LeadView {
             follow_ups: vec![],
             interactions: vec![],
             privacy: PrivacyView::default(),
+            index_dirty: true,
         };
         v.score = v.compute_score();
         Some(v)
     }
 
     pub fn apply(&mut self, event: &LeadEvent, meta: &EventMetadata, sequence: i64, position: i64) {
+        if matches!(
+            event,
+            LeadEvent::LeadDetailsChanged(_)
+                | LeadEvent::LeadStatusChanged { .. }
+                | LeadEvent::LeadLost { .. }
+                | LeadEvent::LeadReopened { .. }
+                | LeadEvent::LeadConverted { .. }
+                | LeadEvent::LeadArchived { .. }
+                | LeadEvent::ErasureRequested { .. }
+                | LeadEvent::LeadErased
+        ) {
+            self.index_dirty = true;
+        }
         let at = meta.recorded_at;
         let actor = meta.actor_id.clone();
         let moved = |v: &mut LeadView, to: LeadStatus, reason: Option<String>| {
