@@ -72,44 +72,6 @@ pub const EVENTS: &[EventFields] = &[
         plain: &["/LeadAssigned/agent_id", "/LeadAssigned/previous_agent_id"],
     },
     EventFields {
-        event: "FollowUpScheduled",
-        personal: &["/FollowUpScheduled/note"],
-        plain: &[
-            "/FollowUpScheduled/follow_up_id",
-            "/FollowUpScheduled/due_at",
-            "/FollowUpScheduled/channel",
-        ],
-    },
-    EventFields {
-        event: "FollowUpRescheduled",
-        personal: &["/FollowUpRescheduled/reason"],
-        plain: &[
-            "/FollowUpRescheduled/follow_up_id",
-            "/FollowUpRescheduled/previous_due_at",
-            "/FollowUpRescheduled/due_at",
-        ],
-    },
-    EventFields {
-        event: "FollowUpCompleted",
-        personal: &["/FollowUpCompleted/outcome"],
-        plain: &["/FollowUpCompleted/follow_up_id"],
-    },
-    EventFields {
-        event: "FollowUpCancelled",
-        personal: &["/FollowUpCancelled/reason"],
-        plain: &["/FollowUpCancelled/follow_up_id"],
-    },
-    EventFields {
-        event: "InteractionLogged",
-        personal: &["/InteractionLogged/summary"],
-        plain: &[
-            "/InteractionLogged/interaction_id",
-            "/InteractionLogged/kind",
-            "/InteractionLogged/direction",
-            "/InteractionLogged/occurred_at",
-        ],
-    },
-    EventFields {
         event: "LeadArchived",
         personal: &["/LeadArchived/reason"],
         plain: &[],
@@ -128,4 +90,6 @@ pub const EVENTS: &[EventFields] = &[
 
 /// Every table of this aggregate's events (its own and the components' it embeds), for the
 /// registry of kinds ([`crate::kinds`]).
-pub const EVENT_TABLES: &[&[EventFields]] = &[EVENTS, crate::privacy::EVENTS];
+// Follow-ups and interactions are listed once, in the work log's table (clients share them).
+pub const EVENT_TABLES: &[&[EventFields]] =
+    &[EVENTS, crate::privacy::EVENTS, crate::worklog::EVENTS];

@@ -227,11 +227,10 @@ impl LeadView {
     }
 
     pub fn apply(&mut self, event: &LeadEvent, meta: &EventMetadata, sequence: i64, position: i64) {
+        // Moves between open statuses (and lost) change neither the words nor the contacts.
         if matches!(
             event,
             LeadEvent::LeadDetailsChanged(_)
-                | LeadEvent::LeadStatusChanged { .. }
-                | LeadEvent::LeadLost { .. }
                 | LeadEvent::LeadReopened { .. }
                 | LeadEvent::LeadConverted { .. }
                 | LeadEvent::LeadArchived { .. }
