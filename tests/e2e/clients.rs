@@ -1672,6 +1672,16 @@ async fn a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segme
     assert_eq!(s, 422, "{v}");
     let (s, v) = put(
         format!("/api/clients/{id}/nominees"),
+        json!({"nominees": [third("1e2")]}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("nominees[0].share")),
+        "{v}"
+    );
+    let (s, v) = put(
+        format!("/api/clients/{id}/nominees"),
         json!({"nominees": [third("33.33"), third("33.33"), third("33.34")]}),
     )
     .await;

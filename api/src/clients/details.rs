@@ -205,11 +205,18 @@ pub fn nominees(f: &mut Fields, items: &[NomineeEntry], today: chrono::NaiveDate
     for (i, n) in items.iter().enumerate() {
         let at = |field: &str| format!("nominees[{i}].{field}");
         let name = f.take(&at("name"), PersonName::parse(&n.name));
+        let plain = {
+            let s = n.share.trim();
+            !s.is_empty()
+                && s.chars().all(|c| c.is_ascii_digit() || c == '.')
+                && s.matches('.').count() <= 1
+        };
         let share = f.take(
             &at("share"),
-            n.share
-                .trim()
-                .parse::<rust_decimal::Decimal>()
+            Some(n.share.trim())
+                .filter(|_| plain)
+                .ok_or(())
+                .and_then(|s| s.parse::<rust_decimal::Decimal>().map_err(|_| ()))
                 .map_err(|_| {
                     domain::values::InvalidValue::new("not a percentage (e.g. 50 or 33.34)")
                 }),

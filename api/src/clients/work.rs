@@ -273,7 +273,12 @@ impl ClientWorkApi {
                 })
             })
             .collect();
-        all.reverse();
+        // Newest first by when they happened (a call logged late sorts where it belongs).
+        all.sort_by(|a, b| {
+            b.occurred_at
+                .cmp(&a.occurred_at)
+                .then(b.logged_at.cmp(&a.logged_at))
+        });
         http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
         let total = all.len();
         let items: Vec<InteractionOut> = all.into_iter().skip(start).take(limit).collect();

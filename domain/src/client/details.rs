@@ -584,6 +584,12 @@ impl ClientDetails {
                     format!("nominee {which} is a minor: name their guardian"),
                 );
             }
+            if !minor && n.date_of_birth.is_some() && n.guardian_name.is_some() {
+                c.fail(
+                    "nominees",
+                    format!("nominee {which} is an adult: a guardian is named only for a minor"),
+                );
+            }
         }
         if !self.nominees.is_empty() && total != Decimal::ONE_HUNDRED {
             c.fail(

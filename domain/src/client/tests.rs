@@ -806,6 +806,12 @@ fn nominee_shares_add_up_to_a_hundred_and_lists_have_one_primary() {
         ..nominee("Young One", "100")
     }];
     assert!(d.check(on)[0].message.contains("minor"));
+    d.nominees = vec![Nominee {
+        date_of_birth: Some(BirthDate::parse("1980-01-01", on).unwrap()),
+        guardian_name: Some(PersonName::parse("Someone").unwrap()),
+        ..nominee("Grown Up", "100")
+    }];
+    assert!(d.check(on)[0].message.contains("adult"));
     d.nominees.clear();
     d.emails[1].primary = true;
     d.bank_accounts[0].primary = false;
