@@ -82,7 +82,7 @@ fn accepted(id: Uuid, done: &commands::Committed) -> Json<Accepted> {
 mod records;
 
 pub use records::run_client_command;
-pub(crate) use records::{client_history_entries, visible_client};
+pub(crate) use records::{client_history_entries, edit_client, visible_client};
 
 fn text(f: &mut Fields, field: &str, raw: Option<&str>, max: usize) -> Option<Text> {
     f.opt(field, raw, |s| Text::parse(s, max))
@@ -134,28 +134,6 @@ fn client_filter(
         limit,
         cursor,
     })
-}
-
-impl ClientsApi {
-    /// Runs an edit of the client's record as an idempotent command (`ClientEdit`).
-    async fn edit(
-        &self,
-        req: &Request,
-        principal: &Principal,
-        id: Uuid,
-        key: Option<String>,
-        fingerprint: serde_json::Value,
-        command: ClientCommand,
-    ) -> Result<DoneResponse, ApiError> {
-        policy::require(principal, Action::ClientEdit)?;
-        idempotent(&self.state, key, req, fingerprint, || async {
-            let done =
-                run_client_command(&self.state, principal, Action::ClientEdit, id, command, req)
-                    .await?;
-            Ok(DoneResponse::Done(accepted(id, &done)))
-        })
-        .await
-    }
 }
 
 #[OpenApi]
@@ -688,8 +666,19 @@ impl ClientsApi {
             profile: profile.unwrap_or_default(),
             details: edit,
         };
-        self.edit(req, &auth.0, id.0, key.0, http::fingerprint(b), command)
-            .await
+        let id = id.0;
+        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(id, done));
+        edit_client(
+            &self.state,
+            req,
+            &auth.0,
+            id,
+            key.0,
+            http::fingerprint(b),
+            command,
+            answer,
+        )
+        .await
     }
 
     /// Replace a client's contacts
@@ -741,8 +730,19 @@ impl ClientsApi {
                 ..Default::default()
             },
         };
-        self.edit(req, &auth.0, id.0, key.0, http::fingerprint(b), command)
-            .await
+        let id = id.0;
+        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(id, done));
+        edit_client(
+            &self.state,
+            req,
+            &auth.0,
+            id,
+            key.0,
+            http::fingerprint(b),
+            command,
+            answer,
+        )
+        .await
     }
 
     /// Replace a client's addresses
@@ -780,13 +780,17 @@ impl ClientsApi {
                 ..Default::default()
             },
         };
-        self.edit(
+        let id = id.0;
+        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(id, done));
+        edit_client(
+            &self.state,
             req,
             &auth.0,
-            id.0,
+            id,
             key.0,
             http::fingerprint(&body.0),
             command,
+            answer,
         )
         .await
     }
@@ -827,13 +831,17 @@ impl ClientsApi {
                 ..Default::default()
             },
         };
-        self.edit(
+        let id = id.0;
+        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(id, done));
+        edit_client(
+            &self.state,
             req,
             &auth.0,
-            id.0,
+            id,
             key.0,
             http::fingerprint(&body.0),
             command,
+            answer,
         )
         .await
     }

@@ -36,6 +36,34 @@ pub async fn run_client_command(
     Ok(done)
 }
 
+/// Runs an edit of a client's record (`ClientEdit`) as an idempotent command, answering with
+/// what `answer` makes of where its events landed.
+pub(crate) async fn edit_client<R: crate::http::Replayable>(
+    state: &crate::http::AppState,
+    req: &Request,
+    principal: &Principal,
+    client_id: Uuid,
+    key: Option<String>,
+    fingerprint: serde_json::Value,
+    command: ClientCommand,
+    answer: impl FnOnce(&commands::Committed) -> R,
+) -> Result<R, ApiError> {
+    policy::require(principal, Action::ClientEdit)?;
+    idempotent(state, key, req, fingerprint, || async {
+        let done = run_client_command(
+            state,
+            principal,
+            Action::ClientEdit,
+            client_id,
+            command,
+            req,
+        )
+        .await?;
+        Ok(answer(&done))
+    })
+    .await
+}
+
 /// A client's events and their KYC's and portfolio's, oldest first, opened and with their metadata (history
 /// and export).
 pub(crate) async fn client_history_entries(

@@ -82,43 +82,7 @@ impl poem_openapi::types::Example for ClientFollowUpPage {
 }
 
 impl ClientWorkApi {
-    /// Runs a work-log command on the client as an idempotent edit (`ClientEdit`).
-    async fn run(
-        &self,
-        req: &Request,
-        p: &Principal,
-        client_id: Uuid,
-        key: Option<String>,
-        fingerprint: serde_json::Value,
-        command: impl FnOnce(&mut Fields) -> Option<WorkCommand>,
-        created: Option<(Uuid, String)>,
-    ) -> Result<CreatedResponse, ApiError> {
-        policy::require(p, Action::ClientEdit)?;
-        idempotent(&self.state, key, req, fingerprint, || async {
-            let mut f = Fields::default();
-            let command = command(&mut f);
-            f.finish()?;
-            let command = command.ok_or_else(|| ApiError::bad_request("invalid request"))?;
-            let done = run_client_command(
-                &self.state,
-                p,
-                Action::ClientEdit,
-                client_id,
-                ClientCommand::Work(command),
-                req,
-            )
-            .await?;
-            Ok(match created {
-                Some((id, location)) => CreatedResponse::Created(accepted(id, &done), location),
-                None => CreatedResponse::Created(
-                    accepted(client_id, &done),
-                    format!("/api/clients/{client_id}"),
-                ),
-            })
-        })
-        .await
-    }
-
+    /// Completing and cancelling a follow-up differ only in the command they send.
     async fn close(
         &self,
         req: &Request,
@@ -129,23 +93,23 @@ impl ClientWorkApi {
         command: impl FnOnce(Option<domain::values::Text>) -> WorkCommand,
     ) -> Result<DoneResponse, ApiError> {
         policy::require(p, Action::ClientEdit)?;
-        idempotent(&self.state, key, req, http::fingerprint(&body), || async {
-            let mut f = Fields::default();
-            let note = f.opt("note", body.note.as_deref(), |s| {
-                Text::parse(s, limits::REASON)
-            });
-            f.finish()?;
-            let done = run_client_command(
-                &self.state,
-                p,
-                Action::ClientEdit,
-                client_id,
-                ClientCommand::Work(command(note)),
-                req,
-            )
-            .await?;
-            Ok(DoneResponse::Done(accepted(client_id, &done)))
-        })
+        let mut f = Fields::default();
+        let note = f.opt("note", body.note.as_deref(), |s| {
+            Text::parse(s, limits::REASON)
+        });
+        f.finish()?;
+        let command = ClientCommand::Work(command(note));
+        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(client_id, done));
+        edit_client(
+            &self.state,
+            req,
+            p,
+            client_id,
+            key,
+            http::fingerprint(&body),
+            command,
+            answer,
+        )
         .await
     }
 }
@@ -176,27 +140,34 @@ impl ClientWorkApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<CreatedResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientEdit)?;
         let b = body.0;
+        let mut f = Fields::default();
+        let summary = f.take("summary", Text::parse(&b.summary, limits::SUMMARY));
+        f.finish()?;
+        let summary = summary.ok_or_else(|| ApiError::bad_request("summary"))?;
         let interaction_id = Uuid::now_v7();
+        let command = ClientCommand::Work(WorkCommand::LogInteraction {
+            interaction_id,
+            kind: b.kind.into(),
+            direction: b.direction.map(Into::into),
+            summary,
+            occurred_at: b.occurred_at.unwrap_or_else(Utc::now),
+            duration_minutes: b.duration_minutes,
+        });
         let location = format!("/api/clients/{}/interactions", id.0);
-        self.run(
+        let answer = |done: &commands::Committed| {
+            CreatedResponse::Created(accepted(interaction_id, done), location)
+        };
+        edit_client(
+            &self.state,
             req,
             &auth.0,
             id.0,
             key.0,
             http::fingerprint(&b),
-            |f| {
-                let summary = f.take("summary", Text::parse(&b.summary, limits::SUMMARY))?;
-                Some(WorkCommand::LogInteraction {
-                    interaction_id,
-                    kind: b.kind.into(),
-                    direction: b.direction.map(Into::into),
-                    summary,
-                    occurred_at: b.occurred_at.unwrap_or_else(Utc::now),
-                    duration_minutes: b.duration_minutes,
-                })
-            },
-            Some((interaction_id, location)),
+            command,
+            answer,
         )
         .await
     }
@@ -313,30 +284,33 @@ impl ClientWorkApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<CreatedResponse, ApiError> {
+        policy::require(&auth.0, Action::ClientEdit)?;
         let b = body.0;
+        let mut f = Fields::default();
+        let note = f.opt("note", b.note.as_deref(), |s| {
+            Text::parse(s, limits::REASON)
+        });
+        f.finish()?;
         let follow_up_id = Uuid::now_v7();
+        let command = ClientCommand::Work(WorkCommand::ScheduleFollowUp {
+            follow_up_id,
+            due_at: b.due_at,
+            channel: b.channel.into(),
+            note,
+        });
         let location = format!("/api/clients/{}", id.0);
-        self.run(
+        let answer = |done: &commands::Committed| {
+            CreatedResponse::Created(accepted(follow_up_id, done), location)
+        };
+        edit_client(
+            &self.state,
             req,
             &auth.0,
             id.0,
             key.0,
             http::fingerprint(&b),
-            |f| {
-                let note = f.opt("note", b.note.as_deref(), |s| {
-                    Text::parse(s, limits::REASON)
-                });
-                if b.note.is_some() && note.is_none() {
-                    return None;
-                }
-                Some(WorkCommand::ScheduleFollowUp {
-                    follow_up_id,
-                    due_at: b.due_at,
-                    channel: b.channel.into(),
-                    note,
-                })
-            },
-            Some((follow_up_id, location)),
+            command,
+            answer,
         )
         .await
     }
@@ -366,29 +340,30 @@ impl ClientWorkApi {
         #[oai(name = "If-Match")]
         _if_match: Key,
     ) -> Result<DoneResponse, ApiError> {
-        let b = body.0;
         policy::require(&auth.0, Action::ClientEdit)?;
-        idempotent(&self.state, key.0, req, http::fingerprint(&b), || async {
-            let mut f = Fields::default();
-            let reason = f.opt("reason", b.reason.as_deref(), |s| {
-                Text::parse(s, limits::REASON)
-            });
-            f.finish()?;
-            let done = run_client_command(
-                &self.state,
-                &auth.0,
-                Action::ClientEdit,
-                id.0,
-                ClientCommand::Work(WorkCommand::RescheduleFollowUp {
-                    follow_up_id: follow_up_id.0,
-                    due_at: b.due_at,
-                    reason,
-                }),
-                req,
-            )
-            .await?;
-            Ok(DoneResponse::Done(accepted(id.0, &done)))
-        })
+        let b = body.0;
+        let mut f = Fields::default();
+        let reason = f.opt("reason", b.reason.as_deref(), |s| {
+            Text::parse(s, limits::REASON)
+        });
+        f.finish()?;
+        let command = ClientCommand::Work(WorkCommand::RescheduleFollowUp {
+            follow_up_id: follow_up_id.0,
+            due_at: b.due_at,
+            reason,
+        });
+        let id = id.0;
+        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(id, done));
+        edit_client(
+            &self.state,
+            req,
+            &auth.0,
+            id,
+            key.0,
+            http::fingerprint(&b),
+            command,
+            answer,
+        )
         .await
     }
 
