@@ -47,7 +47,12 @@ pub type Apis = (
     users::UsersApi,
     audit::AuditApi,
     ops::OpsApi,
-    (leads::IntakeApi, leads::DuplicatesApi, leads::ImportApi),
+    (
+        leads::IntakeApi,
+        leads::DuplicatesApi,
+        leads::ImportApi,
+        leads::MergeApi,
+    ),
 );
 
 /// The OpenAPI service: every endpoint with the document's header.
@@ -120,7 +125,10 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
                 leads::DuplicatesApi {
                     state: state.clone(),
                 },
-                leads::ImportApi { state },
+                leads::ImportApi {
+                    state: state.clone(),
+                },
+                leads::MergeApi { state },
             ),
         ),
         "Broker CRM",

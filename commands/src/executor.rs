@@ -16,6 +16,7 @@ use store::EventMetadata;
 use store::{Db, LogSignal};
 
 use crate::log_store::{AppendFailure, LogStore};
+use store::append::AppendError;
 
 /// How often a command that lost an optimistic-lock race is retried before answering conflict.
 const MAX_RETRIES: usize = 4;
@@ -385,4 +386,143 @@ where
     pub async fn load(&self, id: &str) -> Result<(A, usize), CommandError<A::Error>> {
         self.store.load(id).await.map_err(CommandError::store)
     }
+}
+
+/// Which of the two records of [`execute_pair`] refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PairError<E1: std::error::Error, E2: std::error::Error> {
+    #[error(transparent)]
+    First(CommandError<E1>),
+    #[error(transparent)]
+    Second(CommandError<E2>),
+}
+
+/// One record of a pair: its executor, id, the access check on it as loaded.
+pub struct PairPart<'a, A: Aggregate + Send + Sync> {
+    pub executor: &'a Executor<A>,
+    pub id: String,
+    pub guard: &'a Guard<A>,
+}
+
+/// Decides a command on each of two records and appends both commands' events in one
+/// transaction: both land or neither does (a merge moves work from one record to another).
+/// The commands are made from both records as loaded (`commands`), again on every retry
+/// after a lost race. Both records' turns are taken, in one order for every caller.
+pub async fn execute_pair<A, B, F>(
+    first: PairPart<'_, A>,
+    second: PairPart<'_, B>,
+    commands: F,
+    metadata: &EventMetadata,
+) -> Result<(Committed, Committed), PairError<A::Error, B::Error>>
+where
+    A: Aggregate + Send + Sync,
+    A::Command: Clone + Send,
+    B: Aggregate + Send + Sync,
+    B::Command: Clone + Send,
+    F: Fn(&A, &B) -> Result<(A::Command, B::Command), A::Error>,
+{
+    let meta = metadata.to_map();
+    let (ka, kb) = ((A::TYPE, first.id.as_str()), (B::TYPE, second.id.as_str()));
+    let (_t1, _t2) = if ka <= kb {
+        let t1 = first.executor.queue(&first.id).lock_owned().await;
+        let t2 = second.executor.queue(&second.id).lock_owned().await;
+        (t1, t2)
+    } else {
+        let t2 = second.executor.queue(&second.id).lock_owned().await;
+        let t1 = first.executor.queue(&first.id).lock_owned().await;
+        (t1, t2)
+    };
+    for _ in 0..=MAX_RETRIES {
+        let (mut a, a_loaded) = first
+            .executor
+            .store
+            .load(&first.id)
+            .await
+            .map_err(|e| PairError::First(CommandError::store(e)))?;
+        let (mut b, b_loaded) = second
+            .executor
+            .store
+            .load(&second.id)
+            .await
+            .map_err(|e| PairError::Second(CommandError::store(e)))?;
+        (first.guard)(&a).map_err(|e| PairError::First(CommandError::Rejected(e)))?;
+        (second.guard)(&b).map_err(|e| PairError::Second(CommandError::Rejected(e)))?;
+        let (ca, cb) = commands(&a, &b).map_err(|e| PairError::First(CommandError::Rejected(e)))?;
+        let sink = EventSink::default();
+        let handled = a.handle(ca, &first.executor.services, &sink).await;
+        let a_events = sink.collect().await;
+        handled.map_err(|e| PairError::First(CommandError::Rejected(e)))?;
+        let sink = EventSink::default();
+        let handled = b.handle(cb, &second.executor.services, &sink).await;
+        let b_events = sink.collect().await;
+        handled.map_err(|e| PairError::Second(CommandError::Rejected(e)))?;
+        let fail1 = |e: AppendFailure| PairError::First(CommandError::Store(Box::new(e)));
+        let mut sa = first
+            .executor
+            .store
+            .seal(&first.id, a_loaded, &a_events, &meta, false)
+            .await
+            .map_err(fail1)?;
+        let mut sb = second
+            .executor
+            .store
+            .seal(&second.id, b_loaded, &b_events, &meta, false)
+            .await
+            .map_err(|e| PairError::Second(CommandError::Store(Box::new(e))))?;
+        let appended = first
+            .executor
+            .store
+            .appender()
+            .append_all(vec![sa.take(), sb.take()])
+            .await;
+        match appended {
+            Ok(positions) => {
+                first.executor.store.landed(sa);
+                second.executor.store.landed(sb);
+                // The sinks applied the events: both records are as their logs now end.
+                let (na, nb) = (a_events.len(), b_events.len());
+                first.executor.store.keep(&first.id, a, a_loaded + na);
+                second.executor.store.keep(&second.id, b, b_loaded + nb);
+                let top = |p: &Vec<i64>| p.iter().copied().max().unwrap_or(0);
+                let position = positions.iter().map(top).max().unwrap_or(0);
+                first.executor.signal.appended(position);
+                for (c, n) in [
+                    (&first.executor.counters, na),
+                    (&second.executor.counters, nb),
+                ] {
+                    c.commands.fetch_add(1, Ordering::Relaxed);
+                    c.events_appended.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                return Ok((
+                    Committed {
+                        position: positions.first().map(top).unwrap_or(0),
+                        appended: na,
+                        sequence: a_loaded + na,
+                    },
+                    Committed {
+                        position: positions.get(1).map(top).unwrap_or(0),
+                        appended: nb,
+                        sequence: b_loaded + nb,
+                    },
+                ));
+            }
+            Err(e @ (AppendError::Conflict | AppendError::KeyRace)) => {
+                // Either record may have lost: both forget a key they made.
+                let again = || match e {
+                    AppendError::KeyRace => AppendError::KeyRace,
+                    _ => AppendError::Conflict,
+                };
+                first.executor.store.lost(&sa, again());
+                second.executor.store.lost(&sb, again());
+                tokio::task::yield_now().await;
+            }
+            Err(e) => return Err(PairError::First(CommandError::store(e))),
+        }
+    }
+    first
+        .executor
+        .counters
+        .conflicts
+        .fetch_add(1, Ordering::Relaxed);
+    Err(PairError::First(CommandError::Conflict))
 }

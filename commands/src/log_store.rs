@@ -170,6 +170,27 @@ impl<A: Aggregate> LogStore<A> {
         metadata: &HashMap<String, String>,
         assume_new: bool,
     ) -> Result<Vec<i64>, AppendFailure> {
+        let mut sealed = self.seal(id, loaded, events, metadata, assume_new).await?;
+        match self.appender.append(sealed.take()).await {
+            Ok(positions) => {
+                self.landed(sealed);
+                Ok(positions)
+            }
+            Err(e) => Err(self.lost(&sealed, e)),
+        }
+    }
+
+    /// `events` after sequence `loaded` of aggregate `id`, sealed and chained, for an append
+    /// that lands together with another record's ([`Appender::append_all`]); tell the store
+    /// how it went with [`LogStore::landed`] or [`LogStore::lost`].
+    pub async fn seal(
+        &self,
+        id: &str,
+        loaded: usize,
+        events: &[A::Event],
+        metadata: &HashMap<String, String>,
+        assume_new: bool,
+    ) -> Result<SealedAppend, AppendFailure> {
         let metadata = serde_json::to_value(metadata).map_err(failed)?;
         let serialized = events
             .iter()
@@ -187,24 +208,32 @@ impl<A: Aggregate> LogStore<A> {
             })
             .collect::<Result<Vec<_>, serde_json::Error>>()
             .map_err(failed)?;
-        with_repo!(&self.repo, r => {
-            let mut sealed: SealedAppend = r
-                .seal_for_append::<A>(serialized, assume_new)
-                .await
-                .map_err(failed)?;
-            match self.appender.append(sealed.take()).await {
-                Ok(positions) => {
-                    r.appended(sealed);
-                    Ok(positions)
-                }
-                Err(AppendError::Conflict) => Err(AppendFailure::Raced),
-                Err(AppendError::KeyRace) => {
-                    r.key_lost(&sealed);
-                    Err(AppendFailure::Raced)
-                }
-                Err(e) => Err(failed(e)),
+        with_repo!(&self.repo, r => r
+            .seal_for_append::<A>(serialized, assume_new)
+            .await
+            .map_err(failed))
+    }
+
+    /// The sealed append is in: its key and last hash are known from now on.
+    pub fn landed(&self, sealed: SealedAppend) {
+        with_repo!(&self.repo, r => r.appended(sealed))
+    }
+
+    /// The sealed append did not land because of `e`: what to answer.
+    pub fn lost(&self, sealed: &SealedAppend, e: AppendError) -> AppendFailure {
+        match e {
+            AppendError::Conflict => AppendFailure::Raced,
+            AppendError::KeyRace => {
+                with_repo!(&self.repo, r => r.key_lost(sealed));
+                AppendFailure::Raced
             }
-        })
+            e => failed(e),
+        }
+    }
+
+    /// The process's writer of the store.
+    pub fn appender(&self) -> &Appender {
+        &self.appender
     }
 }
 

@@ -76,6 +76,7 @@ pub mod investments;
 pub mod kinds;
 pub mod kyc;
 pub mod lead;
+pub mod merge;
 pub mod personal;
 pub mod privacy;
 pub mod user;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::lead::{FollowUpChannel, InteractionDirection, InteractionKind};
+use crate::merge::{MovedFollowUp, Received};
 use crate::personal::EventFields;
 use crate::values::Text;
 
@@ -43,6 +44,13 @@ pub enum WorkCommand {
         occurred_at: DateTime<Utc>,
         duration_minutes: Option<u32>,
     },
+    /// Take over what a lead merged into this record had open.
+    ReceiveMerge {
+        from_lead: Uuid,
+        follow_ups: Vec<MovedFollowUp>,
+    },
+    /// Give back what `from_lead`'s merge moved here (its merge is being undone).
+    RevertMerge { from_lead: Uuid },
 }
 
 /// What happened in the work log.
@@ -76,6 +84,17 @@ pub enum WorkEvent {
         occurred_at: DateTime<Utc>,
         duration_minutes: Option<u32>,
     },
+    /// A lead was merged into this record; its open follow-ups moved here under new ids.
+    MergeReceived {
+        from_lead: Uuid,
+        follow_ups: Vec<MovedFollowUp>,
+    },
+    /// A merge into this record was undone: the follow-ups it moved here that were still
+    /// open went back.
+    MergeReverted {
+        from_lead: Uuid,
+        follow_ups: Vec<Uuid>,
+    },
 }
 
 impl WorkEvent {
@@ -86,6 +105,8 @@ impl WorkEvent {
             Self::FollowUpCompleted { .. } => "FollowUpCompleted",
             Self::FollowUpCancelled { .. } => "FollowUpCancelled",
             Self::InteractionLogged { .. } => "InteractionLogged",
+            Self::MergeReceived { .. } => "MergeReceived",
+            Self::MergeReverted { .. } => "MergeReverted",
         }
     }
 }
@@ -107,6 +128,8 @@ pub enum WorkError {
     InteractionInTheFuture,
     #[error("an interaction is recorded within ten years of when it happened")]
     InteractionTooOld,
+    #[error("that lead is not merged into this record")]
+    NotMergedHere,
 }
 
 /// The decision state of the work log.
@@ -116,6 +139,9 @@ pub struct WorkLog {
     open: BTreeMap<Uuid, DateTime<Utc>>,
     /// Every follow-up and interaction id ever used.
     ids: BTreeSet<Uuid>,
+    /// The leads merged into this record.
+    #[serde(default)]
+    received: Received,
 }
 
 impl WorkLog {
@@ -124,6 +150,16 @@ impl WorkLog {
         let mut open: Vec<_> = self.open.iter().map(|(id, due)| (*due, *id)).collect();
         open.sort();
         open.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// The leads merged into this record.
+    pub fn merged_here(&self) -> &Received {
+        &self.received
+    }
+
+    /// The due time of the open follow-up `id`.
+    pub fn open_due(&self, id: Uuid) -> Option<DateTime<Utc>> {
+        self.open.get(&id).copied()
     }
 
     /// Cancels every open follow-up (the account closed), with no text.
@@ -162,6 +198,32 @@ impl WorkLog {
         now: DateTime<Utc>,
     ) -> Result<Vec<WorkEvent>, WorkError> {
         Ok(vec![match command {
+            WorkCommand::ReceiveMerge {
+                from_lead,
+                follow_ups,
+            } => {
+                if self.received.holds(from_lead)
+                    || follow_ups
+                        .iter()
+                        .any(|f| self.ids.contains(&f.follow_up_id))
+                {
+                    return Err(WorkError::DuplicateId);
+                }
+                WorkEvent::MergeReceived {
+                    from_lead,
+                    follow_ups,
+                }
+            }
+            WorkCommand::RevertMerge { from_lead } => {
+                let (follow_ups, _) = self
+                    .received
+                    .give_back(from_lead, |id| self.open_due(id))
+                    .ok_or(WorkError::NotMergedHere)?;
+                WorkEvent::MergeReverted {
+                    from_lead,
+                    follow_ups,
+                }
+            }
             WorkCommand::ScheduleFollowUp {
                 follow_up_id,
                 due_at,
@@ -268,6 +330,25 @@ impl WorkLog {
             }
             WorkEvent::InteractionLogged { interaction_id, .. } => {
                 self.ids.insert(*interaction_id);
+            }
+            WorkEvent::MergeReceived {
+                from_lead,
+                follow_ups,
+            } => {
+                self.received.received(*from_lead, follow_ups);
+                for f in follow_ups {
+                    self.ids.insert(f.follow_up_id);
+                    self.open.insert(f.follow_up_id, f.due_at);
+                }
+            }
+            WorkEvent::MergeReverted {
+                from_lead,
+                follow_ups,
+            } => {
+                self.received.reverted(*from_lead);
+                for id in follow_ups {
+                    self.open.remove(id);
+                }
             }
         }
     }

@@ -75,7 +75,11 @@ pub fn kind_of(event_type: &str) -> Option<TimelineKind> {
         | "AccountMarkedDormant"
         | "AccountReactivated"
         | "RelationshipClosed"
-        | "RelationshipReopened" => Status,
+        | "RelationshipReopened"
+        | "LeadMerged"
+        | "LeadUnmerged"
+        | "MergeReceived"
+        | "MergeReverted" => Status,
         "TradeRecorded" | "TradeReversed" | "RiskProfiled" => Trade,
         "MarketingConsentGiven"
         | "MarketingConsentWithdrawn"

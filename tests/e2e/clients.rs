@@ -54,7 +54,7 @@ async fn converted_lead(app: &App, name: &str, email: &str) -> (String, String) 
     (lead, client)
 }
 
-fn new_client(lead: Option<&str>, pan: &str, rm: &str) -> Value {
+pub(crate) fn new_client(lead: Option<&str>, pan: &str, rm: &str) -> Value {
     json!({
         "lead_id": lead,
         "name": "Vikram Quillfeather",

@@ -13,6 +13,7 @@ mod errors;
 mod investments;
 mod kyc;
 mod leads;
+mod merge;
 mod privacy;
 mod processes;
 mod projection;

@@ -351,6 +351,9 @@ pub struct ClientFollowUpOut {
     pub note: Option<String>,
     /// Who scheduled it.
     pub scheduled_by: String,
+    /// The lead merged into this client that the follow-up moved from.
+    #[oai(skip_serializing_if_is_none)]
+    pub moved_from_lead: Option<Uuid>,
 }
 
 /// Where the person stands on data protection.
@@ -401,6 +404,8 @@ pub struct ClientOut {
     pub documents: Vec<DocumentOut>,
     /// Open follow-ups, soonest first.
     pub follow_ups: Vec<ClientFollowUpOut>,
+    /// The leads merged into this client (their interactions show in the client's list).
+    pub merged_leads: Vec<crate::dto::MergedLeadOut>,
     pub privacy: ClientPrivacyOut,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -458,8 +463,10 @@ impl From<&ClientView> for ClientOut {
                     channel: f.channel.into(),
                     note: f.note.clone(),
                     scheduled_by: f.scheduled_by.clone(),
+                    moved_from_lead: f.moved_from.map(|(lead, _)| lead),
                 })
                 .collect(),
+            merged_leads: v.merged_leads.iter().map(Into::into).collect(),
             privacy: ClientPrivacyOut {
                 erasure_requested_at: v.privacy.erasure_requested_at,
                 retention_until: v.privacy.retention_until,
@@ -530,7 +537,9 @@ impl poem_openapi::types::Example for ClientOut {
                 channel: crate::dto::FollowUpChannel::Meeting,
                 note: Some("Half-yearly portfolio review".into()),
                 scheduled_by: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f502".into(),
+                moved_from_lead: None,
             }],
+            merged_leads: vec![],
             privacy: ClientPrivacyOut {
                 erasure_requested_at: None,
                 retention_until: None,

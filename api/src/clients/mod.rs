@@ -433,10 +433,18 @@ impl ClientsApi {
         let view = policy::shown(&auth.0, view);
         http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
         let etag = format!("\"{}\"", view.version);
-        Ok(ClientResponse::Ok(
-            Json(ClientOut::shown(&view, self.state.write.retention)),
-            etag,
-        ))
+        let mut out = ClientOut::shown(&view, self.state.write.retention);
+        if !view.merged_leads.is_empty() {
+            // Notes of follow-ups moved from merged leads stay on those leads.
+            let merged =
+                crate::leads::merged_views(&self.state, &auth.0, req, &view.merged_leads).await?;
+            for (f, v) in out.follow_ups.iter_mut().zip(&view.follow_ups) {
+                if f.note.is_none() {
+                    f.note = crate::leads::moved_note(&merged, v.moved_from);
+                }
+            }
+        }
+        Ok(ClientResponse::Ok(Json(out), etag))
     }
 
     /// A client's history
@@ -530,6 +538,8 @@ impl ClientsApi {
         if let Some(lead) = view.lead_id {
             subjects.push(lead.to_string());
         }
+        // Leads merged into the client are the same person's history.
+        subjects.extend(view.merged_leads.iter().map(|m| m.lead_id.to_string()));
         let kinds: Vec<_> = kind.0.iter().map(|k| k.read()).collect();
         let rows =
             projections::client_timeline::page(&self.state.db, &subjects, &kinds, before, limit)

@@ -212,16 +212,6 @@ impl ClientWorkApi {
             )
             .into());
         }
-        let start = match cursor.0 {
-            None => 0,
-            Some(c) => c
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= view.interactions as usize)
-                .ok_or_else(|| {
-                    ApiError::field("cursor", "the cursor is not one this list handed out")
-                })?,
-        };
         let (events, _) =
             http::timeline::<projections::clients::ClientView>(&self.state, id.0, "client").await?;
         let mut all: Vec<InteractionOut> = events
@@ -241,15 +231,30 @@ impl ClientWorkApi {
                     duration_minutes: d["duration_minutes"].as_u64().map(|n| n as u32),
                     logged_by: e.actor_id.clone(),
                     logged_at: e.recorded_at,
+                    from_lead: None,
                 })
             })
             .collect();
+        // What the leads merged into the client logged shows here too.
+        let merged =
+            crate::leads::merged_views(&self.state, &auth.0, req, &view.merged_leads).await?;
+        all.extend(crate::leads::merged_interactions(&merged));
         // Newest first by when they happened (a call logged late sorts where it belongs).
         all.sort_by(|a, b| {
             b.occurred_at
                 .cmp(&a.occurred_at)
                 .then(b.logged_at.cmp(&a.logged_at))
         });
+        let start = match cursor.0 {
+            None => 0,
+            Some(c) => c
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= all.len())
+                .ok_or_else(|| {
+                    ApiError::field("cursor", "the cursor is not one this list handed out")
+                })?,
+        };
         http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
         let total = all.len();
         let items: Vec<InteractionOut> = all.into_iter().skip(start).take(limit).collect();

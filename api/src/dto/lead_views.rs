@@ -34,6 +34,9 @@ pub struct FollowUpOut {
     pub outcome: Option<String>,
     pub scheduled_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The lead merged into this record that the follow-up moved from.
+    #[oai(skip_serializing_if_is_none)]
+    pub moved_from_lead: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -46,6 +49,44 @@ pub struct InteractionOut {
     pub duration_minutes: Option<u32>,
     pub logged_by: String,
     pub logged_at: DateTime<Utc>,
+    /// The lead merged into this record that the interaction was logged on.
+    #[oai(skip_serializing_if_is_none)]
+    pub from_lead: Option<Uuid>,
+}
+
+/// The record a lead is merged into.
+#[derive(Debug, Clone, Object)]
+pub struct MergeTargetOut {
+    pub kind: W<domain::merge::MergeKind>,
+    pub id: Uuid,
+}
+
+impl From<domain::merge::MergeTarget> for MergeTargetOut {
+    fn from(t: domain::merge::MergeTarget) -> Self {
+        Self {
+            kind: W(t.kind),
+            id: t.id,
+        }
+    }
+}
+
+/// A lead merged into this record: its work shows here.
+#[derive(Debug, Clone, Object)]
+pub struct MergedLeadOut {
+    pub lead_id: Uuid,
+    /// Who merged it.
+    pub actor_id: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<&projections::leads::MergedLead> for MergedLeadOut {
+    fn from(m: &projections::leads::MergedLead) -> Self {
+        Self {
+            lead_id: m.lead_id,
+            actor_id: m.actor_id.clone(),
+            at: m.at,
+        }
+    }
 }
 
 /// A lead with its pipeline history, assignments, follow-ups and interactions.
@@ -82,8 +123,14 @@ pub struct LeadOut {
     pub status_history: Vec<StatusMoveOut>,
     pub assignments: Vec<AssignmentOut>,
     pub follow_ups: Vec<FollowUpOut>,
+    /// The lead's interactions, and those of the leads merged into it (with `from_lead`).
     pub interactions: Vec<InteractionOut>,
     pub privacy: PrivacyOut,
+    /// The record this lead is merged into: it takes no more changes until the merge is undone.
+    #[oai(skip_serializing_if_is_none)]
+    pub merged_into: Option<MergeTargetOut>,
+    /// The leads merged into this one.
+    pub merged_from: Vec<MergedLeadOut>,
 }
 
 /// Where the person stands on data protection.
@@ -219,6 +266,7 @@ impl From<&FollowUpView> for FollowUpOut {
             outcome: f.outcome.clone(),
             scheduled_at: f.scheduled_at,
             closed_at: f.closed_at,
+            moved_from_lead: f.moved_from.map(|(lead, _)| lead),
         }
     }
 }
@@ -234,6 +282,7 @@ impl From<&InteractionView> for InteractionOut {
             duration_minutes: i.duration_minutes,
             logged_by: i.logged_by.clone(),
             logged_at: i.logged_at,
+            from_lead: None,
         }
     }
 }
@@ -260,7 +309,7 @@ impl From<&LeadView> for LeadOut {
             channel: v.channel.into(),
             status: v.status.into(),
             // A restricted or erased person's lead takes no more sales moves.
-            allowed_moves: if v.archived || v.privacy.erasure_requested_at.is_some() {
+            allowed_moves: if !v.listed() || v.privacy.erasure_requested_at.is_some() {
                 vec![]
             } else {
                 domain::lead::Lead::allowed_moves(v.status, lost_from)
@@ -295,6 +344,8 @@ impl From<&LeadView> for LeadOut {
                     .collect(),
                 exports: v.privacy.exports.clone(),
             },
+            merged_into: v.merged_into.map(Into::into),
+            merged_from: v.merged_from.iter().map(Into::into).collect(),
         }
     }
 }
@@ -403,6 +454,7 @@ impl poem_openapi::types::Example for InteractionPage {
                 duration_minutes: Some(12),
                 logged_by: "0193a1b2-7c4d-7e5f-8a90-b1c2d3e4f506".into(),
                 logged_at: example_time(),
+                from_lead: None,
             }],
             next_cursor: None,
             total: 1,

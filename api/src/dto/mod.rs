@@ -210,6 +210,8 @@ pub enum FollowUpState {
     Open,
     Completed,
     Cancelled,
+    /// Moved by a merge to the record the lead was merged into (or back on undo).
+    Moved,
 }
 
 impl From<domain::lead::FollowUpState> for FollowUpState {
@@ -218,6 +220,7 @@ impl From<domain::lead::FollowUpState> for FollowUpState {
             domain::lead::FollowUpState::Open => Self::Open,
             domain::lead::FollowUpState::Completed => Self::Completed,
             domain::lead::FollowUpState::Cancelled => Self::Cancelled,
+            domain::lead::FollowUpState::Moved => Self::Moved,
         }
     }
 }

@@ -217,12 +217,15 @@ pub(crate) async fn history_entries(
 mod duplicates;
 pub mod import;
 mod intake;
+mod merge;
 mod pipeline;
 mod work;
 
 pub use duplicates::DuplicatesApi;
 pub use import::ImportApi;
 pub use intake::IntakeApi;
+pub use merge::MergeApi;
+pub(crate) use merge::{merged_interactions, merged_views, moved_note};
 pub use pipeline::PipelineApi;
 pub use work::FollowUpsApi;
 

@@ -97,7 +97,22 @@ impl PipelineApi {
         let view = policy::shown(&auth.0, view);
         http::record_access(&self.leads.state, req, "lead", id.0, AccessKind::Profile).await?;
         let etag = format!("\"{}\"", view.version);
-        Ok(LeadResponse::Ok(Json((&view).into()), etag))
+        let mut out = LeadOut::from(&view);
+        if !view.merged_from.is_empty() {
+            let merged =
+                super::merge::merged_views(&self.leads.state, &auth.0, req, &view.merged_from)
+                    .await?;
+            out.interactions
+                .extend(super::merge::merged_interactions(&merged));
+            out.interactions
+                .sort_by_key(|i| (i.occurred_at, i.logged_at));
+            for (f, v) in out.follow_ups.iter_mut().zip(&view.follow_ups) {
+                if f.note.is_none() {
+                    f.note = super::merge::moved_note(&merged, v.moved_from);
+                }
+            }
+        }
+        Ok(LeadResponse::Ok(Json(out), etag))
     }
 
     /// A lead's score, explained

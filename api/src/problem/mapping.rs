@@ -67,6 +67,11 @@ impl From<CommandError<LeadError>> for ApiError {
                     LeadError::DuplicateId => ApiError::conflict("duplicate-id", detail),
                     LeadError::Erased => ApiError::conflict("erased", detail),
                     LeadError::Restricted => ApiError::conflict("processing-restricted", detail),
+                    LeadError::Merged => ApiError::conflict("merged", detail),
+                    LeadError::NotMerged | LeadError::NotMergedHere => {
+                        ApiError::conflict("not-merged", detail)
+                    }
+                    LeadError::HoldsMerged => ApiError::conflict("holds-merged", detail),
                     LeadError::Privacy(e) => e.into(),
                 }
             }
@@ -123,6 +128,7 @@ impl From<CommandError<ClientError>> for ApiError {
                             WorkError::InteractionInTheFuture => {
                                 ApiError::field("occurred_at", "must not be in the future")
                             }
+                            WorkError::NotMergedHere => ApiError::conflict("not-merged", detail),
                         }
                     }
                     ClientError::Privacy(e) => e.into(),

@@ -4,6 +4,7 @@
 pub mod assignment;
 pub mod contacts;
 pub mod import;
+pub mod merge;
 
 use domain::access::{covers_lead, Actor, LeadScope};
 use domain::lead::{Lead, LeadCommand, LeadDetails, LeadError};

@@ -222,9 +222,10 @@ fn check_key(key: &NewKey, stored: Option<String>) -> Result<(), AppendError> {
 /// Appends taken at most in one group.
 const GROUP_MAX: usize = 256;
 
+/// Appends that land together or not at all (one command's, or a merge's two records').
 struct Request {
-    append: Append,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<i64>, AppendError>>,
+    appends: Vec<Append>,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<Vec<i64>>, AppendError>>,
 }
 
 /// Group commit: the appends of concurrent commands queue here, and one writer puts whatever
@@ -248,6 +249,13 @@ impl Appender {
 
     /// Appends `append` with whatever else is queued; its positions once committed.
     pub async fn append(&self, append: Append) -> Result<Vec<i64>, AppendError> {
+        let mut positions = self.append_all(vec![append]).await?;
+        Ok(positions.pop().unwrap_or_default())
+    }
+
+    /// Appends every one of `appends` in one transaction (with whatever else is queued): all
+    /// land or none does. The positions of each, once committed.
+    pub async fn append_all(&self, appends: Vec<Append>) -> Result<Vec<Vec<i64>>, AppendError> {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             tokio::spawn(writer(self.db.clone(), rx));
@@ -255,7 +263,7 @@ impl Appender {
         });
         let (reply, answer) = tokio::sync::oneshot::channel();
         queue
-            .send(Request { append, reply })
+            .send(Request { appends, reply })
             .map_err(|_| AppendError::Stopped)?;
         answer.await.map_err(|_| AppendError::Stopped)?
     }
@@ -277,25 +285,34 @@ async fn writer(db: Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Request>
                 Err(_) => break,
             }
         }
-        let (appends, replies): (Vec<Append>, Vec<_>) =
-            group.drain(..).map(|r| (r.append, r.reply)).unzip();
+        let mut sizes = Vec::with_capacity(group.len());
+        let mut replies = Vec::with_capacity(group.len());
+        let mut appends: Vec<Append> = Vec::with_capacity(group.len());
+        for r in group.drain(..) {
+            sizes.push(r.appends.len());
+            replies.push(r.reply);
+            appends.extend(r.appends);
+        }
         match append_group(&db, &appends).await {
-            Ok(positions) => {
-                for (reply, p) in replies.into_iter().zip(positions) {
-                    let _ = reply.send(Ok(p));
+            Ok(mut positions) => {
+                for (reply, n) in replies.into_iter().zip(sizes) {
+                    let rest = positions.split_off(n);
+                    let _ = reply.send(Ok(std::mem::replace(&mut positions, rest)));
                 }
             }
-            Err(e) if appends.len() == 1 => {
+            Err(e) if replies.len() == 1 => {
                 if let Some(reply) = replies.into_iter().next() {
                     let _ = reply.send(Err(e));
                 }
             }
             // One append lost a race (or its subject was shredded): the others are not to
-            // blame, each goes again alone.
+            // blame, each request goes again alone.
             Err(AppendError::Conflict | AppendError::KeyRace | AppendError::Shredded) => {
-                for (append, reply) in appends.iter().zip(replies) {
-                    let alone = append_group(&db, std::slice::from_ref(append)).await;
-                    let _ = reply.send(alone.map(|mut p| p.pop().unwrap_or_default()));
+                let mut rest = appends.as_slice();
+                for (reply, n) in replies.into_iter().zip(sizes) {
+                    let (mine, after) = rest.split_at(n);
+                    rest = after;
+                    let _ = reply.send(append_group(&db, mine).await);
                 }
             }
             // Anything else (the store unreachable, the outcome unknown) is every member's

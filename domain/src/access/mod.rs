@@ -68,6 +68,9 @@ pub enum Action {
     RecordsExport,
     /// Import leads from a file (admins: duplicates are checked against every lead).
     LeadImport,
+    /// Merge a duplicate lead into another lead or a client, and undo a merge (a data-quality
+    /// step for managers: it changes two records at once).
+    RecordMerge,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through the scopes).
@@ -100,6 +103,7 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | TradeRecord
                 | PortfolioRead
                 | RecordsExport
+                | RecordMerge
         ),
         RelationshipManager => matches!(
             action,

@@ -201,6 +201,11 @@ impl Client {
         self.work.open_follow_ups()
     }
 
+    /// The work done with the client (and what merged leads brought).
+    pub fn work(&self) -> &crate::worklog::WorkLog {
+        &self.work
+    }
+
     /// What the client declared beyond their identity.
     pub fn details(&self) -> &ClientDetails {
         &self.details
@@ -481,6 +486,15 @@ impl Client {
                 match &command {
                     // Closing a follow-up stays possible on a closed or restricted account so
                     // that due lists can be cleaned up (without new text once erased).
+                    // Giving back a merged lead's work too (a merge undone).
+                    crate::worklog::WorkCommand::RevertMerge { .. } => {
+                        if !self.onboarded {
+                            return Err(ClientError::NotFound);
+                        }
+                        if self.subject.is_erased() {
+                            return Err(ClientError::Erased);
+                        }
+                    }
                     crate::worklog::WorkCommand::CancelFollowUp { reason, .. } => {
                         if !self.onboarded {
                             return Err(ClientError::NotFound);

@@ -177,5 +177,9 @@ pub const EVENTS: &[EventFields] = &[
 
 /// Every table of this aggregate's events (its own and the components' it embeds), for the
 /// registry of kinds ([`crate::kinds`]).
-pub const EVENT_TABLES: &[&[EventFields]] =
-    &[EVENTS, crate::privacy::EVENTS, crate::worklog::EVENTS];
+pub const EVENT_TABLES: &[&[EventFields]] = &[
+    EVENTS,
+    crate::privacy::EVENTS,
+    crate::worklog::EVENTS,
+    crate::merge::SURVIVOR_EVENTS,
+];

@@ -417,6 +417,19 @@ fn every_string_field_of_every_event_is_classified() {
             occurred_at: closed_on(),
             duration_minutes: Some(30),
         }),
+        ClientEvent::Work(WorkEvent::MergeReceived {
+            from_lead: Uuid::from_u128(10),
+            follow_ups: vec![crate::merge::MovedFollowUp {
+                follow_up_id: Uuid::from_u128(11),
+                from_follow_up_id: Uuid::from_u128(12),
+                due_at: closed_on(),
+                channel: crate::lead::FollowUpChannel::Call,
+            }],
+        }),
+        ClientEvent::Work(WorkEvent::MergeReverted {
+            from_lead: Uuid::from_u128(10),
+            follow_ups: vec![Uuid::from_u128(11)],
+        }),
     ];
     for e in &events {
         let back: ClientEvent = serde_json::from_value(serde_json::to_value(e).unwrap()).unwrap();
@@ -1102,4 +1115,60 @@ fn interactions_and_follow_ups_on_a_client_and_closing_cancels_the_open_ones() {
             note: None,
         }))
         .then_expect_error(ClientError::Closed);
+}
+
+#[test]
+fn a_client_takes_over_a_merged_leads_follow_ups_and_gives_back_the_open_ones() {
+    use crate::lead::FollowUpChannel;
+    use crate::merge::MovedFollowUp;
+    use crate::worklog::{WorkCommand, WorkError, WorkEvent};
+    let due = Utc.with_ymd_and_hms(2026, 12, 5, 10, 0, 0).unwrap();
+    let moved = |n: u128| MovedFollowUp {
+        follow_up_id: Uuid::from_u128(n),
+        from_follow_up_id: Uuid::from_u128(n + 100),
+        due_at: due,
+        channel: FollowUpChannel::Call,
+    };
+    let lead = Uuid::from_u128(77);
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::Work(WorkCommand::ReceiveMerge {
+            from_lead: lead,
+            follow_ups: vec![moved(1), moved(2)],
+        }))
+        .then_expect_events(vec![ClientEvent::Work(WorkEvent::MergeReceived {
+            from_lead: lead,
+            follow_ups: vec![moved(1), moved(2)],
+        })]);
+    let received = ClientEvent::Work(WorkEvent::MergeReceived {
+        from_lead: lead,
+        follow_ups: vec![moved(1), moved(2)],
+    });
+    let cancelled = ClientEvent::Work(WorkEvent::FollowUpCancelled {
+        follow_up_id: Uuid::from_u128(2),
+        reason: None,
+    });
+    Given::with(today())
+        .given(vec![onboarded(), received.clone(), cancelled])
+        .when(ClientCommand::Work(WorkCommand::RevertMerge {
+            from_lead: lead,
+        }))
+        .then_expect_events(vec![ClientEvent::Work(WorkEvent::MergeReverted {
+            from_lead: lead,
+            follow_ups: vec![Uuid::from_u128(1)],
+        })]);
+    Given::with(today())
+        .given(vec![onboarded()])
+        .when(ClientCommand::Work(WorkCommand::RevertMerge {
+            from_lead: lead,
+        }))
+        .then_expect_error(ClientError::Work(WorkError::NotMergedHere));
+    // Merged in twice: refused.
+    Given::with(today())
+        .given(vec![onboarded(), received])
+        .when(ClientCommand::Work(WorkCommand::ReceiveMerge {
+            from_lead: lead,
+            follow_ups: vec![],
+        }))
+        .then_expect_error(ClientError::Work(WorkError::DuplicateId));
 }

@@ -5,6 +5,7 @@ use super::{
     CaptureChannel, FollowUpChannel, InteractionDirection, InteractionKind, LeadDetails,
     LeadDetailsChange, LeadStatus,
 };
+use crate::merge::{MergeTarget, MovedFollowUp, ReopenedFollowUp};
 use crate::privacy::PrivacyCommand;
 use crate::values::Text;
 
@@ -61,6 +62,25 @@ pub enum LeadCommand {
     },
     Archive {
         reason: Option<Text>,
+    },
+    /// Merge this lead into `into` (the use case makes the survivor's `ReceiveMerge` from it).
+    Merge {
+        into: MergeTarget,
+        reason: Option<Text>,
+    },
+    /// Take over what a lead merged into this one had open.
+    ReceiveMerge {
+        from_lead: Uuid,
+        follow_ups: Vec<MovedFollowUp>,
+    },
+    /// Undo this lead's merge, taking back `follow_ups` (those still open on the survivor).
+    Unmerge {
+        follow_ups: Vec<ReopenedFollowUp>,
+        reason: Option<Text>,
+    },
+    /// Give back what `from_lead`'s merge moved here (its merge is being undone).
+    RevertMerge {
+        from_lead: Uuid,
     },
     /// Record that the subject's key is destroyed now; refused while anything blocks it.
     Erase,

@@ -44,6 +44,14 @@ pub enum LeadError {
         "the person asked for erasure: processing is restricted to privacy and compliance steps"
     )]
     Restricted,
+    #[error("the lead is merged into another record; undo the merge to change it")]
+    Merged,
+    #[error("the lead is not merged into another record")]
+    NotMerged,
+    #[error("other leads are merged into this lead; undo those merges first")]
+    HoldsMerged,
+    #[error("that lead is not merged into this record")]
+    NotMergedHere,
     #[error(transparent)]
     Privacy(#[from] PrivacyError),
 }

@@ -7,6 +7,7 @@ use super::{
     CaptureChannel, ContactMethod, FollowUpChannel, InteractionDirection, InteractionKind,
     LeadDetails, LeadSource, LeadStatus,
 };
+use crate::merge::{MergeTarget, MovedFollowUp, ReopenedFollowUp};
 use crate::privacy::PrivacyEvent;
 use crate::values::{Email, PersonName, Phone, Text};
 
@@ -73,6 +74,31 @@ pub enum LeadEvent {
     },
     LeadArchived {
         reason: Option<Text>,
+    },
+    /// Merged into another lead or a client (a duplicate of the same person): the lead takes no
+    /// more changes; its open `follow_ups` moved to the survivor.
+    LeadMerged {
+        into: MergeTarget,
+        follow_ups: Vec<Uuid>,
+        reason: Option<Text>,
+    },
+    /// The merge was undone: the lead is on its own again and takes back the follow-ups that
+    /// were still open on the survivor.
+    LeadUnmerged {
+        from: MergeTarget,
+        follow_ups: Vec<ReopenedFollowUp>,
+        reason: Option<Text>,
+    },
+    /// Another lead was merged into this one; its open follow-ups moved here under new ids.
+    MergeReceived {
+        from_lead: Uuid,
+        follow_ups: Vec<MovedFollowUp>,
+    },
+    /// A merge into this lead was undone: the follow-ups it moved here that were still open
+    /// went back.
+    MergeReverted {
+        from_lead: Uuid,
+        follow_ups: Vec<Uuid>,
     },
     /// The person asked for their data to be erased (DPDP / GDPR). Processing is restricted
     /// from now on; `retention_required` says a record-keeping duty delays the shred.
@@ -234,6 +260,10 @@ impl LeadEvent {
             Self::FollowUpCancelled { .. } => "FollowUpCancelled",
             Self::InteractionLogged { .. } => "InteractionLogged",
             Self::LeadArchived { .. } => "LeadArchived",
+            Self::LeadMerged { .. } => "LeadMerged",
+            Self::LeadUnmerged { .. } => "LeadUnmerged",
+            Self::MergeReceived { .. } => "MergeReceived",
+            Self::MergeReverted { .. } => "MergeReverted",
             Self::ErasureRequested { .. } => "ErasureRequested",
             Self::LeadErased => "LeadErased",
             Self::Privacy(e) => e.name(),

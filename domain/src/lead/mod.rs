@@ -25,6 +25,7 @@ pub use errors::LeadError;
 pub use events::{LeadDetailsChange, LeadEvent};
 pub use personal::{upcasters, EVENT_TABLES};
 
+use crate::merge::{MergeTarget, MovedFollowUp, Received};
 use crate::privacy::DataSubject;
 pub use crate::privacy::MarketingChannel;
 use crate::values::{Email, PersonName, Phone, Text};
@@ -71,12 +72,15 @@ pub enum FollowUpState {
     Open,
     Completed,
     Cancelled,
+    /// Moved to the record this lead was merged into (or back to the lead merged here).
+    Moved,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct FollowUp {
     state: FollowUpState,
     due_at: chrono::DateTime<chrono::Utc>,
+    channel: FollowUpChannel,
 }
 
 /// The decision state of a lead: only what its rules need.
@@ -95,6 +99,10 @@ pub struct Lead {
     retention_required: bool,
     /// The person's privacy state; linked to the client account the lead became.
     subject: DataSubject,
+    /// The record this lead is merged into, while it is.
+    merged_into: Option<MergeTarget>,
+    /// The leads merged into this one.
+    received: Received,
 }
 
 /// What the Lead aggregate needs from outside: the clock.
@@ -117,6 +125,41 @@ impl Lead {
     /// The person's privacy state.
     pub fn subject(&self) -> &DataSubject {
         &self.subject
+    }
+
+    /// The record this lead is merged into, while it is.
+    pub fn merged_into(&self) -> Option<MergeTarget> {
+        self.merged_into
+    }
+
+    /// The leads merged into this one.
+    pub fn merged_here(&self) -> &Received {
+        &self.received
+    }
+
+    /// The open follow-ups, as they move to a survivor under new ids.
+    pub fn follow_ups_to_move(&self) -> Vec<MovedFollowUp> {
+        let mut open: Vec<MovedFollowUp> = self
+            .follow_ups
+            .iter()
+            .filter(|(_, f)| f.state == FollowUpState::Open)
+            .map(|(id, f)| MovedFollowUp {
+                follow_up_id: Uuid::now_v7(),
+                from_follow_up_id: *id,
+                due_at: f.due_at,
+                channel: f.channel,
+            })
+            .collect();
+        open.sort_by_key(|f| (f.due_at, f.from_follow_up_id));
+        open
+    }
+
+    /// The due time of the open follow-up `id`.
+    pub fn open_due(&self, id: Uuid) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.follow_ups
+            .get(&id)
+            .filter(|f| f.state == FollowUpState::Open)
+            .map(|f| f.due_at)
     }
 
     pub fn is_captured(&self) -> bool {
@@ -161,6 +204,9 @@ impl Lead {
         if self.subject.erasure_requested() {
             return Err(LeadError::Restricted);
         }
+        if self.merged_into.is_some() {
+            return Err(LeadError::Merged);
+        }
         if self.archived {
             return Err(LeadError::Archived);
         }
@@ -169,6 +215,14 @@ impl Lead {
             return Err(LeadError::Converted);
         }
         Ok(status)
+    }
+
+    fn set_state(&mut self, ids: &[Uuid], state: FollowUpState) {
+        for id in ids {
+            if let Some(f) = self.follow_ups.get_mut(id) {
+                f.state = state;
+            }
+        }
     }
 
     fn open_follow_up(&self, id: Uuid) -> Result<&FollowUp, LeadError> {
@@ -180,6 +234,7 @@ impl Lead {
             FollowUpState::Open => Ok(f),
             FollowUpState::Completed => Err(LeadError::FollowUpClosed("completed")),
             FollowUpState::Cancelled => Err(LeadError::FollowUpClosed("cancelled")),
+            FollowUpState::Moved => Err(LeadError::FollowUpClosed("moved by a merge")),
         }
     }
 
@@ -366,6 +421,9 @@ impl Lead {
                 if self.subject.erasure_requested() {
                     return Err(LeadError::Restricted);
                 }
+                if self.merged_into.is_some() {
+                    return Err(LeadError::Merged);
+                }
                 if self.archived {
                     return Err(LeadError::Archived);
                 }
@@ -385,6 +443,68 @@ impl Lead {
                     summary,
                     occurred_at,
                     duration_minutes,
+                }])
+            }
+            LeadCommand::Merge { into, reason } => {
+                self.ensure_changeable()?;
+                if !self.received.is_empty() {
+                    return Err(LeadError::HoldsMerged);
+                }
+                Ok(vec![LeadEvent::LeadMerged {
+                    into,
+                    follow_ups: self
+                        .follow_ups_to_move()
+                        .into_iter()
+                        .map(|f| f.from_follow_up_id)
+                        .collect(),
+                    reason,
+                }])
+            }
+            LeadCommand::ReceiveMerge {
+                from_lead,
+                follow_ups,
+            } => {
+                self.ensure_changeable()?;
+                if self.received.holds(from_lead)
+                    || follow_ups
+                        .iter()
+                        .any(|f| self.follow_ups.contains_key(&f.follow_up_id))
+                {
+                    return Err(LeadError::DuplicateId);
+                }
+                Ok(vec![LeadEvent::MergeReceived {
+                    from_lead,
+                    follow_ups,
+                }])
+            }
+            LeadCommand::Unmerge { follow_ups, reason } => {
+                if !self.captured {
+                    return Err(LeadError::NotFound);
+                }
+                if self.subject.is_erased() {
+                    return Err(LeadError::Erased);
+                }
+                let from = self.merged_into.ok_or(LeadError::NotMerged)?;
+                Ok(vec![LeadEvent::LeadUnmerged {
+                    from,
+                    follow_ups,
+                    reason,
+                }])
+            }
+            LeadCommand::RevertMerge { from_lead } => {
+                if !self.captured {
+                    return Err(LeadError::NotFound);
+                }
+                if self.subject.is_erased() {
+                    return Err(LeadError::Erased);
+                }
+                let (follow_ups, _) = self
+                    .received
+                    .give_back(from_lead, |id| self.open_due(id))
+                    .ok_or(LeadError::NotMergedHere)?;
+                Ok(vec![LeadEvent::MergeReverted {
+                    from_lead,
+                    follow_ups,
                 }])
             }
             LeadCommand::Privacy(_) | LeadCommand::Erase | LeadCommand::EraseWithClient => {
@@ -469,6 +589,7 @@ impl Aggregate for Lead {
             LeadEvent::FollowUpScheduled {
                 follow_up_id,
                 due_at,
+                channel,
                 ..
             } => {
                 self.follow_ups.insert(
@@ -476,6 +597,7 @@ impl Aggregate for Lead {
                     FollowUp {
                         state: FollowUpState::Open,
                         due_at,
+                        channel,
                     },
                 );
             }
@@ -502,6 +624,44 @@ impl Aggregate for Lead {
                 self.interactions.insert(interaction_id);
             }
             LeadEvent::LeadArchived { .. } => self.archived = true,
+            LeadEvent::LeadMerged {
+                into, follow_ups, ..
+            } => {
+                self.merged_into = Some(into);
+                self.set_state(&follow_ups, FollowUpState::Moved);
+            }
+            LeadEvent::LeadUnmerged { follow_ups, .. } => {
+                self.merged_into = None;
+                for f in follow_ups {
+                    if let Some(mine) = self.follow_ups.get_mut(&f.follow_up_id) {
+                        mine.state = FollowUpState::Open;
+                        mine.due_at = f.due_at;
+                    }
+                }
+            }
+            LeadEvent::MergeReceived {
+                from_lead,
+                follow_ups,
+            } => {
+                self.received.received(from_lead, &follow_ups);
+                for f in follow_ups {
+                    self.follow_ups.insert(
+                        f.follow_up_id,
+                        FollowUp {
+                            state: FollowUpState::Open,
+                            due_at: f.due_at,
+                            channel: f.channel,
+                        },
+                    );
+                }
+            }
+            LeadEvent::MergeReverted {
+                from_lead,
+                follow_ups,
+            } => {
+                self.received.reverted(from_lead);
+                self.set_state(&follow_ups, FollowUpState::Moved);
+            }
             LeadEvent::ErasureRequested {
                 retention_required, ..
             } => {

@@ -82,6 +82,25 @@ pub const EVENTS: &[EventFields] = &[
         plain: &[],
     },
     EventFields {
+        event: "LeadMerged",
+        personal: &["/LeadMerged/reason"],
+        plain: &[
+            "/LeadMerged/into/kind",
+            "/LeadMerged/into/id",
+            "/LeadMerged/follow_ups/*",
+        ],
+    },
+    EventFields {
+        event: "LeadUnmerged",
+        personal: &["/LeadUnmerged/reason"],
+        plain: &[
+            "/LeadUnmerged/from/kind",
+            "/LeadUnmerged/from/id",
+            "/LeadUnmerged/follow_ups/*/follow_up_id",
+            "/LeadUnmerged/follow_ups/*/due_at",
+        ],
+    },
+    EventFields {
         event: "LeadErased",
         personal: &[],
         plain: &[],
@@ -91,5 +110,9 @@ pub const EVENTS: &[EventFields] = &[
 /// Every table of this aggregate's events (its own and the components' it embeds), for the
 /// registry of kinds ([`crate::kinds`]).
 // Follow-ups and interactions are listed once, in the work log's table (clients share them).
-pub const EVENT_TABLES: &[&[EventFields]] =
-    &[EVENTS, crate::privacy::EVENTS, crate::worklog::EVENTS];
+pub const EVENT_TABLES: &[&[EventFields]] = &[
+    EVENTS,
+    crate::privacy::EVENTS,
+    crate::worklog::EVENTS,
+    crate::merge::SURVIVOR_EVENTS,
+];

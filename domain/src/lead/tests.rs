@@ -639,6 +639,27 @@ fn every_string_field_of_every_event_is_classified() {
         LeadEvent::LeadArchived {
             reason: why.clone(),
         },
+        LeadEvent::LeadMerged {
+            into: target(),
+            follow_ups: vec![id(4)],
+            reason: why.clone(),
+        },
+        LeadEvent::LeadUnmerged {
+            from: target(),
+            follow_ups: vec![crate::merge::ReopenedFollowUp {
+                follow_up_id: id(4),
+                due_at: now(),
+            }],
+            reason: why.clone(),
+        },
+        LeadEvent::MergeReceived {
+            from_lead: id(6),
+            follow_ups: vec![moved_in(7, 8)],
+        },
+        LeadEvent::MergeReverted {
+            from_lead: id(6),
+            follow_ups: vec![id(7)],
+        },
         LeadEvent::ErasureRequested {
             reason: why.clone(),
             retention_required: false,
@@ -781,4 +802,190 @@ fn a_lead_lost_or_converted_closes_its_open_follow_ups() {
                 reason: Some(text("the lead was converted")),
             },
         ]);
+}
+
+fn target() -> crate::merge::MergeTarget {
+    crate::merge::MergeTarget {
+        kind: crate::merge::MergeKind::Lead,
+        id: id(50),
+    }
+}
+
+fn moved_in(here: u128, there: u128) -> crate::merge::MovedFollowUp {
+    crate::merge::MovedFollowUp {
+        follow_up_id: id(here),
+        from_follow_up_id: id(there),
+        due_at: now() + Duration::days(1),
+        channel: FollowUpChannel::Call,
+    }
+}
+
+fn scheduled(n: u128, days: i64) -> LeadEvent {
+    LeadEvent::FollowUpScheduled {
+        follow_up_id: id(n),
+        due_at: now() + Duration::days(days),
+        channel: FollowUpChannel::Call,
+        note: None,
+    }
+}
+
+#[test]
+fn a_merged_lead_lists_its_open_follow_ups_as_moved_and_takes_no_more_changes() {
+    Given::with(services())
+        .given(vec![
+            captured(),
+            scheduled(10, 2),
+            scheduled(11, 1),
+            LeadEvent::FollowUpCompleted {
+                follow_up_id: id(10),
+                outcome: None,
+            },
+            scheduled(12, 3),
+        ])
+        .when(LeadCommand::Merge {
+            into: target(),
+            reason: Some(text("same person")),
+        })
+        .then_expect_events(vec![LeadEvent::LeadMerged {
+            into: target(),
+            // Open ones only, soonest first.
+            follow_ups: vec![id(11), id(12)],
+            reason: Some(text("same person")),
+        }]);
+    let merged = LeadEvent::LeadMerged {
+        into: target(),
+        follow_ups: vec![],
+        reason: None,
+    };
+    for command in [
+        change_status(LeadStatus::Contacted, None),
+        LeadCommand::Merge {
+            into: target(),
+            reason: None,
+        },
+        LeadCommand::LogInteraction {
+            interaction_id: id(20),
+            kind: InteractionKind::Note,
+            direction: None,
+            summary: text("x"),
+            occurred_at: now(),
+            duration_minutes: None,
+        },
+    ] {
+        Given::with(services())
+            .given(vec![captured(), merged.clone()])
+            .when(command)
+            .then_expect_error(LeadError::Merged);
+    }
+}
+
+#[test]
+fn a_lead_holding_merged_leads_is_not_merged_on_and_a_lead_not_merged_is_not_undone() {
+    Given::with(services())
+        .given(vec![
+            captured(),
+            LeadEvent::MergeReceived {
+                from_lead: id(6),
+                follow_ups: vec![],
+            },
+        ])
+        .when(LeadCommand::Merge {
+            into: target(),
+            reason: None,
+        })
+        .then_expect_error(LeadError::HoldsMerged);
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::Unmerge {
+            follow_ups: vec![],
+            reason: None,
+        })
+        .then_expect_error(LeadError::NotMerged);
+    Given::with(services())
+        .given(vec![captured()])
+        .when(LeadCommand::RevertMerge { from_lead: id(6) })
+        .then_expect_error(LeadError::NotMergedHere);
+}
+
+#[test]
+fn the_survivor_works_moved_follow_ups_and_gives_back_only_those_still_open() {
+    let received = LeadEvent::MergeReceived {
+        from_lead: id(6),
+        follow_ups: vec![moved_in(7, 70), moved_in(8, 80)],
+    };
+    // A moved follow-up is the survivor's to complete.
+    Given::with(services())
+        .given(vec![captured(), received.clone()])
+        .when(LeadCommand::CompleteFollowUp {
+            follow_up_id: id(7),
+            outcome: None,
+        })
+        .then_expect_events(vec![LeadEvent::FollowUpCompleted {
+            follow_up_id: id(7),
+            outcome: None,
+        }]);
+    Given::with(services())
+        .given(vec![
+            captured(),
+            received,
+            LeadEvent::FollowUpCompleted {
+                follow_up_id: id(7),
+                outcome: None,
+            },
+        ])
+        .when(LeadCommand::RevertMerge { from_lead: id(6) })
+        .then_expect_events(vec![LeadEvent::MergeReverted {
+            from_lead: id(6),
+            follow_ups: vec![id(8)],
+        }]);
+}
+
+#[test]
+fn an_undone_merge_reopens_the_follow_ups_given_back_and_the_lead_takes_changes_again() {
+    let back = crate::merge::ReopenedFollowUp {
+        follow_up_id: id(11),
+        due_at: now() + Duration::days(5),
+    };
+    Given::with(services())
+        .given(vec![
+            captured(),
+            scheduled(11, 1),
+            LeadEvent::LeadMerged {
+                into: target(),
+                follow_ups: vec![id(11)],
+                reason: None,
+            },
+            LeadEvent::LeadUnmerged {
+                from: target(),
+                follow_ups: vec![back],
+                reason: None,
+            },
+        ])
+        .when(LeadCommand::RescheduleFollowUp {
+            follow_up_id: id(11),
+            due_at: now() + Duration::days(6),
+            reason: None,
+        })
+        .then_expect_events(vec![LeadEvent::FollowUpRescheduled {
+            follow_up_id: id(11),
+            previous_due_at: now() + Duration::days(5),
+            due_at: now() + Duration::days(6),
+            reason: None,
+        }]);
+    // While merged, the follow-up was the survivor's.
+    Given::with(services())
+        .given(vec![
+            captured(),
+            scheduled(11, 1),
+            LeadEvent::LeadMerged {
+                into: target(),
+                follow_ups: vec![id(11)],
+                reason: None,
+            },
+        ])
+        .when(LeadCommand::CancelFollowUp {
+            follow_up_id: id(11),
+            reason: None,
+        })
+        .then_expect_error(LeadError::FollowUpClosed("moved by a merge"));
 }

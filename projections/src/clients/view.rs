@@ -86,6 +86,9 @@ pub struct ClientView {
     /// Interactions logged.
     #[serde(default)]
     pub interactions: u32,
+    /// The leads merged into this client now (their interactions show here, read from them).
+    #[serde(default)]
+    pub merged_leads: Vec<crate::leads::MergedLead>,
     pub privacy: ClientPrivacy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -102,6 +105,10 @@ pub struct ClientFollowUpView {
     pub channel: domain::lead::FollowUpChannel,
     pub note: Option<String>,
     pub scheduled_by: String,
+    /// The lead (merged into this client) the follow-up moved from, and its id there (where
+    /// its note stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<(Uuid, Uuid)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,6 +191,7 @@ impl ClientView {
             follow_ups: Vec::new(),
             last_interaction_at: None,
             interactions: 0,
+            merged_leads: Vec::new(),
             privacy: ClientPrivacy::default(),
             created_at: meta.recorded_at,
             updated_at: meta.recorded_at,
@@ -337,6 +345,7 @@ impl ClientView {
                     channel: *channel,
                     note: note.as_ref().map(|n| n.as_str().into()),
                     scheduled_by: meta.actor_id.clone(),
+                    moved_from: None,
                 });
             }
             WorkEvent::FollowUpRescheduled {
@@ -359,6 +368,33 @@ impl ClientView {
             WorkEvent::InteractionLogged { occurred_at, .. } => {
                 self.interactions += 1;
                 self.last_interaction_at = self.last_interaction_at.max(Some(*occurred_at));
+            }
+            WorkEvent::MergeReceived {
+                from_lead,
+                follow_ups,
+            } => {
+                self.merged_leads.push(crate::leads::MergedLead {
+                    lead_id: *from_lead,
+                    actor_id: meta.actor_id.clone(),
+                    at: meta.recorded_at,
+                });
+                self.follow_ups
+                    .extend(follow_ups.iter().map(|f| ClientFollowUpView {
+                        follow_up_id: f.follow_up_id,
+                        due_at: f.due_at,
+                        channel: f.channel,
+                        note: None,
+                        scheduled_by: meta.actor_id.clone(),
+                        moved_from: Some((*from_lead, f.from_follow_up_id)),
+                    }));
+            }
+            WorkEvent::MergeReverted {
+                from_lead,
+                follow_ups,
+            } => {
+                self.merged_leads.retain(|m| m.lead_id != *from_lead);
+                self.follow_ups
+                    .retain(|f| !follow_ups.contains(&f.follow_up_id));
             }
         }
         self.follow_ups.sort_by_key(|f| (f.due_at, f.follow_up_id));

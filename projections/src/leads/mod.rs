@@ -15,7 +15,7 @@ use store::EventMetadata;
 
 pub use view::{
     name_prefixes, score_weights, set_score_weights, words, Assignment, FollowUpView,
-    InteractionView, LeadView, PrivacyView, StatusMove, PERSONAL, PREFIX_MIN,
+    InteractionView, LeadView, MergedLead, PrivacyView, StatusMove, PERSONAL, PREFIX_MIN,
 };
 
 use crate::sealed::{Cell, SealedDocument, SealedProjection};
@@ -69,7 +69,8 @@ impl SealedDocument for LeadView {
             ("status", self.status.as_str().into()),
             ("assignee", self.assignee.map(|a| a.to_string()).into()),
             ("score", self.score.into()),
-            ("archived", self.archived.into()),
+            // Merged leads leave the lists as archived ones do.
+            ("archived", (!self.listed()).into()),
             ("created_at", self.created_at.into()),
             ("updated_at", self.updated_at.into()),
             ("next_follow_up", self.next_follow_up().into()),
@@ -245,7 +246,7 @@ async fn save_follow_ups(
                     .push_bind(f.channel.as_str())
                     .push_bind(note.clone())
                     .push_bind(follow_up_state(f))
-                    .push_bind(v.archived);
+                    .push_bind(!v.listed());
             });
             qb.build().execute(&mut **t).await?;
         }
@@ -255,7 +256,7 @@ async fn save_follow_ups(
 
 /// The channels marketing may use for this lead now, as ` email sms `.
 fn marketing(v: &LeadView) -> String {
-    let open = !v.archived
+    let open = v.listed()
         && v.status != domain::lead::LeadStatus::Converted
         && v.privacy.erasure_requested_at.is_none()
         && v.privacy.erased_at.is_none();
@@ -267,5 +268,6 @@ fn follow_up_state(f: &FollowUpView) -> &'static str {
         domain::lead::FollowUpState::Open => "open",
         domain::lead::FollowUpState::Completed => "completed",
         domain::lead::FollowUpState::Cancelled => "cancelled",
+        domain::lead::FollowUpState::Moved => "moved",
     }
 }

@@ -60,7 +60,7 @@ fn name_key(name: &str) -> Option<String> {
 /// The tokens of a lead that may have near duplicates (open: not archived, converted, erased
 /// or restricted), each with its kind.
 fn tokens(keyring: &Keyring, v: &LeadView) -> Vec<(String, &'static str)> {
-    let open = !v.archived
+    let open = v.listed()
         && v.status != domain::lead::LeadStatus::Converted
         && v.privacy.erasure_requested_at.is_none()
         && v.privacy.erased_at.is_none();

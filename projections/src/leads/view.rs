@@ -19,6 +19,7 @@ use domain::lead::{
     CaptureChannel, ContactMethod, FollowUpChannel, FollowUpState, InteractionDirection,
     InteractionKind, LeadEvent, LeadSource, LeadStatus, MarketingChannel,
 };
+use domain::merge::MergeTarget;
 use serde::{Deserialize, Serialize};
 use store::EventMetadata;
 use uuid::Uuid;
@@ -94,6 +95,12 @@ pub struct LeadView {
     pub interactions: Vec<InteractionView>,
     #[serde(default)]
     pub privacy: PrivacyView,
+    /// The record this lead is merged into, while it is.
+    #[serde(default)]
+    pub merged_into: Option<MergeTarget>,
+    /// The leads merged into this one now (their interactions show here, read from them).
+    #[serde(default)]
+    pub merged_from: Vec<MergedLead>,
     /// Whether what the lead's search and near-duplicate rows are made of (name, notes,
     /// contacts, status, archiving, erasure) changed in this batch; not stored. A view read
     /// back has it false, a view started has it true.
@@ -143,6 +150,14 @@ pub struct Assignment {
     pub at: DateTime<Utc>,
 }
 
+/// A lead merged into a record, with who merged it when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergedLead {
+    pub lead_id: Uuid,
+    pub actor_id: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FollowUpView {
     pub follow_up_id: Uuid,
@@ -153,6 +168,10 @@ pub struct FollowUpView {
     pub outcome: Option<String>,
     pub scheduled_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The lead (merged into this one) the follow-up moved from, and its id there (where its
+    /// note stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<(Uuid, Uuid)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +239,8 @@ impl LeadView {
             follow_ups: vec![],
             interactions: vec![],
             privacy: PrivacyView::default(),
+            merged_into: None,
+            merged_from: vec![],
             index_dirty: true,
         };
         v.score = v.compute_score();
@@ -234,6 +255,8 @@ impl LeadView {
                 | LeadEvent::LeadReopened { .. }
                 | LeadEvent::LeadConverted { .. }
                 | LeadEvent::LeadArchived { .. }
+                | LeadEvent::LeadMerged { .. }
+                | LeadEvent::LeadUnmerged { .. }
                 | LeadEvent::ErasureRequested { .. }
                 | LeadEvent::LeadErased
         ) {
@@ -325,6 +348,7 @@ impl LeadView {
                 outcome: None,
                 scheduled_at: at,
                 closed_at: None,
+                moved_from: None,
             }),
             LeadEvent::FollowUpRescheduled {
                 follow_up_id,
@@ -373,6 +397,62 @@ impl LeadView {
                 logged_at: at,
             }),
             LeadEvent::LeadArchived { .. } => self.archived = true,
+            LeadEvent::LeadMerged {
+                into, follow_ups, ..
+            } => {
+                self.merged_into = Some(*into);
+                for id in follow_ups {
+                    if let Some(f) = self.follow_up_mut(*id) {
+                        f.state = FollowUpState::Moved;
+                        f.closed_at = Some(at);
+                    }
+                }
+            }
+            LeadEvent::LeadUnmerged { follow_ups, .. } => {
+                self.merged_into = None;
+                for back in follow_ups {
+                    if let Some(f) = self.follow_up_mut(back.follow_up_id) {
+                        f.state = FollowUpState::Open;
+                        f.due_at = back.due_at;
+                        f.closed_at = None;
+                    }
+                }
+            }
+            LeadEvent::MergeReceived {
+                from_lead,
+                follow_ups,
+            } => {
+                self.merged_from.push(MergedLead {
+                    lead_id: *from_lead,
+                    actor_id: actor.clone(),
+                    at,
+                });
+                for f in follow_ups {
+                    self.follow_ups.push(FollowUpView {
+                        follow_up_id: f.follow_up_id,
+                        due_at: f.due_at,
+                        channel: f.channel,
+                        note: None,
+                        state: FollowUpState::Open,
+                        outcome: None,
+                        scheduled_at: at,
+                        closed_at: None,
+                        moved_from: Some((*from_lead, f.from_follow_up_id)),
+                    });
+                }
+            }
+            LeadEvent::MergeReverted {
+                from_lead,
+                follow_ups,
+            } => {
+                self.merged_from.retain(|m| m.lead_id != *from_lead);
+                for id in follow_ups {
+                    if let Some(f) = self.follow_up_mut(*id) {
+                        f.state = FollowUpState::Moved;
+                        f.closed_at = Some(at);
+                    }
+                }
+            }
             LeadEvent::ErasureRequested {
                 retention_required, ..
             } => {
@@ -473,6 +553,11 @@ impl LeadView {
             idle,
             weights,
         )
+    }
+
+    /// Whether the lead is in the pipeline's lists: not archived and not merged away.
+    pub fn listed(&self) -> bool {
+        !self.archived && self.merged_into.is_none()
     }
 
     /// The earliest open follow-up's due time.
