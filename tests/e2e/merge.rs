@@ -13,6 +13,7 @@ on_both_stores!(
     a_lead_merged_into_a_lead_moves_its_work_and_the_undo_gives_it_back,
     a_lead_merged_into_a_client_shows_its_work_there,
     crossed_merges_at_once_leave_one_survivor,
+    a_client_erased_takes_the_leads_merged_into_it,
 );
 
 fn person(name: &str, email: &str, phone: &str) -> Value {
@@ -416,4 +417,62 @@ async fn crossed_merges_at_once_leave_one_survivor(store: Store) {
     }
     assert_eq!(count(&app, "LeadMerged").await, 6);
     assert_eq!(count(&app, "MergeReceived").await, 6);
+}
+
+/// A lead merged into a client is the client's record: an erasure request on it waits for the
+/// client's retention, and the client's erasure takes it too.
+async fn a_client_erased_takes_the_leads_merged_into_it(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            crate::clients::new_client(None, "QWKPL1234C", &rm.id),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let client = v["id"].as_str().unwrap().to_string();
+    let (lead, _) = app
+        .capture(person("Vikram Q", "vq@example.in", "9988776600"))
+        .await;
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{lead}/merge"),
+            json!({"into_client": client}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{lead}/erasure"),
+            json!({"reason": "asked by phone"}),
+        )
+        .await;
+    assert!(s < 300, "{s} {v}");
+    let l = app.lead(&lead, app.log_head().await).await;
+    assert_eq!(l["privacy"]["retention_required"], true, "{l}");
+    assert!(l["privacy"]["erased_at"].is_null(), "{l}");
+
+    let (s, v) = app
+        .post(
+            &format!("/api/clients/{client}/close"),
+            json!({"reason": "moved abroad"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.caught_up().await;
+    let out = crate::support::crm(
+        &app,
+        &["retention", "run"],
+        &[
+            ("CRM_RETENTION_CLIENT_RECORDS", "0d"),
+            ("CRM_RETENTION_KYC_DOCUMENTS", "0d"),
+        ],
+    )
+    .await;
+    assert!(out.contains(&format!("erased {client}")), "{out}");
+    app.caught_up().await;
+    let (_, l) = app.get(&format!("/api/leads/{lead}")).await;
+    assert!(l["privacy"]["erased_at"].is_string(), "{l}");
+    assert_eq!(l["name"], "[erased]", "{l}");
 }

@@ -77,7 +77,13 @@ pub async fn erase_client_if_allowed(
         .await
         .map_err(CommandError::store)?;
     let (client, _) = clients.load(&id).await?;
-    if let Some(lead_id) = client.lead_id() {
+    // The lead the client came from and the leads merged into it are the same person.
+    let leads_of: Vec<uuid::Uuid> = client
+        .lead_id()
+        .into_iter()
+        .chain(client.work().merged_here().leads())
+        .collect();
+    for lead_id in leads_of {
         // A hold on the lead keeps the lead (not the client): it goes when that hold is lifted.
         match erase_with_client(leads, keyring, &lead_id.to_string(), metadata).await {
             Ok(_) | Err(CommandError::Rejected(LeadError::NotFound)) => {}
@@ -100,7 +106,11 @@ pub async fn erase_lead_with_its_client(
     lead_id: &str,
     metadata: &EventMetadata,
 ) -> Result<Option<i64>, CommandError<LeadError>> {
-    let Some(client_id) = lead.converted_to() else {
+    let merged_client = lead
+        .merged_into()
+        .filter(|t| t.kind == domain::merge::MergeKind::Client)
+        .map(|t| t.id);
+    let Some(client_id) = lead.converted_to().or(merged_client) else {
         return Ok(None);
     };
     let (client, _) = clients

@@ -11,7 +11,11 @@ impl Lead {
         if !self.captured {
             return Err(LeadError::NotFound);
         }
-        let retention_required = self.status == Some(LeadStatus::Converted);
+        // A lead merged into a client is the client's record too (its work shows there).
+        let retention_required = self.status == Some(LeadStatus::Converted)
+            || self
+                .merged_into
+                .is_some_and(|t| t.kind == crate::merge::MergeKind::Client);
         Ok(match command {
             LeadCommand::Privacy(c) => {
                 self.subject
