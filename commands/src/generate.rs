@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use domain::client::{ClientCommand, ClientProfile};
 use domain::lead::{
     CaptureChannel, ContactMethod, FollowUpChannel, InteractionDirection, InteractionKind,
-    LeadCommand, LeadDetails, LeadSource, LeadStatus, MarketingChannel,
+    InvestmentCapacity, LeadCommand, LeadDetails, LeadSource, LeadStatus, MarketingChannel,
 };
 use domain::privacy::PrivacyCommand;
 use domain::user::{Branch, Role};
@@ -206,6 +206,13 @@ async fn story(
         n
     );
     let phone = format!("9{:09}", (seed.wrapping_mul(1_000_003) + n) % 1_000_000_000);
+    const CAPACITIES: &[InvestmentCapacity] = &[
+        InvestmentCapacity::Below1Lakh,
+        InvestmentCapacity::Lakh1To5,
+        InvestmentCapacity::Lakh5To25,
+        InvestmentCapacity::Lakh25To1Crore,
+        InvestmentCapacity::Above1Crore,
+    ];
     let details = LeadDetails {
         name: PersonName::parse(&name).map_err(|e| e.to_string())?,
         email: Some(Email::parse(&email).map_err(|e| e.to_string())?),
@@ -216,6 +223,7 @@ async fn story(
         preferred_contact_method: Some(ContactMethod::Phone),
         preferred_contact_time: None,
         notes: Some(text(dice.pick::<&str>(SUMMARIES))),
+        investment_capacity: Some(*dice.pick(CAPACITIES)),
     };
     let key = id.to_string();
     let mut appended = 0u64;

@@ -4,8 +4,8 @@
 
 use domain::client::{ClientCommand, ClientProfile, DocumentKind};
 use domain::lead::{
-    CaptureChannel, ContactMethod, LeadCommand, LeadDetails, LeadSource, LeadStatus,
-    MarketingChannel,
+    CaptureChannel, ContactMethod, InvestmentCapacity, LeadCommand, LeadDetails, LeadSource,
+    LeadStatus, MarketingChannel,
 };
 use domain::user::{Branch, Role};
 use domain::values::{BirthDate, Email, PersonName, Phone, Text};
@@ -127,6 +127,7 @@ fn lead(name: &str, email: &str, phone: &str, source: LeadSource, notes: &str) -
         preferred_contact_method: Some(ContactMethod::Phone),
         preferred_contact_time: None,
         notes: Some(text(notes)),
+        investment_capacity: Some(InvestmentCapacity::Lakh5To25),
     }
 }
 

@@ -134,6 +134,7 @@ fn details(name: &str) -> LeadDetails {
         preferred_contact_method: None,
         preferred_contact_time: None,
         notes: None,
+        investment_capacity: None,
     }
 }
 

@@ -300,6 +300,7 @@ mod fold_tests {
                 preferred_contact_method: None,
                 preferred_contact_time: None,
                 notes: None,
+                investment_capacity: None,
             },
             channel: CaptureChannel::WebForm,
         };

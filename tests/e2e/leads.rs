@@ -1315,6 +1315,43 @@ async fn scores_are_explained_factor_by_factor(store: Store) {
         .get(&format!("/api/leads/{}/score", Uuid::new_v4()))
         .await;
     assert_eq!(s, 404);
+
+    // The prospect states how much they mean to invest: a quarter of 12 per band up.
+    let (s, v) = app
+        .patch(
+            &format!("/api/leads/{id}"),
+            json!({"investment_capacity": "25_lakh_to_1_crore"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let p = v["position"].as_i64().unwrap();
+    let (_, v) = app
+        .get(&format!("/api/leads/{id}/score?min_position={p}"))
+        .await;
+    let stated = &v["contributions"][7];
+    assert_eq!(
+        (stated["factor"].as_str(), stated["points"].as_i64()),
+        (Some("stated_capacity"), Some(9)),
+        "{v}"
+    );
+    assert_eq!(stated["detail"], "means to invest 25_lakh_to_1_crore");
+    assert_eq!(v["score"], 72);
+    let lead = app.lead(&id, p).await;
+    assert_eq!(lead["investment_capacity"], "25_lakh_to_1_crore");
+    let (s, v) = app
+        .patch(
+            &format!("/api/leads/{id}"),
+            json!({"investment_capacity": "a_lot"}),
+        )
+        .await;
+    assert_eq!(s, 400, "an unknown band is refused: {v}");
+    let (s, v) = app
+        .patch(
+            &format!("/api/leads/{id}"),
+            json!({"investment_capacity": null}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
     app.stop().await;
 }
 
@@ -1575,4 +1612,27 @@ async fn a_csv_import_takes_the_good_rows_and_reports_the_rest(store: Store) {
     );
     assert!(out.contains("row,field,problem"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
+
+    // A stated investment capacity is a band the score counts; another word is reported.
+    let (s, r) = send(
+        &app.http,
+        "name,phone,investment_capacity\nMeera Iyer,9000000101,Above_1_crore\nTara Sen,9000000102,lots\n",
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r["imported"].as_i64(), r["invalid"].as_i64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["problems"][0]["field"], "investment_capacity", "{r}");
+    let (_, list) = app
+        .get(&format!(
+            "/api/leads?q=meera&min_position={}",
+            app.log_head().await
+        ))
+        .await;
+    let meera = list["items"][0]["id"].as_str().unwrap().to_string();
+    let lead = app.lead(&meera, app.log_head().await).await;
+    assert_eq!(lead["investment_capacity"], "above_1_crore", "{lead}");
 }

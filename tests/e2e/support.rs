@@ -269,6 +269,10 @@ impl App {
         Self::answer(r).await
     }
 
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.patch(self.url(path)).json(&body)).await
+    }
+
     pub async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
         Self::answer(req.send().await.expect("request")).await
     }

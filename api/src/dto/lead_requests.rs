@@ -21,6 +21,8 @@ pub struct NewLead {
     /// Free text, e.g. "weekday evenings".
     pub preferred_contact_time: Option<Str>,
     pub notes: Option<Str>,
+    /// How much the prospect means to invest (INR band); counts in the lead's score.
+    pub investment_capacity: Option<W<domain::lead::InvestmentCapacity>>,
     /// Defaults to `manual`.
     pub channel: Option<CaptureChannel>,
     /// Assign to this agent at once.
@@ -45,6 +47,7 @@ impl poem_openapi::types::Example for NewLead {
             preferred_contact_method: Some(ContactMethod::Phone),
             preferred_contact_time: Some("weekday evenings".into()),
             notes: Some("Asked about ELSS tax saving".into()),
+            investment_capacity: Some(W(domain::lead::InvestmentCapacity::Lakh5To25)),
             channel: Some(CaptureChannel::WebForm),
             assign_to: None,
             round_robin: true,
@@ -67,6 +70,8 @@ pub struct LeadDetailsReplace {
     pub preferred_contact_method: Option<ContactMethod>,
     pub preferred_contact_time: Option<Str>,
     pub notes: Option<Str>,
+    /// How much the prospect means to invest (INR band); counts in the lead's score.
+    pub investment_capacity: Option<W<domain::lead::InvestmentCapacity>>,
 }
 
 impl poem_openapi::types::Example for LeadDetailsReplace {
@@ -81,6 +86,7 @@ impl poem_openapi::types::Example for LeadDetailsReplace {
             preferred_contact_method: Some(ContactMethod::Whatsapp),
             preferred_contact_time: None,
             notes: Some("Prefers WhatsApp".into()),
+            investment_capacity: Some(W(domain::lead::InvestmentCapacity::Lakh1To5)),
         }
     }
 }
@@ -98,6 +104,8 @@ pub struct LeadDetailsPatch {
     pub preferred_contact_method: MaybeUndefined<ContactMethod>,
     pub preferred_contact_time: MaybeUndefined<Str>,
     pub notes: MaybeUndefined<Str>,
+    /// How much the prospect means to invest (INR band).
+    pub investment_capacity: MaybeUndefined<W<domain::lead::InvestmentCapacity>>,
 }
 
 impl poem_openapi::types::Example for LeadDetailsPatch {
@@ -112,6 +120,9 @@ impl poem_openapi::types::Example for LeadDetailsPatch {
             preferred_contact_method: MaybeUndefined::Undefined,
             preferred_contact_time: MaybeUndefined::Undefined,
             notes: MaybeUndefined::Value("Call after 6 pm".into()),
+            investment_capacity: MaybeUndefined::Value(W(
+                domain::lead::InvestmentCapacity::Lakh25To1Crore,
+            )),
         }
     }
 }

@@ -103,6 +103,8 @@ pub struct LeadOut {
     pub preferred_contact_method: Option<ContactMethod>,
     pub preferred_contact_time: Option<String>,
     pub notes: Option<String>,
+    /// How much the prospect means to invest (INR band).
+    pub investment_capacity: Option<W<domain::lead::InvestmentCapacity>>,
     pub channel: CaptureChannel,
     pub status: LeadStatus,
     /// The moves allowed from the current status.
@@ -306,6 +308,7 @@ impl From<&LeadView> for LeadOut {
             preferred_contact_method: v.preferred_contact_method.map(Into::into),
             preferred_contact_time: v.preferred_contact_time.clone(),
             notes: v.notes.clone(),
+            investment_capacity: v.investment_capacity.map(W),
             channel: v.channel.into(),
             status: v.status.into(),
             // A restricted or erased person's lead takes no more sales moves.
@@ -403,6 +406,7 @@ fn example_view() -> LeadView {
             preferred_contact_method: Some(ContactMethod::Phone),
             preferred_contact_time: None,
             notes: None,
+            investment_capacity: Some(domain::lead::InvestmentCapacity::Lakh5To25),
         },
         channel: CaptureChannel::WebForm,
     };

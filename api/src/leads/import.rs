@@ -2,7 +2,7 @@
 //! file read with a header row, every row checked, the good rows captured (repeats within the
 //! file and people already on file set aside), and a report row by row.
 
-use domain::lead::{ContactMethod, LeadDetails, LeadSource, RawDetails};
+use domain::lead::{ContactMethod, InvestmentCapacity, LeadDetails, LeadSource, RawDetails};
 use poem_openapi::payload::PlainText;
 use poem_openapi::{ApiRequest, Object};
 
@@ -23,6 +23,7 @@ pub const COLUMNS: &[&str] = &[
     "preferred_contact_method",
     "preferred_contact_time",
     "notes",
+    "investment_capacity",
 ];
 
 /// The most rows one file may hold.
@@ -266,7 +267,27 @@ pub fn read(
                     .collect()
             })
             .unwrap_or_default();
-        let (Some(source), Some(method)) = (source, method) else {
+        let capacity = match get(9) {
+            None => Some(None),
+            Some(c) => match InvestmentCapacity::parse(&c.to_ascii_lowercase()) {
+                Some(c) => Some(Some(c)),
+                None => {
+                    bad(
+                        "investment_capacity",
+                        format!(
+                            "one of {}",
+                            InvestmentCapacity::ALL
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        let (Some(source), Some(method), Some(capacity)) = (source, method, capacity) else {
             problems.extend(mine);
             continue;
         };
@@ -280,6 +301,7 @@ pub fn read(
             preferred_contact_method: method,
             preferred_contact_time: get(7),
             notes: get(8),
+            investment_capacity: capacity,
         });
         match parsed {
             Ok(details) if mine.is_empty() => {

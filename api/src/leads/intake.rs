@@ -122,6 +122,8 @@ pub struct WebFormLead {
     pub preferred_contact_time: Option<Str>,
     /// The message the prospect typed.
     pub notes: Option<Str>,
+    /// How much the prospect means to invest (INR band); counts in the lead's score.
+    pub investment_capacity: Option<W<domain::lead::InvestmentCapacity>>,
 }
 
 impl poem_openapi::types::Example for WebFormLead {
@@ -134,6 +136,7 @@ impl poem_openapi::types::Example for WebFormLead {
             preferred_contact_method: Some(ContactMethod::Phone),
             preferred_contact_time: Some("weekday evenings".into()),
             notes: Some("Please call about SIPs".into()),
+            investment_capacity: Some(W(domain::lead::InvestmentCapacity::Lakh1To5)),
         }
     }
 }
@@ -372,6 +375,7 @@ impl IntakeApi {
             preferred_contact_method: b.preferred_contact_method,
             preferred_contact_time: b.preferred_contact_time,
             notes: b.notes,
+            investment_capacity: b.investment_capacity,
         })?;
         let mut meta = http::metadata(req);
         meta.actor_id = format!("capture_key:{key_id}");

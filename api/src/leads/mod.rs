@@ -174,6 +174,7 @@ impl LeadsApi {
             preferred_contact_method: d.preferred_contact_method.map(Into::into),
             preferred_contact_time: d.preferred_contact_time.as_deref(),
             notes: d.notes.as_deref(),
+            investment_capacity: d.investment_capacity.map(|c| c.0),
         })?)
     }
 
@@ -266,6 +267,7 @@ impl LeadsApi {
                 preferred_contact_method: b.preferred_contact_method,
                 preferred_contact_time: b.preferred_contact_time,
                 notes: b.notes,
+                investment_capacity: b.investment_capacity,
             })?;
             let scope = policy::scope(&self.state, &auth.0).await?;
             // A caller who does not see every lead could test contacts against the prospect

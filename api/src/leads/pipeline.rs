@@ -243,6 +243,7 @@ impl PipelineApi {
                 }),
                 preferred_contact_time: text(&b.preferred_contact_time),
                 notes: text(&b.notes),
+                investment_capacity: http::change(&b.investment_capacity, |c| c.0),
             })?;
             self.edit(&auth.0, id.0, patch, req).await
         })

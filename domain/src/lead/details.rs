@@ -19,6 +19,9 @@ pub struct LeadDetails {
     pub preferred_contact_method: Option<ContactMethod>,
     pub preferred_contact_time: Option<Text>,
     pub notes: Option<Text>,
+    /// How much the prospect said they mean to invest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub investment_capacity: Option<InvestmentCapacity>,
 }
 
 impl LeadDetails {
@@ -43,6 +46,7 @@ impl LeadDetails {
                 &wanted.preferred_contact_time,
             ),
             notes: changed(&self.notes, &wanted.notes),
+            investment_capacity: changed(&self.investment_capacity, &wanted.investment_capacity),
         }
     }
 }
@@ -63,6 +67,7 @@ impl From<LeadDetails> for LeadDetailsChange {
             preferred_contact_method: Some(d.preferred_contact_method),
             preferred_contact_time: Some(d.preferred_contact_time),
             notes: Some(d.notes),
+            investment_capacity: Some(d.investment_capacity),
         }
     }
 }
@@ -117,6 +122,7 @@ pub struct RawDetails<'a> {
     pub preferred_contact_method: Option<ContactMethod>,
     pub preferred_contact_time: Option<&'a str>,
     pub notes: Option<&'a str>,
+    pub investment_capacity: Option<InvestmentCapacity>,
 }
 
 /// A change of a lead's details as sent, before checking.
@@ -131,6 +137,7 @@ pub struct RawChange<'a> {
     pub preferred_contact_method: Change<ContactMethod>,
     pub preferred_contact_time: Change<&'a str>,
     pub notes: Change<&'a str>,
+    pub investment_capacity: Change<InvestmentCapacity>,
 }
 
 fn text(max: usize) -> impl Fn(&str) -> Result<Text, InvalidValue> {
@@ -176,6 +183,7 @@ impl LeadDetails {
                 preferred_contact_method: raw.preferred_contact_method,
                 preferred_contact_time,
                 notes,
+                investment_capacity: raw.investment_capacity,
             });
         c.finish(details)
     }
@@ -211,6 +219,7 @@ impl LeadDetailsChange {
                 text(limits::CONTACT_TIME),
             ),
             notes: c.change("notes", raw.notes, text(limits::NOTES)),
+            investment_capacity: c.change("investment_capacity", raw.investment_capacity, Ok),
         };
         c.finish(Some(change))
     }

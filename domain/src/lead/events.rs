@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{
     CaptureChannel, ContactMethod, FollowUpChannel, InteractionDirection, InteractionKind,
-    LeadDetails, LeadSource, LeadStatus,
+    InvestmentCapacity, LeadDetails, LeadSource, LeadStatus,
 };
 use crate::merge::{MergeTarget, MovedFollowUp, ReopenedFollowUp};
 use crate::privacy::PrivacyEvent;
@@ -164,6 +164,12 @@ pub struct LeadDetailsChange {
         deserialize_with = "double_option"
     )]
     pub notes: Option<Option<Text>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
+    pub investment_capacity: Option<Option<InvestmentCapacity>>,
 }
 
 impl LeadDetailsChange {
@@ -201,6 +207,9 @@ impl LeadDetailsChange {
         if self.notes.is_some() {
             f.push("notes");
         }
+        if self.investment_capacity.is_some() {
+            f.push("investment_capacity");
+        }
         f
     }
 
@@ -231,6 +240,9 @@ impl LeadDetailsChange {
         }
         if let Some(v) = &self.notes {
             d.notes = v.clone();
+        }
+        if let Some(v) = self.investment_capacity {
+            d.investment_capacity = v;
         }
     }
 }

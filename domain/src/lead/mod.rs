@@ -40,6 +40,25 @@ snake_enum!(
     LeadSource { Website => "website", Referral => "referral", Campaign => "campaign", WalkIn => "walk_in", Partner => "partner", Import => "import", Other => "other" }
 );
 snake_enum!(
+    /// How much the prospect said they mean to invest (INR): what the score's stated capacity
+    /// counts.
+    InvestmentCapacity { Below1Lakh => "below_1_lakh", Lakh1To5 => "1_to_5_lakh", Lakh5To25 => "5_to_25_lakh", Lakh25To1Crore => "25_lakh_to_1_crore", Above1Crore => "above_1_crore" }
+);
+
+impl InvestmentCapacity {
+    /// 0 for the lowest band to 4 for the highest.
+    pub fn rank(self) -> i64 {
+        match self {
+            Self::Below1Lakh => 0,
+            Self::Lakh1To5 => 1,
+            Self::Lakh5To25 => 2,
+            Self::Lakh25To1Crore => 3,
+            Self::Above1Crore => 4,
+        }
+    }
+}
+
+snake_enum!(
     /// How the lead prefers to be reached.
     ContactMethod { Phone => "phone", Email => "email", Whatsapp => "whatsapp", Sms => "sms", InPerson => "in_person" }
 );

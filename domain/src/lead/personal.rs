@@ -21,6 +21,7 @@ pub const EVENTS: &[EventFields] = &[
             "/LeadCaptured/details/source_detail",
             "/LeadCaptured/details/preferred_contact_time",
             "/LeadCaptured/details/notes",
+            "/LeadCaptured/details/investment_capacity",
         ],
         plain: &[
             "/LeadCaptured/lead_id",
@@ -39,6 +40,7 @@ pub const EVENTS: &[EventFields] = &[
             "/LeadDetailsChanged/source_detail",
             "/LeadDetailsChanged/preferred_contact_time",
             "/LeadDetailsChanged/notes",
+            "/LeadDetailsChanged/investment_capacity",
         ],
         plain: &[
             "/LeadDetailsChanged/source",

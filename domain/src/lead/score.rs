@@ -3,7 +3,7 @@
 //! (configuration); [`explain`] lists every contribution. Recency decays: its points halve
 //! every `half_life_days` since the lead's last activity.
 
-use super::{LeadSource, LeadStatus};
+use super::{InvestmentCapacity, LeadSource, LeadStatus};
 
 /// The engagement facts a score is computed from.
 #[derive(Debug, Clone, Copy, Default)]
@@ -14,6 +14,8 @@ pub struct Engagement {
     pub interactions: usize,
     pub inbound_interactions: usize,
     pub completed_follow_ups: usize,
+    /// How much the prospect said they mean to invest.
+    pub stated_capacity: Option<InvestmentCapacity>,
 }
 
 /// How many points each factor gives (each counted item up to its cap).
@@ -42,6 +44,9 @@ pub struct ScoreWeights {
     /// Points for activity today, halving every `half_life_days` without activity.
     pub recency: i64,
     pub half_life_days: i64,
+    /// Points for the highest stated investment capacity (above ₹1 crore); lower bands get
+    /// their share (a quarter per band above the lowest).
+    pub capacity: i64,
 }
 
 impl Default for ScoreWeights {
@@ -65,6 +70,7 @@ impl Default for ScoreWeights {
             follow_up_kept: 3,
             recency: 10,
             half_life_days: 14,
+            capacity: 12,
         }
     }
 }
@@ -103,6 +109,7 @@ impl ScoreWeights {
                 "follow_up_kept" => &mut w.follow_up_kept,
                 "recency" => &mut w.recency,
                 "half_life_days" => &mut w.half_life_days,
+                "capacity" => &mut w.capacity,
                 other => return Err(format!("`{other}` is not a score weight")),
             };
             *slot = value;
@@ -135,6 +142,7 @@ impl ScoreWeights {
             self.follow_up_kept,
             self.recency,
             self.half_life_days,
+            self.capacity,
         ];
         // FNV-1a over the values: stable across builds and platforms.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -262,9 +270,15 @@ pub fn explain(
         },
         Contribution {
             factor: "stated_capacity",
-            points: 0,
-            max: 0,
-            detail: "leads state no investment capacity yet".into(),
+            points: e
+                .stated_capacity
+                .map(|c| (w.capacity as f64 * c.rank() as f64 / 4.0).round() as i64)
+                .unwrap_or(0),
+            max: w.capacity,
+            detail: match e.stated_capacity {
+                Some(c) => format!("means to invest {}", c.as_str()),
+                None => "no investment capacity stated".into(),
+            },
         },
     ];
     let score = if status == LeadStatus::Lost {
@@ -301,6 +315,7 @@ mod tests {
             interactions: 3,
             inbound_interactions: 1,
             completed_follow_ups: 1,
+            stated_capacity: None,
         }
     }
 
@@ -328,6 +343,7 @@ mod tests {
             interactions: 50,
             inbound_interactions: 50,
             completed_follow_ups: 50,
+            stated_capacity: Some(InvestmentCapacity::Above1Crore),
         };
         assert_eq!(
             lead_score(LeadSource::Referral, LeadStatus::Converted, maxed, 0.0, &w),
@@ -368,6 +384,33 @@ mod tests {
         let sum: i64 = x.contributions.iter().map(|c| c.points).sum();
         assert_eq!(x.score, sum);
         assert!(x.contributions.iter().all(|c| c.points <= c.max));
+    }
+
+    #[test]
+    fn a_stated_capacity_counts_by_its_band() {
+        let w = ScoreWeights::default();
+        let points = |c: Option<InvestmentCapacity>| {
+            let e = Engagement {
+                stated_capacity: c,
+                ..warm()
+            };
+            explain(LeadSource::Website, LeadStatus::New, e, 0.0, &w).contributions[7].points
+        };
+        assert_eq!(points(None), 0);
+        assert_eq!(points(Some(InvestmentCapacity::Below1Lakh)), 0);
+        assert_eq!(points(Some(InvestmentCapacity::Lakh1To5)), 3);
+        assert_eq!(points(Some(InvestmentCapacity::Lakh5To25)), 6);
+        assert_eq!(points(Some(InvestmentCapacity::Lakh25To1Crore)), 9);
+        assert_eq!(points(Some(InvestmentCapacity::Above1Crore)), 12);
+        let w = ScoreWeights::parse("capacity=20").unwrap();
+        let e = Engagement {
+            stated_capacity: Some(InvestmentCapacity::Lakh5To25),
+            ..warm()
+        };
+        assert_eq!(
+            explain(LeadSource::Website, LeadStatus::New, e, 0.0, &w).contributions[7].points,
+            10
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ fn details() -> LeadDetails {
         preferred_contact_method: Some(ContactMethod::Phone),
         preferred_contact_time: None,
         notes: None,
+        investment_capacity: None,
     }
 }
 
@@ -564,6 +565,7 @@ fn every_string_field_of_every_event_is_classified() {
         source_detail: Some(text("stall at the fair")),
         preferred_contact_time: Some(text("evenings")),
         notes: Some(text("asked about SIPs")),
+        investment_capacity: Some(InvestmentCapacity::Lakh5To25),
         ..details()
     };
     let change = LeadDetailsChange {
@@ -576,6 +578,7 @@ fn every_string_field_of_every_event_is_classified() {
         preferred_contact_method: Some(Some(ContactMethod::Email)),
         preferred_contact_time: Some(Some(text("mornings"))),
         notes: Some(Some(text("prefers calls"))),
+        investment_capacity: Some(Some(InvestmentCapacity::Above1Crore)),
     };
     let why = Some(text("because"));
     let events = vec![
@@ -702,6 +705,7 @@ fn details_as_sent_are_checked_field_by_field() {
         preferred_contact_method: None,
         preferred_contact_time: None,
         notes: None,
+        investment_capacity: None,
     };
     assert_eq!(LeadDetails::parse(raw).unwrap().name.as_str(), "Asha Rao");
     let long = "x".repeat(limits::NOTES + 1);

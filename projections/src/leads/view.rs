@@ -17,7 +17,7 @@ pub fn score_weights() -> &'static ScoreWeights {
 }
 use domain::lead::{
     CaptureChannel, ContactMethod, FollowUpChannel, FollowUpState, InteractionDirection,
-    InteractionKind, LeadEvent, LeadSource, LeadStatus, MarketingChannel,
+    InteractionKind, InvestmentCapacity, LeadEvent, LeadSource, LeadStatus, MarketingChannel,
 };
 use domain::merge::MergeTarget;
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,7 @@ pub const PERSONAL: &[&str] = &[
     "/source_detail",
     "/preferred_contact_time",
     "/notes",
+    "/investment_capacity",
     "/lost_reason",
     "/status_history/*/reason",
     "/assignments/*/reason",
@@ -78,6 +79,9 @@ pub struct LeadView {
     pub preferred_contact_method: Option<ContactMethod>,
     pub preferred_contact_time: Option<String>,
     pub notes: Option<String>,
+    /// How much the prospect said they mean to invest.
+    #[serde(default)]
+    pub investment_capacity: Option<InvestmentCapacity>,
     pub channel: CaptureChannel,
     pub status: LeadStatus,
     pub lost_reason: Option<String>,
@@ -217,6 +221,7 @@ impl LeadView {
             preferred_contact_method: details.preferred_contact_method,
             preferred_contact_time: s(&details.preferred_contact_time),
             notes: s(&details.notes),
+            investment_capacity: details.investment_capacity,
             channel: *channel,
             status: LeadStatus::New,
             lost_reason: None,
@@ -303,6 +308,9 @@ impl LeadView {
                 }
                 if let Some(v) = &c.notes {
                     self.notes = s(v);
+                }
+                if let Some(v) = c.investment_capacity {
+                    self.investment_capacity = v;
                 }
             }
             LeadEvent::LeadStatusChanged { to, reason, .. } => moved(self, *to, s(reason)),
@@ -549,6 +557,7 @@ impl LeadView {
                     .iter()
                     .filter(|f| f.state == FollowUpState::Completed)
                     .count(),
+                stated_capacity: self.investment_capacity,
             },
             idle,
             weights,

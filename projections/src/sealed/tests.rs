@@ -41,6 +41,7 @@ fn captured(id: uuid::Uuid, name: &str, email: &str) -> LeadEvent {
             preferred_contact_method: None,
             preferred_contact_time: None,
             notes: None,
+            investment_capacity: None,
         },
         channel: CaptureChannel::Manual,
     }
