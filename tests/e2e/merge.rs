@@ -14,6 +14,7 @@ on_both_stores!(
     a_lead_merged_into_a_client_shows_its_work_there,
     crossed_merges_at_once_leave_one_survivor,
     a_client_erased_takes_the_leads_merged_into_it,
+    erasing_a_surviving_lead_erases_the_leads_merged_into_it,
 );
 
 fn person(name: &str, email: &str, phone: &str) -> Value {
@@ -295,7 +296,7 @@ async fn a_lead_merged_into_a_client_shows_its_work_there(store: Store) {
     let (s, v) = app
         .post_as(&other, &merge, json!({"into_client": client}))
         .await;
-    assert!(matches!(s, 404 | 422), "{s} {v}");
+    assert_eq!(s, 404, "the lead is not theirs to see: {v}");
     let (s, v) = app
         .post_as(&manager, &merge, json!({"into_client": client}))
         .await;
@@ -432,9 +433,18 @@ async fn a_client_erased_takes_the_leads_merged_into_it(store: Store) {
         .await;
     assert_eq!(s, 201, "{v}");
     let client = v["id"].as_str().unwrap().to_string();
-    let (lead, _) = app
-        .capture(person("Vikram Q", "vq@example.in", "9988776600"))
+    let mut body = person("Vikram Q", "vq@example.in", "9988776600");
+    body["assign_to"] = json!(rm.id);
+    body["investment_capacity"] = json!("above_1_crore");
+    let (lead, _) = app.capture(body).await;
+    let (s, v) = app
+        .post_as(
+            &rm,
+            &format!("/api/leads/{lead}/interactions"),
+            json!({"kind": "call", "summary": "Wants to move his demat here"}),
+        )
         .await;
+    assert_eq!(s, 201, "{v}");
     let (s, v) = app
         .post(
             &format!("/api/leads/{lead}/merge"),
@@ -442,6 +452,16 @@ async fn a_client_erased_takes_the_leads_merged_into_it(store: Store) {
         )
         .await;
     assert_eq!(s, 200, "{v}");
+    let (_, page) = app
+        .get_as(
+            &rm,
+            &format!(
+                "/api/clients/{client}/interactions?min_position={}",
+                v["position"]
+            ),
+        )
+        .await;
+    assert_eq!(page["total"], 1, "{page}");
     let (s, v) = app
         .post(
             &format!("/api/privacy/subjects/{lead}/erasure"),
@@ -452,6 +472,30 @@ async fn a_client_erased_takes_the_leads_merged_into_it(store: Store) {
     let l = app.lead(&lead, app.log_head().await).await;
     assert_eq!(l["privacy"]["retention_required"], true, "{l}");
     assert!(l["privacy"]["erased_at"].is_null(), "{l}");
+    // The same person: the client is restricted with the lead, and shows the agent nothing
+    // of either.
+    let (_, c) = app.get(&format!("/api/clients/{client}")).await;
+    assert!(c["privacy"]["erasure_requested_at"].is_string(), "{c}");
+    let (s, v) = app
+        .get_as(&rm, &format!("/api/clients/{client}/interactions"))
+        .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("/problems/processing-restricted")),
+        "{v}"
+    );
+    let (s, l) = app.get_as(&rm, &format!("/api/leads/{lead}")).await;
+    assert_eq!(s, 200, "{l}");
+    assert_ne!(l["name"], "Vikram Q", "masked for sales: {l}");
+    // Merged and restricted, the lead stays with the client.
+    let (s, v) = app
+        .post(&format!("/api/leads/{lead}/merge/undo"), json!({}))
+        .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("/problems/processing-restricted")),
+        "{v}"
+    );
 
     let (s, v) = app
         .post(
@@ -475,4 +519,60 @@ async fn a_client_erased_takes_the_leads_merged_into_it(store: Store) {
     let (_, l) = app.get(&format!("/api/leads/{lead}")).await;
     assert!(l["privacy"]["erased_at"].is_string(), "{l}");
     assert_eq!(l["name"], "[erased]", "{l}");
+    assert_eq!(
+        l["investment_capacity"], "above_1_crore",
+        "a band, kept readable"
+    );
+}
+
+/// A prospect asks for erasure through the lead that stayed: the lead merged into it is the
+/// same person and goes too; a consent withdrawn on either reaches both.
+async fn erasing_a_surviving_lead_erases_the_leads_merged_into_it(store: Store) {
+    let app = App::start(store).await;
+    let (keep, _) = app
+        .capture(person("Ila Bose", "ila.bose@example.in", "9830011122"))
+        .await;
+    let (dup, _) = app
+        .capture(person("Ila Bose", "ila.b@example.in", "9830011123"))
+        .await;
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{keep}/consent"),
+            json!({"channel": "email", "granted": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{dup}/merge"),
+            json!({"into_lead": keep}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{dup}/consent"),
+            json!({"channel": "sms", "granted": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let survivor = app.lead(&keep, v["position"].as_i64().unwrap()).await;
+    assert_eq!(
+        survivor["privacy"]["marketing_consents"],
+        json!(["email", "sms"]),
+        "{survivor}"
+    );
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{keep}/erasure"),
+            json!({"reason": "asked by e-mail"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.caught_up().await;
+    for id in [&keep, &dup] {
+        let (_, l) = app.get(&format!("/api/leads/{id}")).await;
+        assert!(l["privacy"]["erased_at"].is_string(), "{l}");
+        assert_eq!(l["name"], "[erased]", "{l}");
+    }
 }

@@ -430,11 +430,12 @@ impl ClientsApi {
         )
         .await?;
         let view = visible_client(&self.state, &auth.0, id.0).await?;
+        let restricted = policy::restricted_for(&auth.0, &view);
         let view = policy::shown(&auth.0, view);
         http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
         let etag = format!("\"{}\"", view.version);
         let mut out = ClientOut::shown(&view, self.state.write.retention);
-        if !view.merged_leads.is_empty() {
+        if !view.merged_leads.is_empty() && !restricted {
             // Notes of follow-ups moved from merged leads stay on those leads.
             let merged =
                 crate::leads::merged_views(&self.state, &auth.0, req, &view.merged_leads).await?;

@@ -269,7 +269,7 @@ pub fn read(
             .unwrap_or_default();
         let capacity = match get(9) {
             None => Some(None),
-            Some(c) => match InvestmentCapacity::parse(&c.to_ascii_lowercase()) {
+            Some(c) => match InvestmentCapacity::parse(&c.trim().to_ascii_lowercase()) {
                 Some(c) => Some(Some(c)),
                 None => {
                     bad(

@@ -100,6 +100,9 @@ impl From<MergeError> for ApiError {
             MergeError::NoSurvivor(MergeKind::Client) => {
                 ApiError::field("into_client", e.to_string())
             }
+            MergeError::SurvivorHidden => {
+                ApiError::not_found("record the lead is merged into (one you may see)")
+            }
         }
     }
 }
@@ -138,6 +141,7 @@ impl MergeApi {
         body: Json<MergeRequest>,
     ) -> Result<MergeResponse, ApiError> {
         // A repeat is refused (409 `merged`) and changes nothing: safe to retry as it is.
+        policy::require(&auth.0, Action::RecordMerge)?;
         let mut f = Fields::default();
         let reason = self::reason(&mut f, body.0.reason.as_deref());
         let into = match (body.0.into_lead, body.0.into_client) {
@@ -171,7 +175,6 @@ impl MergeApi {
                 "give into_lead or into_client",
             ));
         };
-        policy::require(&auth.0, Action::RecordMerge)?;
         let leads = policy::scope(&self.state, &auth.0).await?;
         let clients = policy::client_scope(&auth.0);
         let scopes = Scopes {
@@ -211,10 +214,10 @@ impl MergeApi {
         body: Json<UnmergeRequest>,
     ) -> Result<MergeResponse, ApiError> {
         // A repeat is refused (409 `not-merged`) and changes nothing: safe to retry as it is.
+        policy::require(&auth.0, Action::RecordMerge)?;
         let mut f = Fields::default();
         let reason = self::reason(&mut f, body.0.reason.as_deref());
         f.finish()?;
-        policy::require(&auth.0, Action::RecordMerge)?;
         let leads = policy::scope(&self.state, &auth.0).await?;
         let clients = policy::client_scope(&auth.0);
         let scopes = Scopes {

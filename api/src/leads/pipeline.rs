@@ -94,11 +94,14 @@ impl PipelineApi {
         http::wait_for(&self.leads.state, http::min_position(min_position.0, req)?).await?;
         let view = self.leads.lead_view(id.0).await?;
         self.leads.visible(&auth.0, Some(&view)).await?;
+        let restricted = policy::restricted_for(&auth.0, &view);
         let view = policy::shown(&auth.0, view);
         http::record_access(&self.leads.state, req, "lead", id.0, AccessKind::Profile).await?;
         let etag = format!("\"{}\"", view.version);
         let mut out = LeadOut::from(&view);
-        if !view.merged_from.is_empty() {
+        // The work of leads merged into this one shows here (not to a caller the lead is
+        // restricted for: its own is masked too).
+        if !view.merged_from.is_empty() && !restricted {
             let merged =
                 super::merge::merged_views(&self.leads.state, &auth.0, req, &view.merged_from)
                     .await?;

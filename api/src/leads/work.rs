@@ -305,6 +305,7 @@ impl FollowUpsApi {
         let limit = page_limit(limit.0)? as usize;
         let view = self.leads.lead_view(id.0).await?;
         self.leads.visible(&auth.0, Some(&view)).await?;
+        let restricted = policy::restricted_for(&auth.0, &view);
         let view = policy::shown(&auth.0, view);
         http::record_access(&self.leads.state, req, "lead", id.0, AccessKind::Profile).await?;
         let start = match cursor.0 {
@@ -313,8 +314,18 @@ impl FollowUpsApi {
                 ApiError::field("cursor", "the cursor is not one this list handed out")
             })?,
         };
-        let newest_first: Vec<InteractionOut> =
-            view.interactions.iter().rev().map(Into::into).collect();
+        let mut newest_first: Vec<InteractionOut> =
+            view.interactions.iter().map(Into::into).collect();
+        // What the leads merged into this one logged shows here too (not to a caller the
+        // lead is restricted for).
+        if !view.merged_from.is_empty() && !restricted {
+            let merged =
+                super::merge::merged_views(&self.leads.state, &auth.0, req, &view.merged_from)
+                    .await?;
+            newest_first.extend(super::merge::merged_interactions(&merged));
+            newest_first.sort_by_key(|i| (i.occurred_at, i.logged_at));
+        }
+        newest_first.reverse();
         let total = newest_first.len();
         let items: Vec<InteractionOut> = newest_first.into_iter().skip(start).take(limit).collect();
         let next = start + items.len();

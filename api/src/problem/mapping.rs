@@ -72,6 +72,7 @@ impl From<CommandError<LeadError>> for ApiError {
                         ApiError::conflict("not-merged", detail)
                     }
                     LeadError::HoldsMerged => ApiError::conflict("holds-merged", detail),
+                    LeadError::Lost => ApiError::conflict("lead-lost", detail),
                     LeadError::Privacy(e) => e.into(),
                 }
             }

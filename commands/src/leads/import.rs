@@ -37,7 +37,7 @@ pub enum Outcome {
 }
 
 /// Captures at once (the write gate and group commits turn them into few transactions).
-const AT_ONCE: usize = 64;
+const AT_ONCE: usize = 256;
 
 /// Imports the rows in file order of outcome; `done` is told of each row as it finishes.
 pub async fn import(

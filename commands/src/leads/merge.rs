@@ -30,6 +30,9 @@ pub enum MergeError {
     /// The survivor does not exist or the caller may not see it.
     #[error("no such {0} you may see")]
     NoSurvivor(MergeKind),
+    /// Undoing: the caller may not see the record the lead is merged into.
+    #[error("the record the lead is merged into is not one you may see")]
+    SurvivorHidden,
 }
 
 /// Who may be merged where: the caller's scopes.
@@ -222,7 +225,7 @@ pub async fn unmerge(
                 meta,
             )
             .await
-            .map_err(lead_pair)?
+            .map_err(|e| hidden(lead_pair(e)))?
         }
         MergeKind::Client => {
             let guard = client_guard(scopes.clients);
@@ -252,7 +255,7 @@ pub async fn unmerge(
                 meta,
             )
             .await
-            .map_err(client_pair)?
+            .map_err(|e| hidden(client_pair(e)))?
         }
     };
     Ok(Merged {
@@ -261,4 +264,12 @@ pub async fn unmerge(
         lead,
         survivor,
     })
+}
+
+/// On undo, a survivor the caller may not see is not a field of the request.
+fn hidden(e: MergeError) -> MergeError {
+    match e {
+        MergeError::NoSurvivor(_) => MergeError::SurvivorHidden,
+        e => e,
+    }
 }

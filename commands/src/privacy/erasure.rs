@@ -18,8 +18,33 @@ pub enum Erasure {
     Blocked { reason: &'static str },
 }
 
-/// Erases the lead's personal data if nothing blocks it.
+/// Erases the lead's personal data if nothing blocks it, then that of the leads merged into
+/// it (the same person: their erasure was asked for with this one's) where nothing blocks it.
 pub async fn erase_if_allowed(
+    leads: &Executor<Lead>,
+    keyring: &Keyring,
+    lead_id: &str,
+    metadata: &EventMetadata,
+) -> Result<Erasure, CommandError<LeadError>> {
+    let erased = erase_lead(leads, keyring, lead_id, metadata).await?;
+    if let Erasure::Erased { .. } = erased {
+        for merged in merged_into(leads, lead_id).await? {
+            erase_lead(leads, keyring, &merged, metadata).await?;
+        }
+    }
+    Ok(erased)
+}
+
+/// The leads merged into lead `lead_id` (merges do not chain: none holds merges itself).
+async fn merged_into(
+    leads: &Executor<Lead>,
+    lead_id: &str,
+) -> Result<Vec<String>, CommandError<LeadError>> {
+    let (lead, _) = leads.load(lead_id).await?;
+    Ok(lead.merged_here().leads().map(|l| l.to_string()).collect())
+}
+
+async fn erase_lead(
     leads: &Executor<Lead>,
     keyring: &Keyring,
     lead_id: &str,
@@ -123,9 +148,24 @@ pub async fn erase_lead_with_its_client(
     erase_with_client(leads, keyring, lead_id, metadata).await
 }
 
-/// `LeadErased` for a lead whose client was erased, then its key; `None` while a legal hold
-/// on the lead blocks it.
+/// `LeadErased` for a lead whose client was erased, then its key, and the same for the leads
+/// merged into it; `None` while a legal hold on the lead blocks it.
 async fn erase_with_client(
+    leads: &Executor<Lead>,
+    keyring: &Keyring,
+    lead_id: &str,
+    metadata: &EventMetadata,
+) -> Result<Option<i64>, CommandError<LeadError>> {
+    let erased = erase_one_with_client(leads, keyring, lead_id, metadata).await?;
+    if erased.is_some() {
+        for merged in merged_into(leads, lead_id).await? {
+            erase_one_with_client(leads, keyring, &merged, metadata).await?;
+        }
+    }
+    Ok(erased)
+}
+
+async fn erase_one_with_client(
     leads: &Executor<Lead>,
     keyring: &Keyring,
     lead_id: &str,

@@ -187,8 +187,44 @@ pub async fn consent(
     Ok((done, subject))
 }
 
-/// Runs `step` on the same person's other record, if they have one. A refusal there (erased,
-/// restricted) leaves the first record's answer standing.
+/// One of the same person's other records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    Lead(Uuid),
+    Client(Uuid),
+}
+
+/// Every other record of the same person: the client a lead became (once onboarded) or the
+/// lead a client came from, and the records a merge joined (what a lead is merged into, the
+/// leads merged into a record).
+pub async fn other_records(
+    write: &WriteSide,
+    id: Uuid,
+    subject: Subject,
+) -> Result<Vec<Record>, SubjectError> {
+    let mut out = Vec::new();
+    match subject {
+        Subject::Client { lead_id } => {
+            out.extend(lead_id.map(Record::Lead));
+            let (client, _) = write.clients.load(&id.to_string()).await?;
+            out.extend(client.work().merged_here().leads().map(Record::Lead));
+        }
+        Subject::Lead => {
+            out.extend(other_record(write, id, subject).await?.map(Record::Client));
+            let (lead, _) = write.leads.load(&id.to_string()).await?;
+            out.extend(lead.merged_into().map(|t| match t.kind {
+                domain::merge::MergeKind::Lead => Record::Lead(t.id),
+                domain::merge::MergeKind::Client => Record::Client(t.id),
+            }));
+            out.extend(lead.merged_here().leads().map(Record::Lead));
+        }
+    }
+    out.dedup();
+    Ok(out)
+}
+
+/// Runs `step` on the same person's other records, if they have any; the last commit. A
+/// refusal there (erased, restricted) leaves the first record's answer standing.
 async fn on_other_record(
     write: &WriteSide,
     id: Uuid,
@@ -196,32 +232,40 @@ async fn on_other_record(
     step: Step,
     meta: &EventMetadata,
 ) -> Result<Option<Committed>, SubjectError> {
-    let Some(other) = other_record(write, id, subject).await? else {
-        return Ok(None);
-    };
-    let other = other.to_string();
-    match subject {
-        Subject::Lead => match write
-            .clients
-            .execute(&other, step.for_client(), meta, None)
-            .await
-        {
-            Ok(done) => Ok(Some(done)),
-            Err(CommandError::Rejected(_)) => Ok(None),
-            Err(e) => Err(SubjectError::Client(e)),
-        },
-        Subject::Client { .. } => {
-            match write
-                .leads
-                .execute(&other, step.for_lead(), meta, None)
+    let mut last: Option<Committed> = None;
+    for other in other_records(write, id, subject).await? {
+        let done = match other {
+            Record::Client(c) => match write
+                .clients
+                .execute(&c.to_string(), step.clone().for_client(), meta, None)
                 .await
             {
-                Ok(done) => Ok(Some(done)),
-                Err(CommandError::Rejected(_)) => Ok(None),
-                Err(e) => Err(SubjectError::Lead(e)),
-            }
+                Ok(done) => Some(done),
+                Err(CommandError::Rejected(_)) => None,
+                Err(e) => return Err(SubjectError::Client(e)),
+            },
+            Record::Lead(l) => match write
+                .leads
+                .execute(&l.to_string(), step.clone().for_lead(), meta, None)
+                .await
+            {
+                Ok(done) => Some(done),
+                Err(CommandError::Rejected(_)) => None,
+                Err(e) => return Err(SubjectError::Lead(e)),
+            },
+        };
+        if let Some(d) = done {
+            last = Some(match last {
+                Some(l) => Committed {
+                    position: l.position.max(d.position),
+                    appended: l.appended + d.appended,
+                    sequence: d.sequence,
+                },
+                None => d,
+            });
         }
     }
+    Ok(last)
 }
 
 /// Runs `step` on the person `id`, within what the caller may see.

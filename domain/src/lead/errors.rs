@@ -52,6 +52,8 @@ pub enum LeadError {
     HoldsMerged,
     #[error("that lead is not merged into this record")]
     NotMergedHere,
+    #[error("the lead is lost; reopen it before it takes over another lead's work")]
+    Lost,
     #[error(transparent)]
     Privacy(#[from] PrivacyError),
 }

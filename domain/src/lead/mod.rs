@@ -40,8 +40,9 @@ snake_enum!(
     LeadSource { Website => "website", Referral => "referral", Campaign => "campaign", WalkIn => "walk_in", Partner => "partner", Import => "import", Other => "other" }
 );
 snake_enum!(
+    @exact
     /// How much the prospect said they mean to invest (INR): what the score's stated capacity
-    /// counts.
+    /// counts. A band, kept readable (as a client's net-worth band is).
     InvestmentCapacity { Below1Lakh => "below_1_lakh", Lakh1To5 => "1_to_5_lakh", Lakh5To25 => "5_to_25_lakh", Lakh25To1Crore => "25_lakh_to_1_crore", Above1Crore => "above_1_crore" }
 );
 
@@ -483,7 +484,10 @@ impl Lead {
                 from_lead,
                 follow_ups,
             } => {
-                self.ensure_changeable()?;
+                // A lost lead's follow-ups were closed with it: it takes over no open work.
+                if self.ensure_changeable()? == LeadStatus::Lost {
+                    return Err(LeadError::Lost);
+                }
                 if self.received.holds(from_lead)
                     || follow_ups
                         .iter()
@@ -502,6 +506,11 @@ impl Lead {
                 }
                 if self.subject.is_erased() {
                     return Err(LeadError::Erased);
+                }
+                // The person asked for erasure while merged: their records stay together
+                // (and go with the survivor's).
+                if self.subject.erasure_requested() {
+                    return Err(LeadError::Restricted);
                 }
                 let from = self.merged_into.ok_or(LeadError::NotMerged)?;
                 Ok(vec![LeadEvent::LeadUnmerged {

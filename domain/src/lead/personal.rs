@@ -21,7 +21,6 @@ pub const EVENTS: &[EventFields] = &[
             "/LeadCaptured/details/source_detail",
             "/LeadCaptured/details/preferred_contact_time",
             "/LeadCaptured/details/notes",
-            "/LeadCaptured/details/investment_capacity",
         ],
         plain: &[
             "/LeadCaptured/lead_id",
@@ -29,6 +28,7 @@ pub const EVENTS: &[EventFields] = &[
             "/LeadCaptured/details/source",
             "/LeadCaptured/details/product_interest/*",
             "/LeadCaptured/details/preferred_contact_method",
+            "/LeadCaptured/details/investment_capacity",
         ],
     },
     EventFields {
@@ -40,12 +40,12 @@ pub const EVENTS: &[EventFields] = &[
             "/LeadDetailsChanged/source_detail",
             "/LeadDetailsChanged/preferred_contact_time",
             "/LeadDetailsChanged/notes",
-            "/LeadDetailsChanged/investment_capacity",
         ],
         plain: &[
             "/LeadDetailsChanged/source",
             "/LeadDetailsChanged/product_interest/*",
             "/LeadDetailsChanged/preferred_contact_method",
+            "/LeadDetailsChanged/investment_capacity",
         ],
     },
     EventFields {

@@ -993,3 +993,48 @@ fn an_undone_merge_reopens_the_follow_ups_given_back_and_the_lead_takes_changes_
         })
         .then_expect_error(LeadError::FollowUpClosed("moved by a merge"));
 }
+
+#[test]
+fn capacity_bands_are_stored_under_the_words_the_api_shows() {
+    for c in InvestmentCapacity::ALL {
+        assert_eq!(
+            serde_json::to_value(c).unwrap(),
+            serde_json::json!(c.as_str())
+        );
+    }
+}
+
+#[test]
+fn a_lost_lead_takes_over_no_work_and_a_restricted_merged_lead_stays_merged() {
+    Given::with(services())
+        .given(vec![
+            captured(),
+            LeadEvent::LeadLost {
+                from: LeadStatus::New,
+                reason: text("not interested"),
+            },
+        ])
+        .when(LeadCommand::ReceiveMerge {
+            from_lead: id(6),
+            follow_ups: vec![],
+        })
+        .then_expect_error(LeadError::Lost);
+    Given::with(services())
+        .given(vec![
+            captured(),
+            LeadEvent::LeadMerged {
+                into: target(),
+                follow_ups: vec![],
+                reason: None,
+            },
+            LeadEvent::ErasureRequested {
+                reason: None,
+                retention_required: true,
+            },
+        ])
+        .when(LeadCommand::Unmerge {
+            follow_ups: vec![],
+            reason: None,
+        })
+        .then_expect_error(LeadError::Restricted);
+}

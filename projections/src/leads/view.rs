@@ -32,7 +32,6 @@ pub const PERSONAL: &[&str] = &[
     "/source_detail",
     "/preferred_contact_time",
     "/notes",
-    "/investment_capacity",
     "/lost_reason",
     "/status_history/*/reason",
     "/assignments/*/reason",
