@@ -160,7 +160,8 @@ pub enum KycAction {
 pub enum ImportWhat {
     /// Import leads from a CSV file (header row: `name`, `email` and/or `phone`, optionally
     /// `source`, `source_detail`, `product_interest` (`;`-separated),
-    /// `preferred_contact_method`, `preferred_contact_time`, `notes`). Every row is checked; a
+    /// `preferred_contact_method`, `preferred_contact_time`, `notes`, `investment_capacity`).
+    /// Every row is checked; a
     /// bad row never stops the good ones; repeats within the file and people already on file
     /// are set aside, so importing the file again imports nothing twice. Prints a summary and
     /// every row not imported (`row,field,problem` as CSV); works while a server runs.

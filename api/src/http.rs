@@ -118,8 +118,11 @@ pub enum DoneResponse {
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Stored {
-    accepted: Accepted,
-    location: Option<String>,
+    pub(crate) accepted: Accepted,
+    pub(crate) location: Option<String>,
+    /// The rest of an answer richer than [`Accepted`] (a merge's), as the endpoint keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) body: Option<serde_json::Value>,
 }
 
 /// A command answer that can be kept for an Idempotency-Key and given again.
@@ -137,6 +140,7 @@ impl Replayable for CreatedResponse {
         Stored {
             accepted: accepted.clone(),
             location: Some(location.clone()),
+            body: None,
         }
     }
 
@@ -153,6 +157,7 @@ impl Replayable for DoneResponse {
         Stored {
             accepted: accepted.clone(),
             location: None,
+            body: None,
         }
     }
 

@@ -52,6 +52,7 @@ pub type Apis = (
         leads::DuplicatesApi,
         leads::ImportApi,
         leads::MergeApi,
+        leads::ClientDuplicatesApi,
     ),
 );
 
@@ -128,7 +129,10 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
                 leads::ImportApi {
                     state: state.clone(),
                 },
-                leads::MergeApi { state },
+                leads::MergeApi {
+                    state: state.clone(),
+                },
+                leads::ClientDuplicatesApi { state },
             ),
         ),
         "Broker CRM",

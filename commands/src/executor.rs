@@ -402,6 +402,8 @@ pub struct PairPart<'a, A: Aggregate + Send + Sync> {
     pub executor: &'a Executor<A>,
     pub id: String,
     pub guard: &'a Guard<A>,
+    /// The version the caller last saw (If-Match), if any.
+    pub expected: Option<usize>,
 }
 
 /// Decides a command on each of two records and appends both commands' events in one
@@ -447,6 +449,18 @@ where
             .map_err(|e| PairError::Second(CommandError::store(e)))?;
         (first.guard)(&a).map_err(|e| PairError::First(CommandError::Rejected(e)))?;
         (second.guard)(&b).map_err(|e| PairError::Second(CommandError::Rejected(e)))?;
+        if let Some(expected) = first.expected.filter(|e| *e != a_loaded) {
+            return Err(PairError::First(CommandError::VersionMismatch {
+                expected,
+                actual: a_loaded,
+            }));
+        }
+        if let Some(expected) = second.expected.filter(|e| *e != b_loaded) {
+            return Err(PairError::Second(CommandError::VersionMismatch {
+                expected,
+                actual: b_loaded,
+            }));
+        }
         let (ca, cb) = commands(&a, &b).map_err(|e| PairError::First(CommandError::Rejected(e)))?;
         let sink = EventSink::default();
         let handled = a.handle(ca, &first.executor.services, &sink).await;

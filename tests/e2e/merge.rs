@@ -98,15 +98,41 @@ async fn a_lead_merged_into_a_lead_moves_its_work_and_the_undo_gives_it_back(sto
             "{body}: {v}"
         );
     }
+    for body in [
+        json!({"into_lead": keep, "foo": 1}),
+        json!({"into_lead": keep, "reason": 5}),
+    ] {
+        let (s, v) = app.post(&merge, body.clone()).await;
+        assert_eq!(s, 400, "{body}: {v}");
+    }
     let (s, v) = app.post_as(&rm, &merge, json!({"into_lead": keep})).await;
     assert_eq!(s, 403, "agents do not merge: {v}");
+    let stale = app
+        .http
+        .post(app.url(&merge))
+        .header("If-Match", "\"1\"")
+        .json(&json!({"into_lead": keep}));
+    let (s, v) = app.send(stale).await;
+    assert_eq!(s, 412, "the lead moved on since version 1: {v}");
     assert_eq!(app.log_head().await, head, "nothing recorded");
 
-    // The merge: both records in one go.
+    // The merge: both records in one go; a retry with its key gets the same answer.
+    let keyed = |body: Value| {
+        app.http
+            .post(app.url(&merge))
+            .header("Idempotency-Key", "merge-asha-1")
+            .json(&body)
+    };
     let (s, v) = app
-        .post(&merge, json!({"into_lead": keep, "reason": "same person"}))
+        .send(keyed(json!({"into_lead": keep, "reason": "same person"})))
         .await;
     assert_eq!(s, 200, "{v}");
+    let (s, again) = app
+        .send(keyed(json!({"into_lead": keep, "reason": "same person"})))
+        .await;
+    assert_eq!((s, &again), (200, &v), "the first answer again");
+    let (s, other) = app.send(keyed(json!({"into_lead": keep}))).await;
+    assert_eq!(s, 422, "the key with another request: {other}");
     assert_eq!(v["survivor"], json!({"kind": "lead", "id": keep}));
     assert_eq!(
         (v["merged"].as_bool(), v["follow_ups_moved"].as_i64()),
@@ -221,7 +247,11 @@ async fn a_lead_merged_into_a_lead_moves_its_work_and_the_undo_gives_it_back(sto
     let survivor = app.lead(&keep, at).await;
     assert_eq!(survivor["merged_from"], json!([]));
     assert_eq!(survivor["interactions"], json!([]), "{survivor}");
-    assert_eq!(survivor["follow_ups"][0]["state"], "moved");
+    assert_eq!(
+        survivor["follow_ups"],
+        json!([]),
+        "what went back left the survivor"
+    );
     // History was added to, never edited.
     assert_eq!(count(&app, "LeadMerged").await, 1);
     assert_eq!(count(&app, "LeadUnmerged").await, 1);
@@ -268,11 +298,33 @@ async fn a_lead_merged_into_a_client_shows_its_work_there(store: Store) {
         .post_as(
             &rm,
             "/api/leads",
-            person("Vikram Quillfeather", "vq@example.in", "9988776600"),
+            person("Vikram Quillfeather", "vq@example.in", "99887 76655"),
         )
         .await;
     assert_eq!(s, 201, "{v}");
     let lead = v["id"].as_str().unwrap().to_string();
+    // The client's phone: listed as a lead that is already a client, for those who see both.
+    let at = v["position"].as_i64().unwrap();
+    let (s, m) = app
+        .get_as(
+            &manager,
+            &format!("/api/duplicates/clients?min_position={at}"),
+        )
+        .await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["total"], 1, "{m}");
+    assert_eq!(
+        (
+            m["items"][0]["score"].as_i64(),
+            m["items"][0]["reasons"].clone()
+        ),
+        (Some(80), json!(["same_phone"])),
+        "{m}"
+    );
+    assert_eq!(m["items"][0]["lead"]["id"], json!(lead));
+    assert_eq!(m["items"][0]["client"]["id"], json!(client));
+    let (_, m) = app.get_as(&other, "/api/duplicates/clients").await;
+    assert_eq!(m["total"], 0, "another branch sees neither: {m}");
     let (s, v) = app
         .post_as(
             &rm,
@@ -309,6 +361,8 @@ async fn a_lead_merged_into_a_client_shows_its_work_there(store: Store) {
         .await;
     assert_eq!(s, 200, "{c}");
     assert_eq!(c["merged_leads"][0]["lead_id"], json!(lead), "{c}");
+    let (_, m) = app.get_as(&manager, "/api/duplicates/clients").await;
+    assert_eq!(m["total"], 0, "merged: no longer a match: {m}");
     assert_eq!(c["follow_ups"][0]["moved_from_lead"], json!(lead), "{c}");
     assert_eq!(c["follow_ups"][0]["note"], "Bring the DIS booklet");
     let (_, due_list) = app.get_as(&rm, "/api/clients/follow-ups?due=any").await;

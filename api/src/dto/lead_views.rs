@@ -564,8 +564,8 @@ impl poem_openapi::types::Example for ScoreOut {
         };
         Self {
             lead_id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b21),
-            score: 64,
-            listed_score: 69,
+            score: 70,
+            listed_score: 75,
             as_of: example_time(),
             last_activity_at: example_time() - chrono::Duration::days(14),
             contributions: vec![
@@ -586,12 +586,7 @@ impl poem_openapi::types::Example for ScoreOut {
                     10,
                     "14 day(s) since the last activity (halves every 14 days)",
                 ),
-                part(
-                    "stated_capacity",
-                    0,
-                    0,
-                    "leads state no investment capacity yet",
-                ),
+                part("stated_capacity", 6, 12, "means to invest 5_to_25_lakh"),
             ],
         }
     }

@@ -187,3 +187,188 @@ impl DuplicatesApi {
         })))
     }
 }
+
+/// An open lead that shares an e-mail address or phone with a client.
+#[derive(Debug, Clone, Object)]
+pub struct LeadClientMatch {
+    /// 95 for both, 90 for the same e-mail address, 80 for the same phone.
+    pub score: i64,
+    /// `same_email`, `same_phone`.
+    pub reasons: Vec<String>,
+    pub lead: DuplicateLead,
+    pub client: crate::clients::dto::ClientSummary,
+}
+
+/// A page of leads that look like clients, best first.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct LeadClientMatchPage {
+    pub items: Vec<LeadClientMatch>,
+    pub next_cursor: Option<String>,
+    /// Matches the caller may see.
+    pub total: i64,
+}
+
+impl poem_openapi::types::Example for LeadClientMatchPage {
+    fn example() -> Self {
+        let at: DateTime<Utc> = "2026-11-30T10:15:00Z".parse().expect("valid time");
+        Self {
+            items: vec![LeadClientMatch {
+                score: 90,
+                reasons: vec!["same_email".into()],
+                lead: DuplicateLead {
+                    id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5b09),
+                    name: "Vikram Q".into(),
+                    email: Some("vikram.quill@example.in".into()),
+                    phone: None,
+                    status: LeadStatus::New,
+                    assignee: None,
+                    created_at: at,
+                },
+                client: crate::clients::dto::ClientSummary {
+                    id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5c01),
+                    name: "Vikram Quillfeather".into(),
+                    email: "vikram.quill@example.in".into(),
+                    phone: "+919988776655".into(),
+                    pan_masked: "******234C".into(),
+                    branch: "MUM-01".into(),
+                    relationship_manager: None,
+                    status: crate::clients::dto::ClientStatus::Active,
+                    segment: W(domain::client::Segment::Retail),
+                    restricted: false,
+                    documents: 0,
+                    created_at: at,
+                    updated_at: at,
+                    position: 120,
+                },
+            }],
+            next_cursor: None,
+            total: 1,
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum LeadClientMatchResponse {
+    /// Leads that look like clients, best first.
+    #[oai(status = 200)]
+    Ok(Json<LeadClientMatchPage>),
+}
+
+pub struct ClientDuplicatesApi {
+    pub state: State,
+}
+
+#[OpenApi]
+impl ClientDuplicatesApi {
+    /// Leads that are already clients
+    ///
+    /// Open leads (not converted, archived, merged, restricted or erased) with the e-mail
+    /// address or phone number of a client, best first: most often a client who came in again
+    /// through a form or a campaign. Merge the lead into the client
+    /// (`POST /api/leads/{id}/merge` with `into_client`). Compared by blind index, never by
+    /// opening the tables. Only matches whose lead and client the caller may both see.
+    #[oai(
+        path = "/api/duplicates/clients",
+        method = "get",
+        tag = "ApiTags::Leads",
+        operation_id = "listLeadsMatchingClients"
+    )]
+    async fn list(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Wait until the read models have this log position (read your own writes).
+        min_position: Query<Option<i64>>,
+    ) -> Result<LeadClientMatchResponse, ReadError> {
+        policy::require(&auth.0, Action::LeadRead)?;
+        policy::require(&auth.0, Action::ClientRead)?;
+        let at = http::min_position(min_position.0, req)?;
+        http::wait_for(&self.state, at).await?;
+        http::wait_for_in(&self.state, projections::clients::NAME, at).await?;
+        let visible = policy::scope(&self.state, &auth.0).await?;
+        let clients = policy::client_scope(&auth.0);
+        let limit = limit.0.unwrap_or(50) as usize;
+        let start = match cursor.0 {
+            None => 0,
+            Some(c) => c.parse::<usize>().map_err(|_| {
+                ApiError::field("cursor", "the cursor is not one this list handed out")
+            })?,
+        };
+        let matches = projections::leads::near::client_matches(&self.state.db)
+            .await
+            .map_err(ApiError::internal)?;
+        let ids: Vec<Uuid> = matches.iter().map(|m| m.lead_id).collect();
+        let assignees = query::assignees(&self.state.db, &ids)
+            .await
+            .map_err(ApiError::internal)?;
+        let mut seen = Vec::new();
+        for m in matches {
+            let lead_visible = assignees
+                .get(&m.lead_id)
+                .is_some_and(|a| policy::covers(&visible, *a));
+            if !lead_visible {
+                continue;
+            }
+            // The client's scope (branch, manager) is in its document: opened per match.
+            let Some(c) =
+                projections::clients::query::get(&self.state.db, &self.state.keyring, m.client_id)
+                    .await
+                    .map_err(ApiError::internal)?
+                    .filter(|c| c.in_scope(&clients))
+            else {
+                continue;
+            };
+            seen.push((m, c));
+        }
+        let total = seen.len();
+        if start > total {
+            return Err(
+                ApiError::field("cursor", "the cursor is not one this list handed out").into(),
+            );
+        }
+        let mut items = Vec::new();
+        for (m, c) in seen.into_iter().skip(start).take(limit) {
+            let Some(v) = query::get(&self.state.db, &self.state.keyring, m.lead_id)
+                .await
+                .map_err(ApiError::internal)?
+            else {
+                continue;
+            };
+            let v = policy::shown(&auth.0, v);
+            let c = policy::shown(&auth.0, c);
+            let mut reasons = Vec::new();
+            if m.same_email {
+                reasons.push("same_email".to_string());
+            }
+            if m.same_phone {
+                reasons.push("same_phone".to_string());
+            }
+            items.push(LeadClientMatch {
+                score: m.score(),
+                reasons,
+                lead: DuplicateLead {
+                    id: v.lead_id,
+                    name: v.name,
+                    email: v.email,
+                    phone: v.phone,
+                    status: v.status.into(),
+                    assignee: v.assignee,
+                    created_at: v.created_at,
+                },
+                client: crate::clients::dto::ClientSummary::from(&c),
+            });
+        }
+        let next = start + items.len();
+        Ok(LeadClientMatchResponse::Ok(Json(LeadClientMatchPage {
+            items,
+            next_cursor: (next < total).then(|| next.to_string()),
+            total: total as i64,
+        })))
+    }
+}

@@ -394,7 +394,10 @@ pub async fn run(
 impl ImportApi {
     /// Import leads from a CSV file
     ///
-    /// For admins. Every row is checked; a bad row never stops the good ones. Rows with the
+    /// For admins. A header row names the columns: `name`, `email` and/or `phone`, optionally
+    /// `source`, `source_detail`, `product_interest` (`;`-separated), `preferred_contact_method`,
+    /// `preferred_contact_time`, `notes`, `investment_capacity`; words are matched without
+    /// regard to case. Every row is checked; a bad row never stops the good ones. Rows with the
     /// e-mail address or phone of an earlier row, or of a lead already on file, are set aside
     /// (so importing the same file again imports nothing twice); the rest are captured with
     /// the channel `import`. The answer reports every row not imported, with why. Files up to

@@ -17,14 +17,14 @@ pub struct MergeApi {
 
 /// Where to merge a duplicate lead: into another lead, or into a client (exactly one).
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct MergeRequest {
     /// The lead that stays (the survivor).
     pub into_lead: Option<Uuid>,
     /// The client the lead is the same person as.
     pub into_client: Option<Uuid>,
-    /// Why (kept in the merged lead's history).
-    pub reason: Option<String>,
+    /// Why (kept in the merged lead's history; up to 1,000 characters).
+    pub reason: Option<Str>,
 }
 
 impl poem_openapi::types::Example for MergeRequest {
@@ -39,9 +39,10 @@ impl poem_openapi::types::Example for MergeRequest {
 
 /// Why a merge is undone.
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct UnmergeRequest {
-    pub reason: Option<String>,
+    /// Why (kept in the lead's history; up to 1,000 characters).
+    pub reason: Option<Str>,
 }
 
 impl poem_openapi::types::Example for UnmergeRequest {
@@ -94,7 +95,8 @@ impl From<MergeError> for ApiError {
     fn from(e: MergeError) -> Self {
         match e {
             MergeError::Lead(e) => e.into(),
-            MergeError::Client(e) => e.into(),
+            MergeError::Client(e) => ApiError::from(e).about("the client"),
+            MergeError::SurvivorLead(e) => ApiError::from(e).about("the lead to merge into"),
             MergeError::IntoItself => ApiError::field("into_lead", e.to_string()),
             MergeError::NoSurvivor(MergeKind::Lead) => ApiError::field("into_lead", e.to_string()),
             MergeError::NoSurvivor(MergeKind::Client) => {
@@ -139,12 +141,69 @@ impl MergeApi {
         /// The duplicate lead to merge away.
         id: Path<Uuid>,
         body: Json<MergeRequest>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
     ) -> Result<MergeResponse, ApiError> {
-        // A repeat is refused (409 `merged`) and changes nothing: safe to retry as it is.
         policy::require(&auth.0, Action::RecordMerge)?;
+        let fingerprint = http::fingerprint(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || {
+            self.merge_once(req, &auth.0, id.0, &body.0)
+        })
+        .await
+    }
+
+    /// Undo a lead's merge
+    ///
+    /// The merged lead is on its own again, as a compensating step recorded on both records
+    /// (history is never edited): it takes back the follow-ups still open on the survivor,
+    /// with their due times as they are now, and the survivor no longer shows its
+    /// interactions. Work done on the survivor since stays there.
+    #[oai(
+        path = "/api/leads/:id/merge/undo",
+        method = "post",
+        tag = "ApiTags::Leads",
+        operation_id = "unmergeLead"
+    )]
+    async fn unmerge(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The merged lead.
+        id: Path<Uuid>,
+        body: Json<UnmergeRequest>,
+        /// Makes the command safe to retry: a repeat gets the first answer, changing nothing.
+        #[oai(name = "Idempotency-Key")]
+        key: Key,
+        /// Only act if the lead is still at this version (the `ETag` its GET returned);
+        /// otherwise 412 and nothing changes.
+        #[oai(name = "If-Match")]
+        _if_match: Key,
+    ) -> Result<MergeResponse, ApiError> {
+        policy::require(&auth.0, Action::RecordMerge)?;
+        let fingerprint = http::fingerprint(&body.0);
+        idempotent(&self.state, key.0, req, fingerprint, || {
+            self.unmerge_once(req, &auth.0, id.0, &body.0)
+        })
+        .await
+    }
+}
+
+impl MergeApi {
+    async fn merge_once(
+        &self,
+        req: &Request,
+        principal: &Principal,
+        id: Uuid,
+        body: &MergeRequest,
+    ) -> Result<MergeResponse, ApiError> {
         let mut f = Fields::default();
-        let reason = self::reason(&mut f, body.0.reason.as_deref());
-        let into = match (body.0.into_lead, body.0.into_client) {
+        let reason = self::reason(&mut f, body.reason.as_deref());
+        let into = match (body.into_lead, body.into_client) {
             (Some(id), None) => Some(MergeTarget {
                 kind: MergeKind::Lead,
                 id,
@@ -175,8 +234,8 @@ impl MergeApi {
                 "give into_lead or into_client",
             ));
         };
-        let leads = policy::scope(&self.state, &auth.0).await?;
-        let clients = policy::client_scope(&auth.0);
+        let leads = policy::scope(&self.state, principal).await?;
+        let clients = policy::client_scope(principal);
         let scopes = Scopes {
             leads: &leads,
             clients: &clients,
@@ -184,42 +243,28 @@ impl MergeApi {
         let done = commands::leads::merge::merge(
             &self.state.write,
             scopes,
-            id.0,
+            id,
             into,
             reason,
             &http::metadata(req),
+            http::if_match(req)?,
         )
         .await?;
-        Ok(answer(id.0, &done, true))
+        Ok(answer(id, &done, true))
     }
 
-    /// Undo a lead's merge
-    ///
-    /// The merged lead is on its own again, as a compensating step recorded on both records
-    /// (history is never edited): it takes back the follow-ups still open on the survivor,
-    /// with their due times as they are now, and the survivor no longer shows its
-    /// interactions. Work done on the survivor since stays there.
-    #[oai(
-        path = "/api/leads/:id/merge/undo",
-        method = "post",
-        tag = "ApiTags::Leads",
-        operation_id = "unmergeLead"
-    )]
-    async fn unmerge(
+    async fn unmerge_once(
         &self,
         req: &Request,
-        auth: Auth,
-        /// The merged lead.
-        id: Path<Uuid>,
-        body: Json<UnmergeRequest>,
+        principal: &Principal,
+        id: Uuid,
+        body: &UnmergeRequest,
     ) -> Result<MergeResponse, ApiError> {
-        // A repeat is refused (409 `not-merged`) and changes nothing: safe to retry as it is.
-        policy::require(&auth.0, Action::RecordMerge)?;
         let mut f = Fields::default();
-        let reason = self::reason(&mut f, body.0.reason.as_deref());
+        let reason = self::reason(&mut f, body.reason.as_deref());
         f.finish()?;
-        let leads = policy::scope(&self.state, &auth.0).await?;
-        let clients = policy::client_scope(&auth.0);
+        let leads = policy::scope(&self.state, principal).await?;
+        let clients = policy::client_scope(principal);
         let scopes = Scopes {
             leads: &leads,
             clients: &clients,
@@ -227,12 +272,58 @@ impl MergeApi {
         let done = commands::leads::merge::unmerge(
             &self.state.write,
             scopes,
-            id.0,
+            id,
             reason,
             &http::metadata(req),
+            http::if_match(req)?,
         )
         .await?;
-        Ok(answer(id.0, &done, false))
+        Ok(answer(id, &done, false))
+    }
+}
+
+/// A merge's answer kept for its Idempotency-Key: the lead's id and the position as any
+/// answer, the rest beside them.
+impl http::Replayable for MergeResponse {
+    const STATUS: u16 = 200;
+
+    fn to_stored(&self) -> http::Stored {
+        let MergeResponse::Done(Json(a)) = self;
+        http::Stored {
+            accepted: Accepted {
+                id: a.lead_id,
+                position: a.position,
+                changed: true,
+                client_id: None,
+            },
+            location: None,
+            body: Some(serde_json::json!({
+                "kind": a.survivor.kind.0.as_str(),
+                "id": a.survivor.id,
+                "merged": a.merged,
+                "follow_ups_moved": a.follow_ups_moved,
+            })),
+        }
+    }
+
+    fn from_stored(stored: http::Stored) -> Self {
+        let body = stored.body.unwrap_or_default();
+        MergeResponse::Done(Json(MergeAnswer {
+            lead_id: stored.accepted.id,
+            survivor: MergeTargetOut {
+                kind: W(body["kind"]
+                    .as_str()
+                    .and_then(MergeKind::parse)
+                    .unwrap_or(MergeKind::Lead)),
+                id: body["id"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_default(),
+            },
+            merged: body["merged"].as_bool().unwrap_or(true),
+            follow_ups_moved: body["follow_ups_moved"].as_u64().unwrap_or(0) as usize,
+            position: stored.accepted.position,
+        }))
     }
 }
 

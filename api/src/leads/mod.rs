@@ -222,7 +222,7 @@ mod merge;
 mod pipeline;
 mod work;
 
-pub use duplicates::DuplicatesApi;
+pub use duplicates::{ClientDuplicatesApi, DuplicatesApi};
 pub use import::ImportApi;
 pub use intake::IntakeApi;
 pub use merge::MergeApi;

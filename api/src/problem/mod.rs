@@ -183,6 +183,21 @@ fn problem(status: u16, slug: &str, title: &str, detail: impl Into<String>) -> J
 }
 
 impl ApiError {
+    /// The same answer, its detail saying which record it is about (`what: …`).
+    pub fn about(self, what: &str) -> Self {
+        let on = |mut j: Json<Problem>| {
+            j.0.detail = format!("{what}: {}", j.0.detail);
+            j
+        };
+        match self {
+            ApiError::Conflict(j) => ApiError::Conflict(on(j)),
+            ApiError::NotFound(j) => ApiError::NotFound(on(j)),
+            ApiError::Unprocessable(j) => ApiError::Unprocessable(on(j)),
+            ApiError::PreconditionFailed(j) => ApiError::PreconditionFailed(on(j)),
+            other => other,
+        }
+    }
+
     /// A 422 naming one field and what is wrong with it.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, message)])

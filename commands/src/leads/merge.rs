@@ -25,6 +25,9 @@ pub enum MergeError {
     /// The survivor client refused.
     #[error(transparent)]
     Client(#[from] CommandError<ClientError>),
+    /// The survivor lead refused.
+    #[error("the lead to merge into: {0}")]
+    SurvivorLead(CommandError<LeadError>),
     #[error("a lead cannot be merged into itself")]
     IntoItself,
     /// The survivor does not exist or the caller may not see it.
@@ -82,7 +85,8 @@ fn lead_pair(e: PairError<LeadError, LeadError>) -> MergeError {
         PairError::Second(CommandError::Rejected(LeadError::NotFound)) => {
             MergeError::NoSurvivor(MergeKind::Lead)
         }
-        PairError::First(e) | PairError::Second(e) => MergeError::Lead(e),
+        PairError::First(e) => MergeError::Lead(e),
+        PairError::Second(e) => MergeError::SurvivorLead(e),
     }
 }
 
@@ -96,7 +100,8 @@ fn client_pair(e: PairError<LeadError, ClientError>) -> MergeError {
     }
 }
 
-/// Merges lead `lead_id` into `into`: its open follow-ups move there under new ids.
+/// Merges lead `lead_id` into `into`: its open follow-ups move there under new ids. With
+/// `expected`, only while the lead is at that version.
 pub async fn merge(
     write: &WriteSide,
     scopes: Scopes<'_>,
@@ -104,6 +109,7 @@ pub async fn merge(
     into: MergeTarget,
     reason: Option<Text>,
     meta: &EventMetadata,
+    expected: Option<usize>,
 ) -> Result<Merged, MergeError> {
     if into.kind == MergeKind::Lead && into.id == lead_id {
         return Err(MergeError::IntoItself);
@@ -113,6 +119,7 @@ pub async fn merge(
         executor: &write.leads,
         id: lead_id.to_string(),
         guard: &source_guard,
+        expected,
     };
     let merge = LeadCommand::Merge { into, reason };
     let moved = AtomicUsize::new(0);
@@ -123,6 +130,7 @@ pub async fn merge(
                 executor: &write.leads,
                 id: into.id.to_string(),
                 guard: &guard,
+                expected: None,
             };
             execute_pair(
                 source,
@@ -147,6 +155,7 @@ pub async fn merge(
                 executor: &write.clients,
                 id: into.id.to_string(),
                 guard: &guard,
+                expected: None,
             };
             execute_pair(
                 source,
@@ -182,6 +191,7 @@ pub async fn unmerge(
     lead_id: Uuid,
     reason: Option<Text>,
     meta: &EventMetadata,
+    expected: Option<usize>,
 ) -> Result<Merged, MergeError> {
     let (current, _) = write.leads.load(&lead_id.to_string()).await?;
     lead_guard(scopes.leads)(&current).map_err(CommandError::Rejected)?;
@@ -193,6 +203,7 @@ pub async fn unmerge(
         executor: &write.leads,
         id: lead_id.to_string(),
         guard: &source_guard,
+        expected,
     };
     let moved = AtomicUsize::new(0);
     // Should the lead have been merged elsewhere meanwhile, the survivor named here does not
@@ -204,6 +215,7 @@ pub async fn unmerge(
                 executor: &write.leads,
                 id: into.id.to_string(),
                 guard: &guard,
+                expected: None,
             };
             execute_pair(
                 source,
@@ -233,6 +245,7 @@ pub async fn unmerge(
                 executor: &write.clients,
                 id: into.id.to_string(),
                 guard: &guard,
+                expected: None,
             };
             execute_pair(
                 source,

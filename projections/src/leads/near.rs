@@ -246,6 +246,71 @@ pub async fn pairs(db: &Db) -> Result<Vec<NearPair>, ProjectionError> {
     Ok(out)
 }
 
+/// An open lead whose e-mail address or phone number is a client's: most likely a client
+/// who came in again as a prospect (merge the lead into the client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientMatch {
+    pub lead_id: Uuid,
+    pub client_id: Uuid,
+    pub same_email: bool,
+    pub same_phone: bool,
+}
+
+impl ClientMatch {
+    /// 90 for the same e-mail address, 80 for the same phone, 95 for both.
+    pub fn score(&self) -> i64 {
+        match (self.same_email, self.same_phone) {
+            (true, true) => 95,
+            (true, false) => 90,
+            _ => 80,
+        }
+    }
+}
+
+/// Every open lead (not converted, archived, merged, restricted or erased) sharing an e-mail
+/// address or a phone number with a client who is not restricted or erased, by the blind
+/// indexes both read models keep: best first.
+pub async fn client_matches(db: &Db) -> Result<Vec<ClientMatch>, ProjectionError> {
+    const OPEN: &str = "NOT l.archived AND NOT l.erased AND NOT l.restricted
+                        AND l.status <> 'converted' AND NOT c.restricted AND c.status <> 'erased'";
+    let sql = format!(
+        "SELECT l.lead_id, c.client_id, 'email' FROM leads l
+           JOIN clients c ON c.email_index = l.email_index WHERE {OPEN}
+         UNION ALL
+         SELECT l.lead_id, c.client_id, 'phone' FROM leads l
+           JOIN clients c ON c.phone_index = l.phone_index WHERE {OPEN}"
+    );
+    let rows: Vec<(String, String, String)> = with_db!(db, pool => {
+        sqlx::query_as(&sql).fetch_all(pool).await?
+    });
+    let mut found: BTreeMap<(String, String), (bool, bool)> = BTreeMap::new();
+    for (lead, client, kind) in rows {
+        let e = found.entry((lead, client)).or_default();
+        match kind.as_str() {
+            "email" => e.0 = true,
+            _ => e.1 = true,
+        }
+    }
+    let mut out: Vec<ClientMatch> = found
+        .into_iter()
+        .filter_map(|((l, c), (same_email, same_phone))| {
+            Some(ClientMatch {
+                lead_id: Uuid::parse_str(&l).ok()?,
+                client_id: Uuid::parse_str(&c).ok()?,
+                same_email,
+                same_phone,
+            })
+        })
+        .collect();
+    out.sort_by(|x, y| {
+        y.score()
+            .cmp(&x.score())
+            .then(x.lead_id.cmp(&y.lead_id))
+            .then(x.client_id.cmp(&y.client_id))
+    });
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -452,13 +452,10 @@ impl LeadView {
                 from_lead,
                 follow_ups,
             } => {
+                // What went back is the merged lead's again (work done here stays).
                 self.merged_from.retain(|m| m.lead_id != *from_lead);
-                for id in follow_ups {
-                    if let Some(f) = self.follow_up_mut(*id) {
-                        f.state = FollowUpState::Moved;
-                        f.closed_at = Some(at);
-                    }
-                }
+                self.follow_ups
+                    .retain(|f| !follow_ups.contains(&f.follow_up_id));
             }
             LeadEvent::ErasureRequested {
                 retention_required, ..
