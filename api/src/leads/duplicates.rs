@@ -22,6 +22,20 @@ pub struct DuplicateLead {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<projections::leads::LeadView> for DuplicateLead {
+    fn from(v: projections::leads::LeadView) -> Self {
+        Self {
+            id: v.lead_id,
+            name: v.name,
+            email: v.email,
+            phone: v.phone,
+            status: v.status.into(),
+            assignee: v.assignee,
+            created_at: v.created_at,
+        }
+    }
+}
+
 /// Two open leads that look like one person.
 #[derive(Debug, Clone, Object)]
 pub struct DuplicatePair {
@@ -165,18 +179,7 @@ impl DuplicatesApi {
             .map(|(p, leads)| DuplicatePair {
                 score: p.score,
                 reasons: p.reasons.iter().map(|r| r.as_str().to_string()).collect(),
-                leads: leads
-                    .into_iter()
-                    .map(|v| DuplicateLead {
-                        id: v.lead_id,
-                        name: v.name,
-                        email: v.email,
-                        phone: v.phone,
-                        status: v.status.into(),
-                        assignee: v.assignee,
-                        created_at: v.created_at,
-                    })
-                    .collect(),
+                leads: leads.into_iter().map(DuplicateLead::from).collect(),
             })
             .collect();
         let next = start + items.len();
@@ -352,15 +355,7 @@ impl ClientDuplicatesApi {
             items.push(LeadClientMatch {
                 score: m.score(),
                 reasons,
-                lead: DuplicateLead {
-                    id: v.lead_id,
-                    name: v.name,
-                    email: v.email,
-                    phone: v.phone,
-                    status: v.status.into(),
-                    assignee: v.assignee,
-                    created_at: v.created_at,
-                },
+                lead: DuplicateLead::from(v),
                 client: crate::clients::dto::ClientSummary::from(&c),
             });
         }

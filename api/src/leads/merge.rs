@@ -194,6 +194,23 @@ impl MergeApi {
 }
 
 impl MergeApi {
+    /// What the caller may see: leads, clients.
+    async fn scopes(
+        &self,
+        principal: &Principal,
+    ) -> Result<
+        (
+            Option<domain::access::LeadScope>,
+            domain::access::ClientScope,
+        ),
+        ApiError,
+    > {
+        Ok((
+            policy::scope(&self.state, principal).await?,
+            policy::client_scope(principal),
+        ))
+    }
+
     async fn merge_once(
         &self,
         req: &Request,
@@ -234,8 +251,7 @@ impl MergeApi {
                 "give into_lead or into_client",
             ));
         };
-        let leads = policy::scope(&self.state, principal).await?;
-        let clients = policy::client_scope(principal);
+        let (leads, clients) = self.scopes(principal).await?;
         let scopes = Scopes {
             leads: &leads,
             clients: &clients,
@@ -263,8 +279,7 @@ impl MergeApi {
         let mut f = Fields::default();
         let reason = self::reason(&mut f, body.reason.as_deref());
         f.finish()?;
-        let leads = policy::scope(&self.state, principal).await?;
-        let clients = policy::client_scope(principal);
+        let (leads, clients) = self.scopes(principal).await?;
         let scopes = Scopes {
             leads: &leads,
             clients: &clients,

@@ -6,7 +6,7 @@
 use domain::access::{covers_lead, ClientScope, LeadScope};
 use domain::client::{Client, ClientCommand, ClientError};
 use domain::lead::{Lead, LeadCommand, LeadError};
-use domain::merge::{MergeKind, MergeTarget};
+use domain::merge::{MergeKind, MergeTarget, MovedFollowUp, ReopenedFollowUp};
 use domain::values::Text;
 use domain::worklog::WorkCommand;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,8 +14,8 @@ use store::EventMetadata;
 
 use uuid::Uuid;
 
-use crate::executor::{execute_pair, PairError, PairPart};
-use crate::{CommandError, Committed, WriteSide};
+use crate::executor::{execute_pair, Guard, PairError, PairPart};
+use crate::{CommandError, Committed, Executor, WriteSide};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -54,50 +54,207 @@ pub struct Merged {
     pub survivor: Committed,
 }
 
-fn lead_guard(
-    scope: &Option<LeadScope>,
-) -> impl Fn(&Lead) -> Result<(), LeadError> + Send + Sync + 'static {
-    let scope = scope.clone();
-    move |l: &Lead| {
-        if l.is_captured() && covers_lead(&scope, l.assignee()) {
-            Ok(())
-        } else {
-            Err(LeadError::NotFound)
+/// What a lead can be merged into: how to reach it, who may see it, what it is told.
+trait Survivor: cqrs_es::Aggregate<Command: Clone + Send> + Send + Sync + Sized {
+    fn executor(write: &WriteSide) -> &Executor<Self>;
+    /// The record-level check (the caller's scope), as a guard.
+    fn guard(scopes: &Scopes<'_>) -> Box<Guard<Self>>;
+    fn receive(from_lead: Uuid, follow_ups: Vec<MovedFollowUp>) -> Self::Command;
+    fn revert(from_lead: Uuid) -> Self::Command;
+    /// On undo: the follow-ups `lead` moved here that are still open, as it takes them back.
+    fn give_back(&self, lead: Uuid) -> Option<Vec<ReopenedFollowUp>>;
+    /// The survivor's refusal as the merge's.
+    fn refused(e: CommandError<Self::Error>) -> MergeError;
+}
+
+impl Survivor for Lead {
+    fn executor(write: &WriteSide) -> &Executor<Self> {
+        &write.leads
+    }
+
+    fn guard(scopes: &Scopes<'_>) -> Box<Guard<Self>> {
+        let scope = scopes.leads.clone();
+        Box::new(move |l: &Lead| {
+            if l.is_captured() && covers_lead(&scope, l.assignee()) {
+                Ok(())
+            } else {
+                Err(LeadError::NotFound)
+            }
+        })
+    }
+
+    fn receive(from_lead: Uuid, follow_ups: Vec<MovedFollowUp>) -> LeadCommand {
+        LeadCommand::ReceiveMerge {
+            from_lead,
+            follow_ups,
+        }
+    }
+
+    fn revert(from_lead: Uuid) -> LeadCommand {
+        LeadCommand::RevertMerge { from_lead }
+    }
+
+    fn give_back(&self, lead: Uuid) -> Option<Vec<ReopenedFollowUp>> {
+        let (_, back) = self.merged_here().give_back(lead, |id| self.open_due(id))?;
+        Some(back)
+    }
+
+    fn refused(e: CommandError<LeadError>) -> MergeError {
+        match e {
+            CommandError::Rejected(LeadError::NotFound) => MergeError::NoSurvivor(MergeKind::Lead),
+            e => MergeError::SurvivorLead(e),
         }
     }
 }
 
-fn client_guard(
-    scope: &ClientScope,
-) -> impl Fn(&Client) -> Result<(), ClientError> + Send + Sync + 'static {
-    let scope = scope.clone();
-    move |c: &Client| {
-        if c.is_onboarded() && scope.covers_client(c) {
-            Ok(())
-        } else {
-            Err(ClientError::NotFound)
+impl Survivor for Client {
+    fn executor(write: &WriteSide) -> &Executor<Self> {
+        &write.clients
+    }
+
+    fn guard(scopes: &Scopes<'_>) -> Box<Guard<Self>> {
+        let scope = scopes.clients.clone();
+        Box::new(move |c: &Client| {
+            if c.is_onboarded() && scope.covers_client(c) {
+                Ok(())
+            } else {
+                Err(ClientError::NotFound)
+            }
+        })
+    }
+
+    fn receive(from_lead: Uuid, follow_ups: Vec<MovedFollowUp>) -> ClientCommand {
+        ClientCommand::Work(WorkCommand::ReceiveMerge {
+            from_lead,
+            follow_ups,
+        })
+    }
+
+    fn revert(from_lead: Uuid) -> ClientCommand {
+        ClientCommand::Work(WorkCommand::RevertMerge { from_lead })
+    }
+
+    fn give_back(&self, lead: Uuid) -> Option<Vec<ReopenedFollowUp>> {
+        let work = self.work();
+        let (_, back) = work.merged_here().give_back(lead, |id| work.open_due(id))?;
+        Some(back)
+    }
+
+    fn refused(e: CommandError<ClientError>) -> MergeError {
+        match e {
+            CommandError::Rejected(ClientError::NotFound) => {
+                MergeError::NoSurvivor(MergeKind::Client)
+            }
+            e => MergeError::Client(e),
         }
     }
 }
 
-fn lead_pair(e: PairError<LeadError, LeadError>) -> MergeError {
-    match e {
-        PairError::Second(CommandError::Rejected(LeadError::NotFound)) => {
-            MergeError::NoSurvivor(MergeKind::Lead)
-        }
+/// Runs the merged lead's command and the survivor's, made by `commands` from both records,
+/// in one transaction; how many follow-ups `commands` said move.
+async fn pair<S, F>(
+    write: &WriteSide,
+    scopes: &Scopes<'_>,
+    lead_id: Uuid,
+    expected: Option<usize>,
+    survivor: Uuid,
+    commands: F,
+    meta: &EventMetadata,
+) -> Result<(Committed, Committed, usize), MergeError>
+where
+    S: Survivor,
+    F: Fn(&Lead, &S) -> Result<(LeadCommand, S::Command, usize), LeadError>,
+{
+    let source_guard = <Lead as Survivor>::guard(scopes);
+    let survivor_guard = S::guard(scopes);
+    let moved = AtomicUsize::new(0);
+    let (lead, kept) = execute_pair(
+        PairPart {
+            executor: &write.leads,
+            id: lead_id.to_string(),
+            guard: &*source_guard,
+            expected,
+        },
+        PairPart {
+            executor: S::executor(write),
+            id: survivor.to_string(),
+            guard: &*survivor_guard,
+            expected: None,
+        },
+        |l: &Lead, s: &S| {
+            let (a, b, n) = commands(l, s)?;
+            moved.store(n, Ordering::Relaxed);
+            Ok((a, b))
+        },
+        meta,
+    )
+    .await
+    .map_err(|e| match e {
         PairError::First(e) => MergeError::Lead(e),
-        PairError::Second(e) => MergeError::SurvivorLead(e),
-    }
+        PairError::Second(e) => S::refused(e),
+    })?;
+    Ok((lead, kept, moved.load(Ordering::Relaxed)))
 }
 
-fn client_pair(e: PairError<LeadError, ClientError>) -> MergeError {
-    match e {
-        PairError::First(e) => MergeError::Lead(e),
-        PairError::Second(CommandError::Rejected(ClientError::NotFound)) => {
-            MergeError::NoSurvivor(MergeKind::Client)
-        }
-        PairError::Second(e) => MergeError::Client(e),
-    }
+async fn merge_into<S: Survivor>(
+    write: &WriteSide,
+    scopes: &Scopes<'_>,
+    lead_id: Uuid,
+    into: MergeTarget,
+    reason: Option<Text>,
+    meta: &EventMetadata,
+    expected: Option<usize>,
+) -> Result<Merged, MergeError> {
+    let merge = LeadCommand::Merge { into, reason };
+    let commands = |l: &Lead, _: &S| {
+        let follow_ups = l.follow_ups_to_move();
+        let n = follow_ups.len();
+        Ok((merge.clone(), S::receive(lead_id, follow_ups), n))
+    };
+    let (lead, survivor, follow_ups) =
+        pair(write, scopes, lead_id, expected, into.id, commands, meta).await?;
+    Ok(Merged {
+        into,
+        follow_ups,
+        lead,
+        survivor,
+    })
+}
+
+async fn unmerge_from<S: Survivor>(
+    write: &WriteSide,
+    scopes: &Scopes<'_>,
+    lead_id: Uuid,
+    from: MergeTarget,
+    reason: Option<Text>,
+    meta: &EventMetadata,
+    expected: Option<usize>,
+) -> Result<Merged, MergeError> {
+    // Should the lead have been merged elsewhere meanwhile, the survivor named here does not
+    // hold it and refuses.
+    let commands = |_: &Lead, s: &S| {
+        let follow_ups = s.give_back(lead_id).ok_or(LeadError::NotMergedHere)?;
+        let n = follow_ups.len();
+        let unmerge = LeadCommand::Unmerge {
+            follow_ups,
+            reason: reason.clone(),
+        };
+        Ok((unmerge, S::revert(lead_id), n))
+    };
+    let (lead, survivor, follow_ups) =
+        pair(write, scopes, lead_id, expected, from.id, commands, meta)
+            .await
+            .map_err(|e| match e {
+                // A survivor the caller may not see is not a field of this request.
+                MergeError::NoSurvivor(_) => MergeError::SurvivorHidden,
+                e => e,
+            })?;
+    Ok(Merged {
+        into: from,
+        follow_ups,
+        lead,
+        survivor,
+    })
 }
 
 /// Merges lead `lead_id` into `into`: its open follow-ups move there under new ids. With
@@ -114,73 +271,14 @@ pub async fn merge(
     if into.kind == MergeKind::Lead && into.id == lead_id {
         return Err(MergeError::IntoItself);
     }
-    let source_guard = lead_guard(scopes.leads);
-    let source = PairPart {
-        executor: &write.leads,
-        id: lead_id.to_string(),
-        guard: &source_guard,
-        expected,
-    };
-    let merge = LeadCommand::Merge { into, reason };
-    let moved = AtomicUsize::new(0);
-    let (lead, survivor) = match into.kind {
+    match into.kind {
         MergeKind::Lead => {
-            let guard = lead_guard(scopes.leads);
-            let survivor = PairPart {
-                executor: &write.leads,
-                id: into.id.to_string(),
-                guard: &guard,
-                expected: None,
-            };
-            execute_pair(
-                source,
-                survivor,
-                |s: &Lead, _: &Lead| {
-                    let follow_ups = s.follow_ups_to_move();
-                    moved.store(follow_ups.len(), Ordering::Relaxed);
-                    let receive = LeadCommand::ReceiveMerge {
-                        from_lead: lead_id,
-                        follow_ups,
-                    };
-                    Ok((merge.clone(), receive))
-                },
-                meta,
-            )
-            .await
-            .map_err(lead_pair)?
+            merge_into::<Lead>(write, &scopes, lead_id, into, reason, meta, expected).await
         }
         MergeKind::Client => {
-            let guard = client_guard(scopes.clients);
-            let survivor = PairPart {
-                executor: &write.clients,
-                id: into.id.to_string(),
-                guard: &guard,
-                expected: None,
-            };
-            execute_pair(
-                source,
-                survivor,
-                |s: &Lead, _: &Client| {
-                    let follow_ups = s.follow_ups_to_move();
-                    moved.store(follow_ups.len(), Ordering::Relaxed);
-                    let receive = ClientCommand::Work(WorkCommand::ReceiveMerge {
-                        from_lead: lead_id,
-                        follow_ups,
-                    });
-                    Ok((merge.clone(), receive))
-                },
-                meta,
-            )
-            .await
-            .map_err(client_pair)?
+            merge_into::<Client>(write, &scopes, lead_id, into, reason, meta, expected).await
         }
-    };
-    Ok(Merged {
-        into,
-        follow_ups: moved.load(Ordering::Relaxed),
-        lead,
-        survivor,
-    })
+    }
 }
 
 /// Undoes lead `lead_id`'s merge: it takes back the follow-ups still open on the survivor,
@@ -194,95 +292,16 @@ pub async fn unmerge(
     expected: Option<usize>,
 ) -> Result<Merged, MergeError> {
     let (current, _) = write.leads.load(&lead_id.to_string()).await?;
-    lead_guard(scopes.leads)(&current).map_err(CommandError::Rejected)?;
-    let into = current
+    <Lead as Survivor>::guard(&scopes)(&current).map_err(CommandError::Rejected)?;
+    let from = current
         .merged_into()
         .ok_or(CommandError::Rejected(LeadError::NotMerged))?;
-    let source_guard = lead_guard(scopes.leads);
-    let source = PairPart {
-        executor: &write.leads,
-        id: lead_id.to_string(),
-        guard: &source_guard,
-        expected,
-    };
-    let moved = AtomicUsize::new(0);
-    // Should the lead have been merged elsewhere meanwhile, the survivor named here does not
-    // hold it and refuses.
-    let (lead, survivor) = match into.kind {
+    match from.kind {
         MergeKind::Lead => {
-            let guard = lead_guard(scopes.leads);
-            let survivor = PairPart {
-                executor: &write.leads,
-                id: into.id.to_string(),
-                guard: &guard,
-                expected: None,
-            };
-            execute_pair(
-                source,
-                survivor,
-                |_: &Lead, s: &Lead| {
-                    let (_, follow_ups) = s
-                        .merged_here()
-                        .give_back(lead_id, |id| s.open_due(id))
-                        .ok_or(LeadError::NotMergedHere)?;
-                    moved.store(follow_ups.len(), Ordering::Relaxed);
-                    Ok((
-                        LeadCommand::Unmerge {
-                            follow_ups,
-                            reason: reason.clone(),
-                        },
-                        LeadCommand::RevertMerge { from_lead: lead_id },
-                    ))
-                },
-                meta,
-            )
-            .await
-            .map_err(|e| hidden(lead_pair(e)))?
+            unmerge_from::<Lead>(write, &scopes, lead_id, from, reason, meta, expected).await
         }
         MergeKind::Client => {
-            let guard = client_guard(scopes.clients);
-            let survivor = PairPart {
-                executor: &write.clients,
-                id: into.id.to_string(),
-                guard: &guard,
-                expected: None,
-            };
-            execute_pair(
-                source,
-                survivor,
-                |_: &Lead, c: &Client| {
-                    let work = c.work();
-                    let (_, follow_ups) = work
-                        .merged_here()
-                        .give_back(lead_id, |id| work.open_due(id))
-                        .ok_or(LeadError::NotMergedHere)?;
-                    moved.store(follow_ups.len(), Ordering::Relaxed);
-                    Ok((
-                        LeadCommand::Unmerge {
-                            follow_ups,
-                            reason: reason.clone(),
-                        },
-                        ClientCommand::Work(WorkCommand::RevertMerge { from_lead: lead_id }),
-                    ))
-                },
-                meta,
-            )
-            .await
-            .map_err(|e| hidden(client_pair(e)))?
+            unmerge_from::<Client>(write, &scopes, lead_id, from, reason, meta, expected).await
         }
-    };
-    Ok(Merged {
-        into,
-        follow_ups: moved.load(Ordering::Relaxed),
-        lead,
-        survivor,
-    })
-}
-
-/// On undo, a survivor the caller may not see is not a field of the request.
-fn hidden(e: MergeError) -> MergeError {
-    match e {
-        MergeError::NoSurvivor(_) => MergeError::SurvivorHidden,
-        e => e,
     }
 }
