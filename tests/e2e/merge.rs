@@ -15,6 +15,7 @@ on_both_stores!(
     crossed_merges_at_once_leave_one_survivor,
     a_client_erased_takes_the_leads_merged_into_it,
     erasing_a_surviving_lead_erases_the_leads_merged_into_it,
+    a_client_reaches_the_leads_merged_before_its_lead_converted,
 );
 
 fn person(name: &str, email: &str, phone: &str) -> Value {
@@ -629,4 +630,70 @@ async fn erasing_a_surviving_lead_erases_the_leads_merged_into_it(store: Store) 
         assert!(l["privacy"]["erased_at"].is_string(), "{l}");
         assert_eq!(l["name"], "[erased]", "{l}");
     }
+}
+
+/// Duplicates merged while still prospects, then the survivor converts: a consent withdrawn on
+/// the client reaches the merged lead too.
+async fn a_client_reaches_the_leads_merged_before_its_lead_converted(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let (keep, _) = app
+        .capture(person(
+            "Vikram Quillfeather",
+            "vikram.quill@example.in",
+            "9811100001",
+        ))
+        .await;
+    let (dup, _) = app
+        .capture(person("Vikram Quillfeather", "vq@example.in", "9811100002"))
+        .await;
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{dup}/merge"),
+            json!({"into_lead": keep}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{dup}/consent"),
+            json!({"channel": "email", "granted": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    for status in ["contacted", "qualified"] {
+        let (s, v) = app
+            .post(
+                &format!("/api/leads/{keep}/status"),
+                json!({"status": status}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let (s, v) = app
+        .post(&format!("/api/leads/{keep}/convert"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.lead(&keep, v["position"].as_i64().unwrap()).await;
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            crate::clients::new_client(Some(&keep), "QWKPL1234C", &rm.id),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let client = v["id"].as_str().unwrap().to_string();
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{client}/consent"),
+            json!({"channel": "email", "granted": false}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let merged = app.lead(&dup, v["position"].as_i64().unwrap()).await;
+    assert_eq!(
+        merged["privacy"]["marketing_consents"],
+        json!([]),
+        "{merged}"
+    );
 }

@@ -205,7 +205,12 @@ pub async fn other_records(
     let mut out = Vec::new();
     match subject {
         Subject::Client { lead_id } => {
-            out.extend(lead_id.map(Record::Lead));
+            if let Some(lead_id) = lead_id {
+                out.push(Record::Lead(lead_id));
+                // Leads merged into the lead before it converted are the same person too.
+                let (lead, _) = write.leads.load(&lead_id.to_string()).await?;
+                out.extend(lead.merged_here().leads().map(Record::Lead));
+            }
             let (client, _) = write.clients.load(&id.to_string()).await?;
             out.extend(client.work().merged_here().leads().map(Record::Lead));
         }
