@@ -423,3 +423,22 @@ pub fn change<'a, T, U>(
         MaybeUndefined::Undefined => domain::input::Change::Keep,
     }
 }
+
+/// Where a page of an offset-paged list starts: the `cursor` a previous page handed out (0
+/// without one), which names at most the list's `total`.
+pub fn offset(cursor: Option<&str>, total: usize) -> Result<usize, ApiError> {
+    match cursor {
+        None => Ok(0),
+        Some(c) => c
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= total)
+            .ok_or_else(|| ApiError::field("cursor", "the cursor is not one this list handed out")),
+    }
+}
+
+/// The cursor of the page after one that starts at `start` and shows `shown` of `total`.
+pub fn next_offset(start: usize, shown: usize, total: usize) -> Option<String> {
+    let next = start + shown;
+    (next < total).then(|| next.to_string())
+}

@@ -79,6 +79,11 @@ fn accepted(id: Uuid, done: &commands::Committed) -> Json<Accepted> {
     Json(Accepted::of(id, done))
 }
 
+/// The answer of a command on client `id` that committed as `done`.
+fn done(id: Uuid) -> impl FnOnce(&commands::Committed) -> DoneResponse {
+    move |done| DoneResponse::Done(accepted(id, done))
+}
+
 mod records;
 
 pub use records::run_client_command;
@@ -677,17 +682,15 @@ impl ClientsApi {
             profile: profile.unwrap_or_default(),
             details: edit,
         };
-        let id = id.0;
-        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(id, done));
         edit_client(
             &self.state,
             req,
             &auth.0,
-            id,
+            id.0,
             key.0,
             http::fingerprint(b),
             command,
-            answer,
+            done(id.0),
         )
         .await
     }
@@ -741,17 +744,15 @@ impl ClientsApi {
                 ..Default::default()
             },
         };
-        let id = id.0;
-        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(id, done));
         edit_client(
             &self.state,
             req,
             &auth.0,
-            id,
+            id.0,
             key.0,
             http::fingerprint(b),
             command,
-            answer,
+            done(id.0),
         )
         .await
     }
@@ -791,17 +792,15 @@ impl ClientsApi {
                 ..Default::default()
             },
         };
-        let id = id.0;
-        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(id, done));
         edit_client(
             &self.state,
             req,
             &auth.0,
-            id,
+            id.0,
             key.0,
             http::fingerprint(&body.0),
             command,
-            answer,
+            done(id.0),
         )
         .await
     }
@@ -842,17 +841,15 @@ impl ClientsApi {
                 ..Default::default()
             },
         };
-        let id = id.0;
-        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(id, done));
         edit_client(
             &self.state,
             req,
             &auth.0,
-            id,
+            id.0,
             key.0,
             http::fingerprint(&body.0),
             command,
-            answer,
+            done(id.0),
         )
         .await
     }

@@ -99,7 +99,6 @@ impl ClientWorkApi {
         });
         f.finish()?;
         let command = ClientCommand::Work(command(note));
-        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(client_id, done));
         edit_client(
             &self.state,
             req,
@@ -108,7 +107,7 @@ impl ClientWorkApi {
             key,
             http::fingerprint(&body),
             command,
-            answer,
+            done(client_id),
         )
         .await
     }
@@ -245,23 +244,13 @@ impl ClientWorkApi {
                 .cmp(&a.occurred_at)
                 .then(b.logged_at.cmp(&a.logged_at))
         });
-        let start = match cursor.0 {
-            None => 0,
-            Some(c) => c
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= all.len())
-                .ok_or_else(|| {
-                    ApiError::field("cursor", "the cursor is not one this list handed out")
-                })?,
-        };
-        http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
         let total = all.len();
+        let start = http::offset(cursor.0.as_deref(), total)?;
+        http::record_access(&self.state, req, "client", id.0, AccessKind::Profile).await?;
         let items: Vec<InteractionOut> = all.into_iter().skip(start).take(limit).collect();
-        let next = start + items.len();
         Ok(ClientInteractionsResponse::Ok(Json(InteractionPage {
+            next_cursor: http::next_offset(start, items.len(), total),
             items,
-            next_cursor: (next < total).then(|| next.to_string()),
             total: total as i64,
         })))
     }
@@ -357,17 +346,15 @@ impl ClientWorkApi {
             due_at: b.due_at,
             reason,
         });
-        let id = id.0;
-        let answer = |done: &commands::Committed| DoneResponse::Done(accepted(id, done));
         edit_client(
             &self.state,
             req,
             &auth.0,
-            id,
+            id.0,
             key.0,
             http::fingerprint(&b),
             command,
-            answer,
+            done(id.0),
         )
         .await
     }

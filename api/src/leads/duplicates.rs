@@ -127,12 +127,6 @@ impl DuplicatesApi {
         http::wait_for(&self.state, http::min_position(min_position.0, req)?).await?;
         let visible = policy::scope(&self.state, &auth.0).await?;
         let limit = limit.0.unwrap_or(50) as usize;
-        let start = match cursor.0 {
-            None => 0,
-            Some(c) => c.parse::<usize>().map_err(|_| {
-                ApiError::field("cursor", "the cursor is not one this list handed out")
-            })?,
-        };
         let pairs = projections::leads::near::pairs(&self.state.db)
             .await
             .map_err(ApiError::internal)?;
@@ -153,11 +147,7 @@ impl DuplicatesApi {
             .filter(|p| sees(&p.first) && sees(&p.second))
             .collect();
         let total = visible_pairs.len();
-        if start > total {
-            return Err(
-                ApiError::field("cursor", "the cursor is not one this list handed out").into(),
-            );
-        }
+        let start = http::offset(cursor.0.as_deref(), total)?;
         let mut shown = Vec::new();
         for p in visible_pairs.into_iter().skip(start).take(limit) {
             let mut leads = Vec::with_capacity(2);
@@ -182,10 +172,9 @@ impl DuplicatesApi {
                 leads: leads.into_iter().map(DuplicateLead::from).collect(),
             })
             .collect();
-        let next = start + items.len();
         Ok(DuplicatesResponse::Ok(Json(DuplicatePage {
+            next_cursor: http::next_offset(start, items.len(), total),
             items,
-            next_cursor: (next < total).then(|| next.to_string()),
             total: total as i64,
         })))
     }
@@ -297,12 +286,6 @@ impl ClientDuplicatesApi {
         let visible = policy::scope(&self.state, &auth.0).await?;
         let clients = policy::client_scope(&auth.0);
         let limit = limit.0.unwrap_or(50) as usize;
-        let start = match cursor.0 {
-            None => 0,
-            Some(c) => c.parse::<usize>().map_err(|_| {
-                ApiError::field("cursor", "the cursor is not one this list handed out")
-            })?,
-        };
         let matches = projections::leads::near::client_matches(&self.state.db)
             .await
             .map_err(ApiError::internal)?;
@@ -330,11 +313,7 @@ impl ClientDuplicatesApi {
             seen.push((m, c));
         }
         let total = seen.len();
-        if start > total {
-            return Err(
-                ApiError::field("cursor", "the cursor is not one this list handed out").into(),
-            );
-        }
+        let start = http::offset(cursor.0.as_deref(), total)?;
         let mut items = Vec::new();
         for (m, c) in seen.into_iter().skip(start).take(limit) {
             let Some(v) = query::get(&self.state.db, &self.state.keyring, m.lead_id)
@@ -359,10 +338,9 @@ impl ClientDuplicatesApi {
                 client: crate::clients::dto::ClientSummary::from(&c),
             });
         }
-        let next = start + items.len();
         Ok(LeadClientMatchResponse::Ok(Json(LeadClientMatchPage {
+            next_cursor: http::next_offset(start, items.len(), total),
             items,
-            next_cursor: (next < total).then(|| next.to_string()),
             total: total as i64,
         })))
     }

@@ -308,12 +308,6 @@ impl FollowUpsApi {
         let restricted = policy::restricted_for(&auth.0, &view);
         let view = policy::shown(&auth.0, view);
         http::record_access(&self.leads.state, req, "lead", id.0, AccessKind::Profile).await?;
-        let start = match cursor.0 {
-            None => 0,
-            Some(c) => c.parse::<usize>().map_err(|_| {
-                ApiError::field("cursor", "the cursor is not one this list handed out")
-            })?,
-        };
         let mut newest_first: Vec<InteractionOut> =
             view.interactions.iter().map(Into::into).collect();
         // What the leads merged into this one logged shows here too (not to a caller the
@@ -327,11 +321,11 @@ impl FollowUpsApi {
         }
         newest_first.reverse();
         let total = newest_first.len();
+        let start = http::offset(cursor.0.as_deref(), total)?;
         let items: Vec<InteractionOut> = newest_first.into_iter().skip(start).take(limit).collect();
-        let next = start + items.len();
         Ok(InteractionsResponse::Ok(Json(InteractionPage {
+            next_cursor: http::next_offset(start, items.len(), total),
             items,
-            next_cursor: (next < total).then(|| next.to_string()),
             total: total as i64,
         })))
     }
