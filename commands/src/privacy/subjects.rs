@@ -154,15 +154,18 @@ pub async fn other_record(
         Subject::Client { lead_id } => lead_id,
         Subject::Lead => {
             let (lead, _) = write.leads.load(&id.to_string()).await?;
-            match lead.converted_to() {
-                Some(client) => {
-                    let (c, _) = write.clients.load(&client.to_string()).await?;
-                    c.is_onboarded().then_some(client)
-                }
-                None => None,
-            }
+            onboarded_client(write, &lead).await?
         }
     })
+}
+
+/// The client `lead` became, once onboarded.
+async fn onboarded_client(write: &WriteSide, lead: &Lead) -> Result<Option<Uuid>, SubjectError> {
+    let Some(client) = lead.converted_to() else {
+        return Ok(None);
+    };
+    let (c, _) = write.clients.load(&client.to_string()).await?;
+    Ok(c.is_onboarded().then_some(client))
 }
 
 /// Gives or withdraws marketing consent for the person, on both their records (a withdrawal
@@ -215,8 +218,8 @@ pub async fn other_records(
             out.extend(client.work().merged_here().leads().map(Record::Lead));
         }
         Subject::Lead => {
-            out.extend(other_record(write, id, subject).await?.map(Record::Client));
             let (lead, _) = write.leads.load(&id.to_string()).await?;
+            out.extend(onboarded_client(write, &lead).await?.map(Record::Client));
             out.extend(lead.merged_into().map(|t| match t.kind {
                 domain::merge::MergeKind::Lead => Record::Lead(t.id),
                 domain::merge::MergeKind::Client => Record::Client(t.id),
