@@ -17,6 +17,7 @@ pub mod lookups;
 pub mod marketing;
 pub mod rebuild;
 pub mod runner;
+pub mod sales;
 pub mod schema;
 pub mod sealed;
 pub mod timeline;
@@ -107,6 +108,7 @@ pub fn all(
             keyring.clone(),
             periods,
         )),
+        std::sync::Arc::new(sales::SalesProjection::new(keyring.clone())),
         std::sync::Arc::new(users::UsersProjection),
         std::sync::Arc::new(history::HistoryProjection),
         std::sync::Arc::new(client_timeline::ClientTimelineProjection),

@@ -17,3 +17,4 @@ mod merge;
 mod privacy;
 mod processes;
 mod projection;
+mod reports;

@@ -2,6 +2,7 @@
 //! as CSV (`Accept: text/csv`) for a spreadsheet.
 
 pub mod investments;
+pub mod sales;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use poem::Request;
@@ -16,7 +17,7 @@ use crate::problem::{ApiError, ReadError};
 
 #[derive(Tags)]
 pub enum ReportTags {
-    /// Reports: KYC, investments.
+    /// Reports: sales, KYC, investments.
     Reports,
 }
 
@@ -192,12 +193,96 @@ pub enum InvestmentReportResponse {
     Ok(InvestmentReportBody),
 }
 
+// Answered once per request: not worth boxing.
+#[allow(clippy::large_enum_variant)]
+#[derive(ResponseContent)]
+pub enum SalesReportBody {
+    Json(Json<sales::SalesReportOut>),
+    #[oai(content_type = "text/csv; charset=utf-8")]
+    Csv(PlainText<String>),
+}
+
+#[derive(ApiResponse)]
+pub enum SalesReportResponse {
+    /// The report: JSON, or CSV when the request accepts `text/csv`.
+    #[oai(status = 200)]
+    Ok(SalesReportBody),
+}
+
 pub struct ReportsApi {
     pub state: State,
 }
 
 #[OpenApi]
 impl ReportsApi {
+    /// Sales report
+    ///
+    /// Over the leads the caller may see (an agent: their own; a branch manager: the
+    /// branch's): open leads by stage at the report's moment; the funnel of the leads captured
+    /// in the period (reached each stage, and the rate from the step before); how long stays
+    /// in each stage lasted (median, p90, hours); lost reasons; sources and campaigns with
+    /// their conversions and the assets their clients hold (at cost); and the agents' table
+    /// (leads, first-response time, follow-ups completed, on time and overdue, conversions).
+    /// Headline numbers come beside the period before, as long. The period is in Indian days
+    /// (`from`, `to`, both included; default this month); `as_of` answers as the report stood
+    /// then. JSON, or CSV (`section,key,measure,value`) with `Accept: text/csv`.
+    #[oai(
+        path = "/api/reports/sales",
+        method = "get",
+        tag = "ReportTags::Reports",
+        operation_id = "getSalesReport"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn sales(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The period's first day (default: the first of `to`'s month).
+        from: Query<Option<NaiveDate>>,
+        /// The period's last day (default: today, or the day of `as_of`).
+        to: Query<Option<NaiveDate>>,
+        /// Answer as the report stood at this moment (RFC 3339).
+        as_of: Query<Option<DateTime<Utc>>>,
+        /// Only the leads held by the staff of this branch.
+        branch: Query<Option<String>>,
+        /// Only the leads this agent holds.
+        agent: Query<Option<uuid::Uuid>>,
+        /// Only leads from this source (website, referral, campaign, walk_in, partner, import,
+        /// other).
+        source: Query<Option<String>>,
+        /// Only the leads of this campaign or partner (case and spacing aside).
+        campaign: Query<Option<String>>,
+        /// Wait until the sales read model has applied this log position.
+        min_position: Query<Option<i64>>,
+    ) -> Result<SalesReportResponse, ReadError> {
+        policy::require(&auth.0, Action::SalesReport)?;
+        crate::http::wait_for_in(
+            &self.state,
+            projections::sales::NAME,
+            crate::http::min_position(min_position.0, req)?,
+        )
+        .await?;
+        let out = sales::report(
+            &self.state,
+            &auth.0,
+            sales::SalesAsk {
+                from: from.0,
+                to: to.0,
+                as_of: as_of.0,
+                branch: branch.0,
+                agent: agent.0,
+                source: source.0,
+                campaign: campaign.0,
+            },
+        )
+        .await?;
+        Ok(SalesReportResponse::Ok(if wants_csv(req) {
+            SalesReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
+        } else {
+            SalesReportBody::Json(Json(out))
+        }))
+    }
+
     /// KYC report
     ///
     /// Counts by state, review ageing, approval turnaround (median, p90), rejected documents

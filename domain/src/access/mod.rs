@@ -71,6 +71,9 @@ pub enum Action {
     /// Merge a duplicate lead into another lead or a client, and undo a merge (a data-quality
     /// step for managers: it changes two records at once).
     RecordMerge,
+    /// The sales report: the pipeline, conversions, sources and the agents' table, over the
+    /// leads the caller may see.
+    SalesReport,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through the scopes).
@@ -104,6 +107,7 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | PortfolioRead
                 | RecordsExport
                 | RecordMerge
+                | SalesReport
         ),
         RelationshipManager => matches!(
             action,
@@ -122,6 +126,7 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | KycRead
                 | TradeRecord
                 | PortfolioRead
+                | SalesReport
         ),
         ComplianceOfficer => matches!(
             action,

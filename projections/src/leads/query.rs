@@ -60,6 +60,11 @@ impl LeadSort {
 pub use domain::access::LeadScope;
 
 pub(crate) fn push_visible(sql: &mut Sql, visible: &Option<LeadScope>) {
+    push_visible_on(sql, visible, "assignee")
+}
+
+/// [`push_visible`] on the assignee `column` (of a joined table).
+pub(crate) fn push_visible_on(sql: &mut Sql, visible: &Option<LeadScope>, column: &str) {
     let Some(v) = visible else { return };
     let mut parts = Vec::new();
     if !v.agents.is_empty() {
@@ -68,10 +73,10 @@ pub(crate) fn push_visible(sql: &mut Sql, visible: &Option<LeadScope>) {
             .iter()
             .map(|a| sql.bind(Bind::Text(a.to_string())))
             .collect();
-        parts.push(format!("assignee IN ({})", marks.join(", ")));
+        parts.push(format!("{column} IN ({})", marks.join(", ")));
     }
     if v.unassigned {
-        parts.push("assignee IS NULL".into());
+        parts.push(format!("{column} IS NULL"));
     }
     if parts.is_empty() {
         sql.and("1 = 0".into());

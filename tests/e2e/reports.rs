@@ -1,0 +1,381 @@
+//! The sales report over HTTP: golden numbers of a small pipeline worked by hand, role scoping
+//! (an agent never sees another's numbers), filters, the period before, as-of answers, the CSV
+//! form and bad parameters.
+
+use chrono::{Duration, SecondsFormat, Utc};
+use domain::user::Role;
+use serde_json::{json, Value};
+
+use crate::on_both_stores;
+use crate::support::{App, Store};
+
+on_both_stores!(sales_report_counts_what_happened);
+
+/// A lead captured by the admin for `agent` (none: unassigned).
+async fn captured(
+    app: &App,
+    n: u32,
+    source: &str,
+    detail: Option<&str>,
+    agent: Option<&str>,
+) -> String {
+    let (id, _) = app
+        .capture(json!({
+            "name": format!("Prospect {}", ["Arun", "Bela", "Chitra", "Dev", "Esha", "Farhan", "Gita", "Hari"][n as usize]),
+            "email": format!("prospect{n}@example.in"),
+            "source": source,
+            "source_detail": detail,
+            "assign_to": agent,
+        }))
+        .await;
+    id
+}
+
+async fn moved(app: &App, id: &str, status: &str, reason: Option<&str>) {
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{id}/status"),
+            json!({"status": status, "reason": reason}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+}
+
+/// The headline number `key` of a report: (current, previous).
+fn headline(r: &Value, key: &str) -> (Value, Value) {
+    let h = r["headline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["key"] == key)
+        .unwrap_or_else(|| panic!("no {key} in {r}"));
+    (h["current"].clone(), h["previous"].clone())
+}
+
+/// `list`'s items as `key field` → `value field`.
+fn by(r: &Value, list: &str, key: &str, value: &str) -> Vec<(String, Value)> {
+    r[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i[key].as_str().unwrap_or("").to_string(), i[value].clone()))
+        .collect()
+}
+
+fn agent_row<'a>(r: &'a Value, id: &str) -> &'a Value {
+    r["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent_id"] == id)
+        .unwrap_or_else(|| panic!("no agent {id} in {r}"))
+}
+
+async fn sales_report_counts_what_happened(store: Store) {
+    let app = App::start(store).await;
+    let rm_a = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let rm_b = app.actor(Role::RelationshipManager, Some("DEL-01")).await;
+    let manager = app.actor(Role::BranchManager, Some("MUM-01")).await;
+    let (a, b) = (rm_a.id.to_string(), rm_b.id.to_string());
+
+    // Eight leads, worked as below. Every number asserted further down is counted by hand from
+    // this list.
+    let l1 = captured(&app, 0, "campaign", Some("Diwali SIP"), Some(&a)).await;
+    let l2 = captured(&app, 1, "campaign", Some("diwali   SIP"), Some(&a)).await;
+    let l3 = captured(&app, 2, "website", None, Some(&a)).await;
+    let l4 = captured(&app, 3, "referral", Some("Ravi Menon"), Some(&b)).await;
+    let l5 = captured(&app, 4, "website", None, Some(&b)).await;
+    let _l6 = captured(&app, 5, "partner", Some("Axis Partners"), None).await;
+    let l7 = captured(&app, 6, "website", None, Some(&b)).await;
+    let l8 = captured(&app, 7, "walk_in", None, Some(&a)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let all_captured = Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+    // L1: contacted, qualified, converted. L2 and L4: contacted, then lost for one reason
+    // typed two ways. L5: a call logged (a response, still new). L7: contacted, qualified.
+    // L8: contacted, a follow-up done before it was due. L3: a follow-up that falls overdue.
+    for id in [&l1, &l2, &l4, &l7, &l8] {
+        moved(&app, id, "contacted", None).await;
+    }
+    for id in [&l1, &l7] {
+        moved(&app, id, "qualified", None).await;
+    }
+    let (s, v) = app
+        .post(&format!("/api/leads/{l1}/convert"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    moved(&app, &l2, "lost", Some("Chose another broker")).await;
+    moved(&app, &l4, "lost", Some("  chose ANOTHER  broker")).await;
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{l5}/interactions"),
+            json!({"kind": "call", "direction": "outbound", "summary": "introduced the SIP plans"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{l8}/follow-ups"),
+            json!({"due_at": Utc::now() + Duration::hours(1), "channel": "call"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let f8 = v["id"].as_str().unwrap().to_string();
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{l8}/follow-ups/{f8}/complete"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{l3}/follow-ups"),
+            json!({"due_at": Utc::now() + Duration::seconds(2), "channel": "call"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let p = app.log_head().await;
+
+    let (s, r) = app
+        .get(&format!("/api/reports/sales?min_position={p}"))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert!(r["position"].as_i64().unwrap() >= p, "{r}");
+    assert_eq!(headline(&r, "leads_captured").0, json!(8.0));
+    assert_eq!(headline(&r, "conversions").0, json!(1.0));
+    assert_eq!(headline(&r, "conversion_rate").0, json!(0.125));
+    assert_eq!(headline(&r, "leads_lost").0, json!(2.0));
+    assert_eq!(headline(&r, "follow_ups_overdue").0, json!(1.0));
+    assert!(headline(&r, "first_response_hours_median").0.is_f64());
+    // Nothing happened in the month before.
+    assert_eq!(headline(&r, "leads_captured").1, json!(0.0));
+    assert_eq!(
+        by(&r, "pipeline", "stage", "leads"),
+        vec![
+            ("new".into(), json!(3)),
+            ("contacted".into(), json!(1)),
+            ("qualified".into(), json!(1))
+        ]
+    );
+    assert_eq!(
+        by(&r, "funnel", "stage", "reached"),
+        vec![
+            ("new".into(), json!(8)),
+            ("contacted".into(), json!(5)),
+            ("qualified".into(), json!(2)),
+            ("converted".into(), json!(1))
+        ]
+    );
+    assert_eq!(
+        by(&r, "funnel", "stage", "rate"),
+        vec![
+            ("new".into(), Value::Null),
+            ("contacted".into(), json!(0.625)),
+            ("qualified".into(), json!(0.4)),
+            ("converted".into(), json!(0.5))
+        ]
+    );
+    assert_eq!(
+        by(&r, "stage_time", "stage", "stays"),
+        vec![
+            ("new".into(), json!(5)),
+            ("contacted".into(), json!(4)),
+            ("qualified".into(), json!(1))
+        ]
+    );
+    // One reason, typed two ways, counted once with both leads.
+    let reasons = r["lost_reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{r}");
+    assert_eq!(reasons[0]["leads"], 2);
+    let reason = reasons[0]["reason"].as_str().unwrap();
+    assert_eq!(
+        reason
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase(),
+        "chose another broker"
+    );
+    // Sources: the campaign named two ways is one campaign; a referrer is never named.
+    let sources = r["sources"].as_array().unwrap();
+    let source =
+        |name: &str| -> Vec<&Value> { sources.iter().filter(|s| s["source"] == name).collect() };
+    assert_eq!(source("campaign").len(), 1, "{r}");
+    assert_eq!(source("campaign")[0]["leads"], 2);
+    assert_eq!(source("campaign")[0]["conversions"], 1);
+    assert_eq!(source("campaign")[0]["conversion_rate"], 0.5);
+    assert_eq!(
+        source("campaign")[0]["campaign"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["diwali", "sip"]
+    );
+    assert_eq!(source("partner")[0]["campaign"], "Axis Partners");
+    assert_eq!(source("referral")[0]["campaign"], Value::Null);
+    assert_eq!(source("website")[0]["leads"], 3);
+    assert_eq!(source("walk_in")[0]["leads"], 1);
+    assert!(
+        !r.to_string().contains("Ravi Menon"),
+        "a referrer is a person: {r}"
+    );
+    // Agents.
+    let ra = agent_row(&r, &a);
+    assert_eq!(
+        (
+            &ra["leads"],
+            &ra["conversions"],
+            &ra["follow_ups_completed"],
+            &ra["follow_ups_on_time"],
+            &ra["follow_ups_overdue"]
+        ),
+        (&json!(4), &json!(1), &json!(1), &json!(1), &json!(1)),
+        "{ra}"
+    );
+    assert_eq!(ra["branch"], "MUM-01");
+    let rb = agent_row(&r, &b);
+    assert_eq!(
+        (&rb["leads"], &rb["conversions"], &rb["follow_ups_overdue"]),
+        (&json!(3), &json!(0), &json!(0)),
+        "{rb}"
+    );
+    assert!(rb["first_response_hours_median"].is_f64(), "{rb}");
+    let unassigned = r["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent_id"].is_null())
+        .unwrap();
+    assert_eq!(unassigned["leads"], 1, "{r}");
+
+    // An agent sees their own numbers only; a branch manager the branch's and the unassigned.
+    let (s, mine) = app.get_as(&rm_b, "/api/reports/sales").await;
+    assert_eq!(s, 200, "{mine}");
+    assert_eq!(headline(&mine, "leads_captured").0, json!(3.0));
+    assert_eq!(headline(&mine, "leads_lost").0, json!(1.0));
+    let ids: Vec<&Value> = mine["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["agent_id"])
+        .collect();
+    assert_eq!(ids, vec![&json!(b)], "{mine}");
+    let (_, theirs) = app
+        .get_as(&rm_b, &format!("/api/reports/sales?agent={a}"))
+        .await;
+    assert_eq!(
+        headline(&theirs, "leads_captured").0,
+        json!(0.0),
+        "{theirs}"
+    );
+    let (_, branch) = app.get_as(&manager, "/api/reports/sales").await;
+    assert_eq!(
+        headline(&branch, "leads_captured").0,
+        json!(5.0),
+        "{branch}"
+    );
+    assert!(!branch.to_string().contains(&b), "{branch}");
+
+    // Filters.
+    for (query, leads) in [
+        ("branch=del-01", 3.0),
+        (&format!("agent={a}") as &str, 4.0),
+        ("source=campaign", 2.0),
+        ("campaign=%20DIWALI%20sip", 2.0),
+        ("campaign=Axis%20Partners", 1.0),
+    ] {
+        let (s, v) = app.get(&format!("/api/reports/sales?{query}")).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            headline(&v, "leads_captured").0,
+            json!(leads),
+            "{query}: {v}"
+        );
+    }
+
+    // As it stood when all eight were captured and none yet worked.
+    let then = all_captured.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let (s, v) = app
+        .get(&format!(
+            "/api/reports/sales?as_of={}",
+            then.replace('+', "%2B")
+        ))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        by(&v, "pipeline", "stage", "leads"),
+        vec![
+            ("new".into(), json!(8)),
+            ("contacted".into(), json!(0)),
+            ("qualified".into(), json!(0))
+        ]
+    );
+    assert_eq!(headline(&v, "conversions").0, json!(0.0));
+    assert_eq!(headline(&v, "follow_ups_overdue").0, json!(0.0));
+    assert_eq!(v["lost_reasons"], json!([]));
+
+    // Tomorrow's period: today is the period before.
+    let tomorrow = domain::kyc::india_today(Utc::now()) + Duration::days(1);
+    let (s, v) = app
+        .get(&format!("/api/reports/sales?from={tomorrow}&to={tomorrow}"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(headline(&v, "leads_captured"), (json!(0.0), json!(8.0)));
+    assert_eq!(headline(&v, "conversions"), (json!(0.0), json!(1.0)));
+
+    // The CSV says what the JSON says.
+    let (s, text) = app
+        .send(
+            app.http
+                .get(app.url("/api/reports/sales"))
+                .header("accept", "text/csv"),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let text = text.as_str().unwrap().to_string();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<Vec<String>> = rows
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    let cell = |section: &str, key: &str, measure: &str| {
+        rows.iter()
+            .find(|r| r[0] == section && r[1] == key && r[2] == measure)
+            .map(|r| r[3].clone())
+            .unwrap_or_else(|| panic!("no {section},{key},{measure} in {text}"))
+    };
+    assert_eq!(cell("headline", "leads_captured", "current"), "8");
+    assert_eq!(cell("headline", "conversion_rate", "current"), "0.125");
+    assert_eq!(cell("funnel", "qualified", "reached"), "2");
+    assert_eq!(cell("pipeline", "new", "leads"), "3");
+    assert_eq!(cell("agents", &a, "leads"), "4");
+    assert_eq!(cell("sources", "partner: Axis Partners", "leads"), "1");
+
+    // Bad parameters change nothing and say what is wrong.
+    let future = (Utc::now() + Duration::days(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    for (query, field) in [
+        ("from=2026-11-10&to=2026-11-01", "to"),
+        ("from=2020-01-01&to=2026-11-01", "to"),
+        ("source=tv", "source"),
+        (&format!("as_of={future}") as &str, "as_of"),
+    ] {
+        let (s, v) = app.get(&format!("/api/reports/sales?{query}")).await;
+        assert_eq!(s, 422, "{query}: {v}");
+        assert_eq!(v["errors"][0]["field"], field, "{v}");
+    }
+    let (s, _) = app.get("/api/reports/sales?agent=someone").await;
+    assert_eq!(s, 400);
+    let (s, _) = app.get("/api/reports/sales?from=yesterday").await;
+    assert_eq!(s, 400);
+    assert_eq!(app.log_head().await, p, "reading a report writes nothing");
+    for role in [Role::Auditor, Role::ComplianceOfficer] {
+        let who = app.actor(role, None).await;
+        let (s, v) = app.get_as(&who, "/api/reports/sales").await;
+        assert_eq!(s, 403, "{v}");
+    }
+}
