@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod contract;
+pub mod dashboard;
 pub mod dto;
 pub mod http;
 pub mod investments;
@@ -39,7 +40,7 @@ pub type Apis = (
     kyc::KycApi,
     kyc::KycReviewApi,
     investments::InvestmentsApi,
-    reports::ReportsApi,
+    (reports::ReportsApi, dashboard::DashboardApi),
     marketing::MarketingApi,
     leads::FollowUpsApi,
     privacy::PrivacyApi,
@@ -93,9 +94,14 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
             investments::InvestmentsApi {
                 state: state.clone(),
             },
-            reports::ReportsApi {
-                state: state.clone(),
-            },
+            (
+                reports::ReportsApi {
+                    state: state.clone(),
+                },
+                dashboard::DashboardApi {
+                    state: state.clone(),
+                },
+            ),
             marketing::MarketingApi {
                 state: state.clone(),
             },

@@ -165,6 +165,18 @@ pub struct CheckpointRow {
     pub signature: String,
 }
 
+/// The newest signed checkpoint, if any.
+pub async fn last_checkpoint(db: &Db) -> Result<Option<CheckpointRow>, ProjectionError> {
+    Ok(with_db!(db, pool => {
+        sqlx::query_as::<_, CheckpointRow>(
+            "SELECT seq, ledger_hash, at, public_key, signature FROM audit_checkpoints
+              ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
 /// The newest ledger entry's number (0 for an empty ledger).
 pub async fn last_seq(db: &Db) -> Result<i64, ProjectionError> {
     Ok(with_db!(db, pool => {

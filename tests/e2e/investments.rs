@@ -23,7 +23,7 @@ fn today() -> NaiveDate {
     (Utc::now() + Duration::minutes(330)).date_naive()
 }
 
-fn trade(
+pub(crate) fn trade(
     client: &str,
     side: &str,
     quantity: &str,
@@ -77,7 +77,7 @@ fn xirr_by_bisection(flows: &[(NaiveDate, f64)]) -> f64 {
     lo
 }
 
-async fn aggressive(app: &App, who: &Actor, client: &str) {
+pub(crate) async fn aggressive(app: &App, who: &Actor, client: &str) {
     let (s, v) = app
         .send(
             who.http

@@ -9,7 +9,10 @@ use serde_json::{json, Value};
 use crate::on_both_stores;
 use crate::support::{App, Store};
 
-on_both_stores!(sales_report_counts_what_happened);
+on_both_stores!(
+    sales_report_counts_what_happened,
+    each_role_gets_its_widgets,
+);
 
 /// A lead captured by the admin for `agent` (none: unassigned).
 async fn captured(
@@ -378,4 +381,178 @@ async fn sales_report_counts_what_happened(store: Store) {
         let (s, v) = app.get_as(&who, "/api/reports/sales").await;
         assert_eq!(s, 403, "{v}");
     }
+}
+
+/// The widget `name` of a dashboard, which must be there.
+fn widget<'a>(d: &'a Value, name: &str) -> &'a Value {
+    assert!(d[name].is_object(), "no {name} in {d}");
+    &d[name]
+}
+
+fn counts(w: &Value, list: &str) -> Vec<(String, i64)> {
+    w[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["key"].as_str().unwrap().to_string(),
+                c["count"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn each_role_gets_its_widgets(store: Store) {
+    let app = App::start(store).await;
+    let rm_a = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let rm_b = app.actor(Role::RelationshipManager, Some("DEL-01")).await;
+    let manager = app.actor(Role::BranchManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let auditor = app.actor(Role::Auditor, None).await;
+    let (a, b) = (rm_a.id.to_string(), rm_b.id.to_string());
+
+    // rm_a: one lead new, one contacted, one converted, and a follow-up that falls overdue;
+    // rm_b: one new lead. A client of rm_a's with verified KYC (a passport expiring in 45
+    // days) holding 10 shares bought at 2,500.
+    let a1 = captured(&app, 0, "website", None, Some(&a)).await;
+    let a2 = captured(&app, 1, "website", None, Some(&a)).await;
+    let a3 = captured(&app, 2, "website", None, Some(&a)).await;
+    let _b1 = captured(&app, 3, "website", None, Some(&b)).await;
+    moved(&app, &a2, "contacted", None).await;
+    moved(&app, &a3, "contacted", None).await;
+    moved(&app, &a3, "qualified", None).await;
+    let (s, v) = app
+        .post(&format!("/api/leads/{a3}/convert"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/leads/{a1}/follow-ups"),
+            json!({"due_at": Utc::now() + Duration::seconds(2), "channel": "call"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let expiry = (domain::kyc::india_today(Utc::now()) + Duration::days(45)).to_string();
+    let client = crate::kyc::verified_client(&app, &rm_a, &officer, "BKDPR4410J", &expiry).await;
+    crate::investments::aggressive(&app, &rm_a, &client).await;
+    let on = (domain::kyc::india_today(Utc::now()) - Duration::days(1)).to_string();
+    let (s, v) = app
+        .post_as(
+            &rm_a,
+            "/api/investments",
+            crate::investments::trade(&client, "buy", "10", "2500", &on, "CN-1"),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    app.caught_up().await;
+    let head = app.log_head().await;
+
+    let (s, d) = app.get_as(&rm_a, "/api/dashboard").await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["role"], "relationship_manager");
+    let leads = widget(&d, "leads");
+    assert_eq!(
+        counts(leads, "by_status"),
+        vec![
+            ("new".into(), 1),
+            ("contacted".into(), 1),
+            ("qualified".into(), 0),
+            ("converted".into(), 1),
+            ("lost".into(), 0)
+        ]
+    );
+    assert!(leads["position"].as_i64().unwrap() > 0);
+    assert!(leads["position"].as_i64().unwrap() <= head);
+    assert_eq!(widget(&d, "follow_ups")["overdue"], 1, "{d}");
+    assert_eq!(widget(&d, "conversions")["this_month"], 1, "{d}");
+    for absent in ["funnel", "agents", "aum", "kyc_queue", "health", "ledger"] {
+        assert!(d[absent].is_null(), "an agent has no {absent}: {d}");
+    }
+    let (_, d) = app.get_as(&rm_b, "/api/dashboard").await;
+    assert_eq!(
+        counts(widget(&d, "leads"), "by_status")[0],
+        ("new".into(), 1),
+        "only their own lead: {d}"
+    );
+    assert_eq!(widget(&d, "conversions")["this_month"], 0);
+    assert_eq!(widget(&d, "follow_ups")["overdue"], 0);
+
+    // The branch manager: the branch's leads, funnel, agents and assets.
+    let (_, d) = app.get_as(&manager, "/api/dashboard").await;
+    let total: i64 = counts(widget(&d, "leads"), "by_status")
+        .iter()
+        .map(|c| c.1)
+        .sum();
+    assert_eq!(total, 3, "{d}");
+    let steps = widget(&d, "funnel")["steps"].as_array().unwrap();
+    assert_eq!(
+        steps
+            .iter()
+            .map(|s| s["reached"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![3, 2, 1, 1],
+        "{d}"
+    );
+    let agents = widget(&d, "agents")["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 1, "{d}");
+    assert_eq!(agents[0]["agent_id"], a.as_str());
+    let aum = widget(&d, "aum");
+    assert_eq!(
+        (&aum["clients_with_holdings"], &aum["invested"]),
+        (&json!(1), &json!("25000"))
+    );
+    assert!(d["kyc_queue"].is_null() && d["ledger"].is_null());
+
+    // Compliance: the queue, expiries, alerts; no sales widgets.
+    let (_, d) = app.get_as(&officer, "/api/dashboard").await;
+    assert_eq!(
+        counts(widget(&d, "kyc_queue"), "waiting"),
+        vec![("submitted".into(), 0), ("under_review".into(), 0)]
+    );
+    assert_eq!(
+        counts(widget(&d, "expiries"), "expiring"),
+        vec![("30".into(), 0), ("60".into(), 1), ("90".into(), 1)],
+        "{d}"
+    );
+    assert!(widget(&d, "alerts")["alerts"].is_i64());
+    assert!(d["leads"].is_null() && d["health"].is_null());
+
+    // The auditor: the ledger alone.
+    let (_, d) = app.get_as(&auditor, "/api/dashboard").await;
+    let ledger = widget(&d, "ledger");
+    assert!(ledger["entries"].as_i64().unwrap() > 0, "{d}");
+    assert!(ledger["position"].as_i64().unwrap() > 0);
+    assert!(d["leads"].is_null() && d["kyc_queue"].is_null());
+
+    // The admin: all of it, with each read model's lag.
+    let (_, d) = app.get("/api/dashboard").await;
+    for name in [
+        "leads",
+        "follow_ups",
+        "conversions",
+        "funnel",
+        "agents",
+        "aum",
+        "kyc_queue",
+        "expiries",
+        "alerts",
+        "health",
+        "ledger",
+    ] {
+        widget(&d, name);
+    }
+    let health = widget(&d, "health");
+    assert!(health["position"].as_i64().unwrap() >= head);
+    let sales = health["projections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "sales")
+        .expect("the sales read model is listed");
+    assert!(
+        sales["lag"].is_i64() && sales["dead_letters"] == 0,
+        "{sales}"
+    );
 }

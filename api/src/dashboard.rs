@@ -1,0 +1,404 @@
+//! `GET /api/dashboard`: one call answering the widgets of the caller's role, each from the read
+//! models and each saying the log position it is as of.
+
+use chrono::{DateTime, Datelike, Utc};
+use domain::user::Role;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+
+use crate::auth::{Auth, Principal};
+use crate::http::State;
+use crate::policy;
+use crate::problem::{ApiError, ReadError};
+use crate::reports::sales::{self, AgentPerformance, FunnelStepOut, SalesAsk};
+use crate::reports::Count;
+
+#[derive(Tags)]
+pub enum DashboardTags {
+    /// The caller's dashboard.
+    Dashboard,
+}
+
+/// Leads being worked, by status.
+#[derive(Debug, Clone, Object)]
+pub struct LeadsWidget {
+    /// The log position the read model had applied.
+    pub position: i64,
+    pub by_status: Vec<Count>,
+}
+
+/// Open follow-ups on leads and clients.
+#[derive(Debug, Clone, Object)]
+pub struct FollowUpsWidget {
+    pub position: i64,
+    /// Due later today (Indian day).
+    pub due_today: i64,
+    /// Past their due time.
+    pub overdue: i64,
+}
+
+/// Leads converted this month, and in as many days before it.
+#[derive(Debug, Clone, Object)]
+pub struct ConversionsWidget {
+    pub position: i64,
+    pub this_month: i64,
+    pub previous_period: i64,
+}
+
+/// This month's funnel.
+#[derive(Debug, Clone, Object)]
+pub struct FunnelWidget {
+    pub position: i64,
+    pub steps: Vec<FunnelStepOut>,
+    /// Captured this month and converted (0 to 1).
+    pub conversion_rate: Option<f64>,
+}
+
+/// The agents' month.
+#[derive(Debug, Clone, Object)]
+pub struct AgentsWidget {
+    pub position: i64,
+    pub agents: Vec<AgentPerformance>,
+}
+
+/// What the clients hold, at cost.
+#[derive(Debug, Clone, Object)]
+pub struct AumWidget {
+    pub position: i64,
+    pub clients_with_holdings: i64,
+    /// INR, a decimal string.
+    pub invested: String,
+}
+
+/// Compliance's KYC queue.
+#[derive(Debug, Clone, Object)]
+pub struct KycQueueWidget {
+    pub position: i64,
+    /// `submitted` and `under_review` cases.
+    pub waiting: Vec<Count>,
+    /// Waiting cases by days since submission (`0-2`, `3-7`, `8-30`, `31+`).
+    pub ageing: Vec<Count>,
+    pub oldest_submitted_at: Option<DateTime<Utc>>,
+}
+
+/// Expiries coming and re-KYC overdue.
+#[derive(Debug, Clone, Object)]
+pub struct ExpiriesWidget {
+    pub position: i64,
+    /// Verified cases whose first document expiry falls within 30, 60, 90 days.
+    pub expiring: Vec<Count>,
+    pub rekyc_overdue: i64,
+}
+
+/// KYC alerts raised on the cases in hand.
+#[derive(Debug, Clone, Object)]
+pub struct AlertsWidget {
+    pub position: i64,
+    pub cases_with_alerts: i64,
+    pub alerts: i64,
+}
+
+/// How one read model keeps up with the log.
+#[derive(Debug, Clone, Object)]
+pub struct ProjectionHealth {
+    pub name: String,
+    pub position: i64,
+    /// Events behind the log head.
+    pub lag: i64,
+    pub dead_letters: i64,
+}
+
+/// The system's health.
+#[derive(Debug, Clone, Object)]
+pub struct HealthWidget {
+    /// The log head.
+    pub position: i64,
+    pub projections: Vec<ProjectionHealth>,
+    pub dead_letters: i64,
+}
+
+/// The audit ledger.
+#[derive(Debug, Clone, Object)]
+pub struct LedgerWidget {
+    /// The log position the ledger had folded in.
+    pub position: i64,
+    /// Events in the ledger.
+    pub entries: i64,
+    /// Events of the log not yet in the ledger.
+    pub behind: i64,
+    pub last_checkpoint_seq: Option<i64>,
+    pub last_checkpoint_at: Option<String>,
+}
+
+/// The widgets of the caller's role; those of other roles are absent.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct DashboardOut {
+    pub role: String,
+    pub generated_at: DateTime<Utc>,
+    pub leads: Option<LeadsWidget>,
+    pub follow_ups: Option<FollowUpsWidget>,
+    pub conversions: Option<ConversionsWidget>,
+    pub funnel: Option<FunnelWidget>,
+    pub agents: Option<AgentsWidget>,
+    pub aum: Option<AumWidget>,
+    pub kyc_queue: Option<KycQueueWidget>,
+    pub expiries: Option<ExpiriesWidget>,
+    pub alerts: Option<AlertsWidget>,
+    pub health: Option<HealthWidget>,
+    pub ledger: Option<LedgerWidget>,
+}
+
+impl poem_openapi::types::Example for DashboardOut {
+    fn example() -> Self {
+        let c = |k: &str, n| Count {
+            key: k.into(),
+            count: n,
+        };
+        Self {
+            role: "relationship_manager".into(),
+            generated_at: DateTime::parse_from_rfc3339("2026-12-01T09:30:00Z")
+                .expect("a time")
+                .with_timezone(&Utc),
+            leads: Some(LeadsWidget {
+                position: 48213,
+                by_status: vec![
+                    c("new", 12),
+                    c("contacted", 9),
+                    c("qualified", 4),
+                    c("converted", 7),
+                    c("lost", 3),
+                ],
+            }),
+            follow_ups: Some(FollowUpsWidget {
+                position: 48213,
+                due_today: 5,
+                overdue: 1,
+            }),
+            conversions: Some(ConversionsWidget {
+                position: 48213,
+                this_month: 2,
+                previous_period: 3,
+            }),
+            funnel: None,
+            agents: None,
+            aum: None,
+            kyc_queue: None,
+            expiries: None,
+            alerts: None,
+            health: None,
+            ledger: None,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum DashboardResponse {
+    /// The caller's widgets.
+    #[oai(status = 200)]
+    Ok(Json<DashboardOut>),
+}
+
+pub struct DashboardApi {
+    pub state: State,
+}
+
+#[OpenApi]
+impl DashboardApi {
+    /// The caller's dashboard
+    ///
+    /// One call, the widgets of the caller's role. A relationship manager: their leads by
+    /// status, follow-ups due today and overdue, conversions this month. A branch manager:
+    /// those over the branch, its funnel, the agents' table and the assets its clients hold.
+    /// A compliance officer: the KYC queue and its ageing, expiries, alerts. An auditor: the
+    /// audit ledger. An admin: all of it, plus each read model's lag and dead letters. Each
+    /// widget says the log position it is as of.
+    #[oai(
+        path = "/api/dashboard",
+        method = "get",
+        tag = "DashboardTags::Dashboard",
+        operation_id = "getDashboard"
+    )]
+    async fn dashboard(&self, auth: Auth) -> Result<DashboardResponse, ReadError> {
+        Ok(DashboardResponse::Ok(Json(
+            dashboard(&self.state, &auth.0).await?,
+        )))
+    }
+}
+
+async fn dashboard(state: &State, principal: &Principal) -> Result<DashboardOut, ApiError> {
+    let now = Utc::now();
+    let at = |name: &str| {
+        state
+            .progress
+            .current(name)
+            .map(|c| c.position)
+            .unwrap_or(0)
+    };
+    let role = principal.role;
+    let sells = matches!(
+        role,
+        Role::Admin | Role::BranchManager | Role::RelationshipManager
+    );
+    let manages = matches!(role, Role::Admin | Role::BranchManager);
+    let complies = matches!(role, Role::Admin | Role::ComplianceOfficer);
+    let audits = matches!(role, Role::Admin | Role::Auditor);
+    let mut out = DashboardOut {
+        role: role.as_str().into(),
+        generated_at: now,
+        leads: None,
+        follow_ups: None,
+        conversions: None,
+        funnel: None,
+        agents: None,
+        aum: None,
+        kyc_queue: None,
+        expiries: None,
+        alerts: None,
+        health: None,
+        ledger: None,
+    };
+    let db = &state.db;
+    if sells {
+        let visible = policy::scope(state, principal).await?;
+        let clients = policy::client_scope(principal);
+        let leads_at = at(projections::leads::NAME);
+        let by_status = projections::dashboard::leads_by_status(db, &visible)
+            .await
+            .map_err(ApiError::internal)?;
+        out.leads = Some(LeadsWidget {
+            position: leads_at,
+            by_status: by_status
+                .into_iter()
+                .map(|(key, count)| Count { key, count })
+                .collect(),
+        });
+        let (due_today, overdue) =
+            projections::dashboard::follow_ups_due(db, &visible, &clients, now)
+                .await
+                .map_err(ApiError::internal)?;
+        out.follow_ups = Some(FollowUpsWidget {
+            position: leads_at.min(at(projections::clients::NAME)),
+            due_today,
+            overdue,
+        });
+        let today = domain::kyc::india_today(now);
+        let month = sales::report(
+            state,
+            principal,
+            SalesAsk {
+                from: today.with_day(1),
+                to: Some(today),
+                as_of: Some(now),
+                branch: None,
+                agent: None,
+                source: None,
+                campaign: None,
+            },
+        )
+        .await?;
+        let headline = |key: &str| month.headline.iter().find(|h| h.key == key);
+        let conversions = headline("conversions");
+        out.conversions = Some(ConversionsWidget {
+            position: month.position,
+            this_month: conversions.and_then(|h| h.current).unwrap_or(0.0) as i64,
+            previous_period: conversions.and_then(|h| h.previous).unwrap_or(0.0) as i64,
+        });
+        if manages {
+            out.funnel = Some(FunnelWidget {
+                position: month.position,
+                conversion_rate: headline("conversion_rate").and_then(|h| h.current),
+                steps: month.funnel.clone(),
+            });
+            out.agents = Some(AgentsWidget {
+                position: month.position,
+                agents: month.agents.clone(),
+            });
+            let (clients_with_holdings, invested) = projections::dashboard::invested(db, &clients)
+                .await
+                .map_err(ApiError::internal)?;
+            out.aum = Some(AumWidget {
+                position: at(projections::investments::NAME),
+                clients_with_holdings,
+                invested: invested.round_dp(2).normalize().to_string(),
+            });
+        }
+    }
+    if complies {
+        let q = projections::dashboard::kyc_queue(db, now)
+            .await
+            .map_err(ApiError::internal)?;
+        let position = at(projections::kyc::NAME);
+        let counts = |v: Vec<(&str, i64)>| {
+            v.into_iter()
+                .map(|(k, n)| Count {
+                    key: k.into(),
+                    count: n,
+                })
+                .collect()
+        };
+        out.kyc_queue = Some(KycQueueWidget {
+            position,
+            waiting: counts(q.waiting),
+            ageing: counts(q.ageing),
+            oldest_submitted_at: q.oldest_submitted_at,
+        });
+        out.expiries = Some(ExpiriesWidget {
+            position,
+            expiring: q
+                .expiring
+                .into_iter()
+                .map(|(d, n)| Count {
+                    key: d.to_string(),
+                    count: n,
+                })
+                .collect(),
+            rekyc_overdue: q.rekyc_overdue,
+        });
+        out.alerts = Some(AlertsWidget {
+            position,
+            cases_with_alerts: q.cases_with_alerts,
+            alerts: q.alerts,
+        });
+    }
+    if role == Role::Admin {
+        let status = projections::runner::status(db, &state.projections, 100_000).await;
+        out.health = Some(HealthWidget {
+            position: status.head,
+            dead_letters: status.projections.iter().map(|p| p.dead_letters).sum(),
+            projections: status
+                .projections
+                .into_iter()
+                .map(|p| ProjectionHealth {
+                    name: p.name.into(),
+                    position: p.position,
+                    lag: p.lag,
+                    dead_letters: p.dead_letters,
+                })
+                .collect(),
+        });
+    }
+    if audits {
+        let checkpoint = projections::checkpoint::load(db, projections::ledger::NAME)
+            .await
+            .map_err(ApiError::internal)?;
+        let position = checkpoint.position;
+        let behind = store::log::lag(db, checkpoint, 100_000)
+            .await
+            .map_err(ApiError::internal)?;
+        let entries = projections::ledger::last_seq(db)
+            .await
+            .map_err(ApiError::internal)?;
+        let last = projections::ledger::last_checkpoint(db)
+            .await
+            .map_err(ApiError::internal)?;
+        out.ledger = Some(LedgerWidget {
+            position,
+            entries,
+            behind,
+            last_checkpoint_seq: last.as_ref().map(|c| c.seq),
+            last_checkpoint_at: last.map(|c| c.at),
+        });
+    }
+    Ok(out)
+}
