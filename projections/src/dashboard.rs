@@ -114,16 +114,14 @@ pub struct KycQueue {
     pub alerts: i64,
 }
 
+/// Waiting cases: their status and when they were submitted.
+type Waiting = Vec<(String, Option<DateTime<Utc>>)>;
+
 /// The KYC queue over every client (compliance sees them all).
 pub async fn kyc_queue(db: &Db, now: DateTime<Utc>) -> Result<KycQueue, ProjectionError> {
     let today = domain::kyc::india_today(now);
     let day = |d: i64| (today + Duration::days(d)).format("%Y-%m-%d").to_string();
-    let (waiting, expiring, overdue, alerts): (
-        Vec<(String, Option<DateTime<Utc>>)>,
-        Vec<String>,
-        i64,
-        (i64, i64),
-    ) = with_db!(db, pool => {
+    let (waiting, expiring, overdue, alerts): (Waiting, Vec<String>, i64, (i64, i64)) = with_db!(db, pool => {
         let waiting = sqlx::query_as(
             "SELECT status, submitted_at FROM kyc_cases WHERE status IN ('submitted', 'under_review')",
         )
