@@ -379,26 +379,32 @@ async fn dashboard(state: &State, principal: &Principal) -> Result<DashboardOut,
         });
     }
     if audits {
-        let checkpoint = projections::checkpoint::load(db, projections::ledger::NAME)
-            .await
-            .map_err(ApiError::internal)?;
-        let position = checkpoint.position;
-        let behind = store::log::lag(db, checkpoint, 100_000)
-            .await
-            .map_err(ApiError::internal)?;
-        let entries = projections::ledger::last_seq(db)
-            .await
-            .map_err(ApiError::internal)?;
-        let last = projections::ledger::last_checkpoint(db)
-            .await
-            .map_err(ApiError::internal)?;
-        out.ledger = Some(LedgerWidget {
-            position,
-            entries,
-            behind,
-            last_checkpoint_seq: last.as_ref().map(|c| c.seq),
-            last_checkpoint_at: last.map(|c| c.at),
-        });
+        out.ledger = Some(ledger_status(state).await?);
     }
     Ok(out)
+}
+
+/// Where the audit ledger stands: what it has folded in, what it has not yet, its newest
+/// signed checkpoint.
+pub async fn ledger_status(state: &State) -> Result<LedgerWidget, ApiError> {
+    let db = &state.db;
+    let checkpoint = projections::checkpoint::load(db, projections::ledger::NAME)
+        .await
+        .map_err(ApiError::internal)?;
+    let behind = store::log::lag(db, checkpoint, 100_000)
+        .await
+        .map_err(ApiError::internal)?;
+    let entries = projections::ledger::last_seq(db)
+        .await
+        .map_err(ApiError::internal)?;
+    let last = projections::ledger::last_checkpoint(db)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(LedgerWidget {
+        position: checkpoint.position,
+        entries,
+        behind,
+        last_checkpoint_seq: last.as_ref().map(|c| c.seq),
+        last_checkpoint_at: last.map(|c| c.at),
+    })
 }

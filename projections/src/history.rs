@@ -17,8 +17,9 @@ impl Projection for HistoryProjection {
         NAME
     }
 
+    // 2: what each read of personal data showed (`detail`).
     fn version(&self) -> i64 {
-        1
+        2
     }
 
     fn ddl(&self) -> &'static str {
@@ -37,6 +38,15 @@ impl Projection for HistoryProjection {
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(apply(tx, suffix, events))
     }
+}
+
+/// What a read of personal data showed (`profile`, `document`, `export`, ...).
+fn detail_of(e: &StoredEvent) -> Option<String> {
+    e.payload
+        .get("PiiViewed")
+        .and_then(|p| p.get("kind"))
+        .and_then(|k| k.as_str())
+        .map(str::to_string)
 }
 
 /// The person an event is about, if any.
@@ -62,7 +72,7 @@ async fn apply(tx: &mut Tx, suffix: &str, events: &[StoredEvent]) -> Result<(), 
         crate::with_tx!(tx, t => {
             let mut qb = sqlx::QueryBuilder::new(format!(
                 "INSERT INTO event_history{suffix} (position, aggregate_type, aggregate_id,
-                 sequence, event_type, subject_id, actor_id, actor_role, request_id, recorded_at) "
+                 sequence, event_type, subject_id, actor_id, actor_role, request_id, recorded_at, detail) "
             ));
             qb.push_values(&rows, |mut b, (e, m)| {
                 b.push_bind(e.position)
@@ -74,7 +84,8 @@ async fn apply(tx: &mut Tx, suffix: &str, events: &[StoredEvent]) -> Result<(), 
                     .push_bind(m.actor_id.clone())
                     .push_bind(m.actor_role.clone())
                     .push_bind(m.request_id.clone())
-                    .push_bind(m.recorded_at);
+                    .push_bind(m.recorded_at)
+                    .push_bind(detail_of(e));
             });
             qb.push(" ON CONFLICT (position) DO NOTHING");
             qb.build().execute(&mut **t).await?;

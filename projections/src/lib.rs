@@ -7,6 +7,7 @@ pub mod capture_keys;
 pub mod checkpoint;
 pub mod client_timeline;
 pub mod clients;
+pub mod compliance;
 pub mod dashboard;
 pub mod export;
 pub mod history;

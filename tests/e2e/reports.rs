@@ -12,6 +12,7 @@ use crate::support::{App, Store};
 on_both_stores!(
     sales_report_counts_what_happened,
     each_role_gets_its_widgets,
+    compliance_report_says_who_read_whom,
 );
 
 /// A lead captured by the admin for `agent` (none: unassigned).
@@ -555,4 +556,197 @@ async fn each_role_gets_its_widgets(store: Store) {
         sales["lag"].is_i64() && sales["dead_letters"] == 0,
         "{sales}"
     );
+}
+
+async fn compliance_report_says_who_read_whom(store: Store) {
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let id = rm.id.to_string();
+
+    // A person: a lead of the RM's that became a client.
+    let lead = captured(&app, 0, "website", None, Some(&id)).await;
+    for status in ["contacted", "qualified"] {
+        moved(&app, &lead, status, None).await;
+    }
+    let (s, v) = app
+        .post(&format!("/api/leads/{lead}/convert"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let client = v["client_id"].as_str().unwrap().to_string();
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            crate::clients::new_client(Some(&lead), "QWXPZ9876K", &id),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    // Another prospect asks to be erased (shredded at once), and the client is put on hold.
+    let gone = captured(&app, 1, "website", None, None).await;
+    let (s, v) = app
+        .post(&format!("/api/privacy/subjects/{gone}/erasure"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{client}/legal-hold"),
+            json!({"reason": "exchange inquiry"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.caught_up().await;
+    let before = app.log_head().await;
+
+    // Reads: the RM opens the lead twice, the officer opens the client once.
+    for _ in 0..2 {
+        let (s, v) = app.get_as(&rm, &format!("/api/leads/{lead}")).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let (s, v) = app
+        .get_as(&officer, &format!("/api/clients/{client}"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let p = app.log_head().await;
+    assert_eq!(p - before, 3, "each read is recorded once");
+
+    let (s, r) = app
+        .get_as(
+            &officer,
+            &format!("/api/reports/compliance?subject={lead}&min_position={p}"),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let person = &r["person"];
+    assert_eq!(person["total"], 3, "{person}");
+    let mut records: Vec<&str> = person["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    records.sort();
+    let mut expected = vec![format!("client:{client}"), format!("lead:{lead}")];
+    expected.sort();
+    assert_eq!(records, expected, "the lead and the client are one person");
+    let reads: Vec<(String, String, String)> = person["reads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["role"].as_str().unwrap().to_string(),
+                x["what"].as_str().unwrap().to_string(),
+                x["record_kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reads,
+        vec![
+            (
+                "compliance_officer".into(),
+                "profile".into(),
+                "client".into()
+            ),
+            (
+                "relationship_manager".into(),
+                "profile".into(),
+                "lead".into()
+            ),
+            (
+                "relationship_manager".into(),
+                "profile".into(),
+                "lead".into()
+            ),
+        ],
+        "newest first"
+    );
+    assert_eq!(person["reads"][1]["name"], "Test User");
+    // The same person asked by the client's id.
+    let (_, by_client) = app
+        .get_as(
+            &officer,
+            &format!("/api/reports/compliance?subject={client}"),
+        )
+        .await;
+    assert_eq!(by_client["person"]["total"], 3);
+
+    assert_eq!(headline(&r, "pii_reads").0, json!(3.0));
+    assert_eq!(headline(&r, "pii_readers").0, json!(2.0));
+    assert_eq!(
+        headline(&r, "people_read").0,
+        json!(2.0),
+        "two records read"
+    );
+    assert_eq!(headline(&r, "erasure_requests").0, json!(1.0));
+    assert_eq!(headline(&r, "erasures_done").0, json!(1.0));
+    assert_eq!(headline(&r, "legal_holds_placed").0, json!(1.0));
+    let readers = r["readers"].as_array().unwrap();
+    assert_eq!(readers[0]["actor_id"], id.as_str(), "{r}");
+    assert_eq!(
+        (&readers[0]["reads"], &readers[0]["people"]),
+        (&json!(2), &json!(1))
+    );
+    assert_eq!(readers[0]["branch"], "MUM-01");
+    let holds = r["legal_holds"].as_array().unwrap();
+    assert_eq!(holds.len(), 1, "{r}");
+    assert_eq!(
+        (&holds[0]["record_kind"], &holds[0]["record_id"]),
+        (&json!("client"), &json!(client))
+    );
+    assert!(r["ledger"]["entries"].as_i64().unwrap() > 0);
+    assert_eq!(
+        r["kyc"]["without_case"], 1,
+        "the new client has no KYC case: {r}"
+    );
+
+    // Tomorrow's period: today is the period before.
+    let tomorrow = domain::kyc::india_today(Utc::now()) + Duration::days(1);
+    let (_, next) = app
+        .get_as(
+            &officer,
+            &format!("/api/reports/compliance?from={tomorrow}&to={tomorrow}"),
+        )
+        .await;
+    assert_eq!(headline(&next, "pii_reads"), (json!(0.0), json!(3.0)));
+
+    // CSV.
+    let (s, text) = app
+        .send(
+            officer
+                .http
+                .get(app.url(&format!("/api/reports/compliance?subject={lead}")))
+                .header("accept", "text/csv"),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let text = text.as_str().unwrap().to_string();
+    assert!(text.starts_with("section,key,measure,value"), "{text}");
+    assert!(text.contains("headline,pii_reads,current,3"), "{text}");
+    assert!(
+        text.contains(&format!("legal_holds,{client},client,")),
+        "{text}"
+    );
+
+    // Who may ask, and bad parameters.
+    let (s, _) = app.get_as(&rm, "/api/reports/compliance").await;
+    assert_eq!(s, 403);
+    let (s, v) = app
+        .get_as(
+            &officer,
+            &format!("/api/reports/compliance?subject={}", uuid::Uuid::new_v4()),
+        )
+        .await;
+    assert_eq!(
+        (s, &v["errors"][0]["field"]),
+        (422, &json!("subject")),
+        "{v}"
+    );
+    let (s, _) = app
+        .get_as(
+            &officer,
+            "/api/reports/compliance?from=2026-11-10&to=2026-11-01",
+        )
+        .await;
+    assert_eq!(s, 422);
 }

@@ -1,6 +1,7 @@
 //! Reports for compliance and management, from the read models, as JSON for the web client or
 //! as CSV (`Accept: text/csv`) for a spreadsheet.
 
+pub mod compliance;
 pub mod investments;
 pub mod sales;
 
@@ -17,7 +18,7 @@ use crate::problem::{ApiError, ReadError};
 
 #[derive(Tags)]
 pub enum ReportTags {
-    /// Reports: sales, KYC, investments.
+    /// Reports: sales, compliance, KYC, investments.
     Reports,
 }
 
@@ -169,6 +170,40 @@ pub enum KycReportResponse {
     Ok(KycReportBody),
 }
 
+/// A report as CSV, one number per row: `section,key,measure,value` (keys made safe for a
+/// spreadsheet).
+#[derive(Default)]
+pub(crate) struct LongCsv {
+    rows: Vec<[String; 4]>,
+}
+
+impl LongCsv {
+    pub(crate) fn row(&mut self, section: &str, key: &str, measure: &str, value: String) {
+        self.rows.push([
+            section.into(),
+            crate::spreadsheet::safe(key).into_owned(),
+            measure.into(),
+            value,
+        ]);
+    }
+
+    pub(crate) fn finish(self) -> Result<String, csv::Error> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["section", "key", "measure", "value"])?;
+        for r in self.rows {
+            w.write_record(&r)?;
+        }
+        let bytes = w.into_inner().map_err(|e| e.into_error())?;
+        Ok(String::from_utf8(bytes).expect("CSV of UTF-8 text"))
+    }
+}
+
+/// A ratio or an amount of hours for a CSV cell: at most four decimals; empty when there is none.
+pub(crate) fn num(v: Option<f64>) -> String {
+    v.map(|v| format!("{}", (v * 10_000.0).round() / 10_000.0))
+        .unwrap_or_default()
+}
+
 /// Whether the caller asked for CSV.
 fn wants_csv(req: &Request) -> bool {
     req.headers()
@@ -207,6 +242,22 @@ pub enum SalesReportResponse {
     /// The report: JSON, or CSV when the request accepts `text/csv`.
     #[oai(status = 200)]
     Ok(SalesReportBody),
+}
+
+// Answered once per request: not worth boxing.
+#[allow(clippy::large_enum_variant)]
+#[derive(ResponseContent)]
+pub enum ComplianceReportBody {
+    Json(Json<compliance::ComplianceReportOut>),
+    #[oai(content_type = "text/csv; charset=utf-8")]
+    Csv(PlainText<String>),
+}
+
+#[derive(ApiResponse)]
+pub enum ComplianceReportResponse {
+    /// The report: JSON, or CSV when the request accepts `text/csv`.
+    #[oai(status = 200)]
+    Ok(ComplianceReportBody),
 }
 
 pub struct ReportsApi {
@@ -280,6 +331,62 @@ impl ReportsApi {
             SalesReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
         } else {
             SalesReportBody::Json(Json(out))
+        }))
+    }
+
+    /// Compliance report
+    ///
+    /// For compliance officers and admins: the KYC report's numbers; reads of personal data
+    /// in the period by staff member (who read the most people first) and, with `subject`,
+    /// every read of that person's data (their lead and client records as one person) with
+    /// who read it, in which role, and what was shown; erasure requests waiting; legal holds
+    /// in force; and the audit ledger (entries, how far behind the log, the newest signed
+    /// checkpoint). Headline numbers come beside the period before, as long. The period is
+    /// in Indian days (`from`, `to`, both included; default this month). JSON, or CSV
+    /// (`section,key,measure,value`) with `Accept: text/csv`.
+    #[oai(
+        path = "/api/reports/compliance",
+        method = "get",
+        tag = "ReportTags::Reports",
+        operation_id = "getComplianceReport"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn compliance(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The period's first day (default: the first of `to`'s month).
+        from: Query<Option<NaiveDate>>,
+        /// The period's last day (default: today).
+        to: Query<Option<NaiveDate>>,
+        /// Only the clients of this branch (KYC) and the staff of this branch (readers).
+        branch: Query<Option<String>>,
+        /// A lead or client: list every read of this person's data.
+        subject: Query<Option<uuid::Uuid>>,
+        /// Wait until the history read model has applied this log position.
+        min_position: Query<Option<i64>>,
+    ) -> Result<ComplianceReportResponse, ReadError> {
+        policy::require(&auth.0, Action::ComplianceReport)?;
+        crate::http::wait_for_in(
+            &self.state,
+            projections::history::NAME,
+            crate::http::min_position(min_position.0, req)?,
+        )
+        .await?;
+        let out = compliance::report(
+            &self.state,
+            compliance::ComplianceAsk {
+                from: from.0,
+                to: to.0,
+                branch: branch.0,
+                subject: subject.0,
+            },
+        )
+        .await?;
+        Ok(ComplianceReportResponse::Ok(if wants_csv(req) {
+            ComplianceReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
+        } else {
+            ComplianceReportBody::Json(Json(out))
         }))
     }
 

@@ -11,6 +11,7 @@ use crate::auth::Principal;
 use crate::http::AppState;
 use crate::policy;
 use crate::problem::ApiError;
+use crate::reports::num;
 
 /// A number of this period beside the period before, and the change between them.
 #[derive(Debug, Clone, Object)]
@@ -397,23 +398,11 @@ fn shape(
     }
 }
 
-fn num(v: Option<f64>) -> String {
-    v.map(|v| format!("{}", (v * 10_000.0).round() / 10_000.0))
-        .unwrap_or_default()
-}
-
 impl SalesReportOut {
     /// The report as CSV, one number per row: `section,key,measure,value`.
     pub fn csv(&self) -> Result<String, csv::Error> {
-        let mut rows: Vec<[String; 4]> = Vec::new();
-        let mut row = |s: &str, k: &str, m: &str, v: String| {
-            rows.push([
-                s.into(),
-                crate::spreadsheet::safe(k).into_owned(),
-                m.into(),
-                v,
-            ])
-        };
+        let mut out = super::LongCsv::default();
+        let mut row = |s: &str, k: &str, m: &str, v: String| out.row(s, k, m, v);
         row("report", "as_of", "time", self.as_of.to_rfc3339());
         row("report", "period", "from", self.from.to_string());
         row("report", "period", "to", self.to.to_string());
@@ -467,12 +456,6 @@ impl SalesReportOut {
                 num(a.first_response_hours_median),
             );
         }
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(["section", "key", "measure", "value"])?;
-        for r in rows {
-            w.write_record(&r)?;
-        }
-        let bytes = w.into_inner().map_err(|e| e.into_error())?;
-        Ok(String::from_utf8(bytes).expect("CSV of UTF-8 text"))
+        out.finish()
     }
 }

@@ -74,6 +74,9 @@ pub enum Action {
     /// The sales report: the pipeline, conversions, sources and the agents' table, over the
     /// leads the caller may see.
     SalesReport,
+    /// The compliance report: KYC, reads of personal data by staff member and by person,
+    /// erasure requests, legal holds and the audit ledger.
+    ComplianceReport,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through the scopes).
@@ -145,6 +148,7 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | KycDecide
                 | PortfolioRead
                 | RecordsExport
+                | ComplianceReport
         ),
         Auditor => matches!(action, AuditExport | HistoryRead),
     }
