@@ -12,6 +12,14 @@ CREATE TABLE IF NOT EXISTS clients{s}
     -- retail, affluent, hni or ultra_hni; the declared net-worth band (not personal: a band).
     segment              text    NOT NULL,
     net_worth            text,
+    -- For the client report's distributions, and emptied once the person is erased: the birth
+    -- year (age bands), the permanent (else first) address's state and city, the occupation
+    -- and the annual income band. None of them names a person on its own.
+    birth_year           text,
+    state                text,
+    city                 text,
+    occupation           text,
+    income               text,
     -- The day of the account's last activity (onboarded, reactivated, reopened, an interaction
     -- logged), YYYY-MM-DD: with the client's trades, what the dormancy step measures from.
     activity_on          text    NOT NULL,

@@ -2,7 +2,7 @@
 //! (an agent never sees another's numbers), filters, the period before, as-of answers, the CSV
 //! form and bad parameters.
 
-use chrono::{Duration, SecondsFormat, Utc};
+use chrono::{Datelike, Duration, SecondsFormat, Utc};
 use domain::user::Role;
 use serde_json::{json, Value};
 
@@ -13,6 +13,7 @@ on_both_stores!(
     sales_report_counts_what_happened,
     each_role_gets_its_widgets,
     compliance_report_says_who_read_whom,
+    client_report_counts_who_the_clients_are,
 );
 
 /// A lead captured by the admin for `agent` (none: unassigned).
@@ -749,4 +750,184 @@ async fn compliance_report_says_who_read_whom(store: Store) {
         )
         .await;
     assert_eq!(s, 422);
+}
+
+/// A client of `rm`'s in `branch`, born in `born`, with what they declared (if anything).
+async fn onboarded(
+    app: &App,
+    n: u32,
+    rm: &str,
+    branch: &str,
+    born: i32,
+    declared: Option<(&str, &str, &str, &str)>,
+) -> String {
+    let mut body = json!({
+        "name": format!("Client {}", ["Asha", "Bhanu", "Chetan"][n as usize]),
+        "email": format!("client{n}@example.in"),
+        "phone": format!("+91 98450 1000{n}"),
+        "pan": format!("ABCPK100{n}Q"),
+        "date_of_birth": format!("{born}-03-10"),
+        "address": "somewhere",
+        "branch": branch,
+        "relationship_manager": rm,
+    });
+    if let Some((city, state, occupation, income)) = declared {
+        body["details"] = json!({
+            "addresses": [{"kind": "permanent", "line1": "1 Main Road", "city": city,
+                           "state": state, "pin": if state == "karnataka" { "560001" } else { "411001" }}],
+            "occupation": occupation,
+            "annual_income": income,
+        });
+    }
+    let (s, v) = app.post("/api/clients", body).await;
+    assert_eq!(s, 201, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
+async fn client_report_counts_who_the_clients_are(store: Store) {
+    let app = App::start(store).await;
+    let rm_a = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let rm_b = app.actor(Role::RelationshipManager, Some("DEL-01")).await;
+    let manager = app.actor(Role::BranchManager, Some("DEL-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let (a, b) = (rm_a.id.to_string(), rm_b.id.to_string());
+    let year = domain::kyc::india_today(Utc::now()).year();
+
+    // Four clients: aged about 47 (Pune, business), 31 (Mumbai typed "  mumbai ", salaried),
+    // 66 (Bengaluru, nothing more declared, in Delhi's branch) and a verified one born in
+    // 1975 who bought three times today.
+    onboarded(
+        &app,
+        0,
+        &a,
+        "MUM-01",
+        year - 47,
+        Some(("Pune", "maharashtra", "business", "above_25_lakh")),
+    )
+    .await;
+    onboarded(
+        &app,
+        1,
+        &a,
+        "MUM-01",
+        year - 31,
+        Some(("  mumbai ", "maharashtra", "salaried", "10_to_25_lakh")),
+    )
+    .await;
+    onboarded(
+        &app,
+        2,
+        &b,
+        "DEL-01",
+        year - 66,
+        Some(("Bengaluru", "karnataka", "retired", "1_to_5_lakh")),
+    )
+    .await;
+    let trader =
+        crate::kyc::verified_client(&app, &rm_a, &officer, "BKDPR4410J", "2034-01-01").await;
+    crate::investments::aggressive(&app, &rm_a, &trader).await;
+    let today = domain::kyc::india_today(Utc::now()).to_string();
+    for n in 0..3 {
+        let (s, v) = app
+            .post_as(
+                &rm_a,
+                "/api/investments",
+                crate::investments::trade(&trader, "buy", "10", "2500", &today, &format!("CN-{n}")),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    app.caught_up().await;
+
+    let (s, r) = app.get("/api/reports/clients").await;
+    assert_eq!(s, 200, "{r}");
+    let list = |name: &str| -> Vec<(String, i64)> {
+        r[name]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {name} in {r}"))
+            .iter()
+            .map(|c| {
+                (
+                    c["key"].as_str().unwrap().to_string(),
+                    c["count"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let pairs = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+        v.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+    };
+    assert_eq!(r["clients"], 4);
+    assert_eq!(
+        list("by_age_band"),
+        pairs(&[
+            ("below_25", 0),
+            ("25-34", 1),
+            ("35-44", 0),
+            ("45-59", 2),
+            ("60+", 1),
+            ("unknown", 0)
+        ])
+    );
+    assert_eq!(
+        list("by_state"),
+        pairs(&[("maharashtra", 2), ("karnataka", 1), ("unknown", 1)])
+    );
+    assert_eq!(
+        list("by_city"),
+        pairs(&[("Bengaluru", 1), ("Mumbai", 1), ("Pune", 1), ("unknown", 1)])
+    );
+    assert_eq!(
+        list("by_occupation"),
+        pairs(&[
+            ("business", 1),
+            ("retired", 1),
+            ("salaried", 1),
+            ("unknown", 1)
+        ])
+    );
+    assert_eq!(
+        list("by_status"),
+        pairs(&[("active", 4), ("inactive", 0), ("suspended", 0)])
+    );
+    assert_eq!(
+        list("trading_frequency"),
+        pairs(&[("0", 3), ("1-2", 0), ("3-10", 1), ("11+", 0)])
+    );
+    assert_eq!(list("days_since_activity")[0], ("0-30".to_string(), 4));
+    assert_eq!(headline(&r, "clients_onboarded"), (json!(4.0), json!(0.0)));
+    assert_eq!(headline(&r, "trades").0, json!(3.0));
+    assert_eq!(headline(&r, "traders").0, json!(1.0));
+    assert_eq!(r["investments"]["invested"], "75000", "{r}");
+
+    // Scoped: an RM's own clients; a branch manager's branch; the branch filter.
+    let (_, mine) = app.get_as(&rm_a, "/api/reports/clients").await;
+    assert_eq!(mine["clients"], 3, "{mine}");
+    let (_, theirs) = app.get_as(&manager, "/api/reports/clients").await;
+    assert_eq!(theirs["clients"], 1, "{theirs}");
+    assert_eq!(theirs["by_city"][0]["key"], "Bengaluru");
+    assert_eq!(theirs["investments"]["invested"], "0");
+    let (_, del) = app.get("/api/reports/clients?branch=del-01").await;
+    assert_eq!(del["clients"], 1);
+
+    // CSV.
+    let (s, text) = app
+        .send(
+            app.http
+                .get(app.url("/api/reports/clients"))
+                .header("accept", "text/csv"),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let text = text.as_str().unwrap();
+    assert!(text.contains("by_age_band,45-59,clients,2"), "{text}");
+    assert!(text.contains("investments,invested,inr,75000"), "{text}");
+
+    let (s, _) = app
+        .get("/api/reports/clients?from=2026-11-10&to=2026-11-01")
+        .await;
+    assert_eq!(s, 422);
+    let auditor = app.actor(Role::Auditor, None).await;
+    let (s, _) = app.get_as(&auditor, "/api/reports/clients").await;
+    assert_eq!(s, 403);
 }

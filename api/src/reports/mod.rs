@@ -1,6 +1,7 @@
 //! Reports for compliance and management, from the read models, as JSON for the web client or
 //! as CSV (`Accept: text/csv`) for a spreadsheet.
 
+pub mod clients;
 pub mod compliance;
 pub mod investments;
 pub mod sales;
@@ -18,7 +19,7 @@ use crate::problem::{ApiError, ReadError};
 
 #[derive(Tags)]
 pub enum ReportTags {
-    /// Reports: sales, compliance, KYC, investments.
+    /// Reports: sales, clients, compliance, KYC, investments.
     Reports,
 }
 
@@ -260,6 +261,22 @@ pub enum ComplianceReportResponse {
     Ok(ComplianceReportBody),
 }
 
+// Answered once per request: not worth boxing.
+#[allow(clippy::large_enum_variant)]
+#[derive(ResponseContent)]
+pub enum ClientReportBody {
+    Json(Json<clients::ClientReportOut>),
+    #[oai(content_type = "text/csv; charset=utf-8")]
+    Csv(PlainText<String>),
+}
+
+#[derive(ApiResponse)]
+pub enum ClientReportResponse {
+    /// The report: JSON, or CSV when the request accepts `text/csv`.
+    #[oai(status = 200)]
+    Ok(ClientReportBody),
+}
+
 pub struct ReportsApi {
     pub state: State,
 }
@@ -331,6 +348,49 @@ impl ReportsApi {
             SalesReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
         } else {
             SalesReportBody::Json(Json(out))
+        }))
+    }
+
+    /// Client report
+    ///
+    /// Over the clients the caller may see (a relationship manager: their own; a branch
+    /// manager: the branch's): open accounts by age band, state, city (top 20), occupation,
+    /// income band, segment and status; trading frequency in the period; days since the last
+    /// activity or trade (dormancy); and the investment patterns (assets by segment, branch and
+    /// manager, product mix, top holdings, trade volumes). Onboarding and trades come beside
+    /// the period before, as long. The period is in Indian days (`from`, `to`, both included;
+    /// default this month). JSON, or CSV (`section,key,measure,value`) with `Accept: text/csv`.
+    #[oai(
+        path = "/api/reports/clients",
+        method = "get",
+        tag = "ReportTags::Reports",
+        operation_id = "getClientReport"
+    )]
+    async fn clients(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The period's first day (default: the first of `to`'s month).
+        from: Query<Option<NaiveDate>>,
+        /// The period's last day (default: today).
+        to: Query<Option<NaiveDate>>,
+        /// Only the clients of this branch.
+        branch: Query<Option<String>>,
+        /// Wait until the clients read model has applied this log position.
+        min_position: Query<Option<i64>>,
+    ) -> Result<ClientReportResponse, ReadError> {
+        policy::require(&auth.0, Action::PortfolioRead)?;
+        crate::http::wait_for_in(
+            &self.state,
+            projections::clients::NAME,
+            crate::http::min_position(min_position.0, req)?,
+        )
+        .await?;
+        let out = self.clients_report(&auth.0, branch.0, from.0, to.0).await?;
+        Ok(ClientReportResponse::Ok(if wants_csv(req) {
+            ClientReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
+        } else {
+            ClientReportBody::Json(Json(out))
         }))
     }
 

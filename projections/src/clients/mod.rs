@@ -1,8 +1,10 @@
 //! The client list read model: one row per client with its full view as a sealed document.
 
 pub mod query;
+pub mod report;
 mod view;
 
+use chrono::Datelike;
 use cqrs_es::Aggregate;
 use domain::client::{Client, ClientEvent};
 use serde_json::Value;
@@ -20,12 +22,30 @@ pub const NAME: &str = "clients";
 /// The client list read model's projection.
 pub type ClientsProjection = SealedProjection<ClientView>;
 
+/// A city as typed, in one spelling for counting: words capitalised, spacing single.
+pub fn city_name(raw: &str) -> String {
+    raw.split_whitespace()
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f
+                    .to_uppercase()
+                    .chain(c.flat_map(char::to_lowercase))
+                    .collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<String>>()
+        .join(" ")
+}
+
 impl SealedDocument for ClientView {
     const PROJECTION: &'static str = NAME;
     const TABLE: &'static str = "clients";
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
-    const VERSION: i64 = 5;
+    // 6: the report's distribution columns (birth year, state, city, occupation, income).
+    const VERSION: i64 = 6;
     const DDL: &'static str = include_str!("../../../migrations/read_models/clients.sql");
     const TABLES: &'static [&'static str] = &["clients", "client_follow_ups"];
 
@@ -64,6 +84,15 @@ impl SealedDocument for ClientView {
             !shredded && self.privacy.erasure_requested_at.is_none(),
             &self.privacy.marketing_consents,
         );
+        // Nothing about an erased person is kept for the distributions.
+        let gone = shredded || self.erased();
+        let known = |v: Option<String>| v.filter(|_| !gone);
+        let place = self
+            .details
+            .addresses
+            .iter()
+            .find(|a| a.kind == domain::client::AddressKind::Permanent)
+            .or(self.details.addresses.first());
         vec![
             ("branch", self.branch.clone().into()),
             (
@@ -89,6 +118,29 @@ impl SealedDocument for ClientView {
             ("created_at", self.created_at.into()),
             ("updated_at", self.updated_at.into()),
             ("pan_index", index("pan", &self.pan).into()),
+            (
+                "birth_year",
+                self.birth_date()
+                    .filter(|_| !gone)
+                    .map(|d| d.year().to_string())
+                    .into(),
+            ),
+            (
+                "state",
+                known(place.map(|a| a.state.as_str().to_string())).into(),
+            ),
+            (
+                "city",
+                known(place.map(|a| city_name(a.city.as_str()))).into(),
+            ),
+            (
+                "occupation",
+                known(self.details.occupation.map(|o| o.as_str().to_string())).into(),
+            ),
+            (
+                "income",
+                known(self.details.annual_income.map(|i| i.as_str().to_string())).into(),
+            ),
             ("email_index", index("email", &self.email).into()),
             ("phone_index", index("phone", &self.phone).into()),
             ("search_tokens", tokens.into()),
