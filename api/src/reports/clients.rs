@@ -175,9 +175,9 @@ impl ReportsApi {
     }
 }
 
-impl ClientReportOut {
+impl super::CsvReport for ClientReportOut {
     /// The report as CSV (`section,key,measure,value`); investments under `investments.*`.
-    pub fn csv(&self) -> Result<String, csv::Error> {
+    fn csv(&self) -> Result<String, csv::Error> {
         let mut out = LongCsv::default();
         out.row("report", "period", "from", self.from.to_string());
         out.row("report", "period", "to", self.to.to_string());

@@ -361,9 +361,9 @@ async fn person(state: &State, id: Uuid) -> Result<PersonAccessOut, ApiError> {
     })
 }
 
-impl ComplianceReportOut {
+impl super::CsvReport for ComplianceReportOut {
     /// The report as CSV (`section,key,measure,value`); the KYC numbers under `kyc.*`.
-    pub fn csv(&self) -> Result<String, csv::Error> {
+    fn csv(&self) -> Result<String, csv::Error> {
         let mut out = LongCsv::default();
         out.row("report", "period", "from", self.from.to_string());
         out.row("report", "period", "to", self.to.to_string());

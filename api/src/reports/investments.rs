@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate, Utc};
+
+use crate::policy;
+use crate::problem::ApiError;
 use domain::values::Isin;
 use poem_openapi::Object;
 use rust_decimal::Decimal;
@@ -217,9 +220,9 @@ pub fn build(
     }
 }
 
-impl InvestmentReportOut {
+impl super::CsvReport for InvestmentReportOut {
     /// The report as CSV: one `section,key,clients,value` row per number.
-    pub fn csv(&self) -> Result<String, csv::Error> {
+    fn csv(&self) -> Result<String, csv::Error> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(["section", "key", "clients", "value"])?;
         w.write_record([
@@ -257,6 +260,74 @@ impl InvestmentReportOut {
         }
         let bytes = w.into_inner().map_err(|e| e.into_error())?;
         Ok(String::from_utf8(bytes).expect("CSV of UTF-8 text"))
+    }
+}
+
+impl super::ReportsApi {
+    pub(super) async fn investments_report(
+        &self,
+        principal: &crate::auth::Principal,
+        branch: Option<String>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<InvestmentReportOut, ApiError> {
+        let today = domain::kyc::india_today(Utc::now());
+        let fy = NaiveDate::from_ymd_opt(
+            if today.month() >= 4 {
+                today.year()
+            } else {
+                today.year() - 1
+            },
+            4,
+            1,
+        )
+        .expect("1 April");
+        let (from, to) = (from.unwrap_or(fy), to.unwrap_or(today));
+        if to < from {
+            return Err(ApiError::field("to", "must not be before from"));
+        }
+        let scope = policy::client_scope(principal);
+        let branch = branch.map(|b| b.trim().to_ascii_uppercase());
+        let portfolios = projections::investments::query::portfolios_in(
+            &self.state.db,
+            &scope,
+            branch.as_deref(),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        let held: std::collections::BTreeSet<domain::values::Isin> = portfolios
+            .iter()
+            .flat_map(|p| p.summary.holdings.values())
+            .filter(|h| !h.quantity.is_zero())
+            .map(|h| h.isin.clone())
+            .collect();
+        let held: Vec<_> = held.into_iter().collect();
+        let prices = match self.state.prices.prices(&held, None).await {
+            Ok(found) => found
+                .into_iter()
+                .map(|(i, (p, _))| (i, p.quote.price))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "no prices could be read; valued at cost");
+                Default::default()
+            }
+        };
+        let volumes = projections::investments::query::trade_volumes(
+            &self.state.db,
+            &scope,
+            branch.as_deref(),
+            from,
+            to,
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        Ok(build(
+            today,
+            &portfolios,
+            &prices,
+            (from, to, volumes),
+            &self.state.write.clients.services().segments,
+        ))
     }
 }
 

@@ -4,9 +4,12 @@
 pub mod clients;
 pub mod compliance;
 pub mod investments;
+pub mod kyc;
 pub mod sales;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+pub use kyc::KycReportOut;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Json, PlainText};
@@ -38,137 +41,6 @@ fn counts<K: ToString>(items: &[(K, i64)]) -> Vec<Count> {
             count: *n,
         })
         .collect()
-}
-
-/// Where KYC stands across the clients (of one branch, when asked).
-#[derive(Debug, Clone, Object)]
-#[oai(example)]
-pub struct KycReportOut {
-    pub as_of: DateTime<Utc>,
-    /// Clients by the state of their case in hand.
-    pub by_status: Vec<Count>,
-    /// Active clients without any KYC case.
-    pub without_case: i64,
-    /// Cases waiting for a decision, by days waited (`0-2`, `3-7`, `8-30`, `31+`).
-    pub review_ageing: Vec<Count>,
-    /// Hours from submission to approval (median and 90th percentile) of verified cases.
-    pub approval_hours_median: Option<f64>,
-    pub approval_hours_p90: Option<f64>,
-    /// Documents rejected in the cases in hand, by document type.
-    pub rejected_documents: Vec<Count>,
-    /// Reasons given for rejections and revision requests, most frequent first.
-    pub rejection_reasons: Vec<Count>,
-    /// Documents of verified cases expiring within 30, 60 and 90 days (keys `30`, `60`, `90`).
-    pub expiring_documents: Vec<Count>,
-    /// KYC past its re-KYC date.
-    pub rekyc_overdue: i64,
-    /// Clients who may not trade, by why: `no_kyc_case`, `kyc_not_verified`, `rekyc_due`.
-    pub trading_blocked: Vec<Count>,
-}
-
-impl From<projections::kyc::report::KycReport> for KycReportOut {
-    fn from(r: projections::kyc::report::KycReport) -> Self {
-        Self {
-            as_of: r.as_of,
-            by_status: counts(&r.by_status),
-            without_case: r.without_case,
-            review_ageing: counts(&r.review_ageing),
-            approval_hours_median: r.approval_hours_median,
-            approval_hours_p90: r.approval_hours_p90,
-            rejected_documents: counts(&r.rejected_documents),
-            rejection_reasons: counts(&r.rejection_reasons),
-            expiring_documents: counts(&r.expiring),
-            rekyc_overdue: r.rekyc_overdue,
-            trading_blocked: counts(&r.trading_blocked),
-        }
-    }
-}
-
-impl poem_openapi::types::Example for KycReportOut {
-    fn example() -> Self {
-        let c = |k: &str, n| Count {
-            key: k.into(),
-            count: n,
-        };
-        Self {
-            as_of: DateTime::parse_from_rfc3339("2026-12-01T09:30:00Z")
-                .expect("a valid time")
-                .with_timezone(&Utc),
-            by_status: vec![c("pending", 4), c("submitted", 2), c("verified", 31)],
-            without_case: 3,
-            review_ageing: vec![c("0-2", 1), c("3-7", 1), c("8-30", 0), c("31+", 0)],
-            approval_hours_median: Some(26.5),
-            approval_hours_p90: Some(70.0),
-            rejected_documents: vec![c("photograph", 2)],
-            rejection_reasons: vec![c("face not visible", 2)],
-            expiring_documents: vec![c("30", 1), c("60", 2), c("90", 4)],
-            rekyc_overdue: 0,
-            trading_blocked: vec![
-                c("no_kyc_case", 3),
-                c("kyc_not_verified", 6),
-                c("rekyc_due", 0),
-            ],
-        }
-    }
-}
-
-impl KycReportOut {
-    /// The report as CSV: one `section,key,count` row per number.
-    fn csv(&self) -> Result<String, csv::Error> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(["section", "key", "count"])?;
-        let one = |w: &mut csv::Writer<Vec<u8>>, section: &str, key: &str, n: String| {
-            w.write_record([section, key, n.as_str()])
-        };
-        for (section, list) in [
-            ("by_status", &self.by_status),
-            ("review_ageing", &self.review_ageing),
-            ("rejected_documents", &self.rejected_documents),
-            ("rejection_reasons", &self.rejection_reasons),
-            ("expiring_documents", &self.expiring_documents),
-            ("trading_blocked", &self.trading_blocked),
-        ] {
-            for c in list {
-                one(
-                    &mut w,
-                    section,
-                    &crate::spreadsheet::safe(&c.key),
-                    c.count.to_string(),
-                )?;
-            }
-        }
-        one(&mut w, "without_case", "", self.without_case.to_string())?;
-        one(&mut w, "rekyc_overdue", "", self.rekyc_overdue.to_string())?;
-        let hours = |h: Option<f64>| h.map(|h| format!("{h:.1}")).unwrap_or_default();
-        one(
-            &mut w,
-            "approval_hours",
-            "median",
-            hours(self.approval_hours_median),
-        )?;
-        one(
-            &mut w,
-            "approval_hours",
-            "p90",
-            hours(self.approval_hours_p90),
-        )?;
-        let bytes = w.into_inner().map_err(|e| e.into_error())?;
-        Ok(String::from_utf8(bytes).expect("CSV of UTF-8 text"))
-    }
-}
-
-#[derive(ResponseContent)]
-pub enum KycReportBody {
-    Json(Json<KycReportOut>),
-    #[oai(content_type = "text/csv; charset=utf-8")]
-    Csv(PlainText<String>),
-}
-
-#[derive(ApiResponse)]
-pub enum KycReportResponse {
-    /// The report: JSON, or CSV when the request accepts `text/csv`.
-    #[oai(status = 200)]
-    Ok(KycReportBody),
 }
 
 /// A report as CSV, one number per row: `section,key,measure,value` (keys made safe for a
@@ -213,69 +85,59 @@ fn wants_csv(req: &Request) -> bool {
         .is_some_and(|a| a.contains("text/csv"))
 }
 
-// Answered once per request: not worth boxing.
-#[allow(clippy::large_enum_variant)]
-#[derive(ResponseContent)]
-pub enum InvestmentReportBody {
-    Json(Json<investments::InvestmentReportOut>),
-    #[oai(content_type = "text/csv; charset=utf-8")]
-    Csv(PlainText<String>),
+/// A report that can be written as CSV for a spreadsheet.
+pub(crate) trait CsvReport {
+    fn csv(&self) -> Result<String, csv::Error>;
 }
 
-#[derive(ApiResponse)]
-pub enum InvestmentReportResponse {
-    /// The report: JSON, or CSV when the request accepts `text/csv`.
-    #[oai(status = 200)]
-    Ok(InvestmentReportBody),
+/// A report's answer: JSON, or CSV when the request accepts `text/csv`.
+macro_rules! report_answer {
+    ($body:ident, $response:ident, $out:ty) => {
+        // Answered once per request: not worth boxing.
+        #[allow(clippy::large_enum_variant)]
+        #[derive(ResponseContent)]
+        pub enum $body {
+            Json(Json<$out>),
+            #[oai(content_type = "text/csv; charset=utf-8")]
+            Csv(PlainText<String>),
+        }
+
+        #[derive(ApiResponse)]
+        pub enum $response {
+            /// The report: JSON, or CSV when the request accepts `text/csv`.
+            #[oai(status = 200)]
+            Ok($body),
+        }
+
+        impl $response {
+            fn of(req: &Request, out: $out) -> Result<Self, ApiError> {
+                Ok(Self::Ok(if wants_csv(req) {
+                    $body::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
+                } else {
+                    $body::Json(Json(out))
+                }))
+            }
+        }
+    };
 }
 
-// Answered once per request: not worth boxing.
-#[allow(clippy::large_enum_variant)]
-#[derive(ResponseContent)]
-pub enum SalesReportBody {
-    Json(Json<sales::SalesReportOut>),
-    #[oai(content_type = "text/csv; charset=utf-8")]
-    Csv(PlainText<String>),
-}
-
-#[derive(ApiResponse)]
-pub enum SalesReportResponse {
-    /// The report: JSON, or CSV when the request accepts `text/csv`.
-    #[oai(status = 200)]
-    Ok(SalesReportBody),
-}
-
-// Answered once per request: not worth boxing.
-#[allow(clippy::large_enum_variant)]
-#[derive(ResponseContent)]
-pub enum ComplianceReportBody {
-    Json(Json<compliance::ComplianceReportOut>),
-    #[oai(content_type = "text/csv; charset=utf-8")]
-    Csv(PlainText<String>),
-}
-
-#[derive(ApiResponse)]
-pub enum ComplianceReportResponse {
-    /// The report: JSON, or CSV when the request accepts `text/csv`.
-    #[oai(status = 200)]
-    Ok(ComplianceReportBody),
-}
-
-// Answered once per request: not worth boxing.
-#[allow(clippy::large_enum_variant)]
-#[derive(ResponseContent)]
-pub enum ClientReportBody {
-    Json(Json<clients::ClientReportOut>),
-    #[oai(content_type = "text/csv; charset=utf-8")]
-    Csv(PlainText<String>),
-}
-
-#[derive(ApiResponse)]
-pub enum ClientReportResponse {
-    /// The report: JSON, or CSV when the request accepts `text/csv`.
-    #[oai(status = 200)]
-    Ok(ClientReportBody),
-}
+report_answer!(KycReportBody, KycReportResponse, KycReportOut);
+report_answer!(
+    InvestmentReportBody,
+    InvestmentReportResponse,
+    investments::InvestmentReportOut
+);
+report_answer!(SalesReportBody, SalesReportResponse, sales::SalesReportOut);
+report_answer!(
+    ComplianceReportBody,
+    ComplianceReportResponse,
+    compliance::ComplianceReportOut
+);
+report_answer!(
+    ClientReportBody,
+    ClientReportResponse,
+    clients::ClientReportOut
+);
 
 pub struct ReportsApi {
     pub state: State,
@@ -344,11 +206,7 @@ impl ReportsApi {
             },
         )
         .await?;
-        Ok(SalesReportResponse::Ok(if wants_csv(req) {
-            SalesReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
-        } else {
-            SalesReportBody::Json(Json(out))
-        }))
+        Ok(SalesReportResponse::of(req, out)?)
     }
 
     /// Client report
@@ -387,11 +245,7 @@ impl ReportsApi {
         )
         .await?;
         let out = self.clients_report(&auth.0, branch.0, from.0, to.0).await?;
-        Ok(ClientReportResponse::Ok(if wants_csv(req) {
-            ClientReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
-        } else {
-            ClientReportBody::Json(Json(out))
-        }))
+        Ok(ClientReportResponse::of(req, out)?)
     }
 
     /// Compliance report
@@ -443,11 +297,7 @@ impl ReportsApi {
             },
         )
         .await?;
-        Ok(ComplianceReportResponse::Ok(if wants_csv(req) {
-            ComplianceReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
-        } else {
-            ComplianceReportBody::Json(Json(out))
-        }))
+        Ok(ComplianceReportResponse::of(req, out)?)
     }
 
     /// KYC report
@@ -480,11 +330,7 @@ impl ReportsApi {
         .await
         .map_err(ApiError::internal)?;
         let out = KycReportOut::from(report);
-        Ok(KycReportResponse::Ok(if wants_csv(req) {
-            KycReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
-        } else {
-            KycReportBody::Json(Json(out))
-        }))
+        Ok(KycReportResponse::of(req, out)?)
     }
 
     /// Investments report
@@ -515,78 +361,6 @@ impl ReportsApi {
         let out = self
             .investments_report(&auth.0, branch.0, from.0, to.0)
             .await?;
-        Ok(InvestmentReportResponse::Ok(if wants_csv(req) {
-            InvestmentReportBody::Csv(PlainText(out.csv().map_err(ApiError::internal)?))
-        } else {
-            InvestmentReportBody::Json(Json(out))
-        }))
-    }
-}
-
-impl ReportsApi {
-    async fn investments_report(
-        &self,
-        principal: &crate::auth::Principal,
-        branch: Option<String>,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
-    ) -> Result<investments::InvestmentReportOut, ApiError> {
-        let today = domain::kyc::india_today(Utc::now());
-        let fy = NaiveDate::from_ymd_opt(
-            if today.month() >= 4 {
-                today.year()
-            } else {
-                today.year() - 1
-            },
-            4,
-            1,
-        )
-        .expect("1 April");
-        let (from, to) = (from.unwrap_or(fy), to.unwrap_or(today));
-        if to < from {
-            return Err(ApiError::field("to", "must not be before from"));
-        }
-        let scope = policy::client_scope(principal);
-        let branch = branch.map(|b| b.trim().to_ascii_uppercase());
-        let portfolios = projections::investments::query::portfolios_in(
-            &self.state.db,
-            &scope,
-            branch.as_deref(),
-        )
-        .await
-        .map_err(ApiError::internal)?;
-        let held: std::collections::BTreeSet<domain::values::Isin> = portfolios
-            .iter()
-            .flat_map(|p| p.summary.holdings.values())
-            .filter(|h| !h.quantity.is_zero())
-            .map(|h| h.isin.clone())
-            .collect();
-        let held: Vec<_> = held.into_iter().collect();
-        let prices = match self.state.prices.prices(&held, None).await {
-            Ok(found) => found
-                .into_iter()
-                .map(|(i, (p, _))| (i, p.quote.price))
-                .collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, "no prices could be read; valued at cost");
-                Default::default()
-            }
-        };
-        let volumes = projections::investments::query::trade_volumes(
-            &self.state.db,
-            &scope,
-            branch.as_deref(),
-            from,
-            to,
-        )
-        .await
-        .map_err(ApiError::internal)?;
-        Ok(investments::build(
-            today,
-            &portfolios,
-            &prices,
-            (from, to, volumes),
-            &self.state.write.clients.services().segments,
-        ))
+        Ok(InvestmentReportResponse::of(req, out)?)
     }
 }

@@ -398,9 +398,9 @@ fn shape(
     }
 }
 
-impl SalesReportOut {
+impl super::CsvReport for SalesReportOut {
     /// The report as CSV, one number per row: `section,key,measure,value`.
-    pub fn csv(&self) -> Result<String, csv::Error> {
+    fn csv(&self) -> Result<String, csv::Error> {
         let mut out = super::LongCsv::default();
         let mut row = |s: &str, k: &str, m: &str, v: String| out.row(s, k, m, v);
         row("report", "as_of", "time", self.as_of.to_rfc3339());

@@ -2,6 +2,7 @@
 //! response, converted, lost), the stages it passed through and its follow-ups, folded from
 //! the lead's events by the generic sealed-document projection.
 
+mod facts;
 pub mod report;
 
 use chrono::{DateTime, Utc};

@@ -8,13 +8,12 @@ use chrono::{DateTime, Utc};
 use domain::access::LeadScope;
 use domain::lead::{LeadSource, LeadStatus};
 use rust_decimal::Decimal;
-use serde_json::Value;
-use store::privacy::{Keyring, ERASED};
-use store::{with_db, Db};
+use store::privacy::Keyring;
+use store::Db;
 use uuid::Uuid;
 
-use super::{names_campaign, normalised, SalesView};
-use crate::leads::query::{bind_all, push_visible_on, Bind, Sql};
+use super::facts::{invested, load, named_by, Facts, FollowUp, Lead, Window, FUNNEL};
+use super::names_campaign;
 use crate::ProjectionError;
 
 /// Which leads and which time the report is about.
@@ -102,18 +101,6 @@ pub struct SalesReport {
     pub agents: Vec<AgentRow>,
 }
 
-/// The funnel's order; a lead that reached a stage passed the ones before it.
-const FUNNEL: [LeadStatus; 4] = [
-    LeadStatus::New,
-    LeadStatus::Contacted,
-    LeadStatus::Qualified,
-    LeadStatus::Converted,
-];
-
-fn rank(s: LeadStatus) -> Option<usize> {
-    FUNNEL.iter().position(|f| *f == s)
-}
-
 /// The `p` quantile (nearest rank) of `values`.
 pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
     if values.is_empty() {
@@ -130,100 +117,6 @@ fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
 
 fn ratio(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
-}
-
-/// The conditions on the lead row `l` every part of the report shares.
-fn lead_conditions(f: &SalesFilter, keyring: &Keyring) -> Sql {
-    let mut sql = Sql::default();
-    let no = sql.bind(Bind::Bool(false));
-    sql.and(format!("l.merged = {no}"));
-    push_visible_on(&mut sql, &f.visible, "l.assignee");
-    if let Some(agents) = &f.agents {
-        if agents.is_empty() {
-            sql.and("1 = 0".into());
-        } else {
-            let marks: Vec<String> = agents
-                .iter()
-                .map(|a| sql.bind(Bind::Text(a.to_string())))
-                .collect();
-            sql.and(format!("l.assignee IN ({})", marks.join(", ")));
-        }
-    }
-    if let Some(s) = f.source {
-        let b = sql.bind(Bind::Text(s.as_str().into()));
-        sql.and(format!("l.source = {b}"));
-    }
-    if let Some(c) = &f.campaign {
-        let b = sql.bind(Bind::Text(keyring.blind_index("campaign", &normalised(c))));
-        sql.and(format!("l.campaign_index = {b}"));
-    }
-    sql
-}
-
-type CohortRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-);
-type StageRow = (
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    Option<String>,
-    String,
-);
-type FollowUpRow = (DateTime<Utc>, Option<DateTime<Utc>>, String, Option<String>);
-
-/// A lead captured in the report's periods.
-struct Lead {
-    source: LeadSource,
-    campaign_index: Option<String>,
-    assignee: Option<Uuid>,
-    created_at: DateTime<Utc>,
-    first_response_at: Option<DateTime<Utc>>,
-    client_id: Option<String>,
-    /// The furthest funnel stage reached by the report's moment.
-    furthest: usize,
-}
-
-/// A stage stay that began or ended in the report's periods.
-struct Stay {
-    stage: LeadStatus,
-    entered_at: DateTime<Utc>,
-    left_at: Option<DateTime<Utc>>,
-    assignee: Option<Uuid>,
-    lost_reason_index: Option<String>,
-    status: String,
-}
-
-struct FollowUp {
-    due_at: DateTime<Utc>,
-    closed_at: Option<DateTime<Utc>>,
-    completed: bool,
-    assignee: Option<Uuid>,
-}
-
-fn uuid(s: Option<String>) -> Option<Uuid> {
-    s.and_then(|s| Uuid::parse_str(&s).ok())
-}
-
-/// A period: `[start, end)`, as of `at`.
-#[derive(Clone, Copy)]
-struct Window {
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-}
-
-impl Window {
-    fn holds(&self, t: DateTime<Utc>) -> bool {
-        self.start <= t && t < self.end
-    }
 }
 
 /// The sales report for `f`.
@@ -246,154 +139,12 @@ pub async fn sales_report(
         start: previous_from,
         end: current.end.max(previous.end),
     };
-    let base = lead_conditions(f, keyring);
-
-    // The leads captured in either period, with the furthest stage each reached by `at`.
-    let mut sql = Sql {
-        conditions: base.conditions.clone(),
-        binds: base.binds.clone(),
-    };
-    let (s, e) = (
-        sql.bind(Bind::Time(span.start)),
-        sql.bind(Bind::Time(span.end)),
-    );
-    sql.and(format!("l.created_at >= {s} AND l.created_at < {e}"));
-    let cohort_sql = format!(
-        "SELECT l.lead_id, l.source, l.campaign_index, l.assignee, l.created_at,
-                l.first_response_at, l.client_id
-           FROM sales_leads l{}",
-        sql.where_clause()
-    );
-    let t = sql.bind(Bind::Time(at));
-    let reached_sql = format!(
-        "SELECT st.lead_id, st.stage FROM sales_stages st JOIN sales_leads l ON l.lead_id = st.lead_id{}
-            AND st.entered_at <= {t}",
-        sql.where_clause()
-    );
-    let cohort_binds = sql.binds[..sql.binds.len() - 1].to_vec();
-    let reached_binds = sql.binds.clone();
-
-    // Stays that began or ended in either period.
-    let mut sql = Sql {
-        conditions: base.conditions.clone(),
-        binds: base.binds.clone(),
-    };
-    let (s, e) = (
-        sql.bind(Bind::Time(span.start)),
-        sql.bind(Bind::Time(span.end)),
-    );
-    sql.and(format!(
-        "((st.entered_at >= {s} AND st.entered_at < {e}) OR (st.left_at >= {s} AND st.left_at < {e}))"
-    ));
-    let stays_sql = format!(
-        "SELECT st.lead_id, st.stage, st.entered_at, st.left_at, l.assignee, l.lost_reason_index, l.status
-           FROM sales_stages st JOIN sales_leads l ON l.lead_id = st.lead_id{}",
-        sql.where_clause()
-    );
-    let stays_binds = sql.binds;
-
-    // Follow-ups closed in either period, or open at one of their ends.
-    let mut sql = Sql {
-        conditions: base.conditions.clone(),
-        binds: base.binds.clone(),
-    };
-    let (s, e) = (
-        sql.bind(Bind::Time(span.start)),
-        sql.bind(Bind::Time(span.end)),
-    );
-    sql.and(format!(
-        "((f.closed_at >= {s} AND f.closed_at < {e})
-          OR (f.due_at < {e} AND (f.closed_at IS NULL OR f.closed_at >= {s})))"
-    ));
-    let follow_ups_sql = format!(
-        "SELECT f.due_at, f.closed_at, f.state, l.assignee
-           FROM sales_follow_ups f JOIN sales_leads l ON l.lead_id = f.lead_id{}",
-        sql.where_clause()
-    );
-    let follow_ups_binds = sql.binds;
-
-    // Open leads by stage at `at`.
-    let mut sql = Sql {
-        conditions: base.conditions.clone(),
-        binds: base.binds.clone(),
-    };
-    let t = sql.bind(Bind::Time(at));
-    sql.and(format!(
-        "st.stage IN ('new', 'contacted', 'qualified') AND st.entered_at <= {t}
-         AND (st.left_at IS NULL OR st.left_at > {t})"
-    ));
-    let pipeline_sql = format!(
-        "SELECT st.stage, COUNT(*) FROM sales_stages st JOIN sales_leads l ON l.lead_id = st.lead_id{}
-          GROUP BY st.stage",
-        sql.where_clause()
-    );
-    let pipeline_binds = sql.binds;
-
-    let (cohort, reached, stays, follow_ups, pipeline) = with_db!(db, pool => {
-        let cohort: Vec<CohortRow> =
-            bind_all!(sqlx::query_as(&cohort_sql), &cohort_binds).fetch_all(pool).await?;
-        let reached: Vec<(String, String)> =
-            bind_all!(sqlx::query_as(&reached_sql), &reached_binds).fetch_all(pool).await?;
-        let stays: Vec<StageRow> =
-            bind_all!(sqlx::query_as(&stays_sql), &stays_binds).fetch_all(pool).await?;
-        let follow_ups: Vec<FollowUpRow> =
-            bind_all!(sqlx::query_as(&follow_ups_sql), &follow_ups_binds).fetch_all(pool).await?;
-        let pipeline: Vec<(String, i64)> =
-            bind_all!(sqlx::query_as(&pipeline_sql), &pipeline_binds).fetch_all(pool).await?;
-        (cohort, reached, stays, follow_ups, pipeline)
-    });
-
-    let mut furthest: HashMap<String, usize> = HashMap::new();
-    for (id, stage) in reached {
-        if let Some(r) = LeadStatus::parse(&stage).and_then(rank) {
-            let e = furthest.entry(id).or_default();
-            *e = (*e).max(r);
-        }
-    }
-    let leads: Vec<Lead> = cohort
-        .into_iter()
-        .filter_map(
-            |(id, source, campaign_index, assignee, created_at, first, client)| {
-                Some(Lead {
-                    furthest: furthest.get(&id).copied().unwrap_or(0),
-                    source: LeadSource::parse(&source)?,
-                    campaign_index,
-                    assignee: uuid(assignee),
-                    created_at,
-                    first_response_at: first.filter(|t| *t <= at),
-                    client_id: client,
-                })
-            },
-        )
-        .collect();
-    let stays: Vec<Stay> = stays
-        .into_iter()
-        .filter_map(
-            |(_, stage, entered_at, left_at, assignee, reason, status)| {
-                Some(Stay {
-                    stage: LeadStatus::parse(&stage)?,
-                    entered_at,
-                    left_at: left_at.filter(|t| *t <= at),
-                    assignee: uuid(assignee),
-                    lost_reason_index: reason,
-                    status,
-                })
-            },
-        )
-        .filter(|s| s.entered_at <= at)
-        .collect();
-    let follow_ups: Vec<FollowUp> = follow_ups
-        .into_iter()
-        .map(|(due_at, closed_at, state, assignee)| {
-            let closed_at = closed_at.filter(|t| *t <= at);
-            FollowUp {
-                due_at,
-                completed: state == "completed" && closed_at.is_some(),
-                closed_at,
-                assignee: uuid(assignee),
-            }
-        })
-        .collect();
+    let Facts {
+        leads,
+        stays,
+        follow_ups,
+        pipeline,
+    } = load(db, keyring, f, span, at).await?;
 
     let in_period =
         |w: Window| -> Vec<&Lead> { leads.iter().filter(|l| w.holds(l.created_at)).collect() };
@@ -627,46 +378,4 @@ pub async fn sales_report(
         sources,
         agents,
     })
-}
-
-/// The text one readable lead gives for the blind index `index` in `column` (a campaign or a
-/// lost reason), as `pick` takes it from the lead's opened document.
-async fn named_by(
-    db: &Db,
-    keyring: &Keyring,
-    column: &str,
-    index: &str,
-    pick: impl Fn(SalesView) -> Option<String>,
-) -> Result<Option<String>, ProjectionError> {
-    let sql =
-        format!("SELECT lead_id, doc FROM sales_leads WHERE {column} = $1 AND erased = $2 LIMIT 1");
-    let row: Option<(String, Value)> = with_db!(db, pool => {
-        sqlx::query_as(&sql).bind(index).bind(false).fetch_optional(pool).await?
-    });
-    let Some((id, doc)) = row else {
-        return Ok(None);
-    };
-    let view: SalesView = crate::sealed::open_view(keyring, &id, doc).await?;
-    Ok(pick(view).filter(|t| t != ERASED))
-}
-
-/// What the clients `ids` hold, at cost.
-async fn invested(db: &Db, ids: &[String]) -> Result<HashMap<String, Decimal>, ProjectionError> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(200) {
-        let list = serde_json::to_string(chunk).expect("ids serialize");
-        let sql = format!(
-            "SELECT client_id, invested FROM portfolios WHERE {}",
-            crate::schema::member_of_db(db, "client_id", 1)
-        );
-        let rows: Vec<(String, String)> = with_db!(db, pool => {
-            sqlx::query_as(&sql).bind(&list).fetch_all(pool).await?
-        });
-        for (id, v) in rows {
-            if let Ok(v) = v.parse::<Decimal>() {
-                out.insert(id, v);
-            }
-        }
-    }
-    Ok(out)
 }
