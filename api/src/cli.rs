@@ -69,7 +69,15 @@ pub enum Command {
     },
     /// Create the documented demo users (see the README), three demo leads and a demo client
     /// with KYC documents; what exists is left alone.
-    Seed,
+    Seed {
+        /// Also replay a year of a small broker: four branches, twenty staff, leads worked
+        /// across twelve months, clients with KYC in every state and NSE portfolios.
+        #[arg(long)]
+        demo: bool,
+        /// How many leads the demo year captures.
+        #[arg(long, default_value_t = 2000, requires = "demo")]
+        demo_leads: usize,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -324,7 +332,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             tools.close().await;
             Ok(())
         }
-        Command::Seed => {
+        Command::Seed { demo, demo_leads } => {
             if cli
                 .store
                 .database_url
@@ -340,6 +348,46 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let tools = crate::tools::Tools::open(cli.store.clone()).await?;
             for line in commands::seed::demo(&tools.write).await? {
                 println!("{line}");
+            }
+            if demo {
+                if commands::seed::year::seeded(&tools.write).await? {
+                    println!("kept    the demo year (exists)");
+                } else {
+                    let now = chrono::Utc::now();
+                    let (clock, time) = domain::Clock::manual(now);
+                    let write = tools.write_side_at(clock);
+                    let bar = std::io::stderr().is_terminal().then(|| {
+                        let bar = ProgressBar::new(365);
+                        bar.set_style(
+                            ProgressStyle::with_template("demo year [{bar:40}] {pos}/{len} days")
+                                .expect("valid template"),
+                        );
+                        bar
+                    });
+                    let lines = commands::seed::year::replay(
+                        &write,
+                        &time,
+                        now,
+                        demo_leads,
+                        |done, days| match &bar {
+                            Some(b) => {
+                                b.set_length(days);
+                                b.set_position(done);
+                            }
+                            None if done % 30 == 0 || done == days => {
+                                eprintln!("demo year: {done} of {days} days replayed")
+                            }
+                            None => {}
+                        },
+                    )
+                    .await?;
+                    if let Some(b) = bar {
+                        b.finish_and_clear();
+                    }
+                    for line in lines {
+                        println!("{line}");
+                    }
+                }
             }
             tools.close().await;
             Ok(())

@@ -130,17 +130,29 @@ pub fn write_side(
     keyring: &Arc<Keyring>,
     signal: LogSignal,
 ) -> commands::WriteSide {
+    write_side_with_clock(config, db, keyring, signal, domain::Clock::system())
+}
+
+/// [`write_side`] with the aggregates reading `clock`.
+pub fn write_side_with_clock(
+    config: &Config,
+    db: &Db,
+    keyring: &Arc<Keyring>,
+    signal: LogSignal,
+    clock: domain::Clock,
+) -> commands::WriteSide {
     let lookups = Arc::new(projections::lookups::ReadModels {
         db: db.clone(),
         keyring: keyring.clone(),
     });
-    commands::WriteSide::open(
+    commands::WriteSide::open_with_clock(
         db,
         keyring.clone(),
         signal,
         config.store.retention(),
         config.store.rules(),
         lookups,
+        clock,
     )
 }
 

@@ -19,6 +19,7 @@ pub struct Tools {
     pub write: commands::WriteSide,
     db: Db,
     signer: Arc<AuditSigner>,
+    config: Config,
 }
 
 impl Tools {
@@ -32,7 +33,19 @@ impl Tools {
             db: write.db.clone(),
             write,
             signer,
+            config,
         })
+    }
+
+    /// Another write side on the same store whose aggregates read `clock`.
+    pub fn write_side_at(&self, clock: domain::Clock) -> commands::WriteSide {
+        server::write_side_with_clock(
+            &self.config,
+            &self.db,
+            &self.write.keyring,
+            store::LogSignal::default(),
+            clock,
+        )
     }
 
     /// Registers a user whose password the operator chose (no change forced).

@@ -83,8 +83,28 @@ impl WriteSide {
         rules: Rules,
         lookups: Arc<dyn Lookups>,
     ) -> Self {
+        Self::open_with_clock(
+            db,
+            keyring,
+            signal,
+            retention,
+            rules,
+            lookups,
+            Clock::system(),
+        )
+    }
+
+    /// [`WriteSide::open`] with the aggregates reading `clock` (the demo seed replays a year).
+    pub fn open_with_clock(
+        db: &Db,
+        keyring: Arc<Keyring>,
+        signal: LogSignal,
+        retention: RetentionPolicy,
+        rules: Rules,
+        lookups: Arc<dyn Lookups>,
+        clock: Clock,
+    ) -> Self {
         let counters = Arc::new(CommandCounters::default());
-        let clock = Clock::system();
         let appender = Arc::new(store::append::Appender::new(db));
         Self {
             leads: Executor::new(

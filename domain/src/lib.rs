@@ -106,8 +106,34 @@ impl Clock {
         Self(Arc::new(move || at))
     }
 
+    /// A clock that reads what `set` last put in it: the demo seed replays a year with it.
+    pub fn manual(start: DateTime<Utc>) -> (Self, ManualTime) {
+        let time = ManualTime(Arc::new(std::sync::atomic::AtomicI64::new(
+            start.timestamp_micros(),
+        )));
+        let read = time.clone();
+        (
+            Self(Arc::new(move || {
+                DateTime::from_timestamp_micros(read.0.load(std::sync::atomic::Ordering::SeqCst))
+                    .expect("a time set from a time")
+            })),
+            time,
+        )
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         (self.0)()
+    }
+}
+
+/// The setter of a [`Clock::manual`].
+#[derive(Clone, Debug)]
+pub struct ManualTime(Arc<std::sync::atomic::AtomicI64>);
+
+impl ManualTime {
+    pub fn set(&self, at: DateTime<Utc>) {
+        self.0
+            .store(at.timestamp_micros(), std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -14,6 +14,7 @@ on_both_stores!(
     each_role_gets_its_widgets,
     compliance_report_says_who_read_whom,
     client_report_counts_who_the_clients_are,
+    the_demo_year_fills_every_report,
 );
 
 /// A lead captured by the admin for `agent` (none: unassigned).
@@ -930,4 +931,87 @@ async fn client_report_counts_who_the_clients_are(store: Store) {
     let auditor = app.actor(Role::Auditor, None).await;
     let (s, _) = app.get_as(&auditor, "/api/reports/clients").await;
     assert_eq!(s, 403);
+}
+
+/// `crm seed --demo` on a fresh store: a year of leads, clients, KYC and trades that every
+/// report and dashboard shows.
+async fn the_demo_year_fills_every_report(store: Store) {
+    let fresh = crate::support::Fresh::new(store).await;
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args(["seed", "--demo", "--demo-leads", "150"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    fresh.env(&mut cmd);
+    let out = cmd.output().await.expect("run crm seed --demo");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if store == Store::Postgres {
+        assert!(
+            !out.status.success() && text.contains("only runs on the embedded"),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&fresh.data_dir);
+        return;
+    }
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("created 150 leads over the last 12 months"),
+        "{text}"
+    );
+    let app = App::start_with(fresh, |_| {}).await;
+    app.caught_up().await;
+    let admin = crate::support::login(&app.base, "admin@demo.broker", "demo-admin-pass-1").await;
+    let year_ago = domain::kyc::india_today(Utc::now()) - Duration::days(364);
+
+    let (s, r) = app
+        .get_as(&admin, &format!("/api/reports/sales?from={year_ago}"))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let captured = headline(&r, "leads_captured").0.as_f64().unwrap();
+    assert!(captured >= 150.0, "{r}");
+    assert!(
+        headline(&r, "conversions").0.as_f64().unwrap() > 10.0,
+        "{r}"
+    );
+    assert!(headline(&r, "leads_lost").0.as_f64().unwrap() > 10.0, "{r}");
+    assert!(!r["lost_reasons"].as_array().unwrap().is_empty());
+    let campaigns = r["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["campaign"].is_string())
+        .count();
+    assert!(campaigns >= 3, "named campaigns and partners: {r}");
+    let agents = r["agents"].as_array().unwrap();
+    assert!(agents.len() >= 10, "{r}");
+    // Captures spread over the months, not all today.
+    let (_, month) = app.get_as(&admin, "/api/reports/sales").await;
+    assert!(headline(&month, "leads_captured").0.as_f64().unwrap() < captured / 2.0);
+
+    let (_, k) = app.get_as(&admin, "/api/reports/kyc").await;
+    let states: Vec<&str> = k["by_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["count"].as_i64().unwrap() > 0)
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    for state in ["pending", "verified"] {
+        assert!(states.contains(&state), "{state}: {k}");
+    }
+    assert!(states.len() >= 4, "KYC in many states: {k}");
+    let (_, c) = app.get_as(&admin, "/api/reports/clients").await;
+    assert!(c["clients"].as_i64().unwrap() > 20, "{c}");
+    assert!(c["by_city"].as_array().unwrap().len() >= 5, "{c}");
+    assert_ne!(
+        c["investments"]["aum"], "0",
+        "portfolios of NSE symbols: {c}"
+    );
+    let (_, d) = app.get_as(&admin, "/api/dashboard").await;
+    for w in ["leads", "funnel", "agents", "aum", "kyc_queue", "ledger"] {
+        widget(&d, w);
+    }
 }

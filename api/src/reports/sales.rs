@@ -310,6 +310,16 @@ pub async fn report(
     Ok(shape(r, position, (from, to, days), &names))
 }
 
+/// A ratio as the report shows it: four decimals.
+fn rate(v: Option<f64>) -> Option<f64> {
+    v.map(|v| (v * 10_000.0).round() / 10_000.0)
+}
+
+/// Hours as the report shows them: two decimals.
+fn hours(v: Option<f64>) -> Option<f64> {
+    v.map(|v| (v * 100.0).round() / 100.0)
+}
+
 fn shape(
     r: SalesReport,
     position: i64,
@@ -326,11 +336,14 @@ fn shape(
         headline: r
             .headline
             .into_iter()
-            .map(|h| HeadlineNumber {
-                key: h.key.into(),
-                current: h.current,
-                previous: h.previous,
-                change: h.current.zip(h.previous).map(|(c, p)| c - p),
+            .map(|h| {
+                let (current, previous) = (rate(h.current), rate(h.previous));
+                HeadlineNumber {
+                    key: h.key.into(),
+                    current,
+                    previous,
+                    change: rate(current.zip(previous).map(|(c, p)| c - p)),
+                }
             })
             .collect(),
         pipeline: r
@@ -347,7 +360,7 @@ fn shape(
             .map(|f| FunnelStepOut {
                 stage: f.stage.as_str().into(),
                 reached: f.reached,
-                rate: f.rate,
+                rate: rate(f.rate),
             })
             .collect(),
         stage_time: r
@@ -356,8 +369,8 @@ fn shape(
             .map(|s| StageDuration {
                 stage: s.stage.as_str().into(),
                 stays: s.stays,
-                median_hours: s.median_hours,
-                p90_hours: s.p90_hours,
+                median_hours: hours(s.median_hours),
+                p90_hours: hours(s.p90_hours),
             })
             .collect(),
         lost_reasons: r
@@ -373,7 +386,7 @@ fn shape(
                 campaign: s.campaign,
                 leads: s.leads,
                 conversions: s.conversions,
-                conversion_rate: s.conversion_rate,
+                conversion_rate: rate(s.conversion_rate),
                 aum_brought: s.aum_brought.round_dp(2).normalize().to_string(),
             })
             .collect(),
@@ -387,7 +400,7 @@ fn shape(
                     name: who.map(|w| w.0.clone()),
                     branch: who.and_then(|w| w.1.clone()),
                     leads: a.leads,
-                    first_response_hours_median: a.first_response_hours_median,
+                    first_response_hours_median: hours(a.first_response_hours_median),
                     follow_ups_completed: a.follow_ups_completed,
                     follow_ups_on_time: a.follow_ups_on_time,
                     follow_ups_overdue: a.follow_ups_overdue,

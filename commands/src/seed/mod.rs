@@ -98,17 +98,17 @@ const FILES: &[(&str, DocumentKind, &[u8])] = &[
     (
         "pan-card.pdf",
         DocumentKind::PanCard,
-        include_bytes!("../../fixtures/documents/pan-card.pdf"),
+        include_bytes!("../../../fixtures/documents/pan-card.pdf"),
     ),
     (
         "address-proof.png",
         DocumentKind::AddressProof,
-        include_bytes!("../../fixtures/documents/address-proof.png"),
+        include_bytes!("../../../fixtures/documents/address-proof.png"),
     ),
     (
         "photograph.jpg",
         DocumentKind::Photograph,
-        include_bytes!("../../fixtures/documents/photograph.jpg"),
+        include_bytes!("../../../fixtures/documents/photograph.jpg"),
     ),
 ];
 
@@ -294,3 +294,4 @@ pub async fn demo_records(write: &crate::WriteSide) -> Result<Vec<String>, Strin
     }
     Ok(done)
 }
+pub mod year;
