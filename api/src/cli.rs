@@ -47,6 +47,11 @@ pub enum Command {
         #[command(subcommand)]
         action: KycAction,
     },
+    /// Reports kept as files.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// Bulk imports.
     Import {
         #[command(subcommand)]
@@ -161,6 +166,18 @@ pub enum KycAction {
         /// How many days ahead to warn.
         #[arg(long, env = "CRM_KYC_ALERT_WINDOW_DAYS", default_value_t = 30)]
         within_days: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportAction {
+    /// Generate a month's compliance pack (a PDF with the KYC states, the sales funnel and
+    /// the reads of personal data, and the CSVs of the sales, client and compliance reports)
+    /// under `<data dir>/reports/<month>/`, recorded as an event; print its files.
+    Compliance {
+        /// The month, `YYYY-MM` (default: last month).
+        #[arg(long)]
+        month: Option<String>,
     },
 }
 
@@ -396,6 +413,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Keys {
             action: KeysAction::Rotate,
         } => rotate(cli.store).await,
+        Command::Report {
+            action: ReportAction::Compliance { month },
+        } => compliance_pack(cli.store, month).await,
         Command::Kyc {
             action: KycAction::Alerts { within_days },
         } => {
@@ -589,4 +609,48 @@ pub(crate) fn events_bar(total: u64, what: &str) -> Option<ProgressBar> {
         bar.set_message(what.to_string());
         bar
     })
+}
+
+/// `crm report compliance`: the server's state in this process (read models caught up first),
+/// then the pack.
+async fn compliance_pack(store: StoreArgs, month: Option<String>) -> Result<(), String> {
+    let today = domain::kyc::india_today(chrono::Utc::now());
+    let month = match month {
+        Some(m) => domain::report_pack::PackMonth::parse(&m, today)
+            .map_err(|e| format!("--month: {}", e.message))?,
+        None => crate::reports::pack::last_month(today),
+    };
+    let mut config =
+        crate::config::Config::ephemeral(store.data_dir.clone(), store.database_url.clone());
+    config.store = store;
+    // Nobody signs in to this in-process server (it listens on a free local port while the
+    // read models catch up): a throwaway token secret, and no schedule of its own.
+    config.serve.jwt_secret = Some(store::privacy::generate_master_key());
+    config.serve.compliance_pack_interval = 0;
+    let running = crate::server::start(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let state = running.state.clone();
+    let head = store::log::head(&state.db)
+        .await
+        .map_err(|e| e.to_string())?;
+    for p in &state.projections {
+        state
+            .progress
+            .wait_for(p.name(), head, std::time::Duration::from_secs(600))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let mut meta = store::EventMetadata::system(None);
+    meta.user_agent = Some("crm report compliance".into());
+    let pack = crate::reports::pack::generate(&state, &state.packs_dir.clone(), month, &meta)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let dir = state.packs_dir.join(month.to_string());
+    for f in &pack.files {
+        println!("{:<28} {:>9} bytes  sha256 {}", f.name, f.bytes, f.sha256);
+    }
+    println!("compliance pack {month} written to {}", dir.display());
+    running.stop().await;
+    Ok(())
 }

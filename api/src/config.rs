@@ -207,6 +207,11 @@ pub struct ServeArgs {
     /// first runs two minutes after start).
     #[arg(long, env = "CRM_SEGMENT_INTERVAL", default_value_t = 3600)]
     pub segment_interval: u64,
+    /// How often the server checks that last month's compliance pack exists, generating it
+    /// when it does not, in seconds (first two minutes after start); 0: never (generate with
+    /// `crm report compliance --month YYYY-MM` or `POST /api/reports/packs`).
+    #[arg(long, env = "CRM_COMPLIANCE_PACK_INTERVAL", default_value_t = 3600)]
+    pub compliance_pack_interval: u64,
     /// How many days ahead KYC alerts warn.
     #[arg(long, env = "CRM_KYC_ALERT_WINDOW_DAYS", default_value_t = 30)]
     pub kyc_alert_window_days: u32,
@@ -298,6 +303,7 @@ impl Config {
                 kyc_alert_interval: 3600,
                 dormancy_interval: 3600,
                 segment_interval: 3600,
+                compliance_pack_interval: 3600,
                 kyc_alert_window_days: 30,
                 work_rate_per_minute: 30,
                 capture_rate_per_key: 120,

@@ -76,6 +76,8 @@ pub struct AppState {
     pub read_wait: Duration,
     pub ready_max_lag: i64,
     pub metrics: Metrics,
+    /// Where the monthly compliance packs are kept (`<data dir>/reports`).
+    pub packs_dir: std::path::PathBuf,
 }
 
 pub type State = Arc<AppState>;

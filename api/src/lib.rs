@@ -40,7 +40,11 @@ pub type Apis = (
     kyc::KycApi,
     kyc::KycReviewApi,
     investments::InvestmentsApi,
-    (reports::ReportsApi, dashboard::DashboardApi),
+    (
+        reports::ReportsApi,
+        dashboard::DashboardApi,
+        reports::pack::PacksApi,
+    ),
     marketing::MarketingApi,
     leads::FollowUpsApi,
     privacy::PrivacyApi,
@@ -99,6 +103,9 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
                     state: state.clone(),
                 },
                 dashboard::DashboardApi {
+                    state: state.clone(),
+                },
+                reports::pack::PacksApi {
                     state: state.clone(),
                 },
             ),

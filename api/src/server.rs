@@ -272,6 +272,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         read_wait: Duration::from_millis(config.serve.read_wait_ms),
         ready_max_lag: config.serve.ready_max_lag,
         metrics: Metrics::default(),
+        packs_dir: config.store.data_dir.join("reports"),
     });
 
     let mut workers = workers;
@@ -303,6 +304,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             crate::clients::segments::every(&state.write, &state.prices, thresholds, every).await
         }
     }));
+    if config.serve.compliance_pack_interval > 0 {
+        workers.push(tokio::spawn({
+            let state = state.clone();
+            let every = Duration::from_secs(config.serve.compliance_pack_interval.max(60));
+            async move {
+                tokio::time::sleep(Duration::from_secs(120)).await;
+                let root = state.packs_dir.clone();
+                crate::reports::pack::monthly(state, root, every).await
+            }
+        }));
+    }
     let service = crate::openapi(state.clone());
     let spec = crate::contract::document(&service.spec());
     let routes = Arc::new(crate::routes::Routes::from_spec(&spec));

@@ -227,12 +227,20 @@ async fn story(
     };
     let key = id.to_string();
     let mut appended = 0u64;
+    // Stories begin across the last twelve months (recorded then: reports see a year of
+    // history, not one day), each step some hours after the one before.
+    let began = Utc::now() - Duration::days(dice.below(365) as i64) - Duration::hours(12);
+    meta.recorded_at = began;
+    let step = std::sync::atomic::AtomicI64::new(0);
     let run = |command: LeadCommand| {
-        let (key, meta) = (&key, &meta);
+        let key = &key;
+        let mut meta = meta.clone();
+        let n = step.fetch_add(1, Ordering::Relaxed) + 1;
+        meta.recorded_at = began + Duration::hours(5 * n);
         async move {
             write
                 .leads
-                .execute(key, command, meta, None)
+                .execute(key, command, &meta, None)
                 .await
                 .map(|c| c.appended as u64)
                 .map_err(|e| e.to_string())
@@ -300,8 +308,8 @@ async fn story(
     let client_id = Uuid::now_v7();
     let mut path = vec![LeadStatus::Contacted];
     match dice.below(10) {
-        0 => path.extend([LeadStatus::Qualified, LeadStatus::Converted]),
-        1..=4 => path.push(LeadStatus::Qualified),
+        0 | 1 => path.extend([LeadStatus::Qualified, LeadStatus::Converted]),
+        2..=4 => path.push(LeadStatus::Qualified),
         5 | 6 => path.push(LeadStatus::Lost),
         _ => {}
     }
@@ -317,7 +325,20 @@ async fn story(
     }
     if converts {
         appended += onboard(
-            write, &meta, &mut dice, id, client_id, &name, &email, &phone, agent, branch, n,
+            write,
+            &EventMetadata {
+                recorded_at: began + Duration::hours(5 * (step.load(Ordering::Relaxed) + 1)),
+                ..meta.clone()
+            },
+            &mut dice,
+            id,
+            client_id,
+            &name,
+            &email,
+            &phone,
+            agent,
+            branch,
+            n,
         )
         .await?;
     }

@@ -59,6 +59,7 @@ pub struct WriteSide {
     pub users: Executor<User>,
     pub access: Executor<PiiAccess>,
     pub capture_keys: Executor<domain::capture_key::CaptureKey>,
+    pub report_packs: Executor<domain::report_pack::ReportPack>,
     /// The lead contact register's writer (see [`leads::contacts`]).
     pub register: leads::contacts::Register,
 }
@@ -176,6 +177,15 @@ impl WriteSide {
                 appender.clone(),
             ),
             capture_keys: Executor::new(
+                db,
+                (),
+                signal.clone(),
+                keyring.clone(),
+                Vec::new(),
+                counters.clone(),
+                appender.clone(),
+            ),
+            report_packs: Executor::new(
                 db,
                 (),
                 signal.clone(),

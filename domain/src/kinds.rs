@@ -62,6 +62,12 @@ pub const KINDS: &[Kind] = &[
         erased_event: None,
     },
     Kind {
+        name: crate::report_pack::ReportPack::TYPE,
+        events: crate::report_pack::EVENT_TABLES,
+        data_subject: false,
+        erased_event: None,
+    },
+    Kind {
         name: crate::access::PiiAccess::TYPE,
         events: crate::access::EVENT_TABLES,
         data_subject: false,

@@ -79,6 +79,7 @@ pub mod lead;
 pub mod merge;
 pub mod personal;
 pub mod privacy;
+pub mod report_pack;
 pub mod user;
 pub mod values;
 pub mod worklog;

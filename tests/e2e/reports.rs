@@ -15,6 +15,7 @@ on_both_stores!(
     compliance_report_says_who_read_whom,
     client_report_counts_who_the_clients_are,
     the_demo_year_fills_every_report,
+    a_monthly_compliance_pack_is_written_listed_and_recorded,
 );
 
 /// A lead captured by the admin for `agent` (none: unassigned).
@@ -1013,5 +1014,139 @@ async fn the_demo_year_fills_every_report(store: Store) {
     let (_, d) = app.get_as(&admin, "/api/dashboard").await;
     for w in ["leads", "funnel", "agents", "aum", "kyc_queue", "ledger"] {
         widget(&d, w);
+    }
+}
+
+async fn a_monthly_compliance_pack_is_written_listed_and_recorded(store: Store) {
+    let app = App::start(store).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let auditor = app.actor(Role::Auditor, None).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let id = rm.id.to_string();
+    let lead = captured(&app, 0, "campaign", Some("Diwali SIP"), Some(&id)).await;
+    moved(&app, &lead, "contacted", None).await;
+    let p = app.log_head().await;
+    let (s, _) = app
+        .get_as(&rm, &format!("/api/leads/{lead}?min_position={p}"))
+        .await;
+    assert_eq!(s, 200);
+    app.caught_up().await;
+    let month = domain::kyc::india_today(Utc::now())
+        .format("%Y-%m")
+        .to_string();
+
+    let (s, pack) = app
+        .post_as(&officer, "/api/reports/packs", json!({"month": month}))
+        .await;
+    assert_eq!(s, 201, "{pack}");
+    let names: Vec<&str> = pack["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    let pdf_name = format!("compliance-{month}.pdf");
+    assert_eq!(
+        names,
+        vec![
+            "clients.csv",
+            pdf_name.as_str(),
+            "compliance.csv",
+            "sales.csv"
+        ]
+    );
+
+    // Listed; each file downloads as listed (size and digest).
+    let (s, list) = app.get_as(&auditor, "/api/reports/packs").await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list["items"][0]["month"], month.as_str());
+    for f in list["items"][0]["files"].as_array().unwrap() {
+        let r = auditor
+            .http
+            .get(app.url(f["href"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let bytes = r.bytes().await.unwrap();
+        assert_eq!(bytes.len() as u64, f["bytes"].as_u64().unwrap());
+        use sha2::Digest;
+        assert_eq!(
+            hex::encode(sha2::Sha256::digest(&bytes)),
+            f["sha256"].as_str().unwrap()
+        );
+        if f["name"] == pdf_name.as_str() {
+            // The PDF opens, with its four pages and what they show.
+            let doc = lopdf::Document::load_mem(&bytes).expect("a PDF");
+            assert_eq!(doc.get_pages().len(), 4);
+            let text = doc.extract_text(&[1, 2, 3, 4]).unwrap();
+            for words in [
+                format!("Compliance pack {month}"),
+                "Audit ledger".into(),
+                "KYC".into(),
+                "Sales funnel".into(),
+                "Reads of personal data".into(),
+                "Test User".into(),
+                "page 4 of 4".into(),
+            ] {
+                assert!(text.contains(&words), "{words} in {text}");
+            }
+        }
+        if f["name"] == "sales.csv" {
+            let text = String::from_utf8(bytes.to_vec()).unwrap();
+            assert!(text.contains("headline,leads_captured,current,1"), "{text}");
+        }
+    }
+
+    // Each generation is an event in the audit trail, by whoever asked.
+    app.caught_up().await;
+    let (_, h) = app
+        .get_as(&auditor, "/api/history?event_type=CompliancePackGenerated")
+        .await;
+    assert_eq!(h["total"], 1, "{h}");
+    assert_eq!(h["items"][0]["actor_id"], officer.id.as_str());
+    // On demand from the command line too: the same month again, recorded again.
+    let out = crate::support::crm(&app, &["report", "compliance", "--month", &month], &[]).await;
+    assert!(out.contains("compliance pack"), "{out}");
+    app.caught_up().await;
+    let (_, h) = app
+        .get_as(&auditor, "/api/history?event_type=CompliancePackGenerated")
+        .await;
+    assert_eq!(h["total"], 2, "{h}");
+
+    // Who may, and bad input.
+    let (s, _) = app
+        .post_as(&auditor, "/api/reports/packs", json!({"month": month}))
+        .await;
+    assert_eq!(s, 403);
+    let (s, _) = app.get_as(&rm, "/api/reports/packs").await;
+    assert_eq!(s, 403);
+    let next_year = (domain::kyc::india_today(Utc::now()).year() + 1).to_string() + "-01";
+    for bad in ["2026-13", "november", next_year.as_str()] {
+        let (s, v) = app
+            .post_as(&officer, "/api/reports/packs", json!({"month": bad}))
+            .await;
+        assert_eq!(
+            (s, &v["errors"][0]["field"]),
+            (422, &json!("month")),
+            "{bad}: {v}"
+        );
+    }
+    let (s, _) = app
+        .post_as(
+            &officer,
+            "/api/reports/packs",
+            json!({"month": month, "pages": 9}),
+        )
+        .await;
+    assert_eq!(s, 400);
+    for path in [
+        format!("/api/reports/packs/{month}/secret.txt"),
+        format!("/api/reports/packs/{month}/nothing.pdf"),
+        "/api/reports/packs/1999-01/sales.csv".to_string(),
+        format!("/api/reports/packs/{month}/..%2Fcrm.db"),
+    ] {
+        let (s, _) = app.get_as(&auditor, &path).await;
+        assert_eq!(s, 404, "{path}");
     }
 }

@@ -71,6 +71,8 @@ impl Fresh {
         c.serve.read_wait_ms = 20_000;
         c.serve.jwt_secret = Some(TEST_JWT_SECRET.into());
         c.store.audit_signing_key = Some(TEST_AUDIT_KEY.into());
+        // No pack written behind a test's back (a test turns it on to see the schedule).
+        c.serve.compliance_pack_interval = 0;
         c
     }
 
@@ -79,6 +81,7 @@ impl Fresh {
         cmd.env("CRM_DATA_DIR", &self.data_dir)
             .env("CRM_JWT_SECRET", TEST_JWT_SECRET)
             .env("CRM_AUDIT_SIGNING_KEY", TEST_AUDIT_KEY)
+            .env("CRM_COMPLIANCE_PACK_INTERVAL", "0")
             .env_remove("DATABASE_URL");
         if let Some(url) = &self.database_url {
             cmd.env("DATABASE_URL", url);

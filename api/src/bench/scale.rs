@@ -1,7 +1,8 @@
 //! `crm bench --generate N`: fills the store with about N events of generated stories through
 //! the event store, then measures what an operator meets at that size: rebuilding every read
 //! model, a lead list page with a filter and a search, a lead's history, `audit verify` and
-//! `audit export`, and the process's resident memory after each phase.
+//! `audit export`, each report and the dashboard, and the process's resident memory after each
+//! phase.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,8 @@ use crate::server;
 
 /// Requests per latency measurement.
 const SAMPLES: usize = 300;
+/// Requests per report latency measurement (reports are heavier than a list page).
+const REPORT_SAMPLES: usize = 100;
 
 /// Resident memory now and at its peak (MB), from `/proc/self/status`.
 fn memory() -> String {
@@ -219,6 +222,31 @@ pub async fn run(store: StoreArgs, events: u64, seed: u64) -> Result<(), String>
         lat.push(get(format!("/api/leads/{id}/history")).await?.0);
     }
     report_latency("lead history", lat);
+    // Reports and the dashboard, from the read models.
+    let year_ago = domain::kyc::india_today(chrono::Utc::now()) - chrono::Duration::days(364);
+    for (what, path) in [
+        (
+            "sales report (this month)",
+            "/api/reports/sales".to_string(),
+        ),
+        (
+            "sales report (12 months)",
+            format!("/api/reports/sales?from={year_ago}"),
+        ),
+        ("client report", "/api/reports/clients".to_string()),
+        ("compliance report", "/api/reports/compliance".to_string()),
+        ("KYC report", "/api/reports/kyc".to_string()),
+        (
+            "dashboard (admin: every widget)",
+            "/api/dashboard".to_string(),
+        ),
+    ] {
+        let mut lat = Vec::new();
+        for _ in 0..REPORT_SAMPLES {
+            lat.push(get(path.clone()).await?.0);
+        }
+        report_latency(what, lat);
+    }
     println!("{}", memory());
     running.stop().await;
     Ok(())

@@ -5,6 +5,8 @@ pub mod clients;
 pub mod compliance;
 pub mod investments;
 pub mod kyc;
+pub mod pack;
+pub mod pdf;
 pub mod sales;
 
 pub use kyc::KycReportOut;

@@ -77,6 +77,8 @@ pub enum Action {
     /// The compliance report: KYC, reads of personal data by staff member and by person,
     /// erasure requests, legal holds and the audit ledger.
     ComplianceReport,
+    /// Generate a month's compliance pack, list the packs and read their files.
+    CompliancePack,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through the scopes).
@@ -149,8 +151,9 @@ pub fn allows(role: Role, action: Action) -> bool {
                 | PortfolioRead
                 | RecordsExport
                 | ComplianceReport
+                | CompliancePack
         ),
-        Auditor => matches!(action, AuditExport | HistoryRead),
+        Auditor => matches!(action, AuditExport | HistoryRead | CompliancePack),
     }
 }
 
