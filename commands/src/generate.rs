@@ -236,7 +236,8 @@ async fn story(
         let key = &key;
         let mut meta = meta.clone();
         let n = step.fetch_add(1, Ordering::Relaxed) + 1;
-        meta.recorded_at = began + Duration::hours(5 * n);
+        // Never later than now: a story begun yesterday is still going on.
+        meta.recorded_at = (began + Duration::hours(5 * n)).min(Utc::now());
         async move {
             write
                 .leads
@@ -327,7 +328,8 @@ async fn story(
         appended += onboard(
             write,
             &EventMetadata {
-                recorded_at: began + Duration::hours(5 * (step.load(Ordering::Relaxed) + 1)),
+                recorded_at: (began + Duration::hours(5 * (step.load(Ordering::Relaxed) + 1)))
+                    .min(Utc::now()),
                 ..meta.clone()
             },
             &mut dice,

@@ -38,6 +38,10 @@ CREATE INDEX IF NOT EXISTS leads{s}_assignee_{g} ON leads{s} (assignee, created_
 CREATE INDEX IF NOT EXISTS leads{s}_email_{g} ON leads{s} (email_index);
 CREATE INDEX IF NOT EXISTS leads{s}_phone_{g} ON leads{s} (phone_index);
 CREATE INDEX IF NOT EXISTS leads{s}_erasure_{g} ON leads{s} (erasure_due);
+-- Dashboards count the leads being worked by status, and leave out erased people, from these
+-- indexes alone (never the documents).
+CREATE INDEX IF NOT EXISTS leads{s}_work_{g} ON leads{s} (archived, erased, status, assignee);
+CREATE INDEX IF NOT EXISTS leads{s}_erased_{g} ON leads{s} (erased, lead_id);
 
 -- Follow-ups for agents' due lists; the lead's name and the note are sealed.
 CREATE TABLE IF NOT EXISTS lead_follow_ups{s}
@@ -54,6 +58,7 @@ CREATE TABLE IF NOT EXISTS lead_follow_ups{s}
 );
 CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_due_{g} ON lead_follow_ups{s} (state, assignee, due_at);
 CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_lead_{g} ON lead_follow_ups{s} (lead_id);
+CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_open_{g} ON lead_follow_ups{s} (state, archived, assignee, due_at, lead_id);
 
 -- Search: one row per word of a lead's name and notes, as its keyed blind index (never the
 -- word), so that a search looks its words up instead of scanning every lead.

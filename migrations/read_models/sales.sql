@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS sales_leads{s}
     doc               {json}  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sales_leads{s}_created_{g} ON sales_leads{s} (created_at);
+-- The pipeline now: counted from this index alone, never from the documents.
+CREATE INDEX IF NOT EXISTS sales_leads{s}_status_{g} ON sales_leads{s} (status, merged, assignee, source, campaign_index);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_assignee_{g} ON sales_leads{s} (assignee, created_at);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_campaign_{g} ON sales_leads{s} (campaign_index);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_reason_{g} ON sales_leads{s} (lost_reason_index);

@@ -34,7 +34,8 @@ impl SealedDocument for LeadView {
     // 2: personal data sealed, blind indexes for search. 3: privacy state. 4: restricted.
     // 5: marketing channels. 6: list indexes led by `archived` (counts from the index), and
     // search words in their own table.
-    const VERSION: i64 = 8;
+    // 9: covering indexes for the dashboards' counts.
+    const VERSION: i64 = 9;
     const DDL: &'static str = include_str!("../../../migrations/read_models/leads.sql");
     const TABLES: &'static [&'static str] =
         &["leads", "lead_follow_ups", "lead_search", "lead_near"];

@@ -206,21 +206,30 @@ pub(super) async fn load(
     );
     let follow_ups_binds = sql.binds;
 
-    // Open leads by stage at `at`.
+    // Open leads by stage at `at`: for the present, each lead's status (counted from an index
+    // alone); for a moment past, the stays that spanned it.
     let mut sql = Sql {
         conditions: base.conditions.clone(),
         binds: base.binds.clone(),
     };
-    let t = sql.bind(Bind::Time(at));
-    sql.and(format!(
-        "st.stage IN ('new', 'contacted', 'qualified') AND st.entered_at <= {t}
-         AND (st.left_at IS NULL OR st.left_at > {t})"
-    ));
-    let pipeline_sql = format!(
-        "SELECT st.stage, COUNT(*) FROM sales_stages st JOIN sales_leads l ON l.lead_id = st.lead_id{}
-          GROUP BY st.stage",
-        sql.where_clause()
-    );
+    let pipeline_sql = if at >= Utc::now() - chrono::Duration::seconds(5) {
+        sql.and("l.status IN ('new', 'contacted', 'qualified')".into());
+        format!(
+            "SELECT l.status, COUNT(*) FROM sales_leads l{} GROUP BY l.status",
+            sql.where_clause()
+        )
+    } else {
+        let t = sql.bind(Bind::Time(at));
+        sql.and(format!(
+            "st.stage IN ('new', 'contacted', 'qualified') AND st.entered_at <= {t}
+             AND (st.left_at IS NULL OR st.left_at > {t})"
+        ));
+        format!(
+            "SELECT st.stage, COUNT(*) FROM sales_stages st JOIN sales_leads l ON l.lead_id = st.lead_id{}
+              GROUP BY st.stage",
+            sql.where_clause()
+        )
+    };
     let pipeline_binds = sql.binds;
 
     let (cohort, reached, stays, follow_ups, pipeline) = with_db!(db, pool => {

@@ -267,7 +267,8 @@ impl SealedDocument for SalesView {
     const TABLE: &'static str = "sales_leads";
     const KEY: &'static str = "lead_id";
     const PERSONAL: &'static [&'static str] = &["/source_detail", "/lost_reason"];
-    const VERSION: i64 = 1;
+    // 2: the pipeline's covering index.
+    const VERSION: i64 = 2;
     const DDL: &'static str = include_str!("../../../migrations/read_models/sales.sql");
     const TABLES: &'static [&'static str] = &["sales_leads", "sales_stages", "sales_follow_ups"];
 
