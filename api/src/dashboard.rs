@@ -289,7 +289,7 @@ async fn dashboard(state: &State, principal: &Principal) -> Result<DashboardOut,
             SalesAsk {
                 from: today.with_day(1),
                 to: Some(today),
-                as_of: Some(now),
+                as_of: None,
                 branch: None,
                 agent: None,
                 source: None,

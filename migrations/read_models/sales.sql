@@ -20,13 +20,17 @@ CREATE TABLE IF NOT EXISTS sales_leads{s}
     lost_reason_index text,
     -- Merged into another record: counted there, not here.
     merged            boolean NOT NULL,
+    -- Archived: out of the open pipeline (still counted where it was captured and moved).
+    archived          boolean NOT NULL,
+    -- Erasure asked for and waiting: its free text names no report row.
+    restricted        boolean NOT NULL,
     erased            boolean NOT NULL,
     version           bigint  NOT NULL,
     doc               {json}  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sales_leads{s}_created_{g} ON sales_leads{s} (created_at);
 -- The pipeline now: counted from this index alone, never from the documents.
-CREATE INDEX IF NOT EXISTS sales_leads{s}_status_{g} ON sales_leads{s} (status, merged, assignee, source, campaign_index);
+CREATE INDEX IF NOT EXISTS sales_leads{s}_status_{g} ON sales_leads{s} (status, merged, archived, assignee, source, campaign_index);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_assignee_{g} ON sales_leads{s} (assignee, created_at);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_campaign_{g} ON sales_leads{s} (campaign_index);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_reason_{g} ON sales_leads{s} (lost_reason_index);

@@ -19,11 +19,13 @@ pub struct Reader {
     pub people: i64,
 }
 
-/// Reads in `[from, to)` by staff member, who read the most people first (at most `limit`).
+/// Reads in `[from, to)` by staff member (of `branch`, when given), who read the most people
+/// first (at most `limit`).
 pub async fn readers(
     db: &Db,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    branch: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Reader>, ProjectionError> {
     Ok(with_db!(db, pool => {
@@ -32,6 +34,7 @@ pub async fn readers(
                     COUNT(DISTINCT subject_id) AS people
                FROM event_history
               WHERE event_type = 'PiiViewed' AND recorded_at >= $1 AND recorded_at < $2
+                AND ($4 IS NULL OR actor_id IN (SELECT user_id FROM users WHERE branch = $4))
               GROUP BY actor_id
               ORDER BY people DESC, reads DESC, actor_id
               LIMIT $3",
@@ -39,6 +42,7 @@ pub async fn readers(
         .bind(from)
         .bind(to)
         .bind(limit)
+        .bind(branch)
         .fetch_all(pool)
         .await?
     }))

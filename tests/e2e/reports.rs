@@ -1061,7 +1061,14 @@ async fn a_monthly_compliance_pack_is_written_listed_and_recorded(store: Store) 
     assert_eq!(s, 200, "{list}");
     assert_eq!(list["items"][0]["month"], month.as_str());
     for f in list["items"][0]["files"].as_array().unwrap() {
-        let r = auditor
+        // The sales and client tables are for compliance; auditors read the rest.
+        let tables = f["name"] == "sales.csv" || f["name"] == "clients.csv";
+        if tables {
+            let (s, _) = app.get_as(&auditor, f["href"].as_str().unwrap()).await;
+            assert_eq!(s, 403, "{f}");
+        }
+        let who = if tables { &officer } else { &auditor };
+        let r = who
             .http
             .get(app.url(f["href"].as_str().unwrap()))
             .send()
@@ -1095,6 +1102,9 @@ async fn a_monthly_compliance_pack_is_written_listed_and_recorded(store: Store) 
         if f["name"] == "sales.csv" {
             let text = String::from_utf8(bytes.to_vec()).unwrap();
             assert!(text.contains("headline,leads_captured,current,1"), "{text}");
+            // Counts only: no campaign or partner name typed about people leaves the store.
+            assert!(text.contains("sources,campaign,leads,1"), "{text}");
+            assert!(!text.contains("Diwali"), "{text}");
         }
     }
 

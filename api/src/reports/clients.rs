@@ -1,11 +1,11 @@
 //! The client report: who the clients are, how they invest and trade, how long since they were
 //! active; over the clients the caller may see.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::Object;
 
 use super::investments::InvestmentReportOut;
-use super::sales::{india_midnight, HeadlineNumber};
+use super::sales::HeadlineNumber;
 use super::{Count, LongCsv, ReportsApi};
 use crate::auth::Principal;
 use crate::problem::ApiError;
@@ -99,24 +99,10 @@ impl ReportsApi {
     ) -> Result<ClientReportOut, ApiError> {
         let now = Utc::now();
         let today = domain::kyc::india_today(now);
-        let to = to.unwrap_or(today);
-        let from = from.unwrap_or_else(|| to.with_day(1).expect("the first of a month"));
-        if to < from {
-            return Err(ApiError::field("to", "must not be before from"));
-        }
-        if (to - from).num_days() >= 731 {
-            return Err(ApiError::field("to", "the period spans at most 731 days"));
-        }
-        let days = (to - from).num_days() + 1;
-        let (previous_from, previous_to) = (from - Duration::days(days), from - Duration::days(1));
+        let period = super::Period::of(from, to, today).map_err(ApiError::validation)?;
+        let previous = period.previous();
         let scope = crate::policy::client_scope(principal);
         let branch = branch.map(|b| b.trim().to_ascii_uppercase());
-        let window = |a: NaiveDate, b: NaiveDate| {
-            (
-                india_midnight(a),
-                india_midnight(b + Duration::days(1)).min(now),
-            )
-        };
         let db = &self.state.db;
         let position = self
             .state
@@ -124,41 +110,39 @@ impl ReportsApi {
             .current(projections::clients::NAME)
             .map(|c| c.position)
             .unwrap_or(0);
-        let report = |a: NaiveDate, b: NaiveDate| {
+        let report = |p: super::Period| {
             projections::clients::report::client_report(
                 db,
                 &scope,
                 branch.as_deref(),
-                (a, b),
-                window(a, b),
+                (p.from, p.to),
+                p.window(now),
                 today,
             )
         };
-        let now_r = report(from, to).await.map_err(ApiError::internal)?;
-        let then = report(previous_from, previous_to)
-            .await
-            .map_err(ApiError::internal)?;
-        let h = |key: &str, c: i64, p: i64| HeadlineNumber {
-            key: key.into(),
-            current: Some(c as f64),
-            previous: Some(p as f64),
-            change: Some((c - p) as f64),
-        };
+        let now_r = report(period).await.map_err(ApiError::internal)?;
+        let then = report(previous).await.map_err(ApiError::internal)?;
+        let h = super::headline;
         let headline = vec![
             h("clients_onboarded", now_r.onboarded, then.onboarded),
             h("trades", now_r.trades, then.trades),
             h("traders", now_r.traders, then.traders),
         ];
         let investments = self
-            .investments_report(principal, branch.clone(), Some(from), Some(to))
+            .investments_report(
+                principal,
+                branch.clone(),
+                Some(period.from),
+                Some(period.to),
+            )
             .await?;
         Ok(ClientReportOut {
             generated_at: now,
             position,
-            from,
-            to,
-            previous_from,
-            previous_to,
+            from: period.from,
+            to: period.to,
+            previous_from: previous.from,
+            previous_to: previous.to,
             headline,
             clients: now_r.clients,
             by_age_band: counts(now_r.by_age_band),

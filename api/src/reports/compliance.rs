@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::Object;
 use uuid::Uuid;
 
-use super::sales::{india_midnight, HeadlineNumber};
+use super::sales::HeadlineNumber;
 use super::{Count, KycReportOut, LongCsv};
 use crate::dashboard::{ledger_status, LedgerWidget};
 use crate::http::State;
@@ -159,25 +159,11 @@ pub struct ComplianceAsk {
 pub async fn report(state: &State, ask: ComplianceAsk) -> Result<ComplianceReportOut, ApiError> {
     let now = Utc::now();
     let today = domain::kyc::india_today(now);
-    let to = ask.to.unwrap_or(today);
-    let from = ask
-        .from
-        .unwrap_or_else(|| to.with_day(1).expect("the first of a month"));
-    if to < from {
-        return Err(ApiError::field("to", "must not be before from"));
-    }
-    if (to - from).num_days() >= 731 {
-        return Err(ApiError::field("to", "the period spans at most 731 days"));
-    }
-    let days = (to - from).num_days() + 1;
-    let (previous_from, previous_to) = (from - Duration::days(days), from - Duration::days(1));
-    let window = |a: NaiveDate, b: NaiveDate| {
-        (
-            india_midnight(a),
-            india_midnight(b + Duration::days(1)).min(now),
-        )
-    };
-    let (cur, prev) = (window(from, to), window(previous_from, previous_to));
+    let period = super::Period::of(ask.from, ask.to, today).map_err(ApiError::validation)?;
+    let previous = period.previous();
+    let (from, to) = (period.from, period.to);
+    let (previous_from, previous_to) = (previous.from, previous.to);
+    let (cur, prev) = (period.window(now), previous.window(now));
     let db = &state.db;
     let person = match ask.subject {
         Some(id) => Some(person(state, id).await?),
@@ -209,12 +195,7 @@ pub async fn report(state: &State, ask: ComplianceAsk) -> Result<ComplianceRepor
         m.get("LeadErased").copied().unwrap_or(0) + m.get("ClientErased").copied().unwrap_or(0)
     };
     let of = |m: &std::collections::BTreeMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
-    let h = |key: &str, c: i64, p: i64| HeadlineNumber {
-        key: key.into(),
-        current: Some(c as f64),
-        previous: Some(p as f64),
-        change: Some((c - p) as f64),
-    };
+    let h = super::headline;
     let headline = vec![
         h("pii_reads", reads.0 .0, reads.1 .0),
         h("pii_readers", reads.0 .1, reads.1 .1),
@@ -236,7 +217,8 @@ pub async fn report(state: &State, ask: ComplianceAsk) -> Result<ComplianceRepor
             of(&events.1, "LegalHoldLifted"),
         ),
     ];
-    let readers = projections::compliance::readers(db, cur.0, cur.1, 50)
+    let branch = ask.branch.map(|b| b.trim().to_ascii_uppercase());
+    let readers = projections::compliance::readers(db, cur.0, cur.1, branch.as_deref(), 50)
         .await
         .map_err(e)?;
     let ids: Vec<Uuid> = readers
@@ -245,7 +227,6 @@ pub async fn report(state: &State, ask: ComplianceAsk) -> Result<ComplianceRepor
         .collect();
     let names = projections::users::names(db, &ids).await.map_err(e)?;
     let named = |id: &str| Uuid::parse_str(id).ok().and_then(|u| names.get(&u));
-    let branch = ask.branch.map(|b| b.trim().to_ascii_uppercase());
     let readers = readers
         .into_iter()
         .map(|r| ReaderOut {
@@ -256,7 +237,6 @@ pub async fn report(state: &State, ask: ComplianceAsk) -> Result<ComplianceRepor
             reads: r.reads,
             people: r.people,
         })
-        .filter(|r| branch.is_none() || r.branch == branch)
         .collect();
     let kyc = projections::kyc::report::kyc_report(db, &state.keyring, branch.as_deref(), now)
         .await

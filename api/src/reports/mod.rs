@@ -87,6 +87,92 @@ fn wants_csv(req: &Request) -> bool {
         .is_some_and(|a| a.contains("text/csv"))
 }
 
+/// A report's period: Indian days `from` to `to`, both included, and the period before it, as
+/// long. Dates are bounded (2000 to a year ahead) so that no arithmetic on them can overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// The longest period a report spans, in days.
+pub const MAX_DAYS: i64 = 731;
+
+impl Period {
+    /// The period asked for: `to` defaults to `today`, `from` to the first of `to`'s month.
+    /// Field errors name what is wrong.
+    pub fn of(
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> Result<Self, Vec<crate::problem::FieldError>> {
+        use chrono::Datelike;
+        let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a day");
+        let latest = today + chrono::Duration::days(366);
+        let mut wrong = Vec::new();
+        for (field, day) in [("from", from), ("to", to)] {
+            if day.is_some_and(|d| d < earliest || d > latest) {
+                wrong.push(crate::problem::FieldError::new(
+                    field,
+                    format!("a day from {earliest} to {latest}"),
+                ));
+            }
+        }
+        if !wrong.is_empty() {
+            return Err(wrong);
+        }
+        let to = to.unwrap_or(today);
+        let from = from.unwrap_or_else(|| to.with_day(1).expect("the first of a month"));
+        if to < from {
+            wrong.push(crate::problem::FieldError::new(
+                "to",
+                "must not be before from",
+            ));
+        } else if (to - from).num_days() >= MAX_DAYS {
+            wrong.push(crate::problem::FieldError::new(
+                "to",
+                format!("the period spans at most {MAX_DAYS} days"),
+            ));
+        }
+        if wrong.is_empty() {
+            Ok(Self { from, to })
+        } else {
+            Err(wrong)
+        }
+    }
+
+    /// Its length in days.
+    pub fn days(self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+
+    /// The period before, as long.
+    pub fn previous(self) -> Self {
+        Self {
+            from: self.from - chrono::Duration::days(self.days()),
+            to: self.from - chrono::Duration::days(1),
+        }
+    }
+
+    /// Its instants, `[start, end)`, the end no later than `now`.
+    pub fn window(self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        (
+            sales::india_midnight(self.from),
+            sales::india_midnight(self.to + chrono::Duration::days(1)).min(now),
+        )
+    }
+}
+
+/// A headline number: this period, the one before, and the change.
+pub(crate) fn headline(key: &str, current: i64, previous: i64) -> sales::HeadlineNumber {
+    sales::HeadlineNumber {
+        key: key.into(),
+        current: Some(current as f64),
+        previous: Some(previous as f64),
+        change: Some((current - previous) as f64),
+    }
+}
+
 /// A report that can be written as CSV for a spreadsheet.
 pub(crate) trait CsvReport {
     fn csv(&self) -> Result<String, csv::Error>;
@@ -275,7 +361,8 @@ impl ReportsApi {
         from: Query<Option<NaiveDate>>,
         /// The period's last day (default: today).
         to: Query<Option<NaiveDate>>,
-        /// Only the clients of this branch (KYC) and the staff of this branch (readers).
+        /// Only the clients of this branch (the KYC numbers) and the staff of this branch (the
+        /// readers); the other sections cover the whole broker.
         branch: Query<Option<String>>,
         /// A lead or client: list every read of this person's data.
         subject: Query<Option<uuid::Uuid>>,

@@ -136,6 +136,13 @@ fn system_principal() -> Principal {
     }
 }
 
+/// Says how many rows a table left out (they are in the CSV).
+fn more(page: &mut Page, all: usize, shown: usize) {
+    if all > shown {
+        page.line(&format!("... and {} more (see the CSV)", all - shown));
+    }
+}
+
 fn hours(v: Option<f64>) -> String {
     v.map(|h| format!("{h:.1} h")).unwrap_or_else(|| "-".into())
 }
@@ -324,7 +331,38 @@ fn pdf(
         })
         .collect();
     access.table(&[0.0, 60.0, 320.0], &["record", "id", "since"], &holds);
+    more(&mut access, c.legal_holds.len(), 20);
     document(&title, vec![cover, kyc, funnel, access])
+}
+
+/// Sources without their campaign or partner names: one row per source.
+fn by_source(rows: Vec<super::sales::SourceResults>) -> Vec<super::sales::SourceResults> {
+    let mut out: Vec<super::sales::SourceResults> = Vec::new();
+    for r in rows {
+        match out.iter_mut().find(|o| o.source == r.source) {
+            Some(o) => {
+                o.leads += r.leads;
+                o.conversions += r.conversions;
+                let sum = o
+                    .aum_brought
+                    .parse::<rust_decimal::Decimal>()
+                    .unwrap_or_default()
+                    + r.aum_brought
+                        .parse::<rust_decimal::Decimal>()
+                        .unwrap_or_default();
+                o.aum_brought = sum.normalize().to_string();
+            }
+            None => out.push(super::sales::SourceResults {
+                campaign: None,
+                ..r
+            }),
+        }
+    }
+    for o in &mut out {
+        o.conversion_rate = (o.leads > 0).then(|| o.conversions as f64 / o.leads as f64);
+    }
+    out.sort_by(|a, b| b.leads.cmp(&a.leads).then(a.source.cmp(&b.source)));
+    out
 }
 
 /// Generates `month`'s pack under `root` and records it; answers the pack as listed.
@@ -367,6 +405,15 @@ pub async fn generate(
     }
     .clients_report(&principal, None, Some(from), Some(to))
     .await?;
+    // Free text typed about people (lost reasons, campaign and partner names, which may hold
+    // anything) stays in the sealed read model: a file handed out keeps counts only.
+    let mut sales = sales;
+    let lost: i64 = sales.lost_reasons.iter().map(|r| r.leads).sum();
+    sales.lost_reasons = vec![super::sales::LostReason {
+        reason: "(all reasons; see the sales report)".into(),
+        leads: lost,
+    }];
+    sales.sources = by_source(std::mem::take(&mut sales.sources));
     let position = compliance.position.max(sales.position);
     let pdf = pdf(month, &sales, &compliance).map_err(ApiError::internal)?;
     let files: Vec<(String, Vec<u8>)> = vec![
@@ -391,6 +438,13 @@ pub async fn generate(
         // Written aside, then moved in: a reader never sees half a file.
         let part = dir.join(format!(".{name}.part"));
         std::fs::write(&part, bytes).map_err(ApiError::internal)?;
+        // Readable by the server's own account only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&part, std::fs::Permissions::from_mode(0o600))
+                .map_err(ApiError::internal)?;
+        }
         std::fs::rename(&part, dir.join(name)).map_err(ApiError::internal)?;
         recorded.push(PackFile {
             name: name.clone(),
@@ -553,6 +607,11 @@ impl PacksApi {
             .map_err(|_| missing())?;
         if !file_name_ok(&file.0) {
             return Err(missing().into());
+        }
+        // The sales and client tables are for compliance and admins; auditors read the PDF
+        // and the compliance CSV.
+        if matches!(file.0.as_str(), "sales.csv" | "clients.csv") {
+            crate::policy::require(&auth.0, crate::policy::Action::ComplianceReport)?;
         }
         let bytes = std::fs::read(folder(&self.state.packs_dir, month).join(&file.0))
             .map_err(|_| missing())?;

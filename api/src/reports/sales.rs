@@ -1,7 +1,7 @@
 //! The sales report as the web client and a spreadsheet read it: parameters checked, the
 //! period in Indian days, agents named, and the long CSV form (`section,key,measure,value`).
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::lead::LeadSource;
 use poem_openapi::Object;
 use projections::sales::report::{SalesFilter, SalesReport};
@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::http::AppState;
 use crate::policy;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, FieldError};
 use crate::reports::num;
 
 /// A number of this period beside the period before, and the change between them.
@@ -221,9 +221,6 @@ pub struct SalesAsk {
     pub campaign: Option<String>,
 }
 
-/// The longest period a report spans.
-const MAX_DAYS: i64 = 731;
-
 /// The report `ask` names, over the leads `principal` may see.
 pub async fn report(
     state: &AppState,
@@ -234,41 +231,37 @@ pub async fn report(
     let as_of = ask.as_of.unwrap_or(now);
     let mut wrong = Vec::new();
     if as_of > now {
-        wrong.push(("as_of", "must not be in the future".to_string()));
+        wrong.push(FieldError::new("as_of", "must not be in the future"));
     }
     let today = domain::kyc::india_today(as_of);
-    let to = ask.to.unwrap_or(today);
-    let from = ask
-        .from
-        .unwrap_or_else(|| to.with_day(1).expect("the first of a month"));
-    if to < from {
-        wrong.push(("to", "must not be before from".into()));
-    } else if (to - from).num_days() >= MAX_DAYS {
-        wrong.push(("to", format!("the period spans at most {MAX_DAYS} days")));
-    }
+    let period = match super::Period::of(ask.from, ask.to, today) {
+        Ok(p) => Some(p),
+        Err(errors) => {
+            wrong.extend(errors);
+            None
+        }
+    };
     let source = match ask.source.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(s) => match LeadSource::parse(s) {
             Some(s) => Some(s),
             None => {
                 let all: Vec<&str> = LeadSource::ALL.iter().map(|s| s.as_str()).collect();
-                wrong.push(("source", format!("one of {}", all.join(", "))));
+                wrong.push(FieldError::new(
+                    "source",
+                    format!("one of {}", all.join(", ")),
+                ));
                 None
             }
         },
     };
     let campaign = ask.campaign.filter(|c| !c.trim().is_empty());
     if campaign.as_ref().is_some_and(|c| c.chars().count() > 200) {
-        wrong.push(("campaign", "at most 200 characters".into()));
+        wrong.push(FieldError::new("campaign", "at most 200 characters"));
     }
-    if !wrong.is_empty() {
-        return Err(ApiError::validation(
-            wrong
-                .into_iter()
-                .map(|(f, m)| crate::problem::FieldError::new(f, m))
-                .collect(),
-        ));
-    }
+    let Some(period) = period.filter(|_| wrong.is_empty()) else {
+        return Err(ApiError::validation(wrong));
+    };
     let branch = ask.branch.map(|b| b.trim().to_ascii_uppercase());
     let agents = match (&branch, ask.agent) {
         (None, None) => None,
@@ -290,9 +283,10 @@ pub async fn report(
         agents,
         source,
         campaign,
-        from: india_midnight(from),
-        to: india_midnight(to + Duration::days(1)),
+        from: india_midnight(period.from),
+        to: india_midnight(period.to + Duration::days(1)),
         as_of,
+        present: ask.as_of.is_none(),
     };
     let position = state
         .progress
@@ -306,8 +300,7 @@ pub async fn report(
     let names = projections::users::names(&state.db, &ids)
         .await
         .map_err(ApiError::internal)?;
-    let days = (to - from).num_days() + 1;
-    Ok(shape(r, position, (from, to, days), &names))
+    Ok(shape(r, position, period, &names))
 }
 
 /// A ratio as the report shows it: four decimals.
@@ -323,16 +316,16 @@ fn hours(v: Option<f64>) -> Option<f64> {
 fn shape(
     r: SalesReport,
     position: i64,
-    (from, to, days): (NaiveDate, NaiveDate, i64),
+    period: super::Period,
     names: &std::collections::HashMap<Uuid, (String, Option<String>)>,
 ) -> SalesReportOut {
     SalesReportOut {
         as_of: r.as_of,
         position,
-        from,
-        to,
-        previous_from: from - Duration::days(days),
-        previous_to: from - Duration::days(1),
+        from: period.from,
+        to: period.to,
+        previous_from: period.previous().from,
+        previous_to: period.previous().to,
         headline: r
             .headline
             .into_iter()

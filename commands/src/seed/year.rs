@@ -582,6 +582,11 @@ fn lead_story(
         };
     }
     t += dice.hours(48, 480);
+    // Converted only when the client is onboarded by now (a lead converts as its account
+    // opens).
+    if t + Duration::hours(30) > now {
+        return false;
+    }
     let client_id = Uuid::now_v7();
     plan.push(Planned {
         at: t,
@@ -596,9 +601,6 @@ fn lead_story(
             },
         ),
     });
-    if t > now {
-        return false;
-    }
     client_story(
         plan,
         dice,

@@ -212,7 +212,9 @@ pub(super) async fn load(
         conditions: base.conditions.clone(),
         binds: base.binds.clone(),
     };
-    let pipeline_sql = if at >= Utc::now() - chrono::Duration::seconds(5) {
+    let no = sql.bind(Bind::Bool(false));
+    sql.and(format!("l.archived = {no}"));
+    let pipeline_sql = if f.present {
         sql.and("l.status IN ('new', 'contacted', 'qualified')".into());
         format!(
             "SELECT l.status, COUNT(*) FROM sales_leads l{} GROUP BY l.status",
@@ -311,14 +313,25 @@ pub(super) async fn load(
 pub(super) async fn named_by(
     db: &Db,
     keyring: &Keyring,
+    visible: &Option<domain::access::LeadScope>,
     column: &str,
     index: &str,
     pick: impl Fn(SalesView) -> Option<String>,
 ) -> Result<Option<String>, ProjectionError> {
-    let sql =
-        format!("SELECT lead_id, doc FROM sales_leads WHERE {column} = $1 AND erased = $2 LIMIT 1");
+    // Only a lead the caller may see, whose person has not asked for erasure, names it; the
+    // same one each time.
+    let mut sql = Sql::default();
+    let i = sql.bind(Bind::Text(index.to_string()));
+    sql.and(format!("l.{column} = {i}"));
+    let no = sql.bind(Bind::Bool(false));
+    sql.and(format!("l.erased = {no} AND l.restricted = {no}"));
+    push_visible_on(&mut sql, visible, "l.assignee");
+    let q = format!(
+        "SELECT l.lead_id, l.doc FROM sales_leads l{} ORDER BY l.lead_id LIMIT 1",
+        sql.where_clause()
+    );
     let row: Option<(String, Value)> = with_db!(db, pool => {
-        sqlx::query_as(&sql).bind(index).bind(false).fetch_optional(pool).await?
+        bind_all!(sqlx::query_as(&q), &sql.binds).fetch_optional(pool).await?
     });
     let Some((id, doc)) = row else {
         return Ok(None);

@@ -42,6 +42,8 @@ pub struct SalesView {
     /// Why it was lost (personal, sealed): kept while the lead stays lost.
     pub lost_reason: Option<String>,
     pub merged: bool,
+    #[serde(default)]
+    pub archived: bool,
     pub restricted: bool,
     pub erased: bool,
     pub stages: Vec<Stage>,
@@ -155,6 +157,7 @@ impl crate::timeline::RecordView for SalesView {
             lost_at: None,
             lost_reason: None,
             merged: false,
+            archived: false,
             restricted: false,
             erased: false,
             stages: vec![Stage {
@@ -255,9 +258,8 @@ impl crate::timeline::RecordView for SalesView {
                 self.source_detail = None;
                 self.lost_reason = None;
             }
-            LeadEvent::LeadCaptured { .. }
-            | LeadEvent::LeadArchived { .. }
-            | LeadEvent::Privacy(_) => {}
+            LeadEvent::LeadArchived { .. } => self.archived = true,
+            LeadEvent::LeadCaptured { .. } | LeadEvent::Privacy(_) => {}
         }
     }
 }
@@ -267,7 +269,7 @@ impl SealedDocument for SalesView {
     const TABLE: &'static str = "sales_leads";
     const KEY: &'static str = "lead_id";
     const PERSONAL: &'static [&'static str] = &["/source_detail", "/lost_reason"];
-    // 2: the pipeline's covering index.
+    // 2: the pipeline's covering index; archived and restricted leads.
     const VERSION: i64 = 2;
     const DDL: &'static str = include_str!("../../../migrations/read_models/sales.sql");
     const TABLES: &'static [&'static str] = &["sales_leads", "sales_stages", "sales_follow_ups"];
@@ -308,6 +310,8 @@ impl SealedDocument for SalesView {
                 index("lost_reason", self.lost_reason.as_ref()).into(),
             ),
             ("merged", self.merged.into()),
+            ("archived", self.archived.into()),
+            ("restricted", SealedDocument::restricted(self).into()),
             ("erased", (self.erased || shredded).into()),
             ("version", self.version.into()),
         ]

@@ -31,6 +31,9 @@ pub struct SalesFilter {
     pub to: DateTime<Utc>,
     /// The moment the report is as of: nothing recorded later counts.
     pub as_of: DateTime<Utc>,
+    /// Whether that moment is now (no past moment asked for): the open pipeline is then each
+    /// lead's status, counted from an index.
+    pub present: bool,
 }
 
 /// A number of this period beside the same number of the period before.
@@ -257,7 +260,12 @@ pub async fn sales_report(
     let mut lost_reasons = Vec::new();
     for (index, count) in reasons {
         let label = match &index {
-            Some(i) => named_by(db, keyring, "lost_reason_index", i, |v| v.lost_reason).await?,
+            Some(i) => {
+                named_by(db, keyring, &f.visible, "lost_reason_index", i, |v| {
+                    v.lost_reason
+                })
+                .await?
+            }
             None => None,
         };
         lost_reasons.push((label.unwrap_or_else(|| "(not readable)".into()), count));
@@ -289,7 +297,12 @@ pub async fn sales_report(
     let mut sources = Vec::new();
     for ((source, index), (leads, conversions, aum)) in groups {
         let campaign = match &index {
-            Some(i) => named_by(db, keyring, "campaign_index", i, |v| v.source_detail).await?,
+            Some(i) => {
+                named_by(db, keyring, &f.visible, "campaign_index", i, |v| {
+                    v.source_detail
+                })
+                .await?
+            }
             None => None,
         };
         sources.push(SourceRow {
