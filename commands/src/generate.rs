@@ -20,6 +20,7 @@ use futures::StreamExt;
 use store::EventMetadata;
 use uuid::Uuid;
 
+use crate::dice::Dice;
 use crate::WriteSide;
 
 /// What a generation wrote.
@@ -87,28 +88,6 @@ const SOURCES: &[LeadSource] = &[
     LeadSource::WalkIn,
     LeadSource::Partner,
 ];
-
-/// A small seeded generator (SplitMix64): no dependency, the same story for the same seed.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 fn text(s: &str) -> Text {
     Text::parse(s, 1000).expect("generated text is valid")

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod capture_keys;
 pub mod clients;
+mod dice;
 pub mod executor;
 pub mod generate;
 pub mod idempotency;

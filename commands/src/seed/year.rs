@@ -32,6 +32,7 @@ use rust_decimal::Decimal;
 use store::EventMetadata;
 use uuid::Uuid;
 
+use crate::dice::Dice;
 use crate::WriteSide;
 
 /// The branches and the staff added to the documented demo users (20 in all).
@@ -126,32 +127,6 @@ const INSTRUMENTS: &[(&str, &str, AssetClass, i64)] = &[
     ("INF204KB17I5", "GOLDBEES", AssetClass::Etf, 98),
 ];
 
-/// A small seeded generator (SplitMix64): the same story for the same seed.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    /// Some hours, as a duration.
-    fn hours(&mut self, lo: i64, hi: i64) -> Duration {
-        Duration::minutes(lo * 60 + self.below(((hi - lo) * 60).max(1) as u64) as i64)
-    }
-}
-
 fn text(s: &str) -> Text {
     Text::parse(s, 1000).expect("demo text is valid")
 }
@@ -163,6 +138,8 @@ enum Step {
     Documents(Uuid, Option<NaiveDate>),
     Categorise(Uuid, RiskProfile),
     Kyc(Uuid, KycCommand),
+    /// Submit the case (as the profile of an onboarded client always has what it needs).
+    Submit(Uuid),
     Decide(Uuid, Decision, Option<&'static str>),
     Risk(Uuid, RiskAnswers),
     Trade(Uuid, Box<Trade>),
@@ -760,23 +737,7 @@ fn client_story(
         return; // documents filed, never submitted: pending
     }
     t += dice.hours(4, 96);
-    push(
-        t,
-        By::Agent(agent),
-        Step::Kyc(
-            client_id,
-            KycCommand::Submit {
-                by: Uuid::nil(),
-                profile: domain::kyc::ProfileAttributes {
-                    name: true,
-                    pan: true,
-                    address: true,
-                    mobile: true,
-                    email: true,
-                },
-            },
-        ),
-    );
+    push(t, By::Agent(agent), Step::Submit(client_id));
     let officer = dice.below(staff.compliance.len() as u64) as usize;
     t += dice.hours(2, 60);
     push(
@@ -820,23 +781,7 @@ fn client_story(
             t += dice.hours(24, 120);
             push(t, By::Agent(agent), Step::Documents(client_id, None));
             t += dice.hours(1, 24);
-            push(
-                t,
-                By::Agent(agent),
-                Step::Kyc(
-                    client_id,
-                    KycCommand::Submit {
-                        by: Uuid::nil(),
-                        profile: domain::kyc::ProfileAttributes {
-                            name: true,
-                            pan: true,
-                            address: true,
-                            mobile: true,
-                            email: true,
-                        },
-                    },
-                ),
-            );
+            push(t, By::Agent(agent), Step::Submit(client_id));
             t += dice.hours(2, 48);
         }
         _ => {}
@@ -1080,6 +1025,11 @@ async fn run_story(write: &WriteSide, staff: &Staff, steps: Vec<Planned>) -> Res
                         .map_err(|x| e(&x))?;
                 }
             }
+            Step::Submit(client) => {
+                crate::kyc::submit(write, &actor, &all, client, &meta)
+                    .await
+                    .map_err(|x| e(&x))?;
+            }
             Step::Categorise(client, profile) => {
                 crate::kyc::categorise(write, &actor, &all, client, profile, &meta)
                     .await
@@ -1087,10 +1037,6 @@ async fn run_story(write: &WriteSide, staff: &Staff, steps: Vec<Planned>) -> Res
             }
             Step::Kyc(client, command) => {
                 let command = match command {
-                    KycCommand::Submit { profile, .. } => KycCommand::Submit {
-                        by: actor.user_id,
-                        profile,
-                    },
                     KycCommand::StartReview { role, .. } => KycCommand::StartReview {
                         by: actor.user_id,
                         role,
