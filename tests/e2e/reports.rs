@@ -370,6 +370,9 @@ async fn sales_report_counts_what_happened(store: Store) {
         ("from=2020-01-01&to=2026-11-01", "to"),
         ("source=tv", "source"),
         (&format!("as_of={future}") as &str, "as_of"),
+        ("as_of=%2B262142-12-31T00:00:00Z", "as_of"),
+        ("as_of=1999-12-31T00:00:00Z", "as_of"),
+        ("to=%2B262142-12-31", "to"),
     ] {
         let (s, v) = app.get(&format!("/api/reports/sales?{query}")).await;
         assert_eq!(s, 422, "{query}: {v}");
@@ -1060,6 +1063,12 @@ async fn a_monthly_compliance_pack_is_written_listed_and_recorded(store: Store) 
     let (s, list) = app.get_as(&auditor, "/api/reports/packs").await;
     assert_eq!(s, 200, "{list}");
     assert_eq!(list["items"][0]["month"], month.as_str());
+    assert_eq!(
+        list["items"][0]["files"].as_array().unwrap().len(),
+        2,
+        "an auditor is shown the PDF and the compliance CSV: {list}"
+    );
+    let (_, list) = app.get_as(&officer, "/api/reports/packs").await;
     for f in list["items"][0]["files"].as_array().unwrap() {
         // The sales and client tables are for compliance; auditors read the rest.
         let tables = f["name"] == "sales.csv" || f["name"] == "clients.csv";

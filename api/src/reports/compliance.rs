@@ -22,7 +22,8 @@ pub struct ReaderOut {
     pub role: String,
     pub branch: Option<String>,
     pub reads: i64,
-    /// Different people read.
+    /// Different records read (a person's lead and client count apart; ask with `subject`
+    /// for one person over all their records).
     pub people: i64,
 }
 

@@ -410,7 +410,7 @@ pub async fn generate(
     let mut sales = sales;
     let lost: i64 = sales.lost_reasons.iter().map(|r| r.leads).sum();
     sales.lost_reasons = vec![super::sales::LostReason {
-        reason: "(all reasons; see the sales report)".into(),
+        reason: "all reasons".into(),
         leads: lost,
     }];
     sales.sources = by_source(std::mem::take(&mut sales.sources));
@@ -552,10 +552,15 @@ impl PacksApi {
         auth: crate::auth::Auth,
     ) -> Result<PackListResponse, crate::problem::ReadError> {
         crate::policy::require(&auth.0, crate::policy::Action::CompliancePack)?;
+        // Only the files the caller may open are listed.
+        let tables = domain::access::allows(auth.0.role, crate::policy::Action::ComplianceReport);
+        let mut items = list(&self.state.packs_dir);
+        for pack in &mut items {
+            pack.files
+                .retain(|f| tables || !matches!(f.name.as_str(), "sales.csv" | "clients.csv"));
+        }
         Ok(PackListResponse::Ok(poem_openapi::payload::Json(
-            PackList {
-                items: list(&self.state.packs_dir),
-            },
+            PackList { items },
         )))
     }
 

@@ -228,10 +228,16 @@ pub async fn report(
     ask: SalesAsk,
 ) -> Result<SalesReportOut, ApiError> {
     let now = Utc::now();
-    let as_of = ask.as_of.unwrap_or(now);
+    let mut as_of = ask.as_of.unwrap_or(now);
     let mut wrong = Vec::new();
-    if as_of > now {
-        wrong.push(FieldError::new("as_of", "must not be in the future"));
+    let earliest = india_midnight(NaiveDate::from_ymd_opt(2000, 1, 1).expect("a day"));
+    if as_of > now || as_of < earliest {
+        wrong.push(FieldError::new(
+            "as_of",
+            "a moment from 2000-01-01 up to now (not in the future)",
+        ));
+        // The rest is checked against today, with no arithmetic on a far-off moment.
+        as_of = now;
     }
     let today = domain::kyc::india_today(as_of);
     let period = match super::Period::of(ask.from, ask.to, today) {

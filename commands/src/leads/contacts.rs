@@ -168,7 +168,10 @@ where
     'keys: for key in keys {
         for _ in 0..3 {
             let now = chrono::Utc::now();
-            if register.claim(key, &me).await? {
+            // Once refused, the other keys are only looked up (to name who holds them), never
+            // claimed: two captures of one person each holding one of its contacts would
+            // otherwise refuse each other, and nobody would capture the person.
+            if !refused && register.claim(key, &me).await? {
                 mine.push(key.clone());
                 continue 'keys;
             }

@@ -124,7 +124,6 @@ const INSTRUMENTS: &[(&str, &str, AssetClass, i64)] = &[
     ("INE062A01020", "SBIN", AssetClass::Equity, 870),
     ("INE154A01025", "ITC", AssetClass::Equity, 410),
     ("INF204KB14I2", "NIFTYBEES", AssetClass::Etf, 281),
-    ("INF204KB17I5", "GOLDBEES", AssetClass::Etf, 98),
 ];
 
 fn text(s: &str) -> Text {
