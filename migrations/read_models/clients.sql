@@ -48,6 +48,8 @@ CREATE INDEX IF NOT EXISTS clients{s}_phone_{g} ON clients{s} (phone_index);
 CREATE INDEX IF NOT EXISTS clients{s}_watch_{g} ON clients{s} (retention_watch);
 CREATE INDEX IF NOT EXISTS clients{s}_status_{g} ON clients{s} (status, activity_on);
 CREATE INDEX IF NOT EXISTS clients{s}_segment_{g} ON clients{s} (segment, created_at);
+-- The compliance report counts erasures waiting from this index alone.
+CREATE INDEX IF NOT EXISTS clients{s}_restricted_{g} ON clients{s} (restricted);
 
 -- The clients' open follow-ups (of people not erased), with the client's branch and manager
 -- for scoping; what they say is in the client's document.

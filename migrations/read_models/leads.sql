@@ -42,6 +42,8 @@ CREATE INDEX IF NOT EXISTS leads{s}_erasure_{g} ON leads{s} (erasure_due);
 -- indexes alone (never the documents).
 CREATE INDEX IF NOT EXISTS leads{s}_work_{g} ON leads{s} (archived, erased, status, assignee);
 CREATE INDEX IF NOT EXISTS leads{s}_erased_{g} ON leads{s} (erased, lead_id);
+-- The compliance report counts erasures waiting from this index alone.
+CREATE INDEX IF NOT EXISTS leads{s}_restricted_{g} ON leads{s} (restricted);
 
 -- Follow-ups for agents' due lists; the lead's name and the note are sealed.
 CREATE TABLE IF NOT EXISTS lead_follow_ups{s}
