@@ -524,23 +524,22 @@ fn lead_story(
         }
         t = (due + dice.hours(1, 6)).max(late + Duration::minutes(1));
     }
-    let lost = |plan: &mut Vec<Planned>, dice: &mut Dice, at: DateTime<Utc>| {
-        let reason = text(dice.pick::<&str>(LOST));
-        plan.push(Planned {
-            at,
-            story,
-            by: By::Agent(agent),
-            step: Step::Lead(id, moved(LeadStatus::Lost, Some(reason))),
-        });
+    // A lead that goes no further: lost (with a reason) six times in ten, else left open.
+    let stops = |plan: &mut Vec<Planned>, dice: &mut Dice, t: DateTime<Utc>, after: (i64, i64)| {
+        if dice.chance(60) {
+            let at = t + dice.hours(after.0, after.1);
+            let reason = text(dice.pick::<&str>(LOST));
+            plan.push(Planned {
+                at,
+                story,
+                by: By::Agent(agent),
+                step: Step::Lead(id, moved(LeadStatus::Lost, Some(reason))),
+            });
+        }
         false
     };
     if !dice.chance(62) {
-        return if dice.chance(60) {
-            let at = t + dice.hours(2, 120);
-            lost(plan, dice, at)
-        } else {
-            false
-        };
+        return stops(plan, dice, t, (2, 120));
     }
     t += dice.hours(24, 240);
     plan.push(Planned {
@@ -550,12 +549,7 @@ fn lead_story(
         step: Step::Lead(id, moved(LeadStatus::Qualified, None)),
     });
     if !dice.chance(58) {
-        return if dice.chance(60) {
-            let at = t + dice.hours(24, 300);
-            lost(plan, dice, at)
-        } else {
-            false
-        };
+        return stops(plan, dice, t, (24, 300));
     }
     t += dice.hours(48, 480);
     // Converted only when the client is onboarded by now (a lead converts as its account
