@@ -50,6 +50,8 @@ CREATE INDEX IF NOT EXISTS clients{s}_status_{g} ON clients{s} (status, activity
 CREATE INDEX IF NOT EXISTS clients{s}_segment_{g} ON clients{s} (segment, created_at);
 -- The compliance report counts erasures waiting from this index alone.
 CREATE INDEX IF NOT EXISTS clients{s}_restricted_{g} ON clients{s} (restricted);
+-- The client report: every distribution counted from this index alone, never the documents.
+CREATE INDEX IF NOT EXISTS clients{s}_report_{g} ON clients{s} (status, branch, relationship_manager, birth_year, state, city, occupation, income, segment, activity_on, created_at, client_id);
 
 -- The clients' open follow-ups (of people not erased), with the client's branch and manager
 -- for scoping; what they say is in the client's document.

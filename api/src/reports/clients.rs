@@ -110,23 +110,29 @@ impl ReportsApi {
             .current(projections::clients::NAME)
             .map(|c| c.position)
             .unwrap_or(0);
-        let report = |p: super::Period| {
-            projections::clients::report::client_report(
-                db,
-                &scope,
-                branch.as_deref(),
-                (p.from, p.to),
-                p.window(now),
-                today,
-            )
+        let days = |p: super::Period| {
+            let (start, end) = p.window(now);
+            projections::clients::report::Days {
+                from: p.from,
+                to: p.to,
+                start,
+                end,
+            }
         };
-        let now_r = report(period).await.map_err(ApiError::internal)?;
-        let then = report(previous).await.map_err(ApiError::internal)?;
+        let now_r = projections::clients::report::client_report(
+            db,
+            &scope,
+            branch.as_deref(),
+            (days(period), days(previous)),
+            today,
+        )
+        .await
+        .map_err(ApiError::internal)?;
         let h = super::headline;
         let headline = vec![
-            h("clients_onboarded", now_r.onboarded, then.onboarded),
-            h("trades", now_r.trades, then.trades),
-            h("traders", now_r.traders, then.traders),
+            h("clients_onboarded", now_r.onboarded.0, now_r.onboarded.1),
+            h("trades", now_r.trades.0, now_r.trades.1),
+            h("traders", now_r.traders.0, now_r.traders.1),
         ];
         let investments = self
             .investments_report(

@@ -45,7 +45,8 @@ impl SealedDocument for ClientView {
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
     // 6: the report's distribution columns (birth year, state, city, occupation, income).
-    const VERSION: i64 = 6;
+    // 7: the report's covering index.
+    const VERSION: i64 = 7;
     const DDL: &'static str = include_str!("../../../migrations/read_models/clients.sql");
     const TABLES: &'static [&'static str] = &["clients", "client_follow_ups"];
 

@@ -2,7 +2,7 @@
 //! (age band, state, city, occupation, income, segment), how often they trade, and how long
 //! since they were last active.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use store::{with_db, Db};
@@ -28,14 +28,23 @@ pub struct ClientReport {
     pub by_status: Tally,
     /// Clients by trades in the period: `0`, `1-2`, `3-10`, `11+`.
     pub trading_frequency: Tally,
-    /// Trades in force in the period, and clients who traded.
-    pub trades: i64,
-    pub traders: i64,
+    /// Trades in force in the period and in the one before, and clients who traded.
+    pub trades: (i64, i64),
+    pub traders: (i64, i64),
     /// Clients by days since their last activity (an interaction, a status move, a trade):
     /// `0-30`, `31-90`, `91-180`, `181-365`, `366+`.
     pub days_since_activity: Tally,
-    /// Clients onboarded in the period (of those still open).
-    pub onboarded: i64,
+    /// Clients onboarded in the period and in the one before (of those still open).
+    pub onboarded: (i64, i64),
+}
+
+/// A period of the report: its Indian days `[from, to]` and the instants they span.
+#[derive(Debug, Clone, Copy)]
+pub struct Days {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
 }
 
 /// The age bands the report counts.
@@ -69,16 +78,12 @@ fn bucket(n: i64, bounds: &[(i64, &'static str)], last: &'static str) -> &'stati
         .map_or(last, |(_, name)| name)
 }
 
-/// Counts `keys`, most first (ties by key), in `order` when given (every key of it listed).
-fn tally<'a>(keys: impl IntoIterator<Item = &'a str>, order: Option<&[&str]>) -> Tally {
-    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+/// Counts by key, most first (ties by key), in `order` when given (every key of it listed).
+fn tally(mut counts: BTreeMap<String, i64>, order: Option<&[&str]>) -> Tally {
     if let Some(o) = order {
         for k in o {
-            counts.insert(k.to_string(), 0);
+            counts.entry(k.to_string()).or_default();
         }
-    }
-    for k in keys {
-        *counts.entry(k.to_string()).or_default() += 1;
     }
     let mut out: Tally = counts.into_iter().collect();
     match order {
@@ -88,27 +93,14 @@ fn tally<'a>(keys: impl IntoIterator<Item = &'a str>, order: Option<&[&str]>) ->
     out
 }
 
-type Row = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    DateTime<Utc>,
-);
-
 /// The report over the open accounts in `scope` (and `branch`), trades and onboarding counted
-/// in `[from, to]` (Indian days), at `today`.
+/// in the period and the one before, at `today`. Every distribution is counted by the database
+/// from the clients' report index; only the groups come back.
 pub async fn client_report(
     db: &Db,
     scope: &ClientScope,
     branch: Option<&str>,
-    (from, to): (NaiveDate, NaiveDate),
-    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    (period, before): (Days, Days),
     today: NaiveDate,
 ) -> Result<ClientReport, ProjectionError> {
     let mut sql = Sql::default();
@@ -119,113 +111,137 @@ pub async fn client_report(
     }
     sql.and("status NOT IN ('closed', 'erased')".into());
     let open = sql.where_clause();
-    let clients_sql = format!(
-        "SELECT client_id, birth_year, state, city, occupation, income, segment, status,
-                activity_on, created_at
-           FROM clients{open}"
-    );
+    let in_force = "t.status = 'in_force'";
+    // Each client's trades in the period, and its last activity (a trade or else).
     let (f, t) = (
-        sql.bind(Bind::Text(from.to_string())),
-        sql.bind(Bind::Text(to.to_string())),
+        sql.bind(Bind::Text(period.from.to_string())),
+        sql.bind(Bind::Text(period.to.to_string())),
     );
-    let trades_sql = format!(
-        "SELECT client_id, COUNT(*) FROM portfolio_trades
-          WHERE status = 'in_force' AND trade_date >= {f} AND trade_date <= {t}
-            AND client_id IN (SELECT client_id FROM clients{open})
-          GROUP BY client_id"
+    let per_client = format!(
+        "SELECT c.client_id, c.activity_on,
+                (SELECT COUNT(*) FROM portfolio_trades t
+                  WHERE t.client_id = c.client_id AND {in_force}
+                    AND t.trade_date >= {f} AND t.trade_date <= {t}) AS traded,
+                (SELECT MAX(t.trade_date) FROM portfolio_trades t
+                  WHERE t.client_id = c.client_id AND {in_force}) AS last_trade
+           FROM clients c{open}"
     );
-    let trades_binds = sql.binds.clone();
-    let clients_binds = &sql.binds[..sql.binds.len() - 2];
-    let last_sql = format!(
-        "SELECT client_id, MAX(trade_date) FROM portfolio_trades
-          WHERE status = 'in_force' AND client_id IN (SELECT client_id FROM clients{open})
-          GROUP BY client_id"
+    let dimension = |name: &str, column: &str| {
+        format!("SELECT '{name}', {column}, COUNT(*) FROM clients{open} GROUP BY {column}")
+    };
+    let groups_sql = [
+        dimension("age", "birth_year"),
+        dimension("state", "state"),
+        dimension("city", "city"),
+        dimension("occupation", "occupation"),
+        dimension("income", "income"),
+        dimension("segment", "segment"),
+        dimension("status", "status"),
+        format!(
+            "SELECT 'traded', CASE WHEN traded = 0 THEN '0' WHEN traded <= 2 THEN '1-2'
+                                   WHEN traded <= 10 THEN '3-10' ELSE '11+' END, COUNT(*)
+               FROM ({per_client}) pc GROUP BY 2"
+        ),
+        format!(
+            "SELECT 'active_on', CASE WHEN last_trade > activity_on THEN last_trade
+                                      ELSE activity_on END, COUNT(*)
+               FROM ({per_client}) pc GROUP BY 2"
+        ),
+    ]
+    .join(" UNION ALL ");
+    let groups_binds = sql.binds.clone();
+    // Onboarded, trades and traders in each period.
+    let (s0, e0, s1, e1) = (
+        sql.bind(Bind::Time(period.start)),
+        sql.bind(Bind::Time(period.end)),
+        sql.bind(Bind::Time(before.start)),
+        sql.bind(Bind::Time(before.end)),
     );
-    let (rows, traded, last_trades) = with_db!(db, pool => {
-        let rows: Vec<Row> =
-            bind_all!(sqlx::query_as(&clients_sql), clients_binds).fetch_all(pool).await?;
-        let traded: Vec<(String, i64)> =
-            bind_all!(sqlx::query_as(&trades_sql), &trades_binds).fetch_all(pool).await?;
-        let last: Vec<(String, String)> =
-            bind_all!(sqlx::query_as(&last_sql), clients_binds).fetch_all(pool).await?;
-        (rows, traded, last)
+    let (f1, t1) = (
+        sql.bind(Bind::Text(before.from.to_string())),
+        sql.bind(Bind::Text(before.to.to_string())),
+    );
+    let onboarded = |s: &str, e: &str| {
+        format!("(SELECT COUNT(*) FROM clients{open} AND created_at >= {s} AND created_at < {e})")
+    };
+    let trades = |f: &str, t: &str, what: &str| {
+        format!(
+            "(SELECT {what} FROM portfolio_trades t
+               WHERE {in_force} AND t.trade_date >= {f} AND t.trade_date <= {t}
+                 AND t.client_id IN (SELECT client_id FROM clients{open}))"
+        )
+    };
+    let totals_sql = format!(
+        "SELECT {}, {}, {}, {}, {}, {}",
+        onboarded(&s0, &e0),
+        onboarded(&s1, &e1),
+        trades(&f, &t, "COUNT(*)"),
+        trades(&f1, &t1, "COUNT(*)"),
+        trades(&f, &t, "COUNT(DISTINCT t.client_id)"),
+        trades(&f1, &t1, "COUNT(DISTINCT t.client_id)"),
+    );
+    let (groups, totals) = with_db!(db, pool => {
+        let groups: Vec<(String, Option<String>, i64)> =
+            bind_all!(sqlx::query_as(&groups_sql), &groups_binds).fetch_all(pool).await?;
+        let totals: (i64, i64, i64, i64, i64, i64) =
+            bind_all!(sqlx::query_as(&totals_sql), &sql.binds).fetch_one(pool).await?;
+        (groups, totals)
     });
-    let traded: HashMap<String, i64> = traded.into_iter().collect();
-    let last_trades: HashMap<String, String> = last_trades.into_iter().collect();
-    let unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
-    let ages: Vec<&str> = rows
-        .iter()
-        .map(|r| age_band(r.1.as_deref(), today))
-        .collect();
-    let idle: Vec<&str> = rows
-        .iter()
-        .map(|r| {
-            let mut last = NaiveDate::parse_from_str(&r.8, "%Y-%m-%d").unwrap_or(today);
-            if let Some(d) = last_trades
-                .get(&r.0)
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            {
-                last = last.max(d);
-            }
-            bucket(
-                (today - last).num_days(),
-                &[
-                    (30, "0-30"),
-                    (90, "31-90"),
-                    (180, "91-180"),
-                    (365, "181-365"),
-                ],
-                "366+",
-            )
-        })
-        .collect();
-    let frequency: Vec<&str> = rows
-        .iter()
-        .map(|r| {
-            bucket(
-                traded.get(&r.0).copied().unwrap_or(0),
-                &[(0, "0"), (2, "1-2"), (10, "3-10")],
-                "11+",
-            )
-        })
-        .collect();
-    let text = |i: usize| -> Vec<String> {
-        rows.iter()
-            .map(|r| match i {
-                2 => unknown(&r.2),
-                3 => unknown(&r.3),
-                4 => unknown(&r.4),
-                5 => unknown(&r.5),
-                6 => r.6.clone(),
-                _ => r.7.clone(),
-            })
+    let of = |name: &str| -> Vec<(String, i64)> {
+        groups
+            .iter()
+            .filter(|g| g.0 == name)
+            .map(|g| (g.1.clone().unwrap_or_else(|| "unknown".into()), g.2))
             .collect()
     };
-    let (states, cities, jobs, incomes, segments, statuses) =
-        (text(2), text(3), text(4), text(5), text(6), text(7));
-    let mut by_city = tally(cities.iter().map(String::as_str), None);
-    by_city.truncate(20);
+    let counted = |name: &str, key: &dyn Fn(&str) -> String, order: Option<&[&str]>| {
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        for (k, n) in of(name) {
+            *counts.entry(key(&k)).or_default() += n;
+        }
+        tally(counts, order)
+    };
+    let same = |k: &str| k.to_string();
     let band_names: Vec<&str> = AGE_BANDS.iter().map(|b| b.0).collect();
+    let age = |y: &str| age_band(Some(y).filter(|y| *y != "unknown"), today).to_string();
+    let idle = |d: &str| {
+        let last = NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap_or(today);
+        bucket(
+            (today - last).num_days(),
+            &[
+                (30, "0-30"),
+                (90, "31-90"),
+                (180, "91-180"),
+                (365, "181-365"),
+            ],
+            "366+",
+        )
+        .to_string()
+    };
+    let mut by_city = counted("city", &same, None);
+    by_city.truncate(20);
     Ok(ClientReport {
-        clients: rows.len() as i64,
-        by_age_band: tally(ages, Some(&band_names)),
-        by_state: tally(states.iter().map(String::as_str), None),
+        clients: of("status").iter().map(|g| g.1).sum(),
+        by_age_band: counted("age", &age, Some(&band_names)),
+        by_state: counted("state", &same, None),
         by_city,
-        by_occupation: tally(jobs.iter().map(String::as_str), None),
-        by_income: tally(incomes.iter().map(String::as_str), None),
-        by_segment: tally(
-            segments.iter().map(String::as_str),
+        by_occupation: counted("occupation", &same, None),
+        by_income: counted("income", &same, None),
+        by_segment: counted(
+            "segment",
+            &same,
             Some(&["retail", "affluent", "hni", "ultra_hni"]),
         ),
-        by_status: tally(
-            statuses.iter().map(String::as_str),
-            Some(&["active", "inactive", "suspended"]),
+        by_status: counted("status", &same, Some(&["active", "inactive", "suspended"])),
+        trading_frequency: counted("traded", &same, Some(&["0", "1-2", "3-10", "11+"])),
+        days_since_activity: counted(
+            "active_on",
+            &idle,
+            Some(&["0-30", "31-90", "91-180", "181-365", "366+"]),
         ),
-        trading_frequency: tally(frequency, Some(&["0", "1-2", "3-10", "11+"])),
-        trades: traded.values().sum(),
-        traders: traded.len() as i64,
-        days_since_activity: tally(idle, Some(&["0-30", "31-90", "91-180", "181-365", "366+"])),
-        onboarded: rows.iter().filter(|r| r.9 >= start && r.9 < end).count() as i64,
+        trades: (totals.2, totals.3),
+        traders: (totals.4, totals.5),
+        onboarded: (totals.0, totals.1),
     })
 }
 
@@ -246,12 +262,13 @@ mod tests {
 
     #[test]
     fn a_tally_in_an_order_lists_every_key() {
+        let counts = || BTreeMap::from([("b".to_string(), 2), ("a".to_string(), 1)]);
         assert_eq!(
-            tally(["b", "a", "b"], Some(&["a", "b", "c"])),
+            tally(counts(), Some(&["a", "b", "c"])),
             vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 0)]
         );
         assert_eq!(
-            tally(["b", "a", "b"], None),
+            tally(counts(), None),
             vec![("b".into(), 2), ("a".into(), 1)]
         );
     }
