@@ -294,6 +294,7 @@ async fn dashboard(state: &State, principal: &Principal) -> Result<DashboardOut,
                 agent: None,
                 source: None,
                 campaign: None,
+                sections: projections::sales::report::Sections::Dashboard,
             },
         )
         .await?;

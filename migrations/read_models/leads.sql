@@ -45,6 +45,18 @@ CREATE INDEX IF NOT EXISTS leads{s}_erased_{g} ON leads{s} (erased, lead_id);
 -- The compliance report counts erasures waiting from this index alone.
 CREATE INDEX IF NOT EXISTS leads{s}_restricted_{g} ON leads{s} (restricted);
 
+-- Leads counted by status, whether listed or erased, and holder ('' for none), kept with each
+-- save: the dashboards count leads from here, never from the leads themselves.
+CREATE TABLE IF NOT EXISTS lead_counts{s}
+(
+    status   text   NOT NULL,
+    archived text   NOT NULL,
+    erased   text   NOT NULL,
+    assignee text   NOT NULL,
+    n        bigint NOT NULL,
+    PRIMARY KEY (status, archived, erased, assignee)
+);
+
 -- Follow-ups for agents' due lists; the lead's name and the note are sealed.
 CREATE TABLE IF NOT EXISTS lead_follow_ups{s}
 (
@@ -60,7 +72,7 @@ CREATE TABLE IF NOT EXISTS lead_follow_ups{s}
 );
 CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_due_{g} ON lead_follow_ups{s} (state, assignee, due_at);
 CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_lead_{g} ON lead_follow_ups{s} (lead_id);
-CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_open_{g} ON lead_follow_ups{s} (state, archived, assignee, due_at, lead_id);
+CREATE INDEX IF NOT EXISTS lead_follow_ups{s}_open_{g} ON lead_follow_ups{s} (state, archived, due_at, assignee, lead_id);
 
 -- Search: one row per word of a lead's name and notes, as its keyed blind index (never the
 -- word), so that a search looks its words up instead of scanning every lead.

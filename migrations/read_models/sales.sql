@@ -13,7 +13,11 @@ CREATE TABLE IF NOT EXISTS sales_leads{s}
     assignee          text,
     created_at        {ts}    NOT NULL,
     status            text    NOT NULL,
+    -- The furthest funnel stage reached: 0 new, 1 contacted, 2 qualified, 3 converted.
+    furthest          bigint  NOT NULL,
     first_response_at {ts},
+    -- Whole seconds from captured to the first response.
+    response_secs     bigint,
     converted_at      {ts},
     client_id         text,
     lost_at           {ts},
@@ -28,7 +32,8 @@ CREATE TABLE IF NOT EXISTS sales_leads{s}
     version           bigint  NOT NULL,
     doc               {json}  NOT NULL
 );
-CREATE INDEX IF NOT EXISTS sales_leads{s}_created_{g} ON sales_leads{s} (created_at);
+-- The leads captured in a period, grouped and filtered from this index alone.
+CREATE INDEX IF NOT EXISTS sales_leads{s}_created_{g} ON sales_leads{s} (created_at, merged, assignee, source, campaign_index, furthest, first_response_at, response_secs);
 -- The pipeline now: counted from this index alone, never from the documents.
 CREATE INDEX IF NOT EXISTS sales_leads{s}_status_{g} ON sales_leads{s} (status, merged, archived, assignee, source, campaign_index);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_assignee_{g} ON sales_leads{s} (assignee, created_at);
@@ -43,11 +48,23 @@ CREATE TABLE IF NOT EXISTS sales_stages{s}
     stage      text   NOT NULL,
     entered_at {ts}   NOT NULL,
     left_at    {ts},
+    -- Whole seconds in the stage, once left.
+    secs       bigint,
+    -- The lead's, as it stands (see sales_leads): what the report filters and groups by.
+    assignee          text,
+    source            text    NOT NULL,
+    campaign_index    text,
+    merged            boolean NOT NULL,
+    archived          boolean NOT NULL,
+    lead_status       text    NOT NULL,
+    lost_reason_index text,
     PRIMARY KEY (lead_id, seq)
 );
-CREATE INDEX IF NOT EXISTS sales_stages{s}_open_{g} ON sales_stages{s} (stage, left_at, entered_at);
-CREATE INDEX IF NOT EXISTS sales_stages{s}_entered_{g} ON sales_stages{s} (entered_at);
-CREATE INDEX IF NOT EXISTS sales_stages{s}_left_{g} ON sales_stages{s} (left_at);
+-- Each part of the report counted from one index alone: the stages entered in a period
+-- (conversions, losses and their reasons); the stays that ended in a period (time in stage),
+-- or had not ended at a moment (the pipeline then: `left_at` is null while in the stage).
+CREATE INDEX IF NOT EXISTS sales_stages{s}_entered_{g} ON sales_stages{s} (entered_at, stage, merged, assignee, source, campaign_index, lead_status, lost_reason_index);
+CREATE INDEX IF NOT EXISTS sales_stages{s}_left_{g} ON sales_stages{s} (left_at, stage, merged, archived, assignee, source, campaign_index, entered_at, secs);
 
 CREATE TABLE IF NOT EXISTS sales_follow_ups{s}
 (
@@ -56,8 +73,13 @@ CREATE TABLE IF NOT EXISTS sales_follow_ups{s}
     due_at       {ts} NOT NULL,
     closed_at    {ts},
     -- open, completed, cancelled or moved (to the record the lead was merged into, or back)
-    state        text NOT NULL
+    state        text NOT NULL,
+    -- The lead's, as it stands.
+    assignee       text,
+    source         text    NOT NULL,
+    campaign_index text,
+    merged         boolean NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sales_follow_ups{s}_lead_{g} ON sales_follow_ups{s} (lead_id);
-CREATE INDEX IF NOT EXISTS sales_follow_ups{s}_due_{g} ON sales_follow_ups{s} (due_at);
-CREATE INDEX IF NOT EXISTS sales_follow_ups{s}_closed_{g} ON sales_follow_ups{s} (closed_at);
+-- The follow-ups closed in a period or still open, counted from this index alone.
+CREATE INDEX IF NOT EXISTS sales_follow_ups{s}_closed_{g} ON sales_follow_ups{s} (closed_at, due_at, state, merged, assignee, source, campaign_index);

@@ -10,17 +10,31 @@ use crate::clients::query::push_scope;
 use crate::leads::query::{bind_all, ist_day, push_visible, Bind, Sql};
 use crate::ProjectionError;
 
-/// The leads being worked (not archived, merged or erased) by status.
+/// The leads being worked (not archived, merged or erased) by status, from the counts the
+/// leads read model keeps.
 pub async fn leads_by_status(
     db: &Db,
     visible: &Option<LeadScope>,
 ) -> Result<Vec<(String, i64)>, ProjectionError> {
     let mut sql = Sql::default();
-    let no = sql.bind(Bind::Bool(false));
-    sql.and(format!("archived = {no} AND erased = {no}"));
-    push_visible(&mut sql, visible);
+    sql.and("archived = 'false' AND erased = 'false'".into());
+    if let Some(v) = visible {
+        let mut holders: Vec<String> = v
+            .agents
+            .iter()
+            .map(|a| sql.bind(Bind::Text(a.to_string())))
+            .collect();
+        if v.unassigned {
+            holders.push("''".into());
+        }
+        if holders.is_empty() {
+            sql.and("1 = 0".into());
+        } else {
+            sql.and(format!("assignee IN ({})", holders.join(", ")));
+        }
+    }
     let q = format!(
-        "SELECT status, COUNT(*) FROM leads{} GROUP BY status",
+        "SELECT status, CAST(SUM(n) AS bigint) FROM lead_counts{} GROUP BY status",
         sql.where_clause()
     );
     let mut rows: Vec<(String, i64)> = with_db!(db, pool => {
@@ -55,14 +69,18 @@ pub async fn follow_ups_due(
     let mut leads = Sql::default();
     let open = leads.bind(Bind::Text("open".into()));
     let no = leads.bind(Bind::Bool(false));
+    let yes = leads.bind(Bind::Bool(true));
     leads.and(format!("state = {open} AND archived = {no}"));
-    leads.and("lead_id NOT IN (SELECT lead_id FROM leads WHERE erased)".into());
+    leads.and(format!(
+        "lead_id NOT IN (SELECT lead_id FROM leads WHERE erased = {yes})"
+    ));
     push_visible(&mut leads, visible);
     let mut owned = Sql::default();
     push_scope(&mut owned, clients);
     let mut out = (0, 0);
     for (table, mut sql) in [("lead_follow_ups", leads), ("client_follow_ups", owned)] {
         let (n, e) = (sql.bind(Bind::Time(now)), sql.bind(Bind::Time(end)));
+        sql.and(format!("due_at < {e}"));
         let q = format!(
             "SELECT CAST(COALESCE(SUM(CASE WHEN due_at >= {n} AND due_at < {e} THEN 1 ELSE 0 END), 0) AS bigint),
                     CAST(COALESCE(SUM(CASE WHEN due_at < {n} THEN 1 ELSE 0 END), 0) AS bigint)

@@ -291,6 +291,7 @@ impl ReportsApi {
                 agent: agent.0,
                 source: source.0,
                 campaign: campaign.0,
+                sections: projections::sales::report::Sections::Whole,
             },
         )
         .await?;

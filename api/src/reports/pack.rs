@@ -387,6 +387,7 @@ pub async fn generate(
             agent: None,
             source: None,
             campaign: None,
+            sections: projections::sales::report::Sections::Whole,
         },
     )
     .await?;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::lead::LeadSource;
 use poem_openapi::Object;
-use projections::sales::report::{SalesFilter, SalesReport};
+use projections::sales::report::{SalesFilter, SalesReport, Sections};
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -219,6 +219,7 @@ pub struct SalesAsk {
     pub agent: Option<Uuid>,
     pub source: Option<String>,
     pub campaign: Option<String>,
+    pub sections: Sections,
 }
 
 /// The report `ask` names, over the leads `principal` may see.
@@ -293,6 +294,7 @@ pub async fn report(
         to: india_midnight(period.to + Duration::days(1)),
         as_of,
         present: ask.as_of.is_none(),
+        sections: ask.sections,
     };
     let position = state
         .progress

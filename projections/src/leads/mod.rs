@@ -34,11 +34,28 @@ impl SealedDocument for LeadView {
     // 2: personal data sealed, blind indexes for search. 3: privacy state. 4: restricted.
     // 5: marketing channels. 6: list indexes led by `archived` (counts from the index), and
     // search words in their own table.
-    // 9: covering indexes for the dashboards' counts.
-    const VERSION: i64 = 9;
+    // 9: covering indexes for the dashboards' counts. 10: leads counted by status and holder
+    // as they are saved; open follow-ups by due time.
+    const VERSION: i64 = 10;
     const DDL: &'static str = include_str!("../../../migrations/read_models/leads.sql");
-    const TABLES: &'static [&'static str] =
-        &["leads", "lead_follow_ups", "lead_search", "lead_near"];
+    const TABLES: &'static [&'static str] = &[
+        "leads",
+        "lead_follow_ups",
+        "lead_search",
+        "lead_near",
+        "lead_counts",
+    ];
+    const TALLY: Option<(&'static str, &'static [&'static str])> =
+        Some(("lead_counts", &["status", "archived", "erased", "assignee"]));
+
+    fn tally(&self) -> Vec<String> {
+        vec![
+            self.status.as_str().to_string(),
+            (!self.listed()).to_string(),
+            self.erased().to_string(),
+            self.assignee.map(|a| a.to_string()).unwrap_or_default(),
+        ]
+    }
 
     fn key(&self) -> String {
         self.lead_id.to_string()

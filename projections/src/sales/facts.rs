@@ -12,7 +12,7 @@ use store::privacy::{Keyring, ERASED};
 use store::{with_db, Db};
 use uuid::Uuid;
 
-use super::report::SalesFilter;
+use super::report::{SalesFilter, Sections};
 use super::{normalised, SalesView};
 use crate::leads::query::{bind_all, push_visible_on, Bind, Sql};
 use crate::ProjectionError;
@@ -29,12 +29,13 @@ pub(super) fn rank(s: LeadStatus) -> Option<usize> {
     FUNNEL.iter().position(|f| *f == s)
 }
 
-/// The conditions on the lead row `l` every part of the report shares.
+/// The conditions every part of the report shares, on the lead's columns as the row `x` (a
+/// lead, or one of its stages or follow-ups, which carry them) has them.
 fn lead_conditions(f: &SalesFilter, keyring: &Keyring) -> Sql {
     let mut sql = Sql::default();
     let no = sql.bind(Bind::Bool(false));
-    sql.and(format!("l.merged = {no}"));
-    push_visible_on(&mut sql, &f.visible, "l.assignee");
+    sql.and(format!("x.merged = {no}"));
+    push_visible_on(&mut sql, &f.visible, "x.assignee");
     if let Some(agents) = &f.agents {
         if agents.is_empty() {
             sql.and("1 = 0".into());
@@ -43,67 +44,18 @@ fn lead_conditions(f: &SalesFilter, keyring: &Keyring) -> Sql {
                 .iter()
                 .map(|a| sql.bind(Bind::Text(a.to_string())))
                 .collect();
-            sql.and(format!("l.assignee IN ({})", marks.join(", ")));
+            sql.and(format!("x.assignee IN ({})", marks.join(", ")));
         }
     }
     if let Some(s) = f.source {
         let b = sql.bind(Bind::Text(s.as_str().into()));
-        sql.and(format!("l.source = {b}"));
+        sql.and(format!("x.source = {b}"));
     }
     if let Some(c) = &f.campaign {
         let b = sql.bind(Bind::Text(keyring.blind_index("campaign", &normalised(c))));
-        sql.and(format!("l.campaign_index = {b}"));
+        sql.and(format!("x.campaign_index = {b}"));
     }
     sql
-}
-
-type CohortRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-);
-type StageRow = (
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    Option<String>,
-    String,
-);
-type FollowUpRow = (DateTime<Utc>, Option<DateTime<Utc>>, String, Option<String>);
-
-/// A lead captured in the report's periods.
-pub(super) struct Lead {
-    pub(super) source: LeadSource,
-    pub(super) campaign_index: Option<String>,
-    pub(super) assignee: Option<Uuid>,
-    pub(super) created_at: DateTime<Utc>,
-    pub(super) first_response_at: Option<DateTime<Utc>>,
-    pub(super) client_id: Option<String>,
-    /// The furthest funnel stage reached by the report's moment.
-    pub(super) furthest: usize,
-}
-
-/// A stage stay that began or ended in the report's periods.
-pub(super) struct Stay {
-    pub(super) stage: LeadStatus,
-    pub(super) entered_at: DateTime<Utc>,
-    pub(super) left_at: Option<DateTime<Utc>>,
-    pub(super) assignee: Option<Uuid>,
-    pub(super) lost_reason_index: Option<String>,
-    pub(super) status: String,
-}
-
-pub(super) struct FollowUp {
-    pub(super) due_at: DateTime<Utc>,
-    pub(super) closed_at: Option<DateTime<Utc>>,
-    pub(super) completed: bool,
-    pub(super) assignee: Option<Uuid>,
 }
 
 fn uuid(s: Option<String>) -> Option<Uuid> {
@@ -117,193 +69,437 @@ pub(super) struct Window {
     pub(super) end: DateTime<Utc>,
 }
 
-impl Window {
-    pub(super) fn holds(&self, t: DateTime<Utc>) -> bool {
-        self.start <= t && t < self.end
+/// Which of the two periods a row falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) enum Period {
+    Current,
+    Previous,
+}
+
+impl Period {
+    fn of(key: &str) -> Self {
+        if key == "current" {
+            Period::Current
+        } else {
+            Period::Previous
+        }
     }
 }
 
-/// What one report reads.
+/// Leads captured in the current period with the same source, campaign, holder and furthest
+/// stage.
+pub(super) struct Cohort {
+    pub(super) source: LeadSource,
+    pub(super) campaign_index: Option<String>,
+    pub(super) assignee: Option<Uuid>,
+    /// The furthest funnel stage reached by the report's moment.
+    pub(super) furthest: usize,
+    pub(super) leads: i64,
+}
+
+/// The nearest-rank median and 90th percentile of some hours, and how many there were.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Spread {
+    pub(super) n: i64,
+    pub(super) median: Option<f64>,
+    pub(super) p90: Option<f64>,
+}
+
+/// One agent's follow-ups (`None`: leads no agent holds).
+#[derive(Default)]
+pub(super) struct FollowUps {
+    /// Completed in the current period, and of those on or before their due time.
+    pub(super) completed: i64,
+    pub(super) on_time: i64,
+    /// Open past their due time at the end of the current and of the previous period.
+    pub(super) overdue: i64,
+    pub(super) overdue_before: i64,
+}
+
+/// What one report reads: each part counted by the database, grouped as the report shows it.
 pub(super) struct Facts {
-    pub(super) leads: Vec<Lead>,
-    pub(super) stays: Vec<Stay>,
-    pub(super) follow_ups: Vec<FollowUp>,
+    pub(super) cohorts: Vec<Cohort>,
+    /// The leads captured in the previous period, and how many of them converted by `at`.
+    pub(super) previous_cohort: (i64, i64),
+    /// Median hours to the first response of the leads captured in each period …
+    pub(super) response: HashMap<Period, Spread>,
+    /// … and of each holder's leads captured in the current period.
+    pub(super) response_by_agent: HashMap<Option<Uuid>, Spread>,
+    /// Stages entered in each period (converted and lost), by the lead's holder.
+    pub(super) entered: Vec<(Period, LeadStatus, Option<Uuid>, i64)>,
+    /// Stays in new, contacted and qualified that ended in the current period.
+    pub(super) stage_time: HashMap<LeadStatus, Spread>,
+    /// Leads lost in the current period and still lost, by their reason's blind index.
+    pub(super) lost_reasons: Vec<(Option<String>, i64)>,
+    /// Follow-ups closed in either period or open at one of their ends, by holder.
+    pub(super) follow_ups: HashMap<Option<Uuid>, FollowUps>,
+    /// What the clients the current period's converted leads became hold, at cost, by source
+    /// and campaign.
+    pub(super) invested: Vec<(LeadSource, Option<String>, Decimal)>,
     /// Open leads by stage at the report's moment.
     pub(super) pipeline: Vec<(String, i64)>,
 }
 
-/// The facts of `f` over `span`, nothing recorded after `at` counted.
+/// The values of `v` in a group as one comma-separated text, in the store's SQL: a group's
+/// values come back as one row however many there are.
+fn listed(db: &Db, v: &str) -> String {
+    match db {
+        Db::Sqlite(_) => format!("group_concat({v}, ',')"),
+        Db::Postgres(_) => format!("string_agg(CAST({v} AS text), ',')"),
+    }
+}
+
+impl Spread {
+    /// The spread of whole seconds listed as `1,5,3`, in hours: the median and the 90th
+    /// percentile by nearest rank (the `ceil(p·n)`-th smallest).
+    fn of(listed: Option<&str>) -> Self {
+        let mut secs: Vec<i64> = listed
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|v| v.trim().parse().ok())
+            .collect();
+        secs.sort_unstable();
+        let n = secs.len();
+        let hours = |rank: usize| secs.get(rank.max(1) - 1).map(|s| *s as f64 / 3600.0);
+        Spread {
+            n: n as i64,
+            median: hours(n.div_ceil(2)),
+            p90: hours((9 * n).div_ceil(10)),
+        }
+    }
+}
+
+/// The funnel rank of a stage column, in SQL.
+const RANK: &str =
+    "CASE {c} WHEN 'contacted' THEN 1 WHEN 'qualified' THEN 2 WHEN 'converted' THEN 3 ELSE 0 END";
+
+/// A statement over the shared conditions plus its own.
+struct Part {
+    sql: Sql,
+}
+
+impl Part {
+    fn new(base: &Sql) -> Self {
+        Part {
+            sql: Sql {
+                conditions: base.conditions.clone(),
+                binds: base.binds.clone(),
+            },
+        }
+    }
+
+    fn time(&mut self, t: DateTime<Utc>) -> String {
+        self.sql.bind(Bind::Time(t))
+    }
+}
+
+/// The facts of `f` over the periods `current` and `previous` (which ends where `current`
+/// starts, or at `at` when that comes first), nothing recorded after `at` counted.
 pub(super) async fn load(
     db: &Db,
     keyring: &Keyring,
     f: &SalesFilter,
-    span: Window,
+    (current, previous): (Window, Window),
     at: DateTime<Utc>,
 ) -> Result<Facts, ProjectionError> {
     let base = lead_conditions(f, keyring);
+    let span_end = current.end.max(previous.end);
 
-    // The leads captured in either period, with the furthest stage each reached by `at`.
-    let mut sql = Sql {
-        conditions: base.conditions.clone(),
-        binds: base.binds.clone(),
-    };
-    let (s, e) = (
-        sql.bind(Bind::Time(span.start)),
-        sql.bind(Bind::Time(span.end)),
+    // The leads captured in the current period by source, campaign, holder and the furthest
+    // stage reached by `at`; those of the previous period, and how many of them converted.
+    let mut p = Part::new(&base);
+    let (s, e, c) = (
+        p.time(previous.start),
+        p.time(span_end),
+        p.time(current.start),
     );
-    sql.and(format!("l.created_at >= {s} AND l.created_at < {e}"));
-    let cohort_sql = format!(
-        "SELECT l.lead_id, l.source, l.campaign_index, l.assignee, l.created_at,
-                l.first_response_at, l.client_id
-           FROM sales_leads l{}",
-        sql.where_clause()
-    );
-    let t = sql.bind(Bind::Time(at));
-    let reached_sql = format!(
-        "SELECT st.lead_id, st.stage FROM sales_stages st JOIN sales_leads l ON l.lead_id = st.lead_id{}
-            AND st.entered_at <= {t}",
-        sql.where_clause()
-    );
-    let cohort_binds = sql.binds[..sql.binds.len() - 1].to_vec();
-    let reached_binds = sql.binds.clone();
-
-    // Stays that began or ended in either period.
-    let mut sql = Sql {
-        conditions: base.conditions.clone(),
-        binds: base.binds.clone(),
-    };
-    let (s, e) = (
-        sql.bind(Bind::Time(span.start)),
-        sql.bind(Bind::Time(span.end)),
-    );
-    sql.and(format!(
-        "((st.entered_at >= {s} AND st.entered_at < {e}) OR (st.left_at >= {s} AND st.left_at < {e}))"
-    ));
-    let stays_sql = format!(
-        "SELECT st.lead_id, st.stage, st.entered_at, st.left_at, l.assignee, l.lost_reason_index, l.status
-           FROM sales_stages st JOIN sales_leads l ON l.lead_id = st.lead_id{}",
-        sql.where_clause()
-    );
-    let stays_binds = sql.binds;
-
-    // Follow-ups closed in either period, or open at one of their ends.
-    let mut sql = Sql {
-        conditions: base.conditions.clone(),
-        binds: base.binds.clone(),
-    };
-    let (s, e) = (
-        sql.bind(Bind::Time(span.start)),
-        sql.bind(Bind::Time(span.end)),
-    );
-    sql.and(format!(
-        "((f.closed_at >= {s} AND f.closed_at < {e})
-          OR (f.due_at < {e} AND (f.closed_at IS NULL OR f.closed_at >= {s})))"
-    ));
-    let follow_ups_sql = format!(
-        "SELECT f.due_at, f.closed_at, f.state, l.assignee
-           FROM sales_follow_ups f JOIN sales_leads l ON l.lead_id = f.lead_id{}",
-        sql.where_clause()
-    );
-    let follow_ups_binds = sql.binds;
-
-    // Open leads by stage at `at`: for the present, each lead's status (counted from an index
-    // alone); for a moment past, the stays that spanned it.
-    let mut sql = Sql {
-        conditions: base.conditions.clone(),
-        binds: base.binds.clone(),
-    };
-    let no = sql.bind(Bind::Bool(false));
-    sql.and(format!("l.archived = {no}"));
-    let pipeline_sql = if f.present {
-        sql.and("l.status IN ('new', 'contacted', 'qualified')".into());
+    p.sql
+        .and(format!("x.created_at >= {s} AND x.created_at < {e}"));
+    let furthest = if f.present {
+        "x.furthest".to_string()
+    } else {
+        let t = p.time(at);
         format!(
-            "SELECT l.status, COUNT(*) FROM sales_leads l{} GROUP BY l.status",
-            sql.where_clause()
+            "COALESCE((SELECT MAX({}) FROM sales_stages st
+                        WHERE st.lead_id = x.lead_id AND st.entered_at <= {t}), 0)",
+            RANK.replace("{c}", "st.stage")
+        )
+    };
+    let previous_sql = format!(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN {furthest} = 3 THEN 1 ELSE 0 END), 0) AS bigint)
+           FROM sales_leads x{} AND x.created_at < {c}",
+        p.sql.where_clause()
+    );
+    let cohort_sql = format!(
+        "SELECT x.source, x.campaign_index, x.assignee, CAST({furthest} AS bigint), COUNT(*)
+           FROM sales_leads x{} AND x.created_at >= {c}
+          GROUP BY 1, 2, 3, 4",
+        p.sql.where_clause()
+    );
+    let cohort_binds = p.sql.binds.clone();
+
+    // What the current period's converted leads brought: their clients' holdings at cost.
+    let c2 = p.time(current.end);
+    p.sql
+        .and(format!("x.created_at >= {c} AND x.created_at < {c2}"));
+    p.sql.and(format!("{furthest} = 3"));
+    let invested_sql = format!(
+        "SELECT x.source, x.campaign_index, pf.invested
+           FROM sales_leads x JOIN portfolios pf ON pf.client_id = x.client_id{}",
+        p.sql.where_clause()
+    );
+    let invested_binds = p.sql.binds;
+
+    // Hours to the first response: by period, and by holder in the current period.
+    let mut p = Part::new(&base);
+    let (s, e, c, c2, t) = (
+        p.time(previous.start),
+        p.time(span_end),
+        p.time(current.start),
+        p.time(current.end),
+        p.time(at),
+    );
+    p.sql.and(format!(
+        "x.created_at >= {s} AND x.created_at < {e} AND x.first_response_at <= {t}"
+    ));
+    let w = p.sql.where_clause();
+    let secs = listed(db, "x.response_secs");
+    let response_sql = format!(
+        "SELECT CASE WHEN x.created_at >= {c} THEN 'current' ELSE 'previous' END, {secs}
+           FROM sales_leads x{w} GROUP BY 1
+         UNION ALL
+         SELECT COALESCE(x.assignee, '-'), {secs}
+           FROM sales_leads x{w} AND x.created_at >= {c} AND x.created_at < {c2} GROUP BY 1"
+    );
+    let response_binds = p.sql.binds;
+
+    // Conversions and losses in either period, by holder.
+    let mut p = Part::new(&base);
+    let (s, e, c) = (
+        p.time(previous.start),
+        p.time(span_end),
+        p.time(current.start),
+    );
+    p.sql.and(format!(
+        "x.entered_at >= {s} AND x.entered_at < {e} AND x.stage IN ('converted', 'lost')"
+    ));
+    let entered_sql = format!(
+        "SELECT CASE WHEN x.entered_at >= {c} THEN 'current' ELSE 'previous' END, x.stage,
+                x.assignee, COUNT(*)
+           FROM sales_stages x{}
+          GROUP BY 1, 2, 3",
+        p.sql.where_clause()
+    );
+    let entered_binds = p.sql.binds;
+
+    // Time in each stage: the stays that ended in the current period.
+    let mut p = Part::new(&base);
+    let (c, c2) = (p.time(current.start), p.time(current.end));
+    p.sql.and(format!(
+        "x.left_at >= {c} AND x.left_at < {c2} AND x.stage IN ('new', 'contacted', 'qualified')"
+    ));
+    let stage_time_sql = format!(
+        "SELECT x.stage, {} FROM sales_stages x{} GROUP BY 1",
+        listed(db, "x.secs"),
+        p.sql.where_clause()
+    );
+    let stage_time_binds = p.sql.binds;
+
+    // Lost reasons: leads lost in the current period and still lost.
+    let mut p = Part::new(&base);
+    let (c, c2) = (p.time(current.start), p.time(current.end));
+    p.sql.and(format!(
+        "x.entered_at >= {c} AND x.entered_at < {c2} AND x.stage = 'lost' AND x.lead_status = 'lost'"
+    ));
+    let reasons_sql = format!(
+        "SELECT x.lost_reason_index, COUNT(*) FROM sales_stages x{} GROUP BY 1",
+        p.sql.where_clause()
+    );
+    let reasons_binds = p.sql.binds;
+
+    // Follow-ups closed in either period or open at one of their ends, by holder: completed
+    // (and on time) in the current period, overdue at each period's end. Nothing closed
+    // after `at` counts as closed.
+    let mut p = Part::new(&base);
+    let (s, e, c, c2, pe, t) = (
+        p.time(previous.start),
+        p.time(span_end),
+        p.time(current.start),
+        p.time(current.end),
+        p.time(previous.end),
+        p.time(at),
+    );
+    p.sql.and(format!(
+        "((x.closed_at >= {s} AND (x.closed_at < {e} OR x.due_at < {e}))
+          OR (x.closed_at IS NULL AND x.due_at < {e}))"
+    ));
+    let overdue = |end: &str| {
+        format!(
+            "CAST(COALESCE(SUM(CASE WHEN x.due_at < {end}
+                AND (x.closed_at IS NULL OR x.closed_at > {end}) THEN 1 ELSE 0 END), 0) AS bigint)"
+        )
+    };
+    let follow_ups_sql = format!(
+        "SELECT x.assignee,
+                CAST(COALESCE(SUM(CASE WHEN x.state = 'completed' AND x.closed_at >= {c}
+                    AND x.closed_at < {c2} AND x.closed_at <= {t} THEN 1 ELSE 0 END), 0) AS bigint),
+                CAST(COALESCE(SUM(CASE WHEN x.state = 'completed' AND x.closed_at >= {c}
+                    AND x.closed_at < {c2} AND x.closed_at <= {t} AND x.closed_at <= x.due_at
+                    THEN 1 ELSE 0 END), 0) AS bigint),
+                {}, {}
+           FROM sales_follow_ups x{}
+          GROUP BY 1",
+        overdue(&c2),
+        overdue(&pe),
+        p.sql.where_clause()
+    );
+    let follow_ups_binds = p.sql.binds;
+
+    // Open leads by stage at `at`: for the present, each lead's status; for a moment past,
+    // the stays that spanned it.
+    let mut p = Part::new(&base);
+    let no = p.sql.bind(Bind::Bool(false));
+    p.sql.and(format!("x.archived = {no}"));
+    let pipeline_sql = if f.present {
+        p.sql
+            .and("x.status IN ('new', 'contacted', 'qualified')".into());
+        format!(
+            "SELECT x.status, COUNT(*) FROM sales_leads x{} GROUP BY x.status",
+            p.sql.where_clause()
         )
     } else {
-        let t = sql.bind(Bind::Time(at));
-        sql.and(format!(
-            "st.stage IN ('new', 'contacted', 'qualified') AND st.entered_at <= {t}
-             AND (st.left_at IS NULL OR st.left_at > {t})"
+        let t = p.time(at);
+        p.sql.and(format!(
+            "x.stage IN ('new', 'contacted', 'qualified') AND x.entered_at <= {t}
+             AND (x.left_at IS NULL OR x.left_at > {t})"
         ));
         format!(
-            "SELECT st.stage, COUNT(*) FROM sales_stages st JOIN sales_leads l ON l.lead_id = st.lead_id{}
-              GROUP BY st.stage",
-            sql.where_clause()
+            "SELECT x.stage, COUNT(*) FROM sales_stages x{} GROUP BY x.stage",
+            p.sql.where_clause()
         )
     };
-    let pipeline_binds = sql.binds;
+    let pipeline_binds = p.sql.binds;
 
-    let (cohort, reached, stays, follow_ups, pipeline) = with_db!(db, pool => {
+    type CohortRow = (String, Option<String>, Option<String>, i64, i64);
+    type SpreadRow = (String, Option<String>);
+    type FollowUpRow = (Option<String>, i64, i64, i64, i64);
+    let whole = f.sections == Sections::Whole;
+    let (
+        previous_cohort,
+        cohort,
+        invested,
+        response,
+        entered,
+        stage_time,
+        reasons,
+        follow_ups,
+        pipeline,
+    ) = with_db!(db, pool => {
+        let previous: (i64, i64) =
+            bind_all!(sqlx::query_as(&previous_sql), &cohort_binds).fetch_one(pool).await?;
         let cohort: Vec<CohortRow> =
             bind_all!(sqlx::query_as(&cohort_sql), &cohort_binds).fetch_all(pool).await?;
-        let reached: Vec<(String, String)> =
-            bind_all!(sqlx::query_as(&reached_sql), &reached_binds).fetch_all(pool).await?;
-        let stays: Vec<StageRow> =
-            bind_all!(sqlx::query_as(&stays_sql), &stays_binds).fetch_all(pool).await?;
+        let response: Vec<SpreadRow> =
+            bind_all!(sqlx::query_as(&response_sql), &response_binds).fetch_all(pool).await?;
+        let entered: Vec<(String, String, Option<String>, i64)> =
+            bind_all!(sqlx::query_as(&entered_sql), &entered_binds).fetch_all(pool).await?;
         let follow_ups: Vec<FollowUpRow> =
             bind_all!(sqlx::query_as(&follow_ups_sql), &follow_ups_binds).fetch_all(pool).await?;
-        let pipeline: Vec<(String, i64)> =
-            bind_all!(sqlx::query_as(&pipeline_sql), &pipeline_binds).fetch_all(pool).await?;
-        (cohort, reached, stays, follow_ups, pipeline)
+        let (mut invested, mut stage_time, mut reasons, mut pipeline) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        if whole {
+            invested = bind_all!(sqlx::query_as(&invested_sql), &invested_binds).fetch_all(pool).await?;
+            stage_time = bind_all!(sqlx::query_as(&stage_time_sql), &stage_time_binds).fetch_all(pool).await?;
+            reasons = bind_all!(sqlx::query_as(&reasons_sql), &reasons_binds).fetch_all(pool).await?;
+            pipeline = bind_all!(sqlx::query_as(&pipeline_sql), &pipeline_binds).fetch_all(pool).await?;
+        }
+        (previous, cohort, invested, response, entered, stage_time, reasons, follow_ups, pipeline)
     });
+    let invested: Vec<(String, Option<String>, String)> = invested;
+    let stage_time: Vec<SpreadRow> = stage_time;
+    let reasons: Vec<(Option<String>, i64)> = reasons;
+    let pipeline: Vec<(String, i64)> = pipeline;
 
-    let mut furthest: HashMap<String, usize> = HashMap::new();
-    for (id, stage) in reached {
-        if let Some(r) = LeadStatus::parse(&stage).and_then(rank) {
-            let e = furthest.entry(id).or_default();
-            *e = (*e).max(r);
+    let cohorts = cohort
+        .into_iter()
+        .filter_map(|(source, campaign_index, assignee, furthest, leads)| {
+            Some(Cohort {
+                source: LeadSource::parse(&source)?,
+                campaign_index,
+                assignee: uuid(assignee),
+                furthest: furthest.clamp(0, 3) as usize,
+                leads,
+            })
+        })
+        .collect();
+    let mut response_by_agent = HashMap::new();
+    let mut by_period = HashMap::new();
+    for (k, listed) in response {
+        let s = Spread::of(listed.as_deref());
+        match k.as_str() {
+            "current" | "previous" => {
+                by_period.insert(Period::of(&k), s);
+            }
+            "-" => {
+                response_by_agent.insert(None, s);
+            }
+            agent => {
+                if let Ok(a) = Uuid::parse_str(agent) {
+                    response_by_agent.insert(Some(a), s);
+                }
+            }
         }
     }
-    let leads: Vec<Lead> = cohort
+    let entered = entered
         .into_iter()
-        .filter_map(
-            |(id, source, campaign_index, assignee, created_at, first, client)| {
-                Some(Lead {
-                    furthest: furthest.get(&id).copied().unwrap_or(0),
-                    source: LeadSource::parse(&source)?,
-                    campaign_index,
-                    assignee: uuid(assignee),
-                    created_at,
-                    first_response_at: first.filter(|t| *t <= at),
-                    client_id: client,
-                })
-            },
-        )
+        .filter_map(|(period, stage, assignee, n)| {
+            Some((
+                Period::of(&period),
+                LeadStatus::parse(&stage)?,
+                uuid(assignee),
+                n,
+            ))
+        })
         .collect();
-    let stays: Vec<Stay> = stays
+    let stage_time = stage_time
         .into_iter()
-        .filter_map(
-            |(_, stage, entered_at, left_at, assignee, reason, status)| {
-                Some(Stay {
-                    stage: LeadStatus::parse(&stage)?,
-                    entered_at,
-                    left_at: left_at.filter(|t| *t <= at),
-                    assignee: uuid(assignee),
-                    lost_reason_index: reason,
-                    status,
-                })
-            },
-        )
-        .filter(|s| s.entered_at <= at)
+        .filter_map(|(k, listed)| Some((LeadStatus::parse(&k)?, Spread::of(listed.as_deref()))))
         .collect();
-    let follow_ups: Vec<FollowUp> = follow_ups
+    let follow_ups = follow_ups
         .into_iter()
-        .map(|(due_at, closed_at, state, assignee)| {
-            let closed_at = closed_at.filter(|t| *t <= at);
-            FollowUp {
-                due_at,
-                completed: state == "completed" && closed_at.is_some(),
-                closed_at,
-                assignee: uuid(assignee),
-            }
+        .map(|(who, completed, on_time, overdue, overdue_before)| {
+            (
+                uuid(who),
+                FollowUps {
+                    completed,
+                    on_time,
+                    overdue,
+                    overdue_before,
+                },
+            )
+        })
+        .collect();
+    let invested = invested
+        .into_iter()
+        .filter_map(|(source, campaign, v)| {
+            Some((
+                LeadSource::parse(&source)?,
+                campaign,
+                v.parse::<Decimal>().ok()?,
+            ))
         })
         .collect();
 
     Ok(Facts {
-        leads,
-        stays,
+        cohorts,
+        previous_cohort,
+        response: by_period,
+        response_by_agent,
+        entered,
+        stage_time,
+        lost_reasons: reasons,
         follow_ups,
+        invested,
         pipeline,
     })
 }
@@ -340,26 +536,22 @@ pub(super) async fn named_by(
     Ok(pick(view).filter(|t| t != ERASED))
 }
 
-/// What the clients `ids` hold, at cost.
-pub(super) async fn invested(
-    db: &Db,
-    ids: &[String],
-) -> Result<HashMap<String, Decimal>, ProjectionError> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(200) {
-        let list = serde_json::to_string(chunk).expect("ids serialize");
-        let sql = format!(
-            "SELECT client_id, invested FROM portfolios WHERE {}",
-            crate::schema::member_of_db(db, "client_id", 1)
-        );
-        let rows: Vec<(String, String)> = with_db!(db, pool => {
-            sqlx::query_as(&sql).bind(&list).fetch_all(pool).await?
-        });
-        for (id, v) in rows {
-            if let Ok(v) = v.parse::<Decimal>() {
-                out.insert(id, v);
-            }
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spread_is_by_nearest_rank() {
+        // 1..=10 hours: the median is the 5th, the 90th percentile the 9th.
+        let listed: Vec<String> = (1..=10).rev().map(|h| (h * 3600).to_string()).collect();
+        let s = Spread::of(Some(&listed.join(",")));
+        assert_eq!((s.n, s.median, s.p90), (10, Some(5.0), Some(9.0)));
+        // 70 values: ceil(0.9 × 70) = 63 exactly (no rounding up to the 64th).
+        let listed: Vec<String> = (1..=70).map(|h| (h * 3600).to_string()).collect();
+        let s = Spread::of(Some(&listed.join(",")));
+        assert_eq!((s.median, s.p90), (Some(35.0), Some(63.0)));
+        let one = Spread::of(Some("5400"));
+        assert_eq!((one.n, one.median, one.p90), (1, Some(1.5), Some(1.5)));
+        assert_eq!(Spread::of(None), Spread::default());
     }
-    Ok(out)
 }

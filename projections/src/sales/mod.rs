@@ -82,6 +82,31 @@ pub fn names_campaign(source: LeadSource) -> bool {
 }
 
 impl SalesView {
+    /// The furthest funnel stage the lead reached (0: new … 3: converted).
+    fn furthest(&self) -> i64 {
+        self.stages
+            .iter()
+            .filter_map(|s| facts::rank(s.stage))
+            .max()
+            .unwrap_or(0) as i64
+    }
+
+    /// The keyed blind indexes of its campaign and its lost reason (none once shredded).
+    fn indexes(&self, keyring: &Keyring, shredded: bool) -> (Option<String>, Option<String>) {
+        let index = |kind: &str, text: Option<&String>| {
+            text.filter(|_| !shredded)
+                .map(|t| keyring.blind_index(kind, &normalised(t)))
+        };
+        let campaign = self
+            .source_detail
+            .as_ref()
+            .filter(|_| names_campaign(self.source));
+        (
+            index("campaign", campaign),
+            index("lost_reason", self.lost_reason.as_ref()),
+        )
+    }
+
     fn moved(&mut self, to: LeadStatus, at: DateTime<Utc>) {
         if let Some(open) = self.stages.last_mut().filter(|s| s.left_at.is_none()) {
             if open.stage == to {
@@ -270,7 +295,9 @@ impl SealedDocument for SalesView {
     const KEY: &'static str = "lead_id";
     const PERSONAL: &'static [&'static str] = &["/source_detail", "/lost_reason"];
     // 2: the pipeline's covering index; archived and restricted leads.
-    const VERSION: i64 = 2;
+    // 3: the furthest stage; stages and follow-ups carry what the report filters and groups
+    // by, so that each part of the report is counted from one covering index.
+    const VERSION: i64 = 3;
     const DDL: &'static str = include_str!("../../../migrations/read_models/sales.sql");
     const TABLES: &'static [&'static str] = &["sales_leads", "sales_stages", "sales_follow_ups"];
 
@@ -287,28 +314,25 @@ impl SealedDocument for SalesView {
     }
 
     fn columns(&self, keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)> {
-        let index = |kind: &str, text: Option<&String>| {
-            text.filter(|_| !shredded)
-                .map(|t| keyring.blind_index(kind, &normalised(t)))
-        };
-        let campaign = self
-            .source_detail
-            .as_ref()
-            .filter(|_| names_campaign(self.source));
+        let (campaign, reason) = self.indexes(keyring, shredded);
         vec![
             ("source", self.source.as_str().into()),
-            ("campaign_index", index("campaign", campaign).into()),
+            ("campaign_index", campaign.into()),
             ("assignee", self.assignee.map(|a| a.to_string()).into()),
             ("created_at", self.created_at.into()),
             ("status", self.status.as_str().into()),
+            ("furthest", self.furthest().into()),
             ("first_response_at", self.first_response_at.into()),
+            (
+                "response_secs",
+                self.first_response_at
+                    .map(|r| (r - self.created_at).num_seconds())
+                    .into(),
+            ),
             ("converted_at", self.converted_at.into()),
             ("client_id", self.client_id.map(|c| c.to_string()).into()),
             ("lost_at", self.lost_at.into()),
-            (
-                "lost_reason_index",
-                index("lost_reason", self.lost_reason.as_ref()).into(),
-            ),
+            ("lost_reason_index", reason.into()),
             ("merged", self.merged.into()),
             ("archived", self.archived.into()),
             ("restricted", SealedDocument::restricted(self).into()),
@@ -318,12 +342,12 @@ impl SealedDocument for SalesView {
     }
 
     fn save_children<'a>(
-        _keyring: &'a Keyring,
+        keyring: &'a Keyring,
         tx: &'a mut Tx,
         suffix: &'a str,
         saved: &'a [(&'a Self, bool)],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(save_children(tx, suffix, saved))
+        Box::pin(save_children(keyring, tx, suffix, saved))
     }
 }
 
@@ -336,21 +360,36 @@ fn state_name(s: FollowUpState) -> &'static str {
     }
 }
 
-/// The stage and follow-up rows of the saved leads, replacing what they had.
+/// The stage and follow-up rows of the saved leads, replacing what they had. Each carries what
+/// the report filters and groups its lead by, so it is counted without a join.
 async fn save_children(
+    keyring: &Keyring,
     tx: &mut Tx,
     suffix: &str,
     saved: &[(&SalesView, bool)],
 ) -> Result<(), ProjectionError> {
     let ids: Vec<String> = saved.iter().map(|(v, _)| v.key()).collect();
     let ids = serde_json::to_string(&ids).expect("ids serialize");
-    let stages: Vec<(&SalesView, i64, &Stage)> = saved
+    let leads: Vec<(&SalesView, Option<String>, Option<String>)> = saved
         .iter()
-        .flat_map(|(v, _)| v.stages.iter().enumerate().map(|(i, s)| (*v, i as i64, s)))
+        .map(|(v, shredded)| {
+            let (campaign, reason) = v.indexes(keyring, *shredded);
+            (*v, campaign, reason)
+        })
         .collect();
-    let follow_ups: Vec<(&SalesView, &FollowUpFact)> = saved
+    type Of<'a> = &'a (&'a SalesView, Option<String>, Option<String>);
+    let stages: Vec<(Of, i64, &Stage)> = leads
         .iter()
-        .flat_map(|(v, _)| v.follow_ups.iter().map(|f| (*v, f)))
+        .flat_map(|l| {
+            l.0.stages
+                .iter()
+                .enumerate()
+                .map(move |(i, s)| (l, i as i64, s))
+        })
+        .collect();
+    let follow_ups: Vec<(Of, &FollowUpFact)> = leads
+        .iter()
+        .flat_map(|l| l.0.follow_ups.iter().map(move |f| (l, f)))
         .collect();
     for table in ["sales_stages", "sales_follow_ups"] {
         let delete = format!(
@@ -362,29 +401,44 @@ async fn save_children(
         });
     }
     with_tx!(tx, t => {
-        for chunk in stages.chunks(200) {
+        for chunk in stages.chunks(100) {
             let mut qb = sqlx::QueryBuilder::new(format!(
-                "INSERT INTO sales_stages{suffix} (lead_id, seq, stage, entered_at, left_at) "
+                "INSERT INTO sales_stages{suffix} (lead_id, seq, stage, entered_at, left_at, secs,
+                    assignee, source, campaign_index, merged, archived, lead_status,
+                    lost_reason_index) "
             ));
-            qb.push_values(chunk, |mut b, (v, seq, s)| {
+            qb.push_values(chunk, |mut b, ((v, campaign, reason), seq, s)| {
                 b.push_bind(v.key())
                     .push_bind(*seq)
                     .push_bind(s.stage.as_str())
                     .push_bind(s.entered_at)
-                    .push_bind(s.left_at);
+                    .push_bind(s.left_at)
+                    .push_bind(s.left_at.map(|l| (l - s.entered_at).num_seconds()))
+                    .push_bind(v.assignee.map(|a| a.to_string()))
+                    .push_bind(v.source.as_str())
+                    .push_bind(campaign.clone())
+                    .push_bind(v.merged)
+                    .push_bind(v.archived)
+                    .push_bind(v.status.as_str())
+                    .push_bind(reason.clone());
             });
             qb.build().execute(&mut **t).await?;
         }
-        for chunk in follow_ups.chunks(200) {
+        for chunk in follow_ups.chunks(100) {
             let mut qb = sqlx::QueryBuilder::new(format!(
-                "INSERT INTO sales_follow_ups{suffix} (follow_up_id, lead_id, due_at, closed_at, state) "
+                "INSERT INTO sales_follow_ups{suffix} (follow_up_id, lead_id, due_at, closed_at,
+                    state, assignee, source, campaign_index, merged) "
             ));
-            qb.push_values(chunk, |mut b, (v, f)| {
+            qb.push_values(chunk, |mut b, ((v, campaign, _), f)| {
                 b.push_bind(f.follow_up_id.to_string())
                     .push_bind(v.key())
                     .push_bind(f.due_at)
                     .push_bind(f.closed_at)
-                    .push_bind(state_name(f.state));
+                    .push_bind(state_name(f.state))
+                    .push_bind(v.assignee.map(|a| a.to_string()))
+                    .push_bind(v.source.as_str())
+                    .push_bind(campaign.clone())
+                    .push_bind(v.merged);
             });
             qb.build().execute(&mut **t).await?;
         }

@@ -12,7 +12,7 @@ use store::privacy::Keyring;
 use store::Db;
 use uuid::Uuid;
 
-use super::facts::{invested, load, named_by, Facts, FollowUp, Lead, Window, FUNNEL};
+use super::facts::{load, named_by, Facts, Period, Window, FUNNEL};
 use super::names_campaign;
 use crate::ProjectionError;
 
@@ -34,6 +34,16 @@ pub struct SalesFilter {
     /// Whether that moment is now (no past moment asked for): the open pipeline is then each
     /// lead's status, counted from an index.
     pub present: bool,
+    pub sections: Sections,
+}
+
+/// What of the report to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sections {
+    Whole,
+    /// What the dashboards show (headline, funnel, agents): no stage times, lost reasons,
+    /// sources or pipeline.
+    Dashboard,
 }
 
 /// A number of this period beside the same number of the period before.
@@ -104,20 +114,6 @@ pub struct SalesReport {
     pub agents: Vec<AgentRow>,
 }
 
-/// The `p` quantile (nearest rank) of `values`.
-pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let rank = ((p * values.len() as f64).ceil() as usize).clamp(1, values.len());
-    Some(values[rank - 1])
-}
-
-fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-    (to - from).num_seconds() as f64 / 3600.0
-}
-
 fn ratio(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
@@ -138,84 +134,77 @@ pub async fn sales_report(
         start: previous_from,
         end: f.from.min(at),
     };
-    let span = Window {
-        start: previous_from,
-        end: current.end.max(previous.end),
-    };
     let Facts {
-        leads,
-        stays,
+        cohorts,
+        previous_cohort,
+        response,
+        response_by_agent,
+        entered,
+        stage_time,
+        lost_reasons: reasons,
         follow_ups,
+        invested,
         pipeline,
-    } = load(db, keyring, f, span, at).await?;
+    } = load(db, keyring, f, (current, previous), at).await?;
 
-    let in_period =
-        |w: Window| -> Vec<&Lead> { leads.iter().filter(|l| w.holds(l.created_at)).collect() };
-    let (now_leads, then_leads) = (in_period(current), in_period(previous));
-    let converted = |ls: &[&Lead]| ls.iter().filter(|l| l.furthest == 3).count() as i64;
-    let entered = |w: Window, stage: LeadStatus| {
-        stays
+    let reached = |stage: usize| -> i64 {
+        cohorts
             .iter()
-            .filter(|s| s.stage == stage && w.holds(s.entered_at))
-            .count() as i64
+            .filter(|c| c.furthest >= stage)
+            .map(|c| c.leads)
+            .sum()
     };
-    let response = |ls: &[&Lead]| {
-        let mut h: Vec<f64> = ls
+    let converted = FUNNEL.len() - 1;
+    let captured = |p: Period| match p {
+        Period::Current => reached(0),
+        Period::Previous => previous_cohort.0,
+    };
+    let converted_of = |p: Period| match p {
+        Period::Current => reached(converted),
+        Period::Previous => previous_cohort.1,
+    };
+    let entered_in = |p: Period, stage: LeadStatus, who: Option<Option<Uuid>>| -> i64 {
+        entered
             .iter()
-            .filter_map(|l| l.first_response_at.map(|r| hours(l.created_at, r)))
-            .collect();
-        percentile(&mut h, 0.5)
+            .filter(|e| e.0 == p && e.1 == stage && who.is_none_or(|w| e.2 == w))
+            .map(|e| e.3)
+            .sum()
     };
-    let overdue_at = |t: DateTime<Utc>, who: Option<Option<Uuid>>| {
+    let median = |p: Period| response.get(&p).and_then(|s| s.median);
+    let overdue = |before: bool| -> i64 {
         follow_ups
-            .iter()
-            .filter(|f| who.is_none_or(|w| f.assignee == w))
-            .filter(|f| f.due_at < t && f.closed_at.is_none_or(|c| c > t))
-            .count() as i64
+            .values()
+            .map(|f| if before { f.overdue_before } else { f.overdue })
+            .sum()
     };
+    let (cur, prev) = (Period::Current, Period::Previous);
     let n = |v: i64| Some(v as f64);
+    let both = |key, v: &dyn Fn(Period) -> Option<f64>| Headline {
+        key,
+        current: v(cur),
+        previous: v(prev),
+    };
     let headline = vec![
-        Headline {
-            key: "leads_captured",
-            current: n(now_leads.len() as i64),
-            previous: n(then_leads.len() as i64),
-        },
-        Headline {
-            key: "conversions",
-            current: n(entered(current, LeadStatus::Converted)),
-            previous: n(entered(previous, LeadStatus::Converted)),
-        },
-        Headline {
-            key: "conversion_rate",
-            current: ratio(converted(&now_leads), now_leads.len() as i64),
-            previous: ratio(converted(&then_leads), then_leads.len() as i64),
-        },
-        Headline {
-            key: "leads_lost",
-            current: n(entered(current, LeadStatus::Lost)),
-            previous: n(entered(previous, LeadStatus::Lost)),
-        },
-        Headline {
-            key: "first_response_hours_median",
-            current: response(&now_leads),
-            previous: response(&then_leads),
-        },
+        both("leads_captured", &|p| n(captured(p))),
+        both("conversions", &|p| {
+            n(entered_in(p, LeadStatus::Converted, None))
+        }),
+        both("conversion_rate", &|p| ratio(converted_of(p), captured(p))),
+        both("leads_lost", &|p| n(entered_in(p, LeadStatus::Lost, None))),
+        both("first_response_hours_median", &median),
         Headline {
             key: "follow_ups_overdue",
-            current: n(overdue_at(current.end, None)),
-            previous: n(overdue_at(previous.end, None)),
+            current: n(overdue(false)),
+            previous: n(overdue(true)),
         },
     ];
 
-    let mut funnel = Vec::new();
+    let mut funnel: Vec<FunnelStep> = Vec::new();
     for (i, stage) in FUNNEL.iter().enumerate() {
-        let reached = now_leads.iter().filter(|l| l.furthest >= i).count() as i64;
-        let rate = match funnel.last() {
-            Some(FunnelStep {
-                reached: before, ..
-            }) => ratio(reached, *before),
-            None => None,
-        };
+        let reached = reached(i);
+        let rate = funnel
+            .last()
+            .and_then(|before| ratio(reached, before.reached));
         funnel.push(FunnelStep {
             stage: *stage,
             reached,
@@ -230,33 +219,18 @@ pub async fn sales_report(
     ]
     .into_iter()
     .map(|stage| {
-        let mut h: Vec<f64> = stays
-            .iter()
-            .filter(|s| s.stage == stage)
-            .filter_map(|s| {
-                s.left_at
-                    .filter(|l| current.holds(*l))
-                    .map(|l| hours(s.entered_at, l))
-            })
-            .collect();
+        let s = stage_time.get(&stage).copied().unwrap_or_default();
         StageTime {
             stage,
-            stays: h.len() as i64,
-            median_hours: percentile(&mut h, 0.5),
-            p90_hours: percentile(&mut h, 0.9),
+            stays: s.n,
+            median_hours: s.median,
+            p90_hours: s.p90,
         }
     })
     .collect();
 
+    let whole = f.sections == Sections::Whole;
     // Lost reasons: grouped by their blind index, each named by one lead that gave it.
-    let mut reasons: BTreeMap<Option<String>, i64> = BTreeMap::new();
-    for s in stays
-        .iter()
-        .filter(|s| s.stage == LeadStatus::Lost && current.holds(s.entered_at))
-        .filter(|s| s.status == "lost")
-    {
-        *reasons.entry(s.lost_reason_index.clone()).or_default() += 1;
-    }
     let mut lost_reasons = Vec::new();
     for (index, count) in reasons {
         let label = match &index {
@@ -273,26 +247,24 @@ pub async fn sales_report(
     lost_reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
 
     // Sources and campaigns of the period's leads, with what the clients they became hold.
-    let clients: Vec<String> = now_leads
-        .iter()
-        .filter(|l| l.furthest == 3)
-        .filter_map(|l| l.client_id.clone())
-        .collect();
-    let invested = invested(db, &clients).await?;
+    let campaign = |source: LeadSource, index: &Option<String>| {
+        index.clone().filter(|_| names_campaign(source))
+    };
     let mut groups: BTreeMap<(LeadSource, Option<String>), (i64, i64, Decimal)> = BTreeMap::new();
-    for l in &now_leads {
-        let campaign = l
-            .campaign_index
-            .clone()
-            .filter(|_| names_campaign(l.source));
-        let g = groups.entry((l.source, campaign)).or_default();
-        g.0 += 1;
-        if l.furthest == 3 {
-            g.1 += 1;
-            if let Some(v) = l.client_id.as_ref().and_then(|c| invested.get(c)) {
-                g.2 += *v;
-            }
+    for c in cohorts.iter().filter(|_| whole) {
+        let g = groups
+            .entry((c.source, campaign(c.source, &c.campaign_index)))
+            .or_default();
+        g.0 += c.leads;
+        if c.furthest == converted {
+            g.1 += c.leads;
         }
+    }
+    for (source, index, v) in invested {
+        groups
+            .entry((source, campaign(source, &index)))
+            .or_default()
+            .2 += v;
     }
     let mut sources = Vec::new();
     for ((source, index), (leads, conversions, aum)) in groups {
@@ -317,47 +289,30 @@ pub async fn sales_report(
     sources.sort_by(|a, b| b.leads.cmp(&a.leads).then(a.source.cmp(&b.source)));
 
     // Agents: the leads they hold now, by who holds them.
-    let mut holders: Vec<Option<Uuid>> = now_leads.iter().map(|l| l.assignee).collect();
-    holders.extend(follow_ups.iter().map(|f| f.assignee));
+    let mut holders: HashSet<Option<Uuid>> = cohorts.iter().map(|c| c.assignee).collect();
+    holders.extend(follow_ups.keys().copied());
     holders.extend(
-        stays
+        entered
             .iter()
-            .filter(|s| s.stage == LeadStatus::Converted && current.holds(s.entered_at))
-            .map(|s| s.assignee),
+            .filter(|e| e.0 == cur && e.1 == LeadStatus::Converted)
+            .map(|e| e.2),
     );
-    let holders: Vec<Option<Uuid>> = holders
-        .into_iter()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
     let mut agents: Vec<AgentRow> = holders
         .into_iter()
         .map(|who| {
-            let mine: Vec<&Lead> = now_leads
-                .iter()
-                .copied()
-                .filter(|l| l.assignee == who)
-                .collect();
-            let closed: Vec<&FollowUp> = follow_ups
-                .iter()
-                .filter(|f| f.assignee == who && f.completed)
-                .filter(|f| f.closed_at.is_some_and(|c| current.holds(c)))
-                .collect();
+            let kept = follow_ups.get(&who);
             AgentRow {
                 agent_id: who,
-                leads: mine.len() as i64,
-                first_response_hours_median: response(&mine),
-                follow_ups_completed: closed.len() as i64,
-                follow_ups_on_time: closed
+                leads: cohorts
                     .iter()
-                    .filter(|f| f.closed_at.is_some_and(|c| c <= f.due_at))
-                    .count() as i64,
-                follow_ups_overdue: overdue_at(current.end, Some(who)),
-                conversions: stays
-                    .iter()
-                    .filter(|s| s.assignee == who && s.stage == LeadStatus::Converted)
-                    .filter(|s| current.holds(s.entered_at))
-                    .count() as i64,
+                    .filter(|c| c.assignee == who)
+                    .map(|c| c.leads)
+                    .sum(),
+                first_response_hours_median: response_by_agent.get(&who).and_then(|s| s.median),
+                follow_ups_completed: kept.map_or(0, |k| k.completed),
+                follow_ups_on_time: kept.map_or(0, |k| k.on_time),
+                follow_ups_overdue: kept.map_or(0, |k| k.overdue),
+                conversions: entered_in(cur, LeadStatus::Converted, Some(who)),
             }
         })
         .collect();

@@ -2,7 +2,7 @@
 //! batch's transaction, decoding a stored event with its sealed fields opened, and the one
 //! generic read model of sealed documents ([`SealedDocument`]) that every record kind uses.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -60,7 +60,7 @@ pub async fn decode<E: DeserializeOwned>(
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Text(Option<String>),
-    Int(i64),
+    Int(Option<i64>),
     Bool(bool),
     Time(Option<DateTime<Utc>>),
 }
@@ -82,6 +82,11 @@ impl From<Option<String>> for Cell {
 }
 impl From<i64> for Cell {
     fn from(n: i64) -> Self {
+        Cell::Int(Some(n))
+    }
+}
+impl From<Option<i64>> for Cell {
+    fn from(n: Option<i64>) -> Self {
         Cell::Int(n)
     }
 }
@@ -128,6 +133,16 @@ pub trait SealedDocument: RecordView<Event: Send + Sync> + DeserializeOwned + Se
     /// The indexed columns, in a fixed order. `shredded` says the subject's personal data is
     /// gone (no blind index may be computed from it).
     fn columns(&self, keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)>;
+    /// A table of counts per group of records (the table and its group columns), kept with
+    /// the documents: each save moves a record from its old group to its new one, so that a
+    /// count never reads the records themselves.
+    const TALLY: Option<(&'static str, &'static [&'static str])> = None;
+
+    /// The record's group in the tally: one value per group column.
+    fn tally(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Rows of side tables kept with the documents, replaced on each save.
     fn save_children<'a>(
         _keyring: &'a Keyring,
@@ -249,6 +264,13 @@ pub async fn apply<V: SealedDocument>(
         }
     }
     let mut views: HashMap<String, V> = load(keyring, tx, suffix, &ids).await?;
+    let before: HashMap<String, Vec<String>> = match V::TALLY {
+        Some(_) => views
+            .iter()
+            .map(|(id, v)| (id.clone(), v.tally()))
+            .collect(),
+        None => HashMap::new(),
+    };
     let upcasters = V::upcasters();
     for e in mine {
         let fields = domain::personal_fields(V::AGGREGATE, &e.event_type).unwrap_or(&[]);
@@ -277,7 +299,46 @@ pub async fn apply<V: SealedDocument>(
         }
     }
     let ordered: Vec<&V> = ids.iter().filter_map(|id| views.get(id)).collect();
-    save(keyring, tx, suffix, &ordered).await
+    save(keyring, tx, suffix, &ordered).await?;
+    if let Some((table, columns)) = V::TALLY {
+        let mut moves: BTreeMap<Vec<String>, i64> = BTreeMap::new();
+        for (id, v) in &views {
+            if let Some(old) = before.get(id) {
+                *moves.entry(old.clone()).or_default() -= 1;
+            }
+            *moves.entry(v.tally()).or_default() += 1;
+        }
+        moves.retain(|_, n| *n != 0);
+        move_tallies(tx, &format!("{table}{suffix}"), columns, moves).await?;
+    }
+    Ok(())
+}
+
+/// Adds `moves` (a change of count per group) to the tally table `table`.
+async fn move_tallies(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[&str],
+    moves: BTreeMap<Vec<String>, i64>,
+) -> Result<(), ProjectionError> {
+    let moves: Vec<(Vec<String>, i64)> = moves.into_iter().collect();
+    let names = columns.join(", ");
+    for chunk in moves.chunks(CHUNK) {
+        with_tx!(tx, t => {
+            let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO {table} ({names}, n) "));
+            qb.push_values(chunk, |mut b, (group, n)| {
+                for v in group {
+                    b.push_bind(v.clone());
+                }
+                b.push_bind(*n);
+            });
+            qb.push(format!(
+                " ON CONFLICT ({names}) DO UPDATE SET n = {table}.n + excluded.n"
+            ));
+            qb.build().execute(&mut **t).await?;
+        });
+    }
+    Ok(())
 }
 
 async fn load<V: SealedDocument>(
