@@ -338,6 +338,13 @@ async fn move_tallies(
             qb.build().execute(&mut **t).await?;
         });
     }
+    if !moves.is_empty() {
+        // An emptied group goes, as a rebuild would never have written it.
+        let sql = format!("DELETE FROM {table} WHERE n = 0");
+        with_tx!(tx, t => {
+            sqlx::query(&sql).execute(&mut **t).await?;
+        });
+    }
     Ok(())
 }
 
