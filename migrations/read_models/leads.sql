@@ -45,16 +45,16 @@ CREATE INDEX IF NOT EXISTS leads{s}_erased_{g} ON leads{s} (erased, lead_id);
 -- The compliance report counts erasures waiting from this index alone.
 CREATE INDEX IF NOT EXISTS leads{s}_restricted_{g} ON leads{s} (restricted);
 
--- Leads counted by status, whether listed or erased, and holder ('' for none), kept with each
--- save: the dashboards count leads from here, never from the leads themselves.
+-- Leads counted by status, whether listed or erased, and holder, kept with each save (`grp`:
+-- the four together): the dashboards count leads from here, never from the leads themselves.
 CREATE TABLE IF NOT EXISTS lead_counts{s}
 (
-    status   text   NOT NULL,
-    archived text   NOT NULL,
-    erased   text   NOT NULL,
-    assignee text   NOT NULL,
-    n        bigint NOT NULL,
-    PRIMARY KEY (status, archived, erased, assignee)
+    grp      text PRIMARY KEY,
+    status   text    NOT NULL,
+    archived boolean NOT NULL,
+    erased   boolean NOT NULL,
+    assignee text,
+    n        bigint  NOT NULL
 );
 
 -- Follow-ups for agents' due lists; the lead's name and the note are sealed.

@@ -33,12 +33,24 @@ CREATE TABLE IF NOT EXISTS sales_leads{s}
     doc               {json}  NOT NULL
 );
 -- The leads captured in a period, grouped and filtered from this index alone.
-CREATE INDEX IF NOT EXISTS sales_leads{s}_created_{g} ON sales_leads{s} (created_at, merged, assignee, source, campaign_index, furthest, first_response_at, response_secs);
--- The pipeline now: counted from this index alone, never from the documents.
-CREATE INDEX IF NOT EXISTS sales_leads{s}_status_{g} ON sales_leads{s} (status, merged, archived, assignee, source, campaign_index);
+CREATE INDEX IF NOT EXISTS sales_leads{s}_created_{g} ON sales_leads{s} (created_at, merged, assignee, source, campaign_index, furthest, first_response_at, response_secs, lead_id, client_id);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_assignee_{g} ON sales_leads{s} (assignee, created_at);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_campaign_{g} ON sales_leads{s} (campaign_index);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_reason_{g} ON sales_leads{s} (lost_reason_index);
+
+-- The pipeline now: leads counted by status and what the report filters by, kept with each
+-- save (`grp`: the values together), never counted from the leads themselves.
+CREATE TABLE IF NOT EXISTS sales_counts{s}
+(
+    grp            text PRIMARY KEY,
+    status         text    NOT NULL,
+    merged         boolean NOT NULL,
+    archived       boolean NOT NULL,
+    assignee       text,
+    source         text    NOT NULL,
+    campaign_index text,
+    n              bigint  NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS sales_stages{s}
 (

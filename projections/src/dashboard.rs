@@ -17,22 +17,9 @@ pub async fn leads_by_status(
     visible: &Option<LeadScope>,
 ) -> Result<Vec<(String, i64)>, ProjectionError> {
     let mut sql = Sql::default();
-    sql.and("archived = 'false' AND erased = 'false'".into());
-    if let Some(v) = visible {
-        let mut holders: Vec<String> = v
-            .agents
-            .iter()
-            .map(|a| sql.bind(Bind::Text(a.to_string())))
-            .collect();
-        if v.unassigned {
-            holders.push("''".into());
-        }
-        if holders.is_empty() {
-            sql.and("1 = 0".into());
-        } else {
-            sql.and(format!("assignee IN ({})", holders.join(", ")));
-        }
-    }
+    let no = sql.bind(Bind::Bool(false));
+    sql.and(format!("archived = {no} AND erased = {no}"));
+    push_visible(&mut sql, visible);
     let q = format!(
         "SELECT status, CAST(SUM(n) AS bigint) FROM lead_counts{} GROUP BY status",
         sql.where_clause()

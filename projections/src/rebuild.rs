@@ -146,7 +146,7 @@ fn projection_key(table: &str) -> &'static str {
         "lead_follow_ups" => "follow_up_id",
         "lead_search" | "lead_near" => "lead_id, token",
         "client_follow_ups" => "follow_up_id",
-        "lead_counts" => "status, archived, erased, assignee",
+        "lead_counts" | "sales_counts" => "grp",
         _ => "lead_id",
     }
 }

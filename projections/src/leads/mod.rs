@@ -48,12 +48,12 @@ impl SealedDocument for LeadView {
     const TALLY: Option<(&'static str, &'static [&'static str])> =
         Some(("lead_counts", &["status", "archived", "erased", "assignee"]));
 
-    fn tally(&self) -> Vec<String> {
+    fn tally(&self, _keyring: &Keyring) -> Vec<Cell> {
         vec![
-            self.status.as_str().to_string(),
-            (!self.listed()).to_string(),
-            self.erased().to_string(),
-            self.assignee.map(|a| a.to_string()).unwrap_or_default(),
+            self.status.as_str().into(),
+            (!self.listed()).into(),
+            self.erased().into(),
+            self.assignee.map(|a| a.to_string()).into(),
         ]
     }
 

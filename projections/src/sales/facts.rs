@@ -364,13 +364,19 @@ pub(super) async fn load(
         p.sql
             .and("x.status IN ('new', 'contacted', 'qualified')".into());
         format!(
-            "SELECT x.status, COUNT(*) FROM sales_leads x{} GROUP BY x.status",
+            "SELECT x.status, CAST(SUM(x.n) AS bigint) FROM sales_counts x{} GROUP BY x.status",
             p.sql.where_clause()
         )
     } else {
         let t = p.time(at);
+        // The stays not yet left at `t`, found by when they were left (SQLite's planner is
+        // kept off the index by entry time, which would read every stay before `t`).
+        let entered = match db {
+            Db::Sqlite(_) => "+x.entered_at",
+            Db::Postgres(_) => "x.entered_at",
+        };
         p.sql.and(format!(
-            "x.stage IN ('new', 'contacted', 'qualified') AND x.entered_at <= {t}
+            "x.stage IN ('new', 'contacted', 'qualified') AND {entered} <= {t}
              AND (x.left_at IS NULL OR x.left_at > {t})"
         ));
         format!(

@@ -299,7 +299,35 @@ impl SealedDocument for SalesView {
     // by, so that each part of the report is counted from one covering index.
     const VERSION: i64 = 3;
     const DDL: &'static str = include_str!("../../../migrations/read_models/sales.sql");
-    const TABLES: &'static [&'static str] = &["sales_leads", "sales_stages", "sales_follow_ups"];
+    const TABLES: &'static [&'static str] = &[
+        "sales_leads",
+        "sales_stages",
+        "sales_follow_ups",
+        "sales_counts",
+    ];
+    const TALLY: Option<(&'static str, &'static [&'static str])> = Some((
+        "sales_counts",
+        &[
+            "status",
+            "merged",
+            "archived",
+            "assignee",
+            "source",
+            "campaign_index",
+        ],
+    ));
+
+    fn tally(&self, keyring: &Keyring) -> Vec<Cell> {
+        let (campaign, _) = self.indexes(keyring, self.erased);
+        vec![
+            self.status.as_str().into(),
+            self.merged.into(),
+            self.archived.into(),
+            self.assignee.map(|a| a.to_string()).into(),
+            self.source.as_str().into(),
+            campaign.into(),
+        ]
+    }
 
     fn key(&self) -> String {
         self.lead_id.to_string()

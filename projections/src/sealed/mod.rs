@@ -135,11 +135,12 @@ pub trait SealedDocument: RecordView<Event: Send + Sync> + DeserializeOwned + Se
     fn columns(&self, keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)>;
     /// A table of counts per group of records (the table and its group columns), kept with
     /// the documents: each save moves a record from its old group to its new one, so that a
-    /// count never reads the records themselves.
+    /// count never reads the records themselves. The table has a text key `grp` (the group's
+    /// values together), the group columns and the count `n`.
     const TALLY: Option<(&'static str, &'static [&'static str])> = None;
 
     /// The record's group in the tally: one value per group column.
-    fn tally(&self) -> Vec<String> {
+    fn tally(&self, _keyring: &Keyring) -> Vec<Cell> {
         Vec::new()
     }
 
@@ -264,10 +265,10 @@ pub async fn apply<V: SealedDocument>(
         }
     }
     let mut views: HashMap<String, V> = load(keyring, tx, suffix, &ids).await?;
-    let before: HashMap<String, Vec<String>> = match V::TALLY {
+    let before: HashMap<String, Vec<Cell>> = match V::TALLY {
         Some(_) => views
             .iter()
-            .map(|(id, v)| (id.clone(), v.tally()))
+            .map(|(id, v)| (id.clone(), v.tally(keyring)))
             .collect(),
         None => HashMap::new(),
     };
@@ -301,40 +302,49 @@ pub async fn apply<V: SealedDocument>(
     let ordered: Vec<&V> = ids.iter().filter_map(|id| views.get(id)).collect();
     save(keyring, tx, suffix, &ordered).await?;
     if let Some((table, columns)) = V::TALLY {
-        let mut moves: BTreeMap<Vec<String>, i64> = BTreeMap::new();
+        let mut moves: BTreeMap<String, (Vec<Cell>, i64)> = BTreeMap::new();
+        let mut add = |group: Vec<Cell>, n: i64| {
+            moves.entry(format!("{group:?}")).or_insert((group, 0)).1 += n;
+        };
         for (id, v) in &views {
             if let Some(old) = before.get(id) {
-                *moves.entry(old.clone()).or_default() -= 1;
+                add(old.clone(), -1);
             }
-            *moves.entry(v.tally()).or_default() += 1;
+            add(v.tally(keyring), 1);
         }
-        moves.retain(|_, n| *n != 0);
+        moves.retain(|_, (_, n)| *n != 0);
         move_tallies(tx, &format!("{table}{suffix}"), columns, moves).await?;
     }
     Ok(())
 }
 
-/// Adds `moves` (a change of count per group) to the tally table `table`.
+/// Adds `moves` (by group key: the group's values and a change of count) to the tally table
+/// `table`.
 async fn move_tallies(
     tx: &mut Tx,
     table: &str,
     columns: &[&str],
-    moves: BTreeMap<Vec<String>, i64>,
+    moves: BTreeMap<String, (Vec<Cell>, i64)>,
 ) -> Result<(), ProjectionError> {
-    let moves: Vec<(Vec<String>, i64)> = moves.into_iter().collect();
+    let moves: Vec<(String, Vec<Cell>, i64)> =
+        moves.into_iter().map(|(k, (g, n))| (k, g, n)).collect();
     let names = columns.join(", ");
     for chunk in moves.chunks(CHUNK) {
         with_tx!(tx, t => {
-            let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO {table} ({names}, n) "));
-            qb.push_values(chunk, |mut b, (group, n)| {
-                for v in group {
-                    b.push_bind(v.clone());
+            let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO {table} (grp, {names}, n) "));
+            qb.push_values(chunk, |mut b, (key, group, n)| {
+                b.push_bind(key.clone());
+                for cell in group {
+                    match cell {
+                        Cell::Text(v) => b.push_bind(v.clone()),
+                        Cell::Int(v) => b.push_bind(*v),
+                        Cell::Bool(v) => b.push_bind(*v),
+                        Cell::Time(v) => b.push_bind(*v),
+                    };
                 }
                 b.push_bind(*n);
             });
-            qb.push(format!(
-                " ON CONFLICT ({names}) DO UPDATE SET n = {table}.n + excluded.n"
-            ));
+            qb.push(format!(" ON CONFLICT (grp) DO UPDATE SET n = {table}.n + excluded.n"));
             qb.build().execute(&mut **t).await?;
         });
     }
