@@ -35,8 +35,9 @@ CREATE TABLE IF NOT EXISTS sales_leads{s}
 -- The leads captured in a period, grouped and filtered from this index alone.
 CREATE INDEX IF NOT EXISTS sales_leads{s}_created_{g} ON sales_leads{s} (created_at, merged, assignee, source, campaign_index, furthest, first_response_at, response_secs, lead_id, client_id);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_assignee_{g} ON sales_leads{s} (assignee, created_at);
-CREATE INDEX IF NOT EXISTS sales_leads{s}_campaign_{g} ON sales_leads{s} (campaign_index);
-CREATE INDEX IF NOT EXISTS sales_leads{s}_reason_{g} ON sales_leads{s} (lost_reason_index);
+-- A campaign or a reason named by the first readable lead that gives it, found in order here.
+CREATE INDEX IF NOT EXISTS sales_leads{s}_campaign_{g} ON sales_leads{s} (campaign_index, erased, restricted, lead_id, assignee);
+CREATE INDEX IF NOT EXISTS sales_leads{s}_reason_{g} ON sales_leads{s} (lost_reason_index, erased, restricted, lead_id, assignee);
 
 -- The pipeline now: leads counted by status and what the report filters by, kept with each
 -- save (`grp`: the values together), never counted from the leads themselves.

@@ -121,13 +121,19 @@ impl Period {
         if !wrong.is_empty() {
             return Err(wrong);
         }
+        let given_to = to.is_some();
         let to = to.unwrap_or(today);
         let from = from.unwrap_or_else(|| to.with_day(1).expect("the first of a month"));
         if to < from {
-            wrong.push(crate::problem::FieldError::new(
-                "to",
-                "must not be before from",
-            ));
+            // Name the day that was given: `to` when both were, else the one asked for.
+            wrong.push(if given_to {
+                crate::problem::FieldError::new("to", "must not be before from")
+            } else {
+                crate::problem::FieldError::new(
+                    "from",
+                    format!("must not be after to (today, {to}, when not given)"),
+                )
+            });
         } else if (to - from).num_days() >= MAX_DAYS {
             wrong.push(crate::problem::FieldError::new(
                 "to",
@@ -452,5 +458,45 @@ impl ReportsApi {
             .investments_report(&auth.0, branch.0, from.0, to.0)
             .await?;
         Ok(InvestmentReportResponse::of(req, out)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("a day")
+    }
+
+    #[test]
+    fn a_period_defaults_to_this_month_and_names_the_wrong_day() {
+        let today = day(2026, 12, 2);
+        let p = Period::of(None, None, today).expect("this month");
+        assert_eq!((p.from, p.to), (day(2026, 12, 1), today));
+        assert_eq!(p.previous().to, day(2026, 11, 30));
+        let fields = |r: Result<Period, Vec<crate::problem::FieldError>>| -> Vec<String> {
+            r.expect_err("refused")
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        // A `from` after today, with no `to`: the `from` is what is wrong.
+        assert_eq!(
+            fields(Period::of(Some(day(2027, 1, 1)), None, today)),
+            ["from"]
+        );
+        assert_eq!(
+            fields(Period::of(
+                Some(day(2026, 6, 2)),
+                Some(day(2026, 6, 1)),
+                today
+            )),
+            ["to"]
+        );
+        assert_eq!(
+            fields(Period::of(Some(day(1999, 1, 1)), None, today)),
+            ["from"]
+        );
     }
 }

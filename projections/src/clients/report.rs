@@ -126,8 +126,12 @@ pub async fn client_report(
                   WHERE t.client_id = c.client_id AND {in_force}) AS last_trade
            FROM clients c{open}"
     );
+    // Grouped by an expression, not the bare column: a bare one lets SQLite's planner take an
+    // index ordered by it that does not cover the rest, and read every client's row.
     let dimension = |name: &str, column: &str| {
-        format!("SELECT '{name}', {column}, COUNT(*) FROM clients{open} GROUP BY {column}")
+        format!(
+            "SELECT '{name}', COALESCE({column}, 'unknown'), COUNT(*) FROM clients{open} GROUP BY 2"
+        )
     };
     let groups_sql = [
         dimension("age", "birth_year"),
