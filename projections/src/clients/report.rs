@@ -141,14 +141,12 @@ pub async fn client_report(
         dimension("income", "income"),
         dimension("segment", "segment"),
         dimension("status", "status"),
+        // Trading frequency and last activity in one pass over the clients: `traded|day`.
         format!(
-            "SELECT 'traded', CASE WHEN traded = 0 THEN '0' WHEN traded <= 2 THEN '1-2'
-                                   WHEN traded <= 10 THEN '3-10' ELSE '11+' END, COUNT(*)
-               FROM ({per_client}) pc GROUP BY 2"
-        ),
-        format!(
-            "SELECT 'active_on', CASE WHEN last_trade > activity_on THEN last_trade
-                                      ELSE activity_on END, COUNT(*)
+            "SELECT 'traded_active', CASE WHEN traded = 0 THEN '0' WHEN traded <= 2 THEN '1-2'
+                                          WHEN traded <= 10 THEN '3-10' ELSE '11+' END
+                    || '|' || CASE WHEN last_trade > activity_on THEN last_trade
+                                   ELSE activity_on END, COUNT(*)
                FROM ({per_client}) pc GROUP BY 2"
         ),
     ]
@@ -168,11 +166,12 @@ pub async fn client_report(
     let onboarded = |s: &str, e: &str| {
         format!("(SELECT COUNT(*) FROM clients{open} AND created_at >= {s} AND created_at < {e})")
     };
+    // Each trade's client looked up (the clients' columns are unqualified: they name `clients`).
     let trades = |f: &str, t: &str, what: &str| {
         format!(
             "(SELECT {what} FROM portfolio_trades t
                WHERE {in_force} AND t.trade_date >= {f} AND t.trade_date <= {t}
-                 AND t.client_id IN (SELECT client_id FROM clients{open}))"
+                 AND EXISTS (SELECT 1 FROM clients{open} AND client_id = t.client_id))"
         )
     };
     let totals_sql = format!(
@@ -237,10 +236,14 @@ pub async fn client_report(
             Some(&["retail", "affluent", "hni", "ultra_hni"]),
         ),
         by_status: counted("status", &same, Some(&["active", "inactive", "suspended"])),
-        trading_frequency: counted("traded", &same, Some(&["0", "1-2", "3-10", "11+"])),
+        trading_frequency: counted(
+            "traded_active",
+            &|k| k.split('|').next().unwrap_or_default().to_string(),
+            Some(&["0", "1-2", "3-10", "11+"]),
+        ),
         days_since_activity: counted(
-            "active_on",
-            &idle,
+            "traded_active",
+            &|k| idle(k.split('|').nth(1).unwrap_or_default()),
             Some(&["0-30", "31-90", "91-180", "181-365", "366+"]),
         ),
         trades: (totals.2, totals.3),
