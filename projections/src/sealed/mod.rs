@@ -106,6 +106,19 @@ impl From<Option<DateTime<Utc>>> for Cell {
     }
 }
 
+/// Binds a [`Cell`] as the next value of a row being built (`b`: a query builder's separated
+/// values, on either store).
+macro_rules! push_cell {
+    ($b:expr, $cell:expr) => {
+        match $cell {
+            Cell::Text(v) => $b.push_bind(v.clone()),
+            Cell::Int(v) => $b.push_bind(*v),
+            Cell::Bool(v) => $b.push_bind(*v),
+            Cell::Time(v) => $b.push_bind(*v),
+        }
+    };
+}
+
 /// A read model of one row per record: the record's whole view as a document whose personal
 /// fields are sealed with the subject's key, next to the columns lists filter and sort on
 /// (blind indexes instead of personal values). A record kind joins by implementing this on
@@ -335,12 +348,7 @@ async fn move_tallies(
             qb.push_values(chunk, |mut b, (key, group, n)| {
                 b.push_bind(key.clone());
                 for cell in group {
-                    match cell {
-                        Cell::Text(v) => b.push_bind(v.clone()),
-                        Cell::Int(v) => b.push_bind(*v),
-                        Cell::Bool(v) => b.push_bind(*v),
-                        Cell::Time(v) => b.push_bind(*v),
-                    };
+                    push_cell!(b, cell);
                 }
                 b.push_bind(*n);
             });
@@ -348,11 +356,20 @@ async fn move_tallies(
             qb.build().execute(&mut **t).await?;
         });
     }
-    if !moves.is_empty() {
-        // An emptied group goes, as a rebuild would never have written it.
-        let sql = format!("DELETE FROM {table} WHERE n = 0");
+    // A group emptied by these moves goes, as a rebuild would never have written it.
+    let lowered: Vec<&str> = moves
+        .iter()
+        .filter(|(_, _, n)| *n < 0)
+        .map(|(k, _, _)| k.as_str())
+        .collect();
+    if !lowered.is_empty() {
+        let sql = format!(
+            "DELETE FROM {table} WHERE n = 0 AND {}",
+            crate::schema::member_of(tx, "grp", 1)
+        );
+        let list = serde_json::to_string(&lowered).expect("keys serialize");
         with_tx!(tx, t => {
-            sqlx::query(&sql).execute(&mut **t).await?;
+            sqlx::query(&sql).bind(&list).execute(&mut **t).await?;
         });
     }
     Ok(())
@@ -448,12 +465,7 @@ async fn save<V: SealedDocument>(
             qb.push_values(&rows, |mut b, (key, columns, doc, _)| {
                 b.push_bind(key.clone());
                 for (_, cell) in columns {
-                    match cell {
-                        Cell::Text(v) => b.push_bind(v.clone()),
-                        Cell::Int(v) => b.push_bind(*v),
-                        Cell::Bool(v) => b.push_bind(*v),
-                        Cell::Time(v) => b.push_bind(*v),
-                    };
+                    push_cell!(b, cell);
                 }
                 b.push_bind(doc.clone());
             });
