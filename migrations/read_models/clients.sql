@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS clients{s}
     -- Closed and not yet erased, or erased with its key possibly still present: the retention
     -- run looks at these.
     retention_watch      boolean NOT NULL,
+    -- The keys of the `clients_counts` groups the client was last counted in.
+    tally_groups         text,
     version              bigint  NOT NULL,
     doc                  {json}  NOT NULL
 );
@@ -52,6 +54,21 @@ CREATE INDEX IF NOT EXISTS clients{s}_segment_{g} ON clients{s} (segment, create
 CREATE INDEX IF NOT EXISTS clients{s}_restricted_{g} ON clients{s} (restricted);
 -- The client report: every distribution counted from this index alone, never the documents.
 CREATE INDEX IF NOT EXISTS clients{s}_report_{g} ON clients{s} (status, branch, relationship_manager, birth_year, state, city, occupation, income, segment, activity_on, created_at, client_id);
+
+-- The client report's distributions, kept with each save: clients counted per value of each
+-- dimension (age is counted by birth year) with what the report filters by (`grp`: the values
+-- together), never counted from the clients themselves.
+CREATE TABLE IF NOT EXISTS clients_counts{s}
+(
+    grp                  text PRIMARY KEY,
+    -- age, state, city, occupation, income, segment or status
+    dimension            text    NOT NULL,
+    value                text,
+    status               text    NOT NULL,
+    branch               text    NOT NULL,
+    relationship_manager text,
+    n                    bigint  NOT NULL
+);
 
 -- The clients' open follow-ups (of people not erased), with the client's branch and manager
 -- for scoping; what they say is in the client's document.

@@ -15,6 +15,11 @@ CREATE TABLE IF NOT EXISTS sales_leads{s}
     status            text    NOT NULL,
     -- The furthest funnel stage reached: 0 new, 1 contacted, 2 qualified, 3 converted.
     furthest          bigint  NOT NULL,
+    -- When the lead first reached contacted, qualified and converted (or a stage beyond): its
+    -- furthest stage at a past moment is the last of these by then.
+    reached_contacted_at {ts},
+    reached_qualified_at {ts},
+    reached_converted_at {ts},
     first_response_at {ts},
     -- Whole seconds from captured to the first response.
     response_secs     bigint,
@@ -29,11 +34,13 @@ CREATE TABLE IF NOT EXISTS sales_leads{s}
     -- Erasure asked for and waiting: its free text names no report row.
     restricted        boolean NOT NULL,
     erased            boolean NOT NULL,
+    -- The keys of the `sales_counts` groups the lead was last counted in.
+    tally_groups      text,
     version           bigint  NOT NULL,
     doc               {json}  NOT NULL
 );
 -- The leads captured in a period, grouped and filtered from this index alone.
-CREATE INDEX IF NOT EXISTS sales_leads{s}_created_{g} ON sales_leads{s} (created_at, merged, assignee, source, campaign_index, furthest, first_response_at, response_secs, lead_id, client_id);
+CREATE INDEX IF NOT EXISTS sales_leads{s}_created_{g} ON sales_leads{s} (created_at, merged, assignee, source, campaign_index, furthest, first_response_at, response_secs, lead_id, client_id, reached_contacted_at, reached_qualified_at, reached_converted_at);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_assignee_{g} ON sales_leads{s} (assignee, created_at);
 -- A campaign or a reason named by the first readable lead that gives it, found in order here.
 CREATE INDEX IF NOT EXISTS sales_leads{s}_campaign_{g} ON sales_leads{s} (campaign_index, erased, restricted, lead_id, assignee);
@@ -74,9 +81,10 @@ CREATE TABLE IF NOT EXISTS sales_stages{s}
     PRIMARY KEY (lead_id, seq)
 );
 -- Each part of the report counted from one index alone: the stages entered in a period
--- (conversions, losses and their reasons); the stays that ended in a period (time in stage),
--- or had not ended at a moment (the pipeline then: `left_at` is null while in the stage).
-CREATE INDEX IF NOT EXISTS sales_stages{s}_entered_{g} ON sales_stages{s} (entered_at, stage, merged, assignee, source, campaign_index, lead_status, lost_reason_index);
+-- (conversions, losses and their reasons) or since a moment and still open (`left_at` is null
+-- while in the stage); the stays that ended in a period (time in stage) or since a moment
+-- (those two give the pipeline at that moment from the pipeline now).
+CREATE INDEX IF NOT EXISTS sales_stages{s}_entered_{g} ON sales_stages{s} (entered_at, stage, merged, assignee, source, campaign_index, lead_status, lost_reason_index, archived, left_at);
 CREATE INDEX IF NOT EXISTS sales_stages{s}_left_{g} ON sales_stages{s} (left_at, stage, merged, archived, assignee, source, campaign_index, entered_at, secs);
 
 CREATE TABLE IF NOT EXISTS sales_follow_ups{s}

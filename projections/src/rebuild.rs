@@ -146,7 +146,8 @@ fn projection_key(table: &str) -> &'static str {
         "lead_follow_ups" => "follow_up_id",
         "lead_search" | "lead_near" => "lead_id, token",
         "client_follow_ups" => "follow_up_id",
-        "lead_counts" | "sales_counts" => "grp",
+        t if t.ends_with("_counts") => "grp",
+        "clients" => "client_id",
         _ => "lead_id",
     }
 }

@@ -119,29 +119,32 @@ impl ReportsApi {
                 end,
             }
         };
-        let now_r = projections::clients::report::client_report(
-            db,
-            &scope,
-            branch.as_deref(),
-            (days(period), days(previous)),
-            today,
-        )
-        .await
-        .map_err(ApiError::internal)?;
+        // The distributions and the investments at once.
+        let (now_r, investments) = futures::try_join!(
+            async {
+                projections::clients::report::client_report(
+                    db,
+                    &scope,
+                    branch.as_deref(),
+                    (days(period), days(previous)),
+                    today,
+                )
+                .await
+                .map_err(ApiError::internal)
+            },
+            self.investments_report(
+                principal,
+                branch.clone(),
+                Some(period.from),
+                Some(period.to),
+            ),
+        )?;
         let h = super::headline;
         let headline = vec![
             h("clients_onboarded", now_r.onboarded.0, now_r.onboarded.1),
             h("trades", now_r.trades.0, now_r.trades.1),
             h("traders", now_r.traders.0, now_r.traders.1),
         ];
-        let investments = self
-            .investments_report(
-                principal,
-                branch.clone(),
-                Some(period.from),
-                Some(period.to),
-            )
-            .await?;
         Ok(ClientReportOut {
             generated_at: now,
             position,

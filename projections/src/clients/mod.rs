@@ -13,7 +13,7 @@ use store::EventMetadata;
 
 pub use view::{ClientFollowUpView, ClientPrivacy, ClientView, DocumentView, PERSONAL};
 
-use crate::sealed::{Cell, SealedDocument, SealedProjection};
+use crate::sealed::{cell, Cell, SealedDocument, SealedProjection};
 use crate::{with_tx, ProjectionError, StoredEvent, Tx};
 use futures::future::BoxFuture;
 
@@ -45,10 +45,37 @@ impl SealedDocument for ClientView {
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
     // 6: the report's distribution columns (birth year, state, city, occupation, income).
-    // 7: the report's covering index.
-    const VERSION: i64 = 7;
+    // 7: the report's covering index. 8: the distributions counted as clients are saved.
+    const VERSION: i64 = 8;
     const DDL: &'static str = include_str!("../../../migrations/read_models/clients.sql");
-    const TABLES: &'static [&'static str] = &["clients", "client_follow_ups"];
+    const TABLES: &'static [&'static str] = &["clients", "client_follow_ups", "clients_counts"];
+    const TALLY: Option<(&'static str, &'static [&'static str])> = Some((
+        "clients_counts",
+        &[
+            "dimension",
+            "value",
+            "status",
+            "branch",
+            "relationship_manager",
+        ],
+    ));
+
+    /// A group per dimension of the client report, from the saved columns (emptied once the
+    /// person is erased).
+    fn tallies(&self, columns: &[(&'static str, Cell)]) -> Vec<Vec<Cell>> {
+        report::DIMENSIONS
+            .iter()
+            .map(|(dimension, column)| {
+                vec![
+                    (*dimension).into(),
+                    cell(columns, column),
+                    cell(columns, "status"),
+                    cell(columns, "branch"),
+                    cell(columns, "relationship_manager"),
+                ]
+            })
+            .collect()
+    }
 
     fn key(&self) -> String {
         self.client_id.to_string()

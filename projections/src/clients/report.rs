@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use store::{with_db, Db};
+use store::Db;
 
 use super::query::{push_scope, ClientScope};
-use crate::leads::query::{bind_all, Bind, Sql};
+use crate::leads::query::{fetch_rows, Bind, Sql};
 use crate::ProjectionError;
 
 /// Counts by key, most first (ties by key).
@@ -46,6 +46,18 @@ pub struct Days {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
+
+/// The dimensions the report counts clients by, and the saved column each is counted from
+/// (ages from the birth year).
+pub const DIMENSIONS: [(&str, &str); 7] = [
+    ("age", "birth_year"),
+    ("state", "state"),
+    ("city", "city"),
+    ("occupation", "occupation"),
+    ("income", "income"),
+    ("segment", "segment"),
+    ("status", "status"),
+];
 
 /// The age bands the report counts.
 pub const AGE_BANDS: [(&str, u32, u32); 6] = [
@@ -111,6 +123,12 @@ pub async fn client_report(
     }
     sql.and("status NOT IN ('closed', 'erased')".into());
     let open = sql.where_clause();
+    // The distributions, from their counts.
+    let counts_sql = format!(
+        "SELECT dimension, COALESCE(value, 'unknown'), CAST(SUM(n) AS bigint)
+           FROM clients_counts{open} GROUP BY 1, 2"
+    );
+    let counts_binds = sql.binds.clone();
     let in_force = "t.status = 'in_force'";
     // Each client's trades in the period, and its last activity (a trade or else).
     let (f, t) = (
@@ -126,32 +144,15 @@ pub async fn client_report(
                   WHERE t.client_id = c.client_id AND {in_force}) AS last_trade
            FROM clients c{open}"
     );
-    // Grouped by an expression, not the bare column: a bare one lets SQLite's planner take an
-    // index ordered by it that does not cover the rest, and read every client's row.
-    let dimension = |name: &str, column: &str| {
-        format!(
-            "SELECT '{name}', COALESCE({column}, 'unknown'), COUNT(*) FROM clients{open} GROUP BY 2"
-        )
-    };
-    let groups_sql = [
-        dimension("age", "birth_year"),
-        dimension("state", "state"),
-        dimension("city", "city"),
-        dimension("occupation", "occupation"),
-        dimension("income", "income"),
-        dimension("segment", "segment"),
-        dimension("status", "status"),
-        // Trading frequency and last activity in one pass over the clients: `traded|day`.
-        format!(
-            "SELECT 'traded_active', CASE WHEN traded = 0 THEN '0' WHEN traded <= 2 THEN '1-2'
-                                          WHEN traded <= 10 THEN '3-10' ELSE '11+' END
-                    || '|' || CASE WHEN last_trade > activity_on THEN last_trade
-                                   ELSE activity_on END, COUNT(*)
-               FROM ({per_client}) pc GROUP BY 2"
-        ),
-    ]
-    .join(" UNION ALL ");
-    let groups_binds = sql.binds.clone();
+    // Trading frequency and last activity in one pass over the clients (`traded|day`).
+    let traded_sql = format!(
+        "SELECT 'traded_active', CASE WHEN traded = 0 THEN '0' WHEN traded <= 2 THEN '1-2'
+                                      WHEN traded <= 10 THEN '3-10' ELSE '11+' END
+                || '|' || CASE WHEN last_trade > activity_on THEN last_trade
+                               ELSE activity_on END, COUNT(*)
+           FROM ({per_client}) pc GROUP BY 2"
+    );
+    let traded_binds = sql.binds.clone();
     // Onboarded, trades and traders in each period.
     let (s0, e0, s1, e1) = (
         sql.bind(Bind::Time(period.start)),
@@ -183,13 +184,16 @@ pub async fn client_report(
         trades(&f, &t, "COUNT(DISTINCT t.client_id)"),
         trades(&f1, &t1, "COUNT(DISTINCT t.client_id)"),
     );
-    let (groups, totals) = with_db!(db, pool => {
-        let groups: Vec<(String, Option<String>, i64)> =
-            bind_all!(sqlx::query_as(&groups_sql), &groups_binds).fetch_all(pool).await?;
-        let totals: (i64, i64, i64, i64, i64, i64) =
-            bind_all!(sqlx::query_as(&totals_sql), &sql.binds).fetch_one(pool).await?;
-        (groups, totals)
-    });
+    // The three at once, each on its own connection.
+    type Group = (String, Option<String>, i64);
+    type Totals = (i64, i64, i64, i64, i64, i64);
+    let (mut groups, traded, totals) = futures::try_join!(
+        fetch_rows::<Group>(db, &counts_sql, &counts_binds),
+        fetch_rows::<Group>(db, &traded_sql, &traded_binds),
+        fetch_rows::<Totals>(db, &totals_sql, &sql.binds),
+    )?;
+    groups.extend(traded);
+    let totals = totals.first().copied().unwrap_or_default();
     let of = |name: &str| -> Vec<(String, i64)> {
         groups
             .iter()

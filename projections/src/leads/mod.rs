@@ -35,8 +35,8 @@ impl SealedDocument for LeadView {
     // 5: marketing channels. 6: list indexes led by `archived` (counts from the index), and
     // search words in their own table.
     // 9: covering indexes for the dashboards' counts. 10: leads counted by status and holder
-    // as they are saved; open follow-ups by due time.
-    const VERSION: i64 = 10;
+    // as they are saved; open follow-ups by due time. 11: the groups each lead was counted in.
+    const VERSION: i64 = 11;
     const DDL: &'static str = include_str!("../../../migrations/read_models/leads.sql");
     const TABLES: &'static [&'static str] = &[
         "leads",
@@ -48,13 +48,13 @@ impl SealedDocument for LeadView {
     const TALLY: Option<(&'static str, &'static [&'static str])> =
         Some(("lead_counts", &["status", "archived", "erased", "assignee"]));
 
-    fn tally(&self, _keyring: &Keyring) -> Vec<Cell> {
-        vec![
+    fn tallies(&self, _columns: &[(&'static str, Cell)]) -> Vec<Vec<Cell>> {
+        vec![vec![
             self.status.as_str().into(),
             (!self.listed()).into(),
             self.erased().into(),
             self.assignee.map(|a| a.to_string()).into(),
-        ]
+        ]]
     }
 
     fn key(&self) -> String {

@@ -179,6 +179,33 @@ macro_rules! bind_all {
 }
 pub(crate) use bind_all;
 
+/// A row a statement answers on either store.
+pub(crate) trait Row:
+    Send
+    + Unpin
+    + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+{
+}
+
+impl<T> Row for T where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+{
+}
+
+/// The rows `sql` answers with `binds`, on either store: statements of one answer awaited
+/// together run side by side, each on its own connection.
+pub(crate) async fn fetch_rows<T: Row>(
+    db: &Db,
+    sql: &str,
+    binds: &[Bind],
+) -> Result<Vec<T>, sqlx::Error> {
+    with_db!(db, pool => bind_all!(sqlx::query_as::<_, T>(sql), binds).fetch_all(pool).await)
+}
+
 fn encode_cursor(value: Value, id: &str) -> String {
     hex::encode(serde_json::to_vec(&(value, id)).expect("cursor serializes"))
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::report::{SalesFilter, Sections};
 use super::{normalised, SalesView};
-use crate::leads::query::{bind_all, push_visible_on, Bind, Sql};
+use crate::leads::query::{bind_all, fetch_rows, push_visible_on, Bind, Row, Sql};
 use crate::ProjectionError;
 
 /// The funnel's order; a lead that reached a stage passed the ones before it.
@@ -76,16 +76,6 @@ pub(super) enum Period {
     Previous,
 }
 
-impl Period {
-    fn of(key: &str) -> Self {
-        if key == "current" {
-            Period::Current
-        } else {
-            Period::Previous
-        }
-    }
-}
-
 /// Leads captured in the current period with the same source, campaign, holder and furthest
 /// stage.
 pub(super) struct Cohort {
@@ -125,8 +115,10 @@ pub(super) struct Facts {
     pub(super) response: HashMap<Period, Spread>,
     /// … and of each holder's leads captured in the current period.
     pub(super) response_by_agent: HashMap<Option<Uuid>, Spread>,
-    /// Stages entered in each period (converted and lost), by the lead's holder.
-    pub(super) entered: Vec<(Period, LeadStatus, Option<Uuid>, i64)>,
+    /// Stages entered in the current period (converted and lost), by the lead's holder …
+    pub(super) entered: Vec<(LeadStatus, Option<Uuid>, i64)>,
+    /// … and in the previous one.
+    pub(super) entered_before: HashMap<LeadStatus, i64>,
     /// Stays in new, contacted and qualified that ended in the current period.
     pub(super) stage_time: HashMap<LeadStatus, Spread>,
     /// Leads lost in the current period and still lost, by their reason's blind index.
@@ -169,10 +161,6 @@ impl Spread {
     }
 }
 
-/// The funnel rank of a stage column, in SQL.
-const RANK: &str =
-    "CASE {c} WHEN 'contacted' THEN 1 WHEN 'qualified' THEN 2 WHEN 'converted' THEN 3 ELSE 0 END";
-
 /// A statement over the shared conditions plus its own.
 struct Part {
     sql: Sql,
@@ -203,94 +191,85 @@ pub(super) async fn load(
     at: DateTime<Utc>,
 ) -> Result<Facts, ProjectionError> {
     let base = lead_conditions(f, keyring);
-    let span_end = current.end.max(previous.end);
+    let whole = f.sections == Sections::Whole;
+    // Each period is counted by its own statements: grouped by an expression naming the
+    // period, SQLite sorts every row of both.
+    let within = |column: &str, w: Window| {
+        let mut p = Part::new(&base);
+        let (s, e) = (p.time(w.start), p.time(w.end));
+        p.sql.and(format!("{column} >= {s} AND {column} < {e}"));
+        p
+    };
 
-    // The leads captured in the current period by source, campaign, holder and the furthest
-    // stage reached by `at`; those of the previous period, and how many of them converted.
-    let mut p = Part::new(&base);
-    let (s, e, c) = (
-        p.time(previous.start),
-        p.time(span_end),
-        p.time(current.start),
-    );
-    p.sql
-        .and(format!("x.created_at >= {s} AND x.created_at < {e}"));
+    // The leads captured in a period: `select` over the furthest stage reached by `at` and the
+    // seconds to the first response of those answered by `at`.
     let furthest = if f.present {
-        "x.furthest".to_string()
+        "x.furthest"
     } else {
-        let t = p.time(at);
-        format!(
-            "COALESCE((SELECT MAX({}) FROM sales_stages st
-                        WHERE st.lead_id = x.lead_id AND st.entered_at <= {t}), 0)",
-            RANK.replace("{c}", "st.stage")
+        "CASE WHEN x.reached_converted_at <= {at} THEN 3 WHEN x.reached_qualified_at <= {at} THEN 2
+              WHEN x.reached_contacted_at <= {at} THEN 1 ELSE 0 END"
+    };
+    let secs = listed(
+        db,
+        "CASE WHEN x.first_response_at <= {at} THEN x.response_secs END",
+    );
+    let captured = |w: Window, select: &str, rest: &str| {
+        let mut p = within("x.created_at", w);
+        let sql = format!("SELECT {select} FROM sales_leads x{}{rest}", p.sql.where_clause())
+            .replace("{furthest}", furthest)
+            .replace("{secs}", &secs);
+        // `at` bound only where named: Postgres refuses a parameter a statement does not use.
+        let sql = match sql.contains("{at}") {
+            true => sql.replace("{at}", &p.time(at)),
+            false => sql,
+        };
+        (sql, p.sql.binds)
+    };
+    // In the current period by source, campaign, holder and furthest stage; in the previous
+    // one, how many and how many of them converted.
+    let (cohort_sql, cohort_binds) = captured(
+        current,
+        "x.source, x.campaign_index, x.assignee, CAST({furthest} AS bigint), COUNT(*), {secs}",
+        " GROUP BY 1, 2, 3, 4",
+    );
+    let (previous_sql, previous_binds) = captured(
+        previous,
+        "COUNT(*), CAST(COALESCE(SUM(CASE WHEN {furthest} = 3 THEN 1 ELSE 0 END), 0) AS bigint),
+         {secs}",
+        "",
+    );
+    // What the current period's converted leads brought: their clients' holdings at cost.
+    let (invested_sql, invested_binds) = captured(
+        current,
+        "x.source, x.campaign_index,
+         (SELECT pf.invested FROM portfolios pf WHERE pf.client_id = x.client_id)",
+        " AND {furthest} = 3",
+    );
+
+    // Conversions and losses: in the current period by holder, and of the losses those still
+    // lost by their reason's blind index; in the previous one, how many.
+    let entered = |w: Window, select: &str, group: &str| {
+        let mut p = within("x.entered_at", w);
+        p.sql.and("x.stage IN ('converted', 'lost')".into());
+        (
+            format!(
+                "SELECT {select} FROM sales_stages x{} GROUP BY {group}",
+                p.sql.where_clause()
+            ),
+            p.sql.binds,
         )
     };
-    let previous_sql = format!(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN {furthest} = 3 THEN 1 ELSE 0 END), 0) AS bigint)
-           FROM sales_leads x{} AND x.created_at < {c}",
-        p.sql.where_clause()
+    let still_lost = "x.stage = 'lost' AND x.lead_status = 'lost'";
+    let (entered_sql, entered_binds) = entered(
+        current,
+        &format!(
+            "x.stage, x.assignee, CAST(CASE WHEN {still_lost} THEN 1 ELSE 0 END AS bigint),
+             CASE WHEN {still_lost} THEN x.lost_reason_index END, COUNT(*)"
+        ),
+        "1, 2, 3, 4",
     );
-    let cohort_sql = format!(
-        "SELECT x.source, x.campaign_index, x.assignee, CAST({furthest} AS bigint), COUNT(*)
-           FROM sales_leads x{} AND x.created_at >= {c}
-          GROUP BY 1, 2, 3, 4",
-        p.sql.where_clause()
-    );
-    let cohort_binds = p.sql.binds.clone();
-
-    // What the current period's converted leads brought: their clients' holdings at cost.
-    let c2 = p.time(current.end);
-    p.sql
-        .and(format!("x.created_at >= {c} AND x.created_at < {c2}"));
-    p.sql.and(format!("{furthest} = 3"));
-    let invested_sql = format!(
-        "SELECT x.source, x.campaign_index, pf.invested
-           FROM sales_leads x JOIN portfolios pf ON pf.client_id = x.client_id{}",
-        p.sql.where_clause()
-    );
-    let invested_binds = p.sql.binds;
-
-    // Hours to the first response: by period, and by holder in the current period.
-    let mut p = Part::new(&base);
-    let (s, e, c, c2, t) = (
-        p.time(previous.start),
-        p.time(span_end),
-        p.time(current.start),
-        p.time(current.end),
-        p.time(at),
-    );
-    p.sql.and(format!(
-        "x.created_at >= {s} AND x.created_at < {e} AND x.first_response_at <= {t}"
-    ));
-    let w = p.sql.where_clause();
-    let secs = listed(db, "x.response_secs");
-    let response_sql = format!(
-        "SELECT CASE WHEN x.created_at >= {c} THEN 'current' ELSE 'previous' END, {secs}
-           FROM sales_leads x{w} GROUP BY 1
-         UNION ALL
-         SELECT COALESCE(x.assignee, '-'), {secs}
-           FROM sales_leads x{w} AND x.created_at >= {c} AND x.created_at < {c2} GROUP BY 1"
-    );
-    let response_binds = p.sql.binds;
-
-    // Conversions and losses in either period, by holder.
-    let mut p = Part::new(&base);
-    let (s, e, c) = (
-        p.time(previous.start),
-        p.time(span_end),
-        p.time(current.start),
-    );
-    p.sql.and(format!(
-        "x.entered_at >= {s} AND x.entered_at < {e} AND x.stage IN ('converted', 'lost')"
-    ));
-    let entered_sql = format!(
-        "SELECT CASE WHEN x.entered_at >= {c} THEN 'current' ELSE 'previous' END, x.stage,
-                x.assignee, COUNT(*)
-           FROM sales_stages x{}
-          GROUP BY 1, 2, 3",
-        p.sql.where_clause()
-    );
-    let entered_binds = p.sql.binds;
+    let (entered_before_sql, entered_before_binds) =
+        entered(previous, "x.stage, COUNT(*)", "1");
 
     // Time in each stage: the stays that ended in the current period.
     let mut p = Part::new(&base);
@@ -305,21 +284,10 @@ pub(super) async fn load(
     );
     let stage_time_binds = p.sql.binds;
 
-    // Lost reasons: leads lost in the current period and still lost.
-    let mut p = Part::new(&base);
-    let (c, c2) = (p.time(current.start), p.time(current.end));
-    p.sql.and(format!(
-        "x.entered_at >= {c} AND x.entered_at < {c2} AND x.stage = 'lost' AND x.lead_status = 'lost'"
-    ));
-    let reasons_sql = format!(
-        "SELECT x.lost_reason_index, COUNT(*) FROM sales_stages x{} GROUP BY 1",
-        p.sql.where_clause()
-    );
-    let reasons_binds = p.sql.binds;
-
     // Follow-ups closed in either period or open at one of their ends, by holder: completed
     // (and on time) in the current period, overdue at each period's end. Nothing closed
     // after `at` counts as closed.
+    let span_end = current.end.max(previous.end);
     let mut p = Part::new(&base);
     let (s, e, c, c2, pe, t) = (
         p.time(previous.start),
@@ -355,117 +323,99 @@ pub(super) async fn load(
     );
     let follow_ups_binds = p.sql.binds;
 
-    // Open leads by stage at `at`: for the present, each lead's status; for a moment past,
-    // the stays that spanned it.
+    // Open leads by stage at `at`: now, each lead's status as counted when saved; at a moment
+    // past, those less the stays entered since and still open, plus the stays that spanned
+    // the moment and have ended since (as cheap as what happened since, not as all before).
     let mut p = Part::new(&base);
     let no = p.sql.bind(Bind::Bool(false));
     p.sql.and(format!("x.archived = {no}"));
+    let open = "('new', 'contacted', 'qualified')";
+    let w = p.sql.where_clause();
+    let now = format!(
+        "SELECT x.status AS stage, CAST(SUM(x.n) AS bigint) AS n
+           FROM sales_counts x{w} AND x.status IN {open}
+          GROUP BY x.status"
+    );
+    // SQLite's planner is kept off the index by when stays were left for the stays entered
+    // since: every open stay has none.
+    let still_open = match db {
+        Db::Sqlite(_) => "+x.left_at IS NULL",
+        Db::Postgres(_) => "x.left_at IS NULL",
+    };
     let pipeline_sql = if f.present {
-        p.sql
-            .and("x.status IN ('new', 'contacted', 'qualified')".into());
-        format!(
-            "SELECT x.status, CAST(SUM(x.n) AS bigint) FROM sales_counts x{} GROUP BY x.status",
-            p.sql.where_clause()
-        )
+        now
     } else {
         let t = p.time(at);
-        // The stays not yet left at `t`, found by when they were left (SQLite's planner is
-        // kept off the index by entry time, which would read every stay before `t`).
-        let entered = match db {
-            Db::Sqlite(_) => "+x.entered_at",
-            Db::Postgres(_) => "x.entered_at",
-        };
-        p.sql.and(format!(
-            "x.stage IN ('new', 'contacted', 'qualified') AND {entered} <= {t}
-             AND (x.left_at IS NULL OR x.left_at > {t})"
-        ));
         format!(
-            "SELECT x.stage, COUNT(*) FROM sales_stages x{} GROUP BY x.stage",
-            p.sql.where_clause()
+            "SELECT stage, CAST(SUM(n) AS bigint) FROM (
+                 {now}
+                 UNION ALL
+                 SELECT x.stage, -COUNT(*) FROM sales_stages x{w} AND x.stage IN {open}
+                    AND x.entered_at > {t} AND {still_open} GROUP BY x.stage
+                 UNION ALL
+                 SELECT x.stage, COUNT(*) FROM sales_stages x{w} AND x.stage IN {open}
+                    AND x.left_at > {t} AND x.entered_at <= {t} GROUP BY x.stage
+             ) moved GROUP BY stage"
         )
     };
     let pipeline_binds = p.sql.binds;
 
-    type CohortRow = (String, Option<String>, Option<String>, i64, i64);
+    // Every part at once, each on its own connection; what the dashboards do not show is not
+    // asked for.
+    type CohortRow = (String, Option<String>, Option<String>, i64, i64, Option<String>);
+    type EnteredRow = (String, Option<String>, i64, Option<String>, i64);
     type SpreadRow = (String, Option<String>);
     type FollowUpRow = (Option<String>, i64, i64, i64, i64);
-    let whole = f.sections == Sections::Whole;
-    let (
-        previous_cohort,
-        cohort,
-        invested,
-        response,
-        entered,
-        stage_time,
-        reasons,
-        follow_ups,
-        pipeline,
-    ) = with_db!(db, pool => {
-        let previous: (i64, i64) =
-            bind_all!(sqlx::query_as(&previous_sql), &cohort_binds).fetch_one(pool).await?;
-        let cohort: Vec<CohortRow> =
-            bind_all!(sqlx::query_as(&cohort_sql), &cohort_binds).fetch_all(pool).await?;
-        let response: Vec<SpreadRow> =
-            bind_all!(sqlx::query_as(&response_sql), &response_binds).fetch_all(pool).await?;
-        let entered: Vec<(String, String, Option<String>, i64)> =
-            bind_all!(sqlx::query_as(&entered_sql), &entered_binds).fetch_all(pool).await?;
-        let follow_ups: Vec<FollowUpRow> =
-            bind_all!(sqlx::query_as(&follow_ups_sql), &follow_ups_binds).fetch_all(pool).await?;
-        let (mut invested, mut stage_time, mut reasons, mut pipeline) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        if whole {
-            invested = bind_all!(sqlx::query_as(&invested_sql), &invested_binds).fetch_all(pool).await?;
-            stage_time = bind_all!(sqlx::query_as(&stage_time_sql), &stage_time_binds).fetch_all(pool).await?;
-            reasons = bind_all!(sqlx::query_as(&reasons_sql), &reasons_binds).fetch_all(pool).await?;
-            pipeline = bind_all!(sqlx::query_as(&pipeline_sql), &pipeline_binds).fetch_all(pool).await?;
-        }
-        (previous, cohort, invested, response, entered, stage_time, reasons, follow_ups, pipeline)
-    });
-    let invested: Vec<(String, Option<String>, String)> = invested;
-    let stage_time: Vec<SpreadRow> = stage_time;
-    let reasons: Vec<(Option<String>, i64)> = reasons;
-    let pipeline: Vec<(String, i64)> = pipeline;
+    let (cohort, previous_cohort, invested, entered, entered_before, stage_time, follow_ups, pipeline) = futures::try_join!(
+        fetch_rows::<CohortRow>(db, &cohort_sql, &cohort_binds),
+        fetch_rows::<(i64, i64, Option<String>)>(db, &previous_sql, &previous_binds),
+        part::<(String, Option<String>, Option<String>)>(db, whole, &invested_sql, &invested_binds),
+        fetch_rows::<EnteredRow>(db, &entered_sql, &entered_binds),
+        fetch_rows::<(String, i64)>(db, &entered_before_sql, &entered_before_binds),
+        part::<SpreadRow>(db, whole, &stage_time_sql, &stage_time_binds),
+        fetch_rows::<FollowUpRow>(db, &follow_ups_sql, &follow_ups_binds),
+        part::<(String, i64)>(db, whole, &pipeline_sql, &pipeline_binds),
+    )?;
 
-    let cohorts = cohort
-        .into_iter()
-        .filter_map(|(source, campaign_index, assignee, furthest, leads)| {
-            Some(Cohort {
-                source: LeadSource::parse(&source)?,
+    let mut cohorts = Vec::new();
+    let mut responded = String::new();
+    let mut response_by_agent: HashMap<Option<Uuid>, String> = HashMap::new();
+    for (source, campaign_index, assignee, furthest, leads, listed) in cohort {
+        let assignee = uuid(assignee);
+        append(&mut responded, listed.as_deref());
+        append(
+            response_by_agent.entry(assignee).or_default(),
+            listed.as_deref(),
+        );
+        if let Some(source) = LeadSource::parse(&source) {
+            cohorts.push(Cohort {
+                source,
                 campaign_index,
-                assignee: uuid(assignee),
+                assignee,
                 furthest: furthest.clamp(0, 3) as usize,
                 leads,
-            })
-        })
-        .collect();
-    let mut response_by_agent = HashMap::new();
-    let mut by_period = HashMap::new();
-    for (k, listed) in response {
-        let s = Spread::of(listed.as_deref());
-        match k.as_str() {
-            "current" | "previous" => {
-                by_period.insert(Period::of(&k), s);
-            }
-            "-" => {
-                response_by_agent.insert(None, s);
-            }
-            agent => {
-                if let Ok(a) = Uuid::parse_str(agent) {
-                    response_by_agent.insert(Some(a), s);
-                }
-            }
+            });
         }
     }
+    let (captured_before, converted_before, responded_before) =
+        previous_cohort.into_iter().next().unwrap_or_default();
+    let response = HashMap::from([
+        (Period::Current, Spread::of(Some(&responded))),
+        (Period::Previous, Spread::of(responded_before.as_deref())),
+    ]);
+    let mut lost_reasons: HashMap<Option<String>, i64> = HashMap::new();
     let entered = entered
         .into_iter()
-        .filter_map(|(period, stage, assignee, n)| {
-            Some((
-                Period::of(&period),
-                LeadStatus::parse(&stage)?,
-                uuid(assignee),
-                n,
-            ))
+        .filter_map(|(stage, assignee, still_lost, reason, n)| {
+            if whole && still_lost == 1 {
+                *lost_reasons.entry(reason).or_default() += n;
+            }
+            Some((LeadStatus::parse(&stage)?, uuid(assignee), n))
         })
+        .collect();
+    let entered_before = entered_before
+        .into_iter()
+        .filter_map(|(stage, n)| Some((LeadStatus::parse(&stage)?, n)))
         .collect();
     let stage_time = stage_time
         .into_iter()
@@ -491,23 +441,51 @@ pub(super) async fn load(
             Some((
                 LeadSource::parse(&source)?,
                 campaign,
-                v.parse::<Decimal>().ok()?,
+                v?.parse::<Decimal>().ok()?,
             ))
         })
         .collect();
 
     Ok(Facts {
         cohorts,
-        previous_cohort,
-        response: by_period,
-        response_by_agent,
+        previous_cohort: (captured_before, converted_before),
+        response,
+        response_by_agent: response_by_agent
+            .into_iter()
+            .map(|(k, l)| (k, Spread::of(Some(&l))))
+            .collect(),
         entered,
+        entered_before,
         stage_time,
-        lost_reasons: reasons,
+        lost_reasons: lost_reasons.into_iter().collect(),
         follow_ups,
         invested,
         pipeline,
     })
+}
+
+/// `fetch_rows`, or nothing when the part is not `asked` for.
+async fn part<T: Row>(
+    db: &Db,
+    asked: bool,
+    sql: &str,
+    binds: &[Bind],
+) -> Result<Vec<T>, sqlx::Error> {
+    if asked {
+        fetch_rows(db, sql, binds).await
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// Adds the comma-separated values `more` to `list`.
+fn append(list: &mut String, more: Option<&str>) {
+    if let Some(more) = more.filter(|m| !m.is_empty()) {
+        if !list.is_empty() {
+            list.push(',');
+        }
+        list.push_str(more);
+    }
 }
 
 /// The text one readable lead gives for the blind index `index` in `column` (a campaign or a

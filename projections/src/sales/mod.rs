@@ -14,7 +14,7 @@ use store::privacy::Keyring;
 use store::EventMetadata;
 use uuid::Uuid;
 
-use crate::sealed::{Cell, SealedDocument, SealedProjection};
+use crate::sealed::{cell, Cell, SealedDocument, SealedProjection};
 use crate::{with_tx, ProjectionError, Tx};
 
 pub const NAME: &str = "sales";
@@ -89,6 +89,21 @@ impl SalesView {
             .filter_map(|s| facts::rank(s.stage))
             .max()
             .unwrap_or(0) as i64
+    }
+
+    /// When the lead first reached each funnel stage after `new` (contacted, qualified,
+    /// converted) or one beyond it: its furthest stage at a moment is the last reached by then.
+    fn reached(&self) -> [Option<DateTime<Utc>>; 3] {
+        let mut reached = [None; 3];
+        for s in &self.stages {
+            let rank = facts::rank(s.stage).unwrap_or(0);
+            for r in reached.iter_mut().take(rank) {
+                if r.is_none_or(|at| s.entered_at < at) {
+                    *r = Some(s.entered_at);
+                }
+            }
+        }
+        reached
     }
 
     /// The keyed blind indexes of its campaign and its lost reason (none once shredded).
@@ -289,6 +304,16 @@ impl crate::timeline::RecordView for SalesView {
     }
 }
 
+/// What the open pipeline is counted by (`sales_counts`).
+const COUNTED_BY: &[&str] = &[
+    "status",
+    "merged",
+    "archived",
+    "assignee",
+    "source",
+    "campaign_index",
+];
+
 impl SealedDocument for SalesView {
     const PROJECTION: &'static str = NAME;
     const TABLE: &'static str = "sales_leads";
@@ -297,7 +322,9 @@ impl SealedDocument for SalesView {
     // 2: the pipeline's covering index; archived and restricted leads.
     // 3: the furthest stage; stages and follow-ups carry what the report filters and groups
     // by, so that each part of the report is counted from one covering index.
-    const VERSION: i64 = 3;
+    // 4: when each funnel stage was first reached (the furthest stage at a past moment); the
+    // groups each lead was counted in.
+    const VERSION: i64 = 4;
     const DDL: &'static str = include_str!("../../../migrations/read_models/sales.sql");
     const TABLES: &'static [&'static str] = &[
         "sales_leads",
@@ -305,28 +332,12 @@ impl SealedDocument for SalesView {
         "sales_follow_ups",
         "sales_counts",
     ];
-    const TALLY: Option<(&'static str, &'static [&'static str])> = Some((
-        "sales_counts",
-        &[
-            "status",
-            "merged",
-            "archived",
-            "assignee",
-            "source",
-            "campaign_index",
-        ],
-    ));
+    const TALLY: Option<(&'static str, &'static [&'static str])> =
+        Some(("sales_counts", COUNTED_BY));
 
-    fn tally(&self, keyring: &Keyring) -> Vec<Cell> {
-        let (campaign, _) = self.indexes(keyring, self.erased);
-        vec![
-            self.status.as_str().into(),
-            self.merged.into(),
-            self.archived.into(),
-            self.assignee.map(|a| a.to_string()).into(),
-            self.source.as_str().into(),
-            campaign.into(),
-        ]
+    /// Counted by the saved columns of the same names.
+    fn tallies(&self, columns: &[(&'static str, Cell)]) -> Vec<Vec<Cell>> {
+        vec![COUNTED_BY.iter().map(|c| cell(columns, c)).collect()]
     }
 
     fn key(&self) -> String {
@@ -343,6 +354,7 @@ impl SealedDocument for SalesView {
 
     fn columns(&self, keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)> {
         let (campaign, reason) = self.indexes(keyring, shredded);
+        let [contacted, qualified, converted] = self.reached();
         vec![
             ("source", self.source.as_str().into()),
             ("campaign_index", campaign.into()),
@@ -350,6 +362,9 @@ impl SealedDocument for SalesView {
             ("created_at", self.created_at.into()),
             ("status", self.status.as_str().into()),
             ("furthest", self.furthest().into()),
+            ("reached_contacted_at", contacted.into()),
+            ("reached_qualified_at", qualified.into()),
+            ("reached_converted_at", converted.into()),
             ("first_response_at", self.first_response_at.into()),
             (
                 "response_secs",

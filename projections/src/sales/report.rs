@@ -140,6 +140,7 @@ pub async fn sales_report(
         response,
         response_by_agent,
         entered,
+        entered_before,
         stage_time,
         lost_reasons: reasons,
         follow_ups,
@@ -163,12 +164,18 @@ pub async fn sales_report(
         Period::Current => reached(converted),
         Period::Previous => previous_cohort.1,
     };
-    let entered_in = |p: Period, stage: LeadStatus, who: Option<Option<Uuid>>| -> i64 {
+    let converted_by = |who: Option<Uuid>| -> i64 {
         entered
             .iter()
-            .filter(|e| e.0 == p && e.1 == stage && who.is_none_or(|w| e.2 == w))
-            .map(|e| e.3)
+            .filter(|e| e.0 == LeadStatus::Converted && e.1 == who)
+            .map(|e| e.2)
             .sum()
+    };
+    let entered_in = |p: Period, stage: LeadStatus| -> i64 {
+        match p {
+            Period::Current => entered.iter().filter(|e| e.0 == stage).map(|e| e.2).sum(),
+            Period::Previous => entered_before.get(&stage).copied().unwrap_or(0),
+        }
     };
     let median = |p: Period| response.get(&p).and_then(|s| s.median);
     let overdue = |before: bool| -> i64 {
@@ -187,10 +194,10 @@ pub async fn sales_report(
     let headline = vec![
         both("leads_captured", &|p| n(captured(p))),
         both("conversions", &|p| {
-            n(entered_in(p, LeadStatus::Converted, None))
+            n(entered_in(p, LeadStatus::Converted))
         }),
         both("conversion_rate", &|p| ratio(converted_of(p), captured(p))),
-        both("leads_lost", &|p| n(entered_in(p, LeadStatus::Lost, None))),
+        both("leads_lost", &|p| n(entered_in(p, LeadStatus::Lost))),
         both("first_response_hours_median", &median),
         Headline {
             key: "follow_ups_overdue",
@@ -294,8 +301,8 @@ pub async fn sales_report(
     holders.extend(
         entered
             .iter()
-            .filter(|e| e.0 == cur && e.1 == LeadStatus::Converted)
-            .map(|e| e.2),
+            .filter(|e| e.0 == LeadStatus::Converted)
+            .map(|e| e.1),
     );
     let mut agents: Vec<AgentRow> = holders
         .into_iter()
@@ -312,7 +319,7 @@ pub async fn sales_report(
                 follow_ups_completed: kept.map_or(0, |k| k.completed),
                 follow_ups_on_time: kept.map_or(0, |k| k.on_time),
                 follow_ups_overdue: kept.map_or(0, |k| k.overdue),
-                conversions: entered_in(cur, LeadStatus::Converted, Some(who)),
+                conversions: converted_by(who),
             }
         })
         .collect();

@@ -114,6 +114,35 @@ fn stages_record_when_each_began_and_ended() {
     assert_eq!((v.lost_at, v.lost_reason.as_deref()), (None, None));
     // The move out of `new` was the first response.
     assert_eq!(v.first_response_at, Some(at(5)));
+    // Contacted first at 5, qualified at 48 (after a loss), converted at 50.
+    assert_eq!(v.reached(), [Some(at(5)), Some(at(48)), Some(at(50))]);
+}
+
+#[test]
+fn a_stage_skipped_is_reached_with_the_one_beyond() {
+    let mut v = captured(LeadSource::Website, None);
+    assert_eq!(v.reached(), [None, None, None]);
+    then(
+        &mut v,
+        3,
+        LeadEvent::LeadStatusChanged {
+            from: LeadStatus::New,
+            to: LeadStatus::Qualified,
+            reason: None,
+        },
+    );
+    then(
+        &mut v,
+        7,
+        LeadEvent::LeadStatusChanged {
+            from: LeadStatus::Qualified,
+            to: LeadStatus::Contacted,
+            reason: None,
+        },
+    );
+    // Qualified at 3 counts as contacted then too; going back to contacted later moves neither.
+    assert_eq!(v.reached(), [Some(at(3)), Some(at(3)), None]);
+    assert_eq!(v.furthest(), 2);
 }
 
 #[test]

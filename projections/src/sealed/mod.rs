@@ -147,13 +147,17 @@ pub trait SealedDocument: RecordView<Event: Send + Sync> + DeserializeOwned + Se
     /// gone (no blind index may be computed from it).
     fn columns(&self, keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)>;
     /// A table of counts per group of records (the table and its group columns), kept with
-    /// the documents: each save moves a record from its old group to its new one, so that a
+    /// the documents: each save moves a record from its old groups to its new ones, so that a
     /// count never reads the records themselves. The table has a text key `grp` (the group's
-    /// values together), the group columns and the count `n`.
+    /// values together), the group columns and the count `n`; the records' table has a text
+    /// column `tally_groups`, the keys of the groups the record was last counted in.
     const TALLY: Option<(&'static str, &'static [&'static str])> = None;
 
-    /// The record's group in the tally: one value per group column.
-    fn tally(&self, _keyring: &Keyring) -> Vec<Cell> {
+    /// The groups the record counts in (one value per group column each; one group, several
+    /// or none), from the columns it is saved with or from what it holds that is not personal:
+    /// the old groups are taken from what was stored, so a count never depends on reading a
+    /// person's data again (it may be shredded by then).
+    fn tallies(&self, _columns: &[(&'static str, Cell)]) -> Vec<Vec<Cell>> {
         Vec::new()
     }
 
@@ -277,14 +281,7 @@ pub async fn apply<V: SealedDocument>(
             ids.push(e.aggregate_id.clone());
         }
     }
-    let mut views: HashMap<String, V> = load(keyring, tx, suffix, &ids).await?;
-    let before: HashMap<String, Vec<Cell>> = match V::TALLY {
-        Some(_) => views
-            .iter()
-            .map(|(id, v)| (id.clone(), v.tally(keyring)))
-            .collect(),
-        None => HashMap::new(),
-    };
+    let (mut views, before) = load::<V>(keyring, tx, suffix, &ids).await?;
     let upcasters = V::upcasters();
     for e in mine {
         let fields = domain::personal_fields(V::AGGREGATE, &e.event_type).unwrap_or(&[]);
@@ -313,17 +310,16 @@ pub async fn apply<V: SealedDocument>(
         }
     }
     let ordered: Vec<&V> = ids.iter().filter_map(|id| views.get(id)).collect();
-    save(keyring, tx, suffix, &ordered).await?;
+    let after = save(keyring, tx, suffix, &ordered).await?;
     if let Some((table, columns)) = V::TALLY {
-        let mut moves: BTreeMap<String, (Vec<Cell>, i64)> = BTreeMap::new();
-        let mut add = |group: Vec<Cell>, n: i64| {
-            moves.entry(format!("{group:?}")).or_insert((group, 0)).1 += n;
-        };
-        for (id, v) in &views {
-            if let Some(old) = before.get(id) {
-                add(old.clone(), -1);
-            }
-            add(v.tally(keyring), 1);
+        let mut moves: BTreeMap<String, (Option<Vec<Cell>>, i64)> = BTreeMap::new();
+        for key in before {
+            moves.entry(key).or_default().1 -= 1;
+        }
+        for group in after {
+            let m = moves.entry(group_key(&group)).or_default();
+            m.0 = Some(group);
+            m.1 += 1;
         }
         moves.retain(|_, (_, n)| *n != 0);
         move_tallies(tx, &format!("{table}{suffix}"), columns, moves).await?;
@@ -331,18 +327,38 @@ pub async fn apply<V: SealedDocument>(
     Ok(())
 }
 
-/// Adds `moves` (by group key: the group's values and a change of count) to the tally table
-/// `table`.
+/// The value of the column `name` among `columns` (null text when there is none).
+pub(crate) fn cell(columns: &[(&'static str, Cell)], name: &str) -> Cell {
+    columns
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(Cell::Text(None), |(_, c)| c.clone())
+}
+
+/// A group's key in its tally table: its values together.
+fn group_key(group: &[Cell]) -> String {
+    format!("{group:?}")
+}
+
+/// Adds `moves` (by group key: the group's values when it gains, and a change of count) to
+/// the tally table `table`.
 async fn move_tallies(
     tx: &mut Tx,
     table: &str,
     columns: &[&str],
-    moves: BTreeMap<String, (Vec<Cell>, i64)>,
+    moves: BTreeMap<String, (Option<Vec<Cell>>, i64)>,
 ) -> Result<(), ProjectionError> {
-    let moves: Vec<(String, Vec<Cell>, i64)> =
-        moves.into_iter().map(|(k, (g, n))| (k, g, n)).collect();
+    let mut gains: Vec<(String, Vec<Cell>, i64)> = Vec::new();
+    let mut losses: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (key, (group, n)) in moves {
+        match group.filter(|_| n > 0) {
+            Some(group) => gains.push((key, group, n)),
+            // A group loses only records counted in it before: its row is there.
+            None => losses.entry(n).or_default().push(key),
+        }
+    }
     let names = columns.join(", ");
-    for chunk in moves.chunks(CHUNK) {
+    for chunk in gains.chunks(CHUNK) {
         with_tx!(tx, t => {
             let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO {table} (grp, {names}, n) "));
             qb.push_values(chunk, |mut b, (key, group, n)| {
@@ -356,48 +372,61 @@ async fn move_tallies(
             qb.build().execute(&mut **t).await?;
         });
     }
-    // A group emptied by these moves goes, as a rebuild would never have written it.
-    let lowered: Vec<&str> = moves
-        .iter()
-        .filter(|(_, _, n)| *n < 0)
-        .map(|(k, _, _)| k.as_str())
-        .collect();
-    if !lowered.is_empty() {
-        let sql = format!(
-            "DELETE FROM {table} WHERE n = 0 AND {}",
-            crate::schema::member_of(tx, "grp", 1)
-        );
-        let list = serde_json::to_string(&lowered).expect("keys serialize");
+    // Each loss by how much, then the groups it emptied go, as a rebuild would never have
+    // written them.
+    let lower = format!(
+        "UPDATE {table} SET n = n + $1 WHERE {}",
+        crate::schema::member_of(tx, "grp", 2)
+    );
+    let delete = format!(
+        "DELETE FROM {table} WHERE n = 0 AND {}",
+        crate::schema::member_of(tx, "grp", 1)
+    );
+    for (n, keys) in losses {
+        let list = serde_json::to_string(&keys).expect("keys serialize");
         with_tx!(tx, t => {
-            sqlx::query(&sql).bind(&list).execute(&mut **t).await?;
+            sqlx::query(&lower).bind(n).bind(&list).execute(&mut **t).await?;
+            sqlx::query(&delete).bind(&list).execute(&mut **t).await?;
         });
     }
     Ok(())
 }
 
+/// The stored views of `ids`, opened, and the keys of the groups they were counted in.
 async fn load<V: SealedDocument>(
     keyring: &Keyring,
     tx: &mut Tx,
     suffix: &str,
     ids: &[String],
-) -> Result<HashMap<String, V>, ProjectionError> {
+) -> Result<(HashMap<String, V>, Vec<String>), ProjectionError> {
     let mut out = HashMap::new();
+    let mut counted = Vec::new();
+    let groups = match V::TALLY {
+        Some(_) => "tally_groups",
+        None => "CAST(NULL AS text)",
+    };
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
-            "SELECT {key}, doc FROM {table}{suffix} WHERE {}",
+            "SELECT {key}, doc, {groups} FROM {table}{suffix} WHERE {}",
             crate::schema::member_of(tx, V::KEY, 1),
             key = V::KEY,
             table = V::TABLE,
         );
         let list = serde_json::to_string(chunk).expect("ids serialize");
-        let rows: Vec<(String, Value)> = with_tx!(tx, t => {
+        let rows: Vec<(String, Value, Option<String>)> = with_tx!(tx, t => {
             sqlx::query_as(&sql).bind(&list).fetch_all(&mut **t).await?
         });
-        for (id, doc) in rows {
+        for (id, doc, groups) in rows {
             out.insert(id.clone(), open_view(keyring, &id, doc).await?);
+            if let Some(g) = groups {
+                let keys: Vec<String> = serde_json::from_str(&g).map_err(|e| {
+                    ProjectionError::Event(format!("stored {} groups {id}: {e}", V::AGGREGATE))
+                })?;
+                counted.extend(keys);
+            }
         }
     }
-    Ok(out)
+    Ok((out, counted))
 }
 
 /// A stored view with its personal fields opened (erased ones read as erased).
@@ -431,17 +460,27 @@ async fn seal<V: SealedDocument>(
     }
 }
 
+/// Saves the views; answers the tally groups they now count in.
 async fn save<V: SealedDocument>(
     keyring: &Keyring,
     tx: &mut Tx,
     suffix: &str,
     views: &[&V],
-) -> Result<(), ProjectionError> {
+) -> Result<Vec<Vec<Cell>>, ProjectionError> {
+    let mut tallied = Vec::new();
     for chunk in views.chunks(CHUNK) {
         let mut rows = Vec::with_capacity(chunk.len());
         for v in chunk {
             let (doc, shredded) = seal(keyring, *v).await?;
-            rows.push((v.key(), v.columns(keyring, shredded), doc, shredded));
+            let mut columns = v.columns(keyring, shredded);
+            if V::TALLY.is_some() {
+                let groups = v.tallies(&columns);
+                let keys: Vec<String> = groups.iter().map(|g| group_key(g)).collect();
+                let keys = serde_json::to_string(&keys).expect("keys serialize");
+                columns.push(("tally_groups", keys.into()));
+                tallied.extend(groups);
+            }
+            rows.push((v.key(), columns, doc, shredded));
         }
         let names: Vec<&str> = rows[0].1.iter().map(|(n, _)| *n).collect();
         let head = format!(
@@ -475,7 +514,7 @@ async fn save<V: SealedDocument>(
         let saved: Vec<(&V, bool)> = chunk.iter().zip(&rows).map(|(v, r)| (*v, r.3)).collect();
         V::save_children(keyring, tx, suffix, &saved).await?;
     }
-    Ok(())
+    Ok(tallied)
 }
 
 #[cfg(test)]
