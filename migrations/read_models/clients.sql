@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS clients{s}
     -- Closed and not yet erased, or erased with its key possibly still present: the retention
     -- run looks at these.
     retention_watch      boolean NOT NULL,
-    -- The keys of the `clients_counts` groups the client was last counted in.
+    -- The `clients_counts` groups the client was last counted in.
     tally_groups         text,
     version              bigint  NOT NULL,
     doc                  {json}  NOT NULL

@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS leads{s}
     email_index      text,
     phone_index      text,
     search_tokens    text    NOT NULL,
-    -- The keys of the `lead_counts` groups the lead was last counted in.
+    -- The `lead_counts` groups the lead was last counted in.
     tally_groups     text,
     version          bigint  NOT NULL,
     erasure_due      boolean NOT NULL,

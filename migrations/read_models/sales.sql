@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS sales_leads{s}
     -- Erasure asked for and waiting: its free text names no report row.
     restricted        boolean NOT NULL,
     erased            boolean NOT NULL,
-    -- The keys of the `sales_counts` groups the lead was last counted in.
+    -- The `sales_counts` groups the lead was last counted in.
     tally_groups      text,
     version           bigint  NOT NULL,
     doc               {json}  NOT NULL

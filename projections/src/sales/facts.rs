@@ -215,9 +215,12 @@ pub(super) async fn load(
     );
     let captured = |w: Window, select: &str, rest: &str| {
         let mut p = within("x.created_at", w);
-        let sql = format!("SELECT {select} FROM sales_leads x{}{rest}", p.sql.where_clause())
-            .replace("{furthest}", furthest)
-            .replace("{secs}", &secs);
+        let sql = format!(
+            "SELECT {select} FROM sales_leads x{}{rest}",
+            p.sql.where_clause()
+        )
+        .replace("{furthest}", furthest)
+        .replace("{secs}", &secs);
         // `at` bound only where named: Postgres refuses a parameter a statement does not use.
         let sql = match sql.contains("{at}") {
             true => sql.replace("{at}", &p.time(at)),
@@ -268,8 +271,7 @@ pub(super) async fn load(
         ),
         "1, 2, 3, 4",
     );
-    let (entered_before_sql, entered_before_binds) =
-        entered(previous, "x.stage, COUNT(*)", "1");
+    let (entered_before_sql, entered_before_binds) = entered(previous, "x.stage, COUNT(*)", "1");
 
     // Time in each stage: the stays that ended in the current period.
     let mut p = Part::new(&base);
@@ -362,11 +364,27 @@ pub(super) async fn load(
 
     // Every part at once, each on its own connection; what the dashboards do not show is not
     // asked for.
-    type CohortRow = (String, Option<String>, Option<String>, i64, i64, Option<String>);
+    type CohortRow = (
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        Option<String>,
+    );
     type EnteredRow = (String, Option<String>, i64, Option<String>, i64);
     type SpreadRow = (String, Option<String>);
     type FollowUpRow = (Option<String>, i64, i64, i64, i64);
-    let (cohort, previous_cohort, invested, entered, entered_before, stage_time, follow_ups, pipeline) = futures::try_join!(
+    let (
+        cohort,
+        previous_cohort,
+        invested,
+        entered,
+        entered_before,
+        stage_time,
+        follow_ups,
+        pipeline,
+    ) = futures::try_join!(
         fetch_rows::<CohortRow>(db, &cohort_sql, &cohort_binds),
         fetch_rows::<(i64, i64, Option<String>)>(db, &previous_sql, &previous_binds),
         part::<(String, Option<String>, Option<String>)>(db, whole, &invested_sql, &invested_binds),

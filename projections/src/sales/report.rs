@@ -193,9 +193,7 @@ pub async fn sales_report(
     };
     let headline = vec![
         both("leads_captured", &|p| n(captured(p))),
-        both("conversions", &|p| {
-            n(entered_in(p, LeadStatus::Converted))
-        }),
+        both("conversions", &|p| n(entered_in(p, LeadStatus::Converted))),
         both("conversion_rate", &|p| ratio(converted_of(p), captured(p))),
         both("leads_lost", &|p| n(entered_in(p, LeadStatus::Lost))),
         both("first_response_hours_median", &median),

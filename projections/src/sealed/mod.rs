@@ -57,11 +57,15 @@ pub async fn decode<E: DeserializeOwned>(
 }
 
 /// A value of an indexed column, bound the same way on either store.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Cell {
+    #[serde(rename = "s")]
     Text(Option<String>),
+    #[serde(rename = "i")]
     Int(Option<i64>),
+    #[serde(rename = "b")]
     Bool(bool),
+    #[serde(rename = "t")]
     Time(Option<DateTime<Utc>>),
 }
 
@@ -150,7 +154,7 @@ pub trait SealedDocument: RecordView<Event: Send + Sync> + DeserializeOwned + Se
     /// the documents: each save moves a record from its old groups to its new ones, so that a
     /// count never reads the records themselves. The table has a text key `grp` (the group's
     /// values together), the group columns and the count `n`; the records' table has a text
-    /// column `tally_groups`, the keys of the groups the record was last counted in.
+    /// column `tally_groups`, the groups the record was last counted in.
     const TALLY: Option<(&'static str, &'static [&'static str])> = None;
 
     /// The groups the record counts in (one value per group column each; one group, several
@@ -312,14 +316,15 @@ pub async fn apply<V: SealedDocument>(
     let ordered: Vec<&V> = ids.iter().filter_map(|id| views.get(id)).collect();
     let after = save(keyring, tx, suffix, &ordered).await?;
     if let Some((table, columns)) = V::TALLY {
-        let mut moves: BTreeMap<String, (Option<Vec<Cell>>, i64)> = BTreeMap::new();
-        for key in before {
-            moves.entry(key).or_default().1 -= 1;
+        let mut moves: BTreeMap<String, (Vec<Cell>, i64)> = BTreeMap::new();
+        let mut add = |group: Vec<Cell>, n: i64| {
+            moves.entry(group_key(&group)).or_insert((group, 0)).1 += n;
+        };
+        for group in before {
+            add(group, -1);
         }
         for group in after {
-            let m = moves.entry(group_key(&group)).or_default();
-            m.0 = Some(group);
-            m.1 += 1;
+            add(group, 1);
         }
         moves.retain(|_, (_, n)| *n != 0);
         move_tallies(tx, &format!("{table}{suffix}"), columns, moves).await?;
@@ -340,25 +345,18 @@ fn group_key(group: &[Cell]) -> String {
     format!("{group:?}")
 }
 
-/// Adds `moves` (by group key: the group's values when it gains, and a change of count) to
-/// the tally table `table`.
+/// Adds `moves` (by group key: the group's values and a change of count) to the tally table
+/// `table`.
 async fn move_tallies(
     tx: &mut Tx,
     table: &str,
     columns: &[&str],
-    moves: BTreeMap<String, (Option<Vec<Cell>>, i64)>,
+    moves: BTreeMap<String, (Vec<Cell>, i64)>,
 ) -> Result<(), ProjectionError> {
-    let mut gains: Vec<(String, Vec<Cell>, i64)> = Vec::new();
-    let mut losses: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    for (key, (group, n)) in moves {
-        match group.filter(|_| n > 0) {
-            Some(group) => gains.push((key, group, n)),
-            // A group loses only records counted in it before: its row is there.
-            None => losses.entry(n).or_default().push(key),
-        }
-    }
+    let moves: Vec<(String, Vec<Cell>, i64)> =
+        moves.into_iter().map(|(k, (g, n))| (k, g, n)).collect();
     let names = columns.join(", ");
-    for chunk in gains.chunks(CHUNK) {
+    for chunk in moves.chunks(CHUNK) {
         with_tx!(tx, t => {
             let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO {table} (grp, {names}, n) "));
             qb.push_values(chunk, |mut b, (key, group, n)| {
@@ -372,33 +370,32 @@ async fn move_tallies(
             qb.build().execute(&mut **t).await?;
         });
     }
-    // Each loss by how much, then the groups it emptied go, as a rebuild would never have
-    // written them.
-    let lower = format!(
-        "UPDATE {table} SET n = n + $1 WHERE {}",
-        crate::schema::member_of(tx, "grp", 2)
-    );
-    let delete = format!(
-        "DELETE FROM {table} WHERE n = 0 AND {}",
-        crate::schema::member_of(tx, "grp", 1)
-    );
-    for (n, keys) in losses {
-        let list = serde_json::to_string(&keys).expect("keys serialize");
+    // A group emptied by these moves goes, as a rebuild would never have written it.
+    let lowered: Vec<&str> = moves
+        .iter()
+        .filter(|(_, _, n)| *n < 0)
+        .map(|(k, _, _)| k.as_str())
+        .collect();
+    if !lowered.is_empty() {
+        let sql = format!(
+            "DELETE FROM {table} WHERE n = 0 AND {}",
+            crate::schema::member_of(tx, "grp", 1)
+        );
+        let list = serde_json::to_string(&lowered).expect("keys serialize");
         with_tx!(tx, t => {
-            sqlx::query(&lower).bind(n).bind(&list).execute(&mut **t).await?;
-            sqlx::query(&delete).bind(&list).execute(&mut **t).await?;
+            sqlx::query(&sql).bind(&list).execute(&mut **t).await?;
         });
     }
     Ok(())
 }
 
-/// The stored views of `ids`, opened, and the keys of the groups they were counted in.
+/// The stored views of `ids`, opened, and the groups they were counted in.
 async fn load<V: SealedDocument>(
     keyring: &Keyring,
     tx: &mut Tx,
     suffix: &str,
     ids: &[String],
-) -> Result<(HashMap<String, V>, Vec<String>), ProjectionError> {
+) -> Result<(HashMap<String, V>, Vec<Vec<Cell>>), ProjectionError> {
     let mut out = HashMap::new();
     let mut counted = Vec::new();
     let groups = match V::TALLY {
@@ -419,10 +416,10 @@ async fn load<V: SealedDocument>(
         for (id, doc, groups) in rows {
             out.insert(id.clone(), open_view(keyring, &id, doc).await?);
             if let Some(g) = groups {
-                let keys: Vec<String> = serde_json::from_str(&g).map_err(|e| {
+                let groups: Vec<Vec<Cell>> = serde_json::from_str(&g).map_err(|e| {
                     ProjectionError::Event(format!("stored {} groups {id}: {e}", V::AGGREGATE))
                 })?;
-                counted.extend(keys);
+                counted.extend(groups);
             }
         }
     }
@@ -475,9 +472,8 @@ async fn save<V: SealedDocument>(
             let mut columns = v.columns(keyring, shredded);
             if V::TALLY.is_some() {
                 let groups = v.tallies(&columns);
-                let keys: Vec<String> = groups.iter().map(|g| group_key(g)).collect();
-                let keys = serde_json::to_string(&keys).expect("keys serialize");
-                columns.push(("tally_groups", keys.into()));
+                let stored = serde_json::to_string(&groups).expect("groups serialize");
+                columns.push(("tally_groups", stored.into()));
                 tallied.extend(groups);
             }
             rows.push((v.key(), columns, doc, shredded));

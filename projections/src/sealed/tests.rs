@@ -48,11 +48,15 @@ fn captured(id: uuid::Uuid, name: &str, email: &str) -> LeadEvent {
 }
 
 async fn setup() -> (Db, Arc<Keyring>, SealedProjection<LeadView>) {
+    setup_for::<LeadView>().await
+}
+
+async fn setup_for<V: SealedDocument + 'static>() -> (Db, Arc<Keyring>, SealedProjection<V>) {
     let dir = std::env::temp_dir().join(format!("crm-sealed-{}", uuid::Uuid::new_v4().simple()));
     let db = Db::connect(None, &dir).await.unwrap();
     db.migrate().await.unwrap();
     let keyring = Arc::new(Keyring::load(&db, &dir, None, &[]).await.unwrap());
-    let projection = SealedProjection::<LeadView>::new(keyring.clone());
+    let projection = SealedProjection::<V>::new(keyring.clone());
     let ddl = crate::schema::render(&db, &projection, "", "t");
     store::with_db!(&db, pool => {
         sqlx::raw_sql(&ddl).execute(pool).await.unwrap();
@@ -60,7 +64,11 @@ async fn setup() -> (Db, Arc<Keyring>, SealedProjection<LeadView>) {
     (db, keyring, projection)
 }
 
-async fn run(db: &Db, projection: &SealedProjection<LeadView>, events: &[StoredEvent]) {
+async fn run<V: SealedDocument + 'static>(
+    db: &Db,
+    projection: &SealedProjection<V>,
+    events: &[StoredEvent],
+) {
     projection.prepare(events).await.unwrap();
     let mut tx = Tx::begin(db).await.unwrap();
     projection.apply(&mut tx, "", events).await.unwrap();
@@ -154,4 +162,69 @@ async fn views_are_saved_sealed_with_their_columns_and_erased_subjects_keep_noth
     assert_eq!((email_index, search.trim()), (None, ""));
     assert_eq!(doc["name"], ERASED);
     assert_eq!(doc["version"], 4);
+}
+
+#[test]
+fn stored_groups_read_back_as_the_same_groups() {
+    // A null of each kind stays that kind (its group key differs), and a time keeps its instant.
+    let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 2, 9, 30, 0).unwrap();
+    let groups = vec![
+        vec![Cell::Text(None), Cell::Int(None), Cell::Time(None)],
+        vec![
+            Cell::Text(Some("Pune".into())),
+            Cell::Int(Some(3)),
+            Cell::Bool(true),
+            Cell::Time(Some(at)),
+        ],
+    ];
+    let stored = serde_json::to_string(&groups).unwrap();
+    let back: Vec<Vec<Cell>> = serde_json::from_str(&stored).unwrap();
+    assert_eq!(back, groups);
+    let keys = |g: &[Vec<Cell>]| g.iter().map(|g| group_key(g)).collect::<Vec<_>>();
+    assert_eq!(keys(&back), keys(&groups));
+    assert_ne!(
+        group_key(&[Cell::Text(None)]),
+        group_key(&[Cell::Int(None)])
+    );
+}
+
+#[tokio::test]
+async fn a_count_moves_from_the_group_stored_even_once_the_person_is_shredded() {
+    // A campaign lead is counted by its campaign's blind index, computed from its sealed
+    // source detail; once the key is gone that detail no longer reads, yet the lead must leave
+    // the group it was counted in.
+    let (db, keyring, projection) = setup_for::<crate::sales::SalesView>().await;
+    let id = uuid::Uuid::new_v4();
+    let mut first = captured(id, "Asha Rao", "asha@example.com");
+    if let LeadEvent::LeadCaptured { details, .. } = &mut first {
+        details.source = LeadSource::Campaign;
+        details.source_detail = Some(domain::values::Text::parse("Diwali SIP", 200).unwrap());
+    }
+    let lead = id.to_string();
+    run(&db, &projection, &[stored(1, 1, &lead, &first)]).await;
+    let groups = || async {
+        let rows: Vec<(String, Option<String>, i64)> = store::with_db!(&db, pool => {
+            sqlx::query_as("SELECT status, campaign_index, n FROM sales_counts ORDER BY status")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
+        rows
+    };
+    let counted = groups().await;
+    assert_eq!(counted.len(), 1);
+    assert!(
+        counted[0].1.is_some(),
+        "counted by its campaign: {counted:?}"
+    );
+
+    keyring.shred(&lead).await.unwrap();
+    let moved = LeadEvent::LeadStatusChanged {
+        from: LeadStatus::New,
+        to: LeadStatus::Contacted,
+        reason: None,
+    };
+    run(&db, &projection, &[stored(2, 2, &lead, &moved)]).await;
+    // One lead, counted once: as contacted, its campaign no longer known.
+    assert_eq!(groups().await, vec![("contacted".to_string(), None, 1)]);
 }
