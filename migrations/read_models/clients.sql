@@ -52,8 +52,9 @@ CREATE INDEX IF NOT EXISTS clients{s}_status_{g} ON clients{s} (status, activity
 CREATE INDEX IF NOT EXISTS clients{s}_segment_{g} ON clients{s} (segment, created_at);
 -- The compliance report counts erasures waiting from this index alone.
 CREATE INDEX IF NOT EXISTS clients{s}_restricted_{g} ON clients{s} (restricted);
--- The client report: every distribution counted from this index alone, never the documents.
-CREATE INDEX IF NOT EXISTS clients{s}_report_{g} ON clients{s} (status, branch, relationship_manager, birth_year, state, city, occupation, income, segment, activity_on, created_at, client_id);
+-- The client report's pass over the open accounts (trading frequency, last activity) from this
+-- index alone; its distributions are counted in `clients_counts`.
+CREATE INDEX IF NOT EXISTS clients{s}_report_{g} ON clients{s} (status, branch, relationship_manager, activity_on, created_at, client_id);
 
 -- The client report's distributions, kept with each save: clients counted per value of each
 -- dimension (age is counted by birth year) with what the report filters by (`grp`: the values

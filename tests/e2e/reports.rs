@@ -801,7 +801,7 @@ async fn client_report_counts_who_the_clients_are(store: Store) {
     // Four clients: aged about 47 (Pune, business), 31 (Mumbai typed "  mumbai ", salaried),
     // 66 (Bengaluru, nothing more declared, in Delhi's branch) and a verified one born in
     // 1975 who bought three times today.
-    onboarded(
+    let asha = onboarded(
         &app,
         0,
         &a,
@@ -927,6 +927,27 @@ async fn client_report_counts_who_the_clients_are(store: Store) {
     let text = text.as_str().unwrap();
     assert!(text.contains("by_age_band,45-59,clients,2"), "{text}");
     assert!(text.contains("investments,invested,inr,75000"), "{text}");
+
+    // Closed: out of every distribution at once, still onboarded this period.
+    let (s, v) = app
+        .post(
+            &format!("/api/clients/{asha}/status"),
+            json!({"status": "closed", "reason": "moved abroad"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.caught_up().await;
+    let (_, r) = app.get("/api/reports/clients").await;
+    assert_eq!(r["clients"], 3, "{r}");
+    let cities: Vec<&str> = r["by_city"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert!(!cities.contains(&"Pune"), "{r}");
+    assert_eq!(r["by_status"][0], json!({"key": "active", "count": 3}));
+    assert_eq!(headline(&r, "clients_onboarded"), (json!(4.0), json!(0.0)));
 
     let (s, _) = app
         .get("/api/reports/clients?from=2026-11-10&to=2026-11-01")

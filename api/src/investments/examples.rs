@@ -320,6 +320,7 @@ impl Example for InvestmentReportOut {
         let summary = book().summary;
         let portfolios = [PlacedPortfolio {
             branch: "MUM-01".into(),
+            segment: "affluent".into(),
             relationship_manager: Some(RM),
             summary,
         }];
@@ -349,7 +350,6 @@ impl Example for InvestmentReportOut {
             &portfolios,
             &prices,
             (day("2026-04-01"), day("2026-12-01"), volumes),
-            &domain::client::SegmentThresholds::default(),
         )
     }
 }

@@ -55,6 +55,7 @@ pub struct InvestmentReportOut {
     /// What is held at current prices (without a price: at cost).
     pub aum: String,
     pub invested: String,
+    /// By the client's segment (as the client report counts clients).
     pub by_segment: Vec<Amount>,
     pub by_branch: Vec<Amount>,
     pub by_relationship_manager: Vec<Amount>,
@@ -108,7 +109,6 @@ pub fn build(
     portfolios: &[projections::investments::query::PlacedPortfolio],
     prices: &BTreeMap<Isin, Decimal>,
     volumes: Volumes,
-    thresholds: &domain::client::SegmentThresholds,
 ) -> InvestmentReportOut {
     let mut by_segment: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_branch: BTreeMap<String, Tally> = BTreeMap::new();
@@ -163,10 +163,7 @@ pub fn build(
             .map(|r| r.to_string())
             .unwrap_or_else(|| "unassigned".into());
         for (map, key) in [
-            (
-                &mut by_segment,
-                thresholds.segment(client_aum).as_str().to_string(),
-            ),
+            (&mut by_segment, p.segment.clone()),
             (&mut by_branch, p.branch.clone()),
             (&mut by_rm, rm),
         ] {
@@ -321,13 +318,7 @@ impl super::ReportsApi {
         )
         .await
         .map_err(ApiError::internal)?;
-        Ok(build(
-            today,
-            &portfolios,
-            &prices,
-            (from, to, volumes),
-            &self.state.write.clients.services().segments,
-        ))
+        Ok(build(today, &portfolios, &prices, (from, to, volumes)))
     }
 }
 

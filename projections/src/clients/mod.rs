@@ -46,7 +46,8 @@ impl SealedDocument for ClientView {
     const PERSONAL: &'static [&'static str] = PERSONAL;
     // 6: the report's distribution columns (birth year, state, city, occupation, income).
     // 7: the report's covering index. 8: the distributions counted as clients are saved.
-    const VERSION: i64 = 8;
+    // 9: group keys as JSON; open accounts only; a narrower report index.
+    const VERSION: i64 = 9;
     const DDL: &'static str = include_str!("../../../migrations/read_models/clients.sql");
     const TABLES: &'static [&'static str] = &["clients", "client_follow_ups", "clients_counts"];
     const TALLY: Option<(&'static str, &'static [&'static str])> = Some((
@@ -60,9 +61,12 @@ impl SealedDocument for ClientView {
         ],
     ));
 
-    /// A group per dimension of the client report, from the saved columns (emptied once the
-    /// person is erased).
+    /// A group per dimension of the client report, from the saved columns; none for a closed
+    /// or erased account (the report counts open accounts).
     fn tallies(&self, columns: &[(&'static str, Cell)]) -> Vec<Vec<Cell>> {
+        if matches!(self.status(), "closed" | "erased") {
+            return Vec::new();
+        }
         report::DIMENSIONS
             .iter()
             .map(|(dimension, column)| {

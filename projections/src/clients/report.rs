@@ -34,7 +34,7 @@ pub struct ClientReport {
     /// Clients by days since their last activity (an interaction, a status move, a trade):
     /// `0-30`, `31-90`, `91-180`, `181-365`, `366+`.
     pub days_since_activity: Tally,
-    /// Clients onboarded in the period and in the one before (of those still open).
+    /// Clients onboarded in the period and in the one before (whatever became of them since).
     pub onboarded: (i64, i64),
 }
 
@@ -106,8 +106,8 @@ fn tally(mut counts: BTreeMap<String, i64>, order: Option<&[&str]>) -> Tally {
 }
 
 /// The report over the open accounts in `scope` (and `branch`), trades and onboarding counted
-/// in the period and the one before, at `today`. Every distribution is counted by the database
-/// from the clients' report index; only the groups come back.
+/// in the period and the one before, at `today`. The distributions are read from their counts;
+/// the rest is counted by the database, and only the groups come back.
 pub async fn client_report(
     db: &Db,
     scope: &ClientScope,
@@ -121,6 +121,8 @@ pub async fn client_report(
         let bb = sql.bind(Bind::Text(b.to_string()));
         sql.and(format!("branch = {bb}"));
     }
+    // Onboarding and trades are past events: counted whatever became of the account since.
+    let in_scope: String = sql.conditions.iter().map(|c| format!("{c} AND ")).collect();
     sql.and("status NOT IN ('closed', 'erased')".into());
     let open = sql.where_clause();
     // The distributions, from their counts.
@@ -165,14 +167,16 @@ pub async fn client_report(
         sql.bind(Bind::Text(before.to.to_string())),
     );
     let onboarded = |s: &str, e: &str| {
-        format!("(SELECT COUNT(*) FROM clients{open} AND created_at >= {s} AND created_at < {e})")
+        format!(
+            "(SELECT COUNT(*) FROM clients WHERE {in_scope}created_at >= {s} AND created_at < {e})"
+        )
     };
     // Each trade's client looked up (the clients' columns are unqualified: they name `clients`).
     let trades = |f: &str, t: &str, what: &str| {
         format!(
             "(SELECT {what} FROM portfolio_trades t
                WHERE {in_force} AND t.trade_date >= {f} AND t.trade_date <= {t}
-                 AND EXISTS (SELECT 1 FROM clients{open} AND client_id = t.client_id))"
+                 AND EXISTS (SELECT 1 FROM clients WHERE {in_scope}client_id = t.client_id))"
         )
     };
     let totals_sql = format!(

@@ -249,6 +249,8 @@ pub async fn realisations(
 #[derive(Debug, Clone)]
 pub struct PlacedPortfolio {
     pub branch: String,
+    /// The client's segment, as the client report counts it.
+    pub segment: String,
     pub relationship_manager: Option<Uuid>,
     pub summary: PortfolioSummary,
 }
@@ -266,18 +268,19 @@ pub async fn portfolios_in(
         sql.and(format!("c.branch = {bb}"));
     }
     let q = format!(
-        "SELECT p.client_id, c.branch, c.relationship_manager, CAST(p.doc AS TEXT)
+        "SELECT p.client_id, c.branch, c.segment, c.relationship_manager, CAST(p.doc AS TEXT)
            FROM portfolios p JOIN clients c ON c.client_id = p.client_id{}
           ORDER BY p.client_id",
         sql.where_clause()
     );
-    let rows: Vec<(String, String, Option<String>, String)> = with_db!(db, pool => {
+    let rows: Vec<(String, String, String, Option<String>, String)> = with_db!(db, pool => {
         bind_all!(sqlx::query_as(&q), &sql.binds).fetch_all(pool).await?
     });
     let mut out = Vec::with_capacity(rows.len());
-    for (id, branch, rm, doc) in rows {
+    for (id, branch, segment, rm, doc) in rows {
         out.push(PlacedPortfolio {
             branch,
+            segment,
             relationship_manager: rm.as_deref().and_then(|r| Uuid::parse_str(r).ok()),
             summary: super::parse(&id, &doc)?,
         });

@@ -36,7 +36,8 @@ impl SealedDocument for LeadView {
     // search words in their own table.
     // 9: covering indexes for the dashboards' counts. 10: leads counted by status and holder
     // as they are saved; open follow-ups by due time. 11: the groups each lead was counted in.
-    const VERSION: i64 = 11;
+    // 12: group keys as JSON.
+    const VERSION: i64 = 12;
     const DDL: &'static str = include_str!("../../../migrations/read_models/leads.sql");
     const TABLES: &'static [&'static str] = &[
         "leads",

@@ -196,13 +196,21 @@ impl<T> Row for T where
 {
 }
 
+/// Report statements running at once, across all requests: the rest of the pool stays free
+/// for commands and projections.
+static REPORT_STATEMENTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// The rows `sql` answers with `binds`, on either store: statements of one answer awaited
-/// together run side by side, each on its own connection.
+/// together run side by side, each on its own connection (at most four at once in all).
 pub(crate) async fn fetch_rows<T: Row>(
     db: &Db,
     sql: &str,
     binds: &[Bind],
 ) -> Result<Vec<T>, sqlx::Error> {
+    let _turn = REPORT_STATEMENTS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
     with_db!(db, pool => bind_all!(sqlx::query_as::<_, T>(sql), binds).fetch_all(pool).await)
 }
 

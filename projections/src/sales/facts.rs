@@ -339,10 +339,11 @@ pub(super) async fn load(
           GROUP BY x.status"
     );
     // SQLite's planner is kept off the index by when stays were left for the stays entered
-    // since: every open stay has none.
-    let still_open = match db {
-        Db::Sqlite(_) => "+x.left_at IS NULL",
-        Db::Postgres(_) => "x.left_at IS NULL",
+    // since (every open stay has `left_at` null there), and off the index by entry time for
+    // the stays left since (it would read every stay entered before the moment).
+    let (still_open, entered) = match db {
+        Db::Sqlite(_) => ("+x.left_at IS NULL", "+x.entered_at"),
+        Db::Postgres(_) => ("x.left_at IS NULL", "x.entered_at"),
     };
     let pipeline_sql = if f.present {
         now
@@ -356,7 +357,7 @@ pub(super) async fn load(
                     AND x.entered_at > {t} AND {still_open} GROUP BY x.stage
                  UNION ALL
                  SELECT x.stage, COUNT(*) FROM sales_stages x{w} AND x.stage IN {open}
-                    AND x.left_at > {t} AND x.entered_at <= {t} GROUP BY x.stage
+                    AND x.left_at > {t} AND {entered} <= {t} GROUP BY x.stage
              ) moved GROUP BY stage"
         )
     };

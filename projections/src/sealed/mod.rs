@@ -334,15 +334,14 @@ pub async fn apply<V: SealedDocument>(
 
 /// The value of the column `name` among `columns` (null text when there is none).
 pub(crate) fn cell(columns: &[(&'static str, Cell)], name: &str) -> Cell {
-    columns
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(Cell::Text(None), |(_, c)| c.clone())
+    let found = columns.iter().find(|(n, _)| *n == name);
+    debug_assert!(found.is_some(), "no saved column {name}");
+    found.map_or(Cell::Text(None), |(_, c)| c.clone())
 }
 
-/// A group's key in its tally table: its values together.
+/// A group's key in its tally table: its values together, as stored with the record.
 fn group_key(group: &[Cell]) -> String {
-    format!("{group:?}")
+    serde_json::to_string(group).expect("a group serializes")
 }
 
 /// Adds `moves` (by group key: the group's values and a change of count) to the tally table
@@ -472,6 +471,9 @@ async fn save<V: SealedDocument>(
             let mut columns = v.columns(keyring, shredded);
             if V::TALLY.is_some() {
                 let groups = v.tallies(&columns);
+                debug_assert!(groups
+                    .iter()
+                    .all(|g| Some(g.len()) == V::TALLY.map(|t| t.1.len())));
                 let stored = serde_json::to_string(&groups).expect("groups serialize");
                 columns.push(("tally_groups", stored.into()));
                 tallied.extend(groups);
