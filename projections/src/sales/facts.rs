@@ -376,23 +376,24 @@ pub(super) async fn load(
     type EnteredRow = (String, Option<String>, i64, Option<String>, i64);
     type SpreadRow = (String, Option<String>);
     type FollowUpRow = (Option<String>, i64, i64, i64, i64);
+    // The longest first: at most four run at once (see `fetch_rows`).
     let (
-        cohort,
-        previous_cohort,
-        invested,
-        entered,
-        entered_before,
-        stage_time,
         follow_ups,
+        stage_time,
+        cohort,
+        entered,
+        previous_cohort,
+        entered_before,
+        invested,
         pipeline,
     ) = futures::try_join!(
-        fetch_rows::<CohortRow>(db, &cohort_sql, &cohort_binds),
-        fetch_rows::<(i64, i64, Option<String>)>(db, &previous_sql, &previous_binds),
-        part::<(String, Option<String>, Option<String>)>(db, whole, &invested_sql, &invested_binds),
-        fetch_rows::<EnteredRow>(db, &entered_sql, &entered_binds),
-        fetch_rows::<(String, i64)>(db, &entered_before_sql, &entered_before_binds),
-        part::<SpreadRow>(db, whole, &stage_time_sql, &stage_time_binds),
         fetch_rows::<FollowUpRow>(db, &follow_ups_sql, &follow_ups_binds),
+        part::<SpreadRow>(db, whole, &stage_time_sql, &stage_time_binds),
+        fetch_rows::<CohortRow>(db, &cohort_sql, &cohort_binds),
+        fetch_rows::<EnteredRow>(db, &entered_sql, &entered_binds),
+        fetch_rows::<(i64, i64, Option<String>)>(db, &previous_sql, &previous_binds),
+        fetch_rows::<(String, i64)>(db, &entered_before_sql, &entered_before_binds),
+        part::<(String, Option<String>, Option<String>)>(db, whole, &invested_sql, &invested_binds),
         part::<(String, i64)>(db, whole, &pipeline_sql, &pipeline_binds),
     )?;
 
