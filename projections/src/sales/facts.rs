@@ -274,11 +274,9 @@ pub(super) async fn load(
     let (entered_before_sql, entered_before_binds) = entered(previous, "x.stage, COUNT(*)", "1");
 
     // Time in each stage: the stays that ended in the current period.
-    let mut p = Part::new(&base);
-    let (c, c2) = (p.time(current.start), p.time(current.end));
-    p.sql.and(format!(
-        "x.left_at >= {c} AND x.left_at < {c2} AND x.stage IN ('new', 'contacted', 'qualified')"
-    ));
+    let mut p = within("x.left_at", current);
+    p.sql
+        .and("x.stage IN ('new', 'contacted', 'qualified')".into());
     let stage_time_sql = format!(
         "SELECT x.stage, {} FROM sales_stages x{} GROUP BY 1",
         listed(db, "x.secs"),
