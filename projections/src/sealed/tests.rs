@@ -228,3 +228,96 @@ async fn a_count_moves_from_the_group_stored_even_once_the_person_is_shredded() 
     // One lead, counted once: as contacted, its campaign no longer known.
     assert_eq!(groups().await, vec![("contacted".to_string(), None, 1)]);
 }
+
+#[tokio::test]
+async fn the_pipeline_at_a_past_moment_is_the_stays_that_spanned_it() {
+    use crate::sales::report::{sales_report, SalesFilter, Sections};
+    use chrono::{Duration, TimeZone};
+    let (db, keyring, projection) = setup_for::<crate::sales::SalesView>().await;
+    // What the report's other parts read besides the sales facts.
+    store::with_db!(&db, pool => {
+        sqlx::raw_sql("CREATE TABLE portfolios (client_id text, invested text)")
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    let start = Utc.with_ymd_and_hms(2026, 11, 2, 4, 0, 0).unwrap();
+    let hour = |h: i64| start + Duration::hours(h);
+    let moved = |from, to| LeadEvent::LeadStatusChanged {
+        from,
+        to,
+        reason: None,
+    };
+    let lost = LeadEvent::LeadLost {
+        from: LeadStatus::Contacted,
+        reason: domain::values::Text::parse("Chose another broker", 200).unwrap(),
+    };
+    use LeadStatus::{Contacted, New, Qualified};
+    // Four leads captured in the first hours, then worked at different times (one never).
+    let leads: Vec<String> = (0..4).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let mut story: Vec<(i64, usize, LeadEvent)> = (0..4)
+        .map(|i| {
+            let id = uuid::Uuid::parse_str(&leads[i]).unwrap();
+            (
+                i as i64,
+                i,
+                captured(id, "Asha Rao", &format!("a{i}@example.com")),
+            )
+        })
+        .collect();
+    story.extend([
+        (5, 0, moved(New, Contacted)),
+        (6, 1, moved(New, Contacted)),
+        (7, 2, moved(New, Qualified)),
+        (8, 1, lost),
+        (9, 0, moved(Contacted, Qualified)),
+    ]);
+    story.sort_by_key(|(h, _, _)| *h);
+    let mut seq = [0i64; 4];
+    let events: Vec<StoredEvent> = story
+        .iter()
+        .enumerate()
+        .map(|(n, (h, i, event))| {
+            seq[*i] += 1;
+            let mut e = stored(n as i64 + 1, seq[*i], &leads[*i], event);
+            let meta = EventMetadata {
+                recorded_at: hour(*h),
+                ..EventMetadata::system(None)
+            };
+            e.metadata = serde_json::to_value(meta.to_map()).unwrap();
+            e
+        })
+        .collect();
+    run(&db, &projection, &events).await;
+
+    let pipeline_at = |h: i64| {
+        let (db, keyring) = (&db, &keyring);
+        async move {
+            let f = SalesFilter {
+                visible: None,
+                agents: None,
+                source: None,
+                campaign: None,
+                from: start - Duration::days(1),
+                to: start + Duration::days(1),
+                as_of: hour(h),
+                present: false,
+                sections: Sections::Whole,
+            };
+            let r = sales_report(db, keyring, &f).await.unwrap();
+            r.pipeline.iter().map(|(_, n)| *n).collect::<Vec<i64>>()
+        }
+    };
+    // New, contacted, qualified open at each hour, counted by hand from the story above.
+    for (h, expected) in [
+        (3, [4, 0, 0]),
+        (5, [3, 1, 0]),
+        (6, [2, 2, 0]),
+        (7, [1, 2, 1]),
+        (8, [1, 1, 1]),
+        (9, [1, 0, 2]),
+        (12, [1, 0, 2]),
+    ] {
+        assert_eq!(pipeline_at(h).await, expected.to_vec(), "at hour {h}");
+    }
+}
