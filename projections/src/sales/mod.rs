@@ -82,13 +82,10 @@ pub fn names_campaign(source: LeadSource) -> bool {
 }
 
 impl SalesView {
-    /// The furthest funnel stage the lead reached (0: new … 3: converted).
+    /// The furthest funnel stage the lead reached (0: new … 3: converted): how many of the
+    /// stages after `new` it reached.
     fn furthest(&self) -> i64 {
-        self.stages
-            .iter()
-            .filter_map(|s| facts::rank(s.stage))
-            .max()
-            .unwrap_or(0) as i64
+        self.reached().iter().flatten().count() as i64
     }
 
     /// When the lead first reached each funnel stage after `new` (contacted, qualified,
