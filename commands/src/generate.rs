@@ -1,26 +1,27 @@
 //! A store of realistic size for `crm bench --generate N`: leads and the clients some of them
 //! become, each with the history an agent's working weeks leave (interactions, follow-ups,
-//! status moves, consents), written through the executors like any command (sealed,
-//! hash-chained, group-committed). Names, numbers and stories come from a seeded generator,
+//! status moves, consents), and each client with the demo's client story (KYC documents,
+//! review and decision, risk profile, trades), written through the executors and use cases
+//! like any command (sealed, hash-chained, group-committed). Names, numbers and stories come from a seeded generator,
 //! so two runs with the same seed write the same people.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use domain::client::{ClientCommand, ClientProfile};
 use domain::lead::{
     CaptureChannel, ContactMethod, FollowUpChannel, InteractionDirection, InteractionKind,
     InvestmentCapacity, LeadCommand, LeadDetails, LeadSource, LeadStatus, MarketingChannel,
 };
 use domain::privacy::PrivacyCommand;
-use domain::user::{Branch, Role};
-use domain::values::{BirthDate, Email, Pan, PersonName, Phone, Text};
+use domain::user::Role;
+use domain::values::{Email, PersonName, Phone, Text};
 use futures::StreamExt;
 use store::EventMetadata;
 use uuid::Uuid;
 
 use crate::dice::Dice;
+use crate::seed::year::Staff;
 use crate::WriteSide;
 
 /// What a generation wrote.
@@ -101,7 +102,7 @@ pub async fn generate(
     seed: u64,
     progress: impl Fn(u64) + Send + Sync,
 ) -> Result<Generated, String> {
-    let agents = agents(write, seed).await?;
+    let staff = staff(write, seed).await?;
     let written = Arc::new(AtomicU64::new(0));
     let clients = AtomicU64::new(0);
     let started = AtomicU64::new(0);
@@ -112,11 +113,11 @@ pub async fn generate(
         })
         .map(|n| {
             started.fetch_add(1, Ordering::Relaxed);
-            let agents = &agents;
+            let staff = &staff;
             let written = &written;
             let clients = &clients;
             async move {
-                let (appended, client) = story(write, agents, seed, n).await?;
+                let (appended, client) = story(write, staff, seed, n).await?;
                 written.fetch_add(appended, Ordering::Relaxed);
                 if client {
                     clients.fetch_add(1, Ordering::Relaxed);
@@ -137,18 +138,28 @@ pub async fn generate(
     })
 }
 
-/// The relationship managers the stories are worked by: two per branch, made for this run.
-async fn agents(write: &WriteSide, seed: u64) -> Result<Vec<(Uuid, &'static str)>, String> {
-    let mut out = Vec::new();
+/// The staff the stories are worked by, made for this run: two relationship managers per
+/// branch, and two compliance officers who review the clients' KYC.
+async fn staff(write: &WriteSide, seed: u64) -> Result<Staff, String> {
     let password = store::privacy::generate_master_key();
-    for (i, branch) in BRANCHES.iter().chain(BRANCHES).enumerate() {
-        let email = format!("rm{i}-{seed}@generated.example");
+    let officers = [(Role::ComplianceOfficer, None); 2];
+    let rms = BRANCHES
+        .iter()
+        .chain(BRANCHES)
+        .map(|b| (Role::RelationshipManager, Some(*b)));
+    let mut staff = Staff {
+        agents: Vec::new(),
+        managers: Vec::new(),
+        compliance: Vec::new(),
+    };
+    for (i, (role, branch)) in rms.chain(officers).enumerate() {
+        let email = format!("{}{i}-{seed}@generated.example", role.as_str());
         let name = format!("{} {}", FIRST[i % FIRST.len()], LAST[(i * 7) % LAST.len()]);
         let new = crate::users::NewUser {
             email: &email,
             name: &name,
-            role: Role::RelationshipManager,
-            branch: Some(branch),
+            role,
+            branch,
             manager_id: None,
             password: &password,
             must_change_password: true,
@@ -156,20 +167,19 @@ async fn agents(write: &WriteSide, seed: u64) -> Result<Vec<(Uuid, &'static str)
         let (id, _) = crate::users::register(write, &EventMetadata::system(None), new)
             .await
             .map_err(|e| e.to_string())?;
-        out.push((id, *branch));
+        match branch {
+            Some(branch) => staff.agents.push((id, branch)),
+            None => staff.compliance.push(id),
+        }
     }
-    Ok(out)
+    Ok(staff)
 }
 
 /// One lead's story; the events it appended and whether it became a client.
-async fn story(
-    write: &WriteSide,
-    agents: &[(Uuid, &'static str)],
-    seed: u64,
-    n: u64,
-) -> Result<(u64, bool), String> {
+async fn story(write: &WriteSide, staff: &Staff, seed: u64, n: u64) -> Result<(u64, bool), String> {
     let mut dice = Dice(seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D));
-    let (agent, branch) = *dice.pick(agents);
+    let agent_index = dice.below(staff.agents.len() as u64) as usize;
+    let agent = staff.agents[agent_index].0;
     let mut meta = EventMetadata::system(None);
     meta.actor_id = agent.to_string();
     meta.actor_role = Role::RelationshipManager.as_str().into();
@@ -243,7 +253,7 @@ async fn story(
         .map(|c| c.appended as u64)
         .map_err(|e| e.to_string())?;
     let now = Utc::now();
-    for i in 0..(2 + dice.below(4)) {
+    for i in 0..(1 + dice.below(3)) {
         appended += run(LeadCommand::LogInteraction {
             interaction_id: Uuid::now_v7(),
             kind: *dice.pick(&[
@@ -304,91 +314,18 @@ async fn story(
         .await?;
     }
     if converts {
-        appended += onboard(
+        let at = (began + Duration::hours(5 * (step.load(Ordering::Relaxed) + 1))).min(now);
+        appended += crate::seed::year::client_now(
             write,
-            &EventMetadata {
-                recorded_at: (began + Duration::hours(5 * (step.load(Ordering::Relaxed) + 1)))
-                    .min(Utc::now()),
-                ..meta.clone()
-            },
+            staff,
             &mut dice,
-            id,
-            client_id,
-            &name,
-            &email,
-            &phone,
-            agent,
-            branch,
-            n,
+            n as usize,
+            agent_index,
+            (id, client_id),
+            (&name, &email, &phone),
+            at,
         )
-        .await?;
+        .await? as u64;
     }
     Ok((appended, converts))
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn onboard(
-    write: &WriteSide,
-    meta: &EventMetadata,
-    dice: &mut Dice,
-    lead_id: Uuid,
-    client_id: Uuid,
-    name: &str,
-    email: &str,
-    phone: &str,
-    agent: Uuid,
-    branch: &str,
-    n: u64,
-) -> Result<u64, String> {
-    let letters: String = (0..3)
-        .map(|_| (b'A' + dice.below(26) as u8) as char)
-        .collect();
-    let pan = format!(
-        "{letters}P{}{:04}{}",
-        (b'A' + dice.below(26) as u8) as char,
-        n % 10_000,
-        (b'A' + dice.below(26) as u8) as char
-    );
-    let reserved =
-        crate::clients::reserve_pan(&write.db, &write.keyring, &pan, client_id, |_| async {
-            Ok::<_, store::StoreError>(true)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    if reserved != crate::clients::Reservation::Reserved {
-        // Two stories drew the same PAN: this one stays a converted lead.
-        return Ok(0);
-    }
-    let born = format!(
-        "19{}-0{}-1{}",
-        60 + dice.below(40),
-        1 + dice.below(9),
-        dice.below(9)
-    );
-    let profile = ClientProfile {
-        name: PersonName::parse(name).map_err(|e| e.to_string())?,
-        email: Email::parse(email).map_err(|e| e.to_string())?,
-        phone: Phone::parse(phone).map_err(|e| e.to_string())?,
-        pan: Pan::parse(&pan).map_err(|e| e.to_string())?,
-        date_of_birth: BirthDate::parse(&born, Utc::now().date_naive())
-            .map_err(|e| e.to_string())?,
-        address: text("14 MG Road, Bengaluru 560001"),
-    };
-    let committed = write
-        .clients
-        .create(
-            &client_id.to_string(),
-            ClientCommand::Onboard {
-                client_id,
-                lead_id: Some(lead_id),
-                profile,
-                branch: Branch::parse(branch).map_err(|e| e.to_string())?,
-                relationship_manager: Some(agent),
-                details: Default::default(),
-            },
-            meta,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(committed.appended as u64)
 }

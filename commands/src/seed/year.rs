@@ -160,10 +160,10 @@ struct Planned {
 }
 
 /// The staff the year is worked by.
-struct Staff {
-    agents: Vec<(Uuid, &'static str)>,
-    managers: Vec<(Uuid, &'static str)>,
-    compliance: Vec<Uuid>,
+pub(crate) struct Staff {
+    pub(crate) agents: Vec<(Uuid, &'static str)>,
+    pub(crate) managers: Vec<(Uuid, &'static str)>,
+    pub(crate) compliance: Vec<Uuid>,
 }
 
 /// Whether the demo year is already in the store (one of its staff exists).
@@ -256,7 +256,7 @@ pub async fn replay(
             BRANCHES.len()
         ),
         format!("created {leads} leads over the last 12 months, {clients} of them clients"),
-        format!("wrote {written} steps of their year"),
+        format!("wrote {written} events of their year"),
     ])
 }
 
@@ -859,6 +859,37 @@ fn client_story(
     }
 }
 
+/// A converted lead's life as a client as `crm bench --generate` writes it: the demo's story
+/// (profile, KYC documents, review and decision, risk profile, trades) run at once under the
+/// real clock, its steps recorded at their moments up to now. A document the demo lets expire
+/// (and so makes re-KYC due) expires within four months of now instead, as an expiry alert
+/// waits for. Answers the events it appended.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn client_now(
+    write: &WriteSide,
+    staff: &Staff,
+    dice: &mut Dice,
+    story: usize,
+    agent: usize,
+    ids: (Uuid, Uuid),
+    person: (&str, &str, &str),
+    at: DateTime<Utc>,
+) -> Result<usize, String> {
+    let now = Utc::now();
+    let soon = (now + Duration::days(120)).date_naive();
+    let mut plan = Vec::new();
+    client_story(&mut plan, dice, staff, story, agent, ids, person, at, now);
+    plan.retain(|p| p.at <= now);
+    for p in &mut plan {
+        if let Step::Documents(_, Some(expiry)) = &mut p.step {
+            if *expiry < soon {
+                *expiry = (now + Duration::days(1 + dice.below(120) as i64)).date_naive();
+            }
+        }
+    }
+    run_story(write, staff, plan).await
+}
+
 fn staff_branch(staff: &Staff, agent: usize) -> &'static str {
     staff.agents[agent].1
 }
@@ -935,7 +966,7 @@ fn documents(passport_expiry: Option<NaiveDate>, pan: &str, n: u64) -> Vec<crate
     out
 }
 
-/// Runs one story's steps of a day, in order; answers how many ran.
+/// Runs one story's steps of a day, in order; answers how many events they appended.
 async fn run_story(write: &WriteSide, staff: &Staff, steps: Vec<Planned>) -> Result<usize, String> {
     let mut n = 0;
     for p in steps {
@@ -962,13 +993,14 @@ async fn run_story(write: &WriteSide, staff: &Staff, steps: Vec<Planned>) -> Res
         let meta = at_meta(p.at, Some((actor.user_id, actor.role)));
         let all = ClientScope::All;
         let e = |e: &dyn std::fmt::Display| format!("demo step at {}: {e}", p.at);
-        match p.step {
+        n += match p.step {
             Step::Lead(id, command) => {
                 write
                     .leads
                     .execute(&id.to_string(), command, &meta, None)
                     .await
-                    .map_err(|x| e(&x))?;
+                    .map_err(|x| e(&x))?
+                    .appended
             }
             Step::Onboard(b) => {
                 let (client_id, lead_id, profile, branch, details) = *b;
@@ -1000,7 +1032,8 @@ async fn run_story(write: &WriteSide, staff: &Staff, steps: Vec<Planned>) -> Res
                         &meta,
                     )
                     .await
-                    .map_err(|x| e(&x))?;
+                    .map_err(|x| e(&x))?
+                    .appended
             }
             Step::Documents(client, expiry) => {
                 let (client_view, _) = write
@@ -1012,21 +1045,27 @@ async fn run_story(write: &WriteSide, staff: &Staff, steps: Vec<Planned>) -> Res
                     return Ok(n);
                 };
                 let seq = client.as_u128() as u64;
+                let mut appended = 0;
                 for upload in documents(expiry, pan.as_str(), seq) {
-                    crate::kyc::upload(write, &actor, &all, client, upload, &meta)
+                    appended += crate::kyc::upload(write, &actor, &all, client, upload, &meta)
                         .await
-                        .map_err(|x| e(&x))?;
+                        .map_err(|x| e(&x))?
+                        .1
+                        .appended;
                 }
+                appended
             }
             Step::Submit(client) => {
                 crate::kyc::submit(write, &actor, &all, client, &meta)
                     .await
-                    .map_err(|x| e(&x))?;
+                    .map_err(|x| e(&x))?
+                    .appended
             }
             Step::Categorise(client, profile) => {
                 crate::kyc::categorise(write, &actor, &all, client, profile, &meta)
                     .await
-                    .map_err(|x| e(&x))?;
+                    .map_err(|x| e(&x))?
+                    .appended
             }
             Step::Kyc(client, command) => {
                 let command = match command {
@@ -1040,7 +1079,8 @@ async fn run_story(write: &WriteSide, staff: &Staff, steps: Vec<Planned>) -> Res
                     .kyc
                     .execute(&client.to_string(), command, &meta, None)
                     .await
-                    .map_err(|x| e(&x))?;
+                    .map_err(|x| e(&x))?
+                    .appended
             }
             Step::Decide(client, decision, reason) => {
                 let verdict = crate::kyc::Verdict {
@@ -1050,20 +1090,23 @@ async fn run_story(write: &WriteSide, staff: &Staff, steps: Vec<Planned>) -> Res
                 };
                 crate::kyc::decide(write, &actor, &all, client, verdict, &meta)
                     .await
-                    .map_err(|x| e(&x))?;
+                    .map_err(|x| e(&x))?
+                    .appended
             }
             Step::Risk(client, answers) => {
                 crate::investments::profile_risk(write, &actor, &all, client, answers, &meta)
                     .await
-                    .map_err(|x| e(&x))?;
+                    .map_err(|x| e(&x))?
+                    .appended
             }
             Step::Trade(client, trade) => {
                 crate::investments::record_trade(write, &actor, &all, client, *trade, None, &meta)
                     .await
-                    .map_err(|x| e(&x))?;
+                    .map_err(|x| e(&x))?
+                    .committed
+                    .appended
             }
-        }
-        n += 1;
+        };
     }
     Ok(n)
 }
