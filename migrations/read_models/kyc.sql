@@ -11,7 +11,17 @@ CREATE TABLE IF NOT EXISTS kyc_cases{s}
     -- ` index index `: blind indexes of whole Aadhaar numbers typed in for the case in hand
     -- (the same number on another client is flagged).
     aadhaar_tokens  text    NOT NULL,
-    trading_blocked boolean NOT NULL,
+    -- Why the client may not trade (`kyc_not_verified`, `rekyc_due`), when they may not.
+    trading_block   text,
+    -- Seconds from submission to approval, for a verified case.
+    approval_seconds bigint,
+    -- ` type type `: documents rejected in the case in hand; ` date date `: the expiry dates
+    -- of the documents a verified case counts on.
+    rejected_types  text    NOT NULL,
+    expiries        text    NOT NULL,
+    -- The sealed reasons of a rejected or sent-back case (`{"reasons": […], "documents":
+    -- [{"reason": …}]}`, sealed as in `doc`), so that the report opens only them.
+    sealed_reasons  text,
     -- `YYYY-MM-DD`: when the last verification is due again, and the first expiry among its
     -- documents.
     next_rekyc_on   text,
@@ -23,5 +33,8 @@ CREATE TABLE IF NOT EXISTS kyc_cases{s}
     doc             {json}  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS kyc_cases{s}_queue_{g} ON kyc_cases{s} (status, submitted_at);
+-- The KYC report's counts, read from the index alone and grouped in its order.
+CREATE INDEX IF NOT EXISTS kyc_cases{s}_report_{g} ON kyc_cases{s}
+    (status, trading_block, next_rekyc_on, approval_seconds, rejected_types, alert_count, client_id);
 CREATE INDEX IF NOT EXISTS kyc_cases{s}_rekyc_{g} ON kyc_cases{s} (next_rekyc_on);
-CREATE INDEX IF NOT EXISTS kyc_cases{s}_expiry_{g} ON kyc_cases{s} (next_expiry);
+CREATE INDEX IF NOT EXISTS kyc_cases{s}_expiry_{g} ON kyc_cases{s} (next_expiry, status, expiries, client_id);

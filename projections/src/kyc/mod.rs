@@ -6,7 +6,7 @@ pub mod report;
 mod view;
 
 use cqrs_es::Aggregate;
-use domain::kyc::{Kyc, KycEvent};
+use domain::kyc::{Kyc, KycEvent, KycStatus};
 use store::privacy::Keyring;
 use store::EventMetadata;
 
@@ -24,7 +24,7 @@ impl SealedDocument for KycView {
     const TABLE: &'static str = "kyc_cases";
     const KEY: &'static str = "client_id";
     const PERSONAL: &'static [&'static str] = PERSONAL;
-    const VERSION: i64 = 4;
+    const VERSION: i64 = 5;
     const DDL: &'static str = include_str!("../../../migrations/read_models/kyc.sql");
     const TABLES: &'static [&'static str] = &["kyc_cases"];
 
@@ -54,13 +54,44 @@ impl SealedDocument for KycView {
                 .map(|i| format!(" {i}"))
                 .collect(),
         };
+        // The types of the documents rejected in the case in hand, and the expiry dates of the
+        // documents a verified case counts on (what the KYC report counts without opening).
+        let rejected: String = self
+            .documents
+            .iter()
+            .filter(|d| d.state == "rejected")
+            .map(|d| format!(" {}", d.document_type.as_str()))
+            .collect();
+        let expiries: String = match self.status {
+            KycStatus::Verified => self
+                .documents
+                .iter()
+                .filter(|d| d.state != "rejected")
+                .filter_map(|d| d.expiry_date)
+                .map(|e| format!(" {e}"))
+                .collect(),
+            _ => String::new(),
+        };
         vec![
             ("status", self.status.as_str().into()),
             ("client_type", self.client_type.as_str().into()),
             ("submitted_at", self.submitted_at.into()),
             ("makers", format!("{makers} ").into()),
             ("aadhaar_tokens", format!("{aadhaar} ").into()),
-            ("trading_blocked", self.trading_block().is_some().into()),
+            (
+                "trading_block",
+                self.trading_block().map(str::to_string).into(),
+            ),
+            (
+                "approval_seconds",
+                match (self.status, self.submitted_at, self.decided_at) {
+                    (KycStatus::Verified, Some(s), Some(d)) => Some((d - s).num_seconds()),
+                    _ => None,
+                }
+                .into(),
+            ),
+            ("rejected_types", format!("{rejected} ").into()),
+            ("expiries", format!("{expiries} ").into()),
             (
                 "next_rekyc_on",
                 self.next_rekyc_on.map(|d| d.to_string()).into(),
@@ -73,6 +104,30 @@ impl SealedDocument for KycView {
             ("updated_at", self.updated_at.into()),
             ("version", self.version.into()),
         ]
+    }
+
+    fn sealed_columns(&self, sealed: &serde_json::Value) -> Vec<(&'static str, Cell)> {
+        let reasons = self.sent_back().then(|| {
+            let documents: Vec<serde_json::Value> = sealed["documents"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["reason"].is_string())
+                .map(|d| serde_json::json!({ "reason": d["reason"] }))
+                .collect();
+            serde_json::json!({ "reasons": sealed["reasons"], "documents": documents }).to_string()
+        });
+        vec![("sealed_reasons", reasons.into())]
+    }
+}
+
+impl KycView {
+    /// Whether the case in hand carries a reviewer's reasons the KYC report counts.
+    fn sent_back(&self) -> bool {
+        matches!(
+            self.status,
+            KycStatus::Rejected | KycStatus::RevisionRequested
+        )
     }
 }
 

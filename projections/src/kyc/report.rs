@@ -3,12 +3,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::kyc::KycStatus;
-use serde::Deserialize;
 use serde_json::Value;
 use store::privacy::Keyring;
-use store::{with_db, Db};
+use store::Db;
 
-use super::KycView;
+use crate::leads::query::{fetch_rows, Bind, Row};
 use crate::ProjectionError;
 
 /// What the report counts.
@@ -55,59 +54,145 @@ fn tally<K: Ord + Clone>(items: impl IntoIterator<Item = K>) -> Vec<(K, i64)> {
     out
 }
 
-/// The report over the clients of `branch` (all when `None`), at `now`.
+/// [`fetch_rows`], failing as a projection read does.
+async fn rows<T: Row>(db: &Db, sql: String, binds: &[Bind]) -> Result<Vec<T>, ProjectionError> {
+    Ok(fetch_rows(db, &sql, binds).await?)
+}
+
+/// The reasons of the cases rejected or sent back, opened with each client's key (a shredded
+/// client's read as erased): only the column that holds them sealed is read, never the
+/// documents.
+async fn reasons(
+    db: &Db,
+    keyring: &Keyring,
+    scope: &str,
+    binds: &[Bind],
+) -> Result<Vec<String>, ProjectionError> {
+    let rows: Vec<(String, String)> = rows(
+        db,
+        format!(
+            "SELECT k.client_id, k.sealed_reasons FROM kyc_cases k
+              WHERE k.status IN ('rejected', 'revision_requested')
+                AND k.sealed_reasons IS NOT NULL{scope}"
+        ),
+        binds,
+    )
+    .await?;
+    let mut out = Vec::new();
+    for (client_id, sealed) in rows {
+        let mut doc: Value = serde_json::from_str(&sealed)
+            .map_err(|e| ProjectionError::Event(format!("stored kyc reasons {client_id}: {e}")))?;
+        keyring
+            .open(&client_id, &mut doc, &["/reasons/*", "/documents/*/reason"])
+            .await?;
+        let texts = doc["reasons"].as_array().into_iter().flatten().chain(
+            doc["documents"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| &d["reason"]),
+        );
+        out.extend(texts.filter_map(|t| t.as_str().map(str::to_string)));
+    }
+    Ok(out)
+}
+
+/// The report over the clients of `branch` (all when `None`), at `now`: counted from the
+/// KYC read model's columns; only the reasons of rejected and sent-back cases are opened.
 pub async fn kyc_report(
     db: &Db,
     keyring: &Keyring,
     branch: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<KycReport, ProjectionError> {
-    let rows: Vec<(String, Value)> = with_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT k.client_id, k.doc FROM kyc_cases k JOIN clients c ON c.client_id = k.client_id
-              WHERE ($1 IS NULL OR c.branch = $1) ORDER BY k.client_id",
-        )
-        .bind(branch)
-        .fetch_all(pool)
-        .await?
-    });
-    let without_case: i64 = with_db!(db, pool => {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM clients c LEFT JOIN kyc_cases k ON k.client_id = c.client_id
-              WHERE k.client_id IS NULL AND c.status = 'active' AND ($1 IS NULL OR c.branch = $1)",
-        )
-        .bind(branch)
-        .fetch_one(pool)
-        .await?
-    });
     let today: NaiveDate = domain::kyc::india_today(now);
-    // Counting needs no personal data: the documents are read sealed, as stored.
-    let mut views = Vec::with_capacity(rows.len());
-    let mut decided = Vec::new();
-    for (id, doc) in &rows {
-        let view = KycView::deserialize(doc)
-            .map_err(|e| ProjectionError::Event(format!("stored kyc view {id}: {e}")))?;
-        if matches!(
-            view.status,
-            KycStatus::Rejected | KycStatus::RevisionRequested
-        ) {
-            decided.push((id.clone(), doc.clone()));
-        }
-        views.push(view);
-    }
+    let day = |d: i64| (today + chrono::Duration::days(d)).to_string();
+    // Every statement binds the branch first (when there is one) and the day after it.
+    let (scope, client_scope, mut binds) = match branch {
+        Some(b) => (
+            " AND k.client_id IN (SELECT client_id FROM clients WHERE branch = $1)",
+            " AND c.branch = $1",
+            vec![Bind::Text(b.to_string())],
+        ),
+        None => ("", "", Vec::new()),
+    };
+    let scope_binds = binds.clone();
+    binds.push(Bind::Text(day(0)));
+    let d = binds.len();
+    let h90 = {
+        let mut b = scope_binds.clone();
+        b.push(Bind::Text(day(90)));
+        b
+    };
+    type Counts = (String, Option<String>, i64, i64);
+    let (counts, waiting, approvals, rejected, expiries, without_case, reasons) = futures::try_join!(
+        rows::<Counts>(
+            db,
+            format!(
+                "SELECT k.status, k.trading_block, CAST(COUNT(*) AS bigint),
+                        CAST(SUM(CASE WHEN k.next_rekyc_on < ${d} THEN 1 ELSE 0 END) AS bigint)
+                   FROM kyc_cases k WHERE 1 = 1{scope} GROUP BY k.status, k.trading_block"
+            ),
+            &binds,
+        ),
+        rows::<(Option<DateTime<Utc>>,)>(
+            db,
+            format!(
+                "SELECT k.submitted_at FROM kyc_cases k
+                  WHERE k.status IN ('submitted', 'under_review'){scope}"
+            ),
+            &scope_binds,
+        ),
+        rows::<(i64,)>(
+            db,
+            format!(
+                "SELECT k.approval_seconds FROM kyc_cases k
+                  WHERE k.status = 'verified' AND k.approval_seconds IS NOT NULL{scope}"
+            ),
+            &scope_binds,
+        ),
+        rows::<(String,)>(
+            db,
+            format!(
+                "SELECT k.rejected_types FROM kyc_cases k WHERE k.rejected_types <> ' '{scope}"
+            ),
+            &scope_binds,
+        ),
+        rows::<(String,)>(
+            db,
+            format!(
+                // Only a verified case has expiries to count.
+                "SELECT k.expiries FROM kyc_cases k WHERE k.next_expiry <= ${}{scope}",
+                h90.len()
+            ),
+            &h90,
+        ),
+        rows::<(i64,)>(
+            db,
+            format!(
+                "SELECT CAST(COUNT(*) AS bigint) FROM clients c
+                  WHERE c.status = 'active'{client_scope}
+                    AND NOT EXISTS (SELECT 1 FROM kyc_cases k WHERE k.client_id = c.client_id)"
+            ),
+            &scope_binds,
+        ),
+        reasons(db, keyring, scope, &scope_binds),
+    )?;
+    let without_case = without_case.first().map_or(0, |r| r.0);
+    let count = |status: KycStatus| -> i64 {
+        counts
+            .iter()
+            .filter(|c| c.0 == status.as_str())
+            .map(|c| c.2)
+            .sum()
+    };
     let by_status = KycStatus::ALL
         .iter()
-        .map(|s| {
-            let n = views.iter().filter(|v| v.status == *s).count() as i64;
-            (s.as_str(), n)
-        })
+        .map(|s| (s.as_str(), count(*s)))
         .collect();
     let mut ageing = [("0-2", 0i64), ("3-7", 0), ("8-30", 0), ("31+", 0)];
-    for v in views
-        .iter()
-        .filter(|v| matches!(v.status, KycStatus::Submitted | KycStatus::UnderReview))
-    {
-        let days = v.submitted_at.map_or(0, |s| (now - s).num_days());
+    for (submitted,) in &waiting {
+        let days = submitted.map_or(0, |s| (now - s).num_days());
         let bucket = match days {
             ..=2 => 0,
             3..=7 => 1,
@@ -116,51 +201,37 @@ pub async fn kyc_report(
         };
         ageing[bucket].1 += 1;
     }
-    let mut hours: Vec<f64> = views
-        .iter()
-        .filter(|v| v.status == KycStatus::Verified)
-        .filter_map(|v| Some((v.decided_at? - v.submitted_at?).num_seconds() as f64 / 3600.0))
-        .collect();
+    let mut hours: Vec<f64> = approvals.iter().map(|(s,)| *s as f64 / 3600.0).collect();
     hours.sort_by(|a, b| a.total_cmp(b));
-    let rejected_documents = tally(views.iter().flat_map(|v| {
-        v.documents
+    let rejected_documents = tally(
+        rejected
             .iter()
-            .filter(|d| d.state == "rejected")
-            .map(|d| d.document_type.as_str().to_string())
-    }));
-    // Reasons are the person's data: opened only for the cases that have them.
-    let mut reasons = Vec::new();
-    for (id, doc) in decided {
-        let view: KycView = crate::sealed::open_view(keyring, &id, doc).await?;
-        reasons.extend(view.reasons.iter().cloned());
-        reasons.extend(view.documents.iter().filter_map(|d| d.reason.clone()));
-    }
+            .flat_map(|(types,)| types.split_whitespace().map(str::to_string)),
+    );
     let expiring = [30u32, 60, 90]
         .iter()
         .map(|days| {
-            let horizon = today + chrono::Duration::days(i64::from(*days));
-            let n = views
+            let horizon = day(i64::from(*days));
+            let n = expiries
                 .iter()
-                .filter(|v| v.status == KycStatus::Verified)
-                .flat_map(|v| &v.documents)
-                .filter(|d| d.state != "rejected")
-                .filter(|d| d.expiry_date.is_some_and(|e| e >= today && e <= horizon))
+                .flat_map(|(dates,)| dates.split_whitespace())
+                .filter(|e| *e >= day(0).as_str() && *e <= horizon.as_str())
                 .count() as i64;
             (*days, n)
         })
         .collect();
-    let rekyc_overdue = views
-        .iter()
-        .filter(|v| {
-            v.status == KycStatus::RekycDue
-                || (v.status == KycStatus::Verified && v.next_rekyc_on.is_some_and(|d| d < today))
-        })
-        .count() as i64;
-    let blocked = |why: &str| {
-        views
+    let rekyc_overdue = count(KycStatus::RekycDue)
+        + counts
             .iter()
-            .filter(|v| v.trading_block() == Some(why))
-            .count() as i64
+            .filter(|c| c.0 == KycStatus::Verified.as_str())
+            .map(|c| c.3)
+            .sum::<i64>();
+    let blocked = |why: &str| -> i64 {
+        counts
+            .iter()
+            .filter(|c| c.1.as_deref() == Some(why))
+            .map(|c| c.2)
+            .sum()
     };
     Ok(KycReport {
         as_of: now,

@@ -150,6 +150,11 @@ pub trait SealedDocument: RecordView<Event: Send + Sync> + DeserializeOwned + Se
     /// The indexed columns, in a fixed order. `shredded` says the subject's personal data is
     /// gone (no blind index may be computed from it).
     fn columns(&self, keyring: &Keyring, shredded: bool) -> Vec<(&'static str, Cell)>;
+    /// Columns copied from the sealed document (what a query opens without reading the
+    /// whole document), after [`Self::columns`].
+    fn sealed_columns(&self, _sealed: &Value) -> Vec<(&'static str, Cell)> {
+        Vec::new()
+    }
     /// A table of counts per group of records (the table and its group columns), kept with
     /// the documents: each save moves a record from its old groups to its new ones, so that a
     /// count never reads the records themselves. The table has a text key `grp` (the group's
@@ -469,6 +474,7 @@ async fn save<V: SealedDocument>(
         for v in chunk {
             let (doc, shredded) = seal(keyring, *v).await?;
             let mut columns = v.columns(keyring, shredded);
+            columns.extend(v.sealed_columns(&doc));
             if V::TALLY.is_some() {
                 let groups = v.tallies(&columns);
                 debug_assert!(groups

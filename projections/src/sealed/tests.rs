@@ -15,11 +15,21 @@ use super::*;
 use crate::leads::LeadView;
 
 fn stored(position: i64, sequence: i64, lead: &str, event: &LeadEvent) -> StoredEvent {
+    stored_as("lead", position, sequence, lead, event)
+}
+
+fn stored_as<E: DomainEvent>(
+    aggregate_type: &str,
+    position: i64,
+    sequence: i64,
+    id: &str,
+    event: &E,
+) -> StoredEvent {
     StoredEvent {
         position,
         tx_id: 0,
-        aggregate_type: "lead".into(),
-        aggregate_id: lead.into(),
+        aggregate_type: aggregate_type.into(),
+        aggregate_id: id.into(),
         sequence,
         event_type: event.event_type(),
         event_version: event.event_version(),
@@ -320,4 +330,290 @@ async fn the_pipeline_at_a_past_moment_is_the_stays_that_spanned_it() {
     ] {
         assert_eq!(pipeline_at(h).await, expected.to_vec(), "at hour {h}");
     }
+}
+
+#[tokio::test]
+async fn the_kyc_report_counts_cases_by_hand() {
+    use crate::kyc::report::kyc_report;
+    use chrono::{Duration, NaiveDate, TimeZone};
+    use domain::kyc::{
+        ClientType, DocumentReview, DocumentVerdict, KycDocument, KycDocumentType, KycEvent,
+        RekycReason, Review,
+    };
+    use uuid::Uuid;
+    let (db, keyring, projection) = setup_for::<crate::kyc::KycView>().await;
+    // 06:30 UTC is noon in India: `today` is the 20th either way.
+    let now = Utc.with_ymd_and_hms(2026, 11, 20, 6, 30, 0).unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let hour = |h: i64| now + Duration::hours(h);
+    let clients: Vec<Uuid> = (0..10).map(|_| Uuid::now_v7()).collect();
+    let branches = [
+        "MUM-01", "MUM-01", "DEL-01", "DEL-01", "MUM-01", "MUM-01", "DEL-01", "MUM-01", "MUM-01",
+        "DEL-01",
+    ];
+    store::with_db!(&db, pool => {
+        sqlx::raw_sql("CREATE TABLE clients (client_id text, branch text, status text)")
+            .execute(pool)
+            .await
+            .unwrap();
+        for (i, c) in clients.iter().enumerate() {
+            let status = if i == 9 { "closed" } else { "active" };
+            sqlx::query("INSERT INTO clients VALUES ($1, $2, $3)")
+                .bind(c.to_string())
+                .bind(branches[i])
+                .bind(status)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    });
+    let case = |i: usize| Uuid::from_u128(i as u128 + 1);
+    let staff = Uuid::from_u128(99);
+    let text = |s: &str| domain::values::Text::parse(s, 200).unwrap();
+    let document = |id: u128, kind, expiry: Option<NaiveDate>| KycDocument {
+        document_id: Uuid::from_u128(id),
+        document_type: kind,
+        number: None,
+        number_index: None,
+        issue_date: None,
+        expiry_date: expiry,
+        sha256: "ab".repeat(32),
+        uploaded_by: staff,
+    };
+    let review = |i: usize, reasons: &[&str], documents: Vec<DocumentReview>| Review {
+        case_id: case(i),
+        reviewer: staff,
+        reasons: reasons.iter().map(|r| text(r)).collect(),
+        documents,
+    };
+    let opened = |i: usize| KycEvent::KycCaseOpened {
+        case_id: case(i),
+        client_id: clients[i],
+        client_type: ClientType::Individual,
+        derivatives: false,
+        opened_by: staff,
+    };
+    let attached = |i: usize, d: KycDocument| KycEvent::KycDocumentAttached {
+        case_id: case(i),
+        document: d,
+    };
+    let submitted = |i: usize| KycEvent::KycSubmitted {
+        case_id: case(i),
+        submitted_by: staff,
+    };
+    let verified = |i: usize, rekyc: NaiveDate| KycEvent::KycVerified {
+        review: review(i, &[], Vec::new()),
+        next_rekyc_on: rekyc,
+    };
+    let later = today + Duration::days(730);
+    // (hour, client, event): the cases of clients 0–7; client 8 (active) and 9 (closed) have
+    // none.
+    let story: Vec<(i64, usize, KycEvent)> = vec![
+        // 0: verified 10 hours after submission; a passport expires in 20 days.
+        (-400, 0, opened(0)),
+        (
+            -400,
+            0,
+            attached(
+                0,
+                document(
+                    1,
+                    KycDocumentType::Passport,
+                    Some(today + Duration::days(20)),
+                ),
+            ),
+        ),
+        (-300, 0, submitted(0)),
+        (-290, 0, verified(0, later)),
+        // 1: verified after 30 hours; its re-KYC date passed yesterday (not yet moved);
+        // its passport expires in 200 days.
+        (-400, 1, opened(1)),
+        (
+            -400,
+            1,
+            attached(
+                1,
+                document(
+                    2,
+                    KycDocumentType::Passport,
+                    Some(today + Duration::days(200)),
+                ),
+            ),
+        ),
+        (-300, 1, submitted(1)),
+        (-270, 1, verified(1, today - Duration::days(1))),
+        // 2: verified after 50 hours, then due again.
+        (-400, 2, opened(2)),
+        (-300, 2, submitted(2)),
+        (-250, 2, verified(2, later)),
+        (
+            -100,
+            2,
+            KycEvent::RekycDue {
+                case_id: case(2),
+                reason: RekycReason::Periodic,
+                document_id: None,
+            },
+        ),
+        // 3: rejected, the photograph among the reasons.
+        (-400, 3, opened(3)),
+        (
+            -400,
+            3,
+            attached(3, document(3, KycDocumentType::Photograph, None)),
+        ),
+        (-300, 3, submitted(3)),
+        (
+            -200,
+            3,
+            KycEvent::KycRejected {
+                review: review(
+                    3,
+                    &["Photo does not match"],
+                    vec![DocumentReview {
+                        document_id: Uuid::from_u128(3),
+                        verdict: DocumentVerdict::Rejected,
+                        reason: Some(text("Blurred")),
+                        sha256: "ab".repeat(32),
+                    }],
+                ),
+            },
+        ),
+        // 4: sent back for revision.
+        (-400, 4, opened(4)),
+        (-300, 4, submitted(4)),
+        (
+            -200,
+            4,
+            KycEvent::KycRevisionRequested {
+                review: review(4, &["Bank proof unreadable"], Vec::new()),
+            },
+        ),
+        // 5: waiting ten days; 6: under review since yesterday; 7: documents not submitted.
+        (-300, 5, opened(5)),
+        (-240, 5, submitted(5)),
+        (-30, 6, opened(6)),
+        (-24, 6, submitted(6)),
+        (
+            -20,
+            6,
+            KycEvent::KycReviewStarted {
+                case_id: case(6),
+                reviewer: staff,
+            },
+        ),
+        (-10, 7, opened(7)),
+    ];
+    let mut sequence = [0i64; 10];
+    let mut ordered = story;
+    ordered.sort_by_key(|(h, _, _)| *h);
+    let events: Vec<StoredEvent> = ordered
+        .iter()
+        .enumerate()
+        .map(|(n, (h, i, event))| {
+            sequence[*i] += 1;
+            let id = clients[*i].to_string();
+            let mut e = stored_as("kyc", n as i64 + 1, sequence[*i], &id, event);
+            e.metadata = serde_json::to_value(
+                EventMetadata {
+                    recorded_at: hour(*h),
+                    ..EventMetadata::system(None)
+                }
+                .to_map(),
+            )
+            .unwrap();
+            e
+        })
+        .collect();
+    run(&db, &projection, &events).await;
+
+    let pairs = |v: &[(&str, i64)]| {
+        v.iter()
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect::<Vec<_>>()
+    };
+    let all = kyc_report(&db, &keyring, None, now).await.unwrap();
+    assert_eq!(
+        pairs(&all.by_status),
+        pairs(&[
+            ("pending", 1),
+            ("submitted", 1),
+            ("under_review", 1),
+            ("verified", 2),
+            ("rejected", 1),
+            ("revision_requested", 1),
+            ("rekyc_due", 1),
+        ])
+    );
+    assert_eq!(all.without_case, 1);
+    assert_eq!(
+        pairs(&all.review_ageing),
+        pairs(&[("0-2", 1), ("3-7", 0), ("8-30", 1), ("31+", 0)])
+    );
+    // Verified now: 10 and 30 hours (the case due again no longer counts).
+    assert_eq!(all.approval_hours_median, Some(10.0));
+    assert_eq!(all.approval_hours_p90, Some(30.0));
+    assert_eq!(all.rejected_documents, vec![("photograph".to_string(), 1)]);
+    assert_eq!(
+        all.rejection_reasons,
+        vec![
+            ("Bank proof unreadable".to_string(), 1),
+            ("Blurred".to_string(), 1),
+            ("Photo does not match".to_string(), 1),
+        ]
+    );
+    assert_eq!(all.expiring, vec![(30, 1), (60, 1), (90, 1)]);
+    assert_eq!(all.rekyc_overdue, 2);
+    assert_eq!(
+        pairs(&all.trading_blocked),
+        pairs(&[
+            ("no_kyc_case", 1),
+            ("kyc_not_verified", 5),
+            ("rekyc_due", 1)
+        ])
+    );
+
+    // One branch: clients 0, 1, 4, 5, 7 and 8.
+    let mum = kyc_report(&db, &keyring, Some("MUM-01"), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        pairs(&mum.by_status),
+        pairs(&[
+            ("pending", 1),
+            ("submitted", 1),
+            ("under_review", 0),
+            ("verified", 2),
+            ("rejected", 0),
+            ("revision_requested", 1),
+            ("rekyc_due", 0),
+        ])
+    );
+    assert_eq!(mum.without_case, 1);
+    assert_eq!(
+        pairs(&mum.review_ageing),
+        pairs(&[("0-2", 0), ("3-7", 0), ("8-30", 1), ("31+", 0)])
+    );
+    assert!(mum.rejected_documents.is_empty());
+    assert_eq!(
+        mum.rejection_reasons,
+        vec![("Bank proof unreadable".to_string(), 1)]
+    );
+    assert_eq!(mum.expiring, vec![(30, 1), (60, 1), (90, 1)]);
+    assert_eq!(mum.rekyc_overdue, 1);
+    assert_eq!(
+        pairs(&mum.trading_blocked),
+        pairs(&[
+            ("no_kyc_case", 1),
+            ("kyc_not_verified", 3),
+            ("rekyc_due", 0)
+        ])
+    );
+
+    // A shredded client's reasons read as erased, never as their text.
+    keyring.shred(&clients[4].to_string()).await.unwrap();
+    let after = kyc_report(&db, &keyring, Some("MUM-01"), now)
+        .await
+        .unwrap();
+    assert_eq!(after.rejection_reasons, vec![(ERASED.to_string(), 1)]);
 }
