@@ -55,6 +55,9 @@ CREATE INDEX IF NOT EXISTS clients{s}_restricted_{g} ON clients{s} (restricted);
 -- The client report's pass over the open accounts (trading frequency, last activity) from this
 -- index alone; its distributions are counted in `clients_counts`.
 CREATE INDEX IF NOT EXISTS clients{s}_report_{g} ON clients{s} (status, branch, relationship_manager, activity_on, created_at, client_id);
+-- Where each client sits, looked up by id without the documents (the investment report joins
+-- holdings to it).
+CREATE INDEX IF NOT EXISTS clients{s}_placed_{g} ON clients{s} (client_id, branch, segment, relationship_manager, status);
 
 -- The client report's distributions, kept with each save: clients counted per value of each
 -- dimension (age is counted by birth year) with what the report filters by (`grp`: the values

@@ -15,6 +15,8 @@ CREATE TABLE IF NOT EXISTS portfolios{s}
     version    bigint  NOT NULL,
     doc        {json}  NOT NULL
 );
+-- What each client has invested, read without the documents (the dashboard's sum).
+CREATE INDEX IF NOT EXISTS portfolios{s}_invested_{g} ON portfolios{s} (client_id, invested);
 -- `YYYY-MM`; its days by date: {"flow", "short_term", "long_term"}, decimal strings.
 CREATE TABLE IF NOT EXISTS portfolio_months{s}
 (
@@ -23,14 +25,21 @@ CREATE TABLE IF NOT EXISTS portfolio_months{s}
     days      {json} NOT NULL,
     PRIMARY KEY (client_id, month)
 );
--- The instrument and its open lots, oldest first (a fifo::Holding).
+-- The instrument and its open lots, oldest first (a fifo::Holding), with its totals (decimal
+-- numbers as text; `0` when sold out) for reports that count holdings without the lots.
 CREATE TABLE IF NOT EXISTS portfolio_lots{s}
 (
-    client_id text   NOT NULL,
-    isin      text   NOT NULL,
-    holding   {json} NOT NULL,
+    client_id   text   NOT NULL,
+    isin        text   NOT NULL,
+    symbol      text   NOT NULL,
+    asset_class text   NOT NULL,
+    quantity    text   NOT NULL,
+    cost        text   NOT NULL,
+    holding     {json} NOT NULL,
     PRIMARY KEY (client_id, isin)
 );
+CREATE INDEX IF NOT EXISTS portfolio_lots{s}_held_{g} ON portfolio_lots{s}
+    (client_id, quantity, isin, symbol, asset_class, cost);
 -- Every trade recorded, in force or reversed; a sell in force carries the lots it consumed.
 CREATE TABLE IF NOT EXISTS portfolio_trades{s}
 (
@@ -49,7 +58,16 @@ CREATE TABLE IF NOT EXISTS portfolio_trades{s}
     corrected_by text,
     recorded_by  text    NOT NULL,
     recorded_at  {ts}    NOT NULL,
+    -- Quantity times price in ten-thousandths of a rupee (summed by the reports exactly).
+    value_e4     bigint  NOT NULL,
     trade        {json}  NOT NULL,
     realisation  {json}
 );
-CREATE INDEX IF NOT EXISTS portfolio_trades{s}_client_{g} ON portfolio_trades{s} (client_id, trade_date, trade_id);
+
+-- A client's trades by date (the status too, so that counting a client's trades in force
+-- reads the index alone).
+CREATE INDEX IF NOT EXISTS portfolio_trades{s}_client_{g} ON portfolio_trades{s}
+    (client_id, trade_date, trade_id, status);
+-- The trade volumes of a period, summed from the index alone.
+CREATE INDEX IF NOT EXISTS portfolio_trades{s}_volume_{g} ON portfolio_trades{s}
+    (trade_date, status, side, asset_class, value_e4, client_id);

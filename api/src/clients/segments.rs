@@ -33,8 +33,7 @@ async fn assets(write: &WriteSide, prices: &PriceBook) -> Result<BTreeMap<Uuid, 
         .map_err(|e| e.to_string())?;
     let held: BTreeSet<Isin> = portfolios
         .iter()
-        .flat_map(|p| p.summary.holdings.values())
-        .filter(|h| !h.quantity.is_zero())
+        .flat_map(|p| &p.holdings)
         .map(|h| h.isin.clone())
         .collect();
     let held: Vec<Isin> = held.into_iter().collect();
@@ -54,16 +53,14 @@ async fn assets(write: &WriteSide, prices: &PriceBook) -> Result<BTreeMap<Uuid, 
         .iter()
         .map(|p| {
             let aum = p
-                .summary
                 .holdings
-                .values()
-                .filter(|h| !h.quantity.is_zero())
+                .iter()
                 .map(|h| match quotes.get(&h.isin) {
                     Some((on, _)) => on.quote.price * h.quantity,
                     None => h.cost,
                 })
                 .sum();
-            (p.summary.client_id, aum)
+            (p.client_id, aum)
         })
         .collect())
 }

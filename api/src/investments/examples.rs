@@ -9,7 +9,7 @@ use domain::investments::fifo::Position;
 use domain::investments::{AssetClass, Exchange, Fees, HoldingPeriods, Side, Trade};
 use domain::values::{Isin, Text};
 use poem_openapi::types::Example;
-use projections::investments::query::{PlacedPortfolio, TradeRow};
+use projections::investments::query::{Held, PlacedPortfolio, TradeRow};
 use projections::investments::valuation::{self, Inputs, Price, RealisedFrom};
 use projections::investments::{realised_within, Book, ProfileView};
 use rust_decimal::Decimal;
@@ -319,10 +319,22 @@ impl Example for InvestmentReportOut {
     fn example() -> Self {
         let summary = book().summary;
         let portfolios = [PlacedPortfolio {
+            client_id: summary.client_id,
             branch: "MUM-01".into(),
             segment: "affluent".into(),
             relationship_manager: Some(RM),
-            summary,
+            holdings: summary
+                .holdings
+                .values()
+                .filter(|h| !h.quantity.is_zero())
+                .map(|h| Held {
+                    isin: h.isin.clone(),
+                    symbol: h.symbol.clone(),
+                    asset_class: h.asset_class,
+                    quantity: h.quantity,
+                    cost: h.cost,
+                })
+                .collect(),
         }];
         let prices = prices().into_iter().map(|(i, p)| (i, p.price)).collect();
         let volumes = vec![

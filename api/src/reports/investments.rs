@@ -120,7 +120,7 @@ pub fn build(
     for p in portfolios {
         let mut client_aum = Decimal::ZERO;
         let mut classes = std::collections::BTreeSet::new();
-        for h in p.summary.holdings.values() {
+        for h in &p.holdings {
             let q = h.quantity;
             if q.is_zero() {
                 continue;
@@ -294,8 +294,7 @@ impl super::ReportsApi {
         .map_err(ApiError::internal)?;
         let held: std::collections::BTreeSet<domain::values::Isin> = portfolios
             .iter()
-            .flat_map(|p| p.summary.holdings.values())
-            .filter(|h| !h.quantity.is_zero())
+            .flat_map(|p| &p.holdings)
             .map(|h| h.isin.clone())
             .collect();
         let held: Vec<_> = held.into_iter().collect();

@@ -498,5 +498,8 @@ mod tests {
             fields(Period::of(Some(day(1999, 1, 1)), None, today)),
             ["from"]
         );
+        // A period may end after today (this month asked for whole).
+        let p = Period::of(Some(day(2026, 12, 1)), Some(day(2026, 12, 31)), today).unwrap();
+        assert_eq!((p.from, p.to), (day(2026, 12, 1), day(2026, 12, 31)));
     }
 }

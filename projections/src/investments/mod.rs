@@ -48,10 +48,10 @@ impl Projection for PortfolioProjection {
         NAME
     }
 
-    /// The model's own version (3), with the holding periods its realised gains are split
+    /// The model's own version (4), with the holding periods its realised gains are split
     /// by: other periods configured rebuild it at start-up, for every client at once.
     fn version(&self) -> i64 {
-        3_000_000
+        4_000_000
             + 1000 * i64::from(self.periods.equity_months)
             + i64::from(self.periods.other_months)
     }
@@ -203,6 +203,15 @@ async fn apply(
     Ok(())
 }
 
+/// A trade's value in ten-thousandths of a rupee (what the reports sum).
+fn value_e4(trade: &Trade) -> i64 {
+    use rust_decimal::prelude::ToPrimitive;
+    (trade.value() * rust_decimal::Decimal::from(10_000))
+        .round()
+        .to_i64()
+        .unwrap_or(i64::MAX)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn insert_trade(
     tx: &mut Tx,
@@ -220,8 +229,8 @@ async fn insert_trade(
         sqlx::query(&format!(
             "INSERT INTO portfolio_trades{suffix} (trade_id, client_id, seq, trade_date, side,
              asset_class, isin, reference, status, corrects, corrected_by, recorded_by,
-             recorded_at, trade, realisation)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'in_force', $9, NULL, $10, $11, $12, NULL)
+             recorded_at, value_e4, trade, realisation)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'in_force', $9, NULL, $10, $11, $12, $13, NULL)
              ON CONFLICT (trade_id) DO NOTHING"
         ))
         .bind(trade_id.to_string())
@@ -235,6 +244,7 @@ async fn insert_trade(
         .bind(corrects.map(|c| c.to_string()))
         .bind(recorded_by.to_string())
         .bind(meta.recorded_at)
+        .bind(value_e4(trade))
         .bind(doc)
         .execute(&mut **t)
         .await?;
@@ -441,14 +451,24 @@ async fn save(tx: &mut Tx, suffix: &str, book: &mut Book) -> Result<(), Projecti
         }
         for chunk in lots.chunks(100) {
             let mut qb = sqlx::QueryBuilder::new(format!(
-                "INSERT INTO portfolio_lots{suffix} (client_id, isin, holding) "
+                "INSERT INTO portfolio_lots{suffix} \
+                 (client_id, isin, symbol, asset_class, quantity, cost, holding) "
             ));
             qb.push_values(chunk, |mut b, (isin, h)| {
+                let totals = h.position();
                 b.push_bind(&client)
                     .push_bind(isin.as_str())
+                    .push_bind(totals.symbol)
+                    .push_bind(totals.asset_class.as_str())
+                    .push_bind(totals.quantity.normalize().to_string())
+                    .push_bind(totals.cost.normalize().to_string())
                     .push_bind(sqlx::types::Json(*h));
             });
-            qb.push(" ON CONFLICT (client_id, isin) DO UPDATE SET holding = excluded.holding");
+            qb.push(
+                " ON CONFLICT (client_id, isin) DO UPDATE SET symbol = excluded.symbol, \
+                 asset_class = excluded.asset_class, quantity = excluded.quantity, \
+                 cost = excluded.cost, holding = excluded.holding",
+            );
             qb.build().execute(&mut **t).await?;
         }
     });

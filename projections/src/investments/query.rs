@@ -245,17 +245,44 @@ pub async fn realisations(
         .collect()
 }
 
-/// A client's portfolio with where the client sits (for reports).
+/// One instrument a client holds, in totals (for reports).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    pub isin: Isin,
+    pub symbol: String,
+    pub asset_class: domain::investments::AssetClass,
+    pub quantity: rust_decimal::Decimal,
+    /// The FIFO cost of what is held.
+    pub cost: rust_decimal::Decimal,
+}
+
+/// What a client holds with where the client sits (for reports).
 #[derive(Debug, Clone)]
 pub struct PlacedPortfolio {
+    pub client_id: Uuid,
     pub branch: String,
     /// The client's segment, as the client report counts it.
     pub segment: String,
     pub relationship_manager: Option<Uuid>,
-    pub summary: PortfolioSummary,
+    /// The instruments held (none sold out).
+    pub holdings: Vec<Held>,
 }
 
-/// The portfolios of the clients in `scope` (of one branch when asked).
+/// A row of [`portfolios_in`]: a client's place and one instrument they hold.
+type HeldRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+/// What the clients in `scope` (of one branch when asked) hold, read from the holdings'
+/// totals (never the lots or the summaries).
 pub async fn portfolios_in(
     db: &Db,
     scope: &crate::clients::query::ClientScope,
@@ -267,23 +294,43 @@ pub async fn portfolios_in(
         let bb = sql.bind(Bind::Text(b.to_string()));
         sql.and(format!("c.branch = {bb}"));
     }
+    sql.and("l.quantity <> '0'".into());
     let q = format!(
-        "SELECT p.client_id, c.branch, c.segment, c.relationship_manager, CAST(p.doc AS TEXT)
-           FROM portfolios p JOIN clients c ON c.client_id = p.client_id{}
-          ORDER BY p.client_id",
+        "SELECT l.client_id, c.branch, c.segment, c.relationship_manager, l.isin, l.symbol,
+                l.asset_class, l.quantity, l.cost
+           FROM portfolio_lots l JOIN clients c ON c.client_id = l.client_id{}
+          ORDER BY l.client_id",
         sql.where_clause()
     );
-    let rows: Vec<(String, String, String, Option<String>, String)> = with_db!(db, pool => {
+    let rows: Vec<HeldRow> = with_db!(db, pool => {
         bind_all!(sqlx::query_as(&q), &sql.binds).fetch_all(pool).await?
     });
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, branch, segment, rm, doc) in rows {
-        out.push(PlacedPortfolio {
-            branch,
-            segment,
-            relationship_manager: rm.as_deref().and_then(|r| Uuid::parse_str(r).ok()),
-            summary: super::parse(&id, &doc)?,
-        });
+    let bad = |what: &str, id: &str| {
+        QueryError::Store(ProjectionError::Event(format!(
+            "stored holding of {id}: {what}"
+        )))
+    };
+    let mut out: Vec<PlacedPortfolio> = Vec::new();
+    for (id, branch, segment, rm, isin, symbol, class, quantity, cost) in rows {
+        let held = Held {
+            isin: Isin::parse(&isin).map_err(|_| bad("isin", &id))?,
+            symbol,
+            asset_class: domain::investments::AssetClass::parse(&class)
+                .ok_or_else(|| bad("asset class", &id))?,
+            quantity: quantity.parse().map_err(|_| bad("quantity", &id))?,
+            cost: cost.parse().map_err(|_| bad("cost", &id))?,
+        };
+        let client_id = Uuid::parse_str(&id).map_err(|_| bad("client id", &id))?;
+        match out.last_mut() {
+            Some(p) if p.client_id == client_id => p.holdings.push(held),
+            _ => out.push(PlacedPortfolio {
+                client_id,
+                branch,
+                segment,
+                relationship_manager: rm.as_deref().and_then(|r| Uuid::parse_str(r).ok()),
+                holdings: vec![held],
+            }),
+        }
     }
     Ok(out)
 }
@@ -308,25 +355,22 @@ pub async fn trade_volumes(
     sql.and(format!(
         "t.status = 'in_force' AND t.trade_date >= {f} AND t.trade_date <= {t}"
     ));
+    // Every client's trades need no look at the clients.
+    let join = match scope {
+        crate::clients::query::ClientScope::All if branch.is_none() => "",
+        _ => " JOIN clients c ON c.client_id = t.client_id",
+    };
     let q = format!(
-        "SELECT t.side, t.asset_class, t.trade FROM portfolio_trades t
-           JOIN clients c ON c.client_id = t.client_id{}",
+        "SELECT t.side, t.asset_class, CAST(COUNT(*) AS bigint), CAST(SUM(t.value_e4) AS bigint)
+           FROM portfolio_trades t{join}{} GROUP BY t.side, t.asset_class
+          ORDER BY t.side, t.asset_class",
         sql.where_clause()
     );
-    let rows: Vec<(String, String, Value)> = with_db!(db, pool => {
+    let rows: Vec<(String, String, i64, i64)> = with_db!(db, pool => {
         bind_all!(sqlx::query_as(&q), &sql.binds).fetch_all(pool).await?
     });
-    let mut sums: std::collections::BTreeMap<(String, String), (i64, rust_decimal::Decimal)> =
-        Default::default();
-    for (side, class, doc) in rows {
-        let trade: Trade = serde_json::from_value(doc)
-            .map_err(|e| QueryError::Store(ProjectionError::Event(format!("stored trade: {e}"))))?;
-        let e = sums.entry((side, class)).or_default();
-        e.0 += 1;
-        e.1 += trade.value();
-    }
-    Ok(sums
+    Ok(rows
         .into_iter()
-        .map(|((s, c), (n, v))| (s, c, n, v))
+        .map(|(s, c, n, v)| (s, c, n, rust_decimal::Decimal::new(v, 4)))
         .collect())
 }
