@@ -2,8 +2,8 @@
 //! become, each with the history an agent's working weeks leave (interactions, follow-ups,
 //! status moves, consents), and each client with the demo's client story (KYC documents,
 //! review and decision, risk profile, trades), written through the executors and use cases
-//! like any command (sealed, hash-chained, group-committed). Names, numbers and stories come from a seeded generator,
-//! so two runs with the same seed write the same people.
+//! like any command (sealed, hash-chained, group-committed). Names, numbers and stories come
+//! from a seeded generator, so two runs with the same seed write the same people.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -313,9 +313,10 @@ async fn story(write: &WriteSide, staff: &Staff, seed: u64, n: u64) -> Result<(u
         })
         .await?;
     }
+    let mut onboarded = false;
     if converts {
         let at = (began + Duration::hours(5 * (step.load(Ordering::Relaxed) + 1))).min(now);
-        appended += crate::seed::year::client_now(
+        let written = crate::seed::year::client_now(
             write,
             staff,
             &mut dice,
@@ -326,6 +327,10 @@ async fn story(write: &WriteSide, staff: &Staff, seed: u64, n: u64) -> Result<(u
             at,
         )
         .await? as u64;
+        // Onboarding is the story's first step: nothing written, no client (its moment is
+        // still to come, or another story took the PAN).
+        onboarded = written > 0;
+        appended += written;
     }
-    Ok((appended, converts))
+    Ok((appended, onboarded))
 }

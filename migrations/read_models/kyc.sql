@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS kyc_cases{s}
     doc             {json}  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS kyc_cases{s}_queue_{g} ON kyc_cases{s} (status, submitted_at);
--- The KYC report's counts, read from the index alone and grouped in its order.
+-- The KYC report's counts and the dashboard's alert sums, read from the index alone (the
+-- report groups in its order).
 CREATE INDEX IF NOT EXISTS kyc_cases{s}_report_{g} ON kyc_cases{s}
     (status, trading_block, next_rekyc_on, approval_seconds, rejected_types, alert_count, client_id);
 CREATE INDEX IF NOT EXISTS kyc_cases{s}_rekyc_{g} ON kyc_cases{s} (next_rekyc_on);

@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS portfolio_trades{s}
     corrected_by text,
     recorded_by  text    NOT NULL,
     recorded_at  {ts}    NOT NULL,
-    -- Quantity times price in ten-thousandths of a rupee (summed by the reports exactly).
+    -- Quantity times price in ten-thousandths of a rupee, rounded (what the reports sum).
     value_e4     bigint  NOT NULL,
     trade        {json}  NOT NULL,
     realisation  {json}

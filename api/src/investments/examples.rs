@@ -327,13 +327,7 @@ impl Example for InvestmentReportOut {
                 .holdings
                 .values()
                 .filter(|h| !h.quantity.is_zero())
-                .map(|h| Held {
-                    isin: h.isin.clone(),
-                    symbol: h.symbol.clone(),
-                    asset_class: h.asset_class,
-                    quantity: h.quantity,
-                    cost: h.cost,
-                })
+                .map(Held::from)
                 .collect(),
         }];
         let prices = prices().into_iter().map(|(i, p)| (i, p.price)).collect();

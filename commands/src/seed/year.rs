@@ -861,9 +861,10 @@ fn client_story(
 
 /// A converted lead's life as a client as `crm bench --generate` writes it: the demo's story
 /// (profile, KYC documents, review and decision, risk profile, trades) run at once under the
-/// real clock, its steps recorded at their moments up to now. A document the demo lets expire
-/// (and so makes re-KYC due) expires within four months of now instead, as an expiry alert
-/// waits for. Answers the events it appended.
+/// real clock, its steps recorded at their moments up to now (those still to come are left
+/// out). A document the demo lets expire (the real clock refuses an expired one) expires within
+/// four months of now instead, so the reports have expiries to count; the trades still stop at
+/// the date the demo chose. Answers the events it appended.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn client_now(
     write: &WriteSide,

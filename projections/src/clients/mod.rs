@@ -47,6 +47,7 @@ impl SealedDocument for ClientView {
     // 6: the report's distribution columns (birth year, state, city, occupation, income).
     // 7: the report's covering index. 8: the distributions counted as clients are saved.
     // 9: group keys as JSON; open accounts only; a narrower report index.
+    // 10: the index of where each client sits (branch, segment, RM) for the holdings' join.
     const VERSION: i64 = 10;
     const DDL: &'static str = include_str!("../../../migrations/read_models/clients.sql");
     const TABLES: &'static [&'static str] = &["clients", "client_follow_ups", "clients_counts"];

@@ -203,13 +203,17 @@ async fn apply(
     Ok(())
 }
 
-/// A trade's value in ten-thousandths of a rupee (what the reports sum).
-fn value_e4(trade: &Trade) -> i64 {
+/// A trade's value in ten-thousandths of a rupee, rounded half to even (what the reports sum:
+/// a total of many fund trades may differ from the exact sum by a hundredth of a paisa per
+/// trade). A value too large to hold is an error, never a wrong number.
+fn value_e4(trade: &Trade) -> Result<i64, ProjectionError> {
     use rust_decimal::prelude::ToPrimitive;
     (trade.value() * rust_decimal::Decimal::from(10_000))
         .round()
         .to_i64()
-        .unwrap_or(i64::MAX)
+        .ok_or_else(|| {
+            ProjectionError::Event(format!("trade value out of range: {}", trade.value()))
+        })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -225,6 +229,7 @@ async fn insert_trade(
     corrects: Option<Uuid>,
 ) -> Result<(), ProjectionError> {
     let doc = serde_json::to_value(trade).expect("a trade serializes");
+    let value = value_e4(trade)?;
     with_tx!(tx, t => {
         sqlx::query(&format!(
             "INSERT INTO portfolio_trades{suffix} (trade_id, client_id, seq, trade_date, side,
@@ -244,7 +249,7 @@ async fn insert_trade(
         .bind(corrects.map(|c| c.to_string()))
         .bind(recorded_by.to_string())
         .bind(meta.recorded_at)
-        .bind(value_e4(trade))
+        .bind(value)
         .bind(doc)
         .execute(&mut **t)
         .await?;
@@ -455,7 +460,7 @@ async fn save(tx: &mut Tx, suffix: &str, book: &mut Book) -> Result<(), Projecti
                  (client_id, isin, symbol, asset_class, quantity, cost, holding) "
             ));
             qb.push_values(chunk, |mut b, (isin, h)| {
-                let totals = h.position();
+                let totals = query::Held::from(&h.position());
                 b.push_bind(&client)
                     .push_bind(isin.as_str())
                     .push_bind(totals.symbol)

@@ -256,6 +256,18 @@ pub struct Held {
     pub cost: rust_decimal::Decimal,
 }
 
+impl From<&domain::investments::fifo::Position> for Held {
+    fn from(p: &domain::investments::fifo::Position) -> Self {
+        Held {
+            isin: p.isin.clone(),
+            symbol: p.symbol.clone(),
+            asset_class: p.asset_class,
+            quantity: p.quantity,
+            cost: p.cost,
+        }
+    }
+}
+
 /// What a client holds with where the client sits (for reports).
 #[derive(Debug, Clone)]
 pub struct PlacedPortfolio {

@@ -107,7 +107,7 @@ pub async fn kyc_report(
 ) -> Result<KycReport, ProjectionError> {
     let today: NaiveDate = domain::kyc::india_today(now);
     let day = |d: i64| (today + chrono::Duration::days(d)).to_string();
-    // Every statement binds the branch first (when there is one) and the day after it.
+    // Every statement binds the branch first (when there is one), then its own day if any.
     let (scope, client_scope, mut binds) = match branch {
         Some(b) => (
             " AND k.client_id IN (SELECT client_id FROM clients WHERE branch = $1)",
@@ -161,8 +161,10 @@ pub async fn kyc_report(
         rows::<(String,)>(
             db,
             format!(
-                // Only a verified case has expiries to count.
-                "SELECT k.expiries FROM kyc_cases k WHERE k.next_expiry <= ${}{scope}",
+                // No lower bound: a case's first expiry may have passed while another of
+                // its documents still expires in the window.
+                "SELECT k.expiries FROM kyc_cases k
+                  WHERE k.next_expiry <= ${} AND k.status = 'verified'{scope}",
                 h90.len()
             ),
             &h90,
