@@ -357,7 +357,8 @@ async fn the_kyc_report_counts_cases_by_hand() {
             .await
             .unwrap();
         for (i, c) in clients.iter().enumerate() {
-            let status = if i == 9 { "closed" } else { "active" };
+            // Client 7 closed with a case in hand; 9 closed without one.
+            let status = if i == 7 || i == 9 { "closed" } else { "active" };
             sqlx::query("INSERT INTO clients VALUES ($1, $2, $3)")
                 .bind(c.to_string())
                 .bind(branches[i])
@@ -406,8 +407,8 @@ async fn the_kyc_report_counts_cases_by_hand() {
         next_rekyc_on: rekyc,
     };
     let later = today + Duration::days(730);
-    // (hour, client, event): the cases of clients 0–7; client 8 (active) and 9 (closed) have
-    // none.
+    // (hour, client, event): the cases of clients 0–7 (7 is closed); client 8 (active) and 9
+    // (closed) have none.
     let story: Vec<(i64, usize, KycEvent)> = vec![
         // 0: verified 10 hours after submission; a passport expires in 20 days.
         (-400, 0, opened(0)),
