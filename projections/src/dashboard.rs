@@ -156,17 +156,6 @@ pub async fn kyc_queue(db: &Db, now: DateTime<Utc>) -> Result<KycQueue, Projecti
         .await?;
         (waiting, expiring, overdue, alerts)
     });
-    let mut ageing = [("0-2", 0), ("3-7", 0), ("8-30", 0), ("31+", 0)];
-    for (_, at) in &waiting {
-        let days = at.map_or(0, |t| (now - t).num_days());
-        let slot = match days {
-            ..=2 => 0,
-            3..=7 => 1,
-            8..=30 => 2,
-            _ => 3,
-        };
-        ageing[slot].1 += 1;
-    }
     let count = |s: &str| waiting.iter().filter(|(w, _)| w == s).count() as i64;
     let within = |d: i64| {
         expiring
@@ -180,7 +169,7 @@ pub async fn kyc_queue(db: &Db, now: DateTime<Utc>) -> Result<KycQueue, Projecti
             ("submitted", count("submitted")),
             ("under_review", count("under_review")),
         ],
-        ageing: ageing.to_vec(),
+        ageing: crate::kyc::report::review_ageing(waiting.iter().map(|w| w.1), now),
         oldest_submitted_at: waiting.iter().filter_map(|w| w.1).min(),
         expiring: vec![(30, within(30)), (60, within(60)), (90, within(90))],
         rekyc_overdue: overdue,

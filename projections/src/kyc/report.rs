@@ -54,6 +54,25 @@ fn tally<K: Ord + Clone>(items: impl IntoIterator<Item = K>) -> Vec<(K, i64)> {
     out
 }
 
+/// Cases waiting for a decision by days waited since submission: `0-2`, `3-7`, `8-30`, `31+`
+/// (the KYC report's and the compliance dashboard's).
+pub fn review_ageing(
+    submitted: impl IntoIterator<Item = Option<DateTime<Utc>>>,
+    now: DateTime<Utc>,
+) -> Vec<(&'static str, i64)> {
+    let mut ageing = [("0-2", 0i64), ("3-7", 0), ("8-30", 0), ("31+", 0)];
+    for at in submitted {
+        let bucket = match at.map_or(0, |s| (now - s).num_days()) {
+            ..=2 => 0,
+            3..=7 => 1,
+            8..=30 => 2,
+            _ => 3,
+        };
+        ageing[bucket].1 += 1;
+    }
+    ageing.to_vec()
+}
+
 /// [`fetch_rows`], failing as a projection read does.
 async fn rows<T: Row>(db: &Db, sql: String, binds: &[Bind]) -> Result<Vec<T>, ProjectionError> {
     Ok(fetch_rows(db, &sql, binds).await?)
@@ -108,7 +127,7 @@ pub async fn kyc_report(
     let today: NaiveDate = domain::kyc::india_today(now);
     let day = |d: i64| (today + chrono::Duration::days(d)).to_string();
     // Every statement binds the branch first (when there is one), then its own day if any.
-    let (scope, client_scope, mut binds) = match branch {
+    let (scope, client_scope, scope_binds) = match branch {
         Some(b) => (
             " AND k.client_id IN (SELECT client_id FROM clients WHERE branch = $1)",
             " AND c.branch = $1",
@@ -116,14 +135,14 @@ pub async fn kyc_report(
         ),
         None => ("", "", Vec::new()),
     };
-    let scope_binds = binds.clone();
-    binds.push(Bind::Text(day(0)));
-    let d = binds.len();
-    let h90 = {
+    // The branch's binds and a day after them, at placeholder `$d`.
+    let with_day = |days: i64| {
         let mut b = scope_binds.clone();
-        b.push(Bind::Text(day(90)));
+        b.push(Bind::Text(day(days)));
         b
     };
+    let d = scope_binds.len() + 1;
+    let (today_binds, horizon_binds) = (with_day(0), with_day(90));
     type Counts = (String, Option<String>, i64, i64);
     let (counts, waiting, approvals, rejected, expiries, without_case, reasons) = futures::try_join!(
         rows::<Counts>(
@@ -133,7 +152,7 @@ pub async fn kyc_report(
                         CAST(SUM(CASE WHEN k.next_rekyc_on < ${d} THEN 1 ELSE 0 END) AS bigint)
                    FROM kyc_cases k WHERE 1 = 1{scope} GROUP BY k.status, k.trading_block"
             ),
-            &binds,
+            &today_binds,
         ),
         rows::<(Option<DateTime<Utc>>,)>(
             db,
@@ -164,10 +183,9 @@ pub async fn kyc_report(
                 // No lower bound: a case's first expiry may have passed while another of
                 // its documents still expires in the window.
                 "SELECT k.expiries FROM kyc_cases k
-                  WHERE k.next_expiry <= ${} AND k.status = 'verified'{scope}",
-                h90.len()
+                  WHERE k.next_expiry <= ${d} AND k.status = 'verified'{scope}"
             ),
-            &h90,
+            &horizon_binds,
         ),
         // Active clients, and the clients not active who have a case: the active clients
         // without one are then the first less the cases not of the second, without looking
@@ -204,17 +222,6 @@ pub async fn kyc_report(
         .iter()
         .map(|s| (s.as_str(), count(*s)))
         .collect();
-    let mut ageing = [("0-2", 0i64), ("3-7", 0), ("8-30", 0), ("31+", 0)];
-    for (submitted,) in &waiting {
-        let days = submitted.map_or(0, |s| (now - s).num_days());
-        let bucket = match days {
-            ..=2 => 0,
-            3..=7 => 1,
-            8..=30 => 2,
-            _ => 3,
-        };
-        ageing[bucket].1 += 1;
-    }
     let mut hours: Vec<f64> = approvals.iter().map(|(s,)| *s as f64 / 3600.0).collect();
     hours.sort_by(|a, b| a.total_cmp(b));
     let rejected_documents = tally(
@@ -251,7 +258,7 @@ pub async fn kyc_report(
         as_of: now,
         by_status,
         without_case,
-        review_ageing: ageing.to_vec(),
+        review_ageing: review_ageing(waiting.iter().map(|(at,)| *at), now),
         approval_hours_median: percentile(&hours, 0.5),
         approval_hours_p90: percentile(&hours, 0.9),
         rejected_documents,
