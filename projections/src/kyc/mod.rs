@@ -63,13 +63,7 @@ impl SealedDocument for KycView {
             .map(|d| format!(" {}", d.document_type.as_str()))
             .collect();
         let expiries: String = match self.status {
-            KycStatus::Verified => self
-                .documents
-                .iter()
-                .filter(|d| d.state != "rejected")
-                .filter_map(|d| d.expiry_date)
-                .map(|e| format!(" {e}"))
-                .collect(),
+            KycStatus::Verified => self.expiries().map(|e| format!(" {e}")).collect(),
             _ => String::new(),
         };
         vec![

@@ -298,13 +298,17 @@ impl KycView {
         (present, missing)
     }
 
-    /// The first expiry date among the documents that still count.
-    pub fn next_expiry(&self) -> Option<NaiveDate> {
+    /// The expiry dates of the documents that still count (not rejected).
+    pub fn expiries(&self) -> impl Iterator<Item = NaiveDate> + '_ {
         self.documents
             .iter()
             .filter(|d| d.state != "rejected")
             .filter_map(|d| d.expiry_date)
-            .min()
+    }
+
+    /// The first expiry date among the documents that still count.
+    pub fn next_expiry(&self) -> Option<NaiveDate> {
+        self.expiries().min()
     }
 
     /// Why the client may not trade, if they may not: KYC never verified, or the last
