@@ -228,21 +228,20 @@ impl DashboardApi {
 
 async fn dashboard(state: &State, principal: &Principal) -> Result<DashboardOut, ApiError> {
     let now = Utc::now();
-    let at = |name: &str| {
-        state
-            .progress
-            .current(name)
-            .map(|c| c.position)
-            .unwrap_or(0)
-    };
     let role = principal.role;
     let sells = matches!(
         role,
         Role::Admin | Role::BranchManager | Role::RelationshipManager
     );
-    let manages = matches!(role, Role::Admin | Role::BranchManager);
     let complies = matches!(role, Role::Admin | Role::ComplianceOfficer);
     let audits = matches!(role, Role::Admin | Role::Auditor);
+    // The role's parts side by side, each on its own connection.
+    let (sales, kyc, health, ledger) = futures::try_join!(
+        when(sells, sales_widgets(state, principal, now)),
+        when(complies, kyc_widgets(state, now)),
+        when(role == Role::Admin, health_widget(state)),
+        when(audits, ledger_status(state)),
+    )?;
     let mut out = DashboardOut {
         role: role.as_str().into(),
         generated_at: now,
@@ -255,96 +254,157 @@ async fn dashboard(state: &State, principal: &Principal) -> Result<DashboardOut,
         kyc_queue: None,
         expiries: None,
         alerts: None,
-        health: None,
-        ledger: None,
+        health,
+        ledger,
     };
+    if let Some(s) = sales {
+        (out.leads, out.follow_ups, out.conversions) =
+            (Some(s.leads), Some(s.follow_ups), Some(s.conversions));
+        (out.funnel, out.agents, out.aum) = (s.funnel, s.agents, s.aum);
+    }
+    if let Some((queue, expiries, alerts)) = kyc {
+        (out.kyc_queue, out.expiries, out.alerts) = (Some(queue), Some(expiries), Some(alerts));
+    }
+    Ok(out)
+}
+
+/// `part` when `asked`, else nothing (and nothing read).
+async fn when<T>(
+    asked: bool,
+    part: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<Option<T>, ApiError> {
+    match asked {
+        true => part.await.map(Some),
+        false => Ok(None),
+    }
+}
+
+/// The log position a read model has applied.
+fn at(state: &State, name: &str) -> i64 {
+    state
+        .progress
+        .current(name)
+        .map(|c| c.position)
+        .unwrap_or(0)
+}
+
+/// The widgets of those who sell: always leads, follow-ups and conversions; the funnel, the
+/// agents' table and the assets for those who manage.
+struct SalesWidgets {
+    leads: LeadsWidget,
+    follow_ups: FollowUpsWidget,
+    conversions: ConversionsWidget,
+    funnel: Option<FunnelWidget>,
+    agents: Option<AgentsWidget>,
+    aum: Option<AumWidget>,
+}
+
+async fn sales_widgets(
+    state: &State,
+    principal: &Principal,
+    now: DateTime<Utc>,
+) -> Result<SalesWidgets, ApiError> {
     let db = &state.db;
-    if sells {
-        let visible = policy::scope(state, principal).await?;
-        let clients = policy::client_scope(principal);
-        let leads_at = at(projections::leads::NAME);
-        let by_status = projections::dashboard::leads_by_status(db, &visible)
-            .await
-            .map_err(ApiError::internal)?;
-        out.leads = Some(LeadsWidget {
+    let manages = matches!(principal.role, Role::Admin | Role::BranchManager);
+    let visible = policy::scope(state, principal).await?;
+    let clients = policy::client_scope(principal);
+    let today = domain::kyc::india_today(now);
+    let month = sales::report(
+        state,
+        principal,
+        SalesAsk {
+            from: today.with_day(1),
+            to: Some(today),
+            as_of: None,
+            branch: None,
+            agent: None,
+            source: None,
+            campaign: None,
+            sections: projections::sales::report::Sections::Dashboard,
+        },
+    );
+    let internal = |e: projections::ProjectionError| ApiError::internal(e);
+    let (by_status, (due_today, overdue), month, invested) = futures::try_join!(
+        async {
+            projections::dashboard::leads_by_status(db, &visible)
+                .await
+                .map_err(internal)
+        },
+        async {
+            projections::dashboard::follow_ups_due(db, &visible, &clients, now)
+                .await
+                .map_err(internal)
+        },
+        month,
+        when(manages, async {
+            projections::dashboard::invested(db, &clients)
+                .await
+                .map_err(internal)
+        }),
+    )?;
+    let leads_at = at(state, projections::leads::NAME);
+    let headline = |key: &str| month.headline.iter().find(|h| h.key == key);
+    let conversions = headline("conversions");
+    Ok(SalesWidgets {
+        leads: LeadsWidget {
             position: leads_at,
             by_status: by_status
                 .into_iter()
                 .map(|(key, count)| Count { key, count })
                 .collect(),
-        });
-        let (due_today, overdue) =
-            projections::dashboard::follow_ups_due(db, &visible, &clients, now)
-                .await
-                .map_err(ApiError::internal)?;
-        out.follow_ups = Some(FollowUpsWidget {
-            position: leads_at.min(at(projections::clients::NAME)),
+        },
+        follow_ups: FollowUpsWidget {
+            position: leads_at.min(at(state, projections::clients::NAME)),
             due_today,
             overdue,
-        });
-        let today = domain::kyc::india_today(now);
-        let month = sales::report(
-            state,
-            principal,
-            SalesAsk {
-                from: today.with_day(1),
-                to: Some(today),
-                as_of: None,
-                branch: None,
-                agent: None,
-                source: None,
-                campaign: None,
-                sections: projections::sales::report::Sections::Dashboard,
-            },
-        )
-        .await?;
-        let headline = |key: &str| month.headline.iter().find(|h| h.key == key);
-        let conversions = headline("conversions");
-        out.conversions = Some(ConversionsWidget {
+        },
+        conversions: ConversionsWidget {
             position: month.position,
             this_month: conversions.and_then(|h| h.current).unwrap_or(0.0) as i64,
             previous_period: conversions.and_then(|h| h.previous).unwrap_or(0.0) as i64,
-        });
-        if manages {
-            out.funnel = Some(FunnelWidget {
-                position: month.position,
-                conversion_rate: headline("conversion_rate").and_then(|h| h.current),
-                steps: month.funnel.clone(),
-            });
-            out.agents = Some(AgentsWidget {
-                position: month.position,
-                agents: month.agents.clone(),
-            });
-            let (clients_with_holdings, invested) = projections::dashboard::invested(db, &clients)
-                .await
-                .map_err(ApiError::internal)?;
-            out.aum = Some(AumWidget {
-                position: at(projections::investments::NAME),
-                clients_with_holdings,
-                invested: invested.round_dp(2).normalize().to_string(),
-            });
-        }
-    }
-    if complies {
-        let q = projections::dashboard::kyc_queue(db, now)
-            .await
-            .map_err(ApiError::internal)?;
-        let position = at(projections::kyc::NAME);
-        let counts = |v: Vec<(&str, i64)>| {
-            v.into_iter()
-                .map(|(k, n)| Count {
-                    key: k.into(),
-                    count: n,
-                })
-                .collect()
-        };
-        out.kyc_queue = Some(KycQueueWidget {
+        },
+        funnel: manages.then(|| FunnelWidget {
+            position: month.position,
+            conversion_rate: headline("conversion_rate").and_then(|h| h.current),
+            steps: month.funnel.clone(),
+        }),
+        agents: manages.then(|| AgentsWidget {
+            position: month.position,
+            agents: month.agents.clone(),
+        }),
+        aum: invested.map(|(clients_with_holdings, invested)| AumWidget {
+            position: at(state, projections::investments::NAME),
+            clients_with_holdings,
+            invested: invested.round_dp(2).normalize().to_string(),
+        }),
+    })
+}
+
+/// The compliance officer's widgets: the KYC queue, expiries and alerts.
+async fn kyc_widgets(
+    state: &State,
+    now: DateTime<Utc>,
+) -> Result<(KycQueueWidget, ExpiriesWidget, AlertsWidget), ApiError> {
+    let q = projections::dashboard::kyc_queue(&state.db, now)
+        .await
+        .map_err(ApiError::internal)?;
+    let position = at(state, projections::kyc::NAME);
+    let counts = |v: Vec<(&str, i64)>| {
+        v.into_iter()
+            .map(|(k, n)| Count {
+                key: k.into(),
+                count: n,
+            })
+            .collect()
+    };
+    Ok((
+        KycQueueWidget {
             position,
             waiting: counts(q.waiting),
             ageing: counts(q.ageing),
             oldest_submitted_at: q.oldest_submitted_at,
-        });
-        out.expiries = Some(ExpiriesWidget {
+        },
+        ExpiriesWidget {
             position,
             expiring: q
                 .expiring
@@ -355,34 +415,32 @@ async fn dashboard(state: &State, principal: &Principal) -> Result<DashboardOut,
                 })
                 .collect(),
             rekyc_overdue: q.rekyc_overdue,
-        });
-        out.alerts = Some(AlertsWidget {
+        },
+        AlertsWidget {
             position,
             cases_with_alerts: q.cases_with_alerts,
             alerts: q.alerts,
-        });
-    }
-    if role == Role::Admin {
-        let status = projections::runner::status(db, &state.projections, 100_000).await;
-        out.health = Some(HealthWidget {
-            position: status.head,
-            dead_letters: status.projections.iter().map(|p| p.dead_letters).sum(),
-            projections: status
-                .projections
-                .into_iter()
-                .map(|p| ProjectionHealth {
-                    name: p.name.into(),
-                    position: p.position,
-                    lag: p.lag,
-                    dead_letters: p.dead_letters,
-                })
-                .collect(),
-        });
-    }
-    if audits {
-        out.ledger = Some(ledger_status(state).await?);
-    }
-    Ok(out)
+        },
+    ))
+}
+
+/// Each read model's lag and dead letters (the admin's).
+async fn health_widget(state: &State) -> Result<HealthWidget, ApiError> {
+    let status = projections::runner::status(&state.db, &state.projections, 100_000).await;
+    Ok(HealthWidget {
+        position: status.head,
+        dead_letters: status.projections.iter().map(|p| p.dead_letters).sum(),
+        projections: status
+            .projections
+            .into_iter()
+            .map(|p| ProjectionHealth {
+                name: p.name.into(),
+                position: p.position,
+                lag: p.lag,
+                dead_letters: p.dead_letters,
+            })
+            .collect(),
+    })
 }
 
 /// Where the audit ledger stands: what it has folded in, what it has not yet, its newest

@@ -11,6 +11,8 @@ CREATE TABLE IF NOT EXISTS portfolios{s}
     trades     bigint  NOT NULL,
     -- The FIFO cost of what is held, a decimal number as text.
     invested   text    NOT NULL,
+    -- `YYYY-MM-DD`: the latest trade in force (the client report's last activity).
+    last_trade_on text,
     updated_at {ts}    NOT NULL,
     version    bigint  NOT NULL,
     doc        {json}  NOT NULL
@@ -71,3 +73,48 @@ CREATE INDEX IF NOT EXISTS portfolio_trades{s}_client_{g} ON portfolio_trades{s}
 -- The trade volumes of a period, summed from the index alone.
 CREATE INDEX IF NOT EXISTS portfolio_trades{s}_volume_{g} ON portfolio_trades{s}
     (trade_date, status, side, asset_class, value_e4, client_id);
+
+-- Where each client sits (from the client's events: onboarding, manager, segment), so that
+-- the tallies below follow their clients. `relationship_manager` is '' when none.
+CREATE TABLE IF NOT EXISTS portfolio_places{s}
+(
+    client_id            text PRIMARY KEY,
+    branch               text NOT NULL,
+    segment              text NOT NULL,
+    relationship_manager text NOT NULL
+);
+-- What the clients hold, summed by where they sit and instrument (decimal numbers as text):
+-- the investment report and the dashboard read these few rows, not every holding.
+CREATE TABLE IF NOT EXISTS holding_tally{s}
+(
+    branch               text   NOT NULL,
+    segment              text   NOT NULL,
+    relationship_manager text   NOT NULL,
+    isin                 text   NOT NULL,
+    symbol               text   NOT NULL,
+    asset_class          text   NOT NULL,
+    holders              bigint NOT NULL,
+    quantity             text   NOT NULL,
+    cost                 text   NOT NULL,
+    PRIMARY KEY (branch, segment, relationship_manager, isin)
+);
+-- The clients holding anything (`asset_class` '') or an asset class, by where they sit.
+CREATE TABLE IF NOT EXISTS holder_tally{s}
+(
+    branch               text   NOT NULL,
+    segment              text   NOT NULL,
+    relationship_manager text   NOT NULL,
+    asset_class          text   NOT NULL,
+    holders              bigint NOT NULL,
+    PRIMARY KEY (branch, segment, relationship_manager, asset_class)
+);
+-- Trades in force by day, side and asset class: every client's volumes of a period.
+CREATE TABLE IF NOT EXISTS trade_days{s}
+(
+    trade_date  text   NOT NULL,
+    side        text   NOT NULL,
+    asset_class text   NOT NULL,
+    trades      bigint NOT NULL,
+    value_e4    bigint NOT NULL,
+    PRIMARY KEY (trade_date, side, asset_class)
+);

@@ -83,23 +83,29 @@ pub async fn follow_ups_due(
     Ok(out)
 }
 
-/// What the clients in `scope` hold, at cost: (clients with holdings, the sum).
+/// What the clients in `scope` hold, at cost: (clients holding anything, the sum), from the
+/// portfolio model's tallies.
 pub async fn invested(db: &Db, scope: &ClientScope) -> Result<(i64, Decimal), ProjectionError> {
     let mut sql = Sql::default();
     push_scope(&mut sql, scope);
-    let q = format!(
-        "SELECT p.invested FROM portfolios p JOIN clients c ON c.client_id = p.client_id{}",
+    sql.and("holders > 0".into());
+    let costs = format!("SELECT cost FROM holding_tally{}", sql.where_clause());
+    let holders = format!(
+        "SELECT CAST(COALESCE(SUM(holders), 0) AS bigint) FROM holder_tally{} AND asset_class = ''",
         sql.where_clause()
     );
-    let rows: Vec<String> = with_db!(db, pool => {
-        bind_all!(sqlx::query_scalar(&q), &sql.binds).fetch_all(pool).await?
+    let (costs, holders): (Vec<String>, i64) = with_db!(db, pool => {
+        let costs = bind_all!(sqlx::query_scalar(&costs), &sql.binds).fetch_all(pool).await?;
+        let holders = bind_all!(sqlx::query_scalar(&holders), &sql.binds).fetch_one(pool).await?;
+        (costs, holders)
     });
-    let amounts: Vec<Decimal> = rows
-        .iter()
-        .filter_map(|v| v.parse::<Decimal>().ok())
-        .filter(|v| !v.is_zero())
-        .collect();
-    Ok((amounts.len() as i64, amounts.iter().sum()))
+    let mut sum = Decimal::ZERO;
+    for c in costs {
+        sum += c
+            .parse::<Decimal>()
+            .map_err(|_| ProjectionError::Event(format!("holding tally: cost {c}")))?;
+    }
+    Ok((holders, sum))
 }
 
 /// The KYC work of compliance: cases waiting for a decision and for how long, expiries coming,

@@ -9,7 +9,7 @@ use domain::investments::fifo::Position;
 use domain::investments::{AssetClass, Exchange, Fees, HoldingPeriods, Side, Trade};
 use domain::values::{Isin, Text};
 use poem_openapi::types::Example;
-use projections::investments::query::{Held, PlacedPortfolio, TradeRow};
+use projections::investments::query::{Held, PlacedHolders, PlacedHolding, TradeRow};
 use projections::investments::valuation::{self, Inputs, Price, RealisedFrom};
 use projections::investments::{realised_within, Book, ProfileView};
 use rust_decimal::Decimal;
@@ -318,18 +318,30 @@ impl Example for PriceOut {
 impl Example for InvestmentReportOut {
     fn example() -> Self {
         let summary = book().summary;
-        let portfolios = [PlacedPortfolio {
-            client_id: summary.client_id,
-            branch: "MUM-01".into(),
-            segment: "affluent".into(),
-            relationship_manager: Some(RM),
-            holdings: summary
-                .holdings
-                .values()
-                .filter(|h| !h.quantity.is_zero())
-                .map(Held::from)
-                .collect(),
-        }];
+        let held: Vec<PlacedHolding> = summary
+            .holdings
+            .values()
+            .filter(|h| !h.quantity.is_zero())
+            .map(|h| PlacedHolding {
+                branch: "MUM-01".into(),
+                segment: "affluent".into(),
+                relationship_manager: Some(RM),
+                holders: 1,
+                held: Held::from(h),
+            })
+            .collect();
+        let mut classes: Vec<_> = held.iter().map(|h| Some(h.held.asset_class)).collect();
+        classes.dedup();
+        let holders: Vec<PlacedHolders> = std::iter::once(None)
+            .chain(classes)
+            .map(|asset_class| PlacedHolders {
+                branch: "MUM-01".into(),
+                segment: "affluent".into(),
+                relationship_manager: Some(RM),
+                asset_class,
+                holders: 1,
+            })
+            .collect();
         let prices = prices().into_iter().map(|(i, p)| (i, p.price)).collect();
         let volumes = vec![
             (
@@ -353,7 +365,7 @@ impl Example for InvestmentReportOut {
         ];
         build(
             day("2026-12-01"),
-            &portfolios,
+            (&held, &holders),
             &prices,
             (day("2026-04-01"), day("2026-12-01"), volumes),
         )

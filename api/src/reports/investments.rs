@@ -10,6 +10,7 @@ use crate::policy;
 use crate::problem::ApiError;
 use domain::values::Isin;
 use poem_openapi::Object;
+use projections::investments::query::{PlacedHolders, PlacedHolding};
 use rust_decimal::Decimal;
 
 fn money(d: Decimal) -> String {
@@ -103,10 +104,10 @@ fn amounts(map: BTreeMap<String, Tally>, total: Decimal) -> Vec<Amount> {
 /// The period of the trade volumes, and the volumes by side and asset class (count, value).
 pub type Volumes = (NaiveDate, NaiveDate, Vec<(String, String, i64, Decimal)>);
 
-/// Builds the report from the portfolios and the prices of what they hold.
+/// Builds the report from the tallies of what the clients hold and the prices of it.
 pub fn build(
     on: NaiveDate,
-    portfolios: &[projections::investments::query::PlacedPortfolio],
+    (held, holders): (&[PlacedHolding], &[PlacedHolders]),
     prices: &BTreeMap<Isin, Decimal>,
     volumes: Volumes,
 ) -> InvestmentReportOut {
@@ -115,62 +116,55 @@ pub fn build(
     let mut by_rm: BTreeMap<String, Tally> = BTreeMap::new();
     let mut mix: BTreeMap<String, Tally> = BTreeMap::new();
     let mut top: BTreeMap<Isin, (String, String, i64, Decimal, Decimal)> = BTreeMap::new();
-    let (mut aum, mut invested, mut holders) = (Decimal::ZERO, Decimal::ZERO, 0);
+    let (mut aum, mut invested, mut clients) = (Decimal::ZERO, Decimal::ZERO, 0);
     let mut unpriced = std::collections::BTreeSet::new();
-    for p in portfolios {
-        let mut client_aum = Decimal::ZERO;
-        let mut classes = std::collections::BTreeSet::new();
-        for h in &p.holdings {
-            let q = h.quantity;
-            if q.is_zero() {
-                continue;
-            }
-            let value = match prices.get(&h.isin) {
-                Some(price) => price * q,
-                None => {
-                    unpriced.insert(h.isin.as_str().to_string());
-                    h.cost
+    let rm = |r: &Option<uuid::Uuid>| r.map_or_else(|| "unassigned".into(), |r| r.to_string());
+    for p in holders {
+        match p.asset_class {
+            Some(class) => mix.entry(class.as_str().into()).or_default().clients += p.holders,
+            None => {
+                clients += p.holders;
+                for (map, key) in [
+                    (&mut by_segment, p.segment.clone()),
+                    (&mut by_branch, p.branch.clone()),
+                    (&mut by_rm, rm(&p.relationship_manager)),
+                ] {
+                    map.entry(key).or_default().clients += p.holders;
                 }
-            };
-            client_aum += value;
-            invested += h.cost;
-            let class = h.asset_class.as_str().to_string();
-            let m = mix.entry(class.clone()).or_default();
-            m.value += value;
-            if classes.insert(class) {
-                m.clients += 1;
             }
-            let t = top.entry(h.isin.clone()).or_insert_with(|| {
-                (
-                    h.symbol.clone(),
-                    h.asset_class.as_str().to_string(),
-                    0,
-                    Decimal::ZERO,
-                    Decimal::ZERO,
-                )
-            });
-            t.2 += 1;
-            t.3 += q;
-            t.4 += value;
         }
-        if client_aum.is_zero() {
-            continue;
-        }
-        holders += 1;
-        aum += client_aum;
-        let rm = p
-            .relationship_manager
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "unassigned".into());
+    }
+    for p in held {
+        let h = &p.held;
+        let value = match prices.get(&h.isin) {
+            Some(price) => price * h.quantity,
+            None => {
+                unpriced.insert(h.isin.as_str().to_string());
+                h.cost
+            }
+        };
+        aum += value;
+        invested += h.cost;
         for (map, key) in [
             (&mut by_segment, p.segment.clone()),
             (&mut by_branch, p.branch.clone()),
-            (&mut by_rm, rm),
+            (&mut by_rm, rm(&p.relationship_manager)),
+            (&mut mix, h.asset_class.as_str().to_string()),
         ] {
-            let t = map.entry(key).or_default();
-            t.clients += 1;
-            t.value += client_aum;
+            map.entry(key).or_default().value += value;
         }
+        let t = top.entry(h.isin.clone()).or_insert_with(|| {
+            (
+                h.symbol.clone(),
+                h.asset_class.as_str().to_string(),
+                0,
+                Decimal::ZERO,
+                Decimal::ZERO,
+            )
+        });
+        t.2 += p.holders;
+        t.3 += h.quantity;
+        t.4 += value;
     }
     let mut top: Vec<TopHolding> = top
         .into_iter()
@@ -194,7 +188,7 @@ pub fn build(
     let (from, to, volumes) = volumes;
     InvestmentReportOut {
         as_of: on,
-        clients_with_holdings: holders,
+        clients_with_holdings: clients,
         aum: money(aum),
         invested: money(invested),
         by_segment: amounts(by_segment, aum),
@@ -285,18 +279,12 @@ impl super::ReportsApi {
         }
         let scope = policy::client_scope(principal);
         let branch = branch.map(|b| b.trim().to_ascii_uppercase());
-        let portfolios = projections::investments::query::portfolios_in(
-            &self.state.db,
-            &scope,
-            branch.as_deref(),
-        )
-        .await
-        .map_err(ApiError::internal)?;
-        let held: std::collections::BTreeSet<domain::values::Isin> = portfolios
-            .iter()
-            .flat_map(|p| &p.holdings)
-            .map(|h| h.isin.clone())
-            .collect();
+        let (holdings, holders) =
+            projections::investments::query::holdings_in(&self.state.db, &scope, branch.as_deref())
+                .await
+                .map_err(ApiError::internal)?;
+        let held: std::collections::BTreeSet<domain::values::Isin> =
+            holdings.iter().map(|h| h.held.isin.clone()).collect();
         let held: Vec<_> = held.into_iter().collect();
         let prices = match self.state.prices.prices(&held, None).await {
             Ok(found) => found
@@ -317,7 +305,12 @@ impl super::ReportsApi {
         )
         .await
         .map_err(ApiError::internal)?;
-        Ok(build(today, &portfolios, &prices, (from, to, volumes)))
+        Ok(build(
+            today,
+            (&holdings, &holders),
+            &prices,
+            (from, to, volumes),
+        ))
     }
 }
 

@@ -131,73 +131,75 @@ pub async fn client_report(
            FROM clients_counts{open} GROUP BY 1, 2"
     );
     let counts_binds = sql.binds.clone();
-    let in_force = "t.status = 'in_force'";
-    // Each client's trades in the period, and its last activity (a trade or else).
-    let (f, t) = (
-        sql.bind(Bind::Text(period.from.to_string())),
-        sql.bind(Bind::Text(period.to.to_string())),
+    // The day of each open client's last activity (a trade or else), counted by day.
+    let active_sql = format!(
+        "SELECT 'active', CASE WHEN p.last_trade_on > c.activity_on
+                               THEN p.last_trade_on ELSE c.activity_on END, COUNT(*)
+           FROM clients c LEFT JOIN portfolios p ON p.client_id = c.client_id{open} GROUP BY 2"
     );
-    let per_client = format!(
-        "SELECT c.client_id, c.activity_on,
-                (SELECT COUNT(*) FROM portfolio_trades t
-                  WHERE t.client_id = c.client_id AND {in_force}
-                    AND t.trade_date >= {f} AND t.trade_date <= {t}) AS traded,
-                (SELECT MAX(t.trade_date) FROM portfolio_trades t
-                  WHERE t.client_id = c.client_id AND {in_force}) AS last_trade
-           FROM clients c{open}"
-    );
-    // Trading frequency and last activity in one pass over the clients (`traded|day`).
-    let traded_sql = format!(
-        "SELECT 'traded_active', CASE WHEN traded = 0 THEN '0' WHEN traded <= 2 THEN '1-2'
-                                      WHEN traded <= 10 THEN '3-10' ELSE '11+' END
-                || '|' || CASE WHEN last_trade > activity_on THEN last_trade
-                               ELSE activity_on END, COUNT(*)
-           FROM ({per_client}) pc GROUP BY 2"
-    );
-    let traded_binds = sql.binds.clone();
-    // Onboarded, trades and traders in each period.
+    // The clients in scope who traded in a period by how often, open accounts apart (`y`):
+    // (frequency, open, clients, trades).
+    let traded = |days: &Days| {
+        let mut q = Sql {
+            conditions: Vec::new(),
+            binds: counts_binds.clone(),
+        };
+        let (f, t) = (
+            q.bind(Bind::Text(days.from.to_string())),
+            q.bind(Bind::Text(days.to.to_string())),
+        );
+        let sql = format!(
+            "SELECT CASE WHEN n <= 2 THEN '1-2' WHEN n <= 10 THEN '3-10' ELSE '11+' END, o,
+                    COUNT(*), CAST(SUM(n) AS bigint)
+               FROM (SELECT t.client_id, COUNT(*) AS n,
+                            (SELECT CASE WHEN status IN ('closed', 'erased') THEN 'n' ELSE 'y' END
+                               FROM clients WHERE client_id = t.client_id) AS o
+                       FROM portfolio_trades t
+                      WHERE t.status = 'in_force' AND t.trade_date >= {f} AND t.trade_date <= {t}
+                        AND EXISTS (SELECT 1 FROM clients WHERE {in_scope}client_id = t.client_id)
+                      GROUP BY t.client_id) g
+              GROUP BY 1, 2"
+        );
+        (sql, q.binds)
+    };
+    let (traded_now, traded_before) = (traded(&period), traded(&before));
+    // Clients onboarded in each period (whatever became of them since).
+    let mut o = Sql {
+        conditions: Vec::new(),
+        binds: counts_binds.clone(),
+    };
     let (s0, e0, s1, e1) = (
-        sql.bind(Bind::Time(period.start)),
-        sql.bind(Bind::Time(period.end)),
-        sql.bind(Bind::Time(before.start)),
-        sql.bind(Bind::Time(before.end)),
-    );
-    let (f1, t1) = (
-        sql.bind(Bind::Text(before.from.to_string())),
-        sql.bind(Bind::Text(before.to.to_string())),
+        o.bind(Bind::Time(period.start)),
+        o.bind(Bind::Time(period.end)),
+        o.bind(Bind::Time(before.start)),
+        o.bind(Bind::Time(before.end)),
     );
     let onboarded = |s: &str, e: &str| {
         format!(
             "(SELECT COUNT(*) FROM clients WHERE {in_scope}created_at >= {s} AND created_at < {e})"
         )
     };
-    // Each trade's client looked up (the clients' columns are unqualified: they name `clients`).
-    let trades = |f: &str, t: &str, what: &str| {
-        format!(
-            "(SELECT {what} FROM portfolio_trades t
-               WHERE {in_force} AND t.trade_date >= {f} AND t.trade_date <= {t}
-                 AND EXISTS (SELECT 1 FROM clients WHERE {in_scope}client_id = t.client_id))"
+    let onboarded_sql = format!("SELECT {}, {}", onboarded(&s0, &e0), onboarded(&s1, &e1));
+    // Side by side, each on its own connection.
+    type Group = (String, Option<String>, i64);
+    type Traded = (String, String, i64, i64);
+    let (mut groups, active, now, earlier, onboarded) = futures::try_join!(
+        fetch_rows::<Group>(db, &counts_sql, &counts_binds),
+        fetch_rows::<Group>(db, &active_sql, &counts_binds),
+        fetch_rows::<Traded>(db, &traded_now.0, &traded_now.1),
+        fetch_rows::<Traded>(db, &traded_before.0, &traded_before.1),
+        fetch_rows::<(i64, i64)>(db, &onboarded_sql, &o.binds),
+    )?;
+    groups.extend(active);
+    let onboarded = onboarded.first().copied().unwrap_or_default();
+    // Trades and traders of a period, and the open accounts' frequencies.
+    let sums = |rows: &[Traded]| -> (i64, i64) {
+        (
+            rows.iter().map(|r| r.3).sum(),
+            rows.iter().map(|r| r.2).sum(),
         )
     };
-    let totals_sql = format!(
-        "SELECT {}, {}, {}, {}, {}, {}",
-        onboarded(&s0, &e0),
-        onboarded(&s1, &e1),
-        trades(&f, &t, "COUNT(*)"),
-        trades(&f1, &t1, "COUNT(*)"),
-        trades(&f, &t, "COUNT(DISTINCT t.client_id)"),
-        trades(&f1, &t1, "COUNT(DISTINCT t.client_id)"),
-    );
-    // The three at once, each on its own connection.
-    type Group = (String, Option<String>, i64);
-    type Totals = (i64, i64, i64, i64, i64, i64);
-    let (mut groups, traded, totals) = futures::try_join!(
-        fetch_rows::<Group>(db, &counts_sql, &counts_binds),
-        fetch_rows::<Group>(db, &traded_sql, &traded_binds),
-        fetch_rows::<Totals>(db, &totals_sql, &sql.binds),
-    )?;
-    groups.extend(traded);
-    let totals = totals.first().copied().unwrap_or_default();
+    let ((trades_now, traders_now), (trades_before, traders_before)) = (sums(&now), sums(&earlier));
     let of = |name: &str| -> Vec<(String, i64)> {
         groups
             .iter()
@@ -230,9 +232,18 @@ pub async fn client_report(
         .to_string()
     };
     let mut by_city = counted("city", &same, None);
+    // Open accounts by trades in the period: those who did not trade are the rest.
+    let clients: i64 = of("status").iter().map(|g| g.1).sum();
+    let mut frequency: BTreeMap<String, i64> = BTreeMap::new();
+    for (bucket, _, n, _) in now.iter().filter(|r| r.1 == "y") {
+        *frequency.entry(bucket.clone()).or_default() += n;
+    }
+    let traded: i64 = frequency.values().sum();
+    frequency.insert("0".into(), clients - traded);
+    let trading_frequency = tally(frequency, Some(&["0", "1-2", "3-10", "11+"]));
     by_city.truncate(20);
     Ok(ClientReport {
-        clients: of("status").iter().map(|g| g.1).sum(),
+        clients,
         by_age_band: counted("age", &age, Some(&band_names)),
         by_state: counted("state", &same, None),
         by_city,
@@ -244,19 +255,15 @@ pub async fn client_report(
             Some(&["retail", "affluent", "hni", "ultra_hni"]),
         ),
         by_status: counted("status", &same, Some(&["active", "inactive", "suspended"])),
-        trading_frequency: counted(
-            "traded_active",
-            &|k| k.split('|').next().unwrap_or_default().to_string(),
-            Some(&["0", "1-2", "3-10", "11+"]),
-        ),
+        trading_frequency,
         days_since_activity: counted(
-            "traded_active",
-            &|k| idle(k.split('|').nth(1).unwrap_or_default()),
+            "active",
+            &|k| idle(k),
             Some(&["0-30", "31-90", "91-180", "181-365", "366+"]),
         ),
-        trades: (totals.2, totals.3),
-        traders: (totals.4, totals.5),
-        onboarded: (totals.0, totals.1),
+        trades: (trades_now, trades_before),
+        traders: (traders_now, traders_before),
+        onboarded,
     })
 }
 

@@ -4,10 +4,16 @@
 //! Trades usually arrive in date order, and then each is added to the lots in place; a trade
 //! dated before the latest one, or a reversal, recomputes the client's lots from the trades in
 //! force, so that every sell after it is right again.
+//!
+//! The model also follows where each client sits (from the client events that move them) and
+//! keeps the tallies the reports read in place of every holding and trade (the `tally` module).
 
 pub mod query;
 mod record;
 mod summary;
+mod tally;
+#[cfg(test)]
+mod tests;
 pub mod valuation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -48,10 +54,11 @@ impl Projection for PortfolioProjection {
         NAME
     }
 
-    /// The model's own version (4), with the holding periods its realised gains are split
-    /// by: other periods configured rebuild it at start-up, for every client at once.
+    /// The model's own version (5: the tallies and where clients sit), with the holding
+    /// periods its realised gains are split by: other periods configured rebuild it at
+    /// start-up, for every client at once.
     fn version(&self) -> i64 {
-        4_000_000
+        5_000_000
             + 1000 * i64::from(self.periods.equity_months)
             + i64::from(self.periods.other_months)
     }
@@ -66,11 +73,18 @@ impl Projection for PortfolioProjection {
             "portfolio_months",
             "portfolio_lots",
             "portfolio_trades",
+            "portfolio_places",
+            "holding_tally",
+            "holder_tally",
+            "trade_days",
         ]
     }
 
+    /// Portfolio events, and the client events that move a client (for the tallies).
     fn concerns(&self, event: &StoredEvent) -> bool {
         event.aggregate_type == Portfolio::TYPE
+            || (event.aggregate_type == domain::client::Client::TYPE
+                && tally::move_of(event).is_some())
     }
 
     fn prepare<'a>(
@@ -113,12 +127,46 @@ async fn apply(
         });
         by_client[i].1.push(e);
     }
+    // The clients' moves, in log order, and each client's place and share before the batch.
+    let moves: Vec<(&str, tally::Move)> = events
+        .iter()
+        .filter(|e| e.aggregate_type == domain::client::Client::TYPE)
+        .filter_map(|e| Some((e.aggregate_id.as_str(), tally::move_of(e)?)))
+        .collect();
+    let mut touched: Vec<&str> = by_client.iter().map(|(c, _)| c.as_str()).collect();
+    touched.extend(moves.iter().map(|(c, _)| *c));
+    touched.sort_unstable();
+    touched.dedup();
+    let mut before = Vec::with_capacity(touched.len());
+    for client in &touched {
+        before.push(tally::state_of(tx, suffix, client).await?);
+    }
+    apply_trades(keyring, periods, tx, suffix, &by_client).await?;
+    for (client, m) in &moves {
+        tally::record_move(tx, suffix, client, m).await?;
+    }
+    for (client, before) in touched.iter().zip(&before) {
+        let after = tally::state_of(tx, suffix, client).await?;
+        tally::retally(tx, suffix, before, &after).await?;
+    }
+    Ok(())
+}
+
+/// Applies each client's portfolio events to their book.
+async fn apply_trades(
+    keyring: &Keyring,
+    periods: HoldingPeriods,
+    tx: &mut Tx,
+    suffix: &str,
+    by_client: &[(String, Vec<&StoredEvent>)],
+) -> Result<(), ProjectionError> {
     let upcasters = domain::investments::upcasters();
     for (client, events) in by_client {
-        let Ok(client_id) = Uuid::parse_str(&client) else {
+        let client = client.as_str();
+        let Ok(client_id) = Uuid::parse_str(client) else {
             continue;
         };
-        let mut book = load(tx, suffix, &client)
+        let mut book = load(tx, suffix, client)
             .await?
             .unwrap_or_else(|| Book::new(client_id, periods));
         // Gains split by other holding periods than configured now are split again.
@@ -146,7 +194,7 @@ async fn apply(
                     insert_trade(
                         tx,
                         suffix,
-                        &client,
+                        client,
                         *trade_id,
                         trade,
                         e,
@@ -196,7 +244,7 @@ async fn apply(
             continue;
         }
         if recompute {
-            recompute_lots(tx, suffix, &client, &mut book, periods).await?;
+            recompute_lots(tx, suffix, client, &mut book, periods).await?;
         }
         save(tx, suffix, &mut book).await?;
     }
@@ -397,6 +445,7 @@ async fn save(tx: &mut Tx, suffix: &str, book: &mut Book) -> Result<(), Projecti
     let client = summary.client_id.to_string();
     let doc = serde_json::to_value(summary).expect("a summary serializes");
     let invested = summary.invested().to_string();
+    let last_trade_on = book.days.keys().next_back().map(|d| d.to_string());
     let profile = summary.profile.as_ref().map(|p| p.level.as_str());
     // The months to write, each with all its days.
     let changed: BTreeSet<NaiveDate> = match book.rewritten {
@@ -421,16 +470,18 @@ async fn save(tx: &mut Tx, suffix: &str, book: &mut Book) -> Result<(), Projecti
     };
     with_tx!(tx, t => {
         sqlx::query(&format!(
-            "INSERT INTO portfolios{suffix} (client_id, profile, trades, invested, updated_at, version, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO portfolios{suffix} (client_id, profile, trades, invested, last_trade_on,
+               updated_at, version, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (client_id) DO UPDATE SET profile = excluded.profile,
                trades = excluded.trades, invested = excluded.invested,
-               updated_at = excluded.updated_at, version = excluded.version, doc = excluded.doc"
+               last_trade_on = excluded.last_trade_on, updated_at = excluded.updated_at, version = excluded.version, doc = excluded.doc"
         ))
         .bind(&client)
         .bind(profile)
         .bind(summary.trades as i64)
         .bind(invested)
+        .bind(last_trade_on)
         .bind(summary.updated_at)
         .bind(summary.version)
         .bind(doc)

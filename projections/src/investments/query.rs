@@ -347,6 +347,117 @@ pub async fn portfolios_in(
     Ok(out)
 }
 
+/// Holdings summed by where their clients sit and instrument (a row of the holding tally).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedHolding {
+    pub branch: String,
+    pub segment: String,
+    pub relationship_manager: Option<Uuid>,
+    /// The clients holding the instrument there.
+    pub holders: i64,
+    pub held: Held,
+}
+
+/// Clients holding anything (`asset_class` `None`) or an asset class, by where they sit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedHolders {
+    pub branch: String,
+    pub segment: String,
+    pub relationship_manager: Option<Uuid>,
+    pub asset_class: Option<domain::investments::AssetClass>,
+    pub holders: i64,
+}
+
+/// What the clients in `scope` (of one branch when asked) hold, from the tallies: holdings by
+/// place and instrument, and holders by place and asset class.
+pub async fn holdings_in(
+    db: &Db,
+    scope: &crate::clients::query::ClientScope,
+    branch: Option<&str>,
+) -> Result<(Vec<PlacedHolding>, Vec<PlacedHolders>), QueryError> {
+    let mut sql = Sql::default();
+    crate::clients::query::push_scope(&mut sql, scope);
+    if let Some(b) = branch {
+        let bb = sql.bind(Bind::Text(b.to_string()));
+        sql.and(format!("branch = {bb}"));
+    }
+    sql.and("holders > 0".into());
+    let held_sql = format!(
+        "SELECT branch, segment, relationship_manager, holders, isin, symbol, asset_class,
+                quantity, cost
+           FROM holding_tally{}",
+        sql.where_clause()
+    );
+    let holders_sql = format!(
+        "SELECT branch, segment, relationship_manager, asset_class, holders FROM holder_tally{}",
+        sql.where_clause()
+    );
+    type HeldRow = (
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+    );
+    let (held, holders) = futures::try_join!(
+        crate::leads::query::fetch_rows::<HeldRow>(db, &held_sql, &sql.binds),
+        crate::leads::query::fetch_rows::<(String, String, String, String, i64)>(
+            db,
+            &holders_sql,
+            &sql.binds
+        ),
+    )?;
+    let bad = |what: &str, isin: &str| {
+        QueryError::Store(ProjectionError::Event(format!(
+            "holding tally of {isin}: {what}"
+        )))
+    };
+    let class = |c: &str, isin: &str| {
+        domain::investments::AssetClass::parse(c).ok_or_else(|| bad("asset class", isin))
+    };
+    let manager = |rm: &str| Uuid::parse_str(rm).ok();
+    let held = held
+        .into_iter()
+        .map(
+            |(branch, segment, rm, holders, isin, symbol, c, quantity, cost)| {
+                Ok(PlacedHolding {
+                    relationship_manager: manager(&rm),
+                    held: Held {
+                        asset_class: class(&c, &isin)?,
+                        symbol,
+                        quantity: quantity.parse().map_err(|_| bad("quantity", &isin))?,
+                        cost: cost.parse().map_err(|_| bad("cost", &isin))?,
+                        isin: Isin::parse(&isin).map_err(|_| bad("isin", &isin))?,
+                    },
+                    branch,
+                    segment,
+                    holders,
+                })
+            },
+        )
+        .collect::<Result<Vec<_>, QueryError>>()?;
+    let holders = holders
+        .into_iter()
+        .map(|(branch, segment, rm, c, holders)| {
+            Ok(PlacedHolders {
+                relationship_manager: manager(&rm),
+                asset_class: match c.as_str() {
+                    "" => None,
+                    c => Some(class(c, "")?),
+                },
+                branch,
+                segment,
+                holders,
+            })
+        })
+        .collect::<Result<Vec<_>, QueryError>>()?;
+    Ok((held, holders))
+}
+
 /// Trades in force dated within the period among the clients in `scope`: count and value by
 /// side and asset class.
 pub async fn trade_volumes(
@@ -367,11 +478,23 @@ pub async fn trade_volumes(
     sql.and(format!(
         "t.status = 'in_force' AND t.trade_date >= {f} AND t.trade_date <= {t}"
     ));
-    // Every client's trades need no look at the clients.
-    let join = match scope {
-        crate::clients::query::ClientScope::All if branch.is_none() => "",
-        _ => " JOIN clients c ON c.client_id = t.client_id",
-    };
+    // Every client's trades are summed by day already.
+    if matches!(scope, crate::clients::query::ClientScope::All) && branch.is_none() {
+        let rows: Vec<(String, String, i64, i64)> = with_db!(db, pool => {
+            sqlx::query_as(
+                "SELECT side, asset_class, CAST(SUM(trades) AS bigint), CAST(SUM(value_e4) AS bigint)
+                   FROM trade_days WHERE trade_date >= $1 AND trade_date <= $2
+                  GROUP BY side, asset_class HAVING SUM(trades) <> 0
+                  ORDER BY side, asset_class",
+            )
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(pool)
+            .await?
+        });
+        return Ok(volumes(rows));
+    }
+    let join = " JOIN clients c ON c.client_id = t.client_id";
     let q = format!(
         "SELECT t.side, t.asset_class, CAST(COUNT(*) AS bigint), CAST(SUM(t.value_e4) AS bigint)
            FROM portfolio_trades t{join}{} GROUP BY t.side, t.asset_class
@@ -381,8 +504,14 @@ pub async fn trade_volumes(
     let rows: Vec<(String, String, i64, i64)> = with_db!(db, pool => {
         bind_all!(sqlx::query_as(&q), &sql.binds).fetch_all(pool).await?
     });
-    Ok(rows
-        .into_iter()
+    Ok(volumes(rows))
+}
+
+/// Counts and values in ten-thousandths of a rupee, as rupees.
+fn volumes(
+    rows: Vec<(String, String, i64, i64)>,
+) -> Vec<(String, String, i64, rust_decimal::Decimal)> {
+    rows.into_iter()
         .map(|(s, c, n, v)| (s, c, n, rust_decimal::Decimal::new(v, 4)))
-        .collect())
+        .collect()
 }
