@@ -906,10 +906,22 @@ async fn client_report_counts_who_the_clients_are(store: Store) {
     assert_eq!(r["investments"]["invested"], "75000", "{r}");
 
     // Scoped: an RM's own clients; a branch manager's branch; the branch filter.
+    let frequency = |r: &Value| -> Vec<i64> {
+        r["trading_frequency"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["count"].as_i64().unwrap())
+            .collect()
+    };
     let (_, mine) = app.get_as(&rm_a, "/api/reports/clients").await;
     assert_eq!(mine["clients"], 3, "{mine}");
+    assert_eq!(frequency(&mine), [2, 0, 1, 0], "{mine}");
+    assert_eq!(headline(&mine, "traders").0, json!(1.0));
     let (_, theirs) = app.get_as(&manager, "/api/reports/clients").await;
     assert_eq!(theirs["clients"], 1, "{theirs}");
+    assert_eq!(frequency(&theirs), [1, 0, 0, 0], "{theirs}");
+    assert_eq!(headline(&theirs, "trades").0, json!(0.0));
     assert_eq!(theirs["by_city"][0]["key"], "Bengaluru");
     assert_eq!(theirs["investments"]["invested"], "0");
     let (_, del) = app.get("/api/reports/clients?branch=del-01").await;
@@ -948,6 +960,21 @@ async fn client_report_counts_who_the_clients_are(store: Store) {
     assert!(!cities.contains(&"Pune"), "{r}");
     assert_eq!(r["by_status"][0], json!({"key": "active", "count": 3}));
     assert_eq!(headline(&r, "clients_onboarded"), (json!(4.0), json!(0.0)));
+    // The trader closed too: no longer among the open accounts' frequencies, but their
+    // trades were made and still count.
+    let (s, v) = app
+        .post(
+            &format!("/api/clients/{trader}/status"),
+            json!({"status": "closed", "reason": "moved abroad"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.caught_up().await;
+    let (_, r) = app.get("/api/reports/clients").await;
+    assert_eq!(r["clients"], 2, "{r}");
+    assert_eq!(frequency(&r), [2, 0, 0, 0], "{r}");
+    assert_eq!(headline(&r, "trades").0, json!(3.0));
+    assert_eq!(headline(&r, "traders").0, json!(1.0));
 
     let (s, _) = app
         .get("/api/reports/clients?from=2026-11-10&to=2026-11-01")

@@ -137,8 +137,13 @@ pub async fn client_report(
                                THEN p.last_trade_on ELSE c.activity_on END, COUNT(*)
            FROM clients c LEFT JOIN portfolios p ON p.client_id = c.client_id{open} GROUP BY 2"
     );
-    // The clients in scope who traded in a period by how often, open accounts apart (`y`):
-    // (frequency, open, clients, trades).
+    // The clients in scope who traded in a period by how often, closed and erased accounts
+    // apart (`n`): (frequency, open, clients, trades). The period's trades are grouped by
+    // client first; only then are the clients looked up, as a list made once.
+    let scoped = match in_scope.is_empty() {
+        true => String::new(),
+        false => format!(" WHERE g.c IN (SELECT client_id FROM clients WHERE {in_scope}1 = 1)"),
+    };
     let traded = |days: &Days| {
         let mut q = Sql {
             conditions: Vec::new(),
@@ -149,15 +154,14 @@ pub async fn client_report(
             q.bind(Bind::Text(days.to.to_string())),
         );
         let sql = format!(
-            "SELECT CASE WHEN n <= 2 THEN '1-2' WHEN n <= 10 THEN '3-10' ELSE '11+' END, o,
+            "SELECT CASE WHEN n <= 2 THEN '1-2' WHEN n <= 10 THEN '3-10' ELSE '11+' END,
+                    CASE WHEN g.c IN (SELECT client_id FROM clients
+                                       WHERE {in_scope}status IN ('closed', 'erased'))
+                         THEN 'n' ELSE 'y' END,
                     COUNT(*), CAST(SUM(n) AS bigint)
-               FROM (SELECT t.client_id, COUNT(*) AS n,
-                            (SELECT CASE WHEN status IN ('closed', 'erased') THEN 'n' ELSE 'y' END
-                               FROM clients WHERE client_id = t.client_id) AS o
-                       FROM portfolio_trades t
+               FROM (SELECT t.client_id AS c, COUNT(*) AS n FROM portfolio_trades t
                       WHERE t.status = 'in_force' AND t.trade_date >= {f} AND t.trade_date <= {t}
-                        AND EXISTS (SELECT 1 FROM clients WHERE {in_scope}client_id = t.client_id)
-                      GROUP BY t.client_id) g
+                      GROUP BY t.client_id) g{scoped}
               GROUP BY 1, 2"
         );
         (sql, q.binds)

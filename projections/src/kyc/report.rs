@@ -35,19 +35,11 @@ pub struct KycReport {
     pub trading_blocked: Vec<(&'static str, i64)>,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
-}
-
-/// Counts `items` by key, most frequent first (ties by key).
-fn tally<K: Ord + Clone>(items: impl IntoIterator<Item = K>) -> Vec<(K, i64)> {
+/// Sums the counts of `items` by key, most first (ties by key).
+fn tally<K: Ord + Clone>(items: impl IntoIterator<Item = (K, i64)>) -> Vec<(K, i64)> {
     let mut counts = std::collections::BTreeMap::<K, i64>::new();
-    for k in items {
-        *counts.entry(k).or_default() += 1;
+    for (k, n) in items {
+        *counts.entry(k).or_default() += n;
     }
     let mut out: Vec<(K, i64)> = counts.into_iter().collect();
     out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -162,18 +154,26 @@ pub async fn kyc_report(
             ),
             &scope_binds,
         ),
-        rows::<(i64,)>(
+        // The approval times at the median's and the 90th percentile's nearest ranks,
+        // ⌈n/2⌉ and ⌈9n/10⌉: (seconds, rank, n).
+        rows::<(i64, i64, i64)>(
             db,
             format!(
-                "SELECT k.approval_seconds FROM kyc_cases k
-                  WHERE k.status = 'verified' AND k.approval_seconds IS NOT NULL{scope}"
+                "SELECT s, r, n FROM (
+                   SELECT k.approval_seconds AS s,
+                          ROW_NUMBER() OVER (ORDER BY k.approval_seconds) AS r,
+                          COUNT(*) OVER () AS n
+                     FROM kyc_cases k
+                    WHERE k.status = 'verified' AND k.approval_seconds IS NOT NULL{scope}) a
+                  WHERE r = (n + 1) / 2 OR r = (9 * n + 9) / 10"
             ),
             &scope_binds,
         ),
-        rows::<(String,)>(
+        rows::<(String, i64)>(
             db,
             format!(
-                "SELECT k.rejected_types FROM kyc_cases k WHERE k.rejected_types <> ' '{scope}"
+                "SELECT k.rejected_types, CAST(COUNT(*) AS bigint) FROM kyc_cases k
+                  WHERE k.rejected_types <> ' '{scope} GROUP BY k.rejected_types"
             ),
             &scope_binds,
         ),
@@ -222,12 +222,16 @@ pub async fn kyc_report(
         .iter()
         .map(|s| (s.as_str(), count(*s)))
         .collect();
-    let mut hours: Vec<f64> = approvals.iter().map(|(s,)| *s as f64 / 3600.0).collect();
-    hours.sort_by(|a, b| a.total_cmp(b));
+    let at_rank = |rank: fn(i64) -> i64| {
+        approvals
+            .iter()
+            .find(|(_, r, n)| *r == rank(*n))
+            .map(|(s, _, _)| *s as f64 / 3600.0)
+    };
     let rejected_documents = tally(
         rejected
             .iter()
-            .flat_map(|(types,)| types.split_whitespace().map(str::to_string)),
+            .flat_map(|(types, n)| types.split_whitespace().map(|t| (t.to_string(), *n))),
     );
     let expiring = [30u32, 60, 90]
         .iter()
@@ -259,10 +263,10 @@ pub async fn kyc_report(
         by_status,
         without_case,
         review_ageing: review_ageing(waiting.iter().map(|(at,)| *at), now),
-        approval_hours_median: percentile(&hours, 0.5),
-        approval_hours_p90: percentile(&hours, 0.9),
+        approval_hours_median: at_rank(|n| (n + 1) / 2),
+        approval_hours_p90: at_rank(|n| (9 * n + 9) / 10),
         rejected_documents,
-        rejection_reasons: tally(reasons),
+        rejection_reasons: tally(reasons.into_iter().map(|r| (r, 1))),
         expiring,
         rekyc_overdue,
         trading_blocked: vec![
@@ -278,17 +282,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_take_the_nearest_rank() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
-        assert_eq!(percentile(&v, 0.5), Some(5.0));
-        assert_eq!(percentile(&v, 0.9), Some(9.0));
-        assert_eq!(percentile(&[7.5], 0.9), Some(7.5));
-        assert_eq!(percentile(&[], 0.5), None);
-    }
-
-    #[test]
     fn tallies_put_the_most_frequent_first() {
-        let t = tally(["b", "a", "b", "c", "a", "b"]);
+        let t = tally([("b", 1), ("a", 2), ("b", 2), ("c", 1)]);
         assert_eq!(t, vec![("b", 3), ("a", 2), ("c", 1)]);
     }
 }
