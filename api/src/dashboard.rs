@@ -65,6 +65,7 @@ pub struct AgentsWidget {
 #[derive(Debug, Clone, Object)]
 pub struct AumWidget {
     pub position: i64,
+    /// Clients holding a quantity of anything.
     pub clients_with_holdings: i64,
     /// INR, a decimal string.
     pub invested: String,
@@ -305,6 +306,12 @@ async fn sales_widgets(
     now: DateTime<Utc>,
 ) -> Result<SalesWidgets, ApiError> {
     let db = &state.db;
+    // The positions first: each widget is then at least as fresh as it says.
+    let (leads_at, clients_at, portfolios_at) = (
+        at(state, projections::leads::NAME),
+        at(state, projections::clients::NAME),
+        at(state, projections::investments::NAME),
+    );
     let manages = matches!(principal.role, Role::Admin | Role::BranchManager);
     let visible = policy::scope(state, principal).await?;
     let clients = policy::client_scope(principal);
@@ -342,7 +349,6 @@ async fn sales_widgets(
                 .map_err(internal)
         }),
     )?;
-    let leads_at = at(state, projections::leads::NAME);
     let headline = |key: &str| month.headline.iter().find(|h| h.key == key);
     let conversions = headline("conversions");
     Ok(SalesWidgets {
@@ -354,7 +360,7 @@ async fn sales_widgets(
                 .collect(),
         },
         follow_ups: FollowUpsWidget {
-            position: leads_at.min(at(state, projections::clients::NAME)),
+            position: leads_at.min(clients_at),
             due_today,
             overdue,
         },
@@ -373,7 +379,7 @@ async fn sales_widgets(
             agents: month.agents.clone(),
         }),
         aum: invested.map(|(clients_with_holdings, invested)| AumWidget {
-            position: at(state, projections::investments::NAME),
+            position: portfolios_at,
             clients_with_holdings,
             invested: invested.round_dp(2).normalize().to_string(),
         }),
@@ -385,10 +391,10 @@ async fn kyc_widgets(
     state: &State,
     now: DateTime<Utc>,
 ) -> Result<(KycQueueWidget, ExpiriesWidget, AlertsWidget), ApiError> {
+    let position = at(state, projections::kyc::NAME);
     let q = projections::dashboard::kyc_queue(&state.db, now)
         .await
         .map_err(ApiError::internal)?;
-    let position = at(state, projections::kyc::NAME);
     let counts = |v: Vec<(&str, i64)>| {
         v.into_iter()
             .map(|(k, n)| Count {

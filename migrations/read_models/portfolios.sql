@@ -2,8 +2,8 @@
 -- summary document (totals per instrument, the risk profile without its answers); one row per
 -- client and month with its trade dates (net cash flow, realised gains); one row per client
 -- and instrument with its open FIFO lots (read to add trades or when asked for); and one row
--- per trade. A trade rewrites only its month, its instrument and the summary. Nothing
--- personal is kept here.
+-- per trade. A trade rewrites only its month, its instrument and the summary, and moves the
+-- tallies at the end. Nothing personal is kept here.
 CREATE TABLE IF NOT EXISTS portfolios{s}
 (
     client_id  text PRIMARY KEY,
@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS portfolios{s}
     version    bigint  NOT NULL,
     doc        {json}  NOT NULL
 );
--- What each client has invested, read without the documents (the dashboard's sum).
+-- What each client has invested, read without the documents (the sales report's AUM brought).
 CREATE INDEX IF NOT EXISTS portfolios{s}_invested_{g} ON portfolios{s} (client_id, invested);
 -- `YYYY-MM`; its days by date: {"flow", "short_term", "long_term"}, decimal strings.
 CREATE TABLE IF NOT EXISTS portfolio_months{s}

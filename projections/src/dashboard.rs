@@ -83,8 +83,8 @@ pub async fn follow_ups_due(
     Ok(out)
 }
 
-/// What the clients in `scope` hold, at cost: (clients holding anything, the sum), from the
-/// portfolio model's tallies.
+/// What the clients in `scope` hold, at cost: (clients holding any quantity of anything, the
+/// sum), from the portfolio model's tallies.
 pub async fn invested(db: &Db, scope: &ClientScope) -> Result<(i64, Decimal), ProjectionError> {
     let mut sql = Sql::default();
     push_scope(&mut sql, scope);
@@ -94,9 +94,13 @@ pub async fn invested(db: &Db, scope: &ClientScope) -> Result<(i64, Decimal), Pr
         "SELECT CAST(COALESCE(SUM(holders), 0) AS bigint) FROM holder_tally{} AND asset_class = ''",
         sql.where_clause()
     );
+    // Both in one transaction: the holders and what they hold as of the same batch.
+    let postgres = db.kind() == "postgres";
     let (costs, holders): (Vec<String>, i64) = with_db!(db, pool => {
-        let costs = bind_all!(sqlx::query_scalar(&costs), &sql.binds).fetch_all(pool).await?;
-        let holders = bind_all!(sqlx::query_scalar(&holders), &sql.binds).fetch_one(pool).await?;
+        let mut tx = crate::leads::query::begin_snapshot!(pool, postgres);
+        let costs = bind_all!(sqlx::query_scalar(&costs), &sql.binds).fetch_all(&mut *tx).await?;
+        let holders = bind_all!(sqlx::query_scalar(&holders), &sql.binds).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
         (costs, holders)
     });
     let mut sum = Decimal::ZERO;

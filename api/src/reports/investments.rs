@@ -17,7 +17,8 @@ fn money(d: Decimal) -> String {
     d.round_dp(2).normalize().to_string()
 }
 
-/// An amount under a name, with its share of the whole and how many clients it counts.
+/// An amount under a name, with its share of the whole and how many clients it counts (those
+/// holding a quantity of anything there, whatever its price).
 #[derive(Debug, Clone, Object)]
 pub struct Amount {
     pub key: String,
@@ -52,6 +53,7 @@ pub struct Volume {
 #[oai(example)]
 pub struct InvestmentReportOut {
     pub as_of: NaiveDate,
+    /// Clients holding a quantity of anything (whatever its price).
     pub clients_with_holdings: i64,
     /// What is held at current prices (without a price: at cost).
     pub aum: String,

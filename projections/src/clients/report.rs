@@ -139,11 +139,8 @@ pub async fn client_report(
     );
     // The clients in scope who traded in a period by how often, closed and erased accounts
     // apart (`n`): (frequency, open, clients, trades). The period's trades are grouped by
-    // client first; only then are the clients looked up, as a list made once.
-    let scoped = match in_scope.is_empty() {
-        true => String::new(),
-        false => format!(" WHERE g.c IN (SELECT client_id FROM clients WHERE {in_scope}1 = 1)"),
-    };
+    // client first; only then are the clients looked up, as lists made once (a trade whose
+    // client the clients model has not caught up with yet is left out).
     let traded = |days: &Days| {
         let mut q = Sql {
             conditions: Vec::new(),
@@ -161,7 +158,8 @@ pub async fn client_report(
                     COUNT(*), CAST(SUM(n) AS bigint)
                FROM (SELECT t.client_id AS c, COUNT(*) AS n FROM portfolio_trades t
                       WHERE t.status = 'in_force' AND t.trade_date >= {f} AND t.trade_date <= {t}
-                      GROUP BY t.client_id) g{scoped}
+                      GROUP BY t.client_id) g
+              WHERE g.c IN (SELECT client_id FROM clients WHERE {in_scope}1 = 1)
               GROUP BY 1, 2"
         );
         (sql, q.binds)
@@ -243,7 +241,8 @@ pub async fn client_report(
         *frequency.entry(bucket.clone()).or_default() += n;
     }
     let traded: i64 = frequency.values().sum();
-    frequency.insert("0".into(), clients - traded);
+    // Never below zero, should the two counts be of different moments.
+    frequency.insert("0".into(), (clients - traded).max(0));
     let trading_frequency = tally(frequency, Some(&["0", "1-2", "3-10", "11+"]));
     by_city.truncate(20);
     Ok(ClientReport {

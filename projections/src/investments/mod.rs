@@ -141,7 +141,9 @@ async fn apply(
     for client in &touched {
         before.push(tally::state_of(tx, suffix, client).await?);
     }
-    apply_trades(keyring, periods, tx, suffix, &by_client).await?;
+    let mut days = tally::TradeDays::new();
+    apply_trades(keyring, periods, tx, suffix, &by_client, &mut days).await?;
+    tally::add_trades(tx, suffix, days).await?;
     for (client, m) in &moves {
         tally::record_move(tx, suffix, client, m).await?;
     }
@@ -152,13 +154,15 @@ async fn apply(
     Ok(())
 }
 
-/// Applies each client's portfolio events to their book.
+/// Applies each client's portfolio events to their book, counting the trades recorded and
+/// reversed into `days`.
 async fn apply_trades(
     keyring: &Keyring,
     periods: HoldingPeriods,
     tx: &mut Tx,
     suffix: &str,
     by_client: &[(String, Vec<&StoredEvent>)],
+    days: &mut tally::TradeDays,
 ) -> Result<(), ProjectionError> {
     let upcasters = domain::investments::upcasters();
     for (client, events) in by_client {
@@ -191,18 +195,23 @@ async fn apply_trades(
                     corrects,
                     ..
                 } => {
-                    insert_trade(
+                    let value = value_e4(trade)?;
+                    let inserted = insert_trade(
                         tx,
                         suffix,
                         client,
-                        *trade_id,
-                        trade,
+                        (*trade_id, trade, value),
                         e,
                         &meta,
                         *recorded_by,
                         *corrects,
                     )
                     .await?;
+                    if inserted {
+                        let (day, side) = (trade.trade_date.to_string(), trade.side.as_str());
+                        let class = trade.asset_class.as_str();
+                        tally::count_trade(days, &day, side, class, value, 1);
+                    }
                     book.summary.trades += 1;
                     if !recompute && book.in_order(trade) {
                         let realised = book.add(*trade_id, trade);
@@ -214,15 +223,19 @@ async fn apply_trades(
                     }
                 }
                 PortfolioEvent::TradeReversed { trade_id, .. } => {
-                    with_tx!(tx, t => {
-                        sqlx::query(&format!(
+                    let reversed: Option<(String, String, String, i64)> = with_tx!(tx, t => {
+                        sqlx::query_as(&format!(
                             "UPDATE portfolio_trades{suffix} SET status = 'reversed', realisation = NULL
-                              WHERE trade_id = $1"
+                              WHERE trade_id = $1 AND status = 'in_force'
+                              RETURNING trade_date, side, asset_class, value_e4"
                         ))
                         .bind(trade_id.to_string())
-                        .execute(&mut **t)
-                        .await?;
+                        .fetch_optional(&mut **t)
+                        .await?
                     });
+                    if let Some((day, side, class, value)) = reversed {
+                        tally::count_trade(days, &day, &side, &class, value, -1);
+                    }
                     book.summary.trades = book.summary.trades.saturating_sub(1);
                     recompute = true;
                 }
@@ -269,17 +282,15 @@ async fn insert_trade(
     tx: &mut Tx,
     suffix: &str,
     client: &str,
-    trade_id: Uuid,
-    trade: &Trade,
+    (trade_id, trade, value): (Uuid, &Trade, i64),
     e: &StoredEvent,
     meta: &EventMetadata,
     recorded_by: Uuid,
     corrects: Option<Uuid>,
-) -> Result<(), ProjectionError> {
+) -> Result<bool, ProjectionError> {
     let doc = serde_json::to_value(trade).expect("a trade serializes");
-    let value = value_e4(trade)?;
-    with_tx!(tx, t => {
-        sqlx::query(&format!(
+    let inserted = with_tx!(tx, t => {
+        let inserted = sqlx::query(&format!(
             "INSERT INTO portfolio_trades{suffix} (trade_id, client_id, seq, trade_date, side,
              asset_class, isin, reference, status, corrects, corrected_by, recorded_by,
              recorded_at, value_e4, trade, realisation)
@@ -300,7 +311,9 @@ async fn insert_trade(
         .bind(value)
         .bind(doc)
         .execute(&mut **t)
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
         if let Some(old) = corrects {
             sqlx::query(&format!(
                 "UPDATE portfolio_trades{suffix} SET corrected_by = $2 WHERE trade_id = $1"
@@ -310,8 +323,9 @@ async fn insert_trade(
             .execute(&mut **t)
             .await?;
         }
+        inserted
     });
-    Ok(())
+    Ok(inserted)
 }
 
 async fn set_realisation(
@@ -445,7 +459,6 @@ async fn save(tx: &mut Tx, suffix: &str, book: &mut Book) -> Result<(), Projecti
     let client = summary.client_id.to_string();
     let doc = serde_json::to_value(summary).expect("a summary serializes");
     let invested = summary.invested().to_string();
-    let last_trade_on = book.days.keys().next_back().map(|d| d.to_string());
     let profile = summary.profile.as_ref().map(|p| p.level.as_str());
     // The months to write, each with all its days.
     let changed: BTreeSet<NaiveDate> = match book.rewritten {
@@ -472,16 +485,18 @@ async fn save(tx: &mut Tx, suffix: &str, book: &mut Book) -> Result<(), Projecti
         sqlx::query(&format!(
             "INSERT INTO portfolios{suffix} (client_id, profile, trades, invested, last_trade_on,
                updated_at, version, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             VALUES ($1, $2, $3, $4,
+                     (SELECT MAX(trade_date) FROM portfolio_trades{suffix}
+                       WHERE client_id = $1 AND status = 'in_force'), $5, $6, $7)
              ON CONFLICT (client_id) DO UPDATE SET profile = excluded.profile,
                trades = excluded.trades, invested = excluded.invested,
-               last_trade_on = excluded.last_trade_on, updated_at = excluded.updated_at, version = excluded.version, doc = excluded.doc"
+               last_trade_on = excluded.last_trade_on, updated_at = excluded.updated_at,
+               version = excluded.version, doc = excluded.doc"
         ))
         .bind(&client)
         .bind(profile)
         .bind(summary.trades as i64)
         .bind(invested)
-        .bind(last_trade_on)
         .bind(summary.updated_at)
         .bind(summary.version)
         .bind(doc)

@@ -34,12 +34,7 @@ pub async fn portfolio(
     let id = client_id.to_string();
     let postgres = db.kind() == "postgres";
     let (doc, months, lots): (Option<String>, Vec<String>, Vec<String>) = with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        if postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await?;
-        }
+        let mut tx = crate::leads::query::begin_snapshot!(pool, postgres);
         let doc = sqlx::query_scalar("SELECT CAST(doc AS TEXT) FROM portfolios WHERE client_id = $1")
             .bind(&id)
             .fetch_optional(&mut *tx)
@@ -268,6 +263,26 @@ impl From<&domain::investments::fifo::Position> for Held {
     }
 }
 
+impl Held {
+    /// An instrument's totals as stored (decimal numbers as text); `whose` names the row in
+    /// an error.
+    fn parse(
+        (isin, symbol, class, quantity, cost): (&str, String, &str, &str, &str),
+        whose: &str,
+    ) -> Result<Held, QueryError> {
+        let bad =
+            |what: &str| QueryError::Store(ProjectionError::Event(format!("{whose}: {what}")));
+        Ok(Held {
+            isin: Isin::parse(isin).map_err(|_| bad("isin"))?,
+            symbol,
+            asset_class: domain::investments::AssetClass::parse(class)
+                .ok_or_else(|| bad("asset class"))?,
+            quantity: quantity.parse().map_err(|_| bad("quantity"))?,
+            cost: cost.parse().map_err(|_| bad("cost"))?,
+        })
+    }
+}
+
 /// What a client holds with where the client sits (for reports).
 #[derive(Debug, Clone)]
 pub struct PlacedPortfolio {
@@ -317,22 +332,13 @@ pub async fn portfolios_in(
     let rows: Vec<HeldRow> = with_db!(db, pool => {
         bind_all!(sqlx::query_as(&q), &sql.binds).fetch_all(pool).await?
     });
-    let bad = |what: &str, id: &str| {
-        QueryError::Store(ProjectionError::Event(format!(
-            "stored holding of {id}: {what}"
-        )))
-    };
     let mut out: Vec<PlacedPortfolio> = Vec::new();
     for (id, branch, segment, rm, isin, symbol, class, quantity, cost) in rows {
-        let held = Held {
-            isin: Isin::parse(&isin).map_err(|_| bad("isin", &id))?,
-            symbol,
-            asset_class: domain::investments::AssetClass::parse(&class)
-                .ok_or_else(|| bad("asset class", &id))?,
-            quantity: quantity.parse().map_err(|_| bad("quantity", &id))?,
-            cost: cost.parse().map_err(|_| bad("cost", &id))?,
-        };
-        let client_id = Uuid::parse_str(&id).map_err(|_| bad("client id", &id))?;
+        let whose = format!("stored holding of {id}");
+        let held = Held::parse((&isin, symbol, &class, &quantity, &cost), &whose)?;
+        let client_id = Uuid::parse_str(&id).map_err(|_| {
+            QueryError::Store(ProjectionError::Event(format!("{whose}: client id")))
+        })?;
         match out.last_mut() {
             Some(p) if p.client_id == client_id => p.holdings.push(held),
             _ => out.push(PlacedPortfolio {
@@ -403,36 +409,25 @@ pub async fn holdings_in(
         String,
         String,
     );
-    let (held, holders) = futures::try_join!(
-        crate::leads::query::fetch_rows::<HeldRow>(db, &held_sql, &sql.binds),
-        crate::leads::query::fetch_rows::<(String, String, String, String, i64)>(
-            db,
-            &holders_sql,
-            &sql.binds
-        ),
-    )?;
-    let bad = |what: &str, isin: &str| {
-        QueryError::Store(ProjectionError::Event(format!(
-            "holding tally of {isin}: {what}"
-        )))
-    };
-    let class = |c: &str, isin: &str| {
-        domain::investments::AssetClass::parse(c).ok_or_else(|| bad("asset class", isin))
-    };
+    type HoldersRow = (String, String, String, String, i64);
+    // Both in one transaction: the holders and what they hold as of the same batch.
+    let postgres = db.kind() == "postgres";
+    let (held, holders): (Vec<HeldRow>, Vec<HoldersRow>) = with_db!(db, pool => {
+        let mut tx = crate::leads::query::begin_snapshot!(pool, postgres);
+        let held = bind_all!(sqlx::query_as(&held_sql), &sql.binds).fetch_all(&mut *tx).await?;
+        let holders = bind_all!(sqlx::query_as(&holders_sql), &sql.binds).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        (held, holders)
+    });
     let manager = |rm: &str| Uuid::parse_str(rm).ok();
     let held = held
         .into_iter()
         .map(
-            |(branch, segment, rm, holders, isin, symbol, c, quantity, cost)| {
+            |(branch, segment, rm, holders, isin, symbol, class, quantity, cost)| {
+                let whose = format!("holding tally of {isin}");
                 Ok(PlacedHolding {
                     relationship_manager: manager(&rm),
-                    held: Held {
-                        asset_class: class(&c, &isin)?,
-                        symbol,
-                        quantity: quantity.parse().map_err(|_| bad("quantity", &isin))?,
-                        cost: cost.parse().map_err(|_| bad("cost", &isin))?,
-                        isin: Isin::parse(&isin).map_err(|_| bad("isin", &isin))?,
-                    },
+                    held: Held::parse((&isin, symbol, &class, &quantity, &cost), &whose)?,
                     branch,
                     segment,
                     holders,
@@ -447,7 +442,11 @@ pub async fn holdings_in(
                 relationship_manager: manager(&rm),
                 asset_class: match c.as_str() {
                     "" => None,
-                    c => Some(class(c, "")?),
+                    c => Some(domain::investments::AssetClass::parse(c).ok_or_else(|| {
+                        QueryError::Store(ProjectionError::Event(format!(
+                            "holder tally: asset class {c}"
+                        )))
+                    })?),
                 },
                 branch,
                 segment,
@@ -467,17 +466,6 @@ pub async fn trade_volumes(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<(String, String, i64, rust_decimal::Decimal)>, QueryError> {
-    let mut sql = Sql::default();
-    crate::clients::query::push_scope(&mut sql, scope);
-    if let Some(b) = branch {
-        let bb = sql.bind(Bind::Text(b.to_string()));
-        sql.and(format!("c.branch = {bb}"));
-    }
-    let f = sql.bind(Bind::Text(from.to_string()));
-    let t = sql.bind(Bind::Text(to.to_string()));
-    sql.and(format!(
-        "t.status = 'in_force' AND t.trade_date >= {f} AND t.trade_date <= {t}"
-    ));
     // Every client's trades are summed by day already.
     if matches!(scope, crate::clients::query::ClientScope::All) && branch.is_none() {
         let rows: Vec<(String, String, i64, i64)> = with_db!(db, pool => {
@@ -494,6 +482,17 @@ pub async fn trade_volumes(
         });
         return Ok(volumes(rows));
     }
+    let mut sql = Sql::default();
+    crate::clients::query::push_scope(&mut sql, scope);
+    if let Some(b) = branch {
+        let bb = sql.bind(Bind::Text(b.to_string()));
+        sql.and(format!("c.branch = {bb}"));
+    }
+    let f = sql.bind(Bind::Text(from.to_string()));
+    let t = sql.bind(Bind::Text(to.to_string()));
+    sql.and(format!(
+        "t.status = 'in_force' AND t.trade_date >= {f} AND t.trade_date <= {t}"
+    ));
     let join = " JOIN clients c ON c.client_id = t.client_id";
     let q = format!(
         "SELECT t.side, t.asset_class, CAST(COUNT(*) AS bigint), CAST(SUM(t.value_e4) AS bigint)

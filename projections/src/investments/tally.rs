@@ -3,10 +3,12 @@
 //! relationship manager) and instrument, the clients holding anything (or an asset class) by
 //! where they sit, and trades in force by day, side and asset class.
 //!
-//! Each tally is the sum over clients of the client's share (what they hold, the trades they
-//! made) at the client's place now. When anything of a client changes (a trade, a reversal, a
-//! move to another segment or manager), their share before is taken out and their share after
-//! put in, so the tallies never drift from the rows they sum.
+//! The holdings tallies are the sum over clients of what each holds, at the client's place
+//! now. When anything of a client changes (a trade, a reversal, a move to another segment or
+//! manager), what they held where they sat before is taken out and what they hold where they
+//! sit after is put in. Costs are counted to a millionth of a rupee, so that what is taken out
+//! is exactly what was put in and the tallies never drift from the rows they sum. The trade
+//! tally moves by each trade recorded or reversed (wherever the client sits).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -50,13 +52,31 @@ pub(super) fn move_of(e: &StoredEvent) -> Option<Move> {
     }
 }
 
-/// What a client adds to the tallies: per instrument (isin) its symbol, asset class,
-/// quantity and cost; per (trade date, side, asset class) its trades in force and their
-/// value in ten-thousandths of a rupee.
+/// What a client adds to the holdings tallies: per instrument (isin) its symbol, asset class,
+/// quantity and cost (to a millionth of a rupee).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Share {
     holdings: BTreeMap<String, (String, String, Decimal, Decimal)>,
-    trades: BTreeMap<(String, String, String), (i64, i64)>,
+}
+
+/// Trades in force by (trade date, side, asset class): how many, and their value in
+/// ten-thousandths of a rupee; what a batch adds to or takes from the trade tally.
+pub(super) type TradeDays = BTreeMap<(String, String, String), (i64, i64)>;
+
+/// Counts a trade recorded (`sign` 1) or reversed (-1) into `days`.
+pub(super) fn count_trade(
+    days: &mut TradeDays,
+    day: &str,
+    side: &str,
+    class: &str,
+    value_e4: i64,
+    sign: i64,
+) {
+    let d = days
+        .entry((day.to_string(), side.to_string(), class.to_string()))
+        .or_default();
+    d.0 += sign;
+    d.1 += sign * value_e4;
 }
 
 /// A client's place and share as the model has them now.
@@ -66,9 +86,8 @@ pub(super) async fn state_of(
     client: &str,
 ) -> Result<(Option<Place>, Share), ProjectionError> {
     type Lot = (String, String, String, String, String);
-    type Traded = (String, String, String, i64, i64);
-    type Found = (Option<(String, String, String)>, Vec<Lot>, Vec<Traded>);
-    let (place, lots, trades): Found = with_tx!(tx, t => {
+    type Found = (Option<(String, String, String)>, Vec<Lot>);
+    let (place, lots): Found = with_tx!(tx, t => {
         let place = sqlx::query_as(&format!(
             "SELECT branch, segment, relationship_manager FROM portfolio_places{suffix}
               WHERE client_id = $1"
@@ -83,26 +102,16 @@ pub(super) async fn state_of(
         .bind(client)
         .fetch_all(&mut **t)
         .await?;
-        let trades = sqlx::query_as(&format!(
-            "SELECT trade_date, side, asset_class, CAST(COUNT(*) AS bigint),
-                    CAST(SUM(value_e4) AS bigint)
-               FROM portfolio_trades{suffix} WHERE client_id = $1 AND status = 'in_force'
-              GROUP BY trade_date, side, asset_class"
-        ))
-        .bind(client)
-        .fetch_all(&mut **t)
-        .await?;
-        (place, lots, trades)
+        (place, lots)
     });
     let bad = |what: &str| ProjectionError::Event(format!("stored holding of {client}: {what}"));
     let mut share = Share::default();
     for (isin, symbol, class, quantity, cost) in lots {
         let q: Decimal = quantity.parse().map_err(|_| bad("quantity"))?;
         let c: Decimal = cost.parse().map_err(|_| bad("cost"))?;
-        share.holdings.insert(isin, (symbol, class, q, c));
-    }
-    for (day, side, class, n, value) in trades {
-        share.trades.insert((day, side, class), (n, value));
+        share
+            .holdings
+            .insert(isin, (symbol, class, q, c.round_dp(6)));
     }
     let place = place.map(|(branch, segment, relationship_manager)| Place {
         branch,
@@ -153,25 +162,18 @@ pub(super) async fn record_move(
 /// Holders, quantity, cost, symbol and asset class.
 type HoldingDelta = (i64, Decimal, Decimal, String, String);
 
-/// Changes to the tallies, netted: per (place, isin) holders, quantity and cost (and the
-/// instrument's symbol and class); per (place, asset class or `""` for anything) holders; per
-/// (day, side, class) trades and value.
+/// Changes to the holdings tallies, netted: per (place, isin) holders, quantity and cost (and
+/// the instrument's symbol and class); per (place, asset class or `""` for anything) holders.
 #[derive(Debug, Default)]
 struct Delta {
     holdings: HashMap<(Place, String), HoldingDelta>,
     holders: HashMap<(Place, String), i64>,
-    trades: HashMap<(String, String, String), (i64, i64)>,
 }
 
 impl Delta {
-    /// Adds (`sign` 1) or takes out (`sign` -1) a client's share at its place. Trades count
-    /// wherever the client sits; holdings only where they sit.
+    /// Adds (`sign` 1) or takes out (`sign` -1) a client's share at its place (none: the
+    /// client is not placed yet, and counts nowhere).
     fn add(&mut self, place: Option<&Place>, share: &Share, sign: i64) {
-        for (key, (n, v)) in &share.trades {
-            let d = self.trades.entry(key.clone()).or_default();
-            d.0 += sign * n;
-            d.1 += sign * v;
-        }
         let Some(place) = place else {
             return;
         };
@@ -278,11 +280,6 @@ pub(super) async fn retally(
         });
     }
     let holders: Vec<_> = delta.holders.into_iter().filter(|(_, n)| *n != 0).collect();
-    let trades: Vec<_> = delta
-        .trades
-        .into_iter()
-        .filter(|(_, (n, v))| *n != 0 || *v != 0)
-        .collect();
     with_tx!(tx, t => {
         for ((place, class), n) in holders {
             sqlx::query(&format!(
@@ -299,7 +296,18 @@ pub(super) async fn retally(
             .execute(&mut **t)
             .await?;
         }
-        for ((day, side, class), (n, v)) in trades {
+    });
+    Ok(())
+}
+
+/// Adds a batch's trades recorded and reversed to the trade tally.
+pub(super) async fn add_trades(
+    tx: &mut Tx,
+    suffix: &str,
+    days: TradeDays,
+) -> Result<(), ProjectionError> {
+    with_tx!(tx, t => {
+        for ((day, side, class), (n, v)) in days.into_iter().filter(|(_, d)| *d != (0, 0)) {
             sqlx::query(&format!(
                 "INSERT INTO trade_days{suffix} (trade_date, side, asset_class, trades, value_e4)
                  VALUES ($1, $2, $3, $4, $5)

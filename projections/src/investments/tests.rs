@@ -1,6 +1,6 @@
 //! The portfolio model's tallies fed events directly, on a real SQLite store: holdings and
-//! holders follow their clients through trades, a sale, a reversal and moves, and equal what
-//! is counted by hand.
+//! holders follow their clients through trades, a sale, a reversal, a correction and moves (in
+//! batches that mix them), and equal what is counted by hand.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -94,7 +94,7 @@ fn trade(side: Side, isin: &str, q: &str, p: &str, on: &str) -> Trade {
         fees: Fees::default(),
         trade_date: day,
         settlement_date: day.succ_opt().unwrap(),
-        reference: text(&format!("CN-{isin}-{on}-{q}")),
+        reference: text(&format!("CN-{isin}-{on}-{q}-{p}")),
         bond: None,
     }
 }
@@ -163,13 +163,13 @@ async fn the_tallies_follow_trades_and_moves_as_counted_by_hand() {
     // A in Mumbai with manager 1 buys Reliance and TCS; B in Delhi, unmanaged, buys Reliance
     // and an ETF; A sells 4 Reliance.
     log.add(client, a, &onboarded(a, "MUM-01", Some(r1)));
-    log.add(client, b, &onboarded(b, "DEL-01", None));
     let buy = |isin, q, p, on| trade(Side::Buy, isin, q, p, on);
     log.add(
         portfolio,
         a,
         &recorded(a, 101, buy(RELIANCE, "10", "100", "2026-11-02")),
     );
+    log.add(client, b, &onboarded(b, "DEL-01", None));
     log.add(
         portfolio,
         a,
@@ -196,7 +196,7 @@ async fn the_tallies_follow_trades_and_moves_as_counted_by_hand() {
             tx.commit().await.unwrap();
         }
     };
-    // The first two events alone, the rest as a second batch.
+    // A's onboarding and first trade as one batch, the rest as a second.
     run(events[..2].to_vec()).await;
     run(events[2..].to_vec()).await;
     let (held, holders, days) = tallies(&db).await;
@@ -265,6 +265,24 @@ async fn the_tallies_follow_trades_and_moves_as_counted_by_hand() {
         reversed_by: Uuid::from_u128(99),
     };
     log.add(portfolio, b, &reversed);
+    // A's TCS buy corrected to 210 (a reversal and the new trade), and a buy of 1 more at
+    // 220 in the batch of A's move.
+    let corrected = PortfolioEvent::TradeReversed {
+        trade_id: Uuid::from_u128(102),
+        reason: text("wrong price"),
+        reversed_by: Uuid::from_u128(99),
+    };
+    log.add(portfolio, a, &corrected);
+    let mut replacement = recorded(a, 106, buy(TCS, "5", "210", "2026-11-03"));
+    if let PortfolioEvent::TradeRecorded { corrects, .. } = &mut replacement {
+        *corrects = Some(Uuid::from_u128(102));
+    }
+    log.add(portfolio, a, &replacement);
+    log.add(
+        portfolio,
+        a,
+        &recorded(a, 107, buy(TCS, "1", "220", "2026-11-06")),
+    );
     run(std::mem::take(&mut log.pending)).await;
     let (held, holders, days) = tallies(&db).await;
     let m2 = r2.to_string();
@@ -273,7 +291,8 @@ async fn the_tallies_follow_trades_and_moves_as_counted_by_hand() {
         vec![
             row("DEL-01", "affluent", &none, NIFTYBEES, 1, "100", "250"),
             row("MUM-01", "retail", &m2, RELIANCE, 1, "6", "600"),
-            row("MUM-01", "retail", &m2, TCS, 1, "5", "1000"),
+            // 5 at 210 and 1 at 220.
+            row("MUM-01", "retail", &m2, TCS, 1, "6", "1270"),
         ]
     );
     let h2 = |br: &str, seg: &str, rm: &str, class: &str, n: i64| {
@@ -292,9 +311,11 @@ async fn the_tallies_follow_trades_and_moves_as_counted_by_hand() {
         days,
         vec![
             day("2026-11-02", "buy", 1, 1000),
-            day("2026-11-03", "buy", 1, 1000),
+            // B's Reliance reversed, A's TCS corrected.
+            day("2026-11-03", "buy", 1, 1050),
             day("2026-11-04", "buy", 1, 250),
             day("2026-11-05", "sell", 1, 480),
+            day("2026-11-06", "buy", 1, 220),
         ]
     );
     // The last trade in force is each client's last activity in trading.
@@ -307,7 +328,7 @@ async fn the_tallies_follow_trades_and_moves_as_counted_by_hand() {
     assert_eq!(
         last,
         vec![
-            (a.to_string(), Some("2026-11-05".into())),
+            (a.to_string(), Some("2026-11-06".into())),
             (b.to_string(), Some("2026-11-04".into())),
         ]
     );

@@ -179,6 +179,21 @@ macro_rules! bind_all {
 }
 pub(crate) use bind_all;
 
+/// Opens a read transaction on `pool` that sees one moment throughout (on Postgres, repeatable
+/// read; a SQLite read transaction always does), for reads whose parts must agree.
+macro_rules! begin_snapshot {
+    ($pool:expr, $postgres:expr) => {{
+        let mut tx = $pool.begin().await?;
+        if $postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx
+    }};
+}
+pub(crate) use begin_snapshot;
+
 /// A row a statement answers on either store.
 pub(crate) trait Row:
     Send
