@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS portfolios{s}
 );
 -- What each client has invested, read without the documents (the sales report's AUM brought).
 CREATE INDEX IF NOT EXISTS portfolios{s}_invested_{g} ON portfolios{s} (client_id, invested);
+-- Each client's last trade, read without the documents (the client report's last activity).
+CREATE INDEX IF NOT EXISTS portfolios{s}_traded_{g} ON portfolios{s} (client_id, last_trade_on);
 -- `YYYY-MM`; its days by date: {"flow", "short_term", "long_term"}, decimal strings.
 CREATE TABLE IF NOT EXISTS portfolio_months{s}
 (

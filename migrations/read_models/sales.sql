@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS sales_leads{s}
 );
 -- The leads captured in a period, grouped and filtered from this index alone.
 CREATE INDEX IF NOT EXISTS sales_leads{s}_created_{g} ON sales_leads{s} (created_at, merged, assignee, source, campaign_index, furthest, first_response_at, response_secs, lead_id, client_id, reached_contacted_at, reached_qualified_at, reached_converted_at);
+-- The same in the order the report groups them: a long period is read through this one in
+-- order, without sorting every lead of it.
+CREATE INDEX IF NOT EXISTS sales_leads{s}_grouped_{g} ON sales_leads{s} (merged, source, campaign_index, assignee, furthest, created_at, first_response_at, response_secs, client_id);
 CREATE INDEX IF NOT EXISTS sales_leads{s}_assignee_{g} ON sales_leads{s} (assignee, created_at);
 -- A campaign or a reason named by the first readable lead that gives it, found in order here.
 CREATE INDEX IF NOT EXISTS sales_leads{s}_campaign_{g} ON sales_leads{s} (campaign_index, erased, restricted, lead_id, assignee);
@@ -86,6 +89,10 @@ CREATE TABLE IF NOT EXISTS sales_stages{s}
 -- (those two give the pipeline at that moment from the pipeline now).
 CREATE INDEX IF NOT EXISTS sales_stages{s}_entered_{g} ON sales_stages{s} (entered_at, stage, merged, assignee, source, campaign_index, lead_status, lost_reason_index, archived, left_at);
 CREATE INDEX IF NOT EXISTS sales_stages{s}_left_{g} ON sales_stages{s} (left_at, stage, merged, archived, assignee, source, campaign_index, entered_at, secs);
+-- In the order the report groups them: conversions and losses of a long period by holder and
+-- reason, and the stays of each stage that ended in a period, read in order without a sort.
+CREATE INDEX IF NOT EXISTS sales_stages{s}_outcome_{g} ON sales_stages{s} (merged, stage, assignee, lead_status, lost_reason_index, entered_at, source, campaign_index);
+CREATE INDEX IF NOT EXISTS sales_stages{s}_stays_{g} ON sales_stages{s} (merged, stage, left_at, assignee, source, campaign_index, secs);
 
 CREATE TABLE IF NOT EXISTS sales_follow_ups{s}
 (
@@ -104,3 +111,5 @@ CREATE TABLE IF NOT EXISTS sales_follow_ups{s}
 CREATE INDEX IF NOT EXISTS sales_follow_ups{s}_lead_{g} ON sales_follow_ups{s} (lead_id);
 -- The follow-ups closed in a period or still open, counted from this index alone.
 CREATE INDEX IF NOT EXISTS sales_follow_ups{s}_closed_{g} ON sales_follow_ups{s} (closed_at, due_at, state, merged, assignee, source, campaign_index);
+-- The same by holder, for a long period: read in order, without a sort.
+CREATE INDEX IF NOT EXISTS sales_follow_ups{s}_held_{g} ON sales_follow_ups{s} (merged, assignee, closed_at, due_at, state, source, campaign_index);

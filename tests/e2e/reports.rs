@@ -305,6 +305,30 @@ async fn sales_report_counts_what_happened(store: Store) {
         );
     }
 
+    // A long period holding the same leads (read through other indexes, in another order)
+    // counts them the same, for everyone and for an agent.
+    let long_from = domain::kyc::india_today(Utc::now()) - Duration::days(120);
+    let (s, long) = app
+        .get(&format!("/api/reports/sales?from={long_from}"))
+        .await;
+    assert_eq!(s, 200, "{long}");
+    for part in [
+        "funnel",
+        "stage_time",
+        "lost_reasons",
+        "sources",
+        "agents",
+        "pipeline",
+    ] {
+        assert_eq!(long[part], r[part], "{part}: {long}");
+    }
+    assert_eq!(headline(&long, "conversions").0, json!(1.0));
+    assert_eq!(headline(&long, "follow_ups_overdue").0, json!(1.0));
+    let (_, long_mine) = app
+        .get_as(&rm_b, &format!("/api/reports/sales?from={long_from}"))
+        .await;
+    assert_eq!(long_mine["agents"], mine["agents"], "{long_mine}");
+
     // As it stood when all eight were captured and none yet worked.
     let then = all_captured.to_rfc3339_opts(SecondsFormat::Micros, true);
     let (s, v) = app
@@ -314,6 +338,14 @@ async fn sales_report_counts_what_happened(store: Store) {
         ))
         .await;
     assert_eq!(s, 200, "{v}");
+    let (_, long_then) = app
+        .get(&format!(
+            "/api/reports/sales?from={long_from}&as_of={}",
+            then.replace('+', "%2B")
+        ))
+        .await;
+    assert_eq!(long_then["pipeline"], v["pipeline"], "{long_then}");
+    assert_eq!(long_then["funnel"], v["funnel"], "{long_then}");
     assert_eq!(
         by(&v, "pipeline", "stage", "leads"),
         vec![

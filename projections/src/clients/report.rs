@@ -131,11 +131,14 @@ pub async fn client_report(
            FROM clients_counts{open} GROUP BY 1, 2"
     );
     let counts_binds = sql.binds.clone();
-    // The day of each open client's last activity (a trade or else), counted by day.
+    // The day of each open client's last activity (a trade or else), counted by day. Only a
+    // later trade is joined: the condition on the day keeps the lookup in the index of last
+    // trades, never in the portfolios' documents.
     let active_sql = format!(
-        "SELECT 'active', CASE WHEN p.last_trade_on > c.activity_on
-                               THEN p.last_trade_on ELSE c.activity_on END, COUNT(*)
-           FROM clients c LEFT JOIN portfolios p ON p.client_id = c.client_id{open} GROUP BY 2"
+        "SELECT 'active', COALESCE(p.last_trade_on, c.activity_on), COUNT(*)
+           FROM clients c LEFT JOIN portfolios p
+             ON p.client_id = c.client_id AND p.last_trade_on > c.activity_on{open}
+          GROUP BY 2"
     );
     // The clients in scope who traded in a period by how often, closed and erased accounts
     // apart (`n`): (frequency, open, clients, trades). The period's trades are grouped by

@@ -54,11 +54,11 @@ impl Projection for PortfolioProjection {
         NAME
     }
 
-    /// The model's own version (5: the tallies and where clients sit), with the holding
-    /// periods its realised gains are split by: other periods configured rebuild it at
-    /// start-up, for every client at once.
+    /// The model's own version (5: the tallies and where clients sit; 6: the last trade
+    /// indexed), with the holding periods its realised gains are split by: other periods
+    /// configured rebuild it at start-up, for every client at once.
     fn version(&self) -> i64 {
-        5_000_000
+        6_000_000
             + 1000 * i64::from(self.periods.equity_months)
             + i64::from(self.periods.other_months)
     }

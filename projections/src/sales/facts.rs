@@ -17,6 +17,9 @@ use super::{normalised, SalesView};
 use crate::leads::query::{bind_all, fetch_rows, push_visible_on, Bind, Row, Sql};
 use crate::ProjectionError;
 
+/// Periods longer than this many days are read in the order the report groups by (SQLite).
+const LONG_DAYS: i64 = 62;
+
 /// The funnel's order; a lead that reached a stage passed the ones before it.
 pub(super) const FUNNEL: [LeadStatus; 4] = [
     LeadStatus::New,
@@ -30,11 +33,12 @@ pub(super) fn rank(s: LeadStatus) -> Option<usize> {
 }
 
 /// The conditions every part of the report shares, on the lead's columns as the row `x` (a
-/// lead, or one of its stages or follow-ups, which carry them) has them.
-fn lead_conditions(f: &SalesFilter, keyring: &Keyring) -> Sql {
+/// lead, or one of its stages or follow-ups, which carry them) has them; `merged` is the
+/// column as the statement names it.
+fn lead_conditions(f: &SalesFilter, keyring: &Keyring, merged: &str) -> Sql {
     let mut sql = Sql::default();
     let no = sql.bind(Bind::Bool(false));
-    sql.and(format!("x.merged = {no}"));
+    sql.and(format!("{merged} = {no}"));
     push_visible_on(&mut sql, &f.visible, "x.assignee");
     if let Some(agents) = &f.agents {
         if agents.is_empty() {
@@ -190,7 +194,19 @@ pub(super) async fn load(
     (current, previous): (Window, Window),
     at: DateTime<Utc>,
 ) -> Result<Facts, ProjectionError> {
-    let base = lead_conditions(f, keyring);
+    // A long period holds most of the model: SQLite reads it whole through the indexes in the
+    // order the report groups by (those lead with `merged`) rather than a period's range it
+    // would then sort row by row; a short one by its range. `+` keeps its planner off the
+    // index it is not to use: the one by time, or those by `merged`. Postgres groups by
+    // hashing either way.
+    let long = f.to - f.from > chrono::Duration::days(LONG_DAYS);
+    let sqlite = matches!(db, Db::Sqlite(_));
+    let off = |column: &str, off: bool| match sqlite && off {
+        true => format!("+{column}"),
+        false => column.to_string(),
+    };
+    let in_order = |column: &str| off(column, long);
+    let base = lead_conditions(f, keyring, &off("x.merged", !long));
     let whole = f.sections == Sections::Whole;
     // Each period is counted by its own statements: grouped by an expression naming the
     // period, SQLite sorts every row of both.
@@ -214,7 +230,7 @@ pub(super) async fn load(
         "CASE WHEN x.first_response_at <= {at} THEN x.response_secs END",
     );
     let captured = |w: Window, select: &str, rest: &str| {
-        let mut p = within("x.created_at", w);
+        let mut p = within(&in_order("x.created_at"), w);
         let sql = format!(
             "SELECT {select} FROM sales_leads x{}{rest}",
             p.sql.where_clause()
@@ -233,7 +249,7 @@ pub(super) async fn load(
     let (cohort_sql, cohort_binds) = captured(
         current,
         "x.source, x.campaign_index, x.assignee, CAST({furthest} AS bigint), COUNT(*), {secs}",
-        " GROUP BY 1, 2, 3, 4",
+        " GROUP BY x.source, x.campaign_index, x.assignee, {furthest}",
     );
     let (previous_sql, previous_binds) = captured(
         previous,
@@ -249,10 +265,10 @@ pub(super) async fn load(
         " AND {furthest} = 3",
     );
 
-    // Conversions and losses: in the current period by holder, and of the losses those still
-    // lost by their reason's blind index; in the previous one, how many.
+    // Conversions and losses: in the current period by holder, the lead's status now and its
+    // reason's blind index (of a loss still lost: the reason); in the previous one, how many.
     let entered = |w: Window, select: &str, group: &str| {
-        let mut p = within("x.entered_at", w);
+        let mut p = within(&in_order("x.entered_at"), w);
         p.sql.and("x.stage IN ('converted', 'lost')".into());
         (
             format!(
@@ -262,23 +278,17 @@ pub(super) async fn load(
             p.sql.binds,
         )
     };
-    let still_lost = "x.stage = 'lost' AND x.lead_status = 'lost'";
-    let (entered_sql, entered_binds) = entered(
-        current,
-        &format!(
-            "x.stage, x.assignee, CAST(CASE WHEN {still_lost} THEN 1 ELSE 0 END AS bigint),
-             CASE WHEN {still_lost} THEN x.lost_reason_index END, COUNT(*)"
-        ),
-        "1, 2, 3, 4",
-    );
-    let (entered_before_sql, entered_before_binds) = entered(previous, "x.stage, COUNT(*)", "1");
+    let grouped = "x.stage, x.assignee, x.lead_status, x.lost_reason_index";
+    let (entered_sql, entered_binds) = entered(current, &format!("{grouped}, COUNT(*)"), grouped);
+    let (entered_before_sql, entered_before_binds) =
+        entered(previous, "x.stage, COUNT(*)", "x.stage");
 
     // Time in each stage: the stays that ended in the current period.
     let mut p = within("x.left_at", current);
     p.sql
         .and("x.stage IN ('new', 'contacted', 'qualified')".into());
     let stage_time_sql = format!(
-        "SELECT x.stage, {} FROM sales_stages x{} GROUP BY 1",
+        "SELECT x.stage, {} FROM sales_stages x{} GROUP BY x.stage",
         listed(db, "x.secs"),
         p.sql.where_clause()
     );
@@ -297,9 +307,10 @@ pub(super) async fn load(
         p.time(previous.end),
         p.time(at),
     );
+    let (closed, due) = (in_order("x.closed_at"), in_order("x.due_at"));
     p.sql.and(format!(
-        "((x.closed_at >= {s} AND (x.closed_at < {e} OR x.due_at < {e}))
-          OR (x.closed_at IS NULL AND x.due_at < {e}))"
+        "(({closed} >= {s} AND ({closed} < {e} OR {due} < {e}))
+          OR ({closed} IS NULL AND {due} < {e}))"
     ));
     let overdue = |end: &str| {
         format!(
@@ -316,7 +327,7 @@ pub(super) async fn load(
                     THEN 1 ELSE 0 END), 0) AS bigint),
                 {}, {}
            FROM sales_follow_ups x{}
-          GROUP BY 1",
+          GROUP BY x.assignee",
         overdue(&c2),
         overdue(&pe),
         p.sql.where_clause()
@@ -371,7 +382,7 @@ pub(super) async fn load(
         i64,
         Option<String>,
     );
-    type EnteredRow = (String, Option<String>, i64, Option<String>, i64);
+    type EnteredRow = (String, Option<String>, String, Option<String>, i64);
     type SpreadRow = (String, Option<String>);
     type FollowUpRow = (Option<String>, i64, i64, i64, i64);
     // The longest first: at most four run at once (see `fetch_rows`).
@@ -424,8 +435,8 @@ pub(super) async fn load(
     let mut lost_reasons: HashMap<Option<String>, i64> = HashMap::new();
     let entered = entered
         .into_iter()
-        .filter_map(|(stage, assignee, still_lost, reason, n)| {
-            if whole && still_lost == 1 {
+        .filter_map(|(stage, assignee, status_now, reason, n)| {
+            if whole && stage == "lost" && status_now == "lost" {
                 *lost_reasons.entry(reason).or_default() += n;
             }
             Some((LeadStatus::parse(&stage)?, uuid(assignee), n))

@@ -320,8 +320,9 @@ impl SealedDocument for SalesView {
     // 3: the furthest stage; stages and follow-ups carry what the report filters and groups
     // by, so that each part of the report is counted from one covering index.
     // 4: when each funnel stage was first reached (the furthest stage at a past moment); the
-    // groups each lead was counted in. 5: group keys as JSON.
-    const VERSION: i64 = 5;
+    // groups each lead was counted in. 5: group keys as JSON. 6: indexes in the order the
+    // report groups by, for long periods.
+    const VERSION: i64 = 6;
     const DDL: &'static str = include_str!("../../../migrations/read_models/sales.sql");
     const TABLES: &'static [&'static str] = &[
         "sales_leads",
