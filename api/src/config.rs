@@ -257,6 +257,55 @@ pub struct ServeArgs {
     /// Milliseconds to wait for the quote service (a slower answer counts as a failure).
     #[arg(long, env = "CRM_PRICE_TIMEOUT_MS", default_value_t = 3000)]
     pub price_timeout_ms: u64,
+    /// The SMTP server notifications are e-mailed through: `smtp://host:port` (plain, for a
+    /// local relay), `smtp://user:password@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465` (TLS). Unset: messages are decided and wait in the
+    /// outbox (`GET /api/notifications`).
+    #[arg(long, env = "CRM_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The `From` of notification e-mails.
+    #[arg(
+        long,
+        env = "CRM_SMTP_FROM",
+        default_value = "Client Services <no-reply@broker.example>"
+    )]
+    pub smtp_from: String,
+    /// The broker's name, as notifications sign off.
+    #[arg(long, env = "CRM_BROKER_NAME", default_value = "Client Services")]
+    pub broker_name: String,
+    /// How often the outbox is looked at for messages due, in milliseconds.
+    #[arg(long, env = "CRM_NOTIFY_INTERVAL_MS", default_value_t = 2000)]
+    pub notify_interval_ms: u64,
+    /// Attempts at a message before it is a dead letter.
+    #[arg(long, env = "CRM_NOTIFY_MAX_ATTEMPTS", default_value_t = 8)]
+    pub notify_max_attempts: i64,
+    /// Hours after its decision (or an admin's retry) a message is no longer tried.
+    #[arg(long, env = "CRM_NOTIFY_MAX_AGE_HOURS", default_value_t = 24)]
+    pub notify_max_age_hours: i64,
+    /// The first retry's delay in milliseconds; each next one doubles (up to an hour), plus
+    /// up to a quarter at random.
+    #[arg(long, env = "CRM_NOTIFY_BACKOFF_MS", default_value_t = 30_000)]
+    pub notify_backoff_ms: i64,
+    /// Seconds a sender's claim on a message holds: a message claimed by a sender that died
+    /// is taken over after this.
+    #[arg(long, env = "CRM_NOTIFY_LEASE_SECS", default_value_t = 300)]
+    pub notify_lease_secs: i64,
+}
+
+impl ServeArgs {
+    /// The notification sender's settings.
+    pub fn notify(&self) -> crate::notify::Settings {
+        crate::notify::Settings {
+            smtp_url: self.smtp_url.clone().filter(|u| !u.trim().is_empty()),
+            from: self.smtp_from.clone(),
+            broker: self.broker_name.clone(),
+            every: std::time::Duration::from_millis(self.notify_interval_ms.clamp(50, 3_600_000)),
+            max_attempts: self.notify_max_attempts.clamp(1, 100),
+            max_age: chrono::Duration::hours(self.notify_max_age_hours.clamp(1, 24 * 30)),
+            backoff: chrono::Duration::milliseconds(self.notify_backoff_ms.clamp(10, 3_600_000)),
+            lease: chrono::Duration::seconds(self.notify_lease_secs.clamp(1, 86_400)),
+        }
+    }
 }
 
 /// Everything the server needs.
@@ -318,6 +367,14 @@ impl Config {
                 price_field: "/price".into(),
                 price_time_field: "/as_of".into(),
                 price_timeout_ms: 3000,
+                smtp_url: None,
+                smtp_from: "Client Services <no-reply@broker.example>".into(),
+                broker_name: "Client Services".into(),
+                notify_interval_ms: 2000,
+                notify_max_attempts: 8,
+                notify_max_age_hours: 24,
+                notify_backoff_ms: 30_000,
+                notify_lease_secs: 300,
             },
         }
     }

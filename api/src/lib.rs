@@ -19,6 +19,7 @@ pub mod investments;
 pub mod kyc;
 pub mod leads;
 pub mod marketing;
+pub mod notify;
 pub mod ops;
 pub mod policy;
 pub mod privacy;
@@ -51,7 +52,7 @@ pub type Apis = (
     users::AuthApi,
     users::UsersApi,
     audit::AuditApi,
-    ops::OpsApi,
+    (ops::OpsApi, notify::api::NotificationsApi),
     (
         leads::IntakeApi,
         leads::DuplicatesApi,
@@ -129,9 +130,14 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
             AuditApi {
                 state: state.clone(),
             },
-            OpsApi {
-                state: state.clone(),
-            },
+            (
+                OpsApi {
+                    state: state.clone(),
+                },
+                notify::api::NotificationsApi {
+                    state: state.clone(),
+                },
+            ),
             (
                 leads::IntakeApi {
                     state: state.clone(),

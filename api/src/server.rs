@@ -39,6 +39,8 @@ pub enum StartError {
     Registry(String),
     #[error("{0}")]
     Prices(String),
+    #[error("{0}")]
+    Config(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -314,6 +316,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 crate::reports::pack::monthly(state, root, every).await
             }
         }));
+    }
+    // The notification sender: e-mail once an SMTP server is configured.
+    match crate::notify::Sender::new(&db, keyring.clone(), config.serve.notify()) {
+        Ok(Some(sender)) => workers.push(tokio::spawn(sender.every())),
+        Ok(None) => tracing::info!("no CRM_SMTP_URL: notifications wait in the outbox"),
+        Err(e) => return Err(StartError::Config(e)),
     }
     let service = crate::openapi(state.clone());
     let spec = crate::contract::document(&service.spec());

@@ -17,6 +17,7 @@ pub mod leads;
 pub mod ledger;
 pub mod lookups;
 pub mod marketing;
+pub mod notifications;
 pub mod rebuild;
 pub mod runner;
 pub mod sales;
@@ -115,6 +116,9 @@ pub fn all(
         std::sync::Arc::new(history::HistoryProjection),
         std::sync::Arc::new(client_timeline::ClientTimelineProjection),
         std::sync::Arc::new(capture_keys::CaptureKeysProjection),
+        std::sync::Arc::new(notifications::NotificationsProjection {
+            max_age: chrono::Duration::hours(notifications::DECIDE_WITHIN_HOURS),
+        }),
         std::sync::Arc::new(ledger::LedgerProjection::new(signer.clone())),
     ]
 }

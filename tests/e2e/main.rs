@@ -14,6 +14,7 @@ mod investments;
 mod kyc;
 mod leads;
 mod merge;
+mod notifications;
 mod privacy;
 mod processes;
 mod projection;

@@ -399,6 +399,16 @@ impl Child {
 
     /// With its log at `level`, written to `log` when given.
     pub async fn start_logging(app: &App, level: &str, log: Option<&std::path::Path>) -> Self {
+        Self::start_with_env(app, level, log, &[]).await
+    }
+
+    /// With these settings of its environment besides the store's.
+    pub async fn start_with_env(
+        app: &App,
+        level: &str,
+        log: Option<&std::path::Path>,
+        env: &[(&str, &str)],
+    ) -> Self {
         use std::process::Stdio;
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
@@ -415,6 +425,7 @@ impl Child {
             }
             None => (Stdio::null(), Stdio::null()),
         };
+        cmd.envs(env.iter().copied());
         cmd.env("CRM_LOG", level)
             .stdout(out)
             .stderr(err)

@@ -79,6 +79,8 @@ pub enum Action {
     ComplianceReport,
     /// Generate a month's compliance pack, list the packs and read their files.
     CompliancePack,
+    /// See the notification outbox and send dead letters back to the queue (admins).
+    NotificationsManage,
 }
 
 /// Whether `role` may do `action` at all (record-level checks come after, through the scopes).

@@ -1,0 +1,387 @@
+//! Delivering the notification outbox (decided by `projections::notifications`): a sender
+//! claims the messages that are due, opens each recipient's address and name from their sealed
+//! record, renders the template and hands the message to its channel, then records what
+//! happened. A failed attempt is retried after an exponential back-off with jitter until the
+//! attempts or the maximum age run out, and the message becomes a dead letter an admin may
+//! send back to the queue.
+//!
+//! A claim is a lease: a sender that dies after claiming leaves its messages `sending`, and
+//! they are claimed again once the lease has run out. Each message keeps one id for every
+//! attempt (the e-mail's `Message-ID`), so a sender that dies between sending and recording
+//! sends it at most once more, under the same id.
+
+pub mod api;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use projections::notifications::{template, Template};
+use serde_json::Value;
+use store::privacy::{Keyring, ERASED};
+use store::{with_db, Db};
+use uuid::Uuid;
+
+/// How the sender works (see `ServeArgs` for the settings that make it).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:port` (TLS); `None`: e-mail is not sent (messages wait).
+    pub smtp_url: Option<String>,
+    /// The `From` of every e-mail.
+    pub from: String,
+    /// The broker's name, as messages sign off.
+    pub broker: String,
+    /// How often the outbox is looked at.
+    pub every: Duration,
+    /// Attempts before a message is a dead letter.
+    pub max_attempts: i64,
+    /// Age (from its decision, or an admin's retry) after which a message is not tried again.
+    pub max_age: chrono::Duration,
+    /// The first retry's delay; each next one doubles it (capped at an hour), plus up to a
+    /// quarter more at random.
+    pub backoff: chrono::Duration,
+    /// How long a claim holds before another sender may take the message over.
+    pub lease: chrono::Duration,
+}
+
+/// Messages claimed at a time.
+const BATCH: i64 = 20;
+
+/// A message claimed for delivery.
+#[derive(Debug, sqlx::FromRow)]
+struct Claimed {
+    id: String,
+    template: String,
+    recipient_kind: String,
+    recipient_id: String,
+    attempts: i64,
+    created_at: DateTime<Utc>,
+    retried_at: Option<DateTime<Utc>>,
+    data: Value,
+}
+
+/// What became of one attempt.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Sent,
+    /// Tried again later (the reason), unless out of attempts or too old.
+    Failed(String),
+    /// Never to be sent (the reason): the recipient cannot be reached, or asked for erasure.
+    Cancelled(String),
+}
+
+/// The outbox's sender for one channel (e-mail).
+pub struct Sender {
+    db: Db,
+    keyring: std::sync::Arc<Keyring>,
+    settings: Settings,
+    mailer: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Sender {
+    /// The sender of `settings`, or why it cannot be made (`None` when no SMTP URL is set).
+    pub fn new(
+        db: &Db,
+        keyring: std::sync::Arc<Keyring>,
+        settings: Settings,
+    ) -> Result<Option<Self>, String> {
+        let Some(url) = settings.smtp_url.clone() else {
+            return Ok(None);
+        };
+        let mailer = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+            .map_err(|e| format!("CRM_SMTP_URL: {e}"))?
+            .timeout(Some(Duration::from_secs(30)))
+            .build();
+        let from: Mailbox = settings
+            .from
+            .parse()
+            .map_err(|e| format!("CRM_SMTP_FROM: {e}"))?;
+        Ok(Some(Self {
+            db: db.clone(),
+            keyring,
+            settings,
+            mailer,
+            from,
+        }))
+    }
+
+    /// Delivers what is due, every `settings.every`, for as long as the process runs.
+    pub async fn every(self) {
+        let mut tick = tokio::time::interval(self.settings.every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            loop {
+                match self.deliver_due().await {
+                    // A full batch: more may be due.
+                    Ok(n) if n as i64 == BATCH => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the notification outbox could not be read");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Claims the messages due now and tries each once; answers how many it claimed.
+    pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
+        let now = Utc::now();
+        let claimed = claim(&self.db, now, now - self.settings.lease).await?;
+        for m in &claimed {
+            let outcome = self.attempt(m).await;
+            self.record(m, outcome).await?;
+        }
+        Ok(claimed.len())
+    }
+
+    async fn attempt(&self, m: &Claimed) -> Outcome {
+        let Some(t) = template(&m.template) else {
+            return Outcome::Cancelled(format!("no template {}", m.template));
+        };
+        let recipient = match recipient(&self.db, &self.keyring, m).await {
+            Ok(r) => r,
+            Err(outcome) => return outcome,
+        };
+        let (subject, body) = match render(t, &recipient.name, &self.settings.broker, &m.data) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Cancelled(format!("template {}: {e}", t.name)),
+        };
+        let to: Mailbox = match recipient.email.parse() {
+            Ok(to) => to,
+            Err(_) => return Outcome::Cancelled("the recipient's address is not valid".into()),
+        };
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{}@notifications.crm>", m.id)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(body);
+        let message = match message {
+            Ok(message) => message,
+            Err(e) => return Outcome::Cancelled(format!("the message cannot be built: {e}")),
+        };
+        match self.mailer.send(message).await {
+            Ok(_) => Outcome::Sent,
+            // A permanent refusal (5xx) is not retried.
+            Err(e) if e.is_permanent() => Outcome::Cancelled(format!("refused: {e}")),
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    }
+
+    /// Records `outcome` of the attempt on `m`.
+    async fn record(&self, m: &Claimed, outcome: Outcome) -> Result<(), sqlx::Error> {
+        let now = Utc::now();
+        let s = &self.settings;
+        let (status, next, error) = match outcome {
+            Outcome::Sent => ("sent", now, None),
+            Outcome::Cancelled(why) => ("cancelled", now, Some(why)),
+            Outcome::Failed(why) => {
+                let since = m.retried_at.unwrap_or(m.created_at);
+                let next = now + backoff(s.backoff, m.attempts);
+                if m.attempts >= s.max_attempts || next - since > s.max_age {
+                    ("dead", now, Some(why))
+                } else {
+                    ("queued", next, Some(why))
+                }
+            }
+        };
+        if status != "sent" {
+            // Never the recipient's details: the reason names none.
+            tracing::warn!(message = %m.id, template = %m.template, attempts = m.attempts, status, "a notification was not sent");
+        }
+        let _turn = turn(&self.db).await;
+        with_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE notification_outbox SET status = $2, next_attempt_at = $3,
+                   sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END, last_error = $5,
+                   claimed_at = NULL
+                 WHERE id = $1 AND status = 'sending'",
+            )
+            .bind(&m.id)
+            .bind(status)
+            .bind(next)
+            .bind(now)
+            .bind(error)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+/// The delay before the retry that follows attempt `attempts` (1 for the first).
+fn backoff(base: chrono::Duration, attempts: i64) -> chrono::Duration {
+    let doubled = base * 2i32.pow(attempts.clamp(1, 16) as u32 - 1);
+    let capped = doubled.min(chrono::Duration::hours(1));
+    let jitter = capped.num_milliseconds() / 4;
+    let extra = if jitter > 0 {
+        // Spread from the message's own clock: no two senders wake together.
+        (Utc::now().timestamp_subsec_nanos() as i64) % jitter
+    } else {
+        0
+    };
+    capped + chrono::Duration::milliseconds(extra)
+}
+
+/// On SQLite the store's write gate (see [`Db::write_gate`]).
+async fn turn(db: &Db) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    match db.write_gate() {
+        Some(g) => Some(g.lock_owned().await),
+        None => None,
+    }
+}
+
+/// Marks the messages due at `now` (queued and due, or claimed before `lapsed` by a sender
+/// that did not finish) as claimed, and answers them.
+async fn claim(
+    db: &Db,
+    now: DateTime<Utc>,
+    lapsed: DateTime<Utc>,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let lock = match db {
+        Db::Sqlite(_) => "",
+        // Two senders never claim the same message.
+        Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE notification_outbox SET status = 'sending', claimed_at = $1,
+           attempts = attempts + 1
+         WHERE id IN (SELECT id FROM notification_outbox
+                       WHERE channel = 'email'
+                         AND ((status = 'queued' AND next_attempt_at <= $1)
+                              OR (status = 'sending' AND claimed_at <= $2))
+                       ORDER BY next_attempt_at, id LIMIT $3{lock})
+         RETURNING id, template, recipient_kind, recipient_id, attempts, created_at,
+                   retried_at, data"
+    );
+    let _turn = turn(db).await;
+    let rows: Vec<Claimed> = with_db!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(now)
+            .bind(lapsed)
+            .bind(BATCH)
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows)
+}
+
+/// Who a message goes to, opened from their sealed record.
+struct Recipient {
+    name: String,
+    email: String,
+}
+
+async fn recipient(db: &Db, keyring: &Keyring, m: &Claimed) -> Result<Recipient, Outcome> {
+    if m.recipient_kind != "client" {
+        return Err(Outcome::Cancelled(format!(
+            "no recipients of kind {}",
+            m.recipient_kind
+        )));
+    }
+    let Ok(id) = Uuid::parse_str(&m.recipient_id) else {
+        return Err(Outcome::Cancelled("the recipient's id is not valid".into()));
+    };
+    match projections::clients::query::get(db, keyring, id).await {
+        // Not in the clients model yet: it catches up before the next attempt.
+        Ok(None) => Err(Outcome::Failed("the recipient is not known yet".into())),
+        Err(e) => Err(Outcome::Failed(format!(
+            "the recipient cannot be read: {e}"
+        ))),
+        Ok(Some(c)) => {
+            let erased = c.privacy.erasure_requested_at.is_some()
+                || c.privacy.erased_at.is_some()
+                || c.email == ERASED
+                || c.name == ERASED;
+            if erased {
+                Err(Outcome::Cancelled("the recipient asked for erasure".into()))
+            } else {
+                Ok(Recipient {
+                    name: c.name,
+                    email: c.email,
+                })
+            }
+        }
+    }
+}
+
+/// The subject and body of `t` for `name`, from `data`.
+pub fn render(
+    t: &Template,
+    name: &str,
+    broker: &str,
+    data: &Value,
+) -> Result<(String, String), minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    // Plain text: nothing escaped, and a value the template names must be there.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    let mut context = match data {
+        Value::Object(m) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    context.insert("name".into(), Value::String(name.into()));
+    context.insert("broker".into(), Value::String(broker.into()));
+    let context = minijinja::Value::from_serialize(&context);
+    let subject = env.render_str(t.subject, context.clone())?;
+    let body = env.render_str(t.body, context)?;
+    // One line: a subject never carries a header of its own.
+    let subject = subject.replace(['\r', '\n'], " ");
+    Ok((subject, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn templates_render_with_their_values_and_refuse_a_missing_one() {
+        let t = template("kyc_revision_requested").unwrap();
+        let (subject, body) = render(t, "Meera", "Acme Broking", &json!({"documents": 2})).unwrap();
+        assert_eq!(subject, "Your KYC needs 2 documents again");
+        assert!(body.starts_with("Dear Meera,"), "{body}");
+        assert!(body.contains("we need 2 of your documents"), "{body}");
+        assert!(body.ends_with("Acme Broking\n"), "{body}");
+        let (subject, _) = render(t, "Meera", "Acme", &json!({"documents": 1})).unwrap();
+        assert_eq!(subject, "Your KYC needs 1 document again");
+        let verified = template("kyc_verified").unwrap();
+        let (_, body) = render(
+            verified,
+            "Meera",
+            "Acme",
+            &json!({"next_rekyc_on": "2036-12-03"}),
+        )
+        .unwrap();
+        assert!(body.contains("due by 2036-12-03"), "{body}");
+        assert!(render(verified, "Meera", "Acme", &json!({})).is_err());
+        // A name cannot add a line to a subject that shows it.
+        let named = Template {
+            subject: "For {{ name }}",
+            ..*template("kyc_rejected").unwrap()
+        };
+        let (subject, _) = render(&named, "x\r\nBcc: a@b.c", "Acme", &json!({})).unwrap();
+        assert_eq!(subject, "For x  Bcc: a@b.c");
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_with_a_ceiling() {
+        let base = chrono::Duration::seconds(10);
+        for (attempts, least) in [(1, 10), (2, 20), (3, 40), (4, 80)] {
+            let d = backoff(base, attempts).num_milliseconds();
+            assert!(
+                (least * 1000..=least * 1250).contains(&d),
+                "{attempts}: {d}"
+            );
+        }
+        let d = backoff(base, 30).num_milliseconds();
+        assert!((3_600_000..=4_500_000).contains(&d), "{d}");
+    }
+}

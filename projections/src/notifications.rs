@@ -1,0 +1,344 @@
+//! The notifications projection: which messages the log's events call for, to whom, decided
+//! in the transaction that moves the projection's checkpoint and written to the notification
+//! outbox (see `migrations/*/0010_notification_outbox.sql`), which a sender then delivers.
+//!
+//! A decision is made once per event, template and recipient (`dedupe_key`): a rebuild, or a
+//! batch applied again after a crash, finds it made. Events older than the maximum age decide
+//! nothing, so that a store that had no notifications before does not mail its past.
+
+use chrono::{DateTime, Duration, Utc};
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+use store::EventMetadata;
+use uuid::Uuid;
+
+use crate::{Projection, ProjectionError, StoredEvent, Tx};
+
+pub const NAME: &str = "notifications";
+
+/// Events recorded longer ago than this decide nothing (three days: a KYC decision mailed
+/// later than that is news no more).
+pub const DECIDE_WITHIN_HOURS: i64 = 72;
+
+/// One message a kind of event calls for: its text for each channel, versioned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Template {
+    pub name: &'static str,
+    /// Bumped whenever the text changes: each message records the version it was decided with.
+    pub version: i64,
+    pub channel: &'static str,
+    /// The event type (of `aggregate`) it answers.
+    pub aggregate: &'static str,
+    pub event_type: &'static str,
+    /// Transactional messages go whatever the person's marketing consents, and never carry
+    /// marketing content.
+    pub transactional: bool,
+    /// Who it goes to: `client` (the event's aggregate is the client).
+    pub recipient: &'static str,
+    /// What it says, in the template language: `name` (the recipient's), `broker` and the
+    /// event's values listed in `data`.
+    pub subject: &'static str,
+    pub body: &'static str,
+}
+
+/// Every template this build has.
+pub const TEMPLATES: &[Template] = &[
+    Template {
+        name: "kyc_verified",
+        version: 1,
+        channel: "email",
+        aggregate: "kyc",
+        event_type: "KycVerified",
+        transactional: true,
+        recipient: "client",
+        subject: "Your KYC is verified",
+        body: "Dear {{ name }},\n\nYour KYC has been verified: your account is ready to trade.\n\
+               Your next periodic KYC update is due by {{ next_rekyc_on }}.\n\n\
+               Regards,\n{{ broker }}\n",
+    },
+    Template {
+        name: "kyc_rejected",
+        version: 1,
+        channel: "email",
+        aggregate: "kyc",
+        event_type: "KycRejected",
+        transactional: true,
+        recipient: "client",
+        subject: "Your KYC could not be verified",
+        body: "Dear {{ name }},\n\nWe could not verify your KYC with the documents we hold. \
+               Your relationship manager will contact you about what is needed.\n\n\
+               Regards,\n{{ broker }}\n",
+    },
+    Template {
+        name: "kyc_revision_requested",
+        version: 1,
+        channel: "email",
+        aggregate: "kyc",
+        event_type: "KycRevisionRequested",
+        transactional: true,
+        recipient: "client",
+        subject: "Your KYC needs {{ documents }} document{{ 's' if documents != 1 }} again",
+        body: "Dear {{ name }},\n\nTo complete your KYC we need {{ documents }} of your \
+               documents again. Your relationship manager will tell you which and help you \
+               send them.\n\nRegards,\n{{ broker }}\n",
+    },
+];
+
+/// The template named `name`.
+pub fn template(name: &str) -> Option<&'static Template> {
+    TEMPLATES.iter().find(|t| t.name == name)
+}
+
+/// What the template shows of the event `e` (never personal data).
+fn data_of(t: &Template, e: &StoredEvent) -> Value {
+    let body = &e.payload[t.event_type];
+    match t.name {
+        "kyc_verified" => json!({"next_rekyc_on": body["next_rekyc_on"]}),
+        "kyc_revision_requested" => {
+            let documents = body["review"]["documents"].as_array().map_or(0, |d| {
+                d.iter().filter(|d| d["verdict"] == "rejected").count()
+            });
+            json!({"documents": documents})
+        }
+        _ => json!({}),
+    }
+}
+
+pub struct NotificationsProjection {
+    /// Events older than this (by when they were recorded) decide nothing.
+    pub max_age: Duration,
+}
+
+impl Projection for NotificationsProjection {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn version(&self) -> i64 {
+        1
+    }
+
+    /// No tables of its own: the outbox outlives rebuilds (its messages' delivery state is
+    /// not in the log), so it is made by the store's migrations.
+    fn ddl(&self) -> &'static str {
+        ""
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn concerns(&self, e: &StoredEvent) -> bool {
+        TEMPLATES
+            .iter()
+            .any(|t| t.aggregate == e.aggregate_type && t.event_type == e.event_type)
+    }
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        _suffix: &'a str,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(decide(tx, events, Utc::now() - self.max_age))
+    }
+}
+
+/// Writes the messages `events` call for, leaving out those recorded before `since`.
+async fn decide(
+    tx: &mut Tx,
+    events: &[StoredEvent],
+    since: DateTime<Utc>,
+) -> Result<(), ProjectionError> {
+    for e in events {
+        let recorded_at = EventMetadata::from_json(&e.metadata).recorded_at;
+        if recorded_at < since {
+            continue;
+        }
+        let called = TEMPLATES
+            .iter()
+            .filter(|t| t.aggregate == e.aggregate_type && t.event_type == e.event_type);
+        for t in called {
+            let recipient = &e.aggregate_id;
+            let key = format!("{}:{}:{}:{}", e.position, t.name, t.recipient, recipient);
+            crate::with_tx!(tx, c => {
+                sqlx::query(
+                    "INSERT INTO notification_outbox (id, dedupe_key, channel, template,
+                       template_version, recipient_kind, recipient_id, event_position, event_type,
+                       transactional, status, attempts, next_attempt_at, created_at, data)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11, $12)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(Uuid::now_v7().to_string())
+                .bind(&key)
+                .bind(t.channel)
+                .bind(t.name)
+                .bind(t.version)
+                .bind(t.recipient)
+                .bind(recipient)
+                .bind(e.position)
+                .bind(&e.event_type)
+                .bind(t.transactional)
+                .bind(recorded_at)
+                .bind(data_of(t, e))
+                .execute(&mut **c)
+                .await?;
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A message of the outbox as listed (recipients by id only).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Message {
+    pub id: String,
+    pub channel: String,
+    pub template: String,
+    pub template_version: i64,
+    pub recipient_kind: String,
+    pub recipient_id: String,
+    pub event_type: String,
+    pub event_position: i64,
+    pub transactional: bool,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub retried_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+const COLUMNS: &str = "id, channel, template, template_version, recipient_kind, recipient_id,
+    event_type, event_position, transactional, status, attempts, next_attempt_at, created_at,
+    sent_at, retried_at, last_error";
+
+/// Which messages to list: each filter given narrows; newest first, `limit` after the
+/// message `before` (a page's last id).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub recipient: Option<Uuid>,
+    pub event_type: Option<String>,
+    pub before: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// The messages of `f`, newest first (ids are time-ordered).
+pub async fn list(db: &store::Db, f: &Filter) -> Result<Vec<Message>, sqlx::Error> {
+    use crate::leads::query::{fetch_rows, Bind, Sql};
+    let mut sql = Sql::default();
+    let mut eq = |column: &str, value: Option<String>| {
+        if let Some(v) = value {
+            let b = sql.bind(Bind::Text(v));
+            sql.and(format!("{column} = {b}"));
+        }
+    };
+    eq("status", f.status.clone());
+    eq("channel", f.channel.clone());
+    eq("recipient_id", f.recipient.map(|r| r.to_string()));
+    eq("event_type", f.event_type.clone());
+    if let Some(before) = f.before {
+        let b = sql.bind(Bind::Text(before.to_string()));
+        sql.and(format!("id < {b}"));
+    }
+    let l = sql.bind(Bind::Int(f.limit));
+    let q = format!(
+        "SELECT {COLUMNS} FROM notification_outbox{} ORDER BY id DESC LIMIT {l}",
+        sql.where_clause()
+    );
+    fetch_rows(db, &q, &sql.binds).await
+}
+
+/// Sends the dead message `id` back to the queue at `now` (attempts from zero, its maximum
+/// age from now): the message, or, when it is not dead, its status (`None`: no such message).
+pub async fn retry(
+    db: &store::Db,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Result<Message, Option<String>>, sqlx::Error> {
+    let id = id.to_string();
+    let gate = db.write_gate();
+    let turn = match &gate {
+        Some(g) => Some(g.lock().await),
+        None => None,
+    };
+    let moved: Option<Message> = store::with_db!(db, pool => {
+        sqlx::query_as(&format!(
+            "UPDATE notification_outbox SET status = 'queued', attempts = 0,
+               next_attempt_at = $2, retried_at = $2, claimed_at = NULL, last_error = NULL
+             WHERE id = $1 AND status = 'dead' RETURNING {COLUMNS}"
+        ))
+        .bind(&id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?
+    });
+    drop(turn);
+    if let Some(m) = moved {
+        return Ok(Ok(m));
+    }
+    let status: Option<String> = store::with_db!(db, pool => {
+        sqlx::query_scalar("SELECT status FROM notification_outbox WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(Err(status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(aggregate: &str, event_type: &str, payload: Value) -> StoredEvent {
+        StoredEvent {
+            position: 7,
+            tx_id: 1,
+            aggregate_type: aggregate.into(),
+            aggregate_id: "0193a7b0-11aa-7c3e-8f00-5d2c4b6a7e90".into(),
+            sequence: 3,
+            event_type: event_type.into(),
+            event_version: "1".into(),
+            payload,
+            metadata: json!({}),
+        }
+    }
+
+    #[test]
+    fn kyc_decisions_call_for_a_message_with_what_it_shows() {
+        let p = NotificationsProjection {
+            max_age: Duration::hours(DECIDE_WITHIN_HOURS),
+        };
+        let sent_back = event(
+            "kyc",
+            "KycRevisionRequested",
+            json!({"KycRevisionRequested": {"review": {"documents": [
+                {"verdict": "rejected"}, {"verdict": "accepted"}, {"verdict": "rejected"}
+            ]}}}),
+        );
+        assert!(p.concerns(&sent_back));
+        let t = template("kyc_revision_requested").unwrap();
+        assert_eq!(data_of(t, &sent_back), json!({"documents": 2}));
+        let verified = event(
+            "kyc",
+            "KycVerified",
+            json!({"KycVerified": {"review": {}, "next_rekyc_on": "2036-12-03"}}),
+        );
+        let t = template("kyc_verified").unwrap();
+        assert_eq!(
+            data_of(t, &verified),
+            json!({"next_rekyc_on": "2036-12-03"})
+        );
+        // Other events, and the same name on another kind of record, call for nothing.
+        assert!(!p.concerns(&event("kyc", "KycSubmitted", json!({}))));
+        assert!(!p.concerns(&event("lead", "KycVerified", json!({}))));
+        // Names are unique: a message records its template by name.
+        let mut names: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TEMPLATES.len());
+    }
+}

@@ -1,0 +1,456 @@
+//! Notifications over a real SMTP conversation: a local SMTP server in the test receives what
+//! the sender delivers, refusing on demand.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use domain::user::Role;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::kyc::verified_client;
+use crate::on_both_stores;
+use crate::support::{App, Child, Fresh, Store};
+
+on_both_stores!(
+    a_kyc_decision_is_mailed_once_retried_and_dead_lettered,
+    a_queued_message_to_a_person_who_asked_for_erasure_is_cancelled,
+    a_sender_killed_mid_batch_sends_each_message_once_more_at_most
+);
+
+/// One message as the SMTP server received it.
+#[derive(Debug, Clone)]
+struct Mail {
+    to: Vec<String>,
+    data: String,
+}
+
+impl Mail {
+    fn header(&self, name: &str) -> Option<String> {
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        self.data
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+            .map(|l| l[prefix.len()..].trim().to_string())
+    }
+}
+
+/// A local SMTP server: it accepts every message unless told to refuse (451, a temporary
+/// failure) the next `refuse_next` or, while `refuse_all`, every one.
+#[derive(Clone, Default)]
+struct SmtpServer {
+    received: Arc<Mutex<Vec<Mail>>>,
+    refuse_next: Arc<AtomicUsize>,
+    refuse_all: Arc<AtomicBool>,
+    refused: Arc<AtomicUsize>,
+    /// Milliseconds to wait, after taking a message in, before saying so.
+    slow_ms: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SmtpServer {
+    async fn start() -> (Self, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let server = Self::default();
+        let s = server.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(s.clone().converse(socket));
+            }
+        });
+        (server, url)
+    }
+
+    async fn converse(self, socket: tokio::net::TcpStream) {
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let _ = write.write_all(b"220 test SMTP ready\r\n").await;
+        let mut to = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let verb = line
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" | "HELO" => b"250-test\r\n250 8BITMIME\r\n",
+                "MAIL" => {
+                    to.clear();
+                    b"250 OK\r\n"
+                }
+                "RCPT" => {
+                    let address = line
+                        .split(['<', '>'])
+                        .nth(1)
+                        .unwrap_or_default()
+                        .to_string();
+                    to.push(address);
+                    b"250 OK\r\n"
+                }
+                "DATA" => {
+                    let _ = write.write_all(b"354 go on\r\n").await;
+                    let mut data = String::new();
+                    while let Ok(Some(l)) = lines.next_line().await {
+                        if l == "." {
+                            break;
+                        }
+                        data.push_str(l.strip_prefix('.').unwrap_or(&l));
+                        data.push('\n');
+                    }
+                    let refuse = self.refuse_all.load(Ordering::SeqCst)
+                        || self
+                            .refuse_next
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                            .is_ok();
+                    if refuse {
+                        self.refused.fetch_add(1, Ordering::SeqCst);
+                        b"451 try again later\r\n"
+                    } else {
+                        self.received.lock().unwrap().push(Mail {
+                            to: std::mem::take(&mut to),
+                            data,
+                        });
+                        let slow = self.slow_ms.load(Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(slow)).await;
+                        b"250 queued\r\n"
+                    }
+                }
+                "QUIT" => {
+                    let _ = write.write_all(b"221 bye\r\n").await;
+                    return;
+                }
+                _ => b"250 OK\r\n",
+            };
+            if write.write_all(reply).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn mails(&self) -> Vec<Mail> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` messages were received (or fails after 20 s).
+    async fn wait_for(&self, n: usize) -> Vec<Mail> {
+        for _ in 0..200 {
+            let mails = self.mails();
+            if mails.len() >= n {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("expected {n} messages, got {:?}", self.mails());
+    }
+}
+
+/// Waits until the outbox lists a message matching `query` whose status is `status`.
+async fn outbox_until(app: &App, query: &str, status: &str) -> Value {
+    for _ in 0..200 {
+        let (s, v) = app.get(&format!("/api/notifications?{query}")).await;
+        assert_eq!(s, 200, "{v}");
+        if let Some(m) = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["status"] == status)
+        {
+            return m.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, v) = app.get(&format!("/api/notifications?{query}")).await;
+    panic!("no {status} message for {query}: {v}");
+}
+
+async fn a_kyc_decision_is_mailed_once_retried_and_dead_lettered(store: Store) {
+    let (smtp, url) = SmtpServer::start().await;
+    // The first message is refused once: it goes at the second attempt.
+    smtp.refuse_next.store(1, Ordering::SeqCst);
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.smtp_url = Some(url);
+        c.serve.broker_name = "Acme Broking".into();
+        c.serve.notify_interval_ms = 100;
+        c.serve.notify_backoff_ms = 200;
+        c.serve.notify_max_attempts = 3;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let client = verified_client(&app, &rm, &officer, "BQRPV2345K", "2031-01-01").await;
+
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(smtp.refused.load(Ordering::SeqCst), 1);
+    let mail = &mails[0];
+    assert_eq!(
+        mail.to,
+        vec!["bqrpv2345k@example.in".to_string()],
+        "{mail:?}"
+    );
+    assert_eq!(
+        mail.header("Subject").as_deref(),
+        Some("Your KYC is verified")
+    );
+    assert!(
+        mail.data.contains("Dear Ishaan Varadarajan,"),
+        "{}",
+        mail.data
+    );
+    assert!(mail.data.contains("Acme Broking"), "{}", mail.data);
+    let sent = outbox_until(&app, &format!("recipient={client}"), "sent").await;
+    assert_eq!(
+        (
+            &sent["template"],
+            &sent["event_type"],
+            &sent["attempts"],
+            &sent["channel"]
+        ),
+        (
+            &json!("kyc_verified"),
+            &json!("KycVerified"),
+            &json!(2),
+            &json!("email")
+        ),
+        "{sent}"
+    );
+    // The message's id is its Message-ID, the same at every attempt.
+    let id = sent["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        mail.header("Message-ID").as_deref(),
+        Some(format!("<{id}@notifications.crm>").as_str())
+    );
+    // What the outbox shows names the recipient by id only.
+    let (_, listed) = app.get("/api/notifications").await;
+    let text = listed.to_string();
+    assert!(
+        !text.contains("example.in") && !text.contains("Ishaan"),
+        "{text}"
+    );
+    // Once: nothing more arrives.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(smtp.mails().len(), 1);
+
+    // A server that refuses every attempt: after the last one, a dead letter.
+    smtp.refuse_all.store(true, Ordering::SeqCst);
+    let second = verified_client(&app, &rm, &officer, "BQRPW3456L", "2031-01-01").await;
+    let dead = outbox_until(&app, &format!("recipient={second}&status=dead"), "dead").await;
+    assert_eq!(dead["attempts"], 3, "{dead}");
+    assert!(
+        dead["last_error"].as_str().unwrap().contains("451"),
+        "{dead}"
+    );
+    assert_eq!(smtp.mails().len(), 1);
+
+    // Retrying: admins only, dead letters only.
+    let dead_id = dead["id"].as_str().unwrap().to_string();
+    let (s, v) = app
+        .post_as(
+            &rm,
+            &format!("/api/notifications/{dead_id}/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+    let (s, v) = app.get_as(&officer, "/api/notifications").await;
+    assert_eq!(s, 403, "{v}");
+    let (s, v) = app
+        .post(&format!("/api/notifications/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(s, 409, "a sent message is not sent again: {v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/notifications/{}/retry", uuid::Uuid::now_v7()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 404, "{v}");
+    smtp.refuse_all.store(false, Ordering::SeqCst);
+    let (s, v) = app
+        .post(&format!("/api/notifications/{dead_id}/retry"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["status"], &v["attempts"]),
+        (&json!("queued"), &json!(0))
+    );
+    assert!(v["retried_at"].is_string(), "{v}");
+    let mails = smtp.wait_for(2).await;
+    assert_eq!(mails[1].to, vec!["bqrpw3456l@example.in".to_string()]);
+    outbox_until(&app, &format!("recipient={second}"), "sent").await;
+
+    // Filters, pages and bad parameters.
+    let (_, page) = app.get("/api/notifications?limit=1").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, next) = app
+        .get(&format!("/api/notifications?limit=1&cursor={cursor}"))
+        .await;
+    assert_eq!(next["items"].as_array().unwrap().len(), 1, "{next}");
+    assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
+    assert!(next["next_cursor"].is_null(), "{next}");
+    let (_, none) = app.get("/api/notifications?event=KycRejected").await;
+    assert_eq!(none["items"], json!([]), "{none}");
+    for (query, field) in [
+        ("status=lost", "status"),
+        ("channel=pigeon", "channel"),
+        ("limit=0", "limit"),
+        ("cursor=not-a-cursor", "cursor"),
+        ("event=Kyc%20Verified", "event"),
+    ] {
+        let (s, v) = app.get(&format!("/api/notifications?{query}")).await;
+        assert_eq!(s, 422, "{query}: {v}");
+        assert_eq!(v["errors"][0]["field"], field, "{query}: {v}");
+    }
+    let (s, _) = app.get("/api/notifications?recipient=someone").await;
+    assert_eq!(s, 400);
+    app.stop().await;
+}
+
+async fn a_queued_message_to_a_person_who_asked_for_erasure_is_cancelled(store: Store) {
+    // No SMTP server at first: the message is decided and waits.
+    let fresh = Fresh::new(store).await;
+    let app = App::start_with(fresh, |c| {
+        c.store.retention_client_records = domain::values::RetentionPeriod::Days(0);
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let client = verified_client(&app, &rm, &officer, "CQRPX4567M", "2031-01-01").await;
+    let head = app.log_head().await;
+    let (s, v) = app
+        .get(&format!(
+            "/api/notifications?recipient={client}&min_position={head}"
+        ))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["items"][0]["status"], "queued", "{v}");
+
+    let (s, v) = app
+        .post_as(
+            &officer,
+            &format!("/api/clients/{client}/close"),
+            json!({"reason": "closed on request"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .post_as(
+            &officer,
+            &format!("/api/privacy/subjects/{client}/erasure"),
+            json!({"reason": "forget me"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.caught_up().await;
+
+    // With a server to send through, the message is cancelled, never sent.
+    let (smtp, url) = SmtpServer::start().await;
+    let app = app
+        .restart_with(|c| {
+            c.store.retention_client_records = domain::values::RetentionPeriod::Days(0);
+            c.serve.smtp_url = Some(url);
+            c.serve.notify_interval_ms = 100;
+        })
+        .await;
+    let cancelled = outbox_until(&app, &format!("recipient={client}"), "cancelled").await;
+    assert!(
+        cancelled["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("erasure"),
+        "{cancelled}"
+    );
+    let (s, v) = app
+        .post(
+            &format!(
+                "/api/notifications/{}/retry",
+                cancelled["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 409, "a cancelled message is never sent: {v}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(smtp.mails().is_empty(), "{:?}", smtp.mails());
+    app.stop().await;
+}
+
+async fn a_sender_killed_mid_batch_sends_each_message_once_more_at_most(store: Store) {
+    // Six messages decided while no server is configured here (their 42 uploads by one RM
+    // within the minute allowed).
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.work_rate_per_minute = 1000;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let mut clients = Vec::new();
+    for pan in [
+        "DQRPA1111A",
+        "DQRPB2222B",
+        "DQRPC3333C",
+        "DQRPD4444D",
+        "DQRPE5555E",
+        "DQRPF6666F",
+    ] {
+        clients.push(verified_client(&app, &rm, &officer, pan, "2031-01-01").await);
+    }
+    let head = app.log_head().await;
+    let (_, v) = app
+        .get(&format!(
+            "/api/notifications?status=queued&min_position={head}"
+        ))
+        .await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 6, "{v}");
+
+    // Another process sends them through a slow server, and is killed mid-batch: the
+    // server has taken a message in and not yet said so.
+    let (smtp, url) = SmtpServer::start().await;
+    smtp.slow_ms.store(400, Ordering::SeqCst);
+    let mut child = Child::start_with_env(
+        &app,
+        "warn",
+        None,
+        &[
+            ("CRM_SMTP_URL", url.as_str()),
+            ("CRM_NOTIFY_INTERVAL_MS", "100"),
+            ("CRM_NOTIFY_LEASE_SECS", "1"),
+        ],
+    )
+    .await;
+    smtp.wait_for(3).await;
+    child.process.start_kill().expect("kill -9");
+    child.process.wait().await.expect("reaped");
+    let before = smtp.mails().len();
+    assert!(before < 6, "killed mid-batch: {before} taken in");
+
+    // This process takes over once the dead sender's claim has run out.
+    smtp.slow_ms.store(0, Ordering::SeqCst);
+    let app = app
+        .restart_with(|c| {
+            c.serve.smtp_url = Some(url);
+            c.serve.notify_interval_ms = 100;
+            c.serve.notify_lease_secs = 1;
+        })
+        .await;
+    for client in &clients {
+        outbox_until(&app, &format!("recipient={client}"), "sent").await;
+    }
+    let mails = smtp.mails();
+    let mut ids: Vec<String> = mails
+        .iter()
+        .map(|m| m.header("Message-ID").expect("a Message-ID"))
+        .collect();
+    ids.sort();
+    let total = ids.len();
+    ids.dedup();
+    // One message per event; the one in flight at the kill at most once more, under the
+    // same Message-ID (so that the receiving side can tell it is the same message).
+    assert_eq!(ids.len(), 6, "{mails:?}");
+    assert!(total <= 7, "{total} messages for 6: {mails:?}");
+    let (_, v) = app.get("/api/notifications?status=sent").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 6, "{v}");
+    app.stop().await;
+}
