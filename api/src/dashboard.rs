@@ -116,6 +116,18 @@ pub struct HealthWidget {
     pub position: i64,
     pub projections: Vec<ProjectionHealth>,
     pub dead_letters: i64,
+    pub outbox: OutboxBacklog,
+}
+
+/// The notification outbox: what waits to be sent, and the dead letters.
+#[derive(Debug, Clone, Object)]
+pub struct OutboxBacklog {
+    /// Messages queued or being sent.
+    pub waiting: i64,
+    /// When the oldest of them was decided.
+    pub oldest_waiting_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Messages out of attempts or too old (`GET /api/notifications?status=dead`).
+    pub dead: i64,
 }
 
 /// The audit ledger.
@@ -433,8 +445,16 @@ async fn kyc_widgets(
 /// Each read model's lag and dead letters (the admin's).
 async fn health_widget(state: &State) -> Result<HealthWidget, ApiError> {
     let status = projections::runner::status(&state.db, &state.projections, 100_000).await;
+    let outbox = projections::notifications::backlog(&state.db)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(HealthWidget {
         position: status.head,
+        outbox: OutboxBacklog {
+            waiting: outbox.waiting,
+            oldest_waiting_at: outbox.oldest_waiting_at,
+            dead: outbox.dead,
+        },
         dead_letters: status.projections.iter().map(|p| p.dead_letters).sum(),
         projections: status
             .projections

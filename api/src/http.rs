@@ -78,6 +78,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Where the monthly compliance packs are kept (`<data dir>/reports`).
     pub packs_dir: std::path::PathBuf,
+    /// The broker's name, as notifications sign off.
+    pub broker: String,
 }
 
 pub type State = Arc<AppState>;

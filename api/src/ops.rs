@@ -188,6 +188,13 @@ impl OpsApi {
                 p.name, p.dead_letters
             ));
         }
+        if let Ok(b) = projections::notifications::backlog(&s.db).await {
+            out.push_str(&format!(
+                "# HELP crm_outbox_waiting Notifications queued or being sent.\n# TYPE crm_outbox_waiting gauge\ncrm_outbox_waiting {}\n\
+                 # HELP crm_outbox_dead Notifications out of attempts or too old.\n# TYPE crm_outbox_dead gauge\ncrm_outbox_dead {}\n",
+                b.waiting, b.dead
+            ));
+        }
         MetricsResponse::Ok(PlainText(out))
     }
 }

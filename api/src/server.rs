@@ -275,6 +275,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         ready_max_lag: config.serve.ready_max_lag,
         metrics: Metrics::default(),
         packs_dir: config.store.data_dir.join("reports"),
+        broker: config.serve.broker_name.clone(),
     });
 
     let mut workers = workers;

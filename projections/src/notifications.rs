@@ -36,10 +36,16 @@ pub struct Template {
     /// Who it goes to: `client` (the event's aggregate is the client).
     pub recipient: &'static str,
     /// What it says, in the template language: `name` (the recipient's), `broker` and the
-    /// event's values listed in `data`.
+    /// event's values listed in `data`. The body goes between the greeting and the sign-off
+    /// every message has (see [`LETTER`]).
     pub subject: &'static str,
     pub body: &'static str,
+    /// What `data` holds for a message of it, as an example (JSON), for previews.
+    pub example: &'static str,
 }
+
+/// The letter every e-mail body is set in: `{body}` is the template's.
+pub const LETTER: &str = "Dear {{ name }},\n\n{body}\n\nRegards,\n{{ broker }}\n";
 
 /// Every template this build has.
 pub const TEMPLATES: &[Template] = &[
@@ -52,9 +58,9 @@ pub const TEMPLATES: &[Template] = &[
         transactional: true,
         recipient: "client",
         subject: "Your KYC is verified",
-        body: "Dear {{ name }},\n\nYour KYC has been verified: your account is ready to trade.\n\
-               Your next periodic KYC update is due by {{ next_rekyc_on }}.\n\n\
-               Regards,\n{{ broker }}\n",
+        body: "Your KYC has been verified: your account is ready to trade.\n\
+               Your next periodic KYC update is due by {{ next_rekyc_on }}.",
+        example: r#"{"next_rekyc_on": "2036-12-03"}"#,
     },
     Template {
         name: "kyc_rejected",
@@ -65,9 +71,9 @@ pub const TEMPLATES: &[Template] = &[
         transactional: true,
         recipient: "client",
         subject: "Your KYC could not be verified",
-        body: "Dear {{ name }},\n\nWe could not verify your KYC with the documents we hold. \
-               Your relationship manager will contact you about what is needed.\n\n\
-               Regards,\n{{ broker }}\n",
+        body: "We could not verify your KYC with the documents we hold. \
+               Your relationship manager will contact you about what is needed.",
+        example: "{}",
     },
     Template {
         name: "kyc_revision_requested",
@@ -78,11 +84,66 @@ pub const TEMPLATES: &[Template] = &[
         transactional: true,
         recipient: "client",
         subject: "Your KYC needs {{ documents }} document{{ 's' if documents != 1 }} again",
-        body: "Dear {{ name }},\n\nTo complete your KYC we need {{ documents }} of your \
-               documents again. Your relationship manager will tell you which and help you \
-               send them.\n\nRegards,\n{{ broker }}\n",
+        body: "To complete your KYC we need {{ documents }} of your documents again. Your \
+               relationship manager will tell you which and help you send them.",
+        example: r#"{"documents": 2}"#,
     },
+    account_template(
+        "account_suspended",
+        "AccountSuspended",
+        "Your account is suspended",
+        "Your trading account with us is suspended: no new trades can be placed for now. \
+         Your relationship manager will explain why and what happens next.",
+    ),
+    account_template(
+        "account_dormant",
+        "AccountMarkedDormant",
+        "Your account is now inactive",
+        "Your trading account has had no activity for a long time and is now inactive. \
+         Contact your relationship manager to trade again.",
+    ),
+    account_template(
+        "account_reactivated",
+        "AccountReactivated",
+        "Your account is active again",
+        "Your trading account is active again: you can place trades.",
+    ),
+    account_template(
+        "account_closed",
+        "RelationshipClosed",
+        "Your account is closed",
+        "Your trading account with us is closed. We keep your records for the period the \
+         regulations require.",
+    ),
+    account_template(
+        "account_reopened",
+        "RelationshipReopened",
+        "Your account is open again",
+        "Your trading account with us is open again.",
+    ),
 ];
+
+/// A message to the client on a change of their account's status (its text between the
+/// greeting and the sign-off).
+const fn account_template(
+    name: &'static str,
+    event_type: &'static str,
+    subject: &'static str,
+    body: &'static str,
+) -> Template {
+    Template {
+        name,
+        version: 1,
+        channel: "email",
+        aggregate: "client",
+        event_type,
+        transactional: true,
+        recipient: "client",
+        subject,
+        body,
+        example: "{}",
+    }
+}
 
 /// The template named `name`.
 pub fn template(name: &str) -> Option<&'static Template> {
@@ -287,6 +348,39 @@ pub async fn retry(
             .await?
     });
     Ok(Err(status))
+}
+
+/// What waits in the outbox: messages queued or being sent, the oldest of them, and dead
+/// letters.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Backlog {
+    pub waiting: i64,
+    pub oldest_waiting_at: Option<DateTime<Utc>>,
+    pub dead: i64,
+}
+
+pub async fn backlog(db: &store::Db) -> Result<Backlog, sqlx::Error> {
+    let rows: Vec<(String, i64, Option<DateTime<Utc>>)> = store::with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT status, COUNT(*), MIN(created_at) FROM notification_outbox
+              WHERE status IN ('queued', 'sending', 'dead') GROUP BY status",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    let mut b = Backlog::default();
+    for (status, n, oldest) in rows {
+        if status == "dead" {
+            b.dead += n;
+        } else {
+            b.waiting += n;
+            b.oldest_waiting_at = match (b.oldest_waiting_at, oldest) {
+                (Some(a), Some(o)) => Some(a.min(o)),
+                (a, o) => a.or(o),
+            };
+        }
+    }
+    Ok(b)
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use crate::support::{App, Child, Fresh, Store};
 on_both_stores!(
     a_kyc_decision_is_mailed_once_retried_and_dead_lettered,
     a_queued_message_to_a_person_who_asked_for_erasure_is_cancelled,
-    a_sender_killed_mid_batch_sends_each_message_once_more_at_most
+    a_sender_killed_mid_batch_sends_each_message_once_more_at_most,
+    templates_are_listed_and_previewed_and_account_moves_mailed
 );
 
 /// One message as the SMTP server received it.
@@ -242,6 +243,24 @@ async fn a_kyc_decision_is_mailed_once_retried_and_dead_lettered(store: Store) {
         "{dead}"
     );
     assert_eq!(smtp.mails().len(), 1);
+    // The admin's dashboard and the metrics show it.
+    let (_, d) = app.get("/api/dashboard").await;
+    let outbox = &d["health"]["outbox"];
+    assert_eq!(
+        (&outbox["dead"], &outbox["waiting"]),
+        (&json!(1), &json!(0)),
+        "{d}"
+    );
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("crm_outbox_dead 1\n"), "{metrics}");
 
     // Retrying: admins only, dead letters only.
     let dead_id = dead["id"].as_str().unwrap().to_string();
@@ -452,5 +471,119 @@ async fn a_sender_killed_mid_batch_sends_each_message_once_more_at_most(store: S
     assert!(total <= 7, "{total} messages for 6: {mails:?}");
     let (_, v) = app.get("/api/notifications?status=sent").await;
     assert_eq!(v["items"].as_array().unwrap().len(), 6, "{v}");
+    app.stop().await;
+}
+
+async fn templates_are_listed_and_previewed_and_account_moves_mailed(store: Store) {
+    let (smtp, url) = SmtpServer::start().await;
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.smtp_url = Some(url);
+        c.serve.notify_interval_ms = 100;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+
+    let (s, v) = app.get("/api/notifications/templates").await;
+    assert_eq!(s, 200, "{v}");
+    let names: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "kyc_verified",
+        "kyc_rejected",
+        "account_suspended",
+        "account_closed",
+    ] {
+        assert!(names.contains(&name), "{name}: {v}");
+    }
+    assert!(v["items"][0]["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("Dear {{ name }},"));
+    let (s, _) = app.get_as(&rm, "/api/notifications/templates").await;
+    assert_eq!(s, 403);
+
+    let preview = "/api/notifications/templates/kyc_revision_requested/preview";
+    let (s, v) = app
+        .post(
+            preview,
+            json!({"name": "Ravi Menon", "data": {"documents": 1}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["subject"], "Your KYC needs 1 document again", "{v}");
+    assert!(
+        v["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Dear Ravi Menon,\n"),
+        "{v}"
+    );
+    let (s, v) = app.post(preview, json!({})).await;
+    assert_eq!(s, 200, "the example's values: {v}");
+    assert_eq!(v["subject"], "Your KYC needs 2 documents again", "{v}");
+    for (body, status, field) in [
+        (json!({"data": {"pages": 3}}), 422, "data"),
+        (json!({"data": "three"}), 422, "data"),
+        (json!({"name": " "}), 422, "name"),
+    ] {
+        let (s, v) = app.post(preview, body.clone()).await;
+        assert_eq!(
+            (s, v["errors"][0]["field"].as_str()),
+            (status, Some(field)),
+            "{body}: {v}"
+        );
+    }
+    let (s, _) = app.post(preview, json!({"colour": "red"})).await;
+    assert_eq!(s, 400);
+    let (s, v) = app
+        .post("/api/notifications/templates/birthday/preview", json!({}))
+        .await;
+    assert_eq!(s, 404, "{v}");
+    let (s, _) = app.post_as(&rm, preview, json!({})).await;
+    assert_eq!(s, 403);
+
+    // A suspension is mailed to the client, without its reason.
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            json!({
+                "name": "Farah Siddiqui",
+                "email": "farah.siddiqui@example.in",
+                "phone": "+91 98200 44556",
+                "pan": "EQRPS7788N",
+                "date_of_birth": "1988-06-02",
+                "address": "4 Marine Lines, Mumbai 400020",
+                "branch": "MUM-01",
+                "relationship_manager": rm.id,
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let client = v["id"].as_str().unwrap().to_string();
+    let (s, v) = app
+        .post(
+            &format!("/api/clients/{client}/status"),
+            json!({"status": "suspended", "reason": "exchange inquiry 2026/77"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails[0].to, vec!["farah.siddiqui@example.in".to_string()]);
+    assert_eq!(
+        mails[0].header("Subject").as_deref(),
+        Some("Your account is suspended")
+    );
+    assert!(
+        mails[0].data.contains("Dear Farah Siddiqui,"),
+        "{}",
+        mails[0].data
+    );
+    assert!(!mails[0].data.contains("inquiry"), "{}", mails[0].data);
+    let sent = outbox_until(&app, &format!("recipient={client}"), "sent").await;
+    assert_eq!(sent["template"], "account_suspended", "{sent}");
     app.stop().await;
 }

@@ -108,6 +108,121 @@ pub enum NotificationResponse {
     Ok(Json<NotificationOut>),
 }
 
+/// A message template, as messages of it are written.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct TemplateOut {
+    pub name: String,
+    /// Each message records the version it was decided with.
+    pub version: i64,
+    /// `email`.
+    pub channel: String,
+    /// The event that calls for it (`kyc` or `client` records).
+    pub event_type: String,
+    /// `client`.
+    pub recipient: String,
+    /// Sent whatever the person's marketing consents; never carries marketing content.
+    pub transactional: bool,
+    /// The subject and the whole body, in the template language (`{{ name }}` is the
+    /// recipient's name, `{{ broker }}` the sign-off, the rest the event's values).
+    pub subject: String,
+    pub body: String,
+    /// The event's values, as an example.
+    pub example_data: serde_json::Value,
+}
+
+impl TemplateOut {
+    fn of(t: &projections::notifications::Template) -> Self {
+        Self {
+            name: t.name.into(),
+            version: t.version,
+            channel: t.channel.into(),
+            event_type: t.event_type.into(),
+            recipient: t.recipient.into(),
+            transactional: t.transactional,
+            subject: t.subject.into(),
+            body: projections::notifications::LETTER.replace("{body}", t.body),
+            example_data: serde_json::from_str(t.example).unwrap_or_default(),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for TemplateOut {
+    fn example() -> Self {
+        Self::of(&projections::notifications::TEMPLATES[0])
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct TemplateList {
+    pub items: Vec<TemplateOut>,
+}
+
+impl poem_openapi::types::Example for TemplateList {
+    fn example() -> Self {
+        Self {
+            items: vec![<TemplateOut as poem_openapi::types::Example>::example()],
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum TemplateListResponse {
+    /// Every template, with its text.
+    #[oai(status = 200)]
+    Ok(Json<TemplateList>),
+}
+
+/// What to render a template with.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct PreviewRequest {
+    /// The recipient's name (default: an example name).
+    pub name: Option<String>,
+    /// The event's values (default: the template's example).
+    pub data: Option<serde_json::Value>,
+}
+
+impl poem_openapi::types::Example for PreviewRequest {
+    fn example() -> Self {
+        Self {
+            name: Some("Asha Rao".into()),
+            data: Some(serde_json::json!({"next_rekyc_on": "2036-12-03"})),
+        }
+    }
+}
+
+/// A template rendered.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Preview {
+    pub template: String,
+    pub version: i64,
+    pub subject: String,
+    pub body: String,
+}
+
+impl poem_openapi::types::Example for Preview {
+    fn example() -> Self {
+        Self {
+            template: "kyc_verified".into(),
+            version: 1,
+            subject: "Your KYC is verified".into(),
+            body: "Dear Asha Rao,\n\nYour KYC has been verified: your account is ready to trade.\n\
+                   Your next periodic KYC update is due by 2036-12-03.\n\nRegards,\nClient Services\n"
+                .into(),
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum PreviewResponse {
+    /// The subject and body a message of the template would have.
+    #[oai(status = 200)]
+    Ok(Json<Preview>),
+}
+
 pub struct NotificationsApi {
     pub state: State,
 }
@@ -243,6 +358,75 @@ impl NotificationsApi {
                 format!("the notification is {status}: only a dead one is retried"),
             )),
         }
+    }
+
+    /// List the notification templates
+    ///
+    /// Every message template with its version, the event it answers, who it goes to and its
+    /// text. Admins.
+    #[oai(
+        path = "/api/notifications/templates",
+        method = "get",
+        tag = "NotificationTags::Notifications",
+        operation_id = "listNotificationTemplates"
+    )]
+    async fn templates(&self, auth: Auth) -> Result<TemplateListResponse, ReadError> {
+        policy::require(&auth.0, Action::NotificationsManage)?;
+        Ok(TemplateListResponse::Ok(Json(TemplateList {
+            items: projections::notifications::TEMPLATES
+                .iter()
+                .map(TemplateOut::of)
+                .collect(),
+        })))
+    }
+
+    /// Preview a notification template
+    ///
+    /// The subject and body a message of the template would have, for a name and the event's
+    /// values (each defaults to the template's example). Nothing is sent or recorded. A value
+    /// the template shows that `data` lacks is refused (422). Admins.
+    #[oai(
+        path = "/api/notifications/templates/:name/preview",
+        method = "post",
+        tag = "NotificationTags::Notifications",
+        operation_id = "previewNotificationTemplate"
+    )]
+    async fn preview(
+        &self,
+        auth: Auth,
+        /// The template's name.
+        name: Path<String>,
+        body: Json<PreviewRequest>,
+    ) -> Result<PreviewResponse, ApiError> {
+        policy::require(&auth.0, Action::NotificationsManage)?;
+        let Some(t) = projections::notifications::template(&name.0) else {
+            return Err(ApiError::not_found("notification template"));
+        };
+        let mut f = Fields::default();
+        let recipient = body.0.name.unwrap_or_else(|| "Asha Rao".into());
+        if recipient.trim().is_empty() || recipient.chars().count() > 200 {
+            f.errors
+                .push(FieldError::new("name", "1 to 200 characters"));
+        }
+        let data = match body.0.data {
+            None => serde_json::from_str(t.example).unwrap_or_default(),
+            Some(d) if d.is_object() => d,
+            Some(_) => {
+                f.errors
+                    .push(FieldError::new("data", "an object of the event's values"));
+                serde_json::Value::Null
+            }
+        };
+        f.finish()?;
+        let broker = self.state.broker.clone();
+        let (subject, text) = super::render(t, recipient.trim(), &broker, &data)
+            .map_err(|e| ApiError::field("data", format!("the template cannot be filled: {e}")))?;
+        Ok(PreviewResponse::Ok(Json(Preview {
+            template: t.name.into(),
+            version: t.version,
+            subject,
+            body: text,
+        })))
     }
 }
 

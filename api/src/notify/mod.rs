@@ -331,7 +331,10 @@ pub fn render(
     context.insert("broker".into(), Value::String(broker.into()));
     let context = minijinja::Value::from_serialize(&context);
     let subject = env.render_str(t.subject, context.clone())?;
-    let body = env.render_str(t.body, context)?;
+    let body = env.render_str(
+        &projections::notifications::LETTER.replace("{body}", t.body),
+        context,
+    )?;
     // One line: a subject never carries a header of its own.
     let subject = subject.replace(['\r', '\n'], " ");
     Ok((subject, body))
