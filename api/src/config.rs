@@ -290,6 +290,10 @@ pub struct ServeArgs {
     /// is taken over after this.
     #[arg(long, env = "CRM_NOTIFY_LEASE_SECS", default_value_t = 300)]
     pub notify_lease_secs: i64,
+    /// When each day (`HH:MM`, Indian time) agents are reminded of their follow-ups due that
+    /// day and overdue (once per agent and day; at start too, once the time has passed).
+    #[arg(long, env = "CRM_REMINDER_TIME", default_value = "09:00")]
+    pub reminder_time: String,
 }
 
 impl ServeArgs {
@@ -375,6 +379,7 @@ impl Config {
                 notify_max_age_hours: 24,
                 notify_backoff_ms: 30_000,
                 notify_lease_secs: 300,
+                reminder_time: "09:00".into(),
             },
         }
     }

@@ -318,6 +318,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             }
         }));
     }
+    let reminder_time =
+        chrono::NaiveTime::parse_from_str(config.serve.reminder_time.trim(), "%H:%M").map_err(
+            |_| {
+                StartError::Config(format!(
+                    "CRM_REMINDER_TIME must be HH:MM (Indian time), not {:?}",
+                    config.serve.reminder_time
+                ))
+            },
+        )?;
+    workers.push(tokio::spawn(crate::notify::remind_daily(
+        db.clone(),
+        reminder_time,
+    )));
     // The notification sender: e-mail once an SMTP server is configured.
     match crate::notify::Sender::new(&db, keyring.clone(), config.serve.notify()) {
         Ok(Some(sender)) => workers.push(tokio::spawn(sender.every())),

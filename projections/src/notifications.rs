@@ -44,6 +44,9 @@ pub struct Template {
     pub example: &'static str,
 }
 
+/// The `aggregate` of templates written by a scheduled job rather than decided from events.
+pub const SCHEDULED: &str = "(scheduled)";
+
 /// The letter every e-mail body is set in: `{body}` is the template's.
 pub const LETTER: &str = "Dear {{ name }},\n\n{body}\n\nRegards,\n{{ broker }}\n";
 
@@ -87,6 +90,52 @@ pub const TEMPLATES: &[Template] = &[
         body: "To complete your KYC we need {{ documents }} of your documents again. Your \
                relationship manager will tell you which and help you send them.",
         example: r#"{"documents": 2}"#,
+    },
+    Template {
+        name: "kyc_alert",
+        version: 1,
+        channel: "email",
+        aggregate: "kyc",
+        event_type: "KycAlertRaised",
+        transactional: true,
+        recipient: "client",
+        subject: "{% if kind == 'document_expiring' %}A KYC document of yours expires on \
+                  {{ due_on }}{% else %}Your periodic KYC update is due by {{ due_on }}{% endif %}",
+        body: "{% if kind == 'document_expiring' %}A document of your KYC expires on \
+               {{ due_on }}. Please send your relationship manager a current one before then, \
+               so that your account stays open for trading.{% else %}Your periodic KYC update \
+               (re-KYC) is due by {{ due_on }}. Your relationship manager will help you with it, \
+               so that your account stays open for trading.{% endif %}",
+        example: r#"{"kind": "document_expiring", "due_on": "2026-12-31"}"#,
+    },
+    Template {
+        name: "kyc_alert_rm",
+        version: 1,
+        channel: "email",
+        aggregate: "kyc",
+        event_type: "KycAlertRaised",
+        transactional: true,
+        recipient: "client_rm",
+        subject: "KYC of {{ client }}: {% if kind == 'document_expiring' %}a document expires \
+                  on {{ due_on }}{% else %}re-KYC due by {{ due_on }}{% endif %}",
+        body: "{% if kind == 'document_expiring' %}A KYC document of your client {{ client }} \
+               expires on {{ due_on }}.{% else %}The periodic KYC update (re-KYC) of your client \
+               {{ client }} is due by {{ due_on }}.{% endif %} The KYC alerts list has the \
+               details.",
+        example: r#"{"kind": "rekyc_due_soon", "due_on": "2027-01-15", "client": "Neha Kapoor"}"#,
+    },
+    Template {
+        name: "follow_ups_due",
+        version: 1,
+        channel: "email",
+        aggregate: SCHEDULED,
+        event_type: "FollowUpsDue",
+        transactional: true,
+        recipient: "user",
+        subject: "Follow-ups for {{ on }}: {{ due_today }} due, {{ overdue }} overdue",
+        body: "You have {{ due_today }} follow-up{{ 's' if due_today != 1 }} due today and \
+               {{ overdue }} overdue. Your work list has them, soonest first.",
+        example: r#"{"on": "2026-12-03", "due_today": 4, "overdue": 1}"#,
     },
     account_template(
         "account_suspended",
@@ -160,6 +209,9 @@ fn data_of(t: &Template, e: &StoredEvent) -> Value {
                 d.iter().filter(|d| d["verdict"] == "rejected").count()
             });
             json!({"documents": documents})
+        }
+        "kyc_alert" | "kyc_alert_rm" => {
+            json!({"kind": body["alert"]["kind"], "due_on": body["alert"]["due_on"]})
         }
         _ => json!({}),
     }
@@ -381,6 +433,74 @@ pub async fn backlog(db: &store::Db) -> Result<Backlog, sqlx::Error> {
         }
     }
     Ok(b)
+}
+
+/// Queues, for the Indian day `on`, one reminder to each agent holding open lead follow-ups
+/// due that day or overdue, once per agent and day whatever runs it again; answers how many
+/// it queued now.
+pub async fn remind_follow_ups(
+    db: &store::Db,
+    on: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<u64, ProjectionError> {
+    let Some(t) = template("follow_ups_due") else {
+        return Ok(0);
+    };
+    // The day's bounds in UTC: India is 5 h 30 ahead.
+    let start = on.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - Duration::minutes(330);
+    let end = start + Duration::days(1);
+    let due: Vec<(String, i64, i64)> = store::with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT assignee,
+                    CAST(SUM(CASE WHEN due_at >= $1 THEN 1 ELSE 0 END) AS bigint),
+                    CAST(SUM(CASE WHEN due_at < $1 THEN 1 ELSE 0 END) AS bigint)
+               FROM sales_follow_ups
+              WHERE state = 'open' AND merged = $3 AND assignee IS NOT NULL AND due_at < $2
+              GROUP BY assignee",
+        )
+        .bind(start)
+        .bind(end)
+        .bind(false)
+        .fetch_all(pool)
+        .await?
+    });
+    let head = store::log::head(db).await?;
+    let gate = db.write_gate();
+    let _turn = match &gate {
+        Some(g) => Some(g.lock().await),
+        None => None,
+    };
+    let mut queued = 0;
+    for (agent, due_today, overdue) in due {
+        let key = format!("{}:{on}:{}:{agent}", t.name, t.recipient);
+        let data = json!({"on": on.to_string(), "due_today": due_today, "overdue": overdue});
+        let done = store::with_db!(db, pool => {
+            sqlx::query(
+                "INSERT INTO notification_outbox (id, dedupe_key, channel, template,
+                   template_version, recipient_kind, recipient_id, event_position, event_type,
+                   transactional, status, attempts, next_attempt_at, created_at, data)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11, $12)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(Uuid::now_v7().to_string())
+            .bind(&key)
+            .bind(t.channel)
+            .bind(t.name)
+            .bind(t.version)
+            .bind(t.recipient)
+            .bind(&agent)
+            .bind(head)
+            .bind(t.event_type)
+            .bind(t.transactional)
+            .bind(now)
+            .bind(data)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        queued += done;
+    }
+    Ok(queued)
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ on_both_stores!(
     a_kyc_decision_is_mailed_once_retried_and_dead_lettered,
     a_queued_message_to_a_person_who_asked_for_erasure_is_cancelled,
     a_sender_killed_mid_batch_sends_each_message_once_more_at_most,
-    templates_are_listed_and_previewed_and_account_moves_mailed
+    templates_are_listed_and_previewed_and_account_moves_mailed,
+    kyc_alerts_go_to_the_client_and_their_manager_and_agents_hear_of_their_follow_ups
 );
 
 /// One message as the SMTP server received it.
@@ -585,5 +586,108 @@ async fn templates_are_listed_and_previewed_and_account_moves_mailed(store: Stor
     assert!(!mails[0].data.contains("inquiry"), "{}", mails[0].data);
     let sent = outbox_until(&app, &format!("recipient={client}"), "sent").await;
     assert_eq!(sent["template"], "account_suspended", "{sent}");
+    app.stop().await;
+}
+
+async fn kyc_alerts_go_to_the_client_and_their_manager_and_agents_hear_of_their_follow_ups(
+    store: Store,
+) {
+    let (smtp, url) = SmtpServer::start().await;
+    let with_smtp = |c: &mut api::config::Config, url: &str| {
+        c.serve.smtp_url = Some(url.to_string());
+        c.serve.notify_interval_ms = 100;
+    };
+    let app = App::start_with(Fresh::new(store).await, |c| with_smtp(c, &url)).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let today = domain::kyc::india_today(chrono::Utc::now());
+    let expires = today + chrono::Duration::days(20);
+    verified_client(&app, &rm, &officer, "FQRPK5566P", &expires.to_string()).await;
+    // The verification's own message first.
+    smtp.wait_for(1).await;
+
+    // The alert run raises the expiring passport: the client and their manager hear of it.
+    crate::support::crm(&app, &["kyc", "alerts"], &[]).await;
+    let mails = smtp.wait_for(3).await;
+    let to_client = mails
+        .iter()
+        .find(|m| m.to == vec!["fqrpk5566p@example.in".to_string()] && m.data.contains("expires"))
+        .expect("the client's alert");
+    assert_eq!(
+        to_client.header("Subject"),
+        Some(format!("A KYC document of yours expires on {expires}"))
+    );
+    let to_rm = mails
+        .iter()
+        .find(|m| m.to == vec![rm.email.clone()])
+        .expect("the manager's alert");
+    assert_eq!(
+        to_rm.header("Subject"),
+        Some(format!(
+            "KYC of Ishaan Varadarajan: a document expires on {expires}"
+        ))
+    );
+    // Once per alert: the run again raises nothing new, sends nothing new.
+    crate::support::crm(&app, &["kyc", "alerts"], &[]).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(smtp.mails().len(), 3, "{:?}", smtp.mails());
+
+    // A follow-up due shortly: the agent's reminder at the configured time of day.
+    let (s, v) = app
+        .post_as(
+            &rm,
+            "/api/leads",
+            json!({"name": "Gopal Krishnan", "phone": "+91 98450 12121", "source": "referral"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let lead = v["id"].as_str().unwrap().to_string();
+    let due = chrono::Utc::now() + chrono::Duration::minutes(2);
+    let (s, v) = app
+        .post_as(
+            &rm,
+            &format!("/api/leads/{lead}/follow-ups"),
+            json!({"due_at": due.to_rfc3339(), "channel": "call", "note": "portfolio review"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    app.caught_up().await;
+    let remind = |c: &mut api::config::Config| {
+        with_smtp(c, &url);
+        c.serve.reminder_time = "00:00".into();
+    };
+    let app = app.restart_with(remind).await;
+    let reminders = |mails: &[Mail]| {
+        mails
+            .iter()
+            .filter(|m| m.to == vec![rm.email.clone()])
+            .filter(|m| {
+                m.header("Subject")
+                    .unwrap_or_default()
+                    .starts_with("Follow-ups")
+            })
+            .count()
+    };
+    if domain::kyc::india_today(due) == today {
+        let mails = smtp.wait_for(4).await;
+        let reminder = mails
+            .iter()
+            .find(|m| m.to == vec![rm.email.clone()] && m.data.contains("follow-up"))
+            .expect("the agent's reminder");
+        assert_eq!(
+            reminder.header("Subject"),
+            Some(format!("Follow-ups for {today}: 1 due, 0 overdue"))
+        );
+        assert!(
+            !reminder.data.contains("Gopal"),
+            "no lead's name: {}",
+            reminder.data
+        );
+    }
+    // Once per agent and day, whatever starts the run again.
+    let app = app.restart_with(remind).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let expected = usize::from(domain::kyc::india_today(due) == today);
+    assert_eq!(reminders(&smtp.mails()), expected, "{:?}", smtp.mails());
     app.stop().await;
 }

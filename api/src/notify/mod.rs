@@ -148,7 +148,12 @@ impl Sender {
             Ok(r) => r,
             Err(outcome) => return outcome,
         };
-        let (subject, body) = match render(t, &recipient.name, &self.settings.broker, &m.data) {
+        // The client's name, for their manager's message: read now, never kept in the row.
+        let mut data = m.data.clone();
+        if let (Some(client), Value::Object(values)) = (&recipient.client, &mut data) {
+            values.insert("client".into(), Value::String(client.clone()));
+        }
+        let (subject, body) = match render(t, &recipient.name, &self.settings.broker, &data) {
             Ok(r) => r,
             Err(e) => return Outcome::Cancelled(format!("template {}: {e}", t.name)),
         };
@@ -216,6 +221,31 @@ impl Sender {
     }
 }
 
+/// Reminds agents of their follow-ups each day at `at` (Indian time): at start once the time
+/// has passed, then every day at that time.
+pub async fn remind_daily(db: Db, at: chrono::NaiveTime) {
+    let ist = chrono::Duration::minutes(330);
+    loop {
+        let now = Utc::now();
+        let india = now + ist;
+        let today = india.date_naive();
+        let next_day = if india.time() >= at {
+            match projections::notifications::remind_follow_ups(&db, today, now).await {
+                Ok(n) => tracing::info!(queued = n, "follow-up reminders"),
+                Err(e) => tracing::warn!(error = %e, "follow-up reminders failed"),
+            }
+            today + chrono::Duration::days(1)
+        } else {
+            today
+        };
+        let next = next_day.and_time(at).and_utc() - ist;
+        let wait = (next - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::from_secs(60));
+        tokio::time::sleep(wait.max(Duration::from_secs(1))).await;
+    }
+}
+
 /// The delay before the retry that follows attempt `attempts` (1 for the first).
 fn backoff(base: chrono::Duration, attempts: i64) -> chrono::Duration {
     let doubled = base * 2i32.pow(attempts.clamp(1, 16) as u32 - 1);
@@ -273,42 +303,89 @@ async fn claim(
     Ok(rows)
 }
 
-/// Who a message goes to, opened from their sealed record.
+/// Who a message goes to, opened from their sealed record (or a staff member's account),
+/// and for a message to a client's manager, the client's name.
 struct Recipient {
     name: String,
     email: String,
+    client: Option<String>,
 }
 
 async fn recipient(db: &Db, keyring: &Keyring, m: &Claimed) -> Result<Recipient, Outcome> {
-    if m.recipient_kind != "client" {
-        return Err(Outcome::Cancelled(format!(
-            "no recipients of kind {}",
-            m.recipient_kind
-        )));
-    }
     let Ok(id) = Uuid::parse_str(&m.recipient_id) else {
         return Err(Outcome::Cancelled("the recipient's id is not valid".into()));
     };
+    match m.recipient_kind.as_str() {
+        "client" => {
+            let c = client(db, keyring, id).await?;
+            Ok(Recipient {
+                name: c.name,
+                email: c.email,
+                client: None,
+            })
+        }
+        // The relationship manager of the client, about the client.
+        "client_rm" => {
+            let c = client(db, keyring, id).await?;
+            let Some(rm) = c.relationship_manager else {
+                return Err(Outcome::Cancelled(
+                    "the client has no relationship manager".into(),
+                ));
+            };
+            let user = staff(db, rm).await?;
+            Ok(Recipient {
+                name: user.name,
+                email: user.email,
+                client: Some(c.name),
+            })
+        }
+        "user" => {
+            let user = staff(db, id).await?;
+            Ok(Recipient {
+                name: user.name,
+                email: user.email,
+                client: None,
+            })
+        }
+        other => Err(Outcome::Cancelled(format!("no recipients of kind {other}"))),
+    }
+}
+
+/// The client `id` as their record stands, unless they asked for erasure.
+async fn client(
+    db: &Db,
+    keyring: &Keyring,
+    id: Uuid,
+) -> Result<projections::clients::ClientView, Outcome> {
     match projections::clients::query::get(db, keyring, id).await {
         // Not in the clients model yet: it catches up before the next attempt.
-        Ok(None) => Err(Outcome::Failed("the recipient is not known yet".into())),
-        Err(e) => Err(Outcome::Failed(format!(
-            "the recipient cannot be read: {e}"
-        ))),
+        Ok(None) => Err(Outcome::Failed("the client is not known yet".into())),
+        Err(e) => Err(Outcome::Failed(format!("the client cannot be read: {e}"))),
         Ok(Some(c)) => {
             let erased = c.privacy.erasure_requested_at.is_some()
                 || c.privacy.erased_at.is_some()
                 || c.email == ERASED
                 || c.name == ERASED;
             if erased {
-                Err(Outcome::Cancelled("the recipient asked for erasure".into()))
+                Err(Outcome::Cancelled("the client asked for erasure".into()))
             } else {
-                Ok(Recipient {
-                    name: c.name,
-                    email: c.email,
-                })
+                Ok(c)
             }
         }
+    }
+}
+
+/// The staff member `id`, while their account is active.
+async fn staff(db: &Db, id: Uuid) -> Result<projections::users::UserRow, Outcome> {
+    match projections::users::get(db, id).await {
+        Ok(None) => Err(Outcome::Failed("the staff member is not known yet".into())),
+        Err(e) => Err(Outcome::Failed(format!(
+            "the staff member cannot be read: {e}"
+        ))),
+        Ok(Some(u)) if !u.active => Err(Outcome::Cancelled(
+            "the staff member's account is deactivated".into(),
+        )),
+        Ok(Some(u)) => Ok(u),
     }
 }
 
