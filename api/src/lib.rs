@@ -52,7 +52,11 @@ pub type Apis = (
     users::AuthApi,
     users::UsersApi,
     audit::AuditApi,
-    (ops::OpsApi, notify::api::NotificationsApi),
+    (
+        ops::OpsApi,
+        notify::api::NotificationsApi,
+        notify::webhook::WebhooksApi,
+    ),
     (
         leads::IntakeApi,
         leads::DuplicatesApi,
@@ -135,6 +139,9 @@ pub fn openapi(state: http::State) -> poem_openapi::OpenApiService<Apis, ()> {
                     state: state.clone(),
                 },
                 notify::api::NotificationsApi {
+                    state: state.clone(),
+                },
+                notify::webhook::WebhooksApi {
                     state: state.clone(),
                 },
             ),

@@ -331,12 +331,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         db.clone(),
         reminder_time,
     )));
-    // The notification sender: e-mail once an SMTP server is configured.
-    match crate::notify::Sender::new(&db, keyring.clone(), config.serve.notify()) {
-        Ok(Some(sender)) => workers.push(tokio::spawn(sender.every())),
-        Ok(None) => tracing::info!("no CRM_SMTP_URL: notifications wait in the outbox"),
-        Err(e) => return Err(StartError::Config(e)),
+    // The notification sender: webhooks, and e-mail once an SMTP server is configured.
+    let sender = crate::notify::Sender::new(&db, keyring.clone(), config.serve.notify())
+        .map_err(StartError::Config)?;
+    if !sender.mails() {
+        tracing::info!("no CRM_SMTP_URL: e-mail notifications wait in the outbox");
     }
+    workers.push(tokio::spawn(sender.every()));
     let service = crate::openapi(state.clone());
     let spec = crate::contract::document(&service.spec());
     let routes = Arc::new(crate::routes::Routes::from_spec(&spec));

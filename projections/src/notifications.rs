@@ -241,10 +241,9 @@ impl Projection for NotificationsProjection {
         &[]
     }
 
-    fn concerns(&self, e: &StoredEvent) -> bool {
-        TEMPLATES
-            .iter()
-            .any(|t| t.aggregate == e.aggregate_type && t.event_type == e.event_type)
+    /// Any event may be delivered to a webhook subscription.
+    fn concerns(&self, _e: &StoredEvent) -> bool {
+        true
     }
 
     fn apply<'a>(
@@ -263,10 +262,22 @@ async fn decide(
     events: &[StoredEvent],
     since: DateTime<Utc>,
 ) -> Result<(), ProjectionError> {
+    // The subscriptions as they stand when the batch is applied.
+    let subscriptions: Vec<(String, String)> = crate::with_tx!(tx, c => {
+        sqlx::query_as("SELECT id, event_types FROM webhook_subscriptions WHERE active = $1")
+            .bind(true)
+            .fetch_all(&mut **c)
+            .await?
+    });
     for e in events {
         let recorded_at = EventMetadata::from_json(&e.metadata).recorded_at;
         if recorded_at < since {
             continue;
+        }
+        for (id, types) in &subscriptions {
+            if subscribed(types, &e.event_type) {
+                queue_delivery(tx, id, e, recorded_at, None).await?;
+            }
         }
         let called = TEMPLATES
             .iter()
@@ -300,6 +311,91 @@ async fn decide(
         }
     }
     Ok(())
+}
+
+/// Whether a subscription to `types` (comma-separated, or `*`) takes `event_type`.
+pub fn subscribed(types: &str, event_type: &str) -> bool {
+    types
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == event_type)
+}
+
+/// The delivery of `e` to subscription `id` (`replay`: the replay it belongs to, which
+/// delivers again what was delivered before).
+async fn queue_delivery(
+    tx: &mut Tx,
+    id: &str,
+    e: &StoredEvent,
+    recorded_at: DateTime<Utc>,
+    replay: Option<Uuid>,
+) -> Result<(), ProjectionError> {
+    let key = match replay {
+        None => format!("{}:webhook:subscription:{id}", e.position),
+        Some(r) => format!("{}:webhook:subscription:{id}:replay:{r}", e.position),
+    };
+    let data = json!({
+        "aggregate_type": e.aggregate_type,
+        "aggregate_id": e.aggregate_id,
+        "sequence": e.sequence,
+        "recorded_at": recorded_at,
+    });
+    let now = Utc::now();
+    crate::with_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO notification_outbox (id, dedupe_key, channel, template,
+               template_version, recipient_kind, recipient_id, event_position, event_type,
+               transactional, status, attempts, next_attempt_at, created_at, data)
+             VALUES ($1, $2, 'webhook', 'webhook', 1, 'subscription', $3, $4, $5, $6,
+                     'queued', 0, $7, $7, $8)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(&key)
+        .bind(id)
+        .bind(e.position)
+        .bind(&e.event_type)
+        .bind(true)
+        .bind(now)
+        .bind(data)
+        .execute(&mut **c)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Queues again, for subscription `id`, every event after `from` (a log position) that it
+/// takes: a replay, delivered even where delivered before. Answers how many.
+pub async fn replay(
+    db: &store::Db,
+    id: &str,
+    types: &str,
+    from: i64,
+) -> Result<u64, ProjectionError> {
+    let replay = Uuid::now_v7();
+    let mut cp = store::log::Checkpoint::default();
+    let mut queued = 0;
+    loop {
+        let events = store::log::read_after(db, cp, 1000).await?;
+        let Some(last) = events.last() else { break };
+        cp = last.checkpoint();
+        let gate = db.write_gate();
+        let _turn = match &gate {
+            Some(g) => Some(g.lock().await),
+            None => None,
+        };
+        let mut tx = store::Tx::begin(db).await?;
+        for e in events
+            .iter()
+            .filter(|e| e.position > from && subscribed(types, &e.event_type))
+        {
+            let at = EventMetadata::from_json(&e.metadata).recorded_at;
+            queue_delivery(&mut tx, id, e, at, Some(replay)).await?;
+            queued += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(queued)
 }
 
 /// A message of the outbox as listed (recipients by id only).

@@ -18,7 +18,8 @@ on_both_stores!(
     a_queued_message_to_a_person_who_asked_for_erasure_is_cancelled,
     a_sender_killed_mid_batch_sends_each_message_once_more_at_most,
     templates_are_listed_and_previewed_and_account_moves_mailed,
-    kyc_alerts_go_to_the_client_and_their_manager_and_agents_hear_of_their_follow_ups
+    kyc_alerts_go_to_the_client_and_their_manager_and_agents_hear_of_their_follow_ups,
+    webhooks_are_signed_retried_replayed_and_removed
 );
 
 /// One message as the SMTP server received it.
@@ -689,5 +690,288 @@ async fn kyc_alerts_go_to_the_client_and_their_manager_and_agents_hear_of_their_
     tokio::time::sleep(Duration::from_millis(800)).await;
     let expected = usize::from(domain::kyc::india_today(due) == today);
     assert_eq!(reminders(&smtp.mails()), expected, "{:?}", smtp.mails());
+    app.stop().await;
+}
+
+/// One request as the webhook receiver got it.
+#[derive(Debug, Clone)]
+struct Delivery {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Delivery {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// A local HTTP receiver: 200 to each delivery, unless told to fail (500) the next few.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Delivery>>>,
+    fail_next: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    async fn start() -> (Self, String) {
+        use poem::listener::{Acceptor, Listener};
+        let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .unwrap();
+        let addr = acceptor.local_addr()[0].as_socket_addr().cloned().unwrap();
+        let receiver = Self::default();
+        let r = receiver.clone();
+        let endpoint = poem::endpoint::make(move |req: poem::Request| {
+            let r = r.clone();
+            async move {
+                let headers = req
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                    .collect();
+                let body = req.into_body().into_string().await.unwrap_or_default();
+                r.got.lock().unwrap().push(Delivery { headers, body });
+                let fail = r
+                    .fail_next
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                if fail {
+                    poem::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    poem::http::StatusCode::OK
+                }
+            }
+        });
+        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(endpoint));
+        (receiver, format!("http://{addr}/hook"))
+    }
+
+    fn got(&self) -> Vec<Delivery> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` requests came (or fails after 20 s).
+    async fn wait_for(&self, n: usize) -> Vec<Delivery> {
+        for _ in 0..200 {
+            if self.got().len() >= n {
+                return self.got();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("expected {n} deliveries, got {:?}", self.got());
+    }
+}
+
+fn onboarding(name: &str, pan: &str, rm: &str) -> Value {
+    json!({
+        "name": name,
+        "email": format!("{}@example.in", pan.to_lowercase()),
+        "phone": "+91 98200 77889",
+        "pan": pan,
+        "date_of_birth": "1979-03-14",
+        "address": "12 Residency Road, Bengaluru 560025",
+        "branch": "MUM-01",
+        "relationship_manager": rm,
+    })
+}
+
+async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
+    let (receiver, url) = Receiver::start().await;
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.notify_interval_ms = 100;
+        c.serve.notify_backoff_ms = 200;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+
+    // Refusals, and nothing made by them.
+    for (body, field) in [
+        (
+            json!({"url": "ftp://hooks.example/x", "event_types": ["ClientOnboarded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://hooks.example/x", "event_types": ["ClientOnboarded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://user:pw@hooks.example/x", "event_types": ["ClientOnboarded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://hooks.example/x", "event_types": []}),
+            "event_types",
+        ),
+        (
+            json!({"url": "https://hooks.example/x", "event_types": ["Client Onboarded"]}),
+            "event_types",
+        ),
+    ] {
+        let (s, v) = app.post("/api/webhooks", body.clone()).await;
+        assert_eq!(
+            (s, v["errors"][0]["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {v}"
+        );
+    }
+    let (s, _) = app
+        .post(
+            "/api/webhooks",
+            json!({"url": "https://hooks.example/x", "event_types": ["*"], "colour": 1}),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = app
+        .post_as(
+            &rm,
+            "/api/webhooks",
+            json!({"url": url, "event_types": ["*"]}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (_, v) = app.get("/api/webhooks").await;
+    assert_eq!(v["items"], json!([]), "{v}");
+
+    let (s, made) = app
+        .post(
+            "/api/webhooks",
+            json!({"url": url, "event_types": ["ClientOnboarded"], "description": "back office"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{made}");
+    let id = made["id"].as_str().unwrap().to_string();
+    let secret = made["secret"].as_str().unwrap().to_string();
+    assert!(secret.len() > 40, "{made}");
+    let (_, v) = app.get("/api/webhooks").await;
+    assert!(v["items"][0]["secret"].is_null(), "shown once: {v}");
+
+    // An onboarding, refused once by the receiver, then delivered signed.
+    receiver.fail_next.store(1, Ordering::SeqCst);
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            onboarding("Kavya Hegde", "GQRPH6677Q", &rm.id),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let client = v["id"].as_str().unwrap().to_string();
+    let position = v["position"].as_i64().unwrap();
+    let got = receiver.wait_for(2).await;
+    let d = &got[1];
+    let body = d.json();
+    assert_eq!(
+        (
+            &body["id"],
+            &body["type"],
+            &body["aggregate_type"],
+            &body["aggregate_id"]
+        ),
+        (
+            &json!(position),
+            &json!("ClientOnboarded"),
+            &json!("client"),
+            &json!(client)
+        ),
+        "{body}"
+    );
+    assert_eq!(d.header("x-crm-event-id"), position.to_string());
+    assert_eq!(d.header("x-crm-delivery"), got[0].header("x-crm-delivery"));
+    // The receiver's check: the HMAC-SHA256 of "<timestamp>.<body>" with the secret.
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{}.{}", d.header("x-crm-timestamp"), d.body).as_bytes());
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(d.header("x-crm-signature"), expected);
+    let mut forged = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"another secret").unwrap();
+    forged.update(format!("{}.{}", d.header("x-crm-timestamp"), d.body).as_bytes());
+    assert_ne!(
+        d.header("x-crm-signature"),
+        format!("sha256={}", hex::encode(forged.finalize().into_bytes()))
+    );
+    // It names the event, never its contents.
+    assert!(
+        !d.body.contains("Kavya") && !d.body.contains("example.in"),
+        "{}",
+        d.body
+    );
+    let sent = outbox_until(&app, &format!("recipient={id}&channel=webhook"), "sent").await;
+    assert_eq!(sent["attempts"], 2, "{sent}");
+    // Events it does not take are not delivered.
+    let (s, _) = app
+        .post(
+            &format!("/api/clients/{client}/status"),
+            json!({"status": "suspended", "reason": "exchange inquiry"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    // A replay from a position delivers again, under a new delivery id.
+    let (s, v) = app
+        .post(
+            &format!("/api/webhooks/{id}/replay"),
+            json!({"from_position": position - 1}),
+        )
+        .await;
+    assert_eq!((s, &v["queued"]), (202, &json!(1)), "{v}");
+    let got = receiver.wait_for(3).await;
+    assert_eq!(got[2].json()["id"], json!(position));
+    assert_ne!(
+        got[2].header("x-crm-delivery"),
+        got[1].header("x-crm-delivery")
+    );
+    let (s, v) = app
+        .post(
+            &format!("/api/webhooks/{id}/replay"),
+            json!({"from_position": position}),
+        )
+        .await;
+    assert_eq!((s, &v["queued"]), (202, &json!(0)), "nothing after it: {v}");
+    let (s, _) = app
+        .post(
+            &format!("/api/webhooks/{id}/replay"),
+            json!({"from_position": -1}),
+        )
+        .await;
+    assert_eq!(s, 422);
+
+    // Removed: nothing more is delivered, and it cannot be replayed.
+    let (s, v) = app
+        .send(app.http.delete(app.url(&format!("/api/webhooks/{id}"))))
+        .await;
+    assert_eq!((s, &v["active"]), (200, &json!(false)), "{v}");
+    let (s, _) = app
+        .post(
+            "/api/clients",
+            onboarding("Rohan Shetty", "GQRPJ8899R", &rm.id),
+        )
+        .await;
+    assert_eq!(s, 201);
+    app.caught_up().await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(receiver.got().len(), 3, "{:?}", receiver.got());
+    let (s, _) = app
+        .post(
+            &format!("/api/webhooks/{id}/replay"),
+            json!({"from_position": 0}),
+        )
+        .await;
+    assert_eq!(s, 409);
+    let (s, _) = app
+        .post(
+            &format!("/api/webhooks/{}/replay", uuid::Uuid::now_v7()),
+            json!({"from_position": 0}),
+        )
+        .await;
+    assert_eq!(s, 404);
     app.stop().await;
 }

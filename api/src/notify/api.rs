@@ -26,11 +26,13 @@ pub const STATUSES: [&str; 5] = ["queued", "sending", "sent", "dead", "cancelled
 #[oai(example)]
 pub struct NotificationOut {
     pub id: String,
-    /// `email`.
+    /// `email` or `webhook`.
     pub channel: String,
+    /// The template (`webhook` for a webhook delivery).
     pub template: String,
     pub template_version: i64,
-    /// `client`.
+    /// `client`, `client_rm` (the client's relationship manager), `user` (a staff member) or
+    /// `subscription` (a webhook).
     pub recipient_kind: String,
     pub recipient_id: String,
     /// The event that called for it: its type and log position.
@@ -246,9 +248,9 @@ impl NotificationsApi {
         auth: Auth,
         /// `queued`, `sending`, `sent`, `dead` or `cancelled`.
         status: Query<Option<String>>,
-        /// `email`.
+        /// `email` or `webhook`.
         channel: Query<Option<String>>,
-        /// Only messages to this client.
+        /// Only messages to this recipient (a client, a staff member, a webhook subscription).
         recipient: Query<Option<Uuid>>,
         /// Only messages called for by this event type (`KycVerified`, …).
         event: Query<Option<String>>,
@@ -268,8 +270,13 @@ impl NotificationsApi {
                 "one of queued, sending, sent, dead, cancelled",
             ));
         }
-        if channel.0.as_deref().is_some_and(|c| c != "email") {
-            f.errors.push(FieldError::new("channel", "email"));
+        if channel
+            .0
+            .as_deref()
+            .is_some_and(|c| !matches!(c, "email" | "webhook"))
+        {
+            f.errors
+                .push(FieldError::new("channel", "email or webhook"));
         }
         if event.0.as_deref().is_some_and(|e| {
             e.is_empty() || e.len() > 64 || !e.chars().all(|c| c.is_ascii_alphanumeric())

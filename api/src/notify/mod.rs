@@ -11,6 +11,7 @@
 //! sends it at most once more, under the same id.
 
 pub mod api;
+pub mod webhook;
 
 use std::time::Duration;
 
@@ -54,9 +55,12 @@ const BATCH: i64 = 20;
 #[derive(Debug, sqlx::FromRow)]
 struct Claimed {
     id: String,
+    channel: String,
     template: String,
     recipient_kind: String,
     recipient_id: String,
+    event_position: i64,
+    event_type: String,
     attempts: i64,
     created_at: DateTime<Utc>,
     retried_at: Option<DateTime<Utc>>,
@@ -73,40 +77,53 @@ pub enum Outcome {
     Cancelled(String),
 }
 
-/// The outbox's sender for one channel (e-mail).
+/// The outbox's sender: e-mail (once an SMTP server is configured) and webhooks.
 pub struct Sender {
     db: Db,
     keyring: std::sync::Arc<Keyring>,
     settings: Settings,
-    mailer: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
+    mailer: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
+    http: reqwest::Client,
 }
 
 impl Sender {
-    /// The sender of `settings`, or why it cannot be made (`None` when no SMTP URL is set).
+    /// The sender of `settings`, or why it cannot be made.
     pub fn new(
         db: &Db,
         keyring: std::sync::Arc<Keyring>,
         settings: Settings,
-    ) -> Result<Option<Self>, String> {
-        let Some(url) = settings.smtp_url.clone() else {
-            return Ok(None);
+    ) -> Result<Self, String> {
+        let mailer = match settings.smtp_url.clone() {
+            None => None,
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+                    .map_err(|e| format!("CRM_SMTP_URL: {e}"))?
+                    .timeout(Some(Duration::from_secs(30)))
+                    .build();
+                let from: Mailbox = settings
+                    .from
+                    .parse()
+                    .map_err(|e| format!("CRM_SMTP_FROM: {e}"))?;
+                Some((transport, from))
+            }
         };
-        let mailer = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
-            .map_err(|e| format!("CRM_SMTP_URL: {e}"))?
-            .timeout(Some(Duration::from_secs(30)))
-            .build();
-        let from: Mailbox = settings
-            .from
-            .parse()
-            .map_err(|e| format!("CRM_SMTP_FROM: {e}"))?;
-        Ok(Some(Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("the webhook client: {e}"))?;
+        Ok(Self {
             db: db.clone(),
             keyring,
             settings,
             mailer,
-            from,
-        }))
+            http,
+        })
+    }
+
+    /// Whether e-mail is sent (an SMTP server is configured).
+    pub fn mails(&self) -> bool {
+        self.mailer.is_some()
     }
 
     /// Delivers what is due, every `settings.every`, for as long as the process runs.
@@ -132,7 +149,11 @@ impl Sender {
     /// Claims the messages due now and tries each once; answers how many it claimed.
     pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
         let now = Utc::now();
-        let claimed = claim(&self.db, now, now - self.settings.lease).await?;
+        let channels: &[&str] = match self.mailer {
+            Some(_) => &["email", "webhook"],
+            None => &["webhook"],
+        };
+        let claimed = claim(&self.db, now, now - self.settings.lease, channels).await?;
         for m in &claimed {
             let outcome = self.attempt(m).await;
             self.record(m, outcome).await?;
@@ -141,6 +162,17 @@ impl Sender {
     }
 
     async fn attempt(&self, m: &Claimed) -> Outcome {
+        match m.channel.as_str() {
+            "webhook" => webhook::deliver(&self.db, &self.http, m).await,
+            "email" => self.mail(m).await,
+            other => Outcome::Cancelled(format!("no channel {other}")),
+        }
+    }
+
+    async fn mail(&self, m: &Claimed) -> Outcome {
+        let Some((mailer, from)) = &self.mailer else {
+            return Outcome::Failed("no SMTP server is configured".into());
+        };
         let Some(t) = template(&m.template) else {
             return Outcome::Cancelled(format!("no template {}", m.template));
         };
@@ -162,7 +194,7 @@ impl Sender {
             Err(_) => return Outcome::Cancelled("the recipient's address is not valid".into()),
         };
         let message = Message::builder()
-            .from(self.from.clone())
+            .from(from.clone())
             .to(to)
             .subject(subject)
             .message_id(Some(format!("<{}@notifications.crm>", m.id)))
@@ -172,7 +204,7 @@ impl Sender {
             Ok(message) => message,
             Err(e) => return Outcome::Cancelled(format!("the message cannot be built: {e}")),
         };
-        match self.mailer.send(message).await {
+        match mailer.send(message).await {
             Ok(_) => Outcome::Sent,
             // A permanent refusal (5xx) is not retried.
             Err(e) if e.is_permanent() => Outcome::Cancelled(format!("refused: {e}")),
@@ -274,6 +306,7 @@ async fn claim(
     db: &Db,
     now: DateTime<Utc>,
     lapsed: DateTime<Utc>,
+    channels: &[&str],
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let lock = match db {
         Db::Sqlite(_) => "",
@@ -284,12 +317,17 @@ async fn claim(
         "UPDATE notification_outbox SET status = 'sending', claimed_at = $1,
            attempts = attempts + 1
          WHERE id IN (SELECT id FROM notification_outbox
-                       WHERE channel = 'email'
+                       WHERE channel IN ({channels})
                          AND ((status = 'queued' AND next_attempt_at <= $1)
                               OR (status = 'sending' AND claimed_at <= $2))
                        ORDER BY next_attempt_at, id LIMIT $3{lock})
-         RETURNING id, template, recipient_kind, recipient_id, attempts, created_at,
-                   retried_at, data"
+         RETURNING id, channel, template, recipient_kind, recipient_id, event_position,
+                   event_type, attempts, created_at, retried_at, data",
+        channels = channels
+            .iter()
+            .map(|c| format!("'{c}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let _turn = turn(db).await;
     let rows: Vec<Claimed> = with_db!(db, pool => {
