@@ -294,6 +294,24 @@ pub struct ServeArgs {
     /// day and overdue (once per agent and day; at start too, once the time has passed).
     #[arg(long, env = "CRM_REMINDER_TIME", default_value = "09:00")]
     pub reminder_time: String,
+    /// The SMS gateway, as the URL each message is posted to, with `{to}` (E.164 without the
+    /// `+`), `{text}`, `{sender}`, `{template_id}` (the DLT template id) and `{id}` (the
+    /// message's id) filled in, URL-encoded; e.g.
+    /// `https://sms.gateway.example/v1/send?to={to}&sender={sender}&dlt={template_id}&ref={id}&text={text}`.
+    /// Unset: SMS messages wait in the outbox.
+    #[arg(long, env = "CRM_SMS_URL", hide_env_values = true)]
+    pub sms_url: Option<String>,
+    /// A header sent to the SMS gateway, `Name: value` (e.g. `Authorization: Bearer …`).
+    #[arg(long, env = "CRM_SMS_AUTH_HEADER", hide_env_values = true)]
+    pub sms_auth_header: Option<String>,
+    /// The DLT-registered sender id (header) SMS go out under.
+    #[arg(long, env = "CRM_SMS_SENDER", default_value = "BRKCRM")]
+    pub sms_sender: String,
+    /// Let webhooks reach private, loopback and link-local addresses and plain `http://`
+    /// (a receiver on the same machine or network, for development); off, a webhook URL must
+    /// be `https://` to a public address, checked when subscribed and at each delivery.
+    #[arg(long, env = "CRM_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
 }
 
 impl ServeArgs {
@@ -301,6 +319,10 @@ impl ServeArgs {
     pub fn notify(&self) -> crate::notify::Settings {
         crate::notify::Settings {
             smtp_url: self.smtp_url.clone().filter(|u| !u.trim().is_empty()),
+            sms_url: self.sms_url.clone().filter(|u| !u.trim().is_empty()),
+            sms_auth_header: self.sms_auth_header.clone(),
+            sms_sender: self.sms_sender.clone(),
+            webhook_allow_private: self.webhook_allow_private,
             from: self.smtp_from.clone(),
             broker: self.broker_name.clone(),
             every: std::time::Duration::from_millis(self.notify_interval_ms.clamp(50, 3_600_000)),
@@ -380,6 +402,10 @@ impl Config {
                 notify_backoff_ms: 30_000,
                 notify_lease_secs: 300,
                 reminder_time: "09:00".into(),
+                sms_url: None,
+                sms_auth_header: None,
+                sms_sender: "BRKCRM".into(),
+                webhook_allow_private: false,
             },
         }
     }

@@ -80,6 +80,8 @@ pub struct AppState {
     pub packs_dir: std::path::PathBuf,
     /// The broker's name, as notifications sign off.
     pub broker: String,
+    /// Whether webhooks may reach private addresses (`CRM_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_allow_private: bool,
 }
 
 pub type State = Arc<AppState>;

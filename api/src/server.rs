@@ -276,6 +276,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics: Metrics::default(),
         packs_dir: config.store.data_dir.join("reports"),
         broker: config.serve.broker_name.clone(),
+        webhook_allow_private: config.serve.webhook_allow_private,
     });
 
     let mut workers = workers;

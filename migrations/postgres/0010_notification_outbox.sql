@@ -25,6 +25,8 @@ CREATE TABLE notification_outbox
     attempts         bigint  NOT NULL,
     next_attempt_at  timestamptz NOT NULL,
     claimed_at       timestamptz,
+    -- The claim's own token: only the sender holding it records the outcome.
+    claim_token      text,
     created_at       timestamptz NOT NULL,
     sent_at          timestamptz,
     -- When an admin last sent a dead message back to the queue (its maximum age counts from

@@ -25,6 +25,8 @@ CREATE TABLE notification_outbox
     attempts         bigint  NOT NULL,
     next_attempt_at  text NOT NULL,
     claimed_at       text,
+    -- The claim's own token: only the sender holding it records the outcome.
+    claim_token      text,
     created_at       text NOT NULL,
     sent_at          text,
     -- When an admin last sent a dead message back to the queue (its maximum age counts from

@@ -42,6 +42,8 @@ pub struct Template {
     pub body: &'static str,
     /// What `data` holds for a message of it, as an example (JSON), for previews.
     pub example: &'static str,
+    /// For SMS: the template's id on the DLT platform (TRAI), which gateways pass on.
+    pub dlt_template_id: &'static str,
 }
 
 /// The `aggregate` of templates written by a scheduled job rather than decided from events.
@@ -64,6 +66,7 @@ pub const TEMPLATES: &[Template] = &[
         body: "Your KYC has been verified: your account is ready to trade.\n\
                Your next periodic KYC update is due by {{ next_rekyc_on }}.",
         example: r#"{"next_rekyc_on": "2036-12-03"}"#,
+        dlt_template_id: "",
     },
     Template {
         name: "kyc_rejected",
@@ -77,6 +80,7 @@ pub const TEMPLATES: &[Template] = &[
         body: "We could not verify your KYC with the documents we hold. \
                Your relationship manager will contact you about what is needed.",
         example: "{}",
+        dlt_template_id: "",
     },
     Template {
         name: "kyc_revision_requested",
@@ -90,6 +94,7 @@ pub const TEMPLATES: &[Template] = &[
         body: "To complete your KYC we need {{ documents }} of your documents again. Your \
                relationship manager will tell you which and help you send them.",
         example: r#"{"documents": 2}"#,
+        dlt_template_id: "",
     },
     Template {
         name: "kyc_alert",
@@ -107,6 +112,7 @@ pub const TEMPLATES: &[Template] = &[
                (re-KYC) is due by {{ due_on }}. Your relationship manager will help you with it, \
                so that your account stays open for trading.{% endif %}",
         example: r#"{"kind": "document_expiring", "due_on": "2026-12-31"}"#,
+        dlt_template_id: "",
     },
     Template {
         name: "kyc_alert_rm",
@@ -123,6 +129,7 @@ pub const TEMPLATES: &[Template] = &[
                {{ client }} is due by {{ due_on }}.{% endif %} The KYC alerts list has the \
                details.",
         example: r#"{"kind": "rekyc_due_soon", "due_on": "2027-01-15", "client": "Neha Kapoor"}"#,
+        dlt_template_id: "",
     },
     Template {
         name: "follow_ups_due",
@@ -136,6 +143,36 @@ pub const TEMPLATES: &[Template] = &[
         body: "You have {{ due_today }} follow-up{{ 's' if due_today != 1 }} due today and \
                {{ overdue }} overdue. Your work list has them, soonest first.",
         example: r#"{"on": "2026-12-03", "due_today": 4, "overdue": 1}"#,
+        dlt_template_id: "",
+    },
+    Template {
+        name: "kyc_verified_sms",
+        version: 1,
+        channel: "sms",
+        aggregate: "kyc",
+        event_type: "KycVerified",
+        transactional: true,
+        recipient: "client",
+        subject: "",
+        body: "Dear {{ name }}, your KYC with {{ broker }} is verified and your account is \
+               ready to trade. Next KYC update due by {{ next_rekyc_on }}.",
+        example: r#"{"next_rekyc_on": "2036-12-03"}"#,
+        dlt_template_id: "1107170000000000001",
+    },
+    Template {
+        name: "kyc_alert_sms",
+        version: 1,
+        channel: "sms",
+        aggregate: "kyc",
+        event_type: "KycAlertRaised",
+        transactional: true,
+        recipient: "client",
+        subject: "",
+        body: "Dear {{ name }}, {% if kind == 'document_expiring' %}a KYC document of yours \
+               expires on {{ due_on }}{% else %}your KYC update is due by {{ due_on }}{% endif %}. \
+               Please contact your relationship manager. {{ broker }}",
+        example: r#"{"kind": "document_expiring", "due_on": "2026-12-31"}"#,
+        dlt_template_id: "1107170000000000002",
     },
     account_template(
         "account_suspended",
@@ -191,6 +228,7 @@ const fn account_template(
         subject,
         body,
         example: "{}",
+        dlt_template_id: "",
     }
 }
 
@@ -202,15 +240,15 @@ pub fn template(name: &str) -> Option<&'static Template> {
 /// What the template shows of the event `e` (never personal data).
 fn data_of(t: &Template, e: &StoredEvent) -> Value {
     let body = &e.payload[t.event_type];
-    match t.name {
-        "kyc_verified" => json!({"next_rekyc_on": body["next_rekyc_on"]}),
-        "kyc_revision_requested" => {
+    match t.event_type {
+        "KycVerified" => json!({"next_rekyc_on": body["next_rekyc_on"]}),
+        "KycRevisionRequested" => {
             let documents = body["review"]["documents"].as_array().map_or(0, |d| {
                 d.iter().filter(|d| d["verdict"] == "rejected").count()
             });
             json!({"documents": documents})
         }
-        "kyc_alert" | "kyc_alert_rm" => {
+        "KycAlertRaised" => {
             json!({"kind": body["alert"]["kind"], "due_on": body["alert"]["due_on"]})
         }
         _ => json!({}),
@@ -249,40 +287,57 @@ impl Projection for NotificationsProjection {
     fn apply<'a>(
         &'a self,
         tx: &'a mut Tx,
-        _suffix: &'a str,
+        suffix: &'a str,
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(decide(tx, events, Utc::now() - self.max_age))
+        Box::pin(decide(tx, suffix, events, Utc::now() - self.max_age))
     }
 }
 
 /// Writes the messages `events` call for, leaving out those recorded before `since`.
 async fn decide(
     tx: &mut Tx,
+    suffix: &str,
     events: &[StoredEvent],
     since: DateTime<Utc>,
 ) -> Result<(), ProjectionError> {
-    // The subscriptions as they stand when the batch is applied.
-    let subscriptions: Vec<(String, String)> = crate::with_tx!(tx, c => {
-        sqlx::query_as("SELECT id, event_types FROM webhook_subscriptions WHERE active = $1")
-            .bind(true)
-            .fetch_all(&mut **c)
+    // A rebuild (into tables with a suffix) decides only what the live projection has not:
+    // the rest was decided when it happened, by the templates and subscriptions of then.
+    let decided: i64 = if suffix.is_empty() {
+        0
+    } else {
+        crate::with_tx!(tx, c => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT position FROM projection_checkpoints WHERE name = $1",
+            )
+            .bind(NAME)
+            .fetch_optional(&mut **c)
             .await?
+            .unwrap_or(0)
+        })
+    };
+    // The subscriptions as they stand when the batch is applied.
+    let subscriptions: Vec<(String, String, DateTime<Utc>)> = crate::with_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT id, event_types, created_at FROM webhook_subscriptions WHERE active = $1",
+        )
+        .bind(true)
+        .fetch_all(&mut **c)
+        .await?
     });
-    for e in events {
+    let now = Utc::now();
+    for e in events.iter().filter(|e| e.position > decided) {
         let recorded_at = EventMetadata::from_json(&e.metadata).recorded_at;
         if recorded_at < since {
             continue;
         }
-        for (id, types) in &subscriptions {
-            if subscribed(types, &e.event_type) {
+        // A subscription takes what happened once it was made (a replay, what came before).
+        for (id, types, made) in &subscriptions {
+            if recorded_at >= *made && subscribed(types, &e.event_type) {
                 queue_delivery(tx, id, e, recorded_at, None).await?;
             }
         }
-        let called = TEMPLATES
-            .iter()
-            .filter(|t| t.aggregate == e.aggregate_type && t.event_type == e.event_type);
-        for t in called {
+        for t in called_for(e) {
             let recipient = &e.aggregate_id;
             let key = format!("{}:{}:{}:{}", e.position, t.name, t.recipient, recipient);
             crate::with_tx!(tx, c => {
@@ -303,7 +358,8 @@ async fn decide(
                 .bind(e.position)
                 .bind(&e.event_type)
                 .bind(t.transactional)
-                .bind(recorded_at)
+                // Its age counts from the decision (the sender's maximum age).
+                .bind(now)
                 .bind(data_of(t, e))
                 .execute(&mut **c)
                 .await?;
@@ -311,6 +367,13 @@ async fn decide(
         }
     }
     Ok(())
+}
+
+/// The templates event `e` calls for.
+pub fn called_for(e: &StoredEvent) -> impl Iterator<Item = &'static Template> + '_ {
+    TEMPLATES
+        .iter()
+        .filter(|t| t.aggregate == e.aggregate_type && t.event_type == e.event_type)
 }
 
 /// Whether a subscription to `types` (comma-separated, or `*`) takes `event_type`.
@@ -629,6 +692,7 @@ mod tests {
                 {"verdict": "rejected"}, {"verdict": "accepted"}, {"verdict": "rejected"}
             ]}}}),
         );
+        // Any event may go to a webhook.
         assert!(p.concerns(&sent_back));
         let t = template("kyc_revision_requested").unwrap();
         assert_eq!(data_of(t, &sent_back), json!({"documents": 2}));
@@ -642,9 +706,11 @@ mod tests {
             data_of(t, &verified),
             json!({"next_rekyc_on": "2036-12-03"})
         );
+        let names = |e: &StoredEvent| called_for(e).map(|t| t.name).collect::<Vec<_>>();
+        assert_eq!(names(&verified), vec!["kyc_verified", "kyc_verified_sms"]);
         // Other events, and the same name on another kind of record, call for nothing.
-        assert!(!p.concerns(&event("kyc", "KycSubmitted", json!({}))));
-        assert!(!p.concerns(&event("lead", "KycVerified", json!({}))));
+        assert!(names(&event("kyc", "KycSubmitted", json!({}))).is_empty());
+        assert!(names(&event("lead", "KycVerified", json!({}))).is_empty());
         // Names are unique: a message records its template by name.
         let mut names: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
         names.sort_unstable();

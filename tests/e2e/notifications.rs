@@ -19,7 +19,9 @@ on_both_stores!(
     a_sender_killed_mid_batch_sends_each_message_once_more_at_most,
     templates_are_listed_and_previewed_and_account_moves_mailed,
     kyc_alerts_go_to_the_client_and_their_manager_and_agents_hear_of_their_follow_ups,
-    webhooks_are_signed_retried_replayed_and_removed
+    webhooks_are_signed_retried_replayed_and_removed,
+    webhooks_reach_public_https_addresses_only,
+    kyc_decisions_go_by_sms_through_the_gateway_with_their_dlt_template
 );
 
 /// One message as the SMTP server received it.
@@ -250,7 +252,8 @@ async fn a_kyc_decision_is_mailed_once_retried_and_dead_lettered(store: Store) {
     let outbox = &d["health"]["outbox"];
     assert_eq!(
         (&outbox["dead"], &outbox["waiting"]),
-        (&json!(1), &json!(0)),
+        // The two clients' SMS wait: no gateway is configured here.
+        (&json!(1), &json!(2)),
         "{d}"
     );
     let metrics = app
@@ -302,11 +305,13 @@ async fn a_kyc_decision_is_mailed_once_retried_and_dead_lettered(store: Store) {
     outbox_until(&app, &format!("recipient={second}"), "sent").await;
 
     // Filters, pages and bad parameters.
-    let (_, page) = app.get("/api/notifications?limit=1").await;
+    let (_, page) = app.get("/api/notifications?channel=email&limit=1").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
     let cursor = page["next_cursor"].as_str().unwrap();
     let (_, next) = app
-        .get(&format!("/api/notifications?limit=1&cursor={cursor}"))
+        .get(&format!(
+            "/api/notifications?channel=email&limit=1&cursor={cursor}"
+        ))
         .await;
     assert_eq!(next["items"].as_array().unwrap().len(), 1, "{next}");
     assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
@@ -421,7 +426,7 @@ async fn a_sender_killed_mid_batch_sends_each_message_once_more_at_most(store: S
     let head = app.log_head().await;
     let (_, v) = app
         .get(&format!(
-            "/api/notifications?status=queued&min_position={head}"
+            "/api/notifications?status=queued&channel=email&min_position={head}"
         ))
         .await;
     assert_eq!(v["items"].as_array().unwrap().len(), 6, "{v}");
@@ -471,7 +476,9 @@ async fn a_sender_killed_mid_batch_sends_each_message_once_more_at_most(store: S
     // same Message-ID (so that the receiving side can tell it is the same message).
     assert_eq!(ids.len(), 6, "{mails:?}");
     assert!(total <= 7, "{total} messages for 6: {mails:?}");
-    let (_, v) = app.get("/api/notifications?status=sent").await;
+    let (_, v) = app
+        .get("/api/notifications?status=sent&channel=email")
+        .await;
     assert_eq!(v["items"].as_array().unwrap().len(), 6, "{v}");
     app.stop().await;
 }
@@ -696,6 +703,7 @@ async fn kyc_alerts_go_to_the_client_and_their_manager_and_agents_hear_of_their_
 /// One request as the webhook receiver got it.
 #[derive(Debug, Clone)]
 struct Delivery {
+    uri: String,
     headers: Vec<(String, String)>,
     body: String,
 }
@@ -734,13 +742,14 @@ impl Receiver {
         let endpoint = poem::endpoint::make(move |req: poem::Request| {
             let r = r.clone();
             async move {
+                let uri = req.uri().to_string();
                 let headers = req
                     .headers()
                     .iter()
                     .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
                     .collect();
                 let body = req.into_body().into_string().await.unwrap_or_default();
-                r.got.lock().unwrap().push(Delivery { headers, body });
+                r.got.lock().unwrap().push(Delivery { uri, headers, body });
                 let fail = r
                     .fail_next
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -787,9 +796,11 @@ fn onboarding(name: &str, pan: &str, rm: &str) -> Value {
 
 async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
     let (receiver, url) = Receiver::start().await;
+    // The receiver is on this machine: private addresses allowed here.
     let app = App::start_with(Fresh::new(store).await, |c| {
         c.serve.notify_interval_ms = 100;
         c.serve.notify_backoff_ms = 200;
+        c.serve.webhook_allow_private = true;
     })
     .await;
     let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
@@ -801,7 +812,7 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
             "url",
         ),
         (
-            json!({"url": "http://hooks.example/x", "event_types": ["ClientOnboarded"]}),
+            json!({"url": "hooks.example/x", "event_types": ["ClientOnboarded"]}),
             "url",
         ),
         (
@@ -906,7 +917,7 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
     );
     let sent = outbox_until(&app, &format!("recipient={id}&channel=webhook"), "sent").await;
     assert_eq!(sent["attempts"], 2, "{sent}");
-    // Events it does not take are not delivered.
+    // Events it does not take are not delivered (the count of deliveries below has none).
     let (s, _) = app
         .post(
             &format!("/api/clients/{client}/status"),
@@ -973,5 +984,86 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
         )
         .await;
     assert_eq!(s, 404);
+    app.stop().await;
+}
+
+async fn kyc_decisions_go_by_sms_through_the_gateway_with_their_dlt_template(store: Store) {
+    // A fake gateway: the test's HTTP receiver, refusing the first message once.
+    let (gateway, url) = Receiver::start().await;
+    gateway.fail_next.store(1, Ordering::SeqCst);
+    let template =
+        format!("{url}?to={{to}}&sender={{sender}}&dlt={{template_id}}&ref={{id}}&text={{text}}");
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.sms_url = Some(template);
+        c.serve.sms_auth_header = Some("Authorization: Bearer gateway-token".into());
+        c.serve.sms_sender = "ACMEBR".into();
+        c.serve.broker_name = "Acme Broking".into();
+        c.serve.notify_interval_ms = 100;
+        c.serve.notify_backoff_ms = 200;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let client = verified_client(&app, &rm, &officer, "HQRPM1212S", "2031-01-01").await;
+    let got = gateway.wait_for(2).await;
+    let sms = &got[1];
+    let query: std::collections::HashMap<String, String> =
+        reqwest::Url::parse(&format!("http://gateway{}", sms.uri))
+            .unwrap()
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    assert_eq!(query["to"], "919845066778", "{query:?}");
+    assert_eq!(query["sender"], "ACMEBR");
+    assert_eq!(query["dlt"], "1107170000000000001");
+    assert!(
+        query["text"]
+            .starts_with("Dear Ishaan Varadarajan, your KYC with Acme Broking is verified"),
+        "{query:?}"
+    );
+    assert_eq!(sms.header("authorization"), "Bearer gateway-token");
+    // The same reference at both attempts: the message's id.
+    assert_eq!(query["ref"], sms.header("x-crm-message-id"));
+    assert_eq!(
+        got[0].header("x-crm-message-id"),
+        sms.header("x-crm-message-id")
+    );
+    let sent = outbox_until(&app, &format!("recipient={client}&channel=sms"), "sent").await;
+    assert_eq!(
+        (&sent["template"], &sent["attempts"], &sent["id"]),
+        (&json!("kyc_verified_sms"), &json!(2), &json!(query["ref"])),
+        "{sent}"
+    );
+    // No SMTP server here: the e-mail of the same decision waits.
+    let (_, v) = app
+        .get(&format!(
+            "/api/notifications?recipient={client}&channel=email"
+        ))
+        .await;
+    assert_eq!(v["items"][0]["status"], "queued", "{v}");
+    app.stop().await;
+}
+
+async fn webhooks_reach_public_https_addresses_only(store: Store) {
+    let app = App::start(store).await;
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://10.0.0.5/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://[fd00::5]/hook",
+        "http://203.0.114.10/hook",
+    ] {
+        let (s, v) = app
+            .post("/api/webhooks", json!({"url": url, "event_types": ["*"]}))
+            .await;
+        assert_eq!(
+            (s, v["errors"][0]["field"].as_str()),
+            (422, Some("url")),
+            "{url}: {v}"
+        );
+    }
+    let (_, v) = app.get("/api/webhooks").await;
+    assert_eq!(v["items"], json!([]), "{v}");
     app.stop().await;
 }

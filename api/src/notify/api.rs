@@ -26,7 +26,7 @@ pub const STATUSES: [&str; 5] = ["queued", "sending", "sent", "dead", "cancelled
 #[oai(example)]
 pub struct NotificationOut {
     pub id: String,
-    /// `email` or `webhook`.
+    /// `email`, `sms` or `webhook`.
     pub channel: String,
     /// The template (`webhook` for a webhook delivery).
     pub template: String,
@@ -117,12 +117,15 @@ pub struct TemplateOut {
     pub name: String,
     /// Each message records the version it was decided with.
     pub version: i64,
-    /// `email`.
+    /// `email` or `sms`.
     pub channel: String,
-    /// The event that calls for it (`kyc` or `client` records).
+    /// The event that calls for it (`FollowUpsDue`: the daily reminder, not an event).
     pub event_type: String,
-    /// `client`.
+    /// `client`, `client_rm` (the client's relationship manager, about the client) or `user`
+    /// (a staff member).
     pub recipient: String,
+    /// For SMS: the DLT template id (TRAI) the gateway is given.
+    pub dlt_template_id: Option<String>,
     /// Sent whatever the person's marketing consents; never carries marketing content.
     pub transactional: bool,
     /// The subject and the whole body, in the template language (`{{ name }}` is the
@@ -142,8 +145,12 @@ impl TemplateOut {
             event_type: t.event_type.into(),
             recipient: t.recipient.into(),
             transactional: t.transactional,
+            dlt_template_id: Some(t.dlt_template_id.to_string()).filter(|d| !d.is_empty()),
             subject: t.subject.into(),
-            body: projections::notifications::LETTER.replace("{body}", t.body),
+            body: match t.channel {
+                "email" => projections::notifications::LETTER.replace("{body}", t.body),
+                _ => t.body.into(),
+            },
             example_data: serde_json::from_str(t.example).unwrap_or_default(),
         }
     }
@@ -248,7 +255,7 @@ impl NotificationsApi {
         auth: Auth,
         /// `queued`, `sending`, `sent`, `dead` or `cancelled`.
         status: Query<Option<String>>,
-        /// `email` or `webhook`.
+        /// `email`, `sms` or `webhook`.
         channel: Query<Option<String>>,
         /// Only messages to this recipient (a client, a staff member, a webhook subscription).
         recipient: Query<Option<Uuid>>,
@@ -273,10 +280,10 @@ impl NotificationsApi {
         if channel
             .0
             .as_deref()
-            .is_some_and(|c| !matches!(c, "email" | "webhook"))
+            .is_some_and(|c| !matches!(c, "email" | "sms" | "webhook"))
         {
             f.errors
-                .push(FieldError::new("channel", "email or webhook"));
+                .push(FieldError::new("channel", "email, sms or webhook"));
         }
         if event.0.as_deref().is_some_and(|e| {
             e.is_empty() || e.len() > 64 || !e.chars().all(|c| c.is_ascii_alphanumeric())

@@ -11,6 +11,7 @@
 //! sends it at most once more, under the same id.
 
 pub mod api;
+pub mod sms;
 pub mod webhook;
 
 use std::time::Duration;
@@ -31,6 +32,14 @@ pub struct Settings {
     /// `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS) or
     /// `smtps://user:password@host:port` (TLS); `None`: e-mail is not sent (messages wait).
     pub smtp_url: Option<String>,
+    /// The SMS gateway's URL template (see `CRM_SMS_URL`); `None`: SMS wait.
+    pub sms_url: Option<String>,
+    /// `Name: value`, sent to the SMS gateway.
+    pub sms_auth_header: Option<String>,
+    /// The DLT-registered sender id.
+    pub sms_sender: String,
+    /// Whether webhooks may reach private addresses (see `CRM_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_allow_private: bool,
     /// The `From` of every e-mail.
     pub from: String,
     /// The broker's name, as messages sign off.
@@ -48,19 +57,23 @@ pub struct Settings {
     pub lease: chrono::Duration,
 }
 
-/// Messages claimed at a time.
-const BATCH: i64 = 20;
+/// Messages claimed at a time: tried one after the other within the lease (each channel
+/// gives up on a message after `TIMEOUT`).
+const BATCH: i64 = 10;
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A message claimed for delivery.
 #[derive(Debug, sqlx::FromRow)]
 struct Claimed {
     id: String,
+    claim_token: String,
     channel: String,
     template: String,
     recipient_kind: String,
     recipient_id: String,
     event_position: i64,
     event_type: String,
+    transactional: bool,
     attempts: i64,
     created_at: DateTime<Utc>,
     retried_at: Option<DateTime<Utc>>,
@@ -75,6 +88,8 @@ pub enum Outcome {
     Failed(String),
     /// Never to be sent (the reason): the recipient cannot be reached, or asked for erasure.
     Cancelled(String),
+    /// Not now, and not counted as an attempt: due again at that moment (quiet hours).
+    Deferred(DateTime<Utc>),
 }
 
 /// The outbox's sender: e-mail (once an SMTP server is configured) and webhooks.
@@ -83,6 +98,7 @@ pub struct Sender {
     keyring: std::sync::Arc<Keyring>,
     settings: Settings,
     mailer: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
+    sms: Option<sms::Gateway>,
     http: reqwest::Client,
 }
 
@@ -98,7 +114,7 @@ impl Sender {
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
                     .map_err(|e| format!("CRM_SMTP_URL: {e}"))?
-                    .timeout(Some(Duration::from_secs(30)))
+                    .timeout(Some(TIMEOUT))
                     .build();
                 let from: Mailbox = settings
                     .from
@@ -107,8 +123,16 @@ impl Sender {
                 Some((transport, from))
             }
         };
+        let sms = match settings.sms_url.clone() {
+            None => None,
+            Some(url) => Some(sms::Gateway::new(
+                &url,
+                settings.sms_auth_header.as_deref(),
+                &settings.sms_sender,
+            )?),
+        };
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("the webhook client: {e}"))?;
@@ -117,6 +141,7 @@ impl Sender {
             keyring,
             settings,
             mailer,
+            sms,
             http,
         })
     }
@@ -149,11 +174,14 @@ impl Sender {
     /// Claims the messages due now and tries each once; answers how many it claimed.
     pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
         let now = Utc::now();
-        let channels: &[&str] = match self.mailer {
-            Some(_) => &["email", "webhook"],
-            None => &["webhook"],
-        };
-        let claimed = claim(&self.db, now, now - self.settings.lease, channels).await?;
+        let mut channels = vec!["webhook"];
+        if self.mailer.is_some() {
+            channels.push("email");
+        }
+        if self.sms.is_some() {
+            channels.push("sms");
+        }
+        let claimed = claim(&self.db, now, now - self.settings.lease, &channels).await?;
         for m in &claimed {
             let outcome = self.attempt(m).await;
             self.record(m, outcome).await?;
@@ -163,10 +191,42 @@ impl Sender {
 
     async fn attempt(&self, m: &Claimed) -> Outcome {
         match m.channel.as_str() {
-            "webhook" => webhook::deliver(&self.db, &self.http, m).await,
+            "webhook" => {
+                webhook::deliver(&self.db, &self.http, m, self.settings.webhook_allow_private).await
+            }
             "email" => self.mail(m).await,
+            "sms" => self.text(m).await,
             other => Outcome::Cancelled(format!("no channel {other}")),
         }
+    }
+
+    async fn text(&self, m: &Claimed) -> Outcome {
+        let Some(gateway) = &self.sms else {
+            return Outcome::Failed("no SMS gateway is configured".into());
+        };
+        // Promotional messages wait for the morning (TRAI); transactional ones go now.
+        if !m.transactional {
+            if let Some(at) = sms::quiet_until(Utc::now()) {
+                return Outcome::Deferred(at);
+            }
+        }
+        let Some(t) = template(&m.template) else {
+            return Outcome::Cancelled(format!("no template {}", m.template));
+        };
+        let recipient = match recipient(&self.db, &self.keyring, m).await {
+            Ok(r) => r,
+            Err(outcome) => return outcome,
+        };
+        let Some(to) = sms::number(&recipient.phone) else {
+            return Outcome::Cancelled("the recipient has no mobile number".into());
+        };
+        let (_, text) = match render(t, &recipient.name, &self.settings.broker, &m.data) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Cancelled(format!("template {}: {e}", t.name)),
+        };
+        gateway
+            .send(&self.http, &to, &text, t.dlt_template_id, &m.id)
+            .await
     }
 
     async fn mail(&self, m: &Claimed) -> Outcome {
@@ -204,11 +264,22 @@ impl Sender {
             Ok(message) => message,
             Err(e) => return Outcome::Cancelled(format!("the message cannot be built: {e}")),
         };
+        // What is kept of a failure is its kind and reply code: a server's text often repeats
+        // the address.
+        let code = |e: &lettre::transport::smtp::Error| {
+            e.status()
+                .map_or_else(|| "no reply code".to_string(), |c| format!("reply {c}"))
+        };
         match mailer.send(message).await {
             Ok(_) => Outcome::Sent,
             // A permanent refusal (5xx) is not retried.
-            Err(e) if e.is_permanent() => Outcome::Cancelled(format!("refused: {e}")),
-            Err(e) => Outcome::Failed(e.to_string()),
+            Err(e) if e.is_permanent() => {
+                Outcome::Cancelled(format!("the SMTP server refused it ({})", code(&e)))
+            }
+            Err(e) if e.is_transient() => {
+                Outcome::Failed(format!("the SMTP server deferred it ({})", code(&e)))
+            }
+            Err(e) => Outcome::Failed(format!("the SMTP exchange failed ({})", code(&e))),
         }
     }
 
@@ -216,8 +287,13 @@ impl Sender {
     async fn record(&self, m: &Claimed, outcome: Outcome) -> Result<(), sqlx::Error> {
         let now = Utc::now();
         let s = &self.settings;
+        let mut attempts = m.attempts;
         let (status, next, error) = match outcome {
             Outcome::Sent => ("sent", now, None),
+            Outcome::Deferred(at) => {
+                attempts -= 1;
+                ("queued", at, None)
+            }
             Outcome::Cancelled(why) => ("cancelled", now, Some(why)),
             Outcome::Failed(why) => {
                 let since = m.retried_at.unwrap_or(m.created_at);
@@ -238,14 +314,16 @@ impl Sender {
             sqlx::query(
                 "UPDATE notification_outbox SET status = $2, next_attempt_at = $3,
                    sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END, last_error = $5,
-                   claimed_at = NULL
-                 WHERE id = $1 AND status = 'sending'",
+                   claimed_at = NULL, claim_token = NULL, attempts = $6
+                 WHERE id = $1 AND status = 'sending' AND claim_token = $7",
             )
             .bind(&m.id)
             .bind(status)
             .bind(next)
             .bind(now)
             .bind(error)
+            .bind(attempts)
+            .bind(&m.claim_token)
             .execute(pool)
             .await?;
         });
@@ -262,9 +340,19 @@ pub async fn remind_daily(db: Db, at: chrono::NaiveTime) {
         let india = now + ist;
         let today = india.date_naive();
         let next_day = if india.time() >= at {
+            // Counted from the sales model once it has caught up with the log: a count
+            // made once per agent and day must not be of a model half filled.
+            if !sales_caught_up(&db).await {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
             match projections::notifications::remind_follow_ups(&db, today, now).await {
                 Ok(n) => tracing::info!(queued = n, "follow-up reminders"),
-                Err(e) => tracing::warn!(error = %e, "follow-up reminders failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "follow-up reminders failed; trying again");
+                    tokio::time::sleep(Duration::from_secs(300)).await;
+                    continue;
+                }
             }
             today + chrono::Duration::days(1)
         } else {
@@ -276,6 +364,14 @@ pub async fn remind_daily(db: Db, at: chrono::NaiveTime) {
             .unwrap_or(Duration::from_secs(60));
         tokio::time::sleep(wait.max(Duration::from_secs(1))).await;
     }
+}
+
+/// Whether the sales read model has applied every event of the log.
+async fn sales_caught_up(db: &Db) -> bool {
+    let Ok(cp) = projections::checkpoint::load(db, projections::sales::NAME).await else {
+        return false;
+    };
+    matches!(store::log::lag(db, cp, 1).await, Ok(0))
 }
 
 /// The delay before the retry that follows attempt `attempts` (1 for the first).
@@ -308,6 +404,11 @@ async fn claim(
     lapsed: DateTime<Utc>,
     channels: &[&str],
 ) -> Result<Vec<Claimed>, sqlx::Error> {
+    let list = channels
+        .iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let lock = match db {
         Db::Sqlite(_) => "",
         // Two senders never claim the same message.
@@ -315,26 +416,40 @@ async fn claim(
     };
     let sql = format!(
         "UPDATE notification_outbox SET status = 'sending', claimed_at = $1,
-           attempts = attempts + 1
+           attempts = attempts + 1, claim_token = $4
          WHERE id IN (SELECT id FROM notification_outbox
                        WHERE channel IN ({channels})
                          AND ((status = 'queued' AND next_attempt_at <= $1)
                               OR (status = 'sending' AND claimed_at <= $2))
                        ORDER BY next_attempt_at, id LIMIT $3{lock})
-         RETURNING id, channel, template, recipient_kind, recipient_id, event_position,
-                   event_type, attempts, created_at, retried_at, data",
-        channels = channels
-            .iter()
-            .map(|c| format!("'{c}'"))
-            .collect::<Vec<_>>()
-            .join(", ")
+         RETURNING id, claim_token, channel, template, recipient_kind, recipient_id, event_position,
+                   event_type, transactional, attempts, created_at, retried_at, data",
+        channels = list
     );
+    // Nothing due: no need to queue for the write gate.
+    let due: Option<String> = with_db!(db, pool => {
+        sqlx::query_scalar(&format!(
+            "SELECT id FROM notification_outbox
+              WHERE channel IN ({list})
+                AND ((status = 'queued' AND next_attempt_at <= $1)
+                     OR (status = 'sending' AND claimed_at <= $2))
+              LIMIT 1"
+        ))
+        .bind(now)
+        .bind(lapsed)
+        .fetch_optional(pool)
+        .await?
+    });
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let _turn = turn(db).await;
     let rows: Vec<Claimed> = with_db!(db, pool => {
         sqlx::query_as(&sql)
             .bind(now)
             .bind(lapsed)
             .bind(BATCH)
+            .bind(Uuid::new_v4().to_string())
             .fetch_all(pool)
             .await?
     });
@@ -346,6 +461,8 @@ async fn claim(
 struct Recipient {
     name: String,
     email: String,
+    /// A client's mobile number (staff have none here).
+    phone: String,
     client: Option<String>,
 }
 
@@ -359,6 +476,7 @@ async fn recipient(db: &Db, keyring: &Keyring, m: &Claimed) -> Result<Recipient,
             Ok(Recipient {
                 name: c.name,
                 email: c.email,
+                phone: c.phone,
                 client: None,
             })
         }
@@ -374,6 +492,7 @@ async fn recipient(db: &Db, keyring: &Keyring, m: &Claimed) -> Result<Recipient,
             Ok(Recipient {
                 name: user.name,
                 email: user.email,
+                phone: String::new(),
                 client: Some(c.name),
             })
         }
@@ -382,6 +501,7 @@ async fn recipient(db: &Db, keyring: &Keyring, m: &Claimed) -> Result<Recipient,
             Ok(Recipient {
                 name: user.name,
                 email: user.email,
+                phone: String::new(),
                 client: None,
             })
         }
@@ -446,10 +566,14 @@ pub fn render(
     context.insert("broker".into(), Value::String(broker.into()));
     let context = minijinja::Value::from_serialize(&context);
     let subject = env.render_str(t.subject, context.clone())?;
-    let body = env.render_str(
-        &projections::notifications::LETTER.replace("{body}", t.body),
-        context,
-    )?;
+    // An e-mail is a letter; an SMS is its text alone.
+    let body = match t.channel {
+        "email" => env.render_str(
+            &projections::notifications::LETTER.replace("{body}", t.body),
+            context,
+        )?,
+        _ => env.render_str(t.body, context)?,
+    };
     // One line: a subject never carries a header of its own.
     let subject = subject.replace(['\r', '\n'], " ");
     Ok((subject, body))

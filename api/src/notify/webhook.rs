@@ -32,8 +32,73 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Whether `ip` is an address a webhook may not reach unless private ones are allowed:
+/// loopback, private, link-local, unique-local, unspecified, broadcast or documentation.
+pub fn private(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                // 100.64.0.0/10, shared address space
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return private(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Why a webhook may not be delivered to `url` (`None`: it may): a scheme other than
+/// `https` or an address that is not public, unless private ones are allowed.
+pub async fn refused(url: &str, allow_private: bool) -> Option<String> {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return Some("not a URL".into());
+    };
+    if allow_private {
+        return None;
+    }
+    if u.scheme() != "https" {
+        return Some("only https:// URLs are delivered to".into());
+    }
+    let Some(host) = u.host_str() else {
+        return Some("the URL names no host".into());
+    };
+    let port = u.port_or_known_default().unwrap_or(443);
+    let found = tokio::net::lookup_host(format!("{host}:{port}")).await;
+    match found {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            if addrs.is_empty() {
+                Some("the host does not resolve".into())
+            } else if addrs.iter().any(|a| private(a.ip())) {
+                Some("the host is not a public address".into())
+            } else {
+                None
+            }
+        }
+        Err(_) => Some("the host does not resolve".into()),
+    }
+}
+
 /// Delivers the message `m` to its subscription.
-pub(super) async fn deliver(db: &Db, http: &reqwest::Client, m: &Claimed) -> Outcome {
+pub(super) async fn deliver(
+    db: &Db,
+    http: &reqwest::Client,
+    m: &Claimed,
+    allow_private: bool,
+) -> Outcome {
     let found: Result<Option<(String, String, bool)>, sqlx::Error> = with_db!(db, pool => {
         sqlx::query_as("SELECT url, secret, active FROM webhook_subscriptions WHERE id = $1")
             .bind(&m.recipient_id)
@@ -48,6 +113,10 @@ pub(super) async fn deliver(db: &Db, http: &reqwest::Client, m: &Claimed) -> Out
         }
         Ok(Some((url, secret, true))) => (url, secret),
     };
+    // Checked again at each delivery: what the name resolves to may have changed.
+    if let Some(why) = refused(&url, allow_private).await {
+        return Outcome::Failed(format!("not delivered: {why}"));
+    }
     let body = json!({
         "id": m.event_position,
         "delivery": m.id,
@@ -118,7 +187,8 @@ impl poem_openapi::types::Example for SubscriptionOut {
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct SubscriptionRequest {
-    /// Where deliveries are posted: `https://` (or `http://` for a receiver on the same host).
+    /// Where deliveries are posted: `https://` to a public address (private addresses and
+    /// `http://` only where the server allows them, for development).
     pub url: String,
     /// Event types to deliver (`KycVerified`, …), or `["*"]` for every event.
     pub event_types: Vec<String>,
@@ -247,11 +317,10 @@ fn checked(r: &SubscriptionRequest) -> Result<(String, String, Option<String>), 
     let url = r.url.trim();
     match reqwest::Url::parse(url) {
         Ok(u) if u.username().is_empty() && u.password().is_none() && u.host_str().is_some() => {
-            let local = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-            if !(u.scheme() == "https" || (u.scheme() == "http" && local)) || url.len() > 2000 {
+            if !matches!(u.scheme(), "https" | "http") || url.len() > 2000 {
                 f.errors.push(FieldError::new(
                     "url",
-                    "an https:// URL (http:// only for localhost), up to 2000 characters",
+                    "an https:// URL, up to 2000 characters",
                 ));
             }
         }
@@ -307,6 +376,9 @@ impl WebhooksApi {
     ) -> Result<SubscriptionCreated, ApiError> {
         policy::require(&auth.0, Action::NotificationsManage)?;
         let (url, types, description) = checked(&body.0)?;
+        if let Some(why) = refused(&url, self.state.webhook_allow_private).await {
+            return Err(ApiError::field("url", why));
+        }
         let id = Uuid::now_v7();
         let secret = format!("whsec_{}", hex::encode(rand_bytes()));
         let db = &self.state.db;
@@ -483,6 +555,28 @@ mod tests {
             signature("Jefe", 1, "what do ya want for nothing?"),
             signature("Jefe", 0, "what do ya want for nothing?")
         );
+    }
+
+    #[test]
+    fn private_addresses_are_told_apart() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.9",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "203.0.114.1", "2606:4700::1111"] {
+            assert!(!private(ip.parse().unwrap()), "{ip}");
+        }
     }
 
     #[test]

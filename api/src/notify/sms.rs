@@ -1,0 +1,182 @@
+//! SMS through an HTTP gateway, the shape Indian gateways take: a URL with the number, the
+//! text, the DLT-registered sender id and template id (TRAI) filled in, an auth header, and
+//! the message's id as its reference (the same at every attempt, so the gateway can drop a
+//! repeat). Promotional SMS are not sent between 21:00 and 09:00 Indian time.
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+
+use super::Outcome;
+
+/// A gateway: where and how messages are posted.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    url: String,
+    auth: Option<(String, String)>,
+    sender: String,
+}
+
+impl Gateway {
+    /// The gateway of `url` (a template, see `CRM_SMS_URL`), its auth header (`Name: value`)
+    /// and sender id; or what is wrong with them.
+    pub fn new(url: &str, auth: Option<&str>, sender: &str) -> Result<Self, String> {
+        let sample = fill(url, "919800000000", "text", sender, "1", "id");
+        match reqwest::Url::parse(&sample) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => return Err("CRM_SMS_URL: an http(s) URL template".into()),
+        }
+        if !url.contains("{to}") || !url.contains("{text}") {
+            return Err("CRM_SMS_URL: the template needs {to} and {text}".into());
+        }
+        let auth = match auth.map(str::trim).filter(|a| !a.is_empty()) {
+            None => None,
+            Some(a) => {
+                let (name, value) = a
+                    .split_once(':')
+                    .ok_or("CRM_SMS_AUTH_HEADER: `Name: value`")?;
+                Some((name.trim().to_string(), value.trim().to_string()))
+            }
+        };
+        Ok(Self {
+            url: url.to_string(),
+            auth,
+            sender: sender.to_string(),
+        })
+    }
+
+    /// Posts `text` to `to` (E.164 digits) under the DLT template `template_id`, `id` as its
+    /// reference.
+    pub async fn send(
+        &self,
+        http: &reqwest::Client,
+        to: &str,
+        text: &str,
+        template_id: &str,
+        id: &str,
+    ) -> Outcome {
+        let url = fill(&self.url, to, text, &self.sender, template_id, id);
+        let mut request = http.post(url).header("x-crm-message-id", id);
+        if let Some((name, value)) = &self.auth {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        match request.send().await {
+            Ok(r) if r.status().is_success() => Outcome::Sent,
+            // The gateway refuses the message itself (a number or a template it will not
+            // take): trying again changes nothing.
+            Ok(r) if r.status().is_client_error() && !matches!(r.status().as_u16(), 408 | 429) => {
+                Outcome::Cancelled(format!(
+                    "the SMS gateway refused it ({})",
+                    r.status().as_u16()
+                ))
+            }
+            Ok(r) => Outcome::Failed(format!("the SMS gateway answered {}", r.status().as_u16())),
+            // Never the URL: it holds the number and the text.
+            Err(e) if e.is_timeout() => {
+                Outcome::Failed("the SMS gateway did not answer in time".into())
+            }
+            Err(_) => Outcome::Failed("the SMS gateway could not be reached".into()),
+        }
+    }
+}
+
+/// The URL template with its values in, each URL-encoded.
+fn fill(url: &str, to: &str, text: &str, sender: &str, template_id: &str, id: &str) -> String {
+    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    url.replace("{to}", &enc(to))
+        .replace("{text}", &enc(text))
+        .replace("{sender}", &enc(sender))
+        .replace("{template_id}", &enc(template_id))
+        .replace("{id}", &enc(id))
+}
+
+/// An Indian mobile number as gateways take it (`91` and ten digits), from a stored E.164
+/// number; `None` for anything else.
+pub fn number(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let national = match digits.len() {
+        12 if digits.starts_with("91") => &digits[2..],
+        10 => &digits[..],
+        _ => return None,
+    };
+    national
+        .starts_with(['6', '7', '8', '9'])
+        .then(|| format!("91{national}"))
+}
+
+/// When a promotional SMS may go, if not now: quiet hours are 21:00 to 09:00 Indian time.
+pub fn quiet_until(now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let ist = Duration::minutes(330);
+    let local = now + ist;
+    let morning = NaiveTime::from_hms_opt(9, 0, 0).expect("09:00");
+    let evening = NaiveTime::from_hms_opt(21, 0, 0).expect("21:00");
+    let time = local.time();
+    let day = if time >= evening {
+        local.date_naive() + Duration::days(1)
+    } else if time < morning {
+        local.date_naive()
+    } else {
+        return None;
+    };
+    Some(day.and_time(morning).and_utc() - ist)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn promotional_messages_wait_for_nine_in_the_morning_indian_time() {
+        // 20:59 IST: still allowed; 21:00 IST: the next morning; 08:59 IST: that morning.
+        assert_eq!(quiet_until(utc("2026-12-03T15:29:00Z")), None);
+        assert_eq!(
+            quiet_until(utc("2026-12-03T15:30:00Z")),
+            Some(utc("2026-12-04T03:30:00Z"))
+        );
+        assert_eq!(
+            quiet_until(utc("2026-12-03T20:00:00Z")),
+            Some(utc("2026-12-04T03:30:00Z"))
+        );
+        assert_eq!(
+            quiet_until(utc("2026-12-04T03:29:00Z")),
+            Some(utc("2026-12-04T03:30:00Z"))
+        );
+        assert_eq!(quiet_until(utc("2026-12-04T03:30:00Z")), None);
+    }
+
+    #[test]
+    fn numbers_are_indian_mobiles_with_the_country_code() {
+        assert_eq!(number("+919820011223").as_deref(), Some("919820011223"));
+        assert_eq!(number("98200 11223").as_deref(), Some("919820011223"));
+        assert_eq!(number("+91 22 2345 6789"), None, "a landline");
+        assert_eq!(number("+14155550100"), None);
+        assert_eq!(number(""), None);
+    }
+
+    #[test]
+    fn the_url_template_is_filled_encoded_and_checked() {
+        let url = fill(
+            "https://sms.example/send?to={to}&text={text}&s={sender}&t={template_id}&r={id}",
+            "919820011223",
+            "KYC & more: 50% done",
+            "BRKCRM",
+            "1107",
+            "abc",
+        );
+        assert_eq!(
+            url,
+            "https://sms.example/send?to=919820011223&text=KYC+%26+more%3A+50%25+done&s=BRKCRM&t=1107&r=abc"
+        );
+        assert!(Gateway::new("ftp://x/{to}/{text}", None, "S").is_err());
+        assert!(Gateway::new("https://x/send?to={to}", None, "S").is_err());
+        assert!(Gateway::new("https://x/send?to={to}&m={text}", Some("no colon"), "S").is_err());
+        assert!(Gateway::new(
+            "https://x/send?to={to}&m={text}",
+            Some("Authorization: Bearer t"),
+            "S"
+        )
+        .is_ok());
+    }
+}
