@@ -62,6 +62,62 @@ impl poem_openapi::types::Example for Audience {
     }
 }
 
+/// A marketing message to everyone in the audience of its channel.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct CampaignRequest {
+    /// `email` or `sms`.
+    pub channel: String,
+    /// The e-mail's subject (e-mail only), 1 to 150 characters.
+    pub headline: Option<String>,
+    /// What it says: up to 2000 characters by e-mail, 300 by SMS. No personal data: it goes
+    /// the same to everyone.
+    pub message: String,
+    /// For SMS: the id the message's text is registered under on the DLT platform (TRAI).
+    pub dlt_template_id: Option<String>,
+}
+
+impl poem_openapi::types::Example for CampaignRequest {
+    fn example() -> Self {
+        Self {
+            channel: "email".into(),
+            headline: Some("New: NIFTY 50 index fund SIPs from Rs 500".into()),
+            message: "Start a monthly SIP in our NIFTY 50 index fund from Rs 500.".into(),
+            dlt_template_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct CampaignQueued {
+    pub campaign_id: Uuid,
+    /// Messages queued: one per person who consents to the channel, within what the caller
+    /// may see.
+    pub queued: i64,
+    /// When they go out (SMS: not before 09:00 or after 21:00, Indian time).
+    pub not_before: chrono::DateTime<chrono::Utc>,
+}
+
+impl poem_openapi::types::Example for CampaignQueued {
+    fn example() -> Self {
+        Self {
+            campaign_id: Uuid::from_u128(0x0193_5e2a_41c7_7b3e_9a10_44d2_6f8e_5c02),
+            queued: 312,
+            not_before: chrono::DateTime::parse_from_rfc3339("2026-12-03T10:15:00Z")
+                .expect("example time")
+                .with_timezone(&chrono::Utc),
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum CampaignResponse {
+    /// Queued in the notification outbox (`GET /api/notifications?event=CampaignSent`).
+    #[oai(status = 202)]
+    Accepted(Json<CampaignQueued>),
+}
+
 #[derive(Debug, ApiResponse)]
 pub enum AudienceResponse {
     /// One page of people who consented to the channel and may be contacted.
@@ -142,6 +198,132 @@ impl MarketingApi {
                 .collect(),
             next_cursor: page.next_cursor,
             total: page.total,
+        })))
+    }
+
+    /// Send a marketing message
+    ///
+    /// Queues the message to everyone in the channel's audience the caller may see (consent
+    /// given and not withdrawn, no erasure asked). Consent is checked again when each message
+    /// goes: a withdrawal or an erasure request cancels what still waits. SMS go between 09:00
+    /// and 21:00 Indian time. Nothing personal is in the text: it is the same for everyone.
+    #[oai(
+        path = "/api/marketing/messages",
+        method = "post",
+        tag = "MarketingTags::Marketing",
+        operation_id = "sendMarketingMessage"
+    )]
+    async fn send(
+        &self,
+        auth: Auth,
+        body: Json<CampaignRequest>,
+    ) -> Result<CampaignResponse, ApiError> {
+        policy::require(&auth.0, Action::MarketingAudience)?;
+        let r = body.0;
+        let mut f = http::Fields::default();
+        let (channel, template, max) = match r.channel.as_str() {
+            "email" => (
+                domain::lead::MarketingChannel::Email,
+                "campaign_email",
+                2000,
+            ),
+            "sms" => (domain::lead::MarketingChannel::Sms, "campaign_sms", 300),
+            _ => {
+                f.errors
+                    .push(crate::problem::FieldError::new("channel", "email or sms"));
+                (
+                    domain::lead::MarketingChannel::Email,
+                    "campaign_email",
+                    2000,
+                )
+            }
+        };
+        let message = r.message.trim().to_string();
+        if message.is_empty() || message.chars().count() > max || message.contains(['{', '}']) {
+            f.errors.push(crate::problem::FieldError::new(
+                "message",
+                format!("1 to {max} characters, without braces"),
+            ));
+        }
+        let headline = r.headline.as_deref().map(str::trim).unwrap_or_default();
+        let dlt = r
+            .dlt_template_id
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default();
+        if r.channel == "email"
+            && (headline.is_empty()
+                || headline.chars().count() > 150
+                || headline.contains(['{', '}', '\r', '\n']))
+        {
+            f.errors.push(crate::problem::FieldError::new(
+                "headline",
+                "the e-mail's subject: 1 to 150 characters on one line",
+            ));
+        }
+        if r.channel == "sms"
+            && (!(1..=30).contains(&dlt.len()) || !dlt.chars().all(|c| c.is_ascii_digit()))
+        {
+            f.errors.push(crate::problem::FieldError::new(
+                "dlt_template_id",
+                "the DLT template id the text is registered under (digits)",
+            ));
+        }
+        f.finish()?;
+        let Some(t) = projections::notifications::template(template) else {
+            return Err(ApiError::internal("the campaign template is missing"));
+        };
+        // Everyone in the audience the caller may see, page by page.
+        let leads = policy::scope(&self.state, &auth.0).await?;
+        let clients = policy::client_scope(&auth.0);
+        let mut recipients: Vec<(&'static str, Uuid)> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = projections::marketing::audience(
+                &self.state.db,
+                &self.state.keyring,
+                channel,
+                &leads,
+                &clients,
+                1000,
+                cursor.as_deref(),
+            )
+            .await
+            .map_err(ApiError::internal)?;
+            recipients.extend(page.items.iter().map(|p| (p.kind, p.id)));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let campaign = Uuid::now_v7();
+        let now = chrono::Utc::now();
+        let not_before = match channel {
+            domain::lead::MarketingChannel::Sms => {
+                crate::notify::sms::quiet_until(now).unwrap_or(now)
+            }
+            _ => now,
+        };
+        let data = serde_json::json!({
+            "headline": headline,
+            "message": message,
+            "dlt_template_id": dlt,
+        });
+        let queued = projections::notifications::queue_campaign(
+            &self.state.db,
+            t,
+            campaign,
+            &recipients,
+            &data,
+            not_before,
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        tracing::info!(campaign = %campaign, queued, actor = %auth.0.user_id, "a marketing message was queued");
+        Ok(CampaignResponse::Accepted(Json(CampaignQueued {
+            campaign_id: campaign,
+            queued: queued as i64,
+            not_before,
         })))
     }
 }

@@ -174,6 +174,33 @@ pub const TEMPLATES: &[Template] = &[
         example: r#"{"kind": "document_expiring", "due_on": "2026-12-31"}"#,
         dlt_template_id: "1107170000000000002",
     },
+    Template {
+        name: "campaign_email",
+        version: 1,
+        channel: "email",
+        aggregate: SCHEDULED,
+        event_type: "CampaignSent",
+        transactional: false,
+        recipient: "client",
+        subject: "{{ headline }}",
+        body: "{{ message }}\n\nYou receive this because you agreed to hear from us by \
+               e-mail; tell your relationship manager to stop it at any time.",
+        example: r#"{"headline": "New: NIFTY 50 index fund SIPs from Rs 500", "message": "Start a monthly SIP in our NIFTY 50 index fund from Rs 500."}"#,
+        dlt_template_id: "",
+    },
+    Template {
+        name: "campaign_sms",
+        version: 1,
+        channel: "sms",
+        aggregate: SCHEDULED,
+        event_type: "CampaignSent",
+        transactional: false,
+        recipient: "client",
+        subject: "",
+        body: "{{ message }} - {{ broker }}",
+        example: r#"{"message": "NIFTY 50 index fund SIPs from Rs 500. Ask your RM.", "dlt_template_id": "1107170000000000100"}"#,
+        dlt_template_id: "",
+    },
     account_template(
         "account_suspended",
         "AccountSuspended",
@@ -327,6 +354,8 @@ async fn decide(
     });
     let now = Utc::now();
     for e in events.iter().filter(|e| e.position > decided) {
+        // A withdrawn consent or an erasure request stops what waits for the person at once.
+        cancel_for(tx, e).await?;
         let recorded_at = EventMetadata::from_json(&e.metadata).recorded_at;
         if recorded_at < since {
             continue;
@@ -367,6 +396,127 @@ async fn decide(
         }
     }
     Ok(())
+}
+
+/// Cancels the queued messages `e` stops: on a withdrawn consent, the marketing messages on
+/// that channel to the person; on an erasure request, every message to them.
+async fn cancel_for(tx: &mut Tx, e: &StoredEvent) -> Result<(), ProjectionError> {
+    if !matches!(e.aggregate_type.as_str(), "lead" | "client") {
+        return Ok(());
+    }
+    let (condition, why, channel) = match e.event_type.as_str() {
+        "MarketingConsentWithdrawn" => {
+            let channel = e
+                .payload
+                .pointer("/MarketingConsentWithdrawn/channel")
+                .or_else(|| {
+                    e.payload
+                        .pointer("/Privacy/MarketingConsentWithdrawn/channel")
+                })
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            (
+                "transactional = $3 AND ($4 IS NULL OR channel = $4)",
+                "consent withdrawn",
+                channel,
+            )
+        }
+        "ErasureRequested" => (
+            "$3 = $3 AND $4 IS NULL",
+            "the person asked for erasure",
+            None,
+        ),
+        _ => return Ok(()),
+    };
+    crate::with_tx!(tx, c => {
+        sqlx::query(&format!(
+            "UPDATE notification_outbox SET status = 'cancelled', last_error = $2,
+               claim_token = NULL
+             WHERE recipient_id = $1 AND recipient_kind IN ('client', 'lead')
+               AND status = 'queued' AND {condition}"
+        ))
+        .bind(&e.aggregate_id)
+        .bind(why)
+        .bind(false)
+        .bind(channel)
+        .execute(&mut **c)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Queues one marketing message (`template`, a campaign's) to each of `recipients` (kind,
+/// id), due at `due`; once per campaign and person. Answers how many it queued.
+pub async fn queue_campaign(
+    db: &store::Db,
+    template: &Template,
+    campaign: Uuid,
+    recipients: &[(&str, Uuid)],
+    data: &Value,
+    due: DateTime<Utc>,
+) -> Result<u64, ProjectionError> {
+    let head = store::log::head(db).await?;
+    let now = Utc::now();
+    let gate = db.write_gate();
+    let _turn = match &gate {
+        Some(g) => Some(g.lock().await),
+        None => None,
+    };
+    let mut tx = store::Tx::begin(db).await?;
+    let mut queued = 0;
+    for (kind, id) in recipients {
+        let key = format!("{}:{campaign}:{kind}:{id}", template.name);
+        let n = crate::with_tx!(&mut tx, c => {
+            sqlx::query(
+                "INSERT INTO notification_outbox (id, dedupe_key, channel, template,
+                   template_version, recipient_kind, recipient_id, event_position, event_type,
+                   transactional, status, attempts, next_attempt_at, created_at, data)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $12, $13)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(Uuid::now_v7().to_string())
+            .bind(&key)
+            .bind(template.channel)
+            .bind(template.name)
+            .bind(template.version)
+            .bind(*kind)
+            .bind(id.to_string())
+            .bind(head)
+            .bind(template.event_type)
+            .bind(template.transactional)
+            .bind(due)
+            .bind(now)
+            .bind(data)
+            .execute(&mut **c)
+            .await?
+            .rows_affected()
+        });
+        queued += n;
+    }
+    tx.commit().await?;
+    Ok(queued)
+}
+
+/// Whether the person (`kind` `client` or `lead`) consents to marketing on `channel` now
+/// (and may be contacted at all: no erasure asked).
+pub async fn consents(
+    db: &store::Db,
+    kind: &str,
+    id: Uuid,
+    channel: &str,
+) -> Result<bool, ProjectionError> {
+    let sql = match kind {
+        "client" => "SELECT marketing FROM clients WHERE client_id = $1",
+        "lead" => "SELECT marketing FROM leads WHERE lead_id = $1",
+        _ => return Ok(false),
+    };
+    let marketing: Option<String> = store::with_db!(db, pool => {
+        sqlx::query_scalar(sql)
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(marketing.is_some_and(|m| m.contains(&format!(" {channel} "))))
 }
 
 /// The templates event `e` calls for.

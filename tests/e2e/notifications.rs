@@ -21,7 +21,8 @@ on_both_stores!(
     kyc_alerts_go_to_the_client_and_their_manager_and_agents_hear_of_their_follow_ups,
     webhooks_are_signed_retried_replayed_and_removed,
     webhooks_reach_public_https_addresses_only,
-    kyc_decisions_go_by_sms_through_the_gateway_with_their_dlt_template
+    kyc_decisions_go_by_sms_through_the_gateway_with_their_dlt_template,
+    marketing_goes_to_those_who_consent_and_a_withdrawal_cancels_what_waits
 );
 
 /// One message as the SMTP server received it.
@@ -1065,5 +1066,170 @@ async fn webhooks_reach_public_https_addresses_only(store: Store) {
     }
     let (_, v) = app.get("/api/webhooks").await;
     assert_eq!(v["items"], json!([]), "{v}");
+    app.stop().await;
+}
+
+async fn marketing_goes_to_those_who_consent_and_a_withdrawal_cancels_what_waits(store: Store) {
+    // No SMTP server at first: the campaign waits in the outbox.
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let mut clients = Vec::new();
+    for (name, pan) in [("Meher Bhatt", "JQRPB3434T"), ("Tarun Gill", "JQRPG5656U")] {
+        let (s, v) = app
+            .post("/api/clients", onboarding(name, pan, &rm.id))
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let id = v["id"].as_str().unwrap().to_string();
+        let (s, v) = app
+            .post(
+                &format!("/api/privacy/subjects/{id}/consent"),
+                json!({"channel": "email", "granted": true}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        clients.push(id);
+    }
+    app.caught_up().await;
+
+    // Refusals: nothing queued by them.
+    let send = "/api/marketing/messages";
+    for (body, field) in [
+        (json!({"channel": "fax", "message": "Hello"}), "channel"),
+        (json!({"channel": "email", "message": "Hello"}), "headline"),
+        (
+            json!({"channel": "email", "headline": "Hi", "message": " "}),
+            "message",
+        ),
+        (
+            json!({"channel": "email", "headline": "Hi", "message": "Hi {{ name }}"}),
+            "message",
+        ),
+        (
+            json!({"channel": "sms", "message": "Hello"}),
+            "dlt_template_id",
+        ),
+    ] {
+        let (s, v) = app.post(send, body.clone()).await;
+        assert_eq!(
+            (s, v["errors"][0]["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {v}"
+        );
+    }
+    let (s, _) = app
+        .post_as(
+            &rm,
+            send,
+            json!({"channel": "email", "headline": "Hi", "message": "Hi"}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (_, v) = app.get("/api/notifications?event=CampaignSent").await;
+    assert_eq!(v["items"], json!([]), "{v}");
+
+    let (s, v) = app
+        .post(
+            send,
+            json!({"channel": "email", "headline": "Index fund SIPs from Rs 500",
+                   "message": "Start a monthly SIP in our NIFTY 50 index fund from Rs 500."}),
+        )
+        .await;
+    assert_eq!((s, &v["queued"]), (202, &json!(2)), "{v}");
+    // A withdrawal cancels what waits for that person at once.
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{}/consent", clients[1]),
+            json!({"channel": "email", "granted": false}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let withdrawn = v["position"].as_i64().unwrap();
+    let (_, v) = app
+        .get(&format!(
+            "/api/notifications?recipient={}&event=CampaignSent&min_position={withdrawn}",
+            clients[1]
+        ))
+        .await;
+    assert_eq!(
+        (&v["items"][0]["status"], &v["items"][0]["last_error"]),
+        (&json!("cancelled"), &json!("consent withdrawn")),
+        "{v}"
+    );
+    assert_eq!(v["items"][0]["transactional"], false, "{v}");
+    // A withdrawal on another channel leaves the e-mail waiting.
+    for granted in [true, false] {
+        let (s, v) = app
+            .post(
+                &format!("/api/privacy/subjects/{}/consent", clients[0]),
+                json!({"channel": "sms", "granted": granted}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let head = app.log_head().await;
+    let (_, v) = app
+        .get(&format!(
+            "/api/notifications?recipient={}&event=CampaignSent&min_position={head}",
+            clients[0]
+        ))
+        .await;
+    assert_eq!(v["items"][0]["status"], "queued", "{v}");
+
+    // With a server to send through: the one who still consents gets it.
+    let (smtp, url) = SmtpServer::start().await;
+    let app = app
+        .restart_with(|c| {
+            c.serve.smtp_url = Some(url);
+            c.serve.notify_interval_ms = 100;
+        })
+        .await;
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails[0].to, vec!["jqrpb3434t@example.in".to_string()]);
+    assert_eq!(
+        mails[0].header("Subject").as_deref(),
+        Some("Index fund SIPs from Rs 500")
+    );
+    assert!(
+        mails[0].data.contains("Dear Meher Bhatt,"),
+        "{}",
+        mails[0].data
+    );
+    assert!(
+        mails[0].data.contains("agreed to hear from us"),
+        "{}",
+        mails[0].data
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(smtp.mails().len(), 1, "{:?}", smtp.mails());
+
+    // An SMS campaign goes out in the day only (Indian time).
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{}/consent", clients[0]),
+            json!({"channel": "sms", "granted": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, _) = app
+        .get(&format!(
+            "/api/marketing/audience?channel=sms&min_position={}",
+            v["position"]
+        ))
+        .await;
+    let (s, v) = app
+        .post(
+            send,
+            json!({"channel": "sms", "message": "SIPs from Rs 500. Ask your RM.",
+                   "dlt_template_id": "1107170000000000100"}),
+        )
+        .await;
+    assert_eq!((s, &v["queued"]), (202, &json!(1)), "{v}");
+    let not_before = chrono::DateTime::parse_from_rfc3339(v["not_before"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let hour = (not_before + chrono::Duration::minutes(330))
+        .format("%H")
+        .to_string();
+    assert!(("09".."21").contains(&hour.as_str()), "{v}");
     app.stop().await;
 }

@@ -190,6 +190,28 @@ impl Sender {
     }
 
     async fn attempt(&self, m: &Claimed) -> Outcome {
+        // Marketing goes only to whom consents to its channel now.
+        if !m.transactional && m.channel != "webhook" {
+            let consents = match Uuid::parse_str(&m.recipient_id) {
+                Ok(id) => {
+                    projections::notifications::consents(
+                        &self.db,
+                        &m.recipient_kind,
+                        id,
+                        &m.channel,
+                    )
+                    .await
+                }
+                Err(_) => Ok(false),
+            };
+            match consents {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Outcome::Cancelled(format!("no consent to marketing by {}", m.channel))
+                }
+                Err(e) => return Outcome::Failed(format!("consent cannot be read: {e}")),
+            }
+        }
         match m.channel.as_str() {
             "webhook" => {
                 webhook::deliver(&self.db, &self.http, m, self.settings.webhook_allow_private).await
@@ -224,8 +246,13 @@ impl Sender {
             Ok(r) => r,
             Err(e) => return Outcome::Cancelled(format!("template {}: {e}", t.name)),
         };
+        // A campaign's text is registered on its own: its DLT id comes with it.
+        let template_id = match t.dlt_template_id {
+            "" => m.data["dlt_template_id"].as_str().unwrap_or_default(),
+            id => id,
+        };
         gateway
-            .send(&self.http, &to, &text, t.dlt_template_id, &m.id)
+            .send(&self.http, &to, &text, template_id, &m.id)
             .await
     }
 
@@ -496,6 +523,19 @@ async fn recipient(db: &Db, keyring: &Keyring, m: &Claimed) -> Result<Recipient,
                 client: Some(c.name),
             })
         }
+        "lead" => match projections::leads::query::get(db, keyring, id).await {
+            Ok(None) => Err(Outcome::Failed("the lead is not known yet".into())),
+            Err(e) => Err(Outcome::Failed(format!("the lead cannot be read: {e}"))),
+            Ok(Some(l)) if l.name == ERASED || l.privacy.erasure_requested_at.is_some() => {
+                Err(Outcome::Cancelled("the lead asked for erasure".into()))
+            }
+            Ok(Some(l)) => Ok(Recipient {
+                name: l.name,
+                email: l.email.unwrap_or_default(),
+                phone: l.phone.unwrap_or_default(),
+                client: None,
+            }),
+        },
         "user" => {
             let user = staff(db, id).await?;
             Ok(Recipient {
