@@ -175,6 +175,28 @@ pub const TEMPLATES: &[Template] = &[
         dlt_template_id: "1107170000000000002",
     },
     Template {
+        name: "trade_confirmation",
+        version: 1,
+        channel: "email",
+        aggregate: "portfolio",
+        event_type: "TradeRecorded",
+        transactional: true,
+        recipient: "client",
+        subject: "{% if correction %}Corrected trade{% else %}Trade confirmation{% endif %}: \
+                  {{ side }} {{ quantity }} {{ symbol }} on {{ trade_date }}",
+        body: "We have recorded {% if correction %}this corrected trade{% else %}this trade\
+               {% endif %} in your account:\n\n  {{ side | upper }} {{ quantity }} {{ symbol }} \
+               ({{ isin }}){% if exchange %} on {{ exchange | upper }}{% endif %} at Rs {{ price }}\n\
+               \x20 Charges: brokerage Rs {{ brokerage }}, STT Rs {{ stt }}, GST Rs {{ gst }}, \
+               stamp duty Rs {{ stamp_duty }}, other Rs {{ other }}\n\
+               \x20 Trade date {{ trade_date }}, settlement {{ settlement_date }}\n\
+               \x20 Reference {{ reference }}\n\n\
+               This is a summary: the contract note is the legal record. Tell your relationship \
+               manager within a day if anything here is wrong.",
+        example: r#"{"correction": false, "side": "buy", "quantity": "100", "symbol": "NIFTYBEES", "isin": "INF204KB14I2", "exchange": "nse", "price": "281.40", "brokerage": "20", "stt": "28.14", "gst": "3.60", "stamp_duty": "4.22", "other": "0", "trade_date": "2026-11-02", "settlement_date": "2026-11-03", "reference": "CN-000981"}"#,
+        dlt_template_id: "",
+    },
+    Template {
         name: "campaign_email",
         version: 1,
         channel: "email",
@@ -274,6 +296,32 @@ fn data_of(t: &Template, e: &StoredEvent) -> Value {
                 d.iter().filter(|d| d["verdict"] == "rejected").count()
             });
             json!({"documents": documents})
+        }
+        // The ledger is kept plain (see `domain::investments::personal`): a trade's terms are
+        // the firm's books, not the person's data.
+        "TradeRecorded" => {
+            let trade = &body["trade"];
+            let fee = |k: &str| match &trade["fees"][k] {
+                Value::String(s) => Value::String(s.clone()),
+                _ => Value::String("0".into()),
+            };
+            json!({
+                "correction": !body["corrects"].is_null(),
+                "side": trade["side"],
+                "quantity": trade["quantity"],
+                "symbol": trade["symbol"],
+                "isin": trade["isin"],
+                "exchange": trade["exchange"],
+                "price": trade["price"],
+                "brokerage": fee("brokerage"),
+                "stt": fee("stt"),
+                "gst": fee("gst"),
+                "stamp_duty": fee("stamp_duty"),
+                "other": fee("other"),
+                "trade_date": trade["trade_date"],
+                "settlement_date": trade["settlement_date"],
+                "reference": trade["reference"],
+            })
         }
         "KycAlertRaised" => {
             json!({"kind": body["alert"]["kind"], "due_on": body["alert"]["due_on"]})

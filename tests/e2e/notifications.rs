@@ -22,7 +22,8 @@ on_both_stores!(
     webhooks_are_signed_retried_replayed_and_removed,
     webhooks_reach_public_https_addresses_only,
     kyc_decisions_go_by_sms_through_the_gateway_with_their_dlt_template,
-    marketing_goes_to_those_who_consent_and_a_withdrawal_cancels_what_waits
+    marketing_goes_to_those_who_consent_and_a_withdrawal_cancels_what_waits,
+    a_recorded_trade_is_confirmed_to_the_client
 );
 
 /// One message as the SMTP server received it.
@@ -33,6 +34,27 @@ struct Mail {
 }
 
 impl Mail {
+    /// The body as written: quoted-printable decoded (soft line breaks joined, `=XX` bytes).
+    fn text(&self) -> String {
+        let body = self.data.split_once("\n\n").map_or("", |(_, b)| b);
+        let joined = body.replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'=' && i + 2 < bytes.len() {
+                if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     fn header(&self, name: &str) -> Option<String> {
         let prefix = format!("{}:", name.to_ascii_lowercase());
         self.data
@@ -1231,5 +1253,47 @@ async fn marketing_goes_to_those_who_consent_and_a_withdrawal_cancels_what_waits
         .format("%H")
         .to_string();
     assert!(("09".."21").contains(&hour.as_str()), "{v}");
+    app.stop().await;
+}
+
+async fn a_recorded_trade_is_confirmed_to_the_client(store: Store) {
+    let (smtp, url) = SmtpServer::start().await;
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.smtp_url = Some(url);
+        c.serve.notify_interval_ms = 100;
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let client = verified_client(&app, &rm, &officer, "KQRPT7878V", "2031-01-01").await;
+    crate::investments::aggressive(&app, &rm, &client).await;
+    let mut body =
+        crate::investments::trade(&client, "buy", "10", "2450.50", "2026-11-02", "CN-7781");
+    body["fees"] = json!({"brokerage": "20", "stt": "24.51"});
+    let (s, v) = app.post_as(&rm, "/api/investments", body).await;
+    assert_eq!(s, 201, "{v}");
+    let mails = smtp.wait_for(2).await;
+    let note = mails
+        .iter()
+        .find(|m| {
+            m.header("Subject")
+                .unwrap_or_default()
+                .starts_with("Trade confirmation")
+        })
+        .expect("the trade's confirmation");
+    assert_eq!(note.to, vec!["kqrpt7878v@example.in".to_string()]);
+    assert_eq!(
+        note.header("Subject").as_deref(),
+        Some("Trade confirmation: buy 10 RELIANCE on 2026-11-02")
+    );
+    let text = note.text();
+    for line in [
+        // (The ledger keeps amounts normalised: 2450.50 is 2450.5.)
+        "  BUY 10 RELIANCE (INE002A01018) on NSE at Rs 2450.5\n",
+        "  Charges: brokerage Rs 20, STT Rs 24.51, GST Rs 0, stamp duty Rs 0, other Rs 0",
+        "  Reference CN-7781",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
     app.stop().await;
 }
