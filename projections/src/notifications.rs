@@ -417,33 +417,76 @@ async fn decide(
         for t in called_for(e) {
             let recipient = &e.aggregate_id;
             let key = format!("{}:{}:{}:{}", e.position, t.name, t.recipient, recipient);
-            crate::with_tx!(tx, c => {
-                sqlx::query(
-                    "INSERT INTO notification_outbox (id, dedupe_key, channel, template,
-                       template_version, recipient_kind, recipient_id, event_position, event_type,
-                       transactional, status, attempts, next_attempt_at, created_at, data)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11, $12)
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(Uuid::now_v7().to_string())
-                .bind(&key)
-                .bind(t.channel)
-                .bind(t.name)
-                .bind(t.version)
-                .bind(t.recipient)
-                .bind(recipient)
-                .bind(e.position)
-                .bind(&e.event_type)
-                .bind(t.transactional)
-                // Its age counts from the decision (the sender's maximum age).
-                .bind(now)
-                .bind(data_of(t, e))
-                .execute(&mut **c)
-                .await?;
-            });
+            insert(
+                tx,
+                &Outgoing {
+                    key,
+                    channel: t.channel,
+                    template: t.name,
+                    template_version: t.version,
+                    recipient_kind: t.recipient,
+                    recipient_id: recipient.clone(),
+                    event_position: e.position,
+                    event_type: &e.event_type,
+                    transactional: t.transactional,
+                    // Its age counts from the decision (the sender's maximum age).
+                    due: now,
+                    created_at: now,
+                    data: data_of(t, e),
+                },
+            )
+            .await?;
         }
     }
     Ok(())
+}
+
+/// A message to write to the outbox.
+struct Outgoing<'a> {
+    /// What makes it the same message, whatever writes it again.
+    key: String,
+    channel: &'a str,
+    template: &'a str,
+    template_version: i64,
+    recipient_kind: &'a str,
+    recipient_id: String,
+    event_position: i64,
+    event_type: &'a str,
+    transactional: bool,
+    due: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    data: Value,
+}
+
+/// Writes `m` to the outbox, unless a message of the same key is there; answers whether it
+/// wrote it.
+async fn insert(tx: &mut Tx, m: &Outgoing<'_>) -> Result<bool, ProjectionError> {
+    let written = crate::with_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO notification_outbox (id, dedupe_key, channel, template,
+               template_version, recipient_kind, recipient_id, event_position, event_type,
+               transactional, status, attempts, next_attempt_at, created_at, data)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $12, $13)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(&m.key)
+        .bind(m.channel)
+        .bind(m.template)
+        .bind(m.template_version)
+        .bind(m.recipient_kind)
+        .bind(&m.recipient_id)
+        .bind(m.event_position)
+        .bind(m.event_type)
+        .bind(m.transactional)
+        .bind(m.due)
+        .bind(m.created_at)
+        .bind(&m.data)
+        .execute(&mut **c)
+        .await?
+        .rows_affected()
+    });
+    Ok(written > 0)
 }
 
 /// Cancels the queued messages `e` stops: on a withdrawn consent, the marketing messages on
@@ -505,41 +548,26 @@ pub async fn queue_campaign(
 ) -> Result<u64, ProjectionError> {
     let head = store::log::head(db).await?;
     let now = Utc::now();
-    let gate = db.write_gate();
-    let _turn = match &gate {
-        Some(g) => Some(g.lock().await),
-        None => None,
-    };
+    let _turn = db.write_turn().await;
     let mut tx = store::Tx::begin(db).await?;
     let mut queued = 0;
     for (kind, id) in recipients {
         let key = format!("{}:{campaign}:{kind}:{id}", template.name);
-        let n = crate::with_tx!(&mut tx, c => {
-            sqlx::query(
-                "INSERT INTO notification_outbox (id, dedupe_key, channel, template,
-                   template_version, recipient_kind, recipient_id, event_position, event_type,
-                   transactional, status, attempts, next_attempt_at, created_at, data)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $12, $13)
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(Uuid::now_v7().to_string())
-            .bind(&key)
-            .bind(template.channel)
-            .bind(template.name)
-            .bind(template.version)
-            .bind(*kind)
-            .bind(id.to_string())
-            .bind(head)
-            .bind(template.event_type)
-            .bind(template.transactional)
-            .bind(due)
-            .bind(now)
-            .bind(data)
-            .execute(&mut **c)
-            .await?
-            .rows_affected()
-        });
-        queued += n;
+        let m = Outgoing {
+            key,
+            channel: template.channel,
+            template: template.name,
+            template_version: template.version,
+            recipient_kind: kind,
+            recipient_id: id.to_string(),
+            event_position: head,
+            event_type: template.event_type,
+            transactional: template.transactional,
+            due,
+            created_at: now,
+            data: data.clone(),
+        };
+        queued += u64::from(insert(&mut tx, &m).await?);
     }
     tx.commit().await?;
     Ok(queued)
@@ -602,26 +630,21 @@ async fn queue_delivery(
         "recorded_at": recorded_at,
     });
     let now = Utc::now();
-    crate::with_tx!(tx, c => {
-        sqlx::query(
-            "INSERT INTO notification_outbox (id, dedupe_key, channel, template,
-               template_version, recipient_kind, recipient_id, event_position, event_type,
-               transactional, status, attempts, next_attempt_at, created_at, data)
-             VALUES ($1, $2, 'webhook', 'webhook', 1, 'subscription', $3, $4, $5, $6,
-                     'queued', 0, $7, $7, $8)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(&key)
-        .bind(id)
-        .bind(e.position)
-        .bind(&e.event_type)
-        .bind(true)
-        .bind(now)
-        .bind(data)
-        .execute(&mut **c)
-        .await?;
-    });
+    let m = Outgoing {
+        key,
+        channel: "webhook",
+        template: "webhook",
+        template_version: 1,
+        recipient_kind: "subscription",
+        recipient_id: id.to_string(),
+        event_position: e.position,
+        event_type: &e.event_type,
+        transactional: true,
+        due: now,
+        created_at: now,
+        data,
+    };
+    insert(tx, &m).await?;
     Ok(())
 }
 
@@ -640,11 +663,7 @@ pub async fn replay(
         let events = store::log::read_after(db, cp, 1000).await?;
         let Some(last) = events.last() else { break };
         cp = last.checkpoint();
-        let gate = db.write_gate();
-        let _turn = match &gate {
-            Some(g) => Some(g.lock().await),
-            None => None,
-        };
+        let _turn = db.write_turn().await;
         let mut tx = store::Tx::begin(db).await?;
         for e in events
             .iter()
@@ -730,11 +749,7 @@ pub async fn retry(
     now: DateTime<Utc>,
 ) -> Result<Result<Message, Option<String>>, sqlx::Error> {
     let id = id.to_string();
-    let gate = db.write_gate();
-    let turn = match &gate {
-        Some(g) => Some(g.lock().await),
-        None => None,
-    };
+    let turn = db.write_turn().await;
     let moved: Option<Message> = store::with_db!(db, pool => {
         sqlx::query_as(&format!(
             "UPDATE notification_outbox SET status = 'queued', attempts = 0,
@@ -822,41 +837,29 @@ pub async fn remind_follow_ups(
         .await?
     });
     let head = store::log::head(db).await?;
-    let gate = db.write_gate();
-    let _turn = match &gate {
-        Some(g) => Some(g.lock().await),
-        None => None,
-    };
+    let _turn = db.write_turn().await;
+    let mut tx = store::Tx::begin(db).await?;
     let mut queued = 0;
     for (agent, due_today, overdue) in due {
         let key = format!("{}:{on}:{}:{agent}", t.name, t.recipient);
         let data = json!({"on": on.to_string(), "due_today": due_today, "overdue": overdue});
-        let done = store::with_db!(db, pool => {
-            sqlx::query(
-                "INSERT INTO notification_outbox (id, dedupe_key, channel, template,
-                   template_version, recipient_kind, recipient_id, event_position, event_type,
-                   transactional, status, attempts, next_attempt_at, created_at, data)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11, $12)
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(Uuid::now_v7().to_string())
-            .bind(&key)
-            .bind(t.channel)
-            .bind(t.name)
-            .bind(t.version)
-            .bind(t.recipient)
-            .bind(&agent)
-            .bind(head)
-            .bind(t.event_type)
-            .bind(t.transactional)
-            .bind(now)
-            .bind(data)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        queued += done;
+        let m = Outgoing {
+            key,
+            channel: t.channel,
+            template: t.name,
+            template_version: t.version,
+            recipient_kind: t.recipient,
+            recipient_id: agent,
+            event_position: head,
+            event_type: t.event_type,
+            transactional: t.transactional,
+            due: now,
+            created_at: now,
+            data,
+        };
+        queued += u64::from(insert(&mut tx, &m).await?);
     }
+    tx.commit().await?;
     Ok(queued)
 }
 

@@ -336,7 +336,7 @@ impl Sender {
             // Never the recipient's details: the reason names none.
             tracing::warn!(message = %m.id, template = %m.template, attempts = m.attempts, status, "a notification was not sent");
         }
-        let _turn = turn(&self.db).await;
+        let _turn = self.db.write_turn().await;
         with_db!(&self.db, pool => {
             sqlx::query(
                 "UPDATE notification_outbox SET status = $2, next_attempt_at = $3,
@@ -415,14 +415,6 @@ fn backoff(base: chrono::Duration, attempts: i64) -> chrono::Duration {
     capped + chrono::Duration::milliseconds(extra)
 }
 
-/// On SQLite the store's write gate (see [`Db::write_gate`]).
-async fn turn(db: &Db) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-    match db.write_gate() {
-        Some(g) => Some(g.lock_owned().await),
-        None => None,
-    }
-}
-
 /// Marks the messages due at `now` (queued and due, or claimed before `lapsed` by a sender
 /// that did not finish) as claimed, and answers them.
 async fn claim(
@@ -470,7 +462,7 @@ async fn claim(
     if due.is_none() {
         return Ok(Vec::new());
     }
-    let _turn = turn(db).await;
+    let _turn = db.write_turn().await;
     let rows: Vec<Claimed> = with_db!(db, pool => {
         sqlx::query_as(&sql)
             .bind(now)

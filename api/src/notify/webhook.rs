@@ -382,11 +382,7 @@ impl WebhooksApi {
         let id = Uuid::now_v7();
         let secret = format!("whsec_{}", hex::encode(rand_bytes()));
         let db = &self.state.db;
-        let gate = db.write_gate();
-        let turn = match &gate {
-            Some(g) => Some(g.lock().await),
-            None => None,
-        };
+        let turn = db.write_turn().await;
         with_db!(db, pool => {
             sqlx::query(
                 "INSERT INTO webhook_subscriptions (id, url, event_types, secret, description,
@@ -455,11 +451,7 @@ impl WebhooksApi {
     ) -> Result<SubscriptionResponse, ApiError> {
         policy::require(&auth.0, Action::NotificationsManage)?;
         let db = &self.state.db;
-        let gate = db.write_gate();
-        let turn = match &gate {
-            Some(g) => Some(g.lock().await),
-            None => None,
-        };
+        let turn = db.write_turn().await;
         with_db!(db, pool => {
             sqlx::query(
                 "UPDATE webhook_subscriptions SET active = $2, removed_at = $3

@@ -15,16 +15,6 @@ use uuid::Uuid;
 /// died half-way.
 const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
 
-/// On SQLite the store's write gate: one writer at a time in this process (see
-/// [`Db::write_gate`]), so the register's writes queue with the log's instead of meeting its
-/// lock.
-async fn turn(db: &Db) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-    match db.write_gate() {
-        Some(g) => Some(g.lock_owned().await),
-        None => None,
-    }
-}
-
 /// The register's writer for this process: reservations asked for at the same moment are
 /// written in one transaction (on SQLite, one turn of the write gate), so that reserving costs
 /// a capture little more than its own commit.
@@ -77,7 +67,7 @@ impl Register {
 async fn writer(db: Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Claim>) {
     let mut batch = Vec::new();
     while let Some(first) = queue.recv().await {
-        let _gate = turn(&db).await;
+        let _gate = db.write_turn().await;
         batch.push(first);
         while batch.len() < BATCH_MAX {
             match queue.try_recv() {
@@ -203,7 +193,7 @@ where
                 taken.push(other_id);
                 continue 'keys;
             }
-            let _gate = turn(db).await;
+            let _gate = db.write_turn().await;
             with_db!(db, pool => {
                 sqlx::query("DELETE FROM lead_contacts WHERE contact_index = $1 AND lead_id = $2")
                     .bind(key)
@@ -227,7 +217,7 @@ where
 
 /// Gives back reservations [`reserve`] made (the capture they were for failed).
 pub async fn release(db: &Db, keys: &[String], lead_id: Uuid) -> Result<(), StoreError> {
-    let _gate = turn(db).await;
+    let _gate = db.write_turn().await;
     for key in keys {
         with_db!(db, pool => {
             sqlx::query("DELETE FROM lead_contacts WHERE contact_index = $1 AND lead_id = $2")
@@ -243,7 +233,7 @@ pub async fn release(db: &Db, keys: &[String], lead_id: Uuid) -> Result<(), Stor
 /// Forgets every reservation of the lead (its data was erased: no index of an erased person's
 /// contact details is kept).
 pub async fn forget(db: &Db, lead_id: &str) -> Result<(), StoreError> {
-    let _gate = turn(db).await;
+    let _gate = db.write_turn().await;
     with_db!(db, pool => {
         sqlx::query("DELETE FROM lead_contacts WHERE lead_id = $1")
             .bind(lead_id)
@@ -266,7 +256,7 @@ pub async fn backfill(db: &Db) -> Result<u64, StoreError> {
               WHERE {column} IS NOT NULL AND NOT archived AND NOT erased
              ON CONFLICT DO NOTHING"
         );
-        let _gate = turn(db).await;
+        let _gate = db.write_turn().await;
         added += with_db!(db, pool => {
             sqlx::query(&sql).bind(&now).execute(pool).await?.rows_affected()
         });

@@ -152,6 +152,15 @@ impl Db {
         Some(gates.entry(file).or_default().clone())
     }
 
+    /// A turn at the write gate (see [`Db::write_gate`]), held until dropped; `None` on
+    /// Postgres.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.write_gate() {
+            Some(g) => Some(g.lock_owned().await),
+            None => None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "sqlite",
