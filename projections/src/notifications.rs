@@ -495,7 +495,8 @@ async fn cancel_for(tx: &mut Tx, e: &StoredEvent) -> Result<(), ProjectionError>
     if !matches!(e.aggregate_type.as_str(), "lead" | "client") {
         return Ok(());
     }
-    let (condition, why, channel) = match e.event_type.as_str() {
+    // (every message or only marketing, on one channel or all, and why)
+    let (every, channel, why) = match e.event_type.as_str() {
         "MarketingConsentWithdrawn" => {
             let channel = e
                 .payload
@@ -506,29 +507,22 @@ async fn cancel_for(tx: &mut Tx, e: &StoredEvent) -> Result<(), ProjectionError>
                 })
                 .and_then(Value::as_str)
                 .map(str::to_string);
-            (
-                "transactional = $3 AND ($4 IS NULL OR channel = $4)",
-                "consent withdrawn",
-                channel,
-            )
+            (false, channel, "consent withdrawn")
         }
-        "ErasureRequested" => (
-            "$3 = $3 AND $4 IS NULL",
-            "the person asked for erasure",
-            None,
-        ),
+        "ErasureRequested" => (true, None, "the person asked for erasure"),
         _ => return Ok(()),
     };
     crate::with_tx!(tx, c => {
-        sqlx::query(&format!(
+        sqlx::query(
             "UPDATE notification_outbox SET status = 'cancelled', last_error = $2,
                claim_token = NULL
              WHERE recipient_id = $1 AND recipient_kind IN ('client', 'lead')
-               AND status = 'queued' AND {condition}"
-        ))
+               AND status = 'queued' AND ($3 OR NOT transactional)
+               AND ($4 IS NULL OR channel = $4)",
+        )
         .bind(&e.aggregate_id)
         .bind(why)
-        .bind(false)
+        .bind(every)
         .bind(channel)
         .execute(&mut **c)
         .await?;

@@ -92,7 +92,8 @@ pub enum Outcome {
     Deferred(DateTime<Utc>),
 }
 
-/// The outbox's sender: e-mail (once an SMTP server is configured) and webhooks.
+/// The outbox's sender: webhooks, and e-mail and SMS once their server or gateway is
+/// configured.
 pub struct Sender {
     db: Db,
     keyring: std::sync::Arc<Keyring>,
@@ -222,6 +223,25 @@ impl Sender {
         }
     }
 
+    /// The template of `m`, its recipient opened from their record, and its subject and body.
+    async fn compose(
+        &self,
+        m: &Claimed,
+    ) -> Result<(&'static Template, Recipient, String, String), Outcome> {
+        let Some(t) = template(&m.template) else {
+            return Err(Outcome::Cancelled(format!("no template {}", m.template)));
+        };
+        let recipient = recipient(&self.db, &self.keyring, m).await?;
+        // The client's name, for their manager's message: read now, never kept in the row.
+        let mut data = m.data.clone();
+        if let (Some(client), Value::Object(values)) = (&recipient.client, &mut data) {
+            values.insert("client".into(), Value::String(client.clone()));
+        }
+        let (subject, body) = render(t, &recipient.name, &self.settings.broker, &data)
+            .map_err(|e| Outcome::Cancelled(format!("template {}: {e}", t.name)))?;
+        Ok((t, recipient, subject, body))
+    }
+
     async fn text(&self, m: &Claimed) -> Outcome {
         let Some(gateway) = &self.sms else {
             return Outcome::Failed("no SMS gateway is configured".into());
@@ -232,19 +252,12 @@ impl Sender {
                 return Outcome::Deferred(at);
             }
         }
-        let Some(t) = template(&m.template) else {
-            return Outcome::Cancelled(format!("no template {}", m.template));
-        };
-        let recipient = match recipient(&self.db, &self.keyring, m).await {
-            Ok(r) => r,
+        let (t, recipient, _, text) = match self.compose(m).await {
+            Ok(c) => c,
             Err(outcome) => return outcome,
         };
         let Some(to) = sms::number(&recipient.phone) else {
             return Outcome::Cancelled("the recipient has no mobile number".into());
-        };
-        let (_, text) = match render(t, &recipient.name, &self.settings.broker, &m.data) {
-            Ok(r) => r,
-            Err(e) => return Outcome::Cancelled(format!("template {}: {e}", t.name)),
         };
         // A campaign's text is registered on its own: its DLT id comes with it.
         let template_id = match t.dlt_template_id {
@@ -260,21 +273,9 @@ impl Sender {
         let Some((mailer, from)) = &self.mailer else {
             return Outcome::Failed("no SMTP server is configured".into());
         };
-        let Some(t) = template(&m.template) else {
-            return Outcome::Cancelled(format!("no template {}", m.template));
-        };
-        let recipient = match recipient(&self.db, &self.keyring, m).await {
-            Ok(r) => r,
+        let (_, recipient, subject, body) = match self.compose(m).await {
+            Ok(c) => c,
             Err(outcome) => return outcome,
-        };
-        // The client's name, for their manager's message: read now, never kept in the row.
-        let mut data = m.data.clone();
-        if let (Some(client), Value::Object(values)) = (&recipient.client, &mut data) {
-            values.insert("client".into(), Value::String(client.clone()));
-        }
-        let (subject, body) = match render(t, &recipient.name, &self.settings.broker, &data) {
-            Ok(r) => r,
-            Err(e) => return Outcome::Cancelled(format!("template {}: {e}", t.name)),
         };
         let to: Mailbox = match recipient.email.parse() {
             Ok(to) => to,
