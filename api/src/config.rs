@@ -307,6 +307,11 @@ pub struct ServeArgs {
     /// The DLT-registered sender id (header) SMS go out under.
     #[arg(long, env = "CRM_SMS_SENDER", default_value = "BRKCRM")]
     pub sms_sender: String,
+    /// When promotional SMS are held back, `HH:MM-HH:MM` in Indian time (across midnight when
+    /// the end comes first; TRAI's 21:00 to 09:00 by default), or `off`. A marketing SMS due in
+    /// them waits for their end; transactional SMS go at any hour.
+    #[arg(long, env = "CRM_SMS_QUIET_HOURS", default_value = "21:00-09:00")]
+    pub sms_quiet_hours: String,
     /// Let webhooks reach private, loopback and link-local addresses and plain `http://`
     /// (a receiver on the same machine or network, for development); off, a webhook URL must
     /// be `https://` to a public address, checked when subscribed and at each delivery.
@@ -315,13 +320,14 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The notification sender's settings.
-    pub fn notify(&self) -> crate::notify::Settings {
-        crate::notify::Settings {
+    /// The notification sender's settings, or what is wrong with them.
+    pub fn notify(&self) -> Result<crate::notify::Settings, String> {
+        Ok(crate::notify::Settings {
             smtp_url: self.smtp_url.clone().filter(|u| !u.trim().is_empty()),
             sms_url: self.sms_url.clone().filter(|u| !u.trim().is_empty()),
             sms_auth_header: self.sms_auth_header.clone(),
             sms_sender: self.sms_sender.clone(),
+            sms_quiet_hours: crate::notify::sms::QuietHours::parse(&self.sms_quiet_hours)?,
             webhook_allow_private: self.webhook_allow_private,
             from: self.smtp_from.clone(),
             broker: self.broker_name.clone(),
@@ -330,7 +336,7 @@ impl ServeArgs {
             max_age: chrono::Duration::hours(self.notify_max_age_hours.clamp(1, 24 * 30)),
             backoff: chrono::Duration::milliseconds(self.notify_backoff_ms.clamp(10, 3_600_000)),
             lease: chrono::Duration::seconds(self.notify_lease_secs.clamp(1, 86_400)),
-        }
+        })
     }
 }
 
@@ -405,6 +411,7 @@ impl Config {
                 sms_url: None,
                 sms_auth_header: None,
                 sms_sender: "BRKCRM".into(),
+                sms_quiet_hours: "21:00-09:00".into(),
                 webhook_allow_private: false,
             },
         }

@@ -78,10 +78,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Where the monthly compliance packs are kept (`<data dir>/reports`).
     pub packs_dir: std::path::PathBuf,
-    /// The broker's name, as notifications sign off.
-    pub broker: String,
-    /// Whether webhooks may reach private addresses (`CRM_WEBHOOK_ALLOW_PRIVATE`).
-    pub webhook_allow_private: bool,
+    /// How notifications are made and sent (the broker's name, quiet hours, which webhook
+    /// addresses are allowed).
+    pub notify: crate::notify::Settings,
 }
 
 pub type State = Arc<AppState>;

@@ -300,7 +300,8 @@ impl MarketingApi {
         let now = chrono::Utc::now();
         let not_before = match channel {
             domain::lead::MarketingChannel::Sms => {
-                crate::notify::sms::quiet_until(now).unwrap_or(now)
+                let quiet = self.state.notify.sms_quiet_hours;
+                quiet.and_then(|q| q.until(now)).unwrap_or(now)
             }
             _ => now,
         };

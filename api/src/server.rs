@@ -242,6 +242,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let runner = Runner::new(&db, all.clone(), signal.clone());
     let progress = runner.progress();
     let workers = runner.spawn();
+    let notify = config.serve.notify().map_err(StartError::Config)?;
     let state: State = Arc::new(AppState {
         db: db.clone(),
         write: write_side(&config, &db, &keyring, signal.clone()),
@@ -275,8 +276,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         ready_max_lag: config.serve.ready_max_lag,
         metrics: Metrics::default(),
         packs_dir: config.store.data_dir.join("reports"),
-        broker: config.serve.broker_name.clone(),
-        webhook_allow_private: config.serve.webhook_allow_private,
+        notify: notify.clone(),
     });
 
     let mut workers = workers;
@@ -333,8 +333,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         reminder_time,
     )));
     // The notification sender: webhooks, and e-mail once an SMTP server is configured.
-    let sender = crate::notify::Sender::new(&db, keyring.clone(), config.serve.notify())
-        .map_err(StartError::Config)?;
+    let sender =
+        crate::notify::Sender::new(&db, keyring.clone(), notify).map_err(StartError::Config)?;
     if !sender.mails() {
         tracing::info!("no CRM_SMTP_URL: e-mail notifications wait in the outbox");
     }

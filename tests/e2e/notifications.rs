@@ -23,6 +23,7 @@ on_both_stores!(
     webhooks_reach_public_https_addresses_only,
     kyc_decisions_go_by_sms_through_the_gateway_with_their_dlt_template,
     marketing_goes_to_those_who_consent_and_a_withdrawal_cancels_what_waits,
+    promotional_sms_wait_out_the_quiet_hours_and_transactional_ones_do_not,
     a_recorded_trade_is_confirmed_to_the_client
 );
 
@@ -1253,6 +1254,100 @@ async fn marketing_goes_to_those_who_consent_and_a_withdrawal_cancels_what_waits
         .format("%H")
         .to_string();
     assert!(("09".."21").contains(&hour.as_str()), "{v}");
+    app.stop().await;
+}
+
+async fn promotional_sms_wait_out_the_quiet_hours_and_transactional_ones_do_not(store: Store) {
+    use chrono::{DateTime, Duration as Span, DurationRound, Utc};
+    // No gateway and no quiet hours at first: a verified client (whose KYC SMS waits) agrees
+    // to marketing by SMS, and a campaign is queued for now.
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.sms_quiet_hours = "off".into();
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let officer = app.actor(Role::ComplianceOfficer, None).await;
+    let client = verified_client(&app, &rm, &officer, "HQRPQ4545Q", "2031-01-01").await;
+    let (s, v) = app
+        .post(
+            &format!("/api/privacy/subjects/{client}/consent"),
+            json!({"channel": "sms", "granted": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.caught_up().await;
+    let campaign = json!({"channel": "sms", "message": "SIPs from Rs 500. Ask your RM.",
+                          "dlt_template_id": "1107170000000000100"});
+    let asked = Utc::now();
+    let (s, v) = app.post("/api/marketing/messages", campaign.clone()).await;
+    assert_eq!((s, &v["queued"]), (202, &json!(1)), "{v}");
+    let not_before: DateTime<Utc> = v["not_before"].as_str().unwrap().parse().unwrap();
+    assert!(
+        not_before >= asked - Span::seconds(1) && not_before <= Utc::now(),
+        "{v}"
+    );
+
+    // Quiet hours from an hour ago to an hour from now (Indian time), and a gateway.
+    let now = Utc::now();
+    let ist = |t: DateTime<Utc>| (t + Span::minutes(330)).format("%H:%M").to_string();
+    let end = (now + Span::hours(1))
+        .duration_trunc(Span::minutes(1))
+        .unwrap();
+    let window = format!("{}-{}", ist(now - Span::hours(1)), ist(end));
+    let (gateway, url) = Receiver::start().await;
+    let app = app
+        .restart_with(|c| {
+            c.serve.sms_url = Some(format!("{url}?to={{to}}&dlt={{template_id}}&text={{text}}"));
+            c.serve.sms_quiet_hours = window.clone();
+            c.serve.notify_interval_ms = 100;
+        })
+        .await;
+    // The transactional SMS goes at once; the campaign's waits for the end of the quiet
+    // hours, its attempts untouched.
+    let got = gateway.wait_for(1).await;
+    assert!(
+        got[0].uri.contains("dlt=1107170000000000001"),
+        "{}",
+        got[0].uri
+    );
+    let sent = outbox_until(&app, &format!("recipient={client}&channel=sms"), "sent").await;
+    assert_eq!(sent["template"], "kyc_verified_sms", "{sent}");
+    let query = format!("/api/notifications?recipient={client}&event=CampaignSent");
+    let mut held = Value::Null;
+    for _ in 0..100 {
+        let (_, v) = app.get(&query).await;
+        held = v["items"][0].clone();
+        if held["next_attempt_at"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            == Some(end)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (&held["status"], &held["attempts"], &held["last_error"]),
+        (&json!("queued"), &json!(0), &Value::Null),
+        "{held} ({window})"
+    );
+    assert_eq!(
+        held["next_attempt_at"]
+            .as_str()
+            .and_then(|t| t.parse().ok()),
+        Some(end),
+        "{held} ({window})"
+    );
+    // A campaign queued in the quiet hours is held to their end from the start.
+    let (s, v) = app.post("/api/marketing/messages", campaign).await;
+    assert_eq!((s, &v["queued"]), (202, &json!(1)), "{v}");
+    assert_eq!(
+        v["not_before"].as_str().and_then(|t| t.parse().ok()),
+        Some(end),
+        "{v} ({window})"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(gateway.got().len(), 1, "{:?}", gateway.got());
     app.stop().await;
 }
 

@@ -432,7 +432,7 @@ impl NotificationsApi {
             }
         };
         f.finish()?;
-        let broker = self.state.broker.clone();
+        let broker = self.state.notify.broker.clone();
         let (subject, text) = super::render(t, recipient.trim(), &broker, &data)
             .map_err(|e| ApiError::field("data", format!("the template cannot be filled: {e}")))?;
         Ok(PreviewResponse::Ok(Json(Preview {

@@ -38,6 +38,8 @@ pub struct Settings {
     pub sms_auth_header: Option<String>,
     /// The DLT-registered sender id.
     pub sms_sender: String,
+    /// When promotional SMS wait (see `CRM_SMS_QUIET_HOURS`); `None`: they never wait.
+    pub sms_quiet_hours: Option<sms::QuietHours>,
     /// Whether webhooks may reach private addresses (see `CRM_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_allow_private: bool,
     /// The `From` of every e-mail.
@@ -248,7 +250,8 @@ impl Sender {
         };
         // Promotional messages wait for the morning (TRAI); transactional ones go now.
         if !m.transactional {
-            if let Some(at) = sms::quiet_until(Utc::now()) {
+            let quiet = self.settings.sms_quiet_hours;
+            if let Some(at) = quiet.and_then(|q| q.until(Utc::now())) {
                 return Outcome::Deferred(at);
             }
         }

@@ -1,7 +1,8 @@
 //! SMS through an HTTP gateway, the shape Indian gateways take: a URL with the number, the
 //! text, the DLT-registered sender id and template id (TRAI) filled in, an auth header, and
 //! the message's id as its reference (the same at every attempt, so the gateway can drop a
-//! repeat). Promotional SMS are not sent between 21:00 and 09:00 Indian time.
+//! repeat). Promotional SMS are not sent in the quiet hours, by default 21:00 to 09:00 Indian
+//! time.
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 
@@ -102,21 +103,60 @@ pub fn number(phone: &str) -> Option<String> {
         .then(|| format!("91{national}"))
 }
 
-/// When a promotional SMS may go, if not now: quiet hours are 21:00 to 09:00 Indian time.
-pub fn quiet_until(now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let ist = Duration::minutes(330);
-    let local = now + ist;
-    let morning = NaiveTime::from_hms_opt(9, 0, 0).expect("09:00");
-    let evening = NaiveTime::from_hms_opt(21, 0, 0).expect("21:00");
-    let time = local.time();
-    let day = if time >= evening {
-        local.date_naive() + Duration::days(1)
-    } else if time < morning {
-        local.date_naive()
-    } else {
-        return None;
-    };
-    Some(day.and_time(morning).and_utc() - ist)
+/// When promotional SMS may not go, in Indian time: from `start` to `end` (across midnight
+/// when `end` comes first). TRAI's rule, the default, is 21:00 to 09:00.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuietHours {
+    start: NaiveTime,
+    end: NaiveTime,
+}
+
+impl Default for QuietHours {
+    fn default() -> Self {
+        Self {
+            start: NaiveTime::from_hms_opt(21, 0, 0).expect("21:00"),
+            end: NaiveTime::from_hms_opt(9, 0, 0).expect("09:00"),
+        }
+    }
+}
+
+impl QuietHours {
+    /// `HH:MM-HH:MM` (Indian time); `off` for none.
+    pub fn parse(text: &str) -> Result<Option<Self>, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let wrong = || {
+            format!("CRM_SMS_QUIET_HOURS must be HH:MM-HH:MM (Indian time) or off, not {text:?}")
+        };
+        let (start, end) = text.split_once('-').ok_or_else(wrong)?;
+        let time = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| wrong());
+        let (start, end) = (time(start)?, time(end)?);
+        if start == end {
+            return Err(wrong());
+        }
+        Ok(Some(Self { start, end }))
+    }
+
+    /// When a promotional SMS may go, if not `now`: the end of the quiet hours `now` is in.
+    pub fn until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let ist = Duration::minutes(330);
+        let local = now + ist;
+        let time = local.time();
+        let today = local.date_naive();
+        let day = if self.start < self.end {
+            // Within one day (e.g. 13:00-14:00).
+            (self.start..self.end).contains(&time).then_some(today)
+        } else if time >= self.start {
+            Some(today + Duration::days(1))
+        } else if time < self.end {
+            Some(today)
+        } else {
+            None
+        }?;
+        Some(day.and_time(self.end).and_utc() - ist)
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +170,7 @@ mod tests {
     #[test]
     fn promotional_messages_wait_for_nine_in_the_morning_indian_time() {
         // 20:59 IST: still allowed; 21:00 IST: the next morning; 08:59 IST: that morning.
+        let quiet_until = |now| QuietHours::default().until(now);
         assert_eq!(quiet_until(utc("2026-12-03T15:29:00Z")), None);
         assert_eq!(
             quiet_until(utc("2026-12-03T15:30:00Z")),
@@ -144,6 +185,33 @@ mod tests {
             Some(utc("2026-12-04T03:30:00Z"))
         );
         assert_eq!(quiet_until(utc("2026-12-04T03:30:00Z")), None);
+    }
+
+    #[test]
+    fn quiet_hours_are_configured_within_a_day_or_across_midnight_or_off() {
+        let within = QuietHours::parse("13:00-14:30").unwrap().unwrap();
+        // 12:59 and 14:30 IST are outside; 13:00 waits for 14:30 the same day.
+        assert_eq!(within.until(utc("2026-12-03T07:29:00Z")), None);
+        assert_eq!(
+            within.until(utc("2026-12-03T07:30:00Z")),
+            Some(utc("2026-12-03T09:00:00Z"))
+        );
+        assert_eq!(within.until(utc("2026-12-03T09:00:00Z")), None);
+        assert_eq!(
+            QuietHours::parse(" 21:00 - 09:00 ").unwrap(),
+            Some(QuietHours::default())
+        );
+        assert_eq!(QuietHours::parse("OFF").unwrap(), None);
+        for wrong in [
+            "",
+            "21:00",
+            "21-09",
+            "25:00-09:00",
+            "09:00-09:00",
+            "9pm-9am",
+        ] {
+            assert!(QuietHours::parse(wrong).is_err(), "{wrong}");
+        }
     }
 
     #[test]

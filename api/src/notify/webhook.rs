@@ -376,7 +376,7 @@ impl WebhooksApi {
     ) -> Result<SubscriptionCreated, ApiError> {
         policy::require(&auth.0, Action::NotificationsManage)?;
         let (url, types, description) = checked(&body.0)?;
-        if let Some(why) = refused(&url, self.state.webhook_allow_private).await {
+        if let Some(why) = refused(&url, self.state.notify.webhook_allow_private).await {
             return Err(ApiError::field("url", why));
         }
         let id = Uuid::now_v7();
