@@ -590,7 +590,7 @@ async fn rotate(store: StoreArgs) -> Result<(), String> {
         new_key,
     )
     .await?;
-    println!("re-wrapped {n} data keys with the new master key");
+    println!("re-wrapped {n} data keys and server secrets with the new master key");
     if store.master_key.is_some() {
         println!("now set CRM_MASTER_KEY to the new key on every server");
     }

@@ -333,6 +333,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         reminder_time,
     )));
     // The notification sender: webhooks, and e-mail once an SMTP server is configured.
+    // Webhook secrets kept plain by an older version, or sealed by a former master key.
+    match keyring.seal_webhook_secrets().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "sealed webhook secrets with the current master key"),
+        Err(e) => tracing::warn!(error = %e, "webhook secrets could not be sealed again"),
+    }
     let sender =
         crate::notify::Sender::new(&db, keyring.clone(), notify).map_err(StartError::Config)?;
     if !sender.mails() {

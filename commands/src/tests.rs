@@ -692,3 +692,60 @@ async fn a_warm_portfolio_folds_in_what_another_process_appended() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A webhook secret is kept sealed with the master key: one kept plain by an older version is
+/// sealed at the next start, opens only under its own subscription's label, and a rotation
+/// seals it again with the new master key (the former one may then go).
+#[tokio::test]
+async fn webhook_secrets_are_sealed_with_the_master_key_and_rotated_with_it() {
+    let dir = std::env::temp_dir().join(format!("crm-secrets-{}", Uuid::new_v4().simple()));
+    let db = Db::connect(None, &dir).await.unwrap();
+    db.migrate().await.unwrap();
+    let (id, secret) = ("0193f2c0-0000-7000-8000-000000000001", "whsec_00ff");
+    store::with_db!(&db, pool => {
+        sqlx::query(
+            "INSERT INTO webhook_subscriptions (id, url, event_types, secret, description,
+               active, created_at, created_by) VALUES ($1, 'https://hooks.example/x', '*', $2,
+               NULL, TRUE, $3, 'admin')",
+        )
+        .bind(id)
+        .bind(secret)
+        .bind(chrono::Utc::now())
+        .execute(pool)
+        .await
+        .unwrap();
+    });
+    let kept = |db: Db| async move {
+        let s: String = store::with_db!(&db, pool => {
+            sqlx::query_scalar("SELECT secret FROM webhook_subscriptions")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        s
+    };
+    let label = store::privacy::webhook_secret_label(id);
+    let keyring = Keyring::load(&db, &dir, None, &[]).await.unwrap();
+    assert_eq!(keyring.seal_webhook_secrets().await.unwrap(), 1);
+    assert_eq!(keyring.seal_webhook_secrets().await.unwrap(), 0, "once");
+    let sealed = kept(db.clone()).await;
+    assert!(!sealed.contains("00ff"), "{sealed}");
+    assert_eq!(keyring.open_secret(&label, &sealed).unwrap(), secret);
+    let other = store::privacy::webhook_secret_label("another");
+    assert!(keyring.open_secret(&other, &sealed).is_err());
+
+    let n = store::privacy::rotation::rotate(&db, &dir, None, &[], None)
+        .await
+        .unwrap();
+    assert_eq!(n, 1 + 1, "the keyring's own key and the secret");
+    let resealed = kept(db.clone()).await;
+    assert_ne!(resealed, sealed);
+    // With the new master key alone (the former one gone), the secret opens.
+    let new_master = std::fs::read_to_string(store::privacy::master_key_file(&dir)).unwrap();
+    let _ = std::fs::remove_file(store::privacy::previous_keys_file(&dir));
+    let keyring = Keyring::load(&db, &dir, Some(new_master.trim()), &[])
+        .await
+        .unwrap();
+    assert_eq!(keyring.open_secret(&label, &resealed).unwrap(), secret);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -889,6 +889,18 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
     assert!(secret.len() > 40, "{made}");
     let (_, v) = app.get("/api/webhooks").await;
     assert!(v["items"][0]["secret"].is_null(), "shown once: {v}");
+    // Kept sealed with the master key: the table never holds the secret itself.
+    let kept: String = store::with_db!(app.db(), pool => {
+        sqlx::query_scalar("SELECT secret FROM webhook_subscriptions WHERE id = $1")
+            .bind(&id)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    assert!(
+        !kept.contains(&secret) && !kept.contains(&secret["whsec_".len()..]),
+        "{kept}"
+    );
 
     // An onboarding, refused once by the receiver, then delivered signed.
     receiver.fail_next.store(1, Ordering::SeqCst);

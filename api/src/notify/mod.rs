@@ -217,7 +217,8 @@ impl Sender {
         }
         match m.channel.as_str() {
             "webhook" => {
-                webhook::deliver(&self.db, &self.http, m, self.settings.webhook_allow_private).await
+                let allow_private = self.settings.webhook_allow_private;
+                webhook::deliver(&self.db, &self.keyring, &self.http, m, allow_private).await
             }
             "email" => self.mail(m).await,
             "sms" => self.text(m).await,

@@ -15,6 +15,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::json;
 use sha2::Sha256;
+use store::privacy::Keyring;
 use store::{with_db, Db};
 use uuid::Uuid;
 
@@ -95,6 +96,7 @@ pub async fn refused(url: &str, allow_private: bool) -> Option<String> {
 /// Delivers the message `m` to its subscription.
 pub(super) async fn deliver(
     db: &Db,
+    keyring: &Keyring,
     http: &reqwest::Client,
     m: &Claimed,
     allow_private: bool,
@@ -111,7 +113,16 @@ pub(super) async fn deliver(
         Ok(Some((_, _, false))) => {
             return Outcome::Cancelled("the subscription was removed".into())
         }
-        Ok(Some((url, secret, true))) => (url, secret),
+        Ok(Some((url, sealed, true))) => {
+            match keyring.open_secret(&label(&m.recipient_id), &sealed) {
+                Ok(secret) => (url, secret),
+                Err(e) => {
+                    return Outcome::Failed(format!(
+                        "the subscription's secret cannot be opened: {e}"
+                    ))
+                }
+            }
+        }
     };
     // Checked again at each delivery: what the name resolves to may have changed.
     if let Some(why) = refused(&url, allow_private).await {
@@ -391,7 +402,7 @@ impl WebhooksApi {
             .bind(id.to_string())
             .bind(&url)
             .bind(&types)
-            .bind(&secret)
+            .bind(self.state.keyring.seal_secret(&label(&id.to_string()), &secret))
             .bind(&description)
             .bind(true)
             .bind(Utc::now())
@@ -522,6 +533,11 @@ impl WebhooksApi {
             queued: queued as i64,
         })))
     }
+}
+
+/// What a subscription's secret is sealed for (with the master key).
+fn label(id: &str) -> String {
+    store::privacy::webhook_secret_label(id)
 }
 
 /// 32 random bytes for a secret.

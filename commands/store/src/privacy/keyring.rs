@@ -94,6 +94,11 @@ impl Master {
     }
 }
 
+/// What the secret of the webhook subscription `id` is sealed for.
+pub fn webhook_secret_label(id: &str) -> String {
+    format!("webhook:{id}")
+}
+
 /// The subject id under which the keyring keeps its own secret (blind-index and nonce keys).
 const SYSTEM_SUBJECT: &str = "crm:system";
 
@@ -225,6 +230,40 @@ impl Keyring {
         Ok(done)
     }
 
+    /// Seals with the current master key every webhook subscription secret that is not: one
+    /// kept plain before secrets were sealed, or sealed by a former master key. Returns how
+    /// many were sealed again.
+    pub async fn seal_webhook_secrets(&self) -> Result<u64, PrivacyError> {
+        let rows: Vec<(String, String)> = with_db!(&self.db, pool => {
+            sqlx::query_as("SELECT id, secret FROM webhook_subscriptions")
+                .fetch_all(pool)
+                .await?
+        });
+        let mut done = 0;
+        for (id, secret) in rows {
+            let label = webhook_secret_label(&id);
+            let sealed = if secret.starts_with("whsec_") {
+                self.seal_secret(&label, &secret)
+            } else {
+                match self.reseal_secret(&label, &secret)? {
+                    Some(s) => s,
+                    None => continue,
+                }
+            };
+            let _turn = self.db.write_turn().await;
+            with_db!(&self.db, pool => {
+                sqlx::query("UPDATE webhook_subscriptions SET secret = $1 WHERE id = $2 AND secret = $3")
+                    .bind(&sealed)
+                    .bind(&id)
+                    .bind(&secret)
+                    .execute(pool)
+                    .await?;
+            });
+            done += 1;
+        }
+        Ok(done)
+    }
+
     /// A keyed blind index of `value` for equality lookups (`kind` separates e-mail from phone).
     pub fn blind_index(&self, kind: &str, value: &str) -> String {
         let mut mac =
@@ -267,7 +306,39 @@ impl Keyring {
         }))
     }
 
+    /// `plain` sealed with the master key for `label` (what it is and whose, e.g.
+    /// `webhook:<id>`): for the server's own secrets that must be read back, such as the keys
+    /// webhooks are signed with. Prefixed by the master key's id, like a data key.
+    pub fn seal_secret(&self, label: &str, plain: &str) -> String {
+        self.wrap(label, plain.as_bytes())
+    }
+
+    /// What [`Keyring::seal_secret`] sealed for `label`, by the current or a former master key.
+    pub fn open_secret(&self, label: &str, sealed: &str) -> Result<String, PrivacyError> {
+        let raw = self.unwrap_with_master(label, sealed)?;
+        String::from_utf8(raw).map_err(|_| PrivacyError::Decrypt)
+    }
+
+    /// `sealed` (by [`Keyring::seal_secret`] for `label`) sealed again with the current master
+    /// key; `None` when it already is.
+    pub fn reseal_secret(&self, label: &str, sealed: &str) -> Result<Option<String>, PrivacyError> {
+        if sealed.starts_with(&format!("{}$", self.master.id)) {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.seal_secret(label, &self.open_secret(label, sealed)?),
+        ))
+    }
+
     fn unwrap_raw(&self, subject: &str, wrapped: &str) -> Result<Vec<u8>, PrivacyError> {
+        let raw = self.unwrap_with_master(subject, wrapped)?;
+        if raw.len() != 32 {
+            return Err(PrivacyError::Decrypt);
+        }
+        Ok(raw)
+    }
+
+    fn unwrap_with_master(&self, subject: &str, wrapped: &str) -> Result<Vec<u8>, PrivacyError> {
         let (master, body) = match wrapped.split_once('$') {
             Some((id, body)) => {
                 let m = std::iter::once(&self.master)
@@ -280,11 +351,7 @@ impl Keyring {
             }
             None => (&self.master, wrapped),
         };
-        let raw = open_bytes(&master.cipher, subject, body)?;
-        if raw.len() != 32 {
-            return Err(PrivacyError::Decrypt);
-        }
-        Ok(raw)
+        open_bytes(&master.cipher, subject, body)
     }
 
     fn wrap(&self, subject: &str, raw: &[u8]) -> String {

@@ -11,7 +11,8 @@ pub mod rotation;
 mod sealing;
 
 pub use keyring::{
-    generate_master_key, master_key_file, previous_keys_file, write_key_file, Keyring, PrivacyError,
+    generate_master_key, master_key_file, previous_keys_file, webhook_secret_label, write_key_file,
+    Keyring, PrivacyError,
 };
 pub use repository::{EncryptingRepository, PersonalFields, SealedAppend};
 

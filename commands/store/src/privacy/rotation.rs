@@ -46,8 +46,13 @@ pub async fn rotate(
     let keyring = Keyring::load(db, data_dir, master, &previous)
         .await
         .map_err(|e| e.to_string())?;
-    keyring
+    let keys = keyring
         .rewrap_all(&new_key)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    let secrets = keyring
+        .seal_webhook_secrets()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(keys + secrets)
 }
