@@ -290,6 +290,10 @@ pub struct ServeArgs {
     /// is taken over after this.
     #[arg(long, env = "CRM_NOTIFY_LEASE_SECS", default_value_t = 300)]
     pub notify_lease_secs: i64,
+    /// Days a notification sent, cancelled or dead is listed before it is purged (counted
+    /// from its decision, or an admin's retry); at least 7.
+    #[arg(long, env = "CRM_NOTIFY_KEEP_DAYS", default_value_t = 90)]
+    pub notify_keep_days: i64,
     /// When each day (`HH:MM`, Indian time) agents are reminded of their follow-ups due that
     /// day and overdue (once per agent and day; at start too, once the time has passed).
     #[arg(long, env = "CRM_REMINDER_TIME", default_value = "09:00")]
@@ -336,6 +340,7 @@ impl ServeArgs {
             max_age: chrono::Duration::hours(self.notify_max_age_hours.clamp(1, 24 * 30)),
             backoff: chrono::Duration::milliseconds(self.notify_backoff_ms.clamp(10, 3_600_000)),
             lease: chrono::Duration::seconds(self.notify_lease_secs.clamp(1, 86_400)),
+            keep: chrono::Duration::days(self.notify_keep_days.clamp(7, 36_500)),
         })
     }
 }
@@ -412,6 +417,7 @@ impl Config {
                 sms_auth_header: None,
                 sms_sender: "BRKCRM".into(),
                 sms_quiet_hours: "21:00-09:00".into(),
+                notify_keep_days: 90,
                 webhook_allow_private: false,
             },
         }

@@ -768,6 +768,24 @@ pub async fn retry(
     Ok(Err(status))
 }
 
+/// Deletes the messages that were done with (sent, cancelled or dead) before `before`:
+/// counted from their decision or, for one an admin sent back, from that retry. A decision is
+/// never made again for them: events are decided within `DECIDE_WITHIN_HOURS` of their
+/// recording, far less than any `before` the sender passes. Returns how many went.
+pub async fn purge(db: &store::Db, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let _turn = db.write_turn().await;
+    Ok(store::with_db!(db, pool => {
+        sqlx::query(
+            "DELETE FROM notification_outbox WHERE status IN ('sent', 'cancelled', 'dead')
+               AND COALESCE(retried_at, created_at) < $1",
+        )
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    }))
+}
+
 /// What waits in the outbox: messages queued or being sent, the oldest of them, and dead
 /// letters.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

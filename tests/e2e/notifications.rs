@@ -424,6 +424,47 @@ async fn a_queued_message_to_a_person_who_asked_for_erasure_is_cancelled(store: 
     assert_eq!(s, 409, "a cancelled message is never sent: {v}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(smtp.mails().is_empty(), "{:?}", smtp.mails());
+
+    // Messages done with are purged once older than the days kept (90): one decided 100
+    // days ago goes at the next start, one of 10 days stays.
+    let (_, v) = app
+        .get(&format!("/api/notifications?recipient={client}"))
+        .await;
+    let ids: Vec<String> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.len() >= 2, "{v}");
+    for (id, days) in [(&ids[0], 100), (&ids[1], 10)] {
+        store::with_db!(app.db(), pool => {
+            sqlx::query("UPDATE notification_outbox SET created_at = $1 WHERE id = $2")
+                .bind(chrono::Utc::now() - chrono::Duration::days(days))
+                .bind(id)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+    }
+    let app = app.restart_with(|_| {}).await;
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        let (_, v) = app
+            .get(&format!("/api/notifications?recipient={client}"))
+            .await;
+        left = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect();
+        if left.len() < ids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, ids[1..].to_vec());
     app.stop().await;
 }
 

@@ -57,7 +57,13 @@ pub struct Settings {
     pub backoff: chrono::Duration,
     /// How long a claim holds before another sender may take the message over.
     pub lease: chrono::Duration,
+    /// How long a message sent, cancelled or dead is kept (from its decision or retry) before
+    /// it is purged.
+    pub keep: chrono::Duration,
 }
+
+/// How often messages done with are purged (see `Settings::keep`).
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Messages claimed at a time: tried one after the other within the lease (each channel
 /// gives up on a message after `TIMEOUT`).
@@ -158,8 +164,18 @@ impl Sender {
     pub async fn every(self) {
         let mut tick = tokio::time::interval(self.settings.every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut purged_at: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
+            if purged_at.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                purged_at = Some(std::time::Instant::now());
+                let before = Utc::now() - self.settings.keep;
+                match projections::notifications::purge(&self.db, before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(n, "purged notifications done with"),
+                    Err(e) => tracing::warn!(error = %e, "the notification outbox was not purged"),
+                }
+            }
             loop {
                 match self.deliver_due().await {
                     // A full batch: more may be due.
