@@ -642,34 +642,55 @@ async fn queue_delivery(
     Ok(())
 }
 
-/// Queues again, for subscription `id`, every event after `from` (a log position) that it
-/// takes: a replay, delivered even where delivered before. Answers how many.
+/// What a replay queued, and where the next one would start if it stopped at its limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Replay {
+    pub queued: u64,
+    /// The position of the last event queued, when the limit was reached before `through`.
+    pub next_from: Option<i64>,
+}
+
+/// Queues again, for subscription `id`, every event after the position `from` and up to
+/// `through` that it takes, at most `limit` of them: a replay, delivered even where delivered
+/// before.
 pub async fn replay(
     db: &store::Db,
     id: &str,
     types: &str,
     from: i64,
-) -> Result<u64, ProjectionError> {
+    through: i64,
+    limit: u64,
+) -> Result<Replay, ProjectionError> {
     let replay = Uuid::now_v7();
-    let mut cp = store::log::Checkpoint::default();
+    let mut after = from;
     let mut queued = 0;
+    let mut last_queued = from;
     loop {
-        let events = store::log::read_after(db, cp, 1000).await?;
-        let Some(last) = events.last() else { break };
-        cp = last.checkpoint();
+        let events = store::log::read_positions(db, after, through, 1000).await?;
+        let Some(last) = events.last() else {
+            return Ok(Replay {
+                queued,
+                next_from: None,
+            });
+        };
+        after = last.position;
         let _turn = db.write_turn().await;
         let mut tx = store::Tx::begin(db).await?;
-        for e in events
-            .iter()
-            .filter(|e| e.position > from && subscribed(types, &e.event_type))
-        {
+        for e in events.iter().filter(|e| subscribed(types, &e.event_type)) {
+            if queued == limit {
+                tx.commit().await?;
+                return Ok(Replay {
+                    queued,
+                    next_from: Some(last_queued),
+                });
+            }
             let at = EventMetadata::from_json(&e.metadata).recorded_at;
             queue_delivery(&mut tx, id, e, at, Some(replay)).await?;
             queued += 1;
+            last_queued = e.position;
         }
         tx.commit().await?;
     }
-    Ok(queued)
 }
 
 /// A message of the outbox as listed (recipients by id only).

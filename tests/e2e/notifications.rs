@@ -1024,13 +1024,56 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
         )
         .await;
     assert_eq!((s, &v["queued"]), (202, &json!(0)), "nothing after it: {v}");
-    let (s, _) = app
+    // Up to a position, and a limit: where to go on from comes back.
+    let (s, v) = app
         .post(
             &format!("/api/webhooks/{id}/replay"),
-            json!({"from_position": -1}),
+            json!({"from_position": 0, "to_position": position - 1}),
         )
         .await;
-    assert_eq!(s, 422);
+    assert_eq!(
+        (s, &v["queued"], &v["to_position"]),
+        (202, &json!(0), &json!(position - 1)),
+        "{v}"
+    );
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            onboarding("Aditi Kamath", "GQRPK2233K", &rm.id),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let second = v["position"].as_i64().unwrap();
+    let got = receiver.wait_for(4).await;
+    assert_eq!(got[3].json()["id"], json!(second));
+    let (s, v) = app
+        .post(
+            &format!("/api/webhooks/{id}/replay"),
+            json!({"from_position": 0, "limit": 1}),
+        )
+        .await;
+    assert_eq!(
+        (s, &v["queued"], &v["next_from_position"]),
+        (202, &json!(1), &json!(position)),
+        "{v}"
+    );
+    let got = receiver.wait_for(5).await;
+    assert_eq!(got[4].json()["id"], json!(position));
+    for (body, field) in [
+        (json!({"from_position": -1}), "from_position"),
+        (json!({"from_position": 5, "to_position": 4}), "to_position"),
+        (json!({"from_position": 0, "limit": 0}), "limit"),
+        (json!({"from_position": 0, "limit": 10001}), "limit"),
+    ] {
+        let (s, v) = app
+            .post(&format!("/api/webhooks/{id}/replay"), body.clone())
+            .await;
+        assert_eq!(
+            (s, v["errors"][0]["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {v}"
+        );
+    }
 
     // Removed: nothing more is delivered, and it cannot be replayed.
     let (s, v) = app
@@ -1046,7 +1089,7 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
     assert_eq!(s, 201);
     app.caught_up().await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(receiver.got().len(), 3, "{:?}", receiver.got());
+    assert_eq!(receiver.got().len(), 5, "{:?}", receiver.got());
     let (s, _) = app
         .post(
             &format!("/api/webhooks/{id}/replay"),

@@ -221,26 +221,45 @@ impl poem_openapi::types::Example for SubscriptionRequest {
 pub struct ReplayRequest {
     /// Deliver again every event after this log position that the subscription takes.
     pub from_position: i64,
+    /// Up to this position (included); absent: the log's head when asked.
+    pub to_position: Option<i64>,
+    /// At most this many deliveries (1 to 10,000, the default); past it, the answer's
+    /// `next_from_position` is where to go on from.
+    pub limit: Option<i64>,
 }
 
 impl poem_openapi::types::Example for ReplayRequest {
     fn example() -> Self {
         Self {
             from_position: 1200,
+            to_position: Some(1500),
+            limit: None,
         }
     }
 }
+
+/// Most deliveries one replay queues.
+const REPLAY_LIMIT: i64 = 10_000;
 
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct Replayed {
     /// Deliveries queued.
     pub queued: i64,
+    /// The last position the replay covers (`to_position`, or the log's head when asked).
+    pub to_position: i64,
+    /// Present when the limit was reached first: the position of the last event queued, to
+    /// replay again from for the rest.
+    pub next_from_position: Option<i64>,
 }
 
 impl poem_openapi::types::Example for Replayed {
     fn example() -> Self {
-        Self { queued: 42 }
+        Self {
+            queued: 42,
+            to_position: 1500,
+            next_from_position: None,
+        }
     }
 }
 
@@ -486,9 +505,10 @@ impl WebhooksApi {
 
     /// Replay events to a webhook
     ///
-    /// Queues again every event after `from_position` that the subscription takes, delivered
-    /// even where it was delivered before (each with a new delivery id, the event's position
-    /// as its `X-Crm-Event-Id`). Admins.
+    /// Queues again every event after `from_position` (and up to `to_position`) that the
+    /// subscription takes, in log order, at most `limit` of them; delivered even where it was
+    /// delivered before (each with a new delivery id, the event's position as its
+    /// `X-Crm-Event-Id`). Admins.
     #[oai(
         path = "/api/webhooks/:id/replay",
         method = "post",
@@ -504,12 +524,25 @@ impl WebhooksApi {
         body: Json<ReplayRequest>,
     ) -> Result<ReplayResponse, ApiError> {
         policy::require(&auth.0, Action::NotificationsManage)?;
-        if body.0.from_position < 0 {
-            return Err(ApiError::field(
+        let r = &body.0;
+        let mut f = Fields::default();
+        if r.from_position < 0 {
+            f.errors.push(FieldError::new(
                 "from_position",
                 "a log position, 0 or more",
             ));
         }
+        if r.to_position.is_some_and(|to| to < r.from_position) {
+            f.errors.push(FieldError::new(
+                "to_position",
+                "a log position at or after from_position",
+            ));
+        }
+        if r.limit.is_some_and(|l| !(1..=REPLAY_LIMIT).contains(&l)) {
+            f.errors
+                .push(FieldError::new("limit", "1 to 10000 deliveries"));
+        }
+        f.finish()?;
         let db = &self.state.db;
         let Some(s) = find(db, id.0).await? else {
             return Err(ApiError::not_found("webhook subscription"));
@@ -520,17 +553,25 @@ impl WebhooksApi {
                 "the subscription was removed: nothing is delivered to it",
             ));
         }
-        let queued = projections::notifications::replay(
+        let to = match r.to_position {
+            Some(to) => to,
+            None => store::log::head(db).await.map_err(ApiError::internal)?,
+        };
+        let done = projections::notifications::replay(
             db,
             &s.id,
             &s.event_types.join(","),
-            body.0.from_position,
+            r.from_position,
+            to,
+            r.limit.unwrap_or(REPLAY_LIMIT) as u64,
         )
         .await
         .map_err(ApiError::internal)?;
-        tracing::info!(subscription = %s.id, queued, actor = %auth.0.user_id, "webhook deliveries replayed");
+        tracing::info!(subscription = %s.id, queued = done.queued, actor = %auth.0.user_id, "webhook deliveries replayed");
         Ok(ReplayResponse::Accepted(Json(Replayed {
-            queued: queued as i64,
+            queued: done.queued as i64,
+            to_position: to,
+            next_from_position: done.next_from,
         })))
     }
 }

@@ -211,6 +211,43 @@ pub async fn aggregate_events(
     Ok(events)
 }
 
+/// Up to `limit` events after the position `after` and up to `through`, in position order
+/// (on Postgres, those committed: an event still in a transaction is not seen).
+pub async fn read_positions(
+    db: &Db,
+    after: i64,
+    through: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let pool = match db {
+        // On SQLite the commit order is the position order.
+        Db::Sqlite(pool) => {
+            let after = Checkpoint {
+                tx_id: 0,
+                position: after,
+            };
+            let mut events = read_after_sqlite(pool, after, limit).await?;
+            events.retain(|e| e.position <= through);
+            return Ok(events);
+        }
+        Db::Postgres(pool) => pool,
+    };
+    let rows = sqlx::query(
+        "SELECT position, tx_id::text::bigint AS tx_id, aggregate_type, aggregate_id, sequence,
+                event_type, event_version, payload, metadata
+           FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
+    )
+    .bind(after)
+    .bind(through)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(decode)
+    .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// The position of the newest event in the log (0 when empty).
 pub async fn head(db: &Db) -> Result<i64, StoreError> {
     let sql = match db {
