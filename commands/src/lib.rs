@@ -21,6 +21,7 @@ pub mod retention;
 pub mod seed;
 pub mod users;
 mod warm;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -61,6 +62,7 @@ pub struct WriteSide {
     pub access: Executor<PiiAccess>,
     pub capture_keys: Executor<domain::capture_key::CaptureKey>,
     pub report_packs: Executor<domain::report_pack::ReportPack>,
+    pub webhooks: Executor<domain::webhook::WebhookSubscription>,
     /// The lead contact register's writer (see [`leads::contacts`]).
     pub register: leads::contacts::Register,
 }
@@ -187,6 +189,15 @@ impl WriteSide {
                 appender.clone(),
             ),
             report_packs: Executor::new(
+                db,
+                (),
+                signal.clone(),
+                keyring.clone(),
+                Vec::new(),
+                counters.clone(),
+                appender.clone(),
+            ),
+            webhooks: Executor::new(
                 db,
                 (),
                 signal.clone(),

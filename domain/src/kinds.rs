@@ -68,6 +68,12 @@ pub const KINDS: &[Kind] = &[
         erased_event: None,
     },
     Kind {
+        name: crate::webhook::WebhookSubscription::TYPE,
+        events: crate::webhook::EVENT_TABLES,
+        data_subject: false,
+        erased_event: None,
+    },
+    Kind {
         name: crate::access::PiiAccess::TYPE,
         events: crate::access::EVENT_TABLES,
         data_subject: false,

@@ -82,6 +82,7 @@ pub mod privacy;
 pub mod report_pack;
 pub mod user;
 pub mod values;
+pub mod webhook;
 pub mod worklog;
 
 use chrono::{DateTime, Utc};

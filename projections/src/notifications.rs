@@ -7,6 +7,8 @@
 //! nothing, so that a store that had no notifications before does not mail its past.
 
 use chrono::{DateTime, Duration, Utc};
+use cqrs_es::Aggregate;
+use domain::webhook::{WebhookEvent, WebhookSubscription};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 use store::EventMetadata;
@@ -392,7 +394,7 @@ async fn decide(
         })
     };
     // The subscriptions as they stand when the batch is applied.
-    let subscriptions: Vec<(String, String, DateTime<Utc>)> = crate::with_tx!(tx, c => {
+    let mut subscriptions: Vec<(String, String, DateTime<Utc>)> = crate::with_tx!(tx, c => {
         sqlx::query_as(
             "SELECT id, event_types, created_at FROM webhook_subscriptions WHERE active = $1",
         )
@@ -405,14 +407,19 @@ async fn decide(
         // A withdrawn consent or an erasure request stops what waits for the person at once.
         cancel_for(tx, e).await?;
         let recorded_at = EventMetadata::from_json(&e.metadata).recorded_at;
+        // A subscription takes what happened once it was made (a replay, what came before).
+        if recorded_at >= since {
+            for (id, types, made) in &subscriptions {
+                if recorded_at >= *made && subscribed(types, &e.event_type) {
+                    queue_delivery(tx, id, e, recorded_at, None).await?;
+                }
+            }
+        }
+        if e.aggregate_type == WebhookSubscription::TYPE {
+            subscription_changed(tx, e, recorded_at, &mut subscriptions).await?;
+        }
         if recorded_at < since {
             continue;
-        }
-        // A subscription takes what happened once it was made (a replay, what came before).
-        for (id, types, made) in &subscriptions {
-            if recorded_at >= *made && subscribed(types, &e.event_type) {
-                queue_delivery(tx, id, e, recorded_at, None).await?;
-            }
         }
         for t in called_for(e) {
             let recipient = &e.aggregate_id;
@@ -437,6 +444,70 @@ async fn decide(
             )
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Keeps the subscription of `e` (a webhook subscription's event) as it says: made active
+/// (taking the events after it), or removed (what was still queued for it cancelled). Its row
+/// was written, inactive and with its sealed secret, before the event was recorded.
+async fn subscription_changed(
+    tx: &mut Tx,
+    e: &StoredEvent,
+    at: DateTime<Utc>,
+    subscriptions: &mut Vec<(String, String, DateTime<Utc>)>,
+) -> Result<(), ProjectionError> {
+    let Ok(event) = serde_json::from_value::<WebhookEvent>(e.payload.clone()) else {
+        tracing::warn!(
+            position = e.position,
+            "a webhook subscription event that does not read"
+        );
+        return Ok(());
+    };
+    let id = &e.aggregate_id;
+    match event {
+        WebhookEvent::WebhookSubscribed { terms, .. } => {
+            let types = terms.event_types.join(",");
+            crate::with_tx!(tx, c => {
+                sqlx::query(
+                    "UPDATE webhook_subscriptions SET url = $2, event_types = $3,
+                       description = $4, active = $5, created_at = $6 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(&terms.url)
+                .bind(&types)
+                .bind(terms.description.as_ref().map(|d| d.as_str().to_string()))
+                .bind(true)
+                .bind(at)
+                .execute(&mut **c)
+                .await?;
+            });
+            subscriptions.retain(|(s, _, _)| s != id);
+            subscriptions.push((id.clone(), types, at));
+        }
+        WebhookEvent::WebhookRemoved {} => {
+            crate::with_tx!(tx, c => {
+                sqlx::query(
+                    "UPDATE webhook_subscriptions SET active = $2, removed_at = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(false)
+                .bind(at)
+                .execute(&mut **c)
+                .await?;
+                sqlx::query(
+                    "UPDATE notification_outbox SET status = 'cancelled',
+                       last_error = 'the subscription was removed'
+                     WHERE recipient_kind = 'subscription' AND recipient_id = $1
+                       AND status = 'queued'",
+                )
+                .bind(id)
+                .execute(&mut **c)
+                .await?;
+            });
+            subscriptions.retain(|(s, _, _)| s != id);
+        }
+        WebhookEvent::WebhookReplayed { .. } => {}
     }
     Ok(())
 }

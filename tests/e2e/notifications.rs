@@ -1090,6 +1090,48 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
     app.caught_up().await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(receiver.got().len(), 5, "{:?}", receiver.got());
+    // Each change is a recorded event: who made it, replayed what and removed it; the
+    // secret is nowhere in the log.
+    let (s, h) = app
+        .get(&format!(
+            "/api/history?aggregate_id={id}&min_position={}",
+            app.log_head().await
+        ))
+        .await;
+    assert_eq!(s, 200, "{h}");
+    let admin = json!(app.admin.id);
+    let done: Vec<(&Value, &Value)> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (&e["event_type"], &e["actor_id"]))
+        .collect();
+    let by_admin = |t: &str| (json!(t), admin.clone());
+    let expected = [
+        by_admin("WebhookSubscribed"),
+        by_admin("WebhookReplayed"),
+        by_admin("WebhookReplayed"),
+        by_admin("WebhookReplayed"),
+        by_admin("WebhookReplayed"),
+        by_admin("WebhookRemoved"),
+    ];
+    assert_eq!(
+        done,
+        expected.iter().map(|(t, a)| (t, a)).collect::<Vec<_>>(),
+        "{h}"
+    );
+    let (s, export) = app
+        .send(app.http.get(app.url(&format!(
+            "/api/audit/export?aggregate_type=webhook_subscription&aggregate_id={id}"
+        ))))
+        .await;
+    assert_eq!(s, 200);
+    let text = export.to_string();
+    assert!(
+        text.contains("WebhookReplayed") && text.contains(&url),
+        "{text}"
+    );
+    assert!(!text.contains(&secret["whsec_".len()..]), "{text}");
     let (s, _) = app
         .post(
             &format!("/api/webhooks/{id}/replay"),

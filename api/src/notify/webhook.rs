@@ -8,6 +8,9 @@
 //! it, and refuses a timestamp too far from its clock (a replayed request).
 
 use chrono::{DateTime, Utc};
+use commands::CommandError;
+use domain::values::Text;
+use domain::webhook::{WebhookError, WebhookTerms};
 use hmac::{Hmac, Mac};
 use poem::Request;
 use poem_openapi::param::Path;
@@ -22,7 +25,7 @@ use uuid::Uuid;
 use super::api::NotificationTags;
 use super::{Claimed, Outcome};
 use crate::auth::Auth;
-use crate::http::{Fields, State};
+use crate::http::{self, Fields, State};
 use crate::policy::{self, Action};
 use crate::problem::{ApiError, FieldError, ReadError};
 
@@ -342,7 +345,7 @@ async fn find(db: &Db, id: Uuid) -> Result<Option<SubscriptionOut>, ApiError> {
 }
 
 /// The checks of a subscription request: the URL and the event types as kept.
-fn checked(r: &SubscriptionRequest) -> Result<(String, String, Option<String>), ApiError> {
+fn checked(r: &SubscriptionRequest) -> Result<WebhookTerms, ApiError> {
     let mut f = Fields::default();
     let url = r.url.trim();
     match reqwest::Url::parse(url) {
@@ -369,16 +372,15 @@ fn checked(r: &SubscriptionRequest) -> Result<(String, String, Option<String>), 
             "1 to 50 event types such as KycVerified, or \"*\"",
         ));
     }
-    let description = r.description.as_deref().map(str::trim).map(str::to_string);
-    if description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 200)
-    {
-        f.errors
-            .push(FieldError::new("description", "up to 200 characters"));
-    }
+    let description = f.opt("description", r.description.as_deref(), |d| {
+        Text::parse(d, 200)
+    });
     f.finish()?;
-    Ok((url.to_string(), types.join(","), description))
+    Ok(WebhookTerms {
+        url: url.to_string(),
+        event_types: types,
+        description,
+    })
 }
 
 pub struct WebhooksApi {
@@ -401,42 +403,27 @@ impl WebhooksApi {
     )]
     async fn create(
         &self,
+        req: &Request,
         auth: Auth,
         body: Json<SubscriptionRequest>,
     ) -> Result<SubscriptionCreated, ApiError> {
         policy::require(&auth.0, Action::NotificationsManage)?;
-        let (url, types, description) = checked(&body.0)?;
-        if let Some(why) = refused(&url, self.state.notify.webhook_allow_private).await {
+        let terms = checked(&body.0)?;
+        let allow_private = self.state.notify.webhook_allow_private;
+        if let Some(why) = refused(&terms.url, allow_private).await {
             return Err(ApiError::field("url", why));
         }
-        let id = Uuid::now_v7();
-        let secret = format!("whsec_{}", hex::encode(rand_bytes()));
-        let db = &self.state.db;
-        let turn = db.write_turn().await;
-        with_db!(db, pool => {
-            sqlx::query(
-                "INSERT INTO webhook_subscriptions (id, url, event_types, secret, description,
-                   active, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(id.to_string())
-            .bind(&url)
-            .bind(&types)
-            .bind(self.state.keyring.seal_secret(&label(&id.to_string()), &secret))
-            .bind(&description)
-            .bind(true)
-            .bind(Utc::now())
-            .bind(auth.0.user_id.to_string())
-            .execute(pool)
-            .await
-            .map_err(ApiError::internal)?;
-        });
-        drop(turn);
-        tracing::info!(subscription = %id, actor = %auth.0.user_id, "a webhook subscription was made");
-        let mut made = find(db, id)
-            .await?
-            .ok_or_else(|| ApiError::internal("the subscription just made is gone"))?;
-        made.secret = Some(secret);
-        Ok(SubscriptionCreated::Created(Json(made)))
+        let made = commands::webhooks::subscribe(
+            &self.state.write,
+            terms,
+            auth.0.user_id,
+            &http::metadata(req),
+        )
+        .await?;
+        tracing::info!(subscription = %made.id, actor = %auth.0.user_id, "a webhook subscription was made");
+        let mut out = self.settled(made.id, made.committed.position).await?;
+        out.secret = Some(made.secret);
+        Ok(SubscriptionCreated::Created(Json(out)))
     }
 
     /// List webhook subscriptions
@@ -452,7 +439,8 @@ impl WebhooksApi {
         policy::require(&auth.0, Action::NotificationsManage)?;
         let rows: Vec<Row> = with_db!(&self.state.db, pool => {
             sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM webhook_subscriptions ORDER BY id DESC LIMIT 500"
+                "SELECT {COLUMNS} FROM webhook_subscriptions
+                  WHERE active OR removed_at IS NOT NULL ORDER BY id DESC LIMIT 500"
             ))
             .fetch_all(pool)
             .await
@@ -475,30 +463,15 @@ impl WebhooksApi {
     )]
     async fn remove(
         &self,
+        req: &Request,
         auth: Auth,
         /// The subscription's id.
         id: Path<Uuid>,
     ) -> Result<SubscriptionResponse, ApiError> {
         policy::require(&auth.0, Action::NotificationsManage)?;
-        let db = &self.state.db;
-        let turn = db.write_turn().await;
-        with_db!(db, pool => {
-            sqlx::query(
-                "UPDATE webhook_subscriptions SET active = $2, removed_at = $3
-                  WHERE id = $1 AND active = $4",
-            )
-            .bind(id.0.to_string())
-            .bind(false)
-            .bind(Utc::now())
-            .bind(true)
-            .execute(pool)
-            .await
-            .map_err(ApiError::internal)?;
-        });
-        drop(turn);
-        let found = find(db, id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("webhook subscription"))?;
+        let done =
+            commands::webhooks::remove(&self.state.write, id.0, &http::metadata(req)).await?;
+        let found = self.settled(id.0, done.position).await?;
         tracing::info!(subscription = %id.0, actor = %auth.0.user_id, "a webhook subscription was removed");
         Ok(SubscriptionResponse::Ok(Json(found)))
     }
@@ -517,7 +490,7 @@ impl WebhooksApi {
     )]
     async fn replay(
         &self,
-        _req: &Request,
+        req: &Request,
         auth: Auth,
         /// The subscription's id.
         id: Path<Uuid>,
@@ -544,15 +517,10 @@ impl WebhooksApi {
         }
         f.finish()?;
         let db = &self.state.db;
+        commands::webhooks::standing(&self.state.write, id.0).await?;
         let Some(s) = find(db, id.0).await? else {
             return Err(ApiError::not_found("webhook subscription"));
         };
-        if !s.active {
-            return Err(ApiError::conflict(
-                "webhook-removed",
-                "the subscription was removed: nothing is delivered to it",
-            ));
-        }
         let to = match r.to_position {
             Some(to) => to,
             None => store::log::head(db).await.map_err(ApiError::internal)?,
@@ -567,6 +535,14 @@ impl WebhooksApi {
         )
         .await
         .map_err(ApiError::internal)?;
+        commands::webhooks::record_replay(
+            &self.state.write,
+            id.0,
+            (r.from_position, to),
+            done.queued,
+            &http::metadata(req),
+        )
+        .await?;
         tracing::info!(subscription = %s.id, queued = done.queued, actor = %auth.0.user_id, "webhook deliveries replayed");
         Ok(ReplayResponse::Accepted(Json(Replayed {
             queued: done.queued as i64,
@@ -576,17 +552,42 @@ impl WebhooksApi {
     }
 }
 
+impl WebhooksApi {
+    /// The subscription `id` once the notifications projection has applied `position` (its
+    /// row is kept by it).
+    async fn settled(&self, id: Uuid, position: i64) -> Result<SubscriptionOut, ApiError> {
+        http::wait_for_in(
+            &self.state,
+            projections::notifications::NAME,
+            Some(position),
+        )
+        .await?;
+        find(&self.state.db, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("webhook subscription"))
+    }
+}
+
+impl From<CommandError<WebhookError>> for ApiError {
+    fn from(e: CommandError<WebhookError>) -> Self {
+        match e {
+            CommandError::Rejected(WebhookError::NotFound) => {
+                ApiError::not_found("webhook subscription")
+            }
+            CommandError::Rejected(e @ WebhookError::Removed) => {
+                ApiError::conflict("webhook-removed", e.to_string())
+            }
+            CommandError::Rejected(e @ WebhookError::AlreadyExists) => {
+                ApiError::conflict("webhook-exists", e.to_string())
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 /// What a subscription's secret is sealed for (with the master key).
 fn label(id: &str) -> String {
     store::privacy::webhook_secret_label(id)
-}
-
-/// 32 random bytes for a secret.
-fn rand_bytes() -> [u8; 32] {
-    let mut b = [0u8; 32];
-    b[..16].copy_from_slice(Uuid::new_v4().as_bytes());
-    b[16..].copy_from_slice(Uuid::new_v4().as_bytes());
-    b
 }
 
 #[cfg(test)]
