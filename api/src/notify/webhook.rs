@@ -453,8 +453,8 @@ impl WebhooksApi {
 
     /// Remove a webhook subscription
     ///
-    /// No more deliveries: those still queued are cancelled when their turn comes. The
-    /// subscription stays listed, removed. Admins.
+    /// No more deliveries: those still queued are cancelled. A recorded event; the
+    /// subscription stays listed, removed. Removing it again changes nothing. Admins.
     #[oai(
         path = "/api/webhooks/:id",
         method = "delete",
