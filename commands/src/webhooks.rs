@@ -40,7 +40,8 @@ pub async fn subscribe(
     with_db!(&write.db, pool => {
         sqlx::query(
             "INSERT INTO webhook_subscriptions (id, url, event_types, secret, description,
-               active, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+               active, created_at, created_by, personal_data)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id.to_string())
         .bind(&terms.url)
@@ -50,6 +51,7 @@ pub async fn subscribe(
         .bind(false)
         .bind(Utc::now())
         .bind(by.to_string())
+        .bind(terms.personal_data)
         .execute(pool)
         .await
         .map_err(CommandError::store)?;

@@ -111,6 +111,12 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     KINDS.iter().map(|k| k.name)
 }
 
+/// Whether records of kind `name` are staff accounts (their credentials among their events):
+/// never sent out of the system.
+pub fn is_staff_account(name: &str) -> bool {
+    name == <crate::user::User as cqrs_es::Aggregate>::TYPE
+}
+
 /// Whether `event_type` records that a person's data was erased.
 pub fn is_erasure(event_type: &str) -> bool {
     KINDS.iter().any(|k| k.erased_event == Some(event_type))

@@ -471,7 +471,8 @@ async fn subscription_changed(
             crate::with_tx!(tx, c => {
                 sqlx::query(
                     "UPDATE webhook_subscriptions SET url = $2, event_types = $3,
-                       description = $4, active = $5, created_at = $6 WHERE id = $1",
+                       description = $4, active = $5, created_at = $6, personal_data = $7
+                     WHERE id = $1",
                 )
                 .bind(id)
                 .bind(&terms.url)
@@ -479,6 +480,7 @@ async fn subscription_changed(
                 .bind(terms.description.as_ref().map(|d| d.as_str().to_string()))
                 .bind(true)
                 .bind(at)
+                .bind(terms.personal_data)
                 .execute(&mut **c)
                 .await?;
             });

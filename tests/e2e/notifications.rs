@@ -986,7 +986,7 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
         d.header("x-crm-signature"),
         format!("sha256={}", hex::encode(forged.finalize().into_bytes()))
     );
-    // It names the event, never its contents.
+    // It names the event; its personal fields are withheld.
     assert!(
         !d.body.contains("Kavya") && !d.body.contains("example.in"),
         "{}",
@@ -1036,6 +1036,20 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
         (202, &json!(0), &json!(position - 1)),
         "{v}"
     );
+    // A subscription allowed personal data gets the event's fields opened; the other one
+    // gets them withheld.
+    let (s, personal) = app
+        .post(
+            "/api/webhooks",
+            json!({"url": format!("{url}/back-office"), "event_types": ["ClientOnboarded"],
+                   "personal_data": true}),
+        )
+        .await;
+    assert_eq!(
+        (s, &personal["personal_data"]),
+        (201, &json!(true)),
+        "{personal}"
+    );
     let (s, v) = app
         .post(
             "/api/clients",
@@ -1044,8 +1058,31 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
         .await;
     assert_eq!(s, 201, "{v}");
     let second = v["position"].as_i64().unwrap();
-    let got = receiver.wait_for(4).await;
-    assert_eq!(got[3].json()["id"], json!(second));
+    let got = receiver.wait_for(5).await;
+    let (opened, withheld): (Vec<&Delivery>, Vec<&Delivery>) = got[3..]
+        .iter()
+        .partition(|d| d.uri.ends_with("/back-office"));
+    assert_eq!((opened.len(), withheld.len()), (1, 1), "{got:?}");
+    for d in [opened[0], withheld[0]] {
+        assert_eq!(d.json()["id"], json!(second));
+    }
+    assert!(
+        opened[0].body.contains("Aditi Kamath") && opened[0].body.contains("GQRPK2233K"),
+        "{}",
+        opened[0].body
+    );
+    assert!(
+        !withheld[0].body.contains("Aditi") && withheld[0].body.contains("[withheld]"),
+        "{}",
+        withheld[0].body
+    );
+    let (s, _) = app
+        .send(app.http.delete(app.url(&format!(
+            "/api/webhooks/{}",
+            personal["id"].as_str().unwrap()
+        ))))
+        .await;
+    assert_eq!(s, 200);
     let (s, v) = app
         .post(
             &format!("/api/webhooks/{id}/replay"),
@@ -1057,8 +1094,8 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
         (202, &json!(1), &json!(position)),
         "{v}"
     );
-    let got = receiver.wait_for(5).await;
-    assert_eq!(got[4].json()["id"], json!(position));
+    let got = receiver.wait_for(6).await;
+    assert_eq!(got[5].json()["id"], json!(position));
     for (body, field) in [
         (json!({"from_position": -1}), "from_position"),
         (json!({"from_position": 5, "to_position": 4}), "to_position"),
@@ -1089,7 +1126,7 @@ async fn webhooks_are_signed_retried_replayed_and_removed(store: Store) {
     assert_eq!(s, 201);
     app.caught_up().await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(receiver.got().len(), 5, "{:?}", receiver.got());
+    assert_eq!(receiver.got().len(), 6, "{:?}", receiver.got());
     // Each change is a recorded event: who made it, replayed what and removed it; the
     // secret is nowhere in the log.
     let (s, h) = app

@@ -1,7 +1,9 @@
 //! Webhooks: subscriptions kept by admins, and the delivery of an event to one, signed.
 //!
 //! A delivery is a `POST` of JSON naming the event (its log position as `id`, its type, its
-//! record and when it was recorded; never its payload, so no personal data leaves) with
+//! record and when it was recorded) and its payload as `data`: personal fields read
+//! `[withheld]` unless the subscription is allowed personal data, and a staff account's
+//! events carry none (`null`); with
 //! `X-Crm-Event-Id` (the position), `X-Crm-Delivery` (the message's id, the same at every
 //! attempt), `X-Crm-Timestamp` (Unix seconds) and `X-Crm-Signature: sha256=<hex>`, the
 //! HMAC-SHA256 with the subscription's secret of `<timestamp>.<body>`. A receiver recomputes
@@ -16,7 +18,7 @@ use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde_json::json;
+use serde_json::{json, Value};
 use sha2::Sha256;
 use store::privacy::Keyring;
 use store::{with_db, Db};
@@ -96,6 +98,44 @@ pub async fn refused(url: &str, allow_private: bool) -> Option<String> {
     }
 }
 
+/// What a personal field reads as in a delivery to a subscription without personal data.
+pub const WITHHELD: &str = "[withheld]";
+
+/// The payload of the event at `position` as a delivery carries it: its personal fields
+/// opened where the subscription is allowed them (an erased person's read as erased), else
+/// withheld; `null` for a user's events (their credentials are nobody else's business) and
+/// for an event no longer in the log.
+async fn payload(
+    db: &Db,
+    keyring: &Keyring,
+    position: i64,
+    personal: bool,
+) -> Result<Value, String> {
+    let events = store::log::read_positions(db, position - 1, position, 1)
+        .await
+        .map_err(|e| format!("the event cannot be read: {e}"))?;
+    let Some(e) = events.into_iter().next() else {
+        return Ok(Value::Null);
+    };
+    let Some(kind) = domain::kinds::kind(&e.aggregate_type) else {
+        return Ok(Value::Null);
+    };
+    if domain::kinds::is_staff_account(kind.name) {
+        return Ok(Value::Null);
+    }
+    let fields = kind.personal_fields(&e.event_type).unwrap_or_default();
+    let mut payload = e.payload;
+    if personal {
+        keyring
+            .open(&e.aggregate_id, &mut payload, fields)
+            .await
+            .map_err(|e| format!("the event's personal data cannot be opened: {e}"))?;
+    } else {
+        Keyring::mask(&mut payload, fields, WITHHELD);
+    }
+    Ok(payload)
+}
+
 /// Delivers the message `m` to its subscription.
 pub(super) async fn deliver(
     db: &Db,
@@ -104,21 +144,24 @@ pub(super) async fn deliver(
     m: &Claimed,
     allow_private: bool,
 ) -> Outcome {
-    let found: Result<Option<(String, String, bool)>, sqlx::Error> = with_db!(db, pool => {
-        sqlx::query_as("SELECT url, secret, active FROM webhook_subscriptions WHERE id = $1")
-            .bind(&m.recipient_id)
-            .fetch_optional(pool)
-            .await
+    type Found = Option<(String, String, bool, bool)>;
+    let found: Result<Found, sqlx::Error> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT url, secret, active, personal_data FROM webhook_subscriptions WHERE id = $1",
+        )
+        .bind(&m.recipient_id)
+        .fetch_optional(pool)
+        .await
     });
-    let (url, secret) = match found {
+    let (url, secret, personal) = match found {
         Err(e) => return Outcome::Failed(format!("the subscription cannot be read: {e}")),
         Ok(None) => return Outcome::Cancelled("no such subscription".into()),
-        Ok(Some((_, _, false))) => {
+        Ok(Some((_, _, false, _))) => {
             return Outcome::Cancelled("the subscription was removed".into())
         }
-        Ok(Some((url, sealed, true))) => {
+        Ok(Some((url, sealed, true, personal))) => {
             match keyring.open_secret(&label(&m.recipient_id), &sealed) {
-                Ok(secret) => (url, secret),
+                Ok(secret) => (url, secret, personal),
                 Err(e) => {
                     return Outcome::Failed(format!(
                         "the subscription's secret cannot be opened: {e}"
@@ -126,6 +169,10 @@ pub(super) async fn deliver(
                 }
             }
         }
+    };
+    let data = match payload(db, keyring, m.event_position, personal).await {
+        Ok(data) => data,
+        Err(why) => return Outcome::Failed(why),
     };
     // Checked again at each delivery: what the name resolves to may have changed.
     if let Some(why) = refused(&url, allow_private).await {
@@ -139,6 +186,7 @@ pub(super) async fn deliver(
         "aggregate_id": m.data["aggregate_id"],
         "sequence": m.data["sequence"],
         "recorded_at": m.data["recorded_at"],
+        "data": data,
     })
     .to_string();
     let timestamp = Utc::now().timestamp();
@@ -175,6 +223,8 @@ pub struct SubscriptionOut {
     pub event_types: Vec<String>,
     pub description: Option<String>,
     pub active: bool,
+    /// Whether deliveries carry the events' personal data.
+    pub personal_data: bool,
     pub created_at: DateTime<Utc>,
     pub removed_at: Option<DateTime<Utc>>,
     /// The secret deliveries are signed with: in the answer that makes the subscription only.
@@ -189,6 +239,7 @@ impl poem_openapi::types::Example for SubscriptionOut {
             event_types: vec!["KycVerified".into(), "ClientOnboarded".into()],
             description: Some("Back office: new accounts".into()),
             active: true,
+            personal_data: false,
             created_at: DateTime::parse_from_rfc3339("2026-12-03T10:15:00Z")
                 .expect("example time")
                 .with_timezone(&Utc),
@@ -207,6 +258,10 @@ pub struct SubscriptionRequest {
     /// Event types to deliver (`KycVerified`, …), or `["*"]` for every event.
     pub event_types: Vec<String>,
     pub description: Option<String>,
+    /// Whether deliveries carry the events' personal data (names, PAN, contact details,
+    /// opened from the sealed log at each attempt); `false` (the default): those fields read
+    /// `[withheld]`. For the broker's own systems that keep the client record.
+    pub personal_data: Option<bool>,
 }
 
 impl poem_openapi::types::Example for SubscriptionRequest {
@@ -215,6 +270,7 @@ impl poem_openapi::types::Example for SubscriptionRequest {
             url: "https://hooks.broker.example/crm".into(),
             event_types: vec!["KycVerified".into(), "ClientOnboarded".into()],
             description: Some("Back office: new accounts".into()),
+            personal_data: Some(false),
         }
     }
 }
@@ -314,6 +370,7 @@ type Row = (
     String,
     Option<String>,
     bool,
+    bool,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
 );
@@ -325,13 +382,15 @@ fn out(r: Row) -> SubscriptionOut {
         event_types: r.2.split(',').map(str::to_string).collect(),
         description: r.3,
         active: r.4,
-        created_at: r.5,
-        removed_at: r.6,
+        personal_data: r.5,
+        created_at: r.6,
+        removed_at: r.7,
         secret: None,
     }
 }
 
-const COLUMNS: &str = "id, url, event_types, description, active, created_at, removed_at";
+const COLUMNS: &str =
+    "id, url, event_types, description, active, personal_data, created_at, removed_at";
 
 async fn find(db: &Db, id: Uuid) -> Result<Option<SubscriptionOut>, ApiError> {
     let row: Option<Row> = with_db!(db, pool => {
@@ -380,6 +439,7 @@ fn checked(r: &SubscriptionRequest) -> Result<WebhookTerms, ApiError> {
         url: url.to_string(),
         event_types: types,
         description,
+        personal_data: r.personal_data.unwrap_or(false),
     })
 }
 
@@ -393,8 +453,10 @@ impl WebhooksApi {
     ///
     /// Deliveries of the given event types (or every event) to a URL, each signed with the
     /// secret in this answer (shown only here): `X-Crm-Signature: sha256=<hex>`, the
-    /// HMAC-SHA256 of `<X-Crm-Timestamp>.<body>`. A delivery names the event, never its
-    /// contents. Admins.
+    /// HMAC-SHA256 of `<X-Crm-Timestamp>.<body>`. A delivery names the event and carries its
+    /// payload with personal fields `[withheld]`, unless `personal_data` is asked for (opened
+    /// from the sealed log at each attempt; an erased person reads as erased). A recorded
+    /// event. Admins.
     #[oai(
         path = "/api/webhooks",
         method = "post",

@@ -30,6 +30,9 @@ pub struct WebhookTerms {
     /// Event types (`KycVerified`, …), or `*` for every event.
     pub event_types: Vec<String>,
     pub description: Option<Text>,
+    /// Whether deliveries carry the event's personal data (opened); otherwise it is withheld.
+    #[serde(default)]
+    pub personal_data: bool,
 }
 
 /// The decision state of a subscription.

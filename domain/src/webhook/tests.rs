@@ -16,6 +16,7 @@ fn terms() -> WebhookTerms {
         url: "https://hooks.broker.example/crm".into(),
         event_types: vec!["KycVerified".into()],
         description: Some(Text::parse("Back office", 200).unwrap()),
+        personal_data: true,
     }
 }
 
