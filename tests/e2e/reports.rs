@@ -1049,6 +1049,14 @@ async fn the_demo_year_fills_every_report(store: Store) {
     app.caught_up().await;
     let admin = crate::support::login(&app.base, "admin@demo.broker", "demo-admin-pass-1").await;
     let year_ago = domain::kyc::india_today(Utc::now()) - Duration::days(364);
+    // Some of the demo's people agreed to marketing: a campaign has an audience.
+    for channel in ["email", "sms"] {
+        let (s, a) = app
+            .get_as(&admin, &format!("/api/marketing/audience?channel={channel}"))
+            .await;
+        assert_eq!(s, 200, "{a}");
+        assert!(a["items"].as_array().unwrap().len() >= 10, "{channel}: {a}");
+    }
 
     let (s, r) = app
         .get_as(&admin, &format!("/api/reports/sales?from={year_ago}"))

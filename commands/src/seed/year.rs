@@ -22,7 +22,7 @@ use domain::investments::{
 use domain::kyc::{Decision, KycCommand, KycDocumentType, RiskProfile};
 use domain::lead::{
     CaptureChannel, ContactMethod, FollowUpChannel, InteractionDirection, InteractionKind,
-    InvestmentCapacity, LeadCommand, LeadDetails, LeadSource, LeadStatus,
+    InvestmentCapacity, LeadCommand, LeadDetails, LeadSource, LeadStatus, MarketingChannel,
 };
 use domain::user::{Branch, Role};
 use domain::values::{BirthDate, Email, Isin, Pan, PersonName, Phone, Text};
@@ -428,6 +428,26 @@ fn lead_story(
             },
         ),
     );
+    // Two leads in five agree to marketing by e-mail when captured, one in four by SMS
+    // (by the story's number, leaving the dice's draws as they were).
+    for (channel, yes) in [
+        (MarketingChannel::Email, story % 5 < 2),
+        (MarketingChannel::Sms, story % 4 == 0),
+    ] {
+        if yes {
+            push(
+                at + Duration::minutes(1),
+                By::Agent(agent),
+                Step::Lead(
+                    id,
+                    LeadCommand::Privacy(domain::privacy::PrivacyCommand::SetMarketingConsent {
+                        channel,
+                        granted: true,
+                    }),
+                ),
+            );
+        }
+    }
     let mut t = at;
     if pooled {
         t += dice.hours(2, 30);
