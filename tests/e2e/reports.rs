@@ -1052,7 +1052,10 @@ async fn the_demo_year_fills_every_report(store: Store) {
     // Some of the demo's people agreed to marketing: a campaign has an audience.
     for channel in ["email", "sms"] {
         let (s, a) = app
-            .get_as(&admin, &format!("/api/marketing/audience?channel={channel}"))
+            .get_as(
+                &admin,
+                &format!("/api/marketing/audience?channel={channel}"),
+            )
             .await;
         assert_eq!(s, 200, "{a}");
         assert!(a["items"].as_array().unwrap().len() >= 10, "{channel}: {a}");

@@ -108,7 +108,10 @@ pub struct Sender {
     settings: Settings,
     mailer: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
     sms: Option<sms::Gateway>,
+    /// For the SMS gateway (configured by the operator, wherever it is).
     http: reqwest::Client,
+    /// For webhooks (see [`webhook::PublicOnly`]).
+    hooks: reqwest::Client,
 }
 
 impl Sender {
@@ -140,11 +143,23 @@ impl Sender {
                 &settings.sms_sender,
             )?),
         };
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
+        let client = || {
+            reqwest::Client::builder()
+                .timeout(TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let http = client()
             .build()
-            .map_err(|e| format!("the webhook client: {e}"))?;
+            .map_err(|e| format!("the HTTP client: {e}"))?;
+        // Webhooks connect only to the public addresses their name resolves to.
+        let hooks = if settings.webhook_allow_private {
+            http.clone()
+        } else {
+            client()
+                .dns_resolver(std::sync::Arc::new(webhook::PublicOnly))
+                .build()
+                .map_err(|e| format!("the webhook client: {e}"))?
+        };
         Ok(Self {
             db: db.clone(),
             keyring,
@@ -152,6 +167,7 @@ impl Sender {
             mailer,
             sms,
             http,
+            hooks,
         })
     }
 
@@ -234,7 +250,7 @@ impl Sender {
         match m.channel.as_str() {
             "webhook" => {
                 let allow_private = self.settings.webhook_allow_private;
-                webhook::deliver(&self.db, &self.keyring, &self.http, m, allow_private).await
+                webhook::deliver(&self.db, &self.keyring, &self.hooks, m, allow_private).await
             }
             "email" => self.mail(m).await,
             "sms" => self.text(m).await,

@@ -66,6 +66,24 @@ pub fn private(ip: std::net::IpAddr) -> bool {
     }
 }
 
+/// A resolver that answers only public addresses: the client delivering webhooks connects
+/// to what it answers, so a name that resolved to a public address when checked cannot be
+/// turned to a private one for the connection (DNS rebinding).
+pub struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let public: Vec<std::net::SocketAddr> = found.filter(|a| !private(a.ip())).collect();
+            if public.is_empty() {
+                return Err("the host has no public address".into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// Why a webhook may not be delivered to `url` (`None`: it may): a scheme other than
 /// `https` or an address that is not public, unless private ones are allowed.
 pub async fn refused(url: &str, allow_private: bool) -> Option<String> {
@@ -655,6 +673,17 @@ fn label(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_webhook_resolver_answers_no_private_address() {
+        use reqwest::dns::Resolve;
+        use std::str::FromStr;
+        // `localhost` resolves (from /etc/hosts) to loopback only: refused, whereas the
+        // system's resolver answers it.
+        let name = || reqwest::dns::Name::from_str("localhost").unwrap();
+        assert!(PublicOnly.resolve(name()).await.is_err());
+        assert!(tokio::net::lookup_host(("localhost", 0)).await.is_ok());
+    }
 
     #[test]
     fn a_signature_is_the_hmac_of_the_timestamp_and_the_body() {
