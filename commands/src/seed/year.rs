@@ -432,7 +432,7 @@ fn lead_story(
     // (by the story's number, leaving the dice's draws as they were).
     for (channel, yes) in [
         (MarketingChannel::Email, story % 5 < 2),
-        (MarketingChannel::Sms, story % 4 == 0),
+        (MarketingChannel::Sms, story.is_multiple_of(4)),
     ] {
         if yes {
             push(
