@@ -273,29 +273,13 @@ impl MarketingApi {
         let Some(t) = projections::notifications::template(template) else {
             return Err(ApiError::internal("the campaign template is missing"));
         };
-        // Everyone in the audience the caller may see, page by page.
+        // Everyone in the audience the caller may see, by id only.
         let leads = policy::scope(&self.state, &auth.0).await?;
         let clients = policy::client_scope(&auth.0);
-        let mut recipients: Vec<(&'static str, Uuid)> = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = projections::marketing::audience(
-                &self.state.db,
-                &self.state.keyring,
-                channel,
-                &leads,
-                &clients,
-                1000,
-                cursor.as_deref(),
-            )
-            .await
-            .map_err(ApiError::internal)?;
-            recipients.extend(page.items.iter().map(|p| (p.kind, p.id)));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
+        let recipients =
+            projections::marketing::audience_ids(&self.state.db, channel, &leads, &clients)
+                .await
+                .map_err(ApiError::internal)?;
         let campaign = Uuid::now_v7();
         let now = chrono::Utc::now();
         let not_before = match channel {

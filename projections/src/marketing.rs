@@ -42,6 +42,63 @@ pub struct AudiencePage {
     pub total: i64,
 }
 
+/// Who is in the audience of `channel` within what the caller may see: the conditions on
+/// the clients and on the leads.
+fn filters(
+    channel: MarketingChannel,
+    leads: &Option<LeadScope>,
+    clients: &ClientScope,
+) -> (Sql, Sql) {
+    let token = format!("% {} %", channel.as_str());
+    let mut c = Sql::default();
+    let b = c.bind(Bind::Text(token.clone()));
+    c.and(format!("marketing LIKE {b}"));
+    crate::clients::query::push_scope(&mut c, clients);
+    let mut l = Sql::default();
+    let b = l.bind(Bind::Text(token));
+    l.and(format!("marketing LIKE {b}"));
+    // A consent for a channel the person gave no address for reaches nobody.
+    l.and(match channel {
+        MarketingChannel::Email => "email_index IS NOT NULL".into(),
+        _ => "phone_index IS NOT NULL".into(),
+    });
+    crate::leads::query::push_visible(&mut l, leads);
+    (c, l)
+}
+
+/// The whole audience of `channel` within what the caller may see, as `(kind, id)`: clients
+/// then leads. Nothing is opened (a campaign names its recipients by id; their details are
+/// read as each message goes).
+pub async fn audience_ids(
+    db: &Db,
+    channel: MarketingChannel,
+    leads: &Option<LeadScope>,
+    clients: &ClientScope,
+) -> Result<Vec<(&'static str, Uuid)>, QueryError> {
+    let (c, l) = filters(channel, leads, clients);
+    let clients_sql = format!(
+        "SELECT client_id FROM clients{} ORDER BY client_id",
+        c.where_clause()
+    );
+    let leads_sql = format!(
+        "SELECT lead_id FROM leads{} ORDER BY lead_id",
+        l.where_clause()
+    );
+    let (cb, lb) = (c.binds, l.binds);
+    let (client_ids, lead_ids): (Vec<String>, Vec<String>) = with_db!(db, pool => {
+        let a = bind_all!(sqlx::query_scalar(&clients_sql), &cb).fetch_all(pool).await?;
+        let b = bind_all!(sqlx::query_scalar(&leads_sql), &lb).fetch_all(pool).await?;
+        (a, b)
+    });
+    let ids = |kind: &'static str, ids: Vec<String>| {
+        ids.into_iter()
+            .filter_map(move |id| Uuid::parse_str(&id).ok().map(|id| (kind, id)))
+    };
+    Ok(ids("client", client_ids)
+        .chain(ids("lead", lead_ids))
+        .collect())
+}
+
 /// The audience of `channel` within what the caller may see, clients first then leads, each
 /// by id; `cursor` is the last `kind:id` of the previous page.
 pub async fn audience(
@@ -64,21 +121,7 @@ pub async fn audience(
             }
         }
     };
-    let token = format!("% {} %", channel.as_str());
-
-    let mut c = Sql::default();
-    let b = c.bind(Bind::Text(token.clone()));
-    c.and(format!("marketing LIKE {b}"));
-    crate::clients::query::push_scope(&mut c, clients);
-    let mut l = Sql::default();
-    let b = l.bind(Bind::Text(token));
-    l.and(format!("marketing LIKE {b}"));
-    // A consent for a channel the person gave no address for reaches nobody.
-    l.and(match channel {
-        MarketingChannel::Email => "email_index IS NOT NULL".into(),
-        _ => "phone_index IS NOT NULL".into(),
-    });
-    crate::leads::query::push_visible(&mut l, leads);
+    let (mut c, mut l) = filters(channel, leads, clients);
     let count_clients = format!("SELECT COUNT(*) FROM clients{}", c.where_clause());
     let count_leads = format!("SELECT COUNT(*) FROM leads{}", l.where_clause());
     let (cb, lb) = (c.binds.clone(), l.binds.clone());
