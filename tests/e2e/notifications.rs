@@ -74,8 +74,8 @@ struct SmtpServer {
     refuse_next: Arc<AtomicUsize>,
     refuse_all: Arc<AtomicBool>,
     refused: Arc<AtomicUsize>,
-    /// Milliseconds to wait, after taking a message in, before saying so.
-    slow_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// From the n-th message taken in (0: never), no answer until this is set back to 0.
+    hold_from: Arc<AtomicUsize>,
 }
 
 impl SmtpServer {
@@ -137,12 +137,21 @@ impl SmtpServer {
                         self.refused.fetch_add(1, Ordering::SeqCst);
                         b"451 try again later\r\n"
                     } else {
-                        self.received.lock().unwrap().push(Mail {
-                            to: std::mem::take(&mut to),
-                            data,
-                        });
-                        let slow = self.slow_ms.load(Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(slow)).await;
+                        let n = {
+                            let mut received = self.received.lock().unwrap();
+                            received.push(Mail {
+                                to: std::mem::take(&mut to),
+                                data,
+                            });
+                            received.len()
+                        };
+                        loop {
+                            let from = self.hold_from.load(Ordering::SeqCst);
+                            if from == 0 || n < from {
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
                         b"250 queued\r\n"
                     }
                 }
@@ -496,10 +505,10 @@ async fn a_sender_killed_mid_batch_sends_each_message_once_more_at_most(store: S
         .await;
     assert_eq!(v["items"].as_array().unwrap().len(), 6, "{v}");
 
-    // Another process sends them through a slow server, and is killed mid-batch: the
-    // server has taken a message in and not yet said so.
+    // Another process sends them, and is killed mid-batch: the server has taken the fourth
+    // message in and not yet said so.
     let (smtp, url) = SmtpServer::start().await;
-    smtp.slow_ms.store(400, Ordering::SeqCst);
+    smtp.hold_from.store(4, Ordering::SeqCst);
     let mut child = Child::start_with_env(
         &app,
         "warn",
@@ -511,14 +520,15 @@ async fn a_sender_killed_mid_batch_sends_each_message_once_more_at_most(store: S
         ],
     )
     .await;
-    smtp.wait_for(3).await;
+    smtp.wait_for(4).await;
     child.process.start_kill().expect("kill -9");
     child.process.wait().await.expect("reaped");
-    let before = smtp.mails().len();
-    assert!(before < 6, "killed mid-batch: {before} taken in");
+    let before = smtp.mails();
+    assert_eq!(before.len(), 4, "killed mid-batch: {before:?}");
+    let in_flight = before[3].header("Message-ID").expect("a Message-ID");
 
     // This process takes over once the dead sender's claim has run out.
-    smtp.slow_ms.store(0, Ordering::SeqCst);
+    smtp.hold_from.store(0, Ordering::SeqCst);
     let app = app
         .restart_with(|c| {
             c.serve.smtp_url = Some(url);
@@ -537,10 +547,15 @@ async fn a_sender_killed_mid_batch_sends_each_message_once_more_at_most(store: S
     ids.sort();
     let total = ids.len();
     ids.dedup();
-    // One message per event; the one in flight at the kill at most once more, under the
-    // same Message-ID (so that the receiving side can tell it is the same message).
+    // One message per event; the one in flight at the kill once more, under the same
+    // Message-ID (so that the receiving side can tell it is the same message).
     assert_eq!(ids.len(), 6, "{mails:?}");
-    assert!(total <= 7, "{total} messages for 6: {mails:?}");
+    assert_eq!(total, 7, "{mails:?}");
+    let again: Vec<&Mail> = mails[4..]
+        .iter()
+        .filter(|m| m.header("Message-ID").as_deref() == Some(in_flight.as_str()))
+        .collect();
+    assert_eq!(again.len(), 1, "{mails:?}");
     let (_, v) = app
         .get("/api/notifications?status=sent&channel=email")
         .await;
