@@ -107,9 +107,8 @@ pub struct Sender {
     keyring: std::sync::Arc<Keyring>,
     settings: Settings,
     mailer: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
-    sms: Option<sms::Gateway>,
-    /// For the SMS gateway (configured by the operator, wherever it is).
-    http: reqwest::Client,
+    /// Where SMS go (an HTTP gateway configured by the operator, wherever it is).
+    sms: Option<Box<dyn sms::Provider>>,
     /// For webhooks (see [`webhook::PublicOnly`]).
     hooks: reqwest::Client,
 }
@@ -135,14 +134,6 @@ impl Sender {
                 Some((transport, from))
             }
         };
-        let sms = match settings.sms_url.clone() {
-            None => None,
-            Some(url) => Some(sms::Gateway::new(
-                &url,
-                settings.sms_auth_header.as_deref(),
-                &settings.sms_sender,
-            )?),
-        };
         let client = || {
             reqwest::Client::builder()
                 .timeout(TIMEOUT)
@@ -151,6 +142,15 @@ impl Sender {
         let http = client()
             .build()
             .map_err(|e| format!("the HTTP client: {e}"))?;
+        let sms: Option<Box<dyn sms::Provider>> = match settings.sms_url.clone() {
+            None => None,
+            Some(url) => Some(Box::new(sms::Gateway::new(
+                &url,
+                settings.sms_auth_header.as_deref(),
+                &settings.sms_sender,
+                http.clone(),
+            )?)),
+        };
         // Webhooks connect only to the public addresses their name resolves to.
         let hooks = if settings.webhook_allow_private {
             http.clone()
@@ -166,7 +166,6 @@ impl Sender {
             settings,
             mailer,
             sms,
-            http,
             hooks,
         })
     }
@@ -300,9 +299,7 @@ impl Sender {
             "" => m.data["dlt_template_id"].as_str().unwrap_or_default(),
             id => id,
         };
-        gateway
-            .send(&self.http, &to, &text, template_id, &m.id)
-            .await
+        gateway.send(&to, &text, template_id, &m.id).await
     }
 
     async fn mail(&self, m: &Claimed) -> Outcome {

@@ -6,20 +6,41 @@
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 
+use futures::future::BoxFuture;
+
 use super::Outcome;
 
-/// A gateway: where and how messages are posted.
+/// Where SMS go: a provider takes one message (the number as `91` and ten digits, the text,
+/// its DLT template id and the message's id as its reference, the same at every attempt)
+/// and says what became of it.
+pub trait Provider: Send + Sync {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        text: &'a str,
+        template_id: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Outcome>;
+}
+
+/// A gateway over HTTP: where and how messages are posted.
 #[derive(Debug, Clone)]
 pub struct Gateway {
     url: String,
     auth: Option<(String, String)>,
     sender: String,
+    http: reqwest::Client,
 }
 
 impl Gateway {
     /// The gateway of `url` (a template, see `CRM_SMS_URL`), its auth header (`Name: value`)
-    /// and sender id; or what is wrong with them.
-    pub fn new(url: &str, auth: Option<&str>, sender: &str) -> Result<Self, String> {
+    /// and sender id, reached with `http`; or what is wrong with them.
+    pub fn new(
+        url: &str,
+        auth: Option<&str>,
+        sender: &str,
+        http: reqwest::Client,
+    ) -> Result<Self, String> {
         let sample = fill(url, "919800000000", "text", sender, "1", "id");
         match reqwest::Url::parse(&sample) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -41,21 +62,15 @@ impl Gateway {
             url: url.to_string(),
             auth,
             sender: sender.to_string(),
+            http,
         })
     }
 
     /// Posts `text` to `to` (E.164 digits) under the DLT template `template_id`, `id` as its
     /// reference.
-    pub async fn send(
-        &self,
-        http: &reqwest::Client,
-        to: &str,
-        text: &str,
-        template_id: &str,
-        id: &str,
-    ) -> Outcome {
+    async fn post(&self, to: &str, text: &str, template_id: &str, id: &str) -> Outcome {
         let url = fill(&self.url, to, text, &self.sender, template_id, id);
-        let mut request = http.post(url).header("x-crm-message-id", id);
+        let mut request = self.http.post(url).header("x-crm-message-id", id);
         if let Some((name, value)) = &self.auth {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -76,6 +91,18 @@ impl Gateway {
             }
             Err(_) => Outcome::Failed("the SMS gateway could not be reached".into()),
         }
+    }
+}
+
+impl Provider for Gateway {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        text: &'a str,
+        template_id: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Outcome> {
+        Box::pin(self.post(to, text, template_id, id))
     }
 }
 
@@ -163,6 +190,10 @@ impl QuietHours {
 mod tests {
     use super::*;
 
+    fn http() -> reqwest::Client {
+        reqwest::Client::new()
+    }
+
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
@@ -237,13 +268,20 @@ mod tests {
             url,
             "https://sms.example/send?to=919820011223&text=KYC+%26+more%3A+50%25+done&s=BRKCRM&t=1107&r=abc"
         );
-        assert!(Gateway::new("ftp://x/{to}/{text}", None, "S").is_err());
-        assert!(Gateway::new("https://x/send?to={to}", None, "S").is_err());
-        assert!(Gateway::new("https://x/send?to={to}&m={text}", Some("no colon"), "S").is_err());
+        assert!(Gateway::new("ftp://x/{to}/{text}", None, "S", http()).is_err());
+        assert!(Gateway::new("https://x/send?to={to}", None, "S", http()).is_err());
+        assert!(Gateway::new(
+            "https://x/send?to={to}&m={text}",
+            Some("no colon"),
+            "S",
+            http()
+        )
+        .is_err());
         assert!(Gateway::new(
             "https://x/send?to={to}&m={text}",
             Some("Authorization: Bearer t"),
-            "S"
+            "S",
+            http()
         )
         .is_ok());
     }
