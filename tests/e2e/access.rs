@@ -781,6 +781,39 @@ async fn users_made_by_an_admin_change_their_password_first(store: Store) {
         .await;
     assert_eq!(s, 200, "{v}");
     let ravi = support::login(&app.base, "ravi@test.broker", "my own long password").await;
+    // Recent passwords come back neither as they were nor by a second change.
+    let change = |who: &Actor, from: &str, to: &str| {
+        let body = json!({"current_password": from, "new_password": to});
+        app.send(who.http.post(app.url("/api/auth/password")).json(&body))
+    };
+    let (s, v) = change(&ravi, "my own long password", "temporary password 9").await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("new_password")),
+        "{v}"
+    );
+    let (s, v) = change(&ravi, "my own long password", "a second long password").await;
+    assert_eq!(s, 200, "{v}");
+    let ravi = support::login(&app.base, "ravi@test.broker", "a second long password").await;
+    let (s, v) = change(&ravi, "a second long password", "my own long password").await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (422, Some("new_password")),
+        "{v}"
+    );
+    // An admin's own password is never reset (a stolen session must not become the
+    // account): it is changed with the current one.
+    let (s, v) = app
+        .post(
+            &format!("/api/users/{}/reset-password", app.admin.id),
+            json!({"password": "temporary password 1"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["type"].as_str()),
+        (409, Some("/problems/self-reset")),
+        "{v}"
+    );
     let (s, me) = app.get_as(&ravi, "/api/auth/me").await;
     assert_eq!(s, 200);
     assert_eq!(me["must_change_password"], false);

@@ -231,6 +231,7 @@ impl From<StaffError> for ApiError {
             ),
             StaffError::SelfDemotion => ApiError::conflict("self-demotion", e.to_string()),
             StaffError::SelfDeactivation => ApiError::conflict("self-deactivation", e.to_string()),
+            StaffError::SelfReset => ApiError::conflict("self-reset", e.to_string()),
             StaffError::Command(e) => e.into(),
             StaffError::Lookup(e) => ApiError::internal(e),
             StaffError::Hashing(e) => ApiError::internal(e),

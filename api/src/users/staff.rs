@@ -246,8 +246,9 @@ impl UsersApi {
 
     /// Reset a user's password
     ///
-    /// Admins only. Sets a temporary password the user must change at the next login; their
-    /// sessions end and a lockout is lifted.
+    /// Admins only, for another user (one's own password is changed with the current one,
+    /// `POST /api/auth/password`). Sets a temporary password the user must change at the next
+    /// login; their sessions end and a lockout is lifted.
     #[oai(
         path = "/api/users/:id/reset-password",
         method = "post",
@@ -265,7 +266,9 @@ impl UsersApi {
         policy::require(&auth.0, Action::UserManage)?;
         let (meta, expected) = (http::metadata(req), http::if_match(req)?);
         let write = &self.state.write;
-        let done = staff::reset_password(write, id.0, &body.password, &meta, expected).await?;
+        let done =
+            staff::reset_password(write, auth.0.user_id, id.0, &body.password, &meta, expected)
+                .await?;
         settled(&self.state, id.0, done).await
     }
 }

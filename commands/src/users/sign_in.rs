@@ -182,7 +182,7 @@ pub enum PasswordChangeError {
     /// The new password does not meet the rules (why).
     #[error("{0}")]
     Weak(String),
-    #[error("the new password must differ from the current one")]
+    #[error("the new password must differ from the current one and the four before it")]
     Unchanged,
     #[error(transparent)]
     Command(#[from] CommandError<UserError>),
@@ -219,6 +219,11 @@ pub async fn change_password(
         .map_err(|why| PasswordChangeError::Weak(why.message.to_string()))?;
     if new == current {
         return Err(PasswordChangeError::Unchanged);
+    }
+    for earlier in user.previous_hashes.iter().rev() {
+        if crate::passwords::verify(new.to_string(), Some(earlier.clone())).await {
+            return Err(PasswordChangeError::Unchanged);
+        }
     }
     let hash = crate::passwords::hash(new.to_string()).await?;
     let command = UserCommand::ChangePassword {

@@ -30,6 +30,10 @@ pub enum StaffError {
     SelfDemotion,
     #[error("an admin cannot deactivate their own account")]
     SelfDeactivation,
+    #[error(
+        "one's own password is changed with the current one (POST /api/auth/password), not reset"
+    )]
+    SelfReset,
     #[error(transparent)]
     Command(#[from] CommandError<UserError>),
     #[error(transparent)]
@@ -130,14 +134,19 @@ pub async fn deactivate(
     Ok(run(write, user_id, UserCommand::Deactivate, meta, expected).await?)
 }
 
-/// Sets a temporary password for user `user_id` (to be changed at the next sign-in).
+/// Sets a temporary password for user `user_id` (to be changed at the next sign-in), for
+/// the admin `actor`: never their own (a stolen session must not become the account).
 pub async fn reset_password(
     write: &WriteSide,
+    actor: Uuid,
     user_id: Uuid,
     password: &str,
     meta: &EventMetadata,
     expected: Option<usize>,
 ) -> Result<Committed, StaffError> {
+    if user_id == actor {
+        return Err(StaffError::SelfReset);
+    }
     let (user, _) = write.users.load(&user_id.to_string()).await?;
     let profile = user
         .profile

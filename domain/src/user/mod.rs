@@ -130,9 +130,31 @@ pub struct User {
     pub failures: Vec<DateTime<Utc>>,
     pub locked_until: Option<DateTime<Utc>>,
     pub families: BTreeMap<Uuid, Family>,
+    /// The hashes of the passwords set before the current one, newest last (at most
+    /// [`PASSWORD_HISTORY`]): a change may not go back to one of them.
+    #[serde(default)]
+    pub previous_hashes: Vec<String>,
 }
 
+/// How many earlier passwords a change may not reuse (besides the current one).
+pub const PASSWORD_HISTORY: usize = 4;
+
 impl User {
+    /// The current and the earlier password hashes a new password may not match.
+    pub fn recent_hashes(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.password_hash).chain(self.previous_hashes.iter().rev())
+    }
+
+    /// Keeps the current hash among the earlier ones before `new` replaces it.
+    fn replace_hash(&mut self, new: String) {
+        let old = std::mem::replace(&mut self.password_hash, new);
+        if !old.is_empty() {
+            self.previous_hashes.push(old);
+            let over = self.previous_hashes.len().saturating_sub(PASSWORD_HISTORY);
+            self.previous_hashes.drain(..over);
+        }
+    }
+
     fn profile(&self) -> Result<&UserProfile, UserError> {
         self.profile.as_ref().ok_or(UserError::NotFound)
     }
@@ -349,7 +371,7 @@ impl Aggregate for User {
             }
             UserEvent::UserReactivated {} => self.active = true,
             UserEvent::PasswordReset { password_hash } => {
-                self.password_hash = password_hash;
+                self.replace_hash(password_hash);
                 self.must_change_password = true;
                 self.failures.clear();
                 self.locked_until = None;
@@ -358,7 +380,7 @@ impl Aggregate for User {
                 }
             }
             UserEvent::PasswordChanged { password_hash } => {
-                self.password_hash = password_hash;
+                self.replace_hash(password_hash);
                 self.must_change_password = false;
                 // Whoever held a session from before the change is out.
                 for f in self.families.values_mut() {

@@ -243,6 +243,26 @@ fn a_session_ends_twelve_hours_after_its_login_however_often_refreshed() {
 }
 
 #[test]
+fn the_current_and_four_earlier_password_hashes_are_kept_for_the_reuse_check() {
+    let mut user = User::default();
+    user.apply(registered());
+    assert_eq!(user.recent_hashes().collect::<Vec<_>>(), vec!["h0"]);
+    for n in 1..=6 {
+        let password_hash = format!("h{n}");
+        user.apply(if n == 3 {
+            UserEvent::PasswordReset { password_hash }
+        } else {
+            UserEvent::PasswordChanged { password_hash }
+        });
+    }
+    // h6 current; h5, h4, h3 (a reset counts too) and h2 before it; h1 and h0 forgotten.
+    assert_eq!(
+        user.recent_hashes().collect::<Vec<_>>(),
+        vec!["h6", "h5", "h4", "h3", "h2"]
+    );
+}
+
+#[test]
 fn changing_the_password_ends_every_session() {
     let mut user = User::default();
     user.apply(registered());
