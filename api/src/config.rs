@@ -316,6 +316,16 @@ pub struct ServeArgs {
     /// them waits for their end; transactional SMS go at any hour.
     #[arg(long, env = "CRM_SMS_QUIET_HOURS", default_value = "21:00-09:00")]
     pub sms_quiet_hours: String,
+    /// Seconds a connection may stay silent (nothing read or written) before it is closed:
+    /// a client that sends nothing, stops mid-headers or declares a body it never sends.
+    #[arg(long, env = "CRM_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Seconds within which a request is answered (its body read included), else `503`.
+    #[arg(long, env = "CRM_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+    /// Connections held at once; more wait in the listen backlog until one closes.
+    #[arg(long, env = "CRM_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
     /// Let webhooks reach private, loopback and link-local addresses and plain `http://`
     /// (a receiver on the same machine or network, for development); off, a webhook URL must
     /// be `https://` to a public address, checked when subscribed and at each delivery.
@@ -417,6 +427,9 @@ impl Config {
                 sms_auth_header: None,
                 sms_sender: "BRKCRM".into(),
                 sms_quiet_hours: "21:00-09:00".into(),
+                idle_timeout_secs: 60,
+                request_timeout_secs: 60,
+                max_connections: 1024,
                 notify_keep_days: 90,
                 webhook_allow_private: false,
             },

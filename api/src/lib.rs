@@ -11,6 +11,7 @@ pub mod bench;
 pub mod cli;
 pub mod clients;
 pub mod config;
+pub mod connections;
 pub mod contract;
 pub mod dashboard;
 pub mod dto;

@@ -375,8 +375,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .expose_headers(["etag", "location", "retry-after", "x-request-id"])
             .max_age(600)
     };
+    let limit = Duration::from_secs(config.serve.request_timeout_secs.clamp(1, 3600));
     let app = with_request_context(
-        app.with_if(!config.serve.cors_origins.is_empty(), cors),
+        app.with(crate::connections::RequestTimeout(limit))
+            .with_if(!config.serve.cors_origins.is_empty(), cors),
         state.clone(),
         routes,
         BodyLimits {
@@ -398,6 +400,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .unwrap_or(addr);
     tracing::info!(addr = %bound, store = db.kind(), "listening");
 
+    let idle = Duration::from_secs(config.serve.idle_timeout_secs.clamp(1, 3600));
+    let max = config.serve.max_connections.clamp(1, 100_000);
+    let acceptor = crate::connections::Capped::new(acceptor, max, idle);
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         poem::Server::new_with_acceptor(acceptor)
@@ -661,8 +666,19 @@ fn with_request_context(
                     HeaderValue::from_static("Bearer realm=\"crm\""),
                 );
             }
-            if !path.starts_with("/docs") {
-                headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+            headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+            if path.starts_with("/docs") {
+                // Swagger UI: its script, styles and the document are inline in the page, its
+                // icons data: URIs, and "try it out" calls this origin; nothing else.
+                headers.insert(
+                    "content-security-policy",
+                    HeaderValue::from_static(
+                        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                         img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+                         form-action 'none'; frame-ancestors 'none'",
+                    ),
+                );
+            } else {
                 headers.insert(
                     "content-security-policy",
                     HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),

@@ -7,6 +7,7 @@ mod access;
 mod audit;
 mod clients;
 mod concurrency;
+mod connections;
 mod contract;
 mod erasure;
 mod errors;

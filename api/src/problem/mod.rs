@@ -362,6 +362,20 @@ impl ApiError {
         ))
     }
 
+    /// A request that took longer than `limit` (see `CRM_REQUEST_TIMEOUT_SECS`).
+    pub fn timed_out(limit: std::time::Duration) -> Self {
+        tracing::warn!(limit_secs = limit.as_secs(), "a request timed out");
+        ApiError::Unavailable(problem(
+            503,
+            "request-timed-out",
+            "The request took too long",
+            format!(
+                "no answer within {} s (a body sent too slowly, or a slow query); retry",
+                limit.as_secs()
+            ),
+        ))
+    }
+
     /// Logs the cause (without request data) and answers a generic 500.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");

@@ -1,0 +1,94 @@
+//! Connections a client opens and does not use: closed once silent for the idle timeout,
+//! and no more held at once than the cap.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::on_both_stores;
+use crate::support::{App, Fresh, Store};
+
+on_both_stores!(
+    silent_and_stalled_connections_are_closed,
+    connections_past_the_cap_wait_for_one_to_close
+);
+
+/// Reads until the server closes the connection (or 20 s pass): what it sent.
+async fn until_closed(mut socket: TcpStream) -> Option<String> {
+    let mut got = Vec::new();
+    match tokio::time::timeout(Duration::from_secs(20), socket.read_to_end(&mut got)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&got).into_owned()),
+        Err(_) => None,
+    }
+}
+
+async fn silent_and_stalled_connections_are_closed(store: Store) {
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.idle_timeout_secs = 1;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    // One that sends nothing, one that stops mid-headers, one that declares 60,000 bytes of
+    // body and sends 8.
+    let silent = TcpStream::connect(&addr).await.unwrap();
+    let mut partial = TcpStream::connect(&addr).await.unwrap();
+    partial
+        .write_all(b"GET /health HTTP/1.1\r\nHost: crm\r\n")
+        .await
+        .unwrap();
+    let mut short = TcpStream::connect(&addr).await.unwrap();
+    short
+        .write_all(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: crm\r\ncontent-type: application/json\r\ncontent-length: 60000\r\n\r\n{\"email\"",
+        )
+        .await
+        .unwrap();
+    for (what, socket) in [
+        ("silent", silent),
+        ("mid-headers", partial),
+        ("short body", short),
+    ] {
+        let answer = until_closed(socket).await;
+        assert!(answer.is_some(), "the {what} connection is still open");
+        // Nothing was answered as if the request had come whole.
+        assert!(!answer.unwrap().contains("200 OK"), "{what}");
+    }
+    // The server goes on answering.
+    let (s, _) = app.get("/api/auth/me").await;
+    assert_eq!(s, 200);
+    app.stop().await;
+}
+
+async fn connections_past_the_cap_wait_for_one_to_close(store: Store) {
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.idle_timeout_secs = 2;
+        c.serve.max_connections = 2;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    // Whatever signing in left open closes first.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let first = TcpStream::connect(&addr).await.unwrap();
+    let second = TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let asked = tokio::spawn({
+        let addr = addr.clone();
+        async move {
+            let mut third = TcpStream::connect(&addr).await.unwrap();
+            third
+                .write_all(b"GET /health HTTP/1.1\r\nHost: crm\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            until_closed(third).await
+        }
+    });
+    // Both held: the third is not taken in.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!asked.is_finished(), "a third connection was served");
+    drop(first);
+    let answer = asked.await.unwrap().expect("answered once one closed");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(second);
+    app.stop().await;
+}
