@@ -65,6 +65,8 @@ pub struct WriteSide {
     pub webhooks: Executor<domain::webhook::WebhookSubscription>,
     /// The lead contact register's writer (see [`leads::contacts`]).
     pub register: leads::contacts::Register,
+    /// Failed sign-ins to addresses that are nobody's (see [`users::sign_in::Unknown`]).
+    pub unknown_sign_ins: users::sign_in::Unknown,
 }
 
 /// The configurable rules the aggregates decide with.
@@ -207,6 +209,7 @@ impl WriteSide {
                 appender.clone(),
             ),
             register: leads::contacts::Register::new(db),
+            unknown_sign_ins: Default::default(),
             db: db.clone(),
             keyring,
             signal,

@@ -547,7 +547,20 @@ fn base64_url_encode(data: &[u8]) -> String {
 }
 
 async fn login_status(app: &App, email: &str, password: &str) -> (u16, Option<String>, Value) {
-    let r = reqwest::Client::new()
+    login_from(app, "127.0.0.1", email, password).await
+}
+
+/// A sign-in from the local address `from` (any of 127.0.0.0/8 reaches the server).
+async fn login_from(
+    app: &App,
+    from: &str,
+    email: &str,
+    password: &str,
+) -> (u16, Option<String>, Value) {
+    let r = reqwest::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
         .post(app.url("/api/auth/login"))
         .json(&json!({"email": email, "password": password}))
         .send()
@@ -569,16 +582,43 @@ async fn five_failures_lock_the_account(store: Store) {
         assert_eq!(s, 401, "attempt {i}: {v}");
         assert_eq!(v["detail"], "the e-mail address or the password is wrong");
     }
-    let (s, retry, v) = login_status(&app, &agent.email, PASSWORD).await;
-    assert_eq!(s, 429, "locked even with the right password: {v}");
+    let (s, retry, locked) = login_status(&app, &agent.email, PASSWORD).await;
+    assert_eq!(s, 429, "locked even with the right password: {locked}");
     let secs: u64 = retry.expect("Retry-After").parse().unwrap();
     assert!(secs > 800 && secs <= 900, "about 15 minutes: {secs}");
-    // Another account is not affected; an unknown one answers like a wrong password.
+    // Another account is not affected.
     assert_eq!(login_status(&app, &app.admin.email, PASSWORD).await.0, 200);
-    assert_eq!(
-        login_status(&app, "nobody@test.broker", PASSWORD).await.0,
-        401
-    );
+    // An address that is nobody's is answered the same way: failures, then the same lockout.
+    for i in 0..5 {
+        let (s, _, v) = login_status(&app, "nobody@test.broker", "wrong password here").await;
+        assert_eq!(s, 401, "attempt {i}: {v}");
+    }
+    let (s, retry, nobody) = login_status(&app, "nobody@test.broker", PASSWORD).await;
+    assert_eq!(s, 429, "{nobody}");
+    let nobody_secs: u64 = retry.expect("Retry-After").parse().unwrap();
+    assert!(nobody_secs > 800 && nobody_secs <= 900, "{nobody_secs}");
+    assert_eq!(nobody["detail"], locked["detail"]);
+    // The lockout holds for the address the failures came from: from another, the right
+    // password signs in (someone guessing cannot lock the user out everywhere).
+    let (s, _, v) = login_from(&app, "127.0.0.2", &agent.email, PASSWORD).await;
+    assert_eq!(s, 200, "{v}");
+    // An admin lifts it.
+    let (s, _, _) = login_status(&app, &agent.email, PASSWORD).await;
+    assert_eq!(s, 429);
+    let (s, v) = app
+        .post(&format!("/api/users/{}/unlock", agent.id), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _, v) = login_status(&app, &agent.email, PASSWORD).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = app
+        .post_as(
+            &agent,
+            &format!("/api/users/{}/unlock", agent.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 403, "admins only");
     // The attempts are events, with no password in them.
     let (_, h) = app
         .get(&format!(
@@ -605,7 +645,11 @@ async fn five_failures_lock_the_account(store: Store) {
         !text.contains("argon2"),
         "password hashes are sealed in the log"
     );
-    // An admin's password reset lifts the lock (and forces a change).
+    // An admin's password reset lifts a lock too (and forces a change).
+    for _ in 0..5 {
+        login_status(&app, &agent.email, "wrong password here").await;
+    }
+    assert_eq!(login_status(&app, &agent.email, PASSWORD).await.0, 429);
     let (s, v) = app
         .post(
             &format!("/api/users/{}/reset-password", agent.id),

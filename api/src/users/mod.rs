@@ -304,7 +304,11 @@ pub(super) fn register_error(e: RegisterError) -> ApiError {
 /// 429 for an account locked until `until`.
 pub(super) fn locked(until: DateTime<Utc>) -> ApiError {
     let secs = (until - Utc::now()).num_seconds().max(1) as u64;
-    ApiError::too_many("the account is locked after repeated failed attempts", secs)
+    // The same words whether or not the e-mail address is anyone's.
+    ApiError::too_many(
+        "too many failed sign-ins for this e-mail address from this address; try again later",
+        secs,
+    )
 }
 
 /// The answer to a command on user `id` that changes access: it holds (the users read model

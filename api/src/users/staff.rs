@@ -227,6 +227,27 @@ impl UsersApi {
         settled(&self.state, id.0, done).await
     }
 
+    /// Lift a user's lockouts
+    ///
+    /// Admins only. Failed sign-ins lock the account out from the address they came from for
+    /// 15 minutes; this lifts every such lockout at once and forgets the failures. A recorded
+    /// event; lifting when nothing is locked changes nothing.
+    #[oai(
+        path = "/api/users/:id/unlock",
+        method = "post",
+        tag = "ApiTags::Users",
+        operation_id = "unlockUser"
+    )]
+    async fn unlock(
+        &self,
+        req: &Request,
+        auth: Auth,
+        /// The user's id.
+        id: Path<Uuid>,
+    ) -> Result<DoneResponse, ApiError> {
+        self.run(req, &auth.0, id.0, UserCommand::LiftLockout).await
+    }
+
     /// Reactivate a user
     #[oai(
         path = "/api/users/:id/reactivate",

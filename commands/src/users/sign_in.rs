@@ -41,8 +41,49 @@ pub enum SignInError {
     Store(#[from] store::StoreError),
 }
 
+/// Failed sign-ins to e-mail addresses that are nobody's, per e-mail and client address,
+/// counted and locked out exactly as an account's are (in this process), so that a lockout
+/// does not tell which addresses exist.
+#[derive(Debug, Default)]
+pub struct Unknown {
+    failures: std::sync::Mutex<std::collections::HashMap<EmailFrom, Vec<DateTime<Utc>>>>,
+}
+
+/// An e-mail address and the client address it was tried from.
+type EmailFrom = (String, String);
+
+impl Unknown {
+    /// Counts a failure of `email` from `address` at `now`, unless they are locked out:
+    /// then answers until when.
+    pub fn failed(&self, email: &str, address: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        use domain::user::{LOCKOUT_MINUTES, LOCKOUT_THRESHOLD, LOCKOUT_WINDOW_MINUTES};
+        let mut map = self.failures.lock().expect("unknown sign-ins");
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        let times = map
+            .entry((email.to_string(), address.to_string()))
+            .or_default();
+        let lock = chrono::Duration::minutes(LOCKOUT_MINUTES);
+        // Locked: the threshold was reached within the window, and the lock has not ended.
+        if times.len() >= LOCKOUT_THRESHOLD {
+            let until = times[LOCKOUT_THRESHOLD - 1] + lock;
+            if until > now {
+                return Some(until);
+            }
+            times.clear();
+        }
+        let window = now - chrono::Duration::minutes(LOCKOUT_WINDOW_MINUTES);
+        times.retain(|t| *t > window);
+        times.push(now);
+        // As for an account: the failure that reaches the threshold is answered as a
+        // failure; the lockout shows from the next attempt.
+        None
+    }
+}
+
 /// Signs in: the same work for an unknown address as for a real one (timing tells nothing),
-/// a failure counted, a lockout honoured.
+/// a failure counted, a lockout honoured, for the client address the attempt comes from.
 pub async fn login(
     write: &WriteSide,
     attempt: Attempt<'_>,
@@ -53,13 +94,20 @@ pub async fn login(
     if email.is_empty() || password.is_empty() || password.len() > 1024 {
         return Err(SignInError::Refused);
     }
+    let address = meta.client_ip.clone().unwrap_or_default();
     let Some(user_id) = super::user_by_email(&write.db, &email).await? else {
         crate::passwords::verify(password.to_string(), None).await;
-        return Err(SignInError::Refused);
+        // Locked out the same way as an account is: a lockout tells nobody who has one.
+        return Err(
+            match write.unknown_sign_ins.failed(&email, &address, Utc::now()) {
+                Some(until) => SignInError::Locked(until),
+                None => SignInError::Refused,
+            },
+        );
     };
     let id = user_id.to_string();
     let (user, _) = write.users.load(&id).await?;
-    if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
+    if let Some(until) = user.locked_until(&address, Utc::now()) {
         return Err(SignInError::Locked(until));
     }
     let password_ok =
@@ -75,6 +123,7 @@ pub async fn login(
         family_id: attempt.family,
         refresh_hash: attempt.refresh_hash,
         refresh_expires_at: attempt.refresh_expires_at,
+        address,
     };
     let (done, events) = match write.users.execute_events(&id, command, &meta).await {
         Ok(outcome) => outcome,
@@ -202,7 +251,8 @@ pub async fn change_password(
     let id = user_id.to_string();
     let (user, _) = write.users.load(&id).await?;
     let profile = user.profile.as_ref().ok_or(PasswordChangeError::NotFound)?;
-    if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
+    let address = meta.client_ip.clone().unwrap_or_default();
+    if let Some(until) = user.locked_until(&address, Utc::now()) {
         return Err(PasswordChangeError::Locked(until));
     }
     if !crate::passwords::verify(current.to_string(), Some(user.password_hash.clone())).await {
@@ -211,6 +261,7 @@ pub async fn change_password(
             family_id: Uuid::now_v7(),
             refresh_hash: String::new(),
             refresh_expires_at: Utc::now(),
+            address,
         };
         write.users.execute_events(&id, failed, meta).await?;
         return Err(PasswordChangeError::WrongCurrent);

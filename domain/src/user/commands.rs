@@ -27,6 +27,8 @@ pub enum UserCommand {
     ResetPassword {
         password_hash: String,
     },
+    /// An admin lifts every lockout of the user.
+    LiftLockout,
     /// The user changed their own password (the API checked the current one).
     ChangePassword {
         password_hash: String,
@@ -37,6 +39,8 @@ pub enum UserCommand {
         family_id: Uuid,
         refresh_hash: String,
         refresh_expires_at: DateTime<Utc>,
+        /// The client's address (`""`: not known): failures and lockouts count per address.
+        address: String,
     },
     /// A refresh token (its family and hash) traded for a new one.
     Refresh {

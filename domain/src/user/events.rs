@@ -37,9 +37,15 @@ pub enum UserEvent {
     },
     LoginFailed {
         at: DateTime<Utc>,
-        /// Set when this failure locked the account.
+        /// Set when this failure locked sign-in from its address.
         locked_until: Option<DateTime<Utc>>,
+        /// The address the attempt came from (absent in events from before lockouts were
+        /// per address).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
     },
+    /// An admin lifted every lockout and forgot the failures.
+    LockoutLifted {},
     RefreshTokenRotated {
         family_id: Uuid,
         refresh_hash: String,
@@ -66,6 +72,7 @@ impl UserEvent {
             UserEvent::PasswordChanged { .. } => "PasswordChanged",
             UserEvent::LoginSucceeded { .. } => "LoginSucceeded",
             UserEvent::LoginFailed { .. } => "LoginFailed",
+            UserEvent::LockoutLifted {} => "LockoutLifted",
             UserEvent::RefreshTokenRotated { .. } => "RefreshTokenRotated",
             UserEvent::RefreshTokenReused { .. } => "RefreshTokenReused",
             UserEvent::LoggedOut { .. } => "LoggedOut",

@@ -127,8 +127,11 @@ pub struct User {
     pub active: bool,
     /// Bumped by every change that invalidates access tokens issued before it.
     pub token_version: i64,
-    pub failures: Vec<DateTime<Utc>>,
-    pub locked_until: Option<DateTime<Utc>>,
+    /// Recent failed sign-ins: when, and from which address (`""`: not known).
+    pub failures: Vec<(DateTime<Utc>, String)>,
+    /// Addresses sign-in is locked from, until when: a lockout holds for the address the
+    /// failures came from, so that someone guessing cannot lock the user out everywhere.
+    pub locks: BTreeMap<String, DateTime<Utc>>,
     pub families: BTreeMap<Uuid, Family>,
     /// The hashes of the passwords set before the current one, newest last (at most
     /// [`PASSWORD_HISTORY`]): a change may not go back to one of them.
@@ -140,6 +143,11 @@ pub struct User {
 pub const PASSWORD_HISTORY: usize = 4;
 
 impl User {
+    /// Until when sign-in is locked from `address`, if it is at `now`.
+    pub fn locked_until(&self, address: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.locks.get(address).copied().filter(|u| *u > now)
+    }
+
     /// The current and the earlier password hashes a new password may not match.
     pub fn recent_hashes(&self) -> impl Iterator<Item = &String> {
         std::iter::once(&self.password_hash).chain(self.previous_hashes.iter().rev())
@@ -228,6 +236,13 @@ impl User {
             UserCommand::ResetPassword { password_hash } => {
                 Ok(vec![UserEvent::PasswordReset { password_hash }])
             }
+            UserCommand::LiftLockout => {
+                self.profile()?;
+                if self.locks.values().all(|u| *u <= now) && self.failures.is_empty() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![UserEvent::LockoutLifted {}])
+            }
             UserCommand::ChangePassword { password_hash } => {
                 if !self.active {
                     return Err(UserError::Inactive);
@@ -239,18 +254,25 @@ impl User {
                 family_id,
                 refresh_hash,
                 refresh_expires_at,
+                address,
             } => {
-                if let Some(until) = self.locked_until.filter(|u| *u > now) {
+                if let Some(until) = self.locked_until(&address, now) {
                     return Err(UserError::Locked { until });
                 }
                 if !password_ok {
                     let window = now - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-                    let recent = self.failures.iter().filter(|t| **t > window).count() + 1;
+                    let recent = self
+                        .failures
+                        .iter()
+                        .filter(|(t, a)| *t > window && *a == address)
+                        .count()
+                        + 1;
                     let locked_until = (recent >= LOCKOUT_THRESHOLD)
                         .then(|| now + Duration::minutes(LOCKOUT_MINUTES));
                     return Ok(vec![UserEvent::LoginFailed {
                         at: now,
                         locked_until,
+                        address: Some(address),
                     }]);
                 }
                 if !self.active {
@@ -374,7 +396,7 @@ impl Aggregate for User {
                 self.replace_hash(password_hash);
                 self.must_change_password = true;
                 self.failures.clear();
-                self.locked_until = None;
+                self.locks.clear();
                 for f in self.families.values_mut() {
                     f.revoked = true;
                 }
@@ -393,8 +415,8 @@ impl Aggregate for User {
                 refresh_expires_at,
                 at,
             } => {
+                // Failures count again from here; a lock on another address holds.
                 self.failures.clear();
-                self.locked_until = None;
                 // Families past their end are forgotten (their tokens fail as unknown).
                 self.families
                     .retain(|_, f| f.expires_at.is_none_or(|e| e > at));
@@ -408,14 +430,25 @@ impl Aggregate for User {
                     },
                 );
             }
-            UserEvent::LoginFailed { at, locked_until } => {
+            UserEvent::LoginFailed {
+                at,
+                locked_until,
+                address,
+            } => {
+                let address = address.unwrap_or_default();
                 let window = at - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-                self.failures.retain(|t| *t > window);
-                self.failures.push(at);
-                if locked_until.is_some() {
-                    self.locked_until = locked_until;
-                    self.failures.clear();
+                self.failures.retain(|(t, _)| *t > window);
+                self.locks.retain(|_, u| *u > at);
+                if let Some(until) = locked_until {
+                    self.failures.retain(|(_, a)| *a != address);
+                    self.locks.insert(address, until);
+                } else {
+                    self.failures.push((at, address));
                 }
+            }
+            UserEvent::LockoutLifted {} => {
+                self.failures.clear();
+                self.locks.clear();
             }
             UserEvent::RefreshTokenRotated {
                 family_id,

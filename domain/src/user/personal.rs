@@ -62,7 +62,17 @@ pub const EVENTS: &[EventFields] = &[
     EventFields {
         event: "LoginFailed",
         personal: &[],
-        plain: &["/LoginFailed/at", "/LoginFailed/locked_until"],
+        // The address is the staff member's, as every event's metadata records it.
+        plain: &[
+            "/LoginFailed/at",
+            "/LoginFailed/locked_until",
+            "/LoginFailed/address",
+        ],
+    },
+    EventFields {
+        event: "LockoutLifted",
+        personal: &[],
+        plain: &[],
     },
     EventFields {
         event: "RefreshTokenRotated",

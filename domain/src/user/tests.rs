@@ -40,12 +40,20 @@ fn registered() -> UserEvent {
     }
 }
 
+/// The address attempts come from unless a test says otherwise.
+const HERE: &str = "203.0.113.7";
+
 fn login(ok: bool) -> UserCommand {
+    login_from(ok, HERE)
+}
+
+fn login_from(ok: bool, address: &str) -> UserCommand {
     UserCommand::Login {
         password_ok: ok,
         family_id: family(),
         refresh_hash: "r1".into(),
         refresh_expires_at: now() + Duration::hours(12),
+        address: address.into(),
     }
 }
 
@@ -53,6 +61,7 @@ fn failed(minutes_ago: i64) -> UserEvent {
     UserEvent::LoginFailed {
         at: now() - Duration::minutes(minutes_ago),
         locked_until: None,
+        address: Some(HERE.into()),
     }
 }
 
@@ -174,6 +183,7 @@ fn the_fifth_failure_in_fifteen_minutes_locks_the_account() {
         .then_expect_events(vec![UserEvent::LoginFailed {
             at: now(),
             locked_until: Some(now() + Duration::minutes(15)),
+            address: Some(HERE.into()),
         }]);
 }
 
@@ -191,6 +201,7 @@ fn failures_older_than_the_window_do_not_count() {
         .then_expect_events(vec![UserEvent::LoginFailed {
             at: now(),
             locked_until: None,
+            address: Some(HERE.into()),
         }]);
 }
 
@@ -199,6 +210,7 @@ fn a_locked_account_refuses_even_the_right_password_until_the_lock_ends() {
     let locked = UserEvent::LoginFailed {
         at: now() - Duration::minutes(1),
         locked_until: Some(now() + Duration::minutes(14)),
+        address: Some(HERE.into()),
     };
     at(now())
         .given(vec![registered(), locked.clone()])
@@ -215,6 +227,58 @@ fn a_locked_account_refuses_even_the_right_password_until_the_lock_ends() {
             refresh_expires_at: now() + Duration::hours(12),
             at: now() + Duration::minutes(15),
         }]);
+}
+
+#[test]
+fn a_lockout_holds_for_the_address_the_failures_came_from_until_an_admin_lifts_it() {
+    let locked = UserEvent::LoginFailed {
+        at: now() - Duration::minutes(1),
+        locked_until: Some(now() + Duration::minutes(14)),
+        address: Some(HERE.into()),
+    };
+    let success = UserEvent::LoginSucceeded {
+        family_id: family(),
+        refresh_hash: "r1".into(),
+        refresh_expires_at: now() + Duration::hours(12),
+        at: now(),
+    };
+    // Elsewhere, the right password signs in; failures from elsewhere count apart.
+    at(now())
+        .given(vec![registered(), locked.clone()])
+        .when(login_from(true, "198.51.100.4"))
+        .then_expect_events(vec![success.clone()]);
+    at(now())
+        .given(vec![registered(), failed(3), failed(2), failed(1)])
+        .when(login_from(false, "198.51.100.4"))
+        .then_expect_events(vec![UserEvent::LoginFailed {
+            at: now(),
+            locked_until: None,
+            address: Some("198.51.100.4".into()),
+        }]);
+    // An admin lifts it; lifting nothing records nothing.
+    at(now())
+        .given(vec![registered(), locked.clone()])
+        .when(UserCommand::LiftLockout)
+        .then_expect_events(vec![UserEvent::LockoutLifted {}]);
+    at(now())
+        .given(vec![registered(), locked, UserEvent::LockoutLifted {}])
+        .when(login(true))
+        .then_expect_events(vec![success]);
+    at(now())
+        .given(vec![registered()])
+        .when(UserCommand::LiftLockout)
+        .then_expect_events(vec![]);
+    // A failure recorded before addresses were kept counts as from an unknown one.
+    let old: UserEvent = serde_json::from_value(serde_json::json!(
+        {"LoginFailed": {"at": "2026-11-30T09:59:00Z", "locked_until": "2026-11-30T10:14:00Z"}}
+    ))
+    .unwrap();
+    at(now())
+        .given(vec![registered(), old])
+        .when(login_from(true, ""))
+        .then_expect_error(UserError::Locked {
+            until: now() + Duration::minutes(14),
+        });
 }
 
 #[test]
@@ -316,7 +380,9 @@ fn only_password_hashes_are_sealed_and_every_string_field_is_classified() {
         UserEvent::LoginFailed {
             at,
             locked_until: Some(at),
+            address: Some("198.51.100.4".into()),
         },
+        UserEvent::LockoutLifted {},
         UserEvent::RefreshTokenRotated {
             family_id: family(),
             refresh_hash: "r2".into(),
