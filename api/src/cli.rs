@@ -83,6 +83,14 @@ pub enum Command {
         #[arg(long, default_value_t = 2000, requires = "demo")]
         demo_leads: usize,
     },
+    /// Copy the embedded SQLite store to a new file while it serves (the log, the sealed keys,
+    /// the documents and the read models), checked; the master key is not in it. On Postgres:
+    /// pg_dump or pg_basebackup, and `crm audit export`.
+    Backup {
+        /// The file to write (it must not exist).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -410,6 +418,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Audit { action } => crate::tools::audit(cli.store, action).await,
+        Command::Backup { to } => backup(cli.store, &to).await,
         Command::Keys {
             action: KeysAction::Rotate,
         } => rotate(cli.store).await,
@@ -574,6 +583,21 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn backup(store: StoreArgs, to: &std::path::Path) -> Result<(), String> {
+    let db = store::Db::connect(store.database_url.as_deref(), &store.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let bytes = store::backup::backup(&db, to)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "backed up to {} ({bytes} bytes, checked); keep the master key apart from it",
+        to.display()
+    );
+    db.close().await;
+    Ok(())
 }
 
 async fn rotate(store: StoreArgs) -> Result<(), String> {

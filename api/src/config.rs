@@ -316,6 +316,17 @@ pub struct ServeArgs {
     /// them waits for their end; transactional SMS go at any hour.
     #[arg(long, env = "CRM_SMS_QUIET_HOURS", default_value = "21:00-09:00")]
     pub sms_quiet_hours: String,
+    /// Seconds between scheduled backups of the embedded SQLite store (the first when this
+    /// long has passed since the newest one, at once when there is none);
+    /// 0: none. Ignored on Postgres (see the README).
+    #[arg(long, env = "CRM_BACKUP_INTERVAL_SECS", default_value_t = 86_400)]
+    pub backup_interval_secs: u64,
+    /// Where scheduled backups go (default `<data dir>/backups`; better another disk).
+    #[arg(long, env = "CRM_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How many scheduled backups are kept (the oldest go).
+    #[arg(long, env = "CRM_BACKUP_KEEP", default_value_t = 7)]
+    pub backup_keep: usize,
     /// Seconds a connection may stay silent (nothing read or written) before it is closed:
     /// a client that sends nothing, stops mid-headers or declares a body it never sends.
     #[arg(long, env = "CRM_IDLE_TIMEOUT_SECS", default_value_t = 60)]
@@ -427,6 +438,9 @@ impl Config {
                 sms_auth_header: None,
                 sms_sender: "BRKCRM".into(),
                 sms_quiet_hours: "21:00-09:00".into(),
+                backup_interval_secs: 0,
+                backup_dir: None,
+                backup_keep: 7,
                 idle_timeout_secs: 60,
                 request_timeout_secs: 60,
                 max_connections: 1024,

@@ -208,6 +208,35 @@ pub(crate) async fn price_book(config: &Config, db: &Db) -> Result<PriceBook, St
     Ok(book)
 }
 
+/// Backs the embedded store up into `dir` every `every`, keeping the newest `keep`; the first
+/// once `every` has passed since the newest backup there (at once when there is none).
+async fn backups(db: Db, dir: std::path::PathBuf, every: Duration, keep: usize) {
+    let since_last = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+        .max()
+        .and_then(|t| t.elapsed().ok());
+    if let Some(age) = since_last {
+        tokio::time::sleep(every.saturating_sub(age)).await;
+    }
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let to = store::backup::scheduled_name(&dir, chrono::Utc::now());
+        match store::backup::backup(&db, &to).await {
+            Ok(bytes) => {
+                tracing::info!(bytes, "backed up the store");
+                if let Err(e) = store::backup::prune(&dir, keep) {
+                    tracing::warn!(error = %e, "old backups could not be deleted");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "the scheduled backup failed"),
+        }
+    }
+}
+
 /// Starts the server (and the projection runner) with `config`; `--addr` port 0 picks a port.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let (db, keyring, signer) = open_store(&config).await?;
@@ -318,6 +347,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 crate::reports::pack::monthly(state, root, every).await
             }
         }));
+    }
+    if config.serve.backup_interval_secs > 0 && db.kind() == "sqlite" {
+        let dir = config
+            .serve
+            .backup_dir
+            .clone()
+            .unwrap_or_else(|| config.store.data_dir.join("backups"));
+        workers.push(tokio::spawn(backups(
+            db.clone(),
+            dir,
+            Duration::from_secs(config.serve.backup_interval_secs),
+            config.serve.backup_keep,
+        )));
     }
     let reminder_time =
         chrono::NaiveTime::parse_from_str(config.serve.reminder_time.trim(), "%H:%M").map_err(

@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod audit;
+mod backup;
 mod clients;
 mod concurrency;
 mod connections;

@@ -5,6 +5,7 @@
 
 pub mod append;
 pub mod audit;
+pub mod backup;
 pub mod db;
 pub mod log;
 pub mod lookups;
