@@ -7,11 +7,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::on_both_stores;
-use crate::support::{App, Fresh, Store};
+use crate::support::{asha, App, Child, Fresh, Store};
 
 on_both_stores!(
     silent_and_stalled_connections_are_closed,
-    connections_past_the_cap_wait_for_one_to_close
+    connections_past_the_cap_wait_for_one_to_close,
+    logs_come_as_json_lines_with_request_ids_and_no_personal_data
 );
 
 /// Reads until the server closes the connection (or 20 s pass): what it sent.
@@ -90,5 +91,38 @@ async fn connections_past_the_cap_wait_for_one_to_close(store: Store) {
     let answer = asked.await.unwrap().expect("answered once one closed");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     drop(second);
+    app.stop().await;
+}
+
+async fn logs_come_as_json_lines_with_request_ids_and_no_personal_data(store: Store) {
+    let app = App::start(store).await;
+    let log = app.fresh.data_dir.join("serve-json.log");
+    let mut child =
+        Child::start_with_env(&app, "info", Some(&log), &[("CRM_LOG_FORMAT", "json")]).await;
+    let r = app
+        .http
+        .post(format!("{}/api/leads", child.base))
+        .header("x-request-id", "req-json-log-1")
+        .json(&asha())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    child.process.start_kill().unwrap();
+    child.process.wait().await.unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|l| l["span"]["request_id"] == "req-json-log-1")
+        .unwrap_or_else(|| panic!("no line of the request: {text}"));
+    assert_eq!(request["level"], "INFO", "{request}");
+    for pii in ["Asha", "asha.rao@example.in", "98765"] {
+        assert!(!text.contains(pii), "{pii} in the log: {text}");
+    }
     app.stop().await;
 }
