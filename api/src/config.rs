@@ -329,7 +329,8 @@ pub struct ServeArgs {
     pub backup_keep: usize,
     /// Seconds a connection may stay silent (nothing read or written) before it is closed:
     /// a client that sends nothing, stops mid-headers or declares a body it never sends.
-    #[arg(long, env = "CRM_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    /// Longer than the request timeout (raised to it and 1 s more otherwise).
+    #[arg(long, env = "CRM_IDLE_TIMEOUT_SECS", default_value_t = 75)]
     pub idle_timeout_secs: u64,
     /// Seconds within which a request is answered (its body read included), else `503`.
     #[arg(long, env = "CRM_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
@@ -441,7 +442,7 @@ impl Config {
                 backup_interval_secs: 0,
                 backup_dir: None,
                 backup_keep: 7,
-                idle_timeout_secs: 60,
+                idle_timeout_secs: 75,
                 request_timeout_secs: 60,
                 max_connections: 1024,
                 notify_keep_days: 90,

@@ -66,8 +66,11 @@ impl<A: Acceptor> Acceptor for Capped<A> {
 
 /// A connection and its permit, given back when the connection is dropped. A read or a
 /// write that waits longer than `idle` without any byte moving fails (`TimedOut`), which
-/// closes the connection: mid-headers, mid-body or between requests alike. While a request
-/// is handled nothing is read, so a slow handler is bounded by the request timeout instead.
+/// closes the connection: mid-headers, mid-body or between requests alike. The server may
+/// read while a handler works (to notice a client gone), so `idle` must be longer than the
+/// request timeout: a slow handler then answers its `503` before its connection goes quiet
+/// for too long. (poem's own idle timeout closes silent connections, but waits for a request
+/// begun, which a client that stops mid-headers never finishes.)
 pub struct Held<T> {
     io: T,
     _permit: OwnedSemaphorePermit,

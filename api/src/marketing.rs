@@ -95,7 +95,8 @@ pub struct CampaignQueued {
     /// Messages queued: one per person who consents to the channel, within what the caller
     /// may see.
     pub queued: i64,
-    /// When they go out (SMS: not before 09:00 or after 21:00, Indian time).
+    /// When they go out (SMS: after the quiet hours, `CRM_SMS_QUIET_HOURS`, by default 21:00
+    /// to 09:00 Indian time).
     pub not_before: chrono::DateTime<chrono::Utc>,
 }
 
@@ -205,8 +206,9 @@ impl MarketingApi {
     ///
     /// Queues the message to everyone in the channel's audience the caller may see (consent
     /// given and not withdrawn, no erasure asked). Consent is checked again when each message
-    /// goes: a withdrawal or an erasure request cancels what still waits. SMS go between 09:00
-    /// and 21:00 Indian time. Nothing personal is in the text: it is the same for everyone.
+    /// goes: a withdrawal or an erasure request cancels what still waits. SMS wait out the
+    /// quiet hours (`CRM_SMS_QUIET_HOURS`, by default 21:00 to 09:00 Indian time). Nothing
+    /// personal is in the text: it is the same for everyone.
     #[oai(
         path = "/api/marketing/messages",
         method = "post",

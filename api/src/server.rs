@@ -214,7 +214,9 @@ async fn backups(db: Db, dir: std::path::PathBuf, every: Duration, keep: usize) 
     let since_last = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
-        .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+        .filter_map(Result::ok)
+        .filter(|e| store::backup::is_scheduled(&e.path()))
+        .filter_map(|e| e.metadata().ok()?.modified().ok())
         .max()
         .and_then(|t| t.elapsed().ok());
     if let Some(age) = since_last {
@@ -272,6 +274,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let progress = runner.progress();
     let workers = runner.spawn();
     let notify = config.serve.notify().map_err(StartError::Config)?;
+    if !notify.sms_quiet_hours.is_some_and(|q| q.covers_trai()) {
+        tracing::warn!("CRM_SMS_QUIET_HOURS does not cover 21:00-09:00 Indian time: promotional SMS may go when TRAI forbids them");
+    }
     let state: State = Arc::new(AppState {
         db: db.clone(),
         write: write_side(&config, &db, &keyring, signal.clone()),
@@ -374,13 +379,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         db.clone(),
         reminder_time,
     )));
-    // The notification sender: webhooks, and e-mail once an SMTP server is configured.
     // Webhook secrets kept plain by an older version, or sealed by a former master key.
     match keyring.seal_webhook_secrets().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(n, "sealed webhook secrets with the current master key"),
         Err(e) => tracing::warn!(error = %e, "webhook secrets could not be sealed again"),
     }
+    // Subscriptions made before they were recorded events.
+    match commands::webhooks::record_unrecorded(&state.write).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "recorded webhook subscriptions made before their events"),
+        Err(e) => tracing::warn!(error = %e, "webhook subscriptions could not be recorded"),
+    }
+    // The notification sender: webhooks, and e-mail once an SMTP server is configured.
     let sender =
         crate::notify::Sender::new(&db, keyring.clone(), notify).map_err(StartError::Config)?;
     if !sender.mails() {
@@ -442,7 +453,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .unwrap_or(addr);
     tracing::info!(addr = %bound, store = db.kind(), "listening");
 
-    let idle = Duration::from_secs(config.serve.idle_timeout_secs.clamp(1, 3600));
+    // Longer than a request may take: the server reads while a handler works.
+    let request_limit = config.serve.request_timeout_secs.clamp(1, 3600);
+    let idle = Duration::from_secs(
+        config
+            .serve
+            .idle_timeout_secs
+            .clamp(request_limit + 1, 3600),
+    );
     let max = config.serve.max_connections.clamp(1, 100_000);
     let acceptor = crate::connections::Capped::new(acceptor, max, idle);
     let (tx, rx) = oneshot::channel::<()>();

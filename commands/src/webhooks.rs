@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use crate::{CommandError, Committed, WriteSide};
 
-/// A subscription just made: its id and its secret, which is never shown again.
+/// A subscription just made: its id, its terms and its secret, which is never shown again.
 #[derive(Debug, Clone)]
 pub struct Subscribed {
     pub id: Uuid,
+    pub terms: WebhookTerms,
     pub secret: String,
     pub committed: Committed,
 }
@@ -26,7 +27,7 @@ pub async fn subscribe(
     meta: &EventMetadata,
 ) -> Result<Subscribed, CommandError<WebhookError>> {
     let id = Uuid::now_v7();
-    // 256 random bits from the operating system's generator.
+    // 244 random bits from the operating system's generator.
     let secret = format!(
         "whsec_{}{}",
         Uuid::new_v4().simple(),
@@ -57,22 +58,77 @@ pub async fn subscribe(
         .map_err(CommandError::store)?;
     });
     drop(turn);
+    // The log keeps where deliveries go without what a URL may carry besides (a token in
+    // its query): the row keeps the whole URL.
+    let recorded = WebhookTerms {
+        url: without_query(&terms.url),
+        ..terms.clone()
+    };
     let committed = write
         .webhooks
         .create(
             &id.to_string(),
             WebhookCommand::Subscribe {
                 subscription_id: id,
-                terms,
+                terms: recorded,
             },
             meta,
         )
         .await?;
     Ok(Subscribed {
         id,
+        terms,
         secret,
         committed,
     })
+}
+
+/// `url` without its query and fragment.
+fn without_query(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_string()
+}
+
+/// Records the subscriptions made before they were recorded events (rows without a
+/// `WebhookSubscribed`), so that they can be removed and replayed like any other, as the
+/// system. Answers how many.
+pub async fn record_unrecorded(write: &WriteSide) -> Result<usize, CommandError<WebhookError>> {
+    type Row = (String, String, String, Option<String>, bool);
+    let rows: Vec<Row> = with_db!(&write.db, pool => {
+        sqlx::query_as(
+            "SELECT id, url, event_types, description, personal_data FROM webhook_subscriptions
+              WHERE active = $1",
+        )
+        .bind(true)
+        .fetch_all(pool)
+        .await
+        .map_err(CommandError::store)?
+    });
+    let mut done = 0;
+    for (id, url, types, description, personal_data) in rows {
+        let Ok(subscription_id) = Uuid::parse_str(&id) else {
+            continue;
+        };
+        let (subscription, _): (WebhookSubscription, _) = write.webhooks.load(&id).await?;
+        if subscription.active() != Err(WebhookError::NotFound) {
+            continue;
+        }
+        let terms = WebhookTerms {
+            url: without_query(&url),
+            event_types: types.split(',').map(str::to_string).collect(),
+            description: description.and_then(|d| domain::values::Text::parse(&d, 200).ok()),
+            personal_data,
+        };
+        let command = WebhookCommand::Subscribe {
+            subscription_id,
+            terms,
+        };
+        write
+            .webhooks
+            .create(&id, command, &EventMetadata::system(None))
+            .await?;
+        done += 1;
+    }
+    Ok(done)
 }
 
 /// Whether the subscription `id` stands (made, not removed); or why not.

@@ -111,10 +111,18 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     KINDS.iter().map(|k| k.name)
 }
 
-/// Whether records of kind `name` are staff accounts (their credentials among their events):
-/// never sent out of the system.
-pub fn is_staff_account(name: &str) -> bool {
-    name == <crate::user::User as cqrs_es::Aggregate>::TYPE
+/// Whether the payloads of kind `name`'s events may be sent out of the system (webhooks):
+/// not the system's own records, whose events hold credentials (staff accounts, capture keys,
+/// webhook subscriptions) or who looked at whose personal data.
+pub fn is_deliverable(name: &str) -> bool {
+    use cqrs_es::Aggregate;
+    ![
+        crate::user::User::TYPE,
+        crate::capture_key::CaptureKey::TYPE,
+        crate::webhook::WebhookSubscription::TYPE,
+        crate::access::PiiAccess::TYPE,
+    ]
+    .contains(&name)
 }
 
 /// Whether `event_type` records that a person's data was erased.

@@ -470,12 +470,12 @@ async fn subscription_changed(
             let types = terms.event_types.join(",");
             crate::with_tx!(tx, c => {
                 sqlx::query(
-                    "UPDATE webhook_subscriptions SET url = $2, event_types = $3,
-                       description = $4, active = $5, created_at = $6, personal_data = $7
+                    // The URL stays the row's (the event's has no query).
+                    "UPDATE webhook_subscriptions SET event_types = $2,
+                       description = $3, active = $4, created_at = $5, personal_data = $6
                      WHERE id = $1",
                 )
                 .bind(id)
-                .bind(&terms.url)
                 .bind(&types)
                 .bind(terms.description.as_ref().map(|d| d.as_str().to_string()))
                 .bind(true)

@@ -27,6 +27,7 @@ async fn until_closed(mut socket: TcpStream) -> Option<String> {
 async fn silent_and_stalled_connections_are_closed(store: Store) {
     let app = App::start_with(Fresh::new(store).await, |c| {
         c.serve.idle_timeout_secs = 1;
+        c.serve.request_timeout_secs = 1;
     })
     .await;
     let addr = app.base.trim_start_matches("http://").to_string();
@@ -64,6 +65,7 @@ async fn silent_and_stalled_connections_are_closed(store: Store) {
 async fn connections_past_the_cap_wait_for_one_to_close(store: Store) {
     let app = App::start_with(Fresh::new(store).await, |c| {
         c.serve.idle_timeout_secs = 2;
+        c.serve.request_timeout_secs = 1;
         c.serve.max_connections = 2;
     })
     .await;

@@ -166,6 +166,20 @@ impl QuietHours {
         Ok(Some(Self { start, end }))
     }
 
+    /// Whether every minute TRAI keeps quiet (21:00 to 09:00 Indian time) is quiet here too.
+    pub fn covers_trai(&self) -> bool {
+        let trai = Self::default();
+        let midnight = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+            .expect("a date")
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            - Duration::minutes(330);
+        (0..24 * 60)
+            .map(|m| midnight + Duration::minutes(m))
+            .all(|t| trai.until(t).is_none() || self.until(t).is_some())
+    }
+
     /// When a promotional SMS may go, if not `now`: the end of the quiet hours `now` is in.
     pub fn until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let ist = Duration::minutes(330);
@@ -233,6 +247,16 @@ mod tests {
             Some(QuietHours::default())
         );
         assert_eq!(QuietHours::parse("OFF").unwrap(), None);
+        assert!(QuietHours::default().covers_trai());
+        assert!(QuietHours::parse("20:30-09:30")
+            .unwrap()
+            .unwrap()
+            .covers_trai());
+        assert!(!within.covers_trai());
+        assert!(!QuietHours::parse("22:00-09:00")
+            .unwrap()
+            .unwrap()
+            .covers_trai());
         for wrong in [
             "",
             "21:00",

@@ -121,7 +121,8 @@ pub const WITHHELD: &str = "[withheld]";
 
 /// The payload of the event at `position` as a delivery carries it: its personal fields
 /// opened where the subscription is allowed them (an erased person's read as erased), else
-/// withheld; `null` for a user's events (their credentials are nobody else's business) and
+/// withheld; `null` for the system's own records (staff accounts, capture keys, webhook
+/// subscriptions, reads of personal data: credentials and who looked at whom stay inside) and
 /// for an event no longer in the log.
 async fn payload(
     db: &Db,
@@ -138,7 +139,7 @@ async fn payload(
     let Some(kind) = domain::kinds::kind(&e.aggregate_type) else {
         return Ok(Value::Null);
     };
-    if domain::kinds::is_staff_account(kind.name) {
+    if !domain::kinds::is_deliverable(kind.name) {
         return Ok(Value::Null);
     }
     let fields = kind.personal_fields(&e.event_type).unwrap_or_default();
@@ -178,7 +179,10 @@ pub(super) async fn deliver(
             return Outcome::Cancelled("the subscription was removed".into())
         }
         Ok(Some((url, sealed, true, personal))) => {
-            match keyring.open_secret(&label(&m.recipient_id), &sealed) {
+            match keyring.open_secret(
+                &store::privacy::webhook_secret_label(&m.recipient_id),
+                &sealed,
+            ) {
                 Ok(secret) => (url, secret, personal),
                 Err(e) => {
                     return Outcome::Failed(format!(
@@ -501,9 +505,19 @@ impl WebhooksApi {
         )
         .await?;
         tracing::info!(subscription = %made.id, actor = %auth.0.user_id, "a webhook subscription was made");
-        let mut out = self.settled(made.id, made.committed.position).await?;
-        out.secret = Some(made.secret);
-        Ok(SubscriptionCreated::Created(Json(out)))
+        // Answered at once from what was recorded: the secret must reach the caller whatever
+        // the read side is doing (deliveries start right after the event either way).
+        Ok(SubscriptionCreated::Created(Json(SubscriptionOut {
+            id: made.id.to_string(),
+            url: made.terms.url,
+            event_types: made.terms.event_types,
+            description: made.terms.description.map(|d| d.as_str().to_string()),
+            active: true,
+            personal_data: made.terms.personal_data,
+            created_at: Utc::now(),
+            removed_at: None,
+            secret: Some(made.secret),
+        })))
     }
 
     /// List webhook subscriptions
@@ -605,24 +619,39 @@ impl WebhooksApi {
             Some(to) => to,
             None => store::log::head(db).await.map_err(ApiError::internal)?,
         };
-        let done = projections::notifications::replay(
-            db,
-            &s.id,
-            &s.event_types.join(","),
-            r.from_position,
-            to,
+        // Queued and recorded in a task of its own: a request cut short (its timeout, the
+        // client gone) does not leave deliveries queued without the event that says so.
+        let (state, meta, from) = (self.state.clone(), http::metadata(req), r.from_position);
+        let (types, limit) = (
+            s.event_types.join(","),
             r.limit.unwrap_or(REPLAY_LIMIT) as u64,
-        )
+        );
+        let subscription = id.0;
+        let done = tokio::spawn(async move {
+            let done = projections::notifications::replay(
+                &state.db,
+                &subscription.to_string(),
+                &types,
+                from,
+                to,
+                limit,
+            )
+            .await
+            .map_err(ApiError::internal)?;
+            // The range queued: up to where the limit stopped it.
+            let through = done.next_from.unwrap_or(to);
+            commands::webhooks::record_replay(
+                &state.write,
+                subscription,
+                (from, through),
+                done.queued,
+                &meta,
+            )
+            .await?;
+            Ok::<_, ApiError>(done)
+        })
         .await
-        .map_err(ApiError::internal)?;
-        commands::webhooks::record_replay(
-            &self.state.write,
-            id.0,
-            (r.from_position, to),
-            done.queued,
-            &http::metadata(req),
-        )
-        .await?;
+        .map_err(ApiError::internal)??;
         tracing::info!(subscription = %s.id, queued = done.queued, actor = %auth.0.user_id, "webhook deliveries replayed");
         Ok(ReplayResponse::Accepted(Json(Replayed {
             queued: done.queued as i64,
@@ -663,11 +692,6 @@ impl From<CommandError<WebhookError>> for ApiError {
             other => ApiError::internal(other),
         }
     }
-}
-
-/// What a subscription's secret is sealed for (with the master key).
-fn label(id: &str) -> String {
-    store::privacy::webhook_secret_label(id)
 }
 
 #[cfg(test)]

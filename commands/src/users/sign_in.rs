@@ -42,43 +42,64 @@ pub enum SignInError {
 }
 
 /// Failed sign-ins to e-mail addresses that are nobody's, per e-mail and client address,
-/// counted and locked out exactly as an account's are (in this process), so that a lockout
-/// does not tell which addresses exist.
+/// counted and locked out by the same rules as an account's (kept in this process only: a
+/// restart forgets them), so that a lockout does not tell which addresses exist.
 #[derive(Debug, Default)]
 pub struct Unknown {
-    failures: std::sync::Mutex<std::collections::HashMap<EmailFrom, Vec<DateTime<Utc>>>>,
+    tried: std::sync::Mutex<std::collections::HashMap<EmailFrom, Tried>>,
 }
 
 /// An e-mail address and the client address it was tried from.
 type EmailFrom = (String, String);
 
+#[derive(Debug, Default)]
+struct Tried {
+    failures: Vec<DateTime<Utc>>,
+    locked_until: Option<DateTime<Utc>>,
+}
+
 impl Unknown {
-    /// Counts a failure of `email` from `address` at `now`, unless they are locked out:
-    /// then answers until when.
-    pub fn failed(&self, email: &str, address: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        use domain::user::{LOCKOUT_MINUTES, LOCKOUT_THRESHOLD, LOCKOUT_WINDOW_MINUTES};
-        let mut map = self.failures.lock().expect("unknown sign-ins");
+    /// Until when `email` is locked out from `address`, if it is at `now`.
+    pub fn locked(&self, email: &str, address: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let map = self.tried.lock().expect("unknown sign-ins");
+        map.get(&(email.to_string(), address.to_string()))
+            .and_then(|t| t.locked_until)
+            .filter(|u| *u > now)
+    }
+
+    /// Counts a failure of `email` from `address` at `now`.
+    pub fn failed(&self, email: &str, address: &str, now: DateTime<Utc>) {
+        use domain::user::{in_lockout_window, lock_after, LOCKOUT_THRESHOLD};
+        let mut map = self.tried.lock().expect("unknown sign-ins");
         if map.len() > 100_000 {
-            map.clear();
+            map.retain(|_, t| t.locked_until.is_some_and(|u| u > now));
         }
-        let times = map
+        let t = map
             .entry((email.to_string(), address.to_string()))
             .or_default();
-        let lock = chrono::Duration::minutes(LOCKOUT_MINUTES);
-        // Locked: the threshold was reached within the window, and the lock has not ended.
-        if times.len() >= LOCKOUT_THRESHOLD {
-            let until = times[LOCKOUT_THRESHOLD - 1] + lock;
-            if until > now {
-                return Some(until);
-            }
-            times.clear();
+        t.failures.retain(|at| in_lockout_window(*at, now));
+        t.failures.push(now);
+        if let Some(until) = lock_after(t.failures.len(), LOCKOUT_THRESHOLD, now) {
+            t.failures.clear();
+            t.locked_until = Some(until);
         }
-        let window = now - chrono::Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-        times.retain(|t| *t > window);
-        times.push(now);
-        // As for an account: the failure that reaches the threshold is answered as a
-        // failure; the lockout shows from the next attempt.
-        None
+    }
+}
+
+/// Where an attempt comes from, as lockouts count it: the client's IP address, an IPv6 one
+/// by its /64 (what one subscriber is given); `""` when not known.
+fn client_address(meta: &EventMetadata) -> String {
+    use std::net::IpAddr;
+    match meta.client_ip.as_deref().map(str::parse::<IpAddr>) {
+        Some(Ok(IpAddr::V6(v6))) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Some(Ok(ip)) => ip.to_string(),
+        _ => String::new(),
     }
 }
 
@@ -94,16 +115,17 @@ pub async fn login(
     if email.is_empty() || password.is_empty() || password.len() > 1024 {
         return Err(SignInError::Refused);
     }
-    let address = meta.client_ip.clone().unwrap_or_default();
+    let address = client_address(&meta);
     let Some(user_id) = super::user_by_email(&write.db, &email).await? else {
+        // Locked out, failed and timed the same way as an account: a lockout tells nobody
+        // who has one.
+        let unknown = &write.unknown_sign_ins;
+        if let Some(until) = unknown.locked(&email, &address, Utc::now()) {
+            return Err(SignInError::Locked(until));
+        }
         crate::passwords::verify(password.to_string(), None).await;
-        // Locked out the same way as an account is: a lockout tells nobody who has one.
-        return Err(
-            match write.unknown_sign_ins.failed(&email, &address, Utc::now()) {
-                Some(until) => SignInError::Locked(until),
-                None => SignInError::Refused,
-            },
-        );
+        unknown.failed(&email, &address, Utc::now());
+        return Err(SignInError::Refused);
     };
     let id = user_id.to_string();
     let (user, _) = write.users.load(&id).await?;
@@ -251,7 +273,7 @@ pub async fn change_password(
     let id = user_id.to_string();
     let (user, _) = write.users.load(&id).await?;
     let profile = user.profile.as_ref().ok_or(PasswordChangeError::NotFound)?;
-    let address = meta.client_ip.clone().unwrap_or_default();
+    let address = client_address(meta);
     if let Some(until) = user.locked_until(&address, Utc::now()) {
         return Err(PasswordChangeError::Locked(until));
     }
@@ -268,10 +290,11 @@ pub async fn change_password(
     }
     domain::user::check_password(new, &profile.email)
         .map_err(|why| PasswordChangeError::Weak(why.message.to_string()))?;
+    // Not the current one (checked above), nor any of the four before it.
     if new == current {
         return Err(PasswordChangeError::Unchanged);
     }
-    for earlier in user.previous_hashes.iter().rev() {
+    for earlier in user.recent_hashes().skip(1) {
         if crate::passwords::verify(new.to_string(), Some(earlier.clone())).await {
             return Err(PasswordChangeError::Unchanged);
         }
@@ -281,4 +304,37 @@ pub async fn change_password(
         password_hash: hash,
     };
     Ok(write.users.execute(&id, command, meta, None).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_count_by_ip_address_and_by_ipv6_subnet() {
+        let from = |ip: Option<&str>| {
+            let mut m = EventMetadata::system(None);
+            m.client_ip = ip.map(str::to_string);
+            client_address(&m)
+        };
+        assert_eq!(from(Some("203.0.113.7")), "203.0.113.7");
+        assert_eq!(from(Some("2001:db8:1:2:3:4:5:6")), "2001:db8:1:2::/64");
+        assert_eq!(from(Some("2001:db8:1:2:ffff::1")), "2001:db8:1:2::/64");
+        assert_eq!(from(Some("::ffff:10.0.0.1")), "10.0.0.1");
+        assert_eq!(from(None), "");
+    }
+
+    #[test]
+    fn an_unknown_address_is_locked_out_after_five_failures_like_an_account() {
+        let unknown = Unknown::default();
+        let now = Utc::now();
+        for n in 0..5 {
+            assert_eq!(unknown.locked("x@y.in", "203.0.113.7", now), None, "{n}");
+            unknown.failed("x@y.in", "203.0.113.7", now);
+        }
+        let until = now + chrono::Duration::minutes(domain::user::LOCKOUT_MINUTES);
+        assert_eq!(unknown.locked("x@y.in", "203.0.113.7", now), Some(until));
+        assert_eq!(unknown.locked("x@y.in", "203.0.113.8", now), None);
+        assert_eq!(unknown.locked("x@y.in", "203.0.113.7", until), None);
+    }
 }

@@ -1,7 +1,9 @@
 //! Backups of the embedded SQLite store: a consistent copy of the whole database (the log,
 //! the sealed subject keys, the documents and the read models) taken while the server goes on
 //! writing (`VACUUM INTO` reads one snapshot), then checked. The master key is not in it: a
-//! backup opens only with the key kept apart. On Postgres the database's own tools back up
+//! backup opens only with the key kept apart, and the other files of the data directory are
+//! not in it either (`audit-signing.key` and `jwt.key` when generated there, former master
+//! keys, the compliance packs under `reports/`). On Postgres the database's own tools back up
 //! (`pg_dump`, `pg_basebackup`) and `crm audit export` is the verifiable logical copy.
 
 use std::path::{Path, PathBuf};
@@ -42,23 +44,34 @@ pub async fn backup(db: &Db, to: &Path) -> Result<u64, BackupError> {
     if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    // Written beside the target, then renamed: a crash leaves no half backup by its name.
-    let partial = to.with_extension("partial");
+    // Written beside the target under a name of its own, then linked to its name (which
+    // fails if a file took that name meanwhile): no half backup, nothing overwritten.
+    let partial = to.with_extension(format!("{}.partial", uuid::Uuid::new_v4().simple()));
+    let made = write(pool, &partial, to).await;
     let _ = std::fs::remove_file(&partial);
+    made?;
+    Ok(std::fs::metadata(to)?.len())
+}
+
+async fn write(pool: &sqlx::SqlitePool, partial: &Path, to: &Path) -> Result<(), BackupError> {
     sqlx::query("VACUUM INTO $1")
         .bind(partial.to_string_lossy().as_ref())
         .execute(pool)
         .await?;
-    check(&partial)
+    check(partial)
         .await
         .map_err(|why| BackupError::Damaged(to.display().to_string(), why))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(partial, std::fs::Permissions::from_mode(0o600))?;
     }
-    std::fs::rename(&partial, to)?;
-    Ok(std::fs::metadata(to)?.len())
+    match std::fs::hard_link(partial, to) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(BackupError::Exists(to.display().to_string()))
+        }
+        other => Ok(other?),
+    }
 }
 
 /// SQLite's integrity check of the database file at `path`, and the log in it readable.
@@ -92,16 +105,19 @@ pub fn scheduled_name(dir: &Path, at: DateTime<Utc>) -> PathBuf {
     dir.join(format!("crm-{}.db", at.format("%Y%m%dT%H%M%SZ")))
 }
 
+/// Whether `path` is named as a scheduled backup.
+pub fn is_scheduled(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("crm-") && n.ends_with(".db"))
+}
+
 /// Deletes the oldest scheduled backups in `dir` past the newest `keep`; answers how many.
 pub fn prune(dir: &Path, keep: usize) -> std::io::Result<usize> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("crm-") && n.ends_with(".db"))
-        })
+        .filter(|p| is_scheduled(p))
         .collect();
     // The names sort by time.
     found.sort();

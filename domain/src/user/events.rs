@@ -43,6 +43,9 @@ pub enum UserEvent {
         /// per address).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         address: Option<String>,
+        /// The lock holds for every address (too many failures from many).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        everywhere: bool,
     },
     /// An admin lifted every lockout and forgot the failures.
     LockoutLifted {},

@@ -76,6 +76,22 @@ pub const LOCKOUT_WINDOW_MINUTES: i64 = 15;
 pub const LOCKOUT_THRESHOLD: usize = 5;
 /// How long a lockout lasts.
 pub const LOCKOUT_MINUTES: i64 = 15;
+/// This many failures within the window, from whatever addresses, lock the account from
+/// every address (someone trying from many addresses).
+pub const ACCOUNT_LOCKOUT_THRESHOLD: usize = 20;
+/// The key of a lock that holds for every address.
+const EVERYWHERE: &str = "*";
+
+/// Whether a failure at `at` still counts towards a lockout at `now`.
+pub fn in_lockout_window(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    at > now - Duration::minutes(LOCKOUT_WINDOW_MINUTES)
+}
+
+/// Until when a failure at `now` locks, given how many failures within the window (this one
+/// included) count towards the lockout and the threshold they must reach.
+pub fn lock_after(failures: usize, threshold: usize, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (failures >= threshold).then(|| now + Duration::minutes(LOCKOUT_MINUTES))
+}
 
 /// The checks a new password must pass (its hash is made only after them).
 pub fn check_password(password: &str, email: &Email) -> Result<(), InvalidValue> {
@@ -145,7 +161,11 @@ pub const PASSWORD_HISTORY: usize = 4;
 impl User {
     /// Until when sign-in is locked from `address`, if it is at `now`.
     pub fn locked_until(&self, address: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.locks.get(address).copied().filter(|u| *u > now)
+        [address, EVERYWHERE]
+            .iter()
+            .filter_map(|a| self.locks.get(*a).copied())
+            .filter(|u| *u > now)
+            .max()
     }
 
     /// The current and the earlier password hashes a new password may not match.
@@ -260,19 +280,18 @@ impl User {
                     return Err(UserError::Locked { until });
                 }
                 if !password_ok {
-                    let window = now - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
                     let recent = self
                         .failures
                         .iter()
-                        .filter(|(t, a)| *t > window && *a == address)
-                        .count()
-                        + 1;
-                    let locked_until = (recent >= LOCKOUT_THRESHOLD)
-                        .then(|| now + Duration::minutes(LOCKOUT_MINUTES));
+                        .filter(|(t, _)| in_lockout_window(*t, now));
+                    let from_here = recent.clone().filter(|(_, a)| *a == address).count() + 1;
+                    let everywhere = lock_after(recent.count() + 1, ACCOUNT_LOCKOUT_THRESHOLD, now);
+                    let locked_until = everywhere.or(lock_after(from_here, LOCKOUT_THRESHOLD, now));
                     return Ok(vec![UserEvent::LoginFailed {
                         at: now,
                         locked_until,
                         address: Some(address),
+                        everywhere: everywhere.is_some(),
                     }]);
                 }
                 if !self.active {
@@ -434,16 +453,21 @@ impl Aggregate for User {
                 at,
                 locked_until,
                 address,
+                everywhere,
             } => {
                 let address = address.unwrap_or_default();
-                let window = at - Duration::minutes(LOCKOUT_WINDOW_MINUTES);
-                self.failures.retain(|(t, _)| *t > window);
+                self.failures.retain(|(t, _)| in_lockout_window(*t, at));
                 self.locks.retain(|_, u| *u > at);
-                if let Some(until) = locked_until {
-                    self.failures.retain(|(_, a)| *a != address);
-                    self.locks.insert(address, until);
-                } else {
-                    self.failures.push((at, address));
+                match locked_until {
+                    Some(until) if everywhere => {
+                        self.failures.clear();
+                        self.locks.insert(EVERYWHERE.into(), until);
+                    }
+                    Some(until) => {
+                        self.failures.retain(|(_, a)| *a != address);
+                        self.locks.insert(address, until);
+                    }
+                    None => self.failures.push((at, address)),
                 }
             }
             UserEvent::LockoutLifted {} => {

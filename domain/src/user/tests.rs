@@ -62,6 +62,7 @@ fn failed(minutes_ago: i64) -> UserEvent {
         at: now() - Duration::minutes(minutes_ago),
         locked_until: None,
         address: Some(HERE.into()),
+        everywhere: false,
     }
 }
 
@@ -184,6 +185,7 @@ fn the_fifth_failure_in_fifteen_minutes_locks_the_account() {
             at: now(),
             locked_until: Some(now() + Duration::minutes(15)),
             address: Some(HERE.into()),
+            everywhere: false,
         }]);
 }
 
@@ -202,6 +204,7 @@ fn failures_older_than_the_window_do_not_count() {
             at: now(),
             locked_until: None,
             address: Some(HERE.into()),
+            everywhere: false,
         }]);
 }
 
@@ -211,6 +214,7 @@ fn a_locked_account_refuses_even_the_right_password_until_the_lock_ends() {
         at: now() - Duration::minutes(1),
         locked_until: Some(now() + Duration::minutes(14)),
         address: Some(HERE.into()),
+        everywhere: false,
     };
     at(now())
         .given(vec![registered(), locked.clone()])
@@ -235,6 +239,7 @@ fn a_lockout_holds_for_the_address_the_failures_came_from_until_an_admin_lifts_i
         at: now() - Duration::minutes(1),
         locked_until: Some(now() + Duration::minutes(14)),
         address: Some(HERE.into()),
+        everywhere: false,
     };
     let success = UserEvent::LoginSucceeded {
         family_id: family(),
@@ -254,6 +259,7 @@ fn a_lockout_holds_for_the_address_the_failures_came_from_until_an_admin_lifts_i
             at: now(),
             locked_until: None,
             address: Some("198.51.100.4".into()),
+            everywhere: false,
         }]);
     // An admin lifts it; lifting nothing records nothing.
     at(now())
@@ -278,6 +284,34 @@ fn a_lockout_holds_for_the_address_the_failures_came_from_until_an_admin_lifts_i
         .when(login_from(true, ""))
         .then_expect_error(UserError::Locked {
             until: now() + Duration::minutes(14),
+        });
+}
+
+#[test]
+fn twenty_failures_from_many_addresses_lock_every_address() {
+    let from = |n: i64| UserEvent::LoginFailed {
+        at: now() - Duration::minutes(10) + Duration::seconds(n),
+        locked_until: None,
+        address: Some(format!("198.51.100.{n}")),
+        everywhere: false,
+    };
+    let mut given = vec![registered()];
+    given.extend((0..19).map(from));
+    let locked = UserEvent::LoginFailed {
+        at: now(),
+        locked_until: Some(now() + Duration::minutes(15)),
+        address: Some(HERE.into()),
+        everywhere: true,
+    };
+    at(now())
+        .given(given)
+        .when(login(false))
+        .then_expect_events(vec![locked.clone()]);
+    at(now() + Duration::minutes(1))
+        .given(vec![registered(), locked])
+        .when(login_from(true, "192.0.2.1"))
+        .then_expect_error(UserError::Locked {
+            until: now() + Duration::minutes(15),
         });
 }
 
@@ -381,6 +415,7 @@ fn only_password_hashes_are_sealed_and_every_string_field_is_classified() {
             at,
             locked_until: Some(at),
             address: Some("198.51.100.4".into()),
+            everywhere: false,
         },
         UserEvent::LockoutLifted {},
         UserEvent::RefreshTokenRotated {

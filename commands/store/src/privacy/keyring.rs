@@ -245,9 +245,15 @@ impl Keyring {
             let sealed = if secret.starts_with("whsec_") {
                 self.seal_secret(&label, &secret)
             } else {
-                match self.reseal_secret(&label, &secret)? {
-                    Some(s) => s,
-                    None => continue,
+                match self.reseal_secret(&label, &secret) {
+                    Ok(Some(s)) => s,
+                    Ok(None) => continue,
+                    // One that does not open (sealed by a master key no longer configured)
+                    // stops no other: its deliveries fail and say so.
+                    Err(e) => {
+                        tracing::warn!(subscription = %id, error = %e, "a webhook secret does not open");
+                        continue;
+                    }
                 }
             };
             let _turn = self.db.write_turn().await;
