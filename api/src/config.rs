@@ -316,6 +316,10 @@ pub struct ServeArgs {
     /// them waits for their end; transactional SMS go at any hour.
     #[arg(long, env = "CRM_SMS_QUIET_HOURS", default_value = "21:00-09:00")]
     pub sms_quiet_hours: String,
+    /// A token `/metrics` and `/ready` ask for (`Authorization: Bearer <token>`); unset, they
+    /// answer anyone who reaches the server (`/health` always does).
+    #[arg(long, env = "CRM_OPS_TOKEN", hide_env_values = true)]
+    pub ops_token: Option<String>,
     /// Seconds between scheduled backups of the embedded SQLite store (the first when this
     /// long has passed since the newest one, at once when there is none);
     /// 0: none. Ignored on Postgres (see the README).
@@ -439,6 +443,7 @@ impl Config {
                 sms_auth_header: None,
                 sms_sender: "BRKCRM".into(),
                 sms_quiet_hours: "21:00-09:00".into(),
+                ops_token: None,
                 backup_interval_secs: 0,
                 backup_dir: None,
                 backup_keep: 7,

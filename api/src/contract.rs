@@ -14,6 +14,9 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
+/// The operations endpoints an operations token guards when one is configured.
+pub const OPS: &[&str] = &["/metrics", "/ready"];
+
 /// The completed document, from the generated one.
 pub fn document(generated: &str) -> Value {
     let mut doc: Value = serde_json::from_str(generated).expect("the OpenAPI document is JSON");
@@ -36,6 +39,14 @@ pub fn document(generated: &str) -> Value {
         .flat_map(|p| p.values())
         .flat_map(|o| o.as_object().into_iter().flat_map(|o| o.values()))
         .find_map(|op| op["responses"].get("400").cloned());
+    // Metrics and readiness answer 401 without the operations token when one is configured
+    // (`CRM_OPS_TOKEN`).
+    let unauthorized = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+        .flat_map(|o| o.as_object().into_iter().flat_map(|o| o.values()))
+        .find_map(|op| op["responses"].get("401").cloned());
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, operation) in paths.iter_mut() {
             let Some(operation) = operation.as_object_mut() else {
@@ -58,6 +69,9 @@ pub fn document(generated: &str) -> Value {
                     });
                     if let Some(r) = &bad_request {
                         responses.entry("400").or_insert_with(|| r.clone());
+                    }
+                    if let (Some(r), true) = (&unauthorized, OPS.contains(&path.as_str())) {
+                        responses.entry("401").or_insert_with(|| r.clone());
                     }
                 }
             }
@@ -185,6 +199,7 @@ pub fn errors_of(path: &str, method: &str, op: &serde_json::Map<String, Value>) 
         }
     };
     add(secured, &[401, 403]);
+    add(OPS.contains(&path), &[401]);
     add(signs_in, &[401]);
     add(names_record || own_account, &[404]);
     add(changes || names_record, &[409]);
@@ -319,8 +334,9 @@ mod tests {
             ["400", "401", "409", "413", "415", "422", "429", "500", "503"]
         );
         assert_eq!(codes("/health", "get"), ["400"]);
-        // An answer of the operation's own (not a problem) is never pruned.
-        assert_eq!(codes("/ready", "get"), ["400", "503"]);
+        // An answer of the operation's own (not a problem) is never pruned; readiness answers
+        // 401 without the operations token when one is configured.
+        assert_eq!(codes("/ready", "get"), ["400", "401", "503"]);
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub struct AppState {
     pub sessions: crate::auth::SessionCache,
     pub read_wait: Duration,
     pub ready_max_lag: i64,
+    /// The sha256 of the token `/metrics` and `/ready` ask for (`CRM_OPS_TOKEN`), if any.
+    pub ops_token: Option<[u8; 32]>,
     pub metrics: Metrics,
     /// Where the monthly compliance packs are kept (`<data dir>/reports`).
     pub packs_dir: std::path::PathBuf,

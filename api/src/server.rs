@@ -9,6 +9,7 @@ use poem::http::{HeaderValue, StatusCode};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
 use projections::Runner;
+use sha2::Digest;
 use store::audit::AuditSigner;
 use store::privacy::Keyring;
 use store::{Db, LogSignal};
@@ -308,6 +309,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         sessions: Default::default(),
         read_wait: Duration::from_millis(config.serve.read_wait_ms),
         ready_max_lag: config.serve.ready_max_lag,
+        ops_token: config
+            .serve
+            .ops_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| sha2::Sha256::digest(t.as_bytes()).into()),
         metrics: Metrics::default(),
         packs_dir: config.store.data_dir.join("reports"),
         notify: notify.clone(),
@@ -596,6 +604,25 @@ fn with_request_context(
                     format!("the body is larger than {max_body} bytes"),
                     StatusCode::PAYLOAD_TOO_LARGE,
                 )));
+            }
+            // Metrics and readiness tell about the system: with an operations token
+            // configured, only to whom sends it (digests compared, not the tokens).
+            if let Some(expected) = &state.ops_token {
+                if crate::contract::OPS.contains(&req.uri().path()) {
+                    let sent = req
+                        .headers()
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.strip_prefix("Bearer "))
+                        .unwrap_or_default();
+                    let sent: [u8; 32] = sha2::Sha256::digest(sent.trim().as_bytes()).into();
+                    if &sent != expected {
+                        return Ok(ApiError::unauthorized(
+                            "send the operations token: Authorization: Bearer <CRM_OPS_TOKEN>",
+                        )
+                        .into_response());
+                    }
+                }
             }
             // The operation is found once per request: body handling, query checks, parse errors and
             // the log line all use it.

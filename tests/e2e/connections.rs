@@ -12,7 +12,8 @@ use crate::support::{asha, App, Child, Fresh, Store};
 on_both_stores!(
     silent_and_stalled_connections_are_closed,
     connections_past_the_cap_wait_for_one_to_close,
-    logs_come_as_json_lines_with_request_ids_and_no_personal_data
+    logs_come_as_json_lines_with_request_ids_and_no_personal_data,
+    metrics_and_readiness_ask_for_the_operations_token_when_one_is_set
 );
 
 /// Reads until the server closes the connection (or 20 s pass): what it sent.
@@ -126,5 +127,51 @@ async fn logs_come_as_json_lines_with_request_ids_and_no_personal_data(store: St
     for pii in ["Asha", "asha.rao@example.in", "98765"] {
         assert!(!text.contains(pii), "{pii} in the log: {text}");
     }
+    app.stop().await;
+}
+
+async fn metrics_and_readiness_ask_for_the_operations_token_when_one_is_set(store: Store) {
+    let token = "ops-token-for-the-scraper-0123456789";
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.serve.ops_token = Some(token.into());
+    })
+    .await;
+    let plain = reqwest::Client::new();
+    for path in ["/metrics", "/ready"] {
+        let r = plain.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        assert!(r.headers().get("x-undeclared-status").is_none(), "{path}");
+        let r = plain
+            .get(app.url(path))
+            .bearer_auth("a wrong token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path}");
+        // A staff member's access token is not the operations token.
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path}");
+        let r = plain
+            .get(app.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+    let r = plain.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200, "liveness stays open");
+    let r = plain.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
     app.stop().await;
 }
