@@ -112,6 +112,21 @@ impl WriteSide {
     ) -> Self {
         let counters = Arc::new(CommandCounters::default());
         let appender = Arc::new(store::append::Appender::new(db));
+        // The records whose commands need no services and whose events no upcasters (a macro:
+        // each is an executor of another aggregate).
+        macro_rules! bare {
+            () => {
+                Executor::new(
+                    db,
+                    (),
+                    signal.clone(),
+                    keyring.clone(),
+                    Vec::new(),
+                    counters.clone(),
+                    appender.clone(),
+                )
+            };
+        }
         Self {
             leads: Executor::new(
                 db,
@@ -172,42 +187,10 @@ impl WriteSide {
                 counters.clone(),
                 appender.clone(),
             ),
-            access: Executor::new(
-                db,
-                (),
-                signal.clone(),
-                keyring.clone(),
-                Vec::new(),
-                counters.clone(),
-                appender.clone(),
-            ),
-            capture_keys: Executor::new(
-                db,
-                (),
-                signal.clone(),
-                keyring.clone(),
-                Vec::new(),
-                counters.clone(),
-                appender.clone(),
-            ),
-            report_packs: Executor::new(
-                db,
-                (),
-                signal.clone(),
-                keyring.clone(),
-                Vec::new(),
-                counters.clone(),
-                appender.clone(),
-            ),
-            webhooks: Executor::new(
-                db,
-                (),
-                signal.clone(),
-                keyring.clone(),
-                Vec::new(),
-                counters.clone(),
-                appender.clone(),
-            ),
+            access: bare!(),
+            capture_keys: bare!(),
+            report_packs: bare!(),
+            webhooks: bare!(),
             register: leads::contacts::Register::new(db),
             unknown_sign_ins: Default::default(),
             db: db.clone(),
