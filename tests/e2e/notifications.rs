@@ -21,6 +21,7 @@ on_both_stores!(
     kyc_alerts_go_to_the_client_and_their_manager_and_agents_hear_of_their_follow_ups,
     webhooks_are_signed_retried_replayed_and_removed,
     webhooks_reach_public_https_addresses_only,
+    a_subscription_from_before_subscriptions_were_recorded_is_recorded_and_sealed,
     kyc_decisions_go_by_sms_through_the_gateway_with_their_dlt_template,
     marketing_goes_to_those_who_consent_and_a_withdrawal_cancels_what_waits,
     promotional_sms_wait_out_the_quiet_hours_and_transactional_ones_do_not,
@@ -1255,6 +1256,75 @@ async fn kyc_decisions_go_by_sms_through_the_gateway_with_their_dlt_template(sto
         ))
         .await;
     assert_eq!(v["items"][0]["status"], "queued", "{v}");
+    app.stop().await;
+}
+
+async fn a_subscription_from_before_subscriptions_were_recorded_is_recorded_and_sealed(
+    store: Store,
+) {
+    let app = App::start(store).await;
+    // A row as an older version wrote it: active, its secret plain, no event.
+    let id = uuid::Uuid::now_v7().to_string();
+    store::with_db!(app.db(), pool => {
+        sqlx::query(
+            "INSERT INTO webhook_subscriptions (id, url, event_types, secret, description,
+               active, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind("https://hooks.broker.example/crm?token=abc")
+        .bind("ClientOnboarded")
+        .bind("whsec_plain_from_before")
+        .bind("back office")
+        .bind(true)
+        .bind(chrono::Utc::now())
+        .bind(app.admin.id.clone())
+        .execute(pool)
+        .await
+        .unwrap();
+    });
+    // At the next start it is recorded (by the system) and its secret sealed; then it is
+    // removed like any other.
+    let app = app.restart_with(|_| {}).await;
+    let kept: String = store::with_db!(app.db(), pool => {
+        sqlx::query_scalar("SELECT secret FROM webhook_subscriptions WHERE id = $1")
+            .bind(&id)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    assert!(!kept.contains("plain_from_before"), "{kept}");
+    let (s, v) = app
+        .send(app.http.delete(app.url(&format!("/api/webhooks/{id}"))))
+        .await;
+    assert_eq!((s, &v["active"]), (200, &json!(false)), "{v}");
+    let (_, h) = app
+        .get(&format!(
+            "/api/history?aggregate_id={id}&min_position={}",
+            app.log_head().await
+        ))
+        .await;
+    let types: Vec<&Value> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["event_type"])
+        .collect();
+    assert_eq!(
+        types,
+        [&json!("WebhookSubscribed"), &json!("WebhookRemoved")],
+        "{h}"
+    );
+    // The log holds the URL without its query (a token there stays in the row).
+    let (_, export) = app
+        .send(app.http.get(app.url(&format!(
+            "/api/audit/export?aggregate_type=webhook_subscription&aggregate_id={id}"
+        ))))
+        .await;
+    let text = export.to_string();
+    assert!(
+        text.contains("hooks.broker.example/crm") && !text.contains("token=abc"),
+        "{text}"
+    );
     app.stop().await;
 }
 
