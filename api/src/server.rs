@@ -436,7 +436,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .expose_headers(["etag", "location", "retry-after", "x-request-id"])
             .max_age(600)
     };
-    let limit = Duration::from_secs(config.serve.request_timeout_secs.clamp(1, 3600));
+    let limit = Duration::from_secs(config.serve.request_timeout_secs.clamp(1, 3599));
     let app = with_request_context(
         app.with(crate::connections::RequestTimeout(limit))
             .with_if(!config.serve.cors_origins.is_empty(), cors),
@@ -462,7 +462,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     tracing::info!(addr = %bound, store = db.kind(), "listening");
 
     // Longer than a request may take: the server reads while a handler works.
-    let request_limit = config.serve.request_timeout_secs.clamp(1, 3600);
+    let request_limit = config.serve.request_timeout_secs.clamp(1, 3599);
     let idle = Duration::from_secs(
         config
             .serve
@@ -613,7 +613,9 @@ fn with_request_context(
                         .headers()
                         .get("authorization")
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.strip_prefix("Bearer "))
+                        .and_then(|v| v.split_once(' '))
+                        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                        .map(|(_, token)| token)
                         .unwrap_or_default();
                     let sent: [u8; 32] = sha2::Sha256::digest(sent.trim().as_bytes()).into();
                     if &sent != expected {

@@ -108,9 +108,15 @@ pub async fn record_unrecorded(write: &WriteSide) -> Result<usize, CommandError<
         let Ok(subscription_id) = Uuid::parse_str(&id) else {
             continue;
         };
-        let (subscription, _): (WebhookSubscription, _) = write.webhooks.load(&id).await?;
-        if subscription.active() != Err(WebhookError::NotFound) {
-            continue;
+        // One that cannot be read or recorded (another process recording it at the same
+        // time) stops no other.
+        match write.webhooks.load(&id).await {
+            Ok((subscription, _)) if subscription.active() == Err(WebhookError::NotFound) => {}
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(subscription = %id, error = %e, "a webhook subscription could not be read");
+                continue;
+            }
         }
         let terms = WebhookTerms {
             url: without_query(&url),
@@ -122,11 +128,16 @@ pub async fn record_unrecorded(write: &WriteSide) -> Result<usize, CommandError<
             subscription_id,
             terms,
         };
-        write
+        match write
             .webhooks
             .create(&id, command, &EventMetadata::system(None))
-            .await?;
-        done += 1;
+            .await
+        {
+            Ok(_) => done += 1,
+            Err(e) => {
+                tracing::warn!(subscription = %id, error = %e, "a webhook subscription could not be recorded")
+            }
+        }
     }
     Ok(done)
 }

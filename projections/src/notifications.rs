@@ -471,8 +471,12 @@ async fn subscription_changed(
             crate::with_tx!(tx, c => {
                 sqlx::query(
                     // The URL stays the row's (the event's has no query).
+                    // A row recorded after the fact (made before subscriptions were
+                    // events, already active) keeps its time and description.
                     "UPDATE webhook_subscriptions SET event_types = $2,
-                       description = $3, active = $4, created_at = $5, personal_data = $6
+                       description = CASE WHEN active THEN description ELSE $3 END,
+                       created_at = CASE WHEN active THEN created_at ELSE $5 END,
+                       active = $4, personal_data = $6
                      WHERE id = $1",
                 )
                 .bind(id)

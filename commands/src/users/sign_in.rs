@@ -49,8 +49,11 @@ pub struct Unknown {
     tried: std::sync::Mutex<std::collections::HashMap<EmailFrom, Tried>>,
 }
 
-/// An e-mail address and the client address it was tried from.
+/// An e-mail address and the client address it was tried from ([`EVERYWHERE`]: any).
 type EmailFrom = (String, String);
+
+/// The key of the count over every address.
+const EVERYWHERE: &str = "*";
 
 #[derive(Debug, Default)]
 struct Tried {
@@ -59,29 +62,38 @@ struct Tried {
 }
 
 impl Unknown {
-    /// Until when `email` is locked out from `address`, if it is at `now`.
+    /// Until when `email` is locked out from `address`, if it is at `now` (from there, or
+    /// from everywhere).
     pub fn locked(&self, email: &str, address: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let map = self.tried.lock().expect("unknown sign-ins");
-        map.get(&(email.to_string(), address.to_string()))
-            .and_then(|t| t.locked_until)
+        [address, EVERYWHERE]
+            .iter()
+            .filter_map(|a| map.get(&(email.to_string(), a.to_string())))
+            .filter_map(|t| t.locked_until)
             .filter(|u| *u > now)
+            .max()
     }
 
-    /// Counts a failure of `email` from `address` at `now`.
+    /// Counts a failure of `email` from `address` at `now`: towards a lock from there (5)
+    /// and towards one from everywhere (20), as for an account.
     pub fn failed(&self, email: &str, address: &str, now: DateTime<Utc>) {
-        use domain::user::{in_lockout_window, lock_after, LOCKOUT_THRESHOLD};
+        use domain::user::{
+            in_lockout_window, lock_after, ACCOUNT_LOCKOUT_THRESHOLD, LOCKOUT_THRESHOLD,
+        };
         let mut map = self.tried.lock().expect("unknown sign-ins");
         if map.len() > 100_000 {
             map.retain(|_, t| t.locked_until.is_some_and(|u| u > now));
         }
-        let t = map
-            .entry((email.to_string(), address.to_string()))
-            .or_default();
-        t.failures.retain(|at| in_lockout_window(*at, now));
-        t.failures.push(now);
-        if let Some(until) = lock_after(t.failures.len(), LOCKOUT_THRESHOLD, now) {
-            t.failures.clear();
-            t.locked_until = Some(until);
+        for (key, threshold) in [
+            (address, LOCKOUT_THRESHOLD),
+            (EVERYWHERE, ACCOUNT_LOCKOUT_THRESHOLD),
+        ] {
+            let t = map.entry((email.to_string(), key.to_string())).or_default();
+            t.failures.retain(|at| in_lockout_window(*at, now));
+            t.failures.push(now);
+            if let Some(until) = lock_after(t.failures.len(), threshold, now) {
+                t.locked_until = Some(until);
+            }
         }
     }
 }
@@ -336,5 +348,11 @@ mod tests {
         assert_eq!(unknown.locked("x@y.in", "203.0.113.7", now), Some(until));
         assert_eq!(unknown.locked("x@y.in", "203.0.113.8", now), None);
         assert_eq!(unknown.locked("x@y.in", "203.0.113.7", until), None);
+        // Twenty from many addresses lock every address.
+        for n in 0..15 {
+            unknown.failed("x@y.in", &format!("198.51.100.{n}"), now);
+        }
+        assert_eq!(unknown.locked("x@y.in", "192.0.2.1", now), Some(until));
+        assert_eq!(unknown.locked("z@y.in", "192.0.2.1", now), None);
     }
 }

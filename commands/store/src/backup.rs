@@ -67,10 +67,14 @@ async fn write(pool: &sqlx::SqlitePool, partial: &Path, to: &Path) -> Result<(),
         std::fs::set_permissions(partial, std::fs::Permissions::from_mode(0o600))?;
     }
     match std::fs::hard_link(partial, to) {
+        Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(BackupError::Exists(to.display().to_string()))
         }
-        other => Ok(other?),
+        // A file system without hard links (FAT, some network mounts): renamed, after
+        // looking (a file that appears in between is the only one overwritten).
+        Err(_) if to.exists() => Err(BackupError::Exists(to.display().to_string())),
+        Err(_) => Ok(std::fs::rename(partial, to)?),
     }
 }
 
@@ -112,13 +116,22 @@ pub fn is_scheduled(path: &Path) -> bool {
         .is_some_and(|n| n.starts_with("crm-") && n.ends_with(".db"))
 }
 
-/// Deletes the oldest scheduled backups in `dir` past the newest `keep`; answers how many.
+/// Deletes the oldest scheduled backups in `dir` past the newest `keep`, and what a backup
+/// that died half-way left there; answers how many backups went.
 pub fn prune(dir: &Path, keep: usize) -> std::io::Result<usize> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| is_scheduled(p))
         .collect();
+    for p in std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+    {
+        if p.extension().is_some_and(|x| x == "partial") {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
     // The names sort by time.
     found.sort();
     let over = found.len().saturating_sub(keep.max(1));

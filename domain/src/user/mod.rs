@@ -463,8 +463,10 @@ impl Aggregate for User {
                         self.failures.clear();
                         self.locks.insert(EVERYWHERE.into(), until);
                     }
+                    // The failures stay: they count towards the lock of every address
+                    // until the window passes them (as the lock ends).
                     Some(until) => {
-                        self.failures.retain(|(_, a)| *a != address);
+                        self.failures.push((at, address.clone()));
                         self.locks.insert(address, until);
                     }
                     None => self.failures.push((at, address)),

@@ -316,6 +316,36 @@ fn twenty_failures_from_many_addresses_lock_every_address() {
 }
 
 #[test]
+fn addresses_locked_one_after_another_still_count_towards_the_lock_of_every_address() {
+    // Three addresses tried five times each (each locked in turn), a fourth four times.
+    let mut given = vec![registered()];
+    for a in 0..4 {
+        for n in 0..5 {
+            if a == 3 && n == 4 {
+                break;
+            }
+            let at = now() - Duration::minutes(12) + Duration::seconds(a * 60 + n * 5);
+            given.push(UserEvent::LoginFailed {
+                at,
+                locked_until: (n == 4).then(|| at + Duration::minutes(15)),
+                address: Some(format!("198.51.100.{a}")),
+                everywhere: false,
+            });
+        }
+    }
+    // The twentieth locks them all.
+    at(now())
+        .given(given)
+        .when(login_from(false, "198.51.100.3"))
+        .then_expect_events(vec![UserEvent::LoginFailed {
+            at: now(),
+            locked_until: Some(now() + Duration::minutes(15)),
+            address: Some("198.51.100.3".into()),
+            everywhere: true,
+        }]);
+}
+
+#[test]
 fn a_deactivated_user_cannot_log_in() {
     at(now())
         .given(vec![registered(), UserEvent::UserDeactivated {}])
