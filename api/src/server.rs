@@ -606,26 +606,23 @@ fn with_request_context(
                 )));
             }
             // Metrics and readiness tell about the system: with an operations token
-            // configured, only to whom sends it (digests compared, not the tokens).
-            if let Some(expected) = &state.ops_token {
-                if crate::contract::OPS.contains(&req.uri().path()) {
-                    let sent = req
-                        .headers()
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.split_once(' '))
-                        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                        .map(|(_, token)| token)
-                        .unwrap_or_default();
-                    let sent: [u8; 32] = sha2::Sha256::digest(sent.trim().as_bytes()).into();
-                    if &sent != expected {
-                        return Ok(ApiError::unauthorized(
-                            "send the operations token: Authorization: Bearer <CRM_OPS_TOKEN>",
-                        )
-                        .into_response());
-                    }
+            // configured, only to whom sends it (digests compared, not the tokens). Refused
+            // below, as any answer: with its request id, headers and log line.
+            let ops_refused = state.ops_token.as_ref().is_some_and(|expected| {
+                if !crate::contract::OPS.contains(&req.uri().path()) {
+                    return false;
                 }
-            }
+                let sent = req
+                    .headers()
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split_once(' '))
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, token)| token)
+                    .unwrap_or_default();
+                let sent: [u8; 32] = sha2::Sha256::digest(sent.trim().as_bytes()).into();
+                &sent != expected
+            });
             // The operation is found once per request: body handling, query checks, parse errors and
             // the log line all use it.
             let operation = routes.find(req.method(), req.uri().path());
@@ -694,7 +691,12 @@ fn with_request_context(
                 (Some(r), Some(q)) => r.unknown_params(q),
                 _ => Vec::new(),
             };
-            let mut resp = if unknown.is_empty() {
+            let mut resp = if ops_refused {
+                ApiError::unauthorized(
+                    "send the operations token: Authorization: Bearer <CRM_OPS_TOKEN>",
+                )
+                .into_response()
+            } else if unknown.is_empty() {
                 match ep.call(req).await {
                     Ok(r) => r.into_response(),
                     Err(e) => {

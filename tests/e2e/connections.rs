@@ -146,6 +146,9 @@ async fn metrics_and_readiness_ask_for_the_operations_token_when_one_is_set(stor
             "{path}"
         );
         assert!(r.headers().get("x-undeclared-status").is_none(), "{path}");
+        // Answered like any other: with its request id and headers.
+        assert!(r.headers().get("x-request-id").is_some(), "{path}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
         let r = plain
             .get(app.url(path))
             .bearer_auth("a wrong token")
