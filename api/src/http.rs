@@ -2,7 +2,6 @@
 //! Idempotency-Key handling, read-your-writes waits and field validation.
 
 use std::future::Future;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,13 +22,6 @@ use crate::problem::{ApiError, FieldError};
 /// The request id, taken from `X-Request-Id` or made up, set by the request middleware.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
-
-#[derive(Default)]
-pub struct Metrics {
-    pub requests: AtomicU64,
-    pub client_errors: AtomicU64,
-    pub server_errors: AtomicU64,
-}
 
 /// Login and refresh attempts per client address.
 pub type AuthLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
@@ -77,7 +69,8 @@ pub struct AppState {
     pub ready_max_lag: i64,
     /// The sha256 of the token `/metrics` and `/ready` ask for (`CRM_OPS_TOKEN`), if any.
     pub ops_token: Option<[u8; 32]>,
-    pub metrics: Metrics,
+    /// Request counters and latency histograms, rendered on `/metrics`.
+    pub metrics: crate::ops::Metrics,
     /// Where the monthly compliance packs are kept (`<data dir>/reports`).
     pub packs_dir: std::path::PathBuf,
     /// How notifications are made and sent (the broker's name, quiet hours, which webhook

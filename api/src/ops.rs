@@ -1,7 +1,16 @@
 //! Health, readiness and metrics.
+//!
+//! Each server keeps its metrics in a Prometheus recorder of its own ([`Metrics`], no global
+//! one: servers started side by side in one process count apart): the request middleware
+//! records requests and their latency into it; at each scrape, what the executors counted and
+//! what is read from the store (the log head, projection lag, dead letters, the outbox, the
+//! pool) is set into it before it is rendered.
 
 use std::sync::atomic::Ordering;
 
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
@@ -22,6 +31,8 @@ pub struct ProjectionState {
     pub position: i64,
     /// Events in the log it has not applied yet (counted up to the readiness limit + 1).
     pub lag: i64,
+    /// Seconds since the oldest event it has not applied was written (0 when caught up).
+    pub lag_seconds: f64,
     /// Events it could not read and passed over (see `projection_dead_letters`); any makes
     /// the server not ready.
     pub dead_letters: i64,
@@ -106,6 +117,7 @@ impl OpsApi {
                 name: p.name.into(),
                 position: p.position,
                 lag: p.lag,
+                lag_seconds: p.lag_seconds,
                 dead_letters: p.dead_letters,
             })
             .collect();
@@ -125,7 +137,10 @@ impl OpsApi {
 
     /// Metrics
     ///
-    /// Request, command and event counters, the log head and each projection's checkpoint.
+    /// Prometheus text: requests by route and status with latency histograms, commands by
+    /// aggregate and outcome, events appended by aggregate, the log head, each projection's
+    /// position and lag (in events and seconds) and dead letters, the pool's connections and the
+    /// notification outbox. Counters are this process's; what is read from the store is shared.
     #[oai(
         path = "/metrics",
         method = "get",
@@ -133,70 +148,165 @@ impl OpsApi {
         operation_id = "getMetrics"
     )]
     async fn metrics(&self) -> MetricsResponse {
-        let s = &self.state;
-        let m = &s.metrics;
-        let mut out = String::new();
-        let mut counter = |name: &str, help: &str, v: u64| {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
-            ));
-        };
-        counter(
-            "crm_http_requests_total",
-            "HTTP requests served.",
-            m.requests.load(Ordering::Relaxed),
-        );
-        counter(
-            "crm_http_client_errors_total",
-            "Responses with a 4xx status.",
-            m.client_errors.load(Ordering::Relaxed),
-        );
-        counter(
-            "crm_http_server_errors_total",
-            "Responses with a 5xx status.",
-            m.server_errors.load(Ordering::Relaxed),
-        );
-        counter(
-            "crm_commands_total",
-            "Commands accepted.",
-            s.write.counters.commands.load(Ordering::Relaxed),
-        );
-        counter(
-            "crm_events_appended_total",
-            "Events appended by this process.",
-            s.write.counters.events_appended.load(Ordering::Relaxed),
-        );
-        counter(
-            "crm_command_conflicts_total",
-            "Commands answered 409 after losing optimistic-lock races.",
-            s.write.counters.conflicts.load(Ordering::Relaxed),
-        );
-        let status = projections::runner::status(&s.db, &s.projections, 0).await;
-        let head = status.head;
-        out.push_str(&format!("# HELP crm_log_head_position Position of the newest event.\n# TYPE crm_log_head_position gauge\ncrm_log_head_position {head}\n"));
-        out.push_str("# HELP crm_projection_position Position of the last event a projection applied.\n# TYPE crm_projection_position gauge\n");
-        for p in &status.projections {
-            out.push_str(&format!(
-                "crm_projection_position{{projection=\"{}\"}} {}\n",
-                p.name, p.position
-            ));
-        }
-        out.push_str("# HELP crm_projection_dead_letters Events a projection could not read and passed over.\n# TYPE crm_projection_dead_letters gauge\n");
-        for p in &status.projections {
-            out.push_str(&format!(
-                "crm_projection_dead_letters{{projection=\"{}\"}} {}\n",
-                p.name, p.dead_letters
-            ));
-        }
-        if let Ok(b) = projections::notifications::backlog(&s.db).await {
-            out.push_str(&format!(
-                "# HELP crm_outbox_waiting Notifications queued or being sent.\n# TYPE crm_outbox_waiting gauge\ncrm_outbox_waiting {}\n\
-                 # HELP crm_outbox_dead Notifications out of attempts or too old.\n# TYPE crm_outbox_dead gauge\ncrm_outbox_dead {}\n",
-                b.waiting, b.dead
-            ));
-        }
-        MetricsResponse::Ok(PlainText(out))
+        observe(&self.state).await;
+        MetricsResponse::Ok(PlainText(self.state.metrics.render()))
     }
+}
+
+/// Upper bounds of the request latency histogram's buckets, in seconds.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Events counted behind a projection at most, for its lag gauge (counting is a scan).
+const LAG_COUNT_CAP: i64 = 1_000_000;
+
+/// A server's metrics, kept by its own Prometheus recorder.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("crm_http_request_duration_seconds".into()),
+                LATENCY_BUCKETS,
+            )
+            .expect("latency buckets are not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, describe);
+        Self { recorder, handle }
+    }
+}
+
+impl Metrics {
+    /// Runs `f` with this server's recorder as the one the `metrics` macros record into.
+    pub fn record<T>(&self, f: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(&self.recorder, f)
+    }
+
+    /// Folds the latency samples recorded since into the histograms (every few seconds, so
+    /// that samples do not pile up between scrapes).
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+
+    fn render(&self) -> String {
+        self.handle.run_upkeep();
+        self.handle.render()
+    }
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(
+        "crm_http_requests_total",
+        "HTTP requests answered, by method, route (the operation's path template) and status."
+    );
+    describe_histogram!(
+        "crm_http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request, by method and route."
+    );
+    describe_counter!(
+        "crm_commands_total",
+        "Commands by aggregate type and outcome: ok, rejected (refused by the record or an \
+         access check), conflict (another version expected, or every optimistic-lock race lost), \
+         failed (the store failed)."
+    );
+    describe_counter!(
+        "crm_events_appended_total",
+        "Events appended by this process, by aggregate type."
+    );
+    describe_gauge!(
+        "crm_log_head_position",
+        "Position of the newest event in the log."
+    );
+    describe_gauge!(
+        "crm_projection_position",
+        "Position of the last event a projection applied."
+    );
+    describe_gauge!(
+        "crm_projection_lag_events",
+        "Events a projection has not applied yet (counted up to 1,000,000)."
+    );
+    describe_gauge!(
+        "crm_projection_lag_seconds",
+        Unit::Seconds,
+        "Age of the oldest event a projection has not applied yet (0 when caught up)."
+    );
+    describe_gauge!(
+        "crm_projection_dead_letters",
+        "Events a projection could not read and passed over."
+    );
+    describe_gauge!(
+        "crm_store_reachable",
+        "1 when the store answered this scrape, 0 when it did not."
+    );
+    describe_gauge!(
+        "crm_db_pool_connections",
+        "Connections of this process's pool, by state (in_use, idle)."
+    );
+    describe_gauge!(
+        "crm_db_pool_max_connections",
+        "The most connections this process's pool opens."
+    );
+    describe_gauge!("crm_outbox_waiting", "Notifications queued or being sent.");
+    describe_gauge!(
+        "crm_outbox_dead",
+        "Notifications out of attempts or too old."
+    );
+}
+
+/// Sets what the executors counted and what is read from the store.
+async fn observe(s: &State) {
+    let status = projections::runner::status(&s.db, &s.projections, LAG_COUNT_CAP - 1).await;
+    let backlog = match status.reachable {
+        true => projections::notifications::backlog(&s.db).await.ok(),
+        false => None,
+    };
+    let (open, idle, max) = s.db.pool_use();
+    s.metrics.record(|| {
+        for (aggregate, counts) in s.write.counters.by_aggregate() {
+            for (outcome, n) in [
+                ("ok", &counts.ok),
+                ("rejected", &counts.rejected),
+                ("conflict", &counts.conflict),
+                ("failed", &counts.failed),
+            ] {
+                metrics::counter!("crm_commands_total", "aggregate" => aggregate, "outcome" => outcome)
+                    .absolute(n.load(Ordering::Relaxed));
+            }
+            metrics::counter!("crm_events_appended_total", "aggregate" => aggregate)
+                .absolute(counts.events_appended.load(Ordering::Relaxed));
+        }
+        metrics::gauge!("crm_db_pool_connections", "state" => "in_use")
+            .set(open.saturating_sub(idle));
+        metrics::gauge!("crm_db_pool_connections", "state" => "idle").set(idle);
+        metrics::gauge!("crm_db_pool_max_connections").set(max);
+        metrics::gauge!("crm_store_reachable").set(if status.reachable { 1.0 } else { 0.0 });
+        if !status.reachable {
+            return;
+        }
+        metrics::gauge!("crm_log_head_position").set(status.head as f64);
+        for p in &status.projections {
+            let name = p.name;
+            metrics::gauge!("crm_projection_position", "projection" => name)
+                .set(p.position as f64);
+            metrics::gauge!("crm_projection_lag_events", "projection" => name).set(p.lag as f64);
+            metrics::gauge!("crm_projection_lag_seconds", "projection" => name)
+                .set(p.lag_seconds);
+            metrics::gauge!("crm_projection_dead_letters", "projection" => name)
+                .set(p.dead_letters as f64);
+        }
+        if let Some(b) = backlog {
+            metrics::gauge!("crm_outbox_waiting").set(b.waiting as f64);
+            metrics::gauge!("crm_outbox_dead").set(b.dead as f64);
+        }
+    });
 }
 
 impl poem_openapi::types::Example for Health {
@@ -213,6 +323,7 @@ impl poem_openapi::types::Example for Readiness {
             name: name.into(),
             position: 1042,
             lag: 0,
+            lag_seconds: 0.0,
             dead_letters: 0,
         };
         Self {

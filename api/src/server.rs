@@ -1,7 +1,6 @@
 //! Building and running the HTTP server.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +20,7 @@ use commands::investments::prices::{FixturePrices, PriceBook};
 
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
-use crate::http::{AppState, Metrics, RequestId, State};
+use crate::http::{AppState, RequestId, State};
 use crate::problem::ApiError;
 
 #[derive(Debug, thiserror::Error)]
@@ -316,12 +315,22 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(|t| sha2::Sha256::digest(t.as_bytes()).into()),
-        metrics: Metrics::default(),
+        metrics: Default::default(),
         packs_dir: config.store.data_dir.join("reports"),
         notify: notify.clone(),
     });
 
     let mut workers = workers;
+    workers.push(tokio::spawn({
+        let state = state.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                state.metrics.upkeep();
+            }
+        }
+    }));
     workers.push(tokio::spawn({
         let state = state.clone();
         async move { commands::retention::daily(&state.write).await }
@@ -567,6 +576,21 @@ struct BodyLimits {
     import: usize,
 }
 
+/// The method as a metric label (methods the API does not serve count as `other`).
+fn method_label(method: &poem::http::Method) -> &'static str {
+    use poem::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 fn with_request_context(
     app: impl Endpoint + 'static,
     state: State,
@@ -726,13 +750,22 @@ fn with_request_context(
                 ApiError::malformed(errors).into_response()
             };
             let status = resp.status();
-            let m = &state.metrics;
-            m.requests.fetch_add(1, Ordering::Relaxed);
-            if status.is_client_error() {
-                m.client_errors.fetch_add(1, Ordering::Relaxed);
-            } else if status.is_server_error() {
-                m.server_errors.fetch_add(1, Ordering::Relaxed);
-            }
+            let method_label = method_label(&method);
+            state.metrics.record(|| {
+                metrics::counter!(
+                    "crm_http_requests_total",
+                    "method" => method_label,
+                    "route" => route.clone(),
+                    "status" => status.as_u16().to_string()
+                )
+                .increment(1);
+                metrics::histogram!(
+                    "crm_http_request_duration_seconds",
+                    "method" => method_label,
+                    "route" => route.clone()
+                )
+                .record(started.elapsed().as_secs_f64());
+            });
             let headers = resp.headers_mut();
             // An answer the document does not declare for the operation breaks the contract
             // client code is generated from: logged, and flagged to the tests in debug builds.

@@ -42,18 +42,63 @@ impl<E: std::error::Error> CommandError<E> {
     }
 }
 
-/// What the executors of one process counted (for `/metrics`).
+/// What the executors of one process counted (for `/metrics`): commands by aggregate type and
+/// outcome, events appended, and how aggregates were loaded.
 #[derive(Debug, Default)]
 pub struct CommandCounters {
-    /// Commands that ran to the end (appending events or not).
-    pub commands: AtomicU64,
-    pub events_appended: AtomicU64,
-    /// Commands answered with a conflict after losing every optimistic-lock race.
-    pub conflicts: AtomicU64,
+    /// Per aggregate type, in the order the executors were made.
+    by_aggregate: std::sync::Mutex<Vec<(&'static str, Arc<Outcomes>)>>,
     /// Aggregates a command took warm (adding only the events appended since), and those it
     /// folded from all their events.
     pub warm_loads: AtomicU64,
     pub full_loads: AtomicU64,
+}
+
+impl CommandCounters {
+    /// The counts of aggregate type `aggregate` (shared by its executors).
+    fn outcomes(&self, aggregate: &'static str) -> Arc<Outcomes> {
+        let mut all = self.by_aggregate.lock().expect("command counters");
+        if let Some((_, o)) = all.iter().find(|(a, _)| *a == aggregate) {
+            return o.clone();
+        }
+        let o = Arc::new(Outcomes::default());
+        all.push((aggregate, o.clone()));
+        o
+    }
+
+    /// Every aggregate type's counts.
+    pub fn by_aggregate(&self) -> Vec<(&'static str, Arc<Outcomes>)> {
+        self.by_aggregate.lock().expect("command counters").clone()
+    }
+}
+
+/// Commands on one aggregate type by outcome, and the events they appended.
+#[derive(Debug, Default)]
+pub struct Outcomes {
+    pub ok: AtomicU64,
+    /// Refused by the record or by an access check on it.
+    pub rejected: AtomicU64,
+    /// Another version than the caller expected, or every optimistic-lock race lost.
+    pub conflict: AtomicU64,
+    /// The store failed.
+    pub failed: AtomicU64,
+    pub events_appended: AtomicU64,
+}
+
+impl Outcomes {
+    fn count<E: std::error::Error>(&self, result: Result<usize, &CommandError<E>>) {
+        let counter = match result {
+            Ok(appended) => {
+                self.events_appended
+                    .fetch_add(appended as u64, Ordering::Relaxed);
+                &self.ok
+            }
+            Err(CommandError::Rejected(_)) => &self.rejected,
+            Err(CommandError::Conflict | CommandError::VersionMismatch { .. }) => &self.conflict,
+            Err(CommandError::Store(_)) => &self.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Where a command's events landed.
@@ -77,6 +122,8 @@ pub struct Executor<A: Aggregate + Send + Sync> {
     services: A::Services,
     signal: LogSignal,
     counters: Arc<CommandCounters>,
+    /// This aggregate type's command counts.
+    outcomes: Arc<Outcomes>,
     /// One queue per record: commands on one aggregate inside this process take turns instead
     /// of racing (the optimistic lock still decides between processes).
     queues: std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
@@ -134,6 +181,7 @@ where
             store: LogStore::new(db, keyring, upcasters, appender),
             services,
             signal,
+            outcomes: counters.outcomes(A::TYPE),
             counters,
             queues: Default::default(),
         }
@@ -258,6 +306,19 @@ where
         metadata: &EventMetadata,
         run: Run<'_, A>,
     ) -> Result<(Committed, Vec<A::Event>), CommandError<A::Error>> {
+        let result = self.decide(id, command, metadata, run).await;
+        self.outcomes
+            .count(result.as_ref().map(|(c, _)| c.appended));
+        result
+    }
+
+    async fn decide(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &EventMetadata,
+        run: Run<'_, A>,
+    ) -> Result<(Committed, Vec<A::Event>), CommandError<A::Error>> {
         let Run {
             expected,
             assume_new,
@@ -322,7 +383,6 @@ where
                         .await
                         .map_err(CommandError::store)?
                 };
-                self.counters.commands.fetch_add(1, Ordering::Relaxed);
                 self.store.keep(id, aggregate, loaded);
                 return Ok((
                     Committed {
@@ -343,10 +403,6 @@ where
                     // The sink applied the events: the aggregate is as the log now ends.
                     self.store.keep(id, aggregate, loaded + events.len());
                     self.signal.appended(position);
-                    self.counters.commands.fetch_add(1, Ordering::Relaxed);
-                    self.counters
-                        .events_appended
-                        .fetch_add(events.len() as u64, Ordering::Relaxed);
                     return Ok((
                         Committed {
                             position,
@@ -363,7 +419,6 @@ where
                 Err(AppendFailure::Failed(e)) => return Err(CommandError::Store(e)),
             }
         }
-        self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
         Err(CommandError::Conflict)
     }
 
@@ -411,6 +466,38 @@ pub struct PairPart<'a, A: Aggregate + Send + Sync> {
 /// The commands are made from both records as loaded (`commands`), again on every retry
 /// after a lost race. Both records' turns are taken, in one order for every caller.
 pub async fn execute_pair<A, B, F>(
+    first: PairPart<'_, A>,
+    second: PairPart<'_, B>,
+    commands: F,
+    metadata: &EventMetadata,
+) -> Result<(Committed, Committed), PairError<A::Error, B::Error>>
+where
+    A: Aggregate + Send + Sync,
+    A::Command: Clone + Send,
+    B: Aggregate + Send + Sync,
+    B::Command: Clone + Send,
+    F: Fn(&A, &B) -> Result<(A::Command, B::Command), A::Error>,
+{
+    let (first_counts, second_counts) = (
+        first.executor.outcomes.clone(),
+        second.executor.outcomes.clone(),
+    );
+    let result = decide_pair(first, second, commands, metadata).await;
+    // The record that refused or failed is counted with its outcome (the other one's command
+    // did not land either, but was not the cause).
+    let (a, b) = (&first_counts, &second_counts);
+    match &result {
+        Ok((ca, cb)) => {
+            a.count::<A::Error>(Ok(ca.appended));
+            b.count::<B::Error>(Ok(cb.appended));
+        }
+        Err(PairError::First(e)) => a.count(Err(e)),
+        Err(PairError::Second(e)) => b.count(Err(e)),
+    }
+    result
+}
+
+async fn decide_pair<A, B, F>(
     first: PairPart<'_, A>,
     second: PairPart<'_, B>,
     commands: F,
@@ -500,13 +587,6 @@ where
                 let top = |p: &Vec<i64>| p.iter().copied().max().unwrap_or(0);
                 let position = positions.iter().map(top).max().unwrap_or(0);
                 first.executor.signal.appended(position);
-                for (c, n) in [
-                    (&first.executor.counters, na),
-                    (&second.executor.counters, nb),
-                ] {
-                    c.commands.fetch_add(1, Ordering::Relaxed);
-                    c.events_appended.fetch_add(n as u64, Ordering::Relaxed);
-                }
                 return Ok((
                     Committed {
                         position: positions.first().map(top).unwrap_or(0),
@@ -533,10 +613,5 @@ where
             Err(e) => return Err(PairError::First(CommandError::store(e))),
         }
     }
-    first
-        .executor
-        .counters
-        .conflicts
-        .fetch_add(1, Ordering::Relaxed);
     Err(PairError::First(CommandError::Conflict))
 }

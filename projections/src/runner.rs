@@ -505,17 +505,19 @@ pub async fn catch_up(
 }
 
 /// How one projection stands against the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectionStatus {
     pub name: &'static str,
     pub position: i64,
     /// Events behind the log head (counted up to `max_lag + 1`).
     pub lag: i64,
+    /// How long ago the oldest event it has not applied was written (0 when caught up).
+    pub lag_seconds: f64,
     pub dead_letters: i64,
 }
 
 /// How the store and every projection stand, for readiness and metrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     pub reachable: bool,
     pub head: i64,
@@ -550,12 +552,17 @@ pub async fn status(db: &Db, projections: &[Arc<dyn Projection>], max_lag: i64) 
             continue;
         };
         let lag = log::lag(db, cp, max_lag + 1).await.unwrap_or(i64::MAX);
+        let lag_seconds = match lag {
+            0 => 0.0,
+            _ => log::age_after(db, cp).await.ok().flatten().unwrap_or(0.0),
+        };
         let dead_letters = dead.get(p.name()).copied().unwrap_or(0);
         ready &= lag <= max_lag && dead_letters == 0;
         out.push(ProjectionStatus {
             name: p.name(),
             position: cp.position,
             lag,
+            lag_seconds,
             dead_letters,
         });
     }

@@ -161,6 +161,15 @@ impl Db {
         }
     }
 
+    /// The pool's connections: (open, idle, the most it opens).
+    pub fn pool_use(&self) -> (u32, u32, u32) {
+        with_db!(self, pool => (
+            pool.size(),
+            pool.num_idle() as u32,
+            pool.options().get_max_connections(),
+        ))
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "sqlite",

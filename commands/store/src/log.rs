@@ -284,6 +284,34 @@ pub async fn lag(db: &Db, cp: Checkpoint, cap: i64) -> Result<i64, StoreError> {
     Ok(n)
 }
 
+/// How long ago the first event after `cp` was written, in seconds (`None` when there is none):
+/// how far behind in time a reader at `cp` is.
+pub async fn age_after(db: &Db, cp: Checkpoint) -> Result<Option<f64>, StoreError> {
+    Ok(match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(
+                "SELECT (julianday('now') - julianday(recorded_at)) * 86400.0
+                   FROM event_positions WHERE position > $1 ORDER BY position LIMIT 1",
+            )
+            .bind(cp.position)
+            .fetch_optional(pool)
+            .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(
+                "SELECT EXTRACT(EPOCH FROM clock_timestamp() - recorded_at)::float8 FROM events
+                  WHERE (tx_id, position) > ($1::text::xid8, $2)
+                  ORDER BY tx_id, position LIMIT 1",
+            )
+            .bind(cp.tx_id.to_string())
+            .bind(cp.position)
+            .fetch_optional(pool)
+            .await?
+        }
+    }
+    .map(|age: f64| age.max(0.0)))
+}
+
 /// The commit-order key of the event at `position`, if there is one.
 pub async fn key_of(db: &Db, position: i64) -> Result<Option<Checkpoint>, StoreError> {
     Ok(match db {
