@@ -96,6 +96,33 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// What the log refers to but does not hold (subject keys wrapped by the master key, sealed
+    /// document files, sealed webhook secrets, blind-index reservations, sign-in names,
+    /// prices, the notification outbox): exported beside `crm audit export` for `crm restore`.
+    Vault {
+        #[command(subcommand)]
+        action: VaultAction,
+    },
+    /// Restore an empty store from `crm audit export` and `crm vault export` (taken in that
+    /// order): both are verified whole before anything is written (the export against this
+    /// store's audit signing key, the vault's keys against its master key: use the original
+    /// ones), the log is loaded with its positions, ledger and signed checkpoints, and every
+    /// read model is rebuilt.
+    Restore {
+        /// The audit export (JSON lines).
+        #[arg(long = "from")]
+        from: std::path::PathBuf,
+        /// The vault export (JSON lines).
+        #[arg(long)]
+        vault: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultAction {
+    /// Write the vault's rows as JSON lines to standard output (no personal data in the clear:
+    /// keys wrapped, files and secrets sealed, contacts as keyed hashes).
+    Export,
 }
 
 #[derive(Debug, Subcommand)]
@@ -419,6 +446,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Audit { action } => crate::tools::audit(cli.store, action).await,
         Command::Backup { to } => backup(cli.store, &to).await,
+        Command::Vault {
+            action: VaultAction::Export,
+        } => crate::tools::export_vault(cli.store).await,
+        Command::Restore { from, vault } => crate::tools::restore(cli.store, &from, &vault).await,
         Command::Keys {
             action: KeysAction::Rotate,
         } => rotate(cli.store).await,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use domain::user::Role;
 use indicatif::{ProgressBar, ProgressStyle};
 use store::audit::AuditSigner;
+use store::privacy::Keyring;
 use store::Db;
 use uuid::Uuid;
 
@@ -170,6 +171,125 @@ pub async fn audit(store: StoreArgs, action: AuditAction) -> Result<(), String> 
             Ok(())
         }
     }
+}
+
+/// `crm vault export`: the vault's rows as JSON lines on standard output.
+pub async fn export_vault(store: StoreArgs) -> Result<(), String> {
+    let tools = Tools::open(store).await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let n = store::vault::export(&tools.db, |row| {
+        serde_json::to_writer(&mut out, &row).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())?;
+    drop(out);
+    eprintln!("exported {n} vault rows");
+    tools.close().await;
+    Ok(())
+}
+
+/// `crm restore`: an empty store from an audit export and a vault export, with progress.
+pub async fn restore(
+    store: StoreArgs,
+    from: &std::path::Path,
+    vault: &std::path::Path,
+) -> Result<(), String> {
+    use projections::restore::Stage;
+    let mut config = Config::ephemeral(store.data_dir.clone(), store.database_url.clone());
+    config.store = store;
+    let (db, keyring, signer) = server::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}: {pos} ({per_sec})")
+                .expect("valid template"),
+        );
+        bar
+    });
+    let mut stage = None;
+    let started = std::time::Instant::now();
+    let mut progress = |s, n| {
+        if stage != Some(s) {
+            stage = Some(s);
+            let what = match s {
+                Stage::Verifying => "verifying the export (events)",
+                Stage::CheckingVault => "checking the vault (rows)",
+                Stage::LoadingVault => "loading the vault (rows)",
+                Stage::Loading => "loading the log, verified again (events)",
+                Stage::Rebuilding => "rebuilding the read models (events)",
+            };
+            match &bar {
+                Some(b) => {
+                    b.reset();
+                    b.set_message(what);
+                }
+                None => tracing::info!(stage = what, "restoring"),
+            }
+        }
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    };
+    let loaded = projections::restore::load(
+        &db,
+        &keyring,
+        &signer.public_key_hex(),
+        from,
+        vault,
+        &mut progress,
+    )
+    .await;
+    let done = match loaded {
+        Ok(done) => {
+            // The keyring again: the vault brought the original's blind-index secret.
+            let rebuilt = match Keyring::load(
+                &db,
+                &config.store.data_dir,
+                config.store.master_key.as_deref(),
+                &config.store.previous_master_keys,
+            )
+            .await
+            {
+                Ok(keyring) => {
+                    let all = projections::all(
+                        &Arc::new(keyring),
+                        &signer,
+                        config.store.holding_periods(),
+                        config.store.score_weights,
+                    );
+                    projections::restore::rebuild(&db, &all, |n| progress(Stage::Rebuilding, n))
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            rebuilt.map(|_| done)
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    db.close().await;
+    let done = done?;
+    println!(
+        "restored {} events (head {}), {} ledger entries and {} signed checkpoints, {} vault \
+         rows ({} subject keys, {} shredded stay shredded); read models rebuilt in {:.1} s",
+        done.events,
+        done.head,
+        done.ledgered,
+        done.checkpoints,
+        done.vault_rows,
+        done.subject_keys,
+        done.shredded,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Brings the ledger up to the end of the log (a server does this continuously; the command

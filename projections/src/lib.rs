@@ -19,6 +19,7 @@ pub mod lookups;
 pub mod marketing;
 pub mod notifications;
 pub mod rebuild;
+pub mod restore;
 pub mod runner;
 pub mod sales;
 pub mod schema;

@@ -124,32 +124,23 @@ async fn fill_shadow(
     }
 }
 
-/// A canonical dump of a projection's live tables (every row, ordered), for comparing a
-/// projection kept up by workers with one rebuilt from zero.
+/// A canonical dump of a projection's live tables (every row, sorted), for comparing a
+/// projection kept up by workers with one rebuilt from zero, or a restored store with its
+/// original.
 pub async fn dump(db: &Db, projection: &dyn Projection) -> Result<Vec<String>, ProjectionError> {
     let mut out = Vec::new();
     for t in projection.tables() {
-        let key = projection_key(t);
-        let sql = format!("SELECT * FROM {t} ORDER BY {key}");
+        let sql = format!("SELECT * FROM {t}");
+        let mut rows = Vec::new();
         with_db!(db, pool => {
-            let rows = sqlx::query(&sql).fetch_all(pool).await?;
-            for row in rows {
-                out.push(format!("{t}: {}", row_text(&row)));
+            for row in sqlx::query(&sql).fetch_all(pool).await? {
+                rows.push(format!("{t}: {}", row_text(&row)));
             }
         });
+        rows.sort();
+        out.extend(rows);
     }
     Ok(out)
-}
-
-fn projection_key(table: &str) -> &'static str {
-    match table {
-        "lead_follow_ups" => "follow_up_id",
-        "lead_search" | "lead_near" => "lead_id, token",
-        "client_follow_ups" => "follow_up_id",
-        t if t.ends_with("_counts") => "grp",
-        "clients" => "client_id",
-        _ => "lead_id",
-    }
 }
 
 fn row_text<R: sqlx::Row>(row: &R) -> String

@@ -13,6 +13,7 @@ pub mod metadata;
 pub mod privacy;
 pub mod secrets;
 pub mod tx;
+pub mod vault;
 
 pub use db::{Db, LogSignal, StoreError};
 pub use log::{Checkpoint, StoredEvent};

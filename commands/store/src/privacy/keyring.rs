@@ -100,7 +100,9 @@ pub fn webhook_secret_label(id: &str) -> String {
 }
 
 /// The subject id under which the keyring keeps its own secret (blind-index and nonce keys).
-const SYSTEM_SUBJECT: &str = "crm:system";
+/// The subject whose key holds the blind-index and nonce secrets (made when a store is opened
+/// first; a restore replaces it with the original's).
+pub const SYSTEM_SUBJECT: &str = "crm:system";
 
 /// Where the master key lives when it is not given in the environment.
 pub fn master_key_file(data_dir: &Path) -> std::path::PathBuf {
@@ -334,6 +336,12 @@ impl Keyring {
         Ok(Some(
             self.seal_secret(label, &self.open_secret(label, sealed)?),
         ))
+    }
+
+    /// Whether `wrapped` (as `subject_keys` holds it) opens with this keyring's master keys:
+    /// what a restore checks before it writes anything.
+    pub fn opens(&self, subject: &str, wrapped: &str) -> bool {
+        self.unwrap_raw(subject, wrapped).is_ok()
     }
 
     fn unwrap_raw(&self, subject: &str, wrapped: &str) -> Result<Vec<u8>, PrivacyError> {

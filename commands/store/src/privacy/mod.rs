@@ -12,7 +12,7 @@ mod sealing;
 
 pub use keyring::{
     generate_master_key, master_key_file, previous_keys_file, webhook_secret_label, write_key_file,
-    Keyring, PrivacyError,
+    Keyring, PrivacyError, SYSTEM_SUBJECT,
 };
 pub use repository::{EncryptingRepository, PersonalFields, SealedAppend};
 
