@@ -183,6 +183,10 @@ pub struct ServeArgs {
     /// `/ready` fails while a projection is more than this many events behind the log.
     #[arg(long, env = "CRM_READY_MAX_LAG", default_value_t = 1000)]
     pub ready_max_lag: i64,
+    /// Whether this process runs projections (under their leases, on Postgres). `false`: it
+    /// serves the API only, and reads follow the checkpoints other processes move.
+    #[arg(long, env = "CRM_RUN_PROJECTIONS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_projections: bool,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CRM_MAX_BODY", default_value_t = 64 * 1024)]
     pub max_body: usize,
@@ -408,6 +412,7 @@ impl Config {
                 auth_rate_per_minute: 30,
                 cors_origins: Vec::new(),
                 ready_max_lag: 1000,
+                run_projections: true,
                 max_body: 64 * 1024,
                 max_upload: 5 * 1024 * 1024,
                 max_import: 32 * 1024 * 1024,

@@ -271,6 +271,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         config.store.score_weights,
     );
     let runner = Runner::new(&db, all.clone(), signal.clone());
+    let runner = match config.serve.run_projections {
+        true => runner,
+        false => {
+            tracing::info!("CRM_RUN_PROJECTIONS=false: other processes keep the read models");
+            runner.follow_only()
+        }
+    };
     let progress = runner.progress();
     let workers = runner.spawn();
     let notify = config.serve.notify().map_err(StartError::Config)?;
@@ -333,19 +340,37 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     }));
     workers.push(tokio::spawn({
         let state = state.clone();
-        async move { commands::retention::daily(&state.write).await }
+        let db = db.clone();
+        async move {
+            store::lease::exclusively(&db, "retention", || {
+                commands::retention::daily(&state.write)
+            })
+            .await
+        }
     }));
     workers.push(tokio::spawn({
         let state = state.clone();
         let every = Duration::from_secs(config.serve.kyc_alert_interval.max(60));
         let window = config.serve.kyc_alert_window_days;
-        async move { commands::kyc::alerts::every(&state.write, every, window).await }
+        let db = db.clone();
+        async move {
+            store::lease::exclusively(&db, "kyc-alerts", || {
+                commands::kyc::alerts::every(&state.write, every, window)
+            })
+            .await
+        }
     }));
     workers.push(tokio::spawn({
         let state = state.clone();
         let every = Duration::from_secs(config.serve.dormancy_interval.max(60));
         let after = config.store.dormant_after;
-        async move { commands::clients::dormancy::every(&state.write, every, after).await }
+        let db = db.clone();
+        async move {
+            store::lease::exclusively(&db, "dormancy", || {
+                commands::clients::dormancy::every(&state.write, every, after)
+            })
+            .await
+        }
     }));
     workers.push(tokio::spawn({
         let state = state.clone();
@@ -355,18 +380,25 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let state = state.clone();
         let every = Duration::from_secs(config.serve.segment_interval.max(60));
         let thresholds = config.store.segment_thresholds;
+        let db = db.clone();
         async move {
-            crate::clients::segments::every(&state.write, &state.prices, thresholds, every).await
+            store::lease::exclusively(&db, "segments", || {
+                crate::clients::segments::every(&state.write, &state.prices, thresholds, every)
+            })
+            .await
         }
     }));
     if config.serve.compliance_pack_interval > 0 {
         workers.push(tokio::spawn({
             let state = state.clone();
             let every = Duration::from_secs(config.serve.compliance_pack_interval.max(60));
+            let db = db.clone();
             async move {
                 tokio::time::sleep(Duration::from_secs(120)).await;
-                let root = state.packs_dir.clone();
-                crate::reports::pack::monthly(state, root, every).await
+                store::lease::exclusively(&db, "compliance-pack", || {
+                    crate::reports::pack::monthly(state.clone(), state.packs_dir.clone(), every)
+                })
+                .await
             }
         }));
     }
@@ -392,10 +424,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 ))
             },
         )?;
-    workers.push(tokio::spawn(crate::notify::remind_daily(
-        db.clone(),
-        reminder_time,
-    )));
+    workers.push(tokio::spawn({
+        let db = db.clone();
+        async move {
+            store::lease::exclusively(&db, "reminders", || {
+                crate::notify::remind_daily(db.clone(), reminder_time)
+            })
+            .await
+        }
+    }));
     // Webhook secrets kept plain by an older version, or sealed by a former master key.
     match keyring.seal_webhook_secrets().await {
         Ok(0) => {}

@@ -19,6 +19,21 @@ pub async fn load(db: &Db, name: &str) -> Result<Checkpoint, ProjectionError> {
         .unwrap_or_default())
 }
 
+/// Every projection's checkpoint, by name.
+pub async fn load_all(
+    db: &Db,
+) -> Result<std::collections::HashMap<String, Checkpoint>, ProjectionError> {
+    let rows: Vec<(String, i64, i64)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT name, tx_id, position FROM projection_checkpoints")
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(name, tx_id, position)| (name, Checkpoint { tx_id, position }))
+        .collect())
+}
+
 /// Moves the checkpoint from `from` to `to` inside `tx`, first thing in the transaction, so that
 /// it also takes the row lock (Postgres) or the write lock (SQLite) before any read-model row is
 /// touched. Fails with `CheckpointMoved` when another worker or a rebuild moved it meanwhile.

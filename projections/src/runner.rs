@@ -138,6 +138,7 @@ pub struct Runner {
     projections: Vec<Arc<dyn Projection>>,
     signal: LogSignal,
     progress: Progress,
+    follow_only: bool,
 }
 
 impl Runner {
@@ -148,7 +149,15 @@ impl Runner {
             projections,
             signal,
             progress,
+            follow_only: false,
         }
+    }
+
+    /// Runs no projection: only follows the checkpoints other processes move (for
+    /// read-your-writes, readiness and the caches that depend on them).
+    pub fn follow_only(mut self) -> Self {
+        self.follow_only = true;
+        self
     }
 
     pub fn progress(&self) -> Progress {
@@ -158,19 +167,7 @@ impl Runner {
     /// Starts the runner's task. Aborting it is safe at any point: an unfinished batch rolls
     /// back with its checkpoints.
     pub fn spawn(self) -> Vec<JoinHandle<()>> {
-        let lanes = Lanes {
-            db: self.db,
-            lanes: self
-                .projections
-                .into_iter()
-                .map(|projection| Lane {
-                    projection,
-                    cp: None,
-                    retry_at: None,
-                })
-                .collect(),
-            progress: self.progress,
-        };
+        let lanes = Lanes::new(&self.db, &self.projections, self.progress, self.follow_only);
         let signal = self.signal.subscribe();
         let span = tracing::info_span!("projections");
         vec![tokio::spawn(lanes.run(signal).instrument(span))]
@@ -184,15 +181,27 @@ struct Lane {
     cp: Option<Checkpoint>,
     /// After a failed batch: not before then.
     retry_at: Option<Instant>,
+    /// This process holds the projection's lease (always, on SQLite).
+    held: bool,
 }
 
 /// Every projection, fed together: projections standing at the same checkpoint form a group
 /// that takes one log read, one transaction and one checkpoint statement per batch. One that is
 /// behind (just rebuilt, added, or failing) runs apart, reading only up to the leaders'
 /// checkpoint, so that it lands on it and joins their group.
+///
+/// On Postgres each projection runs in one process at a time, under its lease (see
+/// [`store::lease`]); the others follow its checkpoint (for read-your-writes and readiness)
+/// and take the lease over when its holder dies.
 struct Lanes {
     db: Db,
     lanes: Vec<Lane>,
+    leases: Option<store::lease::Leases>,
+    /// Takes no lease (runs nothing): follows.
+    follow_only: bool,
+    next_lease_try: Instant,
+    /// When the checkpoints of the projections run elsewhere are read next.
+    next_refresh: Instant,
     progress: Progress,
 }
 
@@ -200,6 +209,34 @@ struct Lanes {
 const RETRY: Duration = Duration::from_secs(1);
 
 impl Lanes {
+    fn new(
+        db: &Db,
+        projections: &[Arc<dyn Projection>],
+        progress: Progress,
+        follow_only: bool,
+    ) -> Self {
+        Self {
+            db: db.clone(),
+            lanes: projections
+                .iter()
+                .map(|projection| Lane {
+                    projection: projection.clone(),
+                    cp: None,
+                    retry_at: None,
+                    held: false,
+                })
+                .collect(),
+            leases: match db {
+                Db::Postgres(pool) => Some(store::lease::Leases::new(pool)),
+                Db::Sqlite(_) => None,
+            },
+            follow_only,
+            next_lease_try: Instant::now(),
+            next_refresh: Instant::now(),
+            progress,
+        }
+    }
+
     async fn run(mut self, mut signal: watch::Receiver<i64>) {
         loop {
             let progressed = self.round().await;
@@ -221,17 +258,99 @@ impl Lanes {
         }
     }
 
+    /// Takes the leases not held, and checks those held, every [`store::lease::RETRY`].
+    async fn take_leases_at(&mut self, now: Instant) {
+        let Some(leases) = self.leases.as_mut() else {
+            return;
+        };
+        if now >= self.next_lease_try {
+            self.next_lease_try = now + store::lease::RETRY;
+            let alive = !self.lanes.iter().any(|l| l.held) || leases.alive().await;
+            if !alive {
+                tracing::warn!("lost the projection leases with their connection");
+                for lane in &mut self.lanes {
+                    lane.held = false;
+                }
+            }
+            let wanted: Vec<&'static str> = self
+                .lanes
+                .iter()
+                .filter(|l| !l.held)
+                .map(|l| l.projection.name())
+                .collect();
+            if !wanted.is_empty() {
+                match leases.take(&wanted).await {
+                    Ok(taken) => {
+                        for lane in &mut self.lanes {
+                            if taken.contains(&lane.projection.name()) {
+                                tracing::info!(
+                                    projection = lane.projection.name(),
+                                    "took the projection's lease"
+                                );
+                                lane.held = true;
+                                // From where its last holder left it.
+                                lane.cp = None;
+                                lane.retry_at = None;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot take projection leases");
+                        for lane in &mut self.lanes {
+                            lane.held = false;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Leases (see [`Lanes::take_leases_at`]); follows the checkpoints of the projections run elsewhere every [`POLL`].
+    async fn lease(&mut self) {
+        let now = Instant::now();
+        match (self.follow_only, self.leases.as_mut()) {
+            (true, _) => {}
+            (false, None) => {
+                for lane in &mut self.lanes {
+                    lane.held = true;
+                }
+                return;
+            }
+            (false, Some(_)) => self.take_leases_at(now).await,
+        }
+        if now >= self.next_refresh && self.lanes.iter().any(|l| !l.held) {
+            self.next_refresh = now + POLL;
+            match checkpoint::load_all(&self.db).await {
+                Ok(all) => {
+                    for lane in self.lanes.iter_mut().filter(|l| !l.held) {
+                        let name = lane.projection.name();
+                        let cp = all.get(name).copied().unwrap_or_default();
+                        if lane.cp != Some(cp) {
+                            self.progress.changed(name);
+                            lane.cp = Some(cp);
+                            self.progress.publish(name, cp);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the checkpoints"),
+            }
+        }
+    }
+
     /// One batch for every group that may run now; whether any moved.
     async fn round(&mut self) -> bool {
+        self.lease().await;
         let now = Instant::now();
         for i in 0..self.lanes.len() {
-            if self.lanes[i].cp.is_none() {
+            if self.lanes[i].held && self.lanes[i].cp.is_none() {
                 self.reload(i).await;
             }
         }
         let ready: Vec<usize> = (0..self.lanes.len())
             .filter(|&i| {
-                self.lanes[i].cp.is_some() && self.lanes[i].retry_at.is_none_or(|t| t <= now)
+                self.lanes[i].held
+                    && self.lanes[i].cp.is_some()
+                    && self.lanes[i].retry_at.is_none_or(|t| t <= now)
             })
             .collect();
         let Some(leader) = ready.iter().filter_map(|&i| self.lanes[i].cp).max() else {
@@ -679,18 +798,7 @@ mod tests {
             failing: AtomicBool::new(true),
         });
         let projections: Vec<Arc<dyn Projection>> = vec![steady, flaky.clone()];
-        let mut lanes = Lanes {
-            db: db.clone(),
-            lanes: projections
-                .iter()
-                .map(|p| Lane {
-                    projection: p.clone(),
-                    cp: None,
-                    retry_at: None,
-                })
-                .collect(),
-            progress: Progress::new(&db, &projections),
-        };
+        let mut lanes = Lanes::new(&db, &projections, Progress::new(&db, &projections), false);
         append(&db, 1, 3).await;
 
         // The grouped batch fails; the steady one applies it alone, the flaky one waits.

@@ -68,7 +68,8 @@ impl Db {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let options = PgConnectOptions::from_str(url)
                     .map_err(|e| StoreError::Url(e.to_string()))?
-                    .application_name("crm");
+                    // The process id: which process holds which lease (pg_stat_activity).
+                    .application_name(&format!("crm/{}", std::process::id()));
                 let pool = PgPoolOptions::new()
                     .max_connections(pool_size.unwrap_or(32))
                     .test_before_acquire(false)
