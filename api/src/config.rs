@@ -28,6 +28,11 @@ pub struct StoreArgs {
     /// `master.key` in the data directory, generated when missing.
     #[arg(long, env = "CRM_MASTER_KEY", global = true, hide_env_values = true)]
     pub master_key: Option<String>,
+    /// Where KYC document files are kept, sealed: `database` (the default) or
+    /// `s3://bucket/prefix` on any S3-compatible store (endpoint, region and credentials from
+    /// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`).
+    #[arg(long, env = "CRM_DOCUMENT_STORE", global = true)]
+    pub document_store: Option<String>,
     /// Former master keys (comma-separated), still accepted for unwrapping until
     /// `crm keys rotate` has re-wrapped every data key.
     #[arg(
@@ -391,6 +396,7 @@ impl Config {
                 database_url,
                 db_pool_size: None,
                 master_key: None,
+                document_store: None,
                 previous_master_keys: Vec::new(),
                 audit_signing_key: None,
                 retention_client_records: RetentionPeriod::Years(8),

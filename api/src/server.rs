@@ -98,6 +98,8 @@ pub async fn open_store(
     )
     .await?;
     db.migrate().await?;
+    store::documents::open(&db, store.document_store.as_deref())
+        .map_err(|e| StartError::Config(e.to_string()))?;
     let keyring = Keyring::load(
         &db,
         &config.store.data_dir,
@@ -147,7 +149,7 @@ pub fn write_side_with_clock(
         db: db.clone(),
         keyring: keyring.clone(),
     });
-    commands::WriteSide::open_with_clock(
+    let write = commands::WriteSide::open_with_clock(
         db,
         keyring.clone(),
         signal,
@@ -155,7 +157,15 @@ pub fn write_side_with_clock(
         config.store.rules(),
         lookups,
         clock,
-    )
+    );
+    // Checked at start (`open_store`): a bad setting never gets this far.
+    match store::documents::open(db, config.store.document_store.as_deref()) {
+        Ok(documents) => write.with_documents(documents),
+        Err(e) => {
+            tracing::error!(error = %e, "document store; keeping files in the database");
+            write
+        }
+    }
 }
 
 /// The store with a write side on it, for the command-line tools (no projection runner).

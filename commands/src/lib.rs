@@ -67,6 +67,8 @@ pub struct WriteSide {
     pub register: leads::contacts::Register,
     /// Failed sign-ins to addresses that are nobody's (see [`users::sign_in::Unknown`]).
     pub unknown_sign_ins: users::sign_in::Unknown,
+    /// Where KYC document files are kept (sealed): the database unless configured otherwise.
+    pub documents: Arc<dyn store::documents::DocumentStore>,
 }
 
 /// The configurable rules the aggregates decide with.
@@ -80,6 +82,12 @@ pub struct Rules {
 }
 
 impl WriteSide {
+    /// Keeps document files in `documents` instead of the database.
+    pub fn with_documents(mut self, documents: Arc<dyn store::documents::DocumentStore>) -> Self {
+        self.documents = documents;
+        self
+    }
+
     /// `signal` tells this process's projection runner that the log grew.
     pub fn open(
         db: &Db,
@@ -193,6 +201,7 @@ impl WriteSide {
             webhooks: bare!(),
             register: leads::contacts::Register::new(db),
             unknown_sign_ins: Default::default(),
+            documents: store::documents::open(db, None).expect("the database document store"),
             db: db.clone(),
             keyring,
             signal,

@@ -50,7 +50,7 @@ pub async fn run(write: &WriteSide) -> Result<RetentionReport, LookupError> {
         let (client_id, asked) = (watched.client_id, watched.erasure_asked);
         let id = client_id.to_string();
         let meta = EventMetadata::system(None);
-        match purge_expired_documents(db, clients, client_id, &meta).await {
+        match purge_expired_documents(&*write.documents, clients, client_id, &meta).await {
             Ok(0) => {}
             Ok(n) => report.documents_purged.push((id.clone(), n)),
             Err(e) => {
@@ -59,7 +59,10 @@ pub async fn run(write: &WriteSide) -> Result<RetentionReport, LookupError> {
                 continue;
             }
         }
-        match erase_client_if_allowed(db, clients, leads, keyring, client_id, &meta).await {
+        let documents = &*write.documents;
+        match erase_client_if_allowed(db, documents, clients, leads, keyring, client_id, &meta)
+            .await
+        {
             Ok(Erasure::Erased { .. }) => report.erased.push(id),
             Ok(Erasure::Blocked { reason }) if asked => report.blocked.push((id, reason)),
             Ok(Erasure::Blocked { .. }) => {}

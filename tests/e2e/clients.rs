@@ -21,6 +21,7 @@ on_both_stores!(
     the_timeline_tells_the_persons_story_newest_first,
     a_client_profile_holds_contacts_addresses_nominees_accounts_and_a_segment,
     a_client_is_worked_with_interactions_and_follow_ups,
+    document_files_in_a_bucket_are_sealed_served_exported_and_deleted,
 );
 
 /// A small real PDF (with a marker that must never be stored in the clear).
@@ -1982,4 +1983,168 @@ async fn a_client_is_worked_with_interactions_and_follow_ups(store: Store) {
         .get(&format!("/api/clients/{id}/timeline?kind=interaction"))
         .await;
     assert_eq!(t["items"].as_array().unwrap().len(), 1, "{t}");
+}
+
+/// The object names under `prefix` in `bucket` of the test's S3-compatible server, and the
+/// server's address.
+async fn bucket_objects(bucket: &str, prefix: &str) -> Vec<String> {
+    let endpoint = std::env::var("CRM_TEST_S3_ENDPOINT").unwrap();
+    let listing = reqwest::get(format!("{endpoint}/{bucket}?list-type=2&prefix={prefix}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    listing
+        .split("<Key>")
+        .skip(1)
+        .filter_map(|k| k.split_once("</Key>").map(|(k, _)| k.to_string()))
+        .collect()
+}
+
+/// With `CRM_DOCUMENT_STORE=s3://…`, KYC files go to the bucket sealed (never the database, never
+/// plaintext), are served and exported opened, and go from the bucket with a purge and an
+/// erasure.
+async fn document_files_in_a_bucket_are_sealed_served_exported_and_deleted(store: Store) {
+    let endpoint = std::env::var("CRM_TEST_S3_ENDPOINT").expect(
+        "CRM_TEST_S3_ENDPOINT is not set: run the tests with scripts/test, which starts a local S3 server",
+    );
+    let bucket = format!("crm-test-{}", uuid::Uuid::new_v4().simple());
+    let made = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success(), "bucket: {}", made.status());
+    let url = format!("s3://{bucket}/kyc");
+    let app = App::start_with(Fresh::new(store).await, |c| {
+        c.store.document_store = Some(url.clone());
+        c.store.retention_client_records = domain::values::RetentionPeriod::Days(0);
+        c.store.retention_kyc_documents = domain::values::RetentionPeriod::Days(0);
+    })
+    .await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let compliance = app.actor(Role::ComplianceOfficer, None).await;
+    let (lead, id) = converted_lead(&app, "Vikram Quillfeather", "vikram.quill@example.in").await;
+    let (s, v) = app
+        .post(
+            "/api/clients",
+            new_client(Some(&lead), "QWXPZ9876K", &rm.id),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let file = pdf("heron-marker");
+    let (s, v) = upload(
+        &app,
+        &rm.http,
+        &id,
+        "kind=pan_card&file_name=pan.pdf",
+        file.clone(),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let document = v["id"].as_str().expect("document id").to_string();
+
+    // In the bucket, sealed; not in the database.
+    let objects = bucket_objects(&bucket, &format!("kyc/{id}/")).await;
+    assert_eq!(objects, vec![format!("kyc/{id}/{document}")]);
+    // The object as the bucket holds it (read with the credentials: objects are private).
+    let objects_store = store::documents::open(app.db(), Some(&url)).unwrap();
+    let stored = objects_store
+        .get(&id, &document)
+        .await
+        .unwrap()
+        .expect("the object");
+    assert!(stored.len() >= file.len(), "{} bytes", stored.len());
+    let text = String::from_utf8_lossy(&stored);
+    assert!(
+        !text.contains("heron-marker") && !text.contains("%PDF"),
+        "sealed"
+    );
+    let in_db: i64 = store::with_db!(app.db(), pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM client_documents").fetch_one(pool).await.unwrap()
+    });
+    assert_eq!(in_db, 0);
+
+    // Served and exported opened.
+    let r = rm
+        .http
+        .get(app.url(&format!("/api/clients/{id}/documents/{document}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().to_vec(), file);
+    let r = compliance
+        .http
+        .get(app.url(&format!("/api/privacy/subjects/{id}/export/archive")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP file");
+    let name = zip
+        .file_names()
+        .map(|n| n.expect("a readable name").to_string())
+        .find(|n| n != "subject.json")
+        .expect("the file");
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(&name).unwrap(), &mut got).unwrap();
+    assert_eq!(got, file);
+
+    // A second file; the relationship ends; the run purges both documents (the event, then
+    // the objects) and erases the client (every object left under the client goes).
+    let (s, _) = upload(
+        &app,
+        &rm.http,
+        &id,
+        "kind=address_proof&file_name=address.png",
+        include_bytes!("../../fixtures/documents/address-proof.png").to_vec(),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(
+        bucket_objects(&bucket, &format!("kyc/{id}/")).await.len(),
+        2
+    );
+    let (s, v) = app
+        .post_as(
+            &compliance,
+            &format!("/api/clients/{id}/close"),
+            json!({"reason": "account closed"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.get_as(
+        &compliance,
+        &format!("/api/clients/{id}?min_position={}", v["position"]),
+    )
+    .await;
+    let out = retention_run(
+        &app,
+        &[
+            ("CRM_RETENTION_CLIENT_RECORDS", "0d"),
+            ("CRM_RETENTION_KYC_DOCUMENTS", "0d"),
+            ("CRM_DOCUMENT_STORE", &url),
+        ],
+    )
+    .await;
+    assert!(
+        out.contains(&format!("purged 2 document(s) of {id}")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("erased {id}")), "{out}");
+    assert_eq!(
+        bucket_objects(&bucket, &format!("kyc/{id}/")).await,
+        Vec::<String>::new()
+    );
+    let r = rm
+        .http
+        .get(app.url(&format!("/api/clients/{id}/documents/{document}")))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 200);
+    app.stop().await;
 }

@@ -244,10 +244,11 @@ async fn serve(
         .iter()
         .find(|d| d.document_id == document_id)
         .ok_or_else(|| ApiError::not_found("document"))?;
-    let file = commands::clients::load_document(&state.db, &state.keyring, id, document_id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("document file (purged or erased)"))?;
+    let file =
+        commands::clients::load_document(&*state.write.documents, &state.keyring, id, document_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("document file (purged or erased)"))?;
     http::record_access(state, req, "client", id, AccessKind::Document).await?;
     // Served as what it is (the type detected at upload), as an attachment, never cached.
     Ok(poem_openapi::payload::Response::new(DocumentFile::Ok(

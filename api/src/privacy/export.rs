@@ -186,7 +186,7 @@ pub(super) fn stream_archive(
             for (name, id) in files.files {
                 let bytes = runtime
                     .block_on(commands::clients::load_document(
-                        &state.db,
+                        &*state.write.documents,
                         &state.keyring,
                         files.owner,
                         id,

@@ -205,6 +205,7 @@ impl From<commands::clients::ClientsError> for ApiError {
             ClientsError::Lookup(e) => ApiError::internal(e),
             ClientsError::Store(e) => ApiError::internal(e),
             ClientsError::Documents(e) => ApiError::internal(e),
+            ClientsError::Files(e) => ApiError::internal(e),
         }
     }
 }

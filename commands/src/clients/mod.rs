@@ -52,6 +52,9 @@ pub enum ClientsError {
     /// with [`ClientError::Erased`] is answered instead).
     #[error(transparent)]
     Documents(PrivacyError),
+    /// The document files' store (the database or a bucket) failed.
+    #[error(transparent)]
+    Files(store::documents::DocumentError),
 }
 
 /// A KYC document file as received, its values already valid.
@@ -194,7 +197,7 @@ pub async fn upload_document(
         sha256: hex::encode(Sha256::digest(&upload.bytes)),
     };
     match store_document(
-        &write.db,
+        &*write.documents,
         &write.keyring,
         client_id,
         document_id,
@@ -203,17 +206,19 @@ pub async fn upload_document(
     .await
     {
         Ok(()) => {}
-        Err(PrivacyError::Shredded) => {
+        Err(ClientsError::Documents(PrivacyError::Shredded)) => {
             return Err(CommandError::Rejected(ClientError::Erased).into())
         }
-        Err(e) => return Err(ClientsError::Documents(e)),
+        Err(e) => return Err(e),
     }
     let command = ClientCommand::AddDocument(document);
     match run(write, scope, client_id, command, meta, expected).await {
         Ok(done) => Ok((document_id, done)),
         Err(e) => {
             // The file without its record is of no use and must not linger.
-            delete_documents(&write.db, client_id, Some(&[document_id])).await?;
+            delete_documents(&*write.documents, client_id, Some(&[document_id]))
+                .await
+                .map_err(ClientsError::Files)?;
             Err(e.into())
         }
     }

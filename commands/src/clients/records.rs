@@ -3,8 +3,11 @@
 
 use uuid::Uuid;
 
-use store::privacy::{Keyring, PrivacyError};
+use store::documents::{DocumentError, DocumentStore};
+use store::privacy::Keyring;
 use store::with_db;
+
+use super::ClientsError;
 use store::{Db, StoreError};
 
 /// What reserving a PAN for a client came to.
@@ -146,98 +149,57 @@ pub async fn client_by_pan(
 
 /// Seals and stores a document's file before the event that records it is written.
 pub async fn store_document(
-    db: &Db,
+    docs: &dyn DocumentStore,
     keyring: &Keyring,
     client_id: Uuid,
     document_id: Uuid,
     file: &[u8],
-) -> Result<(), PrivacyError> {
+) -> Result<(), ClientsError> {
     let sealed = keyring
         .seal_file(&client_id.to_string(), &document_id.to_string(), file)
-        .await?;
-    let now = chrono::Utc::now().to_rfc3339();
-    with_db!(db, pool => {
-        sqlx::query(
-            "INSERT INTO client_documents (document_id, client_id, content, created_at)
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(document_id.to_string())
-        .bind(client_id.to_string())
-        .bind(sealed)
-        .bind(now)
-        .execute(pool)
-        .await?;
-    });
-    Ok(())
+        .await
+        .map_err(ClientsError::Documents)?;
+    docs.put(&client_id.to_string(), &document_id.to_string(), sealed)
+        .await
+        .map_err(ClientsError::Files)
 }
 
 /// A document's file, opened; `None` when it is not held (purged, erased or never stored).
 pub async fn load_document(
-    db: &Db,
+    docs: &dyn DocumentStore,
     keyring: &Keyring,
     client_id: Uuid,
     document_id: Uuid,
-) -> Result<Option<Vec<u8>>, PrivacyError> {
-    let sealed: Option<Vec<u8>> = with_db!(db, pool => {
-        sqlx::query_scalar(
-            "SELECT content FROM client_documents WHERE document_id = $1 AND client_id = $2",
-        )
-        .bind(document_id.to_string())
-        .bind(client_id.to_string())
-        .fetch_optional(pool)
-        .await?
-    });
-    match sealed {
-        Some(s) => {
-            keyring
-                .open_file(&client_id.to_string(), &document_id.to_string(), &s)
-                .await
-        }
+) -> Result<Option<Vec<u8>>, ClientsError> {
+    let (client, document) = (client_id.to_string(), document_id.to_string());
+    match docs
+        .get(&client, &document)
+        .await
+        .map_err(ClientsError::Files)?
+    {
+        Some(s) => keyring
+            .open_file(&client, &document, &s)
+            .await
+            .map_err(ClientsError::Documents),
         None => Ok(None),
     }
 }
 
 /// Deletes files: those named, or all of the client's when `only` is `None`.
 pub async fn delete_documents(
-    db: &Db,
+    docs: &dyn DocumentStore,
     client_id: Uuid,
     only: Option<&[Uuid]>,
-) -> Result<u64, StoreError> {
-    let client = client_id.to_string();
-    Ok(match only {
-        None => with_db!(db, pool => {
-            sqlx::query("DELETE FROM client_documents WHERE client_id = $1")
-                .bind(&client)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        }),
-        Some(ids) => {
-            let mut n = 0;
-            for id in ids {
-                n += with_db!(db, pool => {
-                    sqlx::query(
-                        "DELETE FROM client_documents WHERE document_id = $1 AND client_id = $2",
-                    )
-                    .bind(id.to_string())
-                    .bind(&client)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-                });
-            }
-            n
-        }
-    })
+) -> Result<u64, DocumentError> {
+    let only: Option<Vec<String>> = only.map(|ids| ids.iter().map(Uuid::to_string).collect());
+    docs.delete(&client_id.to_string(), only.as_deref()).await
 }
 
 /// The ids of the client's stored files.
-pub async fn document_ids(db: &Db, client_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-    let ids: Vec<String> = with_db!(db, pool => {
-        sqlx::query_scalar("SELECT document_id FROM client_documents WHERE client_id = $1")
-            .bind(client_id.to_string())
-            .fetch_all(pool)
-            .await?
-    });
+pub async fn document_ids(
+    docs: &dyn DocumentStore,
+    client_id: Uuid,
+) -> Result<Vec<Uuid>, DocumentError> {
+    let ids = docs.ids(&client_id.to_string()).await?;
     Ok(ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect())
 }

@@ -76,6 +76,7 @@ async fn erase_lead(
 /// finishes what an interrupted run left.
 pub async fn erase_client_if_allowed(
     db: &store::Db,
+    documents: &dyn store::documents::DocumentStore,
     clients: &Executor<Client>,
     leads: &Executor<Lead>,
     keyring: &Keyring,
@@ -95,7 +96,7 @@ pub async fn erase_client_if_allowed(
     };
     // The key goes last: until it is destroyed the retention run finds the client again and
     // finishes whatever an interruption left (files, PAN reservation, the lead).
-    crate::clients::delete_documents(db, client_id, None)
+    crate::clients::delete_documents(documents, client_id, None)
         .await
         .map_err(CommandError::store)?;
     crate::clients::forget_pan(db, client_id)
@@ -192,7 +193,7 @@ async fn erase_one_with_client(
 /// Lets go of the client's documents whose retention period has ended: the event, then the
 /// files. Answers how many were purged.
 pub async fn purge_expired_documents(
-    db: &store::Db,
+    documents: &dyn store::documents::DocumentStore,
     clients: &Executor<Client>,
     client_id: Uuid,
     metadata: &EventMetadata,
@@ -207,7 +208,7 @@ pub async fn purge_expired_documents(
     let mut purged = 0;
     for e in events {
         if let ClientEvent::ClientDocumentsPurged { document_ids } = e {
-            crate::clients::delete_documents(db, client_id, Some(&document_ids))
+            crate::clients::delete_documents(documents, client_id, Some(&document_ids))
                 .await
                 .map_err(CommandError::store)?;
             purged += document_ids.len();
@@ -217,14 +218,14 @@ pub async fn purge_expired_documents(
     let (client, _) = clients.load(&client_id.to_string()).await?;
     if client.is_onboarded() && !client.is_erased() {
         let held = client.held_documents();
-        let stale = crate::clients::document_ids(db, client_id)
+        let stale = crate::clients::document_ids(documents, client_id)
             .await
             .map_err(CommandError::store)?
             .into_iter()
             .filter(|d| !held.contains(d))
             .collect::<Vec<_>>();
         if !stale.is_empty() {
-            crate::clients::delete_documents(db, client_id, Some(&stale))
+            crate::clients::delete_documents(documents, client_id, Some(&stale))
                 .await
                 .map_err(CommandError::store)?;
         }

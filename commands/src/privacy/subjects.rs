@@ -406,6 +406,7 @@ async fn settle(
         Subject::Client { .. } => {
             erasure::erase_client_if_allowed(
                 &write.db,
+                &*write.documents,
                 &write.clients,
                 &write.leads,
                 &write.keyring,

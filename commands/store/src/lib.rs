@@ -7,6 +7,7 @@ pub mod append;
 pub mod audit;
 pub mod backup;
 pub mod db;
+pub mod documents;
 pub mod lease;
 pub mod log;
 pub mod lookups;
