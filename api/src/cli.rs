@@ -120,8 +120,9 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum VaultAction {
-    /// Write the vault's rows as JSON lines to standard output (no personal data in the clear:
-    /// keys wrapped, files and secrets sealed, contacts as keyed hashes).
+    /// Write the vault's rows as JSON lines to standard output, read in one snapshot: keys
+    /// wrapped, files and webhook secrets sealed, PANs and lead contacts as keyed hashes; staff
+    /// sign-in e-mail addresses and webhook URLs are in the clear (keep the file as a secret).
     Export,
 }
 

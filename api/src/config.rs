@@ -188,8 +188,9 @@ pub struct ServeArgs {
     /// `/ready` fails while a projection is more than this many events behind the log.
     #[arg(long, env = "CRM_READY_MAX_LAG", default_value_t = 1000)]
     pub ready_max_lag: i64,
-    /// Whether this process runs projections (under their leases, on Postgres). `false`: it
-    /// serves the API only, and reads follow the checkpoints other processes move.
+    /// Whether this process runs projections and scheduled jobs (under their leases, on
+    /// Postgres). `false`: it serves the API (and sends notifications) only; reads follow the
+    /// checkpoints other processes move.
     #[arg(long, env = "CRM_RUN_PROJECTIONS", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_projections: bool,
     /// Largest request body accepted, in bytes.

@@ -159,7 +159,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 /// Events counted behind a projection at most, for its lag gauge (counting is a scan).
-const LAG_COUNT_CAP: i64 = 1_000_000;
+const LAG_COUNT_CAP: i64 = 10_000;
 
 /// A server's metrics, kept by its own Prometheus recorder.
 pub struct Metrics {
@@ -231,7 +231,7 @@ fn describe() {
     );
     describe_gauge!(
         "crm_projection_lag_events",
-        "Events a projection has not applied yet (counted up to 1,000,000)."
+        "Events a projection has not applied yet (counted up to 10,000; the lag in seconds goes on)."
     );
     describe_gauge!(
         "crm_projection_lag_seconds",

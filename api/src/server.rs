@@ -85,6 +85,19 @@ impl Running {
     }
 }
 
+/// Runs scheduled job `name` in one process at a time (see [`store::lease::exclusively`]), or
+/// not at all in a process that runs no projections (`CRM_RUN_PROJECTIONS=false`): the jobs
+/// read the read models, and such a process leaves the work to others.
+async fn scheduled<F, Fut>(db: Db, runs: bool, name: &'static str, job: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if runs {
+        store::lease::exclusively(&db, name, job).await
+    }
+}
+
 /// Connects to the store, applies migrations, opens the keyring and the audit signing key, and
 /// prepares read-model tables.
 pub async fn open_store(
@@ -99,6 +112,9 @@ pub async fn open_store(
     .await?;
     db.migrate().await?;
     store::documents::open(&db, store.document_store.as_deref())
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    store::documents::check_location(&db, store.document_store.as_deref())
+        .await
         .map_err(|e| StartError::Config(e.to_string()))?;
     let keyring = Keyring::load(
         &db,
@@ -159,13 +175,9 @@ pub fn write_side_with_clock(
         clock,
     );
     // Checked at start (`open_store`): a bad setting never gets this far.
-    match store::documents::open(db, config.store.document_store.as_deref()) {
-        Ok(documents) => write.with_documents(documents),
-        Err(e) => {
-            tracing::error!(error = %e, "document store; keeping files in the database");
-            write
-        }
-    }
+    let documents = store::documents::open(db, config.store.document_store.as_deref())
+        .expect("the document store was checked when the store was opened");
+    write.with_documents(documents)
 }
 
 /// The store with a write side on it, for the command-line tools (no projection runner).
@@ -338,6 +350,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     });
 
     let mut workers = workers;
+    let runs_jobs = config.serve.run_projections;
+    if !runs_jobs && matches!(db, Db::Sqlite(_)) {
+        tracing::warn!("CRM_RUN_PROJECTIONS=false on SQLite: read models move only while another process on this data directory runs them");
+    }
     workers.push(tokio::spawn({
         let state = state.clone();
         async move {
@@ -352,7 +368,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let state = state.clone();
         let db = db.clone();
         async move {
-            store::lease::exclusively(&db, "retention", || {
+            scheduled(db.clone(), runs_jobs, "retention", || {
                 commands::retention::daily(&state.write)
             })
             .await
@@ -364,7 +380,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let window = config.serve.kyc_alert_window_days;
         let db = db.clone();
         async move {
-            store::lease::exclusively(&db, "kyc-alerts", || {
+            scheduled(db.clone(), runs_jobs, "kyc-alerts", || {
                 commands::kyc::alerts::every(&state.write, every, window)
             })
             .await
@@ -376,7 +392,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let after = config.store.dormant_after;
         let db = db.clone();
         async move {
-            store::lease::exclusively(&db, "dormancy", || {
+            scheduled(db.clone(), runs_jobs, "dormancy", || {
                 commands::clients::dormancy::every(&state.write, every, after)
             })
             .await
@@ -392,7 +408,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         let thresholds = config.store.segment_thresholds;
         let db = db.clone();
         async move {
-            store::lease::exclusively(&db, "segments", || {
+            scheduled(db.clone(), runs_jobs, "segments", || {
                 crate::clients::segments::every(&state.write, &state.prices, thresholds, every)
             })
             .await
@@ -405,7 +421,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             let db = db.clone();
             async move {
                 tokio::time::sleep(Duration::from_secs(120)).await;
-                store::lease::exclusively(&db, "compliance-pack", || {
+                scheduled(db.clone(), runs_jobs, "compliance-pack", || {
                     crate::reports::pack::monthly(state.clone(), state.packs_dir.clone(), every)
                 })
                 .await
@@ -437,7 +453,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     workers.push(tokio::spawn({
         let db = db.clone();
         async move {
-            store::lease::exclusively(&db, "reminders", || {
+            scheduled(db.clone(), runs_jobs, "reminders", || {
                 crate::notify::remind_daily(db.clone(), reminder_time)
             })
             .await

@@ -279,7 +279,8 @@ pub async fn restore(
     let done = done?;
     println!(
         "restored {} events (head {}), {} ledger entries and {} signed checkpoints, {} vault \
-         rows ({} subject keys, {} shredded stay shredded); read models rebuilt in {:.1} s",
+         rows ({} subject keys, {} shredded stay shredded; {} left out, made after the export); \
+         read models rebuilt in {:.1} s",
         done.events,
         done.head,
         done.ledgered,
@@ -287,6 +288,7 @@ pub async fn restore(
         done.vault_rows,
         done.subject_keys,
         done.shredded,
+        done.left_out,
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -11,13 +11,15 @@
 //! Last, every read model is rebuilt from the restored log; the notifications projection starts
 //! at the head (the outbox came with the vault: nothing is sent twice).
 
+use std::collections::HashSet;
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use store::vault::{self, Checked, VaultError};
-use store::{with_db, with_tx, Db, Tx};
+use store::{with_tx, Db, Tx};
 
 use crate::audit::{Break, LedgerEntry, Line, Verifier};
 use crate::{Projection, ProjectionError};
@@ -39,6 +41,9 @@ pub enum Stage {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Restored {
+    /// Vault rows left out: of records the export does not hold, or messages decided from
+    /// events past its end (both made between the two exports).
+    pub left_out: u64,
     pub events: u64,
     pub ledgered: u64,
     pub checkpoints: u64,
@@ -79,6 +84,14 @@ pub enum RestoreError {
     OutOfOrder { position: i64, previous: i64 },
     #[error("the export holds no events")]
     Empty,
+    #[error(
+        "{cause}; {committed} transaction(s) of this restore were committed before it failed: \
+         the store is partly written, drop it and restore into a new database"
+    )]
+    Partial {
+        committed: u64,
+        cause: Box<RestoreError>,
+    },
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error(transparent)]
@@ -176,18 +189,31 @@ pub async fn load(
     }
     let sqlite = matches!(db, Db::Sqlite(_));
 
-    // 1. The export, verified whole before anything is written.
+    // 1. The export, verified whole before anything is written: the records it holds, its
+    //    last position, and its digest (the second reading must be the same file).
     let file = export.display().to_string();
     let mut verifier = Verifier::new(true, Some(local_key.to_string()));
     let mut events = 0u64;
     let mut previous = 0i64;
+    let mut top = 0i64;
+    let mut records: HashSet<(String, String)> = HashSet::new();
+    let mut digest = Sha256::new();
     for (n, text) in lines(export)? {
-        if let Line::Event { position, .. } = export_line(&file, n, text, &mut verifier, local_key)?
+        let text = text.map_err(|e| RestoreError::Io(format!("{file}: {e}")))?;
+        digest.update(text.as_bytes());
+        if let Line::Event {
+            position,
+            aggregate_type,
+            aggregate_id,
+            ..
+        } = export_line(&file, n, Ok(text), &mut verifier, local_key)?
         {
             if sqlite && position <= previous {
                 return Err(RestoreError::OutOfOrder { position, previous });
             }
             previous = position;
+            top = top.max(position);
+            records.insert((aggregate_type, aggregate_id));
             events += 1;
             if events.is_multiple_of(1000) {
                 progress(Stage::Verifying, events);
@@ -200,14 +226,31 @@ pub async fn load(
     if events == 0 {
         return Err(RestoreError::Empty);
     }
+    let digest: [u8; 32] = digest.finalize().into();
     progress(Stage::Verifying, events);
 
     // 2. The vault, checked whole: every row readable, every key opening with this master key.
+    //    It was taken after the export: rows of records the export does not hold (made in
+    //    between) are left out, as are messages decided from events past its end.
     let mut out = Restored::default();
     let vault_name = vault_file.display().to_string();
     let mut system_key = false;
+    let mut notifications_at = None;
+    let belongs = |row: &Checked| {
+        row.record()
+            .is_none_or(|(kind, id)| records.contains(&(kind.to_string(), id.to_string())))
+            && row.event_position().is_none_or(|p| p <= top)
+    };
     for (n, text) in lines(vault_file)? {
         let row = vault_line(&vault_name, n, text)?;
+        if let Some(p) = row.notifications_position() {
+            notifications_at = Some(p);
+            continue;
+        }
+        if !belongs(&row) {
+            out.left_out += 1;
+            continue;
+        }
         out.vault_rows += 1;
         if let Some((subject, wrapped)) = row.subject_key() {
             system_key |= subject == store::privacy::SYSTEM_SUBJECT && wrapped.is_some();
@@ -234,49 +277,79 @@ pub async fn load(
     }
     progress(Stage::CheckingVault, out.vault_rows);
 
-    // 3. The vault's rows, a chunk at a time.
-    let mut chunk: Vec<Checked> = Vec::new();
-    let mut written = 0u64;
-    for (n, text) in lines(vault_file)? {
-        chunk.push(vault_line(&vault_name, n, text)?);
-        if chunk.len() == VAULT_BATCH {
-            vault::insert(db, &chunk).await?;
-            written += chunk.len() as u64;
-            chunk.clear();
-            progress(Stage::LoadingVault, written);
+    // 3. One transaction for everything (on Postgres, one more for each place where the
+    //    export's commit order goes back in position: rare, and said if it fails after one).
+    let mut loader = Loader::new(db, sqlite).await?;
+    let loaded = async {
+        let mut written = 0u64;
+        for (n, text) in lines(vault_file)? {
+            let row = vault_line(&vault_name, n, text)?;
+            if row.notifications_position().is_some() || !belongs(&row) {
+                continue;
+            }
+            vault::insert(loader.tx(), &row).await?;
+            written += 1;
+            if written.is_multiple_of(200) {
+                progress(Stage::LoadingVault, written);
+            }
         }
-    }
-    vault::insert(db, &chunk).await?;
-    progress(Stage::LoadingVault, written + chunk.len() as u64);
+        progress(Stage::LoadingVault, written);
 
-    // 4. The log, the ledger and its checkpoints, verified again as they are written.
-    let mut verifier = Verifier::new(true, Some(local_key.to_string()));
-    let mut loader = Loader::new(db, sqlite);
-    let mut batch = Vec::with_capacity(LOAD_BATCH);
-    for (n, text) in lines(export)? {
-        batch.push(export_line(&file, n, text, &mut verifier, local_key)?);
-        if batch.len() == LOAD_BATCH {
-            loader.load(&batch).await?;
-            batch.clear();
-            progress(Stage::Loading, loader.events);
+        // 4. The log, the ledger and its checkpoints, verified again as they are written.
+        let mut verifier = Verifier::new(true, Some(local_key.to_string()));
+        let mut again = Sha256::new();
+        let mut batch = Vec::with_capacity(LOAD_BATCH);
+        for (n, text) in lines(export)? {
+            let text = text.map_err(|e| RestoreError::Io(format!("{file}: {e}")))?;
+            again.update(text.as_bytes());
+            batch.push(export_line(&file, n, Ok(text), &mut verifier, local_key)?);
+            if batch.len() == LOAD_BATCH {
+                loader.load(&batch).await?;
+                batch.clear();
+                progress(Stage::Loading, loader.events);
+            }
         }
+        loader.load(&batch).await?;
+        if let Some(b) = verifier.finish().breaks.first() {
+            return Err(RestoreError::Tampered(b.clone()));
+        }
+        let again: [u8; 32] = again.finalize().into();
+        if again != digest {
+            return Err(RestoreError::Io(format!(
+                "{file} changed while it was being restored"
+            )));
+        }
+        progress(Stage::Loading, loader.events);
+
+        // 5. Where the ledger and the notifications stand.
+        if loader.last_ledgered > 0 {
+            loader
+                .set_checkpoint(crate::ledger::NAME, loader.last_ledgered)
+                .await?;
+        }
+        let notified = notifications_at.map_or(top, |p| p.min(top));
+        loader
+            .set_checkpoint(crate::notifications::NAME, notified)
+            .await?;
+        Ok::<_, RestoreError>(())
     }
-    loader.load(&batch).await?;
-    loader.finish().await?;
-    if let Some(b) = verifier.finish().breaks.first() {
-        return Err(RestoreError::Tampered(b.clone()));
+    .await;
+    let committed = loader.committed;
+    match loaded {
+        Ok(()) => loader.commit().await?,
+        // Rolled back with the open transaction; what earlier ones committed stays.
+        Err(e) if committed > 0 => {
+            return Err(RestoreError::Partial {
+                committed,
+                cause: Box::new(e),
+            })
+        }
+        Err(e) => return Err(e),
     }
-    progress(Stage::Loading, loader.events);
     out.events = loader.events;
     out.ledgered = loader.ledgered;
     out.checkpoints = loader.checkpoints;
     out.head = store::log::head(db).await?;
-
-    // 5. Where the ledger and the notifications stand.
-    if loader.last_ledgered > 0 {
-        set_checkpoint(db, crate::ledger::NAME, loader.last_ledgered).await?;
-    }
-    set_checkpoint(db, crate::notifications::NAME, out.head).await?;
     Ok(out)
 }
 
@@ -298,26 +371,6 @@ pub async fn rebuild(
 
 /// Export lines written per transaction (at most).
 const LOAD_BATCH: usize = 1000;
-/// Vault rows written per transaction (documents can be megabytes each).
-const VAULT_BATCH: usize = 200;
-
-async fn set_checkpoint(db: &Db, name: &str, position: i64) -> Result<(), RestoreError> {
-    let key = store::log::key_of(db, position)
-        .await?
-        .ok_or_else(|| RestoreError::Io(format!("no event at position {position}")))?;
-    with_db!(db, pool => {
-        sqlx::query(
-            "INSERT INTO projection_checkpoints (name, tx_id, position) VALUES ($1, $2, $3)
-             ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position",
-        )
-        .bind(name)
-        .bind(key.tx_id)
-        .bind(key.position)
-        .execute(pool)
-        .await?;
-    });
-    Ok(())
-}
 
 /// One event as written: the export's fields.
 struct Event {
@@ -335,6 +388,10 @@ struct Event {
 struct Loader<'a> {
     db: &'a Db,
     sqlite: bool,
+    /// The open transaction.
+    tx: Option<Tx>,
+    /// Transactions committed before the open one (Postgres, where the commit order goes back).
+    committed: u64,
     /// The position the next event would get without help (SQLite).
     next: i64,
     /// The position of the last event written.
@@ -346,43 +403,110 @@ struct Loader<'a> {
 }
 
 impl<'a> Loader<'a> {
-    fn new(db: &'a Db, sqlite: bool) -> Self {
-        Self {
+    async fn new(db: &'a Db, sqlite: bool) -> Result<Self, RestoreError> {
+        Ok(Self {
             db,
             sqlite,
+            tx: Some(Tx::begin(db).await?),
+            committed: 0,
             next: 1,
             previous: 0,
             events: 0,
             ledgered: 0,
             checkpoints: 0,
             last_ledgered: 0,
-        }
+        })
     }
 
-    /// Writes `lines` in one transaction, or (Postgres) in one per run of rising positions, so
-    /// that the commit order `(tx_id, position)` is the export's order.
-    async fn load(&mut self, lines: &[Line]) -> Result<(), RestoreError> {
-        let mut start = 0;
-        while start < lines.len() {
-            let mut end = start;
-            let mut last = self.previous;
-            while end < lines.len() {
-                if let Line::Event { position, .. } = &lines[end] {
-                    if !self.sqlite && *position < last && end > start {
-                        break;
-                    }
-                    last = *position;
-                }
-                end += 1;
-            }
-            self.load_run(&lines[start..end]).await?;
-            start = end;
+    fn tx(&mut self) -> &mut Tx {
+        self.tx.as_mut().expect("a transaction is open")
+    }
+
+    /// Commits the open transaction and opens the next.
+    async fn next_transaction(&mut self) -> Result<(), RestoreError> {
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await?;
+        }
+        self.committed += 1;
+        self.tx = Some(Tx::begin(self.db).await?);
+        Ok(())
+    }
+
+    /// Commits the open transaction: the end of a restore that went through.
+    async fn commit(&mut self) -> Result<(), RestoreError> {
+        if let Db::Postgres(_) = self.db {
+            // Positions handed out next come after the restored ones.
+            with_tx!(self.tx(), t => {
+                sqlx::query(
+                    "SELECT setval(pg_get_serial_sequence('events', 'position'),
+                                   (SELECT MAX(position) FROM events))",
+                )
+                .execute(&mut **t)
+                .await?;
+            });
+        }
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await?;
         }
         Ok(())
     }
 
+    /// Sets projection `name`'s checkpoint at the event at `position` (inside the open
+    /// transaction, which holds the events).
+    async fn set_checkpoint(&mut self, name: &str, position: i64) -> Result<(), RestoreError> {
+        let tx_id: i64 = match self.db {
+            Db::Sqlite(_) => 0,
+            Db::Postgres(_) => with_tx!(self.tx(), t => {
+                sqlx::query_scalar("SELECT tx_id::text::bigint FROM events WHERE position = $1")
+                    .bind(position)
+                    .fetch_optional(&mut **t)
+                    .await?
+                    .ok_or_else(|| RestoreError::Io(format!("no event at position {position}")))?
+            }),
+        };
+        with_tx!(self.tx(), t => {
+            sqlx::query(
+                "INSERT INTO projection_checkpoints (name, tx_id, position) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position",
+            )
+            .bind(name)
+            .bind(tx_id)
+            .bind(position)
+            .execute(&mut **t)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Writes `lines` in the open transaction; on Postgres, a position lower than the one
+    /// before starts the next transaction, so that the commit order `(tx_id, position)` is the
+    /// export's order.
+    async fn load(&mut self, lines: &[Line]) -> Result<(), RestoreError> {
+        let mut start = 0;
+        let mut last = self.previous;
+        for (i, line) in lines.iter().enumerate() {
+            if let Line::Event { position, .. } = line {
+                if !self.sqlite && *position < last {
+                    if i > start {
+                        self.load_run(&lines[start..i]).await?;
+                    }
+                    self.next_transaction().await?;
+                    start = i;
+                }
+                last = *position;
+            }
+        }
+        self.load_run(&lines[start..]).await
+    }
+
     async fn load_run(&mut self, lines: &[Line]) -> Result<(), RestoreError> {
-        let mut tx = Tx::begin(self.db).await?;
+        let mut tx = self.tx.take().expect("a transaction is open");
+        let result = self.write_run(&mut tx, lines).await;
+        self.tx = Some(tx);
+        result
+    }
+
+    async fn write_run(&mut self, tx: &mut Tx, lines: &[Line]) -> Result<(), RestoreError> {
         let mut run: Vec<Event> = Vec::new();
         let mut ledger: Vec<(i64, LedgerEntry)> = Vec::new();
         for line in lines {
@@ -401,8 +525,8 @@ impl<'a> Loader<'a> {
                     if self.sqlite && *position != self.next {
                         // Positions the original never used (none on SQLite; rolled-back
                         // transactions on Postgres): the next one is set by hand.
-                        self.write_events(&mut tx, &mut run).await?;
-                        let raised = with_tx!(&mut tx, t => {
+                        self.write_events(tx, &mut run).await?;
+                        let raised = with_tx!(tx, t => {
                             sqlx::query("UPDATE sqlite_sequence SET seq = $1 WHERE name = 'event_positions'")
                                 .bind(position - 1)
                                 .execute(&mut **t)
@@ -410,7 +534,7 @@ impl<'a> Loader<'a> {
                                 .rows_affected()
                         });
                         if raised == 0 {
-                            with_tx!(&mut tx, t => {
+                            with_tx!(tx, t => {
                                 sqlx::query("INSERT INTO sqlite_sequence (name, seq) VALUES ('event_positions', $1)")
                                     .bind(position - 1)
                                     .execute(&mut **t)
@@ -442,9 +566,9 @@ impl<'a> Loader<'a> {
                     public_key,
                     signature,
                 } => {
-                    self.write_events(&mut tx, &mut run).await?;
-                    self.write_ledger(&mut tx, &mut ledger).await?;
-                    with_tx!(&mut tx, t => {
+                    self.write_events(tx, &mut run).await?;
+                    self.write_ledger(tx, &mut ledger).await?;
+                    with_tx!(tx, t => {
                         sqlx::query(
                             "INSERT INTO audit_checkpoints (seq, ledger_hash, at, public_key, signature)
                              VALUES ($1, $2, $3, $4, $5)",
@@ -463,9 +587,8 @@ impl<'a> Loader<'a> {
                 Line::Orphan { .. } => {}
             }
         }
-        self.write_events(&mut tx, &mut run).await?;
-        self.write_ledger(&mut tx, &mut ledger).await?;
-        tx.commit().await?;
+        self.write_events(tx, &mut run).await?;
+        self.write_ledger(tx, &mut ledger).await?;
         Ok(())
     }
 
@@ -533,19 +656,6 @@ impl<'a> Loader<'a> {
         }
         self.ledgered += entries.len() as u64;
         entries.clear();
-        Ok(())
-    }
-
-    /// Postgres: positions handed out next come after the restored ones.
-    async fn finish(&mut self) -> Result<(), RestoreError> {
-        if let Db::Postgres(pool) = self.db {
-            sqlx::query(
-                "SELECT setval(pg_get_serial_sequence('events', 'position'),
-                               (SELECT MAX(position) FROM events))",
-            )
-            .execute(pool)
-            .await?;
-        }
         Ok(())
     }
 }

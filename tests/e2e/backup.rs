@@ -392,6 +392,34 @@ async fn drill(source: &App, target: Store, erased: &str) {
     let db = other.db().await;
     assert_eq!(store::log::head(&db).await.unwrap(), 0, "nothing written");
     db.close().await;
+
+    // Exports taken while the store is written: the vault (taken after the log) holds the
+    // contact reservation of a lead the log export does not hold. It is left out, so the
+    // restored store takes a lead with that e-mail address.
+    let (ok, log, err) = crm_in(src, &["audit", "export"]).await;
+    assert!(ok, "{err}");
+    let email = format!("between.{}@example.in", uuid::Uuid::new_v4().simple());
+    let (between, _) = source
+        .capture(json!({"name": "Between Exports", "email": email, "source": "website"}))
+        .await;
+    let (ok, vault, err) = crm_in(src, &["vault", "export"]).await;
+    assert!(ok && vault.contains(&between), "{err}");
+    std::fs::write(&log_file, &log).unwrap();
+    std::fs::write(&vault_file, &vault).unwrap();
+    let fresh = fresh_with_key_of(target, src).await;
+    let args = restore(&log_file);
+    let (ok, out, err) = crm_in(&fresh, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(ok, "{out}{err}");
+    assert!(!out.contains(" 0 left out"), "{out}");
+    let restored = App::start_with(fresh, |_| {}).await;
+    let (s, v) = restored
+        .post(
+            "/api/leads",
+            json!({"name": "Taken Again", "email": email, "source": "website"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    restored.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 

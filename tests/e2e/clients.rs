@@ -2121,10 +2121,10 @@ async fn document_files_in_a_bucket_are_sealed_served_exported_and_deleted(store
         &format!("/api/clients/{id}?min_position={}", v["position"]),
     )
     .await;
+    // The documents' period ended, the record's has not: the purge deletes both objects.
     let out = retention_run(
         &app,
         &[
-            ("CRM_RETENTION_CLIENT_RECORDS", "0d"),
             ("CRM_RETENTION_KYC_DOCUMENTS", "0d"),
             ("CRM_DOCUMENT_STORE", &url),
         ],
@@ -2134,10 +2134,46 @@ async fn document_files_in_a_bucket_are_sealed_served_exported_and_deleted(store
         out.contains(&format!("purged 2 document(s) of {id}")),
         "{out}"
     );
+    assert!(!out.contains(&format!("erased {id}")), "{out}");
+    assert_eq!(
+        bucket_objects(&bucket, &format!("kyc/{id}/")).await,
+        Vec::<String>::new()
+    );
+    // A file left under the client (an upload whose record was never written) goes with the
+    // erasure, which deletes whatever the bucket holds of the client.
+    objects_store
+        .put(&id, "left-behind", b"sealed bytes".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(
+        bucket_objects(&bucket, &format!("kyc/{id}/")).await.len(),
+        1
+    );
+    let out = retention_run(
+        &app,
+        &[
+            ("CRM_RETENTION_CLIENT_RECORDS", "0d"),
+            ("CRM_RETENTION_KYC_DOCUMENTS", "0d"),
+            ("CRM_DOCUMENT_STORE", &url),
+        ],
+    )
+    .await;
     assert!(out.contains(&format!("erased {id}")), "{out}");
     assert_eq!(
         bucket_objects(&bucket, &format!("kyc/{id}/")).await,
         Vec::<String>::new()
+    );
+    // Started with another document store, the store refuses.
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"));
+    cmd.args(["retention", "run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    app.fresh.env(&mut cmd);
+    let done = cmd.output().await.unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        !done.status.success() && err.contains(&format!("CRM_DOCUMENT_STORE={url}")),
+        "{err}"
     );
     let r = rm
         .http

@@ -96,6 +96,38 @@ pub fn open(db: &Db, url: Option<&str>) -> Result<Arc<dyn DocumentStore>, Docume
     }
 }
 
+/// The location `url` stands for: `database`, or `s3://bucket/prefix` without slashes at the
+/// ends of the prefix.
+fn location(url: Option<&str>) -> String {
+    match url.map(str::trim).filter(|u| !u.is_empty()) {
+        None => "database".into(),
+        Some(u) => u.trim_end_matches('/').to_string(),
+    }
+}
+
+/// Records where this store keeps its files the first time, and refuses another setting after.
+pub async fn check_location(db: &Db, url: Option<&str>) -> Result<(), DocumentError> {
+    let wanted = location(url);
+    let recorded: String = with_db!(db, pool => {
+        sqlx::query(
+            "INSERT INTO document_store (id, location) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&wanted)
+        .execute(pool)
+        .await?;
+        sqlx::query_scalar("SELECT location FROM document_store WHERE id = 1")
+            .fetch_one(pool)
+            .await?
+    });
+    if recorded != wanted {
+        return Err(DocumentError::Config(format!(
+            "this store keeps its document files in {recorded}, not {wanted}: set \
+             CRM_DOCUMENT_STORE={recorded} (files are not moved from one store to another)"
+        )));
+    }
+    Ok(())
+}
+
 /// Files in the `client_documents` table of the store's own database.
 pub struct InDatabase {
     db: Db,

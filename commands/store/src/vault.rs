@@ -1,10 +1,10 @@
 //! The vault: what the log refers to but does not hold, exported beside it and restored with it.
 //!
-//! Its tables hold no personal data in the clear: subject keys wrapped by the master key (a
-//! shredded person's row has no key, and stays so), KYC document files sealed with their
-//! person's key, webhook secrets sealed with the master key, and blind indexes (keyed HMACs)
-//! of PANs and lead contacts. Besides them: sign-in names, recorded prices and the notification
-//! outbox. One JSON line per row: `{"table": "...", "row": {column: value}}`, bytes in base64,
+//! Subject keys wrapped by the master key (a shredded person's row has no key, and stays so),
+//! KYC document files sealed with their person's key, webhook secrets sealed with the master
+//! key, and blind indexes (keyed HMACs) of PANs and lead contacts. Besides them, in the clear:
+//! staff sign-in e-mail addresses and webhook URLs; recorded prices, the notification outbox
+//! (no personal data) and where the notifications stood. One JSON line per row: `{"table": "...", "row": {column: value}}`, bytes in base64,
 //! times in RFC 3339; the same on both stores.
 
 use base64::Engine;
@@ -32,6 +32,8 @@ use Kind::*;
 
 struct Table {
     name: &'static str,
+    /// Which rows (a SQL condition), `""` for all.
+    only: &'static str,
     order: &'static str,
     columns: &'static [(&'static str, Kind)],
 }
@@ -39,6 +41,7 @@ struct Table {
 /// The vault's tables, in the order they are exported and restored.
 const TABLES: &[Table] = &[
     Table {
+        only: "",
         name: "subject_keys",
         order: "subject_id",
         columns: &[
@@ -49,11 +52,13 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        only: "",
         name: "user_emails",
         order: "email",
         columns: &[("email", Text), ("user_id", Text), ("created_at", Text)],
     },
     Table {
+        only: "",
         name: "client_pans",
         order: "pan_index",
         columns: &[
@@ -63,6 +68,7 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        only: "",
         name: "lead_contacts",
         order: "contact_index",
         columns: &[
@@ -72,6 +78,7 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        only: "",
         name: "client_documents",
         order: "document_id",
         columns: &[
@@ -82,6 +89,7 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        only: "",
         name: "prices",
         order: "isin, on_date, source",
         columns: &[
@@ -95,6 +103,7 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        only: "",
         name: "webhook_subscriptions",
         order: "id",
         columns: &[
@@ -111,6 +120,7 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        only: "",
         name: "notification_outbox",
         order: "id",
         columns: &[
@@ -135,6 +145,14 @@ const TABLES: &[Table] = &[
             ("last_error", Text),
             ("data", Json),
         ],
+    },
+    // Where the notifications stood: a restore goes on deciding from there (what was decided
+    // is in the outbox above).
+    Table {
+        only: "WHERE name = 'notifications'",
+        name: "projection_checkpoints",
+        order: "name",
+        columns: &[("name", Text), ("position", Int)],
     },
 ];
 
@@ -165,22 +183,30 @@ fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// Sends every row of the vault to `out`, table by table; answers how many.
+/// Sends every row of the vault to `out`, table by table, all read in one transaction (one
+/// snapshot of the store); answers how many.
 pub async fn export(
     db: &Db,
     mut out: impl FnMut(VaultRow) -> Result<(), String>,
 ) -> Result<u64, VaultError> {
     let mut n = 0u64;
-    for table in TABLES {
-        let names: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
-        let sql = format!(
-            "SELECT {} FROM {} ORDER BY {}",
-            names.join(", "),
-            table.name,
-            table.order
-        );
-        with_db!(db, pool => {
-            let mut rows = sqlx::query(&sql).fetch(pool);
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        if matches!(db, Db::Postgres(_)) {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        for table in TABLES {
+            let names: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
+            let sql = format!(
+                "SELECT {} FROM {} {} ORDER BY {}",
+                names.join(", "),
+                table.name,
+                table.only,
+                table.order
+            );
+            let mut rows = sqlx::query(&sql).fetch(&mut *tx);
             while let Some(row) = rows.try_next().await? {
                 let mut cells = Map::new();
                 for (i, (column, kind)) in table.columns.iter().enumerate() {
@@ -205,8 +231,9 @@ pub async fn export(
                 .map_err(VaultError::Io)?;
                 n += 1;
             }
-        });
-    }
+        }
+        tx.commit().await?;
+    });
     Ok(n)
 }
 
@@ -266,6 +293,48 @@ impl Checked {
         self.table.name
     }
 
+    fn text(&self, column: &str) -> Option<&str> {
+        let i = self.table.columns.iter().position(|(c, _)| *c == column)?;
+        match &self.cells[i] {
+            Cell::Text(Some(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn int(&self, column: &str) -> Option<i64> {
+        let i = self.table.columns.iter().position(|(c, _)| *c == column)?;
+        match &self.cells[i] {
+            Cell::Int(v) => *v,
+            _ => None,
+        }
+    }
+
+    /// The record a row belongs to (aggregate type and id), for rows that exist for one: a
+    /// reservation, a document file, a subscription's secret.
+    pub fn record(&self) -> Option<(&'static str, &str)> {
+        match self.table.name {
+            "user_emails" => Some(("user", self.text("user_id")?)),
+            "client_pans" | "client_documents" => Some(("client", self.text("client_id")?)),
+            "lead_contacts" => Some(("lead", self.text("lead_id")?)),
+            "webhook_subscriptions" => Some(("webhook_subscription", self.text("id")?)),
+            _ => None,
+        }
+    }
+
+    /// The log position an outbox message was decided from.
+    pub fn event_position(&self) -> Option<i64> {
+        (self.table.name == "notification_outbox")
+            .then(|| self.int("event_position"))
+            .flatten()
+    }
+
+    /// Where the notifications stood (the vault's `projection_checkpoints` row).
+    pub fn notifications_position(&self) -> Option<i64> {
+        (self.table.name == "projection_checkpoints")
+            .then(|| self.int("position"))
+            .flatten()
+    }
+
     /// The subject and wrapped key of a `subject_keys` row.
     pub fn subject_key(&self) -> Option<(&str, Option<&str>)> {
         match (self.table.name, &self.cells[..]) {
@@ -303,45 +372,45 @@ pub fn check(line: u64, text: &str) -> Result<Checked, VaultError> {
     Ok(Checked { table, cells })
 }
 
-/// Inserts checked rows in one transaction. The system key replaces the one the store made when
-/// first opened (the blind indexes restored with it were made with the original's).
-pub async fn insert(db: &Db, rows: &[Checked]) -> Result<(), VaultError> {
-    let mut tx = crate::Tx::begin(db).await?;
-    for r in rows {
-        if r.subject_key()
-            .is_some_and(|(s, _)| s == crate::privacy::SYSTEM_SUBJECT)
-        {
-            crate::with_tx!(&mut tx, t => {
-                sqlx::query("DELETE FROM subject_keys WHERE subject_id = $1")
-                    .bind(crate::privacy::SYSTEM_SUBJECT)
-                    .execute(&mut **t)
-                    .await?;
-            });
-        }
-        let names: Vec<&str> = r.table.columns.iter().map(|(c, _)| *c).collect();
-        let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            r.table.name,
-            names.join(", "),
-            marks.join(", ")
-        );
-        crate::with_tx!(&mut tx, t => {
-            let mut q = sqlx::query(&sql);
-            for c in &r.cells {
-                q = match c {
-                    Cell::Text(v) => q.bind(v.clone()),
-                    Cell::Int(v) => q.bind(*v),
-                    Cell::Bool(v) => q.bind(*v),
-                    Cell::Time(v) => q.bind(*v),
-                    Cell::Bytes(v) => q.bind(v.clone()),
-                    Cell::Json(v) => q.bind(v.clone()),
-                };
-            }
-            q.execute(&mut **t).await?;
+/// Inserts a checked row inside `tx`. The system key replaces the one the store made when
+/// first opened (the blind indexes restored with it were made with the original's). The
+/// notifications' checkpoint row is not inserted: a restore sets it.
+pub async fn insert(tx: &mut crate::Tx, r: &Checked) -> Result<(), VaultError> {
+    if r.table.name == "projection_checkpoints" {
+        return Ok(());
+    }
+    if r.subject_key()
+        .is_some_and(|(s, _)| s == crate::privacy::SYSTEM_SUBJECT)
+    {
+        crate::with_tx!(tx, t => {
+            sqlx::query("DELETE FROM subject_keys WHERE subject_id = $1")
+                .bind(crate::privacy::SYSTEM_SUBJECT)
+                .execute(&mut **t)
+                .await?;
         });
     }
-    tx.commit().await?;
+    let names: Vec<&str> = r.table.columns.iter().map(|(c, _)| *c).collect();
+    let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        r.table.name,
+        names.join(", "),
+        marks.join(", ")
+    );
+    crate::with_tx!(tx, t => {
+        let mut q = sqlx::query(&sql);
+        for c in &r.cells {
+            q = match c {
+                Cell::Text(v) => q.bind(v.clone()),
+                Cell::Int(v) => q.bind(*v),
+                Cell::Bool(v) => q.bind(*v),
+                Cell::Time(v) => q.bind(*v),
+                Cell::Bytes(v) => q.bind(v.clone()),
+                Cell::Json(v) => q.bind(v.clone()),
+            };
+        }
+        q.execute(&mut **t).await?;
+    });
     Ok(())
 }
 
@@ -349,7 +418,7 @@ pub async fn insert(db: &Db, rows: &[Checked]) -> Result<(), VaultError> {
 /// (a restore goes into a store where this is 0).
 pub async fn rows(db: &Db) -> Result<i64, VaultError> {
     let mut n = 0i64;
-    for table in TABLES {
+    for table in TABLES.iter().filter(|t| t.only.is_empty()) {
         let sql = match table.name {
             "subject_keys" => format!(
                 "SELECT COUNT(*) FROM subject_keys WHERE subject_id <> '{}'",
