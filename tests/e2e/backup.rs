@@ -14,7 +14,8 @@ use crate::support::{asha, crm, App, Fresh, Store};
 
 on_both_stores!(
     a_backup_taken_while_serving_opens_and_verifies,
-    the_restore_drill_gives_back_an_equal_store
+    the_restore_drill_gives_back_an_equal_store,
+    an_export_whose_commit_order_goes_back_in_position_keeps_it_on_postgres_only
 );
 
 /// `crm` with `args` on the app's settings, `CRM_DATA_DIR` as given: success and output.
@@ -456,4 +457,133 @@ async fn the_restore_drill_gives_back_an_equal_store(store: Store) {
         drill(&app, Store::Postgres, &erased).await;
     }
     app.stop().await;
+}
+
+/// On Postgres a transaction can take a position before another that commits first: the log's
+/// commit order then goes back in position. Written here by hand (two transactions, the one
+/// that began first inserting last), exported, and restored: into Postgres in the same commit
+/// order, the ledger verifying; into SQLite (where positions are the commit order) refused,
+/// nothing written.
+async fn an_export_whose_commit_order_goes_back_in_position_keeps_it_on_postgres_only(
+    target: Store,
+) {
+    let source = App::start(Store::Postgres).await;
+    source.capture(asha()).await;
+    let store::Db::Postgres(pool) = source.db() else {
+        unreachable!()
+    };
+    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                  event_version, payload, metadata) VALUES ('lead', $1, 1, 'LeadCaptured', '1.0', $2, $3)";
+    let payload = json!({"LeadCaptured": {"written": "by hand"}});
+    // Each the first of its record, chained and hashed as the store writes them.
+    let metadata = |id: &str| {
+        let mut m = json!({"actor_id": "x", "actor_role": "system", "request_id": "r",
+                           "prev_hash": store::audit::GENESIS});
+        let hash = store::audit::event_hash(&store::audit::EventContent {
+            aggregate_type: "lead",
+            aggregate_id: id,
+            sequence: 1,
+            event_type: "LeadCaptured",
+            event_version: "1.0",
+            payload: &payload,
+            metadata: &m,
+        });
+        m["hash"] = json!(hash);
+        m
+    };
+    let (first, second) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let mut a = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *a)
+        .await
+        .unwrap();
+    let mut b = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *b)
+        .await
+        .unwrap();
+    for (tx, id) in [(&mut b, &second), (&mut a, &first)] {
+        sqlx::query(insert)
+            .bind(id)
+            .bind(&payload)
+            .bind(metadata(id))
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+    b.commit().await.unwrap();
+    a.commit().await.unwrap();
+    let order = |db: &store::Db| {
+        let db = db.clone();
+        async move {
+            let store::Db::Postgres(pool) = db else {
+                unreachable!()
+            };
+            let rows: Vec<i64> =
+                sqlx::query_scalar("SELECT position FROM events ORDER BY tx_id, position")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            rows
+        }
+    };
+    let original = order(source.db()).await;
+    assert!(
+        original.windows(2).any(|w| w[1] < w[0]),
+        "the commit order goes back: {original:?}"
+    );
+    // The ledger takes them in commit order.
+    for _ in 0..200 {
+        let ledgered: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_ledger")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if ledgered == original.len() as i64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let src = &source.fresh;
+    let (ok, log, err) = crm_in(src, &["audit", "export"]).await;
+    assert!(ok, "{err}");
+    let (ok, vault, err) = crm_in(src, &["vault", "export"]).await;
+    assert!(ok, "{err}");
+    let dir = std::env::temp_dir().join(format!("crm-order-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (log_file, vault_file) = (dir.join("log.jsonl"), dir.join("vault.jsonl"));
+    std::fs::write(&log_file, &log).unwrap();
+    std::fs::write(&vault_file, &vault).unwrap();
+    let fresh = fresh_with_key_of(target, src).await;
+    let args = [
+        "restore",
+        "--from",
+        log_file.to_str().unwrap(),
+        "--vault",
+        vault_file.to_str().unwrap(),
+    ];
+    let (ok, out, err) = crm_in(&fresh, &args).await;
+    match target {
+        Store::Postgres => {
+            assert!(ok, "{out}{err}");
+            let db = fresh.db().await;
+            assert_eq!(order(&db).await, original, "the same commit order");
+            db.close().await;
+            let (ok, out, err) = crm_in(&fresh, &["audit", "verify"]).await;
+            assert!(ok, "{out}{err}");
+        }
+        Store::Sqlite => {
+            assert!(
+                !ok && err.contains("restore it into Postgres"),
+                "{out}{err}"
+            );
+            let db = fresh.db().await;
+            assert_eq!(store::log::head(&db).await.unwrap(), 0, "nothing written");
+            db.close().await;
+        }
+    }
+    source.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
