@@ -16,7 +16,6 @@ use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use store::vault::{self, Checked, VaultError};
 use store::{with_tx, Db, Tx};
@@ -372,18 +371,6 @@ pub async fn rebuild(
 /// Export lines written per transaction (at most).
 const LOAD_BATCH: usize = 1000;
 
-/// One event as written: the export's fields.
-struct Event {
-    position: i64,
-    aggregate_type: String,
-    aggregate_id: String,
-    sequence: i64,
-    event_type: String,
-    event_version: String,
-    payload: Value,
-    metadata: Value,
-}
-
 /// Writes events keeping their positions, with their ledger entries and checkpoints.
 struct Loader<'a> {
     db: &'a Db,
@@ -507,20 +494,15 @@ impl<'a> Loader<'a> {
     }
 
     async fn write_run(&mut self, tx: &mut Tx, lines: &[Line]) -> Result<(), RestoreError> {
-        let mut run: Vec<Event> = Vec::new();
-        let mut ledger: Vec<(i64, LedgerEntry)> = Vec::new();
+        // The export's lines themselves, written a chunk at a time (nothing copied).
+        let mut run: Vec<&Line> = Vec::new();
+        let mut ledger: Vec<(i64, &LedgerEntry)> = Vec::new();
         for line in lines {
             match line {
                 Line::Event {
                     position,
-                    aggregate_type,
-                    aggregate_id,
-                    sequence,
-                    event_type,
-                    event_version,
-                    payload,
-                    metadata,
                     ledger: entry,
+                    ..
                 } => {
                     if self.sqlite && *position != self.next {
                         // Positions the original never used (none on SQLite; rolled-back
@@ -544,18 +526,9 @@ impl<'a> Loader<'a> {
                     }
                     self.next = position + 1;
                     self.previous = *position;
-                    run.push(Event {
-                        position: *position,
-                        aggregate_type: aggregate_type.clone(),
-                        aggregate_id: aggregate_id.clone(),
-                        sequence: *sequence,
-                        event_type: event_type.clone(),
-                        event_version: event_version.clone(),
-                        payload: payload.clone(),
-                        metadata: metadata.clone(),
-                    });
+                    run.push(line);
                     if let Some(l) = entry {
-                        ledger.push((*position, l.clone()));
+                        ledger.push((*position, l));
                         self.last_ledgered = *position;
                     }
                 }
@@ -595,7 +568,7 @@ impl<'a> Loader<'a> {
     async fn write_events(
         &mut self,
         tx: &mut Tx,
-        run: &mut Vec<Event>,
+        run: &mut Vec<&Line>,
     ) -> Result<(), RestoreError> {
         if run.is_empty() {
             return Ok(());
@@ -608,19 +581,31 @@ impl<'a> Loader<'a> {
                 );
                 qb.push(if self.sqlite { ") " } else { ", position) OVERRIDING SYSTEM VALUE " });
                 let sqlite = self.sqlite;
-                qb.push_values(chunk, |mut b, e| {
-                    b.push_bind(e.aggregate_type.clone())
-                        .push_bind(e.aggregate_id.clone())
-                        .push_bind(e.sequence)
-                        .push_bind(e.event_type.clone())
-                        .push_bind(e.event_version.clone());
+                qb.push_values(chunk, |mut b, line| {
+                    let Line::Event {
+                        position,
+                        aggregate_type,
+                        aggregate_id,
+                        sequence,
+                        event_type,
+                        event_version,
+                        payload,
+                        metadata,
+                        ..
+                    } = line
+                    else {
+                        unreachable!("a run gathers events only")
+                    };
+                    b.push_bind(aggregate_type)
+                        .push_bind(aggregate_id)
+                        .push_bind(sequence)
+                        .push_bind(event_type)
+                        .push_bind(event_version);
                     if sqlite {
                         // Text columns on SQLite: the JSON as text.
-                        b.push_bind(e.payload.to_string()).push_bind(e.metadata.to_string());
+                        b.push_bind(payload.to_string()).push_bind(metadata.to_string());
                     } else {
-                        b.push_bind(e.payload.clone())
-                            .push_bind(e.metadata.clone())
-                            .push_bind(e.position);
+                        b.push_bind(payload).push_bind(metadata).push_bind(position);
                     }
                 });
                 qb.build().execute(&mut **t).await?;
@@ -634,7 +619,7 @@ impl<'a> Loader<'a> {
     async fn write_ledger(
         &mut self,
         tx: &mut Tx,
-        entries: &mut Vec<(i64, LedgerEntry)>,
+        entries: &mut Vec<(i64, &LedgerEntry)>,
     ) -> Result<(), RestoreError> {
         for chunk in entries.chunks(500) {
             with_tx!(tx, t => {
@@ -645,11 +630,11 @@ impl<'a> Loader<'a> {
                 qb.push_values(chunk, |mut b, (position, l)| {
                     b.push_bind(l.seq)
                         .push_bind(*position)
-                        .push_bind(l.aggregate_type.clone())
-                        .push_bind(l.aggregate_id.clone())
+                        .push_bind(&l.aggregate_type)
+                        .push_bind(&l.aggregate_id)
                         .push_bind(l.sequence)
-                        .push_bind(l.event_hash.clone())
-                        .push_bind(l.ledger_hash.clone());
+                        .push_bind(&l.event_hash)
+                        .push_bind(&l.ledger_hash);
                 });
                 qb.build().execute(&mut **t).await?;
             });
