@@ -62,6 +62,8 @@ pub struct AppState {
     /// Holding periods (short / long term) and suitability, as configured.
     pub investment_rules: domain::investments::InvestmentRules,
     pub projections: Vec<Arc<dyn projections::Projection>>,
+    /// The sales facts read model held in memory, which the sales report counts from.
+    pub sales: Arc<projections::sales::memory::SalesMemory>,
     pub progress: Progress,
     /// Sign-in sessions checked recently (see [`crate::auth::SessionCache`]).
     pub sessions: crate::auth::SessionCache,

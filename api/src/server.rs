@@ -335,6 +335,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         projections: all,
         progress,
         sessions: Default::default(),
+        sales: Default::default(),
         read_wait: Duration::from_millis(config.serve.read_wait_ms),
         ready_max_lag: config.serve.ready_max_lag,
         ops_token: config
@@ -350,6 +351,22 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     });
 
     let mut workers = workers;
+    workers.push(tokio::spawn({
+        // The sales facts read into memory now, rather than by the first report.
+        let state = state.clone();
+        async move {
+            let started = std::time::Instant::now();
+            match state.sales.warm(&state.db).await {
+                Ok((leads, bytes)) => tracing::info!(
+                    leads,
+                    mb = bytes / (1 << 20),
+                    ms = started.elapsed().as_millis() as u64,
+                    "sales facts read into memory"
+                ),
+                Err(e) => tracing::warn!(error = %e, "sales facts not read into memory"),
+            }
+        }
+    }));
     let runs_jobs = config.serve.run_projections;
     if !runs_jobs && matches!(db, Db::Sqlite(_)) {
         tracing::warn!("CRM_RUN_PROJECTIONS=false on SQLite: read models move only while another process on this data directory runs them");

@@ -75,11 +75,14 @@ pub async fn ensure_live(
             execute_script(db, &script).await?;
             with_db!(db, pool => {
                 sqlx::query(
-                    "INSERT INTO projection_checkpoints (name, tx_id, position, version) VALUES ($1, 0, 0, $2)
-                     ON CONFLICT (name) DO UPDATE SET tx_id = 0, position = 0, version = excluded.version",
+                    "INSERT INTO projection_checkpoints (name, tx_id, position, version, generation)
+                     VALUES ($1, 0, 0, $2, $3)
+                     ON CONFLICT (name) DO UPDATE SET tx_id = 0, position = 0,
+                         version = excluded.version, generation = excluded.generation",
                 )
                 .bind(p.name())
                 .bind(p.version())
+                .bind(format!("{}-{}", p.version(), chrono::Utc::now().timestamp_micros()))
                 .execute(pool)
                 .await?;
             });

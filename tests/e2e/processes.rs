@@ -337,6 +337,33 @@ async fn three_processes_share_the_projections_and_hand_over_a_killed_ones_lease
         let (s, v) = app.get(&format!("/api/leads/{id}")).await;
         assert_eq!(s, 200, "answered lead {id}: {v}");
     }
+    // The sales report, counted by each process from its own copy of the sales facts in
+    // memory, is the same on all of them at the same position.
+    let head = app.log_head().await;
+    let mut reports = Vec::new();
+    for (i, base) in bases.iter().enumerate().filter(|(i, _)| *i != victim) {
+        let mut r: serde_json::Value = app
+            .http
+            .get(format!("{base}/api/reports/sales?min_position={head}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(r["position"].as_i64().unwrap() >= head, "process {i}: {r}");
+        r.as_object_mut().unwrap().remove("as_of");
+        r.as_object_mut().unwrap().remove("position");
+        reports.push(r);
+    }
+    let captured = reports[0]["headline"][0].clone();
+    assert_eq!(captured["key"], "leads_captured");
+    assert!(
+        captured["current"].as_f64().unwrap() >= answered.len() as f64,
+        "{captured}"
+    );
+    assert!(reports.iter().all(|r| *r == reports[0]), "{reports:#?}");
+
     // Every read model equals a rebuild from zero.
     let state = app.running.as_ref().unwrap().state.clone();
     for p in state.projections.iter().filter(|p| p.rebuildable()) {

@@ -11,6 +11,7 @@ use crate::support::{App, Store};
 
 on_both_stores!(
     sales_report_counts_what_happened,
+    the_sales_report_follows_each_write_and_a_rebuild,
     each_role_gets_its_widgets,
     compliance_report_says_who_read_whom,
     client_report_counts_who_the_clients_are,
@@ -76,6 +77,79 @@ fn agent_row<'a>(r: &'a Value, id: &str) -> &'a Value {
         .iter()
         .find(|a| a["agent_id"] == id)
         .unwrap_or_else(|| panic!("no agent {id} in {r}"))
+}
+
+/// The sales report at the log's head now.
+async fn sales_now(app: &App, who: Option<&crate::support::Actor>, query: &str) -> Value {
+    let p = app.log_head().await;
+    let path = format!("/api/reports/sales?min_position={p}{query}");
+    let (s, r) = match who {
+        Some(who) => app.get_as(who, &path).await,
+        None => app.get(&path).await,
+    };
+    assert_eq!(s, 200, "{r}");
+    r
+}
+
+/// Open leads by stage, as the report gives them.
+fn pipeline(r: &Value) -> Vec<i64> {
+    by(r, "pipeline", "stage", "leads")
+        .into_iter()
+        .map(|(_, n)| n.as_i64().unwrap())
+        .collect()
+}
+
+async fn the_sales_report_follows_each_write_and_a_rebuild(store: Store) {
+    // The report counts from a copy of the sales facts in memory: it must show every write
+    // made after it was first read, and a rebuilt model as rebuilt.
+    let app = App::start(store).await;
+    let rm = app.actor(Role::RelationshipManager, Some("MUM-01")).await;
+    let a = rm.id.to_string();
+    let l0 = captured(&app, 0, "website", None, Some(&a)).await;
+    let r = sales_now(&app, None, "").await;
+    assert_eq!(headline(&r, "leads_captured").0, json!(1.0));
+    assert_eq!(pipeline(&r), vec![1, 0, 0]);
+
+    let l1 = captured(&app, 1, "campaign", Some("Diwali SIP"), Some(&a)).await;
+    moved(&app, &l0, "contacted", None).await;
+    let r = sales_now(&app, None, "").await;
+    assert_eq!(headline(&r, "leads_captured").0, json!(2.0));
+    assert_eq!(pipeline(&r), vec![1, 1, 0]);
+    let r = sales_now(&app, None, "&campaign=diwali%20sip").await;
+    assert_eq!(pipeline(&r), vec![1, 0, 0]);
+
+    moved(&app, &l1, "lost", Some("Chose another broker")).await;
+    let r = sales_now(&app, Some(&rm), "").await;
+    assert_eq!(pipeline(&r), vec![0, 1, 0]);
+    assert_eq!(headline(&r, "leads_lost").0, json!(1.0));
+    assert_eq!(
+        by(&r, "lost_reasons", "reason", "leads"),
+        vec![("Chose another broker".into(), json!(1))]
+    );
+    // Reopened: back where it was lost from.
+    moved(&app, &l1, "new", None).await;
+    let r = sales_now(&app, None, "&campaign=diwali%20sip").await;
+    assert_eq!(pipeline(&r), vec![1, 0, 0]);
+
+    // The campaign lead's key destroyed without an event to it: the live row keeps the blind
+    // index it was saved with, a rebuild no longer computes one. The copy in memory is read
+    // again whole after the rebuild, and follows.
+    let keyring = app.running.as_ref().unwrap().keyring.clone();
+    keyring.shred(&l1).await.unwrap();
+    let projection = projections::sales::SalesProjection::new(keyring);
+    projections::rebuild::rebuild(app.db(), &projection, |_| {})
+        .await
+        .unwrap();
+    let r = sales_now(&app, None, "&campaign=diwali%20sip").await;
+    assert_eq!(pipeline(&r), vec![0, 0, 0], "{r}");
+    let r = sales_now(&app, None, "").await;
+    assert_eq!(pipeline(&r), vec![1, 1, 0]);
+
+    // And what is written after the rebuild shows too.
+    moved(&app, &l0, "qualified", None).await;
+    let r = sales_now(&app, None, "").await;
+    assert_eq!(pipeline(&r), vec![1, 0, 1]);
+    assert_eq!(headline(&r, "leads_captured").0, json!(2.0));
 }
 
 async fn sales_report_counts_what_happened(store: Store) {

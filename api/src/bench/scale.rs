@@ -223,7 +223,16 @@ pub async fn run(store: StoreArgs, events: u64, seed: u64) -> Result<(), String>
     }
     report_latency("lead history", lat);
     // Reports and the dashboard, from the read models.
-    let year_ago = domain::kyc::india_today(chrono::Utc::now()) - chrono::Duration::days(364);
+    let today = domain::kyc::india_today(chrono::Utc::now());
+    let year_ago = today - chrono::Duration::days(364);
+    // A month five months back, as it stood ten days after its end.
+    let month = chrono::Datelike::with_day(&(today - chrono::Duration::days(150)), 1)
+        .ok_or("a first of the month")?;
+    let past = format!(
+        "/api/reports/sales?from={month}&to={}&as_of={}T00:00:00Z",
+        month + chrono::Duration::days(29),
+        month + chrono::Duration::days(40)
+    );
     for (what, path) in [
         (
             "sales report (this month)",
@@ -233,6 +242,7 @@ pub async fn run(store: StoreArgs, events: u64, seed: u64) -> Result<(), String>
             "sales report (12 months)",
             format!("/api/reports/sales?from={year_ago}"),
         ),
+        ("sales report (a month 5 months back, as it stood)", past),
         ("client report", "/api/reports/clients".to_string()),
         ("compliance report", "/api/reports/compliance".to_string()),
         ("KYC report", "/api/reports/kyc".to_string()),

@@ -301,9 +301,10 @@ pub async fn report(
         .current(projections::sales::NAME)
         .map(|c| c.position)
         .unwrap_or(0);
-    let r = projections::sales::report::sales_report(&state.db, &state.keyring, &filter)
-        .await
-        .map_err(ApiError::internal)?;
+    let r =
+        projections::sales::report::sales_report(&state.db, &state.sales, &state.keyring, &filter)
+            .await
+            .map_err(ApiError::internal)?;
     let ids: Vec<Uuid> = r.agents.iter().filter_map(|a| a.agent_id).collect();
     let names = projections::users::names(&state.db, &ids)
         .await

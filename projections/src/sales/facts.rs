@@ -1,24 +1,24 @@
-//! What the sales report reads from the sales facts read model: the leads captured in the
-//! periods, the stage stays and follow-ups that touch them, the open pipeline at a moment,
-//! and the readable names of campaigns and reasons.
+//! What the sales report counts, from the copy of the sales facts read model held in memory
+//! (see [`super::memory`]): the leads captured in the periods, the stage stays and follow-ups
+//! that touch them, the open pipeline at a moment; and from the store, what converted leads'
+//! clients hold and the readable names of campaigns and reasons.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use domain::lead::{LeadSource, LeadStatus};
+use domain::lead::{FollowUpState, LeadSource, LeadStatus};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use store::privacy::{Keyring, ERASED};
 use store::{with_db, Db};
 use uuid::Uuid;
 
+use super::memory::{micros, Group, Known, LeadFacts, SalesMemory, GONE};
 use super::report::{SalesFilter, Sections};
 use super::{normalised, SalesView};
-use crate::leads::query::{bind_all, fetch_rows, push_visible_on, Bind, Row, Sql};
+use crate::leads::query::{bind_all, push_visible_on, Bind, Sql};
 use crate::ProjectionError;
-
-/// Periods longer than this many days are read in the order the report groups by (SQLite).
-const LONG_DAYS: i64 = 62;
 
 /// The funnel's order; a lead that reached a stage passed the ones before it.
 pub(super) const FUNNEL: [LeadStatus; 4] = [
@@ -30,40 +30,6 @@ pub(super) const FUNNEL: [LeadStatus; 4] = [
 
 pub(super) fn rank(s: LeadStatus) -> Option<usize> {
     FUNNEL.iter().position(|f| *f == s)
-}
-
-/// The conditions every part of the report shares, on the lead's columns as the row `x` (a
-/// lead, or one of its stages or follow-ups, which carry them) has them; `merged` is the
-/// column as the statement names it.
-fn lead_conditions(f: &SalesFilter, keyring: &Keyring, merged: &str) -> Sql {
-    let mut sql = Sql::default();
-    let no = sql.bind(Bind::Bool(false));
-    sql.and(format!("{merged} = {no}"));
-    push_visible_on(&mut sql, &f.visible, "x.assignee");
-    if let Some(agents) = &f.agents {
-        if agents.is_empty() {
-            sql.and("1 = 0".into());
-        } else {
-            let marks: Vec<String> = agents
-                .iter()
-                .map(|a| sql.bind(Bind::Text(a.to_string())))
-                .collect();
-            sql.and(format!("x.assignee IN ({})", marks.join(", ")));
-        }
-    }
-    if let Some(s) = f.source {
-        let b = sql.bind(Bind::Text(s.as_str().into()));
-        sql.and(format!("x.source = {b}"));
-    }
-    if let Some(c) = &f.campaign {
-        let b = sql.bind(Bind::Text(keyring.blind_index("campaign", &normalised(c))));
-        sql.and(format!("x.campaign_index = {b}"));
-    }
-    sql
-}
-
-fn uuid(s: Option<String>) -> Option<Uuid> {
-    s.and_then(|s| Uuid::parse_str(&s).ok())
 }
 
 /// A period: `[start, end)`, as of `at`.
@@ -110,7 +76,7 @@ pub(super) struct FollowUps {
     pub(super) overdue_before: i64,
 }
 
-/// What one report reads: each part counted by the database, grouped as the report shows it.
+/// What one report counts, grouped as the report shows it.
 pub(super) struct Facts {
     pub(super) cohorts: Vec<Cohort>,
     /// The leads captured in the previous period, and how many of them converted by `at`.
@@ -136,24 +102,10 @@ pub(super) struct Facts {
     pub(super) pipeline: Vec<(String, i64)>,
 }
 
-/// The values of `v` in a group as one comma-separated text, in the store's SQL: a group's
-/// values come back as one row however many there are.
-fn listed(db: &Db, v: &str) -> String {
-    match db {
-        Db::Sqlite(_) => format!("group_concat({v}, ',')"),
-        Db::Postgres(_) => format!("string_agg(CAST({v} AS text), ',')"),
-    }
-}
-
 impl Spread {
-    /// The spread of whole seconds listed as `1,5,3`, in hours: the median and the 90th
-    /// percentile by nearest rank (the `ceil(p·n)`-th smallest).
-    fn of(listed: Option<&str>) -> Self {
-        let mut secs: Vec<i64> = listed
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|v| v.trim().parse().ok())
-            .collect();
+    /// The spread of whole seconds, in hours: the median and the 90th percentile by nearest
+    /// rank (the `ceil(p·n)`-th smallest).
+    fn of(mut secs: Vec<i64>) -> Self {
         secs.sort_unstable();
         let n = secs.len();
         let hours = |rank: usize| secs.get(rank.max(1) - 1).map(|s| *s as f64 / 3600.0);
@@ -165,356 +117,352 @@ impl Spread {
     }
 }
 
-/// A statement over the shared conditions plus its own.
-struct Part {
-    sql: Sql,
+/// A window in [`micros`].
+#[derive(Clone, Copy)]
+struct Span {
+    start: i64,
+    end: i64,
 }
 
-impl Part {
-    fn new(base: &Sql) -> Self {
-        Part {
-            sql: Sql {
-                conditions: base.conditions.clone(),
-                binds: base.binds.clone(),
-            },
+impl Span {
+    fn of(w: Window) -> Self {
+        Span {
+            start: micros(w.start),
+            end: micros(w.end),
         }
     }
 
-    fn time(&mut self, t: DateTime<Utc>) -> String {
-        self.sql.bind(Bind::Time(t))
+    fn has(self, t: i64) -> bool {
+        t >= self.start && t < self.end
     }
+}
+
+/// The open stages of the pipeline.
+fn open(s: LeadStatus) -> bool {
+    matches!(
+        s,
+        LeadStatus::New | LeadStatus::Contacted | LeadStatus::Qualified
+    )
+}
+
+/// Most clients whose holdings are asked for by name; more are read with every other's.
+const CLIENTS_BY_NAME: usize = 500;
+
+/// What the leads of one group counted in the report's periods.
+#[derive(Default)]
+struct Tally {
+    /// Captured in the current period, by the furthest funnel stage reached.
+    furthest: [i64; 4],
+    /// Seconds to the first response of those captured in the current period.
+    responded: Vec<i64>,
+    /// Conversions entered in the current period.
+    converted: i64,
+    lost: i64,
+    /// Follow-ups closed in either period or open at one of their ends (`None`: none).
+    follow_ups: Option<FollowUps>,
 }
 
 /// The facts of `f` over the periods `current` and `previous` (which ends where `current`
 /// starts, or at `at` when that comes first), nothing recorded after `at` counted.
 pub(super) async fn load(
     db: &Db,
+    memory: &SalesMemory,
     keyring: &Keyring,
     f: &SalesFilter,
-    (current, previous): (Window, Window),
+    periods: (Window, Window),
     at: DateTime<Utc>,
 ) -> Result<Facts, ProjectionError> {
-    // A long period holds most of the model: SQLite reads it whole through the indexes in the
-    // order the report groups by (those lead with `merged`) rather than a period's range it
-    // would then sort row by row; a short one by its range. `+` keeps its planner off the
-    // index it is not to use: the one by time, or those by `merged`. Postgres groups by
-    // hashing either way.
-    let long = f.to - f.from > chrono::Duration::days(LONG_DAYS);
-    let sqlite = matches!(db, Db::Sqlite(_));
-    let off = |column: &str, off: bool| match sqlite && off {
-        true => format!("+{column}"),
-        false => column.to_string(),
-    };
-    let in_order = |column: &str| off(column, long);
-    let base = lead_conditions(f, keyring, &off("x.merged", !long));
+    let campaign = f
+        .campaign
+        .as_ref()
+        .map(|c| keyring.blind_index("campaign", &normalised(c)));
+    let known = memory.current(db).await?;
+    let f = f.clone();
+    // A pass over every lead: on a thread of its own, not on one that serves requests.
+    let (mut facts, converts) =
+        tokio::task::spawn_blocking(move || count(&known, &f, campaign, periods, at))
+            .await
+            .map_err(|e| ProjectionError::Refused(format!("the sales report's count: {e}")))?;
+    facts.invested = holdings(db, converts, CLIENTS_BY_NAME).await?;
+    Ok(facts)
+}
+
+/// The facts of `f` counted from the copy `known` (`campaign`: the blind index of the campaign
+/// asked for), and the clients the current period's converted leads became, by group. No I/O.
+fn count(
+    known: &Known,
+    f: &SalesFilter,
+    campaign: Option<String>,
+    (current, previous): (Window, Window),
+    at: DateTime<Utc>,
+) -> (Facts, Vec<(Group, Uuid)>) {
     let whole = f.sections == Sections::Whole;
-    // Each period is counted by its own statements: grouped by an expression naming the
-    // period, SQLite sorts every row of both.
-    let within = |column: &str, w: Window| {
-        let mut p = Part::new(&base);
-        let (s, e) = (p.time(w.start), p.time(w.end));
-        p.sql.and(format!("{column} >= {s} AND {column} < {e}"));
-        p
-    };
-
-    // The leads captured in a period: `select` over the furthest stage reached by `at` and the
-    // seconds to the first response of those answered by `at`.
-    let furthest = if f.present {
-        "x.furthest"
-    } else {
-        "CASE WHEN x.reached_converted_at <= {at} THEN 3 WHEN x.reached_qualified_at <= {at} THEN 2
-              WHEN x.reached_contacted_at <= {at} THEN 1 ELSE 0 END"
-    };
-    let secs = listed(
-        db,
-        "CASE WHEN x.first_response_at <= {at} THEN x.response_secs END",
-    );
-    let captured = |w: Window, select: &str, rest: &str| {
-        let mut p = within(&in_order("x.created_at"), w);
-        let sql = format!(
-            "SELECT {select} FROM sales_leads x{}{rest}",
-            p.sql.where_clause()
-        )
-        .replace("{furthest}", furthest)
-        .replace("{secs}", &secs);
-        // `at` bound only where named: Postgres refuses a parameter a statement does not use.
-        let sql = match sql.contains("{at}") {
-            true => sql.replace("{at}", &p.time(at)),
-            false => sql,
-        };
-        (sql, p.sql.binds)
-    };
-    // In the current period by source, campaign, holder and furthest stage; in the previous
-    // one, how many and how many of them converted.
-    let (cohort_sql, cohort_binds) = captured(
-        current,
-        "x.source, x.campaign_index, x.assignee, CAST({furthest} AS bigint), COUNT(*), {secs}",
-        " GROUP BY x.source, x.campaign_index, x.assignee, {furthest}",
-    );
-    let (previous_sql, previous_binds) = captured(
-        previous,
-        "COUNT(*), CAST(COALESCE(SUM(CASE WHEN {furthest} = 3 THEN 1 ELSE 0 END), 0) AS bigint),
-         {secs}",
-        "",
-    );
-    // What the current period's converted leads brought: their clients' holdings at cost.
-    let (invested_sql, invested_binds) = captured(
-        current,
-        "x.source, x.campaign_index,
-         (SELECT pf.invested FROM portfolios pf WHERE pf.client_id = x.client_id)",
-        " AND {furthest} = 3",
-    );
-
-    // Conversions and losses: in the current period by holder, the lead's status now and its
-    // reason's blind index (of a loss still lost: the reason); in the previous one, how many.
-    let entered = |w: Window, select: &str, group: &str| {
-        let mut p = within(&in_order("x.entered_at"), w);
-        p.sql.and("x.stage IN ('converted', 'lost')".into());
-        (
-            format!(
-                "SELECT {select} FROM sales_stages x{} GROUP BY {group}",
-                p.sql.where_clause()
-            ),
-            p.sql.binds,
-        )
-    };
-    let grouped = "x.stage, x.assignee, x.lead_status, x.lost_reason_index";
-    let (entered_sql, entered_binds) = entered(current, &format!("{grouped}, COUNT(*)"), grouped);
-    let (entered_before_sql, entered_before_binds) =
-        entered(previous, "x.stage, COUNT(*)", "x.stage");
-
-    // Time in each stage: the stays that ended in the current period.
-    let mut p = within("x.left_at", current);
-    p.sql
-        .and("x.stage IN ('new', 'contacted', 'qualified')".into());
-    let stage_time_sql = format!(
-        "SELECT x.stage, {} FROM sales_stages x{} GROUP BY x.stage",
-        listed(db, "x.secs"),
-        p.sql.where_clause()
-    );
-    let stage_time_binds = p.sql.binds;
-
-    // Follow-ups closed in either period or open at one of their ends, by holder: completed
-    // (and on time) in the current period, overdue at each period's end. Nothing closed
-    // after `at` counts as closed.
+    let (current, previous) = (Span::of(current), Span::of(previous));
+    let at = micros(at);
     let span_end = current.end.max(previous.end);
-    let mut p = Part::new(&base);
-    let (s, e, c, c2, pe, t) = (
-        p.time(previous.start),
-        p.time(span_end),
-        p.time(current.start),
-        p.time(current.end),
-        p.time(previous.end),
-        p.time(at),
-    );
-    let (closed, due) = (in_order("x.closed_at"), in_order("x.due_at"));
-    p.sql.and(format!(
-        "(({closed} >= {s} AND ({closed} < {e} OR {due} < {e}))
-          OR ({closed} IS NULL AND {due} < {e}))"
-    ));
-    let overdue = |end: &str| {
-        format!(
-            "CAST(COALESCE(SUM(CASE WHEN x.due_at < {end}
-                AND (x.closed_at IS NULL OR x.closed_at > {end}) THEN 1 ELSE 0 END), 0) AS bigint)"
-        )
+    let agents: Option<HashSet<Uuid>> = f.agents.as_ref().map(|a| a.iter().copied().collect());
+    // The groups the report is about: visible to the caller, held by the agents asked for, of
+    // the source and campaign asked for.
+    let asked = |g: &Group| {
+        domain::access::covers_lead(&f.visible, g.assignee)
+            && agents
+                .as_ref()
+                .is_none_or(|a| g.assignee.is_some_and(|x| a.contains(&x)))
+            && f.source.is_none_or(|s| g.source == s)
+            && campaign
+                .as_deref()
+                .is_none_or(|c| g.campaign_index.as_deref() == Some(c))
     };
-    let follow_ups_sql = format!(
-        "SELECT x.assignee,
-                CAST(COALESCE(SUM(CASE WHEN x.state = 'completed' AND x.closed_at >= {c}
-                    AND x.closed_at < {c2} AND x.closed_at <= {t} THEN 1 ELSE 0 END), 0) AS bigint),
-                CAST(COALESCE(SUM(CASE WHEN x.state = 'completed' AND x.closed_at >= {c}
-                    AND x.closed_at < {c2} AND x.closed_at <= {t} AND x.closed_at <= x.due_at
-                    THEN 1 ELSE 0 END), 0) AS bigint),
-                {}, {}
-           FROM sales_follow_ups x{}
-          GROUP BY x.assignee",
-        overdue(&c2),
-        overdue(&pe),
-        p.sql.where_clause()
-    );
-    let follow_ups_binds = p.sql.binds;
-
-    // Open leads by stage at `at`: now, each lead's status as counted when saved; at a moment
-    // past, those less the stays entered since and still open, plus the stays that spanned
-    // the moment and have ended since (as cheap as what happened since, not as all before).
-    let mut p = Part::new(&base);
-    let no = p.sql.bind(Bind::Bool(false));
-    p.sql.and(format!("x.archived = {no}"));
-    let open = "('new', 'contacted', 'qualified')";
-    let w = p.sql.where_clause();
-    let now = format!(
-        "SELECT x.status AS stage, CAST(SUM(x.n) AS bigint) AS n
-           FROM sales_counts x{w} AND x.status IN {open}
-          GROUP BY x.status"
-    );
-    // SQLite's planner is kept off the index by when stays were left for the stays entered
-    // since (every open stay has `left_at` null there), and off the index by entry time for
-    // the stays left since (it would read every stay entered before the moment).
-    let (still_open, entered) = match db {
-        Db::Sqlite(_) => ("+x.left_at IS NULL", "+x.entered_at"),
-        Db::Postgres(_) => ("x.left_at IS NULL", "x.entered_at"),
+    // The furthest funnel stage a lead reached by `at` (now: as saved).
+    let furthest = |l: &LeadFacts| -> usize {
+        if f.present {
+            l.furthest.clamp(0, 3) as usize
+        } else {
+            (0..3)
+                .rev()
+                .find(|&k| l.reached[k].is_some_and(|r| r <= at))
+                .map_or(0, |k| k + 1)
+        }
     };
-    let pipeline_sql = if f.present {
-        now
-    } else {
-        let t = p.time(at);
-        format!(
-            "SELECT stage, CAST(SUM(n) AS bigint) FROM (
-                 {now}
-                 UNION ALL
-                 SELECT x.stage, -COUNT(*) FROM sales_stages x{w} AND x.stage IN {open}
-                    AND x.entered_at > {t} AND {still_open} GROUP BY x.stage
-                 UNION ALL
-                 SELECT x.stage, COUNT(*) FROM sales_stages x{w} AND x.stage IN {open}
-                    AND x.left_at > {t} AND {entered} <= {t} GROUP BY x.stage
-             ) moved GROUP BY stage"
-        )
+    // Seconds to the first response, of a lead answered by `at`.
+    let response = |l: &LeadFacts| {
+        l.first_response_at
+            .filter(|r| *r <= at)
+            .and(l.response_secs)
     };
-    let pipeline_binds = p.sql.binds;
 
-    // Every part at once, each on its own connection; what the dashboards do not show is not
-    // asked for.
-    type CohortRow = (
-        String,
-        Option<String>,
-        Option<String>,
-        i64,
-        i64,
-        Option<String>,
-    );
-    type EnteredRow = (String, Option<String>, String, Option<String>, i64);
-    type SpreadRow = (String, Option<String>);
-    type FollowUpRow = (Option<String>, i64, i64, i64, i64);
-    // The longest first: at most four run at once (see `fetch_rows`).
-    let (
-        follow_ups,
-        stage_time,
-        cohort,
-        entered,
-        previous_cohort,
-        entered_before,
-        invested,
-        pipeline,
-    ) = futures::try_join!(
-        fetch_rows::<FollowUpRow>(db, &follow_ups_sql, &follow_ups_binds),
-        part::<SpreadRow>(db, whole, &stage_time_sql, &stage_time_binds),
-        fetch_rows::<CohortRow>(db, &cohort_sql, &cohort_binds),
-        fetch_rows::<EnteredRow>(db, &entered_sql, &entered_binds),
-        fetch_rows::<(i64, i64, Option<String>)>(db, &previous_sql, &previous_binds),
-        fetch_rows::<(String, i64)>(db, &entered_before_sql, &entered_before_binds),
-        part::<(String, Option<String>, Option<String>)>(db, whole, &invested_sql, &invested_binds),
-        part::<(String, i64)>(db, whole, &pipeline_sql, &pipeline_binds),
-    )?;
-
-    let mut cohorts = Vec::new();
-    let mut responded = String::new();
-    let mut response_by_agent: HashMap<Option<Uuid>, String> = HashMap::new();
-    for (source, campaign_index, assignee, furthest, leads, listed) in cohort {
-        let assignee = uuid(assignee);
-        append(&mut responded, listed.as_deref());
-        append(
-            response_by_agent.entry(assignee).or_default(),
-            listed.as_deref(),
-        );
-        if let Some(source) = LeadSource::parse(&source) {
-            cohorts.push(Cohort {
-                source,
-                campaign_index,
-                assignee,
-                furthest: furthest.clamp(0, 3) as usize,
-                leads,
-            });
+    let (mut captured_before, mut converted_before) = (0i64, 0i64);
+    let mut responded_before = Vec::new();
+    let mut converts: Vec<(u32, Uuid)> = Vec::new();
+    let mut entered_before: HashMap<LeadStatus, i64> = HashMap::new();
+    let mut lost_reasons: HashMap<Option<Arc<str>>, i64> = HashMap::new();
+    let mut stage_secs: HashMap<LeadStatus, Vec<i64>> = HashMap::new();
+    let mut pipeline: HashMap<LeadStatus, i64> = HashMap::new();
+    let groups: Vec<bool> = known.groups.iter().map(asked).collect();
+    let mut tally: Vec<Tally> = known.groups.iter().map(|_| Tally::default()).collect();
+    // Leads merged into another record are counted there.
+    let counted: Vec<bool> = known
+        .leads
+        .iter()
+        .map(|l| !l.merged && !l.unread && groups[l.group as usize])
+        .collect();
+    for (l, _) in known.leads.iter().zip(&counted).filter(|(_, c)| **c) {
+        let t = &mut tally[l.group as usize];
+        // Captured in a period: the funnel (how far by `at`) and the first response.
+        if current.has(l.created_at) {
+            let reached = furthest(l);
+            t.furthest[reached] += 1;
+            t.responded.extend(response(l));
+            if let (true, 3, Some(client)) = (whole, reached, l.client_id) {
+                converts.push((l.group, client));
+            }
+        }
+        if previous.has(l.created_at) {
+            captured_before += 1;
+            converted_before += i64::from(furthest(l) == 3);
+            responded_before.extend(response(l));
+        }
+        if whole && !l.archived && open(l.status) {
+            *pipeline.entry(l.status).or_default() += 1;
         }
     }
-    let (captured_before, converted_before, responded_before) =
-        previous_cohort.into_iter().next().unwrap_or_default();
-    let response = HashMap::from([
-        (Period::Current, Spread::of(Some(&responded))),
-        (Period::Previous, Spread::of(responded_before.as_deref())),
-    ]);
-    let mut lost_reasons: HashMap<Option<String>, i64> = HashMap::new();
-    let entered = entered
-        .into_iter()
-        .filter_map(|(stage, assignee, status_now, reason, n)| {
-            if whole && stage == "lost" && status_now == "lost" {
-                *lost_reasons.entry(reason).or_default() += n;
+    let lead = |i: u32| (i != GONE && counted[i as usize]).then(|| &known.leads[i as usize]);
+    for s in &known.stays {
+        let Some(l) = lead(s.lead) else { continue };
+        // Conversions and losses entered in a period; the reasons of those still lost.
+        if matches!(s.stage, LeadStatus::Converted | LeadStatus::Lost) {
+            if current.has(s.entered_at) {
+                let t = &mut tally[l.group as usize];
+                if s.stage == LeadStatus::Converted {
+                    t.converted += 1;
+                } else {
+                    t.lost += 1;
+                    if whole && l.status == LeadStatus::Lost {
+                        *lost_reasons.entry(l.lost_reason_index.clone()).or_default() += 1;
+                    }
+                }
             }
-            Some((LeadStatus::parse(&stage)?, uuid(assignee), n))
-        })
-        .collect();
-    let entered_before = entered_before
-        .into_iter()
-        .filter_map(|(stage, n)| Some((LeadStatus::parse(&stage)?, n)))
-        .collect();
-    let stage_time = stage_time
-        .into_iter()
-        .filter_map(|(k, listed)| Some((LeadStatus::parse(&k)?, Spread::of(listed.as_deref()))))
-        .collect();
-    let follow_ups = follow_ups
-        .into_iter()
-        .map(|(who, completed, on_time, overdue, overdue_before)| {
-            (
-                uuid(who),
-                FollowUps {
-                    completed,
-                    on_time,
-                    overdue,
-                    overdue_before,
-                },
-            )
-        })
-        .collect();
-    let invested = invested
-        .into_iter()
-        .filter_map(|(source, campaign, v)| {
-            Some((
-                LeadSource::parse(&source)?,
-                campaign,
-                v?.parse::<Decimal>().ok()?,
-            ))
-        })
-        .collect();
+            if previous.has(s.entered_at) {
+                *entered_before.entry(s.stage).or_default() += 1;
+            }
+        }
+        if !whole || !open(s.stage) {
+            continue;
+        }
+        // Time in stage: the stays that ended in the current period.
+        if let (Some(left), Some(secs)) = (s.left_at, s.secs) {
+            if current.has(left) {
+                stage_secs.entry(s.stage).or_default().push(secs);
+            }
+        }
+        // The pipeline at a past moment: the pipeline now, less the stays entered since and
+        // still open, plus those that spanned the moment and ended since.
+        if !f.present && !l.archived {
+            if s.entered_at > at && s.left_at.is_none() {
+                *pipeline.entry(s.stage).or_default() -= 1;
+            }
+            if s.left_at.is_some_and(|left| left > at) && s.entered_at <= at {
+                *pipeline.entry(s.stage).or_default() += 1;
+            }
+        }
+    }
+    // Follow-ups closed in either period or open at one of their ends: completed (and on time)
+    // in the current period, by `at`; overdue at each period's end.
+    for fu in &known.follow_ups {
+        let Some(l) = lead(fu.lead) else { continue };
+        let touches = match fu.closed_at {
+            Some(c) => c >= previous.start && (c < span_end || fu.due_at < span_end),
+            None => fu.due_at < span_end,
+        };
+        if !touches {
+            continue;
+        }
+        let kept = tally[l.group as usize]
+            .follow_ups
+            .get_or_insert_with(FollowUps::default);
+        let completed = fu.state == FollowUpState::Completed
+            && fu.closed_at.is_some_and(|c| current.has(c) && c <= at);
+        kept.completed += i64::from(completed);
+        kept.on_time += i64::from(completed && fu.closed_at <= Some(fu.due_at));
+        let overdue_at = |end: i64| fu.due_at < end && fu.closed_at.is_none_or(|c| c > end);
+        kept.overdue += i64::from(overdue_at(current.end));
+        kept.overdue_before += i64::from(overdue_at(previous.end));
+    }
 
-    Ok(Facts {
+    // By group, then by holder.
+    let mut cohorts = Vec::new();
+    let mut responded = Vec::new();
+    let mut response_by_agent: HashMap<Option<Uuid>, Vec<i64>> = HashMap::new();
+    let mut entered = Vec::new();
+    let mut follow_ups: HashMap<Option<Uuid>, FollowUps> = HashMap::new();
+    let converts: Vec<(Group, Uuid)> = converts
+        .into_iter()
+        .map(|(g, client)| (known.groups[g as usize].clone(), client))
+        .collect();
+    for (g, t) in known.groups.iter().zip(tally) {
+        for (reached, leads) in t.furthest.into_iter().enumerate() {
+            if leads > 0 {
+                cohorts.push(Cohort {
+                    source: g.source,
+                    campaign_index: g.campaign_index.as_ref().map(|c| c.to_string()),
+                    assignee: g.assignee,
+                    furthest: reached,
+                    leads,
+                });
+            }
+        }
+        if t.furthest.iter().sum::<i64>() > 0 {
+            responded.extend_from_slice(&t.responded);
+            response_by_agent
+                .entry(g.assignee)
+                .or_default()
+                .extend(t.responded);
+        }
+        for (stage, n) in [
+            (LeadStatus::Converted, t.converted),
+            (LeadStatus::Lost, t.lost),
+        ] {
+            if n > 0 {
+                entered.push((stage, g.assignee, n));
+            }
+        }
+        if let Some(k) = t.follow_ups {
+            let kept = follow_ups.entry(g.assignee).or_default();
+            kept.completed += k.completed;
+            kept.on_time += k.on_time;
+            kept.overdue += k.overdue;
+            kept.overdue_before += k.overdue_before;
+        }
+    }
+
+    let facts = Facts {
         cohorts,
         previous_cohort: (captured_before, converted_before),
-        response,
+        response: HashMap::from([
+            (Period::Current, Spread::of(responded)),
+            (Period::Previous, Spread::of(responded_before)),
+        ]),
         response_by_agent: response_by_agent
             .into_iter()
-            .map(|(k, l)| (k, Spread::of(Some(&l))))
+            .map(|(who, secs)| (who, Spread::of(secs)))
             .collect(),
         entered,
         entered_before,
-        stage_time,
-        lost_reasons: lost_reasons.into_iter().collect(),
+        stage_time: stage_secs
+            .into_iter()
+            .map(|(stage, secs)| (stage, Spread::of(secs)))
+            .collect(),
+        lost_reasons: lost_reasons
+            .into_iter()
+            .map(|(reason, n)| (reason.map(|r| r.to_string()), n))
+            .collect(),
         follow_ups,
-        invested,
-        pipeline,
-    })
+        invested: Vec::new(),
+        pipeline: pipeline
+            .into_iter()
+            .map(|(stage, n)| (stage.as_str().to_string(), n))
+            .collect(),
+    };
+    (facts, converts)
 }
 
-/// `fetch_rows`, or nothing when the part is not `asked` for.
-async fn part<T: Row>(
+/// What the clients `converts` became hold, at cost, by their leads' source and campaign: by
+/// name for at most `by_name` clients, else read with every other client's (from the index
+/// alone). A client with no holdings gives nothing.
+async fn holdings(
     db: &Db,
-    asked: bool,
-    sql: &str,
-    binds: &[Bind],
-) -> Result<Vec<T>, sqlx::Error> {
-    if asked {
-        fetch_rows(db, sql, binds).await
-    } else {
-        Ok(Vec::new())
+    converts: Vec<(Group, Uuid)>,
+    by_name: usize,
+) -> Result<Vec<(LeadSource, Option<String>, Decimal)>, ProjectionError> {
+    if converts.is_empty() {
+        return Ok(Vec::new());
     }
-}
-
-/// Adds the comma-separated values `more` to `list`.
-fn append(list: &mut String, more: Option<&str>) {
-    if let Some(more) = more.filter(|m| !m.is_empty()) {
-        if !list.is_empty() {
-            list.push(',');
-        }
-        list.push_str(more);
-    }
+    let few = converts.len() <= by_name;
+    // One row, however many clients: a row each would cost the store's reader more than
+    // reading them does.
+    let listed = match db {
+        Db::Sqlite(_) => "group_concat(client_id || ':' || invested, ',')",
+        Db::Postgres(_) => "string_agg(client_id || ':' || invested, ',')",
+    };
+    let sql = match few {
+        true => format!(
+            "SELECT {listed} FROM portfolios WHERE {}",
+            crate::schema::member_of_db(db, "client_id", 1)
+        ),
+        false => format!("SELECT {listed} FROM portfolios"),
+    };
+    let ids: Vec<String> = match few {
+        true => converts.iter().map(|c| c.1.to_string()).collect(),
+        false => Vec::new(),
+    };
+    let ids = serde_json::to_string(&ids).expect("ids serialize");
+    let held: Option<String> = with_db!(db, pool => {
+        let q = sqlx::query_scalar(&sql);
+        let q = match few {
+            true => q.bind(&ids),
+            false => q,
+        };
+        q.fetch_one(pool).await?
+    });
+    let held: HashMap<Uuid, Decimal> = held
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| {
+            let (id, v) = pair.split_once(':')?;
+            Some((Uuid::parse_str(id).ok()?, v.parse().ok()?))
+        })
+        .collect();
+    Ok(converts
+        .into_iter()
+        .filter_map(|(g, client)| {
+            Some((
+                g.source,
+                g.campaign_index.map(|c| c.to_string()),
+                *held.get(&client)?,
+            ))
+        })
+        .collect())
 }
 
 /// The text one readable lead gives for the blind index `index` in `column` (a campaign or a
@@ -556,15 +504,67 @@ mod tests {
     #[test]
     fn a_spread_is_by_nearest_rank() {
         // 1..=10 hours: the median is the 5th, the 90th percentile the 9th.
-        let listed: Vec<String> = (1..=10).rev().map(|h| (h * 3600).to_string()).collect();
-        let s = Spread::of(Some(&listed.join(",")));
+        let s = Spread::of((1..=10).rev().map(|h| h * 3600).collect());
         assert_eq!((s.n, s.median, s.p90), (10, Some(5.0), Some(9.0)));
         // 70 values: ceil(0.9 × 70) = 63 exactly (no rounding up to the 64th).
-        let listed: Vec<String> = (1..=70).map(|h| (h * 3600).to_string()).collect();
-        let s = Spread::of(Some(&listed.join(",")));
+        let s = Spread::of((1..=70).map(|h| h * 3600).collect());
         assert_eq!((s.median, s.p90), (Some(35.0), Some(63.0)));
-        let one = Spread::of(Some("5400"));
+        let one = Spread::of(vec![5400]);
         assert_eq!((one.n, one.median, one.p90), (1, Some(1.5), Some(1.5)));
-        assert_eq!(Spread::of(None), Spread::default());
+        assert_eq!(Spread::of(Vec::new()), Spread::default());
+    }
+
+    #[tokio::test]
+    async fn holdings_read_by_name_or_with_everyone_s_are_the_same() {
+        let dir = std::env::temp_dir().join(format!("crm-holdings-{}", Uuid::new_v4().simple()));
+        let db = Db::connect(None, &dir).await.unwrap();
+        let clients: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+        with_db!(&db, pool => {
+            sqlx::raw_sql("CREATE TABLE portfolios (client_id text, invested text)")
+                .execute(pool)
+                .await
+                .unwrap();
+            // Three hold something, one nothing; another client not converted in the period.
+            for (client, invested) in [
+                (clients[0].to_string(), "1250000"),
+                (clients[1].to_string(), "50000.50"),
+                (clients[2].to_string(), "0"),
+                (Uuid::new_v4().to_string(), "999"),
+            ] {
+                sqlx::query("INSERT INTO portfolios VALUES ($1, $2)")
+                    .bind(client)
+                    .bind(invested)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+        });
+        let group = |source, campaign: Option<&str>| Group {
+            source,
+            campaign_index: campaign.map(Arc::from),
+            assignee: None,
+        };
+        let converts = vec![
+            (group(LeadSource::Campaign, Some("c1")), clients[0]),
+            (group(LeadSource::Website, None), clients[1]),
+            (group(LeadSource::Website, None), clients[2]),
+            (group(LeadSource::Referral, None), clients[3]),
+        ];
+        let expected = vec![
+            (
+                LeadSource::Campaign,
+                Some("c1".to_string()),
+                Decimal::new(1250000, 0),
+            ),
+            (LeadSource::Website, None, Decimal::new(5000050, 2)),
+            (LeadSource::Website, None, Decimal::ZERO),
+        ];
+        for by_name in [0, 10] {
+            assert_eq!(
+                holdings(&db, converts.clone(), by_name).await.unwrap(),
+                expected,
+                "by name up to {by_name}"
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! the lead's events by the generic sealed-document projection.
 
 mod facts;
+pub mod memory;
 pub mod report;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +15,7 @@ use store::privacy::Keyring;
 use store::EventMetadata;
 use uuid::Uuid;
 
-use crate::sealed::{cell, Cell, SealedDocument, SealedProjection};
+use crate::sealed::{Cell, SealedDocument, SealedProjection};
 use crate::{with_tx, ProjectionError, Tx};
 
 pub const NAME: &str = "sales";
@@ -301,16 +302,6 @@ impl crate::timeline::RecordView for SalesView {
     }
 }
 
-/// What the open pipeline is counted by (`sales_counts`).
-const COUNTED_BY: &[&str] = &[
-    "status",
-    "merged",
-    "archived",
-    "assignee",
-    "source",
-    "campaign_index",
-];
-
 impl SealedDocument for SalesView {
     const PROJECTION: &'static str = NAME;
     const TABLE: &'static str = "sales_leads";
@@ -321,22 +312,13 @@ impl SealedDocument for SalesView {
     // by, so that each part of the report is counted from one covering index.
     // 4: when each funnel stage was first reached (the furthest stage at a past moment); the
     // groups each lead was counted in. 5: group keys as JSON. 6: indexes in the order the
-    // report groups by, for long periods.
-    const VERSION: i64 = 6;
+    // report groups by, for long periods. 7: when each lead was saved last, by which a copy in
+    // memory follows the model; the report counts from that copy, so the indexes it read by
+    // and the pipeline's counts are gone.
+    const VERSION: i64 = 7;
+    const SAVED_AT: bool = true;
     const DDL: &'static str = include_str!("../../../migrations/read_models/sales.sql");
-    const TABLES: &'static [&'static str] = &[
-        "sales_leads",
-        "sales_stages",
-        "sales_follow_ups",
-        "sales_counts",
-    ];
-    const TALLY: Option<(&'static str, &'static [&'static str])> =
-        Some(("sales_counts", COUNTED_BY));
-
-    /// Counted by the saved columns of the same names.
-    fn tallies(&self, columns: &[(&'static str, Cell)]) -> Vec<Vec<Cell>> {
-        vec![COUNTED_BY.iter().map(|c| cell(columns, c)).collect()]
-    }
+    const TABLES: &'static [&'static str] = &["sales_leads", "sales_stages", "sales_follow_ups"];
 
     fn key(&self) -> String {
         self.lead_id.to_string()
@@ -383,16 +365,16 @@ impl SealedDocument for SalesView {
     }
 
     fn save_children<'a>(
-        keyring: &'a Keyring,
+        _keyring: &'a Keyring,
         tx: &'a mut Tx,
         suffix: &'a str,
         saved: &'a [(&'a Self, bool)],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(save_children(keyring, tx, suffix, saved))
+        Box::pin(save_children(tx, suffix, saved))
     }
 }
 
-fn state_name(s: FollowUpState) -> &'static str {
+pub(crate) fn state_name(s: FollowUpState) -> &'static str {
     match s {
         FollowUpState::Open => "open",
         FollowUpState::Completed => "completed",
@@ -401,36 +383,26 @@ fn state_name(s: FollowUpState) -> &'static str {
     }
 }
 
-/// The stage and follow-up rows of the saved leads, replacing what they had. Each carries what
-/// the report filters and groups its lead by, so it is counted without a join.
+/// The stage and follow-up rows of the saved leads, replacing what they had.
 async fn save_children(
-    keyring: &Keyring,
     tx: &mut Tx,
     suffix: &str,
     saved: &[(&SalesView, bool)],
 ) -> Result<(), ProjectionError> {
     let ids: Vec<String> = saved.iter().map(|(v, _)| v.key()).collect();
     let ids = serde_json::to_string(&ids).expect("ids serialize");
-    let leads: Vec<(&SalesView, Option<String>, Option<String>)> = saved
+    let stages: Vec<(&SalesView, i64, &Stage)> = saved
         .iter()
-        .map(|(v, shredded)| {
-            let (campaign, reason) = v.indexes(keyring, *shredded);
-            (*v, campaign, reason)
-        })
-        .collect();
-    type Of<'a> = &'a (&'a SalesView, Option<String>, Option<String>);
-    let stages: Vec<(Of, i64, &Stage)> = leads
-        .iter()
-        .flat_map(|l| {
-            l.0.stages
+        .flat_map(|(v, _)| {
+            v.stages
                 .iter()
                 .enumerate()
-                .map(move |(i, s)| (l, i as i64, s))
+                .map(move |(i, s)| (*v, i as i64, s))
         })
         .collect();
-    let follow_ups: Vec<(Of, &FollowUpFact)> = leads
+    let follow_ups: Vec<(&SalesView, &FollowUpFact)> = saved
         .iter()
-        .flat_map(|l| l.0.follow_ups.iter().map(move |f| (l, f)))
+        .flat_map(|(v, _)| v.follow_ups.iter().map(move |f| (*v, f)))
         .collect();
     for table in ["sales_stages", "sales_follow_ups"] {
         let delete = format!(
@@ -444,41 +416,30 @@ async fn save_children(
     with_tx!(tx, t => {
         for chunk in stages.chunks(100) {
             let mut qb = sqlx::QueryBuilder::new(format!(
-                "INSERT INTO sales_stages{suffix} (lead_id, seq, stage, entered_at, left_at, secs,
-                    assignee, source, campaign_index, merged, archived, lead_status,
-                    lost_reason_index) "
+                "INSERT INTO sales_stages{suffix} (lead_id, seq, stage, entered_at, left_at, secs) "
             ));
-            qb.push_values(chunk, |mut b, ((v, campaign, reason), seq, s)| {
+            qb.push_values(chunk, |mut b, (v, seq, s)| {
                 b.push_bind(v.key())
                     .push_bind(*seq)
                     .push_bind(s.stage.as_str())
                     .push_bind(s.entered_at)
                     .push_bind(s.left_at)
-                    .push_bind(s.left_at.map(|l| (l - s.entered_at).num_seconds()))
-                    .push_bind(v.assignee.map(|a| a.to_string()))
-                    .push_bind(v.source.as_str())
-                    .push_bind(campaign.clone())
-                    .push_bind(v.merged)
-                    .push_bind(v.archived)
-                    .push_bind(v.status.as_str())
-                    .push_bind(reason.clone());
+                    .push_bind(s.left_at.map(|l| (l - s.entered_at).num_seconds()));
             });
             qb.build().execute(&mut **t).await?;
         }
         for chunk in follow_ups.chunks(100) {
             let mut qb = sqlx::QueryBuilder::new(format!(
                 "INSERT INTO sales_follow_ups{suffix} (follow_up_id, lead_id, due_at, closed_at,
-                    state, assignee, source, campaign_index, merged) "
+                    state, assignee, merged) "
             ));
-            qb.push_values(chunk, |mut b, ((v, campaign, _), f)| {
+            qb.push_values(chunk, |mut b, (v, f)| {
                 b.push_bind(f.follow_up_id.to_string())
                     .push_bind(v.key())
                     .push_bind(f.due_at)
                     .push_bind(f.closed_at)
                     .push_bind(state_name(f.state))
                     .push_bind(v.assignee.map(|a| a.to_string()))
-                    .push_bind(v.source.as_str())
-                    .push_bind(campaign.clone())
                     .push_bind(v.merged);
             });
             qb.build().execute(&mut **t).await?;

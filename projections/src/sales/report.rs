@@ -13,6 +13,7 @@ use store::Db;
 use uuid::Uuid;
 
 use super::facts::{load, named_by, Facts, Period, Window, FUNNEL};
+use super::memory::SalesMemory;
 use super::names_campaign;
 use crate::ProjectionError;
 
@@ -32,7 +33,7 @@ pub struct SalesFilter {
     /// The moment the report is as of: nothing recorded later counts.
     pub as_of: DateTime<Utc>,
     /// Whether that moment is now (no past moment asked for): the open pipeline is then each
-    /// lead's status, counted from an index.
+    /// lead's status, and the funnel each lead's furthest stage as saved.
     pub present: bool,
     pub sections: Sections,
 }
@@ -118,9 +119,10 @@ fn ratio(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
 
-/// The sales report for `f`.
+/// The sales report for `f`, counted from `memory`'s copy of the sales facts of `db`.
 pub async fn sales_report(
     db: &Db,
+    memory: &SalesMemory,
     keyring: &Keyring,
     f: &SalesFilter,
 ) -> Result<SalesReport, ProjectionError> {
@@ -146,7 +148,7 @@ pub async fn sales_report(
         follow_ups,
         invested,
         pipeline,
-    } = load(db, keyring, f, (current, previous), at).await?;
+    } = load(db, memory, keyring, f, (current, previous), at).await?;
 
     let reached = |stage: usize| -> i64 {
         cohorts

@@ -162,6 +162,12 @@ pub trait SealedDocument: RecordView<Event: Send + Sync> + DeserializeOwned + Se
     /// column `tally_groups`, the groups the record was last counted in.
     const TALLY: Option<(&'static str, &'static [&'static str])> = None;
 
+    /// Whether the records' table has the columns `saved_tx` and `saved_position`: the
+    /// commit-order key of the last event of the batch that saved each record last. Batches
+    /// are applied in commit order, so the records saved since a checkpoint are those saved
+    /// past it: a copy of the model held in memory reads only those again.
+    const SAVED_AT: bool = false;
+
     /// The groups the record counts in (one value per group column each; one group, several
     /// or none), from the columns it is saved with or from what it holds that is not personal:
     /// the old groups are taken from what was stored, so a count never depends on reading a
@@ -319,7 +325,8 @@ pub async fn apply<V: SealedDocument>(
         }
     }
     let ordered: Vec<&V> = ids.iter().filter_map(|id| views.get(id)).collect();
-    let after = save(keyring, tx, suffix, &ordered).await?;
+    let batch_end = events.last().map(|e| e.checkpoint()).unwrap_or_default();
+    let after = save(keyring, tx, suffix, &ordered, batch_end).await?;
     if let Some((table, columns)) = V::TALLY {
         let mut moves: BTreeMap<String, (Vec<Cell>, i64)> = BTreeMap::new();
         let mut add = |group: Vec<Cell>, n: i64| {
@@ -461,12 +468,14 @@ async fn seal<V: SealedDocument>(
     }
 }
 
-/// Saves the views; answers the tally groups they now count in.
+/// Saves the views in the batch that ends at `batch_end`; answers the tally groups they now
+/// count in.
 async fn save<V: SealedDocument>(
     keyring: &Keyring,
     tx: &mut Tx,
     suffix: &str,
     views: &[&V],
+    batch_end: store::Checkpoint,
 ) -> Result<Vec<Vec<Cell>>, ProjectionError> {
     let mut tallied = Vec::new();
     for chunk in views.chunks(CHUNK) {
@@ -475,6 +484,10 @@ async fn save<V: SealedDocument>(
             let (doc, shredded) = seal(keyring, *v).await?;
             let mut columns = v.columns(keyring, shredded);
             columns.extend(v.sealed_columns(&doc));
+            if V::SAVED_AT {
+                columns.push(("saved_tx", batch_end.tx_id.into()));
+                columns.push(("saved_position", batch_end.position.into()));
+            }
             if V::TALLY.is_some() {
                 let groups = v.tallies(&columns);
                 debug_assert!(groups
