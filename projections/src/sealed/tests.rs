@@ -641,3 +641,134 @@ async fn the_kyc_report_counts_cases_by_hand() {
         .unwrap();
     assert_eq!(after.rejection_reasons, vec![(ERASED.to_string(), 1)]);
 }
+
+#[tokio::test]
+async fn the_sales_copy_followed_batch_by_batch_equals_one_read_whole() {
+    // The copy of the sales facts in memory takes in only the leads saved since it last read;
+    // after every batch of moves, reassignments, losses, reopenings and follow-ups it must
+    // count exactly as a copy read whole from the same tables.
+    use crate::sales::memory::SalesMemory;
+    use crate::sales::report::{sales_report, SalesFilter, Sections};
+    use domain::access::LeadScope;
+    use domain::lead::FollowUpChannel;
+    use LeadStatus::{Contacted, Lost, New, Qualified};
+    let (db, keyring, projection) = setup_for::<crate::sales::SalesView>().await;
+    store::with_db!(&db, pool => {
+        sqlx::raw_sql("CREATE TABLE portfolios (client_id text, invested text)")
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    let followed = SalesMemory::new();
+    let agents: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::new_v4()).collect();
+    let leads: Vec<String> = (0..40).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let mut seq = vec![0i64; leads.len()];
+    let mut status = vec![New; leads.len()];
+    let mut follow_up: Vec<Option<uuid::Uuid>> = vec![None; leads.len()];
+    let mut position = 0i64;
+    let start = Utc::now();
+    let mut mid = None;
+    for round in 0..12usize {
+        let mut batch = Vec::new();
+        for i in 0..leads.len() {
+            let event = if round == 0 {
+                captured(
+                    uuid::Uuid::parse_str(&leads[i]).unwrap(),
+                    "Asha Rao",
+                    &format!("lead{i}@example.com"),
+                )
+            } else if (i * 7 + round * 3) % 4 != 0 {
+                continue;
+            } else {
+                let text = |t: &str| domain::values::Text::parse(t, 200).unwrap();
+                match ((i + round) % 6, status[i]) {
+                    (0, _) => LeadEvent::LeadAssigned {
+                        agent_id: agents[(i + round) % 3],
+                        previous_agent_id: None,
+                        round_robin: false,
+                        reason: None,
+                    },
+                    (1, _) if follow_up[i].is_none() => {
+                        let id = uuid::Uuid::new_v4();
+                        follow_up[i] = Some(id);
+                        LeadEvent::FollowUpScheduled {
+                            follow_up_id: id,
+                            due_at: Utc::now() + chrono::Duration::hours(round as i64 - 6),
+                            channel: FollowUpChannel::Call,
+                            note: None,
+                        }
+                    }
+                    (1, _) => LeadEvent::FollowUpCompleted {
+                        follow_up_id: follow_up[i].take().unwrap(),
+                        outcome: None,
+                    },
+                    (_, Lost) => {
+                        status[i] = New;
+                        LeadEvent::LeadReopened {
+                            to: New,
+                            reason: None,
+                        }
+                    }
+                    (2, from) => {
+                        status[i] = Lost;
+                        LeadEvent::LeadLost {
+                            from,
+                            reason: text(["Chose another broker", "Not reachable"][i % 2]),
+                        }
+                    }
+                    (_, from) => {
+                        let to = match from {
+                            New => Contacted,
+                            _ => Qualified,
+                        };
+                        status[i] = to;
+                        LeadEvent::LeadStatusChanged {
+                            from,
+                            to,
+                            reason: None,
+                        }
+                    }
+                }
+            };
+            position += 1;
+            seq[i] += 1;
+            batch.push(stored(position, seq[i], &leads[i], &event));
+        }
+        run(&db, &projection, &batch).await;
+        if round == 6 {
+            mid = Some(Utc::now());
+        }
+        let day = chrono::Duration::days(1);
+        let asks = [
+            (None, None, true),
+            (Some(vec![agents[0], agents[1]]), None, true),
+            (None, Some(agents[2]), true),
+            (None, None, false),
+        ];
+        for (agents_asked, scope, present) in asks {
+            let f = SalesFilter {
+                visible: scope.map(|a| LeadScope {
+                    agents: vec![a],
+                    unassigned: false,
+                }),
+                agents: agents_asked,
+                source: None,
+                campaign: None,
+                from: start - day,
+                to: start + day,
+                as_of: if present {
+                    Utc::now()
+                } else {
+                    mid.unwrap_or_else(Utc::now)
+                },
+                present,
+                sections: Sections::Whole,
+            };
+            let by_steps = sales_report(&db, &followed, &keyring, &f).await.unwrap();
+            let whole = sales_report(&db, &SalesMemory::new(), &keyring, &f)
+                .await
+                .unwrap();
+            assert_eq!(by_steps, whole, "round {round}, {f:?}");
+        }
+    }
+}
