@@ -552,6 +552,8 @@ async fn client_retention_erasure_holds_and_export_archive(store: Store) {
         )
         .await;
     assert_eq!(s, 200, "{v}");
+    // The run reads the read models: the closure must be in them first.
+    app.caught_up().await;
     let out = retention_run(&app, &zero).await;
     assert!(
         out.contains(&format!("kept {id}: a legal hold stands")),

@@ -296,15 +296,12 @@ pub async fn report(
         present: ask.as_of.is_none(),
         sections: ask.sections,
     };
-    let position = state
-        .progress
-        .current(projections::sales::NAME)
-        .map(|c| c.position)
-        .unwrap_or(0);
     let r =
         projections::sales::report::sales_report(&state.db, &state.sales, &state.keyring, &filter)
             .await
             .map_err(ApiError::internal)?;
+    // Where the copy it was counted from stood.
+    let position = r.position;
     let ids: Vec<Uuid> = r.agents.iter().filter_map(|a| a.agent_id).collect();
     let names = projections::users::names(&state.db, &ids)
         .await

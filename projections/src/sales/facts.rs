@@ -78,6 +78,8 @@ pub(super) struct FollowUps {
 
 /// What one report counts, grouped as the report shows it.
 pub(super) struct Facts {
+    /// The log position the sales facts counted were at.
+    pub(super) position: i64,
     pub(super) cohorts: Vec<Cohort>,
     /// The leads captured in the previous period, and how many of them converted by `at`.
     pub(super) previous_cohort: (i64, i64),
@@ -376,6 +378,7 @@ fn count(
     }
 
     let facts = Facts {
+        position: known.position(),
         cohorts,
         previous_cohort: (captured_before, converted_before),
         response: HashMap::from([

@@ -324,6 +324,11 @@ impl Known {
             + self.groups.capacity() * size_of::<Group>() * 2
     }
 
+    /// The log position the copy is as of.
+    pub(super) fn position(&self) -> i64 {
+        self.checkpoint.position
+    }
+
     /// Whether the copy is of the build `marker` names, at or past its checkpoint.
     fn fresh(&self, marker: &Marker) -> bool {
         self.generation.as_ref() == Some(&marker.0) && self.checkpoint >= marker.1

@@ -100,6 +100,8 @@ pub struct AgentRow {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SalesReport {
+    /// The log position the sales read model was at for this report.
+    pub position: i64,
     pub as_of: DateTime<Utc>,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -137,6 +139,7 @@ pub async fn sales_report(
         end: f.from.min(at),
     };
     let Facts {
+        position,
         cohorts,
         previous_cohort,
         response,
@@ -341,6 +344,7 @@ pub async fn sales_report(
     .collect();
 
     Ok(SalesReport {
+        position,
         as_of: at,
         from: f.from,
         to: f.to,
