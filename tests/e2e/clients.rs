@@ -2068,7 +2068,8 @@ async fn document_files_in_a_bucket_are_sealed_served_exported_and_deleted(store
     });
     assert_eq!(in_db, 0);
 
-    // Served and exported opened.
+    // Served and exported opened, once the client's read model lists the file.
+    app.caught_up().await;
     let r = rm
         .http
         .get(app.url(&format!("/api/clients/{id}/documents/{document}")))
