@@ -474,8 +474,9 @@ impl SalesMemory {
             // What was saved since: taken in place, briefly.
             self.known.write().await.take(rows);
         } else {
-            // A new build of the tables: read whole and built apart, while reports go on
-            // counting from the copy held, then put in its place.
+            // A new build of the tables: read whole and built apart (reports already counting
+            // from the copy held finish with it; new ones wait for this one), then put in its
+            // place.
             if since.is_some() {
                 rows = read(db, None).await?;
             }
