@@ -171,6 +171,11 @@ async fn read(db: &Db, since: Option<Checkpoint>) -> Result<Rows, ProjectionErro
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .execute(&mut *tx)
                 .await?;
+            // Table names are looked up at each statement, not in the snapshot: a rebuild's
+            // swap must come wholly before this read or wait for it.
+            sqlx::query("LOCK TABLE sales_leads, sales_stages, sales_follow_ups IN ACCESS SHARE MODE")
+                .execute(&mut *tx)
+                .await?;
         }
         let (generation, tx_id, position): (Option<String>, i64, i64) = sqlx::query_as(MARKER)
             .bind(NAME)
@@ -437,6 +442,16 @@ impl Known {
     }
 }
 
+/// Where the model stands now.
+async fn where_model_stands(db: &Db) -> Result<Marker, ProjectionError> {
+    Ok(store::with_db!(db, pool => {
+        let row: Option<(Option<String>, i64, i64)> =
+            sqlx::query_as(MARKER).bind(NAME).fetch_optional(pool).await?;
+        let (generation, tx_id, position) = row.unwrap_or_default();
+        (generation, Checkpoint { tx_id, position })
+    }))
+}
+
 impl SalesMemory {
     pub fn new() -> Self {
         Self::default()
@@ -447,18 +462,16 @@ impl SalesMemory {
         &self,
         db: &Db,
     ) -> Result<OwnedRwLockReadGuard<Known>, ProjectionError> {
-        let marker: Marker = store::with_db!(db, pool => {
-            let row: Option<(Option<String>, i64, i64)> =
-                sqlx::query_as(MARKER).bind(NAME).fetch_optional(pool).await?;
-            let (generation, tx_id, position) = row.unwrap_or_default();
-            (generation, Checkpoint { tx_id, position })
-        });
+        let marker = where_model_stands(db).await?;
         let known = self.known.clone().read_owned().await;
         if known.fresh(&marker) {
             return Ok(known);
         }
         drop(known);
         let _one = self.refreshing.lock().await;
+        // Where the model stands now: another request may have brought the copy up meanwhile,
+        // to this or to a newer build.
+        let marker = where_model_stands(db).await?;
         let since = {
             let known = self.known.read().await;
             if known.fresh(&marker) {
