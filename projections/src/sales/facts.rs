@@ -420,30 +420,30 @@ async fn holdings(
     if converts.is_empty() {
         return Ok(Vec::new());
     }
-    let few = converts.len() <= by_name;
     // One row, however many clients: a row each would cost the store's reader more than
     // reading them does.
     let listed = match db {
         Db::Sqlite(_) => "group_concat(client_id || ':' || invested, ',')",
         Db::Postgres(_) => "string_agg(client_id || ':' || invested, ',')",
     };
-    let sql = match few {
-        true => format!(
-            "SELECT {listed} FROM portfolios WHERE {}",
-            crate::schema::member_of_db(db, "client_id", 1)
-        ),
-        false => format!("SELECT {listed} FROM portfolios"),
+    // By name (a JSON array of ids), or every client's.
+    let (sql, named) = if converts.len() <= by_name {
+        let ids: Vec<String> = converts.iter().map(|c| c.1.to_string()).collect();
+        (
+            format!(
+                "SELECT {listed} FROM portfolios WHERE {}",
+                crate::schema::member_of_db(db, "client_id", 1)
+            ),
+            Some(serde_json::to_string(&ids).expect("ids serialize")),
+        )
+    } else {
+        (format!("SELECT {listed} FROM portfolios"), None)
     };
-    let ids: Vec<String> = match few {
-        true => converts.iter().map(|c| c.1.to_string()).collect(),
-        false => Vec::new(),
-    };
-    let ids = serde_json::to_string(&ids).expect("ids serialize");
     let held: Option<String> = with_db!(db, pool => {
         let q = sqlx::query_scalar(&sql);
-        let q = match few {
-            true => q.bind(&ids),
-            false => q,
+        let q = match &named {
+            Some(ids) => q.bind(ids),
+            None => q,
         };
         q.fetch_one(pool).await?
     });

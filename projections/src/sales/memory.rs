@@ -165,12 +165,8 @@ async fn read(db: &Db, since: Option<Checkpoint>) -> Result<Rows, ProjectionErro
     let postgres = matches!(db, Db::Postgres(_));
     let id = |s: String| Uuid::parse_str(&s).unwrap_or_default();
     Ok(store::with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::leads::query::begin_snapshot!(pool, postgres);
         if postgres {
-            // One snapshot for every statement (SQLite's read transaction is one already).
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await?;
             // Table names are looked up at each statement, not in the snapshot: a rebuild's
             // swap must come wholly before this read or wait for it.
             sqlx::query("LOCK TABLE sales_leads, sales_stages, sales_follow_ups IN ACCESS SHARE MODE")
